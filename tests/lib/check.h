@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The tiny harness every C test uses. Each check prints one TAP line
+ * ("ok N - what" / "not ok N - what"); tests/run.sh counts them across
+ * every layer into the final "N passed, N failed" line.
+ */
+#ifndef __GREYWALL_CHECK_H
+#define __GREYWALL_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int check_count;
+static int check_failures;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		int __ok = !!(cond);                                          \
+		check_count++;                                                \
+		if (!__ok)                                                    \
+			check_failures++;                                     \
+		printf("%s %d - ", __ok ? "ok" : "not ok", check_count);      \
+		printf(__VA_ARGS__);                                          \
+		printf("\n");                                                 \
+		if (!__ok)                                                    \
+			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__,  \
+			       #cond);                                        \
+		fflush(stdout);                                               \
+	} while (0)
+
+#define CHECK_STR(got, want, ...)                                             \
+	do {                                                                  \
+		const char *__g = (got), *__w = (want);                       \
+		int __same = __g && __w && !strcmp(__g, __w);                 \
+		CHECK(__same, __VA_ARGS__);                                   \
+		if (!__same)                                                    \
+			printf("#   got:  \"%s\"\n#   want: \"%s\"\n",           \
+			       __g ? __g : "(null)", __w ? __w : "(null)");   \
+	} while (0)
+
+#define CHECK_INT(got, want, ...)                                             \
+	do {                                                                  \
+		long long __g = (long long)(got), __w = (long long)(want);    \
+		CHECK(__g == __w, __VA_ARGS__);                               \
+		if (__g != __w)                                               \
+			printf("#   got:  %lld\n#   want: %lld\n", __g, __w);     \
+	} while (0)
+
+static inline int check_done(void)
+{
+	printf("1..%d\n", check_count);
+	return check_failures ? 1 : 0;
+}
+
+#endif /* __GREYWALL_CHECK_H */

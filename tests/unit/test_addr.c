@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+
+#include "addr.h"
+#include "check.h"
+
+static void parse_round_trip(const char *in, const char *want)
+{
+	struct addr_prefix p;
+	char buf[ADDR_STRLEN];
+	int err = addr_parse(in, &p);
+
+	CHECK_INT(err, 0, "parse %s", in);
+	if (err)
+		return;
+	addr_format(&p, buf, sizeof(buf));
+	CHECK_STR(buf, want, "format %s", in);
+}
+
+int main(void)
+{
+	static const char *bad[] = {
+		"", "1.2.3", "1.2.3.4/33", "1.2.3.4/", "1.2.3.4/x", "198.51.100.1/24",
+		"2001:db8::1/48", "2001:db8::/129", "::ffff:192.0.2.1", "example.org",
+		"1.2.3.4/-1", "/24",
+	};
+	struct addr_prefix a, b;
+	struct gw_addr key;
+
+	parse_round_trip("198.51.100.7", "198.51.100.7");
+	parse_round_trip("198.51.100.7/32", "198.51.100.7");
+	parse_round_trip("198.51.100.0/24", "198.51.100.0/24");
+	parse_round_trip("0.0.0.0/0", "0.0.0.0/0");
+	parse_round_trip("2001:db8:bad::/48", "2001:db8:bad::/48");
+	parse_round_trip("2001:DB8::1", "2001:db8::1");
+	parse_round_trip("::/0", "::/0");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT(addr_parse(bad[i], &a), -EINVAL, "reject \"%s\"", bad[i]);
+
+	addr_parse("198.51.100.0/24", &a);
+	addr_parse("198.51.100.200", &b);
+	CHECK(addr_contains(&a, &b), "/24 contains its host");
+	CHECK(!addr_contains(&b, &a), "host does not contain /24");
+	addr_parse("2001:db8::/32", &a);
+	CHECK(!addr_contains(&a, &b), "IPv6 prefix does not contain IPv4 host");
+
+	addr_parse("192.0.2.9", &a);
+	addr_to_key(&a, &key);
+	CHECK(key.bytes[10] == 0xff && key.bytes[11] == 0xff && key.bytes[15] == 9,
+	      "IPv4 key is IPv4-mapped");
+	addr_from_key(&key, &b);
+	CHECK(addr_equal(&a, &b), "key round trip IPv4");
+	addr_parse("2001:db8::9", &a);
+	addr_to_key(&a, &key);
+	addr_from_key(&key, &b);
+	CHECK(addr_equal(&a, &b), "key round trip IPv6");
+	return check_done();
+}

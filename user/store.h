@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The SQLite store (WAL mode) under the state directory: table entry
+ * metadata, the evidence for every entry, and the event history that
+ * `greywallctl why` reads. The kernel maps are rebuilt from it at start.
+ * All functions return 0 (or an id) on success and -errno on failure.
+ */
+#ifndef __GREYWALL_STORE_H
+#define __GREYWALL_STORE_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "greywall.h"
+
+struct store;
+
+/* Why an entry exists. source is one of "manual", "overload", "greytrap",
+ * "log", "sync", "import"; detail is free text ("rule 3: max-src-conn-rate
+ * 6/3 exceeded (7000/6000)", "/var/lib/greywall/bruteforce line 12", ...). */
+struct evidence {
+	int64_t id;
+	int64_t when;		/* unix seconds */
+	char source[32];
+	char detail[512];
+};
+
+struct entry_meta {
+	int64_t added;		/* unix seconds */
+	int64_t cleared;	/* added, or the last `zero` */
+	int64_t last_seen;	/* last time its counters moved; 0 = never */
+	int64_t evidence_id;
+	/* Counter values at `cleared`: shown counters are current - baseline. */
+	struct gw_counters baseline;
+};
+
+int store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+
+/* Group many writes in one transaction (loads of a million entries). */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+int store_rollback(struct store *st);
+
+/* Returns the new evidence id (> 0) or -errno. */
+int64_t store_evidence_add(struct store *st, const struct evidence *ev);
+int store_evidence_get(struct store *st, int64_t id, struct evidence *out);
+
+/* Insert or replace the entry (table, p). */
+int store_entry_put(struct store *st, const char *table, const struct addr_prefix *p,
+		    const struct entry_meta *m);
+/* -ENOENT when there was no such entry. */
+int store_entry_delete(struct store *st, const char *table, const struct addr_prefix *p);
+int store_table_delete_all(struct store *st, const char *table);
+
+typedef int (*store_entry_cb)(void *ctx, const char *table, const struct addr_prefix *p,
+			      const struct entry_meta *m);
+/* Every entry of every table; a non-zero callback return stops and is returned. */
+int store_entries_foreach(struct store *st, store_entry_cb cb, void *ctx);
+
+/* History: action is "add", "delete", "expire", "flush", "zero", "replace". */
+int store_history_add(struct store *st, int64_t when, const char *table,
+		      const struct addr_prefix *p, const char *action, int64_t evidence_id);
+typedef int (*store_history_cb)(void *ctx, int64_t when, const char *table, const char *action,
+				const struct evidence *ev);
+/* History of exactly this address/prefix, oldest first. */
+int store_history_foreach(struct store *st, const struct addr_prefix *p, store_history_cb cb,
+			  void *ctx);
+
+#endif /* __GREYWALL_STORE_H */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Table files: one address or CIDR network per line, `#` comments (also
+ * after an entry), blank lines, leading and trailing white space ignored.
+ */
+#ifndef __GREYWALL_TABLEFILE_H
+#define __GREYWALL_TABLEFILE_H
+
+#include <stddef.h>
+
+#include "addr.h"
+
+/* Called once per entry; a non-zero return stops reading and is returned. */
+typedef int (*tablefile_cb)(void *ctx, const struct addr_prefix *p, int line);
+
+/*
+ * Read `path`. Returns 0, a callback's non-zero value, -errno for I/O, or
+ * -EINVAL for a bad line with err set to
+ *   "/path/file:7: invalid address \"198.51.100.300\"".
+ */
+int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size_t errlen);
+
+/* Write entries one per line, atomically. Returns 0 or -errno. */
+int tablefile_write(const char *path, const struct addr_prefix *entries, size_t n);
+
+#endif /* __GREYWALL_TABLEFILE_H */
