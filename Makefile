@@ -46,7 +46,7 @@ all: $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BENCH_BINS)
 
 # Debian 12 packages the build, the tests and the demo need.
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
-	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make
+	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase
 deps:
 	@./deploy/install-deps.sh $(DEPS)
 
@@ -60,7 +60,7 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/greywall.h | $(OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+	$(BPFTOOL) gen skeleton $< name gw_$(subst -,_,$*) > $@
 
 $(OUT)/user/%.o: user/%.c $(wildcard user/*.h) include/greywall.h $(SKELS) | $(OUT)/user
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -19,7 +19,6 @@
 #define GW_MAP_RULE_STATS gw_rule_stats	/* percpu: __u32 index -> struct gw_rule_stats */
 #define GW_MAP_STATS gw_stats		/* percpu: enum gw_stat -> __u64 */
 #define GW_MAP_CONFIG gw_config		/* enum gw_config_key -> __u64 */
-#define GW_MAP_TABLE_STATS gw_table_stats /* percpu: table bit -> struct gw_counters */
 
 #define __GW_STR(x) #x
 #define GW_MAP_NAME(m) __GW_STR(m)
