@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "addrmap.h"
+#include "check.h"
+
+static struct addr_prefix v4(uint32_t n, int plen)
+{
+	struct addr_prefix p = { .family = AF_INET, .plen = (uint8_t)plen };
+	uint32_t be = htonl(n);
+
+	memcpy(p.bytes, &be, 4);
+	addr_mask(&p);
+	return p;
+}
+
+int main(void)
+{
+	struct addrmap m;
+	const struct addr_prefix *key;
+	void *value;
+	int created, bad = 0;
+	size_t n = 200000, seen = 0;
+
+	CHECK_INT(addrmap_init(&m, sizeof(uint64_t)), 0, "init");
+	for (size_t i = 0; i < n; i++) {
+		struct addr_prefix p = v4(0xc6336400u + (uint32_t)i * 7919u, 32);
+		uint64_t *v = addrmap_put(&m, &p, &created);
+
+		if (!v || !created || *v)
+			bad++;
+		else
+			*v = i + 1;
+	}
+	CHECK_INT(bad, 0, "200000 distinct inserts create zeroed values");
+	CHECK_INT(m.count, n, "count after inserts");
+	for (size_t i = 0; i < n; i++) {
+		struct addr_prefix p = v4(0xc6336400u + (uint32_t)i * 7919u, 32);
+		uint64_t *v = addrmap_get(&m, &p);
+
+		if (!v || *v != i + 1)
+			bad++;
+	}
+	CHECK_INT(bad, 0, "every value found");
+	{
+		struct addr_prefix p = v4(0xc6336400u, 24);
+
+		CHECK(addrmap_get(&m, &p) == NULL || 0xc6336400u % 7919u == 0,
+		      "same address, other length is another key");
+	}
+	/* Delete every other entry, then check the rest survive the shifts. */
+	for (size_t i = 0; i < n; i += 2) {
+		struct addr_prefix p = v4(0xc6336400u + (uint32_t)i * 7919u, 32);
+
+		if (addrmap_delete(&m, &p))
+			bad++;
+	}
+	CHECK_INT(bad, 0, "deletes succeed");
+	{
+		struct addr_prefix p = v4(0xc6336400u, 32);
+
+		CHECK_INT(addrmap_delete(&m, &p), -ENOENT, "second delete is -ENOENT");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct addr_prefix p = v4(0xc6336400u + (uint32_t)i * 7919u, 32);
+		uint64_t *v = addrmap_get(&m, &p);
+
+		if (i % 2 == 0 ? v != NULL : (!v || *v != i + 1))
+			bad++;
+	}
+	CHECK_INT(bad, 0, "after deleting half, exactly the other half remains");
+	for (size_t i = 0; addrmap_next(&m, &i, &key, &value);)
+		seen++;
+	CHECK_INT(seen, n / 2, "iteration visits every entry once");
+	addrmap_clear(&m);
+	CHECK_INT(m.count, 0, "clear empties");
+	addrmap_free(&m);
+	return check_done();
+}

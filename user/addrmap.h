@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * A hash map from struct addr_prefix to a fixed-size value stored inline:
+ * open addressing with linear probing and backward-shift deletion, so a
+ * million entries cost one allocation and no per-entry malloc.
+ */
+#ifndef __GREYWALL_ADDRMAP_H
+#define __GREYWALL_ADDRMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct addrmap {
+	unsigned char *slots;	/* capacity * slot_size bytes */
+	size_t slot_size;	/* used flag + key + value, aligned */
+	size_t value_size;
+	size_t capacity;	/* power of two */
+	size_t count;
+};
+
+int addrmap_init(struct addrmap *m, size_t value_size);
+void addrmap_free(struct addrmap *m);
+/* The value for p, or NULL. */
+void *addrmap_get(const struct addrmap *m, const struct addr_prefix *p);
+/*
+ * The value for p, created zero-filled if absent (*created set to 1).
+ * Returns NULL on allocation failure. Pointers stay valid until the next
+ * insertion or deletion.
+ */
+void *addrmap_put(struct addrmap *m, const struct addr_prefix *p, int *created);
+/* Returns 0, or -ENOENT. */
+int addrmap_delete(struct addrmap *m, const struct addr_prefix *p);
+void addrmap_clear(struct addrmap *m);
+
+/*
+ * Iteration: `for (size_t i = 0; addrmap_next(m, &i, &key, &value);)`.
+ * Deleting the entry just returned is not allowed during iteration;
+ * collect keys first.
+ */
+int addrmap_next(const struct addrmap *m, size_t *pos, const struct addr_prefix **key,
+		 void **value);
+
+#endif /* __GREYWALL_ADDRMAP_H */
