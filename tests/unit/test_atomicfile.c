@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "check.h"
+
+static char dir[] = "/tmp/gw-atomic-XXXXXX";
+
+static int count_dir_entries(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static const char *slurp(const char *path)
+{
+	static char buf[256];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	if (!fp)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	struct atomic_file af;
+	int err = atomic_file_open(&af, path, mode);
+
+	if (err)
+		return err;
+	fputs(text, af.fp);
+	return atomic_file_commit(&af);
+}
+
+int main(void)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct atomic_file af;
+	struct stat st;
+	int err;
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	umask(022);
+	snprintf(path, sizeof(path), "%s/list.txt", dir);
+
+	CHECK_INT(write_file(path, "first\n", 0644), 0, "write a new file");
+	CHECK_STR(slurp(path), "first\n", "new file has its content");
+	CHECK_INT(write_file(path, "second\n", 0644), 0, "replace the file");
+	CHECK_STR(slurp(path), "second\n", "replaced file has the new content");
+	CHECK_INT(count_dir_entries(), 1, "no temporary file left behind after commit");
+
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "mode 0644");
+	CHECK_INT(write_file(path, "third\n", 0600), 0, "replace with mode 0600");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600, "mode 0600");
+	/* fchmod is not reduced by the umask: 0666 stays 0666. */
+	CHECK_INT(write_file(path, "fourth\n", 0666), 0, "replace with mode 0666");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0666, "mode 0666 despite umask");
+
+	err = atomic_file_open(&af, path, 0644);
+	CHECK_INT(err, 0, "open for a write that is aborted");
+	if (!err) {
+		snprintf(tmp, sizeof(tmp), "%s", af.tmp);
+		CHECK(!strncmp(tmp, dir, strlen(dir)) && strstr(tmp, "/.list.txt."),
+		      "temporary is hidden in the same directory (%s)", tmp);
+		fputs("never seen\n", af.fp);
+		fflush(af.fp);
+		CHECK_STR(slurp(path), "fourth\n", "target unchanged while writing");
+		atomic_file_abort(&af);
+		CHECK_STR(slurp(path), "fourth\n", "abort leaves the target untouched");
+		CHECK(access(tmp, F_OK) < 0 && errno == ENOENT, "abort removes the temporary");
+		CHECK_INT(count_dir_entries(), 1, "nothing else left in the directory");
+	}
+
+	snprintf(path, sizeof(path), "%s/missing/list.txt", dir);
+	CHECK_INT(atomic_file_open(&af, path, 0644), -ENOENT, "missing directory is -ENOENT");
+
+	snprintf(path, sizeof(path), "%s/list.txt", dir);
+	unlink(path);
+	rmdir(dir);
+	return check_done();
+}
