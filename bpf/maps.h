@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Every map of the data path, declared once. The XDP and TC objects both
+ * include this file, so their map definitions are identical and userspace
+ * can make one object reuse the other's maps (bpf_map__reuse_fd or pin
+ * paths it sets itself; nothing here declares pinning).
+ */
+#ifndef __GREYWALL_MAPS_H
+#define __GREYWALL_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "greywall.h"
+
+/* Host entries (/32, /128). Userspace writes; XDP and TC read and add counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_HOSTS_MAX_DEFAULT);
+	__type(key, struct gw_addr);
+	__type(value, struct gw_entry);
+} GW_MAP_HOSTS SEC(".maps");
+
+/* IPv4 networks. Userspace writes; XDP and TC read on a host miss and add counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_PREFIX_MAX_DEFAULT);
+	__type(key, struct gw_lpm4_key);
+	__type(value, struct gw_entry);
+} GW_MAP_PREFIX4 SEC(".maps");
+
+/* IPv6 networks. Userspace writes; XDP and TC read on a host miss and add counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_PREFIX_MAX_DEFAULT);
+	__type(key, struct gw_lpm6_key);
+	__type(value, struct gw_entry);
+} GW_MAP_PREFIX6 SEC(".maps");
+
+/* Compiled rules. Userspace writes; XDP reads entries 0 .. GW_CFG_NRULES-1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct gw_rule);
+} GW_MAP_RULES SEC(".maps");
+
+/* Per-rule counters. XDP writes; userspace reads (greywallctl rules) and zeroes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct gw_rule_stats);
+} GW_MAP_RULE_STATS SEC(".maps");
+
+/* Global counters (enum gw_stat). XDP and TC write; userspace reads (greywallctl stats). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} GW_MAP_STATS SEC(".maps");
+
+/* Runtime settings (enum gw_config_key). Userspace writes; XDP and TC read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GW_CFG_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} GW_MAP_CONFIG SEC(".maps");
+
+static __always_inline void gw_stat_inc(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&GW_MAP_STATS, &stat);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 gw_config_get(__u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(&GW_MAP_CONFIG, &key);
+
+	return v ? *v : 0;
+}
+
+#endif /* __GREYWALL_MAPS_H */
