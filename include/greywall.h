@@ -156,6 +156,7 @@ enum gw_config_key {
 	GW_CFG_NRULES = 0,	/* number of valid entries in gw_rules */
 	GW_CFG_FLAGS,		/* enum gw_config_flag */
 	GW_CFG_COUNTER_TABLES,	/* bitmask of tables declared with `counters` */
+	GW_CFG_BUILD_ID,	/* checksum of the attached programs (userspace only) */
 	GW_CFG_MAX,
 };
 
