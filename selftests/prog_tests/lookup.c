@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Source membership: host map first, the family's trie on a miss, longest
+ * prefix wins, and a host entry's own membership is final.
+ */
+#include "cases.h"
+
+#define HOST_HIT(n) FX_STAT(GW_STAT_HOST_HIT, n)
+#define PREFIX_HIT(n) FX_STAT(GW_STAT_PREFIX_HIT, n)
+
+static const struct xdp_case lookup_cases[] = {
+	{ "ipv4 host in <block> is dropped", TCP4(), 0, { { "198.51.100.7", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { HOST_HIT(1), PREFIX_HIT(0), FX_STAT(GW_STAT_DROP, 1) } },
+	{ "ipv4 host not listed passes", TCP4(.src = "198.51.100.8"), 0,
+	  { { "198.51.100.7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS,
+	  { HOST_HIT(0), PREFIX_HIT(0), FX_STAT(GW_STAT_PASS, 1) } },
+	{ "ipv4 host in another table passes", TCP4(), 0, { { "198.51.100.7", T_OTHER } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS, { HOST_HIT(1) } },
+	{ "ipv4 address only in a covering /24 is dropped", TCP4(), 0,
+	  { { "198.51.100.0/24", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { HOST_HIT(0), PREFIX_HIT(1) } },
+	{ "ipv4 host entry is final: its tables, not the covering prefix's", TCP4(), 0,
+	  { { "198.51.100.7", T_OTHER }, { "198.51.100.0/24", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS, { HOST_HIT(1), PREFIX_HIT(0) } },
+	{ "ipv4 neighbour of a host entry falls back to the prefix", TCP4(.src = "198.51.100.9"), 0,
+	  { { "198.51.100.7", T_OTHER }, { "198.51.100.0/24", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { HOST_HIT(0), PREFIX_HIT(1) } },
+	{ "ipv4 longest prefix wins: /24 without <block> inside /16 with it", TCP4(), 0,
+	  { { "198.51.0.0/16", T_BLOCK }, { "198.51.100.0/24", T_OTHER } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS, { PREFIX_HIT(1) } },
+	{ "ipv4 longest prefix wins: outside the /24, the /16 blocks", TCP4(.src = "198.51.99.7"), 0,
+	  { { "198.51.0.0/16", T_BLOCK }, { "198.51.100.0/24", T_OTHER } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { PREFIX_HIT(1) } },
+	{ "ipv4 longest prefix wins: /25 with <block> inside /24 without", TCP4(), 0,
+	  { { "198.51.100.0/24", T_OTHER }, { "198.51.100.0/25", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP },
+	{ "ipv4 /31 covers .7", TCP4(), 0, { { "198.51.100.6/31", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP },
+	{ "ipv4 /31 does not cover .8", TCP4(.src = "198.51.100.8"), 0,
+	  { { "198.51.100.6/31", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS },
+	{ "ipv4 /32 is a host entry", TCP4(), 0, { { "198.51.100.7/32", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { HOST_HIT(1) } },
+	{ "ipv4 0.0.0.0/0 covers everything", TCP4(.src = "192.0.2.200"), 0,
+	  { { "0.0.0.0/0", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { PREFIX_HIT(1) } },
+	{ "ipv4 0.0.0.0/0 does not cover ipv6", TCP6(), 0, { { "0.0.0.0/0", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS, { PREFIX_HIT(0) } },
+	{ "ipv4 destination is not the source", TCP4(.src = "192.0.2.1", .dst = "198.51.100.7"), 0,
+	  { { "198.51.100.7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS,
+	  { HOST_HIT(0) } },
+	{ "ipv4 membership is a bitmask: several tables", TCP4(), 0,
+	  { { "198.51.100.7", T_OTHER | T_BLOCK | T_THIRD } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0,
+	  XDP_DROP },
+	{ "ipv4 table 63 (the last bit)", TCP4(), 0, { { "198.51.100.7", 1ULL << 63 } },
+	  { BLOCK_FROM(1ULL << 63) }, 1, 0, 0, XDP_DROP },
+	{ "ipv6 host in <block> is dropped", TCP6(), 0, { { "2001:db8:1::7", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { HOST_HIT(1), PREFIX_HIT(0) } },
+	{ "ipv6 host /128 is a host entry", TCP6(), 0, { { "2001:db8:1::7/128", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { HOST_HIT(1) } },
+	{ "ipv6 host not listed passes", TCP6(.src = "2001:db8:1::8"), 0,
+	  { { "2001:db8:1::7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS },
+	{ "ipv6 address only in a covering /48 is dropped", TCP6(), 0,
+	  { { "2001:db8:1::/48", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { HOST_HIT(0), PREFIX_HIT(1) } },
+	{ "ipv6 host entry is final over a covering /48", TCP6(), 0,
+	  { { "2001:db8:1::7", T_OTHER }, { "2001:db8:1::/48", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS, { HOST_HIT(1) } },
+	{ "ipv6 longest prefix wins: /64 without <block> inside /32 with it", TCP6(), 0,
+	  { { "2001:db8::/32", T_BLOCK }, { "2001:db8:1::/64", T_OTHER } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS, { PREFIX_HIT(1) } },
+	{ "ipv6 longest prefix wins: outside the /64 the /32 blocks",
+	  TCP6(.src = "2001:db8:1:1::7"), 0,
+	  { { "2001:db8::/32", T_BLOCK }, { "2001:db8:1::/64", T_OTHER } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { PREFIX_HIT(1) } },
+	{ "ipv6 /127 boundary", TCP6(.src = "2001:db8:1::8"), 0,
+	  { { "2001:db8:1::6/127", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS },
+	{ "ipv6 ::/0 covers everything", TCP6(.src = "2001:db8:ffff::1"), 0,
+	  { { "::/0", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { PREFIX_HIT(1) } },
+	{ "ipv6 ::/0 does not cover ipv4", TCP4(), 0, { { "::/0", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS, { PREFIX_HIT(0) } },
+	{ "ipv4 /24 does not match the same bytes in ipv6", TCP6(.src = "c633:6400::7"), 0,
+	  { { "198.51.100.0/24", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS },
+	{ "no rules: a listed source passes (greywall is not default-deny)", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } }, { { 0 } }, 0, 0, 0, XDP_PASS,
+	  { HOST_HIT(1), FX_STAT(GW_STAT_PASS, 1), FX_STAT(GW_STAT_DROP, 0) } },
+};
+
+SELFTEST(lookup)
+{
+	FX_RUN_CASES(lookup_cases);
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * test_progs: runs every registered BPF selftest against the real XDP and
+ * TC objects with BPF_PROG_TEST_RUN. Needs root. TAP output; exits non-zero
+ * when any check fails or the fixture cannot be set up.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "addr.h"
+#include "check.h"
+#include "tc_egress.skel.h"
+#include "test_progs.h"
+#include "xdp.skel.h"
+
+#define SELFTESTS_MAX 64
+
+static struct {
+	const char *name;
+	selftest_fn fn;
+} selftests[SELFTESTS_MAX];
+static int nselftests;
+
+static struct gw_xdp *xdp_skel;
+static struct gw_tc_egress *tc_skel;
+static int ncpus;
+
+void selftest_register(const char *name, selftest_fn fn)
+{
+	if (nselftests == SELFTESTS_MAX) {
+		fprintf(stderr, "too many selftests (raise SELFTESTS_MAX)\n");
+		exit(1);
+	}
+	selftests[nselftests].name = name;
+	selftests[nselftests].fn = fn;
+	nselftests++;
+}
+
+static void st_report(bool ok, const char *file, int line, const char *expr, const char *fmt,
+		      va_list ap)
+{
+	check_count++;
+	if (!ok)
+		check_failures++;
+	printf("%s %d - ", ok ? "ok" : "not ok", check_count);
+	vprintf(fmt, ap);
+	printf("\n");
+	if (!ok)
+		printf("#   failed at %s:%d: %s\n", file, line, expr);
+	fflush(stdout);
+}
+
+void st_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	st_report(ok, file, line, expr, fmt, ap);
+	va_end(ap);
+}
+
+void st_check_int(long long got, long long want, const char *file, int line, const char *fmt,
+		  ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	st_report(got == want, file, line, "got == want", fmt, ap);
+	va_end(ap);
+	if (got != want)
+		printf("#   got:  %lld\n#   want: %lld\n", got, want);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* Verifier logs and warnings go to stderr (the run log); debug is noise. */
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void map_clear(struct bpf_map *map)
+{
+	int fd = bpf_map__fd(map);
+	uint8_t key[64], next[64];
+
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
+static void array_zero(struct bpf_map *map, bool percpu)
+{
+	size_t vsize = bpf_map__value_size(map) * (percpu ? (size_t)ncpus : 1);
+	void *zero = calloc(1, vsize);
+	uint32_t i;
+
+	for (i = 0; zero && i < bpf_map__max_entries(map); i++)
+		bpf_map_update_elem(bpf_map__fd(map), &i, zero, BPF_ANY);
+	free(zero);
+}
+
+void fx_reset(void)
+{
+	map_clear(xdp_skel->maps.gw_hosts);
+	map_clear(xdp_skel->maps.gw_prefix4);
+	map_clear(xdp_skel->maps.gw_prefix6);
+	array_zero(xdp_skel->maps.gw_rules, false);
+	array_zero(xdp_skel->maps.gw_rule_stats, true);
+	array_zero(xdp_skel->maps.gw_stats, true);
+	array_zero(xdp_skel->maps.gw_config, false);
+}
+
+static int entry_key(const char *text, struct bpf_map **map, uint8_t key[20])
+{
+	struct addr_prefix p;
+
+	if (addr_parse(text, &p))
+		return -EINVAL;
+	if (addr_is_host(&p)) {
+		*map = xdp_skel->maps.gw_hosts;
+		addr_to_key(&p, (struct gw_addr *)key);
+	} else if (p.family == AF_INET) {
+		*map = xdp_skel->maps.gw_prefix4;
+		addr_to_lpm4(&p, (struct gw_lpm4_key *)key);
+	} else {
+		*map = xdp_skel->maps.gw_prefix6;
+		addr_to_lpm6(&p, (struct gw_lpm6_key *)key);
+	}
+	return 0;
+}
+
+int fx_put(const char *addr, uint64_t tables)
+{
+	struct gw_entry e = { .tables = tables };
+	struct bpf_map *map;
+	uint8_t key[20] = { 0 };
+
+	if (entry_key(addr, &map, key))
+		return -EINVAL;
+	return bpf_map_update_elem(bpf_map__fd(map), key, &e, BPF_ANY) ? -errno : 0;
+}
+
+void fx_put_all(const struct fx_entry *entries)
+{
+	for (; entries && entries->addr; entries++)
+		if (fx_put(entries->addr, entries->tables))
+			ST_CHECK(0, "fixture: put %s", entries->addr);
+}
+
+int fx_get(const char *addr, struct gw_entry *out)
+{
+	struct bpf_map *map;
+	uint8_t key[20] = { 0 };
+
+	if (entry_key(addr, &map, key))
+		return -EINVAL;
+	return bpf_map_lookup_elem(bpf_map__fd(map), key, out) ? -errno : 0;
+}
+
+void fx_config(enum gw_config_key key, uint64_t value)
+{
+	uint32_t k = key;
+
+	bpf_map_update_elem(bpf_map__fd(xdp_skel->maps.gw_config), &k, &value, BPF_ANY);
+}
+
+void fx_rules(const struct gw_rule *rules, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)i;
+
+		bpf_map_update_elem(bpf_map__fd(xdp_skel->maps.gw_rules), &k, &rules[i], BPF_ANY);
+	}
+	fx_config(GW_CFG_NRULES, (uint64_t)n);
+}
+
+struct gw_rule fx_rule(uint8_t action)
+{
+	struct gw_rule r = { .dport_lo = 0, .dport_hi = 65535, .action = action,
+			     .overload_table = GW_NO_TABLE };
+
+	return r;
+}
+
+uint64_t fx_stat(enum gw_stat stat)
+{
+	uint64_t vals[ncpus], sum = 0;
+	uint32_t k = stat;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(xdp_skel->maps.gw_stats), &k, vals))
+		return ~0ULL;
+	for (int i = 0; i < ncpus; i++)
+		sum += vals[i];
+	return sum;
+}
+
+struct gw_rule_stats fx_rule_stats(uint32_t idx)
+{
+	struct gw_rule_stats vals[ncpus], sum = { 0 };
+
+	if (bpf_map_lookup_elem(bpf_map__fd(xdp_skel->maps.gw_rule_stats), &idx, vals))
+		return (struct gw_rule_stats){ ~0ULL, ~0ULL, ~0ULL, ~0ULL };
+	for (int i = 0; i < ncpus; i++) {
+		sum.evaluations += vals[i].evaluations;
+		sum.matches += vals[i].matches;
+		sum.packets += vals[i].packets;
+		sum.bytes += vals[i].bytes;
+	}
+	return sum;
+}
+
+int fx_run_xdp(const void *pkt, size_t len, void *out, uint32_t *out_len)
+{
+	/*
+	 * BPF_PROG_TEST_RUN wants at least an Ethernet header's worth of input,
+	 * so shorter frames are given as metadata plus the frame: the program
+	 * sees data..data_end of exactly len bytes.
+	 */
+	uint8_t buf[PKT_MAX + 16] = { 0 };
+	uint8_t scratch[PKT_MAX + 16];
+	struct xdp_md ctx = { 0 };
+	uint32_t meta = len < 14 ? 16 : 0;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
+	int err;
+
+	if (len > PKT_MAX)
+		return -EINVAL;
+	memcpy(buf + meta, pkt, len);
+	opts.data_in = buf;
+	opts.data_size_in = (uint32_t)(len + meta);
+	opts.data_out = out ? out : scratch;
+	opts.data_size_out = PKT_MAX;
+	if (meta) {
+		ctx.data = meta;
+		ctx.data_end = (uint32_t)(len + meta);
+		opts.ctx_in = &ctx;
+		opts.ctx_size_in = sizeof(ctx);
+	}
+	err = bpf_prog_test_run_opts(bpf_program__fd(xdp_skel->progs.greywall_xdp), &opts);
+	if (err)
+		return -errno;
+	if (out_len)
+		*out_len = opts.data_size_out;
+	return (int)opts.retval;
+}
+
+int fx_run_tc(const void *pkt, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
+	uint8_t out[PKT_MAX + 64];
+
+	opts.data_in = pkt;
+	opts.data_size_in = (uint32_t)len;
+	opts.data_out = out;
+	opts.data_size_out = sizeof(out);
+	if (bpf_prog_test_run_opts(bpf_program__fd(tc_skel->progs.greywall_tc_egress), &opts))
+		return -errno;
+	return (int)opts.retval;
+}
+
+static const char *verdict_name(int v)
+{
+	static const char *names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+				       "XDP_REDIRECT" };
+
+	return v >= 0 && v <= 4 ? names[v] : "error";
+}
+
+static const char *stat_name(int stat)
+{
+	static const char *names[GW_STAT_MAX] = {
+		"PACKETS", "PASS", "DROP", "NON_IP", "UNPARSED", "IPV6_EXT",
+		"FRAGMENT", "HOST_HIT", "PREFIX_HIT", "OUT_PACKETS",
+	};
+
+	return stat >= 0 && stat < GW_STAT_MAX ? names[stat] : "?";
+}
+
+void fx_run_case(const struct xdp_case *c)
+{
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+	int verdict;
+
+	fx_reset();
+	fx_put_all(c->before);
+	if (c->nrules)
+		fx_rules(c->rules, c->nrules);
+	fx_config(GW_CFG_FLAGS, c->cfg_flags);
+	fx_config(GW_CFG_COUNTER_TABLES, c->counter_tables);
+	len = pkt_build(&c->pkt, pkt, NULL);
+	if (!len) {
+		ST_CHECK(0, "%s: packet builds", c->desc);
+		return;
+	}
+	if (c->trunc)
+		len = c->trunc < len ? c->trunc : len;
+	verdict = fx_run_xdp(pkt, len, NULL, NULL);
+	ST_CHECK(verdict == c->verdict, "%s: %s (got %s, %d)", c->desc,
+		 verdict_name(c->verdict), verdict_name(verdict), verdict);
+	for (const struct fx_stat_expect *e = c->stats; e->stat; e++)
+		ST_CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: GW_STAT_%s", c->desc,
+			     stat_name(e->stat - 1));
+	ST_CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP) + (verdict == XDP_TX),
+		     fx_stat(GW_STAT_PACKETS), "%s: pass + drop + tx = packets", c->desc);
+	for (const struct fx_counter_expect *e = c->counters; e->addr; e++) {
+		struct gw_entry entry;
+		bool ok;
+
+		if (fx_get(e->addr, &entry)) {
+			ST_CHECK(0, "%s: entry %s still present", c->desc, e->addr);
+			continue;
+		}
+		ok = true;
+		for (int d = 0; d < GW_DIR_MAX; d++) {
+			uint64_t p = d == e->dir ? e->packets : 0;
+
+			ok = ok && entry.counters.packets[d] == p &&
+			     entry.counters.bytes[d] == p * len;
+		}
+		ST_CHECK(ok, "%s: counters of %s (dir %d: %llu packets / %llu bytes)", c->desc,
+			 e->addr, e->dir, (unsigned long long)entry.counters.packets[e->dir],
+			 (unsigned long long)entry.counters.bytes[e->dir]);
+	}
+	for (const struct fx_rule_expect *e = c->rule_stats; e->rule; e++) {
+		struct gw_rule_stats st = fx_rule_stats((uint32_t)e->rule - 1);
+
+		ST_CHECK(st.evaluations == e->evaluations && st.matches == e->matches &&
+				 st.packets == e->matches && st.bytes == e->matches * len,
+			 "%s: rule %d stats (evaluations %llu, matches %llu, packets %llu, bytes %llu)",
+			 c->desc, e->rule - 1, (unsigned long long)st.evaluations,
+			 (unsigned long long)st.matches, (unsigned long long)st.packets,
+			 (unsigned long long)st.bytes);
+	}
+}
+
+int fx_xdp_prog_fd(void)
+{
+	return bpf_program__fd(xdp_skel->progs.greywall_xdp);
+}
+
+/* Load the XDP object, then the TC object on the XDP object's maps. */
+static int fixture_setup(void)
+{
+	struct bpf_map *map;
+	int err;
+
+	xdp_skel = gw_xdp__open_and_load();
+	if (!xdp_skel)
+		return -errno;
+	tc_skel = gw_tc_egress__open();
+	if (!tc_skel)
+		return -errno;
+	bpf_object__for_each_map(map, tc_skel->obj) {
+		struct bpf_map *shared =
+			bpf_object__find_map_by_name(xdp_skel->obj, bpf_map__name(map));
+
+		if (!shared)
+			continue;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(shared));
+		if (err)
+			return err;
+	}
+	return gw_tc_egress__load(tc_skel);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(((const typeof(selftests[0]) *)a)->name,
+		      ((const typeof(selftests[0]) *)b)->name);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	int err;
+
+	if (geteuid() != 0) {
+		printf("not ok 1 - test_progs needs root (BPF_PROG_TEST_RUN)\n1..1\n");
+		return 1;
+	}
+	libbpf_set_print(libbpf_print);
+	ncpus = libbpf_num_possible_cpus();
+	err = fixture_setup();
+	CHECK(!err, "fixture: load gw_xdp and gw_tc_egress on shared maps (err %d)", err);
+	if (err)
+		return check_done();
+	CHECK(nselftests > 0, "%d selftests registered", nselftests);
+	qsort(selftests, (size_t)nselftests, sizeof(selftests[0]), compare_names);
+	for (int i = 0; i < nselftests; i++) {
+		if (only && !strstr(selftests[i].name, only)) {
+			printf("# %s: not selected\n", selftests[i].name);
+			continue;
+		}
+		printf("# %s\n", selftests[i].name);
+		fx_reset();
+		selftests[i].fn();
+	}
+	gw_tc_egress__destroy(tc_skel);
+	gw_xdp__destroy(xdp_skel);
+	return check_done();
+}

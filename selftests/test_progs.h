@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The selftest runner's interface: test registration, TAP checks that count
+ * across every file into one plan, and the fixture every test shares (the
+ * XDP and TC skeletons loaded once, on the same maps).
+ */
+#ifndef __GREYWALL_TEST_PROGS_H
+#define __GREYWALL_TEST_PROGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "greywall.h"
+#include "packet.h"
+
+typedef void (*selftest_fn)(void);
+
+void selftest_register(const char *name, selftest_fn fn);
+
+/* Define a test; it registers itself before main() runs. */
+#define SELFTEST(name)                                                              \
+	static void selftest_##name(void);                                          \
+	__attribute__((constructor)) static void selftest_register_##name(void)     \
+	{                                                                           \
+		selftest_register(#name, selftest_##name);                          \
+	}                                                                           \
+	static void selftest_##name(void)
+
+/* One TAP line per check, numbered across all test files. */
+void st_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void st_check_int(long long got, long long want, const char *file, int line, const char *fmt,
+		  ...) __attribute__((format(printf, 5, 6)));
+
+#define ST_CHECK(cond, ...) st_check(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
+#define ST_CHECK_INT(got, want, ...)                                                \
+	st_check_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
+
+/* A map entry for a case's "state before": address or CIDR and its tables. */
+struct fx_entry {
+	const char *addr;
+	uint64_t tables;
+};
+
+#define FX_ENTRIES_MAX 8
+#define FX_RULES_MAX 8
+
+/* Clear every map and the config: each case starts from nothing. */
+void fx_reset(void);
+/* Put addr (host -> gw_hosts, CIDR -> a trie) with tables; 0 or -errno. */
+int fx_put(const char *addr, uint64_t tables);
+/* Put a list of entries terminated by addr == NULL. */
+void fx_put_all(const struct fx_entry *entries);
+/* Install rules[0..n-1] and set GW_CFG_NRULES. */
+void fx_rules(const struct gw_rule *rules, int n);
+void fx_config(enum gw_config_key key, uint64_t value);
+/* Read an entry back by its exact key (host or CIDR); 0 or -errno. */
+int fx_get(const char *addr, struct gw_entry *out);
+/* Sums over CPUs. */
+uint64_t fx_stat(enum gw_stat stat);
+struct gw_rule_stats fx_rule_stats(uint32_t idx);
+
+/*
+ * Run the XDP program once on pkt[0..len). Returns the XDP verdict or
+ * -errno; out/out_len (optional) receive the packet as it left.
+ */
+int fx_run_xdp(const void *pkt, size_t len, void *out, uint32_t *out_len);
+/* Run the TC egress program once; returns the TC verdict or -errno. */
+int fx_run_tc(const void *pkt, size_t len);
+/* The loaded XDP program's fd. */
+int fx_xdp_prog_fd(void);
+
+/* A rule that matches everything and does action: callers set what they need. */
+struct gw_rule fx_rule(uint8_t action);
+
+/*
+ * A table-driven XDP case: description, packet, map state before, expected
+ * verdict, expected map state after. Stats not listed are not checked,
+ * except that PASS + DROP + TX always equals PACKETS.
+ */
+struct fx_stat_expect {
+	int stat;		/* enum gw_stat + 1; 0 ends the list */
+	uint64_t value;
+};
+#define FX_STAT(s, v) { (s) + 1, (v) }
+
+struct fx_counter_expect {
+	const char *addr;	/* NULL ends the list */
+	int dir;		/* enum gw_dir that got the packet; others must stay 0 */
+	uint64_t packets;	/* 0 or 1; bytes must be packets * frame length */
+};
+
+struct fx_rule_expect {
+	int rule;		/* index + 1; 0 ends the list */
+	uint64_t evaluations;
+	uint64_t matches;	/* packets = matches, bytes = matches * frame length */
+};
+#define FX_RULE_STATS(i, e, m) { (i) + 1, (e), (m) }
+
+struct xdp_case {
+	const char *desc;
+	struct pkt_spec pkt;
+	size_t trunc;		/* run only the first trunc bytes (0: the whole packet) */
+	struct fx_entry before[FX_ENTRIES_MAX];
+	struct gw_rule rules[FX_RULES_MAX];
+	int nrules;
+	uint64_t cfg_flags;	/* GW_CFG_FLAGS */
+	uint64_t counter_tables; /* GW_CFG_COUNTER_TABLES */
+	int verdict;		/* XDP_* */
+	struct fx_stat_expect stats[6];
+	struct fx_counter_expect counters[4];
+	struct fx_rule_expect rule_stats[FX_RULES_MAX];
+};
+
+/*
+ * A rule that matches everything (any port) and does action; fields given
+ * after it override. Designated initializers that override a default are
+ * what keeps rule tables readable here.
+ */
+#pragma GCC diagnostic ignored "-Woverride-init"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define RULE(act, ...) { .dport_lo = 0, .dport_hi = 65535, .overload_table = GW_NO_TABLE, \
+			 .action = (act), __VA_ARGS__ }
+
+/* Run one case from a clean fixture and check everything it expects. */
+void fx_run_case(const struct xdp_case *c);
+#define FX_RUN_CASES(cases)                                                         \
+	for (size_t __i = 0; __i < sizeof(cases) / sizeof((cases)[0]); __i++)      \
+		fx_run_case(&(cases)[__i])
+
+#endif /* __GREYWALL_TEST_PROGS_H */
