@@ -347,6 +347,11 @@ void fx_run_case(const struct xdp_case *c)
 	}
 }
 
+int fx_rules_fd(void)
+{
+	return bpf_map__fd(xdp_skel->maps.gw_rules);
+}
+
 int fx_xdp_prog_fd(void)
 {
 	return bpf_program__fd(xdp_skel->progs.greywall_xdp);

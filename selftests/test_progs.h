@@ -68,8 +68,9 @@ struct gw_rule_stats fx_rule_stats(uint32_t idx);
 int fx_run_xdp(const void *pkt, size_t len, void *out, uint32_t *out_len);
 /* Run the TC egress program once; returns the TC verdict or -errno. */
 int fx_run_tc(const void *pkt, size_t len);
-/* The loaded XDP program's fd. */
+/* The loaded XDP program's fd; the rules map's fd. */
 int fx_xdp_prog_fd(void);
+int fx_rules_fd(void);
 
 /* A rule that matches everything and does action: callers set what they need. */
 struct gw_rule fx_rule(uint8_t action);
