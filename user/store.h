@@ -34,8 +34,15 @@ struct entry_meta {
 	struct gw_counters baseline;
 };
 
+/*
+ * Open (creating the file, never its directory) and migrate the schema.
+ * -EBADMSG: not a database or corrupt; -EPROTONOSUPPORT: written by a newer
+ * greywall; otherwise the OS error (-ENOENT, -EACCES, ...).
+ */
 int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
+/* SQLite's message for the last failed call, for the caller's log line. */
+const char *store_errmsg(struct store *st);
 
 /* Group many writes in one transaction (loads of a million entries). */
 int store_begin(struct store *st);
