@@ -238,6 +238,9 @@ static __always_inline int gw_parse(void *data, void *data_end, struct gw_pkt *p
 		proto = vh->encap_proto;
 		off += sizeof(*vh);
 	}
+	/* A third tag is more than we follow: unparsed rather than "not IP". */
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return GW_PARSE_BAD;
 	pkt->l3_off = off;
 
 	if (proto == bpf_htons(ETH_P_IP)) {
