@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * greywallctl's verbs as greywalld runs them. Output formats follow
+ * pfctl(8) where pfctl has the verb; greywallctl(8) specifies them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "dump.h"
+#include "tablefile.h"
+
+static int64_t now_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int usage_error(struct control_request *req, const char *msg)
+{
+	fprintf(req->err, "greywallctl: %s\n", msg);
+	return CTL_EXIT_USAGE;
+}
+
+/* Parse every address first: a bad one means nothing is done. */
+static int parse_addresses(struct control_request *req, char **words, int n,
+			   struct addr_prefix **out)
+{
+	struct addr_prefix *list = calloc(n ? (size_t)n : 1, sizeof(*list));
+
+	if (!list) {
+		fprintf(req->err, "greywallctl: out of memory\n");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		if (addr_parse(words[i], &list[i])) {
+			fprintf(req->err, "greywallctl: invalid address \"%s\"\n", words[i]);
+			free(list);
+			return -EINVAL;
+		}
+	}
+	*out = list;
+	return 0;
+}
+
+struct prefix_list {
+	struct addr_prefix *items;
+	size_t n, cap;
+};
+
+static int collect_prefix(void *ctx, const struct addr_prefix *p, int line)
+{
+	struct prefix_list *l = ctx;
+
+	(void)line;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4096;
+		struct addr_prefix *items = realloc(l->items, cap * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		l->items = items;
+		l->cap = cap;
+	}
+	l->items[l->n++] = *p;
+	return 0;
+}
+
+/* Read the file passed with -f (as a descriptor) into a list. */
+static int read_passed_file(struct control_request *req, const char *name,
+			    struct prefix_list *list)
+{
+	char path[64], err[512];
+	int ret;
+
+	if (req->fd < 0) {
+		fprintf(req->err, "greywallctl: -f %s: no file was passed\n", name);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", req->fd);
+	ret = tablefile_read(path, collect_prefix, list, err, sizeof(err));
+	if (ret) {
+		/* Name the operator's file, not our /proc path. */
+		const char *colon = strchr(err, ':');
+
+		if (ret == -EINVAL && colon && !strncmp(err, path, strlen(path)))
+			fprintf(req->err, "greywallctl: %s%s\n", name, colon);
+		else
+			fprintf(req->err, "greywallctl: %s: %s\n", name,
+				ret == -EINVAL ? err : strerror(-ret));
+	}
+	return ret;
+}
+
+static int64_t manual_evidence(struct daemon *d, const char *what, const char *table,
+			       int64_t now)
+{
+	char detail[256];
+
+	snprintf(detail, sizeof(detail), "greywallctl table %s %s (uid %u)", table, what,
+		 (unsigned)d->peer_uid);
+	return tables_evidence(&d->tables, "manual", detail, now);
+}
+
+static int commit_or_report(struct daemon *d, struct control_request *req, int idx)
+{
+	int err = tables_commit(&d->tables);
+
+	if (err == -ENOSPC) {
+		fprintf(req->err, "greywallctl: the data path map is full: %" PRIu64
+				  " entries refused\n", d->tables.map_write_failures);
+		d->tables.map_write_failures = 0;
+		return CTL_EXIT_FAIL;
+	}
+	if (err) {
+		fprintf(req->err, "greywallctl: %s\n", strerror(-err));
+		return CTL_EXIT_FAIL;
+	}
+	/* Small tables go back to their file at once; large ones each minute. */
+	if (d->tables.table[idx].entries.count < 100000)
+		tables_save_files(&d->tables, false);
+	return CTL_EXIT_OK;
+}
+
+static int add_list(struct daemon *d, struct control_request *req, int idx,
+		    const struct addr_prefix *list, size_t n, int64_t evidence, int64_t now)
+{
+	size_t added = 0, refused = 0;
+	int status;
+
+	for (size_t i = 0; i < n; i++) {
+		int ret = tables_add(&d->tables, idx, &list[i], evidence, now);
+
+		if (ret > 0) {
+			added++;
+		} else if (ret == -ENOSPC) {
+			refused++;
+		} else if (ret < 0) {
+			tables_commit(&d->tables);
+			fprintf(req->err, "greywallctl: %s\n", strerror(-ret));
+			return CTL_EXIT_FAIL;
+		}
+	}
+	status = commit_or_report(d, req, idx);
+	fprintf(req->out, "%zu/%zu addresses added.\n", added, n);
+	if (refused) {
+		fprintf(req->err, "greywallctl: table <%s> is full: %zu addresses refused\n",
+			d->tables.table[idx].name, refused);
+		status = CTL_EXIT_FAIL;
+	}
+	return status;
+}
+
+static int cmd_table_add(struct daemon *d, struct control_request *req, int idx, char **args,
+			 int n)
+{
+	struct addr_prefix *list;
+	int64_t now = now_seconds(), ev;
+	int status;
+
+	if (!n)
+		return usage_error(req, "table add: no address given");
+	if (parse_addresses(req, args, n, &list))
+		return CTL_EXIT_FAIL;
+	ev = manual_evidence(d, "add", d->tables.table[idx].name, now);
+	status = add_list(d, req, idx, list, (size_t)n, ev, now);
+	free(list);
+	return status;
+}
+
+static int cmd_table_load(struct daemon *d, struct control_request *req, int idx, char **args,
+			  int n)
+{
+	struct prefix_list list = { 0 };
+	int64_t now = now_seconds(), ev;
+	char detail[600];
+	int status;
+
+	if (n != 2 || strcmp(args[0], "-f"))
+		return usage_error(req, "usage: table T load -f FILE");
+	if (read_passed_file(req, args[1], &list)) {
+		free(list.items);
+		return CTL_EXIT_FAIL;
+	}
+	snprintf(detail, sizeof(detail), "%s (greywallctl load, uid %u)", args[1],
+		 (unsigned)d->peer_uid);
+	ev = tables_evidence(&d->tables, "import", detail, now);
+	status = add_list(d, req, idx, list.items, list.n, ev, now);
+	free(list.items);
+	return status;
+}
+
+static int cmd_table_delete(struct daemon *d, struct control_request *req, int idx,
+			    char **args, int n)
+{
+	struct addr_prefix *list;
+	int64_t now = now_seconds(), ev;
+	size_t deleted = 0;
+	int status;
+
+	if (!n)
+		return usage_error(req, "table delete: no address given");
+	if (parse_addresses(req, args, n, &list))
+		return CTL_EXIT_FAIL;
+	ev = manual_evidence(d, "delete", d->tables.table[idx].name, now);
+	for (int i = 0; i < n; i++)
+		if (tables_delete(&d->tables, idx, &list[i], "delete", ev, now) > 0)
+			deleted++;
+	free(list);
+	status = commit_or_report(d, req, idx);
+	fprintf(req->out, "%zu/%d addresses deleted.\n", deleted, n);
+	return status;
+}
+
+static int cmd_table_flush(struct daemon *d, struct control_request *req, int idx)
+{
+	struct addr_prefix *list;
+	int64_t now = now_seconds(), ev;
+	long n = tables_sorted_entries(&d->tables, idx, &list);
+	size_t deleted = 0;
+	int status;
+
+	if (n < 0)
+		return CTL_EXIT_FAIL;
+	ev = manual_evidence(d, "flush", d->tables.table[idx].name, now);
+	for (long i = 0; i < n; i++)
+		if (tables_delete(&d->tables, idx, &list[i], "flush", ev, now) > 0)
+			deleted++;
+	free(list);
+	status = commit_or_report(d, req, idx);
+	fprintf(req->out, "%zu addresses deleted.\n", deleted);
+	return status;
+}
+
+static int cmd_table_replace(struct daemon *d, struct control_request *req, int idx,
+			     char **args, int n)
+{
+	struct prefix_list list = { 0 };
+	struct addrmap keep;
+	struct addr_prefix *old;
+	int64_t now = now_seconds(), ev;
+	size_t added = 0, deleted = 0;
+	char detail[600];
+	long nold;
+	int status;
+
+	if (n != 2 || strcmp(args[0], "-f"))
+		return usage_error(req, "usage: table T replace -f FILE");
+	if (read_passed_file(req, args[1], &list)) {
+		free(list.items);
+		return CTL_EXIT_FAIL;
+	}
+	if (addrmap_init(&keep, 1)) {
+		free(list.items);
+		return CTL_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < list.n; i++)
+		addrmap_put(&keep, &list.items[i], NULL);
+	snprintf(detail, sizeof(detail), "%s (greywallctl replace, uid %u)", args[1],
+		 (unsigned)d->peer_uid);
+	ev = tables_evidence(&d->tables, "import", detail, now);
+	nold = tables_sorted_entries(&d->tables, idx, &old);
+	for (long i = 0; i < nold; i++)
+		if (!addrmap_get(&keep, &old[i]) &&
+		    tables_delete(&d->tables, idx, &old[i], "replace", ev, now) > 0)
+			deleted++;
+	if (nold >= 0)
+		free(old);
+	addrmap_free(&keep);
+	for (size_t i = 0; i < list.n; i++)
+		if (tables_add(&d->tables, idx, &list.items[i], ev, now) > 0)
+			added++;
+	free(list.items);
+	status = commit_or_report(d, req, idx);
+	if (added)
+		fprintf(req->out, "%zu addresses added.\n", added);
+	if (deleted)
+		fprintf(req->out, "%zu addresses deleted.\n", deleted);
+	if (!added && !deleted)
+		fprintf(req->out, "no changes.\n");
+	return status;
+}
+
+static int cmd_table_test(struct daemon *d, struct control_request *req, int idx, char **args,
+			  int n)
+{
+	struct addr_prefix *list;
+	int matched = 0;
+
+	if (!n)
+		return usage_error(req, "table test: no address given");
+	if (parse_addresses(req, args, n, &list))
+		return CTL_EXIT_FAIL;
+	for (int i = 0; i < n; i++)
+		if (tables_lookup(&d->tables, &list[i]) & (1ULL << idx))
+			matched++;
+	free(list);
+	fprintf(req->out, "%d/%d addresses match.\n", matched, n);
+	return matched == n ? CTL_EXIT_OK : CTL_EXIT_NO_MATCH;
+}
+
+static int cmd_table_zero(struct daemon *d, struct control_request *req, int idx, char **args,
+			  int n)
+{
+	int64_t now = now_seconds();
+	struct addr_prefix *list;
+	long count = n;
+	size_t zeroed = 0;
+	int status;
+
+	if (n) {
+		if (parse_addresses(req, args, n, &list))
+			return CTL_EXIT_FAIL;
+	} else {
+		count = tables_sorted_entries(&d->tables, idx, &list);
+		if (count < 0)
+			return CTL_EXIT_FAIL;
+	}
+	for (long i = 0; i < count; i++)
+		if (tables_zero(&d->tables, idx, &list[i], now) > 0)
+			zeroed++;
+	free(list);
+	status = commit_or_report(d, req, idx);
+	fprintf(req->out, "%zu/%ld addresses zeroed.\n", zeroed, count);
+	return status;
+}
+
+static int cmd_table_expire(struct daemon *d, struct control_request *req, int idx,
+			    char **args, int n)
+{
+	int64_t now = now_seconds(), age, ev;
+	struct addr_prefix *list;
+	char *end, detail[128];
+	size_t expired = 0;
+	long count;
+	int status;
+
+	if (n != 1)
+		return usage_error(req, "usage: table T expire SECONDS");
+	errno = 0;
+	age = strtoll(args[0], &end, 10);
+	if (errno || *end || end == args[0] || age < 0)
+		return usage_error(req, "table expire: SECONDS must be a number >= 0");
+	count = tables_sorted_entries(&d->tables, idx, &list);
+	if (count < 0)
+		return CTL_EXIT_FAIL;
+	snprintf(detail, sizeof(detail), "greywallctl table %s expire %" PRId64 " (uid %u)",
+		 d->tables.table[idx].name, age, (unsigned)d->peer_uid);
+	ev = tables_evidence(&d->tables, "manual", detail, now);
+	for (long i = 0; i < count; i++) {
+		const struct entry_meta *m = addrmap_get(&d->tables.table[idx].entries, &list[i]);
+
+		/* Strictly older than SECONDS, as pfctl -T expire. */
+		if (m && now - m->cleared > age &&
+		    tables_delete(&d->tables, idx, &list[i], "expire", ev, now) > 0)
+			expired++;
+	}
+	free(list);
+	status = commit_or_report(d, req, idx);
+	fprintf(req->out, "%zu/%ld addresses expired.\n", expired, count);
+	return status;
+}
+
+static void print_stats_line(FILE *out, const char *label, uint64_t packets, uint64_t bytes)
+{
+	fprintf(out, "\t%-12s [ Packets: %-18llu Bytes: %-18llu ]\n", label,
+		(unsigned long long)packets, (unsigned long long)bytes);
+}
+
+static int cmd_table_show(struct daemon *d, struct control_request *req, int idx, char **args,
+			  int n)
+{
+	static const char *const labels[GW_DIR_MAX] = { "In/Block:", "In/Pass:", "Out/Block:",
+							"Out/Pass:" };
+	const struct table *tb = &d->tables.table[idx];
+	bool verbose = n == 1 && !strcmp(args[0], "-v");
+	struct addr_prefix *list;
+	long count;
+
+	if (n && !verbose)
+		return usage_error(req, "usage: table T show [-v]");
+	count = tables_sorted_entries(&d->tables, idx, &list);
+	if (count < 0)
+		return CTL_EXIT_FAIL;
+	for (long i = 0; i < count; i++) {
+		char text[ADDR_STRLEN];
+
+		addr_format(&list[i], text, sizeof(text));
+		fprintf(req->out, "   %s\n", text);
+		if (verbose) {
+			const struct entry_meta *m = addrmap_get(&tb->entries, &list[i]);
+			time_t cleared = (time_t)m->cleared;
+			char when[64];
+			struct tm tm;
+
+			localtime_r(&cleared, &tm);
+			strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
+			fprintf(req->out, "\tCleared:     %s\n", when);
+			if (tb->flags & CONFIG_TABLE_COUNTERS) {
+				struct gw_counters c;
+
+				tables_counters(&d->tables, idx, &list[i], &c);
+				for (int dir = 0; dir < GW_DIR_MAX; dir++)
+					print_stats_line(req->out, labels[dir], c.packets[dir],
+							 c.bytes[dir]);
+			}
+		}
+	}
+	free(list);
+	return CTL_EXIT_OK;
+}
+
+static int cmd_table(struct daemon *d, struct control_request *req)
+{
+	const char *name, *verb;
+	char **args = req->argv + 3;
+	int nargs = req->argc - 3, idx;
+
+	if (req->argc < 3)
+		return usage_error(req, "usage: table NAME add|delete|replace|flush|show|test|"
+					"zero|expire|load ...");
+	name = req->argv[1];
+	verb = req->argv[2];
+	idx = tables_find(&d->tables, name);
+	if (idx < 0 || (d->tables.table[idx].flags & CONFIG_TABLE_ANONYMOUS)) {
+		fprintf(req->err, "greywallctl: table <%s> does not exist\n", name);
+		return CTL_EXIT_FAIL;
+	}
+	if ((d->tables.table[idx].flags & CONFIG_TABLE_CONST) &&
+	    strcmp(verb, "show") && strcmp(verb, "test")) {
+		fprintf(req->err, "greywallctl: table <%s> is const\n", name);
+		return CTL_EXIT_FAIL;
+	}
+	if (!strcmp(verb, "add"))
+		return cmd_table_add(d, req, idx, args, nargs);
+	if (!strcmp(verb, "delete"))
+		return cmd_table_delete(d, req, idx, args, nargs);
+	if (!strcmp(verb, "replace"))
+		return cmd_table_replace(d, req, idx, args, nargs);
+	if (!strcmp(verb, "load"))
+		return cmd_table_load(d, req, idx, args, nargs);
+	if (!strcmp(verb, "flush"))
+		return nargs ? usage_error(req, "usage: table T flush") : cmd_table_flush(d, req, idx);
+	if (!strcmp(verb, "show"))
+		return cmd_table_show(d, req, idx, args, nargs);
+	if (!strcmp(verb, "test"))
+		return cmd_table_test(d, req, idx, args, nargs);
+	if (!strcmp(verb, "zero"))
+		return cmd_table_zero(d, req, idx, args, nargs);
+	if (!strcmp(verb, "expire"))
+		return cmd_table_expire(d, req, idx, args, nargs);
+	fprintf(req->err, "greywallctl: unknown table command \"%s\"\n", verb);
+	return CTL_EXIT_USAGE;
+}
+
+static void format_duration(uint32_t seconds, char *buf, size_t len)
+{
+	if (!seconds)
+		snprintf(buf, len, "-");
+	else if (seconds % 86400 == 0)
+		snprintf(buf, len, "%ud", seconds / 86400);
+	else if (seconds % 3600 == 0)
+		snprintf(buf, len, "%uh", seconds / 3600);
+	else if (seconds % 60 == 0)
+		snprintf(buf, len, "%um", seconds / 60);
+	else
+		snprintf(buf, len, "%us", seconds);
+}
+
+static int cmd_tables(struct daemon *d, struct control_request *req)
+{
+	fprintf(req->out, "%-24s %9s %9s %5s %7s %s\n", "TABLE", "HOSTS", "PREFIXES", "FLAGS",
+		"TIMEOUT", "REFUSED");
+	for (size_t i = 0; i < d->tables.ntables; i++) {
+		const struct table *tb = &d->tables.table[i];
+		char flags[8], timeout[16];
+
+		if (tb->flags & CONFIG_TABLE_ANONYMOUS)
+			continue;
+		snprintf(flags, sizeof(flags), "%c%c%c", tb->flags & CONFIG_TABLE_PERSIST ? 'p' : '-',
+			 tb->flags & CONFIG_TABLE_CONST ? 'c' : '-',
+			 tb->flags & CONFIG_TABLE_COUNTERS ? 'C' : '-');
+		format_duration(tb->timeout, timeout, sizeof(timeout));
+		fprintf(req->out, "%-24s %9zu %9zu %5s %7s %" PRIu64 "\n", tb->name, tb->nhosts,
+			tb->nprefixes, flags, timeout, tb->refused_full);
+	}
+	return CTL_EXIT_OK;
+}
+
+struct why_ctx {
+	FILE *out;
+	const struct addr_prefix *key;
+};
+
+static int print_history(void *ctx, int64_t when, const char *table, const char *action,
+			 const struct evidence *ev)
+{
+	struct why_ctx *w = ctx;
+	char t[32], text[ADDR_STRLEN];
+
+	dump_format_time(when, t, sizeof(t));
+	addr_format(w->key, text, sizeof(text));
+	fprintf(w->out, "  %s %-7s <%s> %s", t, action, table, text);
+	if (ev && ev->id)
+		fprintf(w->out, ": %s: %s", ev->source, ev->detail);
+	fputc('\n', w->out);
+	return 0;
+}
+
+static int cmd_why(struct daemon *d, struct control_request *req)
+{
+	struct addr_prefix addr, keys[130];
+	size_t nkeys = 0, found = 0;
+	char text[ADDR_STRLEN];
+
+	if (req->argc != 2)
+		return usage_error(req, "usage: why ADDRESS");
+	if (addr_parse(req->argv[1], &addr)) {
+		fprintf(req->err, "greywallctl: invalid address \"%s\"\n", req->argv[1]);
+		return CTL_EXIT_FAIL;
+	}
+	/* The address itself and every prefix that covers it, longest first. */
+	for (int len = addr.plen; len >= 0; len--) {
+		struct addr_prefix cut = addr;
+
+		cut.plen = (uint8_t)len;
+		addr_mask(&cut);
+		keys[nkeys++] = cut;
+	}
+	addr_format(&addr, text, sizeof(text));
+	for (size_t k = 0; k < nkeys; k++) {
+		for (size_t i = 0; i < d->tables.ntables; i++) {
+			const struct table *tb = &d->tables.table[i];
+			const struct entry_meta *m = addrmap_get(&tb->entries, &keys[k]);
+			struct evidence ev = { 0 };
+			char entry[ADDR_STRLEN], added[32];
+
+			if (!m)
+				continue;
+			found++;
+			addr_format(&keys[k], entry, sizeof(entry));
+			dump_format_time(m->added, added, sizeof(added));
+			fprintf(req->out, "%s is in <%s> as %s since %s\n", text, tb->name, entry,
+				added);
+			if (m->evidence_id && d->store &&
+			    !store_evidence_get(d->store, m->evidence_id, &ev))
+				fprintf(req->out, "  evidence: %s: %s\n", ev.source, ev.detail);
+			else
+				fprintf(req->out, "  evidence: %s\n",
+					tb->flags & CONFIG_TABLE_ANONYMOUS ? "config"
+									   : "none recorded");
+		}
+	}
+	if (!found)
+		fprintf(req->out, "%s is in no table\n", text);
+	if (d->store) {
+		bool header = false;
+
+		for (size_t k = 0; k < nkeys; k++) {
+			struct why_ctx w = { req->out, &keys[k] };
+
+			if (!header) {
+				fprintf(req->out, "history:\n");
+				header = true;
+			}
+			store_history_foreach(d->store, &keys[k], print_history, &w);
+		}
+	}
+	return found ? CTL_EXIT_OK : CTL_EXIT_NO_MATCH;
+}
+
+static int cmd_status(struct daemon *d, struct control_request *req)
+{
+	int64_t up = now_seconds() - d->started;
+
+	fprintf(req->out, "greywalld %s running, pid %d, up %" PRId64 " s\n", GREYWALL_VERSION,
+		(int)getpid(), up);
+	fprintf(req->out, "config: %s\n", d->config_path);
+	fprintf(req->out, "bpf-dir: %s\n", d->cfg.bpf_dir);
+	for (size_t i = 0; i < d->cfg.ninterfaces; i++) {
+		struct datapath_link link;
+
+		if (datapath_link_status(d->cfg.interfaces[i], &link)) {
+			fprintf(req->out, "interface %s: missing\n", d->cfg.interfaces[i]);
+			continue;
+		}
+		fprintf(req->out, "interface %s: xdp %s%s%s, tc egress %s\n", link.ifname,
+			link.xdp_attached ? "attached (" : "not attached",
+			link.xdp_attached ? link.xdp_mode : "", link.xdp_attached ? ")" : "",
+			link.tc_attached ? "attached" : "not attached");
+	}
+	fprintf(req->out, "tables: %zu, rules: %zu\n", d->tables.ntables, d->cfg.nrules);
+	return CTL_EXIT_OK;
+}
+
+static int cmd_stats(struct daemon *d, struct control_request *req)
+{
+	static const char *const names[GW_STAT_MAX] = {
+		[GW_STAT_PACKETS] = "packets",	    [GW_STAT_PASS] = "passed",
+		[GW_STAT_DROP] = "dropped",	    [GW_STAT_NON_IP] = "non-ip",
+		[GW_STAT_UNPARSED] = "unparsed",    [GW_STAT_IPV6_EXT] = "ipv6-extension-headers",
+		[GW_STAT_FRAGMENT] = "fragments",   [GW_STAT_HOST_HIT] = "host-hits",
+		[GW_STAT_PREFIX_HIT] = "prefix-hits", [GW_STAT_OUT_PACKETS] = "out-packets",
+	};
+
+	for (int i = 0; i < GW_STAT_MAX; i++)
+		fprintf(req->out, "%-24s %" PRIu64 "\n", names[i] ? names[i] : "?",
+			datapath_stat(&d->dp, (enum gw_stat)i));
+	return CTL_EXIT_OK;
+}
+
+static int cmd_rules(struct daemon *d, struct control_request *req)
+{
+	int last = -1;
+
+	for (size_t i = 0; i < d->cfg.nrules; i++) {
+		const struct config_rule *r = &d->cfg.rules[i];
+		struct gw_rule_stats sum = { 0 };
+
+		if (r->number == last)
+			continue;
+		last = r->number;
+		/* Expanded port lists count as the one rule the operator wrote. */
+		for (size_t j = i; j < d->cfg.nrules && d->cfg.rules[j].number == r->number; j++) {
+			struct gw_rule_stats s;
+
+			if (!datapath_rule_stats(&d->dp, (uint32_t)j, &s)) {
+				sum.evaluations += s.evaluations;
+				sum.matches += s.matches;
+				sum.packets += s.packets;
+				sum.bytes += s.bytes;
+			}
+		}
+		fprintf(req->out, "@%d %s\n", r->number, r->text);
+		fprintf(req->out,
+			"  [ Evaluations: %-10llu Packets: %-10llu Bytes: %-10llu Matches: %-10llu ]\n",
+			(unsigned long long)sum.evaluations, (unsigned long long)sum.packets,
+			(unsigned long long)sum.bytes, (unsigned long long)sum.matches);
+	}
+	return CTL_EXIT_OK;
+}
+
+int commands_run(struct daemon *d, struct control_request *req)
+{
+	const char *verb = req->argv[0];
+
+	if (!strcmp(verb, "table"))
+		return cmd_table(d, req);
+	if (!strcmp(verb, "tables"))
+		return cmd_tables(d, req);
+	if (!strcmp(verb, "why"))
+		return cmd_why(d, req);
+	if (!strcmp(verb, "status"))
+		return cmd_status(d, req);
+	if (!strcmp(verb, "stats"))
+		return cmd_stats(d, req);
+	if (!strcmp(verb, "rules"))
+		return cmd_rules(d, req);
+	if (!strcmp(verb, "dump"))
+		return daemon_dump(d, now_seconds(), req->out) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	if (!strcmp(verb, "reload")) {
+		char err[512];
+
+		if (daemon_reload(d, err, sizeof(err))) {
+			fprintf(req->err, "greywallctl: reload failed, running config kept: %s\n",
+				err);
+			return CTL_EXIT_FAIL;
+		}
+		fprintf(req->out, "configuration reloaded.\n");
+		return CTL_EXIT_OK;
+	}
+	if (!strcmp(verb, "detach")) {
+		char err[512];
+
+		d->stop = true;
+		datapath_close(&d->dp);
+		if (datapath_detach(&d->cfg, err, sizeof(err))) {
+			fprintf(req->err, "greywallctl: detach: %s\n", err);
+			return CTL_EXIT_FAIL;
+		}
+		fprintf(req->out, "detached: programs removed, maps unpinned; greywalld exits.\n");
+		return CTL_EXIT_OK;
+	}
+	fprintf(req->err, "greywallctl: unknown command \"%s\"\n", verb);
+	return CTL_EXIT_USAGE;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* The state greywalld's parts share: config, store, tables, data path. */
+#ifndef __GREYWALL_DAEMON_H
+#define __GREYWALL_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "control.h"
+#include "datapath.h"
+#include "store.h"
+#include "tables.h"
+
+#define GREYWALL_VERSION "0.1"
+
+/* greywallctl's exit codes (greywallctl(8), EXIT STATUS). */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAIL = 1,	/* the command failed; the message says why */
+	CTL_EXIT_NO_MATCH = 2,	/* `table T test`: not every address matched */
+	CTL_EXIT_USAGE = 64,	/* bad command line (EX_USAGE) */
+	CTL_EXIT_UNAVAILABLE = 69, /* greywalld not reachable (EX_UNAVAILABLE) */
+};
+
+struct daemon {
+	struct config cfg;
+	const char *config_path;
+	struct store *store;
+	struct tables tables;
+	struct datapath dp;
+	int64_t started;
+	int64_t next_dump;
+	int64_t next_minute;
+	bool stop;
+	bool detach;		/* remove enforcement on the way out */
+	bool reload;
+	uid_t peer_uid;		/* the client of the command being run */
+};
+
+/* Run one greywallctl command; returns its exit status. */
+int commands_run(struct daemon *d, struct control_request *req);
+
+/* Periodic and on-demand work (greywalld.c). */
+int daemon_dump(struct daemon *d, int64_t now, FILE *report);
+int daemon_reload(struct daemon *d, char *err, size_t errlen);
+
+#endif /* __GREYWALL_DAEMON_H */

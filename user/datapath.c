@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <xdp/libxdp.h>
+#include <zlib.h>
+
+#include "datapath.h"
+#include "tc_egress.skel.h"
+#include "xdp.skel.h"
+
+#define XDP_PROG_NAME "greywall_xdp"
+
+/* The maps every object declares, pinned by name under the bpf-dir. */
+static const char *const pinned_maps[] = {
+	GW_MAP_NAME(GW_MAP_HOSTS),	GW_MAP_NAME(GW_MAP_PREFIX4), GW_MAP_NAME(GW_MAP_PREFIX6),
+	GW_MAP_NAME(GW_MAP_RULES),	GW_MAP_NAME(GW_MAP_RULE_STATS),
+	GW_MAP_NAME(GW_MAP_STATS),	GW_MAP_NAME(GW_MAP_CONFIG),
+};
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int pin_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	return snprintf(buf, len, "%s/%s", dir, name) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+/* Point every named map of obj at its pin so all objects share them. */
+static int set_pin_paths(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		if (bpf_map__is_internal(map))
+			continue;
+		err = pin_path(path, sizeof(path), dir, bpf_map__name(map));
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int datapath_open_pinned(struct datapath *dp, const char *bpf_dir)
+{
+	int *fds[] = { &dp->hosts, &dp->prefix4, &dp->prefix6, &dp->rules,
+		       &dp->rule_stats, &dp->stats, &dp->config };
+	char path[PATH_MAX];
+
+	memset(dp, 0, sizeof(*dp));
+	snprintf(dp->bpf_dir, sizeof(dp->bpf_dir), "%s", bpf_dir);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		*fds[i] = -1;
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		int err = pin_path(path, sizeof(path), bpf_dir, pinned_maps[i]);
+
+		if (!err) {
+			*fds[i] = bpf_obj_get(path);
+			err = *fds[i] < 0 ? -errno : 0;
+		}
+		if (err) {
+			datapath_close(dp);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void datapath_close(struct datapath *dp)
+{
+	int fds[] = { dp->hosts, dp->prefix4, dp->prefix6, dp->rules,
+		      dp->rule_stats, dp->stats, dp->config };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] > 0)
+			close(fds[i]);
+	if (dp->xdp_prog)
+		xdp_program__close(dp->xdp_prog);
+	if (dp->xdp)
+		gw_xdp__destroy(dp->xdp);
+	if (dp->tc)
+		gw_tc_egress__destroy(dp->tc);
+	memset(dp, 0, sizeof(*dp));
+	dp->hosts = dp->prefix4 = dp->prefix6 = dp->rules = -1;
+	dp->rule_stats = dp->stats = dp->config = -1;
+}
+
+/* A checksum of both programs' ELF images: which build is attached. */
+static uint64_t build_id(void)
+{
+	size_t xdp_size, tc_size;
+	const void *xdp = gw_xdp__elf_bytes(&xdp_size);
+	const void *tc = gw_tc_egress__elf_bytes(&tc_size);
+	uLong a = crc32(0L, Z_NULL, 0), b = adler32(0L, Z_NULL, 0);
+
+	a = crc32(a, xdp, (uInt)xdp_size);
+	a = crc32(a, tc, (uInt)tc_size);
+	b = adler32(b, xdp, (uInt)xdp_size);
+	b = adler32(b, tc, (uInt)tc_size);
+	return ((uint64_t)a << 32) | (uint32_t)b;
+}
+
+static int check_bpffs(const char *dir, char *err, size_t errlen)
+{
+	struct statfs st;
+
+	if (statfs(dir, &st)) {
+		snprintf(err, errlen, "bpf-dir \"%s\": %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (st.f_type != BPF_FS_MAGIC) {
+		snprintf(err, errlen, "bpf-dir \"%s\" is not on a bpf filesystem", dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int datapath_link_status(const char *ifname, struct datapath_link *out)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *prog = NULL;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DATAPATH_TC_HANDLE,
+		    .priority = DATAPATH_TC_PRIORITY);
+	long err;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->ifname, sizeof(out->ifname), "%s", ifname);
+	out->ifindex = (int)if_nametoindex(ifname);
+	if (!out->ifindex)
+		return -ENODEV;
+	mp = xdp_multiprog__get_from_ifindex(out->ifindex);
+	err = libxdp_get_error(mp);
+	if (!err && mp) {
+		if (xdp_multiprog__is_legacy(mp)) {
+			prog = xdp_multiprog__main_prog(mp);
+			if (prog && strcmp(xdp_program__name(prog), XDP_PROG_NAME))
+				prog = NULL;
+		} else {
+			while ((prog = xdp_multiprog__next_prog(prog, mp)))
+				if (!strcmp(xdp_program__name(prog), XDP_PROG_NAME))
+					break;
+		}
+		if (prog) {
+			out->xdp_attached = true;
+			out->xdp_prog_id = xdp_program__id(prog);
+			switch (xdp_multiprog__attach_mode(mp)) {
+			case XDP_MODE_NATIVE:
+				out->xdp_mode = "native";
+				break;
+			case XDP_MODE_SKB:
+				out->xdp_mode = "generic";
+				break;
+			case XDP_MODE_HW:
+				out->xdp_mode = "offload";
+				break;
+			default:
+				out->xdp_mode = "unknown";
+			}
+		}
+		xdp_multiprog__close(mp);
+	}
+	hook.ifindex = out->ifindex;
+	out->tc_attached = bpf_tc_query(&hook, &opts) == 0;
+	return 0;
+}
+
+/* Detach every greywall XDP program on ifindex except keep_id. */
+static int detach_xdp_except(int ifindex, uint32_t keep_id)
+{
+	int first_err = 0;
+
+	for (;;) {
+		struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+		struct xdp_program *prog = NULL, *victim = NULL;
+		enum xdp_attach_mode mode;
+		int err;
+
+		if (libxdp_get_error(mp) || !mp)
+			return first_err;
+		mode = xdp_multiprog__attach_mode(mp);
+		if (xdp_multiprog__is_legacy(mp)) {
+			prog = xdp_multiprog__main_prog(mp);
+			if (prog && !strcmp(xdp_program__name(prog), XDP_PROG_NAME) &&
+			    xdp_program__id(prog) != keep_id)
+				victim = prog;
+		} else {
+			while ((prog = xdp_multiprog__next_prog(prog, mp)))
+				if (!strcmp(xdp_program__name(prog), XDP_PROG_NAME) &&
+				    xdp_program__id(prog) != keep_id) {
+					victim = prog;
+					break;
+				}
+		}
+		if (!victim) {
+			xdp_multiprog__close(mp);
+			return first_err;
+		}
+		err = xdp_program__detach(victim, ifindex, mode, 0);
+		xdp_multiprog__close(mp);
+		if (err) {
+			if (!first_err)
+				first_err = err;
+			return first_err;
+		}
+	}
+}
+
+static int attach_xdp(struct datapath *dp, const char *ifname, int ifindex, char *err,
+		      size_t errlen)
+{
+	struct gw_xdp *skel = gw_xdp__open();
+	struct xdp_program *prog;
+	long ret;
+
+	if (!skel) {
+		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(errno));
+		return -errno;
+	}
+	ret = set_pin_paths(skel->obj, dp->bpf_dir);
+	if (ret) {
+		gw_xdp__destroy(skel);
+		snprintf(err, errlen, "XDP map pins: %s", strerror((int)-ret));
+		return (int)ret;
+	}
+	prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
+	ret = libxdp_get_error(prog);
+	if (ret) {
+		gw_xdp__destroy(skel);
+		snprintf(err, errlen, "libxdp cannot use the XDP object: %s", strerror((int)-ret));
+		return (int)ret;
+	}
+	/* Native where the driver has it, generic otherwise. */
+	ret = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	if (ret)
+		ret = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
+	if (ret) {
+		xdp_program__close(prog);
+		gw_xdp__destroy(skel);
+		snprintf(err, errlen, "attach XDP to %s: %s", ifname, strerror((int)-ret));
+		return (int)ret;
+	}
+	/* The new program runs; now the old build can go without a gap. */
+	ret = detach_xdp_except(ifindex, xdp_program__id(prog));
+	xdp_program__close(prog);
+	gw_xdp__destroy(skel);
+	if (ret) {
+		snprintf(err, errlen, "detach the previous XDP program from %s: %s", ifname,
+			 strerror((int)-ret));
+		return (int)ret;
+	}
+	return 0;
+}
+
+static int attach_tc(struct datapath *dp, const char *ifname, int ifindex, char *err,
+		     size_t errlen)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DATAPATH_TC_HANDLE,
+		    .priority = DATAPATH_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
+	int ret;
+
+	opts.prog_fd = bpf_program__fd(dp->tc->progs.greywall_tc_egress);
+	ret = bpf_tc_hook_create(&hook);
+	if (ret && ret != -EEXIST) {
+		snprintf(err, errlen, "clsact on %s: %s", ifname, strerror(-ret));
+		return ret;
+	}
+	/* Replacing the filter in place is atomic: egress counting goes on. */
+	ret = bpf_tc_attach(&hook, &opts);
+	if (ret)
+		snprintf(err, errlen, "attach TC egress to %s: %s", ifname, strerror(-ret));
+	return ret;
+}
+
+int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, size_t errlen)
+{
+	uint32_t key = GW_CFG_BUILD_ID;
+	uint64_t attached_build = 0, want_build = build_id();
+	int ret;
+
+	ret = mkdir_p(cfg->bpf_dir);
+	if (ret) {
+		snprintf(err, errlen, "bpf-dir \"%s\": %s", cfg->bpf_dir, strerror(-ret));
+		return ret;
+	}
+	ret = check_bpffs(cfg->bpf_dir, err, errlen);
+	if (ret)
+		return ret;
+	/* Loading the TC object creates the maps, or reuses the pinned ones. */
+	dp->tc = gw_tc_egress__open();
+	if (!dp->tc) {
+		snprintf(err, errlen, "cannot open the TC object: %s", strerror(errno));
+		return -errno;
+	}
+	snprintf(dp->bpf_dir, sizeof(dp->bpf_dir), "%s", cfg->bpf_dir);
+	ret = set_pin_paths(dp->tc->obj, cfg->bpf_dir);
+	if (!ret)
+		ret = gw_tc_egress__load(dp->tc);
+	if (ret) {
+		snprintf(err, errlen, "load the TC object (maps in %s): %s", cfg->bpf_dir,
+			 strerror(-ret));
+		return ret;
+	}
+	{
+		struct gw_tc_egress *tc = dp->tc;
+
+		dp->tc = NULL;
+		ret = datapath_open_pinned(dp, cfg->bpf_dir);
+		dp->tc = tc;
+		if (ret) {
+			snprintf(err, errlen, "open pinned maps in %s: %s", cfg->bpf_dir,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	bpf_map_lookup_elem(dp->config, &key, &attached_build);
+	for (size_t i = 0; i < cfg->ninterfaces; i++) {
+		struct datapath_link link;
+
+		ret = datapath_link_status(cfg->interfaces[i], &link);
+		if (ret) {
+			snprintf(err, errlen, "interface %s: %s", cfg->interfaces[i],
+				 strerror(-ret));
+			return ret;
+		}
+		if (!link.xdp_attached || attached_build != want_build) {
+			ret = attach_xdp(dp, link.ifname, link.ifindex, err, errlen);
+			if (ret)
+				return ret;
+		}
+		if (!link.tc_attached || attached_build != want_build) {
+			ret = attach_tc(dp, link.ifname, link.ifindex, err, errlen);
+			if (ret)
+				return ret;
+		}
+	}
+	bpf_map_update_elem(dp->config, &key, &want_build, BPF_ANY);
+	return 0;
+}
+
+int datapath_detach(const struct config *cfg, char *err, size_t errlen)
+{
+	int first_err = 0;
+	DIR *dir;
+
+	for (size_t i = 0; i < cfg->ninterfaces; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DATAPATH_TC_HANDLE,
+			    .priority = DATAPATH_TC_PRIORITY);
+		int ifindex = (int)if_nametoindex(cfg->interfaces[i]);
+		int ret;
+
+		if (!ifindex)
+			continue;
+		ret = detach_xdp_except(ifindex, 0);
+		if (ret && !first_err) {
+			snprintf(err, errlen, "detach XDP from %s: %s", cfg->interfaces[i],
+				 strerror(-ret));
+			first_err = ret;
+		}
+		hook.ifindex = ifindex;
+		ret = bpf_tc_detach(&hook, &opts);
+		if (ret && ret != -ENOENT && !first_err) {
+			snprintf(err, errlen, "detach TC from %s: %s", cfg->interfaces[i],
+				 strerror(-ret));
+			first_err = ret;
+		}
+	}
+	dir = opendir(cfg->bpf_dir);
+	if (dir) {
+		struct dirent *de;
+
+		while ((de = readdir(dir))) {
+			char path[PATH_MAX];
+
+			if (de->d_name[0] == '.')
+				continue;
+			if (!pin_path(path, sizeof(path), cfg->bpf_dir, de->d_name))
+				unlink(path);
+		}
+		closedir(dir);
+		if (rmdir(cfg->bpf_dir) && !first_err) {
+			snprintf(err, errlen, "remove %s: %s", cfg->bpf_dir, strerror(errno));
+			first_err = -errno;
+		}
+	}
+	return first_err;
+}
+
+int datapath_set_rules(struct datapath *dp, const struct config *cfg)
+{
+	uint64_t counter_tables = 0, flags = 0, nrules = cfg->nrules;
+	uint32_t key;
+
+	if (cfg->nrules > GW_MAX_RULES)
+		return -E2BIG;
+	for (size_t i = 0; i < cfg->ntables; i++)
+		if (cfg->tables[i].flags & CONFIG_TABLE_COUNTERS)
+			counter_tables |= 1ULL << i;
+	/*
+	 * Rules are written before the count grows and after it shrinks, so
+	 * the data path never evaluates a rule slot that is not filled.
+	 */
+	key = GW_CFG_NRULES;
+	{
+		uint64_t old = 0;
+
+		bpf_map_lookup_elem(dp->config, &key, &old);
+		if (old > nrules && bpf_map_update_elem(dp->config, &key, &nrules, BPF_ANY))
+			return -errno;
+	}
+	for (uint32_t i = 0; i < cfg->nrules; i++) {
+		struct gw_rule rule = cfg->rules[i].rule;
+
+		if (cfg->rules[i].ifname[0]) {
+			rule.ifindex = if_nametoindex(cfg->rules[i].ifname);
+			if (!rule.ifindex)
+				return -ENODEV;
+		}
+		if (rule.dst_tables)
+			flags |= GW_CFG_F_NEED_DST;
+		if (bpf_map_update_elem(dp->rules, &i, &rule, BPF_ANY))
+			return -errno;
+	}
+	key = GW_CFG_COUNTER_TABLES;
+	if (bpf_map_update_elem(dp->config, &key, &counter_tables, BPF_ANY))
+		return -errno;
+	key = GW_CFG_FLAGS;
+	if (bpf_map_update_elem(dp->config, &key, &flags, BPF_ANY))
+		return -errno;
+	key = GW_CFG_NRULES;
+	if (bpf_map_update_elem(dp->config, &key, &nrules, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t key = stat;
+	uint64_t *values, sum = 0;
+
+	if (ncpus <= 0)
+		return 0;
+	values = calloc((size_t)ncpus, sizeof(*values));
+	if (!values)
+		return 0;
+	if (!bpf_map_lookup_elem(dp->stats, &key, values))
+		for (int i = 0; i < ncpus; i++)
+			sum += values[i];
+	free(values);
+	return sum;
+}
+
+int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct gw_rule_stats *values;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpus <= 0)
+		return -EINVAL;
+	values = calloc((size_t)ncpus, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->rule_stats, &index, values)) {
+		free(values);
+		return -errno;
+	}
+	for (int i = 0; i < ncpus; i++) {
+		out->evaluations += values[i].evaluations;
+		out->matches += values[i].matches;
+		out->packets += values[i].packets;
+		out->bytes += values[i].bytes;
+	}
+	free(values);
+	return 0;
+}

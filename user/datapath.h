@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The data path's lifecycle: load the BPF objects with their maps pinned
+ * under the bpf-dir (reusing the pins of an earlier run), attach XDP
+ * through libxdp and the TC egress program, and detach it all again.
+ * Programs stay attached and maps pinned when greywalld exits.
+ */
+#ifndef __GREYWALL_DATAPATH_H
+#define __GREYWALL_DATAPATH_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "greywall.h"
+
+/* The TC filter's handle and priority on clsact egress. */
+#define DATAPATH_TC_HANDLE 0x6777
+#define DATAPATH_TC_PRIORITY 0x6777
+
+struct gw_xdp;
+struct gw_tc_egress;
+struct xdp_program;
+
+struct datapath {
+	char bpf_dir[PATH_MAX];
+	struct gw_xdp *xdp;
+	struct gw_tc_egress *tc;
+	struct xdp_program *xdp_prog;
+	int hosts;
+	int prefix4;
+	int prefix6;
+	int rules;
+	int rule_stats;
+	int stats;
+	int config;
+};
+
+struct datapath_link {
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	const char *xdp_mode;	/* "native", "generic", "offload", or NULL */
+	bool xdp_attached;
+	bool tc_attached;
+	uint32_t xdp_prog_id;
+};
+
+/*
+ * Open the maps only (pinned by an earlier start): for tools and for
+ * status when the daemon is not running. Returns 0 or -errno.
+ */
+int datapath_open_pinned(struct datapath *dp, const char *bpf_dir);
+
+/*
+ * Load both programs, creating or reusing the pinned maps, and attach to
+ * every configured interface. Programs of the same build that are already
+ * attached are left in place; another build is replaced without a gap.
+ * err gets a message on failure. Returns 0 or -errno.
+ */
+int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, size_t errlen);
+
+/* Close file descriptors; attachments and pins stay. */
+void datapath_close(struct datapath *dp);
+
+/*
+ * Remove greywall's programs from the interfaces, unpin the maps and
+ * remove the bpf-dir. Returns 0 or -errno (the first error).
+ */
+int datapath_detach(const struct config *cfg, char *err, size_t errlen);
+
+/* What is attached on one interface. Returns 0 or -errno. */
+int datapath_link_status(const char *ifname, struct datapath_link *out);
+
+/* Write the compiled rules and the runtime config. Returns 0 or -errno. */
+int datapath_set_rules(struct datapath *dp, const struct config *cfg);
+
+/* Sum of a percpu stats counter. */
+uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat);
+int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out);
+
+#endif /* __GREYWALL_DATAPATH_H */

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * greywallctl: the operator's tool. It sends the command's words to
+ * greywalld over the control socket (and, for -f FILE, the open file) and
+ * prints what comes back. Usage mirrors greywallctl(8).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "daemon.h"
+
+#define DEFAULT_SOCKET "/run/greywall/control.sock"
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: greywallctl [-s socket] command [args]\n"
+		"commands:\n"
+		"  tables\n"
+		"  table NAME add|delete ADDRESS...\n"
+		"  table NAME replace|load -f FILE\n"
+		"  table NAME flush\n"
+		"  table NAME show [-v]\n"
+		"  table NAME test ADDRESS...\n"
+		"  table NAME zero [ADDRESS...]\n"
+		"  table NAME expire SECONDS\n"
+		"  why ADDRESS\n"
+		"  rules\n"
+		"  stats\n"
+		"  status\n"
+		"  dump\n"
+		"  reload\n"
+		"  detach\n");
+	exit(CTL_EXIT_USAGE);
+}
+
+int main(int argc, char **argv)
+{
+	const char *socket_path = getenv("GREYWALL_SOCKET");
+	int opt, sock, status, file_fd = -1;
+
+	if (!socket_path || !*socket_path)
+		socket_path = DEFAULT_SOCKET;
+	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
+		switch (opt) {
+		case 's':
+			socket_path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	/* `-f FILE` is opened here, with the caller's rights and cwd. */
+	for (int i = 0; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "-f"))
+			continue;
+		file_fd = strcmp(argv[i + 1], "-") ? open(argv[i + 1], O_RDONLY | O_CLOEXEC)
+						   : dup(STDIN_FILENO);
+		if (file_fd < 0) {
+			fprintf(stderr, "greywallctl: %s: %s\n", argv[i + 1], strerror(errno));
+			return CTL_EXIT_FAIL;
+		}
+		break;
+	}
+	sock = control_connect(socket_path);
+	if (sock < 0) {
+		fprintf(stderr, "greywallctl: cannot reach greywalld at %s: %s\n", socket_path,
+			strerror(-sock));
+		return CTL_EXIT_UNAVAILABLE;
+	}
+	if (control_send_request(sock, argc, argv, file_fd)) {
+		fprintf(stderr, "greywallctl: sending to greywalld: %s\n", strerror(errno));
+		return CTL_EXIT_UNAVAILABLE;
+	}
+	status = control_read_reply(sock, stdout, stderr);
+	close(sock);
+	if (status < 0) {
+		fprintf(stderr, "greywallctl: greywalld closed the connection: %s\n",
+			strerror(-status));
+		return CTL_EXIT_UNAVAILABLE;
+	}
+	return status;
+}

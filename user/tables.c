@@ -1,0 +1,817 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tablefile.h"
+#include "tables.h"
+
+/*
+ * One node per distinct address or prefix in any table. `own` is the set
+ * of tables the key itself is in; the data path holds the effective set
+ * (own plus every covering prefix's own) in `in_map`.
+ */
+struct table_node {
+	uint64_t own;
+	uint64_t in_map;	/* effective set written to the map; 0 = absent */
+	uint64_t seen_packets;	/* in+out packets at the last last-seen check */
+};
+
+/* Beyond this many changed prefixes a commit recomputes every node. */
+#define TARGETED_RECOMPUTE_MAX 64
+/* Host map writes are sent in batches of this many entries. */
+#define MAP_BATCH 8192
+
+static int family_index(const struct addr_prefix *p)
+{
+	return p->family == AF_INET ? 0 : 1;
+}
+
+static bool table_stored(const struct tables *t, int idx)
+{
+	return t->store && !(t->table[idx].flags & CONFIG_TABLE_ANONYMOUS);
+}
+
+int tables_find(const struct tables *t, const char *name)
+{
+	for (size_t i = 0; i < t->ntables; i++)
+		if (!strcmp(t->table[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int tables_init(struct tables *t, const struct config *cfg, struct store *st,
+		const struct tables_maps *maps)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->store = st;
+	t->maps = *maps;
+	t->limit_hosts = cfg->limit_table_hosts;
+	t->limit_prefixes = cfg->limit_table_prefixes;
+	err = addrmap_init(&t->nodes, sizeof(struct table_node));
+	if (!err)
+		err = addrmap_init(&t->changed, 1);
+	for (size_t i = 0; !err && i < cfg->ntables && i < GW_MAX_TABLES; i++) {
+		struct table *tb = &t->table[i];
+
+		snprintf(tb->name, sizeof(tb->name), "%s", cfg->tables[i].name);
+		tb->flags = cfg->tables[i].flags;
+		tb->timeout = cfg->tables[i].timeout;
+		if (cfg->tables[i].nfiles) {
+			tb->save_path = strdup(cfg->tables[i].files[0]);
+			if (!tb->save_path)
+				err = -ENOMEM;
+		}
+		if (!err)
+			err = addrmap_init(&tb->entries, sizeof(struct entry_meta));
+		t->ntables = i + 1;
+	}
+	if (err)
+		tables_free(t);
+	return err;
+}
+
+void tables_free(struct tables *t)
+{
+	for (size_t i = 0; i < t->ntables; i++) {
+		addrmap_free(&t->table[i].entries);
+		free(t->table[i].save_path);
+	}
+	addrmap_free(&t->nodes);
+	addrmap_free(&t->changed);
+	memset(t, 0, sizeof(*t));
+}
+
+static int group_open(struct tables *t)
+{
+	if (t->in_group)
+		return 0;
+	t->in_group = true;
+	return t->store ? store_begin(t->store) : 0;
+}
+
+int64_t tables_evidence(struct tables *t, const char *source, const char *detail, int64_t now)
+{
+	struct evidence ev = { .when = now };
+	int err;
+
+	if (!t->store)
+		return 0;
+	err = group_open(t);
+	if (err)
+		return err;
+	snprintf(ev.source, sizeof(ev.source), "%s", source);
+	snprintf(ev.detail, sizeof(ev.detail), "%s", detail);
+	return store_evidence_add(t->store, &ev);
+}
+
+static int mark_changed(struct tables *t, const struct addr_prefix *p)
+{
+	int created;
+
+	if (!addrmap_put(&t->changed, p, &created))
+		return -ENOMEM;
+	if (created && !addr_is_host(p))
+		t->changed_prefixes++;
+	return 0;
+}
+
+/* Membership bookkeeping shared by add and restore. */
+static int node_join(struct tables *t, int idx, const struct addr_prefix *p)
+{
+	struct table_node *node;
+	int created;
+
+	node = addrmap_put(&t->nodes, p, &created);
+	if (!node)
+		return -ENOMEM;
+	if (created && !addr_is_host(p))
+		t->prefix_lengths[family_index(p)][p->plen]++;
+	node->own |= 1ULL << idx;
+	return mark_changed(t, p);
+}
+
+static int node_leave(struct tables *t, int idx, const struct addr_prefix *p)
+{
+	struct table_node *node = addrmap_get(&t->nodes, p);
+
+	if (!node)
+		return 0;
+	node->own &= ~(1ULL << idx);
+	/* The node itself goes at commit time, after its map entry is gone. */
+	return mark_changed(t, p);
+}
+
+static int table_room(struct tables *t, int idx, const struct addr_prefix *p)
+{
+	struct table *tb = &t->table[idx];
+
+	if (addr_is_host(p) ? tb->nhosts >= t->limit_hosts : tb->nprefixes >= t->limit_prefixes) {
+		tb->refused_full++;
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void table_count(struct table *tb, const struct addr_prefix *p, int delta)
+{
+	if (addr_is_host(p))
+		tb->nhosts += delta;
+	else
+		tb->nprefixes += delta;
+}
+
+int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
+		   const struct entry_meta *meta)
+{
+	struct table *tb = &t->table[idx];
+	struct entry_meta *m;
+	int created, err;
+
+	if (addrmap_get(&tb->entries, p))
+		return 0;
+	err = table_room(t, idx, p);
+	if (err)
+		return err;
+	m = addrmap_put(&tb->entries, p, &created);
+	if (!m)
+		return -ENOMEM;
+	*m = *meta;
+	table_count(tb, p, 1);
+	err = node_join(t, idx, p);
+	return err ? err : 1;
+}
+
+/* Current counters of a node from the map; zero when it has none. */
+static int node_read_counters(const struct tables *t, const struct addr_prefix *p,
+			      struct gw_counters *out)
+{
+	struct gw_entry entry;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (addr_is_host(p)) {
+		struct gw_addr key;
+
+		addr_to_key(p, &key);
+		err = bpf_map_lookup_elem(t->maps.hosts, &key, &entry);
+	} else if (p->family == AF_INET) {
+		struct gw_lpm4_key key;
+
+		addr_to_lpm4(p, &key);
+		err = bpf_map_lookup_elem(t->maps.prefix4, &key, &entry);
+	} else {
+		struct gw_lpm6_key key;
+
+		addr_to_lpm6(p, &key);
+		err = bpf_map_lookup_elem(t->maps.prefix6, &key, &entry);
+	}
+	if (err)
+		return -errno;
+	*out = entry.counters;
+	return 0;
+}
+
+int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t evidence_id,
+	       int64_t now)
+{
+	struct entry_meta meta = { .added = now, .cleared = now, .evidence_id = evidence_id };
+	struct table_node *node;
+	int err;
+
+	if (addrmap_get(&t->table[idx].entries, p))
+		return 0;
+	err = group_open(t);
+	if (err)
+		return err;
+	/*
+	 * The address may already be counted for another table: start this
+	 * entry's counters from what the data path holds now.
+	 */
+	node = addrmap_get(&t->nodes, p);
+	if (node && node->in_map)
+		node_read_counters(t, p, &meta.baseline);
+	err = tables_restore(t, idx, p, &meta);
+	if (err <= 0)
+		return err;
+	if (table_stored(t, idx)) {
+		err = store_entry_put(t->store, t->table[idx].name, p, &meta);
+		if (!err)
+			err = store_history_add(t->store, now, t->table[idx].name, p, "add",
+						evidence_id);
+		if (err)
+			return err;
+	}
+	t->table[idx].dirty = true;
+	return 1;
+}
+
+int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const char *action,
+		  int64_t evidence_id, int64_t now)
+{
+	struct table *tb = &t->table[idx];
+	int err;
+
+	if (addrmap_delete(&tb->entries, p))
+		return 0;
+	err = group_open(t);
+	if (err)
+		return err;
+	table_count(tb, p, -1);
+	tb->dirty = true;
+	err = node_leave(t, idx, p);
+	if (!err && table_stored(t, idx)) {
+		err = store_entry_delete(t->store, tb->name, p);
+		if (err == -ENOENT)
+			err = 0;
+		if (!err)
+			err = store_history_add(t->store, now, tb->name, p, action, evidence_id);
+	}
+	return err ? err : 1;
+}
+
+int tables_zero(struct tables *t, int idx, const struct addr_prefix *p, int64_t now)
+{
+	struct entry_meta *m = addrmap_get(&t->table[idx].entries, p);
+	int err;
+
+	if (!m)
+		return 0;
+	err = group_open(t);
+	if (err)
+		return err;
+	node_read_counters(t, p, &m->baseline);
+	m->cleared = now;
+	if (table_stored(t, idx)) {
+		err = store_entry_put(t->store, t->table[idx].name, p, m);
+		if (!err)
+			err = store_history_add(t->store, now, t->table[idx].name, p, "zero", 0);
+	}
+	return err ? err : 1;
+}
+
+/* Own membership of every prefix that covers p (strictly shorter). */
+static uint64_t covering_membership(const struct tables *t, const struct addr_prefix *p)
+{
+	const uint32_t *lengths = t->prefix_lengths[family_index(p)];
+	uint64_t set = 0;
+
+	for (int len = 0; len < p->plen; len++) {
+		struct addr_prefix cut;
+		struct table_node *node;
+
+		if (!lengths[len])
+			continue;
+		cut = *p;
+		cut.plen = (uint8_t)len;
+		addr_mask(&cut);
+		node = addrmap_get(&t->nodes, &cut);
+		if (node)
+			set |= node->own;
+	}
+	return set;
+}
+
+uint64_t tables_lookup(const struct tables *t, const struct addr_prefix *addr)
+{
+	struct table_node *node = addrmap_get(&t->nodes, addr);
+
+	return (node ? node->own : 0) | covering_membership(t, addr);
+}
+
+/* Write one node's entry; counters are carried over from the map. */
+static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tables_set,
+		     bool exists)
+{
+	struct gw_entry entry = { .tables = tables_set };
+	int fd;
+	union {
+		struct gw_addr host;
+		struct gw_lpm4_key v4;
+		struct gw_lpm6_key v6;
+	} key;
+
+	if (addr_is_host(p)) {
+		fd = t->maps.hosts;
+		addr_to_key(p, &key.host);
+	} else if (p->family == AF_INET) {
+		fd = t->maps.prefix4;
+		addr_to_lpm4(p, &key.v4);
+	} else {
+		fd = t->maps.prefix6;
+		addr_to_lpm6(p, &key.v6);
+	}
+	if (exists) {
+		struct gw_entry old;
+
+		if (!bpf_map_lookup_elem(fd, &key, &old))
+			entry.counters = old.counters;
+	}
+	if (bpf_map_update_elem(fd, &key, &entry, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int map_remove(struct tables *t, const struct addr_prefix *p)
+{
+	int fd;
+	union {
+		struct gw_addr host;
+		struct gw_lpm4_key v4;
+		struct gw_lpm6_key v6;
+	} key;
+
+	if (addr_is_host(p)) {
+		fd = t->maps.hosts;
+		addr_to_key(p, &key.host);
+	} else if (p->family == AF_INET) {
+		fd = t->maps.prefix4;
+		addr_to_lpm4(p, &key.v4);
+	} else {
+		fd = t->maps.prefix6;
+		addr_to_lpm6(p, &key.v6);
+	}
+	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* New host entries, written in batches (the path of large loads). */
+struct host_batch {
+	struct gw_addr keys[MAP_BATCH];
+	struct gw_entry values[MAP_BATCH];
+	struct addr_prefix prefixes[MAP_BATCH];
+	uint32_t n;
+};
+
+static void drop_everywhere(struct tables *t, const struct addr_prefix *p);
+
+static int host_batch_flush(struct tables *t, struct host_batch *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t done = 0;
+	int err = 0;
+
+	while (done < b->n) {
+		uint32_t count = b->n - done;
+
+		if (!bpf_map_update_batch(t->maps.hosts, &b->keys[done], &b->values[done], &count,
+					  &opts)) {
+			done += count;
+			continue;
+		}
+		/* The entry at done + count failed (map full): take it out. */
+		done += count;
+		if (done < b->n) {
+			struct table_node *node = addrmap_get(&t->nodes, &b->prefixes[done]);
+
+			if (node)
+				node->in_map = 0;
+			drop_everywhere(t, &b->prefixes[done]);
+			t->map_write_failures++;
+			err = -ENOSPC;
+			done++;
+		}
+	}
+	b->n = 0;
+	return err;
+}
+
+/* Take a key out of every table after the data path refused it. */
+static void drop_everywhere(struct tables *t, const struct addr_prefix *p)
+{
+	struct table_node *node = addrmap_get(&t->nodes, p);
+
+	if (!node)
+		return;
+	for (size_t i = 0; i < t->ntables; i++) {
+		if (!(node->own & (1ULL << i)))
+			continue;
+		if (!addrmap_delete(&t->table[i].entries, p)) {
+			table_count(&t->table[i], p, -1);
+			t->table[i].refused_full++;
+			if (table_stored(t, (int)i))
+				store_entry_delete(t->store, t->table[i].name, p);
+		}
+	}
+	if (!addr_is_host(p))
+		t->prefix_lengths[family_index(p)][p->plen]--;
+	addrmap_delete(&t->nodes, p);
+}
+
+/*
+ * Bring one node's map entry in line. Nodes without membership are removed
+ * from the map and the index; new hosts go to the batch.
+ */
+static int node_apply(struct tables *t, const struct addr_prefix *p, struct host_batch *batch,
+		      struct addrmap *gone)
+{
+	struct table_node *node = addrmap_get(&t->nodes, p);
+	uint64_t want;
+	int err;
+
+	if (!node)
+		return 0;
+	if (!node->own) {
+		err = map_remove(t, p);
+		if (err)
+			return err;
+		node->in_map = 0;
+		/* Deleting now would move entries under an ongoing iteration. */
+		return addrmap_put(gone, p, NULL) ? 0 : -ENOMEM;
+	}
+	want = node->own | covering_membership(t, p);
+	if (want == node->in_map)
+		return 0;
+	if (!node->in_map && addr_is_host(p)) {
+		uint32_t i = batch->n++;
+
+		addr_to_key(p, &batch->keys[i]);
+		memset(&batch->values[i], 0, sizeof(batch->values[i]));
+		batch->values[i].tables = want;
+		batch->prefixes[i] = *p;
+		node->in_map = want;
+		return batch->n == MAP_BATCH ? host_batch_flush(t, batch) : 0;
+	}
+	err = map_write(t, p, want, node->in_map != 0);
+	if (err) {
+		if (!node->in_map) {
+			drop_everywhere(t, p);
+			t->map_write_failures++;
+			return -ENOSPC;
+		}
+		return err;
+	}
+	node->in_map = want;
+	return 0;
+}
+
+static bool covered_by_changed_prefix(const struct tables *t, const struct addr_prefix *p)
+{
+	const struct addr_prefix *key;
+
+	for (size_t i = 0; addrmap_next(&t->changed, &i, &key, NULL);)
+		if (!addr_is_host(key) && addr_contains(key, p) && !addr_equal(key, p))
+			return true;
+	return false;
+}
+
+static int apply_all(struct tables *t, bool everything)
+{
+	struct host_batch *batch = calloc(1, sizeof(*batch));
+	struct addrmap gone;
+	const struct addr_prefix *key;
+	int err, first_err = 0;
+
+	if (!batch)
+		return -ENOMEM;
+	err = addrmap_init(&gone, 1);
+	if (err) {
+		free(batch);
+		return err;
+	}
+	/*
+	 * Changed keys first, then (when prefixes changed) every node under
+	 * them, or every node at all when many prefixes changed. Prefixes are
+	 * applied before the hosts they cover only in the sense that each
+	 * node's effective set is computed from the model, not from the map,
+	 * so the order of writes does not matter for correctness.
+	 */
+	for (size_t i = 0; addrmap_next(&t->changed, &i, &key, NULL);) {
+		struct addr_prefix p = *key;
+
+		err = node_apply(t, &p, batch, &gone);
+		if (err && !first_err)
+			first_err = err;
+	}
+	if (everything || t->changed_prefixes) {
+		bool all = everything || t->changed_prefixes > TARGETED_RECOMPUTE_MAX;
+		struct addr_prefix *todo = NULL;
+		size_t ntodo = 0, cap = 0;
+
+		/* Collect first: node_apply may delete refused nodes. */
+		for (size_t i = 0; addrmap_next(&t->nodes, &i, &key, NULL);) {
+			if (!all && !covered_by_changed_prefix(t, key))
+				continue;
+			if (ntodo == cap) {
+				size_t ncap = cap ? cap * 2 : 1024;
+				struct addr_prefix *n = realloc(todo, ncap * sizeof(*n));
+
+				if (!n) {
+					free(todo);
+					err = -ENOMEM;
+					goto out;
+				}
+				todo = n;
+				cap = ncap;
+			}
+			todo[ntodo++] = *key;
+		}
+		for (size_t i = 0; i < ntodo; i++) {
+			err = node_apply(t, &todo[i], batch, &gone);
+			if (err && !first_err)
+				first_err = err;
+		}
+		free(todo);
+	}
+	err = host_batch_flush(t, batch);
+	if (err && !first_err)
+		first_err = err;
+	for (size_t i = 0; addrmap_next(&gone, &i, &key, NULL);) {
+		struct addr_prefix p = *key;
+		struct table_node *node = addrmap_get(&t->nodes, &p);
+
+		if (node && !node->own) {
+			if (!addr_is_host(&p))
+				t->prefix_lengths[family_index(&p)][p.plen]--;
+			addrmap_delete(&t->nodes, &p);
+		}
+	}
+	err = first_err;
+out:
+	addrmap_free(&gone);
+	free(batch);
+	return err;
+}
+
+int tables_commit(struct tables *t)
+{
+	int err, store_err = 0;
+
+	if (!t->in_group && !t->changed.count)
+		return 0;
+	err = apply_all(t, false);
+	addrmap_clear(&t->changed);
+	t->changed_prefixes = 0;
+	if (t->in_group && t->store)
+		store_err = store_commit(t->store);
+	t->in_group = false;
+	return err ? err : store_err;
+}
+
+/*
+ * Walk one map: note in each model node what the map holds for it, and
+ * delete entries whose key the model does not have.
+ */
+static int scan_map(struct tables *t, int fd, size_t key_size, int kind)
+{
+	unsigned char key[sizeof(struct gw_lpm6_key)], next[sizeof(struct gw_lpm6_key)];
+	unsigned char *stale = NULL;
+	size_t nstale = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		struct addr_prefix p = { 0 };
+		struct table_node *node;
+		struct gw_entry entry;
+
+		memcpy(key, next, key_size);
+		prev = key;
+		if (kind == 0) {
+			addr_from_key((struct gw_addr *)key, &p);
+		} else {
+			struct gw_lpm6_key k6 = { 0 };
+
+			memcpy(&k6, key, key_size);
+			p.family = kind == 4 ? AF_INET : AF_INET6;
+			p.plen = (uint8_t)k6.prefixlen;
+			memcpy(p.bytes, k6.bytes, kind == 4 ? 4 : 16);
+		}
+		node = addrmap_get(&t->nodes, &p);
+		if (node) {
+			/* An exact key: the lookup answers with this very entry. */
+			if (!bpf_map_lookup_elem(fd, key, &entry))
+				node->in_map = entry.tables ? entry.tables : ~0ULL;
+			continue;
+		}
+		if (nstale == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			unsigned char *n = realloc(stale, ncap * key_size);
+
+			if (!n) {
+				free(stale);
+				return -ENOMEM;
+			}
+			stale = n;
+			cap = ncap;
+		}
+		memcpy(stale + nstale++ * key_size, key, key_size);
+	}
+	for (size_t i = 0; i < nstale; i++)
+		if (bpf_map_delete_elem(fd, stale + i * key_size) && errno != ENOENT)
+			err = -errno;
+	free(stale);
+	return err;
+}
+
+int tables_sync_maps(struct tables *t)
+{
+	const struct addr_prefix *key;
+	void *value;
+	int err;
+
+	for (size_t i = 0; addrmap_next(&t->nodes, &i, &key, &value);)
+		((struct table_node *)value)->in_map = 0;
+	/*
+	 * Entries from an earlier run stay in place while the model is
+	 * compared with them: unchanged ones are not touched, changed ones
+	 * keep their counters, stale ones go. Enforcement never lapses.
+	 */
+	err = scan_map(t, t->maps.hosts, sizeof(struct gw_addr), 0);
+	if (!err)
+		err = scan_map(t, t->maps.prefix4, sizeof(struct gw_lpm4_key), 4);
+	if (!err)
+		err = scan_map(t, t->maps.prefix6, sizeof(struct gw_lpm6_key), 6);
+	if (!err)
+		err = apply_all(t, true);
+	addrmap_clear(&t->changed);
+	t->changed_prefixes = 0;
+	return err;
+}
+
+int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p,
+		    struct gw_counters *out)
+{
+	const struct entry_meta *m = addrmap_get(&t->table[idx].entries, p);
+	struct gw_counters now;
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return -ENOENT;
+	if (node_read_counters(t, p, &now))
+		return 0;
+	for (int d = 0; d < GW_DIR_MAX; d++) {
+		/* A map made anew (after a detach) restarts below the baseline. */
+		if (now.packets[d] >= m->baseline.packets[d] && now.bytes[d] >= m->baseline.bytes[d]) {
+			out->packets[d] = now.packets[d] - m->baseline.packets[d];
+			out->bytes[d] = now.bytes[d] - m->baseline.bytes[d];
+		} else {
+			out->packets[d] = now.packets[d];
+			out->bytes[d] = now.bytes[d];
+		}
+	}
+	return 0;
+}
+
+static int prefix_sort_compare(const void *a, const void *b)
+{
+	return addr_compare(a, b);
+}
+
+long tables_sorted_entries(const struct tables *t, int idx, struct addr_prefix **out)
+{
+	const struct addrmap *entries = &t->table[idx].entries;
+	const struct addr_prefix *key;
+	struct addr_prefix *list = malloc((entries->count ? entries->count : 1) * sizeof(*list));
+	size_t n = 0;
+
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; addrmap_next(entries, &i, &key, NULL);)
+		list[n++] = *key;
+	qsort(list, n, sizeof(*list), prefix_sort_compare);
+	*out = list;
+	return (long)n;
+}
+
+long tables_expire_due(struct tables *t, int64_t now)
+{
+	long expired = 0;
+
+	for (size_t idx = 0; idx < t->ntables; idx++) {
+		struct table *tb = &t->table[idx];
+		const struct addr_prefix *key;
+		struct addr_prefix *due = NULL;
+		size_t ndue = 0, cap = 0;
+		void *value;
+
+		if (!tb->timeout)
+			continue;
+		for (size_t i = 0; addrmap_next(&tb->entries, &i, &key, &value);) {
+			const struct entry_meta *m = value;
+
+			if (now - m->cleared <= (int64_t)tb->timeout)
+				continue;
+			if (ndue == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct addr_prefix *n = realloc(due, ncap * sizeof(*n));
+
+				if (!n)
+					break;
+				due = n;
+				cap = ncap;
+			}
+			due[ndue++] = *key;
+		}
+		for (size_t i = 0; i < ndue; i++)
+			if (tables_delete(t, (int)idx, &due[i], "expire", 0, now) > 0)
+				expired++;
+		free(due);
+	}
+	return expired;
+}
+
+int tables_update_last_seen(struct tables *t, int64_t now)
+{
+	const struct addr_prefix *key;
+	void *value;
+
+	for (size_t i = 0; addrmap_next(&t->nodes, &i, &key, &value);) {
+		struct table_node *node = value;
+		struct gw_counters c;
+		uint64_t total = 0;
+
+		if (!node->in_map || node_read_counters(t, key, &c))
+			continue;
+		for (int d = 0; d < GW_DIR_MAX; d++)
+			total += c.packets[d];
+		if (total == node->seen_packets)
+			continue;
+		node->seen_packets = total;
+		for (size_t idx = 0; idx < t->ntables; idx++) {
+			struct entry_meta *m;
+
+			if (!(node->own & (1ULL << idx)))
+				continue;
+			m = addrmap_get(&t->table[idx].entries, key);
+			if (!m)
+				continue;
+			m->last_seen = now;
+			if (table_stored(t, (int)idx) && !group_open(t))
+				store_entry_put(t->store, t->table[idx].name, key, m);
+		}
+	}
+	return tables_commit(t);
+}
+
+int tables_save_files(struct tables *t, bool force)
+{
+	int first_err = 0;
+
+	for (size_t idx = 0; idx < t->ntables; idx++) {
+		struct table *tb = &t->table[idx];
+		struct addr_prefix *list;
+		long n;
+		int err;
+
+		/* Const tables are read from their file, never written to it. */
+		if (!tb->save_path || (tb->flags & CONFIG_TABLE_CONST) || (!tb->dirty && !force))
+			continue;
+		n = tables_sorted_entries(t, (int)idx, &list);
+		if (n < 0)
+			return (int)n;
+		err = tablefile_write(tb->save_path, list, (size_t)n);
+		free(list);
+		if (err && !first_err)
+			first_err = err;
+		if (!err)
+			tb->dirty = false;
+	}
+	return first_err;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Tables: the in-memory model of every table's entries, kept in step with
+ * the data path's maps and the store. Every writer (operator, overload,
+ * tarpit, watcher, peer, import) goes through tables_add()/tables_delete()
+ * with an evidence id, so no entry exists without a reason.
+ *
+ * Changes are grouped: operations between the first call and
+ * tables_commit() form one store transaction and one map update pass.
+ */
+#ifndef __GREYWALL_TABLES_H
+#define __GREYWALL_TABLES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "addrmap.h"
+#include "config.h"
+#include "greywall.h"
+#include "store.h"
+
+struct table {
+	char name[CONFIG_TABLE_NAME_MAX];
+	unsigned int flags;		/* enum config_table_flag */
+	uint32_t timeout;		/* seconds; 0 = never expires */
+	char *save_path;		/* first `file`, written back on save */
+	struct addrmap entries;		/* addr_prefix -> struct entry_meta */
+	size_t nhosts;
+	size_t nprefixes;
+	uint64_t refused_full;		/* additions refused: table or map full */
+	bool dirty;			/* changed since the file was saved */
+};
+
+/* File descriptors of the data path maps the tables write. */
+struct tables_maps {
+	int hosts;
+	int prefix4;
+	int prefix6;
+};
+
+struct tables {
+	struct table table[GW_MAX_TABLES];
+	size_t ntables;
+	/* Every distinct address/prefix in any table -> struct table_node. */
+	struct addrmap nodes;
+	/* Number of prefix nodes per family (0 IPv4, 1 IPv6) and length. */
+	uint32_t prefix_lengths[2][129];
+	struct tables_maps maps;
+	struct store *store;		/* may be NULL (tests, const tables) */
+	uint32_t limit_hosts;
+	uint32_t limit_prefixes;
+	/* The open change group. */
+	bool in_group;
+	struct addrmap changed;		/* keys whose own membership changed */
+	size_t changed_prefixes;
+	uint64_t map_write_failures;
+};
+
+/*
+ * Set up tables from the config. The maps must exist; they are not
+ * touched until tables_commit(). Returns 0 or -errno.
+ */
+int tables_init(struct tables *t, const struct config *cfg, struct store *st,
+		const struct tables_maps *maps);
+void tables_free(struct tables *t);
+
+/* Index of the table called name, or -1. */
+int tables_find(const struct tables *t, const char *name);
+
+/* Record evidence (with the store; 0 without one). Returns id or -errno. */
+int64_t tables_evidence(struct tables *t, const char *source, const char *detail, int64_t now);
+
+/*
+ * Add p to table idx. Returns 1 when added, 0 when already there,
+ * -ENOSPC when the table is full (counted in refused_full), -errno.
+ */
+int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t evidence_id,
+	       int64_t now);
+/* Add an entry restored from the store with its metadata. */
+int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
+		   const struct entry_meta *meta);
+/*
+ * Remove p from table idx; action ("delete", "expire", "flush", "replace")
+ * goes into the history. Returns 1 when removed, 0 when absent.
+ */
+int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const char *action,
+		  int64_t evidence_id, int64_t now);
+/* Restart an entry's clock and counters. Returns 1, 0 when absent. */
+int tables_zero(struct tables *t, int idx, const struct addr_prefix *p, int64_t now);
+
+/*
+ * Apply the open change group: commit the store transaction and bring the
+ * maps in line (effective memberships, counters kept). Returns 0, or
+ * -ENOSPC when the maps refused entries (those entries are taken out
+ * again, counted in refused_full), or -errno.
+ */
+int tables_commit(struct tables *t);
+
+/*
+ * Bring the maps in line with the model as a whole: write what differs,
+ * delete what the model does not have. Used at start-up over pinned maps
+ * from an earlier run, so enforcement never lapses and counters survive.
+ */
+int tables_sync_maps(struct tables *t);
+
+/* Counters of an entry since it was added or zeroed (current - baseline). */
+int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p,
+		    struct gw_counters *out);
+
+/*
+ * Entries of table idx sorted by address. *out is malloc'd, caller frees.
+ * Returns the count or -errno.
+ */
+long tables_sorted_entries(const struct tables *t, int idx, struct addr_prefix **out);
+
+/* Effective membership of an address as the data path sees it. */
+uint64_t tables_lookup(const struct tables *t, const struct addr_prefix *addr);
+
+/* Remove entries older than their table's timeout. Returns how many. */
+long tables_expire_due(struct tables *t, int64_t now);
+
+/* Note the time of entries whose counters moved since the last call. */
+int tables_update_last_seen(struct tables *t, int64_t now);
+
+/* Write the tables with a file back to it if changed. Returns 0 or -errno. */
+int tables_save_files(struct tables *t, bool force);
+
+#endif /* __GREYWALL_TABLES_H */
