@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Per-entry counters: only entries in a `counters` table count; a blocked
+ * packet goes to In/Block, a passed one to In/Pass, bytes = frame length;
+ * the entry that supplied the membership (host or prefix) is the one that
+ * counts. The TC egress program counts Out/Pass for the destination.
+ */
+#include <linux/pkt_cls.h>
+#include <string.h>
+
+#include "cases.h"
+
+#define CNT(addr, dir, n) { (addr), (dir), (n) }
+
+static const struct xdp_case counter_cases[] = {
+	{ "blocked host in a counters table: In/Block", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP, {},
+	  { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 1) } },
+	{ "passed host in a counters table: In/Pass", TCP4(.payload = 1000), 0,
+	  { { "198.51.100.7", T_OTHER } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_OTHER, XDP_PASS, {},
+	  { CNT("198.51.100.7", GW_DIR_IN_PASS, 1) } },
+	{ "passed host with no rules at all: In/Pass", UDP6(), 0,
+	  { { "2001:db8:1::7", T_OTHER } }, {}, 0, 0, T_OTHER, XDP_PASS, {},
+	  { CNT("2001:db8:1::7", GW_DIR_IN_PASS, 1) } },
+	{ "host in a table without counters: nothing counted", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_OTHER, XDP_DROP, {},
+	  { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 0) } },
+	{ "one of several tables has counters: counted", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK | T_THIRD } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_THIRD,
+	  XDP_DROP, {}, { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 1) } },
+	{ "prefix entry counts for an address it covers", TCP4(.src = "198.51.100.99"), 0,
+	  { { "198.51.100.0/24", T_BLOCK }, { "198.51.100.7", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP, {},
+	  { CNT("198.51.100.0/24", GW_DIR_IN_BLOCK, 1), CNT("198.51.100.7", GW_DIR_IN_BLOCK, 0) } },
+	{ "ipv6 prefix entry counts In/Block", TCP6(.payload = 333), 0,
+	  { { "2001:db8:1::/48", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP, {},
+	  { CNT("2001:db8:1::/48", GW_DIR_IN_BLOCK, 1) } },
+	{ "a host entry counts, not its covering prefix", TCP6(), 0,
+	  { { "2001:db8:1::/48", T_BLOCK }, { "2001:db8:1::7", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP, {},
+	  { CNT("2001:db8:1::7", GW_DIR_IN_BLOCK, 1), CNT("2001:db8:1::/48", GW_DIR_IN_BLOCK, 0) } },
+	{ "the destination entry does not count on ingress", TCP4(), 0,
+	  { { "203.0.113.1", T_OTHER } }, { RULE(GW_ACT_BLOCK_DROP, .dst_tables = T_OTHER) }, 1,
+	  GW_CFG_F_NEED_DST, T_OTHER, XDP_DROP, {}, { CNT("203.0.113.1", GW_DIR_IN_BLOCK, 0) } },
+	{ "a truncated TCP header from a blocked source counts In/Block", TCP4(), 14 + 20 + 10,
+	  { { "198.51.100.7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
+	  { FX_STAT(GW_STAT_UNPARSED, 1) }, { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 1) } },
+	{ "block return (not answered yet) counts In/Block and drops", UDP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } }, { RULE(GW_ACT_BLOCK_RETURN, .src_tables = T_BLOCK) }, 1,
+	  0, T_BLOCK, XDP_DROP, { FX_STAT(GW_STAT_DROP, 1) },
+	  { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 1) } },
+};
+
+SELFTEST(counters)
+{
+	FX_RUN_CASES(counter_cases);
+}
+
+/* Counters accumulate over packets and directions. */
+SELFTEST(counters_accumulate)
+{
+	struct gw_rule rule = RULE(GW_ACT_BLOCK_DROP, .src_tables = T_BLOCK, .dport_lo = 25,
+				   .dport_hi = 25);
+	struct pkt_spec smtp = TCP4(.payload = 10), web = TCP4(.dport = 80, .payload = 200);
+	uint8_t a[PKT_MAX], b[PKT_MAX];
+	size_t alen = pkt_build(&smtp, a, NULL), blen = pkt_build(&web, b, NULL);
+	struct gw_entry e;
+
+	fx_put("198.51.100.7", T_BLOCK);
+	fx_rules(&rule, 1);
+	fx_config(GW_CFG_COUNTER_TABLES, T_BLOCK);
+	for (int i = 0; i < 3; i++)
+		fx_run_xdp(a, alen, NULL, NULL);
+	for (int i = 0; i < 2; i++)
+		fx_run_xdp(b, blen, NULL, NULL);
+	ST_CHECK(fx_get("198.51.100.7", &e) == 0, "entry present");
+	ST_CHECK(e.counters.packets[GW_DIR_IN_BLOCK] == 3 &&
+			 e.counters.bytes[GW_DIR_IN_BLOCK] == 3 * alen,
+		 "In/Block: 3 packets, %zu bytes", 3 * alen);
+	ST_CHECK(e.counters.packets[GW_DIR_IN_PASS] == 2 &&
+			 e.counters.bytes[GW_DIR_IN_PASS] == 2 * blen,
+		 "In/Pass: 2 packets, %zu bytes", 2 * blen);
+	ST_CHECK(e.tables == T_BLOCK, "membership untouched by counting");
+	ST_CHECK_INT(fx_stat(GW_STAT_DROP), 3, "GW_STAT_DROP");
+	ST_CHECK_INT(fx_stat(GW_STAT_PASS), 2, "GW_STAT_PASS");
+}
+
+/* The TC egress program, run on an skb: Out/Pass for the destination. */
+struct tc_case {
+	const char *desc;
+	struct pkt_spec pkt;
+	struct fx_entry before[FX_ENTRIES_MAX];
+	uint64_t counter_tables;
+	const char *counted;	/* entry expected to count one Out/Pass packet, or NULL */
+	const char *untouched;	/* entry whose counters must stay zero, or NULL */
+};
+
+static const struct tc_case tc_cases[] = {
+	{ "destination host in a counters table", TCP4(.src = "203.0.113.1", .dst = "198.51.100.7",
+						      .tcp_flags = 0x12, .payload = 64),
+	  { { "198.51.100.7", T_BLOCK } }, T_BLOCK, "198.51.100.7", NULL },
+	{ "destination host, ipv6", UDP6(.src = "2001:db8:2::1", .dst = "2001:db8:1::7"),
+	  { { "2001:db8:1::7", T_BLOCK } }, T_BLOCK, "2001:db8:1::7", NULL },
+	{ "destination only in a prefix", TCP6(.src = "2001:db8:2::1", .dst = "2001:db8:1::99"),
+	  { { "2001:db8:1::/64", T_OTHER } }, T_OTHER, "2001:db8:1::/64", NULL },
+	{ "destination in a table without counters", TCP4(.src = "203.0.113.1",
+							  .dst = "198.51.100.7"),
+	  { { "198.51.100.7", T_BLOCK } }, T_OTHER, NULL, "198.51.100.7" },
+	{ "the source does not count on egress", TCP4(.src = "198.51.100.7", .dst = "192.0.2.1"),
+	  { { "198.51.100.7", T_BLOCK } }, T_BLOCK, NULL, "198.51.100.7" },
+	{ "in 802.1ad + 802.1Q tags", TCP4(.src = "203.0.113.1", .dst = "198.51.100.7", .nvlan = 2,
+					   .vlan_tpid = { ETH_P_8021AD, ETH_P_8021Q }),
+	  { { "198.51.100.7", T_BLOCK } }, T_BLOCK, "198.51.100.7", NULL },
+	{ "a non-first fragment still counts", TCP4(.src = "203.0.113.1", .dst = "198.51.100.7",
+						    .ip_frag = 50),
+	  { { "198.51.100.7", T_BLOCK } }, T_BLOCK, "198.51.100.7", NULL },
+	{ "ARP passes untouched", { .family = 0, .ethertype = ETH_P_ARP, .payload = 28 },
+	  { { "198.51.100.7", T_BLOCK } }, T_BLOCK, NULL, "198.51.100.7" },
+};
+
+SELFTEST(tc_egress)
+{
+	for (size_t i = 0; i < sizeof(tc_cases) / sizeof(tc_cases[0]); i++) {
+		const struct tc_case *c = &tc_cases[i];
+		uint8_t pkt[PKT_MAX];
+		size_t len = pkt_build(&c->pkt, pkt, NULL);
+		struct gw_entry e;
+
+		fx_reset();
+		fx_put_all(c->before);
+		fx_config(GW_CFG_COUNTER_TABLES, c->counter_tables);
+		ST_CHECK_INT(fx_run_tc(pkt, len), TC_ACT_OK, "%s: TC_ACT_OK", c->desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_OUT_PACKETS), 1, "%s: GW_STAT_OUT_PACKETS", c->desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_PACKETS), 0, "%s: ingress counters untouched", c->desc);
+		if (c->counted) {
+			memset(&e, 0, sizeof(e));
+			fx_get(c->counted, &e);
+			ST_CHECK(e.counters.packets[GW_DIR_OUT_PASS] == 1 &&
+					 e.counters.bytes[GW_DIR_OUT_PASS] == len &&
+					 e.counters.packets[GW_DIR_IN_PASS] == 0 &&
+					 e.counters.packets[GW_DIR_OUT_BLOCK] == 0,
+				 "%s: %s Out/Pass 1 packet, %zu bytes (got %llu, %llu)", c->desc,
+				 c->counted, len,
+				 (unsigned long long)e.counters.packets[GW_DIR_OUT_PASS],
+				 (unsigned long long)e.counters.bytes[GW_DIR_OUT_PASS]);
+		}
+		if (c->untouched) {
+			static const struct gw_counters zero;
+
+			memset(&e, 0xff, sizeof(e));
+			fx_get(c->untouched, &e);
+			ST_CHECK(!memcmp(&e.counters, &zero, sizeof(zero)), "%s: %s not counted",
+				 c->desc, c->untouched);
+		}
+	}
+}
