@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+/* SPEC section 2, as written there. */
+static const char spec_example[] =
+	"set interface eth0\n"
+	"table <longterm> persist counters file \"/var/lib/greywall/longterm\" timeout 28d\n"
+	"table <popflooders> persist counters file \"/var/lib/greywall/popflooders\"\n"
+	"table <bruteforce> persist counters file \"/var/lib/greywall/bruteforce\" timeout 28d\n"
+	"\n"
+	"queue spamd bandwidth 1K min 0K max 1K qlimit 300\n"
+	"\n"
+	"block drop log (all) quick from <longterm>\n"
+	"block drop log (all) quick from <bruteforce>\n"
+	"pass in quick log (all) on egress proto tcp from <popflooders> to port pop3 flags S/SA "
+	"keep state \\\n"
+	"        (max-src-conn 1, max-src-conn-rate 1/1, overload <longterm> flush global, pflow) "
+	"set queue spamd\n"
+	"pass in log (all) on egress proto tcp to port pop3 flags S/SA keep state \\\n"
+	"        (max-src-conn 5, max-src-conn-rate 6/3, overload <popflooders> flush global, pflow)\n"
+	"pass in on egress proto tcp to port ssh keep state \\\n"
+	"        (max-src-conn 10, max-src-conn-rate 15/5, overload <bruteforce> flush global)\n";
+
+static int load(const char *text, struct config *cfg, char *err, size_t errlen)
+{
+	return config_load_string("t.conf", text, cfg, err, errlen);
+}
+
+static void test_spec_example(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	const struct gw_rule *r;
+	int ret = load(spec_example, &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "SPEC example parses (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.ninterfaces, 1, "one interface");
+	CHECK_STR(cfg.interfaces[0], "eth0", "interface eth0");
+
+	CHECK_INT(cfg.ntables, 3, "three tables");
+	CHECK_INT(config_table_index(&cfg, "longterm"), 0, "<longterm> is bit 0");
+	CHECK_INT(config_table_index(&cfg, "popflooders"), 1, "<popflooders> is bit 1");
+	CHECK_INT(config_table_index(&cfg, "bruteforce"), 2, "<bruteforce> is bit 2");
+	CHECK_INT(config_table_index(&cfg, "nosuch"), -1, "unknown table is -1");
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(cfg.tables[i].flags,
+			  CONFIG_TABLE_PERSIST | CONFIG_TABLE_COUNTERS | CONFIG_TABLE_DECLARED,
+			  "table %s flags persist counters declared", cfg.tables[i].name);
+	CHECK_INT(cfg.tables[0].timeout, 28 * 86400, "<longterm> timeout 28d");
+	CHECK_INT(cfg.tables[1].timeout, 0, "<popflooders> has no timeout");
+	CHECK_INT(cfg.tables[2].timeout, 28 * 86400, "<bruteforce> timeout 28d");
+	CHECK_INT(cfg.tables[0].nfiles, 1, "<longterm> one file");
+	CHECK_STR(cfg.tables[0].files[0], "/var/lib/greywall/longterm", "<longterm> file");
+	CHECK_STR(cfg.tables[1].files[0], "/var/lib/greywall/popflooders", "<popflooders> file");
+	CHECK_STR(cfg.tables[2].files[0], "/var/lib/greywall/bruteforce", "<bruteforce> file");
+	CHECK_INT(cfg.tables[2].line, 4, "<bruteforce> declared on line 4");
+	CHECK_INT(cfg.tables[0].nentries, 0, "no inline entries");
+
+	CHECK_INT(cfg.nqueues, 1, "one queue");
+	CHECK_STR(cfg.queues[0].name, "spamd", "queue spamd");
+	CHECK_INT(cfg.queues[0].bandwidth, 1000, "bandwidth 1K = 1000 bit/s");
+	CHECK_INT(cfg.queues[0].min, 0, "min 0K");
+	CHECK_INT(cfg.queues[0].max, 1000, "max 1K");
+	CHECK_INT(cfg.queues[0].qlimit, 300, "qlimit 300");
+	CHECK_INT(cfg.queues[0].line, 6, "queue on line 6");
+
+	CHECK_INT(cfg.nrules, 5, "five compiled rules");
+	if (cfg.nrules != 5)
+		goto out;
+
+	r = &cfg.rules[0].rule;
+	CHECK_INT(cfg.rules[0].number, 1, "rule 1 number");
+	CHECK_STR(cfg.rules[0].text, "block drop log (all) quick from <longterm>", "rule 1 text");
+	CHECK_INT(r->action, GW_ACT_BLOCK_DROP, "rule 1 block drop");
+	CHECK_INT(r->flags, GW_RULE_LOG | GW_RULE_QUICK, "rule 1 log quick");
+	CHECK_INT(r->src_tables, 1ULL << 0, "rule 1 from <longterm>");
+	CHECK_INT(r->dst_tables, 0, "rule 1 to any");
+	CHECK_INT(r->proto_mask, 0, "rule 1 any proto");
+	CHECK_INT(r->dport_lo, 0, "rule 1 dport_lo any");
+	CHECK_INT(r->dport_hi, 65535, "rule 1 dport_hi any");
+	CHECK_INT(r->overload_table, GW_NO_TABLE, "rule 1 no overload");
+	CHECK_INT(r->queue, 0, "rule 1 no queue");
+	CHECK_INT(r->line, 8, "rule 1 line 8");
+	CHECK_INT(r->ifindex, 0, "rule 1 ifindex 0");
+	CHECK_STR(cfg.rules[0].ifname, "", "rule 1 any interface");
+
+	r = &cfg.rules[1].rule;
+	CHECK_INT(r->src_tables, 1ULL << 2, "rule 2 from <bruteforce>");
+	CHECK_INT(cfg.rules[1].line, 9, "rule 2 line 9");
+
+	r = &cfg.rules[2].rule;
+	CHECK_INT(cfg.rules[2].number, 3, "rule 3 number");
+	CHECK_STR(cfg.rules[2].text,
+		  "pass in quick log (all) on egress proto tcp from <popflooders> to port pop3 "
+		  "flags S/SA keep state (max-src-conn 1, max-src-conn-rate 1/1, overload "
+		  "<longterm> flush global, pflow) set queue spamd",
+		  "rule 3 text folded");
+	CHECK_INT(r->action, GW_ACT_PASS, "rule 3 pass");
+	CHECK_INT(r->flags,
+		  GW_RULE_QUICK | GW_RULE_LOG | GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE,
+		  "rule 3 quick log flags S/SA keep state");
+	CHECK_STR(cfg.rules[2].ifname, "", "rule 3 on egress = any configured interface");
+	CHECK_INT(r->proto_mask, GW_PROTO_TCP, "rule 3 proto tcp");
+	CHECK_INT(r->src_tables, 1ULL << 1, "rule 3 from <popflooders>");
+	CHECK_INT(r->dport_lo, 110, "rule 3 port pop3 = 110 (lo)");
+	CHECK_INT(r->dport_hi, 110, "rule 3 port pop3 = 110 (hi)");
+	CHECK_INT(r->max_src_conn, 1, "rule 3 max-src-conn 1");
+	CHECK_INT(r->max_src_conn_rate, 1, "rule 3 rate 1/");
+	CHECK_INT(r->max_src_conn_rate_seconds, 1, "rule 3 rate /1");
+	CHECK_INT(r->overload_table, 0, "rule 3 overload <longterm>");
+	CHECK_INT(r->flush, 2, "rule 3 flush global");
+	CHECK_INT(r->queue, 1, "rule 3 set queue spamd = queue 1");
+	CHECK_INT(r->line, 10, "rule 3 line 10");
+
+	r = &cfg.rules[3].rule;
+	CHECK_INT(r->flags, GW_RULE_LOG | GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE,
+		  "rule 4 log flags keep state, not quick");
+	CHECK_INT(r->src_tables, 0, "rule 4 from any");
+	CHECK_INT(r->max_src_conn, 5, "rule 4 max-src-conn 5");
+	CHECK_INT(r->max_src_conn_rate, 6, "rule 4 rate 6/");
+	CHECK_INT(r->max_src_conn_rate_seconds, 3, "rule 4 rate /3");
+	CHECK_INT(r->overload_table, 1, "rule 4 overload <popflooders>");
+	CHECK_INT(r->queue, 0, "rule 4 no queue");
+	CHECK_INT(r->line, 12, "rule 4 line 12");
+
+	r = &cfg.rules[4].rule;
+	CHECK_INT(r->flags, GW_RULE_KEEP_STATE, "rule 5 keep state only");
+	CHECK_INT(r->dport_lo, 22, "rule 5 port ssh = 22");
+	CHECK_INT(r->dport_hi, 22, "rule 5 port ssh hi");
+	CHECK_INT(r->max_src_conn, 10, "rule 5 max-src-conn 10");
+	CHECK_INT(r->max_src_conn_rate, 15, "rule 5 rate 15/");
+	CHECK_INT(r->max_src_conn_rate_seconds, 5, "rule 5 rate /5");
+	CHECK_INT(r->overload_table, 2, "rule 5 overload <bruteforce>");
+	CHECK_INT(r->flush, 2, "rule 5 flush global");
+
+	CHECK_INT(cfg.nwarnings, 1, "exactly one pflow warning");
+	if (cfg.nwarnings)
+		CHECK_STR(cfg.warnings[0], "t.conf:11:83: warning: \"pflow\" is not implemented, ignored",
+			  "pflow warning text");
+out:
+	config_free(&cfg);
+	CHECK(cfg.tables == NULL && cfg.rules == NULL && cfg.ntables == 0, "config_free clears");
+}
+
+static void test_defaults_and_set(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	int ret = load("# nothing but a comment\n\n", &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "empty config parses");
+	if (!ret) {
+		CHECK_STR(cfg.state_dir, "/var/lib/greywall", "default state-dir");
+		CHECK_STR(cfg.bpf_dir, "/sys/fs/bpf/greywall", "default bpf-dir");
+		CHECK_STR(cfg.control_socket, "/run/greywall/control.sock", "default control-socket");
+		CHECK_STR(cfg.dump_dir, "/var/lib/greywall/pub", "default dump-dir");
+		CHECK(cfg.contact == NULL, "default: no contact");
+		CHECK_INT(cfg.dump_interval, 3600, "default dump-interval 1h");
+		CHECK_INT(cfg.limit_table_hosts, 1000000, "default table-entries");
+		CHECK_INT(cfg.limit_table_prefixes, 200000, "default table-prefixes");
+		CHECK_INT(cfg.ninterfaces, 0, "no interfaces");
+		CHECK_INT(cfg.nrules + cfg.ntables + cfg.nqueues + cfg.nwarnings, 0, "nothing else");
+		CHECK_STR(cfg.path, "t.conf", "path recorded");
+		config_free(&cfg);
+	}
+
+	ret = load("set interface { eth0, eth1 veth2 }\n"
+		   "set state-dir \"/srv/gw\"\n"
+		   "set bpf-dir \"/sys/fs/bpf/gw2\"\n"
+		   "set control-socket \"/run/gw.sock\"\n"
+		   "set dump-dir \"/srv/pub\"\n"
+		   "set dump-interval 15m\n"
+		   "set contact \"postmaster@example.org\"\n"
+		   "set limit table-entries 5000\n"
+		   "set limit { table-prefixes 300, }\n",
+		   &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "set options parse (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.ninterfaces, 3, "three interfaces");
+	CHECK_STR(cfg.interfaces[0], "eth0", "interface 0");
+	CHECK_STR(cfg.interfaces[1], "eth1", "interface 1");
+	CHECK_STR(cfg.interfaces[2], "veth2", "interface 2");
+	CHECK_STR(cfg.state_dir, "/srv/gw", "state-dir");
+	CHECK_STR(cfg.bpf_dir, "/sys/fs/bpf/gw2", "bpf-dir");
+	CHECK_STR(cfg.control_socket, "/run/gw.sock", "control-socket");
+	CHECK_STR(cfg.dump_dir, "/srv/pub", "dump-dir");
+	CHECK_INT(cfg.dump_interval, 900, "dump-interval 15m");
+	CHECK_STR(cfg.contact, "postmaster@example.org", "contact");
+	CHECK_INT(cfg.limit_table_hosts, 5000, "limit table-entries");
+	CHECK_INT(cfg.limit_table_prefixes, 300, "limit table-prefixes (list form)");
+	config_free(&cfg);
+}
+
+static void test_macros_and_continuations(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	int ret = load("ext_if = \"eth1\"\n"
+		       "mail=25\n"
+		       "ports = \"{\" $mail 587 \"}\"\n"
+		       "nets = \"{ 192.0.2.0/24, 2001:db8::/32 }\"\n"
+		       "set interface $ext_if\n"
+		       "pass in on $ext_if proto tcp \\\n"
+		       "\tfrom $nets \\   \n"
+		       "  to port $ports # comment \\\n"
+		       "continued comment\n"
+		       "ext_if = eth2\n"
+		       "block on $ext_if\n",
+		       &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "macros and continuations parse (%s)", err);
+	if (ret)
+		return;
+	CHECK_STR(cfg.interfaces[0], "eth1", "set interface $ext_if");
+	CHECK_INT(cfg.nrules, 3, "port list from a macro expands into two rules, plus one");
+	if (cfg.nrules == 3) {
+		CHECK_STR(cfg.rules[0].ifname, "eth1", "on $ext_if");
+		CHECK_STR(cfg.rules[0].text,
+			  "pass in on $ext_if proto tcp from $nets to port $ports",
+			  "text as written, continuations folded, comment dropped");
+		CHECK_INT(cfg.rules[0].rule.dport_lo, 25, "first port 25");
+		CHECK_INT(cfg.rules[1].rule.dport_lo, 587, "second port 587");
+		CHECK_INT(cfg.rules[1].number, 1, "expanded rules share the number");
+		CHECK_STR(cfg.rules[1].text, cfg.rules[0].text, "expanded rules share the text");
+		CHECK_INT(cfg.rules[0].rule.line, 6, "rule line is where it starts");
+		CHECK_INT(cfg.rules[0].rule.src_tables, 1ULL << 0, "list macro -> anonymous table");
+		CHECK_INT(cfg.ntables, 1, "one anonymous table");
+		CHECK_STR(cfg.tables[0].name, "__anon0", "anonymous table name");
+		CHECK_INT(cfg.tables[0].flags, CONFIG_TABLE_ANONYMOUS, "anonymous flag only");
+		CHECK_INT(cfg.tables[0].nentries, 2, "two inline entries");
+		CHECK_STR(cfg.rules[2].ifname, "eth2", "redefined macro takes the new value");
+		CHECK_INT(cfg.rules[2].number, 2, "second rule is number 2");
+		CHECK_INT(cfg.rules[2].line, 11, "line count survives continued comment");
+	}
+	config_free(&cfg);
+}
+
+static void test_ports_and_protocols(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	int ret = load("pass in proto tcp to port { smtp, 587 1024:2048 }\n"
+		       "pass proto udp to port domain\n"
+		       "block return inet6 proto { tcp udp icmp6 }\n"
+		       "block inet proto icmp\n"
+		       "pass all\n",
+		       &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "ports and protocols parse (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.nrules, 7, "three ports expand, four single rules");
+	if (cfg.nrules == 7) {
+		CHECK_INT(cfg.rules[0].rule.dport_lo, 25, "smtp -> 25");
+		CHECK_INT(cfg.rules[1].rule.dport_lo, 587, "587");
+		CHECK_INT(cfg.rules[2].rule.dport_lo, 1024, "range lo 1024");
+		CHECK_INT(cfg.rules[2].rule.dport_hi, 2048, "range hi 2048");
+		CHECK_INT(cfg.rules[2].number, 1, "range rule is still number 1");
+		CHECK_STR(cfg.rules[2].text, "pass in proto tcp to port { smtp, 587 1024:2048 }",
+			  "expanded text");
+		CHECK_INT(cfg.rules[3].rule.proto_mask, GW_PROTO_UDP, "proto udp");
+		CHECK_INT(cfg.rules[3].rule.dport_lo, 53, "domain/udp -> 53");
+		CHECK_INT(cfg.rules[4].rule.action, GW_ACT_BLOCK_RETURN, "block return");
+		CHECK_INT(cfg.rules[4].rule.flags, GW_RULE_INET6, "inet6");
+		CHECK_INT(cfg.rules[4].rule.proto_mask,
+			  GW_PROTO_TCP | GW_PROTO_UDP | GW_PROTO_ICMPV6, "proto list");
+		CHECK_INT(cfg.rules[5].rule.action, GW_ACT_BLOCK_DROP, "plain block drops");
+		CHECK_INT(cfg.rules[5].rule.flags, GW_RULE_INET, "inet");
+		CHECK_INT(cfg.rules[5].rule.proto_mask, GW_PROTO_ICMP, "proto icmp");
+		CHECK_INT(cfg.rules[6].rule.src_tables | cfg.rules[6].rule.dst_tables, 0, "pass all");
+		CHECK_INT(cfg.rules[6].number, 5, "fifth rule as written");
+	}
+	config_free(&cfg);
+}
+
+static void test_tables(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	char big[8192];
+	size_t o = 0;
+	int ret = load("block from <early>\n"
+		       "table <early> const { 192.0.2.1, 198.51.100.0/24\n"
+		       "   2001:db8::1 } file \"/a\" file \"/b\"\n"
+		       "block from !198.51.100.7 to { <early>, 203.0.113.0/24 }\n"
+		       "pass from 198.51.100.7\n"
+		       "pass in proto tcp to port 25 keep state (max-src-conn 3, overload <late>)\n"
+		       "pass to !<early>\n",
+		       &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "tables parse (%s)", err);
+	if (!ret) {
+		int early = config_table_index(&cfg, "early");
+		int late = config_table_index(&cfg, "late");
+
+		CHECK_INT(early, 0, "table used before declaration keeps bit 0");
+		CHECK_INT(cfg.tables[0].flags, CONFIG_TABLE_CONST | CONFIG_TABLE_DECLARED,
+			  "declared later: const, declared");
+		CHECK_INT(cfg.tables[0].nentries, 3, "three entries over two lines");
+		CHECK_INT(cfg.tables[0].nfiles, 2, "two files");
+		if (cfg.tables[0].nfiles == 2)
+			CHECK_STR(cfg.tables[0].files[1], "/b", "second file");
+		if (cfg.tables[0].nentries == 3) {
+			char buf[ADDR_STRLEN];
+
+			addr_format(&cfg.tables[0].entries[1], buf, sizeof(buf));
+			CHECK_STR(buf, "198.51.100.0/24", "entry 2");
+			addr_format(&cfg.tables[0].entries[2], buf, sizeof(buf));
+			CHECK_STR(buf, "2001:db8::1", "entry 3");
+		}
+		CHECK_INT(cfg.rules[1].rule.flags, GW_RULE_SRC_NOT, "from ! sets SRC_NOT");
+		CHECK_INT(cfg.rules[1].rule.src_tables, 1ULL << 1, "from !addr -> __anon0 bit");
+		CHECK_STR(cfg.tables[1].name, "__anon0", "first anonymous table");
+		CHECK_INT(cfg.rules[1].rule.dst_tables, (1ULL << 0) | (1ULL << 2),
+			  "to { <early>, net } -> table bit OR anonymous bit");
+		CHECK_INT(cfg.tables[2].nentries, 1, "list anonymous table holds the address only");
+		CHECK_INT(cfg.rules[2].rule.src_tables, 1ULL << 1,
+			  "same address again shares the anonymous table");
+		CHECK_INT(cfg.rules[2].rule.flags, 0, "no negation");
+		CHECK_INT(late, 3, "overload <late> created implicitly");
+		if (late >= 0)
+			CHECK_INT(cfg.tables[late].flags, 0, "implicit table has no flags");
+		CHECK_INT(cfg.rules[3].rule.overload_table, late, "overload bit");
+		CHECK_INT(cfg.rules[3].rule.flush, 0, "no flush");
+		CHECK_INT(cfg.rules[4].rule.flags, GW_RULE_DST_NOT, "to !<t> sets DST_NOT");
+		CHECK_INT(cfg.rules[4].rule.dst_tables, 1ULL << 0, "to !<early>");
+		config_free(&cfg);
+	}
+
+	/* 64 tables fit; the 65th is an error that names it. */
+	for (int i = 0; i < 64; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o, "table <t%d>\n", i);
+	ret = load(big, &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "64 tables are fine (%s)", err);
+	if (!ret) {
+		CHECK_INT(cfg.ntables, 64, "64 tables");
+		config_free(&cfg);
+	}
+	snprintf(big + o, sizeof(big) - o, "block from 192.0.2.1\n");
+	ret = load(big, &cfg, err, sizeof(err));
+	CHECK_INT(ret, -EINVAL, "65th table (anonymous) rejected");
+	CHECK_STR(err, "t.conf:65:12: too many tables (at most 64)", "65th table message");
+}
+
+static void test_queue_declared_later(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	int ret = load("pass proto tcp keep state set queue slow\n"
+		       "queue fast bandwidth 10M qlimit 65535\n"
+		       "queue slow bandwidth 2G max 3G\n",
+		       &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "queue declared after use (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.rules[0].rule.queue, 2, "set queue slow = id 2");
+	CHECK_INT(cfg.queues[0].bandwidth, 10000000, "10M");
+	CHECK_INT(cfg.queues[0].qlimit, 65535, "qlimit 65535");
+	CHECK_INT(cfg.queues[1].bandwidth, 2000000000ULL, "2G");
+	CHECK_INT(cfg.queues[1].max, 3000000000ULL, "max 3G");
+	CHECK_INT(cfg.queues[1].qlimit, 0, "no qlimit");
+	config_free(&cfg);
+}
+
+static void test_durations(void)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		uint32_t seconds;
+	} cases[] = {
+		{ "0", 0, 0 },		  { "45", 0, 45 },	     { "45s", 0, 45 },
+		{ "25m", 0, 1500 },	  { "4h", 0, 14400 },	     { "28d", 0, 2419200 },
+		{ "864h", 0, 3110400 },	  { "4294967295", 0, UINT32_MAX },
+		{ "4294967296", -ERANGE, 0 }, { "49711d", -ERANGE, 0 },
+		{ "99999999999999999999999", -ERANGE, 0 },
+		{ "", -EINVAL, 0 },	  { "28x", -EINVAL, 0 },    { "h", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },	  { "1hh", -EINVAL, 0 },    { " 1", -EINVAL, 0 },
+		{ "1h30m", -EINVAL, 0 },  { "+5", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t s = 12345;
+		int ret = config_parse_duration(cases[i].text, &s);
+
+		CHECK_INT(ret, cases[i].ret, "duration \"%s\" returns %d", cases[i].text,
+			  cases[i].ret);
+		if (!cases[i].ret)
+			CHECK_INT(s, cases[i].seconds, "duration \"%s\" = %u s", cases[i].text,
+				  cases[i].seconds);
+		else
+			CHECK_INT(s, 12345, "duration \"%s\" leaves output alone", cases[i].text);
+	}
+}
+
+static void test_bad_inputs(void)
+{
+	static const struct {
+		const char *text;
+		const char *message;
+	} cases[] = {
+		{ "blok drop all\n", "t.conf:1:1: unknown keyword \"blok\"" },
+		{ "\n\n   pass in frm any\n", "t.conf:3:12: unknown keyword \"frm\"" },
+		{ "table <a> persist\ntable <b> timeout 28x\n",
+		  "t.conf:2:19: invalid duration \"28x\"" },
+		{ "table <bf> persist\n\n\ntable <bf> counters\n",
+		  "t.conf:4:1: table <bf> declared twice" },
+		{ "pass on $ext_if\n", "t.conf:1:9: undefined macro \"ext_if\"" },
+		{ "spamd {\n\tpasstime 25m\n}\n", "t.conf:1:1: \"spamd\" block is not supported yet" },
+		{ "pass out quick\n", "t.conf:1:6: \"out\" is not supported" },
+		{ "pass proto tcp keep state set queue nope\n",
+		  "t.conf:1:37: queue \"nope\" is not declared" },
+		{ "pass proto tcp to port pop4\n", "t.conf:1:24: unknown port \"pop4\"" },
+		{ "pass proto tcp to port 70000\n",
+		  "t.conf:1:24: port \"70000\" is too large (maximum 65535)" },
+		{ "pass proto tcp to port 30:20\n", "t.conf:1:24: invalid port range \"30:20\"" },
+		{ "pass proto tcp flags S/SAFR\n",
+		  "t.conf:1:22: flags \"S/SAFR\" are not supported (only S/SA)" },
+		{ "pass flags S/SA\n", "t.conf:1:6: \"flags\" requires proto tcp" },
+		{ "pass proto icmp to port 25\n",
+		  "t.conf:1:20: \"port\" requires proto tcp or udp" },
+		{ "queue q bandwidth 1K qlimit 0\n",
+		  "t.conf:1:29: qlimit \"0\" is too small (minimum 1)" },
+		{ "queue q bandwidth 1K qlimit 65536\n",
+		  "t.conf:1:29: qlimit \"65536\" is too large (maximum 65535)" },
+		{ "queue q bandwidth 1X\n", "t.conf:1:19: invalid bandwidth \"1X\"" },
+		{ "queue q bandwidth K\n", "t.conf:1:19: invalid bandwidth \"K\"" },
+		{ "queue q bandwidth 0K\n",
+		  "t.conf:1:19: bandwidth \"0K\" must be greater than zero" },
+		{ "queue q min 1K\n", "t.conf:1:7: queue \"q\" has no bandwidth" },
+		{ "queue q bandwidth 1K\nqueue q bandwidth 2K\n",
+		  "t.conf:2:1: queue \"q\" declared twice" },
+		{ "pass from 198.51.100.1/24\n", "t.conf:1:11: invalid address \"198.51.100.1/24\"" },
+		{ "block from <a.b>\n", "t.conf:1:13: invalid table name \"a.b\"" },
+		{ "table <abcdefghijklmnopqrstuvwxyz0123456>\n",
+		  "t.conf:1:8: table name \"abcdefghijklmnopqrstuvwxyz0123456\" is too long (at most "
+		  "31 characters)" },
+		{ "table <__anon0>\n", "t.conf:1:8: table name \"__anon0\" is reserved" },
+		{ "pass quick quick\n", "t.conf:1:12: duplicate \"quick\"" },
+		{ "pass proto tcp in\n", "t.conf:1:16: \"in\" must come before \"proto\"" },
+		{ "pass to any from any\n", "t.conf:1:13: \"from\" must come before \"to\"" },
+		{ "pass inet inet6\n", "t.conf:1:11: duplicate address family \"inet6\"" },
+		{ "pass proto gre\n", "t.conf:1:12: unknown protocol \"gre\"" },
+		{ "pass log (user)\n", "t.conf:1:11: unknown log option \"user\"" },
+		{ "pass proto tcp keep state (max-states 5)\n",
+		  "t.conf:1:28: unknown state option \"max-states\"" },
+		{ "pass proto tcp keep state (max-src-conn 0)\n",
+		  "t.conf:1:41: max-src-conn \"0\" is too small (minimum 1)" },
+		{ "pass proto tcp keep state (max-src-conn-rate 5)\n",
+		  "t.conf:1:46: invalid max-src-conn-rate \"5\" (expected N/S)" },
+		{ "pass proto tcp keep state (max-src-conn-rate 5/0)\n",
+		  "t.conf:1:48: max-src-conn-rate seconds \"0\" is too small (minimum 1)" },
+		{ "pass proto tcp keep state (overload <x> flush)\n",
+		  "t.conf:1:28: \"overload\" requires max-src-conn or max-src-conn-rate" },
+		{ "pass proto tcp keep state (max-src-conn 1\n",
+		  "t.conf:1:41: missing \")\" after \"1\"" },
+		{ "block keep state\n", "t.conf:1:7: \"keep state\" is not valid on a block rule" },
+		{ "pass proto tcp to port\n", "t.conf:1:19: missing a port after \"port\"" },
+		{ "pass from port 25\n", "t.conf:1:11: source ports are not supported" },
+		{ "pass inet from 2001:db8::1\n",
+		  "t.conf:1:16: address \"2001:db8::1\" does not match \"inet\"" },
+		{ "set interface egress\n", "t.conf:1:15: interface name \"egress\" is reserved" },
+		{ "set interface { eth0 eth0 }\n", "t.conf:1:22: interface \"eth0\" listed twice" },
+		{ "set interface averyveryverylongname0\n",
+		  "t.conf:1:15: interface name \"averyveryverylongname0\" is too long (at most 15 "
+		  "characters)" },
+		{ "set skip on lo\n", "t.conf:1:5: unknown set option \"skip\"" },
+		{ "set limit states 10000\n", "t.conf:1:11: unknown limit \"states\"" },
+		{ "set limit table-entries 0\n",
+		  "t.conf:1:25: table-entries \"0\" is too small (minimum 1)" },
+		{ "set dump-interval 0\n",
+		  "t.conf:1:19: dump-interval \"0\" is too small (minimum 1s)" },
+		{ "set dump-interval 50000d\n", "t.conf:1:19: duration \"50000d\" is too large" },
+		{ "set dump-interval 1h 2h\n", "t.conf:1:22: unexpected \"2h\"" },
+		{ "set state-dir \"\"\n", "t.conf:1:15: empty state-dir" },
+		{ "set contact \"no end\n", "t.conf:1:13: unterminated quoted string" },
+		{ "table <a> { 192.0.2.1\n\n", "t.conf:1:11: unclosed \"{\"" },
+		{ "table <a> { !192.0.2.1 }\n",
+		  "t.conf:1:13: negated table entries are not supported" },
+		{ "pass }\n", "t.conf:1:6: unexpected \"}\"" },
+		{ "pass \x01\n", "t.conf:1:6: unexpected character \"\\x01\"" },
+		{ "pass from { }\n", "t.conf:1:11: empty address list" },
+		{ "x-y = 3\n", "t.conf:1:1: invalid macro name \"x-y\"" },
+		{ "a = \"$a\"\npass $a\n", "t.conf:2:6: macro \"a\" expands too deeply" },
+		{ "table <t>\nblock from <t\n", "t.conf:2:13: missing \">\" after \"t\"" },
+		{ "block from\n", "t.conf:1:7: missing an address, a table or \"any\" after \"from\"" },
+		{ "pass proto tcp set prio 3\n", "t.conf:1:20: expected \"queue\", not \"prio\"" },
+	};
+	struct config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret;
+
+		memset(err, 0, sizeof(err));
+		memset(&cfg, 0x5a, sizeof(cfg));
+		ret = load(cases[i].text, &cfg, err, sizeof(err));
+		CHECK_INT(ret, -EINVAL, "bad input %zu rejected", i + 1);
+		CHECK_STR(err, cases[i].message, "bad input %zu message", i + 1);
+		CHECK(cfg.tables == NULL && cfg.rules == NULL && cfg.path == NULL,
+		      "bad input %zu leaves the config freed", i + 1);
+	}
+}
+
+static void test_too_many_rules(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	char *text = malloc(300 * 8);
+	size_t o = 0;
+	int ret;
+
+	for (int i = 0; i < 256; i++)
+		o += (size_t)sprintf(text + o, "pass\n");
+	ret = load(text, &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "256 rules fit");
+	if (!ret)
+		config_free(&cfg);
+	sprintf(text + o, "block\n");
+	ret = load(text, &cfg, err, sizeof(err));
+	CHECK_INT(ret, -EINVAL, "257th rule rejected");
+	CHECK_STR(err, "t.conf:257:1: too many rules (at most 256)", "257th rule message");
+	free(text);
+}
+
+static void test_load_file(void)
+{
+	char path[] = "/tmp/greywall-test-config-XXXXXX";
+	struct config cfg;
+	char err[256] = "";
+	int fd = mkstemp(path), ret;
+
+	CHECK(fd >= 0, "temporary file");
+	if (fd < 0)
+		return;
+	CHECK(write(fd, spec_example, sizeof(spec_example) - 1) ==
+		      (ssize_t)(sizeof(spec_example) - 1),
+	      "write SPEC example");
+	close(fd);
+	ret = config_load_file(path, &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "config_load_file reads the SPEC example (%s)", err);
+	if (!ret) {
+		CHECK_STR(cfg.path, path, "path is the file");
+		CHECK_INT(cfg.nrules, 5, "five rules from the file");
+		config_free(&cfg);
+	}
+	unlink(path);
+	ret = config_load_file(path, &cfg, err, sizeof(err));
+	CHECK_INT(ret, -ENOENT, "missing file is -ENOENT");
+	CHECK(strstr(err, path) && strstr(err, "No such file"), "missing file message: %s", err);
+}
+
+int main(void)
+{
+	test_spec_example();
+	test_defaults_and_set();
+	test_macros_and_continuations();
+	test_ports_and_protocols();
+	test_tables();
+	test_queue_declared_later();
+	test_durations();
+	test_bad_inputs();
+	test_too_many_rules();
+	test_load_file();
+	return check_done();
+}
