@@ -9,8 +9,10 @@
  *   entries   one row per (table, address/prefix). Addresses are stored as
  *             blobs of their native length (4 or 16 bytes) so that rows of
  *             the same family sort in address order. The baseline counters
- *             are eight integer columns: they are zero for most entries and
- *             SQLite stores a zero integer in no payload bytes at all.
+ *             are one blob of 64 bytes (struct gw_counters order, each
+ *             value little-endian), NULL while all of them are zero, which
+ *             they are for most entries: fewer columns make bulk loads
+ *             measurably faster than eight integer columns did.
  *   history   every add/delete/expire/... of an address, for `greywallctl
  *             why`; indexed by address.
  */
@@ -49,14 +51,7 @@ static const char schema_sql[] =
 	" cleared INTEGER NOT NULL,"
 	" last_seen INTEGER NOT NULL,"
 	" evidence_id INTEGER NOT NULL,"
-	" in_block_packets INTEGER NOT NULL DEFAULT 0,"
-	" in_pass_packets INTEGER NOT NULL DEFAULT 0,"
-	" out_block_packets INTEGER NOT NULL DEFAULT 0,"
-	" out_pass_packets INTEGER NOT NULL DEFAULT 0,"
-	" in_block_bytes INTEGER NOT NULL DEFAULT 0,"
-	" in_pass_bytes INTEGER NOT NULL DEFAULT 0,"
-	" out_block_bytes INTEGER NOT NULL DEFAULT 0,"
-	" out_pass_bytes INTEGER NOT NULL DEFAULT 0,"
+	" baseline BLOB,"
 	" PRIMARY KEY(tbl, family, addr, plen)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS history("
 	" id INTEGER PRIMARY KEY,"
@@ -69,10 +64,7 @@ static const char schema_sql[] =
 	" evidence_id INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS history_by_addr ON history(family, addr, plen);";
 
-/* The counter columns in the order of struct gw_counters. */
-#define ENTRY_COUNTER_COLUMNS                                                              \
-	"in_block_packets, in_pass_packets, out_block_packets, out_pass_packets, "         \
-	"in_block_bytes, in_pass_bytes, out_block_bytes, out_pass_bytes"
+#define BASELINE_BLOB_SIZE (2 * GW_DIR_MAX * 8)
 
 enum store_stmt {
 	STMT_BEGIN,
@@ -98,14 +90,13 @@ static const char *const stmt_sql[STMT_MAX] = {
 	[STMT_EVIDENCE_ADD] = "INSERT INTO evidence(at, source, detail) VALUES(?1, ?2, ?3)",
 	[STMT_EVIDENCE_GET] = "SELECT at, source, detail FROM evidence WHERE id = ?1",
 	[STMT_ENTRY_PUT] = "INSERT OR REPLACE INTO entries(tbl, family, plen, addr, added, "
-			   "cleared, last_seen, evidence_id, " ENTRY_COUNTER_COLUMNS ") "
-			   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-			   "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+			   "cleared, last_seen, evidence_id, baseline) "
+			   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[STMT_ENTRY_DELETE] = "DELETE FROM entries "
 			      "WHERE tbl = ?1 AND family = ?2 AND addr = ?3 AND plen = ?4",
 	[STMT_TABLE_DELETE_ALL] = "DELETE FROM entries WHERE tbl = ?1",
 	[STMT_ENTRIES_ALL] = "SELECT tbl, family, plen, addr, added, cleared, last_seen, "
-			     "evidence_id, " ENTRY_COUNTER_COLUMNS " FROM entries",
+			     "evidence_id, baseline FROM entries",
 	[STMT_HISTORY_ADD] = "INSERT INTO history(at, tbl, family, addr, plen, action, "
 			     "evidence_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[STMT_HISTORY_GET] = "SELECT h.at, h.tbl, h.action, h.evidence_id, "
@@ -336,6 +327,50 @@ static void column_text(sqlite3_stmt *s, int at, char *buf, size_t len)
 	snprintf(buf, len, "%s", text ? (const char *)text : "");
 }
 
+/* Encode counters into blob; false (and nothing to store) when all are zero. */
+static bool baseline_encode(const struct gw_counters *c, uint8_t blob[BASELINE_BLOB_SIZE])
+{
+	const __u64 *values[2] = { c->packets, c->bytes };
+	bool any = false;
+
+	for (int half = 0; half < 2; half++) {
+		for (int d = 0; d < GW_DIR_MAX; d++) {
+			__u64 v = values[half][d];
+			uint8_t *out = blob + (half * GW_DIR_MAX + d) * 8;
+
+			any |= v != 0;
+			for (int b = 0; b < 8; b++)
+				out[b] = (uint8_t)(v >> (8 * b));
+		}
+	}
+	return any;
+}
+
+static int column_baseline(sqlite3_stmt *s, int at, struct gw_counters *c)
+{
+	const uint8_t *blob;
+	int len;
+
+	memset(c, 0, sizeof(*c));
+	if (sqlite3_column_type(s, at) == SQLITE_NULL)
+		return 0;
+	blob = sqlite3_column_blob(s, at);
+	len = sqlite3_column_bytes(s, at);
+	if (len != BASELINE_BLOB_SIZE || !blob)
+		return -EBADMSG;
+	for (int i = 0; i < 2 * GW_DIR_MAX; i++) {
+		__u64 v = 0;
+
+		for (int b = 7; b >= 0; b--)
+			v = v << 8 | blob[i * 8 + b];
+		if (i < GW_DIR_MAX)
+			c->packets[i] = v;
+		else
+			c->bytes[i - GW_DIR_MAX] = v;
+	}
+	return 0;
+}
+
 int64_t store_evidence_add(struct store *st, const struct evidence *ev)
 {
 	sqlite3_stmt *s = st->stmt[STMT_EVIDENCE_ADD];
@@ -376,6 +411,7 @@ int store_entry_put(struct store *st, const char *table, const struct addr_prefi
 		    const struct entry_meta *m)
 {
 	sqlite3_stmt *s = st->stmt[STMT_ENTRY_PUT];
+	uint8_t blob[BASELINE_BLOB_SIZE];
 
 	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
 	bind_prefix(s, 2, 4, 3, p);
@@ -383,12 +419,10 @@ int store_entry_put(struct store *st, const char *table, const struct addr_prefi
 	sqlite3_bind_int64(s, 6, m->cleared);
 	sqlite3_bind_int64(s, 7, m->last_seen);
 	sqlite3_bind_int64(s, 8, m->evidence_id);
-	/* Counters are unsigned 64-bit; SQLite integers are signed. The cast
-	 * round-trips exactly. */
-	for (int d = 0; d < GW_DIR_MAX; d++) {
-		sqlite3_bind_int64(s, 9 + d, (sqlite3_int64)m->baseline.packets[d]);
-		sqlite3_bind_int64(s, 9 + GW_DIR_MAX + d, (sqlite3_int64)m->baseline.bytes[d]);
-	}
+	if (baseline_encode(&m->baseline, blob))
+		sqlite3_bind_blob(s, 9, blob, sizeof(blob), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 9);
 	return step_done(st, s);
 }
 
@@ -435,10 +469,9 @@ int store_entries_foreach(struct store *st, store_entry_cb cb, void *ctx)
 		m.cleared = sqlite3_column_int64(s, 5);
 		m.last_seen = sqlite3_column_int64(s, 6);
 		m.evidence_id = sqlite3_column_int64(s, 7);
-		for (int d = 0; d < GW_DIR_MAX; d++) {
-			m.baseline.packets[d] = (__u64)sqlite3_column_int64(s, 8 + d);
-			m.baseline.bytes[d] = (__u64)sqlite3_column_int64(s, 8 + GW_DIR_MAX + d);
-		}
+		ret = column_baseline(s, 8, &m.baseline);
+		if (ret)
+			break;
 		ret = cb(ctx, table ? table : "", &p, &m);
 	}
 	if (!ret && rc != SQLITE_DONE)
