@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# Shared by the integration tests and the demo: a gateway and a client in
+# network namespaces joined by a veth pair, a private bpffs shared by every
+# `ip netns exec`, greywalld started as a user would, TAP helpers, and a
+# cleanup that runs also when a test fails.
+#
+#   client (ns $GW_CLIENT)                       gateway (ns $GW_NS)
+#   veth1: 192.0.2.10 192.0.2.66 198.51.100.7    veth0: 192.0.2.1
+#          2001:db8::10 2001:db8:bad::7                 2001:db8::1
+#          203.0.113.9 ...                       routes to the client's other nets
+
+GW_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+GW_BIN=$GW_TOP
+GW_TOOLS=$GW_TOP/.output/tools
+GW_ID=${GW_ID:-gwt$$}
+GW_NS=$GW_ID-gw
+GW_CLIENT=$GW_ID-cl
+GW_RUN=/run/$GW_ID
+GW_BPFFS=$GW_RUN/bpffs
+GW_CONF=$GW_RUN/greywall.conf
+GW_SOCK=$GW_RUN/control.sock
+GW_PID=
+export LIBXDP_BPFFS=$GW_BPFFS
+export GREYWALL_SOCKET=$GW_SOCK
+
+tap_n=0
+tap_failed=0
+ok() { # condition-result message...
+	local rc=$1
+	shift
+	tap_n=$((tap_n + 1))
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $tap_n - $*"
+	else
+		echo "not ok $tap_n - $*"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+# check "message" command...: passes when the command succeeds
+check() {
+	local msg=$1
+	shift
+	"$@" >/dev/null 2>&1
+	ok $? "$msg"
+}
+# check_output "message" "expected" command...: exact output comparison
+check_output() {
+	local msg=$1 want=$2 got
+	shift 2
+	got=$("$@" 2>&1)
+	if [ "$got" = "$want" ]; then
+		ok 0 "$msg"
+	else
+		ok 1 "$msg"
+		echo "#   want: $(printf '%s' "$want" | sed -n '1,20p' | tr '\n' '|')"
+		echo "#   got:  $(printf '%s' "$got" | sed -n '1,20p' | tr '\n' '|')"
+	fi
+}
+# refute command...: succeeds when the command fails (for use with check)
+refute() { ! "$@"; }
+tap_done() {
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
+}
+
+gw() { ip netns exec "$GW_NS" "$@"; }
+cl() { ip netns exec "$GW_CLIENT" "$@"; }
+ctl() { "$GW_BIN/greywallctl" -s "$GW_SOCK" "$@"; }
+
+# wait_for SECONDS command...: poll until the command succeeds
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+gw_cleanup() {
+	set +e
+	if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
+		kill -9 "$GW_PID" 2>/dev/null
+		wait "$GW_PID" 2>/dev/null
+	fi
+	if [ -f "$GW_CONF" ]; then
+		gw "$GW_BIN/greywalld" -f "$GW_CONF" --detach >/dev/null 2>&1
+	fi
+	for job in $(jobs -p); do kill "$job" 2>/dev/null; done
+	ip netns del "$GW_NS" 2>/dev/null
+	ip netns del "$GW_CLIENT" 2>/dev/null
+	umount "$GW_BPFFS" 2>/dev/null
+	rm -rf "$GW_RUN"
+}
+
+gw_setup_net() {
+	trap gw_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$GW_RUN/state" "$GW_BPFFS"
+	mount -t bpf bpf "$GW_BPFFS" || return 1
+	ip netns add "$GW_NS" || return 1
+	ip netns add "$GW_CLIENT" || return 1
+	ip link add veth0 netns "$GW_NS" type veth peer name veth1 netns "$GW_CLIENT" || return 1
+	gw ip link set lo up
+	cl ip link set lo up
+	gw ip addr add 192.0.2.1/24 dev veth0
+	gw ip addr add 2001:db8::1/64 dev veth0 nodad
+	cl ip addr add 192.0.2.10/24 dev veth1
+	cl ip addr add 192.0.2.66/24 dev veth1
+	for a in 198.51.100.7 198.51.100.8 203.0.113.9 203.0.113.200; do
+		cl ip addr add $a/32 dev veth1
+	done
+	cl ip addr add 2001:db8::10/64 dev veth1 nodad
+	cl ip addr add 2001:db8:bad::7/128 dev veth1 nodad
+	cl ip addr add 2001:db8:beef::9/128 dev veth1 nodad
+	gw ip link set veth0 up
+	cl ip link set veth1 up
+	gw ip route add 198.51.100.0/24 dev veth0
+	gw ip route add 203.0.113.0/24 dev veth0
+	gw ip -6 route add 2001:db8:bad::/48 dev veth0
+	gw ip -6 route add 2001:db8:beef::/48 dev veth0
+	cl ip route add default dev veth1 src 192.0.2.10
+	cl ip -6 route add default dev veth1
+}
+
+# gw_write_config "extra config lines"
+gw_write_config() {
+	cat >"$GW_CONF" <<CONF
+set interface veth0
+set state-dir "$GW_RUN/state"
+set bpf-dir "$GW_BPFFS/greywall"
+set control-socket "$GW_SOCK"
+set dump-dir "$GW_RUN/pub"
+set contact "postmaster@example.org"
+$1
+CONF
+}
+
+gw_start() {
+	gw "$GW_BIN/greywalld" -d -f "$GW_CONF" >>"$GW_RUN/greywalld.log" 2>&1 &
+	GW_PID=$!
+	wait_for 20 ctl status || {
+		echo "# greywalld did not become ready:"
+		sed 's/^/#   /' "$GW_RUN/greywalld.log" | tail -20
+		return 1
+	}
+}
+
+gw_stop() { # signal
+	[ -n "$GW_PID" ] || return 0
+	kill "-${1:-TERM}" "$GW_PID" 2>/dev/null
+	wait "$GW_PID" 2>/dev/null
+	GW_PID=
+}
+
+# connect SRC DST [PORT]: exit 0 when a TCP connection from SRC succeeds
+connect() { cl "$GW_TOOLS/gwnet" connect "$1" "$2" "${3:-8080}" 700; }
+# blocked SRC DST [PORT]: exit 0 when the connection times out (dropped)
+blocked() {
+	cl "$GW_TOOLS/gwnet" connect "$1" "$2" "${3:-8080}" 700
+	[ $? -eq 2 ]
+}
