@@ -587,10 +587,14 @@ static int cmd_status(struct daemon *d, struct control_request *req)
 			fprintf(req->out, "interface %s: missing\n", d->cfg.interfaces[i]);
 			continue;
 		}
-		fprintf(req->out, "interface %s: xdp %s%s%s, tc egress %s\n", link.ifname,
-			link.xdp_attached ? "attached (" : "not attached",
-			link.xdp_attached ? link.xdp_mode : "", link.xdp_attached ? ")" : "",
-			link.tc_attached ? "attached" : "not attached");
+		if (link.xdp_attached)
+			fprintf(req->out, "interface %s: xdp attached (%s, %s), tc egress %s\n",
+				link.ifname, link.xdp_mode,
+				link.xdp_dispatcher ? "libxdp dispatcher" : "single program",
+				link.tc_attached ? "attached" : "not attached");
+		else
+			fprintf(req->out, "interface %s: xdp not attached, tc egress %s\n",
+				link.ifname, link.tc_attached ? "attached" : "not attached");
 	}
 	fprintf(req->out, "tables: %zu, rules: %zu\n", d->tables.ntables, d->cfg.nrules);
 	return CTL_EXIT_OK;

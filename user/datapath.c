@@ -173,6 +173,7 @@ int datapath_link_status(const char *ifname, struct datapath_link *out)
 		}
 		if (prog) {
 			out->xdp_attached = true;
+			out->xdp_dispatcher = !xdp_multiprog__is_legacy(mp);
 			out->xdp_prog_id = xdp_program__id(prog);
 			switch (xdp_multiprog__attach_mode(mp)) {
 			case XDP_MODE_NATIVE:
@@ -346,8 +347,13 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 	}
 	bpf_map_lookup_elem(dp->config, &key, &attached_build);
 	for (size_t i = 0; i < cfg->ninterfaces; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
 		struct datapath_link link;
 
+		/* clsact first: querying a missing qdisc only makes noise. */
+		hook.ifindex = (int)if_nametoindex(cfg->interfaces[i]);
+		if (hook.ifindex)
+			bpf_tc_hook_create(&hook);
 		ret = datapath_link_status(cfg->interfaces[i], &link);
 		if (ret) {
 			snprintf(err, errlen, "interface %s: %s", cfg->interfaces[i],

@@ -44,6 +44,7 @@ struct datapath_link {
 	int ifindex;
 	const char *xdp_mode;	/* "native", "generic", "offload", or NULL */
 	bool xdp_attached;
+	bool xdp_dispatcher;	/* through libxdp's dispatcher, not alone */
 	bool tc_attached;
 	uint32_t xdp_prog_id;
 };
