@@ -19,28 +19,28 @@
 #include "config.h"
 #include "lexer.h"
 
-#define DEFAULT_STATE_DIR "/var/lib/greywall"
-#define DEFAULT_BPF_DIR "/sys/fs/bpf/greywall"
+#define DEFAULT_STATE_DIR      "/var/lib/greywall"
+#define DEFAULT_BPF_DIR	       "/sys/fs/bpf/greywall"
 #define DEFAULT_CONTROL_SOCKET "/run/greywall/control.sock"
-#define DEFAULT_DUMP_DIR "/var/lib/greywall/pub"
-#define DEFAULT_DUMP_INTERVAL 3600
-#define DEFAULT_TABLE_HOSTS 1000000
+#define DEFAULT_DUMP_DIR       "/var/lib/greywall/pub"
+#define DEFAULT_DUMP_INTERVAL  3600
+#define DEFAULT_TABLE_HOSTS    1000000
 #define DEFAULT_TABLE_PREFIXES 200000
 
-#define NAME_MAX_LEN 31			/* tables and queues */
-#define MAX_QUEUES 255			/* gw_rule.queue is a __u8, 0 = none */
-#define MAX_TABLE_LIMIT 1000000000ULL	/* `set limit table-*` */
-#define MAX_BANDWIDTH 1000000000000ULL	/* 1 Tbit/s */
-#define MAX_RATE_CONNS (UINT32_MAX / 1000) /* PF_THRESHOLD_MAX: counts are kept x1000 */
+#define NAME_MAX_LEN	 31		     /* tables and queues */
+#define MAX_QUEUES	 255		     /* gw_rule.queue is a __u8, 0 = none */
+#define MAX_TABLE_LIMIT	 1000000000ULL	     /* `set limit table-*` */
+#define MAX_BANDWIDTH	 1000000000000ULL    /* 1 Tbit/s */
+#define MAX_RATE_CONNS	 (UINT32_MAX / 1000) /* PF_THRESHOLD_MAX: counts are kept x1000 */
 #define MAX_RATE_SECONDS 86400
-#define MAX_FILE_SIZE (64 << 20)
+#define MAX_FILE_SIZE	 (64 << 20)
 
 /*
  * Tokens greywall accepts in keep-state options without implementing them.
  * Each one is reported once per load, at its first use.
  */
 static const char *const ignored_state_options[] = {
-	"pflow",
+    "pflow",
 };
 
 #define NIGNORED (sizeof(ignored_state_options) / sizeof(ignored_state_options[0]))
@@ -57,8 +57,8 @@ struct queue_ref {
 struct parser {
 	struct lexer lx;
 	struct config *cfg;
-	struct lex_token *tok;	/* the current statement, ending with LEX_END */
-	size_t i;		/* the next token */
+	struct lex_token *tok; /* the current statement, ending with LEX_END */
+	size_t i;	       /* the next token */
 	int rule_number;
 	unsigned int nanon;
 	size_t tables_cap, rules_cap, queues_cap, warnings_cap;
@@ -101,7 +101,7 @@ struct rule_parse {
 	char ifname[IF_NAMESIZE];
 	enum rule_phase phase;
 	const struct lex_token *phase_tok;
-	unsigned int seen;		/* enum rule_seen */
+	unsigned int seen; /* enum rule_seen */
 	uint16_t ports[GW_MAX_RULES][2];
 	size_t nports;
 	const struct lex_token *queue_tok;
@@ -209,7 +209,7 @@ static int expect_end(struct parser *p)
 
 static int expect_punct(struct parser *p, char c)
 {
-	char what[4] = { '"', c, '"', '\0' };
+	char what[4] = {'"', c, '"', '\0'};
 
 	if (!is_punct(peek(p), c))
 		return expected(p, what);
@@ -433,8 +433,8 @@ static int parse_table_ref(struct parser *p, int *index)
  * An anonymous table for addresses written in a rule. A rule that repeats
  * another's list shares its table: bits are scarce.
  */
-static int table_anonymous(struct parser *p, const struct lex_token *t,
-			   struct addr_prefix *entries, size_t n, int *index)
+static int table_anonymous(struct parser *p, const struct lex_token *t, struct addr_prefix *entries,
+			   size_t n, int *index)
 {
 	struct config *cfg = p->cfg;
 	char name[CONFIG_TABLE_NAME_MAX];
@@ -620,7 +620,7 @@ static int parse_queue(struct parser *p)
 {
 	struct config *cfg = p->cfg;
 	const struct lex_token *kw = next(p), *name = peek(p), *t;
-	struct config_queue qu = { 0 }, *queues;
+	struct config_queue qu = {0}, *queues;
 	bool have_bandwidth = false, have_min = false, have_max = false;
 	uint64_t v;
 	int ret;
@@ -654,9 +654,9 @@ static int parse_queue(struct parser *p)
 				return perr(p, t, "duplicate \"%s\"", t->text);
 			*seen = true;
 			ret = parse_bandwidth(p, seen == &have_bandwidth,
-					      seen == &have_bandwidth ? &qu.bandwidth :
-					      seen == &have_min	      ? &qu.min :
-									&qu.max);
+					      seen == &have_bandwidth ? &qu.bandwidth
+					      : seen == &have_min     ? &qu.min
+								      : &qu.max);
 		} else {
 			if (qu.qlimit)
 				return perr(p, t, "duplicate \"qlimit\"");
@@ -678,26 +678,34 @@ static int parse_queue(struct parser *p)
 	return 0;
 }
 
-static int add_interface(struct parser *p, const struct lex_token *t)
+/* Linux's dev_valid_name(), plus "egress", which names the configured set. */
+static int check_ifname(struct parser *p, const struct lex_token *t)
 {
-	struct config *cfg = p->cfg;
-	size_t n = strlen(t->text);
-
 	if (t->type != LEX_WORD)
 		return expected(p, "an interface name");
-	if (!strcmp(t->text, "egress"))
-		return perr(p, t, "interface name \"egress\" is reserved");
-	if (n >= IF_NAMESIZE)
+	if (strlen(t->text) >= IF_NAMESIZE)
 		return perr(p, t, "interface name \"%s\" is too long (at most %d characters)",
 			    q(p, t->text), IF_NAMESIZE - 1);
 	if (strchr(t->text, ':') || !strcmp(t->text, ".") || !strcmp(t->text, ".."))
 		return perr(p, t, "invalid interface name \"%s\"", q(p, t->text));
+	return 0;
+}
+
+static int add_interface(struct parser *p, const struct lex_token *t)
+{
+	struct config *cfg = p->cfg;
+	int ret = check_ifname(p, t);
+
+	if (ret)
+		return ret;
+	if (!strcmp(t->text, "egress"))
+		return perr(p, t, "interface name \"egress\" is reserved");
 	for (size_t i = 0; i < cfg->ninterfaces; i++)
 		if (!strcmp(cfg->interfaces[i], t->text))
 			return perr(p, t, "interface \"%s\" listed twice", t->text);
 	if (cfg->ninterfaces >= CONFIG_MAX_INTERFACES)
 		return perr(p, t, "too many interfaces (at most %d)", CONFIG_MAX_INTERFACES);
-	memcpy(cfg->interfaces[cfg->ninterfaces++], t->text, n + 1);
+	snprintf(cfg->interfaces[cfg->ninterfaces++], IF_NAMESIZE, "%s", t->text);
 	next(p);
 	return 0;
 }
@@ -856,9 +864,8 @@ static int parse_proto_item(struct parser *p, struct rule_parse *rp)
 		const char *name;
 		uint32_t bit;
 	} protos[] = {
-		{ "tcp", GW_PROTO_TCP },	   { "udp", GW_PROTO_UDP },
-		{ "icmp", GW_PROTO_ICMP },	   { "icmp6", GW_PROTO_ICMPV6 },
-		{ "ipv6-icmp", GW_PROTO_ICMPV6 },
+	    {"tcp", GW_PROTO_TCP},	{"udp", GW_PROTO_UDP},		{"icmp", GW_PROTO_ICMP},
+	    {"icmp6", GW_PROTO_ICMPV6}, {"ipv6-icmp", GW_PROTO_ICMPV6},
 	};
 	const struct lex_token *t = peek(p);
 
@@ -904,9 +911,8 @@ static int parse_proto(struct parser *p, struct rule_parse *rp)
 static int resolve_port(struct parser *p, struct rule_parse *rp, const struct lex_token *t,
 			const char *text, uint16_t *port)
 {
-	const char *proto = rp->r.proto_mask & GW_PROTO_UDP && !(rp->r.proto_mask & GW_PROTO_TCP) ?
-				    "udp" :
-				    "tcp";
+	const char *proto =
+	    rp->r.proto_mask & GW_PROTO_UDP && !(rp->r.proto_mask & GW_PROTO_TCP) ? "udp" : "tcp";
 	const struct servent *se;
 	const char *end;
 	uint64_t v;
@@ -1019,6 +1025,8 @@ static int parse_host(struct parser *p, struct rule_parse *rp, uint32_t not_flag
 		rp->r.flags |= not_flag;
 		next(p);
 		t = peek(p);
+		if (is_kw(t, "any"))
+			return perr(p, t, "\"any\" cannot be negated");
 	}
 	if (is_punct(t, '<')) {
 		ret = parse_table_ref(p, &index);
@@ -1232,13 +1240,11 @@ static int parse_flags(struct parser *p, struct rule_parse *rp, const struct lex
 static int parse_interface_on(struct parser *p, struct rule_parse *rp)
 {
 	const struct lex_token *t = peek(p);
+	int ret = check_ifname(p, t);
 
-	if (t->type != LEX_WORD)
-		return expected(p, "an interface name");
+	if (ret)
+		return ret;
 	next(p);
-	if (strlen(t->text) >= IF_NAMESIZE)
-		return perr(p, t, "interface name \"%s\" is too long (at most %d characters)",
-			    q(p, t->text), IF_NAMESIZE - 1);
 	if (strcmp(t->text, "egress"))
 		snprintf(rp->ifname, sizeof(rp->ifname), "%s", t->text);
 	return 0;
@@ -1319,10 +1325,10 @@ static int add_queue_ref(struct parser *p, const struct lex_token *t, size_t fir
 		return no_memory(p);
 	p->qrefs = refs;
 	refs[p->nqrefs] = (struct queue_ref){
-		.first_rule = first,
-		.nrules = n,
-		.line = t->line,
-		.col = t->col,
+	    .first_rule = first,
+	    .nrules = n,
+	    .line = t->line,
+	    .col = t->col,
 	};
 	snprintf(refs[p->nqrefs].name, sizeof(refs[0].name), "%s", t->text);
 	p->nqrefs++;
@@ -1333,7 +1339,7 @@ static int parse_rule(struct parser *p)
 {
 	struct config *cfg = p->cfg;
 	const struct lex_token *action = next(p);
-	struct rule_parse rp = { 0 };
+	struct rule_parse rp = {0};
 	size_t n, first = cfg->nrules;
 	int ret;
 
@@ -1448,8 +1454,8 @@ static int resolve_queue_refs(struct parser *p)
 			if (!strcmp(cfg->queues[i].name, ref->name))
 				break;
 		if (i == cfg->nqueues)
-			return lex_error(&p->lx, ref->line, ref->col, "queue \"%s\" is not declared",
-					 ref->name);
+			return lex_error(&p->lx, ref->line, ref->col,
+					 "queue \"%s\" is not declared", ref->name);
 		for (size_t k = 0; k < ref->nrules; k++)
 			cfg->rules[ref->first_rule + k].rule.queue = (uint8_t)(i + 1);
 	}
@@ -1501,7 +1507,7 @@ void config_free(struct config *cfg)
 int config_load_string(const char *name, const char *text, struct config *cfg, char *err,
 		       size_t errlen)
 {
-	struct parser p = { .cfg = cfg };
+	struct parser p = {.cfg = cfg};
 	int ret;
 
 	lex_init(&p.lx, name, text, err, errlen);
@@ -1569,8 +1575,8 @@ int config_load_file(const char *path, struct config *cfg, char *err, size_t err
 			if (*c == '\n')
 				line++, col = 0;
 		if (err && errlen)
-			snprintf(err, errlen, "%s:%d:%d: unexpected character \"\\x00\"", path, line,
-				 col);
+			snprintf(err, errlen, "%s:%d:%d: unexpected character \"\\x00\"", path,
+				 line, col);
 		free(text);
 		return -EINVAL;
 	}

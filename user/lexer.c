@@ -12,8 +12,8 @@
  * cost more than a few megabytes: macros can refer to macros through quoted
  * values, so both the nesting and the total work are capped.
  */
-#define LEX_MAX_TOKENS 100000
-#define LEX_MAX_DEPTH 16
+#define LEX_MAX_TOKENS	   100000
+#define LEX_MAX_DEPTH	   16
 #define LEX_MAX_EXPANSIONS 4096
 
 void lex_init(struct lexer *lx, const char *name, const char *src, char *err, size_t errlen)
@@ -232,8 +232,7 @@ static bool skip_blanks(struct lex_cursor *c)
 	}
 }
 
-static int push(struct lexer *lx, enum lex_type type, const char *text, size_t n, int line,
-		int col)
+static int push(struct lexer *lx, enum lex_type type, const char *text, size_t n, int line, int col)
 {
 	struct lex_token *t;
 
@@ -332,7 +331,8 @@ static int expand_macro(struct lexer *lx, struct lex_cursor *c, int depth, int l
 	if (!n)
 		return lex_error(lx, line, col, "unexpected \"$\"");
 	for (size_t i = 0; i < lx->nmacros && !m; i++)
-		if (strlen(lx->macros[i].name) == n && !memcmp(lx->macros[i].name, c->src + start, n))
+		if (strlen(lx->macros[i].name) == n &&
+		    !memcmp(lx->macros[i].name, c->src + start, n))
 			m = &lx->macros[i];
 	if (n > LEX_QUOTE_MAX / 2)
 		n = LEX_QUOTE_MAX / 2;
@@ -343,12 +343,12 @@ static int expand_macro(struct lexer *lx, struct lex_cursor *c, int depth, int l
 	if (++lx->expansions > LEX_MAX_EXPANSIONS)
 		return lex_error(lx, line, col, "too many macro expansions");
 	sub = (struct lex_cursor){
-		.src = m->value,
-		.len = strlen(m->value),
-		.line = 1,
-		.col = 1,
-		.fixed_line = line,
-		.fixed_col = col,
+	    .src = m->value,
+	    .len = strlen(m->value),
+	    .line = 1,
+	    .col = 1,
+	    .fixed_line = line,
+	    .fixed_col = col,
 	};
 	return scan_all(lx, &sub, depth + 1);
 }
@@ -369,7 +369,7 @@ static int scan_token(struct lexer *lx, struct lex_cursor *c, int depth)
 		return push(lx, LEX_PUNCT, c->src + start, 1, line, col);
 	}
 	if (!is_word_char(ch)) {
-		char s[2] = { (char)ch, '\0' }, q[LEX_QUOTE_MAX];
+		char s[2] = {(char)ch, '\0'}, q[LEX_QUOTE_MAX];
 
 		lex_quote(s, q, sizeof(q));
 		return lex_error(lx, line, col, "unexpected character \"%s\"", q);
@@ -417,7 +417,8 @@ static int append_text(struct lexer *lx, const char *raw, size_t n, bool space)
 	if (space && lx->textlen)
 		lx->text[lx->textlen++] = ' ';
 	for (size_t i = 0; i < n; i++)
-		lx->text[lx->textlen++] = is_blank((unsigned char)raw[i]) || raw[i] == '\n' ? ' ' : raw[i];
+		lx->text[lx->textlen++] =
+		    is_blank((unsigned char)raw[i]) || raw[i] == '\n' ? ' ' : raw[i];
 	lx->text[lx->textlen] = '\0';
 	return 0;
 }

@@ -17,16 +17,16 @@
 #include <stddef.h>
 
 enum lex_type {
-	LEX_WORD,	/* keyword, number, address, name */
-	LEX_STRING,	/* quoted with " or ', quotes removed */
-	LEX_PUNCT,	/* one of { } ( ) , < > ! = / */
-	LEX_END,	/* end of the statement; always the last token */
+	LEX_WORD,   /* keyword, number, address, name */
+	LEX_STRING, /* quoted with " or ', quotes removed */
+	LEX_PUNCT,  /* one of { } ( ) , < > ! = / */
+	LEX_END,    /* end of the statement; always the last token */
 };
 
 struct lex_token {
 	enum lex_type type;
 	char *text;
-	int line;	/* a token from a macro has the position of its $name */
+	int line; /* a token from a macro has the position of its $name */
 	int col;
 };
 
@@ -37,7 +37,7 @@ struct lex_cursor {
 	size_t pos;
 	int line;
 	int col;
-	int fixed_line;		/* non-zero: every token gets this position */
+	int fixed_line; /* non-zero: every token gets this position */
 	int fixed_col;
 };
 
@@ -47,7 +47,7 @@ struct lex_macro {
 };
 
 struct lexer {
-	const char *name;	/* file name for messages */
+	const char *name; /* file name for messages */
 	struct lex_cursor in;
 
 	struct lex_macro *macros;
@@ -57,17 +57,17 @@ struct lexer {
 	struct lex_token *tokens;
 	size_t ntokens;
 	size_t cap;
-	char *text;		/* as written (before expansion), white space folded */
+	char *text; /* as written (before expansion), white space folded */
 	size_t textlen;
 	size_t textcap;
-	int depth;		/* brace nesting */
-	int open_line;		/* where the outermost open "{" is */
+	int depth;     /* brace nesting */
+	int open_line; /* where the outermost open "{" is */
 	int open_col;
 	unsigned int expansions;
 
 	char *err;
 	size_t errlen;
-	bool failed;		/* a message is already in err */
+	bool failed; /* a message is already in err */
 };
 
 void lex_init(struct lexer *lx, const char *name, const char *src, char *err, size_t errlen);
@@ -88,15 +88,15 @@ int lex_define(struct lexer *lx, const char *name, const char *value);
  * first message of a parse is kept.
  */
 int lex_error(struct lexer *lx, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int lex_verror(struct lexer *lx, int line, int col, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
+    __attribute__((format(printf, 4, 0)));
 
 /*
  * Copy s into buf escaped for a message between double quotes: \" \\ and
  * \xNN for anything unprintable, cut with "..." when too long.
  */
-#define LEX_QUOTE_MAX 96	/* buffer size that always holds lex_quote()'s output */
+#define LEX_QUOTE_MAX 96 /* buffer size that always holds lex_quote()'s output */
 void lex_quote(const char *s, char *buf, size_t len);
 
 #endif /* __GREYWALL_LEXER_H */

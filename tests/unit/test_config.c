@@ -9,23 +9,23 @@
 
 /* SPEC section 2, as written there. */
 static const char spec_example[] =
-	"set interface eth0\n"
-	"table <longterm> persist counters file \"/var/lib/greywall/longterm\" timeout 28d\n"
-	"table <popflooders> persist counters file \"/var/lib/greywall/popflooders\"\n"
-	"table <bruteforce> persist counters file \"/var/lib/greywall/bruteforce\" timeout 28d\n"
-	"\n"
-	"queue spamd bandwidth 1K min 0K max 1K qlimit 300\n"
-	"\n"
-	"block drop log (all) quick from <longterm>\n"
-	"block drop log (all) quick from <bruteforce>\n"
-	"pass in quick log (all) on egress proto tcp from <popflooders> to port pop3 flags S/SA "
-	"keep state \\\n"
-	"        (max-src-conn 1, max-src-conn-rate 1/1, overload <longterm> flush global, pflow) "
-	"set queue spamd\n"
-	"pass in log (all) on egress proto tcp to port pop3 flags S/SA keep state \\\n"
-	"        (max-src-conn 5, max-src-conn-rate 6/3, overload <popflooders> flush global, pflow)\n"
-	"pass in on egress proto tcp to port ssh keep state \\\n"
-	"        (max-src-conn 10, max-src-conn-rate 15/5, overload <bruteforce> flush global)\n";
+    "set interface eth0\n"
+    "table <longterm> persist counters file \"/var/lib/greywall/longterm\" timeout 28d\n"
+    "table <popflooders> persist counters file \"/var/lib/greywall/popflooders\"\n"
+    "table <bruteforce> persist counters file \"/var/lib/greywall/bruteforce\" timeout 28d\n"
+    "\n"
+    "queue spamd bandwidth 1K min 0K max 1K qlimit 300\n"
+    "\n"
+    "block drop log (all) quick from <longterm>\n"
+    "block drop log (all) quick from <bruteforce>\n"
+    "pass in quick log (all) on egress proto tcp from <popflooders> to port pop3 flags S/SA "
+    "keep state \\\n"
+    "        (max-src-conn 1, max-src-conn-rate 1/1, overload <longterm> flush global, pflow) "
+    "set queue spamd\n"
+    "pass in log (all) on egress proto tcp to port pop3 flags S/SA keep state \\\n"
+    "        (max-src-conn 5, max-src-conn-rate 6/3, overload <popflooders> flush global, pflow)\n"
+    "pass in on egress proto tcp to port ssh keep state \\\n"
+    "        (max-src-conn 10, max-src-conn-rate 15/5, overload <bruteforce> flush global)\n";
 
 static int load(const char *text, struct config *cfg, char *err, size_t errlen)
 {
@@ -104,8 +104,7 @@ static void test_spec_example(void)
 		  "<longterm> flush global, pflow) set queue spamd",
 		  "rule 3 text folded");
 	CHECK_INT(r->action, GW_ACT_PASS, "rule 3 pass");
-	CHECK_INT(r->flags,
-		  GW_RULE_QUICK | GW_RULE_LOG | GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE,
+	CHECK_INT(r->flags, GW_RULE_QUICK | GW_RULE_LOG | GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE,
 		  "rule 3 quick log flags S/SA keep state");
 	CHECK_STR(cfg.rules[2].ifname, "", "rule 3 on egress = any configured interface");
 	CHECK_INT(r->proto_mask, GW_PROTO_TCP, "rule 3 proto tcp");
@@ -143,7 +142,8 @@ static void test_spec_example(void)
 
 	CHECK_INT(cfg.nwarnings, 1, "exactly one pflow warning");
 	if (cfg.nwarnings)
-		CHECK_STR(cfg.warnings[0], "t.conf:11:83: warning: \"pflow\" is not implemented, ignored",
+		CHECK_STR(cfg.warnings[0],
+			  "t.conf:11:83: warning: \"pflow\" is not implemented, ignored",
 			  "pflow warning text");
 out:
 	config_free(&cfg);
@@ -160,14 +160,16 @@ static void test_defaults_and_set(void)
 	if (!ret) {
 		CHECK_STR(cfg.state_dir, "/var/lib/greywall", "default state-dir");
 		CHECK_STR(cfg.bpf_dir, "/sys/fs/bpf/greywall", "default bpf-dir");
-		CHECK_STR(cfg.control_socket, "/run/greywall/control.sock", "default control-socket");
+		CHECK_STR(cfg.control_socket, "/run/greywall/control.sock",
+			  "default control-socket");
 		CHECK_STR(cfg.dump_dir, "/var/lib/greywall/pub", "default dump-dir");
 		CHECK(cfg.contact == NULL, "default: no contact");
 		CHECK_INT(cfg.dump_interval, 3600, "default dump-interval 1h");
 		CHECK_INT(cfg.limit_table_hosts, 1000000, "default table-entries");
 		CHECK_INT(cfg.limit_table_prefixes, 200000, "default table-prefixes");
 		CHECK_INT(cfg.ninterfaces, 0, "no interfaces");
-		CHECK_INT(cfg.nrules + cfg.ntables + cfg.nqueues + cfg.nwarnings, 0, "nothing else");
+		CHECK_INT(cfg.nrules + cfg.ntables + cfg.nqueues + cfg.nwarnings, 0,
+			  "nothing else");
 		CHECK_STR(cfg.path, "t.conf", "path recorded");
 		config_free(&cfg);
 	}
@@ -276,7 +278,8 @@ static void test_ports_and_protocols(void)
 		CHECK_INT(cfg.rules[5].rule.action, GW_ACT_BLOCK_DROP, "plain block drops");
 		CHECK_INT(cfg.rules[5].rule.flags, GW_RULE_INET, "inet");
 		CHECK_INT(cfg.rules[5].rule.proto_mask, GW_PROTO_ICMP, "proto icmp");
-		CHECK_INT(cfg.rules[6].rule.src_tables | cfg.rules[6].rule.dst_tables, 0, "pass all");
+		CHECK_INT(cfg.rules[6].rule.src_tables | cfg.rules[6].rule.dst_tables, 0,
+			  "pass all");
 		CHECK_INT(cfg.rules[6].number, 5, "fifth rule as written");
 	}
 	config_free(&cfg);
@@ -379,14 +382,25 @@ static void test_durations(void)
 		int ret;
 		uint32_t seconds;
 	} cases[] = {
-		{ "0", 0, 0 },		  { "45", 0, 45 },	     { "45s", 0, 45 },
-		{ "25m", 0, 1500 },	  { "4h", 0, 14400 },	     { "28d", 0, 2419200 },
-		{ "864h", 0, 3110400 },	  { "4294967295", 0, UINT32_MAX },
-		{ "4294967296", -ERANGE, 0 }, { "49711d", -ERANGE, 0 },
-		{ "99999999999999999999999", -ERANGE, 0 },
-		{ "", -EINVAL, 0 },	  { "28x", -EINVAL, 0 },    { "h", -EINVAL, 0 },
-		{ "-1", -EINVAL, 0 },	  { "1hh", -EINVAL, 0 },    { " 1", -EINVAL, 0 },
-		{ "1h30m", -EINVAL, 0 },  { "+5", -EINVAL, 0 },
+	    {"0", 0, 0},
+	    {"45", 0, 45},
+	    {"45s", 0, 45},
+	    {"25m", 0, 1500},
+	    {"4h", 0, 14400},
+	    {"28d", 0, 2419200},
+	    {"864h", 0, 3110400},
+	    {"4294967295", 0, UINT32_MAX},
+	    {"4294967296", -ERANGE, 0},
+	    {"49711d", -ERANGE, 0},
+	    {"99999999999999999999999", -ERANGE, 0},
+	    {"", -EINVAL, 0},
+	    {"28x", -EINVAL, 0},
+	    {"h", -EINVAL, 0},
+	    {"-1", -EINVAL, 0},
+	    {"1hh", -EINVAL, 0},
+	    {" 1", -EINVAL, 0},
+	    {"1h30m", -EINVAL, 0},
+	    {"+5", -EINVAL, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -409,92 +423,89 @@ static void test_bad_inputs(void)
 		const char *text;
 		const char *message;
 	} cases[] = {
-		{ "blok drop all\n", "t.conf:1:1: unknown keyword \"blok\"" },
-		{ "\n\n   pass in frm any\n", "t.conf:3:12: unknown keyword \"frm\"" },
-		{ "table <a> persist\ntable <b> timeout 28x\n",
-		  "t.conf:2:19: invalid duration \"28x\"" },
-		{ "table <bf> persist\n\n\ntable <bf> counters\n",
-		  "t.conf:4:1: table <bf> declared twice" },
-		{ "pass on $ext_if\n", "t.conf:1:9: undefined macro \"ext_if\"" },
-		{ "spamd {\n\tpasstime 25m\n}\n", "t.conf:1:1: \"spamd\" block is not supported yet" },
-		{ "pass out quick\n", "t.conf:1:6: \"out\" is not supported" },
-		{ "pass proto tcp keep state set queue nope\n",
-		  "t.conf:1:37: queue \"nope\" is not declared" },
-		{ "pass proto tcp to port pop4\n", "t.conf:1:24: unknown port \"pop4\"" },
-		{ "pass proto tcp to port 70000\n",
-		  "t.conf:1:24: port \"70000\" is too large (maximum 65535)" },
-		{ "pass proto tcp to port 30:20\n", "t.conf:1:24: invalid port range \"30:20\"" },
-		{ "pass proto tcp flags S/SAFR\n",
-		  "t.conf:1:22: flags \"S/SAFR\" are not supported (only S/SA)" },
-		{ "pass flags S/SA\n", "t.conf:1:6: \"flags\" requires proto tcp" },
-		{ "pass proto icmp to port 25\n",
-		  "t.conf:1:20: \"port\" requires proto tcp or udp" },
-		{ "queue q bandwidth 1K qlimit 0\n",
-		  "t.conf:1:29: qlimit \"0\" is too small (minimum 1)" },
-		{ "queue q bandwidth 1K qlimit 65536\n",
-		  "t.conf:1:29: qlimit \"65536\" is too large (maximum 65535)" },
-		{ "queue q bandwidth 1X\n", "t.conf:1:19: invalid bandwidth \"1X\"" },
-		{ "queue q bandwidth K\n", "t.conf:1:19: invalid bandwidth \"K\"" },
-		{ "queue q bandwidth 0K\n",
-		  "t.conf:1:19: bandwidth \"0K\" must be greater than zero" },
-		{ "queue q min 1K\n", "t.conf:1:7: queue \"q\" has no bandwidth" },
-		{ "queue q bandwidth 1K\nqueue q bandwidth 2K\n",
-		  "t.conf:2:1: queue \"q\" declared twice" },
-		{ "pass from 198.51.100.1/24\n", "t.conf:1:11: invalid address \"198.51.100.1/24\"" },
-		{ "block from <a.b>\n", "t.conf:1:13: invalid table name \"a.b\"" },
-		{ "table <abcdefghijklmnopqrstuvwxyz0123456>\n",
-		  "t.conf:1:8: table name \"abcdefghijklmnopqrstuvwxyz0123456\" is too long (at most "
-		  "31 characters)" },
-		{ "table <__anon0>\n", "t.conf:1:8: table name \"__anon0\" is reserved" },
-		{ "pass quick quick\n", "t.conf:1:12: duplicate \"quick\"" },
-		{ "pass proto tcp in\n", "t.conf:1:16: \"in\" must come before \"proto\"" },
-		{ "pass to any from any\n", "t.conf:1:13: \"from\" must come before \"to\"" },
-		{ "pass inet inet6\n", "t.conf:1:11: duplicate address family \"inet6\"" },
-		{ "pass proto gre\n", "t.conf:1:12: unknown protocol \"gre\"" },
-		{ "pass log (user)\n", "t.conf:1:11: unknown log option \"user\"" },
-		{ "pass proto tcp keep state (max-states 5)\n",
-		  "t.conf:1:28: unknown state option \"max-states\"" },
-		{ "pass proto tcp keep state (max-src-conn 0)\n",
-		  "t.conf:1:41: max-src-conn \"0\" is too small (minimum 1)" },
-		{ "pass proto tcp keep state (max-src-conn-rate 5)\n",
-		  "t.conf:1:46: invalid max-src-conn-rate \"5\" (expected N/S)" },
-		{ "pass proto tcp keep state (max-src-conn-rate 5/0)\n",
-		  "t.conf:1:48: max-src-conn-rate seconds \"0\" is too small (minimum 1)" },
-		{ "pass proto tcp keep state (overload <x> flush)\n",
-		  "t.conf:1:28: \"overload\" requires max-src-conn or max-src-conn-rate" },
-		{ "pass proto tcp keep state (max-src-conn 1\n",
-		  "t.conf:1:41: missing \")\" after \"1\"" },
-		{ "block keep state\n", "t.conf:1:7: \"keep state\" is not valid on a block rule" },
-		{ "pass proto tcp to port\n", "t.conf:1:19: missing a port after \"port\"" },
-		{ "pass from port 25\n", "t.conf:1:11: source ports are not supported" },
-		{ "pass inet from 2001:db8::1\n",
-		  "t.conf:1:16: address \"2001:db8::1\" does not match \"inet\"" },
-		{ "set interface egress\n", "t.conf:1:15: interface name \"egress\" is reserved" },
-		{ "set interface { eth0 eth0 }\n", "t.conf:1:22: interface \"eth0\" listed twice" },
-		{ "set interface averyveryverylongname0\n",
-		  "t.conf:1:15: interface name \"averyveryverylongname0\" is too long (at most 15 "
-		  "characters)" },
-		{ "set skip on lo\n", "t.conf:1:5: unknown set option \"skip\"" },
-		{ "set limit states 10000\n", "t.conf:1:11: unknown limit \"states\"" },
-		{ "set limit table-entries 0\n",
-		  "t.conf:1:25: table-entries \"0\" is too small (minimum 1)" },
-		{ "set dump-interval 0\n",
-		  "t.conf:1:19: dump-interval \"0\" is too small (minimum 1s)" },
-		{ "set dump-interval 50000d\n", "t.conf:1:19: duration \"50000d\" is too large" },
-		{ "set dump-interval 1h 2h\n", "t.conf:1:22: unexpected \"2h\"" },
-		{ "set state-dir \"\"\n", "t.conf:1:15: empty state-dir" },
-		{ "set contact \"no end\n", "t.conf:1:13: unterminated quoted string" },
-		{ "table <a> { 192.0.2.1\n\n", "t.conf:1:11: unclosed \"{\"" },
-		{ "table <a> { !192.0.2.1 }\n",
-		  "t.conf:1:13: negated table entries are not supported" },
-		{ "pass }\n", "t.conf:1:6: unexpected \"}\"" },
-		{ "pass \x01\n", "t.conf:1:6: unexpected character \"\\x01\"" },
-		{ "pass from { }\n", "t.conf:1:11: empty address list" },
-		{ "x-y = 3\n", "t.conf:1:1: invalid macro name \"x-y\"" },
-		{ "a = \"$a\"\npass $a\n", "t.conf:2:6: macro \"a\" expands too deeply" },
-		{ "table <t>\nblock from <t\n", "t.conf:2:13: missing \">\" after \"t\"" },
-		{ "block from\n", "t.conf:1:7: missing an address, a table or \"any\" after \"from\"" },
-		{ "pass proto tcp set prio 3\n", "t.conf:1:20: expected \"queue\", not \"prio\"" },
+	    {"blok drop all\n", "t.conf:1:1: unknown keyword \"blok\""},
+	    {"\n\n   pass in frm any\n", "t.conf:3:12: unknown keyword \"frm\""},
+	    {"table <a> persist\ntable <b> timeout 28x\n", "t.conf:2:19: invalid duration \"28x\""},
+	    {"table <bf> persist\n\n\ntable <bf> counters\n",
+	     "t.conf:4:1: table <bf> declared twice"},
+	    {"pass on $ext_if\n", "t.conf:1:9: undefined macro \"ext_if\""},
+	    {"spamd {\n\tpasstime 25m\n}\n", "t.conf:1:1: \"spamd\" block is not supported yet"},
+	    {"pass out quick\n", "t.conf:1:6: \"out\" is not supported"},
+	    {"pass proto tcp keep state set queue nope\n",
+	     "t.conf:1:37: queue \"nope\" is not declared"},
+	    {"pass proto tcp to port pop4\n", "t.conf:1:24: unknown port \"pop4\""},
+	    {"pass proto tcp to port 70000\n",
+	     "t.conf:1:24: port \"70000\" is too large (maximum 65535)"},
+	    {"pass proto tcp to port 30:20\n", "t.conf:1:24: invalid port range \"30:20\""},
+	    {"pass proto tcp flags S/SAFR\n",
+	     "t.conf:1:22: flags \"S/SAFR\" are not supported (only S/SA)"},
+	    {"pass flags S/SA\n", "t.conf:1:6: \"flags\" requires proto tcp"},
+	    {"pass proto icmp to port 25\n", "t.conf:1:20: \"port\" requires proto tcp or udp"},
+	    {"queue q bandwidth 1K qlimit 0\n",
+	     "t.conf:1:29: qlimit \"0\" is too small (minimum 1)"},
+	    {"queue q bandwidth 1K qlimit 65536\n",
+	     "t.conf:1:29: qlimit \"65536\" is too large (maximum 65535)"},
+	    {"queue q bandwidth 1X\n", "t.conf:1:19: invalid bandwidth \"1X\""},
+	    {"queue q bandwidth K\n", "t.conf:1:19: invalid bandwidth \"K\""},
+	    {"queue q bandwidth 0K\n", "t.conf:1:19: bandwidth \"0K\" must be greater than zero"},
+	    {"queue q min 1K\n", "t.conf:1:7: queue \"q\" has no bandwidth"},
+	    {"queue q bandwidth 1K\nqueue q bandwidth 2K\n",
+	     "t.conf:2:1: queue \"q\" declared twice"},
+	    {"pass from 198.51.100.1/24\n", "t.conf:1:11: invalid address \"198.51.100.1/24\""},
+	    {"block from <a.b>\n", "t.conf:1:13: invalid table name \"a.b\""},
+	    {"table <abcdefghijklmnopqrstuvwxyz0123456>\n",
+	     "t.conf:1:8: table name \"abcdefghijklmnopqrstuvwxyz0123456\" is too long (at most "
+	     "31 characters)"},
+	    {"table <__anon0>\n", "t.conf:1:8: table name \"__anon0\" is reserved"},
+	    {"pass quick quick\n", "t.conf:1:12: duplicate \"quick\""},
+	    {"pass proto tcp in\n", "t.conf:1:16: \"in\" must come before \"proto\""},
+	    {"pass to any from any\n", "t.conf:1:13: \"from\" must come before \"to\""},
+	    {"pass inet inet6\n", "t.conf:1:11: duplicate address family \"inet6\""},
+	    {"pass proto gre\n", "t.conf:1:12: unknown protocol \"gre\""},
+	    {"pass log (user)\n", "t.conf:1:11: unknown log option \"user\""},
+	    {"pass proto tcp keep state (max-states 5)\n",
+	     "t.conf:1:28: unknown state option \"max-states\""},
+	    {"pass proto tcp keep state (max-src-conn 0)\n",
+	     "t.conf:1:41: max-src-conn \"0\" is too small (minimum 1)"},
+	    {"pass proto tcp keep state (max-src-conn-rate 5)\n",
+	     "t.conf:1:46: invalid max-src-conn-rate \"5\" (expected N/S)"},
+	    {"pass proto tcp keep state (max-src-conn-rate 5/0)\n",
+	     "t.conf:1:48: max-src-conn-rate seconds \"0\" is too small (minimum 1)"},
+	    {"pass proto tcp keep state (overload <x> flush)\n",
+	     "t.conf:1:28: \"overload\" requires max-src-conn or max-src-conn-rate"},
+	    {"pass proto tcp keep state (max-src-conn 1\n",
+	     "t.conf:1:41: missing \")\" after \"1\""},
+	    {"block keep state\n", "t.conf:1:7: \"keep state\" is not valid on a block rule"},
+	    {"pass proto tcp to port\n", "t.conf:1:19: missing a port after \"port\""},
+	    {"pass from port 25\n", "t.conf:1:11: source ports are not supported"},
+	    {"pass inet from 2001:db8::1\n",
+	     "t.conf:1:16: address \"2001:db8::1\" does not match \"inet\""},
+	    {"set interface egress\n", "t.conf:1:15: interface name \"egress\" is reserved"},
+	    {"set interface { eth0 eth0 }\n", "t.conf:1:22: interface \"eth0\" listed twice"},
+	    {"set interface averyveryverylongname0\n",
+	     "t.conf:1:15: interface name \"averyveryverylongname0\" is too long (at most 15 "
+	     "characters)"},
+	    {"set skip on lo\n", "t.conf:1:5: unknown set option \"skip\""},
+	    {"set limit states 10000\n", "t.conf:1:11: unknown limit \"states\""},
+	    {"set limit table-entries 0\n",
+	     "t.conf:1:25: table-entries \"0\" is too small (minimum 1)"},
+	    {"set dump-interval 0\n", "t.conf:1:19: dump-interval \"0\" is too small (minimum 1s)"},
+	    {"set dump-interval 50000d\n", "t.conf:1:19: duration \"50000d\" is too large"},
+	    {"set dump-interval 1h 2h\n", "t.conf:1:22: unexpected \"2h\""},
+	    {"set state-dir \"\"\n", "t.conf:1:15: empty state-dir"},
+	    {"set contact \"no end\n", "t.conf:1:13: unterminated quoted string"},
+	    {"table <a> { 192.0.2.1\n\n", "t.conf:1:11: unclosed \"{\""},
+	    {"table <a> { !192.0.2.1 }\n", "t.conf:1:13: negated table entries are not supported"},
+	    {"pass }\n", "t.conf:1:6: unexpected \"}\""},
+	    {"pass \x01\n", "t.conf:1:6: unexpected character \"\\x01\""},
+	    {"pass from { }\n", "t.conf:1:11: empty address list"},
+	    {"x-y = 3\n", "t.conf:1:1: invalid macro name \"x-y\""},
+	    {"a = \"$a\"\npass $a\n", "t.conf:2:6: macro \"a\" expands too deeply"},
+	    {"table <t>\nblock from <t\n", "t.conf:2:13: missing \">\" after \"t\""},
+	    {"block from\n", "t.conf:1:7: missing an address, a table or \"any\" after \"from\""},
+	    {"pass on eth0:1\n", "t.conf:1:9: invalid interface name \"eth0:1\""},
+	    {"pass from ! any\n", "t.conf:1:13: \"any\" cannot be negated"},
+	    {"pass proto tcp set prio 3\n", "t.conf:1:20: expected \"queue\", not \"prio\""},
 	};
 	struct config cfg;
 	char err[256];
@@ -544,7 +555,7 @@ static void test_load_file(void)
 	if (fd < 0)
 		return;
 	CHECK(write(fd, spec_example, sizeof(spec_example) - 1) ==
-		      (ssize_t)(sizeof(spec_example) - 1),
+		  (ssize_t)(sizeof(spec_example) - 1),
 	      "write SPEC example");
 	close(fd);
 	ret = config_load_file(path, &cfg, err, sizeof(err));
