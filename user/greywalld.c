@@ -357,12 +357,13 @@ static void handle_client(struct daemon *d, int listen_fd)
 
 static void periodic(struct daemon *d, int64_t now)
 {
-	if (now >= d->next_minute) {
-		long expired = tables_expire_due(&d->tables, now);
+	long expired = tables_expire_due(&d->tables, now);
 
-		if (expired > 0)
-			log_info("expired %ld table entries", expired);
+	if (expired > 0) {
+		log_info("expired %ld table entries", expired);
 		tables_commit(&d->tables);
+	}
+	if (now >= d->next_minute) {
 		tables_update_last_seen(&d->tables, now);
 		tables_save_files(&d->tables, false);
 		d->next_minute = now + 60;

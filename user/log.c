@@ -2,6 +2,7 @@
 #include <bpf/libbpf.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <xdp/libxdp.h>
 
@@ -48,9 +49,14 @@ LOG_FN(log_debug, LOG_DEBUG, log_verbose)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !log_verbose)
-		return 0;
 	if (level != LIBBPF_WARN && !log_verbose)
+		return 0;
+	/*
+	 * Expected on every start: netlink's notes when clsact already exists
+	 * or is queried before it does, and libxdp's own ELF sections.
+	 */
+	if (!log_verbose && (strstr(fmt, "Kernel error message") ||
+			     strstr(fmt, "skipping unrecognized data section")))
 		return 0;
 	log_vwrite(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, fmt, ap);
 	return 0;

@@ -183,6 +183,12 @@ int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
 		return -ENOMEM;
 	*m = *meta;
 	table_count(tb, p, 1);
+	if (tb->timeout) {
+		int64_t due = m->cleared + (int64_t)tb->timeout + 1;
+
+		if (!tb->next_expiry || due < tb->next_expiry)
+			tb->next_expiry = due;
+	}
 	err = node_join(t, idx, p);
 	return err ? err : 1;
 }
@@ -585,7 +591,11 @@ int tables_commit(struct tables *t)
 
 	if (!t->in_group && !t->changed.count)
 		return 0;
-	err = apply_all(t, false);
+	/*
+	 * Before the first sync the maps may still hold an earlier run's
+	 * entries and counters: leave them to tables_sync_maps().
+	 */
+	err = t->maps_synced ? apply_all(t, false) : 0;
 	addrmap_clear(&t->changed);
 	t->changed_prefixes = 0;
 	if (t->in_group && t->store)
@@ -672,6 +682,7 @@ int tables_sync_maps(struct tables *t)
 		err = apply_all(t, true);
 	addrmap_clear(&t->changed);
 	t->changed_prefixes = 0;
+	t->maps_synced = true;
 	return err;
 }
 
@@ -731,13 +742,19 @@ long tables_expire_due(struct tables *t, int64_t now)
 		size_t ndue = 0, cap = 0;
 		void *value;
 
-		if (!tb->timeout)
+		if (!tb->timeout || !tb->next_expiry || now < tb->next_expiry)
 			continue;
+		tb->next_expiry = 0;
 		for (size_t i = 0; addrmap_next(&tb->entries, &i, &key, &value);) {
 			const struct entry_meta *m = value;
 
-			if (now - m->cleared <= (int64_t)tb->timeout)
+			if (now - m->cleared <= (int64_t)tb->timeout) {
+				int64_t due = m->cleared + (int64_t)tb->timeout + 1;
+
+				if (!tb->next_expiry || due < tb->next_expiry)
+					tb->next_expiry = due;
 				continue;
+			}
 			if (ndue == cap) {
 				size_t ncap = cap ? cap * 2 : 64;
 				struct addr_prefix *n = realloc(due, ncap * sizeof(*n));

@@ -31,6 +31,7 @@ struct table {
 	size_t nprefixes;
 	uint64_t refused_full;		/* additions refused: table or map full */
 	bool dirty;			/* changed since the file was saved */
+	int64_t next_expiry;		/* earliest time an entry may expire; 0 = none */
 };
 
 /* File descriptors of the data path maps the tables write. */
@@ -56,6 +57,8 @@ struct tables {
 	struct addrmap changed;		/* keys whose own membership changed */
 	size_t changed_prefixes;
 	uint64_t map_write_failures;
+	/* Until the first tables_sync_maps(), commits touch only the store. */
+	bool maps_synced;
 };
 
 /*
@@ -118,7 +121,11 @@ long tables_sorted_entries(const struct tables *t, int idx, struct addr_prefix *
 /* Effective membership of an address as the data path sees it. */
 uint64_t tables_lookup(const struct tables *t, const struct addr_prefix *addr);
 
-/* Remove entries older than their table's timeout. Returns how many. */
+/*
+ * Remove entries older than their table's timeout (age strictly greater
+ * than the timeout). Cheap to call every second: a table is scanned only
+ * once its earliest entry is due. Returns how many.
+ */
 long tables_expire_due(struct tables *t, int64_t now);
 
 /* Note the time of entries whose counters moved since the last call. */
