@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# `make bench`: greywall against its peers, side by side in one run on this
+# machine, and the results section of BENCHMARKS.md rewritten with the
+# numbers, the ratios and PASS/MISS against the targets of issue 2.
+#
+#   bench/xdp_cost   per-packet cost with BPF_PROG_TEST_RUN: empty program,
+#                    xdp-filter (allow policy, map full), greywall 100 / 1M+100k
+#   bench/load.sh    1,000,000 addresses from a file: ipset restore vs
+#                    greywallctl table load -f
+#
+# Nothing is sent on any network. Takes about a minute.
+# Env: BENCH_NO_WRITE=1 prints the results without touching BENCHMARKS.md.
+
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+OUT=$(mktemp -d /tmp/gwbench-run.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+
+[ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: needs root (BPF_PROG_TEST_RUN, netns, ipset)" >&2; exit 1; }
+command -v ipset >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_ip.o ] ||
+	./deploy/install-deps.sh ipset xdp-tools || exit 1
+make -s --no-print-directory .output/bench/xdp_cost greywalld greywallctl || exit 1
+
+# Which xdp-filter object `xdp-filter load` picks, asked of the tool itself
+# on a veth in a throwaway namespace (private bpffs, generic mode).
+xdpfilter_pick() { # extra load options...
+	local ns=gwxf$$ bpffs=/run/gwxf$$ name
+	mkdir -p "$bpffs" && mount -t bpf bpf "$bpffs" || return 1
+	ip netns add "$ns" &&
+		ip netns exec "$ns" ip link add veth0 type veth peer name veth1 &&
+		ip netns exec "$ns" ip link set veth0 up &&
+		LIBXDP_BPFFS=$bpffs ip netns exec "$ns" xdp-filter load -m skb "$@" veth0 >/dev/null 2>&1 &&
+		name=$(LIBXDP_BPFFS=$bpffs ip netns exec "$ns" xdp-loader status veth0 2>/dev/null |
+			awk '$1 == "veth0" { for (i = 2; i <= NF; i++) if ($i ~ /^xdpfilt_/) print $i }')
+	LIBXDP_BPFFS=$bpffs ip netns exec "$ns" xdp-filter unload -a veth0 >/dev/null 2>&1
+	ip netns del "$ns" 2>/dev/null
+	umount "$bpffs"
+	rmdir "$bpffs"
+	echo "${name:-unknown}"
+}
+pick_ipv4=$(xdpfilter_pick -p allow -f ipv4)
+pick_default=$(xdpfilter_pick)
+echo "xdp-filter load -p allow -f ipv4 attaches: $pick_ipv4; xdp-filter load (defaults): $pick_default"
+
+echo "== per-packet cost (bench/xdp_cost) =="
+./.output/bench/xdp_cost 2>"$OUT/xdp_cost.err" | tee "$OUT/xdp_cost.txt"
+xdp_rc=${PIPESTATUS[0]}
+[ "$xdp_rc" -eq 0 ] || { echo "bench/xdp_cost failed:"; cat "$OUT/xdp_cost.err"; }
+echo
+echo "== loading 1,000,000 addresses (bench/load.sh) =="
+./bench/load.sh 2>&1 | tee "$OUT/load.txt"
+load_rc=${PIPESTATUS[0]}
+
+# ---- results ----------------------------------------------------------
+res() { # file case -> ns
+	awk -v c="$2" '$1 == "RESULT" && $2 == "case=" c { sub("ns=", "", $3); print $3 }' "$1"
+}
+ratio() { # file name -> "value verdict"
+	awk -v n="$2" '$1 == "RATIO" && $2 == "name=" n { sub("value=", "", $3); print $3, $5 }' "$1"
+}
+loadres() { # name -> seconds
+	awk -v n="$1" '$1 == "RESULT" && $2 == "load=" n { sub("seconds=", "", $3); print $3 }' "$OUT/load.txt"
+}
+X=$OUT/xdp_cost.txt
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+commit=$(git rev-parse --short HEAD 2>/dev/null)
+dirty=$(git status --porcelain -- bpf include user 2>/dev/null | grep -q . && echo " (with uncommitted changes in bpf/, include/ or user/)")
+ipset_v=$(ipset version 2>/dev/null | head -1)
+xdpt_v=$(dpkg-query -W -f='${Version}' xdp-tools 2>/dev/null)
+
+section() {
+	echo "## Results"
+	echo
+	echo "Recorded by \`make bench\` (bench/run.sh) on $when, commit $commit$dirty."
+	echo
+	echo "- machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")"
+	echo "- peers: xdp-tools $xdpt_v (xdp-filter), $ipset_v"
+	echo "- \`xdp-filter load -p allow -f ipv4\` attaches \`$pick_ipv4\`; \`xdp-filter load\` with defaults attaches \`$pick_default\`"
+	echo
+	if [ "$xdp_rc" -ne 0 ]; then
+		echo "**bench/xdp_cost failed:**"
+		echo
+		echo '```'
+		tail -5 "$OUT/xdp_cost.err"
+		echo '```'
+	else
+		echo "### Per-packet cost (BPF_PROG_TEST_RUN)"
+		echo
+		head -3 "$X" | sed 's/^/    /'
+		echo
+		sed -n '/^case /,/^above the empty/p' "$X" | sed 's/^/    /'
+		echo
+		echo "### Targets"
+		echo
+		echo "| target | measured | result |"
+		echo "| --- | ---: | --- |"
+		set -- $(ratio "$X" gw_pass_vs_xdpfilter)
+		echo "| greywall pass path (100 entries) / xdp-filter pass path (\`$pick_ipv4\`, $(awk '$2 == "info" { for (i = 3; i <= NF; i++) if ($i ~ /^xdpfilt_capacity=/) { sub(".*=", "", $i); print $i } }' "$X") entries) <= 1.0 | $1 | **$2** |"
+		set -- $(ratio "$X" gw_pass1m_vs_xdpfilter)
+		echo "| greywall pass path (1M hosts + 100k prefixes) / xdp-filter pass path <= 1.0 | $1 | **$2** |"
+		set -- $(ratio "$X" gw_pass1m_vs_pass100)
+		echo "| greywall pass path 1M+100k / 100 entries <= 1.3 (one source) | $1 | **$2** |"
+		set -- $(ratio "$X" gw_sweep1m_vs_sweep100)
+		echo "| greywall pass path 1M+100k / 100 entries <= 1.3 (median over 16 random unlisted sources) | $1 | **$2** |"
+	fi
+	ipset_s=$(loadres ipset)
+	gw_s=$(loadres greywall)
+	set -- $(awk '$1 == "RATIO" && $2 == "name=load_vs_ipset" { sub("value=", "", $3); print $3, $5 }' "$OUT/load.txt")
+	if [ -n "$gw_s" ] && [ -n "$ipset_s" ]; then
+		echo "| loading 1,000,000 addresses: greywallctl table load -f ($gw_s s) / ipset restore ($ipset_s s) <= 0.5 | $1 | **$2** |"
+	else
+		echo "| loading 1,000,000 addresses <= 0.5x ipset | ipset ${ipset_s:-?} s, greywall: not measured | **MISS** |"
+	fi
+	echo
+	echo "### Loading 1,000,000 addresses"
+	echo
+	grep -v -e '^RESULT' -e '^RATIO' "$OUT/load.txt" | sed "s|/run/gwbench\.[0-9]*/|/run/gwbench.PID/|" | sed 's/^/    /'
+	echo
+}
+
+section >"$OUT/section.md"
+echo
+echo "== summary =="
+grep -E '^\| (greywall|loading)' "$OUT/section.md"
+
+if [ -z "${BENCH_NO_WRITE:-}" ]; then
+	md=BENCHMARKS.md
+	if [ -f "$md" ] && grep -q '^<!-- results:begin -->' "$md"; then
+		awk -v f="$OUT/section.md" '
+			/^<!-- results:begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
+			/^<!-- results:end -->/ { skip = 0 }
+			!skip' "$md" >"$OUT/md" && cat "$OUT/md" >"$md"
+	else
+		{ [ -f "$md" ] && cat "$md"; echo "<!-- results:begin -->"; cat "$OUT/section.md"; echo "<!-- results:end -->"; } >"$OUT/md" &&
+			cat "$OUT/md" >"$md"
+	fi
+	echo "results written to $md"
+fi
+[ "$xdp_rc" -eq 0 ]

@@ -1,0 +1,923 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Per-packet cost of the XDP data path, side by side, with BPF_PROG_TEST_RUN:
+ *
+ *   empty       an XDP program that only returns XDP_PASS (the floor)
+ *   xdpfilt_ip  Debian xdp-tools' xdp-filter, policy allow, features ipv4/ipv6
+ *               (what `xdp-filter load -p allow -f ipv4 IF` attaches), its
+ *               filter_ipv4 map filled to capacity with source-drop entries
+ *   xdpfilt_all the same with every feature (`xdp-filter load IF`, the default)
+ *   gw_100      greywall_xdp, one rule `block drop quick from <t0>`, 50 hosts
+ *               and 50 IPv4 prefixes in <t0>
+ *   gw_1m       the same rule, 1,000,000 hosts and 100,000 IPv4 prefixes in
+ *               <t0> (plus 10,000 IPv6 prefixes for the IPv6 case)
+ *
+ * Every case runs one Ethernet/IP/TCP SYN frame `repeat` times in the kernel
+ * (opts.duration is the mean ns per run); each case is measured `runs`
+ * times, interleaved with the others, and the median is reported. Nothing
+ * is sent anywhere: frames only go through BPF_PROG_TEST_RUN, and the
+ * addresses in them are documentation addresses (RFC 5737, RFC 3849).
+ *
+ * Output: a table, then one "RESULT key=value ..." line per case and one
+ * "RATIO ..." line per target, for bench/run.sh.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "greywall.h"
+#include "xdp.skel.h"
+
+#define XDPFILT_DIR "/usr/lib/x86_64-linux-gnu/bpf"
+/* xdp-filter's common_kern_user.h: map value = flags | hits << COUNTER_SHIFT. */
+#define XDPFILT_MAP_FLAG_SRC (1 << 0)
+
+#define MAX_CASES 32
+#define MAX_RUNS 31
+#define SWEEP_MAX 64
+
+/* Documentation addresses: the frames' sources and destination. */
+#define V4_DST "198.51.100.1"
+#define V4_UNLISTED "198.51.100.7"
+#define V4_LISTED_HOST "203.0.113.5"
+#define V4_LISTED_NET "192.0.2.0"	/* /24, in the prefix trie */
+#define V4_IN_LISTED_NET "192.0.2.77"
+#define V6_DST "2001:db8::1"
+#define V6_UNLISTED "2001:db8::7"
+
+static unsigned int opt_runs = 5;
+static unsigned long opt_repeat = 1000000;
+static unsigned long opt_hosts = 1000000;
+static unsigned long opt_prefixes = 100000;
+static unsigned long opt_prefixes6 = 10000;
+static unsigned int opt_sweep = 16;
+static bool opt_verbose;
+static bool opt_diag = true;
+
+struct bench_case {
+	const char *name;
+	const char *desc;
+	int prog_fd;
+	uint8_t pkt[128];
+	uint32_t len;
+	uint32_t want;		/* expected XDP verdict */
+	double ns[MAX_RUNS];
+	double median;
+};
+
+static struct bench_case cases[MAX_CASES];
+static int ncases;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !opt_verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !opt_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "xdp_cost: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+/* A deterministic generator (splitmix64): the same tables every run. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A bijection on 32-bit values: distinct inputs give distinct addresses. */
+static uint32_t mix32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	x ^= x >> 16;
+	return x;
+}
+
+static uint32_t v4(const char *text)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, text, &a) != 1)
+		die(text, EINVAL);
+	return ntohl(a.s_addr);
+}
+
+static uint32_t plen_mask(unsigned int plen)
+{
+	return plen ? 0xffffffffU << (32 - plen) : 0;
+}
+
+/* The three documentation /24s the frames use stay out of the random data. */
+static bool v4_touches_doc(uint32_t net, unsigned int plen)
+{
+	static const char *docs[] = { "192.0.2.0", "198.51.100.0", "203.0.113.0" };
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		uint32_t d = v4(docs[i]);
+		unsigned int p = plen < 24 ? plen : 24;
+
+		if ((d & plen_mask(p)) == (net & plen_mask(p)))
+			return true;
+	}
+	return false;
+}
+
+/* ---- frames ---------------------------------------------------------- */
+
+static uint16_t csum16(const void *buf, size_t len, uint32_t sum)
+{
+	const uint8_t *p = buf;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void fill_tcp_syn(struct tcphdr *tcp)
+{
+	memset(tcp, 0, sizeof(*tcp));
+	tcp->source = htons(40000);
+	tcp->dest = htons(25);
+	tcp->seq = htonl(1);
+	tcp->doff = 5;
+	tcp->syn = 1;
+	tcp->window = htons(64240);
+}
+
+/* Ethernet + IPv4 + TCP SYN to port 25; returns the length. */
+static uint32_t build_v4(uint8_t *buf, const char *src, const char *dst)
+{
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
+	uint8_t mac_a[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 1 }, mac_b[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 2 };
+
+	memset(buf, 0, 128);
+	memcpy(eth->h_dest, mac_a, ETH_ALEN);
+	memcpy(eth->h_source, mac_b, ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
+	ip->id = htons(1);
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_TCP;
+	inet_pton(AF_INET, src, &ip->saddr);
+	inet_pton(AF_INET, dst, &ip->daddr);
+	ip->check = htons(csum16(ip, sizeof(*ip), 0));
+	fill_tcp_syn(tcp);
+	return (uint32_t)(sizeof(*eth) + sizeof(*ip) + sizeof(*tcp));
+}
+
+static uint32_t build_v6(uint8_t *buf, const char *src, const char *dst)
+{
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct ipv6hdr *ip6 = (struct ipv6hdr *)(eth + 1);
+	struct tcphdr *tcp = (struct tcphdr *)(ip6 + 1);
+
+	memset(buf, 0, 128);
+	eth->h_dest[0] = 0x02;
+	eth->h_source[0] = 0x02;
+	eth->h_source[5] = 2;
+	eth->h_proto = htons(ETH_P_IPV6);
+	ip6->version = 6;
+	ip6->payload_len = htons(sizeof(*tcp));
+	ip6->nexthdr = IPPROTO_TCP;
+	ip6->hop_limit = 64;
+	inet_pton(AF_INET6, src, &ip6->saddr);
+	inet_pton(AF_INET6, dst, &ip6->daddr);
+	fill_tcp_syn(tcp);
+	return (uint32_t)(sizeof(*eth) + sizeof(*ip6) + sizeof(*tcp));
+}
+
+static struct bench_case *add_case(const char *name, const char *desc, int prog_fd, int family,
+				   const char *src, uint32_t want)
+{
+	struct bench_case *c;
+
+	if (ncases == MAX_CASES)
+		die("too many cases", E2BIG);
+	c = &cases[ncases++];
+	c->name = name;
+	c->desc = desc;
+	c->prog_fd = prog_fd;
+	c->want = want;
+	c->len = family == 4 ? build_v4(c->pkt, src, V4_DST) : build_v6(c->pkt, src, V6_DST);
+	return c;
+}
+
+/* ---- measurement ----------------------------------------------------- */
+
+/* One BPF_PROG_TEST_RUN of repeat runs: mean ns per run, or <0 on error. */
+static double test_run(int prog_fd, const void *pkt, uint32_t len, unsigned long repeat,
+		       uint32_t *retval)
+{
+	uint8_t out[256];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = (int)repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	*retval = opts.retval;
+	return (double)opts.duration;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned int n)
+{
+	double tmp[MAX_RUNS > SWEEP_MAX ? MAX_RUNS : SWEEP_MAX];
+
+	memcpy(tmp, v, n * sizeof(double));
+	qsort(tmp, n, sizeof(double), cmp_double);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+static const char *verdict_name(uint32_t v)
+{
+	static const char *names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+				       "XDP_REDIRECT" };
+
+	return v <= 4 ? names[v] : "?";
+}
+
+static void measure_all(void)
+{
+	/* A short warm-up of every case, then runs interleaved across cases. */
+	for (int i = 0; i < ncases; i++) {
+		uint32_t ret;
+
+		if (test_run(cases[i].prog_fd, cases[i].pkt, cases[i].len, 100000, &ret) < 0)
+			die(cases[i].name, errno);
+		if (ret != cases[i].want) {
+			fprintf(stderr, "xdp_cost: %s: verdict %s, expected %s\n", cases[i].name,
+				verdict_name(ret), verdict_name(cases[i].want));
+			exit(1);
+		}
+	}
+	for (unsigned int r = 0; r < opt_runs; r++) {
+		for (int i = 0; i < ncases; i++) {
+			uint32_t ret;
+			double ns = test_run(cases[i].prog_fd, cases[i].pkt, cases[i].len, opt_repeat,
+					     &ret);
+
+			if (ns < 0)
+				die(cases[i].name, (int)-ns);
+			if (ret != cases[i].want)
+				die(cases[i].name, EPROTO);
+			cases[i].ns[r] = ns;
+		}
+	}
+	for (int i = 0; i < ncases; i++)
+		cases[i].median = median(cases[i].ns, opt_runs);
+}
+
+static struct bench_case *find_case(const char *name)
+{
+	for (int i = 0; i < ncases; i++)
+		if (!strcmp(cases[i].name, name))
+			return &cases[i];
+	die(name, ENOENT);
+	return NULL;
+}
+
+/* ---- programs -------------------------------------------------------- */
+
+static int load_empty(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 2 /* XDP_PASS */ },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "empty_pass", "GPL", insns, 2, NULL);
+
+	if (fd < 0)
+		die("load the empty XDP program", errno);
+	return fd;
+}
+
+struct prog_info {
+	uint32_t xlated_insns;
+	uint32_t jited_bytes;
+};
+
+static struct prog_info prog_info(int fd)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	struct prog_info pi = { 0 };
+
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		pi.xlated_insns = info.xlated_prog_len / 8;
+		pi.jited_bytes = info.jited_prog_len;
+	}
+	return pi;
+}
+
+/*
+ * Open one of xdp-filter's objects without its pinning (the benchmark
+ * must not leave or reuse anything under /sys/fs/bpf), load it, and fill
+ * filter_ipv4 to max_entries with source-drop entries; listed is one of them.
+ */
+static struct bpf_object *load_xdpfilt(const char *file, uint32_t listed, int *prog_fd,
+				       uint32_t *capacity)
+{
+	char path[256];
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int ncpus = libbpf_num_possible_cpus(), fd, err;
+	uint64_t *vals;
+	uint32_t max, n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", XDPFILT_DIR, file);
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		die(path, errno);
+	bpf_object__for_each_map(map, obj)
+		bpf_map__set_pin_path(map, NULL);
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+	err = bpf_object__load(obj);
+	if (err)
+		die(path, err);
+	prog = bpf_object__next_program(obj, NULL);
+	*prog_fd = bpf_program__fd(prog);
+	map = bpf_object__find_map_by_name(obj, "filter_ipv4");
+	if (!map)
+		die("xdp-filter filter_ipv4", ENOENT);
+	fd = bpf_map__fd(map);
+	max = bpf_map__max_entries(map);
+	vals = calloc((size_t)ncpus, sizeof(*vals));
+	for (int c = 0; c < ncpus; c++)
+		vals[c] = XDPFILT_MAP_FLAG_SRC;
+	/* The key is the address as it sits in the packet (network order). */
+	{
+		uint32_t key = htonl(listed);
+
+		if (bpf_map_update_elem(fd, &key, vals, BPF_NOEXIST))
+			die("xdp-filter: add the listed source", errno);
+		n++;
+	}
+	for (uint32_t i = 0; n < max; i++) {
+		uint32_t a = mix32(i ^ 0x5bd1e995U), key = htonl(a);
+
+		if (v4_touches_doc(a, 32))
+			continue;
+		if (bpf_map_update_elem(fd, &key, vals, BPF_NOEXIST)) {
+			if (errno == EEXIST)
+				continue;
+			die("xdp-filter: fill filter_ipv4", errno);
+		}
+		n++;
+	}
+	/* Capacity reached: one more entry must not fit. */
+	{
+		uint32_t key = htonl(v4("198.51.100.200"));
+
+		if (!bpf_map_update_elem(fd, &key, vals, BPF_NOEXIST))
+			die("xdp-filter: filter_ipv4 took more than max_entries", EOVERFLOW);
+	}
+	free(vals);
+	*capacity = n;
+	return obj;
+}
+
+/* ---- greywall -------------------------------------------------------- */
+
+#define T0 1ULL
+
+static void gw_put_host4(int fd, uint32_t a, uint64_t tables)
+{
+	struct gw_addr key = { .bytes = { [10] = 0xff, [11] = 0xff } };
+	struct gw_entry e = { .tables = tables };
+	uint32_t be = htonl(a);
+
+	memcpy(&key.bytes[12], &be, 4);
+	if (bpf_map_update_elem(fd, &key, &e, BPF_ANY))
+		die("gw_hosts: put", errno);
+}
+
+/* Returns 0, or -EEXIST when the prefix was already there. */
+static int gw_put_net4(int fd, uint32_t net, unsigned int plen, uint64_t tables)
+{
+	struct gw_lpm4_key key = { .prefixlen = plen };
+	struct gw_entry e = { .tables = tables };
+	uint32_t be = htonl(net & plen_mask(plen));
+
+	memcpy(key.bytes, &be, 4);
+	if (bpf_map_update_elem(fd, &key, &e, BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+/*
+ * A prefix length as blocklists and routing tables have them: mostly /24,
+ * /16../23 for most of the rest, a few short ones (/8../15 are 0.5%).
+ */
+static unsigned int random_plen4(void)
+{
+	unsigned int r = (unsigned int)(rng() % 1000);
+
+	if (r < 550)
+		return 24;
+	if (r < 650)
+		return 23;
+	if (r < 750)
+		return 22;
+	if (r < 820)
+		return 21;
+	if (r < 880)
+		return 20;
+	if (r < 995)
+		return 16 + (unsigned int)(rng() % 4);	/* /16../19 */
+	return 8 + (unsigned int)(rng() % 8);		/* /8../15 */
+}
+
+/*
+ * nrules rules: `block drop quick from <tN>` for N = nrules-1 .. 1, none of
+ * which the benchmark's entries are in, then `block drop quick from <t0>`.
+ */
+static void gw_setup_rules(struct gw_xdp *skel, uint32_t nrules)
+{
+	struct gw_rule rule = {
+		.src_tables = T0,
+		.action = GW_ACT_BLOCK_DROP,
+		.flags = GW_RULE_QUICK,
+		.dport_lo = 0,
+		.dport_hi = 65535,
+		.overload_table = GW_NO_TABLE,
+	};
+	uint32_t key;
+	uint64_t val;
+
+	for (uint32_t idx = 0; idx < nrules; idx++) {
+		rule.src_tables = 1ULL << (nrules - 1 - idx);
+		rule.line = idx + 1;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_rules), &idx, &rule, BPF_ANY))
+			die("gw_rules", errno);
+	}
+	key = GW_CFG_NRULES;
+	val = nrules;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
+		die("gw_config", errno);
+	/* <t0> is declared with `counters`, as the tables in the field are. */
+	key = GW_CFG_COUNTER_TABLES;
+	val = T0;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
+		die("gw_config", errno);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * Fill skel's maps with <t0> entries: nhosts distinct IPv4 hosts (batched
+ * into the hash), nnets IPv4 networks and nnets6 IPv6 networks (one update
+ * each: the LPM trie has no batch update). The listed host and the listed
+ * /24 are always among them; the generators restart from the same seeds,
+ * so a table of N entries is the first N of a larger one.
+ */
+static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nnets,
+		    unsigned long nnets6)
+{
+	int hfd = bpf_map__fd(skel->maps.gw_hosts), pfd = bpf_map__fd(skel->maps.gw_prefix4);
+	int p6fd = bpf_map__fd(skel->maps.gw_prefix6);
+	const size_t chunk = 65536;
+	struct gw_addr *keys = calloc(chunk, sizeof(*keys));
+	struct gw_entry *vals = calloc(chunk, sizeof(*vals));
+	unsigned long hosts = 0, nets = 0, nets6 = 0;
+	struct timespec t0;
+	uint32_t i = 0;
+
+	if (!keys || !vals)
+		die("calloc", ENOMEM);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gw_put_host4(hfd, v4(V4_LISTED_HOST), T0);
+	hosts++;
+	while (hosts < nhosts) {
+		uint32_t n = 0;
+		LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_ANY);
+
+		while (n < chunk && hosts + n < nhosts) {
+			uint32_t a = mix32(i++), be = htonl(a);
+
+			if (v4_touches_doc(a, 32))
+				continue;
+			memset(&keys[n], 0, sizeof(keys[n]));
+			keys[n].bytes[10] = keys[n].bytes[11] = 0xff;
+			memcpy(&keys[n].bytes[12], &be, 4);
+			memset(&vals[n], 0, sizeof(vals[n]));
+			vals[n].tables = T0;
+			n++;
+		}
+		if (bpf_map_update_batch(hfd, keys, vals, &n, &bopts))
+			die("gw_hosts: update batch", errno);
+		hosts += n;
+	}
+	if (nhosts > 1000)
+		fprintf(stderr, "xdp_cost: %lu hosts loaded in %.2f s\n", hosts, seconds_since(&t0));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rng_state = 0x9e3779b97f4a7c15ULL;
+	if (nnets) {
+		if (gw_put_net4(pfd, v4(V4_LISTED_NET), 24, T0))
+			die("gw_prefix4: put the listed network", errno);
+		nets++;
+	}
+	while (nets < nnets) {
+		unsigned int plen = random_plen4();
+		uint32_t net = (uint32_t)rng() & plen_mask(plen);
+		int err;
+
+		if (v4_touches_doc(net, plen))
+			continue;
+		err = gw_put_net4(pfd, net, plen, T0);
+		if (err == -EEXIST)
+			continue;
+		if (err)
+			die("gw_prefix4: put", err);
+		nets++;
+	}
+	/* IPv6: /29../48 in 2000::/3, outside 2001:db8::/32. */
+	while (nets6 < nnets6) {
+		struct gw_lpm6_key key = { .prefixlen = 29 + (uint32_t)(rng() % 20) };
+		struct gw_entry e = { .tables = T0 };
+		uint64_t hi = rng();
+		unsigned int bits = key.prefixlen;
+
+		hi = (hi & ~(7ULL << 61)) | (1ULL << 61);	/* 2000::/3 */
+		hi &= ~0ULL << (64 - bits);
+		for (int b = 0; b < 8; b++)
+			key.bytes[b] = (uint8_t)(hi >> (56 - 8 * b));
+		if ((hi >> 32) == 0x20010db8U)
+			continue;
+		if (bpf_map_update_elem(p6fd, &key, &e, BPF_NOEXIST)) {
+			if (errno == EEXIST)
+				continue;
+			die("gw_prefix6: put", errno);
+		}
+		nets6++;
+	}
+	if (nnets > 1000)
+		fprintf(stderr, "xdp_cost: %lu IPv4 + %lu IPv6 prefixes loaded in %.2f s\n", nets,
+			nets6, seconds_since(&t0));
+	free(keys);
+	free(vals);
+}
+
+/* True when a is in no table of skel (no host entry, no covering prefix). */
+static bool gw_unlisted4(struct gw_xdp *skel, uint32_t a)
+{
+	struct gw_addr key = { .bytes = { [10] = 0xff, [11] = 0xff } };
+	struct gw_lpm4_key lk = { .prefixlen = 32 };
+	struct gw_entry e;
+	uint32_t be = htonl(a);
+
+	memcpy(&key.bytes[12], &be, 4);
+	memcpy(lk.bytes, &be, 4);
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.gw_hosts), &key, &e) &&
+	       bpf_map_lookup_elem(bpf_map__fd(skel->maps.gw_prefix4), &lk, &e);
+}
+
+/*
+ * The pass path from many unlisted sources, not just one: opt_sweep random
+ * addresses that no entry covers, each a full repeat. The trie walk depends
+ * on where the address falls, so this is the pass cost over the table, not
+ * at one point of it. Frames with these sources are never sent.
+ */
+static double sweep_pass(int prog_fd, struct gw_xdp *skel, uint64_t seed, double *minv,
+			 double *maxv)
+{
+	double v[SWEEP_MAX] = { 0 };
+	uint64_t saved = rng_state;
+	unsigned int n = 0;
+
+	rng_state = seed;
+	while (n < opt_sweep) {
+		uint32_t a = (uint32_t)rng(), ret;
+		uint8_t pkt[128];
+		char src[INET_ADDRSTRLEN];
+		struct in_addr ia = { .s_addr = htonl(a) };
+		uint32_t len;
+		double ns;
+
+		if ((a >> 28) >= 0xe || (a >> 24) == 0 || (a >> 24) == 127 || !gw_unlisted4(skel, a))
+			continue;
+		inet_ntop(AF_INET, &ia, src, sizeof(src));
+		len = build_v4(pkt, src, V4_DST);
+		ns = test_run(prog_fd, pkt, len, opt_repeat, &ret);
+		if (ns < 0)
+			die("sweep", (int)-ns);
+		if (ret != 2)
+			die("sweep: an unlisted source was not passed", EPROTO);
+		v[n++] = ns;
+	}
+	rng_state = saved;
+	*minv = v[0];
+	*maxv = v[0];
+	for (unsigned int i = 1; i < n; i++) {
+		*minv = v[i] < *minv ? v[i] : *minv;
+		*maxv = v[i] > *maxv ? v[i] : *maxv;
+	}
+	return median(v, n);
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-r runs] [-n repeat] [-H hosts] [-P prefixes] [-S sweep] [-q] [-v]\n"
+		"  -r runs      measurements per case, median reported (default 5)\n"
+		"  -n repeat    BPF_PROG_TEST_RUN repeat (default 1000000)\n"
+		"  -H hosts     host entries in the big table (default 1000000)\n"
+		"  -P prefixes  IPv4 prefixes in the big table (default 100000)\n"
+		"  -S sweep     random unlisted sources for the pass sweep (default 16, 0 = off)\n"
+		"  -q           skip the diagnostic cases (each big map alone, no rules)\n"
+		"  -v           libbpf's messages\n",
+		prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct bpf_object *xf_ip, *xf_all;
+	struct gw_xdp *gw_small, *gw_big, *gw_h1m = NULL, *gw_p100k = NULL, *gw_norules = NULL;
+	struct gw_xdp *gw_nopfx = NULL, *gw_rules16 = NULL;
+	uint32_t xf_ip_cap, xf_all_cap;
+	int empty_fd, xf_ip_fd, xf_all_fd, gs_fd, gb_fd, opt;
+	double sweep_small = 0, sweep_big = 0, smin = 0, smax = 0, bmin = 0, bmax = 0;
+	cpu_set_t cpus;
+	char cpu_model[128] = "?";
+	FILE *f;
+
+	while ((opt = getopt(argc, argv, "r:n:H:P:S:qv")) != -1) {
+		switch (opt) {
+		case 'r':
+			opt_runs = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			opt_repeat = strtoul(optarg, NULL, 10);
+			break;
+		case 'H':
+			opt_hosts = strtoul(optarg, NULL, 10);
+			break;
+		case 'P':
+			opt_prefixes = strtoul(optarg, NULL, 10);
+			break;
+		case 'S':
+			opt_sweep = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'q':
+			opt_diag = false;
+			break;
+		case 'v':
+			opt_verbose = true;
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (!opt_runs || opt_runs > MAX_RUNS || !opt_repeat || opt_repeat > 0x7fffffff ||
+	    opt_sweep > SWEEP_MAX || opt_hosts < 50 || opt_prefixes < 50)
+		usage(argv[0]);
+	if (geteuid() != 0) {
+		fprintf(stderr, "xdp_cost: needs root (BPF_PROG_TEST_RUN)\n");
+		return 1;
+	}
+	libbpf_set_print(libbpf_print);
+
+	/* One CPU for every measurement: the last one, away from most housekeeping. */
+	CPU_ZERO(&cpus);
+	CPU_SET(sysconf(_SC_NPROCESSORS_ONLN) - 1, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+	f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		char line[256];
+
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "model name", 10)) {
+				char *p = strchr(line, ':');
+
+				if (p) {
+					snprintf(cpu_model, sizeof(cpu_model), "%s", p + 2);
+					cpu_model[strcspn(cpu_model, "\n")] = 0;
+				}
+				break;
+			}
+		}
+		fclose(f);
+	}
+
+	empty_fd = load_empty();
+	xf_ip = load_xdpfilt("xdpfilt_alw_ip.o", v4(V4_LISTED_HOST), &xf_ip_fd, &xf_ip_cap);
+	xf_all = load_xdpfilt("xdpfilt_alw_all.o", v4(V4_LISTED_HOST), &xf_all_fd, &xf_all_cap);
+
+	gw_small = gw_xdp__open_and_load();
+	gw_big = gw_xdp__open_and_load();
+	if (!gw_small || !gw_big)
+		die("gw_xdp__open_and_load", errno);
+	gw_setup_rules(gw_small, 1);
+	gw_setup_rules(gw_big, 1);
+	gw_fill(gw_small, 50, 50, 0);
+	gw_fill(gw_big, opt_hosts, opt_prefixes, opt_prefixes6);
+	gs_fd = bpf_program__fd(gw_small->progs.greywall_xdp);
+	gb_fd = bpf_program__fd(gw_big->progs.greywall_xdp);
+	if (opt_diag) {
+		/* Where the time goes: each big map alone, and no rules at all. */
+		gw_h1m = gw_xdp__open_and_load();
+		gw_p100k = gw_xdp__open_and_load();
+		gw_norules = gw_xdp__open_and_load();
+		gw_nopfx = gw_xdp__open_and_load();
+		gw_rules16 = gw_xdp__open_and_load();
+		if (!gw_h1m || !gw_p100k || !gw_norules || !gw_nopfx || !gw_rules16)
+			die("gw_xdp__open_and_load", errno);
+		gw_setup_rules(gw_nopfx, 1);
+		gw_setup_rules(gw_rules16, 16);
+		gw_fill(gw_nopfx, 100, 0, 0);
+		gw_fill(gw_rules16, 50, 50, 0);
+		gw_setup_rules(gw_h1m, 1);
+		gw_setup_rules(gw_p100k, 1);
+		gw_fill(gw_h1m, opt_hosts, 50, 0);
+		gw_fill(gw_p100k, 50, opt_prefixes, opt_prefixes6);
+		gw_fill(gw_norules, 50, 50, 0);
+	}
+
+	add_case("empty", "empty XDP program (XDP_PASS)", empty_fd, 4, V4_UNLISTED, 2);
+	add_case("xdpfilt_ip_pass", "xdp-filter alw_ip, unlisted src", xf_ip_fd, 4, V4_UNLISTED, 2);
+	add_case("xdpfilt_ip_drop", "xdp-filter alw_ip, listed src", xf_ip_fd, 4, V4_LISTED_HOST, 1);
+	add_case("xdpfilt_all_pass", "xdp-filter alw_all, unlisted src", xf_all_fd, 4, V4_UNLISTED,
+		 2);
+	add_case("xdpfilt_all_drop", "xdp-filter alw_all, listed src", xf_all_fd, 4, V4_LISTED_HOST,
+		 1);
+	add_case("gw100_pass", "greywall 100 entries, unlisted src", gs_fd, 4, V4_UNLISTED, 2);
+	add_case("gw100_drop_host", "greywall 100 entries, listed host", gs_fd, 4, V4_LISTED_HOST, 1);
+	add_case("gw100_drop_prefix", "greywall 100 entries, src in listed /24", gs_fd, 4,
+		 V4_IN_LISTED_NET, 1);
+	add_case("gw100_pass6", "greywall 100 entries, unlisted IPv6 src", gs_fd, 6, V6_UNLISTED, 2);
+	add_case("gw1m_pass", "greywall 1M+100k, unlisted src", gb_fd, 4, V4_UNLISTED, 2);
+	add_case("gw1m_drop_host", "greywall 1M+100k, listed host", gb_fd, 4, V4_LISTED_HOST, 1);
+	add_case("gw1m_drop_prefix", "greywall 1M+100k, src in listed /24", gb_fd, 4,
+		 V4_IN_LISTED_NET, 1);
+	add_case("gw1m_pass6", "greywall 1M+100k+10k v6, unlisted IPv6 src", gb_fd, 6, V6_UNLISTED,
+		 2);
+
+	if (opt_diag) {
+		int h_fd = bpf_program__fd(gw_h1m->progs.greywall_xdp);
+		int p_fd = bpf_program__fd(gw_p100k->progs.greywall_xdp);
+		int n_fd = bpf_program__fd(gw_norules->progs.greywall_xdp);
+		int np_fd = bpf_program__fd(gw_nopfx->progs.greywall_xdp);
+		int r_fd = bpf_program__fd(gw_rules16->progs.greywall_xdp);
+
+		add_case("diag_norules_pass", "diag: greywall 100 entries, no rules", n_fd, 4,
+			 V4_UNLISTED, 2);
+		add_case("diag_norules_host", "diag: greywall 100, no rules, listed host", n_fd, 4,
+			 V4_LISTED_HOST, 2);
+		add_case("diag_noprefix_pass", "diag: greywall 100 hosts, no prefixes", np_fd, 4,
+			 V4_UNLISTED, 2);
+		add_case("diag_rules16_pass", "diag: greywall 100 entries, 16 rules", r_fd, 4,
+			 V4_UNLISTED, 2);
+		add_case("diag_rules16_drop", "diag: greywall 100, 16 rules, listed host", r_fd, 4,
+			 V4_LISTED_HOST, 1);
+		add_case("diag_hosts1m_pass", "diag: greywall 1M hosts + 50 prefixes", h_fd, 4,
+			 V4_UNLISTED, 2);
+		add_case("diag_pfx100k_pass", "diag: greywall 50 hosts + 100k prefixes", p_fd, 4,
+			 V4_UNLISTED, 2);
+		add_case("diag_pfx100k_pass6", "diag: greywall 50 hosts + 10k v6 prefixes", p_fd, 6,
+			 V6_UNLISTED, 2);
+	}
+	measure_all();
+	if (opt_sweep) {
+		sweep_small = sweep_pass(gs_fd, gw_small, 42, &smin, &smax);
+		sweep_big = sweep_pass(gb_fd, gw_big, 42, &bmin, &bmax);
+	}
+
+	{
+		struct prog_info pe = prog_info(empty_fd), pxi = prog_info(xf_ip_fd),
+				 pxa = prog_info(xf_all_fd), pg = prog_info(gs_fd);
+		double floor_ns = find_case("empty")->median;
+		double xf_pass = find_case("xdpfilt_ip_pass")->median;
+		double xfa_pass = find_case("xdpfilt_all_pass")->median;
+		double g100 = find_case("gw100_pass")->median, g1m = find_case("gw1m_pass")->median;
+
+		printf("BPF_PROG_TEST_RUN, repeat %lu, median of %u runs, CPU %s, %u-byte IPv4 TCP SYN\n",
+		       opt_repeat, opt_runs, cpu_model, cases[1].len);
+		printf("xdp-filter filter_ipv4 filled to capacity: alw_ip %u, alw_all %u entries\n",
+		       xf_ip_cap, xf_all_cap);
+		printf("greywall big table: %lu hosts, %lu IPv4 prefixes, %lu IPv6 prefixes\n\n",
+		       opt_hosts, opt_prefixes, opt_prefixes6);
+		printf("%-20s %-44s %9s %9s %9s  %s\n", "case", "what", "ns/pkt", "min", "max",
+		       "verdict");
+		for (int i = 0; i < ncases; i++) {
+			struct bench_case *c = &cases[i];
+			double lo = c->ns[0], hi = c->ns[0];
+
+			for (unsigned int r = 1; r < opt_runs; r++) {
+				lo = c->ns[r] < lo ? c->ns[r] : lo;
+				hi = c->ns[r] > hi ? c->ns[r] : hi;
+			}
+			printf("%-20s %-44s %9.1f %9.1f %9.1f  %s\n", c->name, c->desc, c->median, lo,
+			       hi, verdict_name(c->want));
+		}
+		if (opt_sweep) {
+			printf("%-20s %-44s %9.1f %9.1f %9.1f  XDP_PASS\n", "gw100_pass_sweep",
+			       "greywall 100, median over random unlisted", sweep_small, smin, smax);
+			printf("%-20s %-44s %9.1f %9.1f %9.1f  XDP_PASS\n", "gw1m_pass_sweep",
+			       "greywall 1M+100k, median over random unlisted", sweep_big, bmin, bmax);
+		}
+		printf("\nprogram sizes (xlated insns / jited bytes): empty %u/%u, xdp-filter alw_ip "
+		       "%u/%u, alw_all %u/%u, greywall_xdp %u/%u\n",
+		       pe.xlated_insns, pe.jited_bytes, pxi.xlated_insns, pxi.jited_bytes,
+		       pxa.xlated_insns, pxa.jited_bytes, pg.xlated_insns, pg.jited_bytes);
+		printf("\ngreywall pass / xdp-filter(alw_ip) pass: %.2f (target <= 1.0: %s)\n",
+		       g100 / xf_pass, g100 / xf_pass <= 1.0 ? "PASS" : "MISS");
+		printf("greywall 1M pass / xdp-filter(alw_ip) pass: %.2f\n", g1m / xf_pass);
+		printf("greywall pass / xdp-filter(alw_all) pass: %.2f\n", g100 / xfa_pass);
+		printf("greywall pass 1M / pass 100: %.2f (target <= 1.3: %s)\n", g1m / g100,
+		       g1m / g100 <= 1.3 ? "PASS" : "MISS");
+		if (opt_sweep)
+			printf("greywall pass 1M / pass 100 over random unlisted sources: %.2f\n",
+			       sweep_big / sweep_small);
+		printf("above the empty-program floor: xdp-filter(alw_ip) pass %.1f ns, greywall "
+		       "pass %.1f ns (100) / %.1f ns (1M)\n\n",
+		       xf_pass - floor_ns, g100 - floor_ns, g1m - floor_ns);
+
+		for (int i = 0; i < ncases; i++)
+			printf("RESULT case=%s ns=%.1f runs=%u repeat=%lu verdict=%s\n", cases[i].name,
+			       cases[i].median, opt_runs, opt_repeat, verdict_name(cases[i].want));
+		if (opt_sweep) {
+			printf("RESULT case=gw100_pass_sweep ns=%.1f min=%.1f max=%.1f sources=%u\n",
+			       sweep_small, smin, smax, opt_sweep);
+			printf("RESULT case=gw1m_pass_sweep ns=%.1f min=%.1f max=%.1f sources=%u\n",
+			       sweep_big, bmin, bmax, opt_sweep);
+		}
+		printf("RESULT info xdpfilt_capacity=%u hosts=%lu prefixes4=%lu prefixes6=%lu "
+		       "insns_empty=%u insns_xdpfilt_ip=%u insns_xdpfilt_all=%u insns_greywall=%u\n",
+		       xf_ip_cap, opt_hosts, opt_prefixes, opt_prefixes6, pe.xlated_insns,
+		       pxi.xlated_insns, pxa.xlated_insns, pg.xlated_insns);
+		printf("RATIO name=gw_pass_vs_xdpfilter value=%.3f target=1.0 %s\n", g100 / xf_pass,
+		       g100 / xf_pass <= 1.0 ? "PASS" : "MISS");
+		printf("RATIO name=gw_pass1m_vs_xdpfilter value=%.3f target=1.0 %s\n", g1m / xf_pass,
+		       g1m / xf_pass <= 1.0 ? "PASS" : "MISS");
+		printf("RATIO name=gw_pass1m_vs_pass100 value=%.3f target=1.3 %s\n", g1m / g100,
+		       g1m / g100 <= 1.3 ? "PASS" : "MISS");
+		if (opt_sweep)
+			printf("RATIO name=gw_sweep1m_vs_sweep100 value=%.3f target=1.3 %s\n",
+			       sweep_big / sweep_small, sweep_big / sweep_small <= 1.3 ? "PASS" : "MISS");
+	}
+
+	gw_xdp__destroy(gw_rules16);
+	gw_xdp__destroy(gw_nopfx);
+	gw_xdp__destroy(gw_norules);
+	gw_xdp__destroy(gw_p100k);
+	gw_xdp__destroy(gw_h1m);
+	gw_xdp__destroy(gw_big);
+	gw_xdp__destroy(gw_small);
+	bpf_object__close(xf_all);
+	bpf_object__close(xf_ip);
+	close(empty_fd);
+	return 0;
+}
