@@ -91,11 +91,11 @@ void *addrmap_get(const struct addrmap *m, const struct addr_prefix *p)
 	return found ? slot_at(m, i) + SLOT_VALUE_OFFSET : NULL;
 }
 
-static int grow(struct addrmap *m)
+static int resize(struct addrmap *m, size_t capacity)
 {
 	struct addrmap bigger = *m;
 
-	bigger.capacity = m->capacity * 2;
+	bigger.capacity = capacity;
 	bigger.count = 0;
 	bigger.slots = calloc(bigger.capacity, m->slot_size);
 	if (!bigger.slots)
@@ -129,7 +129,7 @@ void *addrmap_put(struct addrmap *m, const struct addr_prefix *p, int *created)
 		return slot_at(m, i) + SLOT_VALUE_OFFSET;
 	/* Keep the load factor at or below 5/8 so probes stay short. */
 	if ((m->count + 1) * 8 > m->capacity * 5) {
-		if (grow(m))
+		if (resize(m, m->capacity * 2))
 			return NULL;
 		i = find_slot(m, p, &found);
 	}
@@ -141,6 +141,15 @@ void *addrmap_put(struct addrmap *m, const struct addr_prefix *p, int *created)
 	if (created)
 		*created = 1;
 	return s + SLOT_VALUE_OFFSET;
+}
+
+int addrmap_reserve(struct addrmap *m, size_t more)
+{
+	size_t capacity = m->capacity;
+
+	while ((m->count + more) * 8 > capacity * 5)
+		capacity *= 2;
+	return capacity == m->capacity ? 0 : resize(m, capacity);
 }
 
 int addrmap_delete(struct addrmap *m, const struct addr_prefix *p)

@@ -30,6 +30,8 @@ void *addrmap_get(const struct addrmap *m, const struct addr_prefix *p);
  * insertion or deletion.
  */
 void *addrmap_put(struct addrmap *m, const struct addr_prefix *p, int *created);
+/* Make room for `more` further entries without growing on the way. */
+int addrmap_reserve(struct addrmap *m, size_t more);
 /* Returns 0, or -ENOENT. */
 int addrmap_delete(struct addrmap *m, const struct addr_prefix *p);
 void addrmap_clear(struct addrmap *m);

@@ -166,6 +166,17 @@ static void table_count(struct table *tb, const struct addr_prefix *p, int delta
 		tb->nprefixes += delta;
 }
 
+int tables_reserve(struct tables *t, int idx, size_t n)
+{
+	int err = addrmap_reserve(&t->table[idx].entries, n);
+
+	if (!err)
+		err = addrmap_reserve(&t->nodes, n);
+	if (!err)
+		err = addrmap_reserve(&t->changed, n);
+	return err;
+}
+
 int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
 		   const struct entry_meta *meta)
 {

@@ -81,6 +81,8 @@ int64_t tables_evidence(struct tables *t, const char *source, const char *detail
  */
 int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t evidence_id,
 	       int64_t now);
+/* Make room for n more entries in table idx (before a bulk load). */
+int tables_reserve(struct tables *t, int idx, size_t n);
 /* Add an entry restored from the store with its metadata. */
 int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
 		   const struct entry_meta *meta);

@@ -9,7 +9,7 @@
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
 gw_write_config '
 table <bruteforce> persist counters file "'"$GW_RUN"'/bruteforce"
-table <short> counters timeout 3s
+table <short> counters timeout 5s
 block drop quick from <bruteforce>
 block drop quick from <short>'
 gw "$GW_TOOLS/gwnet" listen 9090 >"$GW_RUN/udp.log" 2>&1 &
@@ -61,10 +61,10 @@ gw_start
 check_output "entries come back after a clean restart" "   198.51.100.7
    2001:db8:bad::7" ctl table bruteforce show
 
-# Timeouts: <short> entries go on their own after 3 s.
-check_output "add to a table with timeout 3s" "1/1 addresses added." ctl table short add 203.0.113.9
+# Timeouts: <short> entries go on their own after 5 s.
+check_output "add to a table with timeout 5s" "1/1 addresses added." ctl table short add 203.0.113.9
 check "the entry is enforced" blocked 203.0.113.9 192.0.2.1
-check "the entry expires within 6 s" wait_for 6 sh -c "[ -z \"\$($GW_BIN/greywallctl -s $GW_SOCK table short show)\" ]"
+check "the entry expires within 8 s" wait_for 8 sh -c "[ -z \"\$($GW_BIN/greywallctl -s $GW_SOCK table short show)\" ]"
 check "the expired source connects again" connect 203.0.113.9 192.0.2.1 9090
 check "why records the expiry" sh -c "$GW_BIN/greywallctl -s $GW_SOCK why 203.0.113.9 | grep -q ' expire  <short> 203.0.113.9'"
 
