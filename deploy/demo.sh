@@ -21,13 +21,13 @@ try() { # label src dst port
 gw_setup_net || { echo "demo: network setup failed"; exit 1; }
 
 # The default config, pointed at the sandbox's interface and directories.
-sed -e 's|^set interface .*|set interface veth0|' \
+sed -e '/^set interface /d' \
 	-e "s|/var/lib/greywall|$GW_RUN/state|g" "$GW_TOP/deploy/greywall.conf" |
 	grep -v '^set \(state-dir\|bpf-dir\|control-socket\|dump-dir\)' >"$GW_RUN/default.conf"
 gw_write_config "$(cat "$GW_RUN/default.conf")"
 
 say "The gateway (192.0.2.1, 2001:db8::1) runs greywalld with the default config"
-grep -v '^\s*#' "$GW_RUN/default.conf" | grep -v '^\s*$' | sed 's/^/  /'
+(echo "set interface veth0"; grep -v "^\s*#" "$GW_RUN/default.conf" | grep -v "^\s*$") | sed "s/^/  /"
 gw "$GW_TOOLS/gwnet" listen 25 >"$GW_RUN/smtp.log" 2>&1 &
 gw "$GW_TOOLS/gwnet" listen 110 >"$GW_RUN/pop3.log" 2>&1 &
 gw "$GW_TOOLS/gwnet" listen 22 >"$GW_RUN/ssh.log" 2>&1 &
