@@ -204,31 +204,37 @@ int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
 	return err ? err : 1;
 }
 
+/* A key for whichever map holds p: the host map or a family's trie. */
+union map_key {
+	struct gw_addr host;
+	struct gw_lpm4_key v4;
+	struct gw_lpm6_key v6;
+};
+
+static int map_key_for(const struct tables *t, const struct addr_prefix *p, union map_key *key)
+{
+	if (addr_is_host(p)) {
+		addr_to_key(p, &key->host);
+		return t->maps.hosts;
+	}
+	if (p->family == AF_INET) {
+		addr_to_lpm4(p, &key->v4);
+		return t->maps.prefix4;
+	}
+	addr_to_lpm6(p, &key->v6);
+	return t->maps.prefix6;
+}
+
 /* Current counters of a node from the map; zero when it has none. */
 static int node_read_counters(const struct tables *t, const struct addr_prefix *p,
 			      struct gw_counters *out)
 {
 	struct gw_entry entry;
-	int err;
+	union map_key key;
+	int fd = map_key_for(t, p, &key);
 
 	memset(out, 0, sizeof(*out));
-	if (addr_is_host(p)) {
-		struct gw_addr key;
-
-		addr_to_key(p, &key);
-		err = bpf_map_lookup_elem(t->maps.hosts, &key, &entry);
-	} else if (p->family == AF_INET) {
-		struct gw_lpm4_key key;
-
-		addr_to_lpm4(p, &key);
-		err = bpf_map_lookup_elem(t->maps.prefix4, &key, &entry);
-	} else {
-		struct gw_lpm6_key key;
-
-		addr_to_lpm6(p, &key);
-		err = bpf_map_lookup_elem(t->maps.prefix6, &key, &entry);
-	}
-	if (err)
+	if (bpf_map_lookup_elem(fd, &key, &entry))
 		return -errno;
 	*out = entry.counters;
 	return 0;
@@ -346,23 +352,9 @@ static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tab
 		     bool exists)
 {
 	struct gw_entry entry = { .tables = tables_set };
-	int fd;
-	union {
-		struct gw_addr host;
-		struct gw_lpm4_key v4;
-		struct gw_lpm6_key v6;
-	} key;
+	union map_key key;
+	int fd = map_key_for(t, p, &key);
 
-	if (addr_is_host(p)) {
-		fd = t->maps.hosts;
-		addr_to_key(p, &key.host);
-	} else if (p->family == AF_INET) {
-		fd = t->maps.prefix4;
-		addr_to_lpm4(p, &key.v4);
-	} else {
-		fd = t->maps.prefix6;
-		addr_to_lpm6(p, &key.v6);
-	}
 	if (exists) {
 		struct gw_entry old;
 
@@ -376,23 +368,9 @@ static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tab
 
 static int map_remove(struct tables *t, const struct addr_prefix *p)
 {
-	int fd;
-	union {
-		struct gw_addr host;
-		struct gw_lpm4_key v4;
-		struct gw_lpm6_key v6;
-	} key;
+	union map_key key;
+	int fd = map_key_for(t, p, &key);
 
-	if (addr_is_host(p)) {
-		fd = t->maps.hosts;
-		addr_to_key(p, &key.host);
-	} else if (p->family == AF_INET) {
-		fd = t->maps.prefix4;
-		addr_to_lpm4(p, &key.v4);
-	} else {
-		fd = t->maps.prefix6;
-		addr_to_lpm6(p, &key.v6);
-	}
 	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 		return -errno;
 	return 0;
