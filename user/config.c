@@ -710,19 +710,22 @@ static int add_interface(struct parser *p, const struct lex_token *t)
 	return 0;
 }
 
-static int parse_set_interface(struct parser *p)
+/*
+ * The items of "{ a, b c }" (commas optional, as pfctl reads lists), one
+ * call of item() each; the opening brace is the next token.
+ */
+static int parse_braced_list(struct parser *p, const char *what,
+			     int (*item)(struct parser *p, void *ctx), void *ctx)
 {
-	const struct lex_token *t = peek(p);
+	const struct lex_token *t;
 	int ret;
 
-	if (!is_punct(t, '{'))
-		return add_interface(p, t);
 	next(p);
 	for (bool empty = true;; empty = false) {
 		t = peek(p);
 		if (is_punct(t, '}')) {
 			if (empty)
-				return perr(p, t, "empty interface list");
+				return perr(p, t, "empty %s list", what);
 			next(p);
 			return 0;
 		}
@@ -730,10 +733,23 @@ static int parse_set_interface(struct parser *p)
 			next(p);
 			continue;
 		}
-		ret = add_interface(p, t);
+		ret = item(p, ctx);
 		if (ret)
 			return ret;
 	}
+}
+
+static int interface_item(struct parser *p, void *ctx)
+{
+	(void)ctx;
+	return add_interface(p, peek(p));
+}
+
+static int parse_set_interface(struct parser *p)
+{
+	if (!is_punct(peek(p), '{'))
+		return add_interface(p, peek(p));
+	return parse_braced_list(p, "interface", interface_item, NULL);
 }
 
 static int parse_limit_item(struct parser *p)
@@ -881,30 +897,16 @@ static int parse_proto_item(struct parser *p, struct rule_parse *rp)
 	return perr(p, t, "unknown protocol \"%s\"", q(p, t->text));
 }
 
+static int proto_item(struct parser *p, void *ctx)
+{
+	return parse_proto_item(p, ctx);
+}
+
 static int parse_proto(struct parser *p, struct rule_parse *rp)
 {
-	const struct lex_token *t;
-	int ret;
-
 	if (!is_punct(peek(p), '{'))
 		return parse_proto_item(p, rp);
-	next(p);
-	for (bool empty = true;; empty = false) {
-		t = peek(p);
-		if (is_punct(t, '}')) {
-			if (empty)
-				return perr(p, t, "empty protocol list");
-			next(p);
-			return 0;
-		}
-		if (is_punct(t, ',')) {
-			next(p);
-			continue;
-		}
-		ret = parse_proto_item(p, rp);
-		if (ret)
-			return ret;
-	}
+	return parse_braced_list(p, "protocol", proto_item, rp);
 }
 
 /* One port as a number or an /etc/services name for the rule's protocol. */
@@ -967,32 +969,18 @@ static int parse_port_item(struct parser *p, struct rule_parse *rp)
 	return 0;
 }
 
+static int port_item(struct parser *p, void *ctx)
+{
+	return parse_port_item(p, ctx);
+}
+
 static int parse_port(struct parser *p, struct rule_parse *rp, const struct lex_token *kw)
 {
-	const struct lex_token *t;
-	int ret;
-
 	if (rp->r.proto_mask & ~(uint32_t)(GW_PROTO_TCP | GW_PROTO_UDP))
 		return perr(p, kw, "\"port\" requires proto tcp or udp");
 	if (!is_punct(peek(p), '{'))
 		return parse_port_item(p, rp);
-	next(p);
-	for (bool empty = true;; empty = false) {
-		t = peek(p);
-		if (is_punct(t, '}')) {
-			if (empty)
-				return perr(p, t, "empty port list");
-			next(p);
-			return 0;
-		}
-		if (is_punct(t, ',')) {
-			next(p);
-			continue;
-		}
-		ret = parse_port_item(p, rp);
-		if (ret)
-			return ret;
-	}
+	return parse_braced_list(p, "port", port_item, rp);
 }
 
 static int check_family(struct parser *p, const struct rule_parse *rp, const struct lex_token *t,
