@@ -74,7 +74,7 @@ greywalld: $(OUT)/user/greywalld.o $(LIB)
 greywallctl: $(OUT)/user/greywallctl.o $(LIB)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB) tests/lib/check.h | $(OUT)/tests
+$(OUT)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/lib/*.h) | $(OUT)/tests
 	$(CC) $(CFLAGS) -Itests/lib $< $(LIB) $(LDLIBS) -o $@
 
 $(SELFTEST_BIN): $(SELFTEST_SRCS) $(wildcard selftests/*.c selftests/*.h) $(SKELS) $(LIB) | $(OUT)/selftests

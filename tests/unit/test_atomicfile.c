@@ -8,37 +8,9 @@
 
 #include "atomicfile.h"
 #include "check.h"
+#include "files.h"
 
 static char dir[] = "/tmp/gw-atomic-XXXXXX";
-
-static int count_dir_entries(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static const char *slurp(const char *path)
-{
-	static char buf[256];
-	FILE *fp = fopen(path, "r");
-	size_t n;
-
-	if (!fp)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
 
 static int write_file(const char *path, const char *text, mode_t mode)
 {
@@ -66,10 +38,10 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/list.txt", dir);
 
 	CHECK_INT(write_file(path, "first\n", 0644), 0, "write a new file");
-	CHECK_STR(slurp(path), "first\n", "new file has its content");
+	CHECK_STR(read_small_file(path), "first\n", "new file has its content");
 	CHECK_INT(write_file(path, "second\n", 0644), 0, "replace the file");
-	CHECK_STR(slurp(path), "second\n", "replaced file has the new content");
-	CHECK_INT(count_dir_entries(), 1, "no temporary file left behind after commit");
+	CHECK_STR(read_small_file(path), "second\n", "replaced file has the new content");
+	CHECK_INT(count_dir_entries(dir), 1, "no temporary file left behind after commit");
 
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "mode 0644");
 	CHECK_INT(write_file(path, "third\n", 0600), 0, "replace with mode 0600");
@@ -86,11 +58,11 @@ int main(void)
 		      "temporary is hidden in the same directory (%s)", tmp);
 		fputs("never seen\n", af.fp);
 		fflush(af.fp);
-		CHECK_STR(slurp(path), "fourth\n", "target unchanged while writing");
+		CHECK_STR(read_small_file(path), "fourth\n", "target unchanged while writing");
 		atomic_file_abort(&af);
-		CHECK_STR(slurp(path), "fourth\n", "abort leaves the target untouched");
+		CHECK_STR(read_small_file(path), "fourth\n", "abort leaves the target untouched");
 		CHECK(access(tmp, F_OK) < 0 && errno == ENOENT, "abort removes the temporary");
-		CHECK_INT(count_dir_entries(), 1, "nothing else left in the directory");
+		CHECK_INT(count_dir_entries(dir), 1, "nothing else left in the directory");
 	}
 
 	snprintf(path, sizeof(path), "%s/missing/list.txt", dir);

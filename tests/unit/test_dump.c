@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "dump.h"
 
 static char base[] = "/tmp/gw-dump-XXXXXX";
@@ -15,19 +16,10 @@ static char dir[PATH_MAX];
 
 static const char *slurp(const char *name)
 {
-	static char buf[4096];
 	char path[PATH_MAX + 64];
-	FILE *fp;
-	size_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "r");
-	if (!fp)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
+	return read_small_file(path);
 }
 
 static mode_t mode_of(const char *name)
@@ -37,21 +29,6 @@ static mode_t mode_of(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
-}
-
-static int count_dir_entries(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void set_entry(struct dump_entry *e, const char *addr, int64_t added, int64_t last_seen,
@@ -151,7 +128,7 @@ int main(void)
 		  "198.51.100.7\t2026-11-22T08:00:00Z\t2026-11-22T08:59:00Z\t12/720\t7/420\t0/0\t"
 		  "6/18446744073709551615\toverload: rule 3: max-src-conn-rate 6/3 exceeded (7/6)\n",
 		  "replaced full list, no contact line");
-	CHECK_INT(count_dir_entries(), 2, "no temporary files left behind");
+	CHECK_INT(count_dir_entries(dir), 2, "no temporary files left behind");
 
 	CHECK_INT(dump_write_table(dir, "empty", "line one\nline two", now, NULL, 0), 0,
 		  "write an empty table");
@@ -166,7 +143,7 @@ int main(void)
 		  "table name with a slash is refused");
 	CHECK_INT(dump_write_table(dir, ".hidden", NULL, now, e, 1), -EINVAL,
 		  "table name starting with a dot is refused");
-	CHECK_INT(count_dir_entries(), 4, "nothing written for refused names");
+	CHECK_INT(count_dir_entries(dir), 4, "nothing written for refused names");
 
 	{
 		char cmd[PATH_MAX + 16];
