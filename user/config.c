@@ -21,7 +21,7 @@
 
 #define DEFAULT_STATE_DIR      "/var/lib/greywall"
 #define DEFAULT_BPF_DIR	       "/sys/fs/bpf/greywall"
-#define DEFAULT_CONTROL_SOCKET "/run/greywall/control.sock"
+#define DEFAULT_CONTROL_SOCKET CONFIG_DEFAULT_SOCKET
 #define DEFAULT_DUMP_DIR       "/var/lib/greywall/pub"
 #define DEFAULT_DUMP_INTERVAL  3600
 #define DEFAULT_TABLE_HOSTS    1000000

@@ -19,6 +19,7 @@
 #define CONFIG_TABLE_NAME_MAX 32	/* PF_TABLE_NAME_SIZE */
 #define CONFIG_MAX_INTERFACES 16
 #define CONFIG_DEFAULT_PATH "/etc/greywall/greywall.conf"
+#define CONFIG_DEFAULT_SOCKET "/run/greywall/control.sock"
 
 /* Table declaration options. */
 enum config_table_flag {

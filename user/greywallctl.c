@@ -16,7 +16,6 @@
 #include "control.h"
 #include "daemon.h"
 
-#define DEFAULT_SOCKET "/run/greywall/control.sock"
 
 static void usage(void)
 {
@@ -47,7 +46,7 @@ int main(int argc, char **argv)
 	int opt, sock, status, file_fd = -1;
 
 	if (!socket_path || !*socket_path)
-		socket_path = DEFAULT_SOCKET;
+		socket_path = CONFIG_DEFAULT_SOCKET;
 	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
 		switch (opt) {
 		case 's':
