@@ -35,6 +35,12 @@
 #define MAX_RATE_SECONDS 86400
 #define MAX_FILE_SIZE	 (64 << 20)
 
+#define MAX_SPAMD_CONNECTIONS 1000000 /* maxcon: a held connection costs a few hundred bytes */
+#define MAX_SPAMD_HOSTNAME    255     /* RFC 1035 */
+/* "220 <hostname> ESMTP <banner>; <date>" must fit a 512-byte reply line. */
+#define MAX_SPAMD_BANNER 200
+#define MAX_SPAMD_MSG	 1024
+
 /*
  * Tokens greywall accepts in keep-state options without implementing them.
  * Each one is reported once per load, at its first use.
@@ -294,7 +300,8 @@ int config_parse_duration(const char *text, uint32_t *seconds)
 	return 0;
 }
 
-static int parse_duration(struct parser *p, const char *what, uint32_t min, uint32_t *out)
+static int parse_duration(struct parser *p, const char *what, uint32_t min, uint32_t max,
+			  uint32_t *out)
 {
 	const struct lex_token *t = peek(p);
 	int ret;
@@ -309,6 +316,8 @@ static int parse_duration(struct parser *p, const char *what, uint32_t min, uint
 		return perr(p, t, "invalid duration \"%s\"", q(p, t->text));
 	if (*out < min)
 		return perr(p, t, "%s \"%s\" is too small (minimum %us)", what, q(p, t->text), min);
+	if (*out > max)
+		return perr(p, t, "%s \"%s\" is too large (maximum %us)", what, q(p, t->text), max);
 	return 0;
 }
 
@@ -331,6 +340,31 @@ static int parse_string(struct parser *p, const char *what, char **out)
 	return 0;
 }
 
+/* A string setting that may be repeated: appended to list[n]. */
+static int parse_string_item(struct parser *p, const char *what, char ***list, size_t *n)
+{
+	char *s = NULL, **bigger;
+	int ret = parse_string(p, what, &s);
+
+	if (ret)
+		return ret;
+	bigger = realloc(*list, (*n + 1) * sizeof(**list));
+	if (!bigger) {
+		free(s);
+		return no_memory(p);
+	}
+	*list = bigger;
+	bigger[(*n)++] = s;
+	return 0;
+}
+
+static void free_strings(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
 /* Table and queue names: PF_TABLE_NAME_SIZE, letters, digits, "_" and "-". */
 static int check_name(struct parser *p, const struct lex_token *t, const char *what)
 {
@@ -349,6 +383,19 @@ static int check_name(struct parser *p, const struct lex_token *t, const char *w
 			return perr(p, t, "invalid %s name \"%s\"", what, q(p, t->text));
 	}
 	return 0;
+}
+
+/* The name after a keyword, such as a queue's or a list's. */
+static int parse_name(struct parser *p, const char *what, const struct lex_token **name)
+{
+	char need[32];
+
+	if (peek(p)->type == LEX_END) {
+		snprintf(need, sizeof(need), "a %s name", what);
+		return expected(p, need);
+	}
+	*name = next(p);
+	return check_name(p, *name, what);
 }
 
 /* An address or network: a word, optionally followed by "/" and a length. */
@@ -509,7 +556,6 @@ static int parse_table(struct parser *p)
 {
 	const struct lex_token *kw = next(p), *name, *t;
 	struct config_table *tab;
-	char **files;
 	int index, ret;
 
 	ret = expect_punct(p, '<');
@@ -559,23 +605,14 @@ static int parse_table(struct parser *p)
 			next(p);
 			if (tab->timeout)
 				return perr(p, t, "duplicate \"timeout\"");
-			ret = parse_duration(p, "timeout", 1, &tab->timeout);
+			ret = parse_duration(p, "timeout", 1, UINT32_MAX, &tab->timeout);
 			if (ret)
 				return ret;
 		} else if (is_kw(t, "file")) {
-			char *path = NULL;
-
 			next(p);
-			ret = parse_string(p, "file name", &path);
+			ret = parse_string_item(p, "file name", &tab->files, &tab->nfiles);
 			if (ret)
 				return ret;
-			files = realloc(tab->files, (tab->nfiles + 1) * sizeof(*files));
-			if (!files) {
-				free(path);
-				return no_memory(p);
-			}
-			tab->files = files;
-			files[tab->nfiles++] = path;
 		} else if (is_punct(t, '{')) {
 			ret = parse_entry_list(p, tab);
 			if (ret)
@@ -619,16 +656,13 @@ static int parse_bandwidth(struct parser *p, bool nonzero, uint64_t *out)
 static int parse_queue(struct parser *p)
 {
 	struct config *cfg = p->cfg;
-	const struct lex_token *kw = next(p), *name = peek(p), *t;
+	const struct lex_token *kw = next(p), *name = NULL, *t;
 	struct config_queue qu = {0}, *queues;
 	bool have_bandwidth = false, have_min = false, have_max = false;
 	uint64_t v;
 	int ret;
 
-	if (name->type == LEX_END)
-		return expected(p, "a queue name");
-	next(p);
-	ret = check_name(p, name, "queue");
+	ret = parse_name(p, "queue", &name);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < cfg->nqueues; i++)
@@ -798,7 +832,7 @@ static int parse_set(struct parser *p)
 	} else if (is_kw(t, "contact")) {
 		ret = parse_string(p, "contact", &cfg->contact);
 	} else if (is_kw(t, "dump-interval")) {
-		ret = parse_duration(p, "dump-interval", 1, &cfg->dump_interval);
+		ret = parse_duration(p, "dump-interval", 1, UINT32_MAX, &cfg->dump_interval);
 	} else if (is_kw(t, "limit")) {
 		if (!is_punct(peek(p), '{')) {
 			ret = parse_limit_item(p);
@@ -1297,10 +1331,7 @@ static int parse_rule_part(struct parser *p, struct rule_parse *rp)
 		next(p);
 		if (rp->r.action != GW_ACT_PASS)
 			return perr(p, t, "\"set queue\" is not valid on a block rule");
-		if (peek(p)->type == LEX_END)
-			return expected(p, "a queue name");
-		rp->queue_tok = next(p);
-		return check_name(p, rp->queue_tok, "queue");
+		return parse_name(p, "queue", &rp->queue_tok);
 	}
 	return unknown_keyword(p, t);
 }
@@ -1408,6 +1439,456 @@ static int parse_macro(struct parser *p)
 	return ret;
 }
 
+/* A `{ ... }` block of options: option() once per option, until the closing brace. */
+static int parse_block(struct parser *p, int (*option)(struct parser *p, void *ctx), void *ctx)
+{
+	const struct lex_token *t;
+	int ret = expect_punct(p, '{');
+
+	while (!ret) {
+		t = peek(p);
+		if (is_punct(t, '}')) {
+			next(p);
+			return 0;
+		}
+		if (t->type == LEX_END)
+			return expected(p, "\"}\"");
+		ret = option(p, ctx);
+	}
+	return ret;
+}
+
+/*
+ * The spamd block's settings that take one value and may be given once: a
+ * table, so that defaults, parsing and the duplicate check are one loop each.
+ */
+enum spamd_kind {
+	SPAMD_NUMBER,	/* digits in [min, max] */
+	SPAMD_DURATION, /* seconds in [min, max] */
+	SPAMD_TEXT,	/* goes into SMTP replies; at most max characters */
+	SPAMD_WORD,	/* the same, without spaces */
+	SPAMD_COMMAND,	/* the fetch command */
+	SPAMD_HOST,	/* an address, not a network */
+};
+
+enum spamd_setting_id {
+	SPAMD_SMTP_PORT,
+	SPAMD_BLACK_CODE,
+	SPAMD_PASSTIME,
+	SPAMD_GREYEXP,
+	SPAMD_WHITEEXP,
+	SPAMD_TRAPEXP,
+	SPAMD_SCAN_INTERVAL,
+	SPAMD_STUTTER,
+	SPAMD_GREYSTUTTER,
+	SPAMD_IDLE_TIMEOUT,
+	SPAMD_MAXCON,
+	SPAMD_MAXBLACK,
+	SPAMD_WHITE_PREFIX4,
+	SPAMD_WHITE_PREFIX6,
+	SPAMD_HOSTNAME,
+	SPAMD_BANNER,
+	SPAMD_FETCH,
+	SPAMD_LOWPRIO_MX,
+	NSPAMD_SETTINGS,
+};
+
+struct spamd_setting {
+	const char *name;
+	enum spamd_kind kind;
+	size_t offset; /* in struct config_spamd */
+	size_t size;
+	uint64_t min, max, def;
+	const char *def_text;
+};
+
+#define SPAMD_FIELD(f)                                                                             \
+	.offset = offsetof(struct config_spamd, f), .size = sizeof(((struct config_spamd *)0)->f)
+#define SPAMD_VALUE(n, k, f, lo, hi, d)                                                            \
+	.name = n, .kind = k, SPAMD_FIELD(f), .min = lo, .max = hi, .def = d
+#define SPAMD_STRING(n, k, f, len, d)                                                              \
+	.name = n, .kind = k, SPAMD_FIELD(f), .max = len, .def_text = d
+
+/* The defaults are spamd's (SPEC section 6); the ranges of stutter and greystutter too. */
+static const struct spamd_setting spamd_settings[NSPAMD_SETTINGS] = {
+    [SPAMD_SMTP_PORT] = {SPAMD_VALUE("smtp-port", SPAMD_NUMBER, smtp_port, 1, 65535, 25)},
+    [SPAMD_BLACK_CODE] = {SPAMD_VALUE("black-code", SPAMD_NUMBER, black_code, 450, 550, 450)},
+    [SPAMD_PASSTIME] = {SPAMD_VALUE("passtime", SPAMD_DURATION, passtime, 0, UINT32_MAX, 1500)},
+    [SPAMD_GREYEXP] = {SPAMD_VALUE("greyexp", SPAMD_DURATION, greyexp, 1, UINT32_MAX, 14400)},
+    [SPAMD_WHITEEXP] = {SPAMD_VALUE("whiteexp", SPAMD_DURATION, whiteexp, 1, UINT32_MAX,
+				    864 * 3600)},
+    [SPAMD_TRAPEXP] = {SPAMD_VALUE("trapexp", SPAMD_DURATION, trapexp, 1, UINT32_MAX, 86400)},
+    [SPAMD_SCAN_INTERVAL] = {SPAMD_VALUE("scan-interval", SPAMD_DURATION, scan_interval, 1,
+					 UINT32_MAX, 60)},
+    [SPAMD_STUTTER] = {SPAMD_VALUE("stutter", SPAMD_DURATION, stutter, 0, 10, 1)},
+    [SPAMD_GREYSTUTTER] = {SPAMD_VALUE("greystutter", SPAMD_DURATION, greystutter, 0, 90, 10)},
+    [SPAMD_IDLE_TIMEOUT] = {SPAMD_VALUE("idle-timeout", SPAMD_DURATION, idle_timeout, 1, UINT32_MAX,
+					400)},
+    [SPAMD_MAXCON] = {SPAMD_VALUE("maxcon", SPAMD_NUMBER, maxcon, 1, MAX_SPAMD_CONNECTIONS, 800)},
+    /* The default depends on maxcon: see spamd_finish(). */
+    [SPAMD_MAXBLACK] = {SPAMD_VALUE("maxblack", SPAMD_NUMBER, maxblack, 0, MAX_SPAMD_CONNECTIONS,
+				    0)},
+    [SPAMD_WHITE_PREFIX4] = {SPAMD_VALUE("white-prefix4", SPAMD_NUMBER, white_prefix4, 8, 32, 32)},
+    [SPAMD_WHITE_PREFIX6] = {SPAMD_VALUE("white-prefix6", SPAMD_NUMBER, white_prefix6, 16, 128,
+					 128)},
+    [SPAMD_HOSTNAME] = {SPAMD_STRING("hostname", SPAMD_WORD, hostname, MAX_SPAMD_HOSTNAME, NULL)},
+    [SPAMD_BANNER] = {SPAMD_STRING("banner", SPAMD_TEXT, banner, MAX_SPAMD_BANNER,
+				   "greywall IP-based SPAM blocker")},
+    [SPAMD_FETCH] = {SPAMD_STRING("fetch", SPAMD_COMMAND, fetch, 0, NULL)},
+    [SPAMD_LOWPRIO_MX] = {SPAMD_STRING("lowprio-mx", SPAMD_HOST, lowprio_mx, 0, NULL)},
+};
+
+/* Where each setting was given (for duplicates and the checks at the end). */
+struct spamd_parse {
+	struct config_spamd *s;
+	const struct lex_token *seen[NSPAMD_SETTINGS];
+	const struct lex_token *first_url;
+	const struct lex_token *sync;
+};
+
+static void store_uint(void *field, size_t size, uint64_t v)
+{
+	if (size == sizeof(uint8_t))
+		*(uint8_t *)field = (uint8_t)v;
+	else if (size == sizeof(uint16_t))
+		*(uint16_t *)field = (uint16_t)v;
+	else
+		*(uint32_t *)field = (uint32_t)v;
+}
+
+/*
+ * Text that goes into SMTP replies: a control character could end a reply
+ * line early or forge another one, and a reply line has at most 512 bytes.
+ */
+static int check_reply_text(struct parser *p, const struct lex_token *t, const char *what,
+			    size_t max, bool spaces)
+{
+	if (strlen(t->text) > max)
+		return perr(p, t, "%s \"%s\" is too long (at most %zu characters)", what,
+			    q(p, t->text), max);
+	for (const unsigned char *c = (const unsigned char *)t->text; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || (*c == ' ' && !spaces))
+			return perr(p, t, "invalid character in %s \"%s\"", what, q(p, t->text));
+	return 0;
+}
+
+/* The URL takes the place of the one %s; any other conversion would read garbage. */
+static int check_fetch(struct parser *p, const struct lex_token *t)
+{
+	unsigned int urls = 0;
+
+	for (const char *c = t->text; *c; c++) {
+		if (*c != '%')
+			continue;
+		c++;
+		if (*c == 's')
+			urls++;
+		else if (*c != '%')
+			return perr(p, t, "fetch \"%s\": only %%s and %%%% may follow %%",
+				    q(p, t->text));
+	}
+	if (urls != 1)
+		return perr(p, t, "fetch \"%s\" must contain %%s once", q(p, t->text));
+	return 0;
+}
+
+/* A host address: the tarpit binds to it, or compares a connection's destination with it. */
+static int parse_host_address(struct parser *p, const char *what, struct addr_prefix *out)
+{
+	const struct lex_token *at;
+	char text[ADDR_STRLEN];
+	int ret = parse_address(p, out, &at);
+
+	if (ret)
+		return ret;
+	if (!addr_is_host(out)) {
+		addr_format(out, text, sizeof(text));
+		return perr(p, at, "%s \"%s\" is a network, not an address", what, text);
+	}
+	return 0;
+}
+
+static int parse_spamd_setting(struct parser *p, struct spamd_parse *sp, enum spamd_setting_id id)
+{
+	const struct spamd_setting *set = &spamd_settings[id];
+	const struct lex_token *kw = next(p), *value = peek(p);
+	void *field = (char *)sp->s + set->offset;
+	uint64_t v;
+	int ret;
+
+	if (sp->seen[id])
+		return perr(p, kw, "duplicate \"%s\"", set->name);
+	sp->seen[id] = kw;
+	switch (set->kind) {
+	case SPAMD_NUMBER:
+		ret = parse_number(p, set->name, set->min, set->max, &v);
+		if (!ret && id == SPAMD_BLACK_CODE && v != 450 && v != 550)
+			ret = perr(p, value, "black-code \"%s\" must be 450 or 550",
+				   q(p, value->text));
+		if (!ret)
+			store_uint(field, set->size, v);
+		return ret;
+	case SPAMD_DURATION:
+		return parse_duration(p, set->name, (uint32_t)set->min, (uint32_t)set->max, field);
+	case SPAMD_TEXT:
+	case SPAMD_WORD:
+		return parse_string(p, set->name, field)
+			   ?: check_reply_text(p, value, set->name, set->max,
+					       set->kind == SPAMD_TEXT);
+	case SPAMD_COMMAND:
+		return parse_string(p, set->name, field) ?: check_fetch(p, value);
+	case SPAMD_HOST:
+		return parse_host_address(p, set->name, field);
+	}
+	return unknown_keyword(p, kw);
+}
+
+static int spamd_defaults(struct parser *p, struct config_spamd *s)
+{
+	for (size_t i = 0; i < NSPAMD_SETTINGS; i++) {
+		const struct spamd_setting *set = &spamd_settings[i];
+		void *field = (char *)s + set->offset;
+
+		if (set->kind == SPAMD_NUMBER || set->kind == SPAMD_DURATION)
+			store_uint(field, set->size, set->def);
+		else if (set->def_text && !(*(char **)field = strdup(set->def_text)))
+			return no_memory(p);
+	}
+	return 0;
+}
+
+/* `listen ADDR [port N]`; the first one replaces the default sockets. */
+static int parse_spamd_listen(struct parser *p, struct config_spamd *s)
+{
+	struct config_listen l = {.port = CONFIG_SPAMD_LISTEN_PORT}, *bigger;
+	const struct lex_token *kw = next(p);
+	char text[ADDR_STRLEN];
+	uint64_t v;
+	int ret = parse_host_address(p, "listen", &l.addr);
+
+	if (!ret && is_kw(peek(p), "port")) {
+		next(p);
+		ret = parse_number(p, "port", 1, 65535, &v);
+		l.port = (uint16_t)v;
+	}
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < s->nlisten; i++) {
+		if (s->listen[i].port == l.port && addr_equal(&s->listen[i].addr, &l.addr)) {
+			addr_format(&l.addr, text, sizeof(text));
+			return perr(p, kw, "duplicate \"listen %s port %u\"", text, l.port);
+		}
+	}
+	bigger = realloc(s->listen, (s->nlisten + 1) * sizeof(*bigger));
+	if (!bigger)
+		return no_memory(p);
+	s->listen = bigger;
+	bigger[s->nlisten++] = l;
+	return 0;
+}
+
+/* `spamtraps file "path"` and the like: several files add up. */
+static int parse_spamd_file(struct parser *p, char ***list, size_t *n)
+{
+	next(p);
+	if (!is_kw(peek(p), "file"))
+		return expected(p, "\"file\"");
+	next(p);
+	return parse_string_item(p, "file name", list, n);
+}
+
+struct list_parse {
+	struct spamd_parse *sp;
+	struct config_list *l;
+};
+
+static int parse_list_option(struct parser *p, void *ctx)
+{
+	struct list_parse *lp = ctx;
+	struct config_list *l = lp->l;
+	const struct lex_token *t = next(p), *value = peek(p);
+
+	if (is_kw(t, "file"))
+		return parse_string_item(p, "file name", &l->files, &l->nfiles);
+	if (is_kw(t, "exec"))
+		return parse_string_item(p, "command", &l->execs, &l->nexecs);
+	if (is_kw(t, "url")) {
+		if (!lp->sp->first_url)
+			lp->sp->first_url = t;
+		return parse_string_item(p, "URL", &l->urls, &l->nurls);
+	}
+	if (!is_kw(t, "msg"))
+		return unknown_keyword(p, t);
+	if (l->white)
+		return perr(p, t, "\"msg\" is not valid in a whitelist");
+	if (l->msg)
+		return perr(p, t, "duplicate \"msg\"");
+	return parse_string(p, "msg", &l->msg)
+		   ?: check_reply_text(p, value, "msg", MAX_SPAMD_MSG, true);
+}
+
+/* `blacklist NAME { sources msg "text" }` or `whitelist NAME { sources }`. */
+static int parse_spamd_list(struct parser *p, struct spamd_parse *sp)
+{
+	struct config_spamd *s = sp->s;
+	const struct lex_token *kw = next(p), *name = NULL;
+	bool white = is_kw(kw, "whitelist"), black_before = false;
+	struct list_parse lp = {.sp = sp};
+	struct config_list *lists;
+	int ret;
+
+	ret = parse_name(p, "list", &name);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < s->nlists; i++) {
+		if (!strcmp(s->lists[i].name, name->text))
+			return perr(p, name, "list \"%s\" declared twice", name->text);
+		black_before |= !s->lists[i].white;
+	}
+	/* spamd-setup subtracts a whitelist from the blacklists before it: here there are none. */
+	if (white && !black_before)
+		return perr(p, kw, "whitelist \"%s\" follows no blacklist", name->text);
+	lists = realloc(s->lists, (s->nlists + 1) * sizeof(*lists));
+	if (!lists)
+		return no_memory(p);
+	s->lists = lists;
+	lp.l = memset(&lists[s->nlists++], 0, sizeof(*lp.l));
+	lp.l->white = white;
+	lp.l->line = kw->line;
+	lp.l->name = strdup(name->text);
+	if (!lp.l->name)
+		return no_memory(p);
+	ret = parse_block(p, parse_list_option, &lp);
+	if (ret)
+		return ret;
+	if (!lp.l->nfiles && !lp.l->nexecs && !lp.l->nurls)
+		return perr(p, name, "%s \"%s\" has no file, exec or url", kw->text, name->text);
+	if (!white && !lp.l->msg)
+		return perr(p, name, "blacklist \"%s\" has no msg", name->text);
+	return 0;
+}
+
+/* spamd's sync is not implemented: its block is skipped with one warning. */
+static int parse_spamd_sync(struct parser *p, struct spamd_parse *sp)
+{
+	const struct lex_token *kw = next(p), *t;
+	int depth = 1, ret;
+
+	if (sp->sync)
+		return perr(p, kw, "duplicate \"sync\"");
+	sp->sync = kw;
+	ret = expect_punct(p, '{');
+	if (ret)
+		return ret;
+	while (depth) {
+		t = peek(p);
+		if (t->type == LEX_END)
+			return expected(p, "\"}\"");
+		next(p);
+		if (is_punct(t, '{'))
+			depth++;
+		else if (is_punct(t, '}'))
+			depth--;
+	}
+	return add_warning(p, kw, "sync");
+}
+
+static int parse_spamd_option(struct parser *p, void *ctx)
+{
+	struct spamd_parse *sp = ctx;
+	struct config_spamd *s = sp->s;
+	const struct lex_token *t = peek(p);
+
+	for (size_t i = 0; i < NSPAMD_SETTINGS; i++)
+		if (is_kw(t, spamd_settings[i].name))
+			return parse_spamd_setting(p, sp, (enum spamd_setting_id)i);
+	if (is_kw(t, "listen"))
+		return parse_spamd_listen(p, s);
+	if (is_kw(t, "spamtraps"))
+		return parse_spamd_file(p, &s->spamtraps, &s->nspamtraps);
+	if (is_kw(t, "alloweddomains"))
+		return parse_spamd_file(p, &s->alloweddomains, &s->nalloweddomains);
+	if (is_kw(t, "valid-recipients"))
+		return parse_spamd_file(p, &s->valid_recipients, &s->nvalid_recipients);
+	if (is_kw(t, "blacklist") || is_kw(t, "whitelist"))
+		return parse_spamd_list(p, sp);
+	if (is_kw(t, "sync"))
+		return parse_spamd_sync(p, sp);
+	return unknown_keyword(p, t);
+}
+
+/* What depends on several settings, checked once all of them are known. */
+static int spamd_finish(struct parser *p, struct spamd_parse *sp)
+{
+	static const struct config_listen default_listen[] = {
+	    {.addr = {.family = AF_INET, .plen = 32, .bytes = {127, 0, 0, 1}},
+	     .port = CONFIG_SPAMD_LISTEN_PORT},
+	    {.addr = {.family = AF_INET6, .plen = 128, .bytes = {[15] = 1}},
+	     .port = CONFIG_SPAMD_LISTEN_PORT},
+	};
+	struct config_spamd *s = sp->s;
+	const struct lex_token *grey = sp->seen[SPAMD_PASSTIME] ?: sp->seen[SPAMD_GREYEXP];
+
+	if (!sp->seen[SPAMD_MAXBLACK])
+		s->maxblack = s->maxcon > 100 ? s->maxcon - 100 : 0;
+	else if (s->maxblack > s->maxcon)
+		return perr(p, sp->seen[SPAMD_MAXBLACK], "maxblack %u is greater than maxcon %u",
+			    s->maxblack, s->maxcon);
+	/* Otherwise every greylist entry expires before its retry could pass. */
+	if (grey && s->passtime >= s->greyexp)
+		return perr(p, grey, "passtime %us must be shorter than greyexp %us", s->passtime,
+			    s->greyexp);
+	if (sp->first_url && !s->fetch)
+		return perr(p, sp->first_url, "\"url\" needs a \"fetch\" command");
+	if (s->nlisten)
+		return 0;
+	s->listen = malloc(sizeof(default_listen));
+	if (!s->listen)
+		return no_memory(p);
+	memcpy(s->listen, default_listen, sizeof(default_listen));
+	s->nlisten = sizeof(default_listen) / sizeof(default_listen[0]);
+	return 0;
+}
+
+static int parse_spamd(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	const struct lex_token *kw = next(p);
+	struct spamd_parse sp = {0};
+
+	if (cfg->spamd)
+		return perr(p, kw, "\"spamd\" block declared twice");
+	cfg->spamd = calloc(1, sizeof(*cfg->spamd));
+	if (!cfg->spamd)
+		return no_memory(p);
+	sp.s = cfg->spamd;
+	sp.s->line = kw->line;
+	return spamd_defaults(p, sp.s) ?: parse_block(p, parse_spamd_option, &sp)
+					 ?: expect_end(p) ?: spamd_finish(p, &sp);
+}
+
+static void spamd_free(struct config_spamd *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nlists; i++) {
+		free(s->lists[i].name);
+		free(s->lists[i].msg);
+		free_strings(s->lists[i].files, s->lists[i].nfiles);
+		free_strings(s->lists[i].execs, s->lists[i].nexecs);
+		free_strings(s->lists[i].urls, s->lists[i].nurls);
+	}
+	free(s->lists);
+	free(s->listen);
+	free(s->hostname);
+	free(s->banner);
+	free(s->fetch);
+	free_strings(s->spamtraps, s->nspamtraps);
+	free_strings(s->alloweddomains, s->nalloweddomains);
+	free_strings(s->valid_recipients, s->nvalid_recipients);
+	free(s);
+}
+
 static int parse_statement(struct parser *p)
 {
 	const struct lex_token *t = peek(p);
@@ -1425,7 +1906,7 @@ static int parse_statement(struct parser *p)
 	if (is_kw(t, "block") || is_kw(t, "pass"))
 		return parse_rule(p);
 	if (is_kw(t, "spamd"))
-		return perr(p, t, "\"spamd\" block is not supported yet");
+		return parse_spamd(p);
 	return unknown_keyword(p, t);
 }
 
@@ -1470,9 +1951,7 @@ static int config_init(struct config *cfg, const char *name)
 void config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->ntables; i++) {
-		for (size_t k = 0; k < cfg->tables[i].nfiles; k++)
-			free(cfg->tables[i].files[k]);
-		free(cfg->tables[i].files);
+		free_strings(cfg->tables[i].files, cfg->tables[i].nfiles);
 		free(cfg->tables[i].entries);
 	}
 	for (size_t i = 0; i < cfg->nrules; i++)
@@ -1482,6 +1961,7 @@ void config_free(struct config *cfg)
 	free(cfg->tables);
 	free(cfg->rules);
 	free(cfg->queues);
+	spamd_free(cfg->spamd);
 	free(cfg->warnings);
 	free(cfg->state_dir);
 	free(cfg->bpf_dir);

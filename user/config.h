@@ -62,6 +62,69 @@ struct config_rule {
 	int line;
 };
 
+#define CONFIG_SPAMD_LISTEN_PORT 8025
+
+/* One socket of the tarpit: `listen ADDR [port N]`. */
+struct config_listen {
+	struct addr_prefix addr;	/* a host */
+	uint16_t port;
+};
+
+/*
+ * A `blacklist` or `whitelist` of the spamd block (spamd-setup's lists).
+ * Sources are kept by kind, each kind in the order written; at least one
+ * source is present.
+ */
+struct config_list {
+	char *name;
+	bool white;
+	char *msg;		/* blacklists: the reply text, %A = client address; NULL if white */
+	char **files;		/* `file "path"` */
+	size_t nfiles;
+	char **execs;		/* `exec "command"` */
+	size_t nexecs;
+	char **urls;		/* `url "u"`, fetched with config_spamd.fetch */
+	size_t nurls;
+	int line;
+};
+
+/*
+ * The `spamd { ... }` block (SPEC section 6). Every field holds its default
+ * when the block does not set it; the defaults are spamd's.
+ */
+struct config_spamd {
+	struct config_listen *listen;	/* default 127.0.0.1 and ::1, port 8025 */
+	size_t nlisten;
+	uint16_t smtp_port;		/* default 25 */
+	uint16_t black_code;		/* 450 or 550, default 450 */
+	char *hostname;			/* NULL: the system's host name */
+	char *banner;			/* default "greywall IP-based SPAM blocker" */
+	uint32_t passtime;		/* seconds, default 25m */
+	uint32_t greyexp;		/* default 4h */
+	uint32_t whiteexp;		/* default 864h */
+	uint32_t trapexp;		/* default 24h */
+	uint32_t scan_interval;		/* default 60s */
+	uint32_t stutter;		/* default 1s */
+	uint32_t greystutter;		/* default 10s */
+	uint32_t idle_timeout;		/* default 400s */
+	uint32_t maxcon;		/* default 800 */
+	uint32_t maxblack;		/* default maxcon - 100 (0 if maxcon <= 100) */
+	uint8_t white_prefix4;		/* whitelist per /N, default 32: per address */
+	uint8_t white_prefix6;		/* default 128 */
+	struct addr_prefix lowprio_mx;	/* a host; family 0 when not set */
+	char *fetch;			/* command with one %s for the URL; NULL: none */
+	char **spamtraps;		/* `spamtraps file "path"` */
+	size_t nspamtraps;
+	char **alloweddomains;		/* `alloweddomains file "path"` */
+	size_t nalloweddomains;
+	char **valid_recipients;	/* `valid-recipients file "path"` */
+	size_t nvalid_recipients;
+	/* In the order written: a whitelist subtracts from the blacklists before it. */
+	struct config_list *lists;
+	size_t nlists;
+	int line;			/* of the `spamd` keyword */
+};
+
 struct config {
 	char interfaces[CONFIG_MAX_INTERFACES][IF_NAMESIZE];
 	size_t ninterfaces;
@@ -81,6 +144,7 @@ struct config {
 	size_t nrules;
 	struct config_queue *queues;
 	size_t nqueues;
+	struct config_spamd *spamd;	/* NULL without a spamd block */
 
 	/* "file:line:col: warning: ..." lines, e.g. for pflow. */
 	char **warnings;

@@ -417,19 +417,39 @@ static void test_durations(void)
 	}
 }
 
+struct bad_input {
+	const char *text;
+	const char *message; /* the one error message, exactly */
+};
+
+static void check_bad_inputs(const struct bad_input *cases, size_t n, const char *what)
+{
+	struct config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		memset(err, 0, sizeof(err));
+		memset(&cfg, 0x5a, sizeof(cfg));
+		ret = load(cases[i].text, &cfg, err, sizeof(err));
+		CHECK_INT(ret, -EINVAL, "%s %zu rejected", what, i + 1);
+		CHECK_STR(err, cases[i].message, "%s %zu message", what, i + 1);
+		CHECK(cfg.tables == NULL && cfg.rules == NULL && cfg.spamd == NULL &&
+			  cfg.warnings == NULL && cfg.path == NULL,
+		      "%s %zu leaves the config freed", what, i + 1);
+	}
+}
+
 static void test_bad_inputs(void)
 {
-	static const struct {
-		const char *text;
-		const char *message;
-	} cases[] = {
+	static const struct bad_input cases[] = {
 	    {"blok drop all\n", "t.conf:1:1: unknown keyword \"blok\""},
 	    {"\n\n   pass in frm any\n", "t.conf:3:12: unknown keyword \"frm\""},
 	    {"table <a> persist\ntable <b> timeout 28x\n", "t.conf:2:19: invalid duration \"28x\""},
 	    {"table <bf> persist\n\n\ntable <bf> counters\n",
 	     "t.conf:4:1: table <bf> declared twice"},
 	    {"pass on $ext_if\n", "t.conf:1:9: undefined macro \"ext_if\""},
-	    {"spamd {\n\tpasstime 25m\n}\n", "t.conf:1:1: \"spamd\" block is not supported yet"},
 	    {"pass out quick\n", "t.conf:1:6: \"out\" is not supported"},
 	    {"pass proto tcp keep state set queue nope\n",
 	     "t.conf:1:37: queue \"nope\" is not declared"},
@@ -507,20 +527,397 @@ static void test_bad_inputs(void)
 	    {"pass from ! any\n", "t.conf:1:13: \"any\" cannot be negated"},
 	    {"pass proto tcp set prio 3\n", "t.conf:1:20: expected \"queue\", not \"prio\""},
 	};
-	struct config cfg;
-	char err[256];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int ret;
+	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad input");
+}
 
-		memset(err, 0, sizeof(err));
-		memset(&cfg, 0x5a, sizeof(cfg));
-		ret = load(cases[i].text, &cfg, err, sizeof(err));
-		CHECK_INT(ret, -EINVAL, "bad input %zu rejected", i + 1);
-		CHECK_STR(err, cases[i].message, "bad input %zu message", i + 1);
-		CHECK(cfg.tables == NULL && cfg.rules == NULL && cfg.path == NULL,
-		      "bad input %zu leaves the config freed", i + 1);
+/* SPEC section 2's daemon settings and spamd block, as written there. */
+static const char spec_spamd[] =
+    "set interface eth0                       # \"egress\"; several: { eth0 eth1 }\n"
+    "set state-dir \"/var/lib/greywall\"        # SQLite store, table files by default\n"
+    "set bpf-dir \"/sys/fs/bpf/greywall\"       # where maps and links are pinned\n"
+    "set control-socket \"/run/greywall/control.sock\"\n"
+    "set dump-dir \"/var/lib/greywall/pub\"\n"
+    "set dump-interval 1h\n"
+    "set contact \"postmaster@example.org\"     # goes into dump headers\n"
+    "\n"
+    "spamd {\n"
+    "        listen 127.0.0.1 port 8025       # the tarpit's own socket (also ::1)\n"
+    "        smtp-port 25                     # SMTP port steered to the tarpit\n"
+    "        hostname \"mx.example.org\"\n"
+    "        banner \"greywall IP-based SPAM blocker\"\n"
+    "        passtime 25m\n"
+    "        greyexp 4h\n"
+    "        whiteexp 864h\n"
+    "        trapexp 24h\n"
+    "        scan-interval 60s\n"
+    "        stutter 1s\n"
+    "        greystutter 10s\n"
+    "        maxcon 800\n"
+    "        maxblack 700\n"
+    "        spamtraps file \"/etc/greywall/spamtraps\"\n"
+    "        alloweddomains file \"/etc/greywall/alloweddomains\"\n"
+    "        lowprio-mx 203.0.113.5\n"
+    "        blacklist traplist { file \"/var/lib/greywall/lists/traplist.gz\" \\\n"
+    "                msg \"Your address %A is on a spamtrap list\" }\n"
+    "        whitelist ours { file \"/etc/greywall/white\" }\n"
+    "        sync { listen 192.0.2.1 peer 198.51.100.9 key \"/etc/greywall/spamd.key\" }\n"
+    "}\n";
+
+static void check_listen(const struct config_spamd *s, size_t i, const char *addr, int port)
+{
+	char buf[ADDR_STRLEN] = "";
+
+	if (i >= s->nlisten) {
+		CHECK(0, "listen %zu exists", i);
+		return;
 	}
+	addr_format(&s->listen[i].addr, buf, sizeof(buf));
+	CHECK_STR(buf, addr, "listen %zu address", i);
+	CHECK_INT(s->listen[i].port, port, "listen %zu port", i);
+}
+
+static void test_spamd_spec_example(void)
+{
+	const struct config_spamd *s;
+	const struct config_list *l;
+	struct config cfg;
+	char err[256] = "", buf[ADDR_STRLEN] = "";
+	int ret = load(spec_spamd, &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "SPEC daemon settings and spamd block parse (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.dump_interval, 3600, "dump-interval 1h");
+	CHECK_STR(cfg.contact, "postmaster@example.org", "contact");
+	s = cfg.spamd;
+	CHECK(s != NULL, "spamd block present");
+	if (!s)
+		goto out;
+	CHECK_INT(s->line, 9, "spamd block on line 9");
+	CHECK_INT(s->nlisten, 1, "one listen: the written one replaces both defaults");
+	check_listen(s, 0, "127.0.0.1", 8025);
+	CHECK_INT(s->smtp_port, 25, "smtp-port 25");
+	CHECK_STR(s->hostname, "mx.example.org", "hostname");
+	CHECK_STR(s->banner, "greywall IP-based SPAM blocker", "banner");
+	CHECK_INT(s->passtime, 25 * 60, "passtime 25m");
+	CHECK_INT(s->greyexp, 4 * 3600, "greyexp 4h");
+	CHECK_INT(s->whiteexp, 864 * 3600, "whiteexp 864h");
+	CHECK_INT(s->trapexp, 24 * 3600, "trapexp 24h");
+	CHECK_INT(s->scan_interval, 60, "scan-interval 60s");
+	CHECK_INT(s->stutter, 1, "stutter 1s");
+	CHECK_INT(s->greystutter, 10, "greystutter 10s");
+	CHECK_INT(s->maxcon, 800, "maxcon 800");
+	CHECK_INT(s->maxblack, 700, "maxblack 700");
+	CHECK_INT(s->nspamtraps, 1, "one spamtraps file");
+	if (s->nspamtraps)
+		CHECK_STR(s->spamtraps[0], "/etc/greywall/spamtraps", "spamtraps file");
+	CHECK_INT(s->nalloweddomains, 1, "one alloweddomains file");
+	if (s->nalloweddomains)
+		CHECK_STR(s->alloweddomains[0], "/etc/greywall/alloweddomains",
+			  "alloweddomains file");
+	CHECK_INT(s->nvalid_recipients, 0, "no valid-recipients");
+	addr_format(&s->lowprio_mx, buf, sizeof(buf));
+	CHECK_STR(buf, "203.0.113.5", "lowprio-mx");
+	CHECK(s->fetch == NULL, "no fetch command");
+
+	CHECK_INT(s->nlists, 2, "two lists");
+	if (s->nlists != 2)
+		goto out;
+	l = &s->lists[0];
+	CHECK_STR(l->name, "traplist", "list 1 is traplist");
+	CHECK(!l->white, "traplist is a blacklist");
+	CHECK_INT(l->nfiles, 1, "traplist one file");
+	if (l->nfiles)
+		CHECK_STR(l->files[0], "/var/lib/greywall/lists/traplist.gz", "traplist file");
+	CHECK_INT(l->nexecs + l->nurls, 0, "traplist no exec, no url");
+	CHECK_STR(l->msg, "Your address %A is on a spamtrap list",
+		  "traplist msg across a continuation");
+	CHECK_INT(l->line, 26, "traplist on line 26");
+	l = &s->lists[1];
+	CHECK_STR(l->name, "ours", "list 2 is ours");
+	CHECK(l->white, "ours is a whitelist");
+	CHECK(l->msg == NULL, "whitelist has no msg");
+	CHECK_INT(l->nfiles, 1, "ours one file");
+	if (l->nfiles)
+		CHECK_STR(l->files[0], "/etc/greywall/white", "ours file");
+
+	CHECK_INT(cfg.nwarnings, 1, "exactly one warning, for sync");
+	if (cfg.nwarnings)
+		CHECK_STR(cfg.warnings[0],
+			  "t.conf:29:9: warning: \"sync\" is not implemented, ignored",
+			  "sync warning text");
+out:
+	config_free(&cfg);
+	CHECK(cfg.spamd == NULL, "config_free clears the spamd block");
+}
+
+static void check_spamd_defaults(const struct config_spamd *s, const char *how)
+{
+	check_listen(s, 0, "127.0.0.1", 8025);
+	check_listen(s, 1, "::1", 8025);
+	CHECK_INT(s->nlisten, 2, "%s: listen 127.0.0.1 and ::1", how);
+	CHECK_INT(s->smtp_port, 25, "%s: smtp-port 25", how);
+	CHECK(s->hostname == NULL, "%s: hostname is the system's", how);
+	CHECK_STR(s->banner, "greywall IP-based SPAM blocker", "%s: banner", how);
+	CHECK_INT(s->passtime, 1500, "%s: passtime 25m", how);
+	CHECK_INT(s->greyexp, 14400, "%s: greyexp 4h", how);
+	CHECK_INT(s->whiteexp, 3110400, "%s: whiteexp 864h", how);
+	CHECK_INT(s->trapexp, 86400, "%s: trapexp 24h", how);
+	CHECK_INT(s->scan_interval, 60, "%s: scan-interval 60s", how);
+	CHECK_INT(s->stutter, 1, "%s: stutter 1s", how);
+	CHECK_INT(s->greystutter, 10, "%s: greystutter 10s", how);
+	CHECK_INT(s->idle_timeout, 400, "%s: idle-timeout 400s", how);
+	CHECK_INT(s->maxcon, 800, "%s: maxcon 800", how);
+	CHECK_INT(s->maxblack, 700, "%s: maxblack = maxcon - 100", how);
+	CHECK_INT(s->black_code, 450, "%s: black-code 450", how);
+	CHECK_INT(s->white_prefix4, 32, "%s: white-prefix4 32", how);
+	CHECK_INT(s->white_prefix6, 128, "%s: white-prefix6 128", how);
+	CHECK_INT(s->lowprio_mx.family, 0, "%s: no lowprio-mx", how);
+	CHECK(s->fetch == NULL, "%s: no fetch", how);
+	CHECK_INT(s->nspamtraps + s->nalloweddomains + s->nvalid_recipients + s->nlists, 0,
+		  "%s: no files, no lists", how);
+}
+
+static void test_spamd_defaults(void)
+{
+	static const char *const empty[] = {"spamd {\n}\n", "spamd { }", "spamd {\n\n\n}"};
+	struct config cfg;
+	char err[256] = "";
+	int ret = load("set interface eth0\n", &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "config without a spamd block (%s)", err);
+	if (!ret) {
+		CHECK(cfg.spamd == NULL, "no spamd block: cfg.spamd is NULL");
+		config_free(&cfg);
+	}
+	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		ret = load(empty[i], &cfg, err, sizeof(err));
+		CHECK_INT(ret, 0, "empty spamd block %zu parses (%s)", i + 1, err);
+		if (ret)
+			continue;
+		CHECK(cfg.spamd != NULL, "empty spamd block %zu is present", i + 1);
+		if (cfg.spamd)
+			check_spamd_defaults(cfg.spamd, empty[i]);
+		config_free(&cfg);
+	}
+
+	/* maxblack follows maxcon unless given; 100 slots stay for everyone else. */
+	ret = load("spamd {\n\tmaxcon 1000\n}\n", &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "maxcon 1000 (%s)", err);
+	if (!ret) {
+		CHECK_INT(cfg.spamd->maxblack, 900, "maxcon 1000: default maxblack 900");
+		config_free(&cfg);
+	}
+	ret = load("spamd { maxcon 100 }", &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "maxcon 100 (%s)", err);
+	if (!ret) {
+		CHECK_INT(cfg.spamd->maxblack, 0, "maxcon 100: default maxblack 0");
+		config_free(&cfg);
+	}
+	ret = load("spamd { maxblack 0 maxcon 1 }", &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "maxblack 0 before maxcon 1 (%s)", err);
+	if (!ret) {
+		CHECK_INT(cfg.spamd->maxblack, 0, "maxblack 0 kept");
+		CHECK_INT(cfg.spamd->maxcon, 1, "maxcon 1");
+		config_free(&cfg);
+	}
+}
+
+static void test_spamd_options(void)
+{
+	const struct config_spamd *s;
+	const struct config_list *l;
+	struct config cfg;
+	char err[256] = "", buf[ADDR_STRLEN] = "";
+	int ret = load("mx = \"2001:db8::25\"\n"
+		       "spamd { listen 0.0.0.0 port 2525\n"
+		       "  listen ::1 \\\n"
+		       "\tlisten ::1 port 8026 # same address, other port\n"
+		       "  black-code 550 idle-timeout 2m smtp-port 587\n"
+		       "  white-prefix4 24\n"
+		       "  white-prefix6 64 lowprio-mx $mx\n"
+		       "  passtime 0 greyexp 1h whiteexp 36d trapexp 1d scan-interval 5m\n"
+		       "  stutter 0 greystutter 90s\n"
+		       "  spamtraps file \"/a\" spamtraps file \"/b\"\n"
+		       "  valid-recipients file \"/r\"\n"
+		       "  fetch \"/usr/bin/ftp -o - %s\"\n"
+		       "  blacklist one { url \"https://example.org/one.gz\" exec \"/bin/one\"\n"
+		       "                  msg 'first \"black\" list' file \"/1a\" file \"/1b\" }\n"
+		       "  whitelist w1 {\n"
+		       "    file \"/w\"\n"
+		       "  }\n"
+		       "  blacklist two {\n"
+		       "    exec \"/bin/two\" msg \"100%% two\"\n"
+		       "    exec \"/bin/two -v\"\n"
+		       "  }\n"
+		       "  whitelist w2 { url \"https://example.org/white\" }\n"
+		       "  hostname mx.example.org banner \"Hello,  there\"\n"
+		       "}\n"
+		       "pass\n",
+		       &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "every spamd option parses (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.nrules, 1, "the statement after the block is a rule");
+	s = cfg.spamd;
+	CHECK_INT(s->nlisten, 3, "three listen lines, no defaults");
+	check_listen(s, 0, "0.0.0.0", 2525);
+	check_listen(s, 1, "::1", 8025);
+	check_listen(s, 2, "::1", 8026);
+	CHECK_INT(s->black_code, 550, "black-code 550");
+	CHECK_INT(s->idle_timeout, 120, "idle-timeout 2m");
+	CHECK_INT(s->smtp_port, 587, "smtp-port 587");
+	CHECK_INT(s->white_prefix4, 24, "white-prefix4 24");
+	CHECK_INT(s->white_prefix6, 64, "white-prefix6 64");
+	addr_format(&s->lowprio_mx, buf, sizeof(buf));
+	CHECK_STR(buf, "2001:db8::25", "lowprio-mx from a macro");
+	CHECK_INT(s->passtime, 0, "passtime 0");
+	CHECK_INT(s->greyexp, 3600, "greyexp 1h");
+	CHECK_INT(s->whiteexp, 36 * 86400, "whiteexp 36d");
+	CHECK_INT(s->trapexp, 86400, "trapexp 1d");
+	CHECK_INT(s->scan_interval, 300, "scan-interval 5m");
+	CHECK_INT(s->stutter, 0, "stutter 0");
+	CHECK_INT(s->greystutter, 90, "greystutter 90s");
+	CHECK_INT(s->nspamtraps, 2, "two spamtraps files");
+	if (s->nspamtraps == 2)
+		CHECK_STR(s->spamtraps[1], "/b", "second spamtraps file");
+	CHECK_INT(s->nvalid_recipients, 1, "valid-recipients");
+	if (s->nvalid_recipients)
+		CHECK_STR(s->valid_recipients[0], "/r", "valid-recipients file");
+	CHECK_STR(s->fetch, "/usr/bin/ftp -o - %s", "fetch");
+	CHECK_STR(s->hostname, "mx.example.org", "hostname as a bare word");
+	CHECK_STR(s->banner, "Hello,  there", "banner keeps its spaces");
+
+	CHECK_INT(s->nlists, 4, "four lists");
+	if (s->nlists != 4)
+		goto out;
+	l = &s->lists[0];
+	CHECK(!strcmp(l->name, "one") && !l->white, "list 1: blacklist one");
+	CHECK_INT(l->nfiles, 2, "one: two files");
+	CHECK_INT(l->nexecs, 1, "one: one exec");
+	CHECK_INT(l->nurls, 1, "one: one url");
+	if (l->nfiles == 2 && l->nexecs == 1 && l->nurls == 1) {
+		CHECK_STR(l->files[0], "/1a", "one: file 1");
+		CHECK_STR(l->files[1], "/1b", "one: file 2");
+		CHECK_STR(l->execs[0], "/bin/one", "one: exec");
+		CHECK_STR(l->urls[0], "https://example.org/one.gz", "one: url");
+	}
+	CHECK_STR(l->msg, "first \"black\" list", "one: msg in single quotes");
+	CHECK_INT(l->line, 13, "one on line 13");
+	l = &s->lists[1];
+	CHECK(!strcmp(l->name, "w1") && l->white, "list 2: whitelist w1, over lines");
+	CHECK_INT(l->line, 15, "w1 on line 15");
+	l = &s->lists[2];
+	CHECK(!strcmp(l->name, "two") && !l->white, "list 3: blacklist two");
+	CHECK_INT(l->nexecs, 2, "two: two execs");
+	if (l->nexecs == 2)
+		CHECK_STR(l->execs[1], "/bin/two -v", "two: second exec");
+	CHECK_STR(l->msg, "100%% two", "two: msg kept as written");
+	l = &s->lists[3];
+	CHECK(!strcmp(l->name, "w2") && l->white, "list 4: whitelist w2");
+	CHECK_INT(l->nurls, 1, "w2: one url");
+	CHECK_INT(cfg.nwarnings, 0, "no warnings without sync");
+out:
+	config_free(&cfg);
+}
+
+/*
+ * What greywalld -n and reload build on: a failed spamd block leaves nothing
+ * behind, and every message points at the token to fix.
+ */
+static void test_spamd_bad_inputs(void)
+{
+	static const struct bad_input cases[] = {
+	    {"spamd {\n\tpasstime 25x\n}\n", "t.conf:2:11: invalid duration \"25x\""},
+	    {"spamd {\n\tgreyexp 0\n}\n", "t.conf:2:10: greyexp \"0\" is too small (minimum 1s)"},
+	    {"spamd { stutter 11s }", "t.conf:1:17: stutter \"11s\" is too large (maximum 10s)"},
+	    {"spamd { greystutter 2m }",
+	     "t.conf:1:21: greystutter \"2m\" is too large (maximum 90s)"},
+	    {"spamd { whiteexp 50000d }", "t.conf:1:18: duration \"50000d\" is too large"},
+	    {"spamd { passtime 4h }",
+	     "t.conf:1:9: passtime 14400s must be shorter than greyexp 14400s"},
+	    {"spamd { greyexp 20m }",
+	     "t.conf:1:9: passtime 1500s must be shorter than greyexp 1200s"},
+	    {"spamd {\n maxcon 100\n maxblack 101\n}\n",
+	     "t.conf:3:2: maxblack 101 is greater than maxcon 100"},
+	    {"spamd { maxblack 801 }", "t.conf:1:9: maxblack 801 is greater than maxcon 800"},
+	    {"spamd { maxcon 0 }", "t.conf:1:16: maxcon \"0\" is too small (minimum 1)"},
+	    {"spamd { maxcon 1000001 }",
+	     "t.conf:1:16: maxcon \"1000001\" is too large (maximum 1000000)"},
+	    {"spamd { maxcon -1 }", "t.conf:1:16: invalid maxcon \"-1\""},
+	    {"spamd {\n\tpasstime 25m\n\tgreylist yes\n}\n",
+	     "t.conf:3:2: unknown keyword \"greylist\""},
+	    {"spamd { \"listen\" }", "t.conf:1:9: unexpected \"listen\""},
+	    {"spamd {\n maxcon 10\n maxcon 20\n}\n", "t.conf:3:2: duplicate \"maxcon\""},
+	    {"spamd { hostname a hostname b }", "t.conf:1:20: duplicate \"hostname\""},
+	    {"spamd {\n}\nspamd {\n}\n", "t.conf:3:1: \"spamd\" block declared twice"},
+	    {"spamd\n", "t.conf:1:1: missing \"{\" after \"spamd\""},
+	    {"spamd {\n passtime 25m\n", "t.conf:1:7: unclosed \"{\""},
+	    {"spamd { } maxcon 5\n", "t.conf:1:11: unexpected \"maxcon\""},
+	    {"spamd { listen 127.0.0.300 }", "t.conf:1:16: invalid address \"127.0.0.300\""},
+	    {"spamd { listen }", "t.conf:1:16: expected an address, not \"}\""},
+	    {"spamd { listen 127.0.0.0/8 }",
+	     "t.conf:1:16: listen \"127.0.0.0/8\" is a network, not an address"},
+	    {"spamd { listen ::1 port 0 }", "t.conf:1:25: port \"0\" is too small (minimum 1)"},
+	    {"spamd { listen ::1 listen ::1 port 8025 }",
+	     "t.conf:1:20: duplicate \"listen ::1 port 8025\""},
+	    {"spamd { lowprio-mx 192.0.2.0/24 }",
+	     "t.conf:1:20: lowprio-mx \"192.0.2.0/24\" is a network, not an address"},
+	    {"spamd { lowprio-mx mx.example.org }",
+	     "t.conf:1:20: invalid address \"mx.example.org\""},
+	    {"spamd { smtp-port 65536 }",
+	     "t.conf:1:19: smtp-port \"65536\" is too large (maximum 65535)"},
+	    {"spamd { black-code 500 }", "t.conf:1:20: black-code \"500\" must be 450 or 550"},
+	    {"spamd { white-prefix4 7 }",
+	     "t.conf:1:23: white-prefix4 \"7\" is too small (minimum 8)"},
+	    {"spamd { white-prefix6 129 }",
+	     "t.conf:1:23: white-prefix6 \"129\" is too large (maximum 128)"},
+	    {"spamd { hostname \"mx example\" }",
+	     "t.conf:1:18: invalid character in hostname \"mx example\""},
+	    {"spamd { hostname }", "t.conf:1:18: expected hostname, not \"}\""},
+	    {"spamd { banner \"a\x01z\" }", "t.conf:1:16: invalid character in banner \"a\\x01z\""},
+	    {"spamd { banner \"\" }", "t.conf:1:16: empty banner"},
+	    {"spamd { fetch \"curl\" }", "t.conf:1:15: fetch \"curl\" must contain %s once"},
+	    {"spamd { fetch \"curl %s %s\" }",
+	     "t.conf:1:15: fetch \"curl %s %s\" must contain %s once"},
+	    {"spamd { fetch \"curl %d %s\" }",
+	     "t.conf:1:15: fetch \"curl %d %s\": only %s and %% may follow %"},
+	    {"spamd { fetch \"curl %s %\" }",
+	     "t.conf:1:15: fetch \"curl %s %\": only %s and %% may follow %"},
+	    {"spamd { spamtraps \"/x\" }", "t.conf:1:19: expected \"file\", not \"/x\""},
+	    {"spamd { alloweddomains file }", "t.conf:1:29: expected file name, not \"}\""},
+	    {"spamd { blacklist b { file \"/x\" } }", "t.conf:1:19: blacklist \"b\" has no msg"},
+	    {"spamd { blacklist b { msg \"m\" } }",
+	     "t.conf:1:19: blacklist \"b\" has no file, exec or url"},
+	    {"spamd { blacklist b { file \"/x\" msg \"m\" }\n whitelist w { } }",
+	     "t.conf:2:12: whitelist \"w\" has no file, exec or url"},
+	    {"spamd { blacklist b { file \"/x\" msg \"m\" msg \"n\" } }",
+	     "t.conf:1:41: duplicate \"msg\""},
+	    {"spamd { blacklist b { file \"/x\" msg \"a\rb\" } }",
+	     "t.conf:1:37: invalid character in msg \"a\\x0db\""},
+	    {"spamd { whitelist w { file \"/x\" } }",
+	     "t.conf:1:9: whitelist \"w\" follows no blacklist"},
+	    {"spamd { blacklist b { file \"/x\" msg \"m\" }\n whitelist w { file \"/y\" msg \"m\" "
+	     "} }",
+	     "t.conf:2:26: \"msg\" is not valid in a whitelist"},
+	    {"spamd { blacklist b { file \"/x\" msg \"m\" }\n blacklist b { file \"/y\" msg \"m\" "
+	     "} }",
+	     "t.conf:2:12: list \"b\" declared twice"},
+	    {"spamd { blacklist b.c { file \"/x\" } }", "t.conf:1:19: invalid list name \"b.c\""},
+	    {"spamd { blacklist { file \"/x\" } }", "t.conf:1:19: invalid list name \"{\""},
+	    {"spamd { blacklist b file \"/x\" }", "t.conf:1:21: expected \"{\", not \"file\""},
+	    {"spamd { blacklist b { file \"/x\" msg \"m\" dns \"x\" } }",
+	     "t.conf:1:41: unknown keyword \"dns\""},
+	    {"spamd { blacklist b { url \"https://x/\" msg \"m\" } }",
+	     "t.conf:1:23: \"url\" needs a \"fetch\" command"},
+	    {"spamd { sync listen 192.0.2.1 }", "t.conf:1:14: expected \"{\", not \"listen\""},
+	    {"spamd { sync { } sync { } }", "t.conf:1:18: duplicate \"sync\""},
+	    {"spamd { sync { peer { nested } } maxcon x }", "t.conf:1:41: invalid maxcon \"x\""},
+	};
+
+	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad spamd block");
 }
 
 static void test_too_many_rules(void)
@@ -581,6 +978,10 @@ int main(void)
 	test_queue_declared_later();
 	test_durations();
 	test_bad_inputs();
+	test_spamd_spec_example();
+	test_spamd_defaults();
+	test_spamd_options();
+	test_spamd_bad_inputs();
 	test_too_many_rules();
 	test_load_file();
 	return check_done();
