@@ -61,6 +61,11 @@ static int mkdir_parents(const char *path, mode_t mode, bool include_last)
 /* Features the parser knows but the data path does not enforce yet. */
 static int check_supported(const struct config *cfg, char *err, size_t errlen)
 {
+	if (cfg->spamd) {
+		snprintf(err, errlen, "%s:%d: spamd block: the tarpit is not built yet",
+			 cfg->path ? cfg->path : "config", cfg->spamd->line);
+		return -ENOTSUP;
+	}
 	for (size_t i = 0; i < cfg->nrules; i++) {
 		const struct config_rule *r = &cfg->rules[i];
 		const char *what = NULL;
