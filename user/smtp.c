@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The tarpit's SMTP dialogue (SPEC 6.1): see smtp.h for the choices made.
+ * Reply texts are greywall's own; codes and their order follow spamd.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smtp.h"
+
+#define REPLY_HELO	 "250 %s Hello, pleased to meet you. Slowly.\r\n"
+#define REPLY_MAIL	 "250 2.1.0 Sender noted. Your time will be spent here.\r\n"
+#define REPLY_RCPT	 "250 2.1.5 Recipient noted. This may take a while.\r\n"
+#define REPLY_NOOP	 "250 2.0.0 OK, nothing done, at length.\r\n"
+#define REPLY_RSET	 "250 2.0.0 Starting over.\r\n"
+#define REPLY_QUIT	 "221 2.0.0 %s closing connection.\r\n"
+#define REPLY_DATA_BLACK "354 Enter the message, end with \".\" on a line by itself.\r\n"
+#define REPLY_DATA_GREY	 "451 Temporary failure, please try again later.\r\n"
+#define REPLY_UNKNOWN	 "500 5.5.1 Command unrecognized.\r\n"
+#define REPLY_TOO_LONG	 "500 5.5.2 Line too long.\r\n"
+#define REPLY_NUL	 "500 5.5.2 NUL byte in command.\r\n"
+#define REPLY_HELO_ARG	 "501 5.5.4 HELO and EHLO need a domain name.\r\n"
+#define REPLY_MAIL_ARG	 "501 5.5.4 Syntax: MAIL FROM:<address>\r\n"
+#define REPLY_RCPT_ARG	 "501 5.5.4 Syntax: RCPT TO:<address>\r\n"
+#define REPLY_NESTED	 "503 5.5.1 Sender already given.\r\n"
+#define REPLY_NO_MAIL	 "503 5.5.1 Need MAIL before RCPT.\r\n"
+#define REPLY_NO_RCPT	 "503 5.5.1 Need RCPT before DATA.\r\n"
+#define REPLY_TOO_BAD	 "421 4.7.0 %s Too many bad commands, closing connection.\r\n"
+
+/* The final reply's lines when the caller gave none. */
+static const char default_black_message[] =
+	"Your address %A is listed as a source of spam.\n"
+	"No mail from it is accepted here.";
+
+/* Where the DATA reader stands, to spot the "." line in any split. */
+enum data_position {
+	DATA_LINE_START,
+	DATA_DOT,		/* "." at the start of the line */
+	DATA_DOT_CR,		/* ".\r" */
+	DATA_MIDDLE,
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static size_t word_length(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && !is_blank(p[n]))
+		n++;
+	return n;
+}
+
+/* Room for more bytes after the pending ones, which move to the front. */
+static int out_reserve(struct smtp_session *s, size_t more)
+{
+	size_t used = s->out_end - s->out_start, cap;
+	char *bigger;
+
+	if (s->out_start) {
+		memmove(s->out, s->out + s->out_start, used);
+		s->out_start = 0;
+		s->out_end = (uint32_t)used;
+	}
+	if (used + more <= s->out_cap)
+		return 0;
+	if (used + more > UINT32_MAX / 2)
+		return -ENOMEM;
+	for (cap = s->out_cap ? s->out_cap : 128; cap < used + more; cap *= 2)
+		;
+	bigger = realloc(s->out, cap);
+	if (!bigger)
+		return -ENOMEM;
+	s->out = bigger;
+	s->out_cap = (uint32_t)cap;
+	return 0;
+}
+
+static int out_append(struct smtp_session *s, const char *p, size_t n)
+{
+	int ret = n ? out_reserve(s, n) : 0;
+
+	if (ret || !n)
+		return ret;
+	memcpy(s->out + s->out_end, p, n);
+	s->out_end += (uint32_t)n;
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n, ret;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	ret = out_reserve(s, (size_t)n + 1);
+	if (ret)
+		return ret;
+	va_start(ap, fmt);
+	vsnprintf(s->out + s->out_end, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s->out_end += (uint32_t)n;
+	return 0;
+}
+
+/* A 5xx answer; the last one allowed is 421 and ends the session. */
+static int bad_command(struct smtp_session *s, const char *text)
+{
+	if (++s->bad_commands >= SMTP_MAX_BAD_COMMANDS) {
+		s->state = SMTP_CLOSING;
+		return reply(s, REPLY_TOO_BAD, s->params->hostname);
+	}
+	return reply(s, "%s", text);
+}
+
+/* Replace *dst by a copy of n bytes; on failure *dst is unchanged. */
+static int set_text(char **dst, const char *p, size_t n)
+{
+	char *copy = malloc(n + 1);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, p, n);
+	copy[n] = '\0';
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static void clear_text(char **dst)
+{
+	free(*dst);
+	*dst = NULL;
+}
+
+/* NULL, or a string of at most max bytes without line breaks. */
+static bool valid_text(const char *t, size_t max)
+{
+	size_t n;
+
+	if (!t)
+		return false;
+	n = strnlen(t, max + 1);
+	return n <= max && strcspn(t, "\r\n") == n;
+}
+
+static int set_black(struct smtp_session *s, const char *message)
+{
+	int ret = 0;
+
+	if (message && strnlen(message, SMTP_MESSAGE_MAX + 1) > SMTP_MESSAGE_MAX)
+		return -EINVAL;
+	if (message)
+		ret = set_text(&s->black_message, message, strlen(message));
+	if (!ret)
+		s->black = true;
+	return ret;
+}
+
+/* The next non-empty line of text at or after *pos. */
+static bool message_line(const char *text, size_t *pos, const char **line, size_t *len)
+{
+	const char *p = text + *pos;
+
+	p += strspn(p, "\r\n");
+	if (!*p)
+		return false;
+	*line = p;
+	*len = strcspn(p, "\r\n");
+	*pos = (size_t)(p + *len - text);
+	return true;
+}
+
+/* One message line with "%A" as the client address and "%%" as "%". */
+static int append_expanded(struct smtp_session *s, const char *line, size_t len)
+{
+	char addr[ADDR_STRLEN];
+	size_t i = 0;
+	int ret = 0;
+
+	addr_format(&s->client, addr, sizeof(addr));
+	while (!ret && i < len) {
+		const char *pct = memchr(line + i, '%', len - i);
+		size_t run = pct ? (size_t)(pct - line) - i : len - i;
+
+		ret = out_append(s, line + i, run);
+		i += run;
+		if (ret || i == len)
+			break;
+		/* line[i] is '%'. */
+		if (i + 1 < len && line[i + 1] == 'A') {
+			ret = out_append(s, addr, strlen(addr));
+			i += 2;
+		} else if (i + 1 < len && line[i + 1] == '%') {
+			ret = out_append(s, "%", 1);
+			i += 2;
+		} else {
+			ret = out_append(s, "%", 1);
+			i++;
+		}
+	}
+	return ret;
+}
+
+/* The black client's final multi-line reply; the session then closes. */
+static int black_reply(struct smtp_session *s)
+{
+	const char *text = s->black_message, *line, *next;
+	size_t pos = 0, len, next_len;
+	bool more;
+	int ret = 0;
+
+	s->state = SMTP_CLOSING;
+	if (!text || !message_line(text, &pos, &line, &len)) {
+		text = default_black_message;
+		pos = 0;
+		message_line(text, &pos, &line, &len);
+	}
+	do {
+		more = message_line(text, &pos, &next, &next_len);
+		ret = reply(s, "%d%c", s->params->black_code, more ? '-' : ' ');
+		if (!ret)
+			ret = append_expanded(s, line, len);
+		if (!ret)
+			ret = out_append(s, "\r\n", 2);
+		line = next;
+		len = next_len;
+	} while (!ret && more);
+	return ret;
+}
+
+/* The address in "<...>" (possibly empty) or the first word. */
+static int parse_path(const char *arg, size_t len, const char **addr, size_t *n)
+{
+	const char *gt;
+
+	while (len && is_blank(*arg)) {
+		arg++;
+		len--;
+	}
+	if (len && *arg == '<') {
+		gt = memchr(arg, '>', len);
+		if (!gt)
+			return -EINVAL;
+		*addr = arg + 1;
+		*n = (size_t)(gt - arg) - 1;
+		return 0;
+	}
+	*addr = arg;
+	*n = word_length(arg, len);
+	return *n ? 0 : -EINVAL;
+}
+
+/* Whether arg starts with keyword (case-insensitive), e.g. "FROM:". */
+static bool has_keyword(const char *arg, size_t len, const char *keyword)
+{
+	size_t n = strlen(keyword);
+
+	return len >= n && !strncasecmp(arg, keyword, n);
+}
+
+static void end_transaction(struct smtp_session *s)
+{
+	s->in_transaction = false;
+	s->has_rcpt = false;
+}
+
+static int command_helo(struct smtp_session *s, const char *arg, size_t len, void *ctx)
+{
+	size_t n = word_length(arg, len);
+	int ret;
+
+	(void)ctx;
+	if (!n)
+		return bad_command(s, REPLY_HELO_ARG);
+	ret = set_text(&s->helo, arg, n);
+	if (ret)
+		return ret;
+	clear_text(&s->from);
+	clear_text(&s->to);
+	end_transaction(s);
+	return reply(s, REPLY_HELO, s->params->hostname);
+}
+
+static int command_mail(struct smtp_session *s, const char *arg, size_t len, void *ctx)
+{
+	const char *addr;
+	size_t n;
+	int ret;
+
+	(void)ctx;
+	if (s->in_transaction)
+		return bad_command(s, REPLY_NESTED);
+	if (!has_keyword(arg, len, "FROM:") || parse_path(arg + 5, len - 5, &addr, &n))
+		return bad_command(s, REPLY_MAIL_ARG);
+	ret = set_text(&s->from, addr, n);
+	if (ret)
+		return ret;
+	clear_text(&s->to);
+	s->in_transaction = true;
+	s->has_rcpt = false;
+	return reply(s, REPLY_MAIL);
+}
+
+static void count_up(uint16_t *counter)
+{
+	if (*counter < UINT16_MAX)
+		(*counter)++;
+}
+
+static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, void *ctx)
+{
+	const char *addr, *message = NULL;
+	struct smtp_tuple t;
+	size_t n;
+	int ret, verdict = SMTP_RCPT_ACCEPT;
+
+	if (!s->in_transaction)
+		return bad_command(s, REPLY_NO_MAIL);
+	if (!has_keyword(arg, len, "TO:") || parse_path(arg + 3, len - 3, &addr, &n) || !n)
+		return bad_command(s, REPLY_RCPT_ARG);
+	ret = set_text(&s->to, addr, n);
+	if (ret)
+		return ret;
+	smtp_session_last_tuple(s, &t);
+	if (s->params->rcpt)
+		verdict = s->params->rcpt(ctx, &t, s->black, &message);
+	if (verdict < 0)
+		return verdict;
+	if (verdict == SMTP_RCPT_TRAP && !s->black)
+		ret = set_black(s, message);
+	else if (verdict != SMTP_RCPT_ACCEPT && verdict != SMTP_RCPT_TRAP)
+		ret = -EINVAL;
+	if (ret)
+		return ret;
+	count_up(s->black ? &s->black_rcpts : &s->grey_rcpts);
+	s->has_rcpt = true;
+	return reply(s, REPLY_RCPT);
+}
+
+static int command_data(struct smtp_session *s, const char *arg, size_t len, void *ctx)
+{
+	(void)arg;
+	(void)len;
+	(void)ctx;
+	if (!s->has_rcpt)
+		return bad_command(s, REPLY_NO_RCPT);
+	if (!s->black) {
+		s->state = SMTP_CLOSING;
+		return reply(s, REPLY_DATA_GREY);
+	}
+	s->state = SMTP_DATA;
+	s->data_line = DATA_LINE_START;
+	s->data_bytes = 0;
+	return reply(s, REPLY_DATA_BLACK);
+}
+
+static int command_noop(struct smtp_session *s, const char *arg, size_t len, void *ctx)
+{
+	(void)arg;
+	(void)len;
+	(void)ctx;
+	return reply(s, REPLY_NOOP);
+}
+
+static int command_rset(struct smtp_session *s, const char *arg, size_t len, void *ctx)
+{
+	(void)arg;
+	(void)len;
+	(void)ctx;
+	end_transaction(s);
+	return reply(s, REPLY_RSET);
+}
+
+static int command_quit(struct smtp_session *s, const char *arg, size_t len, void *ctx)
+{
+	(void)arg;
+	(void)len;
+	(void)ctx;
+	s->state = SMTP_CLOSING;
+	return reply(s, REPLY_QUIT, s->params->hostname);
+}
+
+static const struct {
+	const char *verb;
+	int (*handle)(struct smtp_session *s, const char *arg, size_t len, void *ctx);
+} commands[] = {
+	{ "HELO", command_helo }, { "EHLO", command_helo }, { "MAIL", command_mail },
+	{ "RCPT", command_rcpt }, { "DATA", command_data }, { "NOOP", command_noop },
+	{ "RSET", command_rset }, { "QUIT", command_quit },
+};
+
+/* One command line without its '\n'. */
+static int handle_line(struct smtp_session *s, const char *line, size_t len, void *ctx)
+{
+	size_t verb_len;
+
+	if (s->line_too_long) {
+		s->line_too_long = false;
+		return bad_command(s, REPLY_TOO_LONG);
+	}
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (len > SMTP_LINE_MAX)
+		return bad_command(s, REPLY_TOO_LONG);
+	if (memchr(line, '\0', len))
+		return bad_command(s, REPLY_NUL);
+	verb_len = word_length(line, len);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const char *arg = line + verb_len;
+		size_t arg_len = len - verb_len;
+
+		if (verb_len != strlen(commands[i].verb) ||
+		    strncasecmp(line, commands[i].verb, verb_len))
+			continue;
+		while (arg_len && is_blank(*arg)) {
+			arg++;
+			arg_len--;
+		}
+		while (arg_len && is_blank(arg[arg_len - 1]))
+			arg_len--;
+		return commands[i].handle(s, arg, arg_len, ctx);
+	}
+	return bad_command(s, REPLY_UNKNOWN);
+}
+
+static void line_drop(struct smtp_session *s)
+{
+	free(s->in);
+	s->in = NULL;
+	s->in_len = 0;
+	s->in_cap = 0;
+}
+
+/*
+ * Add to the partial line. Past the longest line (with room for its
+ * '\r') the bytes are dropped and the line is marked too long instead.
+ */
+static int line_append(struct smtp_session *s, const char *p, size_t n)
+{
+	size_t need = s->in_len + n, cap;
+	char *bigger;
+
+	if (s->line_too_long || !n)
+		return 0;
+	if (need > SMTP_LINE_MAX + 1) {
+		s->line_too_long = true;
+		line_drop(s);
+		return 0;
+	}
+	if (need > s->in_cap) {
+		for (cap = s->in_cap ? s->in_cap : 64; cap < need; cap *= 2)
+			;
+		if (cap > SMTP_LINE_MAX + 1)
+			cap = SMTP_LINE_MAX + 1;
+		bigger = realloc(s->in, cap);
+		if (!bigger)
+			return -ENOMEM;
+		s->in = bigger;
+		s->in_cap = (uint16_t)cap;
+	}
+	memcpy(s->in + s->in_len, p, n);
+	s->in_len = (uint16_t)need;
+	return 0;
+}
+
+/* The line ends with these n bytes: from the caller's buffer when it can. */
+static int line_complete(struct smtp_session *s, const char *p, size_t n, void *ctx)
+{
+	int ret;
+
+	if (!s->in_len && !s->line_too_long)
+		return handle_line(s, p, n, ctx);
+	ret = line_append(s, p, n);
+	if (!ret)
+		ret = handle_line(s, s->in, s->in_len, ctx);
+	line_drop(s);
+	return ret;
+}
+
+/*
+ * Count message bytes up to the "." line or max_data, whichever comes
+ * first; the content is never kept. Returns the bytes consumed.
+ */
+static size_t data_read(struct smtp_session *s, const char *p, size_t len, bool *done)
+{
+	uint64_t room = s->params->max_data - s->data_bytes;
+	size_t n = len < room ? len : (size_t)room, i = 0;
+
+	*done = false;
+	while (i < n && !*done) {
+		const char *nl;
+		char c;
+
+		if (s->data_line == DATA_MIDDLE) {
+			nl = memchr(p + i, '\n', n - i);
+			i = nl ? (size_t)(nl - p) + 1 : n;
+			if (nl)
+				s->data_line = DATA_LINE_START;
+			continue;
+		}
+		c = p[i++];
+		if (c == '\n')
+			*done = s->data_line == DATA_DOT || s->data_line == DATA_DOT_CR;
+		if (c == '\n')
+			s->data_line = DATA_LINE_START;
+		else if (c == '.' && s->data_line == DATA_LINE_START)
+			s->data_line = DATA_DOT;
+		else if (c == '\r' && s->data_line == DATA_DOT)
+			s->data_line = DATA_DOT_CR;
+		else
+			s->data_line = DATA_MIDDLE;
+	}
+	s->data_bytes += i;
+	if (s->data_bytes >= s->params->max_data)
+		*done = true;
+	return i;
+}
+
+static size_t pending_bytes(const struct smtp_session *s)
+{
+	return s->out_end - s->out_start;
+}
+
+int smtp_session_init(struct smtp_session *s, const struct smtp_params *p,
+		      const struct addr_prefix *client, const char *date, bool black,
+		      const char *black_message)
+{
+	int ret = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (!p || !client || !valid_text(p->hostname, SMTP_HOSTNAME_MAX) ||
+	    !valid_text(p->banner, SMTP_BANNER_MAX) || !valid_text(date, SMTP_DATE_MAX) ||
+	    (p->black_code != 450 && p->black_code != 550))
+		return -EINVAL;
+	s->params = p;
+	s->client = *client;
+	if (black)
+		ret = set_black(s, black_message);
+	if (!ret)
+		ret = reply(s, "220 %s ESMTP %s; %s\r\n", p->hostname, p->banner, date);
+	if (ret)
+		smtp_session_free(s);
+	return ret;
+}
+
+ssize_t smtp_session_input(struct smtp_session *s, const char *buf, size_t len, void *ctx)
+{
+	size_t used = 0;
+	int ret = 0;
+
+	while (!ret && used < len) {
+		const char *p = buf + used, *nl;
+		size_t rest = len - used;
+		bool done;
+
+		switch (s->state) {
+		case SMTP_COMMANDS:
+			nl = memchr(p, '\n', rest);
+			if (!nl) {
+				ret = line_append(s, p, rest);
+				used = len;
+				break;
+			}
+			if (pending_bytes(s) > SMTP_OUTPUT_HIGH)
+				return (ssize_t)used;
+			used += (size_t)(nl - p) + 1;
+			ret = line_complete(s, p, (size_t)(nl - p), ctx);
+			break;
+		case SMTP_DATA:
+			used += data_read(s, p, rest, &done);
+			if (done)
+				ret = black_reply(s);
+			break;
+		default:
+			/* Whatever follows the end of the dialogue is ignored. */
+			used = len;
+			break;
+		}
+	}
+	return ret ? ret : (ssize_t)used;
+}
+
+int smtp_session_eof(struct smtp_session *s, void *ctx)
+{
+	int ret = 0;
+
+	if (s->state == SMTP_COMMANDS && (s->in_len || s->line_too_long))
+		ret = line_complete(s, NULL, 0, ctx);
+	if (!ret && s->state == SMTP_DATA)
+		ret = black_reply(s);
+	s->state = SMTP_CLOSING;
+	line_drop(s);
+	return ret;
+}
+
+size_t smtp_session_pending(const struct smtp_session *s, const char **data)
+{
+	*data = s->out ? s->out + s->out_start : NULL;
+	return pending_bytes(s);
+}
+
+void smtp_session_consume(struct smtp_session *s, size_t n)
+{
+	size_t pending = pending_bytes(s);
+
+	s->out_start += (uint32_t)(n < pending ? n : pending);
+	if (s->out_start == s->out_end) {
+		free(s->out);
+		s->out = NULL;
+		s->out_start = s->out_end = s->out_cap = 0;
+	}
+}
+
+bool smtp_session_should_close(const struct smtp_session *s)
+{
+	return s->state == SMTP_CLOSING && !pending_bytes(s);
+}
+
+bool smtp_session_stuttered(const struct smtp_session *s, uint64_t elapsed, bool whole_replies)
+{
+	if (whole_replies || !s->params->stutter)
+		return false;
+	return s->black || elapsed < s->params->greystutter;
+}
+
+bool smtp_session_last_tuple(const struct smtp_session *s, struct smtp_tuple *t)
+{
+	t->helo = s->helo ? s->helo : "";
+	t->from = s->from ? s->from : "";
+	t->to = s->to ? s->to : "";
+	return s->to != NULL;
+}
+
+void smtp_session_free(struct smtp_session *s)
+{
+	line_drop(s);
+	free(s->out);
+	free(s->helo);
+	free(s->from);
+	free(s->to);
+	free(s->black_message);
+	s->out = s->helo = s->from = s->to = s->black_message = NULL;
+	s->out_start = s->out_end = s->out_cap = 0;
+}
