@@ -19,8 +19,8 @@ struct trap_set {
 	char **entries;
 	size_t count;
 	size_t cap;
-	uint32_t *slots;	/* entry index + 1; 0 = free */
-	size_t nslots;		/* a power of two, at least twice count */
+	uint32_t *slots; /* entry index + 1; 0 = free */
+	size_t nslots;	 /* a power of two, at least twice count */
 };
 
 static bool is_space(char c)
@@ -244,8 +244,7 @@ static size_t split_address(const char *addr, const char **domain)
 
 static bool is_host_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-	       c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
 }
 
 /*
@@ -265,7 +264,7 @@ static bool parse_exim_random(const char *local, size_t len, struct trap_probe *
 		digits++;
 	if (digits < 9 || digits > 11 || digits + 1 >= end || local[end - 1 - digits] != '-')
 		return false;
-	end -= digits + 1;	/* now the host name's length */
+	end -= digits + 1; /* now the host name's length */
 	if (end >= TRAP_HOST_MAX)
 		return false;
 	for (size_t i = 0; i < end; i++)
@@ -291,7 +290,7 @@ bool trap_callback_probe(const char *from, const char *rcpt, struct trap_probe *
 	memset(probe, 0, sizeof(*probe));
 	if (trap_normalize(rcpt, to, sizeof(to)) < 0)
 		return false;
-	if (from_len == -ENODATA)	/* MAIL FROM:<> */
+	if (from_len == -ENODATA) /* MAIL FROM:<> */
 		return parse_exim_random(to, split_address(to, NULL), probe);
 	if (from_len < 0)
 		return false;
@@ -308,8 +307,8 @@ bool trap_callback_probe(const char *from, const char *rcpt, struct trap_probe *
 	return false;
 }
 
-enum trap_verdict trap_classify(const struct trap_rules *rules, const char *from,
-				const char *rcpt, struct trap_probe *probe)
+enum trap_verdict trap_classify(const struct trap_rules *rules, const char *from, const char *rcpt,
+				struct trap_probe *probe)
 {
 	struct trap_probe scratch;
 	char to[TRAP_ADDRESS_MAX + 1];

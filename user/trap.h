@@ -76,8 +76,8 @@ enum trap_probe_kind {
 
 struct trap_probe {
 	enum trap_probe_kind kind;
-	char host[TRAP_HOST_MAX];	/* the prober's host name, lower case */
-	int64_t epoch;			/* when it says it probed; 0 if unknown */
+	char host[TRAP_HOST_MAX]; /* the prober's host name, lower case */
+	int64_t epoch;		  /* when it says it probed; 0 if unknown */
 };
 
 /*
@@ -94,15 +94,15 @@ struct trap_rules {
 	/* alloweddomains, NULL or empty when not set; also "our domains" for
 	 * candidates, so without it there are none. */
 	const struct trap_set *domains;
-	const struct trap_set *valid;	/* valid recipients; NULL: no candidates */
+	const struct trap_set *valid; /* valid recipients; NULL: no candidates */
 };
 
 enum trap_verdict {
-	TRAP_GREY,		/* greylist as usual */
-	TRAP_CANDIDATE,		/* greylist; the recipient is a spamtrap candidate */
-	TRAP_CALLBACK,		/* a callback probe: record it, never trap */
-	TRAP_SPAMTRAP,		/* trap: the recipient is a spamtrap */
-	TRAP_DOMAIN,		/* trap: the recipient is outside alloweddomains */
+	TRAP_GREY,	/* greylist as usual */
+	TRAP_CANDIDATE, /* greylist; the recipient is a spamtrap candidate */
+	TRAP_CALLBACK,	/* a callback probe: record it, never trap */
+	TRAP_SPAMTRAP,	/* trap: the recipient is a spamtrap */
+	TRAP_DOMAIN,	/* trap: the recipient is outside alloweddomains */
 };
 
 /*
@@ -115,7 +115,7 @@ enum trap_verdict {
  * in none of our domains: it traps when alloweddomains is set, as in
  * spamd, and greylists otherwise. probe may be NULL.
  */
-enum trap_verdict trap_classify(const struct trap_rules *rules, const char *from,
-				const char *rcpt, struct trap_probe *probe);
+enum trap_verdict trap_classify(const struct trap_rules *rules, const char *from, const char *rcpt,
+				struct trap_probe *probe);
 
 #endif /* __GREYWALL_TRAP_H */

@@ -35,9 +35,11 @@ static void test_normalize(void)
 	CHECK_STR(out, "plain@x.org", "no brackets: unchanged");
 	trap_normalize("<half@x.org", out, sizeof(out));
 	CHECK_STR(out, "half@x.org", "an opening bracket alone is stripped, as spamd does");
-	CHECK_INT(trap_normalize("<>", out, sizeof(out)), -ENODATA, "the null sender is no address");
+	CHECK_INT(trap_normalize("<>", out, sizeof(out)), -ENODATA,
+		  "the null sender is no address");
 	CHECK_INT(trap_normalize("  ", out, sizeof(out)), -ENODATA, "blank is no address");
-	CHECK_INT(trap_normalize("a\x01@b", out, sizeof(out)), -EINVAL, "control character refused");
+	CHECK_INT(trap_normalize("a\x01@b", out, sizeof(out)), -EINVAL,
+		  "control character refused");
 	CHECK_INT(trap_normalize("a@b", out, 3), -ENAMETOOLONG, "too long for the buffer");
 
 	memset(big, 'a', TRAP_ADDRESS_MAX);
@@ -50,8 +52,8 @@ static void test_normalize(void)
 
 static void test_set(void)
 {
-	static const char *const traps[] = { "<Trap@Example.org>", "other@example.org",
-					     "trap@example.org", NULL };
+	static const char *const traps[] = {"<Trap@Example.org>", "other@example.org",
+					    "trap@example.org", NULL};
 	struct trap_set *set = set_of(traps);
 	char name[64];
 	bool all = true;
@@ -110,8 +112,8 @@ static void test_load(void)
 static void test_domains(void)
 {
 	/* The example of spamd(8)'s GREYTRAPPING section. */
-	static const char *const allowed[] = { "@humpingforjesus.com", "obtuse.com", NULL };
-	static const char *const dotted[] = { ".example.org", NULL };
+	static const char *const allowed[] = {"@humpingforjesus.com", "obtuse.com", NULL};
+	static const char *const dotted[] = {".example.org", NULL};
 	struct trap_set *domains = set_of(allowed), *sub = set_of(dotted);
 
 	CHECK(trap_domains_match(domains, "beardedclams@humpingforjesus.com"),
@@ -138,8 +140,7 @@ static void test_probes(void)
 {
 	struct trap_probe probe;
 
-	CHECK(trap_callback_probe("<>", "<mx42.example.net-1503146097-testing@our.domain>",
-				  &probe),
+	CHECK(trap_callback_probe("<>", "<mx42.example.net-1503146097-testing@our.domain>", &probe),
 	      "Exim callout random local part recognised");
 	CHECK_INT(probe.kind, TRAP_PROBE_EXIM_RANDOM, "kind: Exim random");
 	CHECK_STR(probe.host, "mx42.example.net", "probe host");
@@ -170,8 +171,7 @@ static void test_probes(void)
 	CHECK(!trap_callback_probe("<>", "joe@our.domain", &probe),
 	      "a bounce to an ordinary address is no probe");
 
-	CHECK(trap_callback_probe("<double-bounce@mx.example.com>", "<anyone@our.domain>",
-				  &probe),
+	CHECK(trap_callback_probe("<double-bounce@mx.example.com>", "<anyone@our.domain>", &probe),
 	      "Postfix address verification probe");
 	CHECK_INT(probe.kind, TRAP_PROBE_POSTFIX_VERIFY, "kind: Postfix verify");
 	CHECK_STR(probe.host, "mx.example.com", "Postfix probe host is the sender's domain");
@@ -184,14 +184,14 @@ static void test_probes(void)
 
 static void test_classify(void)
 {
-	static const char *const traps[] = { "trap@our.domain", NULL };
-	static const char *const ours[] = { "@our.domain", NULL };
-	static const char *const valid[] = { "joe@our.domain", NULL };
+	static const char *const traps[] = {"trap@our.domain", NULL};
+	static const char *const ours[] = {"@our.domain", NULL};
+	static const char *const valid[] = {"joe@our.domain", NULL};
 	struct trap_set *spamtraps = set_of(traps), *domains = set_of(ours),
 			*valid_set = set_of(valid);
-	struct trap_rules all = { spamtraps, domains, valid_set };
-	struct trap_rules only_traps = { spamtraps, NULL, NULL };
-	struct trap_rules no_valid = { spamtraps, domains, NULL };
+	struct trap_rules all = {spamtraps, domains, valid_set};
+	struct trap_rules only_traps = {spamtraps, NULL, NULL};
+	struct trap_rules no_valid = {spamtraps, domains, NULL};
 	struct trap_probe probe;
 
 	CHECK_INT(trap_classify(&all, "<a@b.c>", "<joe@our.domain>", NULL), TRAP_GREY,
@@ -202,12 +202,11 @@ static void test_classify(void)
 		  "a recipient outside alloweddomains traps");
 	CHECK_INT(trap_classify(&all, "<a@b.c>", "<nobody@our.domain>", NULL), TRAP_CANDIDATE,
 		  "an unknown recipient in our domain is a candidate");
-	CHECK_INT(trap_classify(&all, "<>", "<mx.example.net-1503146097-testing@our.domain>",
-				&probe),
-		  TRAP_CALLBACK, "a callback probe is a callback, not a candidate");
+	CHECK_INT(
+	    trap_classify(&all, "<>", "<mx.example.net-1503146097-testing@our.domain>", &probe),
+	    TRAP_CALLBACK, "a callback probe is a callback, not a candidate");
 	CHECK_STR(probe.host, "mx.example.net", "classify fills the probe");
-	CHECK_INT(trap_classify(&all, "<double-bounce@mx.example.com>", "<trap@our.domain>",
-				NULL),
+	CHECK_INT(trap_classify(&all, "<double-bounce@mx.example.com>", "<trap@our.domain>", NULL),
 		  TRAP_CALLBACK, "a probe of a spamtrap never traps the prober");
 	CHECK_INT(trap_classify(&only_traps, "<a@b.c>", "<x@elsewhere.org>", NULL), TRAP_GREY,
 		  "without alloweddomains any domain greylists");
