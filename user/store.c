@@ -158,6 +158,11 @@ const char *store_errmsg(struct store *st)
 	return st && st->db ? sqlite3_errmsg(st->db) : "no store";
 }
 
+struct sqlite3 *store_sqlite(struct store *st)
+{
+	return st->db;
+}
+
 static int exec_sql(struct store *st, const char *sql)
 {
 	return store_errno(st, sqlite3_exec(st->db, sql, NULL, NULL, NULL));

@@ -43,6 +43,9 @@ int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
 /* SQLite's message for the last failed call, for the caller's log line. */
 const char *store_errmsg(struct store *st);
+/* The open connection, for modules that keep their own tables in the same
+ * file (grey.c); they must not close it. */
+struct sqlite3 *store_sqlite(struct store *st);
 
 /* Group many writes in one transaction (loads of a million entries). */
 int store_begin(struct store *st);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-/* File helpers the unit tests share: read a small file, count a directory. */
+/*
+ * File helpers the unit tests share: read a small file, count a directory,
+ * make a temporary directory.
+ */
 #ifndef __GREYWALL_TEST_FILES_H
 #define __GREYWALL_TEST_FILES_H
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The first 4095 bytes of path as a string (static buffer), or NULL. */
@@ -36,6 +40,17 @@ static inline int count_dir_entries(const char *dir)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* mkdtemp(dir) ("/tmp/gw-x-XXXXXX"), then path = "dir/name"; -1 on failure. */
+static inline int make_temp_path(char *dir, char *path, size_t len, const char *name)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	snprintf(path, len, "%s/%s", dir, name);
+	return 0;
 }
 
 #endif /* __GREYWALL_TEST_FILES_H */
