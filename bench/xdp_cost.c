@@ -29,6 +29,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +43,8 @@
 #include <bpf/libbpf.h>
 
 #include "greywall.h"
+#include "mapindex.h"
+#include "ruleindex.h"
 #include "xdp.skel.h"
 
 #define XDPFILT_DIR "/usr/lib/x86_64-linux-gnu/bpf"
@@ -450,6 +453,37 @@ static int gw_put_net4(int fd, uint32_t net, unsigned int plen, uint64_t tables)
 	return 0;
 }
 
+static void index_host4(struct mapindex *index, uint32_t a)
+{
+	struct addr_prefix p = { .family = AF_INET, .plen = 32 };
+	uint32_t be = htonl(a);
+	int err;
+
+	memcpy(p.bytes, &be, 4);
+	err = mapindex_host(index, &p, true);
+	if (err)
+		die("mapindex_host", -err);
+}
+
+/* An IPv4 network (net in host order) or an IPv6 one (bytes6), all in <t0>. */
+static void index_net(struct mapindex *index, int family, uint32_t net, const uint8_t *bytes6,
+		      unsigned int plen)
+{
+	struct addr_prefix p = { .family = (uint8_t)family, .plen = (uint8_t)plen };
+	int err;
+
+	if (family == AF_INET) {
+		uint32_t be = htonl(net & plen_mask(plen));
+
+		memcpy(p.bytes, &be, 4);
+	} else {
+		memcpy(p.bytes, bytes6, 16);
+	}
+	err = mapindex_net(index, &p, T0);
+	if (err)
+		die("mapindex_net", -err);
+}
+
 /*
  * A prefix length as blocklists and routing tables have them: mostly /24,
  * /16../23 for most of the rest, a few short ones (/8../15 are 0.5%).
@@ -487,15 +521,26 @@ static void gw_setup_rules(struct gw_xdp *skel, uint32_t nrules)
 		.dport_hi = 65535,
 		.overload_table = GW_NO_TABLE,
 	};
+	struct ruleindex_maps maps = { bpf_map__fd(skel->maps.gw_rule_index),
+				       bpf_map__fd(skel->maps.gw_rule_ports),
+				       bpf_map__fd(skel->maps.gw_rule_ifaces),
+				       bpf_map__fd(skel->maps.gw_config) };
+	struct gw_rule rules[GW_MAX_RULES];
 	uint32_t key;
 	uint64_t val;
+	int err;
 
 	for (uint32_t idx = 0; idx < nrules; idx++) {
 		rule.src_tables = 1ULL << (nrules - 1 - idx);
 		rule.line = idx + 1;
+		rules[idx] = rule;
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_rules), &idx, &rule, BPF_ANY))
 			die("gw_rules", errno);
 	}
+	/* What greywalld does: the data path decides from the compiled index. */
+	err = ruleindex_publish(&maps, rules, nrules);
+	if (err)
+		die("ruleindex_publish", -err);
 	key = GW_CFG_NRULES;
 	val = nrules;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
@@ -531,13 +576,24 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 	struct gw_addr *keys = calloc(chunk, sizeof(*keys));
 	struct gw_entry *vals = calloc(chunk, sizeof(*vals));
 	unsigned long hosts = 0, nets = 0, nets6 = 0;
+	struct mapindex_maps imaps = { bpf_map__fd(skel->maps.gw_index4),
+				       bpf_map__fd(skel->maps.gw_classes),
+				       bpf_map__fd(skel->maps.gw_index6),
+				       bpf_map__fd(skel->maps.gw_config) };
+	struct mapindex index;
 	struct timespec t0;
 	uint32_t i = 0;
+	int err;
 
 	if (!keys || !vals)
 		die("calloc", ENOMEM);
+	/* greywalld's first-level index, kept as tables.c keeps it. */
+	err = mapindex_init(&index, &imaps);
+	if (err)
+		die("mapindex_init", -err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	gw_put_host4(hfd, v4(V4_LISTED_HOST), T0);
+	index_host4(&index, v4(V4_LISTED_HOST));
 	hosts++;
 	while (hosts < nhosts) {
 		uint32_t n = 0;
@@ -557,6 +613,12 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 		}
 		if (bpf_map_update_batch(hfd, keys, vals, &n, &bopts))
 			die("gw_hosts: update batch", errno);
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t be;
+
+			memcpy(&be, &keys[k].bytes[12], 4);
+			index_host4(&index, ntohl(be));
+		}
 		hosts += n;
 	}
 	if (nhosts > 1000)
@@ -567,6 +629,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 	if (nnets) {
 		if (gw_put_net4(pfd, v4(V4_LISTED_NET), 24, T0))
 			die("gw_prefix4: put the listed network", errno);
+		index_net(&index, AF_INET, v4(V4_LISTED_NET), NULL, 24);
 		nets++;
 	}
 	while (nets < nnets) {
@@ -581,6 +644,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 			continue;
 		if (err)
 			die("gw_prefix4: put", err);
+		index_net(&index, AF_INET, net, NULL, plen);
 		nets++;
 	}
 	/* IPv6: /29../48 in 2000::/3, outside 2001:db8::/32. */
@@ -601,11 +665,20 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 				continue;
 			die("gw_prefix6: put", errno);
 		}
+		index_net(&index, AF_INET6, 0, key.bytes, key.prefixlen);
 		nets6++;
 	}
 	if (nnets > 1000)
 		fprintf(stderr, "xdp_cost: %lu IPv4 + %lu IPv6 prefixes loaded in %.2f s\n", nets,
 			nets6, seconds_since(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = mapindex_publish(&index);
+	if (err)
+		die("mapindex_publish", -err);
+	if (nhosts > 1000 || nnets > 1000)
+		fprintf(stderr, "xdp_cost: first-level index built and written in %.2f s\n",
+			seconds_since(&t0));
+	mapindex_free(&index);
 	free(keys);
 	free(vals);
 }

@@ -1,25 +1,37 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-/* Table membership of one address: the host map first, a prefix trie on a miss. */
+/*
+ * Table membership of one address: the first-level index says where to
+ * look (nowhere for most sources), then the host map, then a prefix trie.
+ */
 #ifndef __GREYWALL_LOOKUP_H
 #define __GREYWALL_LOOKUP_H
 
 #include "maps.h"
 #include "parse.h"
 
-/*
- * Returns the entry that holds addr's effective membership, or NULL. Host
- * entries never go into the tries and carry the tables of every covering
- * prefix, so a host hit ends the search.
- */
-static __always_inline struct gw_entry *gw_lookup(const struct gw_addr *addr, __u8 family)
+/* What gw_lookup() found. entry is where counters go; NULL when none is needed. */
+struct gw_member {
+	__u64 tables;
+	struct gw_entry *entry;
+};
+
+static __always_inline int gw_lookup_host(const struct gw_addr *addr, struct gw_member *out)
+{
+	struct gw_entry *e = bpf_map_lookup_elem(&GW_MAP_HOSTS, addr);
+
+	if (!e)
+		return 0;
+	gw_stat_inc(GW_STAT_HOST_HIT);
+	out->tables = e->tables;
+	out->entry = e;
+	return 1;
+}
+
+static __always_inline void gw_lookup_trie(const struct gw_addr *addr, __u8 family,
+					   struct gw_member *out)
 {
 	struct gw_entry *e;
 
-	e = bpf_map_lookup_elem(&GW_MAP_HOSTS, addr);
-	if (e) {
-		gw_stat_inc(GW_STAT_HOST_HIT);
-		return e;
-	}
 	if (family == 4) {
 		struct gw_lpm4_key k4 = { .prefixlen = 32 };
 
@@ -31,9 +43,87 @@ static __always_inline struct gw_entry *gw_lookup(const struct gw_addr *addr, __
 		__builtin_memcpy(k6.bytes, addr->bytes, 16);
 		e = bpf_map_lookup_elem(&GW_MAP_PREFIX6, &k6);
 	}
-	if (e)
-		gw_stat_inc(GW_STAT_PREFIX_HIT);
-	return e;
+	if (!e)
+		return;
+	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->tables = e->tables;
+	out->entry = e;
+}
+
+/*
+ * Networks the index names by their tables alone need no trie walk, unless
+ * the packet must be counted on the network's own entry.
+ */
+static __always_inline void gw_index_tables(__u64 tables, __u64 counter_tables,
+					    const struct gw_addr *addr, __u8 family,
+					    struct gw_member *out)
+{
+	if (tables & counter_tables) {
+		gw_lookup_trie(addr, family, out);
+		return;
+	}
+	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->tables = tables;
+}
+
+/*
+ * Host entries never go into the tries and carry the tables of every
+ * covering network, so a host hit ends the search. cfg_flags and
+ * counter_tables are GW_CFG_FLAGS and GW_CFG_COUNTER_TABLES.
+ */
+static __always_inline void gw_lookup(const struct gw_addr *addr, __u8 family, __u64 cfg_flags,
+				      __u64 counter_tables, struct gw_member *out)
+{
+	out->tables = 0;
+	out->entry = NULL;
+	if (!(cfg_flags & GW_CFG_F_INDEX_READY))
+		goto no_index;
+	if (family == 4) {
+		__u32 key = (__u32)addr->bytes[12] << 8 | addr->bytes[13];
+		struct gw_index4_page *page = bpf_map_lookup_elem(&GW_MAP_INDEX4, &key);
+		__u64 *tables;
+		__u32 class;
+		__u8 slot;
+
+		if (!page)
+			goto no_index;
+		slot = page->slot[addr->bytes[14]];
+		if (!slot)
+			return;
+		if ((slot & GW_SLOT_HOSTS) && gw_lookup_host(addr, out))
+			return;
+		class = slot & GW_SLOT_CLASS;
+		if (class == GW_CLASS_NONE)
+			return;
+		if (class == GW_CLASS_TRIE) {
+			gw_lookup_trie(addr, family, out);
+			return;
+		}
+		tables = bpf_map_lookup_elem(&GW_MAP_CLASSES, &class);
+		if (tables)
+			gw_index_tables(*tables, counter_tables, addr, family, out);
+		return;
+	}
+	if (!(cfg_flags & GW_CFG_F_INDEX6_OFF)) {
+		__u32 key;
+		struct gw_index6_entry *ie;
+
+		__builtin_memcpy(&key, addr->bytes, 4);
+		ie = bpf_map_lookup_elem(&GW_MAP_INDEX6, &key);
+		if (!ie)
+			return;
+		if ((ie->flags & GW_INDEX6_HOSTS) && gw_lookup_host(addr, out))
+			return;
+		if (ie->flags & GW_INDEX6_TRIE)
+			gw_lookup_trie(addr, family, out);
+		else if (ie->tables)
+			gw_index_tables(ie->tables, counter_tables, addr, family, out);
+		return;
+	}
+no_index:
+	/* Before userspace has built the index (first start, upgrade). */
+	if (!gw_lookup_host(addr, out))
+		gw_lookup_trie(addr, family, out);
 }
 
 /* Add one packet of len bytes to e's counters in direction dir. */

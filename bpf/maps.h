@@ -72,6 +72,55 @@ struct {
 	__type(value, __u64);
 } GW_MAP_CONFIG SEC(".maps");
 
+/* IPv4 first-level index, one page per /16. Userspace writes; XDP and TC read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct gw_index4_page);
+} GW_MAP_INDEX4 SEC(".maps");
+
+/* Table sets of the IPv4 index classes. Userspace writes; XDP and TC read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GW_CLASSES);
+	__type(key, __u32);
+	__type(value, __u64);
+} GW_MAP_CLASSES SEC(".maps");
+
+/* IPv6 first-level index by /32. Userspace writes; XDP and TC read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_INDEX6_MAX_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct gw_index6_entry);
+} GW_MAP_INDEX6 SEC(".maps");
+
+/* The rule index, both generations. Userspace writes; XDP reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GW_RIX_MAX);
+	__type(key, __u32);
+	__type(value, struct gw_ruleset);
+} GW_MAP_RULE_INDEX SEC(".maps");
+
+/* Rules satisfied by each destination port, both generations. Userspace writes; XDP reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GW_RULE_PORT_KEYS);
+	__type(key, __u32);
+	__type(value, struct gw_ruleset);
+} GW_MAP_RULE_PORTS SEC(".maps");
+
+/* Rules satisfied on each interface named by `on IF`. Userspace writes; XDP reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * GW_MAX_RULES);
+	__type(key, struct gw_rule_iface_key);
+	__type(value, struct gw_ruleset);
+} GW_MAP_RULE_IFACES SEC(".maps");
+
 static __always_inline void gw_stat_inc(__u32 stat)
 {
 	__u64 *v = bpf_map_lookup_elem(&GW_MAP_STATS, &stat);

@@ -17,15 +17,19 @@ int greywall_tc_egress(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct gw_entry *dst;
+	struct gw_member dst;
 	struct gw_pkt pkt;
+	__u64 counter_tables;
 
 	gw_stat_inc(GW_STAT_OUT_PACKETS);
 	if (gw_parse(data, data_end, &pkt) != GW_PARSE_IP)
 		return TC_ACT_OK;
-	dst = gw_lookup(&pkt.dst, pkt.family);
-	if (dst && (dst->tables & gw_config_get(GW_CFG_COUNTER_TABLES)))
-		gw_count(dst, GW_DIR_OUT_PASS, skb->len);
+	counter_tables = gw_config_get(GW_CFG_COUNTER_TABLES);
+	if (!counter_tables)
+		return TC_ACT_OK;
+	gw_lookup(&pkt.dst, pkt.family, gw_config_get(GW_CFG_FLAGS), counter_tables, &dst);
+	if (dst.entry && (dst.tables & counter_tables))
+		gw_count(dst.entry, GW_DIR_OUT_PASS, skb->len);
 	return TC_ACT_OK;
 }
 

@@ -19,81 +19,205 @@ struct {
 	__uint(XDP_PASS, 1);
 } XDP_RUN_CONFIG(greywall_xdp);
 
-/* What a rule can look at, gathered once per packet. */
+/* What the rule index looks at, gathered once per packet. */
 struct gw_match {
 	__u64 src_tables;
 	__u64 dst_tables;
 	__u32 ifindex;
-	__u32 nrules;
-	__u32 family_flag;	/* GW_RULE_INET or GW_RULE_INET6 */
-	__u32 proto_bit;	/* enum gw_proto_bit, 0 when the protocol is unknown */
-	__u32 dport;		/* host order */
-	__u8 has_ports;		/* TCP or UDP header parsed */
-	__u8 syn_no_ack;	/* TCP header parsed, SYN set, ACK clear */
-	__u8 action;		/* of the deciding rule */
-	__u8 decided;		/* some rule matched */
-	__u32 rule;		/* index of the deciding rule */
+	__u32 base_key;		/* GW_RIX_BASE + family/protocol/SYN */
+	__u32 port_key;		/* destination port, or GW_RULE_PORT_NONE */
 };
 
-static __always_inline int gw_rule_matches(const struct gw_rule *r, const struct gw_match *m)
+/* Index of the lowest set bit of x (x != 0), without a loop. */
+static __always_inline __u32 gw_lowest_bit(__u64 x)
 {
-	__u32 flags = r->flags;
+	__u32 n = 0;
 
-	if (r->ifindex && r->ifindex != m->ifindex)
-		return 0;
-	if ((flags & (GW_RULE_INET | GW_RULE_INET6)) && !(flags & m->family_flag))
-		return 0;
-	if (r->proto_mask && !(r->proto_mask & m->proto_bit))
-		return 0;
-	if (r->dport_lo != 0 || r->dport_hi != 65535) {
-		if (!m->has_ports || m->dport < r->dport_lo || m->dport > r->dport_hi)
-			return 0;
+	x &= -x;
+	if (x & 0xffffffff00000000ULL)
+		n += 32;
+	if (x & 0xffff0000ffff0000ULL)
+		n += 16;
+	if (x & 0xff00ff00ff00ff00ULL)
+		n += 8;
+	if (x & 0xf0f0f0f0f0f0f0f0ULL)
+		n += 4;
+	if (x & 0xccccccccccccccccULL)
+		n += 2;
+	if (x & 0xaaaaaaaaaaaaaaaaULL)
+		n += 1;
+	return n;
+}
+
+/* Index of the highest set bit of x (x != 0). */
+static __always_inline __u32 gw_highest_bit(__u64 x)
+{
+	__u32 n = 0;
+
+	if (x >> 32) {
+		n += 32;
+		x >>= 32;
 	}
-	if ((flags & GW_RULE_FLAGS_S_SA) && !m->syn_no_ack)
-		return 0;
-	if (r->src_tables && !(m->src_tables & r->src_tables) == !(flags & GW_RULE_SRC_NOT))
-		return 0;
-	if (r->dst_tables && !(m->dst_tables & r->dst_tables) == !(flags & GW_RULE_DST_NOT))
-		return 0;
-	return 1;
+	if (x >> 16) {
+		n += 16;
+		x >>= 16;
+	}
+	if (x >> 8) {
+		n += 8;
+		x >>= 8;
+	}
+	if (x >> 4) {
+		n += 4;
+		x >>= 4;
+	}
+	if (x >> 2) {
+		n += 2;
+		x >>= 2;
+	}
+	if (x >> 1)
+		n += 1;
+	return n;
 }
 
-/* bpf_loop callback: examine rule i; returning 1 stops the walk (a quick match). */
-static long gw_rule_step(__u32 i, void *ctx)
+static __always_inline struct gw_ruleset *gw_rix(__u32 gen_base, __u32 key)
 {
-	struct gw_match *m = ctx;
-	struct gw_rule_stats *st;
-	struct gw_rule *r;
+	__u32 k = gen_base + key;
 
-	r = bpf_map_lookup_elem(&GW_MAP_RULES, &i);
-	if (!r)
-		return 1;
-	st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &i);
-	if (st)
-		st->evaluations++;
-	if (!gw_rule_matches(r, m))
-		return 0;
-	m->decided = 1;
-	m->rule = i;
-	m->action = r->action;
-	return (r->flags & GW_RULE_QUICK) ? 1 : 0;
+	return bpf_map_lookup_elem(&GW_MAP_RULE_INDEX, &k);
 }
 
-static __always_inline __u32 gw_proto_bit(const struct gw_pkt *pkt)
+/*
+ * Narrow cand to the rules an address side satisfies: rules without a
+ * table for that side, `from <t>` rules whose table the address is in, and
+ * `from !<t>` rules whose table it is not in. key_none, key_table: GW_RIX_SRC_*
+ * or GW_RIX_DST_*.
+ */
+static __always_inline int gw_side_filter(__u64 *cand, __u32 nwords, __u32 gen_base,
+					  __u64 tables, __u32 key_none, __u32 key_table)
+{
+	struct gw_ruleset *rs, *any, *pos, *neg;
+	__u64 matched[GW_RULE_WORDS] = {};
+	__u32 i, w;
+
+	if (!tables) {
+		rs = gw_rix(gen_base, key_none);
+		if (!rs)
+			return -1;
+		for (w = 0; w < GW_RULE_WORDS; w++)
+			if (w < nwords)
+				cand[w] &= rs->bits[w];
+		return 0;
+	}
+	for (i = 0; i < GW_MAX_TABLES && tables; i++) {
+		__u32 t = gw_lowest_bit(tables);
+
+		tables &= tables - 1;
+		rs = gw_rix(gen_base, key_table + t);
+		if (!rs)
+			return -1;
+		for (w = 0; w < GW_RULE_WORDS; w++)
+			if (w < nwords)
+				matched[w] |= rs->bits[w];
+	}
+	/* key_none + 1, + 2, + 3: ANY, POS, NEG (enum gw_rule_index_key). */
+	any = gw_rix(gen_base, key_none + 1);
+	pos = gw_rix(gen_base, key_none + 2);
+	neg = gw_rix(gen_base, key_none + 3);
+	if (!any || !pos || !neg)
+		return -1;
+	for (w = 0; w < GW_RULE_WORDS; w++)
+		if (w < nwords)
+			cand[w] &= any->bits[w] | (matched[w] & pos->bits[w]) |
+				   (~matched[w] & neg->bits[w]);
+	return 0;
+}
+
+/*
+ * The deciding rule for m, or -1 when none matches. nwords is a constant
+ * at each call site, so the common case of at most 64 rules touches one
+ * word of each set.
+ */
+static __always_inline int gw_decide(const struct gw_match *m, __u32 gen, __u64 meta_flags,
+				     __u32 nwords)
+{
+	__u32 gen_base = gen * GW_RIX_MAX, w, k;
+	__u64 cand[GW_RULE_WORDS] = {};
+	struct gw_ruleset *base, *ports, *quick;
+	__u64 any = 0;
+
+	base = gw_rix(gen_base, m->base_key);
+	k = gen * GW_RULE_PORT_KEYS + m->port_key;
+	ports = bpf_map_lookup_elem(&GW_MAP_RULE_PORTS, &k);
+	if (!base || !ports)
+		return -1;
+	for (w = 0; w < GW_RULE_WORDS; w++)
+		if (w < nwords)
+			cand[w] = base->bits[w] & ports->bits[w];
+	if (gw_side_filter(cand, nwords, gen_base, m->src_tables, GW_RIX_SRC_NONE,
+			   GW_RIX_SRC_TABLE))
+		return -1;
+	if ((meta_flags & GW_RULE_META_NEED_DST) &&
+	    gw_side_filter(cand, nwords, gen_base, m->dst_tables, GW_RIX_DST_NONE,
+			   GW_RIX_DST_TABLE))
+		return -1;
+	if (meta_flags & GW_RULE_META_IFINDEX) {
+		struct gw_rule_iface_key ik = { .generation = gen, .ifindex = m->ifindex };
+		struct gw_ruleset *ifs = bpf_map_lookup_elem(&GW_MAP_RULE_IFACES, &ik);
+
+		if (!ifs)
+			ifs = gw_rix(gen_base, GW_RIX_IF_ANY);
+		if (!ifs)
+			return -1;
+		for (w = 0; w < GW_RULE_WORDS; w++)
+			if (w < nwords)
+				cand[w] &= ifs->bits[w];
+	}
+	quick = gw_rix(gen_base, GW_RIX_QUICK);
+	if (!quick)
+		return -1;
+	for (w = 0; w < GW_RULE_WORDS; w++) {
+		if (w >= nwords)
+			break;
+		if (cand[w] & quick->bits[w])
+			return (int)(w * 64 + gw_lowest_bit(cand[w] & quick->bits[w]));
+		any |= cand[w];
+	}
+	if (!any)
+		return -1;
+	for (w = GW_RULE_WORDS; w-- > 0;)
+		if (w < nwords && cand[w])
+			return (int)(w * 64 + gw_highest_bit(cand[w]));
+	return -1;
+}
+
+/* The action of rule idx in generation gen. */
+static __always_inline __u32 gw_rule_action(__u32 gen, __u32 idx)
+{
+	struct gw_ruleset *block = gw_rix(gen * GW_RIX_MAX, GW_RIX_BLOCK);
+	struct gw_ruleset *ret = gw_rix(gen * GW_RIX_MAX, GW_RIX_RETURN);
+	__u32 w = (idx >> 6) & (GW_RULE_WORDS - 1), b = idx & 63;
+
+	if (!block || !ret || !((block->bits[w] >> b) & 1))
+		return GW_ACT_PASS;
+	return ((ret->bits[w] >> b) & 1) ? GW_ACT_BLOCK_RETURN : GW_ACT_BLOCK_DROP;
+}
+
+/* The protocol as the rule index numbers it (enum gw_rule_index_key). */
+static __always_inline __u32 gw_proto_index(const struct gw_pkt *pkt)
 {
 	if (pkt->l4 == GW_L4_UNKNOWN)
 		return 0;
 	switch (pkt->proto) {
 	case IPPROTO_TCP:
-		return GW_PROTO_TCP;
+		return 1;
 	case IPPROTO_UDP:
-		return GW_PROTO_UDP;
+		return 2;
 	case IPPROTO_ICMP:
-		return GW_PROTO_ICMP;
+		return 3;
 	case IPPROTO_ICMPV6:
-		return GW_PROTO_ICMPV6;
+		return 4;
 	}
-	return GW_PROTO_OTHER;
+	return 5;
 }
 
 SEC("xdp")
@@ -102,10 +226,12 @@ int greywall_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
-	struct gw_entry *src;
-	struct gw_match m;
+	__u64 cfg_flags, counter_tables;
+	struct gw_rule_stats *st;
+	struct gw_ruleset *meta;
+	struct gw_member src;
 	struct gw_pkt pkt;
-	__u32 action = GW_ACT_PASS;
+	__u32 action = GW_ACT_PASS, gen, idx;
 	int status;
 
 	gw_stat_inc(GW_STAT_PACKETS);
@@ -126,44 +252,56 @@ int greywall_xdp(struct xdp_md *ctx)
 	if (pkt.ipv6_ext)
 		gw_stat_inc(GW_STAT_IPV6_EXT);
 
-	src = gw_lookup(&pkt.src, pkt.family);
-	m.nrules = gw_config_get(GW_CFG_NRULES);
-	if (m.nrules) {
-		struct gw_entry *dst = NULL;
+	cfg_flags = gw_config_get(GW_CFG_FLAGS);
+	counter_tables = gw_config_get(GW_CFG_COUNTER_TABLES);
+	gen = gw_config_get(GW_CFG_RULE_GEN) & 1;
+	gw_lookup(&pkt.src, pkt.family, cfg_flags, counter_tables, &src);
+	meta = gw_rix(gen * GW_RIX_MAX, GW_RIX_META);
+	if (meta && meta->bits[0]) {
+		__u64 meta_flags = meta->bits[1];
+		struct gw_match m;
+		int rule;
 
-		if (m.nrules > GW_MAX_RULES)
-			m.nrules = GW_MAX_RULES;
-		m.src_tables = src ? src->tables : 0;
-		if (gw_config_get(GW_CFG_FLAGS) & GW_CFG_F_NEED_DST)
-			dst = gw_lookup(&pkt.dst, pkt.family);
-		m.dst_tables = dst ? dst->tables : 0;
+		m.src_tables = src.tables & meta->bits[2];
+		m.dst_tables = 0;
+		if (meta_flags & GW_RULE_META_NEED_DST) {
+			struct gw_member dst;
+
+			gw_lookup(&pkt.dst, pkt.family, cfg_flags, 0, &dst);
+			m.dst_tables = dst.tables & meta->bits[3];
+		}
 		m.ifindex = ctx->ingress_ifindex;
-		m.family_flag = pkt.family == 4 ? GW_RULE_INET : GW_RULE_INET6;
-		m.proto_bit = gw_proto_bit(&pkt);
-		m.has_ports = pkt.l4 == GW_L4_OK &&
-			      (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP);
-		m.dport = pkt.dport;
-		m.syn_no_ack = pkt.l4 == GW_L4_OK && pkt.proto == IPPROTO_TCP &&
-			       (pkt.tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_SYN;
-		m.decided = 0;
-		m.action = GW_ACT_PASS;
-		m.rule = 0;
-		bpf_loop(m.nrules, gw_rule_step, &m, 0);
-		if (m.decided) {
-			__u32 idx = m.rule;
-			struct gw_rule_stats *st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &idx);
-
+		m.base_key = GW_RIX_BASE +
+			     ((pkt.family == 6) * GW_RIX_PROTOS + gw_proto_index(&pkt)) * 2 +
+			     (pkt.l4 == GW_L4_OK && pkt.proto == IPPROTO_TCP &&
+			      (pkt.tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_SYN);
+		m.port_key = pkt.l4 == GW_L4_OK &&
+					     (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP) ?
+				     pkt.dport :
+				     GW_RULE_PORT_NONE;
+		if (meta->bits[0] <= 64)
+			rule = gw_decide(&m, gen, meta_flags, 1);
+		else
+			rule = gw_decide(&m, gen, meta_flags, GW_RULE_WORDS);
+		/* Rule 0 sees every packet that is evaluated: userspace derives the others. */
+		idx = 0;
+		st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &idx);
+		if (st)
+			st->evaluations++;
+		if (rule >= 0) {
+			idx = (__u32)rule;
+			st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &idx);
 			if (st) {
 				st->matches++;
 				st->packets++;
 				st->bytes += len;
 			}
-			action = m.action;
+			action = gw_rule_action(gen, idx);
 		}
 	}
 
-	if (src && (src->tables & gw_config_get(GW_CFG_COUNTER_TABLES)))
-		gw_count(src, action == GW_ACT_PASS ? GW_DIR_IN_PASS : GW_DIR_IN_BLOCK, len);
+	if (src.entry && (src.tables & counter_tables))
+		gw_count(src.entry, action == GW_ACT_PASS ? GW_DIR_IN_PASS : GW_DIR_IN_BLOCK, len);
 
 	if (action == GW_ACT_PASS) {
 		gw_stat_inc(GW_STAT_PASS);

@@ -19,6 +19,13 @@
 #define GW_MAP_RULE_STATS gw_rule_stats	/* percpu: __u32 index -> struct gw_rule_stats */
 #define GW_MAP_STATS gw_stats		/* percpu: enum gw_stat -> __u64 */
 #define GW_MAP_CONFIG gw_config		/* enum gw_config_key -> __u64 */
+#define GW_MAP_INDEX4 gw_index4		/* __u32 IPv4 /16 -> struct gw_index4_page */
+#define GW_MAP_INDEX6 gw_index6		/* __u32 IPv6 /32 -> struct gw_index6_entry */
+#define GW_MAP_CLASSES gw_classes	/* __u32 class -> __u64 tables */
+#define GW_MAP_RULE_INDEX gw_rule_index	/* generation * GW_RIX_MAX + enum gw_rule_index_key
+					   -> struct gw_ruleset */
+#define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
+#define GW_MAP_RULE_IFACES gw_rule_ifaces /* struct gw_rule_iface_key -> struct gw_ruleset */
 
 #define __GW_STR(x) #x
 #define GW_MAP_NAME(m) __GW_STR(m)
@@ -48,6 +55,48 @@ struct gw_lpm6_key {
 	__u32 prefixlen;
 	__u8 bytes[16];
 };
+
+/*
+ * The first-level index in front of the tries (SPEC 1: a packet must not pay
+ * an LPM walk of a big trie). IPv4: one byte per /24, 256 to a page, one
+ * page per /16. The byte says whether host entries exist in that /24
+ * (GW_SLOT_HOSTS: look in the host map) and what the networks of /24 or
+ * shorter that cover it are: GW_CLASS_NONE (none), a class number whose
+ * table set is in gw_classes, or GW_CLASS_TRIE (networks longer than /24
+ * lie inside, or the classes ran out: ask the trie). A source whose byte is
+ * 0 is in no table, without any hash or trie lookup.
+ */
+struct gw_index4_page {
+	__u8 slot[256];
+};
+
+#define GW_SLOT_HOSTS 0x80
+#define GW_SLOT_CLASS 0x7f
+#define GW_CLASS_NONE 0
+#define GW_CLASS_TRIE 0x7f
+#define GW_CLASSES 128			/* gw_classes entries; 1..126 name table sets */
+
+/*
+ * IPv6: a hash keyed by the /32 (first four bytes, network order). No entry:
+ * the source is in no table. Otherwise `tables` are those of the networks of
+ * /32 or shorter covering the /32, and flags say where else to look.
+ * Networks shorter than GW_INDEX6_MIN_PLEN are not spread over /32 keys;
+ * while one exists, GW_CFG_F_INDEX6_OFF sends every IPv6 source to the host
+ * map and the trie.
+ */
+struct gw_index6_entry {
+	__u64 tables;
+	__u32 flags;			/* enum gw_index6_flag */
+	__u32 pad;
+};
+
+enum gw_index6_flag {
+	GW_INDEX6_HOSTS = 1 << 0,	/* host entries inside this /32 */
+	GW_INDEX6_TRIE = 1 << 1,	/* networks longer than /32 inside */
+};
+
+#define GW_INDEX6_MIN_PLEN 16
+#define GW_INDEX6_MAX_DEFAULT 1048576	/* /32 keys */
 
 /* Directions of the per-entry counters, as pfctl -vvsTables shows them. */
 enum gw_dir {
@@ -129,6 +178,61 @@ struct gw_rule {
 
 #define GW_NO_TABLE 0xff
 
+/*
+ * The compiled rule index: rule decisions in a time that does not grow with
+ * the number of rules. Every packet property a rule can test selects a
+ * bitset of the rules it satisfies (bit i = rule i); the AND of those is the
+ * set of matching rules; the lowest matching `quick` rule, else the highest
+ * matching rule, decides (PF: last match wins unless quick). Two
+ * generations: userspace fills the idle one and then flips GW_CFG_RULE_GEN,
+ * so a packet never sees half a ruleset.
+ */
+#define GW_RULE_WORDS (GW_MAX_RULES / 64)
+
+struct gw_ruleset {
+	__u64 bits[GW_RULE_WORDS];
+};
+
+/*
+ * Keys of gw_rule_index within one generation. BASE: by family, protocol
+ * and SYN: GW_RIX_BASE + (family6 * GW_RIX_PROTOS + proto) * 2 + syn, with
+ * proto 0 unknown, 1 tcp, 2 udp, 3 icmp, 4 icmpv6, 5 other.
+ */
+enum gw_rule_index_key {
+	GW_RIX_META = 0,	/* bits[0] nrules, [1] flags, [2] src tables, [3] dst tables */
+	GW_RIX_QUICK,		/* rules with `quick` */
+	GW_RIX_BLOCK,		/* block rules (drop or return) */
+	GW_RIX_RETURN,		/* block return rules */
+	GW_RIX_SRC_NONE,	/* satisfied by a source in none of the src tables */
+	GW_RIX_SRC_ANY,		/* rules without a source table */
+	GW_RIX_SRC_POS,		/* from <t> */
+	GW_RIX_SRC_NEG,		/* from !<t> */
+	GW_RIX_DST_NONE,
+	GW_RIX_DST_ANY,
+	GW_RIX_DST_POS,
+	GW_RIX_DST_NEG,
+	GW_RIX_IF_ANY,		/* rules without `on IF` */
+	GW_RIX_BASE = 16,
+	GW_RIX_SRC_TABLE = GW_RIX_BASE + 24,	/* + table: rules whose from <...> has it */
+	GW_RIX_DST_TABLE = GW_RIX_SRC_TABLE + GW_MAX_TABLES,
+	GW_RIX_MAX = GW_RIX_DST_TABLE + GW_MAX_TABLES,
+};
+
+#define GW_RIX_PROTOS 6
+#define GW_RULE_PORT_NONE 65536		/* gw_rule_ports key for packets without ports */
+#define GW_RULE_PORT_KEYS 65537
+
+/* GW_RIX_META bits[1] */
+enum gw_rule_meta_flag {
+	GW_RULE_META_NEED_DST = 1 << 0,	/* some rule matches the destination */
+	GW_RULE_META_IFINDEX = 1 << 1,	/* some rule has `on IF`: consult gw_rule_ifaces */
+};
+
+struct gw_rule_iface_key {
+	__u32 generation;
+	__u32 ifindex;
+};
+
 struct gw_rule_stats {
 	__u64 evaluations;
 	__u64 matches;		/* times this rule decided the packet */
@@ -157,11 +261,13 @@ enum gw_config_key {
 	GW_CFG_FLAGS,		/* enum gw_config_flag */
 	GW_CFG_COUNTER_TABLES,	/* bitmask of tables declared with `counters` */
 	GW_CFG_BUILD_ID,	/* checksum of the attached programs (userspace only) */
+	GW_CFG_RULE_GEN,	/* the live generation of the rule index, 0 or 1 */
 	GW_CFG_MAX,
 };
 
 enum gw_config_flag {
-	GW_CFG_F_NEED_DST = 1 << 0,	/* some rule matches the destination */
+	GW_CFG_F_INDEX_READY = 1 << 1,	/* gw_index4/6 describe the maps: use them */
+	GW_CFG_F_INDEX6_OFF = 1 << 2,	/* a short IPv6 network exists: skip gw_index6 */
 };
 
 _Static_assert(sizeof(struct gw_addr) == 16, "gw_addr is a map key ABI");
@@ -170,5 +276,8 @@ _Static_assert(sizeof(struct gw_lpm6_key) == 20, "gw_lpm6_key is a map key ABI")
 _Static_assert(sizeof(struct gw_entry) == 72, "gw_entry is a map value ABI");
 _Static_assert(sizeof(struct gw_rule) == 56, "gw_rule is a map value ABI");
 _Static_assert(sizeof(struct gw_rule_stats) == 32, "gw_rule_stats is a map value ABI");
+_Static_assert(sizeof(struct gw_index4_page) == 256, "gw_index4_page is a map value ABI");
+_Static_assert(sizeof(struct gw_index6_entry) == 16, "gw_index6_entry is a map value ABI");
+_Static_assert(sizeof(struct gw_ruleset) == 32, "gw_ruleset is a map value ABI");
 
 #endif /* __GREYWALL_H */

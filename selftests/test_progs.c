@@ -19,6 +19,9 @@
 
 #include "addr.h"
 #include "check.h"
+#include "datapath.h"
+#include "mapindex.h"
+#include "ruleindex.h"
 #include "tc_egress.skel.h"
 #include "test_progs.h"
 #include "xdp.skel.h"
@@ -112,6 +115,21 @@ static void array_zero(struct bpf_map *map, bool percpu)
 	free(zero);
 }
 
+/* The index the fixture keeps in step with what fx_put() writes, as tables.c does. */
+static struct mapindex fx_index;
+static bool fx_index_on = true;
+static uint64_t fx_extra_flags;	/* GW_CFG_FLAGS bits a test sets besides the index's */
+
+static void fx_index_publish(void)
+{
+	uint64_t extra = fx_extra_flags;
+
+	if (mapindex_publish(&fx_index))
+		ST_CHECK(0, "fixture: publish the address index");
+	/* Without the index the data path takes its fallback path: tested too. */
+	fx_config(GW_CFG_FLAGS, (fx_index_on ? fx_index.flags : 0) | extra);
+}
+
 void fx_reset(void)
 {
 	map_clear(xdp_skel->maps.gw_hosts);
@@ -121,6 +139,22 @@ void fx_reset(void)
 	array_zero(xdp_skel->maps.gw_rule_stats, true);
 	array_zero(xdp_skel->maps.gw_stats, true);
 	array_zero(xdp_skel->maps.gw_config, false);
+	fx_extra_flags = 0;
+	fx_rules(NULL, 0);
+	mapindex_reset(&fx_index);
+	fx_index_publish();
+}
+
+void fx_index_mode(bool on)
+{
+	fx_index_on = on;
+	fx_index_publish();
+}
+
+void fx_set_flags(uint64_t flags)
+{
+	fx_extra_flags = flags;
+	fx_index_publish();
 }
 
 static int entry_key(const char *text, struct bpf_map **map, uint8_t key[20])
@@ -148,9 +182,18 @@ int fx_put(const char *addr, uint64_t tables)
 	struct bpf_map *map;
 	uint8_t key[20] = { 0 };
 
-	if (entry_key(addr, &map, key))
+	struct addr_prefix p;
+	int err;
+
+	if (entry_key(addr, &map, key) || addr_parse(addr, &p))
 		return -EINVAL;
-	return bpf_map_update_elem(bpf_map__fd(map), key, &e, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(bpf_map__fd(map), key, &e, BPF_ANY))
+		return -errno;
+	err = addr_is_host(&p) ? mapindex_host(&fx_index, &p, true)
+			       : mapindex_net(&fx_index, &p, tables);
+	if (!err)
+		fx_index_publish();
+	return err;
 }
 
 void fx_put_all(const struct fx_entry *entries)
@@ -179,11 +222,18 @@ void fx_config(enum gw_config_key key, uint64_t value)
 
 void fx_rules(const struct gw_rule *rules, int n)
 {
+	struct ruleindex_maps maps = { bpf_map__fd(xdp_skel->maps.gw_rule_index),
+				       bpf_map__fd(xdp_skel->maps.gw_rule_ports),
+				       bpf_map__fd(xdp_skel->maps.gw_rule_ifaces),
+				       bpf_map__fd(xdp_skel->maps.gw_config) };
+
 	for (int i = 0; i < n; i++) {
 		uint32_t k = (uint32_t)i;
 
 		bpf_map_update_elem(bpf_map__fd(xdp_skel->maps.gw_rules), &k, &rules[i], BPF_ANY);
 	}
+	if (ruleindex_publish(&maps, rules, (uint32_t)n))
+		ST_CHECK(0, "fixture: compile %d rules", n);
 	fx_config(GW_CFG_NRULES, (uint64_t)n);
 }
 
@@ -207,18 +257,15 @@ uint64_t fx_stat(enum gw_stat stat)
 	return sum;
 }
 
+/* As `greywallctl rules` computes them (evaluations derived from rule 0's count). */
 struct gw_rule_stats fx_rule_stats(uint32_t idx)
 {
-	struct gw_rule_stats vals[ncpus], sum = { 0 };
+	struct datapath dp = { .rules = bpf_map__fd(xdp_skel->maps.gw_rules),
+			       .rule_stats = bpf_map__fd(xdp_skel->maps.gw_rule_stats) };
+	struct gw_rule_stats sum;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(xdp_skel->maps.gw_rule_stats), &idx, vals))
+	if (datapath_rule_stats(&dp, idx, &sum))
 		return (struct gw_rule_stats){ ~0ULL, ~0ULL, ~0ULL, ~0ULL };
-	for (int i = 0; i < ncpus; i++) {
-		sum.evaluations += vals[i].evaluations;
-		sum.matches += vals[i].matches;
-		sum.packets += vals[i].packets;
-		sum.bytes += vals[i].bytes;
-	}
 	return sum;
 }
 
@@ -289,39 +336,42 @@ static const char *stat_name(int stat)
 	return stat >= 0 && stat < GW_STAT_MAX ? names[stat] : "?";
 }
 
-void fx_run_case(const struct xdp_case *c)
+static void run_case_mode(const struct xdp_case *c, bool index)
 {
+	char desc[300];
 	uint8_t pkt[PKT_MAX];
 	size_t len;
 	int verdict;
 
+	snprintf(desc, sizeof(desc), "%s [%s]", c->desc, index ? "index" : "no index");
 	fx_reset();
+	fx_index_on = index;
 	fx_put_all(c->before);
 	if (c->nrules)
 		fx_rules(c->rules, c->nrules);
-	fx_config(GW_CFG_FLAGS, c->cfg_flags);
+	fx_set_flags(c->cfg_flags);
 	fx_config(GW_CFG_COUNTER_TABLES, c->counter_tables);
 	len = pkt_build(&c->pkt, pkt, NULL);
 	if (!len) {
-		ST_CHECK(0, "%s: packet builds", c->desc);
+		ST_CHECK(0, "%s: packet builds", desc);
 		return;
 	}
 	if (c->trunc)
 		len = c->trunc < len ? c->trunc : len;
 	verdict = fx_run_xdp(pkt, len, NULL, NULL);
-	ST_CHECK(verdict == c->verdict, "%s: %s (got %s, %d)", c->desc,
+	ST_CHECK(verdict == c->verdict, "%s: %s (got %s, %d)", desc,
 		 verdict_name(c->verdict), verdict_name(verdict), verdict);
 	for (const struct fx_stat_expect *e = c->stats; e->stat; e++)
-		ST_CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: GW_STAT_%s", c->desc,
+		ST_CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: GW_STAT_%s", desc,
 			     stat_name(e->stat - 1));
 	ST_CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP) + (verdict == XDP_TX),
-		     fx_stat(GW_STAT_PACKETS), "%s: pass + drop + tx = packets", c->desc);
+		     fx_stat(GW_STAT_PACKETS), "%s: pass + drop + tx = packets", desc);
 	for (const struct fx_counter_expect *e = c->counters; e->addr; e++) {
 		struct gw_entry entry;
 		bool ok;
 
 		if (fx_get(e->addr, &entry)) {
-			ST_CHECK(0, "%s: entry %s still present", c->desc, e->addr);
+			ST_CHECK(0, "%s: entry %s still present", desc, e->addr);
 			continue;
 		}
 		ok = true;
@@ -331,7 +381,7 @@ void fx_run_case(const struct xdp_case *c)
 			ok = ok && entry.counters.packets[d] == p &&
 			     entry.counters.bytes[d] == p * len;
 		}
-		ST_CHECK(ok, "%s: counters of %s (dir %d: %llu packets / %llu bytes)", c->desc,
+		ST_CHECK(ok, "%s: counters of %s (dir %d: %llu packets / %llu bytes)", desc,
 			 e->addr, e->dir, (unsigned long long)entry.counters.packets[e->dir],
 			 (unsigned long long)entry.counters.bytes[e->dir]);
 	}
@@ -341,10 +391,18 @@ void fx_run_case(const struct xdp_case *c)
 		ST_CHECK(st.evaluations == e->evaluations && st.matches == e->matches &&
 				 st.packets == e->matches && st.bytes == e->matches * len,
 			 "%s: rule %d stats (evaluations %llu, matches %llu, packets %llu, bytes %llu)",
-			 c->desc, e->rule - 1, (unsigned long long)st.evaluations,
+			 desc, e->rule - 1, (unsigned long long)st.evaluations,
 			 (unsigned long long)st.matches, (unsigned long long)st.packets,
 			 (unsigned long long)st.bytes);
 	}
+}
+
+/* Every case runs through the first-level index and through the fallback path. */
+void fx_run_case(const struct xdp_case *c)
+{
+	run_case_mode(c, true);
+	run_case_mode(c, false);
+	fx_index_on = true;
 }
 
 int fx_rules_fd(void)
@@ -379,7 +437,18 @@ static int fixture_setup(void)
 		if (err)
 			return err;
 	}
-	return gw_tc_egress__load(tc_skel);
+	err = gw_tc_egress__load(tc_skel);
+	if (err)
+		return err;
+	{
+		struct mapindex_maps maps = { bpf_map__fd(xdp_skel->maps.gw_index4),
+					      bpf_map__fd(xdp_skel->maps.gw_classes),
+					      bpf_map__fd(xdp_skel->maps.gw_index6),
+					      bpf_map__fd(xdp_skel->maps.gw_config) };
+
+		err = mapindex_init(&fx_index, &maps);
+	}
+	return err;
 }
 
 static int compare_names(const void *a, const void *b)

@@ -55,6 +55,10 @@ void fx_put_all(const struct fx_entry *entries);
 /* Install rules[0..n-1] and set GW_CFG_NRULES. */
 void fx_rules(const struct gw_rule *rules, int n);
 void fx_config(enum gw_config_key key, uint64_t value);
+/* GW_CFG_FLAGS bits besides the index's own (kept across fx_put). */
+void fx_set_flags(uint64_t flags);
+/* Whether the data path may use the first-level index (default on). */
+void fx_index_mode(bool on);
 /* Read an entry back by its exact key (host or CIDR); 0 or -errno. */
 int fx_get(const char *addr, struct gw_entry *out);
 /* Sums over CPUs. */

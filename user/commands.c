@@ -635,7 +635,9 @@ static int cmd_rules(struct daemon *d, struct control_request *req)
 			struct gw_rule_stats s;
 
 			if (!datapath_rule_stats(&d->dp, (uint32_t)j, &s)) {
-				sum.evaluations += s.evaluations;
+				/* The written rule is evaluated when its first part is. */
+				if (j == i)
+					sum.evaluations = s.evaluations;
 				sum.matches += s.matches;
 				sum.packets += s.packets;
 				sum.bytes += s.bytes;

@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -15,17 +16,34 @@
 #include <zlib.h>
 
 #include "datapath.h"
+#include "ruleindex.h"
 #include "tc_egress.skel.h"
 #include "xdp.skel.h"
 
 #define XDP_PROG_NAME "greywall_xdp"
 
 /* The maps every object declares, pinned by name under the bpf-dir. */
-static const char *const pinned_maps[] = {
-	GW_MAP_NAME(GW_MAP_HOSTS),	GW_MAP_NAME(GW_MAP_PREFIX4), GW_MAP_NAME(GW_MAP_PREFIX6),
-	GW_MAP_NAME(GW_MAP_RULES),	GW_MAP_NAME(GW_MAP_RULE_STATS),
-	GW_MAP_NAME(GW_MAP_STATS),	GW_MAP_NAME(GW_MAP_CONFIG),
+static const struct {
+	const char *name;
+	size_t offset;		/* of the fd in struct datapath */
+} pinned_maps[] = {
+#define PINNED(map, field) { GW_MAP_NAME(map), offsetof(struct datapath, field) }
+	PINNED(GW_MAP_HOSTS, hosts),		PINNED(GW_MAP_PREFIX4, prefix4),
+	PINNED(GW_MAP_PREFIX6, prefix6),	PINNED(GW_MAP_RULES, rules),
+	PINNED(GW_MAP_RULE_STATS, rule_stats),	PINNED(GW_MAP_STATS, stats),
+	PINNED(GW_MAP_CONFIG, config),		PINNED(GW_MAP_INDEX4, index4),
+	PINNED(GW_MAP_CLASSES, classes),	PINNED(GW_MAP_INDEX6, index6),
+	PINNED(GW_MAP_RULE_INDEX, rule_index),	PINNED(GW_MAP_RULE_PORTS, rule_ports),
+	PINNED(GW_MAP_RULE_IFACES, rule_ifaces),
+#undef PINNED
 };
+
+#define NPINNED (sizeof(pinned_maps) / sizeof(pinned_maps[0]))
+
+static int *map_fd(struct datapath *dp, size_t i)
+{
+	return (int *)((char *)dp + pinned_maps[i].offset);
+}
 
 static int mkdir_p(const char *path)
 {
@@ -73,20 +91,18 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 
 int datapath_open_pinned(struct datapath *dp, const char *bpf_dir)
 {
-	int *fds[] = { &dp->hosts, &dp->prefix4, &dp->prefix6, &dp->rules,
-		       &dp->rule_stats, &dp->stats, &dp->config };
 	char path[PATH_MAX];
 
 	memset(dp, 0, sizeof(*dp));
 	snprintf(dp->bpf_dir, sizeof(dp->bpf_dir), "%s", bpf_dir);
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		*fds[i] = -1;
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		int err = pin_path(path, sizeof(path), bpf_dir, pinned_maps[i]);
+	for (size_t i = 0; i < NPINNED; i++)
+		*map_fd(dp, i) = -1;
+	for (size_t i = 0; i < NPINNED; i++) {
+		int err = pin_path(path, sizeof(path), bpf_dir, pinned_maps[i].name);
 
 		if (!err) {
-			*fds[i] = bpf_obj_get(path);
-			err = *fds[i] < 0 ? -errno : 0;
+			*map_fd(dp, i) = bpf_obj_get(path);
+			err = *map_fd(dp, i) < 0 ? -errno : 0;
 		}
 		if (err) {
 			datapath_close(dp);
@@ -98,12 +114,9 @@ int datapath_open_pinned(struct datapath *dp, const char *bpf_dir)
 
 void datapath_close(struct datapath *dp)
 {
-	int fds[] = { dp->hosts, dp->prefix4, dp->prefix6, dp->rules,
-		      dp->rule_stats, dp->stats, dp->config };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (fds[i] > 0)
-			close(fds[i]);
+	for (size_t i = 0; i < NPINNED; i++)
+		if (*map_fd(dp, i) > 0)
+			close(*map_fd(dp, i));
 	if (dp->xdp_prog)
 		xdp_program__close(dp->xdp_prog);
 	if (dp->xdp)
@@ -111,8 +124,8 @@ void datapath_close(struct datapath *dp)
 	if (dp->tc)
 		gw_tc_egress__destroy(dp->tc);
 	memset(dp, 0, sizeof(*dp));
-	dp->hosts = dp->prefix4 = dp->prefix6 = dp->rules = -1;
-	dp->rule_stats = dp->stats = dp->config = -1;
+	for (size_t i = 0; i < NPINNED; i++)
+		*map_fd(dp, i) = -1;
 }
 
 /* A checksum of both programs' ELF images: which build is attached. */
@@ -426,44 +439,35 @@ int datapath_detach(const struct config *cfg, char *err, size_t errlen)
 
 int datapath_set_rules(struct datapath *dp, const struct config *cfg)
 {
-	uint64_t counter_tables = 0, flags = 0, nrules = cfg->nrules;
+	struct ruleindex_maps maps = { dp->rule_index, dp->rule_ports, dp->rule_ifaces,
+				       dp->config };
+	uint64_t counter_tables = 0, nrules = cfg->nrules;
+	struct gw_rule rules[GW_MAX_RULES];
 	uint32_t key;
+	int err;
 
 	if (cfg->nrules > GW_MAX_RULES)
 		return -E2BIG;
 	for (size_t i = 0; i < cfg->ntables; i++)
 		if (cfg->tables[i].flags & CONFIG_TABLE_COUNTERS)
 			counter_tables |= 1ULL << i;
-	/*
-	 * Rules are written before the count grows and after it shrinks, so
-	 * the data path never evaluates a rule slot that is not filled.
-	 */
-	key = GW_CFG_NRULES;
-	{
-		uint64_t old = 0;
-
-		bpf_map_lookup_elem(dp->config, &key, &old);
-		if (old > nrules && bpf_map_update_elem(dp->config, &key, &nrules, BPF_ANY))
-			return -errno;
-	}
 	for (uint32_t i = 0; i < cfg->nrules; i++) {
-		struct gw_rule rule = cfg->rules[i].rule;
-
+		rules[i] = cfg->rules[i].rule;
 		if (cfg->rules[i].ifname[0]) {
-			rule.ifindex = if_nametoindex(cfg->rules[i].ifname);
-			if (!rule.ifindex)
+			rules[i].ifindex = if_nametoindex(cfg->rules[i].ifname);
+			if (!rules[i].ifindex)
 				return -ENODEV;
 		}
-		if (rule.dst_tables)
-			flags |= GW_CFG_F_NEED_DST;
-		if (bpf_map_update_elem(dp->rules, &i, &rule, BPF_ANY))
-			return -errno;
 	}
+	/* The data path decides from the index; gw_rules is what `greywallctl rules` reads. */
+	err = ruleindex_publish(&maps, rules, cfg->nrules);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < cfg->nrules; i++)
+		if (bpf_map_update_elem(dp->rules, &i, &rules[i], BPF_ANY))
+			return -errno;
 	key = GW_CFG_COUNTER_TABLES;
 	if (bpf_map_update_elem(dp->config, &key, &counter_tables, BPF_ANY))
-		return -errno;
-	key = GW_CFG_FLAGS;
-	if (bpf_map_update_elem(dp->config, &key, &flags, BPF_ANY))
 		return -errno;
 	key = GW_CFG_NRULES;
 	if (bpf_map_update_elem(dp->config, &key, &nrules, BPF_ANY))
@@ -489,7 +493,8 @@ uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat)
 	return sum;
 }
 
-int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out)
+/* The per-CPU counters of rule index, summed. */
+static int rule_stats_sum(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct gw_rule_stats *values;
@@ -511,5 +516,36 @@ int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rul
 		out->bytes += values[i].bytes;
 	}
 	free(values);
+	return 0;
+}
+
+int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out)
+{
+	struct gw_rule_stats first;
+	int err;
+
+	/*
+	 * The data path counts evaluated packets on rule 0 only: a rule is
+	 * evaluated for every such packet that no earlier quick rule took.
+	 */
+	err = rule_stats_sum(dp, 0, &first);
+	if (!err)
+		err = rule_stats_sum(dp, index, out);
+	if (err)
+		return err;
+	out->evaluations = first.evaluations;
+	for (uint32_t j = 0; j < index; j++) {
+		struct gw_rule_stats s;
+		struct gw_rule rule;
+
+		if (bpf_map_lookup_elem(dp->rules, &j, &rule))
+			return -errno;
+		if (!(rule.flags & GW_RULE_QUICK))
+			continue;
+		err = rule_stats_sum(dp, j, &s);
+		if (err)
+			return err;
+		out->evaluations -= s.matches < out->evaluations ? s.matches : out->evaluations;
+	}
 	return 0;
 }

@@ -37,6 +37,12 @@ struct datapath {
 	int rule_stats;
 	int stats;
 	int config;
+	int index4;
+	int classes;
+	int index6;
+	int rule_index;
+	int rule_ports;
+	int rule_ifaces;
 };
 
 struct datapath_link {

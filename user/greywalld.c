@@ -201,7 +201,10 @@ static int tables_fill(struct daemon *d, char *err, size_t errlen)
 /* Build tables from config, store and files, and bring the maps in line. */
 static int tables_start(struct daemon *d, char *err, size_t errlen)
 {
-	struct tables_maps maps = { d->dp.hosts, d->dp.prefix4, d->dp.prefix6 };
+	struct tables_maps maps = {
+		d->dp.hosts, d->dp.prefix4, d->dp.prefix6,
+		{ d->dp.index4, d->dp.classes, d->dp.index6, d->dp.config },
+	};
 	int ret = tables_init(&d->tables, &d->cfg, d->store, &maps);
 
 	if (ret) {

@@ -56,6 +56,8 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 	err = addrmap_init(&t->nodes, sizeof(struct table_node));
 	if (!err)
 		err = addrmap_init(&t->changed, 1);
+	if (!err)
+		err = mapindex_init(&t->index, &maps->index);
 	for (size_t i = 0; !err && i < cfg->ntables && i < GW_MAX_TABLES; i++) {
 		struct table *tb = &t->table[i];
 
@@ -84,6 +86,8 @@ void tables_free(struct tables *t)
 	}
 	addrmap_free(&t->nodes);
 	addrmap_free(&t->changed);
+	if (t->index.slots)
+		mapindex_free(&t->index);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -363,17 +367,23 @@ static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tab
 	}
 	if (bpf_map_update_elem(fd, &key, &entry, BPF_ANY))
 		return -errno;
-	return 0;
+	if (!addr_is_host(p))
+		return mapindex_net(&t->index, p, tables_set);
+	return exists ? 0 : mapindex_host(&t->index, p, true);
 }
 
-static int map_remove(struct tables *t, const struct addr_prefix *p)
+static int map_remove(struct tables *t, const struct addr_prefix *p, bool was_there)
 {
 	union map_key key;
 	int fd = map_key_for(t, p, &key);
 
 	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 		return -errno;
-	return 0;
+	if (!was_there)
+		return 0;
+	if (!addr_is_host(p))
+		return mapindex_net(&t->index, p, 0);
+	return mapindex_host(&t->index, p, false);
 }
 
 /* New host entries, written in batches (the path of large loads). */
@@ -394,14 +404,15 @@ static int host_batch_flush(struct tables *t, struct host_batch *b)
 
 	while (done < b->n) {
 		uint32_t count = b->n - done;
+		int failed = bpf_map_update_batch(t->maps.hosts, &b->keys[done], &b->values[done],
+						  &count, &opts);
 
-		if (!bpf_map_update_batch(t->maps.hosts, &b->keys[done], &b->values[done], &count,
-					  &opts)) {
-			done += count;
-			continue;
-		}
-		/* The entry at done + count failed (map full): take it out. */
+		for (uint32_t k = done; k < done + count && !err; k++)
+			err = mapindex_host(&t->index, &b->prefixes[k], true);
 		done += count;
+		if (!failed)
+			continue;
+		/* The entry at done failed (map full): take it out. */
 		if (done < b->n) {
 			struct table_node *node = addrmap_get(&t->nodes, &b->prefixes[done]);
 
@@ -453,7 +464,7 @@ static int node_apply(struct tables *t, const struct addr_prefix *p, struct host
 	if (!node)
 		return 0;
 	if (!node->own) {
-		err = map_remove(t, p);
+		err = map_remove(t, p, node->in_map != 0);
 		if (err)
 			return err;
 		node->in_map = 0;
@@ -585,6 +596,12 @@ int tables_commit(struct tables *t)
 	 * entries and counters: leave them to tables_sync_maps().
 	 */
 	err = t->maps_synced ? apply_all(t, false) : 0;
+	if (t->maps_synced) {
+		int index_err = mapindex_publish(&t->index);
+
+		if (!err)
+			err = index_err;
+	}
 	addrmap_clear(&t->changed);
 	t->changed_prefixes = 0;
 	if (t->in_group && t->store)
@@ -649,6 +666,27 @@ static int scan_map(struct tables *t, int fd, size_t key_size, int kind)
 	return err;
 }
 
+/* Describe to the index every entry the maps now hold (entries of an earlier run too). */
+static int index_rebuild(struct tables *t)
+{
+	const struct addr_prefix *key;
+	void *value;
+	int err = 0;
+
+	mapindex_reset(&t->index);
+	for (size_t i = 0; !err && addrmap_next(&t->nodes, &i, &key, &value);) {
+		const struct table_node *node = value;
+
+		if (!node->in_map)
+			continue;
+		if (addr_is_host(key))
+			err = mapindex_host(&t->index, key, true);
+		else
+			err = mapindex_net(&t->index, key, node->in_map);
+	}
+	return err;
+}
+
 int tables_sync_maps(struct tables *t)
 {
 	const struct addr_prefix *key;
@@ -669,6 +707,14 @@ int tables_sync_maps(struct tables *t)
 		err = scan_map(t, t->maps.prefix6, sizeof(struct gw_lpm6_key), 6);
 	if (!err)
 		err = apply_all(t, true);
+	if (!err || err == -ENOSPC) {
+		int index_err = index_rebuild(t);
+
+		if (!index_err)
+			index_err = mapindex_publish(&t->index);
+		if (index_err)
+			err = index_err;
+	}
 	addrmap_clear(&t->changed);
 	t->changed_prefixes = 0;
 	t->maps_synced = true;

@@ -19,6 +19,7 @@
 #include "addrmap.h"
 #include "config.h"
 #include "greywall.h"
+#include "mapindex.h"
 #include "store.h"
 
 struct table {
@@ -39,6 +40,7 @@ struct tables_maps {
 	int hosts;
 	int prefix4;
 	int prefix6;
+	struct mapindex_maps index;	/* the first-level index in front of them */
 };
 
 struct tables {
@@ -49,6 +51,7 @@ struct tables {
 	/* Number of prefix nodes per family (0 IPv4, 1 IPv6) and length. */
 	uint32_t prefix_lengths[2][129];
 	struct tables_maps maps;
+	struct mapindex index;
 	struct store *store;		/* may be NULL (tests, const tables) */
 	uint32_t limit_hosts;
 	uint32_t limit_prefixes;

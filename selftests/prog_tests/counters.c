@@ -41,7 +41,7 @@ static const struct xdp_case counter_cases[] = {
 	  { CNT("2001:db8:1::7", GW_DIR_IN_BLOCK, 1), CNT("2001:db8:1::/48", GW_DIR_IN_BLOCK, 0) } },
 	{ "the destination entry does not count on ingress", TCP4(), 0,
 	  { { "203.0.113.1", T_OTHER } }, { RULE(GW_ACT_BLOCK_DROP, .dst_tables = T_OTHER) }, 1,
-	  GW_CFG_F_NEED_DST, T_OTHER, XDP_DROP, {}, { CNT("203.0.113.1", GW_DIR_IN_BLOCK, 0) } },
+	  0, T_OTHER, XDP_DROP, {}, { CNT("203.0.113.1", GW_DIR_IN_BLOCK, 0) } },
 	{ "a truncated TCP header from a blocked source counts In/Block", TCP4(), 14 + 20 + 10,
 	  { { "198.51.100.7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
 	  { FX_STAT(GW_STAT_UNPARSED, 1) }, { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 1) } },

@@ -51,23 +51,23 @@ static const struct xdp_case rule_cases[] = {
 	  { BLOCK_FROM(T_OTHER | T_THIRD) }, 1, 0, 0, XDP_DROP },
 	{ "to <t> with NEED_DST: destination in <t> is dropped", TCP4(), 0,
 	  { { "203.0.113.1", T_OTHER } }, { RULE(BLK, .dst_tables = T_OTHER) }, 1,
-	  GW_CFG_F_NEED_DST, 0, XDP_DROP, { FX_STAT(GW_STAT_HOST_HIT, 1) } },
+	  0, 0, XDP_DROP, { FX_STAT(GW_STAT_HOST_HIT, 1) } },
 	{ "to <t> with NEED_DST: destination prefix in <t> is dropped", TCP6(), 0,
 	  { { "2001:db8:2::/48", T_OTHER } }, { RULE(BLK, .dst_tables = T_OTHER) }, 1,
-	  GW_CFG_F_NEED_DST, 0, XDP_DROP, { FX_STAT(GW_STAT_PREFIX_HIT, 1) } },
-	{ "to <t> without NEED_DST: the destination is not looked up", TCP4(), 0,
-	  { { "203.0.113.1", T_OTHER } }, { RULE(BLK, .dst_tables = T_OTHER) }, 1, 0, 0, XDP_PASS,
+	  0, 0, XDP_DROP, { FX_STAT(GW_STAT_PREFIX_HIT, 1) } },
+	{ "no rule matches a destination: the destination is not looked up", TCP4(), 0,
+	  { { "203.0.113.1", T_OTHER } }, { RULE(BLK, .src_tables = T_OTHER) }, 1, 0, 0, XDP_PASS,
 	  { FX_STAT(GW_STAT_HOST_HIT, 0) } },
 	{ "to !<t>: destination in <t> passes", TCP4(), 0, { { "203.0.113.1", T_OTHER } },
-	  { RULE(BLK, .dst_tables = T_OTHER, .flags = GW_RULE_DST_NOT) }, 1, GW_CFG_F_NEED_DST, 0,
+	  { RULE(BLK, .dst_tables = T_OTHER, .flags = GW_RULE_DST_NOT) }, 1, 0, 0,
 	  XDP_PASS },
 	{ "to !<t>: other destination is dropped", TCP4(.dst = "203.0.113.2"), 0,
 	  { { "203.0.113.1", T_OTHER } },
-	  { RULE(BLK, .dst_tables = T_OTHER, .flags = GW_RULE_DST_NOT) }, 1, GW_CFG_F_NEED_DST, 0,
+	  { RULE(BLK, .dst_tables = T_OTHER, .flags = GW_RULE_DST_NOT) }, 1, 0, 0,
 	  XDP_DROP },
 	{ "from <a> to <b>: both must match", TCP4(), 0,
 	  { { "198.51.100.7", T_BLOCK }, { "203.0.113.0/24", T_OTHER } },
-	  { RULE(BLK, .src_tables = T_BLOCK, .dst_tables = T_THIRD) }, 1, GW_CFG_F_NEED_DST, 0,
+	  { RULE(BLK, .src_tables = T_BLOCK, .dst_tables = T_THIRD) }, 1, 0, 0,
 	  XDP_PASS },
 	/* Protocols. */
 	{ "proto tcp does not match udp", UDP4(), 0, SRC_BLOCK,
@@ -188,22 +188,65 @@ SELFTEST(rule_stats_accumulate)
 		 "rule 1: 3 evaluations, decided 2 packets of %zu bytes", alen);
 }
 
-/* GW_CFG_NRULES beyond GW_MAX_RULES is clamped, not trusted. */
-SELFTEST(rules_nrules_clamped)
+/*
+ * Many rules: the decision is the same wherever the deciding rule sits,
+ * in the first word of the rule sets or the last.
+ */
+SELFTEST(rules_many)
 {
+	static struct gw_rule rules[GW_MAX_RULES];
+	struct pkt_spec listed = TCP4(), other = TCP4(.src = "192.0.2.9");
+	uint8_t a[PKT_MAX], b[PKT_MAX];
+	size_t alen = pkt_build(&listed, a, NULL), blen = pkt_build(&other, b, NULL);
+
+	/* Port 1 only: none of these matches the test packets (port 25). */
+	for (int i = 0; i < GW_MAX_RULES; i++)
+		rules[i] = (struct gw_rule)RULE(GW_ACT_BLOCK_DROP, .dport_lo = 1, .dport_hi = 1);
+	rules[GW_MAX_RULES - 1] = (struct gw_rule)RULE(GW_ACT_BLOCK_DROP);
+	fx_reset();
+	fx_rules(rules, GW_MAX_RULES);
+	ST_CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_DROP, "rule 255 (the last) decides");
+	ST_CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).matches, 1, "rule 255 counted the match");
+	ST_CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).evaluations, 1, "rule 255 evaluated once");
+	ST_CHECK_INT(fx_rule_stats(0).matches, 0, "rule 0 did not match");
+
+	/* A quick pass for <other> at 200 stops before the last rule. */
+	rules[200] = (struct gw_rule)RULE(GW_ACT_PASS, .src_tables = T_OTHER, .flags = GW_RULE_QUICK);
+	fx_reset();
+	fx_put("198.51.100.7", T_OTHER);
+	fx_rules(rules, GW_MAX_RULES);
+	ST_CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_PASS, "quick rule 200 passes <other>");
+	ST_CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_DROP, "an unlisted source reaches 255");
+	ST_CHECK_INT(fx_rule_stats(200).matches, 1, "rule 200 decided once");
+	ST_CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).evaluations, 1,
+		     "rule 255 evaluated only for the packet rule 200 did not take");
+
+	/* 65 rules: the multi-word path with one rule in the second word. */
+	fx_reset();
+	fx_rules(rules, 65);
+	ST_CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_PASS, "65 rules, none matching: pass");
+	rules[64] = (struct gw_rule)RULE(GW_ACT_BLOCK_DROP);
+	fx_rules(rules, 65);
+	ST_CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_DROP, "rule 64 (second word) decides");
+	ST_CHECK_INT(fx_rule_stats(64).matches, 1, "rule 64 counted the match");
+}
+
+/* A new ruleset replaces the old one whole: no rule of the old one survives. */
+SELFTEST(rules_replace)
+{
+	struct gw_rule block_all = RULE(GW_ACT_BLOCK_DROP);
+	struct gw_rule pass_udp = RULE(GW_ACT_PASS, .proto_mask = GW_PROTO_UDP);
 	struct pkt_spec spec = TCP4();
 	uint8_t pkt[PKT_MAX];
 	size_t len = pkt_build(&spec, pkt, NULL);
-	struct gw_rule last = RULE(GW_ACT_BLOCK_DROP);
-	uint32_t idx = GW_MAX_RULES - 1;
 
-	/*
-	 * fx_reset() left rules 0..254 zeroed: dport 0:0, which never matches
-	 * port 25. Only the last one blocks.
-	 */
-	bpf_map_update_elem(fx_rules_fd(), &idx, &last, BPF_ANY);
-	fx_config(GW_CFG_NRULES, 100000);
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "rule %u (the last) decides", idx);
-	ST_CHECK_INT(fx_rule_stats(idx).matches, 1, "the last rule counted the match");
-	ST_CHECK_INT(fx_rule_stats(0).evaluations, 1, "rule 0 evaluated once");
+	fx_reset();
+	fx_rules(&block_all, 1);
+	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "block all");
+	fx_rules(&pass_udp, 1);
+	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_PASS, "replaced: tcp passes");
+	fx_rules(&block_all, 1);
+	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "replaced again: block all");
+	fx_rules(NULL, 0);
+	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_PASS, "no rules: pass");
 }
