@@ -167,6 +167,24 @@ static void test_greyexp(void)
 	CHECK(strstr(dump(), "GREY|203.0.113.10|") && !strstr(dump(), "203.0.113.9|"),
 	      "the younger tuple remains");
 
+	/* A passed tuple of a host made WHITE meanwhile refreshes that entry. */
+	{
+		struct addr_prefix ip = pfx("203.0.113.30");
+		const long long t = T0 + 10000, pt = GREY_PASSTIME, we = GREY_WHITEEXP;
+		char want[128];
+
+		update(t, "203.0.113.30", "<a@our.domain>");
+		update(t + pt + 1, "203.0.113.30", "<a@our.domain>");
+		grey_white_add(g, t + pt + 1, &params, &ip);
+		CHECK_INT(scan(t + pt + 2, &sets), 0, "scan");
+		CHECK_INT(sets.whitelisted, 1, "the WHITE entry is refreshed");
+		grey_sets_free(&sets);
+		snprintf(want, sizeof(want), "WHITE|203.0.113.30|||%lld|%lld|%lld|1|0\n",
+			 t + pt + 1, t + pt + 1, t + pt + 2 + we);
+		CHECK(strstr(dump(), want) != NULL, "expire = scan time + whiteexp");
+		CHECK(!strstr(dump(), "GREY|203.0.113.30|"), "and the tuple is gone");
+	}
+
 	/* A shorter greyexp from the caller's parameters. */
 	params.greyexp = 60;
 	CHECK_INT(update(T0 + 20000, "203.0.113.11", "<a@our.domain>"), GREY_NEW,
