@@ -136,50 +136,51 @@ static void test_domains(void)
 	trap_set_free(sub);
 }
 
+static const struct probe_case {
+	const char *from;
+	const char *rcpt;
+	enum trap_probe_kind kind;
+	const char *host;
+	long long epoch;
+	const char *what;
+} probe_cases[] = {
+    {"<>", "<mx42.example.net-1503146097-testing@our.domain>", TRAP_PROBE_EXIM_RANDOM,
+     "mx42.example.net", 1503146097, "Exim callout random local part (SPEC example)"},
+    {" <> ", "MX.Example.NET-1503146097-TESTING@Our.Domain", TRAP_PROBE_EXIM_RANDOM,
+     "mx.example.net", 1503146097, "case and spacing do not matter; host lower-cased"},
+    {"", "mail-1503146097-testing@our.domain", TRAP_PROBE_EXIM_RANDOM, "mail", 1503146097,
+     "an empty MAIL FROM is the null sender; an unqualified host counts"},
+    {"<postmaster@mx.example.net>", "mx.example.net-1503146097-testing@our.domain",
+     TRAP_PROBE_EXIM_RANDOM, "mx.example.net", 1503146097, "Exim use_postmaster sender"},
+    {"<joe@example.net>", "mx.example.net-1503146097-testing@our.domain", TRAP_PROBE_NONE, "", 0,
+     "an ordinary sender is not a probe"},
+    {"<>", "foo-1-testing@our.domain", TRAP_PROBE_NONE, "", 0, "a short number is no epoch"},
+    {"<>", "mx-150314609712-testing@our.domain", TRAP_PROBE_NONE, "", 0,
+     "twelve digits are no epoch"},
+    {"<>", "-1503146097-testing@our.domain", TRAP_PROBE_NONE, "", 0, "a host is needed"},
+    {"<>", "m!x-1503146097-testing@our.domain", TRAP_PROBE_NONE, "", 0, "a host name has no '!'"},
+    {"<>", "mx.example.net-1503146097@our.domain", TRAP_PROBE_NONE, "", 0, "no -testing, no probe"},
+    {"<>", "joe@our.domain", TRAP_PROBE_NONE, "", 0, "a bounce to an address is no probe"},
+    {"<double-bounce@mx.example.com>", "<anyone@our.domain>", TRAP_PROBE_POSTFIX_VERIFY,
+     "mx.example.com", 0, "Postfix address verification; host from the sender's domain"},
+    {"double-bounce1700000@mx.example.com", "a@our.domain", TRAP_PROBE_POSTFIX_VERIFY,
+     "mx.example.com", 0, "Postfix probe with an address_verify_sender_ttl suffix"},
+    {"double-bounce", "a@our.domain", TRAP_PROBE_NONE, "", 0,
+     "double-bounce without a domain is no probe"},
+};
+
 static void test_probes(void)
 {
-	struct trap_probe probe;
+	for (size_t i = 0; i < sizeof(probe_cases) / sizeof(probe_cases[0]); i++) {
+		const struct probe_case *c = &probe_cases[i];
+		struct trap_probe probe;
+		bool is = trap_callback_probe(c->from, c->rcpt, &probe);
 
-	CHECK(trap_callback_probe("<>", "<mx42.example.net-1503146097-testing@our.domain>", &probe),
-	      "Exim callout random local part recognised");
-	CHECK_INT(probe.kind, TRAP_PROBE_EXIM_RANDOM, "kind: Exim random");
-	CHECK_STR(probe.host, "mx42.example.net", "probe host");
-	CHECK_INT(probe.epoch, 1503146097, "probe epoch");
-
-	CHECK(trap_callback_probe(" <> ", "MX.Example.NET-1503146097-TESTING@Our.Domain", &probe),
-	      "case and spacing do not matter");
-	CHECK_STR(probe.host, "mx.example.net", "host lower-cased");
-	CHECK(trap_callback_probe("", "mail-1503146097-testing@our.domain", &probe),
-	      "an empty MAIL FROM is the null sender; an unqualified host name counts");
-	CHECK(trap_callback_probe("<postmaster@mx.example.net>",
-				  "mx.example.net-1503146097-testing@our.domain", &probe),
-	      "Exim use_postmaster sender");
-	CHECK(!trap_callback_probe("<joe@example.net>",
-				   "mx.example.net-1503146097-testing@our.domain", &probe),
-	      "an ordinary sender is not a probe");
-	CHECK_INT(probe.kind, TRAP_PROBE_NONE, "kind none when not a probe");
-	CHECK(!trap_callback_probe("<>", "foo-1-testing@our.domain", &probe),
-	      "a short number is not an epoch");
-	CHECK(!trap_callback_probe("<>", "mx-150314609712-testing@our.domain", &probe),
-	      "twelve digits are not an epoch");
-	CHECK(!trap_callback_probe("<>", "-1503146097-testing@our.domain", &probe),
-	      "a host is needed");
-	CHECK(!trap_callback_probe("<>", "m!x-1503146097-testing@our.domain", &probe),
-	      "a host name has no '!'");
-	CHECK(!trap_callback_probe("<>", "mx.example.net-1503146097@our.domain", &probe),
-	      "no -testing, no probe");
-	CHECK(!trap_callback_probe("<>", "joe@our.domain", &probe),
-	      "a bounce to an ordinary address is no probe");
-
-	CHECK(trap_callback_probe("<double-bounce@mx.example.com>", "<anyone@our.domain>", &probe),
-	      "Postfix address verification probe");
-	CHECK_INT(probe.kind, TRAP_PROBE_POSTFIX_VERIFY, "kind: Postfix verify");
-	CHECK_STR(probe.host, "mx.example.com", "Postfix probe host is the sender's domain");
-	CHECK_INT(probe.epoch, 0, "Postfix probe has no epoch");
-	CHECK(trap_callback_probe("double-bounce1700000@mx.example.com", "a@our.domain", &probe),
-	      "Postfix probe with an address_verify_sender_ttl suffix");
-	CHECK(!trap_callback_probe("double-bounce", "a@our.domain", &probe),
-	      "double-bounce without a domain is no probe");
+		CHECK(is == (c->kind != TRAP_PROBE_NONE) && probe.kind == c->kind &&
+			  !strcmp(probe.host, c->host) && probe.epoch == c->epoch,
+		      "%s (%s / %s: kind %d host \"%s\" epoch %lld)", c->what, c->from, c->rcpt,
+		      probe.kind, probe.host, (long long)probe.epoch);
+	}
 }
 
 static void test_classify(void)
