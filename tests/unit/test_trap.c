@@ -183,6 +183,38 @@ static void test_probes(void)
 	}
 }
 
+/* Which sets a classify case applies. */
+enum rules_kind { RULES_ALL, RULES_ONLY_TRAPS, RULES_NO_VALID };
+
+static const struct classify_case {
+	enum rules_kind rules;
+	const char *from;
+	const char *rcpt;
+	enum trap_verdict verdict;
+	const char *what;
+} classify_cases[] = {
+    {RULES_ALL, "<a@b.c>", "<joe@our.domain>", TRAP_GREY, "a valid recipient greylists"},
+    {RULES_ALL, "<a@b.c>", "<TRAP@Our.Domain>", TRAP_SPAMTRAP,
+     "a spamtrap traps, whatever its case"},
+    {RULES_ALL, "<a@b.c>", "<x@elsewhere.org>", TRAP_DOMAIN,
+     "a recipient outside alloweddomains traps"},
+    {RULES_ALL, "<a@b.c>", "<nobody@our.domain>", TRAP_CANDIDATE,
+     "an unknown recipient in our domain is a candidate"},
+    {RULES_ALL, "<>", "<mx.example.net-1503146097-testing@our.domain>", TRAP_CALLBACK,
+     "a callback probe is a callback, not a candidate"},
+    {RULES_ALL, "<double-bounce@mx.example.com>", "<trap@our.domain>", TRAP_CALLBACK,
+     "a probe of a spamtrap never traps the prober"},
+    {RULES_ONLY_TRAPS, "<a@b.c>", "<x@elsewhere.org>", TRAP_GREY,
+     "without alloweddomains any domain greylists"},
+    {RULES_ONLY_TRAPS, "<a@b.c>", "trap@our.domain", TRAP_SPAMTRAP,
+     "without alloweddomains spamtraps still trap"},
+    {RULES_NO_VALID, "<a@b.c>", "<nobody@our.domain>", TRAP_GREY,
+     "without a valid-recipients list there are no candidates"},
+    {RULES_ALL, "<a@b.c>", "<>", TRAP_DOMAIN, "an empty recipient is outside alloweddomains"},
+    {RULES_ONLY_TRAPS, "<a@b.c>", "<>", TRAP_GREY,
+     "an empty recipient greylists without alloweddomains"},
+};
+
 static void test_classify(void)
 {
 	static const char *const traps[] = {"trap@our.domain", NULL};
@@ -190,35 +222,22 @@ static void test_classify(void)
 	static const char *const valid[] = {"joe@our.domain", NULL};
 	struct trap_set *spamtraps = set_of(traps), *domains = set_of(ours),
 			*valid_set = set_of(valid);
-	struct trap_rules all = {spamtraps, domains, valid_set};
-	struct trap_rules only_traps = {spamtraps, NULL, NULL};
-	struct trap_rules no_valid = {spamtraps, domains, NULL};
+	const struct trap_rules rules[] = {
+	    [RULES_ALL] = {spamtraps, domains, valid_set},
+	    [RULES_ONLY_TRAPS] = {spamtraps, NULL, NULL},
+	    [RULES_NO_VALID] = {spamtraps, domains, NULL},
+	};
 	struct trap_probe probe;
 
-	CHECK_INT(trap_classify(&all, "<a@b.c>", "<joe@our.domain>", NULL), TRAP_GREY,
-		  "a valid recipient greylists");
-	CHECK_INT(trap_classify(&all, "<a@b.c>", "<TRAP@Our.Domain>", NULL), TRAP_SPAMTRAP,
-		  "a spamtrap traps, whatever its case");
-	CHECK_INT(trap_classify(&all, "<a@b.c>", "<x@elsewhere.org>", NULL), TRAP_DOMAIN,
-		  "a recipient outside alloweddomains traps");
-	CHECK_INT(trap_classify(&all, "<a@b.c>", "<nobody@our.domain>", NULL), TRAP_CANDIDATE,
-		  "an unknown recipient in our domain is a candidate");
-	CHECK_INT(
-	    trap_classify(&all, "<>", "<mx.example.net-1503146097-testing@our.domain>", &probe),
-	    TRAP_CALLBACK, "a callback probe is a callback, not a candidate");
+	for (size_t i = 0; i < sizeof(classify_cases) / sizeof(classify_cases[0]); i++) {
+		const struct classify_case *c = &classify_cases[i];
+
+		CHECK_INT(trap_classify(&rules[c->rules], c->from, c->rcpt, NULL), c->verdict, "%s",
+			  c->what);
+	}
+	trap_classify(&rules[RULES_ALL], "<>", "<mx.example.net-1503146097-testing@our.domain>",
+		      &probe);
 	CHECK_STR(probe.host, "mx.example.net", "classify fills the probe");
-	CHECK_INT(trap_classify(&all, "<double-bounce@mx.example.com>", "<trap@our.domain>", NULL),
-		  TRAP_CALLBACK, "a probe of a spamtrap never traps the prober");
-	CHECK_INT(trap_classify(&only_traps, "<a@b.c>", "<x@elsewhere.org>", NULL), TRAP_GREY,
-		  "without alloweddomains any domain greylists");
-	CHECK_INT(trap_classify(&only_traps, "<a@b.c>", "trap@our.domain", NULL), TRAP_SPAMTRAP,
-		  "without alloweddomains spamtraps still trap");
-	CHECK_INT(trap_classify(&no_valid, "<a@b.c>", "<nobody@our.domain>", NULL), TRAP_GREY,
-		  "without a valid-recipients list there are no candidates");
-	CHECK_INT(trap_classify(&all, "<a@b.c>", "<>", NULL), TRAP_DOMAIN,
-		  "an empty recipient is outside alloweddomains");
-	CHECK_INT(trap_classify(&only_traps, "<a@b.c>", "<>", NULL), TRAP_GREY,
-		  "an empty recipient greylists without alloweddomains");
 	trap_set_free(spamtraps);
 	trap_set_free(domains);
 	trap_set_free(valid_set);
