@@ -17,6 +17,7 @@ cd "$(dirname "$0")/../.."
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config: user/config.c user/lexer.c user/addr.c"
+	"smtp: user/smtp.c user/addr.c"
 )
 
 CLANG=${CLANG:-clang}
