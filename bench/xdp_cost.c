@@ -552,6 +552,46 @@ static void gw_setup_rules(struct gw_xdp *skel, uint32_t nrules)
 		die("gw_config", errno);
 }
 
+/*
+ * The field rules of SPEC section 2 (tables <longterm> <bruteforce>
+ * <popflooders> are bits 1..3; <t0> stays the blocked table):
+ *   block drop quick from <t0>, <longterm>, <bruteforce>
+ *   pass in quick proto tcp from <popflooders> to port pop3 flags S/SA
+ *   pass in proto tcp to port pop3 flags S/SA
+ *   pass in proto tcp to port ssh
+ * Unlike `block drop quick from <t0>` alone, rules match unlisted sources,
+ * so every packet goes through the whole rule decision.
+ */
+static void gw_setup_field_rules(struct gw_xdp *skel)
+{
+	struct ruleindex_maps maps = { bpf_map__fd(skel->maps.gw_rule_index),
+				       bpf_map__fd(skel->maps.gw_rule_ports),
+				       bpf_map__fd(skel->maps.gw_rule_ifaces),
+				       bpf_map__fd(skel->maps.gw_config) };
+	struct gw_rule block = { .action = GW_ACT_BLOCK_DROP, .flags = GW_RULE_QUICK,
+				 .dport_hi = 65535, .overload_table = GW_NO_TABLE };
+	struct gw_rule pop3 = { .action = GW_ACT_PASS, .proto_mask = GW_PROTO_TCP,
+				.flags = GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE, .dport_lo = 110,
+				.dport_hi = 110, .overload_table = GW_NO_TABLE };
+	struct gw_rule rules[6] = { block, block, block, pop3, pop3, pop3 };
+	uint32_t key = GW_CFG_COUNTER_TABLES;
+	uint64_t val = T0;
+	int err;
+
+	rules[0].src_tables = T0;
+	rules[1].src_tables = T0 << 1;
+	rules[2].src_tables = T0 << 2;
+	rules[3].src_tables = T0 << 3;
+	rules[3].flags |= GW_RULE_QUICK;
+	rules[5].dport_lo = rules[5].dport_hi = 22;
+	rules[5].flags = GW_RULE_KEEP_STATE;
+	err = ruleindex_publish(&maps, rules, 6);
+	if (err)
+		die("ruleindex_publish", -err);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
+		die("gw_config", errno);
+}
+
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -759,7 +799,7 @@ int main(int argc, char **argv)
 {
 	struct bpf_object *xf_ip, *xf_all;
 	struct gw_xdp *gw_small, *gw_big, *gw_h1m = NULL, *gw_p100k = NULL, *gw_norules = NULL;
-	struct gw_xdp *gw_nopfx = NULL, *gw_rules16 = NULL;
+	struct gw_xdp *gw_nopfx = NULL, *gw_rules16 = NULL, *gw_field = NULL;
 	uint32_t xf_ip_cap, xf_all_cap;
 	int empty_fd, xf_ip_fd, xf_all_fd, gs_fd, gb_fd, opt;
 	double sweep_small = 0, sweep_big = 0, smin = 0, smax = 0, bmin = 0, bmax = 0;
@@ -846,7 +886,8 @@ int main(int argc, char **argv)
 		gw_norules = gw_xdp__open_and_load();
 		gw_nopfx = gw_xdp__open_and_load();
 		gw_rules16 = gw_xdp__open_and_load();
-		if (!gw_h1m || !gw_p100k || !gw_norules || !gw_nopfx || !gw_rules16)
+		gw_field = gw_xdp__open_and_load();
+		if (!gw_h1m || !gw_p100k || !gw_norules || !gw_nopfx || !gw_rules16 || !gw_field)
 			die("gw_xdp__open_and_load", errno);
 		gw_setup_rules(gw_nopfx, 1);
 		gw_setup_rules(gw_rules16, 16);
@@ -857,6 +898,8 @@ int main(int argc, char **argv)
 		gw_fill(gw_h1m, opt_hosts, 50, 0);
 		gw_fill(gw_p100k, 50, opt_prefixes, opt_prefixes6);
 		gw_fill(gw_norules, 50, 50, 0);
+		gw_setup_field_rules(gw_field);
+		gw_fill(gw_field, opt_hosts, opt_prefixes, opt_prefixes6);
 	}
 
 	add_case("empty", "empty XDP program (XDP_PASS)", empty_fd, 4, V4_UNLISTED, 2);
@@ -884,6 +927,7 @@ int main(int argc, char **argv)
 		int n_fd = bpf_program__fd(gw_norules->progs.greywall_xdp);
 		int np_fd = bpf_program__fd(gw_nopfx->progs.greywall_xdp);
 		int r_fd = bpf_program__fd(gw_rules16->progs.greywall_xdp);
+		int f_fd = bpf_program__fd(gw_field->progs.greywall_xdp);
 
 		add_case("diag_norules_pass", "diag: greywall 100 entries, no rules", n_fd, 4,
 			 V4_UNLISTED, 2);
@@ -895,6 +939,10 @@ int main(int argc, char **argv)
 			 V4_UNLISTED, 2);
 		add_case("diag_rules16_drop", "diag: greywall 100, 16 rules, listed host", r_fd, 4,
 			 V4_LISTED_HOST, 1);
+		add_case("diag_field_pass", "diag: 1M+100k, SPEC 2 field rules, unlisted src",
+			 f_fd, 4, V4_UNLISTED, 2);
+		add_case("diag_field_drop", "diag: 1M+100k, SPEC 2 field rules, listed host",
+			 f_fd, 4, V4_LISTED_HOST, 1);
 		add_case("diag_hosts1m_pass", "diag: greywall 1M hosts + 50 prefixes", h_fd, 4,
 			 V4_UNLISTED, 2);
 		add_case("diag_pfx100k_pass", "diag: greywall 50 hosts + 100k prefixes", p_fd, 4,
@@ -983,6 +1031,7 @@ int main(int argc, char **argv)
 	}
 
 	gw_xdp__destroy(gw_rules16);
+	gw_xdp__destroy(gw_field);
 	gw_xdp__destroy(gw_nopfx);
 	gw_xdp__destroy(gw_norules);
 	gw_xdp__destroy(gw_p100k);

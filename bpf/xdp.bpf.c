@@ -152,7 +152,9 @@ static __always_inline int gw_decide(const struct gw_match *m, __u32 gen, __u64 
 		return -1;
 	for (w = 0; w < GW_RULE_WORDS; w++)
 		if (w < nwords)
-			cand[w] = base->bits[w] & ports->bits[w];
+			any |= cand[w] = base->bits[w] & ports->bits[w];
+	if (!any)
+		return -1;
 	if (gw_side_filter(cand, nwords, gen_base, m->src_tables, GW_RIX_SRC_NONE,
 			   GW_RIX_SRC_TABLE))
 		return -1;
@@ -172,6 +174,12 @@ static __always_inline int gw_decide(const struct gw_match *m, __u32 gen, __u64 
 			if (w < nwords)
 				cand[w] &= ifs->bits[w];
 	}
+	any = 0;
+	for (w = 0; w < GW_RULE_WORDS; w++)
+		if (w < nwords)
+			any |= cand[w];
+	if (!any)
+		return -1;
 	quick = gw_rix(gen_base, GW_RIX_QUICK);
 	if (!quick)
 		return -1;
@@ -180,10 +188,7 @@ static __always_inline int gw_decide(const struct gw_match *m, __u32 gen, __u64 
 			break;
 		if (cand[w] & quick->bits[w])
 			return (int)(w * 64 + gw_lowest_bit(cand[w] & quick->bits[w]));
-		any |= cand[w];
 	}
-	if (!any)
-		return -1;
 	for (w = GW_RULE_WORDS; w-- > 0;)
 		if (w < nwords && cand[w])
 			return (int)(w * 64 + gw_highest_bit(cand[w]));
@@ -218,6 +223,35 @@ static __always_inline __u32 gw_proto_index(const struct gw_pkt *pkt)
 		return 4;
 	}
 	return 5;
+}
+
+/* Gather what the rules look at and find the deciding rule (-1: none). */
+static __always_inline int gw_evaluate(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 gen,
+				       const struct gw_ruleset *meta, __u64 src_tables,
+				       __u64 cfg_flags)
+{
+	__u64 meta_flags = meta->bits[1];
+	struct gw_match m;
+
+	m.src_tables = src_tables & meta->bits[2];
+	m.dst_tables = 0;
+	if (meta_flags & GW_RULE_META_NEED_DST) {
+		struct gw_member dst;
+
+		gw_lookup(&pkt->dst, pkt->family, cfg_flags, 0, &dst);
+		m.dst_tables = dst.tables & meta->bits[3];
+	}
+	m.ifindex = ctx->ingress_ifindex;
+	m.base_key = GW_RIX_BASE +
+		     ((pkt->family == 6) * GW_RIX_PROTOS + gw_proto_index(pkt)) * 2 +
+		     (pkt->l4 == GW_L4_OK && pkt->proto == IPPROTO_TCP &&
+		      (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_SYN);
+	m.port_key = pkt->l4 == GW_L4_OK && (pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP)
+			     ? pkt->dport
+			     : GW_RULE_PORT_NONE;
+	if (meta->bits[0] <= 64)
+		return gw_decide(&m, gen, meta_flags, 1);
+	return gw_decide(&m, gen, meta_flags, GW_RULE_WORDS);
 }
 
 SEC("xdp")
@@ -258,31 +292,11 @@ int greywall_xdp(struct xdp_md *ctx)
 	gw_lookup(&pkt.src, pkt.family, cfg_flags, counter_tables, &src);
 	meta = gw_rix(gen * GW_RIX_MAX, GW_RIX_META);
 	if (meta && meta->bits[0]) {
-		__u64 meta_flags = meta->bits[1];
-		struct gw_match m;
-		int rule;
+		int rule = -1;
 
-		m.src_tables = src.tables & meta->bits[2];
-		m.dst_tables = 0;
-		if (meta_flags & GW_RULE_META_NEED_DST) {
-			struct gw_member dst;
-
-			gw_lookup(&pkt.dst, pkt.family, cfg_flags, 0, &dst);
-			m.dst_tables = dst.tables & meta->bits[3];
-		}
-		m.ifindex = ctx->ingress_ifindex;
-		m.base_key = GW_RIX_BASE +
-			     ((pkt.family == 6) * GW_RIX_PROTOS + gw_proto_index(&pkt)) * 2 +
-			     (pkt.l4 == GW_L4_OK && pkt.proto == IPPROTO_TCP &&
-			      (pkt.tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_SYN);
-		m.port_key = pkt.l4 == GW_L4_OK &&
-					     (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP) ?
-				     pkt.dport :
-				     GW_RULE_PORT_NONE;
-		if (meta->bits[0] <= 64)
-			rule = gw_decide(&m, gen, meta_flags, 1);
-		else
-			rule = gw_decide(&m, gen, meta_flags, GW_RULE_WORDS);
+		/* Most sources are in no table, and most rules want one. */
+		if ((src.tables & meta->bits[2]) || !(meta->bits[1] & GW_RULE_META_NEED_SRC))
+			rule = gw_evaluate(ctx, &pkt, gen, meta, src.tables, cfg_flags);
 		/* Rule 0 sees every packet that is evaluated: userspace derives the others. */
 		idx = 0;
 		st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &idx);

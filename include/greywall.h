@@ -226,6 +226,7 @@ enum gw_rule_index_key {
 enum gw_rule_meta_flag {
 	GW_RULE_META_NEED_DST = 1 << 0,	/* some rule matches the destination */
 	GW_RULE_META_IFINDEX = 1 << 1,	/* some rule has `on IF`: consult gw_rule_ifaces */
+	GW_RULE_META_NEED_SRC = 1 << 2,	/* every rule needs a source table: none, no match */
 };
 
 struct gw_rule_iface_key {

@@ -172,6 +172,9 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 				set_bit(&ports[port], i);
 		}
 	}
+	if (!(ix[GW_RIX_SRC_NONE].bits[0] | ix[GW_RIX_SRC_NONE].bits[1] |
+	      ix[GW_RIX_SRC_NONE].bits[2] | ix[GW_RIX_SRC_NONE].bits[3]))
+		flags |= GW_RULE_META_NEED_SRC;
 	ix[GW_RIX_META].bits[0] = n;
 	ix[GW_RIX_META].bits[1] = flags;
 
