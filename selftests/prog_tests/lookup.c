@@ -3,6 +3,8 @@
  * Source membership: host map first, the family's trie on a miss, longest
  * prefix wins, and a host entry's own membership is final.
  */
+#include <stdio.h>
+
 #include "cases.h"
 
 #define HOST_HIT(n) FX_STAT(GW_STAT_HOST_HIT, n)
@@ -89,4 +91,81 @@ static const struct xdp_case lookup_cases[] = {
 SELFTEST(lookup)
 {
 	FX_RUN_CASES(lookup_cases);
+}
+
+/* The first-level index: networks painted over many pages, short IPv6 networks, /32 spreading. */
+static const struct xdp_case index_cases[] = {
+	{ "ipv4 /8 covers a source 16 pages away from its start", TCP4(.src = "198.51.100.7"), 0,
+	  { { "198.0.0.0/8", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { PREFIX_HIT(1) } },
+	{ "ipv4 /25 inside a /24: the other half is not listed", TCP4(.src = "198.51.100.7"), 0,
+	  { { "198.51.100.128/25", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS,
+	  { PREFIX_HIT(0) } },
+	{ "ipv4 /25 inside a /24 with a covering /16", TCP4(.src = "198.51.100.200"), 0,
+	  { { "198.51.0.0/16", T_OTHER }, { "198.51.100.128/25", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { PREFIX_HIT(1) } },
+	{ "ipv4 host and network in the same /24", TCP4(.src = "198.51.100.9"), 0,
+	  { { "198.51.100.7", T_OTHER }, { "198.51.100.0/24", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP, { HOST_HIT(0), PREFIX_HIT(1) } },
+	{ "ipv4 network in a counters table: counted on its own entry", TCP4(), 0,
+	  { { "198.51.100.0/24", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
+	  {}, { { "198.51.100.0/24", GW_DIR_IN_BLOCK, 1 } } },
+	{ "ipv6 network shorter than /16 (index off for IPv6)", TCP6(.src = "2001:db8:1::7"), 0,
+	  { { "2000::/12", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { PREFIX_HIT(1) } },
+	{ "ipv6 short network, host entries still found", TCP6(.src = "2001:db8:1::7"), 0,
+	  { { "2000::/12", T_OTHER }, { "2001:db8:1::7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1,
+	  0, 0, XDP_DROP, { HOST_HIT(1) } },
+	{ "ipv6 /29 spread over eight /32 keys", TCP6(.src = "2001:dbf:1::7"), 0,
+	  { { "2001:db8::/29", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { PREFIX_HIT(1) } },
+	{ "ipv6 just outside the /29", TCP6(.src = "2001:dc0::7"), 0,
+	  { { "2001:db8::/29", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, 0, XDP_PASS,
+	  { PREFIX_HIT(0) } },
+	{ "ipv6 /64 inside a /32 (the /32 asks the trie)", TCP6(.src = "2001:db8:2::7"), 0,
+	  { { "2001:db8::/32", T_OTHER }, { "2001:db8:1::/64", T_BLOCK } },
+	  { BLOCK_FROM(T_OTHER) }, 1, 0, 0, XDP_DROP, { PREFIX_HIT(1) } },
+};
+
+SELFTEST(lookup_index)
+{
+	FX_RUN_CASES(index_cases);
+}
+
+/*
+ * More distinct table sets than the index has classes: the /24s beyond the
+ * last class ask the trie, and every source still gets its own tables.
+ */
+SELFTEST(lookup_index_classes_run_out)
+{
+	struct gw_rule rule = RULE(GW_ACT_BLOCK_DROP, .src_tables = 1ULL << 40);
+	struct pkt_spec spec = TCP4(.src = "198.51.100.7");
+	uint8_t pkt[PKT_MAX];
+	size_t len = pkt_build(&spec, pkt, NULL);
+	char net[32];
+	int i, bad = 0;
+
+	fx_reset();
+	fx_rules(&rule, 1);
+	/* 150 /24s in 10.0.0.0/16 with sets {bit i} | {bit 40 when i is even}. */
+	for (i = 0; i < 150; i++) {
+		snprintf(net, sizeof(net), "10.0.%d.0/24", i);
+		if (fx_put(net, (1ULL << (i % 40)) | (i * 1ULL << 41) | (i % 2 ? 0 : 1ULL << 40)))
+			bad++;
+	}
+	ST_CHECK_INT(bad, 0, "150 networks with distinct table sets written");
+	fx_put("198.51.100.0/24", (1ULL << 40) | (1ULL << 63));
+	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP,
+		     "the 151st table set is still enforced");
+	for (i = 0; i < 150; i++) {
+		struct pkt_spec s = TCP4();
+		char src[32];
+
+		snprintf(src, sizeof(src), "10.0.%d.9", i);
+		s.src = src;
+		len = pkt_build(&s, pkt, NULL);
+		if (fx_run_xdp(pkt, len, NULL, NULL) != (i % 2 ? XDP_PASS : XDP_DROP))
+			bad++;
+	}
+	ST_CHECK_INT(bad, 0, "each of the 150 /24s keeps its own tables");
 }
