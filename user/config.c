@@ -1544,6 +1544,7 @@ struct spamd_parse {
 	const struct lex_token *seen[NSPAMD_SETTINGS];
 	const struct lex_token *first_url;
 	const struct lex_token *sync;
+	const struct lex_token *keyword;	/* `spamd`: where implicit tables are declared */
 };
 
 static void store_uint(void *field, size_t size, uint64_t v)
@@ -1818,6 +1819,9 @@ static int parse_spamd_option(struct parser *p, void *ctx)
 }
 
 /* What depends on several settings, checked once all of them are known. */
+static const char *const spamd_tables[] = { CONFIG_TABLE_SPAMD_WHITE, CONFIG_TABLE_SPAMD_GREYTRAP,
+					    CONFIG_TABLE_NOSPAMD };
+
 static int spamd_finish(struct parser *p, struct spamd_parse *sp)
 {
 	static const struct config_listen default_listen[] = {
@@ -1840,6 +1844,18 @@ static int spamd_finish(struct parser *p, struct spamd_parse *sp)
 			    s->greyexp);
 	if (sp->first_url && !s->fetch)
 		return perr(p, sp->first_url, "\"url\" needs a \"fetch\" command");
+	/*
+	 * The tables the greylister fills (and <nospamd>, which the operator
+	 * fills), unless the config declares them itself, before or after.
+	 */
+	for (size_t i = 0; i < sizeof(spamd_tables) / sizeof(spamd_tables[0]); i++) {
+		int index, ret = 0;
+
+		if (config_table_index(p->cfg, spamd_tables[i]) < 0)
+			ret = table_new(p, sp->keyword, spamd_tables[i], 0, &index);
+		if (ret)
+			return ret;
+	}
 	if (s->nlisten)
 		return 0;
 	s->listen = malloc(sizeof(default_listen));
@@ -1863,6 +1879,7 @@ static int parse_spamd(struct parser *p)
 		return no_memory(p);
 	sp.s = cfg->spamd;
 	sp.s->line = kw->line;
+	sp.keyword = kw;
 	return spamd_defaults(p, sp.s) ?: parse_block(p, parse_spamd_option, &sp)
 					 ?: expect_end(p) ?: spamd_finish(p, &sp);
 }

@@ -92,6 +92,11 @@ struct config_list {
  * The `spamd { ... }` block (SPEC section 6). Every field holds its default
  * when the block does not set it; the defaults are spamd's.
  */
+/* Tables a spamd block brings (declared implicitly unless the config declares them). */
+#define CONFIG_TABLE_SPAMD_WHITE "spamd-white"		/* whitelisted by the greylister */
+#define CONFIG_TABLE_SPAMD_GREYTRAP "spamd-greytrap"	/* trapped sources */
+#define CONFIG_TABLE_NOSPAMD "nospamd"			/* never tarpitted (operator's list) */
+
 struct config_spamd {
 	struct config_listen *listen;	/* default 127.0.0.1 and ::1, port 8025 */
 	size_t nlisten;

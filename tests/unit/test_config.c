@@ -920,6 +920,39 @@ static void test_spamd_bad_inputs(void)
 	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad spamd block");
 }
 
+/* A spamd block brings <spamd-white>, <spamd-greytrap> and <nospamd>, unless declared. */
+static void test_spamd_tables(void)
+{
+	struct config cfg;
+	char err[512];
+	int i;
+
+	CHECK(load("spamd { }\n", &cfg, err, sizeof(err)) == 0, "empty spamd block loads");
+	CHECK(config_table_index(&cfg, "spamd-white") >= 0 &&
+		      config_table_index(&cfg, "spamd-greytrap") >= 0 &&
+		      config_table_index(&cfg, "nospamd") >= 0,
+	      "spamd block declares spamd-white, spamd-greytrap and nospamd");
+	config_free(&cfg);
+	CHECK(load("spamd { }\ntable <nospamd> persist file \"/etc/greywall/nospamd\"\n", &cfg,
+		   err, sizeof(err)) == 0,
+	      "<nospamd> declared after the block: %s", err);
+	i = config_table_index(&cfg, "nospamd");
+	CHECK(i >= 0 && cfg.tables[i].nfiles == 1 &&
+		      !strcmp(cfg.tables[i].files[0], "/etc/greywall/nospamd"),
+	      "the later declaration gives <nospamd> its file");
+	config_free(&cfg);
+	CHECK(load("table <spamd-white> counters\nspamd { }\n", &cfg, err, sizeof(err)) == 0,
+	      "<spamd-white> declared before the block");
+	i = config_table_index(&cfg, "spamd-white");
+	CHECK(i >= 0 && (cfg.tables[i].flags & CONFIG_TABLE_COUNTERS),
+	      "the operator's declaration of <spamd-white> is kept");
+	config_free(&cfg);
+	CHECK(load("table <x> { 192.0.2.1 }\n", &cfg, err, sizeof(err)) == 0 &&
+		      config_table_index(&cfg, "spamd-white") < 0,
+	      "without a spamd block there is no <spamd-white>");
+	config_free(&cfg);
+}
+
 static void test_too_many_rules(void)
 {
 	struct config cfg;
@@ -982,6 +1015,7 @@ int main(void)
 	test_spamd_defaults();
 	test_spamd_options();
 	test_spamd_bad_inputs();
+	test_spamd_tables();
 	test_too_many_rules();
 	test_load_file();
 	return check_done();
