@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,20 @@ static const char default_black_message[] =
 	"Your address %A is listed as a source of spam.\n"
 	"No mail from it is accepted here.";
 
+/* Whose bytes smtp_session.out points at. */
+enum out_kind {
+	OUT_OWN,		/* our own buffer (or none) */
+	OUT_CONSTANT,		/* a constant reply: never freed */
+	OUT_SHARED,		/* the text of a struct smtp_shared we hold a reference on */
+};
+
+/* The fields of smtp_session.tuple, in order. */
+enum tuple_field {
+	TUPLE_HELO,
+	TUPLE_FROM,
+	TUPLE_TO,
+};
+
 /* Where the DATA reader stands, to spot the "." line in any split. */
 enum data_position {
 	DATA_LINE_START,
@@ -58,12 +73,89 @@ static size_t word_length(const char *p, size_t len)
 	return n;
 }
 
-/* Room for more bytes after the pending ones, which move to the front. */
+static size_t pending_bytes(const struct smtp_session *s)
+{
+	return s->out_end - s->out_start;
+}
+
+int smtp_shared_new(const char *text, size_t len, struct smtp_shared **out)
+{
+	struct smtp_shared *shared;
+
+	if (len > UINT32_MAX - sizeof(*shared) - 1)
+		return -ENOMEM;
+	shared = malloc(sizeof(*shared) + len + 1);
+	if (!shared)
+		return -ENOMEM;
+	shared->refs = 1;
+	shared->len = (uint32_t)len;
+	memcpy(shared->text, text, len);
+	shared->text[len] = '\0';
+	*out = shared;
+	return 0;
+}
+
+struct smtp_shared *smtp_shared_get(struct smtp_shared *shared)
+{
+	shared->refs++;
+	return shared;
+}
+
+void smtp_shared_put(struct smtp_shared *shared)
+{
+	if (shared && !--shared->refs)
+		free(shared);
+}
+
+/* Let go of the reply bytes, sent or not. */
+static void out_release(struct smtp_session *s)
+{
+	if (s->out_kind == OUT_SHARED)
+		smtp_shared_put((struct smtp_shared *)(s->out - offsetof(struct smtp_shared, text)));
+	else if (s->out_kind == OUT_OWN)
+		free(s->out);
+	s->out = NULL;
+	s->out_start = s->out_end = s->out_cap = 0;
+	s->out_kind = OUT_OWN;
+}
+
+/* Send text that outlives the session without copying it; nothing may be pending. */
+static void out_borrow(struct smtp_session *s, const char *text, size_t len, enum out_kind kind)
+{
+	out_release(s);
+	/* Borrowed bytes are only read: out_reserve() copies them before a write. */
+	s->out = (char *)text;
+	s->out_end = (uint32_t)len;
+	s->out_kind = (uint8_t)kind;
+}
+
+static size_t out_grown_capacity(size_t cap, size_t need)
+{
+	for (cap = cap ? cap : 128; cap < need; cap *= 2)
+		;
+	return cap;
+}
+
+/* Room for more bytes after the pending ones, which move to the front of our own buffer. */
 static int out_reserve(struct smtp_session *s, size_t more)
 {
-	size_t used = s->out_end - s->out_start, cap;
+	size_t used = pending_bytes(s), cap;
 	char *bigger;
 
+	if (used + more > UINT32_MAX / 2)
+		return -ENOMEM;
+	if (s->out_kind != OUT_OWN) {
+		cap = out_grown_capacity(0, used + more);
+		bigger = malloc(cap);
+		if (!bigger)
+			return -ENOMEM;
+		memcpy(bigger, s->out + s->out_start, used);
+		out_release(s);
+		s->out = bigger;
+		s->out_end = (uint32_t)used;
+		s->out_cap = (uint32_t)cap;
+		return 0;
+	}
 	if (s->out_start) {
 		memmove(s->out, s->out + s->out_start, used);
 		s->out_start = 0;
@@ -71,10 +163,7 @@ static int out_reserve(struct smtp_session *s, size_t more)
 	}
 	if (used + more <= s->out_cap)
 		return 0;
-	if (used + more > UINT32_MAX / 2)
-		return -ENOMEM;
-	for (cap = s->out_cap ? s->out_cap : 128; cap < used + more; cap *= 2)
-		;
+	cap = out_grown_capacity(s->out_cap, used + more);
 	bigger = realloc(s->out, cap);
 	if (!bigger)
 		return -ENOMEM;
@@ -91,6 +180,15 @@ static int out_append(struct smtp_session *s, const char *p, size_t n)
 		return ret;
 	memcpy(s->out + s->out_end, p, n);
 	s->out_end += (uint32_t)n;
+	return 0;
+}
+
+/* A constant reply: pointed at when nothing else is pending, else appended. */
+static int reply_constant(struct smtp_session *s, const char *text)
+{
+	if (pending_bytes(s))
+		return out_append(s, text, strlen(text));
+	out_borrow(s, text, strlen(text), OUT_CONSTANT);
 	return 0;
 }
 
@@ -122,27 +220,51 @@ static int bad_command(struct smtp_session *s, const char *text)
 		s->state = SMTP_CLOSING;
 		return reply(s, REPLY_TOO_BAD, s->params->hostname);
 	}
-	return reply(s, "%s", text);
+	return reply_constant(s, text);
 }
 
-/* Replace *dst by a copy of n bytes; on failure *dst is unchanged. */
-static int set_text(char **dst, const char *p, size_t n)
+/* Field i of the tuple; "" when it was not received. */
+static const char *tuple_field(const struct smtp_session *s, unsigned int i)
 {
-	char *copy = malloc(n + 1);
+	const char *p = s->tuple;
 
-	if (!copy)
+	if (i >= s->tuple_fields)
+		return "";
+	while (i--)
+		p += strlen(p) + 1;
+	return p;
+}
+
+/*
+ * Set field i to n bytes, keeping the fields before it and dropping those
+ * after: HELO starts over, MAIL forgets the recipient. One allocation for
+ * the three, so an idle session holds one pointer, not three. On failure
+ * the tuple is unchanged.
+ */
+static int tuple_set(struct smtp_session *s, enum tuple_field i, const char *p, size_t n)
+{
+	size_t keep = 0, off = 0;
+	unsigned int f;
+	char *tuple;
+
+	for (f = 0; f < i; f++)
+		keep += strlen(tuple_field(s, f)) + 1;
+	tuple = malloc(keep + n + 1);
+	if (!tuple)
 		return -ENOMEM;
-	memcpy(copy, p, n);
-	copy[n] = '\0';
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
+	for (f = 0; f < i; f++) {
+		const char *field = tuple_field(s, f);
+		size_t len = strlen(field) + 1;
 
-static void clear_text(char **dst)
-{
-	free(*dst);
-	*dst = NULL;
+		memcpy(tuple + off, field, len);
+		off += len;
+	}
+	memcpy(tuple + off, p, n);
+	tuple[off + n] = '\0';
+	free(s->tuple);
+	s->tuple = tuple;
+	s->tuple_fields = (uint8_t)(i + 1);
+	return 0;
 }
 
 /* NULL, or a string of at most max bytes without line breaks. */
@@ -156,14 +278,13 @@ static bool valid_text(const char *t, size_t max)
 	return n <= max && strcspn(t, "\r\n") == n;
 }
 
+/* A trapped session turns black; message (copied) or NULL for the default text. */
 static int set_black(struct smtp_session *s, const char *message)
 {
 	int ret = 0;
 
-	if (message && strnlen(message, SMTP_MESSAGE_MAX + 1) > SMTP_MESSAGE_MAX)
-		return -EINVAL;
 	if (message)
-		ret = set_text(&s->black_message, message, strlen(message));
+		ret = smtp_message_new(message, &s->black_message);
 	if (!ret)
 		s->black = true;
 	return ret;
@@ -217,7 +338,7 @@ static int append_expanded(struct smtp_session *s, const char *line, size_t len)
 /* The black client's final multi-line reply; the session then closes. */
 static int black_reply(struct smtp_session *s)
 {
-	const char *text = s->black_message, *line, *next;
+	const char *text = s->black_message ? s->black_message->text : NULL, *line, *next;
 	size_t pos = 0, len, next_len;
 	bool more;
 	int ret = 0;
@@ -285,11 +406,9 @@ static int command_helo(struct smtp_session *s, const char *arg, size_t len, voi
 	(void)ctx;
 	if (!n)
 		return bad_command(s, REPLY_HELO_ARG);
-	ret = set_text(&s->helo, arg, n);
+	ret = tuple_set(s, TUPLE_HELO, arg, n);
 	if (ret)
 		return ret;
-	clear_text(&s->from);
-	clear_text(&s->to);
 	end_transaction(s);
 	return reply(s, REPLY_HELO, s->params->hostname);
 }
@@ -305,19 +424,12 @@ static int command_mail(struct smtp_session *s, const char *arg, size_t len, voi
 		return bad_command(s, REPLY_NESTED);
 	if (!has_keyword(arg, len, "FROM:") || parse_path(arg + 5, len - 5, &addr, &n))
 		return bad_command(s, REPLY_MAIL_ARG);
-	ret = set_text(&s->from, addr, n);
+	ret = tuple_set(s, TUPLE_FROM, addr, n);
 	if (ret)
 		return ret;
-	clear_text(&s->to);
 	s->in_transaction = true;
 	s->has_rcpt = false;
-	return reply(s, REPLY_MAIL);
-}
-
-static void count_up(uint16_t *counter)
-{
-	if (*counter < UINT16_MAX)
-		(*counter)++;
+	return reply_constant(s, REPLY_MAIL);
 }
 
 static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, void *ctx)
@@ -331,7 +443,7 @@ static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, voi
 		return bad_command(s, REPLY_NO_MAIL);
 	if (!has_keyword(arg, len, "TO:") || parse_path(arg + 3, len - 3, &addr, &n) || !n)
 		return bad_command(s, REPLY_RCPT_ARG);
-	ret = set_text(&s->to, addr, n);
+	ret = tuple_set(s, TUPLE_TO, addr, n);
 	if (ret)
 		return ret;
 	smtp_session_last_tuple(s, &t);
@@ -345,9 +457,8 @@ static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, voi
 		ret = -EINVAL;
 	if (ret)
 		return ret;
-	count_up(s->black ? &s->black_rcpts : &s->grey_rcpts);
 	s->has_rcpt = true;
-	return reply(s, REPLY_RCPT);
+	return reply_constant(s, REPLY_RCPT);
 }
 
 static int command_data(struct smtp_session *s, const char *arg, size_t len, void *ctx)
@@ -359,12 +470,12 @@ static int command_data(struct smtp_session *s, const char *arg, size_t len, voi
 		return bad_command(s, REPLY_NO_RCPT);
 	if (!s->black) {
 		s->state = SMTP_CLOSING;
-		return reply(s, REPLY_DATA_GREY);
+		return reply_constant(s, REPLY_DATA_GREY);
 	}
 	s->state = SMTP_DATA;
 	s->data_line = DATA_LINE_START;
 	s->data_bytes = 0;
-	return reply(s, REPLY_DATA_BLACK);
+	return reply_constant(s, REPLY_DATA_BLACK);
 }
 
 static int command_noop(struct smtp_session *s, const char *arg, size_t len, void *ctx)
@@ -372,7 +483,7 @@ static int command_noop(struct smtp_session *s, const char *arg, size_t len, voi
 	(void)arg;
 	(void)len;
 	(void)ctx;
-	return reply(s, REPLY_NOOP);
+	return reply_constant(s, REPLY_NOOP);
 }
 
 static int command_rset(struct smtp_session *s, const char *arg, size_t len, void *ctx)
@@ -381,7 +492,7 @@ static int command_rset(struct smtp_session *s, const char *arg, size_t len, voi
 	(void)len;
 	(void)ctx;
 	end_transaction(s);
-	return reply(s, REPLY_RSET);
+	return reply_constant(s, REPLY_RSET);
 }
 
 static int command_quit(struct smtp_session *s, const char *arg, size_t len, void *ctx)
@@ -496,7 +607,7 @@ static int line_complete(struct smtp_session *s, const char *p, size_t n, void *
  */
 static size_t data_read(struct smtp_session *s, const char *p, size_t len, bool *done)
 {
-	uint64_t room = s->params->max_data - s->data_bytes;
+	uint32_t room = s->params->max_data - s->data_bytes;
 	size_t n = len < room ? len : (size_t)room, i = 0;
 
 	*done = false;
@@ -523,36 +634,71 @@ static size_t data_read(struct smtp_session *s, const char *p, size_t len, bool 
 		else
 			s->data_line = DATA_MIDDLE;
 	}
-	s->data_bytes += i;
+	s->data_bytes += (uint32_t)i;
 	if (s->data_bytes >= s->params->max_data)
 		*done = true;
 	return i;
 }
 
-static size_t pending_bytes(const struct smtp_session *s)
+static bool params_valid(const struct smtp_params *p)
 {
-	return s->out_end - s->out_start;
+	return p && valid_text(p->hostname, SMTP_HOSTNAME_MAX) &&
+	       valid_text(p->banner, SMTP_BANNER_MAX) &&
+	       (p->black_code == 450 || p->black_code == 550);
+}
+
+int smtp_banner_new(const struct smtp_params *p, const char *date, struct smtp_shared **out)
+{
+	char text[SMTP_HOSTNAME_MAX + SMTP_BANNER_MAX + SMTP_DATE_MAX + 32];
+	int n;
+
+	if (!params_valid(p) || !valid_text(date, SMTP_DATE_MAX))
+		return -EINVAL;
+	n = snprintf(text, sizeof(text), "220 %s ESMTP %s; %s\r\n", p->hostname, p->banner, date);
+	return smtp_shared_new(text, (size_t)n, out);
+}
+
+int smtp_message_new(const char *text, struct smtp_shared **out)
+{
+	size_t len = strnlen(text, SMTP_MESSAGE_MAX + 1);
+
+	if (len > SMTP_MESSAGE_MAX)
+		return -EINVAL;
+	return smtp_shared_new(text, len, out);
+}
+
+int smtp_session_start(struct smtp_session *s, const struct smtp_params *p,
+		       const struct addr_prefix *client, struct smtp_shared *banner, bool black,
+		       struct smtp_shared *black_message)
+{
+	memset(s, 0, sizeof(*s));
+	if (!params_valid(p) || !client || !banner)
+		return -EINVAL;
+	s->params = p;
+	s->client = *client;
+	s->black = black;
+	if (black && black_message)
+		s->black_message = smtp_shared_get(black_message);
+	out_borrow(s, banner->text, banner->len, OUT_SHARED);
+	smtp_shared_get(banner);
+	return 0;
 }
 
 int smtp_session_init(struct smtp_session *s, const struct smtp_params *p,
 		      const struct addr_prefix *client, const char *date, bool black,
 		      const char *black_message)
 {
-	int ret = 0;
+	struct smtp_shared *banner = NULL, *message = NULL;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
-	if (!p || !client || !valid_text(p->hostname, SMTP_HOSTNAME_MAX) ||
-	    !valid_text(p->banner, SMTP_BANNER_MAX) || !valid_text(date, SMTP_DATE_MAX) ||
-	    (p->black_code != 450 && p->black_code != 550))
-		return -EINVAL;
-	s->params = p;
-	s->client = *client;
-	if (black)
-		ret = set_black(s, black_message);
+	ret = smtp_banner_new(p, date, &banner);
+	if (!ret && black && black_message)
+		ret = smtp_message_new(black_message, &message);
 	if (!ret)
-		ret = reply(s, "220 %s ESMTP %s; %s\r\n", p->hostname, p->banner, date);
-	if (ret)
-		smtp_session_free(s);
+		ret = smtp_session_start(s, p, client, banner, black, message);
+	smtp_shared_put(banner);
+	smtp_shared_put(message);
 	return ret;
 }
 
@@ -617,11 +763,8 @@ void smtp_session_consume(struct smtp_session *s, size_t n)
 	size_t pending = pending_bytes(s);
 
 	s->out_start += (uint32_t)(n < pending ? n : pending);
-	if (s->out_start == s->out_end) {
-		free(s->out);
-		s->out = NULL;
-		s->out_start = s->out_end = s->out_cap = 0;
-	}
+	if (s->out_start == s->out_end)
+		out_release(s);
 }
 
 bool smtp_session_should_close(const struct smtp_session *s)
@@ -638,20 +781,19 @@ bool smtp_session_stuttered(const struct smtp_session *s, uint64_t elapsed, bool
 
 bool smtp_session_last_tuple(const struct smtp_session *s, struct smtp_tuple *t)
 {
-	t->helo = s->helo ? s->helo : "";
-	t->from = s->from ? s->from : "";
-	t->to = s->to ? s->to : "";
-	return s->to != NULL;
+	t->helo = tuple_field(s, TUPLE_HELO);
+	t->from = tuple_field(s, TUPLE_FROM);
+	t->to = tuple_field(s, TUPLE_TO);
+	return s->tuple_fields > TUPLE_TO;
 }
 
 void smtp_session_free(struct smtp_session *s)
 {
 	line_drop(s);
-	free(s->out);
-	free(s->helo);
-	free(s->from);
-	free(s->to);
-	free(s->black_message);
-	s->out = s->helo = s->from = s->to = s->black_message = NULL;
-	s->out_start = s->out_end = s->out_cap = 0;
+	out_release(s);
+	free(s->tuple);
+	s->tuple = NULL;
+	s->tuple_fields = 0;
+	smtp_shared_put(s->black_message);
+	s->black_message = NULL;
 }

@@ -7,8 +7,12 @@
  *
  * Memory is the point: an idle session is one small struct. The partial
  * input line and the unsent reply bytes live on the heap only while they
- * exist, helo/from/to are allocated at their received length, and every
- * buffer is bounded (SMTP_LINE_MAX, SMTP_OUTPUT_HIGH, max_data).
+ * exist, helo/from/to share one allocation at their received length, and
+ * every buffer is bounded (SMTP_LINE_MAX, SMTP_OUTPUT_HIGH, max_data).
+ * Text many sessions send alike is never copied into them: the banner of
+ * the current second and a blacklist's message are shared and reference
+ * counted (struct smtp_shared), and a constant reply is pointed at, not
+ * copied, when nothing else is pending.
  *
  * Dialogue choices, where SMTP or spamd leave room:
  * - Commands are matched case-insensitively on the whole verb ("DATAX" is
@@ -53,6 +57,23 @@
 #define SMTP_DATE_MAX		64
 #define SMTP_MESSAGE_MAX	4096
 
+/*
+ * An immutable text many sessions send: the banner of the current second,
+ * a blacklist's message. Sessions hold a reference while they use it; the
+ * last smtp_shared_put() frees it. Single-threaded, like its users.
+ */
+struct smtp_shared {
+	uint32_t refs;
+	uint32_t len;		/* of text, without its NUL */
+	char text[];
+};
+
+/* A shared copy of len bytes of text (refs 1). -ENOMEM. */
+int smtp_shared_new(const char *text, size_t len, struct smtp_shared **out);
+struct smtp_shared *smtp_shared_get(struct smtp_shared *shared);
+/* Drop a reference; NULL is ignored. */
+void smtp_shared_put(struct smtp_shared *shared);
+
 struct smtp_tuple {
 	const char *helo;	/* "" when the client sent no HELO/EHLO */
 	const char *from;	/* "" for the null sender */
@@ -69,7 +90,7 @@ struct smtp_params {
 	const char *hostname;	/* in the banner, HELO, QUIT and 421 replies */
 	const char *banner;	/* "greywall IP-based SPAM blocker" */
 	int black_code;		/* 450 or 550: the final reply to black clients */
-	uint64_t max_data;	/* black clients: DATA bytes read before giving up */
+	uint32_t max_data;	/* black clients: DATA bytes read before giving up */
 	unsigned int stutter;	/* seconds per byte; 0 never stutters */
 	unsigned int greystutter; /* grey clients stutter for this many seconds */
 	/*
@@ -92,16 +113,21 @@ enum smtp_state {
 struct smtp_session {
 	const struct smtp_params *params;
 	char *in;		/* the partial line; NULL when none */
-	char *out;		/* reply bytes not yet sent; NULL when none */
-	char *helo, *from, *to;	/* exactly as received; NULL until then */
-	char *black_message;	/* NULL: the default text */
-	uint64_t data_bytes;	/* message bytes read after 354 */
+	/*
+	 * Reply bytes not yet sent; NULL when none. Either our own buffer, or
+	 * (out_kind) a constant reply or shared text that is only pointed at.
+	 */
+	char *out;
+	char *tuple;		/* "helo\0from\0to\0" as received, tuple_fields of them */
+	struct smtp_shared *black_message; /* NULL: the default text */
+	uint32_t data_bytes;	/* message bytes read after 354 */
 	uint32_t out_start, out_end, out_cap;
 	uint16_t in_len, in_cap;
-	uint16_t grey_rcpts, black_rcpts; /* for the "(GREY)"/"(BLACK)" log lines */
 	uint8_t bad_commands;
 	uint8_t state;		/* enum smtp_state */
 	uint8_t data_line;	/* where the DATA reader is within a line */
+	uint8_t out_kind;	/* whose bytes out points at (smtp.c) */
+	uint8_t tuple_fields;	/* 0: none yet, 1: helo, 2: and from, 3: and to */
 	bool black;		/* blacklisted at connect, or trapped since */
 	bool in_transaction;	/* MAIL accepted */
 	bool has_rcpt;		/* a RCPT accepted in this transaction */
@@ -110,10 +136,32 @@ struct smtp_session {
 };
 
 /*
- * Start a session and queue the banner "220 <hostname> ESMTP <banner>;
- * <date>". black_message (black sessions, copied) holds the final reply's
- * lines separated by '\n', "%A" standing for the client address; NULL means
- * the default text. -EINVAL for bad params or over-long strings, -ENOMEM.
+ * The banner "220 <hostname> ESMTP <banner>; <date>\r\n" as shared text,
+ * made once per second for every session started in it. -EINVAL for bad
+ * params or an over-long date, -ENOMEM.
+ */
+int smtp_banner_new(const struct smtp_params *p, const char *date, struct smtp_shared **out);
+
+/*
+ * A black session's final reply as shared text: lines separated by '\n',
+ * "%A" standing for the client address. -EINVAL when longer than
+ * SMTP_MESSAGE_MAX, -ENOMEM.
+ */
+int smtp_message_new(const char *text, struct smtp_shared **out);
+
+/*
+ * Start a session with banner (from smtp_banner_new) queued; both banner
+ * and black_message (black sessions; NULL means the default text) are
+ * referenced, not copied. -EINVAL for bad params. Nothing to free on error.
+ */
+int smtp_session_start(struct smtp_session *s, const struct smtp_params *p,
+		       const struct addr_prefix *client, struct smtp_shared *banner, bool black,
+		       struct smtp_shared *black_message);
+
+/*
+ * smtp_session_start() with a banner of its own for date and a copy of
+ * black_message (NULL: the default text): for callers that start one
+ * session at a time. -EINVAL for bad params or over-long strings, -ENOMEM.
  */
 int smtp_session_init(struct smtp_session *s, const struct smtp_params *p,
 		      const struct addr_prefix *client, const char *date, bool black,
