@@ -123,6 +123,32 @@ int addr_compare(const struct addr_prefix *a, const struct addr_prefix *b)
 	return 0;
 }
 
+int addr_from_sockaddr(const struct sockaddr *sa, unsigned int len, struct addr_prefix *out)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET && len >= sizeof(*sin)) {
+		memcpy(out->bytes, &sin->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof(*sin6)) {
+		const uint8_t *a = sin6->sin6_addr.s6_addr;
+
+		if (memcmp(a, v4_mapped_prefix, sizeof(v4_mapped_prefix))) {
+			memcpy(out->bytes, a, 16);
+			out->family = AF_INET6;
+			out->plen = 128;
+			return 0;
+		}
+		memcpy(out->bytes, a + 12, 4);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	out->family = AF_INET;
+	out->plen = 32;
+	return 0;
+}
+
 void addr_to_key(const struct addr_prefix *p, struct gw_addr *key)
 {
 	if (p->family == AF_INET) {

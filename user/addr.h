@@ -39,6 +39,13 @@ bool addr_contains(const struct addr_prefix *outer, const struct addr_prefix *in
 /* Order by family, bytes, then plen: for sorted output. */
 int addr_compare(const struct addr_prefix *a, const struct addr_prefix *b);
 
+/*
+ * The host address of a socket (accept(2), getsockname(2)): AF_INET or
+ * AF_INET6, an IPv4-mapped IPv6 address as IPv4. -EAFNOSUPPORT otherwise.
+ */
+struct sockaddr;
+int addr_from_sockaddr(const struct sockaddr *sa, unsigned int len, struct addr_prefix *out);
+
 /* Conversions to and from the data path's keys. */
 void addr_to_key(const struct addr_prefix *p, struct gw_addr *key);
 void addr_from_key(const struct gw_addr *key, struct addr_prefix *p);

@@ -55,5 +55,30 @@ int main(void)
 	addr_to_key(&a, &key);
 	addr_from_key(&key, &b);
 	CHECK(addr_equal(&a, &b), "key round trip IPv6");
+
+	{
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+		char buf[ADDR_STRLEN];
+
+		inet_pton(AF_INET, "192.0.2.9", &sin.sin_addr);
+		CHECK_INT(addr_from_sockaddr((struct sockaddr *)&sin, sizeof(sin), &a), 0,
+			  "sockaddr_in");
+		addr_format(&a, buf, sizeof(buf));
+		CHECK_STR(buf, "192.0.2.9", "sockaddr_in gives the host");
+		inet_pton(AF_INET6, "::ffff:192.0.2.9", &sin6.sin6_addr);
+		CHECK(!addr_from_sockaddr((struct sockaddr *)&sin6, sizeof(sin6), &b) &&
+			      addr_equal(&a, &b),
+		      "an IPv4-mapped sockaddr_in6 gives the IPv4 host");
+		inet_pton(AF_INET6, "2001:db8::9", &sin6.sin6_addr);
+		addr_from_sockaddr((struct sockaddr *)&sin6, sizeof(sin6), &a);
+		addr_format(&a, buf, sizeof(buf));
+		CHECK_STR(buf, "2001:db8::9", "sockaddr_in6 gives the host");
+		sin.sin_family = AF_UNIX;
+		CHECK_INT(addr_from_sockaddr((struct sockaddr *)&sin, sizeof(sin), &a),
+			  -EAFNOSUPPORT, "other families refused");
+		CHECK_INT(addr_from_sockaddr((struct sockaddr *)&sin6, 8, &a), -EAFNOSUPPORT,
+			  "a short sockaddr refused");
+	}
 	return check_done();
 }
