@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The parent/child protocol: every message through encode and decode,
+ * hostile fields, malformed and over-long lines, a reader fed in pieces,
+ * a writer whose peer does not read; and the privilege drop, checked in a
+ * child through /proc/self/status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "privsep.h"
+
+static struct addr_prefix host(const char *text)
+{
+	struct addr_prefix p = { 0 };
+
+	addr_parse(text, &p);
+	return p;
+}
+
+/* Encode, check the line's shape, decode, and hand back the decoded copy. */
+static bool round_trip(const struct privsep_msg *in, struct privsep_msg *out, char *line,
+		       size_t len)
+{
+	int n = privsep_encode(in, line, len);
+
+	if (n <= 0 || line[n - 1] != '\n' || memchr(line, '\n', (size_t)n - 1))
+		return false;
+	line[n - 1] = '\0';
+	for (int i = 0; i < n - 1; i++)
+		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] >= 0x7f)
+			return false;
+	return privsep_decode(line, (size_t)n - 1, out) == 0 && out->type == in->type;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Field texts that must survive: empty, "-", separators, escapes, bytes outside ASCII. */
+static const char *const hostile[] = {
+	"",
+	"-",
+	"--",
+	"a b",
+	"line\r\nRCPT 1.2.3.4 1.2.3.4 x y z",
+	"100%",
+	"%41%%",
+	"\x01\x1f\x7f\x80\xff",
+	"caf\xc3\xa9@exampl\xc3\xa9.org",
+	"<User@Example.ORG>",
+	"tab\there",
+};
+
+#define HOSTILE_COUNT (sizeof(hostile) / sizeof(hostile[0]))
+
+static void test_round_trips(void)
+{
+	char line[PRIVSEP_LINE_MAX + 1];
+	struct privsep_msg in, out;
+	bool ok = true;
+
+	in = (struct privsep_msg){ .type = PRIVSEP_CLASSIFY,
+				   .classify = { UINT32_MAX, host("2001:db8::1") } };
+	CHECK(round_trip(&in, &out, line, sizeof(line)) && out.classify.conn_id == UINT32_MAX &&
+		      addr_equal(&out.classify.client, &in.classify.client),
+	      "CLASSIFY round trip (IPv6, largest id)");
+	in.classify = (struct privsep_classify){ 7, host("192.0.2.9") };
+	line[privsep_encode(&in, line, sizeof(line))] = '\0';
+	CHECK_STR(line, "CLASSIFY 7 192.0.2.9\n", "CLASSIFY on the wire");
+
+	for (size_t i = 0; i < HOSTILE_COUNT; i++) {
+		for (size_t j = 0; j < HOSTILE_COUNT; j++) {
+			in = (struct privsep_msg){
+				.type = PRIVSEP_RCPT,
+				.rcpt = { host("192.0.2.9"), host("2001:db8::25"), hostile[i],
+					  hostile[j], hostile[(i + j) % HOSTILE_COUNT] },
+			};
+			ok &= round_trip(&in, &out, line, sizeof(line)) &&
+			      addr_equal(&out.rcpt.client, &in.rcpt.client) &&
+			      addr_equal(&out.rcpt.local, &in.rcpt.local) &&
+			      same_text(out.rcpt.helo, in.rcpt.helo) &&
+			      same_text(out.rcpt.from, in.rcpt.from) &&
+			      same_text(out.rcpt.to, in.rcpt.to);
+		}
+	}
+	CHECK(ok, "RCPT round trips with every pair of hostile fields");
+	ok = true;
+	in = (struct privsep_msg){ .type = PRIVSEP_RCPT,
+				   .rcpt = { host("192.0.2.9"), host("198.51.100.1"), "",
+					     "-", "a b\r\n100%\xff" } };
+	line[privsep_encode(&in, line, sizeof(line))] = '\0';
+	CHECK_STR(line, "RCPT 192.0.2.9 198.51.100.1 - %2D a%20b%0D%0A100%25%FF\n",
+		  "RCPT on the wire: empty as -, - as %%2D, escapes");
+
+	in = (struct privsep_msg){ .type = PRIVSEP_CLASS, .class = { 42, false } };
+	CHECK(round_trip(&in, &out, line, sizeof(line)) && out.class.conn_id == 42 &&
+		      !out.class.black,
+	      "CLASS GREY round trip");
+	for (size_t i = 0; i < HOSTILE_COUNT; i++) {
+		static const uint16_t codes[] = { 0, 450, 550 };
+
+		in = (struct privsep_msg){
+			.type = PRIVSEP_CLASS,
+			.class = { (uint32_t)i, true, codes[i % 3], hostile[i], hostile[i] },
+		};
+		ok &= round_trip(&in, &out, line, sizeof(line)) && out.class.black &&
+		      out.class.conn_id == i && out.class.code == codes[i % 3] &&
+		      same_text(out.class.message, hostile[i]) &&
+		      same_text(out.class.lists, hostile[i]);
+	}
+	CHECK(ok, "CLASS BLACK round trips: codes, hostile messages and list names");
+	ok = true;
+	in = (struct privsep_msg){ .type = PRIVSEP_CLASS,
+				   .class = { 3, true, 550, "Your address %A\nis listed", NULL } };
+	line[privsep_encode(&in, line, sizeof(line))] = '\0';
+	CHECK_STR(line, "CLASS 3 BLACK 550 Your%20address%20%25A%0Ais%20listed\n",
+		  "CLASS BLACK on the wire, no lists field when there are none");
+	in.class.message = NULL;
+	in.class.lists = "spamhaus traplist";
+	line[privsep_encode(&in, line, sizeof(line))] = '\0';
+	CHECK_STR(line, "CLASS 3 BLACK 550 - spamhaus%20traplist\n",
+		  "CLASS BLACK: default message, list names");
+
+	in = (struct privsep_msg){ .type = PRIVSEP_TRAPS, .generation = UINT64_MAX };
+	CHECK(round_trip(&in, &out, line, sizeof(line)) && out.generation == UINT64_MAX,
+	      "TRAPS round trip (largest generation)");
+	for (int type = PRIVSEP_SPAMTRAP; type <= PRIVSEP_VALID; type++)
+		for (size_t i = 0; i < HOSTILE_COUNT; i++) {
+			in = (struct privsep_msg){ .type = type, .entry = hostile[i] };
+			ok &= round_trip(&in, &out, line, sizeof(line)) &&
+			      same_text(out.entry, hostile[i]);
+		}
+	CHECK(ok, "SPAMTRAP, DOMAIN and VALID round trips with hostile entries");
+	in = (struct privsep_msg){ .type = PRIVSEP_TRAPS_END };
+	line[privsep_encode(&in, line, sizeof(line))] = '\0';
+	CHECK_STR(line, "TRAPS-END\n", "TRAPS-END on the wire");
+}
+
+static void test_encode_errors(void)
+{
+	static char line[2 * PRIVSEP_LINE_MAX], big[PRIVSEP_LINE_MAX];
+	struct privsep_msg m = { .type = PRIVSEP_CLASS, .class = { 1, true, 451, "x", NULL } };
+	size_t fit = PRIVSEP_LINE_MAX - strlen("SPAMTRAP ");
+
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "code 451 refused");
+	m = (struct privsep_msg){ .type = PRIVSEP_CLASSIFY,
+				  .classify = { 1, host("198.51.100.0/24") } };
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "a network is no client");
+	m = (struct privsep_msg){ .type = PRIVSEP_CLASSIFY };
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "an unset address refused");
+	m = (struct privsep_msg){ .type = PRIVSEP_RCPT,
+				  .rcpt = { host("192.0.2.1"), host("192.0.2.2"), NULL, "", "x" } };
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "a NULL field refused");
+
+	memset(big, 'a', fit);
+	m = (struct privsep_msg){ .type = PRIVSEP_SPAMTRAP, .entry = big };
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), PRIVSEP_LINE_MAX + 1,
+		  "a line of exactly PRIVSEP_LINE_MAX bytes");
+	CHECK_INT(privsep_encode(&m, line, PRIVSEP_LINE_MAX), -EMSGSIZE,
+		  "a buffer one byte short");
+	big[fit] = 'a';
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EMSGSIZE,
+		  "one byte more than PRIVSEP_LINE_MAX refused");
+	memset(big, ' ', fit / 3 + 1);
+	big[fit / 3 + 1] = '\0';
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EMSGSIZE,
+		  "escaping counts: a third of the line in spaces is too long");
+}
+
+static void test_decode_errors(void)
+{
+	static const char *const bad[] = {
+		"",
+		"CLASS",
+		"CLASS 1",
+		"CLASS 1 GREY extra",
+		"CLASS  1 GREY",
+		"CLASS 1 GREY ",
+		" CLASS 1 GREY",
+		"CLASS x GREY",
+		"CLASS 01x GREY",
+		"CLASS -1 GREY",
+		"CLASS +1 GREY",
+		"CLASS 4294967296 GREY",
+		"CLASS 1 WHITE",
+		"CLASS 1 grey",
+		"CLASS 1 BLACK 451 -",
+		"CLASS 1 BLACK 450",
+		"CLASS 1 BLACK 450 - a b",
+		"class 1 GREY",
+		"LOG hello",
+		"CLASSIFY 1 198.51.100.0/24",
+		"CLASSIFY 1 example.org",
+		"CLASSIFY 1 ::ffff:192.0.2.1",
+		"CLASSIFY 1",
+		"RCPT 192.0.2.1 192.0.2.2 h f",
+		"RCPT 192.0.2.1 192.0.2.2 h f t u",
+		"SPAMTRAP a%0",
+		"SPAMTRAP a%",
+		"SPAMTRAP a%G0",
+		"SPAMTRAP a%00b",
+		"SPAMTRAP a\x01z",
+		"SPAMTRAP a\x7fz",
+		"SPAMTRAP a\xffz",
+		"SPAMTRAP a\rz",
+		"SPAMTRAP",
+		"TRAPS",
+		"TRAPS 18446744073709551616",
+		"TRAPS-END x",
+	};
+	struct privsep_msg m;
+	char line[64];
+	bool all = true;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret;
+
+		snprintf(line, sizeof(line), "%s", bad[i]);
+		ret = privsep_decode(line, strlen(line), &m);
+		if (ret != -EPROTO)
+			printf("# \"%s\" gave %d\n", bad[i], ret);
+		all &= ret == -EPROTO;
+	}
+	CHECK(all, "%zu malformed lines refused", sizeof(bad) / sizeof(bad[0]));
+	memcpy(line, "SPAMTRAP a\0b", 13);
+	CHECK_INT(privsep_decode(line, 12, &m), -EPROTO, "a raw NUL byte refused");
+	snprintf(line, sizeof(line), "SPAMTRAP %%2d%%7E");
+	CHECK(!privsep_decode(line, strlen(line), &m) && !strcmp(m.entry, "-~"),
+	      "lower-case hex and needless escapes accepted");
+	snprintf(line, sizeof(line), "CLASS 4294967295 BLACK 0 %%2D");
+	CHECK(!privsep_decode(line, strlen(line), &m) && m.class.conn_id == UINT32_MAX &&
+		      m.class.code == 0 && !strcmp(m.class.message, "-") && !*m.class.lists,
+	      "CLASS BLACK with the largest id, the default code, a message \"-\"");
+}
+
+static void write_all(int fd, const char *text, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, text, len);
+
+		if (n <= 0)
+			return;
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+static void test_reader(void)
+{
+	static char big[PRIVSEP_LINE_MAX + 2];
+	struct privsep_reader r;
+	struct privsep_msg m;
+	int sv[2];
+	bool pieces = true;
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+	privsep_reader_init(&r, sv[0]);
+	CHECK_INT(privsep_receive(&r, &m), 0, "reader: nothing yet");
+	write_all(sv[1], "CLASS 7 GR", 10);
+	CHECK_INT(privsep_receive(&r, &m), 0, "reader: half a line is not a message");
+	write_all(sv[1], "EY\nTRAPS 3\nSPAM", 15);
+	CHECK(privsep_receive(&r, &m) == 1 && m.type == PRIVSEP_CLASS && m.class.conn_id == 7 &&
+		      !m.class.black,
+	      "reader: the line completed by the next read");
+	CHECK(privsep_receive(&r, &m) == 1 && m.type == PRIVSEP_TRAPS && m.generation == 3,
+	      "reader: a second line from the same read");
+	CHECK_INT(privsep_receive(&r, &m), 0, "reader: the rest waits");
+
+	/* One byte per read: every prefix is kept. */
+	for (const char *p = "TRAP trap@example.org\n"; *p; p++) {
+		write_all(sv[1], p, 1);
+		pieces &= privsep_receive(&r, &m) == (p[1] ? 0 : 1);
+	}
+	CHECK(pieces && m.type == PRIVSEP_SPAMTRAP && !strcmp(m.entry, "trap@example.org"),
+	      "reader: a line fed byte by byte");
+
+	memcpy(big, "SPAMTRAP ", 9);
+	memset(big + 9, 'x', PRIVSEP_LINE_MAX - 9);
+	big[PRIVSEP_LINE_MAX] = '\n';
+	write_all(sv[1], big, PRIVSEP_LINE_MAX + 1);
+	CHECK(privsep_receive(&r, &m) == 1 && strlen(m.entry) == PRIVSEP_LINE_MAX - 9,
+	      "reader: a line of exactly PRIVSEP_LINE_MAX bytes");
+	write_all(sv[1], "CLASS 1 BLUE\n", 13);
+	CHECK_INT(privsep_receive(&r, &m), -EPROTO, "reader: a malformed line");
+	big[PRIVSEP_LINE_MAX] = 'x';
+	write_all(sv[1], big, PRIVSEP_LINE_MAX + 1);
+	CHECK_INT(privsep_receive(&r, &m), -EMSGSIZE, "reader: one byte over is too long");
+	privsep_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+	privsep_reader_init(&r, sv[0]);
+	write_all(sv[1], "TRAPS-END\nTRAPS", 15);
+	close(sv[1]);
+	CHECK_INT(privsep_receive(&r, &m), 1, "reader: a line before the peer closed");
+	CHECK_INT(privsep_receive(&r, &m), -EPIPE, "reader: the peer closed, partial line dropped");
+	privsep_reader_free(&r);
+	close(sv[0]);
+}
+
+static void test_writer(void)
+{
+	struct privsep_writer w;
+	struct privsep_reader r;
+	struct privsep_msg m = { .type = PRIVSEP_RCPT };
+	int sv[2], sent = 0, received = 0, ret = 0, bufsize = 4096;
+	bool in_order = true;
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	privsep_writer_init(&w, sv[0]);
+	privsep_reader_init(&r, sv[1]);
+	m.rcpt = (struct privsep_rcpt){ host("192.0.2.9"), host("192.0.2.25"), "helo.example",
+					"a@b.example", NULL };
+	/* The peer does not read: lines queue up to the bound. */
+	while (ret == 0 && sent < 100000) {
+		char to[32];
+
+		snprintf(to, sizeof(to), "rcpt%d@example.org", sent);
+		m.rcpt.to = to;
+		ret = privsep_send(&w, &m);
+		if (!ret)
+			sent++;
+	}
+	CHECK_INT(ret, -ENOBUFS, "writer: -ENOBUFS once PRIVSEP_QUEUE_MAX bytes wait");
+	CHECK(w.end - w.start >= PRIVSEP_QUEUE_MAX && w.end - w.start < PRIVSEP_QUEUE_MAX + 100,
+	      "writer: the queue stops at its bound (%zu bytes)", w.end - w.start);
+	CHECK_INT(privsep_flush(&w), -EAGAIN, "writer: flush says what waits");
+
+	/* Now the peer reads: everything arrives, once, in order. */
+	while (received < sent) {
+		struct privsep_msg got;
+		char want[32];
+		int n = privsep_receive(&r, &got);
+
+		if (n < 0)
+			break;
+		if (n == 0) {
+			privsep_flush(&w);
+			continue;
+		}
+		snprintf(want, sizeof(want), "rcpt%d@example.org", received++);
+		in_order &= got.type == PRIVSEP_RCPT && !strcmp(got.rcpt.to, want);
+	}
+	CHECK(received == sent && in_order, "writer: %d queued lines arrive in order", sent);
+	CHECK_INT(privsep_flush(&w), 0, "writer: flushed");
+	CHECK(w.buf == NULL, "writer: a burst's buffer is let go once empty");
+
+	close(sv[1]);
+	m.rcpt.to = "late@example.org";
+	CHECK_INT(privsep_send(&w, &m), -EPIPE, "writer: the peer is gone");
+	privsep_writer_free(&w);
+	privsep_reader_free(&r);
+	close(sv[0]);
+}
+
+/* The value of "Name:" in a /proc status text, tabs as spaces, or "". */
+static const char *status_field(const char *status, const char *name, char *out, size_t len)
+{
+	const char *p = status;
+	size_t n = strlen(name), i = 0;
+
+	out[0] = '\0';
+	while (p && *p) {
+		if (!strncmp(p, name, n) && p[n] == ':') {
+			p += n + 1;
+			p += strspn(p, " \t");
+			for (; *p && *p != '\n' && i + 1 < len; p++)
+				out[i++] = *p == '\t' ? ' ' : *p;
+			while (i && out[i - 1] == ' ')
+				i--;
+			out[i] = '\0';
+			break;
+		}
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return out;
+}
+
+static void test_drop(void)
+{
+	static char status[8192];
+	char value[128], cwd[64] = "";
+	int pipefd[2], wstatus, ret = 1;
+	size_t len = 0;
+	pid_t pid;
+
+	CHECK_INT(privsep_drop("no-such-user-greywall"), -ENOENT, "drop: unknown user refused");
+	if (geteuid() != 0) {
+		printf("# drop: not root, the drop itself is not tested\n");
+		return;
+	}
+	pipe(pipefd);
+	pid = fork();
+	if (pid == 0) {
+		char buf[8192];
+		int fd, n = 0;
+
+		close(pipefd[0]);
+		ret = privsep_drop("nobody");
+		/* What is left: the drop's result, cwd, setuid(0)'s fate, the status file. */
+		dprintf(pipefd[1], "%d %s %d\n", ret, getcwd(cwd, sizeof(cwd)) ? cwd : "?",
+			setuid(0) == 0);
+		fd = open("/proc/self/status", O_RDONLY);
+		if (fd >= 0)
+			n = (int)read(fd, buf, sizeof(buf));
+		if (n > 0)
+			write_all(pipefd[1], buf, (size_t)n);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	for (ssize_t n; (n = read(pipefd[0], status + len, sizeof(status) - 1 - len)) > 0;)
+		len += (size_t)n;
+	status[len] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &wstatus, 0);
+
+	{
+		int setuid_worked = 1;
+
+		sscanf(status, "%d %63s %d", &ret, cwd, &setuid_worked);
+		CHECK_INT(ret, 0, "drop: privsep_drop(\"nobody\") succeeded");
+		CHECK_STR(cwd, "/", "drop: cwd is /");
+		CHECK_INT(setuid_worked, 0, "drop: setuid(0) fails afterwards");
+	}
+	CHECK_STR(status_field(status, "Uid", value, sizeof(value)), "65534 65534 65534 65534",
+		  "drop: every uid is nobody's");
+	CHECK_STR(status_field(status, "Gid", value, sizeof(value)), "65534 65534 65534 65534",
+		  "drop: every gid is nobody's");
+	CHECK_STR(status_field(status, "Groups", value, sizeof(value)), "65534",
+		  "drop: no supplementary group but nobody's");
+	CHECK_STR(status_field(status, "CapInh", value, sizeof(value)), "0000000000000000",
+		  "drop: CapInh empty");
+	CHECK_STR(status_field(status, "CapPrm", value, sizeof(value)), "0000000000000000",
+		  "drop: CapPrm empty");
+	CHECK_STR(status_field(status, "CapEff", value, sizeof(value)), "0000000000000000",
+		  "drop: CapEff empty");
+	CHECK_STR(status_field(status, "CapBnd", value, sizeof(value)), "0000000000000000",
+		  "drop: CapBnd empty");
+	CHECK_STR(status_field(status, "CapAmb", value, sizeof(value)), "0000000000000000",
+		  "drop: CapAmb empty");
+	CHECK_STR(status_field(status, "NoNewPrivs", value, sizeof(value)), "1",
+		  "drop: NoNewPrivs set");
+}
+
+int main(void)
+{
+	test_round_trips();
+	test_encode_errors();
+	test_decode_errors();
+	test_reader();
+	test_writer();
+	test_drop();
+	return check_done();
+}
