@@ -46,7 +46,8 @@ all: $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BENCH_BINS)
 
 # Debian 12 packages the build, the tests and the demo need.
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
-	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev
+	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev \
+	postfix swaks libio-socket-inet6-perl
 deps:
 	@./deploy/install-deps.sh $(DEPS)
 
