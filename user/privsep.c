@@ -468,7 +468,7 @@ static int capabilities(struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32
 /* The ambient set needs no look: it is always within permitted and inheritable. */
 static bool no_capability_left(void)
 {
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
 
 	if (capabilities(data, false) || bounding_set(false) != 0)
 		return false;

@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The tarpit child, run for real: tarpit_run() in a forked process with
+ * loopback listeners, real TCP clients, and this test playing the parent
+ * on the socketpair. The tarpit's clock is the real one plus an offset the
+ * test can jump (shared memory), so timeouts of 10 s and 400 s take a
+ * moment; stutter is measured in real seconds.
+ *
+ * GW_TARPIT_CONNS=50000 makes the memory check hold that many stuttered
+ * connections (default 2000).
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "privsep.h"
+#include "tarpit.h"
+
+#define HOSTNAME    "mx.test.example"
+#define BANNER_TEXT "greywall test tarpit"
+/* Thu, 01 Jan 2026 00:00:00 UTC: the tarpit's wall clock stands still. */
+#define WALL	    1767225600
+#define BANNER	    "220 " HOSTNAME " ESMTP " BANNER_TEXT "; Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+#define HELO_OK	    "250 " HOSTNAME " Hello, pleased to meet you. Slowly.\r\n"
+#define MAIL_OK	    "250 2.1.0 Sender noted. Your time will be spent here.\r\n"
+#define RCPT_OK	    "250 2.1.5 Recipient noted. This may take a while.\r\n"
+#define DATA_GO	    "354 Enter the message, end with \".\" on a line by itself.\r\n"
+#define GREY451	    "451 Temporary failure, please try again later.\r\n"
+
+/* Milliseconds added to the tarpit's monotonic clock; shared with the children. */
+static volatile int64_t *clock_offset_ms;
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t test_monotonic_ms(void *ctx)
+{
+	(void)ctx;
+	return real_ms() + (uint64_t)*clock_offset_ms;
+}
+
+static int64_t test_wall(void *ctx)
+{
+	(void)ctx;
+	return WALL;
+}
+
+/* One tarpit child and this test's end of its socketpair. */
+struct child {
+	pid_t pid;
+	int fd;
+	struct privsep_reader reader;
+	struct privsep_writer writer;
+	struct privsep_msg msg;	/* the last message from the tarpit */
+	int port4, port6;
+	char log_path[32];
+	char log[1 << 16];	/* its stderr, read by child_stop() */
+};
+
+static int listen_on(int family, int *port)
+{
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)family };
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET) {
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
+		perror("listen_on");
+		exit(2);
+	}
+	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					: ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+/*
+ * The descriptor limit that leaves this process exactly free descriptors:
+ * new ones take the lowest free numbers, and the limit caps the number.
+ */
+static rlim_t fd_limit_leaving(int free)
+{
+	static bool used[4096];
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	rlim_t limit = 0;
+
+	while (d && (de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && fd != dirfd(d) && fd < 4096)
+			used[fd] = true;
+	}
+	if (d)
+		closedir(d);
+	for (; free > 0; limit++)
+		free -= !used[limit];
+	return limit;
+}
+
+static struct tarpit_config base_config(void)
+{
+	return (struct tarpit_config){
+		.hostname = HOSTNAME,
+		.banner = BANNER_TEXT,
+		.black_code = 450,
+		.stutter = 1,
+		.greystutter = 0,
+		.maxcon = 50,
+		.maxblack = 1,
+		.idle_timeout = 400,
+		.max_data = 1 << 20,
+	};
+}
+
+/*
+ * Fork a tarpit with cfg on fresh loopback listeners. spare_fds > 0 caps
+ * its descriptors at what it holds plus spare_fds, to run it out of them.
+ */
+static void child_start(struct child *h, struct tarpit_config cfg, int spare_fds)
+{
+	struct tarpit_clock clock = { test_monotonic_ms, test_wall, NULL };
+	int listeners[2], sv[2], logfd;
+
+	memset(h, 0, sizeof(*h));
+	listeners[0] = listen_on(AF_INET, &h->port4);
+	listeners[1] = listen_on(AF_INET6, &h->port6);
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	strcpy(h->log_path, "/tmp/gw-tarpit-XXXXXX");
+	logfd = mkstemp(h->log_path);
+	fflush(stdout);
+	h->pid = fork();
+	if (h->pid == 0) {
+		int ret;
+
+		dup2(logfd, 2);
+		close(logfd);
+		close(sv[0]);
+		cfg.listen_fds = listeners;
+		cfg.nlisten = 2;
+		cfg.parent_fd = sv[1];
+		if (spare_fds) {
+			/* tarpit_run() takes two: epoll and signalfd. */
+			rlim_t limit = fd_limit_leaving(2 + spare_fds);
+			struct rlimit rl = { limit, limit };
+
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		ret = tarpit_run(&cfg, &clock);
+		_exit(ret < 0 ? -ret : 0);
+	}
+	close(listeners[0]);
+	close(listeners[1]);
+	close(sv[1]);
+	close(logfd);
+	h->fd = sv[0];
+	fcntl(h->fd, F_SETFL, O_NONBLOCK);
+	privsep_reader_init(&h->reader, h->fd);
+	privsep_writer_init(&h->writer, h->fd);
+}
+
+/* The child's exit status; its log is in h->log afterwards. */
+static int child_wait(struct child *h)
+{
+	int status = -1, fd;
+	ssize_t n;
+
+	waitpid(h->pid, &status, 0);
+	fd = open(h->log_path, O_RDONLY);
+	n = fd >= 0 ? read(fd, h->log, sizeof(h->log) - 1) : 0;
+	h->log[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	unlink(h->log_path);
+	privsep_reader_free(&h->reader);
+	privsep_writer_free(&h->writer);
+	close(h->fd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int remaining_ms(uint64_t deadline)
+{
+	uint64_t now = real_ms();
+
+	return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* The next message from the tarpit into h->msg, within ms. */
+static bool next_msg(struct child *h, int ms)
+{
+	uint64_t deadline = real_ms() + (uint64_t)ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = h->fd, .events = POLLIN };
+		int ret = privsep_receive(&h->reader, &h->msg);
+
+		if (ret)
+			return ret == 1;
+		if (poll(&p, 1, remaining_ms(deadline)) <= 0)
+			return false;
+	}
+}
+
+static void answer(struct child *h, uint32_t id, bool black, uint16_t code, const char *message,
+		   const char *lists)
+{
+	struct privsep_msg m = { .type = PRIVSEP_CLASS,
+				 .class = { id, black, code, message, lists } };
+
+	privsep_send(&h->writer, &m);
+}
+
+static void send_line(struct child *h, const char *line)
+{
+	size_t len = strlen(line);
+
+	if (write(h->fd, line, len) != (ssize_t)len)
+		perror("send_line");
+}
+
+/* A client connection; *id its CLASSIFY id, 0 when none came within ms. */
+static int dial(struct child *h, bool v6, uint32_t *id, int ms)
+{
+	struct sockaddr_storage ss = { .ss_family = v6 ? AF_INET6 : AF_INET };
+	socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (v6) {
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)h->port6);
+	} else {
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)h->port4);
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len))
+		perror("connect");
+	*id = 0;
+	if (ms && next_msg(h, ms) && h->msg.type == PRIVSEP_CLASSIFY)
+		*id = h->msg.classify.conn_id;
+	return fd;
+}
+
+static void say(int fd, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (write(fd, text, len) != (ssize_t)len)
+		perror("say");
+}
+
+/*
+ * What the server sends within ms, into buf (NUL-terminated): until it
+ * closes (*closed), until want is in it, or until the time is up.
+ */
+static size_t hear(int fd, char *buf, size_t len, const char *want, int ms, bool *closed)
+{
+	uint64_t deadline = real_ms() + (uint64_t)ms;
+	size_t got = 0;
+
+	*closed = false;
+	buf[0] = '\0';
+	while (got + 1 < len && !(want && strstr(buf, want))) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, remaining_ms(deadline)) <= 0)
+			break;
+		n = recv(fd, buf + got, len - 1 - got, MSG_DONTWAIT);
+		if (n <= 0) {
+			*closed = n == 0 || errno == ECONNRESET;
+			break;
+		}
+		got += (size_t)n;
+		buf[got] = '\0';
+	}
+	return got;
+}
+
+/* Jump the tarpit's clock and give its loop a turn of the wheel. */
+static void jump_clock(int seconds)
+{
+	*clock_offset_ms += (int64_t)seconds * 1000;
+}
+
+static bool is_rcpt(const struct child *h, const char *client, const char *helo,
+		    const char *from, const char *to)
+{
+	char ip[ADDR_STRLEN], local[ADDR_STRLEN];
+
+	if (h->msg.type != PRIVSEP_RCPT)
+		return false;
+	addr_format(&h->msg.rcpt.client, ip, sizeof(ip));
+	addr_format(&h->msg.rcpt.local, local, sizeof(local));
+	return !strcmp(ip, client) && !strcmp(local, client) && !strcmp(h->msg.rcpt.helo, helo) &&
+	       !strcmp(h->msg.rcpt.from, from) && !strcmp(h->msg.rcpt.to, to);
+}
+
+/*
+ * Grey and black dialogues, stutter, maxblack, TRAPS, the CLASS and idle
+ * timeouts, and the log lines, in one tarpit (stutter 1 s, maxblack 1).
+ */
+static void test_dialogues(void)
+{
+	static char buf[8192];
+	struct child h;
+	uint32_t id, grey_id;
+	uint64_t at[4];
+	bool closed, steady = true;
+	int grey, stuttered, black, fd;
+	unsigned int seconds = 0;
+	const char *p;
+
+	child_start(&h, base_config(), 0);
+
+	/* A grey client: whole replies (greystutter 0), 451 at DATA, its RCPT reported. */
+	grey = dial(&h, false, &id, 3000);
+	CHECK(id != 0, "grey: CLASSIFY arrives");
+	CHECK(h.msg.type == PRIVSEP_CLASSIFY && h.msg.classify.client.family == AF_INET,
+	      "grey: CLASSIFY names the IPv4 client");
+	answer(&h, id, false, 0, NULL, NULL);
+	say(grey, "HELO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<trap@example.org>\r\n"
+		  "DATA\r\n");
+	hear(grey, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, BANNER HELO_OK MAIL_OK RCPT_OK GREY451,
+		  "grey: banner with the date of the second, 451 at DATA");
+	CHECK(closed, "grey: closed after 451");
+	CHECK(next_msg(&h, 2000) &&
+		      is_rcpt(&h, "127.0.0.1", "client.example", "a@b.example", "trap@example.org"),
+	      "grey: the RCPT reaches the parent with both addresses and the tuple");
+	close(grey);
+
+	/* A black client within maxblack: stuttered, one byte a second. */
+	stuttered = dial(&h, false, &id, 3000);
+	answer(&h, id, true, 0, "Go away %A", "first");
+	for (int i = 0; i < 4; i++) {
+		at[i] = 0;
+		if (hear(stuttered, buf, 2, NULL, 2500, &closed) == 1)
+			at[i] = real_ms();
+		steady &= buf[0] == "220 "[i];
+	}
+	for (int i = 1; i < 4; i++) {
+		printf("# stutter: byte %d came %lld ms after byte %d\n", i + 1,
+		       (long long)(at[i] - at[i - 1]), i);
+		steady &= at[i] && at[i - 1] && at[i] - at[i - 1] >= 700 && at[i] - at[i - 1] <= 1300;
+	}
+	CHECK(steady, "black: \"220 \" stuttered one byte per second");
+
+	/* The second black client is beyond maxblack 1: whole replies, the lists' message. */
+	black = dial(&h, false, &id, 3000);
+	answer(&h, id, true, 550, "Your address %A is listed\non %A's lists", "traplist nixspam");
+	say(black, "HELO x\r\nMAIL FROM:<s@spam.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n"
+		   "Subject: spam\r\n\r\n.\r\n");
+	hear(black, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, BANNER HELO_OK MAIL_OK RCPT_OK DATA_GO
+		  "550-Your address 127.0.0.1 is listed\r\n550 on 127.0.0.1's lists\r\n",
+		  "black beyond maxblack: whole replies, 354, then the list message as 550");
+	CHECK(closed, "black: closed after the final reply");
+	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "127.0.0.1", "x", "s@spam.example", "u@example.org"),
+	      "black: its RCPT is reported too");
+	close(black);
+
+	/* New trap rules: a spamtrap and alloweddomains. */
+	send_line(&h, "TRAPS 1\nSPAMTRAP <Trap@Example.ORG>\nDOMAIN example.org\nTRAPS-END\n");
+	fd = dial(&h, true, &id, 3000);
+	CHECK(id && h.msg.classify.client.family == AF_INET6, "traps: an IPv6 client classified");
+	answer(&h, id, false, 0, NULL, NULL);
+	say(fd, "HELO y\r\nMAIL FROM:<s@spam.example>\r\nRCPT TO:<ok@example.org>\r\n"
+		"RCPT TO:<trap@example.org>\r\nDATA\r\n.\r\n");
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, BANNER HELO_OK MAIL_OK RCPT_OK RCPT_OK DATA_GO
+		  "450-Your address ::1 is listed as a source of spam.\r\n"
+		  "450 No mail from it is accepted here.\r\n",
+		  "traps: a RCPT to the spamtrap turns the session black (354, then 450)");
+	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "::1", "y", "s@spam.example", "ok@example.org") &&
+		      next_msg(&h, 2000) &&
+		      is_rcpt(&h, "::1", "y", "s@spam.example", "trap@example.org"),
+	      "traps: both RCPTs reported");
+	close(fd);
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	say(fd, "HELO z\r\nMAIL FROM:<>\r\nRCPT TO:<user@elsewhere.example>\r\nDATA\r\n");
+	hear(fd, buf, sizeof(buf), DATA_GO, 3000, &closed);
+	CHECK(strstr(buf, RCPT_OK DATA_GO) != NULL,
+	      "traps: a RCPT outside alloweddomains traps too");
+	close(fd);
+	next_msg(&h, 2000);
+
+	/* No CLASS within 10 s: grey. */
+	grey = dial(&h, false, &grey_id, 3000);
+	jump_clock(TARPIT_CLASSIFY_TIMEOUT);
+	hear(grey, buf, sizeof(buf), "\r\n", 3000, &closed);
+	CHECK_STR(buf, BANNER, "no CLASS within 10 s: the banner, whole (grey)");
+	answer(&h, grey_id, true, 0, NULL, NULL);
+	say(grey, "HELO late\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n");
+	hear(grey, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, HELO_OK MAIL_OK RCPT_OK GREY451, "a late CLASS changes nothing");
+	close(grey);
+	next_msg(&h, 2000);
+
+	/* 400 s without a word from a client: closed. */
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	hear(fd, buf, sizeof(buf), "\r\n", 3000, &closed);
+	say(fd, "NOOP\r\n");
+	hear(fd, buf, sizeof(buf), "\r\n", 3000, &closed);
+	/* Deadlines fall on whole seconds: 400 s is 399 to 400 s after the last input. */
+	jump_clock(397);
+	hear(fd, buf, sizeof(buf), NULL, 1000, &closed);
+	CHECK(!closed, "idle: still open after 398 s");
+	jump_clock(3);
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK(closed && !buf[0], "idle: closed after 400 s without input");
+	close(fd);
+	hear(stuttered, buf, 2, NULL, 2500, &closed);
+	CHECK(!closed && buf[0] == BANNER[4], "the stuttered client is still held, still fed");
+	close(stuttered);
+
+	kill(h.pid, SIGTERM);
+	CHECK_INT(child_wait(&h), 0, "SIGTERM: the tarpit returns 0");
+	p = strstr(h.log, "127.0.0.1: connected (1/0)\n");
+	CHECK(p != NULL, "log: grey client connected (1/0)");
+	CHECK(strstr(h.log, "(GREY) 127.0.0.1: <a@b.example> -> <trap@example.org>\n") != NULL,
+	      "log: (GREY) line");
+	CHECK(strstr(h.log, "127.0.0.1: connected (1/1), lists: first\n") != NULL,
+	      "log: black client connected (1/1) with its list");
+	CHECK(strstr(h.log, "127.0.0.1: connected (2/2), lists: traplist nixspam\n") != NULL,
+	      "log: second black client (2/2), lists named");
+	CHECK(strstr(h.log, "(BLACK) 127.0.0.1: <s@spam.example> -> <u@example.org>\n") != NULL,
+	      "log: (BLACK) line");
+	CHECK(strstr(h.log, "(GREY) ::1: <s@spam.example> -> <ok@example.org>\n") &&
+		      strstr(h.log, "(BLACK) ::1: <s@spam.example> -> <trap@example.org>\n"),
+	      "log: the trapping RCPT logged BLACK");
+	CHECK(strstr(h.log, "(BLACK) 127.0.0.1: <> -> <user@elsewhere.example>\n") != NULL,
+	      "log: the null sender as <>");
+	CHECK(strstr(h.log, "127.0.0.1: disconnected after 0 seconds.\n") ||
+		      strstr(h.log, "127.0.0.1: disconnected after 1 seconds.\n"),
+	      "log: disconnected after N seconds.");
+	p = strstr(h.log, "disconnected after 40");
+	CHECK(p && sscanf(p, "disconnected after %u seconds.", &seconds) == 1 && seconds >= 400 &&
+		      seconds <= 403,
+	      "log: the idle client disconnected after %u seconds", seconds);
+}
+
+/* maxcon closes the extra connection at once; a freed slot is taken again. */
+static void test_maxcon(void)
+{
+	struct tarpit_config cfg = base_config();
+	struct child h;
+	int fd[3], extra;
+	uint32_t id;
+	char buf[256];
+	bool closed, all = true;
+
+	cfg.maxcon = 3;
+	cfg.stutter = 0;
+	child_start(&h, cfg, 0);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = dial(&h, false, &id, 3000);
+		all &= id != 0;
+		answer(&h, id, false, 0, NULL, NULL);
+		hear(fd[i], buf, sizeof(buf), "\r\n", 3000, &closed);
+		all &= !strcmp(buf, BANNER);
+	}
+	CHECK(all, "maxcon 3: three clients served");
+	extra = dial(&h, false, &id, 1000);
+	hear(extra, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK(closed && !buf[0] && !id, "maxcon: the fourth is closed at once, unclassified");
+	close(extra);
+	close(fd[0]);
+	/* The tarpit sees the close, then has a slot again. */
+	for (int tries = 0; tries < 20; tries++) {
+		extra = dial(&h, false, &id, 500);
+		if (id)
+			break;
+		close(extra);
+		usleep(100 * 1000);
+	}
+	CHECK(id != 0, "maxcon: a freed slot is taken by the next client");
+	answer(&h, id, false, 0, NULL, NULL);
+	hear(extra, buf, sizeof(buf), "\r\n", 3000, &closed);
+	CHECK_STR(buf, BANNER, "maxcon: ... and served");
+
+	/* A line the protocol does not know ends the tarpit: the parent is broken. */
+	send_line(&h, "CLASS 1 BLUE\n");
+	CHECK_INT(child_wait(&h), EPROTO, "a malformed parent line: tarpit_run returns -EPROTO");
+	hear(fd[1], buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK(closed, "its connections are closed on the way out");
+	close(fd[1]);
+	close(fd[2]);
+	close(extra);
+}
+
+/* Out of descriptors: accepting pauses, and resumes once one is free. */
+static void test_emfile(void)
+{
+	struct child h;
+	int fd[2], third;
+	uint32_t id[2], third_id = 0;
+	char buf[256];
+	bool closed;
+
+	child_start(&h, base_config(), 2);
+	fd[0] = dial(&h, false, &id[0], 3000);
+	fd[1] = dial(&h, false, &id[1], 3000);
+	CHECK(id[0] && id[1], "EMFILE: two clients fit the descriptor limit");
+	third = dial(&h, false, &third_id, 1500);
+	CHECK(!third_id, "EMFILE: the third waits in the backlog");
+	answer(&h, id[0], false, 0, NULL, NULL);
+	hear(fd[0], buf, sizeof(buf), "\r\n", 3000, &closed);
+	close(fd[0]);
+	/* Once the tarpit closed the first, the pause ends within a second or two. */
+	CHECK(next_msg(&h, 4000) && h.msg.type == PRIVSEP_CLASSIFY,
+	      "EMFILE: accepting resumes after the pause");
+	close(h.fd);
+	CHECK_INT(child_wait(&h), 0, "the parent closed its end: the tarpit returns 0");
+	CHECK(strstr(h.log, "accept: Too many open files, pausing") != NULL,
+	      "EMFILE: the pause is logged");
+	close(fd[1]);
+	close(third);
+}
+
+static long rss_anon_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * Open n more black, stuttered clients (alternating IPv4 and IPv6) and
+ * answer their CLASSIFY as they come, so none waits out its 10 s.
+ */
+static bool hold_clients(struct child *h, int *fds, int from, int n)
+{
+	int answered = from;
+
+	for (int i = from; i < from + n; i++) {
+		fds[i] = dial(h, i % 2, &(uint32_t){ 0 }, 0);
+		if (fds[i] < 0)
+			return false;
+		while (answered <= i && next_msg(h, i - answered > 200 ? 3000 : 0)) {
+			answer(h, h->msg.classify.conn_id, true, 0, "Your address %A is listed",
+			       "memtest");
+			answered++;
+		}
+	}
+	while (answered < from + n && next_msg(h, 3000)) {
+		answer(h, h->msg.classify.conn_id, true, 0, "Your address %A is listed", "memtest");
+		answered++;
+	}
+	while (privsep_flush(&h->writer) == -EAGAIN)
+		usleep(1000);
+	return answered == from + n;
+}
+
+/*
+ * The benchmark of issue 5: held stuttering connections cost the tarpit
+ * about what a client costs endlessh (~100-130 bytes of heap).
+ */
+static void test_memory(void)
+{
+	const char *env = getenv("GW_TARPIT_CONNS");
+	int n = env ? atoi(env) : 2000, warm = 200, *fds;
+	struct tarpit_config cfg = base_config();
+	struct rlimit rl;
+	struct child h;
+	long before, after;
+	double per_conn;
+	bool held;
+
+	/* This process holds the clients' ends, the tarpit the servers'. */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < (rlim_t)(n + warm + 100)) {
+		struct rlimit more = { (rlim_t)(n + warm + 100), (rlim_t)(n + warm + 100) };
+
+		if (setrlimit(RLIMIT_NOFILE, &more)) {
+			n = (int)rl.rlim_max - warm - 100;
+			printf("# memory: the descriptor limit allows %d clients\n", n);
+		}
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	fds = calloc((size_t)(n + warm), sizeof(*fds));
+	cfg.maxcon = cfg.maxblack = (uint32_t)(n + warm + 10);
+	child_start(&h, cfg, 0);
+	held = hold_clients(&h, fds, 0, warm);
+	usleep(300 * 1000);
+	before = rss_anon_kb(h.pid);
+	held &= hold_clients(&h, fds, warm, n);
+	/* Every client classified, its banner being stuttered. */
+	usleep(1500 * 1000);
+	after = rss_anon_kb(h.pid);
+	per_conn = (double)(after - before) * 1024 / n;
+	printf("# memory: %d held black clients, RssAnon %ld kB -> %ld kB: %.0f bytes each\n", n,
+	       before, after, per_conn);
+	CHECK(held, "memory: %d clients held and classified", n + warm);
+	CHECK(before > 0 && per_conn <= 160,
+	      "memory: a held, stuttered connection costs at most 160 bytes (%.0f)", per_conn);
+	kill(h.pid, SIGTERM);
+	CHECK_INT(child_wait(&h), 0, "memory: the tarpit stops cleanly with every client held");
+	for (int i = 0; i < n + warm; i++)
+		close(fds[i]);
+	free(fds);
+}
+
+int main(void)
+{
+	clock_offset_ms = mmap(NULL, sizeof(*clock_offset_ms), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	setenv("TZ", "UTC", 1);
+	signal(SIGPIPE, SIG_IGN);
+	test_dialogues();
+	test_maxcon();
+	test_emfile();
+	test_memory();
+	return check_done();
+}

@@ -1,0 +1,904 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The tarpit child's event loop: see tarpit.h for what it does.
+ *
+ * Every connection is in exactly one list at a time, through one pair of
+ * links: the classify queue while it waits for CLASS (oldest first, so
+ * timeouts are taken from its head), a slot of the timer wheel once it
+ * is classified, or the dead list between its close and the end of the
+ * current batch of events (an event for it may still be in that batch).
+ * The wheel has one slot per second; a connection sits in the slot of its
+ * next deadline: the next stuttered byte, or the end of its idle time.
+ * Sockets are registered once, edge-triggered for input and output, so a
+ * connection costs no epoll_ctl() after its accept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privsep.h"
+#include "smtp.h"
+#include "tarpit.h"
+#include "trap.h"
+
+/* Seconds the wheel covers; a later deadline waits in its slot for a round. */
+#define WHEEL_SLOTS 512
+#define EVENT_BATCH 128
+/* Connections taken from one listener per wakeup, so the others get a turn. */
+#define ACCEPT_BATCH 64
+#define READ_CHUNK 4096
+#define ACCEPT_PAUSE_MS 1000
+/* SPEC 6.2: replies go out whole when fewer free slots than this remain. */
+#define WHOLE_REPLY_SLOTS 5
+/* Distinct blacklist messages kept for sharing between connections. */
+#define MESSAGES_MAX 32
+/* Room for a percent-escaped address in a log line. */
+#define LOG_FIELD_MAX (3 * SMTP_LINE_MAX + 2)
+
+/*
+ * epoll data for what is not a connection. A connection's data is its
+ * heap address, which is never this small.
+ */
+enum {
+	TAG_SIGNAL = 1,
+	TAG_PARENT = 2,
+	TAG_LISTEN = 16,	/* + the listener's index */
+};
+
+struct link {
+	struct link *next, *prev; /* NULL when in no list */
+};
+
+enum conn_flag {
+	CONN_CLASSIFYING = 1 << 0,   /* in the classify queue; only session.client is set */
+	CONN_WHOLE_REPLIES = 1 << 1, /* black beyond maxblack: never stuttered */
+	CONN_WRITE_BLOCKED = 1 << 2, /* the socket took no more: wait for EPOLLOUT */
+	CONN_INPUT_BLOCKED = 1 << 3, /* the session took no more: read once replies are out */
+	CONN_READS_OVER = 1 << 4,    /* EOF seen, or the session ignores input now */
+	CONN_DEAD = 1 << 5,	     /* closed; freed after this batch of events */
+};
+
+/* One held connection: the one allocation it costs. */
+struct conn {
+	struct link link;
+	struct smtp_session session;
+	int fd;
+	uint32_t started;	/* tarpit second of the accept */
+	union {
+		uint32_t due;	/* the wheel second it waits for */
+		uint32_t id;	/* while classifying: its name in CLASSIFY and CLASS */
+	};
+	uint8_t flags;		/* enum conn_flag */
+};
+
+/* A glibc chunk of 128 bytes holds at most 120: endlessh's cost per client. */
+_Static_assert(sizeof(struct conn) <= 120, "a held connection must fit 120 bytes");
+
+struct tarpit {
+	const struct tarpit_config *cfg;
+	struct tarpit_clock clock;
+	struct smtp_params params[2]; /* final reply 450, 550 */
+	int epfd, sigfd;
+	sigset_t old_mask;	/* restored on the way out, when saved */
+	bool mask_saved;
+	uint64_t start_ms, now_ms;
+	uint32_t now;		/* seconds since start */
+	uint32_t wheel_done;	/* the last second whose slot was run */
+	struct link wheel[WHEEL_SLOTS];
+	struct link classify;
+	struct link dead;
+	uint32_t clients, blacks, next_id;
+	uint64_t accept_resume_ms; /* 0: accepting */
+	struct smtp_shared *banner;
+	int64_t banner_time;
+	struct smtp_shared *messages[MESSAGES_MAX];
+	size_t nmessages;
+	/* The trap rules in force, and those a TRAPS block is building. */
+	struct trap_set *spamtraps, *domains, *valid;
+	struct trap_set *new_spamtraps, *new_domains, *new_valid;
+	struct trap_rules rules;
+	struct privsep_reader reader;
+	struct privsep_writer writer;
+	bool stop;
+	int err;
+	char buf[READ_CHUNK];
+	char log_from[LOG_FIELD_MAX], log_to[LOG_FIELD_MAX];
+};
+
+/* What the RCPT hook needs: smtp_session_input()'s ctx. */
+struct hook_ctx {
+	struct tarpit *t;
+	struct conn *c;
+};
+
+static void link_init(struct link *head)
+{
+	head->next = head->prev = head;
+}
+
+static bool list_empty(const struct link *head)
+{
+	return head->next == head;
+}
+
+static void link_add_tail(struct link *head, struct link *l)
+{
+	l->prev = head->prev;
+	l->next = head;
+	head->prev->next = l;
+	head->prev = l;
+}
+
+static void link_del(struct link *l)
+{
+	if (!l->next)
+		return;
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->next = l->prev = NULL;
+}
+
+static struct conn *conn_of(struct link *l)
+{
+	return (struct conn *)((char *)l - offsetof(struct conn, link));
+}
+
+static uint64_t system_monotonic_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int64_t system_wall(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)time(NULL);
+}
+
+static void clock_update(struct tarpit *t)
+{
+	t->now_ms = t->clock.monotonic_ms(t->clock.ctx);
+	t->now = (uint32_t)((t->now_ms - t->start_ms) / 1000);
+}
+
+/* The banner of the current second, made when the second changes. */
+static int banner_refresh(struct tarpit *t)
+{
+	int64_t now = t->clock.wall(t->clock.ctx);
+	time_t seconds = (time_t)now;
+	struct smtp_shared *banner;
+	char date[SMTP_DATE_MAX];
+	struct tm tm;
+	int ret;
+
+	if (t->banner && t->banner_time == now)
+		return 0;
+	if (!localtime_r(&seconds, &tm) ||
+	    !strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm))
+		return -EINVAL;
+	ret = smtp_banner_new(&t->params[0], date, &banner);
+	if (ret)
+		return ret;
+	smtp_shared_put(t->banner);
+	t->banner = banner;
+	t->banner_time = now;
+	return 0;
+}
+
+/* Messages nobody but the cache holds make room for new ones. */
+static void messages_prune(struct tarpit *t)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->nmessages; i++) {
+		if (t->messages[i]->refs == 1)
+			smtp_shared_put(t->messages[i]);
+		else
+			t->messages[kept++] = t->messages[i];
+	}
+	t->nmessages = kept;
+}
+
+/*
+ * A reference to the shared copy of a blacklist message, so connections
+ * from the same lists hold one copy between them. NULL for the default
+ * text (an empty message, or one too long to send).
+ */
+static struct smtp_shared *message_get(struct tarpit *t, const char *text)
+{
+	struct smtp_shared *message;
+
+	if (!*text)
+		return NULL;
+	for (size_t i = 0; i < t->nmessages; i++)
+		if (!strcmp(t->messages[i]->text, text))
+			return smtp_shared_get(t->messages[i]);
+	if (smtp_message_new(text, &message)) {
+		log_warn("tarpit: a blacklist message could not be used, sending the default");
+		return NULL;
+	}
+	if (t->nmessages == MESSAGES_MAX)
+		messages_prune(t);
+	if (t->nmessages < MESSAGES_MAX)
+		t->messages[t->nmessages++] = smtp_shared_get(message);
+	return message;
+}
+
+static void conn_schedule(struct tarpit *t, struct conn *c, uint32_t due)
+{
+	link_del(&c->link);
+	c->due = due;
+	link_add_tail(&t->wheel[due % WHEEL_SLOTS], &c->link);
+}
+
+static const char *conn_ip(const struct conn *c, char *buf)
+{
+	addr_format(&c->session.client, buf, ADDR_STRLEN);
+	return buf;
+}
+
+static void conn_close(struct tarpit *t, struct conn *c)
+{
+	char ip[ADDR_STRLEN];
+
+	if (c->flags & CONN_DEAD)
+		return;
+	if (!(c->flags & CONN_CLASSIFYING))
+		log_info("%s: disconnected after %u seconds.", conn_ip(c, ip), t->now - c->started);
+	link_del(&c->link);
+	close(c->fd);
+	t->clients--;
+	if (c->session.black)
+		t->blacks--;
+	smtp_session_free(&c->session);
+	c->flags |= CONN_DEAD;
+	link_add_tail(&t->dead, &c->link);
+}
+
+static void free_dead(struct tarpit *t)
+{
+	while (!list_empty(&t->dead)) {
+		struct conn *c = conn_of(t->dead.next);
+
+		link_del(&c->link);
+		free(c);
+	}
+}
+
+/* A connection turned black: it is stuttered unless maxblack are already. */
+static void count_black(struct tarpit *t, struct conn *c)
+{
+	if (t->blacks >= t->cfg->maxblack)
+		c->flags |= CONN_WHOLE_REPLIES;
+	t->blacks++;
+}
+
+static bool conn_stuttered(const struct tarpit *t, const struct conn *c)
+{
+	bool whole = (c->flags & CONN_WHOLE_REPLIES) ||
+		     t->cfg->maxcon - t->clients < WHOLE_REPLY_SLOTS;
+
+	return smtp_session_stuttered(&c->session, t->now - c->started, whole);
+}
+
+/*
+ * An address for a log line, escaped as on the wire so a client's bytes
+ * cannot forge or break the line; the null sender stays empty ("<>").
+ */
+static void log_address(const char *address, char out[LOG_FIELD_MAX])
+{
+	if (!*address || privsep_escape(address, out, LOG_FIELD_MAX) < 0)
+		out[0] = '\0';
+}
+
+/*
+ * The RCPT hook: decide a trap with the parent's rules, log the tuple as
+ * spamd does, and report it to the parent, which classifies it again for
+ * its records.
+ */
+static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
+		     const char **black_message)
+{
+	struct hook_ctx *h = ctx;
+	struct tarpit *t = h->t;
+	struct conn *c = h->c;
+	enum trap_verdict verdict = trap_classify(&t->rules, tuple->from, tuple->to, NULL);
+	bool trapped = !black && (verdict == TRAP_SPAMTRAP || verdict == TRAP_DOMAIN);
+	struct privsep_msg m = { .type = PRIVSEP_RCPT };
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	char ip[ADDR_STRLEN];
+	int ret;
+
+	(void)black_message; /* the default text: no list named a trapped client */
+	conn_ip(c, ip);
+	log_address(tuple->from, t->log_from);
+	log_address(tuple->to, t->log_to);
+	log_info("(%s) %s: <%s> -> <%s>", black || trapped ? "BLACK" : "GREY", ip, t->log_from,
+		 t->log_to);
+	m.rcpt = (struct privsep_rcpt){ .client = c->session.client, .helo = tuple->helo,
+					.from = tuple->from, .to = tuple->to };
+	ret = getsockname(c->fd, (struct sockaddr *)&local, &len) ? -errno : 0;
+	if (!ret)
+		ret = addr_from_sockaddr((struct sockaddr *)&local, len, &m.rcpt.local);
+	if (!ret)
+		ret = privsep_send(&t->writer, &m);
+	if (ret)
+		log_warn("%s: RCPT to %s not reported to the parent: %s", ip, t->log_to,
+			 strerror(-ret));
+	if (trapped)
+		count_black(t, c);
+	return trapped ? SMTP_RCPT_TRAP : SMTP_RCPT_ACCEPT;
+}
+
+/*
+ * Feed the session what the client sent, peeking so that what the session
+ * does not take yet stays in the socket, not in a buffer of ours. Stops at
+ * EAGAIN, EOF, or when the session takes no more. 0 or -errno (close).
+ */
+static int conn_read(struct tarpit *t, struct conn *c)
+{
+	struct hook_ctx ctx = { t, c };
+
+	while (!(c->flags & (CONN_READS_OVER | CONN_INPUT_BLOCKED))) {
+		ssize_t n = recv(c->fd, t->buf, sizeof(t->buf), MSG_PEEK), used;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		if (n == 0) {
+			c->flags |= CONN_READS_OVER;
+			return smtp_session_eof(&c->session, &ctx);
+		}
+		used = smtp_session_input(&c->session, t->buf, (size_t)n, &ctx);
+		if (used < 0)
+			return (int)used;
+		if (used > 0 && recv(c->fd, t->buf, (size_t)used, 0) != used)
+			return -EIO;
+		if (used < n)
+			c->flags |= CONN_INPUT_BLOCKED;
+		if (c->session.state == SMTP_CLOSING)
+			c->flags |= CONN_READS_OVER;
+	}
+	return 0;
+}
+
+/* Send up to max pending bytes. 0, -EAGAIN (now waiting for EPOLLOUT) or -errno. */
+static int conn_send(struct tarpit *t, struct conn *c, size_t max)
+{
+	const char *data;
+	size_t n = smtp_session_pending(&c->session, &data);
+	ssize_t sent = send(c->fd, data, n < max ? n : max, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->flags |= CONN_WRITE_BLOCKED;
+		conn_schedule(t, c, t->now + t->cfg->idle_timeout);
+		return -EAGAIN;
+	}
+	if (sent < 0)
+		return errno == EINTR ? 0 : -errno;
+	smtp_session_consume(&c->session, (size_t)sent);
+	return 0;
+}
+
+/*
+ * After anything happened to a classified connection: send what may be
+ * sent now, read what was held back, and put it in the wheel slot of its
+ * next deadline, or close it.
+ */
+static void conn_progress(struct tarpit *t, struct conn *c)
+{
+	for (;;) {
+		const char *data;
+		size_t pending;
+		int ret;
+
+		if (smtp_session_should_close(&c->session)) {
+			conn_close(t, c);
+			return;
+		}
+		pending = smtp_session_pending(&c->session, &data);
+		if (!pending && (c->flags & CONN_INPUT_BLOCKED)) {
+			c->flags &= ~CONN_INPUT_BLOCKED;
+			ret = conn_read(t, c);
+			if (ret) {
+				conn_close(t, c);
+				return;
+			}
+			continue;
+		}
+		if (!pending) {
+			conn_schedule(t, c, t->now + t->cfg->idle_timeout);
+			return;
+		}
+		if (c->flags & CONN_WRITE_BLOCKED)
+			return;
+		if (conn_stuttered(t, c)) {
+			/* An earlier byte's deadline stands: input must not delay it. */
+			if (!c->link.next || c->due > t->now + t->cfg->stutter)
+				conn_schedule(t, c, t->now + t->cfg->stutter);
+			return;
+		}
+		ret = conn_send(t, c, pending);
+		if (ret == -EAGAIN)
+			return;
+		if (ret) {
+			conn_close(t, c);
+			return;
+		}
+	}
+}
+
+/* A deadline came: the next stuttered byte, or the end of the wait. */
+static void conn_timer(struct tarpit *t, struct conn *c)
+{
+	const char *data;
+	int ret;
+
+	if (!smtp_session_pending(&c->session, &data) || (c->flags & CONN_WRITE_BLOCKED)) {
+		conn_close(t, c);
+		return;
+	}
+	if (conn_stuttered(t, c)) {
+		ret = conn_send(t, c, 1);
+		if (ret == -EAGAIN)
+			return;
+		if (ret) {
+			conn_close(t, c);
+			return;
+		}
+		conn_schedule(t, c, t->now + t->cfg->stutter);
+	}
+	conn_progress(t, c);
+}
+
+/* CLASS came, or its wait ran out: the dialogue begins. */
+static void conn_classified(struct tarpit *t, struct conn *c, const struct privsep_class *class)
+{
+	struct addr_prefix client = c->session.client;
+	int code = class->black && class->code ? class->code : t->cfg->black_code;
+	struct smtp_shared *message = class->black ? message_get(t, class->message) : NULL;
+	char ip[ADDR_STRLEN];
+	int ret;
+
+	link_del(&c->link);
+	ret = banner_refresh(t);
+	if (!ret)
+		ret = smtp_session_start(&c->session, &t->params[code == 550], &client, t->banner,
+					 class->black, message);
+	smtp_shared_put(message);
+	conn_ip(c, ip);
+	if (ret) {
+		log_warn("%s: cannot start the dialogue: %s", ip, strerror(-ret));
+		c->session.client = client;
+		conn_close(t, c);
+		return;
+	}
+	c->flags &= (uint8_t)~CONN_CLASSIFYING;
+	if (class->black)
+		count_black(t, c);
+	log_info("%s: connected (%u/%u)%s%s", ip, t->clients, t->blacks,
+		 class->black && *class->lists ? ", lists: " : "",
+		 class->black ? class->lists : "");
+	/* Input that came before the banner raised its one edge already. */
+	ret = conn_read(t, c);
+	if (ret) {
+		conn_close(t, c);
+		return;
+	}
+	conn_progress(t, c);
+}
+
+static void classify_timeouts(struct tarpit *t)
+{
+	while (!list_empty(&t->classify)) {
+		struct conn *c = conn_of(t->classify.next);
+		struct privsep_class grey = { .conn_id = c->id, .message = "", .lists = "" };
+
+		if (c->started + TARPIT_CLASSIFY_TIMEOUT > t->now)
+			break;
+		conn_classified(t, c, &grey);
+	}
+}
+
+static void run_timers(struct tarpit *t)
+{
+	/* After a long stall one round visits every slot. */
+	if (t->now - t->wheel_done > WHEEL_SLOTS)
+		t->wheel_done = t->now - WHEEL_SLOTS;
+	while (t->wheel_done != t->now) {
+		struct link *slot = &t->wheel[++t->wheel_done % WHEEL_SLOTS], due;
+
+		if (list_empty(slot))
+			continue;
+		/* Take the slot whole: what is rescheduled into it waits for its round. */
+		due = *slot;
+		due.next->prev = &due;
+		due.prev->next = &due;
+		link_init(slot);
+		while (!list_empty(&due)) {
+			struct conn *c = conn_of(due.next);
+
+			link_del(&c->link);
+			if (c->due > t->now)
+				conn_schedule(t, c, c->due);
+			else
+				conn_timer(t, c);
+		}
+	}
+}
+
+static void accept_pause(struct tarpit *t, bool pause)
+{
+	for (size_t i = 0; i < t->cfg->nlisten; i++) {
+		struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.u64 = TAG_LISTEN + i };
+
+		epoll_ctl(t->epfd, EPOLL_CTL_MOD, t->cfg->listen_fds[i], &ev);
+	}
+	t->accept_resume_ms = pause ? t->now_ms + ACCEPT_PAUSE_MS : 0;
+}
+
+static void conn_accept(struct tarpit *t, int fd, const struct sockaddr_storage *ss,
+			socklen_t len)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	struct conn *c = calloc(1, sizeof(*c));
+	struct privsep_msg m = { .type = PRIVSEP_CLASSIFY };
+	char ip[ADDR_STRLEN];
+	int ret;
+
+	if (!c || addr_from_sockaddr((const struct sockaddr *)ss, len, &c->session.client)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	ev.data.ptr = c;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->started = t->now;
+	c->id = ++t->next_id;
+	c->flags = CONN_CLASSIFYING;
+	t->clients++;
+	link_add_tail(&t->classify, &c->link);
+	m.classify.conn_id = c->id;
+	m.classify.client = c->session.client;
+	ret = privsep_send(&t->writer, &m);
+	if (ret)
+		log_warn("%s: not classified by the parent: %s", conn_ip(c, ip), strerror(-ret));
+}
+
+static void accept_connections(struct tarpit *t, int listen_fd)
+{
+	for (int i = 0; i < ACCEPT_BATCH && !t->accept_resume_ms; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(listen_fd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			       errno == ENOMEM)) {
+			log_warn("tarpit: accept: %s, pausing", strerror(errno));
+			accept_pause(t, true);
+			return;
+		}
+		/* Connections that died in the backlog. */
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO))
+			continue;
+		if (fd < 0)
+			return;
+		if (t->clients >= t->cfg->maxcon)
+			close(fd);
+		else
+			conn_accept(t, fd, &ss, len);
+	}
+}
+
+static void conn_event(struct tarpit *t, struct conn *c, uint32_t events)
+{
+	int ret;
+
+	if (c->flags & CONN_DEAD)
+		return;
+	if (c->flags & CONN_CLASSIFYING) {
+		/* Input waits for the banner; only a connection gone for good ends it. */
+		if (events & (EPOLLHUP | EPOLLERR))
+			conn_close(t, c);
+		return;
+	}
+	if (events & EPOLLERR) {
+		conn_close(t, c);
+		return;
+	}
+	if (events & EPOLLOUT)
+		c->flags &= (uint8_t)~CONN_WRITE_BLOCKED;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+		ret = conn_read(t, c);
+		if (ret) {
+			conn_close(t, c);
+			return;
+		}
+	}
+	conn_progress(t, c);
+}
+
+static struct conn *classifying(struct tarpit *t, uint32_t id)
+{
+	for (struct link *l = t->classify.next; l != &t->classify; l = l->next)
+		if (conn_of(l)->id == id)
+			return conn_of(l);
+	return NULL;
+}
+
+static void trap_sets_free(struct trap_set **spamtraps, struct trap_set **domains,
+			   struct trap_set **valid)
+{
+	trap_set_free(*spamtraps);
+	trap_set_free(*domains);
+	trap_set_free(*valid);
+	*spamtraps = *domains = *valid = NULL;
+}
+
+static int trap_sets_new(struct trap_set **spamtraps, struct trap_set **domains,
+			 struct trap_set **valid)
+{
+	int ret = trap_set_new(spamtraps);
+
+	if (!ret)
+		ret = trap_set_new(domains);
+	if (!ret)
+		ret = trap_set_new(valid);
+	if (ret)
+		trap_sets_free(spamtraps, domains, valid);
+	return ret;
+}
+
+/* TRAPS-END: the new rules replace the old ones whole. */
+static void traps_install(struct tarpit *t)
+{
+	trap_sets_free(&t->spamtraps, &t->domains, &t->valid);
+	t->spamtraps = t->new_spamtraps;
+	t->domains = t->new_domains;
+	t->valid = t->new_valid;
+	t->new_spamtraps = t->new_domains = t->new_valid = NULL;
+	t->rules = (struct trap_rules){ t->spamtraps, t->domains, t->valid };
+}
+
+static int parent_message(struct tarpit *t, const struct privsep_msg *m)
+{
+	struct trap_set *set = NULL;
+	struct conn *c;
+	int ret;
+
+	switch (m->type) {
+	case PRIVSEP_CLASS:
+		c = classifying(t, m->class.conn_id);
+		/* Not found: the client left, or its wait ran out first. */
+		if (c)
+			conn_classified(t, c, &m->class);
+		return 0;
+	case PRIVSEP_TRAPS:
+		trap_sets_free(&t->new_spamtraps, &t->new_domains, &t->new_valid);
+		return trap_sets_new(&t->new_spamtraps, &t->new_domains, &t->new_valid);
+	case PRIVSEP_SPAMTRAP:
+		set = t->new_spamtraps;
+		break;
+	case PRIVSEP_DOMAIN:
+		set = t->new_domains;
+		break;
+	case PRIVSEP_VALID:
+		set = t->new_valid;
+		break;
+	case PRIVSEP_TRAPS_END:
+		if (!t->new_spamtraps)
+			return -EPROTO;
+		traps_install(t);
+		return 0;
+	default:
+		return -EPROTO;
+	}
+	if (!set)
+		return -EPROTO; /* an entry outside TRAPS ... TRAPS-END */
+	ret = trap_set_add(set, m->entry);
+	if (ret == -EINVAL || ret == -ENAMETOOLONG || ret == -ENODATA) {
+		log_warn("tarpit: trap entry ignored: %s", strerror(-ret));
+		ret = 0;
+	}
+	return ret;
+}
+
+static void parent_input(struct tarpit *t)
+{
+	struct privsep_msg m;
+	int ret;
+
+	while ((ret = privsep_receive(&t->reader, &m)) == 1) {
+		ret = parent_message(t, &m);
+		if (ret)
+			break;
+	}
+	if (ret == -EPIPE) {
+		t->stop = true;
+	} else if (ret < 0) {
+		log_err("tarpit: the parent's channel failed: %s", strerror(-ret));
+		t->err = ret;
+		t->stop = true;
+	}
+}
+
+static void dispatch(struct tarpit *t, const struct epoll_event *ev)
+{
+	uint64_t tag = ev->data.u64;
+	int ret;
+
+	if (tag == TAG_SIGNAL) {
+		struct signalfd_siginfo info;
+
+		/* Taken, or it would be delivered when the old mask comes back. */
+		if (read(t->sigfd, &info, sizeof(info)) == (ssize_t)sizeof(info))
+			t->stop = true;
+	} else if (tag == TAG_PARENT) {
+		ret = ev->events & EPOLLOUT ? privsep_flush(&t->writer) : 0;
+		if (ret && ret != -EAGAIN)
+			log_warn("tarpit: writing to the parent: %s", strerror(-ret));
+		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			parent_input(t);
+	} else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + t->cfg->nlisten) {
+		accept_connections(t, t->cfg->listen_fds[tag - TAG_LISTEN]);
+	} else {
+		conn_event(t, ev->data.ptr, ev->events);
+	}
+}
+
+static void close_all(struct tarpit *t)
+{
+	while (!list_empty(&t->classify))
+		conn_close(t, conn_of(t->classify.next));
+	for (size_t i = 0; i < WHEEL_SLOTS; i++)
+		while (!list_empty(&t->wheel[i]))
+			conn_close(t, conn_of(t->wheel[i].next));
+	free_dead(t);
+}
+
+static bool config_valid(const struct tarpit_config *cfg)
+{
+	return cfg->nlisten >= 1 && cfg->nlisten <= TARPIT_LISTEN_MAX && cfg->maxcon >= 1 &&
+	       cfg->idle_timeout >= 1 && (cfg->black_code == 450 || cfg->black_code == 550);
+}
+
+static int epoll_add(struct tarpit *t, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int tarpit_setup(struct tarpit *t)
+{
+	sigset_t term;
+	int ret, flags;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &term, &t->old_mask))
+		return -errno;
+	t->mask_saved = true;
+	t->sigfd = signalfd(-1, &term, SFD_NONBLOCK | SFD_CLOEXEC);
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->sigfd < 0 || t->epfd < 0)
+		return -errno;
+	flags = fcntl(t->cfg->parent_fd, F_GETFL);
+	if (flags < 0 || fcntl(t->cfg->parent_fd, F_SETFL, flags | O_NONBLOCK))
+		return -errno;
+	ret = epoll_add(t, t->sigfd, EPOLLIN, TAG_SIGNAL);
+	if (!ret)
+		ret = epoll_add(t, t->cfg->parent_fd, EPOLLIN | EPOLLOUT | EPOLLET, TAG_PARENT);
+	for (size_t i = 0; !ret && i < t->cfg->nlisten; i++)
+		ret = epoll_add(t, t->cfg->listen_fds[i], EPOLLIN, TAG_LISTEN + i);
+	if (!ret)
+		ret = privsep_reader_init(&t->reader, t->cfg->parent_fd);
+	if (!ret)
+		ret = trap_sets_new(&t->spamtraps, &t->domains, &t->valid);
+	t->rules = (struct trap_rules){ t->spamtraps, t->domains, t->valid };
+	if (!ret)
+		ret = banner_refresh(t);
+	return ret;
+}
+
+static void tarpit_teardown(struct tarpit *t)
+{
+	close_all(t);
+	for (size_t i = 0; i < t->nmessages; i++)
+		smtp_shared_put(t->messages[i]);
+	smtp_shared_put(t->banner);
+	trap_sets_free(&t->spamtraps, &t->domains, &t->valid);
+	trap_sets_free(&t->new_spamtraps, &t->new_domains, &t->new_valid);
+	privsep_reader_free(&t->reader);
+	privsep_writer_free(&t->writer);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	if (t->sigfd >= 0)
+		close(t->sigfd);
+	if (t->mask_saved)
+		sigprocmask(SIG_SETMASK, &t->old_mask, NULL);
+}
+
+int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock)
+{
+	struct epoll_event events[EVENT_BATCH];
+	struct tarpit *t;
+	int ret;
+
+	if (!config_valid(cfg))
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->cfg = cfg;
+	t->clock.monotonic_ms = clock && clock->monotonic_ms ? clock->monotonic_ms
+							     : system_monotonic_ms;
+	t->clock.wall = clock && clock->wall ? clock->wall : system_wall;
+	t->clock.ctx = clock ? clock->ctx : NULL;
+	for (int i = 0; i < 2; i++)
+		t->params[i] = (struct smtp_params){
+			.hostname = cfg->hostname,
+			.banner = cfg->banner,
+			.black_code = i ? 550 : 450,
+			.max_data = cfg->max_data,
+			.stutter = cfg->stutter,
+			.greystutter = cfg->greystutter,
+			.rcpt = conn_rcpt,
+		};
+	t->epfd = t->sigfd = -1;
+	for (size_t i = 0; i < WHEEL_SLOTS; i++)
+		link_init(&t->wheel[i]);
+	link_init(&t->classify);
+	link_init(&t->dead);
+	privsep_writer_init(&t->writer, cfg->parent_fd);
+	t->start_ms = t->clock.monotonic_ms(t->clock.ctx);
+	clock_update(t);
+	ret = tarpit_setup(t);
+	while (!ret && !t->stop) {
+		int timeout, n;
+
+		/* Wake at the next second, when the wheel turns. */
+		clock_update(t);
+		timeout = 1000 - (int)((t->now_ms - t->start_ms) % 1000);
+		n = epoll_wait(t->epfd, events, EVENT_BATCH, timeout);
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		clock_update(t);
+		for (int i = 0; i < n; i++)
+			dispatch(t, &events[i]);
+		free_dead(t);
+		run_timers(t);
+		classify_timeouts(t);
+		if (t->accept_resume_ms && t->now_ms >= t->accept_resume_ms)
+			accept_pause(t, false);
+		free_dead(t);
+	}
+	if (!ret)
+		ret = t->err;
+	tarpit_teardown(t);
+	free(t);
+	return ret;
+}
