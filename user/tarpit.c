@@ -337,10 +337,8 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 	if (!ret)
 		ret = privsep_send(&t->writer, &m);
 	if (ret)
-		log_warn("%s: RCPT to %s not reported to the parent: %s", ip, t->log_to,
+		log_warn("%s: RCPT to <%s> not reported to the parent: %s", ip, t->log_to,
 			 strerror(-ret));
-	if (trapped)
-		count_black(t, c);
 	return trapped ? SMTP_RCPT_TRAP : SMTP_RCPT_ACCEPT;
 }
 
@@ -352,29 +350,41 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 static int conn_read(struct tarpit *t, struct conn *c)
 {
 	struct hook_ctx ctx = { t, c };
+	bool was_black = c->session.black;
+	int ret = 0;
 
-	while (!(c->flags & (CONN_READS_OVER | CONN_INPUT_BLOCKED))) {
+	while (!ret && !(c->flags & (CONN_READS_OVER | CONN_INPUT_BLOCKED))) {
 		ssize_t n = recv(c->fd, t->buf, sizeof(t->buf), MSG_PEEK), used;
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		if (n < 0) {
+			ret = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+			break;
+		}
 		if (n == 0) {
 			c->flags |= CONN_READS_OVER;
-			return smtp_session_eof(&c->session, &ctx);
+			ret = smtp_session_eof(&c->session, &ctx);
+			break;
 		}
 		used = smtp_session_input(&c->session, t->buf, (size_t)n, &ctx);
-		if (used < 0)
-			return (int)used;
-		if (used > 0 && recv(c->fd, t->buf, (size_t)used, 0) != used)
-			return -EIO;
+		if (used < 0) {
+			ret = (int)used;
+			break;
+		}
+		if (used > 0 && recv(c->fd, t->buf, (size_t)used, 0) != used) {
+			ret = -EIO;
+			break;
+		}
 		if (used < n)
 			c->flags |= CONN_INPUT_BLOCKED;
 		if (c->session.state == SMTP_CLOSING)
 			c->flags |= CONN_READS_OVER;
 	}
-	return 0;
+	/* Counted once the session is black: a trap verdict can still fail in smtp.c. */
+	if (!was_black && c->session.black)
+		count_black(t, c);
+	return ret;
 }
 
 /* Send up to max pending bytes. 0, -EAGAIN (now waiting for EPOLLOUT) or -errno. */
