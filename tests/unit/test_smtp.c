@@ -216,6 +216,50 @@ static void test_size(void)
 	CHECK(sizeof(struct smtp_session) <= 88, "an idle session is at most 88 bytes");
 }
 
+/*
+ * What many sessions send alike is pointed at, not copied: the banner, a
+ * blacklist's message and constant replies cost a session no allocation.
+ */
+static void test_shared(void)
+{
+	struct smtp_shared *banner, *message;
+	struct smtp_session a, b;
+	struct addr_prefix client;
+	const char *data;
+	size_t in_use, n;
+
+	addr_parse("192.0.2.9", &client);
+	CHECK_INT(smtp_banner_new(&params, DATE, &banner), 0, "shared: banner made");
+	CHECK_STR(banner->text, BANNER, "shared: the banner's text");
+	CHECK_INT(smtp_message_new("Go away %A", &message), 0, "shared: message made");
+	in_use = mallinfo2().uordblks;
+	smtp_session_start(&a, &params, &client, banner, true, message);
+	smtp_session_start(&b, &params, &client, banner, true, message);
+	CHECK(mallinfo2().uordblks == in_use, "shared: starting two sessions allocates nothing");
+	n = smtp_session_pending(&a, &data);
+	CHECK(data == banner->text && n == strlen(BANNER) && banner->refs == 3 &&
+		      message->refs == 3,
+	      "shared: both sessions point at one banner and one message");
+	smtp_session_consume(&a, n);
+	CHECK(banner->refs == 2, "shared: a sent banner is let go");
+	smtp_session_consume(&b, 4);
+	smtp_session_input(&b, "NOOP\r\n", 6, NULL);
+	n = smtp_session_pending(&b, &data);
+	CHECK(n == strlen(BANNER) - 4 + strlen(NOOP_OK) && data != banner->text + 4 &&
+		      banner->refs == 1 && !memcmp(data, BANNER + 4, n - strlen(NOOP_OK)),
+	      "shared: a reply after an unsent banner copies the rest, then lets it go");
+	smtp_session_consume(&b, n);
+	in_use = mallinfo2().uordblks;
+	smtp_session_input(&a, "NOOP\r\n", 6, NULL);
+	CHECK(mallinfo2().uordblks == in_use && smtp_session_pending(&a, &data) == strlen(NOOP_OK),
+	      "shared: a constant reply allocates nothing");
+	smtp_session_free(&a);
+	smtp_session_free(&b);
+	CHECK(banner->refs == 1 && message->refs == 1, "shared: sessions freed, references dropped");
+	smtp_shared_put(banner);
+	smtp_shared_put(message);
+}
+
 static void test_grey_dialogue(void)
 {
 	struct run r = { 0 };
@@ -661,6 +705,7 @@ static void test_out_of_memory(void)
 int main(void)
 {
 	test_size();
+	test_shared();
 	test_grey_dialogue();
 	test_commands();
 	test_paths();
