@@ -2,7 +2,8 @@
 /*
  * A hash map from struct addr_prefix to a fixed-size value stored inline:
  * open addressing with linear probing and backward-shift deletion, so a
- * million entries cost one allocation and no per-entry malloc.
+ * million entries cost one allocation and no per-entry malloc. And a
+ * growable list of addresses.
  */
 #ifndef __GREYWALL_ADDRMAP_H
 #define __GREYWALL_ADDRMAP_H
@@ -30,6 +31,8 @@ void *addrmap_get(const struct addrmap *m, const struct addr_prefix *p);
  * insertion or deletion.
  */
 void *addrmap_put(struct addrmap *m, const struct addr_prefix *p, int *created);
+/* Start loading p's slot into the cache: for loops that probe many keys. */
+void addrmap_prefetch(const struct addrmap *m, const struct addr_prefix *p);
 /* Make room for `more` further entries without growing on the way. */
 int addrmap_reserve(struct addrmap *m, size_t more);
 /* Returns 0, or -ENOENT. */
@@ -43,5 +46,17 @@ void addrmap_clear(struct addrmap *m);
  */
 int addrmap_next(const struct addrmap *m, size_t *pos, const struct addr_prefix **key,
 		 void **value);
+
+/* A growable array of addresses/prefixes, in the order they were pushed. */
+struct addr_list {
+	struct addr_prefix *items;
+	size_t n, cap;
+};
+
+/* Make room for `more` further items. Returns 0 or -ENOMEM. */
+int addr_list_reserve(struct addr_list *l, size_t more);
+int addr_list_push(struct addr_list *l, const struct addr_prefix *p);
+/* Free the items; the list is empty and usable again. */
+void addr_list_free(struct addr_list *l);
 
 #endif /* __GREYWALL_ADDRMAP_H */

@@ -16,6 +16,36 @@ static struct addr_prefix v4(uint32_t n, int plen)
 	return p;
 }
 
+static void test_addr_list(void)
+{
+	struct addr_list l = { 0 };
+	int bad = 0;
+
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct addr_prefix p = v4(0xc0000200u + i, 32);
+
+		if (addr_list_push(&l, &p))
+			bad++;
+	}
+	CHECK_INT(bad, 0, "5000 pushes");
+	CHECK_INT(l.n, 5000, "list count");
+	for (uint32_t i = 0; i < l.n; i++) {
+		struct addr_prefix p = v4(0xc0000200u + i, 32);
+
+		if (!addr_equal(&l.items[i], &p))
+			bad++;
+	}
+	CHECK_INT(bad, 0, "items in push order");
+	CHECK_INT(addr_list_reserve(&l, 100000), 0, "reserve");
+	CHECK(l.cap >= l.n + 100000, "reserve makes room (cap %zu)", l.cap);
+	addr_list_free(&l);
+	CHECK(l.n == 0 && l.cap == 0 && !l.items, "free empties the list");
+	CHECK_INT(addr_list_push(&l, &(struct addr_prefix){ .family = AF_INET, .plen = 0 }), 0,
+		  "a freed list is usable again");
+	CHECK_INT(l.n, 1, "one item");
+	addr_list_free(&l);
+}
+
 int main(void)
 {
 	struct addrmap m;
@@ -76,6 +106,22 @@ int main(void)
 	CHECK_INT(seen, n / 2, "iteration visits every entry once");
 	addrmap_clear(&m);
 	CHECK_INT(m.count, 0, "clear empties");
+	test_addr_list();
+	/* Reserved room for a million entries: no growth on the way. */
+	CHECK_INT(addrmap_reserve(&m, 1000000), 0, "reserve a million");
+	{
+		size_t capacity = m.capacity;
+
+		for (size_t i = 0; i < 1000000; i++) {
+			struct addr_prefix p = v4(0x0a000000u + (uint32_t)i, 32);
+
+			addrmap_prefetch(&m, &p);
+			if (!addrmap_put(&m, &p, &created) || !created)
+				bad++;
+		}
+		CHECK_INT(bad, 0, "a million inserts after the reserve");
+		CHECK_INT(m.capacity, capacity, "the reserve was enough");
+	}
 	addrmap_free(&m);
 	return check_done();
 }
