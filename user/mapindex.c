@@ -27,13 +27,13 @@ int mapindex_init(struct mapindex *mi, const struct mapindex_maps *maps)
 	mi->dirty4_lo = SLOTS4;
 	mi->slots = calloc(SLOTS4, 1);
 	mi->page_dirty = calloc(PAGES4, 1);
-	if (!mi->slots || !mi->page_dirty) {
+	/* Untouched pages of it cost no memory: only /24s with hosts count. */
+	mi->hosts4 = calloc(SLOTS4, 1);
+	if (!mi->slots || !mi->page_dirty || !mi->hosts4) {
 		mapindex_free(mi);
 		return -ENOMEM;
 	}
-	err = addrmap_init(&mi->hosts4, sizeof(uint32_t));
-	if (!err)
-		err = addrmap_init(&mi->hosts6, sizeof(uint32_t));
+	err = addrmap_init(&mi->hosts6, sizeof(uint32_t));
 	if (!err)
 		err = addrmap_init(&mi->nets4, sizeof(uint64_t));
 	if (!err)
@@ -51,13 +51,13 @@ void mapindex_free(struct mapindex *mi)
 {
 	free(mi->slots);
 	free(mi->page_dirty);
-	addrmap_free(&mi->hosts4);
+	free(mi->hosts4);
 	addrmap_free(&mi->hosts6);
 	addrmap_free(&mi->nets4);
 	addrmap_free(&mi->nets6);
 	addrmap_free(&mi->index6);
 	addrmap_free(&mi->dirty6);
-	mi->slots = mi->page_dirty = NULL;
+	mi->slots = mi->page_dirty = mi->hosts4 = NULL;
 }
 
 static uint32_t slot_of(const struct addr_prefix *p)
@@ -87,7 +87,6 @@ void mapindex_reset(struct mapindex *mi)
 	/* Repaint where networks were; the rest of the slots hold no class. */
 	for (size_t i = 0; addrmap_next(&mi->nets4, &i, &key, NULL);)
 		mark4(mi, key);
-	addrmap_clear(&mi->hosts4);
 	addrmap_clear(&mi->hosts6);
 	addrmap_clear(&mi->nets4);
 	addrmap_clear(&mi->nets6);
@@ -111,39 +110,61 @@ static struct addr_prefix bucket_of(const struct addr_prefix *p)
 	return b;
 }
 
+/*
+ * IPv4: the count lives next to the slot's GW_SLOT_HOSTS bit, one byte per
+ * /24 in a flat array: a million hosts cost no hash probes and a fraction
+ * of a map's memory.
+ */
+static void host4(struct mapindex *mi, const struct addr_prefix *host, bool present)
+{
+	uint32_t s = slot_of(host);
+	bool any = mi->slots[s] & GW_SLOT_HOSTS;
+
+	if (present && any) {
+		if (mi->hosts4[s] < UINT8_MAX)
+			mi->hosts4[s]++;
+		return;
+	}
+	if (!present && (!any || mi->hosts4[s])) {
+		if (any)
+			mi->hosts4[s]--;
+		return;
+	}
+	/* The count crosses zero. */
+	mi->hosts4[s] = 0;
+	if (present)
+		mi->slots[s] |= GW_SLOT_HOSTS;
+	else
+		mi->slots[s] &= (uint8_t)~GW_SLOT_HOSTS;
+	mi->page_dirty[s >> 8] = 1;
+}
+
 int mapindex_host(struct mapindex *mi, const struct addr_prefix *host, bool present)
 {
-	bool v4 = host->family == AF_INET;
-	struct addr_prefix b = bucket_of(host);
-	struct addrmap *counts = v4 ? &mi->hosts4 : &mi->hosts6;
+	struct addr_prefix b;
 	uint32_t *n;
 	bool crossed;
 
+	if (host->family == AF_INET) {
+		host4(mi, host, present);
+		return 0;
+	}
+	b = bucket_of(host);
 	if (present) {
-		n = addrmap_put(counts, &b, NULL);
+		n = addrmap_put(&mi->hosts6, &b, NULL);
 		if (!n)
 			return -ENOMEM;
 		crossed = (*n)++ == 0;
 	} else {
-		n = addrmap_get(counts, &b);
+		n = addrmap_get(&mi->hosts6, &b);
 		if (!n)
 			return 0;
 		crossed = --(*n) == 0;
 		if (crossed)
-			addrmap_delete(counts, &b);
+			addrmap_delete(&mi->hosts6, &b);
 	}
 	if (!crossed)
 		return 0;
-	if (v4) {
-		uint32_t s = slot_of(host);
-
-		if (present)
-			mi->slots[s] |= GW_SLOT_HOSTS;
-		else
-			mi->slots[s] &= (uint8_t)~GW_SLOT_HOSTS;
-		mi->page_dirty[s >> 8] = 1;
-		return 0;
-	}
 	return addrmap_put(&mi->dirty6, &b, NULL) ? 0 : -ENOMEM;
 }
 

@@ -29,8 +29,10 @@ struct mapindex {
 	struct mapindex_maps maps;
 	uint8_t *slots;			/* 1 << 24 bytes, as published in gw_index4 */
 	uint8_t *page_dirty;		/* 65536 flags: page to write */
-	struct addrmap hosts4;		/* /24 -> uint32_t host entries in it */
-	struct addrmap hosts6;		/* /32 -> uint32_t */
+	/* 1 << 24 bytes: host entries in the /24 minus one, where its slot
+	 * has GW_SLOT_HOSTS (a /24 holds 1 to 256 hosts then). */
+	uint8_t *hosts4;
+	struct addrmap hosts6;		/* /32 -> uint32_t host entries in it */
 	struct addrmap nets4;		/* network -> uint64_t tables in the trie */
 	struct addrmap nets6;
 	struct addrmap index6;		/* /32 -> struct gw_index6_entry, as published */
