@@ -128,24 +128,14 @@ static int commit_or_report(struct daemon *d, struct control_request *req, int i
 static int add_list(struct daemon *d, struct control_request *req, int idx,
 		    const struct addr_prefix *list, size_t n, int64_t evidence, int64_t now)
 {
-	size_t added = 0, refused = 0;
-	int status;
+	size_t added, refused;
+	int status, ret;
 
-	/* One allocation up front instead of a dozen doublings on a big load. */
-	if (n > 1024)
-		tables_reserve(&d->tables, idx, n);
-	for (size_t i = 0; i < n; i++) {
-		int ret = tables_add(&d->tables, idx, &list[i], evidence, now);
-
-		if (ret > 0) {
-			added++;
-		} else if (ret == -ENOSPC) {
-			refused++;
-		} else if (ret < 0) {
-			tables_commit(&d->tables);
-			fprintf(req->err, "greywallctl: %s\n", strerror(-ret));
-			return CTL_EXIT_FAIL;
-		}
+	ret = tables_add_list(&d->tables, idx, list, n, evidence, now, &added, &refused);
+	if (ret) {
+		tables_commit(&d->tables);
+		fprintf(req->err, "greywallctl: %s\n", strerror(-ret));
+		return CTL_EXIT_FAIL;
 	}
 	status = commit_or_report(d, req, idx);
 	fprintf(req->out, "%zu/%zu addresses added.\n", added, n);

@@ -93,7 +93,7 @@ struct restore_ctx {
 };
 
 static int restore_entry(void *ctx, const char *table, const struct addr_prefix *p,
-			 const struct entry_meta *m)
+			 const struct entry_meta *m, const struct gw_counters *baseline)
 {
 	struct restore_ctx *r = ctx;
 	int idx = tables_find(&r->d->tables, table), ret;
@@ -102,7 +102,7 @@ static int restore_entry(void *ctx, const char *table, const struct addr_prefix 
 		r->unknown++;
 		return 0;
 	}
-	ret = tables_restore(&r->d->tables, idx, p, m);
+	ret = tables_restore(&r->d->tables, idx, p, m, baseline);
 	if (ret == -ENOSPC)
 		r->refused++;
 	else if (ret < 0)

@@ -1,20 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * The SQLite store. One connection per struct store, every statement
- * prepared once at open and reset after each use, so a load of a million
- * entries pays for B-tree work only, not for SQL parsing.
+ * prepared once at open and reset after each use.
  *
  * Schema (PRAGMA user_version = STORE_SCHEMA_VERSION):
  *   evidence  why an entry exists; entries and history point at it by id.
- *   entries   one row per (table, address/prefix). Addresses are stored as
- *             blobs of their native length (4 or 16 bytes) so that rows of
- *             the same family sort in address order. The baseline counters
- *             are one blob of 64 bytes (struct gw_counters order, each
- *             value little-endian), NULL while all of them are zero, which
- *             they are for most entries: fewer columns make bulk loads
- *             measurably faster than eight integer columns did.
- *   history   every add/delete/expire/... of an address, for `greywallctl
- *             why`; indexed by address.
+ *   entries   table entries, packed into buckets: one row per (bucket,
+ *             table) whose blob holds every entry of that table whose
+ *             address hashes to the bucket (see bucket_of() and the record
+ *             format above record_encode()). A load of a million entries
+ *             writes some 65,536 rows instead of a million, and a single
+ *             entry costs the rewrite of one blob of a few hundred bytes.
+ *   history   every removal, zero, ... of an address, for `greywallctl
+ *             why`, indexed by address. An entry's addition is in its own
+ *             record while it exists and goes into the history row of its
+ *             removal (added_at, added_evidence).
+ *
+ * Inside a transaction, entry writes work on buckets held in memory and
+ * reach the database at commit, each changed bucket written once; puts are
+ * only logged at first and applied bucket by bucket (see log_apply()).
+ * Outside one, each write is a transaction of its own.
+ *
+ * Version 1 kept one row per entry and one history row per addition; it
+ * is converted on open.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,34 +34,43 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 5000
-/* Page cache per connection, in KiB (negative cache_size). A table of a
- * million hosts is about 50 MiB on disk; with its pages cached, bulk loads
- * and the start-up scan never wait for the disk. Pages are only allocated
- * as they are used, so a small store costs little. */
+/* Page cache per connection, in KiB (negative cache_size). With the pages
+ * of a large table cached, bulk loads and the start-up scan never wait for
+ * the disk. Pages are only allocated as they are used, so a small store
+ * costs little. */
 #define STORE_CACHE_KIB 131072
 /* Keep the WAL from staying at the size of the largest load. */
 #define STORE_JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
+/* Buckets per table: part of the file format, like bucket_of(). */
+#define STORE_BUCKETS 65536u
+/* A record's length, flags and plen bytes. */
+#define RECORD_HEADER 3
+/* Longest record: header, 16 address bytes, 4 + 8 varints of <= 10 bytes. */
+#define RECORD_MAX (RECORD_HEADER + 16 + 12 * 10)
+_Static_assert(RECORD_MAX <= 255, "a record's length fits its first byte");
+/* How far ahead applying the put log fetches records. */
+#define LOG_PREFETCH_AHEAD 8
+/* Longest table name kept in a history event. */
+#define STORE_TABLE_NAME_MAX 64
 
-static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS evidence("
+static const char evidence_sql[] =
+	"CREATE TABLE evidence("
 	" id INTEGER PRIMARY KEY,"
 	" at INTEGER NOT NULL,"
 	" source TEXT NOT NULL,"
-	" detail TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS entries("
+	" detail TEXT NOT NULL);";
+
+static const char entries_sql[] =
+	"CREATE TABLE entries("
+	" bucket INTEGER NOT NULL,"
 	" tbl TEXT NOT NULL,"
-	" family INTEGER NOT NULL,"
-	" plen INTEGER NOT NULL,"
-	" addr BLOB NOT NULL,"
-	" added INTEGER NOT NULL,"
-	" cleared INTEGER NOT NULL,"
-	" last_seen INTEGER NOT NULL,"
-	" evidence_id INTEGER NOT NULL,"
-	" baseline BLOB,"
-	" PRIMARY KEY(tbl, family, addr, plen)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS history("
+	" data BLOB NOT NULL,"
+	" PRIMARY KEY(bucket, tbl)) WITHOUT ROWID;";
+
+static const char history_sql[] =
+	"CREATE TABLE history("
 	" id INTEGER PRIMARY KEY,"
 	" at INTEGER NOT NULL,"
 	" tbl TEXT NOT NULL,"
@@ -61,9 +78,23 @@ static const char schema_sql[] =
 	" addr BLOB NOT NULL,"
 	" plen INTEGER NOT NULL,"
 	" action TEXT NOT NULL,"
-	" evidence_id INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS history_by_addr ON history(family, addr, plen);";
+	" evidence_id INTEGER NOT NULL,"
+	" added_at INTEGER,"
+	" added_evidence INTEGER);"
+	"CREATE INDEX history_by_addr ON history(family, addr, plen);";
 
+/* Version 1 to 2, before its entries are copied (entries_v1 goes after). */
+static const char upgrade_v1_sql[] =
+	"ALTER TABLE entries RENAME TO entries_v1;"
+	"ALTER TABLE history ADD COLUMN added_at INTEGER;"
+	"ALTER TABLE history ADD COLUMN added_evidence INTEGER;"
+	/* The additions of present entries: their records say it now. */
+	"DELETE FROM history WHERE action = 'add' AND EXISTS("
+	" SELECT 1 FROM entries_v1 e WHERE e.tbl = history.tbl AND e.family = history.family"
+	" AND e.addr = history.addr AND e.plen = history.plen AND e.added = history.at"
+	" AND e.evidence_id = history.evidence_id);";
+
+/* Version 1's baseline column: struct gw_counters order, little-endian. */
 #define BASELINE_BLOB_SIZE (2 * GW_DIR_MAX * 8)
 
 enum store_stmt {
@@ -72,8 +103,11 @@ enum store_stmt {
 	STMT_ROLLBACK,
 	STMT_EVIDENCE_ADD,
 	STMT_EVIDENCE_GET,
-	STMT_ENTRY_PUT,
-	STMT_ENTRY_DELETE,
+	STMT_BUCKET_GET,
+	STMT_BUCKET_PUT,
+	STMT_BUCKET_DELETE,
+	STMT_BUCKETS_AT,
+	STMT_TABLE_BUCKETS,
 	STMT_TABLE_DELETE_ALL,
 	STMT_ENTRIES_ALL,
 	STMT_HISTORY_ADD,
@@ -89,26 +123,68 @@ static const char *const stmt_sql[STMT_MAX] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_EVIDENCE_ADD] = "INSERT INTO evidence(at, source, detail) VALUES(?1, ?2, ?3)",
 	[STMT_EVIDENCE_GET] = "SELECT at, source, detail FROM evidence WHERE id = ?1",
-	[STMT_ENTRY_PUT] = "INSERT OR REPLACE INTO entries(tbl, family, plen, addr, added, "
-			   "cleared, last_seen, evidence_id, baseline) "
-			   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[STMT_ENTRY_DELETE] = "DELETE FROM entries "
-			      "WHERE tbl = ?1 AND family = ?2 AND addr = ?3 AND plen = ?4",
+	[STMT_BUCKET_GET] = "SELECT data FROM entries WHERE bucket = ?1 AND tbl = ?2",
+	[STMT_BUCKET_PUT] = "INSERT OR REPLACE INTO entries(bucket, tbl, data) VALUES(?1, ?2, ?3)",
+	[STMT_BUCKET_DELETE] = "DELETE FROM entries WHERE bucket = ?1 AND tbl = ?2",
+	[STMT_BUCKETS_AT] = "SELECT tbl, data FROM entries WHERE bucket = ?1",
+	[STMT_TABLE_BUCKETS] = "SELECT bucket, data FROM entries WHERE tbl = ?1",
 	[STMT_TABLE_DELETE_ALL] = "DELETE FROM entries WHERE tbl = ?1",
-	[STMT_ENTRIES_ALL] = "SELECT tbl, family, plen, addr, added, cleared, last_seen, "
-			     "evidence_id, baseline FROM entries",
+	[STMT_ENTRIES_ALL] = "SELECT tbl, data FROM entries",
 	[STMT_HISTORY_ADD] = "INSERT INTO history(at, tbl, family, addr, plen, action, "
-			     "evidence_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[STMT_HISTORY_GET] = "SELECT h.at, h.tbl, h.action, h.evidence_id, "
-			     "e.at, e.source, e.detail "
+			     "evidence_id, added_at, added_evidence) "
+			     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[STMT_HISTORY_GET] = "SELECT h.id, h.at, h.tbl, h.action, h.evidence_id, "
+			     "e.at, e.source, e.detail, h.added_at, h.added_evidence, "
+			     "a.at, a.source, a.detail "
 			     "FROM history h LEFT JOIN evidence e ON e.id = h.evidence_id "
+			     "LEFT JOIN evidence a ON a.id = h.added_evidence "
 			     "WHERE h.family = ?1 AND h.addr = ?2 AND h.plen = ?3 "
 			     "ORDER BY h.at, h.id",
+};
+
+/* One bucket of one table: the blob of its entries row, as changed so far. */
+struct bucket {
+	uint8_t *data;
+	size_t len, cap;
+	bool dirty;
+};
+
+/* The buckets of one table read in the open transaction. */
+struct pending_table {
+	char *name;
+	struct bucket **bucket;		/* STORE_BUCKETS pointers; NULL: not read */
+	uint32_t *touched;		/* the numbers of the buckets read */
+	size_t ntouched, cap;
+	bool complete;			/* every bucket read: NULL ones are empty */
+};
+
+/* A put not yet applied to its bucket. */
+struct logged_put {
+	uint32_t offset;		/* of its record in put_log.records */
+	uint16_t bucket;
+	uint16_t table;			/* index in store.pending */
+};
+
+_Static_assert(STORE_BUCKETS <= 65536, "a bucket number fits 16 bits");
+
+/*
+ * The puts of the open transaction, applied bucket by bucket before
+ * anything reads the buckets: a load of a million entries then visits each
+ * bucket once, in order, instead of a million times at random.
+ */
+struct put_log {
+	uint8_t *records;		/* encoded records, back to back */
+	size_t len, cap;
+	struct logged_put *puts;
+	size_t n, nmax;
 };
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_MAX];
+	struct pending_table *pending;
+	size_t npending;
+	struct put_log log;
 };
 
 /* Map an SQLite result code to -errno; the OS error wins where there is one. */
@@ -177,122 +253,6 @@ static int step_done(struct store *st, sqlite3_stmt *s)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_errno(st, rc);
 }
 
-static int read_user_version(struct store *st, int *version)
-{
-	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
-
-	if (rc != SQLITE_OK)
-		return store_errno(st, rc);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : store_errno(st, rc);
-}
-
-/* Create or check the schema. Two processes opening a new store at once
- * both get here; the write lock of BEGIN IMMEDIATE serialises them. */
-static int migrate(struct store *st)
-{
-	char sql[64];
-	int version, err;
-
-	err = read_user_version(st, &version);
-	if (err)
-		return err;
-	if (version == STORE_SCHEMA_VERSION)
-		return 0;
-	if (version > STORE_SCHEMA_VERSION)
-		return -EPROTONOSUPPORT;	/* written by a newer greywall */
-	err = exec_sql(st, "BEGIN IMMEDIATE");
-	if (err)
-		return err;
-	err = read_user_version(st, &version);
-	if (!err && version < STORE_SCHEMA_VERSION) {
-		err = exec_sql(st, schema_sql);
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-		if (!err)
-			err = exec_sql(st, sql);
-	}
-	if (!err)
-		err = exec_sql(st, "COMMIT");
-	if (err)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return err;
-}
-
-int store_open(const char *path, struct store **out)
-{
-	char pragmas[256];
-	struct store *st;
-	int rc, err;
-
-	*out = NULL;
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	/* The file is created if missing; its directory is not (that is the
-	 * operator's state-dir, whose ownership and mode we must not guess). */
-	rc = sqlite3_open_v2(path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		err = store_errno(st, rc);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(st->db, 0);
-	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
-	/* journal_mode is the first statement to read the file header, so a
-	 * file that is not a database fails here. */
-	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode = WAL;"
-		 "PRAGMA synchronous = NORMAL;"
-		 "PRAGMA temp_store = MEMORY;"
-		 "PRAGMA cache_size = -%d;"
-		 "PRAGMA journal_size_limit = %d;",
-		 STORE_CACHE_KIB, STORE_JOURNAL_SIZE_LIMIT);
-	err = exec_sql(st, pragmas);
-	if (!err)
-		err = migrate(st);
-	for (int i = 0; !err && i < STMT_MAX; i++) {
-		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&st->stmt[i], NULL);
-		err = store_errno(st, rc);
-	}
-	if (err)
-		goto fail;
-	*out = st;
-	return 0;
-fail:
-	store_close(st);
-	return err ? err : -EIO;
-}
-
-void store_close(struct store *st)
-{
-	if (!st)
-		return;
-	for (int i = 0; i < STMT_MAX; i++)
-		sqlite3_finalize(st->stmt[i]);
-	sqlite3_close(st->db);
-	free(st);
-}
-
-int store_begin(struct store *st)
-{
-	return step_done(st, st->stmt[STMT_BEGIN]);
-}
-
-int store_commit(struct store *st)
-{
-	return step_done(st, st->stmt[STMT_COMMIT]);
-}
-
-int store_rollback(struct store *st)
-{
-	return step_done(st, st->stmt[STMT_ROLLBACK]);
-}
-
 static int addr_len(const struct addr_prefix *p)
 {
 	return p->family == AF_INET ? 4 : 16;
@@ -332,25 +292,7 @@ static void column_text(sqlite3_stmt *s, int at, char *buf, size_t len)
 	snprintf(buf, len, "%s", text ? (const char *)text : "");
 }
 
-/* Encode counters into blob; false (and nothing to store) when all are zero. */
-static bool baseline_encode(const struct gw_counters *c, uint8_t blob[BASELINE_BLOB_SIZE])
-{
-	const __u64 *values[2] = { c->packets, c->bytes };
-	bool any = false;
-
-	for (int half = 0; half < 2; half++) {
-		for (int d = 0; d < GW_DIR_MAX; d++) {
-			__u64 v = values[half][d];
-			uint8_t *out = blob + (half * GW_DIR_MAX + d) * 8;
-
-			any |= v != 0;
-			for (int b = 0; b < 8; b++)
-				out[b] = (uint8_t)(v >> (8 * b));
-		}
-	}
-	return any;
-}
-
+/* Version 1's baseline column; NULL means all zero. */
 static int column_baseline(sqlite3_stmt *s, int at, struct gw_counters *c)
 {
 	const uint8_t *blob;
@@ -374,6 +316,776 @@ static int column_baseline(sqlite3_stmt *s, int at, struct gw_counters *c)
 			c->bytes[i - GW_DIR_MAX] = v;
 	}
 	return 0;
+}
+
+/*
+ * The bucket of an address or prefix: FNV-1a over its family, length and
+ * address, then a final mix. Part of the file format: entries are looked
+ * up only in the bucket this names.
+ */
+static uint32_t bucket_of(const struct addr_prefix *p)
+{
+	uint32_t h = 2166136261u;
+
+	h = (h ^ (p->family == AF_INET6)) * 16777619u;
+	h = (h ^ p->plen) * 16777619u;
+	for (int i = 0; i < addr_len(p); i++)
+		h = (h ^ p->bytes[i]) * 16777619u;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h & (STORE_BUCKETS - 1);
+}
+
+/* Unsigned LEB128. */
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		out[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[n++] = (uint8_t)v;
+	return n;
+}
+
+static int get_varint(const uint8_t **pos, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (int shift = 0; shift < 64 && *pos < end; shift += 7) {
+		uint8_t b = *(*pos)++;
+
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+/* Signed values as varints: small magnitudes of either sign stay short. */
+static uint64_t zigzag(uint64_t v)
+{
+	return v << 1 ^ (uint64_t)-(int64_t)(v >> 63);
+}
+
+static uint64_t unzigzag(uint64_t v)
+{
+	return v >> 1 ^ (uint64_t)-(int64_t)(v & 1);
+}
+
+enum record_flag {
+	RECORD_IPV6 = 1,
+	RECORD_LAST_SEEN = 2,
+	RECORD_BASELINE = 4,
+};
+
+/*
+ * An entry in a bucket: its length in bytes (this byte included), a flags
+ * byte (enum record_flag), plen, the 4 or 16 address bytes, then varints:
+ * added, cleared - added, [last_seen - added], evidence_id (all zigzag),
+ * [the baseline's 4 packet and 4 byte counters]. Differences are taken
+ * modulo 2^64. A fresh entry is about 16 bytes.
+ */
+static size_t record_encode(uint8_t *out, const struct addr_prefix *p, const struct entry_meta *m,
+			    const struct gw_counters *baseline)
+{
+	const __u64 *counters[2] = { baseline ? baseline->packets : NULL,
+				     baseline ? baseline->bytes : NULL };
+	uint64_t added = (uint64_t)m->added;
+	size_t n = RECORD_HEADER;
+	bool any = false;
+
+	for (int d = 0; baseline && d < GW_DIR_MAX; d++)
+		any |= baseline->packets[d] || baseline->bytes[d];
+	if (!any)
+		baseline = NULL;
+
+	out[1] = (uint8_t)((p->family == AF_INET6 ? RECORD_IPV6 : 0) |
+			   (m->last_seen ? RECORD_LAST_SEEN : 0) | (baseline ? RECORD_BASELINE : 0));
+	out[2] = p->plen;
+	memcpy(out + n, p->bytes, (size_t)addr_len(p));
+	n += (size_t)addr_len(p);
+	n += put_varint(out + n, zigzag(added));
+	n += put_varint(out + n, zigzag((uint64_t)m->cleared - added));
+	if (m->last_seen)
+		n += put_varint(out + n, zigzag((uint64_t)m->last_seen - added));
+	n += put_varint(out + n, zigzag((uint64_t)m->evidence_id));
+	for (int half = 0; baseline && half < 2; half++)
+		for (int d = 0; d < GW_DIR_MAX; d++)
+			n += put_varint(out + n, counters[half][d]);
+	out[0] = (uint8_t)n;
+	return n;
+}
+
+/*
+ * Decode the record at *pos and move past it; -EBADMSG if it is not one.
+ * *has_baseline tells whether the record has one (else *baseline is zero).
+ */
+static int record_decode(const uint8_t **pos, const uint8_t *end, struct addr_prefix *p,
+			 struct entry_meta *m, struct gw_counters *baseline, bool *has_baseline)
+{
+	__u64 *counters[2] = { baseline->packets, baseline->bytes };
+	uint64_t added, cleared, last_seen = 0, evidence;
+	const uint8_t *at = *pos;
+	uint8_t flags;
+	int err;
+
+	if (end - at < RECORD_HEADER || at[0] > end - at)
+		return -EBADMSG;
+	end = at + at[0];
+	flags = at[1];
+	memset(p, 0, sizeof(*p));
+	p->family = flags & RECORD_IPV6 ? AF_INET6 : AF_INET;
+	p->plen = at[2];
+	at += RECORD_HEADER;
+	if (p->plen > addr_max_plen(p->family) || end - at < addr_len(p))
+		return -EBADMSG;
+	memcpy(p->bytes, at, (size_t)addr_len(p));
+	at += addr_len(p);
+	err = get_varint(&at, end, &added);
+	if (!err)
+		err = get_varint(&at, end, &cleared);
+	if (!err && (flags & RECORD_LAST_SEEN))
+		err = get_varint(&at, end, &last_seen);
+	if (!err)
+		err = get_varint(&at, end, &evidence);
+	if (err)
+		return err;
+	added = unzigzag(added);
+	m->added = (int64_t)added;
+	m->cleared = (int64_t)(added + unzigzag(cleared));
+	m->last_seen = flags & RECORD_LAST_SEEN ? (int64_t)(added + unzigzag(last_seen)) : 0;
+	m->evidence_id = (int64_t)unzigzag(evidence);
+	memset(baseline, 0, sizeof(*baseline));
+	*has_baseline = flags & RECORD_BASELINE;
+	for (int half = 0; (flags & RECORD_BASELINE) && half < 2; half++) {
+		for (int d = 0; d < GW_DIR_MAX; d++) {
+			uint64_t v;
+
+			err = get_varint(&at, end, &v);
+			if (err)
+				return err;
+			counters[half][d] = v;
+		}
+	}
+	if (at != end)
+		return -EBADMSG;
+	*pos = at;
+	return 0;
+}
+
+/*
+ * Find p's record in a bucket: 1 with its offset and length (and its
+ * metadata in *m when m is not NULL), 0 when absent, -EBADMSG. Other
+ * records are stepped over by their length, without decoding them.
+ */
+static int record_find(const struct bucket *b, const struct addr_prefix *p, size_t *offset,
+		       size_t *len, struct entry_meta *m)
+{
+	uint8_t flags = p->family == AF_INET6 ? RECORD_IPV6 : 0;
+	const uint8_t *pos = b->data, *end = b->data + b->len;
+	size_t alen = (size_t)addr_len(p);
+
+	while (pos < end) {
+		if (end - pos < RECORD_HEADER || pos[0] < RECORD_HEADER || pos[0] > end - pos)
+			return -EBADMSG;
+		if ((pos[1] & RECORD_IPV6) == flags && pos[2] == p->plen &&
+		    pos[0] >= RECORD_HEADER + alen && !memcmp(pos + RECORD_HEADER, p->bytes, alen)) {
+			const uint8_t *at = pos;
+			struct gw_counters baseline;
+			struct addr_prefix key;
+			struct entry_meta meta;
+			bool has_baseline;
+			int err = record_decode(&at, end, &key, m ? m : &meta, &baseline,
+						&has_baseline);
+
+			if (err)
+				return err;
+			*offset = (size_t)(pos - b->data);
+			*len = pos[0];
+			return 1;
+		}
+		pos += pos[0];
+	}
+	return 0;
+}
+
+/* Replace len bytes at offset with the n bytes of repl (n may be 0). */
+static int bucket_splice(struct bucket *b, size_t offset, size_t len, const uint8_t *repl,
+			 size_t n)
+{
+	size_t want = b->len - len + n;
+
+	if (want > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		uint8_t *data;
+
+		while (cap < want)
+			cap *= 2;
+		data = realloc(b->data, cap);
+		if (!data)
+			return -ENOMEM;
+		b->data = data;
+		b->cap = cap;
+	}
+	memmove(b->data + offset + n, b->data + offset + len, b->len - offset - len);
+	memcpy(b->data + offset, repl, n);
+	b->len = want;
+	b->dirty = true;
+	return 0;
+}
+
+static void log_free(struct put_log *log)
+{
+	free(log->records);
+	free(log->puts);
+	memset(log, 0, sizeof(*log));
+}
+
+/* Forget the buckets read in the transaction and the puts not applied. */
+static void pending_drop(struct store *st)
+{
+	log_free(&st->log);
+	for (size_t i = 0; i < st->npending; i++) {
+		struct pending_table *pt = &st->pending[i];
+
+		for (size_t k = 0; k < pt->ntouched; k++) {
+			struct bucket *b = pt->bucket[pt->touched[k]];
+
+			free(b->data);
+			free(b);
+			pt->bucket[pt->touched[k]] = NULL;
+		}
+		pt->ntouched = 0;
+		pt->complete = false;
+	}
+}
+
+static void pending_free(struct store *st)
+{
+	pending_drop(st);
+	for (size_t i = 0; i < st->npending; i++) {
+		free(st->pending[i].name);
+		free(st->pending[i].bucket);
+		free(st->pending[i].touched);
+	}
+	free(st->pending);
+	st->pending = NULL;
+	st->npending = 0;
+}
+
+static int compare_bucket_numbers(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct pending_table *pending_table(struct store *st, const char *table)
+{
+	struct pending_table *pt, *more;
+
+	for (size_t i = 0; i < st->npending; i++)
+		if (!strcmp(st->pending[i].name, table))
+			return &st->pending[i];
+	if (st->npending == UINT16_MAX)
+		return NULL;
+	more = realloc(st->pending, (st->npending + 1) * sizeof(*more));
+	if (!more)
+		return NULL;
+	st->pending = more;
+	pt = &more[st->npending];
+	memset(pt, 0, sizeof(*pt));
+	pt->name = strdup(table);
+	pt->bucket = calloc(STORE_BUCKETS, sizeof(*pt->bucket));
+	if (!pt->name || !pt->bucket) {
+		free(pt->name);
+		free(pt->bucket);
+		return NULL;
+	}
+	st->npending++;
+	return pt;
+}
+
+/* Cache an empty bucket `number` of the table, not cached yet. */
+static struct bucket *bucket_add(struct pending_table *pt, uint32_t number)
+{
+	struct bucket *b;
+
+	if (pt->ntouched == pt->cap) {
+		size_t cap = pt->cap ? pt->cap * 2 : 256;
+		uint32_t *touched = realloc(pt->touched, cap * sizeof(*touched));
+
+		if (!touched)
+			return NULL;
+		pt->touched = touched;
+		pt->cap = cap;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	pt->bucket[number] = b;
+	pt->touched[pt->ntouched++] = number;
+	return b;
+}
+
+/* Bucket `number` of a table, read from the database on first use. */
+static int bucket_get(struct store *st, struct pending_table *pt, uint32_t number,
+		      struct bucket **out)
+{
+	sqlite3_stmt *s = st->stmt[STMT_BUCKET_GET];
+	struct bucket *b = pt->bucket[number];
+	int rc, err = 0;
+
+	if (b) {
+		*out = b;
+		return 0;
+	}
+	b = bucket_add(pt, number);
+	if (!b)
+		return -ENOMEM;
+	if (!pt->complete) {
+		sqlite3_bind_int(s, 1, (int)number);
+		sqlite3_bind_text(s, 2, pt->name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			err = bucket_splice(b, 0, 0, sqlite3_column_blob(s, 0),
+					    (size_t)sqlite3_column_bytes(s, 0));
+		else if (rc != SQLITE_DONE)
+			err = store_errno(st, rc);
+		sqlite3_reset(s);
+		b->dirty = false;
+	}
+	if (err) {
+		/* Not cached: an empty copy would be written over the row. */
+		pt->bucket[number] = NULL;
+		pt->ntouched--;
+		free(b->data);
+		free(b);
+		return err;
+	}
+	*out = b;
+	return 0;
+}
+
+/*
+ * Read every bucket of a table in one pass (for a transaction that puts
+ * many entries into it) instead of one query per bucket; the buckets not
+ * read are empty. Cached buckets are kept: they may have changed.
+ */
+static int table_read_all(struct store *st, struct pending_table *pt)
+{
+	sqlite3_stmt *s = st->stmt[STMT_TABLE_BUCKETS];
+	int rc, err = 0;
+
+	if (pt->complete)
+		return 0;
+	sqlite3_bind_text(s, 1, pt->name, -1, SQLITE_STATIC);
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int number = sqlite3_column_int(s, 0);
+		struct bucket *b;
+
+		if (number < 0 || number >= (int)STORE_BUCKETS) {
+			err = -EBADMSG;
+			break;
+		}
+		if (pt->bucket[number])
+			continue;
+		b = bucket_add(pt, (uint32_t)number);
+		if (!b) {
+			err = -ENOMEM;
+			break;
+		}
+		err = bucket_splice(b, 0, 0, sqlite3_column_blob(s, 1),
+				    (size_t)sqlite3_column_bytes(s, 1));
+		b->dirty = false;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_errno(st, rc);
+	sqlite3_reset(s);
+	if (!err)
+		pt->complete = true;
+	return err;
+}
+
+/* Put a record into its bucket, in place of the entry's old one if any. */
+static int bucket_put(struct bucket *b, const uint8_t *record)
+{
+	struct addr_prefix p = { .family = record[1] & RECORD_IPV6 ? AF_INET6 : AF_INET,
+				 .plen = record[2] };
+	size_t offset = b->len, len = 0;
+	int found;
+
+	memcpy(p.bytes, record + RECORD_HEADER, (size_t)addr_len(&p));
+	found = record_find(b, &p, &offset, &len, NULL);
+	if (found < 0)
+		return found;
+	if (!found) {
+		offset = b->len;
+		len = 0;
+	}
+	return bucket_splice(b, offset, len, record, record[0]);
+}
+
+/* Room for `more` bytes without growing on the way. */
+static int bucket_reserve(struct bucket *b, size_t more)
+{
+	uint8_t *data;
+
+	if (b->len + more <= b->cap)
+		return 0;
+	data = realloc(b->data, b->len + more);
+	if (!data)
+		return -ENOMEM;
+	b->data = data;
+	b->cap = b->len + more;
+	return 0;
+}
+
+/* Length of the i-th logged record: records lie back to back in log order. */
+static size_t logged_len(const struct put_log *log, size_t i)
+{
+	return (i + 1 < log->n ? log->puts[i + 1].offset : log->len) - log->puts[i].offset;
+}
+
+/*
+ * Apply the logged puts bucket by bucket: a counting sort by bucket number
+ * (stable, so the last put of an entry wins), each bucket sized once for
+ * all its puts, and a table that receives many puts read in one pass.
+ */
+static int log_apply(struct store *st)
+{
+	struct put_log *log = &st->log;
+	uint32_t *start = NULL, *bytes = NULL;
+	struct logged_put *sorted = NULL;
+	size_t *per_table = NULL;
+	int err = 0;
+
+	if (!log->n)
+		return 0;
+	start = calloc(STORE_BUCKETS + 1, sizeof(*start));
+	bytes = calloc(STORE_BUCKETS, sizeof(*bytes));
+	per_table = calloc(st->npending, sizeof(*per_table));
+	sorted = malloc(log->n * sizeof(*sorted));
+	if (!start || !bytes || !per_table || !sorted) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < log->n; i++) {
+		start[log->puts[i].bucket + 1]++;
+		bytes[log->puts[i].bucket] += (uint32_t)logged_len(log, i);
+		per_table[log->puts[i].table]++;
+	}
+	for (uint32_t b = 0; b < STORE_BUCKETS; b++)
+		start[b + 1] += start[b];
+	for (size_t i = 0; i < log->n; i++)
+		sorted[start[log->puts[i].bucket]++] = log->puts[i];
+	for (size_t t = 0; !err && t < st->npending; t++)
+		if (per_table[t] >= STORE_BUCKETS / 8)
+			err = table_read_all(st, &st->pending[t]);
+	for (size_t k = 0; !err && k < log->n; k++) {
+		const struct logged_put *put = &sorted[k];
+		struct bucket *b;
+
+		/* The records lie in log order: fetch ahead of the sorted walk. */
+		if (k + LOG_PREFETCH_AHEAD < log->n)
+			__builtin_prefetch(log->records + sorted[k + LOG_PREFETCH_AHEAD].offset);
+		err = bucket_get(st, &st->pending[put->table], put->bucket, &b);
+		if (!err)
+			err = bucket_reserve(b, bytes[put->bucket]);
+		if (!err)
+			err = bucket_put(b, log->records + put->offset);
+	}
+out:
+	free(start);
+	free(bytes);
+	free(per_table);
+	free(sorted);
+	log_free(log);
+	return err;
+}
+
+/* Log a put; a full log is applied first. */
+static int log_put(struct store *st, struct pending_table *pt, const struct addr_prefix *p,
+		   const uint8_t *record, size_t n)
+{
+	struct put_log *log = &st->log;
+	int err;
+
+	if (log->len + n > UINT32_MAX || log->n == UINT32_MAX) {
+		err = log_apply(st);
+		if (err)
+			return err;
+	}
+	if (log->len + n > log->cap) {
+		size_t cap = log->cap ? log->cap * 2 : 4096;
+		uint8_t *records = realloc(log->records, cap);
+
+		if (!records)
+			return -ENOMEM;
+		log->records = records;
+		log->cap = cap;
+	}
+	if (log->n == log->nmax) {
+		size_t nmax = log->nmax ? log->nmax * 2 : 256;
+		struct logged_put *puts = realloc(log->puts, nmax * sizeof(*puts));
+
+		if (!puts)
+			return -ENOMEM;
+		log->puts = puts;
+		log->nmax = nmax;
+	}
+	memcpy(log->records + log->len, record, n);
+	log->puts[log->n++] = (struct logged_put){ .offset = (uint32_t)log->len,
+						    .bucket = (uint16_t)bucket_of(p),
+						    .table = (uint16_t)(pt - st->pending) };
+	log->len += n;
+	return 0;
+}
+
+/* Write every changed bucket (in key order: B-tree appends), then forget them. */
+static int pending_flush(struct store *st)
+{
+	int err = log_apply(st);
+
+	for (size_t i = 0; !err && i < st->npending; i++) {
+		struct pending_table *pt = &st->pending[i];
+
+		qsort(pt->touched, pt->ntouched, sizeof(*pt->touched), compare_bucket_numbers);
+		for (size_t k = 0; !err && k < pt->ntouched; k++) {
+			const struct bucket *b = pt->bucket[pt->touched[k]];
+			sqlite3_stmt *s;
+
+			if (!b->dirty)
+				continue;
+			s = st->stmt[b->len ? STMT_BUCKET_PUT : STMT_BUCKET_DELETE];
+			sqlite3_bind_int(s, 1, (int)pt->touched[k]);
+			sqlite3_bind_text(s, 2, pt->name, -1, SQLITE_STATIC);
+			if (b->len)
+				sqlite3_bind_blob(s, 3, b->data, (int)b->len, SQLITE_STATIC);
+			err = step_done(st, s);
+		}
+	}
+	pending_drop(st);
+	return err;
+}
+
+/* Prepare what is not prepared yet (a migration needs them before open does). */
+static int prepare_statements(struct store *st)
+{
+	for (int i = 0; i < STMT_MAX; i++) {
+		int rc;
+
+		if (st->stmt[i])
+			continue;
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&st->stmt[i], NULL);
+		if (rc != SQLITE_OK)
+			return store_errno(st, rc);
+	}
+	return 0;
+}
+
+static int read_user_version(struct store *st, int *version)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_errno(st, rc);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : store_errno(st, rc);
+}
+
+/* Copy version 1's one row per entry into buckets. */
+static int upgrade_v1(struct store *st)
+{
+	sqlite3_stmt *s;
+	int rc, err;
+
+	err = exec_sql(st, upgrade_v1_sql);
+	if (!err)
+		err = exec_sql(st, entries_sql);
+	if (!err)
+		err = prepare_statements(st);
+	if (err)
+		return err;
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT tbl, family, plen, addr, added, cleared, last_seen, "
+				"evidence_id, baseline FROM entries_v1",
+				-1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return store_errno(st, rc);
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(s, 0);
+		struct gw_counters baseline;
+		struct addr_prefix p;
+		struct entry_meta m;
+
+		err = column_prefix(s, 1, 3, 2, &p);
+		if (!err)
+			err = column_baseline(s, 8, &baseline);
+		if (err)
+			break;
+		m.added = sqlite3_column_int64(s, 4);
+		m.cleared = sqlite3_column_int64(s, 5);
+		m.last_seen = sqlite3_column_int64(s, 6);
+		m.evidence_id = sqlite3_column_int64(s, 7);
+		err = store_entry_put(st, table ? table : "", &p, &m, &baseline);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_errno(st, rc);
+	sqlite3_finalize(s);
+	if (!err)
+		err = pending_flush(st);
+	if (!err)
+		err = exec_sql(st, "DROP TABLE entries_v1");
+	return err;
+}
+
+/* Create, upgrade or check the schema. Two processes opening a new store
+ * at once both get here; the write lock of BEGIN IMMEDIATE serialises them. */
+static int migrate(struct store *st)
+{
+	char sql[64];
+	int version, err;
+
+	err = read_user_version(st, &version);
+	if (err)
+		return err;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (version > STORE_SCHEMA_VERSION)
+		return -EPROTONOSUPPORT;	/* written by a newer greywall */
+	err = exec_sql(st, "BEGIN IMMEDIATE");
+	if (err)
+		return err;
+	err = read_user_version(st, &version);
+	if (!err && version == 0) {
+		err = exec_sql(st, evidence_sql);
+		if (!err)
+			err = exec_sql(st, entries_sql);
+		if (!err)
+			err = exec_sql(st, history_sql);
+	} else if (!err && version == 1) {
+		err = upgrade_v1(st);
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	if (!err)
+		err = exec_sql(st, sql);
+	if (!err)
+		err = exec_sql(st, "COMMIT");
+	if (err) {
+		pending_drop(st);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return err;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	char pragmas[256];
+	struct store *st;
+	int rc, err;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	/* The file is created if missing; its directory is not (that is the
+	 * operator's state-dir, whose ownership and mode we must not guess). */
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err = store_errno(st, rc);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 0);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	/* journal_mode is the first statement to read the file header, so a
+	 * file that is not a database fails here. */
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA journal_mode = WAL;"
+		 "PRAGMA synchronous = NORMAL;"
+		 "PRAGMA temp_store = MEMORY;"
+		 "PRAGMA cache_size = -%d;"
+		 "PRAGMA journal_size_limit = %d;",
+		 STORE_CACHE_KIB, STORE_JOURNAL_SIZE_LIMIT);
+	err = exec_sql(st, pragmas);
+	if (!err)
+		err = migrate(st);
+	if (!err)
+		err = prepare_statements(st);
+	if (err)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return err ? err : -EIO;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	pending_free(st);
+	for (int i = 0; i < STMT_MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int store_begin(struct store *st)
+{
+	return step_done(st, st->stmt[STMT_BEGIN]);
+}
+
+int store_commit(struct store *st)
+{
+	int err = pending_flush(st);
+
+	if (!err)
+		err = step_done(st, st->stmt[STMT_COMMIT]);
+	if (err)
+		store_rollback(st);
+	return err;
+}
+
+int store_rollback(struct store *st)
+{
+	pending_drop(st);
+	return step_done(st, st->stmt[STMT_ROLLBACK]);
+}
+
+/* A single entry write outside a transaction gets one of its own. */
+static int single_begin(struct store *st, bool *own)
+{
+	*own = sqlite3_get_autocommit(st->db);
+	return *own ? store_begin(st) : 0;
+}
+
+static int single_end(struct store *st, bool own, int ret)
+{
+	int err;
+
+	if (!own)
+		return ret;
+	if (ret < 0) {
+		store_rollback(st);
+		return ret;
+	}
+	err = store_commit(st);
+	return err ? err : ret;
 }
 
 int64_t store_evidence_add(struct store *st, const struct evidence *ev)
@@ -412,81 +1124,64 @@ int store_evidence_get(struct store *st, int64_t id, struct evidence *out)
 	return err;
 }
 
-int store_entry_put(struct store *st, const char *table, const struct addr_prefix *p,
-		    const struct entry_meta *m)
+static int entry_put(struct store *st, const char *table, const struct addr_prefix *p,
+		     const struct entry_meta *m, const struct gw_counters *baseline)
 {
-	sqlite3_stmt *s = st->stmt[STMT_ENTRY_PUT];
-	uint8_t blob[BASELINE_BLOB_SIZE];
+	struct pending_table *pt = pending_table(st, table);
+	uint8_t record[RECORD_MAX];
 
-	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
-	bind_prefix(s, 2, 4, 3, p);
-	sqlite3_bind_int64(s, 5, m->added);
-	sqlite3_bind_int64(s, 6, m->cleared);
-	sqlite3_bind_int64(s, 7, m->last_seen);
-	sqlite3_bind_int64(s, 8, m->evidence_id);
-	if (baseline_encode(&m->baseline, blob))
-		sqlite3_bind_blob(s, 9, blob, sizeof(blob), SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 9);
-	return step_done(st, s);
+	if (!pt)
+		return -ENOMEM;
+	return log_put(st, pt, p, record, record_encode(record, p, m, baseline));
+}
+
+int store_entry_put(struct store *st, const char *table, const struct addr_prefix *p,
+		    const struct entry_meta *m, const struct gw_counters *baseline)
+{
+	bool own;
+	int err = single_begin(st, &own);
+
+	if (err)
+		return err;
+	return single_end(st, own, entry_put(st, table, p, m, baseline));
+}
+
+/* Take p's record out of its bucket; its metadata goes to *m. */
+static int entry_take(struct store *st, const char *table, const struct addr_prefix *p,
+		      struct entry_meta *m)
+{
+	struct pending_table *pt = pending_table(st, table);
+	size_t offset, len;
+	struct bucket *b;
+	int err, found;
+
+	if (!pt)
+		return -ENOMEM;
+	err = log_apply(st);
+	if (!err)
+		err = bucket_get(st, pt, bucket_of(p), &b);
+	if (err)
+		return err;
+	found = record_find(b, p, &offset, &len, m);
+	if (found <= 0)
+		return found < 0 ? found : -ENOENT;
+	return bucket_splice(b, offset, len, NULL, 0);
 }
 
 int store_entry_delete(struct store *st, const char *table, const struct addr_prefix *p)
 {
-	sqlite3_stmt *s = st->stmt[STMT_ENTRY_DELETE];
-	int err;
+	struct entry_meta m;
+	bool own;
+	int err = single_begin(st, &own);
 
-	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
-	bind_prefix(s, 2, 3, 4, p);
-	err = step_done(st, s);
 	if (err)
 		return err;
-	return sqlite3_changes(st->db) ? 0 : -ENOENT;
+	return single_end(st, own, entry_take(st, table, p, &m));
 }
 
-int store_table_delete_all(struct store *st, const char *table)
-{
-	sqlite3_stmt *s = st->stmt[STMT_TABLE_DELETE_ALL];
-
-	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
-	return step_done(st, s);
-}
-
-/*
- * The callback must not call store_entries_foreach() itself (the statement
- * is in use); other store calls are fine, though rows it changes may or may
- * not be visited.
- */
-int store_entries_foreach(struct store *st, store_entry_cb cb, void *ctx)
-{
-	sqlite3_stmt *s = st->stmt[STMT_ENTRIES_ALL];
-	int rc = SQLITE_DONE, ret = 0;
-
-	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *table = (const char *)sqlite3_column_text(s, 0);
-		struct addr_prefix p;
-		struct entry_meta m;
-
-		ret = column_prefix(s, 1, 3, 2, &p);
-		if (ret)
-			break;
-		m.added = sqlite3_column_int64(s, 4);
-		m.cleared = sqlite3_column_int64(s, 5);
-		m.last_seen = sqlite3_column_int64(s, 6);
-		m.evidence_id = sqlite3_column_int64(s, 7);
-		ret = column_baseline(s, 8, &m.baseline);
-		if (ret)
-			break;
-		ret = cb(ctx, table ? table : "", &p, &m);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_errno(st, rc);
-	sqlite3_reset(s);
-	return ret;
-}
-
-int store_history_add(struct store *st, int64_t when, const char *table,
-		      const struct addr_prefix *p, const char *action, int64_t evidence_id)
+static int history_insert(struct store *st, int64_t when, const char *table,
+			  const struct addr_prefix *p, const char *action, int64_t evidence_id,
+			  const struct entry_meta *added)
 {
 	sqlite3_stmt *s = st->stmt[STMT_HISTORY_ADD];
 
@@ -495,35 +1190,269 @@ int store_history_add(struct store *st, int64_t when, const char *table,
 	bind_prefix(s, 3, 4, 5, p);
 	sqlite3_bind_text(s, 6, action, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, evidence_id);
+	if (added) {
+		sqlite3_bind_int64(s, 8, added->added);
+		sqlite3_bind_int64(s, 9, added->evidence_id);
+	} else {
+		sqlite3_bind_null(s, 8);
+		sqlite3_bind_null(s, 9);
+	}
 	return step_done(st, s);
 }
 
+int store_entry_remove(struct store *st, int64_t when, const char *table,
+		       const struct addr_prefix *p, const char *action, int64_t evidence_id)
+{
+	struct entry_meta m;
+	bool own;
+	int err = single_begin(st, &own);
+
+	if (err)
+		return err;
+	err = entry_take(st, table, p, &m);
+	if (!err)
+		err = history_insert(st, when, table, p, action, evidence_id, &m);
+	return single_end(st, own, err);
+}
+
+int store_table_delete_all(struct store *st, const char *table)
+{
+	sqlite3_stmt *s = st->stmt[STMT_TABLE_DELETE_ALL];
+	int err = log_apply(st);
+
+	if (!err) {
+		sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+		err = step_done(st, s);
+	}
+	for (size_t i = 0; !err && i < st->npending; i++) {
+		struct pending_table *pt = &st->pending[i];
+
+		if (strcmp(pt->name, table))
+			continue;
+		/* The cached buckets are as empty as the rows now: nothing to write. */
+		for (size_t k = 0; k < pt->ntouched; k++) {
+			pt->bucket[pt->touched[k]]->len = 0;
+			pt->bucket[pt->touched[k]]->dirty = false;
+		}
+		pt->complete = true;
+	}
+	return err;
+}
+
+/* Copy of a row's bucket: the callbacks may write while the row is read. */
+struct row_copy {
+	char *table;
+	struct bucket data;
+};
+
+static int row_copy_take(struct row_copy *c, sqlite3_stmt *s)
+{
+	const char *table = (const char *)sqlite3_column_text(s, 0);
+	char *name = strdup(table ? table : "");
+
+	if (!name)
+		return -ENOMEM;
+	free(c->table);
+	c->table = name;
+	c->data.len = 0;
+	return bucket_splice(&c->data, 0, 0, sqlite3_column_blob(s, 1),
+			     (size_t)sqlite3_column_bytes(s, 1));
+}
+
+static void row_copy_free(struct row_copy *c)
+{
+	free(c->table);
+	free(c->data.data);
+}
+
 /*
- * Oldest first (by time, then by insertion). An event whose evidence row
- * is missing gets an evidence with its id, time 0 and empty texts.
+ * The callback must not call store_entries_foreach() itself (the statement
+ * is in use); other store calls are fine, though entries it changes may or
+ * may not be visited.
+ */
+int store_entries_foreach(struct store *st, store_entry_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[STMT_ENTRIES_ALL];
+	struct row_copy row = { 0 };
+	int rc = SQLITE_DONE, ret = pending_flush(st);
+
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const uint8_t *pos, *end;
+
+		ret = row_copy_take(&row, s);
+		pos = row.data.data;
+		end = pos + row.data.len;
+		while (!ret && pos < end) {
+			struct gw_counters baseline;
+			struct addr_prefix p;
+			struct entry_meta m;
+			bool has_baseline;
+
+			ret = record_decode(&pos, end, &p, &m, &baseline, &has_baseline);
+			if (!ret)
+				ret = cb(ctx, row.table, &p, &m, has_baseline ? &baseline : NULL);
+		}
+	}
+	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_errno(st, rc);
+	sqlite3_reset(s);
+	row_copy_free(&row);
+	return ret;
+}
+
+int store_history_add(struct store *st, int64_t when, const char *table,
+		      const struct addr_prefix *p, const char *action, int64_t evidence_id)
+{
+	return history_insert(st, when, table, p, action, evidence_id, NULL);
+}
+
+/* One event of store_history_foreach(), collected to be put in order. */
+struct history_event {
+	int64_t when;
+	int64_t order;		/* history row id * 2 (+ 1 for a removal), or INT64_MAX */
+	char table[STORE_TABLE_NAME_MAX];
+	char action[16];
+	struct evidence ev;
+};
+
+struct history_events {
+	struct history_event *items;
+	size_t n, cap;
+};
+
+static struct history_event *event_push(struct history_events *l, int64_t when, int64_t order,
+					const char *table, const char *action)
+{
+	struct history_event *e;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct history_event *items = realloc(l->items, cap * sizeof(*items));
+
+		if (!items)
+			return NULL;
+		l->items = items;
+		l->cap = cap;
+	}
+	e = &l->items[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->when = when;
+	e->order = order;
+	snprintf(e->table, sizeof(e->table), "%s", table ? table : "");
+	snprintf(e->action, sizeof(e->action), "%s", action ? action : "");
+	return e;
+}
+
+/* An evidence from a LEFT JOIN's columns; a missing row keeps only its id. */
+static void column_evidence(sqlite3_stmt *s, int64_t id, int at, struct evidence *ev)
+{
+	ev->id = id;
+	if (sqlite3_column_type(s, at) == SQLITE_NULL)
+		return;
+	ev->when = sqlite3_column_int64(s, at);
+	column_text(s, at + 1, ev->source, sizeof(ev->source));
+	column_text(s, at + 2, ev->detail, sizeof(ev->detail));
+}
+
+static int history_rows(struct store *st, const struct addr_prefix *p, struct history_events *l)
+{
+	sqlite3_stmt *s = st->stmt[STMT_HISTORY_GET];
+	int rc, err = 0;
+
+	bind_prefix(s, 1, 2, 3, p);
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+		const char *table = (const char *)sqlite3_column_text(s, 2);
+		struct history_event *e;
+
+		if (sqlite3_column_type(s, 8) != SQLITE_NULL) {
+			e = event_push(l, sqlite3_column_int64(s, 8), id * 2, table, "add");
+			if (!e) {
+				err = -ENOMEM;
+				break;
+			}
+			column_evidence(s, sqlite3_column_int64(s, 9), 10, &e->ev);
+		}
+		e = event_push(l, sqlite3_column_int64(s, 1), id * 2 + 1, table,
+			       (const char *)sqlite3_column_text(s, 3));
+		if (!e) {
+			err = -ENOMEM;
+			break;
+		}
+		column_evidence(s, sqlite3_column_int64(s, 4), 5, &e->ev);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_errno(st, rc);
+	sqlite3_reset(s);
+	return err;
+}
+
+/* The additions of p's present entries, from their records. */
+static int history_present(struct store *st, const struct addr_prefix *p,
+			   struct history_events *l)
+{
+	sqlite3_stmt *s = st->stmt[STMT_BUCKETS_AT];
+	struct row_copy row = { 0 };
+	int rc, err = 0;
+
+	sqlite3_bind_int(s, 1, (int)bucket_of(p));
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct history_event *e;
+		struct entry_meta m;
+		size_t offset, len;
+		int found;
+
+		err = row_copy_take(&row, s);
+		found = err ? 0 : record_find(&row.data, p, &offset, &len, &m);
+		if (found <= 0) {
+			err = found < 0 ? found : err;
+			continue;
+		}
+		e = event_push(l, m.added, INT64_MAX, row.table, "add");
+		if (!e)
+			err = -ENOMEM;
+		else if (m.evidence_id && store_evidence_get(st, m.evidence_id, &e->ev))
+			e->ev.id = m.evidence_id;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_errno(st, rc);
+	sqlite3_reset(s);
+	row_copy_free(&row);
+	return err;
+}
+
+static int compare_events(const void *a, const void *b)
+{
+	const struct history_event *x = a, *y = b;
+
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return strcmp(x->table, y->table);
+}
+
+/*
+ * Oldest first; events of the same second in the order they were recorded,
+ * an addition taken from a removal's row just before that removal, and the
+ * additions of present entries last. An event whose evidence row is missing
+ * gets an evidence with its id, time 0 and empty texts.
  */
 int store_history_foreach(struct store *st, const struct addr_prefix *p, store_history_cb cb,
 			  void *ctx)
 {
-	sqlite3_stmt *s = st->stmt[STMT_HISTORY_GET];
-	int rc = SQLITE_DONE, ret = 0;
+	struct history_events l = { 0 };
+	int ret = pending_flush(st);
 
-	bind_prefix(s, 1, 2, 3, p);
-	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *table = (const char *)sqlite3_column_text(s, 1);
-		const char *action = (const char *)sqlite3_column_text(s, 2);
-		struct evidence ev;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.id = sqlite3_column_int64(s, 3);
-		ev.when = sqlite3_column_int64(s, 4);
-		column_text(s, 5, ev.source, sizeof(ev.source));
-		column_text(s, 6, ev.detail, sizeof(ev.detail));
-		ret = cb(ctx, sqlite3_column_int64(s, 0), table ? table : "",
-			 action ? action : "", &ev);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_errno(st, rc);
-	sqlite3_reset(s);
+	if (!ret)
+		ret = history_rows(st, p, &l);
+	if (!ret)
+		ret = history_present(st, p, &l);
+	if (!ret)
+		qsort(l.items, l.n, sizeof(*l.items), compare_events);
+	for (size_t i = 0; !ret && i < l.n; i++)
+		ret = cb(ctx, l.items[i].when, l.items[i].table, l.items[i].action,
+			 &l.items[i].ev);
+	free(l.items);
 	return ret;
 }

@@ -4,6 +4,11 @@
  * metadata, the evidence for every entry, and the event history that
  * `greywallctl why` reads. The kernel maps are rebuilt from it at start.
  * All functions return 0 (or an id) on success and -errno on failure.
+ *
+ * An entry records its own addition (added, evidence_id): adding writes no
+ * history row, so a load of a million addresses writes only the entries.
+ * When the entry leaves (store_entry_remove), its addition goes into the
+ * history together with the removal.
  */
 #ifndef __GREYWALL_STORE_H
 #define __GREYWALL_STORE_H
@@ -30,8 +35,6 @@ struct entry_meta {
 	int64_t cleared;	/* added, or the last `zero` */
 	int64_t last_seen;	/* last time its counters moved; 0 = never */
 	int64_t evidence_id;
-	/* Counter values at `cleared`: shown counters are current - baseline. */
-	struct gw_counters baseline;
 };
 
 /*
@@ -47,7 +50,11 @@ const char *store_errmsg(struct store *st);
  * file (grey.c); they must not close it. */
 struct sqlite3 *store_sqlite(struct store *st);
 
-/* Group many writes in one transaction (loads of a million entries). */
+/*
+ * Group many writes in one transaction (loads of a million entries).
+ * Entry writes inside a transaction are collected in memory and written
+ * at store_commit(), so a failed commit leaves the transaction rolled back.
+ */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
@@ -56,15 +63,27 @@ int store_rollback(struct store *st);
 int64_t store_evidence_add(struct store *st, const struct evidence *ev);
 int store_evidence_get(struct store *st, int64_t id, struct evidence *out);
 
-/* Insert or replace the entry (table, p). */
+/*
+ * Insert or replace the entry (table, p). baseline: the counter values at
+ * `cleared` (shown counters are current - baseline); NULL when all zero,
+ * as they are for most entries.
+ */
 int store_entry_put(struct store *st, const char *table, const struct addr_prefix *p,
-		    const struct entry_meta *m);
-/* -ENOENT when there was no such entry. */
+		    const struct entry_meta *m, const struct gw_counters *baseline);
+/* Delete without a trace in the history. -ENOENT when there was no such entry. */
 int store_entry_delete(struct store *st, const char *table, const struct addr_prefix *p);
+/*
+ * The entry leaves its table: delete it and record, in one history row,
+ * action ("delete", "expire", ...) with its evidence at `when` and the
+ * entry's addition. -ENOENT when there was no such entry.
+ */
+int store_entry_remove(struct store *st, int64_t when, const char *table,
+		       const struct addr_prefix *p, const char *action, int64_t evidence_id);
 int store_table_delete_all(struct store *st, const char *table);
 
+/* baseline is NULL when all its counters are zero. */
 typedef int (*store_entry_cb)(void *ctx, const char *table, const struct addr_prefix *p,
-			      const struct entry_meta *m);
+			      const struct entry_meta *m, const struct gw_counters *baseline);
 /* Every entry of every table; a non-zero callback return stops and is returned. */
 int store_entries_foreach(struct store *st, store_entry_cb cb, void *ctx);
 
@@ -73,7 +92,10 @@ int store_history_add(struct store *st, int64_t when, const char *table,
 		      const struct addr_prefix *p, const char *action, int64_t evidence_id);
 typedef int (*store_history_cb)(void *ctx, int64_t when, const char *table, const char *action,
 				const struct evidence *ev);
-/* History of exactly this address/prefix, oldest first. */
+/*
+ * History of exactly this address/prefix, oldest first: the recorded events
+ * and the addition of every entry it has now ("add", from the entry).
+ */
 int store_history_foreach(struct store *st, const struct addr_prefix *p, store_history_cb cb,
 			  void *ctx);
 

@@ -18,12 +18,19 @@ struct table_node {
 	uint64_t own;
 	uint64_t in_map;	/* effective set written to the map; 0 = absent */
 	uint64_t seen_packets;	/* in+out packets at the last last-seen check */
+	bool queued;		/* in t->changed */
 };
 
 /* Beyond this many changed prefixes a commit recomputes every node. */
 #define TARGETED_RECOMPUTE_MAX 64
 /* Host map writes are sent in batches of this many entries. */
 #define MAP_BATCH 8192
+/*
+ * Loops over many keys ask for the slots of the key this many places
+ * ahead: the probes of a million-entry map miss the cache, and this way
+ * several misses are under way at once instead of one after the other.
+ */
+#define PREFETCH_AHEAD 8
 
 static int family_index(const struct addr_prefix *p)
 {
@@ -55,8 +62,6 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 	t->limit_prefixes = cfg->limit_table_prefixes;
 	err = addrmap_init(&t->nodes, sizeof(struct table_node));
 	if (!err)
-		err = addrmap_init(&t->changed, 1);
-	if (!err)
 		err = mapindex_init(&t->index, &maps->index);
 	for (size_t i = 0; !err && i < cfg->ntables && i < GW_MAX_TABLES; i++) {
 		struct table *tb = &t->table[i];
@@ -71,6 +76,8 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 		}
 		if (!err)
 			err = addrmap_init(&tb->entries, sizeof(struct entry_meta));
+		if (!err)
+			err = addrmap_init(&tb->baselines, sizeof(struct gw_counters));
 		t->ntables = i + 1;
 	}
 	if (err)
@@ -82,10 +89,11 @@ void tables_free(struct tables *t)
 {
 	for (size_t i = 0; i < t->ntables; i++) {
 		addrmap_free(&t->table[i].entries);
+		addrmap_free(&t->table[i].baselines);
 		free(t->table[i].save_path);
 	}
 	addrmap_free(&t->nodes);
-	addrmap_free(&t->changed);
+	addr_list_free(&t->changed);
 	if (t->index.slots)
 		mapindex_free(&t->index);
 	memset(t, 0, sizeof(*t));
@@ -114,19 +122,26 @@ int64_t tables_evidence(struct tables *t, const char *source, const char *detail
 	return store_evidence_add(t->store, &ev);
 }
 
-static int mark_changed(struct tables *t, const struct addr_prefix *p)
+/* Queue a node whose own membership changed for the next commit, once. */
+static int mark_changed(struct tables *t, struct table_node *node, const struct addr_prefix *p)
 {
-	int created;
+	int err;
 
-	if (!addrmap_put(&t->changed, p, &created))
-		return -ENOMEM;
-	if (created && !addr_is_host(p))
+	/* Until the first sync, which applies every node, there is no queue. */
+	if (node->queued || !t->maps_synced)
+		return 0;
+	err = addr_list_push(&t->changed, p);
+	if (err)
+		return err;
+	node->queued = true;
+	if (!addr_is_host(p))
 		t->changed_prefixes++;
 	return 0;
 }
 
 /* Membership bookkeeping shared by add and restore. */
-static int node_join(struct tables *t, int idx, const struct addr_prefix *p)
+static int node_join(struct tables *t, int idx, const struct addr_prefix *p,
+		     struct table_node **out)
 {
 	struct table_node *node;
 	int created;
@@ -137,7 +152,8 @@ static int node_join(struct tables *t, int idx, const struct addr_prefix *p)
 	if (created && !addr_is_host(p))
 		t->prefix_lengths[family_index(p)][p->plen]++;
 	node->own |= 1ULL << idx;
-	return mark_changed(t, p);
+	*out = node;
+	return mark_changed(t, node, p);
 }
 
 static int node_leave(struct tables *t, int idx, const struct addr_prefix *p)
@@ -148,18 +164,7 @@ static int node_leave(struct tables *t, int idx, const struct addr_prefix *p)
 		return 0;
 	node->own &= ~(1ULL << idx);
 	/* The node itself goes at commit time, after its map entry is gone. */
-	return mark_changed(t, p);
-}
-
-static int table_room(struct tables *t, int idx, const struct addr_prefix *p)
-{
-	struct table *tb = &t->table[idx];
-
-	if (addr_is_host(p) ? tb->nhosts >= t->limit_hosts : tb->nprefixes >= t->limit_prefixes) {
-		tb->refused_full++;
-		return -ENOSPC;
-	}
-	return 0;
+	return mark_changed(t, node, p);
 }
 
 static void table_count(struct table *tb, const struct addr_prefix *p, int delta)
@@ -176,26 +181,34 @@ int tables_reserve(struct tables *t, int idx, size_t n)
 
 	if (!err)
 		err = addrmap_reserve(&t->nodes, n);
-	if (!err)
-		err = addrmap_reserve(&t->changed, n);
+	if (!err && t->maps_synced)
+		err = addr_list_reserve(&t->changed, n);
 	return err;
 }
 
-int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
-		   const struct entry_meta *meta)
+/*
+ * Put p with *meta into table idx unless it is there: 1 with the entry's
+ * metadata and node, 0 when it was there, -ENOSPC when the table is full.
+ * One probe of each map: this is the path of million-entry loads.
+ */
+static int entry_add(struct tables *t, int idx, const struct addr_prefix *p,
+		     const struct entry_meta *meta, struct entry_meta **out,
+		     struct table_node **node)
 {
 	struct table *tb = &t->table[idx];
 	struct entry_meta *m;
 	int created, err;
 
-	if (addrmap_get(&tb->entries, p))
-		return 0;
-	err = table_room(t, idx, p);
-	if (err)
-		return err;
 	m = addrmap_put(&tb->entries, p, &created);
 	if (!m)
 		return -ENOMEM;
+	if (!created)
+		return 0;
+	if (addr_is_host(p) ? tb->nhosts >= t->limit_hosts : tb->nprefixes >= t->limit_prefixes) {
+		addrmap_delete(&tb->entries, p);
+		tb->refused_full++;
+		return -ENOSPC;
+	}
 	*m = *meta;
 	table_count(tb, p, 1);
 	if (tb->timeout) {
@@ -204,8 +217,58 @@ int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
 		if (!tb->next_expiry || due < tb->next_expiry)
 			tb->next_expiry = due;
 	}
-	err = node_join(t, idx, p);
-	return err ? err : 1;
+	err = node_join(t, idx, p, node);
+	if (err)
+		return err;
+	*out = m;
+	return 1;
+}
+
+/* Record an entry's baseline; the side map holds only non-zero ones. */
+static int set_baseline(struct table *tb, const struct addr_prefix *p,
+			const struct gw_counters *c)
+{
+	struct gw_counters *kept;
+	bool any = false;
+
+	for (int d = 0; d < GW_DIR_MAX; d++)
+		any |= c->packets[d] || c->bytes[d];
+	if (!any) {
+		addrmap_delete(&tb->baselines, p);
+		return 0;
+	}
+	kept = addrmap_put(&tb->baselines, p, NULL);
+	if (!kept)
+		return -ENOMEM;
+	*kept = *c;
+	return 0;
+}
+
+/* Write an entry to the store, if its table is kept there. */
+static int entry_store(struct tables *t, int idx, const struct addr_prefix *p,
+		       const struct entry_meta *m)
+{
+	struct table *tb = &t->table[idx];
+
+	if (!table_stored(t, idx))
+		return 0;
+	return store_entry_put(t->store, tb->name, p, m, addrmap_get(&tb->baselines, p));
+}
+
+int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
+		   const struct entry_meta *meta, const struct gw_counters *baseline)
+{
+	struct table_node *node;
+	struct entry_meta *m;
+	int ret = entry_add(t, idx, p, meta, &m, &node);
+
+	if (ret > 0 && baseline) {
+		int err = set_baseline(&t->table[idx], p, baseline);
+
+		if (err)
+			return err;
+	}
+	return ret;
 }
 
 /* A key for whichever map holds p: the host map or a family's trie. */
@@ -249,33 +312,57 @@ int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t e
 {
 	struct entry_meta meta = { .added = now, .cleared = now, .evidence_id = evidence_id };
 	struct table_node *node;
-	int err;
+	struct entry_meta *m;
+	int ret = group_open(t);
 
-	if (addrmap_get(&t->table[idx].entries, p))
-		return 0;
-	err = group_open(t);
-	if (err)
-		return err;
+	if (ret)
+		return ret;
+	ret = entry_add(t, idx, p, &meta, &m, &node);
+	if (ret <= 0)
+		return ret;
 	/*
 	 * The address may already be counted for another table: start this
 	 * entry's counters from what the data path holds now.
 	 */
-	node = addrmap_get(&t->nodes, p);
-	if (node && node->in_map)
-		node_read_counters(t, p, &meta.baseline);
-	err = tables_restore(t, idx, p, &meta);
-	if (err <= 0)
-		return err;
-	if (table_stored(t, idx)) {
-		err = store_entry_put(t->store, t->table[idx].name, p, &meta);
-		if (!err)
-			err = store_history_add(t->store, now, t->table[idx].name, p, "add",
-						evidence_id);
-		if (err)
-			return err;
+	if (node->in_map) {
+		struct gw_counters now_counted;
+
+		node_read_counters(t, p, &now_counted);
+		ret = set_baseline(&t->table[idx], p, &now_counted);
+		if (ret)
+			return ret;
 	}
+	/* The entry records its addition; the history gets it on removal. */
+	ret = entry_store(t, idx, p, m);
+	if (ret)
+		return ret;
 	t->table[idx].dirty = true;
 	return 1;
+}
+
+int tables_add_list(struct tables *t, int idx, const struct addr_prefix *list, size_t n,
+		    int64_t evidence_id, int64_t now, size_t *added, size_t *refused)
+{
+	*added = *refused = 0;
+	/* One allocation up front instead of a dozen doublings on a big load. */
+	if (n > 1024)
+		tables_reserve(t, idx, n);
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (i + PREFETCH_AHEAD < n) {
+			addrmap_prefetch(&t->table[idx].entries, &list[i + PREFETCH_AHEAD]);
+			addrmap_prefetch(&t->nodes, &list[i + PREFETCH_AHEAD]);
+		}
+		ret = tables_add(t, idx, &list[i], evidence_id, now);
+		if (ret > 0)
+			(*added)++;
+		else if (ret == -ENOSPC)
+			(*refused)++;
+		else if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const char *action,
@@ -286,6 +373,7 @@ int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const 
 
 	if (addrmap_delete(&tb->entries, p))
 		return 0;
+	addrmap_delete(&tb->baselines, p);
 	err = group_open(t);
 	if (err)
 		return err;
@@ -293,11 +381,9 @@ int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const 
 	tb->dirty = true;
 	err = node_leave(t, idx, p);
 	if (!err && table_stored(t, idx)) {
-		err = store_entry_delete(t->store, tb->name, p);
+		err = store_entry_remove(t->store, now, tb->name, p, action, evidence_id);
 		if (err == -ENOENT)
 			err = 0;
-		if (!err)
-			err = store_history_add(t->store, now, tb->name, p, action, evidence_id);
 	}
 	return err ? err : 1;
 }
@@ -305,6 +391,7 @@ int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const 
 int tables_zero(struct tables *t, int idx, const struct addr_prefix *p, int64_t now)
 {
 	struct entry_meta *m = addrmap_get(&t->table[idx].entries, p);
+	struct gw_counters now_counted;
 	int err;
 
 	if (!m)
@@ -312,13 +399,13 @@ int tables_zero(struct tables *t, int idx, const struct addr_prefix *p, int64_t 
 	err = group_open(t);
 	if (err)
 		return err;
-	node_read_counters(t, p, &m->baseline);
+	node_read_counters(t, p, &now_counted);
 	m->cleared = now;
-	if (table_stored(t, idx)) {
-		err = store_entry_put(t->store, t->table[idx].name, p, m);
-		if (!err)
-			err = store_history_add(t->store, now, t->table[idx].name, p, "zero", 0);
-	}
+	err = set_baseline(&t->table[idx], p, &now_counted);
+	if (!err)
+		err = entry_store(t, idx, p, m);
+	if (!err && table_stored(t, idx))
+		err = store_history_add(t->store, now, t->table[idx].name, p, "zero", 0);
 	return err ? err : 1;
 }
 
@@ -439,6 +526,7 @@ static void drop_everywhere(struct tables *t, const struct addr_prefix *p)
 		if (!(node->own & (1ULL << i)))
 			continue;
 		if (!addrmap_delete(&t->table[i].entries, p)) {
+			addrmap_delete(&t->table[i].baselines, p);
 			table_count(&t->table[i], p, -1);
 			t->table[i].refused_full++;
 			if (table_stored(t, (int)i))
@@ -455,7 +543,7 @@ static void drop_everywhere(struct tables *t, const struct addr_prefix *p)
  * from the map and the index; new hosts go to the batch.
  */
 static int node_apply(struct tables *t, const struct addr_prefix *p, struct host_batch *batch,
-		      struct addrmap *gone)
+		      struct addr_list *gone)
 {
 	struct table_node *node = addrmap_get(&t->nodes, p);
 	uint64_t want;
@@ -463,13 +551,14 @@ static int node_apply(struct tables *t, const struct addr_prefix *p, struct host
 
 	if (!node)
 		return 0;
+	node->queued = false;
 	if (!node->own) {
 		err = map_remove(t, p, node->in_map != 0);
 		if (err)
 			return err;
 		node->in_map = 0;
 		/* Deleting now would move entries under an ongoing iteration. */
-		return addrmap_put(gone, p, NULL) ? 0 : -ENOMEM;
+		return addr_list_push(gone, p);
 	}
 	want = node->own | covering_membership(t, p);
 	if (want == node->in_map)
@@ -497,90 +586,81 @@ static int node_apply(struct tables *t, const struct addr_prefix *p, struct host
 	return 0;
 }
 
-static bool covered_by_changed_prefix(const struct tables *t, const struct addr_prefix *p)
+static bool covered_by_one_of(const struct addr_list *nets, const struct addr_prefix *p)
 {
-	const struct addr_prefix *key;
-
-	for (size_t i = 0; addrmap_next(&t->changed, &i, &key, NULL);)
-		if (!addr_is_host(key) && addr_contains(key, p) && !addr_equal(key, p))
+	for (size_t i = 0; i < nets->n; i++)
+		if (addr_contains(&nets->items[i], p) && !addr_equal(&nets->items[i], p))
 			return true;
 	return false;
+}
+
+/* Every node (all) or every node under a changed prefix, collected. */
+static int collect_covered(struct tables *t, bool all, struct addr_list *todo)
+{
+	struct addr_list nets = { 0 };
+	const struct addr_prefix *key;
+	int err = 0;
+
+	for (size_t i = 0; !all && !err && i < t->changed.n; i++)
+		if (!addr_is_host(&t->changed.items[i]))
+			err = addr_list_push(&nets, &t->changed.items[i]);
+	for (size_t i = 0; !err && addrmap_next(&t->nodes, &i, &key, NULL);)
+		if (all || covered_by_one_of(&nets, key))
+			err = addr_list_push(todo, key);
+	addr_list_free(&nets);
+	return err;
 }
 
 static int apply_all(struct tables *t, bool everything)
 {
 	struct host_batch *batch = calloc(1, sizeof(*batch));
-	struct addrmap gone;
-	const struct addr_prefix *key;
+	struct addr_list gone = { 0 }, todo = { 0 };
 	int err, first_err = 0;
 
 	if (!batch)
 		return -ENOMEM;
-	err = addrmap_init(&gone, 1);
-	if (err) {
-		free(batch);
-		return err;
-	}
 	/*
 	 * Changed keys first, then (when prefixes changed) every node under
-	 * them, or every node at all when many prefixes changed. Prefixes are
-	 * applied before the hosts they cover only in the sense that each
-	 * node's effective set is computed from the model, not from the map,
-	 * so the order of writes does not matter for correctness.
+	 * them, or every node at all when many prefixes changed. Each node's
+	 * effective set is computed from the model, not from the map, so the
+	 * order of writes does not matter for correctness.
 	 */
-	for (size_t i = 0; addrmap_next(&t->changed, &i, &key, NULL);) {
-		struct addr_prefix p = *key;
-
-		err = node_apply(t, &p, batch, &gone);
+	for (size_t i = 0; i < t->changed.n; i++) {
+		if (i + PREFETCH_AHEAD < t->changed.n)
+			addrmap_prefetch(&t->nodes, &t->changed.items[i + PREFETCH_AHEAD]);
+		err = node_apply(t, &t->changed.items[i], batch, &gone);
 		if (err && !first_err)
 			first_err = err;
 	}
 	if (everything || t->changed_prefixes) {
-		bool all = everything || t->changed_prefixes > TARGETED_RECOMPUTE_MAX;
-		struct addr_prefix *todo = NULL;
-		size_t ntodo = 0, cap = 0;
-
 		/* Collect first: node_apply may delete refused nodes. */
-		for (size_t i = 0; addrmap_next(&t->nodes, &i, &key, NULL);) {
-			if (!all && !covered_by_changed_prefix(t, key))
-				continue;
-			if (ntodo == cap) {
-				size_t ncap = cap ? cap * 2 : 1024;
-				struct addr_prefix *n = realloc(todo, ncap * sizeof(*n));
-
-				if (!n) {
-					free(todo);
-					err = -ENOMEM;
-					goto out;
-				}
-				todo = n;
-				cap = ncap;
-			}
-			todo[ntodo++] = *key;
-		}
-		for (size_t i = 0; i < ntodo; i++) {
-			err = node_apply(t, &todo[i], batch, &gone);
+		err = collect_covered(t, everything || t->changed_prefixes > TARGETED_RECOMPUTE_MAX,
+				      &todo);
+		if (err)
+			goto out;
+		for (size_t i = 0; i < todo.n; i++) {
+			err = node_apply(t, &todo.items[i], batch, &gone);
 			if (err && !first_err)
 				first_err = err;
 		}
-		free(todo);
 	}
 	err = host_batch_flush(t, batch);
 	if (err && !first_err)
 		first_err = err;
-	for (size_t i = 0; addrmap_next(&gone, &i, &key, NULL);) {
-		struct addr_prefix p = *key;
-		struct table_node *node = addrmap_get(&t->nodes, &p);
+	for (size_t i = 0; i < gone.n; i++) {
+		const struct addr_prefix *p = &gone.items[i];
+		struct table_node *node = addrmap_get(&t->nodes, p);
 
 		if (node && !node->own) {
-			if (!addr_is_host(&p))
-				t->prefix_lengths[family_index(&p)][p.plen]--;
-			addrmap_delete(&t->nodes, &p);
+			if (!addr_is_host(p))
+				t->prefix_lengths[family_index(p)][p->plen]--;
+			addrmap_delete(&t->nodes, p);
 		}
 	}
 	err = first_err;
 out:
-	addrmap_free(&gone);
+	addr_list_free(&todo);
+	addr_list_free(&gone);
 	free(batch);
 	return err;
 }
@@ -589,7 +669,7 @@ int tables_commit(struct tables *t)
 {
 	int err, store_err = 0;
 
-	if (!t->in_group && !t->changed.count)
+	if (!t->in_group && !t->changed.n)
 		return 0;
 	/*
 	 * Before the first sync the maps may still hold an earlier run's
@@ -602,7 +682,7 @@ int tables_commit(struct tables *t)
 		if (!err)
 			err = index_err;
 	}
-	addrmap_clear(&t->changed);
+	addr_list_free(&t->changed);
 	t->changed_prefixes = 0;
 	if (t->in_group && t->store)
 		store_err = store_commit(t->store);
@@ -715,7 +795,7 @@ int tables_sync_maps(struct tables *t)
 		if (index_err)
 			err = index_err;
 	}
-	addrmap_clear(&t->changed);
+	addr_list_free(&t->changed);
 	t->changed_prefixes = 0;
 	t->maps_synced = true;
 	return err;
@@ -724,19 +804,21 @@ int tables_sync_maps(struct tables *t)
 int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p,
 		    struct gw_counters *out)
 {
-	const struct entry_meta *m = addrmap_get(&t->table[idx].entries, p);
-	struct gw_counters now;
+	const struct gw_counters *kept = addrmap_get(&t->table[idx].baselines, p);
+	struct gw_counters now, base = { 0 };
 
 	memset(out, 0, sizeof(*out));
-	if (!m)
+	if (!addrmap_get(&t->table[idx].entries, p))
 		return -ENOENT;
 	if (node_read_counters(t, p, &now))
 		return 0;
+	if (kept)
+		base = *kept;
 	for (int d = 0; d < GW_DIR_MAX; d++) {
 		/* A map made anew (after a detach) restarts below the baseline. */
-		if (now.packets[d] >= m->baseline.packets[d] && now.bytes[d] >= m->baseline.bytes[d]) {
-			out->packets[d] = now.packets[d] - m->baseline.packets[d];
-			out->bytes[d] = now.bytes[d] - m->baseline.bytes[d];
+		if (now.packets[d] >= base.packets[d] && now.bytes[d] >= base.bytes[d]) {
+			out->packets[d] = now.packets[d] - base.packets[d];
+			out->bytes[d] = now.bytes[d] - base.bytes[d];
 		} else {
 			out->packets[d] = now.packets[d];
 			out->bytes[d] = now.bytes[d];
@@ -773,8 +855,7 @@ long tables_expire_due(struct tables *t, int64_t now)
 	for (size_t idx = 0; idx < t->ntables; idx++) {
 		struct table *tb = &t->table[idx];
 		const struct addr_prefix *key;
-		struct addr_prefix *due = NULL;
-		size_t ndue = 0, cap = 0;
+		struct addr_list due = { 0 };
 		void *value;
 
 		if (!tb->timeout || !tb->next_expiry || now < tb->next_expiry)
@@ -790,21 +871,16 @@ long tables_expire_due(struct tables *t, int64_t now)
 					tb->next_expiry = due;
 				continue;
 			}
-			if (ndue == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct addr_prefix *n = realloc(due, ncap * sizeof(*n));
-
-				if (!n)
-					break;
-				due = n;
-				cap = ncap;
+			if (addr_list_push(&due, key)) {
+				/* Out of memory: the rest on the next call. */
+				tb->next_expiry = now + 1;
+				break;
 			}
-			due[ndue++] = *key;
 		}
-		for (size_t i = 0; i < ndue; i++)
-			if (tables_delete(t, (int)idx, &due[i], "expire", 0, now) > 0)
+		for (size_t i = 0; i < due.n; i++)
+			if (tables_delete(t, (int)idx, &due.items[i], "expire", 0, now) > 0)
 				expired++;
-		free(due);
+		addr_list_free(&due);
 	}
 	return expired;
 }
@@ -836,7 +912,7 @@ int tables_update_last_seen(struct tables *t, int64_t now)
 				continue;
 			m->last_seen = now;
 			if (table_stored(t, (int)idx) && !group_open(t))
-				store_entry_put(t->store, t->table[idx].name, key, m);
+				entry_store(t, (int)idx, key, m);
 		}
 	}
 	return tables_commit(t);

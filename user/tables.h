@@ -28,6 +28,9 @@ struct table {
 	uint32_t timeout;		/* seconds; 0 = never expires */
 	char *save_path;		/* first `file`, written back on save */
 	struct addrmap entries;		/* addr_prefix -> struct entry_meta */
+	/* addr_prefix -> struct gw_counters: the entries whose baseline (the
+	 * counters at `cleared`) is not zero, a few of them. */
+	struct addrmap baselines;
 	size_t nhosts;
 	size_t nprefixes;
 	uint64_t refused_full;		/* additions refused: table or map full */
@@ -57,7 +60,7 @@ struct tables {
 	uint32_t limit_prefixes;
 	/* The open change group. */
 	bool in_group;
-	struct addrmap changed;		/* keys whose own membership changed */
+	struct addr_list changed;	/* keys whose own membership changed, once each */
 	size_t changed_prefixes;
 	uint64_t map_write_failures;
 	/* Until the first tables_sync_maps(), commits touch only the store. */
@@ -86,9 +89,16 @@ int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t e
 	       int64_t now);
 /* Make room for n more entries in table idx (before a bulk load). */
 int tables_reserve(struct tables *t, int idx, size_t n);
-/* Add an entry restored from the store with its metadata. */
+/*
+ * tables_add() for every address of a list (a load), faster. *added and
+ * *refused (table full) count them. Returns 0, or the first error other
+ * than -ENOSPC, which stops the list there.
+ */
+int tables_add_list(struct tables *t, int idx, const struct addr_prefix *list, size_t n,
+		    int64_t evidence_id, int64_t now, size_t *added, size_t *refused);
+/* Add an entry restored from the store with its metadata (baseline may be NULL). */
 int tables_restore(struct tables *t, int idx, const struct addr_prefix *p,
-		   const struct entry_meta *meta);
+		   const struct entry_meta *meta, const struct gw_counters *baseline);
 /*
  * Remove p from table idx; action ("delete", "expire", "flush", "replace")
  * goes into the history. Returns 1 when removed, 0 when absent.

@@ -67,6 +67,13 @@ check "deleted host connects again" connect 198.51.100.7 192.0.2.1
 check_output "zero" "1/1 addresses zeroed." ctl table bruteforce zero
 printf '# list\n198.51.100.7\n198.51.100.0/25   # a net\n\n' >"$GW_RUN/load.txt"
 check_output "load -f merges" "2/2 addresses added." ctl table bruteforce load -f "$GW_RUN/load.txt"
+out=$(ctl why 198.51.100.7)
+echo "$out" | grep -q "is in <bruteforce> as 198.51.100.7 since" ; ok $? "why finds the loaded address"
+echo "$out" | grep -q "  evidence: import: $GW_RUN/load.txt (greywallctl load, uid 0)"
+ok $? "why names the load as the evidence"
+hist=$(echo "$out" | grep " <bruteforce> 198.51.100.7: " | awk '{ print $2 ":" $5 }' | tr '\n' ' ')
+ok $([ "$hist" = "add:manual: delete:manual: add:import: " ] && echo 0 || echo 1) \
+	"why's history: the first addition, its deletion, the load (got: $hist)"
 printf '198.51.100.7\n2001:db8:bad::/48\n192.0.2.66\n' >"$GW_RUN/replace.txt"
 check_output "replace -f adds and deletes" "1 addresses added.
 1 addresses deleted." ctl table bruteforce replace -f "$GW_RUN/replace.txt"

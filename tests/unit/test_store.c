@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 #include "store.h"
 
@@ -35,7 +37,10 @@ static struct entry_meta meta(int64_t added, int64_t evidence_id)
 	return m;
 }
 
-/* Entries listed as sorted "table addr added cleared last evidence c0..c7" lines. */
+/*
+ * Entries listed as sorted "table addr added cleared last evidence baseline"
+ * lines; the baseline is its 8 counters, or "-" when the store gives none.
+ */
 struct listing {
 	char lines[16][256];
 	int n;
@@ -43,23 +48,27 @@ struct listing {
 };
 
 static int list_cb(void *ctx, const char *table, const struct addr_prefix *p,
-		   const struct entry_meta *m)
+		   const struct entry_meta *m, const struct gw_counters *baseline)
 {
 	struct listing *l = ctx;
-	char text[ADDR_STRLEN];
+	char text[ADDR_STRLEN], base[200] = "-";
 
 	if (l->n == 16)
 		return -E2BIG;
 	addr_format(p, text, sizeof(text));
-	snprintf(l->lines[l->n++], sizeof(l->lines[0]),
-		 "%s %s %lld %lld %lld %lld %llu %llu %llu %llu %llu %llu %llu %llu", table, text,
-		 (long long)m->added, (long long)m->cleared, (long long)m->last_seen,
-		 (long long)m->evidence_id, (unsigned long long)m->baseline.packets[0],
-		 (unsigned long long)m->baseline.packets[1],
-		 (unsigned long long)m->baseline.packets[2],
-		 (unsigned long long)m->baseline.packets[3],
-		 (unsigned long long)m->baseline.bytes[0], (unsigned long long)m->baseline.bytes[1],
-		 (unsigned long long)m->baseline.bytes[2], (unsigned long long)m->baseline.bytes[3]);
+	if (baseline)
+		snprintf(base, sizeof(base), "%llu %llu %llu %llu %llu %llu %llu %llu",
+			 (unsigned long long)baseline->packets[0],
+			 (unsigned long long)baseline->packets[1],
+			 (unsigned long long)baseline->packets[2],
+			 (unsigned long long)baseline->packets[3],
+			 (unsigned long long)baseline->bytes[0],
+			 (unsigned long long)baseline->bytes[1],
+			 (unsigned long long)baseline->bytes[2],
+			 (unsigned long long)baseline->bytes[3]);
+	snprintf(l->lines[l->n++], sizeof(l->lines[0]), "%s %s %lld %lld %lld %lld %s", table,
+		 text, (long long)m->added, (long long)m->cleared, (long long)m->last_seen,
+		 (long long)m->evidence_id, base);
 	return l->n == l->stop_after ? 7 : 0;
 }
 
@@ -103,13 +112,28 @@ static int history_cb(void *ctx, int64_t when, const char *table, const char *ac
 }
 
 static int count_cb(void *ctx, const char *table, const struct addr_prefix *p,
-		    const struct entry_meta *m)
+		    const struct entry_meta *m, const struct gw_counters *baseline)
 {
 	(void)table;
 	(void)p;
 	(void)m;
+	(void)baseline;
 	(*(long *)ctx)++;
 	return 0;
+}
+
+/* History of p as "when table action evN@when source: detail|" items. */
+static const char *history(struct store *st, const char *addr)
+{
+	static char out[1024];
+	struct addr_prefix p = pfx(addr);
+	int err;
+
+	out[0] = '\0';
+	err = store_history_foreach(st, &p, history_cb, out);
+	if (err)
+		snprintf(out, sizeof(out), "error %d", err);
+	return out;
 }
 
 /* Remove a database and the WAL files SQLite keeps next to it. */
@@ -136,6 +160,8 @@ static void test_basics(void)
 {
 	struct addr_prefix a = pfx("198.51.100.7"), net = pfx("203.0.113.0/24"),
 			   v6 = pfx("2001:db8::1"), v6net = pfx("2001:db8:bad::/48");
+	struct gw_counters base = { .packets = { 1, 2, 3, 4 }, .bytes = { 5, 6, 7, UINT64_MAX } },
+			   zero = { 0 };
 	struct store *st = NULL, *st2 = NULL;
 	struct entry_meta m;
 	struct evidence ev, got;
@@ -170,38 +196,33 @@ static void test_basics(void)
 
 	m = meta(1000, ev1);
 	m.last_seen = 1500;
-	m.baseline.packets[GW_DIR_IN_BLOCK] = 1;
-	m.baseline.packets[GW_DIR_IN_PASS] = 2;
-	m.baseline.packets[GW_DIR_OUT_BLOCK] = 3;
-	m.baseline.packets[GW_DIR_OUT_PASS] = 4;
-	m.baseline.bytes[GW_DIR_IN_BLOCK] = 5;
-	m.baseline.bytes[GW_DIR_IN_PASS] = 6;
-	m.baseline.bytes[GW_DIR_OUT_BLOCK] = 7;
-	m.baseline.bytes[GW_DIR_OUT_PASS] = UINT64_MAX;
-	CHECK_INT(store_entry_put(st, "bruteforce", &a, &m), 0, "put host");
+	CHECK_INT(store_entry_put(st, "bruteforce", &a, &m, &base), 0, "put host");
 	m = meta(1001, ev2);
-	CHECK_INT(store_entry_put(st, "bruteforce", &net, &m), 0, "put network");
-	CHECK_INT(store_entry_put(st, "bruteforce", &v6, &m), 0, "put IPv6 host");
-	CHECK_INT(store_entry_put(st, "spamd", &v6net, &m), 0, "put IPv6 network");
-	CHECK_INT(store_entry_put(st, "spamd", &a, &m), 0, "same address in a second table");
+	CHECK_INT(store_entry_put(st, "bruteforce", &net, &m, NULL), 0, "put network");
+	CHECK_INT(store_entry_put(st, "bruteforce", &v6, &m, &zero), 0, "put IPv6 host");
+	CHECK_INT(store_entry_put(st, "spamd", &v6net, &m, NULL), 0, "put IPv6 network");
+	CHECK_INT(store_entry_put(st, "spamd", &a, &m, NULL), 0, "same address in a second table");
 	CHECK_STR(listing(st),
 		  "bruteforce 198.51.100.7 1000 1000 1500 1 1 2 3 4 5 6 7 18446744073709551615|"
-		  "bruteforce 2001:db8::1 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "bruteforce 203.0.113.0/24 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "spamd 198.51.100.7 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "spamd 2001:db8:bad::/48 1001 1001 0 2 0 0 0 0 0 0 0 0",
-		  "entries round trip (all fields, u64 max counter)");
+		  "bruteforce 2001:db8::1 1001 1001 0 2 -|"
+		  "bruteforce 203.0.113.0/24 1001 1001 0 2 -|"
+		  "spamd 198.51.100.7 1001 1001 0 2 -|"
+		  "spamd 2001:db8:bad::/48 1001 1001 0 2 -",
+		  "entries round trip (all fields, u64 max counter, zero baseline as none)");
 
 	m = meta(2000, ev1);
 	m.cleared = 2500;
-	CHECK_INT(store_entry_put(st, "bruteforce", &net, &m), 0, "put again (upsert)");
+	CHECK_INT(store_entry_put(st, "bruteforce", &net, &m, NULL), 0, "put again (upsert)");
+	m = meta(1000, ev1);
+	m.last_seen = 1600;
+	CHECK_INT(store_entry_put(st, "bruteforce", &a, &m, NULL), 0, "upsert drops the baseline");
 	CHECK_STR(listing(st),
-		  "bruteforce 198.51.100.7 1000 1000 1500 1 1 2 3 4 5 6 7 18446744073709551615|"
-		  "bruteforce 2001:db8::1 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "bruteforce 203.0.113.0/24 2000 2500 0 1 0 0 0 0 0 0 0 0|"
-		  "spamd 198.51.100.7 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "spamd 2001:db8:bad::/48 1001 1001 0 2 0 0 0 0 0 0 0 0",
-		  "upsert replaced the row, no duplicate");
+		  "bruteforce 198.51.100.7 1000 1000 1600 1 -|"
+		  "bruteforce 2001:db8::1 1001 1001 0 2 -|"
+		  "bruteforce 203.0.113.0/24 2000 2500 0 1 -|"
+		  "spamd 198.51.100.7 1001 1001 0 2 -|"
+		  "spamd 2001:db8:bad::/48 1001 1001 0 2 -",
+		  "upsert replaced the entries, no duplicate");
 
 	{
 		struct addr_prefix host_of_net = pfx("203.0.113.0");
@@ -210,13 +231,14 @@ static void test_basics(void)
 			  "/32 is not the /24: -ENOENT");
 	}
 	CHECK_INT(store_entry_delete(st, "nosuch", &a), -ENOENT, "delete in other table -ENOENT");
-	CHECK_INT(store_entry_delete(st, "bruteforce", &a), 0, "delete host");
-	CHECK_INT(store_entry_delete(st, "bruteforce", &a), -ENOENT, "delete again -ENOENT");
+	CHECK_INT(store_entry_delete(st, "bruteforce", &v6), 0, "delete host");
+	CHECK_INT(store_entry_delete(st, "bruteforce", &v6), -ENOENT, "delete again -ENOENT");
+	CHECK_STR(history(st, "2001:db8::1"), "", "a delete leaves no history");
 	CHECK_STR(listing(st),
-		  "bruteforce 2001:db8::1 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "bruteforce 203.0.113.0/24 2000 2500 0 1 0 0 0 0 0 0 0 0|"
-		  "spamd 198.51.100.7 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "spamd 2001:db8:bad::/48 1001 1001 0 2 0 0 0 0 0 0 0 0",
+		  "bruteforce 198.51.100.7 1000 1000 1600 1 -|"
+		  "bruteforce 203.0.113.0/24 2000 2500 0 1 -|"
+		  "spamd 198.51.100.7 1001 1001 0 2 -|"
+		  "spamd 2001:db8:bad::/48 1001 1001 0 2 -",
 		  "only that entry deleted");
 
 	{
@@ -228,46 +250,61 @@ static void test_basics(void)
 		CHECK_INT(l.n, 2, "no call after the stop");
 	}
 
-	/* History: inserted out of time order on purpose. */
-	CHECK_INT(store_history_add(st, 1795338200, "bruteforce", &a, "delete", ev2), 0,
-		  "history add (later)");
-	CHECK_INT(store_history_add(st, 1795338000, "bruteforce", &a, "add", ev1), 0,
-		  "history add (earlier)");
-	CHECK_INT(store_history_add(st, 1795338000, "spamd", &a, "add", ev2), 0,
-		  "history add (same time, later insert)");
-	CHECK_INT(store_history_add(st, 1795338000, "bruteforce", &net, "add", ev1), 0,
-		  "history of another prefix");
-	CHECK_INT(store_history_add(st, 1795338300, "bruteforce", &a, "expire", 999), 0,
-		  "history with missing evidence");
+	/* History: present entries report their own addition. */
+	CHECK_STR(history(st, "198.51.100.7"),
+		  "1000 bruteforce add ev1@1795338000 overload: rule 3: max-src-conn-rate 6/3 "
+		  "exceeded (7/6)|"
+		  "1001 spamd add ev2@1795338100 manual: |",
+		  "the additions of present entries, from the entries");
+	CHECK_INT(store_history_add(st, 1795338000, "bruteforce", &a, "zero", 0), 0,
+		  "history add");
+	CHECK_INT(store_entry_remove(st, 1795338200, "bruteforce", &a, "delete", ev2), 0,
+		  "remove");
+	CHECK_INT(store_entry_remove(st, 1795338200, "bruteforce", &a, "delete", ev2), -ENOENT,
+		  "remove again -ENOENT");
+	CHECK_INT(store_entry_remove(st, 1795338300, "bruteforce", &net, "expire", 999), 0,
+		  "remove with missing evidence");
+	CHECK_STR(history(st, "198.51.100.7"),
+		  "1000 bruteforce add ev1@1795338000 overload: rule 3: max-src-conn-rate 6/3 "
+		  "exceeded (7/6)|"
+		  "1001 spamd add ev2@1795338100 manual: |"
+		  "1795338000 bruteforce zero ev0@0 : |"
+		  "1795338200 bruteforce delete ev2@1795338100 manual: |",
+		  "a removal records the addition with it, oldest first");
+	CHECK_STR(history(st, "203.0.113.0/24"),
+		  "2000 bruteforce add ev1@1795338000 overload: rule 3: max-src-conn-rate 6/3 "
+		  "exceeded (7/6)|"
+		  "1795338300 bruteforce expire ev999@0 : |",
+		  "missing evidence keeps its id");
+	CHECK_STR(history(st, "203.0.113.0"), "", "no history for the /32 of a /24");
+	CHECK_STR(listing(st),
+		  "spamd 198.51.100.7 1001 1001 0 2 -|"
+		  "spamd 2001:db8:bad::/48 1001 1001 0 2 -",
+		  "removed entries are gone");
 
 	/* A second connection to the same file: WAL lets it read and write
 	 * while the first one stays open. */
 	err = store_open(db, &st2);
 	CHECK_INT(err, 0, "second open of the same store");
 	if (!err) {
-		char hist[1024] = "";
-
-		CHECK_INT(store_history_foreach(st2, &a, history_cb, hist), 0, "history foreach");
-		CHECK_STR(hist,
-			  "1795338000 bruteforce add ev1@1795338000 overload: rule 3: "
+		CHECK_STR(history(st2, "198.51.100.7"),
+			  "1000 bruteforce add ev1@1795338000 overload: rule 3: "
 			  "max-src-conn-rate 6/3 exceeded (7/6)|"
-			  "1795338000 spamd add ev2@1795338100 manual: |"
-			  "1795338200 bruteforce delete ev2@1795338100 manual: |"
-			  "1795338300 bruteforce expire ev999@0 : |",
-			  "history oldest first with evidence joined");
-		hist[0] = '\0';
-		CHECK_INT(store_history_foreach(st2, &v6, history_cb, hist), 0,
-			  "history of an address without any");
-		CHECK_STR(hist, "", "no history rows");
-
+			  "1001 spamd add ev2@1795338100 manual: |"
+			  "1795338000 bruteforce zero ev0@0 : |"
+			  "1795338200 bruteforce delete ev2@1795338100 manual: |",
+			  "the other connection reads the same history");
 		CHECK_INT(store_begin(st), 0, "first connection begins a write");
 		m = meta(3000, ev1);
-		CHECK_INT(store_entry_put(st, "bruteforce", &a, &m), 0, "put inside transaction");
+		CHECK_INT(store_entry_put(st, "bruteforce", &a, &m, NULL), 0,
+			  "put inside transaction");
+		CHECK(strstr(listing(st), "bruteforce 198.51.100.7 3000") != NULL,
+		      "the writer sees its own uncommitted entry");
 		CHECK(strstr(listing(st2), "bruteforce 198.51.100.7") == NULL,
-		      "second connection does not see the uncommitted row");
+		      "second connection does not see the uncommitted entry");
 		CHECK_INT(store_commit(st), 0, "commit");
 		CHECK(strstr(listing(st2), "bruteforce 198.51.100.7 3000") != NULL,
-		      "second connection sees the committed row");
+		      "second connection sees the committed entry");
 		CHECK_INT(store_entry_delete(st2, "bruteforce", &a), 0,
 			  "second connection writes");
 		CHECK(strstr(listing(st), "bruteforce 198.51.100.7") == NULL,
@@ -276,15 +313,28 @@ static void test_basics(void)
 	}
 
 	CHECK_INT(store_begin(st), 0, "begin for rollback");
-	CHECK_INT(store_table_delete_all(st, "bruteforce"), 0, "delete all inside transaction");
+	m = meta(4000, ev2);
+	CHECK_INT(store_entry_put(st, "bruteforce", &v6, &m, NULL), 0, "put, to be rolled back");
+	CHECK_INT(store_table_delete_all(st, "spamd"), 0, "delete all inside transaction");
 	CHECK_INT(store_rollback(st), 0, "rollback");
-	CHECK(strstr(listing(st), "bruteforce 203.0.113.0/24") != NULL, "rollback kept the rows");
-
-	CHECK_INT(store_table_delete_all(st, "bruteforce"), 0, "delete all of a table");
 	CHECK_STR(listing(st),
-		  "spamd 198.51.100.7 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "spamd 2001:db8:bad::/48 1001 1001 0 2 0 0 0 0 0 0 0 0",
-		  "other tables untouched");
+		  "spamd 198.51.100.7 1001 1001 0 2 -|"
+		  "spamd 2001:db8:bad::/48 1001 1001 0 2 -",
+		  "rollback undid the put and the delete");
+
+	CHECK_INT(store_begin(st), 0, "begin");
+	CHECK_INT(store_entry_put(st, "bruteforce", &v6, &m, NULL), 0, "put");
+	m = meta(4001, ev1);
+	CHECK_INT(store_entry_put(st, "bruteforce", &v6, &m, &base), 0, "put the same again");
+	CHECK_INT(store_entry_delete(st, "spamd", &a), 0, "delete in the same transaction");
+	CHECK_INT(store_table_delete_all(st, "spamd"), 0, "delete all of a table");
+	m = meta(4002, ev2);
+	CHECK_INT(store_entry_put(st, "spamd", &net, &m, NULL), 0, "put after delete all");
+	CHECK_INT(store_commit(st), 0, "commit");
+	CHECK_STR(listing(st),
+		  "bruteforce 2001:db8::1 4001 4001 0 1 1 2 3 4 5 6 7 18446744073709551615|"
+		  "spamd 203.0.113.0/24 4002 4002 0 2 -",
+		  "the last put of an entry wins; delete all empties the table");
 	CHECK_INT(store_table_delete_all(st, "nosuch"), 0, "delete all of an empty table");
 	store_close(st);
 
@@ -294,20 +344,17 @@ static void test_basics(void)
 	if (err)
 		return;
 	CHECK_STR(listing(st),
-		  "spamd 198.51.100.7 1001 1001 0 2 0 0 0 0 0 0 0 0|"
-		  "spamd 2001:db8:bad::/48 1001 1001 0 2 0 0 0 0 0 0 0 0",
+		  "bruteforce 2001:db8::1 4001 4001 0 1 1 2 3 4 5 6 7 18446744073709551615|"
+		  "spamd 203.0.113.0/24 4002 4002 0 2 -",
 		  "entries persisted");
 	CHECK_INT(store_evidence_get(st, ev1, &got), 0, "evidence persisted");
 	CHECK_STR(got.source, "overload", "persisted evidence source");
-	{
-		char hist[1024] = "";
-
-		store_history_foreach(st, &net, history_cb, hist);
-		CHECK_STR(hist,
-			  "1795338000 bruteforce add ev1@1795338000 overload: rule 3: "
-			  "max-src-conn-rate 6/3 exceeded (7/6)|",
-			  "history persisted");
-	}
+	CHECK_STR(history(st, "203.0.113.0/24"),
+		  "2000 bruteforce add ev1@1795338000 overload: rule 3: max-src-conn-rate 6/3 "
+		  "exceeded (7/6)|"
+		  "4002 spamd add ev2@1795338100 manual: |"
+		  "1795338300 bruteforce expire ev999@0 : |",
+		  "history persisted");
 	store_close(st);
 }
 
@@ -357,7 +404,7 @@ static void benchmark_million_puts(void)
 		p.bytes[1] = (uint8_t)(v >> 16);
 		p.bytes[2] = (uint8_t)(v >> 8);
 		p.bytes[3] = (uint8_t)v;
-		err = store_entry_put(st, "bruteforce", &p, &m);
+		err = store_entry_put(st, "bruteforce", &p, &m, NULL);
 	}
 	if (!err)
 		err = store_commit(st);
@@ -372,6 +419,190 @@ static void benchmark_million_puts(void)
 	remove_db(path);
 }
 
+/* An IPv4 host from a number, for tests with many entries. */
+static struct addr_prefix host_n(uint32_t v)
+{
+	struct addr_prefix p = { .family = AF_INET, .plen = 32 };
+
+	p.bytes[0] = (uint8_t)(v >> 24);
+	p.bytes[1] = (uint8_t)(v >> 16);
+	p.bytes[2] = (uint8_t)(v >> 8);
+	p.bytes[3] = (uint8_t)v;
+	return p;
+}
+
+/* Sum of `added` over the entries of one table, and their count. */
+struct table_sum {
+	const char *table;
+	long count;
+	int64_t added;
+};
+
+static int sum_cb(void *ctx, const char *table, const struct addr_prefix *p,
+		  const struct entry_meta *m, const struct gw_counters *baseline)
+{
+	struct table_sum *sum = ctx;
+
+	(void)p;
+	(void)baseline;
+	if (!strcmp(table, sum->table)) {
+		sum->count++;
+		sum->added += m->added;
+	}
+	return 0;
+}
+
+/*
+ * A transaction that puts many entries into a table reads the table's
+ * stored buckets in one pass: entries already stored must stay, and the
+ * ones put again must be replaced, not doubled.
+ */
+static void test_many_into_stored_table(void)
+{
+	char path[PATH_MAX];
+	struct table_sum sum = { .table = "big" };
+	struct entry_meta m = meta(10, 1);
+	struct store *st;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/many.db", dir);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "open");
+	if (err)
+		return;
+	for (uint32_t i = 0; !err && i < 100; i++) {
+		struct addr_prefix p = host_n(0xc0000200u + i);
+
+		err = store_entry_put(st, "big", &p, &m, NULL);
+	}
+	CHECK_INT(err, 0, "100 entries stored one by one");
+	m = meta(1000, 2);
+	err = store_begin(st);
+	for (uint32_t i = 0; !err && i < 20000; i++) {
+		struct addr_prefix p = host_n(0x0a000000u + i);
+
+		err = store_entry_put(st, "big", &p, &m, NULL);
+	}
+	for (uint32_t i = 0; !err && i < 10; i++) {
+		struct addr_prefix p = host_n(0xc0000200u + i);
+
+		err = store_entry_put(st, "big", &p, &m, NULL);
+	}
+	if (!err)
+		err = store_commit(st);
+	CHECK_INT(err, 0, "20,010 puts in one transaction");
+	CHECK_INT(store_entries_foreach(st, sum_cb, &sum), 0, "foreach");
+	CHECK_INT(sum.count, 20100, "the stored entries stayed, none doubled");
+	CHECK_INT(sum.added, 20010 * 1000 + 90 * 10, "ten old entries replaced");
+	store_close(st);
+	remove_db(path);
+}
+
+/* A store as version 1 wrote it: one row per entry, one history row per addition. */
+static const char v1_sql[] =
+	"CREATE TABLE evidence(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" source TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE TABLE entries(tbl TEXT NOT NULL, family INTEGER NOT NULL, plen INTEGER NOT NULL,"
+	" addr BLOB NOT NULL, added INTEGER NOT NULL, cleared INTEGER NOT NULL,"
+	" last_seen INTEGER NOT NULL, evidence_id INTEGER NOT NULL, baseline BLOB,"
+	" PRIMARY KEY(tbl, family, addr, plen)) WITHOUT ROWID;"
+	"CREATE TABLE history(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, tbl TEXT NOT NULL,"
+	" family INTEGER NOT NULL, addr BLOB NOT NULL, plen INTEGER NOT NULL,"
+	" action TEXT NOT NULL, evidence_id INTEGER NOT NULL);"
+	"CREATE INDEX history_by_addr ON history(family, addr, plen);"
+	"INSERT INTO evidence VALUES(1, 1795338000, 'manual', 'add (uid 0)');"
+	"INSERT INTO evidence VALUES(2, 1795338100, 'import', 'list');"
+	"INSERT INTO entries VALUES('bruteforce', 2, 32, x'c6336407', 1795338000, 1795338050,"
+	" 1795338060, 1, x'010000000000000002000000000000000300000000000000040000000000"
+	"00000500000000000000060000000000000007000000000000000800000000000000');"
+	"INSERT INTO entries VALUES('bruteforce', 10, 48, x'20010db80bad00000000000000000000',"
+	" 1795338100, 1795338100, 0, 2, NULL);"
+	"INSERT INTO history VALUES(1, 1795338000, 'bruteforce', 2, x'c6336407', 32, 'add', 1);"
+	"INSERT INTO history VALUES(2, 1795338050, 'bruteforce', 2, x'c6336407', 32, 'zero', 0);"
+	"INSERT INTO history VALUES(3, 1795338100, 'bruteforce', 10,"
+	" x'20010db80bad00000000000000000000', 48, 'add', 2);"
+	"INSERT INTO history VALUES(4, 1795338000, 'spamd', 2, x'c6336407', 32, 'add', 1);"
+	"INSERT INTO history VALUES(5, 1795338070, 'spamd', 2, x'c6336407', 32, 'delete', 1);"
+	"PRAGMA user_version = 1;";
+
+/* An integer from a one-value query on the store's own connection, or -1. */
+static long long query_int(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(store_sqlite(st), sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void test_upgrade_from_v1(void)
+{
+	char path[PATH_MAX];
+	struct store *st;
+	sqlite3 *raw;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	CHECK_INT(sqlite3_open(path, &raw), SQLITE_OK, "create a version 1 store");
+	CHECK_INT(sqlite3_exec(raw, v1_sql, NULL, NULL, NULL), SQLITE_OK, "version 1 schema and rows");
+	sqlite3_close(raw);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "open upgrades version 1");
+	if (err)
+		return;
+	CHECK_INT(query_int(st, "PRAGMA user_version"), 2, "now version 2");
+	CHECK_INT(query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'entries_v1'"), 0,
+		  "the old entries table is gone");
+	CHECK_STR(listing(st),
+		  "bruteforce 198.51.100.7 1795338000 1795338050 1795338060 1 1 2 3 4 5 6 7 8|"
+		  "bruteforce 2001:db8:bad::/48 1795338100 1795338100 0 2 -",
+		  "entries carried over with their baseline");
+	CHECK_STR(history(st, "198.51.100.7"),
+		  "1795338000 spamd add ev1@1795338000 manual: add (uid 0)|"
+		  "1795338000 bruteforce add ev1@1795338000 manual: add (uid 0)|"
+		  "1795338050 bruteforce zero ev0@0 : |"
+		  "1795338070 spamd delete ev1@1795338000 manual: add (uid 0)|",
+		  "history: each addition once, the gone entry's kept");
+	CHECK_STR(history(st, "2001:db8:bad::/48"),
+		  "1795338100 bruteforce add ev2@1795338100 import: list|",
+		  "the addition of a present network once");
+	store_close(st);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "an upgraded store opens again");
+	if (!err) {
+		CHECK_INT(query_int(st, "SELECT count(*) FROM history"), 3,
+			  "no conversion the second time");
+		store_close(st);
+	}
+	remove_db(path);
+}
+
+static void test_corrupt_bucket(void)
+{
+	char path[PATH_MAX];
+	struct store *st;
+	long count = 0;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/corrupt.db", dir);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "open");
+	if (err)
+		return;
+	CHECK_INT(sqlite3_exec(store_sqlite(st),
+			       "INSERT INTO entries VALUES(5, 'bad', x'1f0120c633')", NULL, NULL,
+			       NULL),
+		  SQLITE_OK, "a bucket whose record claims more bytes than it has");
+	CHECK_INT(store_entries_foreach(st, count_cb, &count), -EBADMSG,
+		  "foreach reports the corrupt bucket");
+	store_close(st);
+	remove_db(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -381,6 +612,9 @@ int main(void)
 	snprintf(db, sizeof(db), "%s/greywall.db", dir);
 	test_basics();
 	test_open_errors();
+	test_upgrade_from_v1();
+	test_corrupt_bucket();
+	test_many_into_stored_table();
 	benchmark_million_puts();
 
 	remove_db(db);
