@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ struct table_node {
  * several misses are under way at once instead of one after the other.
  */
 #define PREFETCH_AHEAD 8
+/* From this many changed keys on, the store commits beside the map writes. */
+#define COMMIT_BESIDE_MIN 4096
 
 static int family_index(const struct addr_prefix *p)
 {
@@ -90,6 +93,7 @@ void tables_free(struct tables *t)
 	for (size_t i = 0; i < t->ntables; i++) {
 		addrmap_free(&t->table[i].entries);
 		addrmap_free(&t->table[i].baselines);
+		addr_list_free(&t->table[i].unstore);
 		free(t->table[i].save_path);
 	}
 	addrmap_free(&t->nodes);
@@ -529,8 +533,9 @@ static void drop_everywhere(struct tables *t, const struct addr_prefix *p)
 			addrmap_delete(&t->table[i].baselines, p);
 			table_count(&t->table[i], p, -1);
 			t->table[i].refused_full++;
+			/* Out of the store after the commit: it may be under way. */
 			if (table_stored(t, (int)i))
-				store_entry_delete(t->store, t->table[i].name, p);
+				addr_list_push(&t->table[i].unstore, p);
 		}
 	}
 	if (!addr_is_host(p))
@@ -665,9 +670,56 @@ out:
 	return err;
 }
 
+/* Delete from the store the entries the maps refused (see drop_everywhere()). */
+static int unstore_refused(struct tables *t)
+{
+	bool any = false, own;
+	int err = 0;
+
+	for (size_t i = 0; i < t->ntables; i++)
+		any |= t->table[i].unstore.n != 0;
+	if (!any)
+		return 0;
+	own = !t->in_group;
+	if (own)
+		err = store_begin(t->store);
+	for (size_t i = 0; i < t->ntables; i++) {
+		struct table *tb = &t->table[i];
+
+		for (size_t k = 0; !err && k < tb->unstore.n; k++) {
+			err = store_entry_delete(t->store, tb->name, &tb->unstore.items[k]);
+			if (err == -ENOENT)
+				err = 0;
+		}
+		addr_list_free(&tb->unstore);
+	}
+	if (own && !err)
+		err = store_commit(t->store);
+	else if (own)
+		store_rollback(t->store);
+	return err;
+}
+
+/* A store commit run on a thread of its own. */
+struct store_commit_job {
+	struct store *store;
+	int err;
+};
+
+static void *store_commit_thread(void *arg)
+{
+	struct store_commit_job *job = arg;
+
+	job->err = store_commit(job->store);
+	return NULL;
+}
+
 int tables_commit(struct tables *t)
 {
-	int err, store_err = 0;
+	struct store_commit_job job = { .store = t->store };
+	bool store_open = t->in_group && t->store, beside = false;
+	int err = 0, store_err = 0;
+	pthread_t thread;
 
 	if (!t->in_group && !t->changed.n)
 		return 0;
@@ -675,18 +727,38 @@ int tables_commit(struct tables *t)
 	 * Before the first sync the maps may still hold an earlier run's
 	 * entries and counters: leave them to tables_sync_maps().
 	 */
-	err = t->maps_synced ? apply_all(t, false) : 0;
 	if (t->maps_synced) {
-		int index_err = mapindex_publish(&t->index);
+		int index_err;
 
+		/*
+		 * A large group's store commit (its buckets, the SQLite commit)
+		 * runs on a thread of its own beside the map writes, which the
+		 * kernel takes one entry at a time: a load of a million entries
+		 * waits for the longer of the two, not for both. Until the join
+		 * nothing else touches the store.
+		 */
+		if (store_open && t->changed.n >= COMMIT_BESIDE_MIN)
+			beside = !pthread_create(&thread, NULL, store_commit_thread, &job);
+		err = apply_all(t, false);
+		index_err = mapindex_publish(&t->index);
 		if (!err)
 			err = index_err;
 	}
 	addr_list_free(&t->changed);
 	t->changed_prefixes = 0;
-	if (t->in_group && t->store)
+	if (beside) {
+		pthread_join(thread, NULL);
+		store_err = job.err;
+	} else if (store_open) {
 		store_err = store_commit(t->store);
+	}
 	t->in_group = false;
+	if (t->store) {
+		int unstore_err = unstore_refused(t);
+
+		if (!store_err)
+			store_err = unstore_err;
+	}
 	return err ? err : store_err;
 }
 
@@ -798,6 +870,12 @@ int tables_sync_maps(struct tables *t)
 	addr_list_free(&t->changed);
 	t->changed_prefixes = 0;
 	t->maps_synced = true;
+	if (t->store) {
+		int unstore_err = unstore_refused(t);
+
+		if (!err)
+			err = unstore_err;
+	}
 	return err;
 }
 

@@ -31,6 +31,8 @@ struct table {
 	/* addr_prefix -> struct gw_counters: the entries whose baseline (the
 	 * counters at `cleared`) is not zero, a few of them. */
 	struct addrmap baselines;
+	/* Entries the data path refused, to leave the store after the commit. */
+	struct addr_list unstore;
 	size_t nhosts;
 	size_t nprefixes;
 	uint64_t refused_full;		/* additions refused: table or map full */

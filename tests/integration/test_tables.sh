@@ -44,6 +44,18 @@ check_output "test: host inside the /24 matches" "1/1 addresses match." ctl tabl
 ctl table nets test 192.0.2.10 >/dev/null 2>&1
 ok $([ $? -eq 2 ] && echo 0 || echo 1) "test: non-member exits 2"
 
+# A load large enough for the bulk path (the store commits beside the map writes).
+for i in $(seq 0 5999); do echo "10.1.$((i / 256)).$((i % 256))"; done >"$GW_RUN/bulk.txt"
+check_output "bulk load" "6000/6000 addresses added." ctl table nets load -f "$GW_RUN/bulk.txt"
+out=$(ctl tables)
+echo "$out" | grep -Eq "^nets +6000 +1 " ; ok $? "tables counts the bulk load"
+check_output "test: a bulk-loaded host matches" "1/1 addresses match." ctl table nets test 10.1.23.111
+out=$(ctl why 10.1.23.111)
+echo "$out" | grep -q "  evidence: import: $GW_RUN/bulk.txt (greywallctl load, uid 0)"
+ok $? "why names the bulk load"
+check_output "bulk load again adds nothing" "0/6000 addresses added." \
+	ctl table nets load -f "$GW_RUN/bulk.txt"
+
 check_output "show lists entries sorted" "   198.51.100.7
    2001:db8:bad::/48" ctl table bruteforce show
 out=$(ctl table bruteforce show -v)
