@@ -24,12 +24,16 @@ enum ctl_exit {
 	CTL_EXIT_UNAVAILABLE = 69, /* greywalld not reachable (EX_UNAVAILABLE) */
 };
 
+struct spamd;
+
 struct daemon {
 	struct config cfg;
 	const char *config_path;
 	struct store *store;
 	struct tables tables;
 	struct datapath dp;
+	struct spamd *spamd;	/* NULL without a spamd block */
+	int epoll_fd;		/* the event loop's, for descriptors that come and go; -1 */
 	int64_t started;
 	int64_t next_dump;
 	int64_t next_minute;

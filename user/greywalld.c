@@ -17,13 +17,17 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "commands_spamd.h"
 #include "daemon.h"
 #include "dump.h"
 #include "log.h"
 #include "notify.h"
+#include "spamd.h"
+#include "spamd_child.h"
 #include "tablefile.h"
 
 static void usage(void)
@@ -61,11 +65,6 @@ static int mkdir_parents(const char *path, mode_t mode, bool include_last)
 /* Features the parser knows but the data path does not enforce yet. */
 static int check_supported(const struct config *cfg, char *err, size_t errlen)
 {
-	if (cfg->spamd) {
-		snprintf(err, errlen, "%s:%d: spamd block: the tarpit is not built yet",
-			 cfg->path ? cfg->path : "config", cfg->spamd->line);
-		return -ENOTSUP;
-	}
 	for (size_t i = 0; i < cfg->nrules; i++) {
 		const struct config_rule *r = &cfg->rules[i];
 		const char *what = NULL;
@@ -260,6 +259,8 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	config_free(&d->cfg);
 	d->cfg = next;
 	ret = tables_start(d, err, errlen);
+	if (!ret)
+		ret = spamd_reload(d, err, errlen);
 	notify_systemd("READY=1");
 	if (!ret)
 		log_info("configuration reloaded from %s", d->config_path);
@@ -358,7 +359,10 @@ static void handle_client(struct daemon *d, int listen_fd)
 		close(sock);
 		return;
 	}
-	status = commands_run(d, &req);
+	/* The tarpit's verbs first; every other verb is the tables' and the data path's. */
+	status = commands_spamd_run(d, &req);
+	if (status < 0)
+		status = commands_run(d, &req);
 	control_finish(sock, &req, status);
 	close(sock);
 }
@@ -380,6 +384,17 @@ static void periodic(struct daemon *d, int64_t now)
 		daemon_dump(d, now, NULL);
 		d->next_dump = now + d->cfg.dump_interval;
 	}
+	spamd_periodic(d, now);
+}
+
+/* SIGCHLD: reap every child that ended (the tarpit, list fetchers are waited for). */
+static void reap_children(struct daemon *d)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		spamd_child_reaped(d, pid, status);
 }
 
 static int event_loop(struct daemon *d, int listen_fd)
@@ -393,6 +408,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -405,6 +421,16 @@ static int event_loop(struct daemon *d, int listen_fd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	d->epoll_fd = ep;
+	if (d->spamd) {
+		char err[512];
+		int ret = spamd_child_start(d, err, sizeof(err));
+
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
 
 	while (!d->stop) {
 		struct epoll_event events[8];
@@ -417,12 +443,16 @@ static int event_loop(struct daemon *d, int listen_fd)
 
 			if (fd == listen_fd) {
 				handle_client(d, listen_fd);
+			} else if (d->spamd && fd == d->spamd->child_fd) {
+				spamd_child_read(d);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
-				if (si.ssi_signo == SIGHUP) {
+				if (si.ssi_signo == SIGCHLD) {
+					reap_children(d);
+				} else if (si.ssi_signo == SIGHUP) {
 					char err[512];
 
 					if (daemon_reload(d, err, sizeof(err)))
@@ -441,6 +471,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 			}
 		}
 	}
+	d->epoll_fd = -1;
 	close(ep);
 	close(sfd);
 	close(tfd);
@@ -453,7 +484,7 @@ int main(int argc, char **argv)
 		{ "detach", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .config_path = CONFIG_DEFAULT_PATH };
+	struct daemon d = { .config_path = CONFIG_DEFAULT_PATH, .epoll_fd = -1 };
 	bool foreground = false, check_only = false, verbose = false, detach = false;
 	char errbuf[1024], path[PATH_MAX];
 	int opt, ret, listen_fd;
@@ -515,6 +546,9 @@ int main(int argc, char **argv)
 		errx(1, "%s", errbuf);
 	if (tables_start(&d, errbuf, sizeof(errbuf)))
 		errx(1, "%s", errbuf);
+	d.started = (int64_t)time(NULL);
+	if (spamd_open(&d, errbuf, sizeof(errbuf)))
+		errx(1, "%s", errbuf);
 
 	ret = mkdir_parents(d.cfg.control_socket, 0755, false);
 	listen_fd = ret ? ret : control_listen(d.cfg.control_socket);
@@ -532,6 +566,7 @@ int main(int argc, char **argv)
 
 	ret = event_loop(&d, listen_fd);
 	notify_systemd("STOPPING=1");
+	spamd_close(&d);
 	tables_save_files(&d.tables, false);
 	close(listen_fd);
 	unlink(d.cfg.control_socket);

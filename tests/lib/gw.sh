@@ -83,6 +83,8 @@ gw_cleanup() {
 		kill -9 "$GW_PID" 2>/dev/null
 		wait "$GW_PID" 2>/dev/null
 	fi
+	# Whatever runs with this test's config (greywalld, its tarpit child) ends here.
+	pkill -9 -f -- "-f $GW_CONF" 2>/dev/null
 	if [ -f "$GW_CONF" ]; then
 		gw "$GW_BIN/greywalld" -f "$GW_CONF" --detach >/dev/null 2>&1
 	fi
@@ -137,7 +139,8 @@ CONF
 }
 
 gw_start() {
-	gw "$GW_BIN/greywalld" -d -f "$GW_CONF" >>"$GW_RUN/greywalld.log" 2>&1 &
+	# ip itself, not the gw function: `ip netns exec` execs greywalld, so $! is its pid.
+	ip netns exec "$GW_NS" "$GW_BIN/greywalld" -d -f "$GW_CONF" >>"$GW_RUN/greywalld.log" 2>&1 &
 	GW_PID=$!
 	wait_for 20 ctl status || {
 		echo "# greywalld did not become ready:"

@@ -6,6 +6,12 @@
  *   gwnet connect SRC DST PORT [MS]  TCP connect from SRC; exit 0 connected,
  *                                 1 refused/unreachable, 2 timed out (default 1000 ms)
  *   gwnet send SRC DST PORT N US  send N UDP datagrams from SRC, one every US microseconds
+ *   gwnet chat SRC DST PORT LINE...  an SMTP dialogue: read the banner, then send each
+ *                                 LINE and read its whole reply; print "< reply" and
+ *                                 "> line" ("+line": data, no reply awaited), then "# first-bytes-ms T1 T2 ..." (arrival
+ *                                 of the first 6 bytes, ms after connect). Exit 0 when
+ *                                 the server answered every line, 1 when it closed early
+ *                                 (or GWNET_MAX_BYTES bytes were read)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -153,6 +159,74 @@ static int do_send(const char *src, const char *dst, int port, long n, long us)
 	return 0;
 }
 
+/* GWNET_MAX_BYTES: chat stops after reading this many bytes (stutter timing). */
+static long max_bytes, got_bytes;
+
+/* One SMTP reply (up to its last line "ddd ...\r\n"); returns 0, or -1 at EOF/timeout. */
+static int chat_reply(int fd, const struct timespec *t0, double *times, int *ntimes)
+{
+	char line[8200];
+	size_t n = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct timespec now;
+		char c;
+
+		if (poll(&p, 1, 120000) <= 0 || read(fd, &c, 1) != 1)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (max_bytes && ++got_bytes > max_bytes)
+			return -1;
+		if (*ntimes < 6)
+			times[(*ntimes)++] = (double)(now.tv_sec - t0->tv_sec) * 1e3 +
+					     (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+		if (n < sizeof(line) - 1)
+			line[n++] = c;
+		if (c != '\n')
+			continue;
+		line[n] = '\0';
+		printf("< %s", line);
+		fflush(stdout);
+		if (n >= 4 && line[3] == ' ')
+			return 0;
+		n = 0;
+	}
+}
+
+static int do_chat(const char *src, const char *dst, int port, char **lines, int nlines)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family = parse_sockaddr(dst, port, &ss, &len);
+	int fd = bound_socket(src, family, SOCK_STREAM), ntimes = 0, ret = 0;
+	double times[6];
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		perror("gwnet connect");
+		return 1;
+	}
+	if (chat_reply(fd, &t0, times, &ntimes))
+		ret = 1;
+	for (int i = 0; !ret && i < nlines; i++) {
+		/* "+text": a line of message data, which gets no reply of its own. */
+		const char *text = lines[i][0] == '+' ? lines[i] + 1 : lines[i];
+
+		dprintf(fd, "%s\r\n", text);
+		printf("> %s\n", text);
+		if (lines[i][0] != '+' && chat_reply(fd, &t0, times, &ntimes))
+			ret = 1;
+	}
+	printf("# first-bytes-ms");
+	for (int i = 0; i < ntimes; i++)
+		printf(" %.0f", times[i]);
+	printf("\n");
+	close(fd);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "listen"))
@@ -161,7 +235,11 @@ int main(int argc, char **argv)
 		return do_connect(argv[2], argv[3], atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1000);
 	if (argc == 7 && !strcmp(argv[1], "send"))
 		return do_send(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), atol(argv[6]));
+	if (getenv("GWNET_MAX_BYTES"))
+		max_bytes = atol(getenv("GWNET_MAX_BYTES"));
+	if (argc >= 5 && !strcmp(argv[1], "chat"))
+		return do_chat(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
 	fprintf(stderr, "usage: gwnet listen PORT | connect SRC DST PORT [MS] | "
-			"send SRC DST PORT N US\n");
+			"send SRC DST PORT N US | chat SRC DST PORT LINE...\n");
 	return 64;
 }

@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+#
+# The tarpit (SPEC 6) through its own listeners, as a client sees it:
+# greylisting with a passtime of seconds, whitelisting by the scan, trap
+# hits, a blacklisted source stuttered and answered with its list message,
+# IPv6, spamdb, candidates and callback probes, the privilege-dropped
+# child and its restart.
+cd "$(dirname "$0")/../.." || exit 1
+GW_ID=gwspamd
+. tests/lib/gw.sh
+
+gw_setup_net || exit 1
+# The unprivileged user the tarpit runs as (deploy/greywall.sysusers on real systems).
+id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall
+
+ETC=$GW_RUN/etc
+mkdir -p "$ETC"
+echo "trap@example.org" >"$ETC/spamtraps"
+printf 'example.org\n' >"$ETC/alloweddomains"
+printf 'user@example.org\npostmaster@example.org\n' >"$ETC/valid"
+echo "203.0.113.0/24" >"$ETC/black.txt"
+# maxblack 0: black clients get whole replies, so dialogues take no minutes;
+# the stutter itself is checked at the end with maxblack 700.
+spamd_config() { gw_write_config "spamd {
+	listen 192.0.2.1 port 8025
+	listen 2001:db8::1 port 8025
+	hostname \"mx.example.org\"
+	passtime 2s
+	greyexp 1h
+	scan-interval 1s
+	greystutter 0s
+	maxblack $maxblack
+	spamtraps file \"$ETC/spamtraps\"
+	alloweddomains file \"$ETC/alloweddomains\"
+	valid-recipients file \"$ETC/valid\"
+	blacklist testlist { file \"$ETC/black.txt\" msg \"Your address %A is on testlist\" }
+}"; }
+maxblack=0
+spamd_config
+gw_start || exit 1
+
+# ev "shell condition" "message": eval the condition, one TAP line
+ev() { eval "$1" >/dev/null 2>&1; ok $? "$2"; }
+# has "message" "extended regex" "text": the text has a matching line
+has() {
+	if printf '%s\n' "$3" | grep -qE -- "$2"; then
+		ok 0 "$1"
+	else
+		ok 1 "$1"
+		printf '%s\n' "$3" | tail -8 | sed 's/^/#   /'
+	fi
+}
+# hasf "message" "fixed text" "text": a line starts with the text (spamdb lines hold '|')
+hasf() {
+	if printf '%s\n' "$3" | grep -qF -- "$2" && printf '%s\n' "$3" | grep -F -- "$2" |
+		awk -v w="$2" 'index($0, w) == 1 { f = 1 } END { exit !f }'; then
+		ok 0 "$1"
+	else
+		ok 1 "$1"
+		printf '%s\n' "$3" | tail -8 | sed 's/^/#   /'
+	fi
+}
+chat() { # SRC DST LINE...: an SMTP dialogue with the tarpit on DST port 8025
+	local src=$1 dst=$2
+	shift 2
+	cl "$GW_TOOLS/gwnet" chat "$src" "$dst" 8025 "$@"
+}
+grey_dialogue() { # SRC DST TO
+	chat "$1" "$2" "HELO client.example.net" "MAIL FROM:<a@example.net>" "RCPT TO:<$3>" DATA
+}
+# The tarpit: the greywalld process (of this test's config) whose parent is greywalld.
+child_pid() {
+	local p
+	for p in $(pgrep -f -- "$GW_CONF"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = greywalld ] || continue
+		[ "$(cat "/proc/$(awk '{print $4}' "/proc/$p/stat")/comm" 2>/dev/null)" = greywalld ] &&
+			echo "$p" && return
+	done
+}
+
+# --- the child: another user, no capabilities, before it serves anyone
+pid=$(child_pid)
+ev "[ -n '$pid' ]" "the tarpit child runs (pid ${pid:-none})"
+status=$(cat "/proc/$pid/status" 2>/dev/null)
+has "the child's uid is greywall's" "^Uid:[[:space:]]+$(id -u greywall)[[:space:]]" "$status"
+has "no effective capabilities" "^CapEff:[[:space:]]*0000000000000000$" "$status"
+has "no permitted capabilities" "^CapPrm:[[:space:]]*0000000000000000$" "$status"
+has "an empty bounding set" "^CapBnd:[[:space:]]*0000000000000000$" "$status"
+has "no_new_privs set" "^NoNewPrivs:[[:space:]]*1$" "$status"
+ev "! ls -l /proc/$pid/fd 2>/dev/null | grep -q greywall.db" "the child holds no store descriptor"
+
+# --- greylisting: 451 at DATA, the tuple in the store, whitelisted after passtime
+out=$(grey_dialogue 192.0.2.10 192.0.2.1 user@example.org)
+has "banner with the hostname" "^< 220 mx.example.org ESMTP greywall" "$out"
+has "first attempt greylisted: 451 at DATA" "^< 451 " "$out"
+hasf "spamdb lists the GREY tuple" "GREY|192.0.2.10|client.example.net|a@example.net|user@example.org|" "$(ctl spamdb)"
+ev "! ctl table spamd-white test 192.0.2.10 >/dev/null" "not white before passtime"
+sleep 3
+out=$(grey_dialogue 192.0.2.10 192.0.2.1 user@example.org)
+has "the retry after passtime still gets 451 (the scan whitelists)" "^< 451 " "$out"
+wait_for 5 ctl table spamd-white test 192.0.2.10
+ok $? "the scan put 192.0.2.10 into <spamd-white>"
+hasf "spamdb lists it WHITE" "WHITE|192.0.2.10|||" "$(ctl spamdb)"
+has "why says the greylist whitelisted it" "retried after passtime" "$(ctl why 192.0.2.10)"
+
+# --- IPv6
+out=$(grey_dialogue 2001:db8::10 2001:db8::1 user@example.org)
+has "IPv6 client greylisted" "^< 451 " "$out"
+hasf "IPv6 tuple stored" "GREY|2001:db8::10|client.example.net|" "$(ctl spamdb)"
+
+# --- a spamtrap: the session turns black, the source goes to <spamd-greytrap>
+out=$(chat 198.51.100.7 192.0.2.1 "HELO spammer.example.net" "MAIL FROM:<s@example.net>" \
+	"RCPT TO:<Trap@Example.org>" DATA "+Subject: hi" "+" "+hello" ".")
+has "trapped client gets 354 at DATA" "^< 354 " "$out"
+has "then a 450 naming its address" "^< 450[- ].*198.51.100.7" "$out"
+ev "ctl table spamd-greytrap test 198.51.100.7 >/dev/null" "198.51.100.7 is in <spamd-greytrap>"
+why=$(ctl why 198.51.100.7)
+has "evidence: the trap address, helo and from" "greytrap: spamtrap <Trap@Example.org>: helo spammer.example.net, from <s@example.net>" "$why"
+hasf "spamdb lists it TRAPPED" "TRAPPED|198.51.100.7|" "$(ctl spamdb)"
+out=$(grey_dialogue 198.51.100.7 192.0.2.1 user@example.org)
+has "its next connection gets the blacklist treatment" "^< 354 " "$out"
+
+# --- a blacklisted source: stuttered throughout, then the list's message
+out=$(chat 203.0.113.9 192.0.2.1 "HELO bl.example.net" "MAIL FROM:<b@example.net>" \
+	"RCPT TO:<user@example.org>" DATA "+x" ".")
+has "450 with the list message, %A expanded" "^< 450 Your address 203.0.113.9 is on testlist" "$out"
+has "spamd's connect log line names the list" "203.0.113.9: connected (.*), lists: testlist" "$(cat "$GW_RUN/greywalld.log")"
+has "spamd's (BLACK) log line" "\(BLACK\) 203.0.113.9: <b@example.net> -> <user@example.org>" "$(cat "$GW_RUN/greywalld.log")"
+has "spamd's (GREY) log line" "\(GREY\) 192.0.2.10: <a@example.net> -> <user@example.org>" "$(cat "$GW_RUN/greywalld.log")"
+has "spamd's disconnect log line" "192.0.2.10: disconnected after [0-9]* seconds." "$(cat "$GW_RUN/greywalld.log")"
+
+# --- spamtrap candidates and callback probes (SPEC 6.7)
+grey_dialogue 192.0.2.66 192.0.2.1 nobody@example.org >/dev/null
+has "a recipient in our domain that is not valid is a spamtrap candidate" "^nobody@example.org .*sources 1" "$(ctl traps candidates)"
+has "with the source that used it" "192.0.2.66" "$(ctl traps candidates)"
+chat 192.0.2.66 192.0.2.1 "HELO mx42.example.net" "MAIL FROM:<>" \
+	"RCPT TO:<mx42.example.net-1503146097-testing@example.org>" QUIT >/dev/null
+has "a callback probe is listed by greywallctl callbacks" "probe-host mx42.example.net .*rcpt <mx42.example.net-1503146097-testing@example.org>" "$(ctl callbacks)"
+ev "! ctl traps candidates | grep -q testing" "a callback probe is never a candidate"
+has "traps add promotes the candidate" "1/1 spamtraps added" "$(ctl traps add nobody@example.org)"
+hasf "the candidate is now a spamtrap" "SPAMTRAP|nobody@example.org" "$(ctl spamdb)"
+out=$(chat 192.0.2.66 192.0.2.1 "HELO h" "MAIL FROM:<a@example.net>" "RCPT TO:<nobody@example.org>" DATA)
+has "the child traps on the promoted address at once" "^< 354 " "$out"
+
+# --- spamdb -a / -d
+ev "ctl spamdb -a 203.0.113.200" "spamdb -a whitelists an address"
+ev "ctl table spamd-white test 203.0.113.200 >/dev/null" "and the data path's <spamd-white> follows"
+ev "ctl spamdb -d 203.0.113.200" "spamdb -d deletes it"
+ev "! ctl table spamd-white test 203.0.113.200 >/dev/null" "gone from <spamd-white>"
+
+# --- killing the child: the parent starts a new one, the store is intact
+old=$(child_pid)
+kill -9 "$old"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	new=$(child_pid)
+	[ -n "$new" ] && [ "$new" != "$old" ] && break
+	sleep 0.5
+done
+ev "[ -n '$new' ] && [ '$new' != '$old' ]" "a killed tarpit child is restarted ($old -> ${new:-none})"
+out=$(grey_dialogue 198.51.100.8 192.0.2.1 user@example.org)
+has "the new child serves" "^< 451 " "$out"
+hasf "the store kept its entries" "WHITE|192.0.2.10|||" "$(ctl spamdb)"
+
+# --- restart of greywalld: greylist and tables survive; black clients stuttered
+gw_stop
+maxblack=700
+spamd_config
+gw_start || exit 1
+out=$(GWNET_MAX_BYTES=4 chat 203.0.113.9 192.0.2.1 "HELO bl.example.net")
+set -- $(echo "$out" | sed -n 's/^# first-bytes-ms //p')
+ev "[ $# -ge 4 ] && [ $(($4 - $2)) -ge 1800 ] && [ $(($4 - $2)) -le 2500 ]" \
+	"blacklisted client stuttered: bytes 2 and 4 arrive $(($4 - ${2:-0})) ms apart (2 s expected)"
+[ "$(($4 - ${2:-0}))" -ge 1800 ] || { echo "$out" | sed 's/^/#   /'; tail -5 "$GW_RUN/greywalld.log" | sed 's/^/#   /'; }
+hasf "TRAPPED survives a restart" "TRAPPED|198.51.100.7|" "$(ctl spamdb)"
+ev "ctl table spamd-white test 192.0.2.10 >/dev/null" "<spamd-white> rebuilt after a restart"
+tap_done

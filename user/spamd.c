@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The greylister and trapper of the privileged parent: decisions on what
+ * the tarpit child reports, and the tables that follow from them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "blacklist.h"
+#include "daemon.h"
+#include "log.h"
+#include "spamd.h"
+#include "spamd_child.h"
+#include "trap.h"
+
+/* How a trapped source is told, when no list of its own matched. */
+#define TRAPPED_MESSAGE "Your address %A has sent mail to a spamtrap address; try again later."
+
+/* Low-priority MX traps only after this long: a restart must not trap the world (spamd -M). */
+#define LOWPRIO_GRACE 60
+
+static int load_trap_files(struct trap_set **set, char *const *paths, size_t n, char *err,
+			   size_t errlen)
+{
+	int ret = trap_set_new(set);
+
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = trap_set_load(*set, paths[i], err, errlen);
+	return ret;
+}
+
+/* The config's list blocks as blacklist.c wants them. */
+static int build_lists(const struct config_spamd *cs, struct blacklist_set **out, char *err,
+		       size_t errlen)
+{
+	struct blacklist_options opts = { .fetcher = cs->fetch };
+	struct list_def *defs = calloc(cs->nlists ? cs->nlists : 1, sizeof(*defs));
+	struct list_source **sources = calloc(cs->nlists ? cs->nlists : 1, sizeof(*sources));
+	int ret = defs && sources ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < cs->nlists; i++) {
+		const struct config_list *l = &cs->lists[i];
+		size_t n = 0;
+
+		sources[i] = calloc(l->nfiles + l->nexecs + l->nurls + 1, sizeof(**sources));
+		if (!sources[i]) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < l->nfiles; j++)
+			sources[i][n++] = (struct list_source){ LIST_SOURCE_FILE, l->files[j] };
+		for (size_t j = 0; j < l->nexecs; j++)
+			sources[i][n++] = (struct list_source){ LIST_SOURCE_EXEC, l->execs[j] };
+		for (size_t j = 0; j < l->nurls; j++)
+			sources[i][n++] = (struct list_source){ LIST_SOURCE_URL, l->urls[j] };
+		defs[i] = (struct list_def){ l->name, l->white, l->msg, sources[i], n };
+	}
+	if (!ret)
+		ret = blacklist_set_build(defs, cs->nlists, &opts, out, err, errlen);
+	for (size_t i = 0; sources && i < cs->nlists; i++)
+		free(sources[i]);
+	free(sources);
+	free(defs);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "lists: out of memory");
+	if (!ret) {
+		for (size_t i = 0; i < blacklist_set_count(*out); i++) {
+			const struct list_stats *st = blacklist_set_stats(*out, i);
+
+			if (st->error[0])
+				log_warn("list %s: %s (the list is empty until it loads)",
+					 blacklist_set_name(*out, i), st->error);
+			else
+				log_info("list %s: %zu entries, %zu bad lines, %zu networks",
+					 blacklist_set_name(*out, i), st->entries, st->bad_lines,
+					 st->cidrs);
+		}
+	}
+	return ret;
+}
+
+static void spamd_rules_free(struct spamd *s)
+{
+	trap_set_free(s->spamtraps);
+	trap_set_free(s->domains);
+	trap_set_free(s->valid);
+	blacklist_set_free(s->lists);
+	s->spamtraps = s->domains = s->valid = NULL;
+	s->lists = NULL;
+}
+
+/* Trap files, the store's spamtraps and the lists, from d->cfg. */
+static int spamd_rules_load(struct daemon *d, struct spamd *s, char *err, size_t errlen)
+{
+	const struct config_spamd *cs = d->cfg.spamd;
+	int ret;
+
+	ret = load_trap_files(&s->spamtraps, cs->spamtraps, cs->nspamtraps, err, errlen);
+	if (!ret)
+		ret = load_trap_files(&s->domains, cs->alloweddomains, cs->nalloweddomains, err,
+				      errlen);
+	if (!ret && cs->nvalid_recipients)
+		ret = load_trap_files(&s->valid, cs->valid_recipients, cs->nvalid_recipients, err,
+				      errlen);
+	if (!ret) {
+		ret = grey_spamtraps_load(s->grey, s->spamtraps);
+		if (ret)
+			snprintf(err, errlen, "spamtraps from the store: %s", strerror(-ret));
+	}
+	if (!ret)
+		ret = build_lists(cs, &s->lists, err, errlen);
+	s->rules = (struct trap_rules){ s->spamtraps, s->domains, s->valid };
+	return ret;
+}
+
+static void params_from_config(const struct config_spamd *cs, struct grey_params *p)
+{
+	grey_params_default(p);
+	p->passtime = cs->passtime;
+	p->greyexp = cs->greyexp;
+	p->whiteexp = cs->whiteexp;
+	p->trapexp = cs->trapexp;
+	p->white_plen4 = cs->white_prefix4;
+	p->white_plen6 = cs->white_prefix6;
+}
+
+int spamd_open(struct daemon *d, char *err, size_t errlen)
+{
+	struct spamd *s;
+	int ret;
+
+	if (!d->cfg.spamd)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->child_fd = -1;
+	s->started = d->started;
+	params_from_config(d->cfg.spamd, &s->params);
+	ret = grey_open(d->store, &s->grey);
+	if (ret)
+		snprintf(err, errlen, "greylist store: %s", strerror(-ret));
+	if (!ret)
+		ret = spamd_rules_load(d, s, err, errlen);
+	if (ret) {
+		spamd_rules_free(s);
+		grey_close(s->grey);
+		free(s);
+		return ret;
+	}
+	d->spamd = s;
+	return 0;
+}
+
+void spamd_close(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+
+	if (!s)
+		return;
+	spamd_child_stop(d);
+	spamd_rules_free(s);
+	grey_close(s->grey);
+	free(s);
+	d->spamd = NULL;
+}
+
+int spamd_reload(struct daemon *d, char *err, size_t errlen)
+{
+	struct spamd *s = d->spamd;
+	struct spamd next = { 0 };
+	int ret;
+
+	if (!d->cfg.spamd) {
+		spamd_close(d);
+		return 0;
+	}
+	if (!s)
+		return spamd_open(d, err, errlen) ?: spamd_child_start(d, err, errlen);
+	/* Build the new rules aside: a list that fails to load keeps the old ones. */
+	next.grey = s->grey;
+	ret = spamd_rules_load(d, &next, err, errlen);
+	if (ret) {
+		spamd_rules_free(&next);
+		return ret;
+	}
+	spamd_rules_free(s);
+	s->spamtraps = next.spamtraps;
+	s->domains = next.domains;
+	s->valid = next.valid;
+	s->lists = next.lists;
+	s->rules = (struct trap_rules){ s->spamtraps, s->domains, s->valid };
+	params_from_config(d->cfg.spamd, &s->params);
+	return spamd_child_send_traps(d);
+}
+
+struct grey *spamd_grey(struct daemon *d)
+{
+	return d->spamd ? d->spamd->grey : NULL;
+}
+
+const struct grey_params *spamd_params(struct daemon *d)
+{
+	return d->spamd ? &d->spamd->params : NULL;
+}
+
+static bool in_table(struct daemon *d, const char *name, const struct addr_prefix *ip)
+{
+	int idx = tables_find(&d->tables, name);
+
+	return idx >= 0 && (tables_lookup(&d->tables, ip) & (1ULL << idx));
+}
+
+int spamd_classify(struct daemon *d, const struct addr_prefix *ip, bool *black, char *msg,
+		   size_t msglen, char *names, size_t nameslen)
+{
+	struct spamd *s = d->spamd;
+	size_t idx[32], n = 0;
+	int len = 0;
+
+	*black = false;
+	msg[0] = names[0] = '\0';
+	if (!s)
+		return -ENOENT;
+	if (s->lists)
+		n = blacklist_set_match(s->lists, ip, idx, sizeof(idx) / sizeof(idx[0]));
+	if (n > sizeof(idx) / sizeof(idx[0]))
+		n = sizeof(idx) / sizeof(idx[0]);
+	if (n) {
+		int ret = blacklist_set_messages(s->lists, idx, n, msg, msglen);
+
+		if (ret < 0)
+			snprintf(msg, msglen, "%s", blacklist_set_msg(s->lists, idx[0]));
+		for (size_t i = 0; i < n && len >= 0 && (size_t)len < nameslen; i++)
+			len += snprintf(names + len, nameslen - (size_t)len, "%s%s", i ? " " : "",
+					blacklist_set_name(s->lists, idx[i]));
+		*black = true;
+	}
+	if (in_table(d, CONFIG_TABLE_SPAMD_GREYTRAP, ip)) {
+		if (!*black)
+			snprintf(msg, msglen, "%s", TRAPPED_MESSAGE);
+		if (len >= 0 && (size_t)len < nameslen)
+			snprintf(names + len, nameslen - (size_t)len, "%s%s", len ? " " : "",
+				 CONFIG_TABLE_SPAMD_GREYTRAP);
+		*black = true;
+	}
+	return 0;
+}
+
+/* Put ip into <spamd-greytrap> with the evidence, and mark it TRAPPED in the greylist. */
+static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		       const char *why, const char *helo, const char *from, const char *to)
+{
+	struct spamd *s = d->spamd;
+	int idx = tables_find(&d->tables, CONFIG_TABLE_SPAMD_GREYTRAP);
+	char detail[512], addr[ADDR_STRLEN];
+	int64_t ev;
+	int ret;
+
+	ret = grey_trap(s->grey, now, ip, now + s->params.trapexp, helo, from, to);
+	if (ret)
+		return ret;
+	addr_format(ip, addr, sizeof(addr));
+	snprintf(detail, sizeof(detail), "%s <%.200s>: helo %.100s, from <%.150s>", why, to,
+		 helo[0] ? helo : "-", from);
+	log_info("%s: trapped (%s)", addr, detail);
+	if (idx < 0)
+		return 0;
+	ev = tables_evidence(&d->tables, "greytrap", detail, now);
+	if (ev < 0)
+		return (int)ev;
+	ret = tables_add(&d->tables, idx, ip, ev, now);
+	if (ret < 0)
+		return ret;
+	return tables_commit(&d->tables);
+}
+
+int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+	       const struct addr_prefix *local, const char *helo, const char *from,
+	       const char *to)
+{
+	struct spamd *s = d->spamd;
+	const struct config_spamd *cs = d->cfg.spamd;
+	struct trap_probe probe;
+	enum trap_verdict v;
+	char addr[ADDR_STRLEN];
+	int ret;
+
+	if (!s)
+		return -ENOENT;
+	addr_format(ip, addr, sizeof(addr));
+	v = trap_classify(&s->rules, from, to, &probe);
+	switch (v) {
+	case TRAP_SPAMTRAP:
+		ret = trap_source(d, now, ip, "spamtrap", helo, from, to);
+		return ret ? ret : (int)v;
+	case TRAP_DOMAIN:
+		ret = trap_source(d, now, ip, "recipient outside alloweddomains", helo, from, to);
+		return ret ? ret : (int)v;
+	case TRAP_CALLBACK:
+		log_info("%s: callback probe from %s (epoch %lld) for <%s>", addr, probe.host,
+			 (long long)probe.epoch, to);
+		ret = grey_callback_note(s->grey, now, ip, helo, to, probe.host, probe.epoch);
+		if (ret)
+			return ret;
+		break;
+	case TRAP_CANDIDATE:
+		ret = grey_candidate_note(s->grey, now, to, ip);
+		if (ret)
+			return ret;
+		break;
+	case TRAP_GREY:
+		break;
+	}
+	/* A tuple sent to the low-priority MX by a source not yet white: spamd -M. */
+	if (cs->lowprio_mx.family && local && addr_equal(local, &cs->lowprio_mx) &&
+	    now - s->started >= LOWPRIO_GRACE && !in_table(d, CONFIG_TABLE_SPAMD_WHITE, ip)) {
+		ret = trap_source(d, now, ip, "mail to the low-priority MX for", helo, from, to);
+		return ret ? ret : TRAP_SPAMTRAP;
+	}
+	ret = grey_update(s->grey, now, &s->params, ip, helo, from, to);
+	if (ret < 0)
+		return ret;
+	if (ret == GREY_NEW)
+		log_info("new entry %s from %s to %s, helo %s", addr, from, to, helo);
+	return (int)v;
+}
+
+int spamd_outbound(struct daemon *d, int64_t now, const struct addr_prefix *dst)
+{
+	struct spamd *s = d->spamd;
+	int idx = tables_find(&d->tables, CONFIG_TABLE_SPAMD_WHITE);
+	char addr[ADDR_STRLEN], detail[128];
+	int64_t ev;
+	int ret;
+
+	if (!s)
+		return -ENOENT;
+	ret = grey_white_add(s->grey, now, &s->params, dst);
+	if (ret || idx < 0)
+		return ret;
+	addr_format(dst, addr, sizeof(addr));
+	snprintf(detail, sizeof(detail), "outbound SMTP connection to %s", addr);
+	ev = tables_evidence(&d->tables, "spamlogd", detail, now);
+	if (ev < 0)
+		return (int)ev;
+	ret = tables_add(&d->tables, idx, dst, ev, now);
+	return ret < 0 ? ret : tables_commit(&d->tables);
+}
+
+static int compare_prefix(const void *a, const void *b)
+{
+	return addr_compare(a, b);
+}
+
+/*
+ * Make table name hold exactly want[0..n): additions carry one evidence
+ * record for the scan, removals are "expire" events.
+ */
+static int sync_table(struct daemon *d, int64_t now, const char *name, struct addr_prefix *want,
+		      size_t n, const char *detail)
+{
+	int idx = tables_find(&d->tables, name);
+	struct addr_prefix *have = NULL;
+	size_t i = 0, j = 0, added = 0, removed = 0;
+	int64_t ev = 0;
+	long nhave;
+	int ret = 0;
+
+	if (idx < 0)
+		return 0;
+	nhave = tables_sorted_entries(&d->tables, idx, &have);
+	if (nhave < 0)
+		return (int)nhave;
+	qsort(want, n, sizeof(*want), compare_prefix);
+	while (!ret && (i < n || j < (size_t)nhave)) {
+		int c = i == n ? 1 : j == (size_t)nhave ? -1 : addr_compare(&want[i], &have[j]);
+
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c < 0) {
+			if (!ev)
+				ev = tables_evidence(&d->tables, "greylist", detail, now);
+			ret = ev < 0 ? (int)ev : tables_add(&d->tables, idx, &want[i++], ev, now);
+			ret = ret > 0 ? 0 : ret;
+			added++;
+		} else {
+			ret = tables_delete(&d->tables, idx, &have[j++], "expire", 0, now);
+			ret = ret == -ENOENT || ret > 0 ? 0 : ret;
+			removed++;
+		}
+	}
+	free(have);
+	if (added || removed)
+		log_debug("<%s>: %zu added, %zu removed by the greylist scan", name, added,
+			  removed);
+	return ret;
+}
+
+int spamd_scan(struct daemon *d, int64_t now)
+{
+	struct spamd *s = d->spamd;
+	struct grey_sets sets;
+	int ret;
+
+	if (!s)
+		return -ENOENT;
+	ret = grey_scan(s->grey, now, &s->params, &sets);
+	if (ret)
+		return ret;
+	ret = sync_table(d, now, CONFIG_TABLE_SPAMD_WHITE, sets.white, sets.nwhite,
+			 "retried after passtime, whitelisted");
+	if (!ret)
+		ret = sync_table(d, now, CONFIG_TABLE_SPAMD_GREYTRAP, sets.trapped, sets.ntrapped,
+				 "TRAPPED entry in the greylist");
+	if (!ret)
+		ret = tables_commit(&d->tables);
+	if (sets.whitelisted || sets.expired)
+		log_info("greylist scan: %zu tuples whitelisted, %zu entries expired",
+			 sets.whitelisted, sets.expired);
+	grey_sets_free(&sets);
+	return ret;
+}
+
+void spamd_periodic(struct daemon *d, int64_t now)
+{
+	struct spamd *s = d->spamd;
+
+	if (!s)
+		return;
+	if (now >= s->next_scan) {
+		int ret = spamd_scan(d, now);
+
+		if (ret)
+			log_err("greylist scan: %s", strerror(-ret));
+		s->next_scan = now + d->cfg.spamd->scan_interval;
+	}
+	spamd_child_periodic(d, now);
+}

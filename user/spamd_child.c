@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The tarpit child, seen from the parent: listeners, fork, privilege drop,
+ * the socketpair protocol, restarts.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "privsep.h"
+#include "spamd.h"
+#include "spamd_child.h"
+#include "tarpit.h"
+
+struct child_io {
+	struct privsep_reader reader;
+	struct privsep_writer writer;
+	uint64_t traps_generation;
+};
+
+static int listen_on(const struct config_listen *l)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int one = 1, fd;
+
+	if (l->addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(l->port);
+		memcpy(&sin->sin_addr, l->addr.bytes, 4);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(l->port);
+		memcpy(&sin6->sin6_addr, l->addr.bytes, 16);
+		len = sizeof(*sin6);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int open_listeners(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config_spamd *cs = d->cfg.spamd;
+	struct spamd *s = d->spamd;
+
+	for (size_t i = 0; i < cs->nlisten && s->nlisteners < sizeof(s->listeners) / sizeof(int);
+	     i++) {
+		char addr[ADDR_STRLEN];
+		int fd = listen_on(&cs->listen[i]);
+
+		if (fd < 0) {
+			addr_format(&cs->listen[i].addr, addr, sizeof(addr));
+			snprintf(err, errlen, "spamd: listen %s port %u: %s", addr,
+				 cs->listen[i].port, strerror(-fd));
+			return fd;
+		}
+		s->listeners[s->nlisteners++] = fd;
+	}
+	return 0;
+}
+
+/* Close every descriptor the child has no business holding (store, maps, control). */
+static void close_other_fds(const int *keep, size_t nkeep)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+	int dfd = dir ? dirfd(dir) : -1;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		int fd = atoi(de->d_name);
+		bool kept = fd <= 2 || fd == dfd || !strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, "..");
+
+		for (size_t i = 0; !kept && i < nkeep; i++)
+			kept = keep[i] == fd;
+		if (!kept)
+			close(fd);
+	}
+	closedir(dir);
+}
+
+/* In the child: drop privileges, then serve until the parent goes away. */
+static void __attribute__((noreturn)) child_main(struct daemon *d, int sock)
+{
+	const struct config_spamd *cs = d->cfg.spamd;
+	struct spamd *s = d->spamd;
+	struct tarpit_config tc = { 0 };
+	int keep[sizeof(s->listeners) / sizeof(int) + 1];
+	char hostname[256];
+	sigset_t none;
+	int ret;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	memcpy(keep, s->listeners, s->nlisteners * sizeof(int));
+	keep[s->nlisteners] = sock;
+	close_other_fds(keep, s->nlisteners + 1);
+	/* syslog (when not in the foreground) reopens /dev/log as the tarpit, facility mail. */
+	openlog("greywalld-tarpit", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	ret = privsep_drop(SPAMD_CHILD_USER);
+	if (ret) {
+		syslog(LOG_ERR, "cannot drop privileges to \"%s\": %s", SPAMD_CHILD_USER,
+		       strerror(-ret));
+		_exit(70);
+	}
+	if (cs->hostname)
+		snprintf(hostname, sizeof(hostname), "%s", cs->hostname);
+	else if (gethostname(hostname, sizeof(hostname)))
+		snprintf(hostname, sizeof(hostname), "localhost");
+	tc.listen_fds = s->listeners;
+	tc.nlisten = s->nlisteners;
+	tc.parent_fd = sock;
+	tc.hostname = hostname;
+	tc.banner = cs->banner;
+	tc.black_code = cs->black_code;
+	tc.stutter = cs->stutter;
+	tc.greystutter = cs->greystutter;
+	tc.maxcon = cs->maxcon;
+	tc.maxblack = cs->maxblack;
+	tc.idle_timeout = cs->idle_timeout;
+	tc.max_data = SPAMD_MAX_DATA;
+	ret = tarpit_run(&tc, NULL);
+	_exit(ret ? 1 : 0);
+}
+
+static void child_io_free(struct spamd *s)
+{
+	struct child_io *io = s->child_reader;
+
+	if (!io)
+		return;
+	privsep_reader_free(&io->reader);
+	privsep_writer_free(&io->writer);
+	free(io);
+	s->child_reader = NULL;
+}
+
+static int fork_child(struct daemon *d, char *err, size_t errlen)
+{
+	struct spamd *s = d->spamd;
+	struct child_io *io;
+	int sv[2], ret;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		snprintf(err, errlen, "spamd: socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "spamd: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		fcntl(sv[1], F_SETFL, O_NONBLOCK);
+		child_main(d, sv[1]);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	io = calloc(1, sizeof(*io));
+	ret = io ? privsep_reader_init(&io->reader, sv[0]) : -ENOMEM;
+	if (ret) {
+		free(io);
+		close(sv[0]);
+		kill(pid, SIGTERM);
+		snprintf(err, errlen, "spamd: %s", strerror(-ret));
+		return ret;
+	}
+	privsep_writer_init(&io->writer, sv[0]);
+	s->child_reader = io;
+	s->child_fd = sv[0];
+	s->child_pid = pid;
+	s->child_restart_at = 0;
+	if (d->epoll_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = sv[0] };
+
+		epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, sv[0], &ev);
+	}
+	log_info("tarpit started (pid %d, %zu listeners)", (int)pid, s->nlisteners);
+	return spamd_child_send_traps(d);
+}
+
+int spamd_child_start(struct daemon *d, char *err, size_t errlen)
+{
+	struct spamd *s = d->spamd;
+	int ret;
+
+	if (!s)
+		return 0;
+	if (!s->nlisteners) {
+		ret = open_listeners(d, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return fork_child(d, err, errlen);
+}
+
+/* Forget the child's socket (it died or is being stopped). */
+static void drop_child_io(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+
+	if (s->child_fd < 0)
+		return;
+	if (d->epoll_fd >= 0)
+		epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, s->child_fd, NULL);
+	close(s->child_fd);
+	s->child_fd = -1;
+	child_io_free(s);
+}
+
+void spamd_child_stop(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+
+	if (!s)
+		return;
+	drop_child_io(d);
+	if (s->child_pid > 0) {
+		kill(s->child_pid, SIGTERM);
+		waitpid(s->child_pid, NULL, 0);
+		s->child_pid = 0;
+	}
+	for (size_t i = 0; i < s->nlisteners; i++)
+		close(s->listeners[i]);
+	s->nlisteners = 0;
+}
+
+static void schedule_restart(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+
+	drop_child_io(d);
+	if (!s->child_restart_at)
+		s->child_restart_at = (int64_t)time(NULL) + SPAMD_CHILD_RESTART_DELAY;
+}
+
+static int send_to_child(struct daemon *d, const struct privsep_msg *msg)
+{
+	struct child_io *io = d->spamd->child_reader;
+	int ret;
+
+	if (!io)
+		return -EPIPE;
+	ret = privsep_send(&io->writer, msg);
+	if (ret && ret != -EMSGSIZE && ret != -EINVAL) {
+		log_err("tarpit: the child does not read (%s): restarting it", strerror(-ret));
+		if (d->spamd->child_pid > 0)
+			kill(d->spamd->child_pid, SIGTERM);
+		schedule_restart(d);
+	}
+	return ret;
+}
+
+static int send_trap_set(struct daemon *d, enum privsep_type type, const struct trap_set *set)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && set && i < trap_set_count(set); i++) {
+		struct privsep_msg m = { .type = type, .entry = trap_set_entry(set, i) };
+
+		ret = send_to_child(d, &m);
+	}
+	return ret;
+}
+
+int spamd_child_send_traps(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+	struct child_io *io = s ? s->child_reader : NULL;
+	struct privsep_msg m = { .type = PRIVSEP_TRAPS };
+	int ret;
+
+	if (!io)
+		return 0;
+	m.generation = ++io->traps_generation;
+	ret = send_to_child(d, &m);
+	if (!ret)
+		ret = send_trap_set(d, PRIVSEP_SPAMTRAP, s->spamtraps);
+	if (!ret)
+		ret = send_trap_set(d, PRIVSEP_DOMAIN, s->domains);
+	if (!ret)
+		ret = send_trap_set(d, PRIVSEP_VALID, s->valid);
+	if (!ret) {
+		m = (struct privsep_msg){ .type = PRIVSEP_TRAPS_END };
+		ret = send_to_child(d, &m);
+	}
+	return ret;
+}
+
+static void answer_classify(struct daemon *d, const struct privsep_classify *c)
+{
+	struct privsep_msg m = { .type = PRIVSEP_CLASS };
+	char msg[SPAMD_MESSAGE_MAX], names[512];
+	bool black = false;
+
+	spamd_classify(d, &c->client, &black, msg, sizeof(msg), names, sizeof(names));
+	m.class.conn_id = c->conn_id;
+	m.class.black = black;
+	m.class.code = d->cfg.spamd->black_code;
+	m.class.message = msg;
+	m.class.lists = names;
+	if (send_to_child(d, &m) == -EMSGSIZE) {
+		/* Lists' messages too long for one line: the tarpit's default text. */
+		m.class.message = "";
+		send_to_child(d, &m);
+	}
+}
+
+void spamd_child_read(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+	struct child_io *io = s ? s->child_reader : NULL;
+	struct privsep_msg msg;
+	int ret;
+
+	while (io && (ret = privsep_receive(&io->reader, &msg)) == 1) {
+		int64_t now = (int64_t)time(NULL);
+
+		switch (msg.type) {
+		case PRIVSEP_CLASSIFY:
+			answer_classify(d, &msg.classify);
+			break;
+		case PRIVSEP_RCPT:
+			ret = spamd_rcpt(d, now, &msg.rcpt.client, &msg.rcpt.local, msg.rcpt.helo,
+					 msg.rcpt.from, msg.rcpt.to);
+			if (ret < 0)
+				log_err("greylist: %s", strerror(-ret));
+			break;
+		default:
+			log_err("tarpit: unexpected message %d from the child", (int)msg.type);
+			break;
+		}
+		io = s->child_reader;
+	}
+	if (io && ret < 0) {
+		if (ret != -EPIPE)
+			log_err("tarpit: protocol error from the child (%s): restarting it",
+				strerror(-ret));
+		if (s->child_pid > 0)
+			kill(s->child_pid, SIGTERM);
+		schedule_restart(d);
+	}
+}
+
+void spamd_child_reaped(struct daemon *d, pid_t pid, int status)
+{
+	struct spamd *s = d->spamd;
+
+	if (!s || pid != s->child_pid)
+		return;
+	if (WIFSIGNALED(status))
+		log_err("tarpit (pid %d) killed by signal %d: restarting it", (int)pid,
+			WTERMSIG(status));
+	else
+		log_err("tarpit (pid %d) exited with status %d: restarting it", (int)pid,
+			WEXITSTATUS(status));
+	s->child_pid = 0;
+	schedule_restart(d);
+}
+
+void spamd_child_periodic(struct daemon *d, int64_t now)
+{
+	struct spamd *s = d->spamd;
+	struct child_io *io = s ? s->child_reader : NULL;
+
+	if (io)
+		privsep_flush(&io->writer);
+	if (s && s->child_restart_at && now >= s->child_restart_at && s->child_pid <= 0) {
+		char err[256];
+
+		if (fork_child(d, err, sizeof(err))) {
+			log_err("%s", err);
+			s->child_restart_at = now + SPAMD_CHILD_RESTART_DELAY;
+		}
+	}
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The parent's management of the tarpit child: the listening sockets the
+ * data path steers SMTP into, the fork and privilege drop, the socketpair
+ * protocol (privsep.h) and restarts when the child dies.
+ */
+#ifndef __GREYWALL_SPAMD_CHILD_H
+#define __GREYWALL_SPAMD_CHILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct daemon;
+
+/* The unprivileged user the tarpit runs as (deploy/greywall.sysusers). */
+#define SPAMD_CHILD_USER "greywall"
+/* A child that died is started again after this many seconds. */
+#define SPAMD_CHILD_RESTART_DELAY 1
+/* Black clients: message bytes read after DATA before the final reply. */
+#define SPAMD_MAX_DATA (10 * 1024 * 1024)
+
+/*
+ * Create the listeners of cfg->spamd (once; they outlive child restarts)
+ * and start the child. The child's socket is registered with d->epoll_fd
+ * when that is set. Returns 0 or -errno with a message in err.
+ */
+int spamd_child_start(struct daemon *d, char *err, size_t errlen);
+/* Stop the child (SIGTERM, then reap) and close the listeners. */
+void spamd_child_stop(struct daemon *d);
+
+/* The child's socket is readable: handle every message it sent. */
+void spamd_child_read(struct daemon *d);
+/* A child process ended (from SIGCHLD): restart it after a delay. */
+void spamd_child_reaped(struct daemon *d, pid_t pid, int status);
+/* Once a second: due restarts, queued output. */
+void spamd_child_periodic(struct daemon *d, int64_t now);
+
+/* Send the current trap rules (after a reload or a spamdb/traps change). */
+int spamd_child_send_traps(struct daemon *d);
+
+#endif /* __GREYWALL_SPAMD_CHILD_H */
