@@ -36,7 +36,11 @@ static void usage(void)
 		"  status\n"
 		"  dump\n"
 		"  reload\n"
-		"  detach\n");
+		"  detach\n"
+		"  spamdb [-adGTt] [keys ...]\n"
+		"  traps candidates\n"
+		"  traps add ADDRESS...\n"
+		"  callbacks\n");
 	exit(CTL_EXIT_USAGE);
 }
 

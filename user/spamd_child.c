@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -111,6 +112,20 @@ static void close_other_fds(const int *keep, size_t nkeep)
 	closedir(dir);
 }
 
+/* One descriptor per held connection, plus room for the listeners and the parent. */
+static void raise_fd_limit(uint32_t maxcon)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)maxcon + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
+		syslog(LOG_WARNING, "open files limited to %llu: fewer than maxcon %u connections",
+		       (unsigned long long)rl.rlim_cur, maxcon);
+}
+
 /* In the child: drop privileges, then serve until the parent goes away. */
 static void __attribute__((noreturn)) child_main(struct daemon *d, int sock)
 {
@@ -129,6 +144,7 @@ static void __attribute__((noreturn)) child_main(struct daemon *d, int sock)
 	memcpy(keep, s->listeners, s->nlisteners * sizeof(int));
 	keep[s->nlisteners] = sock;
 	close_other_fds(keep, s->nlisteners + 1);
+	raise_fd_limit(cs->maxcon);
 	/* syslog (when not in the foreground) reopens /dev/log as the tarpit, facility mail. */
 	openlog("greywalld-tarpit", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	ret = privsep_drop(SPAMD_CHILD_USER);
