@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "addrmap.h"
 
@@ -192,6 +193,22 @@ int addrmap_reserve(struct addrmap *m, size_t more)
 	while ((m->count + more) * 8 > capacity * 5)
 		capacity *= 2;
 	return capacity == m->capacity ? 0 : resize(m, capacity);
+}
+
+struct addrmap_pages addrmap_pages(const struct addrmap *m)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)m->slots + page - 1) & ~(page - 1);
+	uintptr_t end = ((uintptr_t)m->slots + m->capacity * m->slot_size) & ~(page - 1);
+
+	return (struct addrmap_pages){ .start = (void *)start, .len = end > start ? end - start : 0 };
+}
+
+int addrmap_populate(struct addrmap_pages pages)
+{
+	if (!pages.len)
+		return 0;
+	return madvise(pages.start, pages.len, MADV_POPULATE_WRITE) ? -errno : 0;
 }
 
 int addrmap_delete(struct addrmap *m, const struct addr_prefix *p)

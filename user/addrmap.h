@@ -35,6 +35,21 @@ void *addrmap_put(struct addrmap *m, const struct addr_prefix *p, int *created);
 void addrmap_prefetch(const struct addrmap *m, const struct addr_prefix *p);
 /* Make room for `more` further entries without growing on the way. */
 int addrmap_reserve(struct addrmap *m, size_t more);
+/*
+ * Where the slots lie, page-aligned inward, for addrmap_populate(): taken
+ * before another thread populates them, as the map may move afterwards.
+ */
+struct addrmap_pages {
+	void *start;
+	size_t len;
+};
+struct addrmap_pages addrmap_pages(const struct addrmap *m);
+/*
+ * Fault the pages in now, writable, without touching their contents: safe
+ * on another thread while this one fills the map (if the map moves, the
+ * old pages are populated for nothing). Returns 0 or -errno.
+ */
+int addrmap_populate(struct addrmap_pages pages);
 /* Returns 0, or -ENOENT. */
 int addrmap_delete(struct addrmap *m, const struct addr_prefix *p);
 void addrmap_clear(struct addrmap *m);

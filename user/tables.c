@@ -34,6 +34,8 @@ struct table_node {
 #define PREFETCH_AHEAD 8
 /* From this many changed keys on, the store commits beside the map writes. */
 #define COMMIT_BESIDE_MIN 4096
+/* From this many addresses on, a load's new map pages are faulted in beside it. */
+#define POPULATE_BESIDE_MIN 65536
 
 static int family_index(const struct addr_prefix *p)
 {
@@ -344,16 +346,44 @@ int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t e
 	return 1;
 }
 
+/* The pages of the maps a load fills, faulted in on a thread of its own. */
+struct populate_job {
+	struct addrmap_pages pages[2];
+};
+
+static void *populate_thread(void *arg)
+{
+	struct populate_job *job = arg;
+
+	/* Advice only: the load faults in what is not populated. */
+	for (int i = 0; i < 2; i++)
+		addrmap_populate(job->pages[i]);
+	return NULL;
+}
+
 int tables_add_list(struct tables *t, int idx, const struct addr_prefix *list, size_t n,
 		    int64_t evidence_id, int64_t now, size_t *added, size_t *refused)
 {
+	struct populate_job job;
+	bool populating = false;
+	pthread_t thread;
+	int ret = 0;
+
 	*added = *refused = 0;
 	/* One allocation up front instead of a dozen doublings on a big load. */
 	if (n > 1024)
 		tables_reserve(t, idx, n);
+	/*
+	 * A large load fills maps of hundreds of MiB at random, and the first
+	 * touch of a page costs more than the probe that touches it: another
+	 * thread faults the pages in meanwhile.
+	 */
+	if (n >= POPULATE_BESIDE_MIN) {
+		job.pages[0] = addrmap_pages(&t->table[idx].entries);
+		job.pages[1] = addrmap_pages(&t->nodes);
+		populating = !pthread_create(&thread, NULL, populate_thread, &job);
+	}
 	for (size_t i = 0; i < n; i++) {
-		int ret;
-
 		if (i + PREFETCH_AHEAD < n) {
 			addrmap_prefetch(&t->table[idx].entries, &list[i + PREFETCH_AHEAD]);
 			addrmap_prefetch(&t->nodes, &list[i + PREFETCH_AHEAD]);
@@ -364,9 +394,11 @@ int tables_add_list(struct tables *t, int idx, const struct addr_prefix *list, s
 		else if (ret == -ENOSPC)
 			(*refused)++;
 		else if (ret < 0)
-			return ret;
+			break;
 	}
-	return 0;
+	if (populating)
+		pthread_join(thread, NULL);
+	return ret < 0 && ret != -ENOSPC ? ret : 0;
 }
 
 int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const char *action,

@@ -44,16 +44,24 @@ check_output "test: host inside the /24 matches" "1/1 addresses match." ctl tabl
 ctl table nets test 192.0.2.10 >/dev/null 2>&1
 ok $([ $? -eq 2 ] && echo 0 || echo 1) "test: non-member exits 2"
 
-# A load large enough for the bulk path (the store commits beside the map writes).
-for i in $(seq 0 5999); do echo "10.1.$((i / 256)).$((i % 256))"; done >"$GW_RUN/bulk.txt"
-check_output "bulk load" "6000/6000 addresses added." ctl table nets load -f "$GW_RUN/bulk.txt"
+# A load large enough for the bulk path: map pages faulted in beside the
+# additions, the store committing beside the map writes.
+awk 'BEGIN { for (i = 0; i < 70000; i++) printf "10.%d.%d.%d\n", 1 + int(i / 65536), int(i / 256) % 256, i % 256 }' \
+	>"$GW_RUN/bulk.txt"
+check_output "bulk load" "70000/70000 addresses added." ctl table nets load -f "$GW_RUN/bulk.txt"
 out=$(ctl tables)
-echo "$out" | grep -Eq "^nets +6000 +1 " ; ok $? "tables counts the bulk load"
-check_output "test: a bulk-loaded host matches" "1/1 addresses match." ctl table nets test 10.1.23.111
-out=$(ctl why 10.1.23.111)
+echo "$out" | grep -Eq "^nets +70000 +1 " ; ok $? "tables counts the bulk load"
+check_output "test: bulk-loaded hosts match" "2/2 addresses match." \
+	ctl table nets test 10.1.23.111 10.2.17.111
+out=$(ctl why 10.2.17.111)
 echo "$out" | grep -q "  evidence: import: $GW_RUN/bulk.txt (greywallctl load, uid 0)"
 ok $? "why names the bulk load"
-check_output "bulk load again adds nothing" "0/6000 addresses added." \
+cl ip addr add 10.1.23.111/32 dev veth1
+cl ip addr add 10.3.0.1/32 dev veth1
+gw ip route add 10.0.0.0/8 dev veth0
+check "an unlisted source in 10/8 connects" connect 10.3.0.1 192.0.2.1
+check "a bulk-loaded source is dropped" blocked 10.1.23.111 192.0.2.1
+check_output "bulk load again adds nothing" "0/70000 addresses added." \
 	ctl table nets load -f "$GW_RUN/bulk.txt"
 
 check_output "show lists entries sorted" "   198.51.100.7

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "addrmap.h"
 #include "check.h"
@@ -14,6 +17,20 @@ static struct addr_prefix v4(uint32_t n, int plen)
 	memcpy(p.bytes, &be, 4);
 	addr_mask(&p);
 	return p;
+}
+
+/* Resident memory of this process in KiB, from /proc/self/statm. */
+static long resident_kib(void)
+{
+	FILE *fp = fopen("/proc/self/statm", "r");
+	long size = 0, resident = 0;
+
+	if (fp) {
+		if (fscanf(fp, "%ld %ld", &size, &resident) != 2)
+			resident = 0;
+		fclose(fp);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static void test_addr_list(void)
@@ -110,7 +127,21 @@ int main(void)
 	/* Reserved room for a million entries: no growth on the way. */
 	CHECK_INT(addrmap_reserve(&m, 1000000), 0, "reserve a million");
 	{
+		struct addrmap_pages pages = addrmap_pages(&m);
 		size_t capacity = m.capacity;
+		long before = resident_kib();
+
+		CHECK((uintptr_t)pages.start % 4096 == 0, "populate range is page-aligned");
+		CHECK((unsigned char *)pages.start >= m.slots &&
+			      (unsigned char *)pages.start + pages.len <=
+				      m.slots + m.capacity * m.slot_size &&
+			      pages.len + 2 * 4096 >= m.capacity * m.slot_size,
+		      "populate range covers the slots' whole pages");
+		CHECK_INT(addrmap_populate(pages), 0, "populate");
+		CHECK(resident_kib() - before >= (long)(pages.len / 1024) * 9 / 10,
+		      "the pages are resident after populate (%ld KiB more, %zu KiB of slots)",
+		      resident_kib() - before, pages.len / 1024);
+		CHECK_INT(m.count, 0, "populate leaves the map empty");
 
 		for (size_t i = 0; i < 1000000; i++) {
 			struct addr_prefix p = v4(0x0a000000u + (uint32_t)i, 32);
