@@ -46,32 +46,15 @@ static int parse_addresses(struct control_request *req, char **words, int n,
 	return 0;
 }
 
-struct prefix_list {
-	struct addr_prefix *items;
-	size_t n, cap;
-};
-
 static int collect_prefix(void *ctx, const struct addr_prefix *p, int line)
 {
-	struct prefix_list *l = ctx;
-
 	(void)line;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 4096;
-		struct addr_prefix *items = realloc(l->items, cap * sizeof(*items));
-
-		if (!items)
-			return -ENOMEM;
-		l->items = items;
-		l->cap = cap;
-	}
-	l->items[l->n++] = *p;
-	return 0;
+	return addr_list_push(ctx, p);
 }
 
 /* Read the file passed with -f (as a descriptor) into a list. */
 static int read_passed_file(struct control_request *req, const char *name,
-			    struct prefix_list *list)
+			    struct addr_list *list)
 {
 	char path[64], err[512];
 	int ret;
@@ -167,7 +150,7 @@ static int cmd_table_add(struct daemon *d, struct control_request *req, int idx,
 static int cmd_table_load(struct daemon *d, struct control_request *req, int idx, char **args,
 			  int n)
 {
-	struct prefix_list list = { 0 };
+	struct addr_list list = { 0 };
 	int64_t now = now_seconds(), ev;
 	char detail[600];
 	int status;
@@ -231,7 +214,7 @@ static int cmd_table_flush(struct daemon *d, struct control_request *req, int id
 static int cmd_table_replace(struct daemon *d, struct control_request *req, int idx,
 			     char **args, int n)
 {
-	struct prefix_list list = { 0 };
+	struct addr_list list = { 0 };
 	struct addrmap keep;
 	struct addr_prefix *old;
 	int64_t now = now_seconds(), ev;

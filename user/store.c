@@ -516,24 +516,38 @@ static int record_find(const struct bucket *b, const struct addr_prefix *p, size
 	return 0;
 }
 
+/*
+ * Room for `want` items of `size` bytes in the array at *array_ptr (a
+ * pointer to the array's pointer) of capacity *cap, doubled from `first`.
+ * Returns 0 or -ENOMEM.
+ */
+static int array_room(void *array_ptr, size_t *cap, size_t want, size_t size, size_t first)
+{
+	size_t ncap = *cap ? *cap : first;
+	void *items, *bigger;
+
+	if (want <= *cap)
+		return 0;
+	while (ncap < want)
+		ncap *= 2;
+	memcpy(&items, array_ptr, sizeof(items));
+	bigger = realloc(items, ncap * size);
+	if (!bigger)
+		return -ENOMEM;
+	memcpy(array_ptr, &bigger, sizeof(bigger));
+	*cap = ncap;
+	return 0;
+}
+
 /* Replace len bytes at offset with the n bytes of repl (n may be 0). */
 static int bucket_splice(struct bucket *b, size_t offset, size_t len, const uint8_t *repl,
 			 size_t n)
 {
 	size_t want = b->len - len + n;
+	int err = array_room(&b->data, &b->cap, want, 1, 64);
 
-	if (want > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		uint8_t *data;
-
-		while (cap < want)
-			cap *= 2;
-		data = realloc(b->data, cap);
-		if (!data)
-			return -ENOMEM;
-		b->data = data;
-		b->cap = cap;
-	}
+	if (err)
+		return err;
 	memmove(b->data + offset + n, b->data + offset + len, b->len - offset - len);
 	memcpy(b->data + offset, repl, n);
 	b->len = want;
@@ -618,15 +632,8 @@ static struct bucket *bucket_add(struct pending_table *pt, uint32_t number)
 {
 	struct bucket *b;
 
-	if (pt->ntouched == pt->cap) {
-		size_t cap = pt->cap ? pt->cap * 2 : 256;
-		uint32_t *touched = realloc(pt->touched, cap * sizeof(*touched));
-
-		if (!touched)
-			return NULL;
-		pt->touched = touched;
-		pt->cap = cap;
-	}
+	if (array_room(&pt->touched, &pt->cap, pt->ntouched + 1, sizeof(*pt->touched), 256))
+		return NULL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
@@ -733,21 +740,6 @@ static int bucket_put(struct bucket *b, const uint8_t *record)
 	return bucket_splice(b, offset, len, record, record[0]);
 }
 
-/* Room for `more` bytes without growing on the way. */
-static int bucket_reserve(struct bucket *b, size_t more)
-{
-	uint8_t *data;
-
-	if (b->len + more <= b->cap)
-		return 0;
-	data = realloc(b->data, b->len + more);
-	if (!data)
-		return -ENOMEM;
-	b->data = data;
-	b->cap = b->len + more;
-	return 0;
-}
-
 /* Length of the i-th logged record: records lie back to back in log order. */
 static size_t logged_len(const struct put_log *log, size_t i)
 {
@@ -797,8 +789,11 @@ static int log_apply(struct store *st)
 		if (k + LOG_PREFETCH_AHEAD < log->n)
 			__builtin_prefetch(log->records + sorted[k + LOG_PREFETCH_AHEAD].offset);
 		err = bucket_get(st, &st->pending[put->table], put->bucket, &b);
-		if (!err)
-			err = bucket_reserve(b, bytes[put->bucket]);
+		/* Sized once, at the first of its puts, for all of them. */
+		if (!err && (!k || sorted[k - 1].bucket != put->bucket ||
+			     sorted[k - 1].table != put->table))
+			err = array_room(&b->data, &b->cap, b->len + bytes[put->bucket], 1,
+					 b->len + bytes[put->bucket]);
 		if (!err)
 			err = bucket_put(b, log->records + put->offset);
 	}
@@ -823,24 +818,11 @@ static int log_put(struct store *st, struct pending_table *pt, const struct addr
 		if (err)
 			return err;
 	}
-	if (log->len + n > log->cap) {
-		size_t cap = log->cap ? log->cap * 2 : 4096;
-		uint8_t *records = realloc(log->records, cap);
-
-		if (!records)
-			return -ENOMEM;
-		log->records = records;
-		log->cap = cap;
-	}
-	if (log->n == log->nmax) {
-		size_t nmax = log->nmax ? log->nmax * 2 : 256;
-		struct logged_put *puts = realloc(log->puts, nmax * sizeof(*puts));
-
-		if (!puts)
-			return -ENOMEM;
-		log->puts = puts;
-		log->nmax = nmax;
-	}
+	err = array_room(&log->records, &log->cap, log->len + n, 1, 4096);
+	if (!err)
+		err = array_room(&log->puts, &log->nmax, log->n + 1, sizeof(*log->puts), 256);
+	if (err)
+		return err;
 	memcpy(log->records + log->len, record, n);
 	log->puts[log->n++] = (struct logged_put){ .offset = (uint32_t)log->len,
 						    .bucket = (uint16_t)bucket_of(p),
@@ -1325,15 +1307,8 @@ static struct history_event *event_push(struct history_events *l, int64_t when, 
 {
 	struct history_event *e;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct history_event *items = realloc(l->items, cap * sizeof(*items));
-
-		if (!items)
-			return NULL;
-		l->items = items;
-		l->cap = cap;
-	}
+	if (array_room(&l->items, &l->cap, l->n + 1, sizeof(*l->items), 16))
+		return NULL;
 	e = &l->items[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->when = when;
