@@ -148,6 +148,18 @@ static void remove_db(const char *path)
 	}
 }
 
+/* Open (creating) the store `name` in the test directory; its path goes to path. */
+static struct store *open_named(const char *name, char path[PATH_MAX])
+{
+	struct store *st;
+	int err;
+
+	snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "open %s", name);
+	return err ? NULL : st;
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -387,10 +399,8 @@ static void benchmark_million_puts(void)
 	long count = 0;
 	int err;
 
-	snprintf(path, sizeof(path), "%s/bench.db", dir);
-	err = store_open(path, &st);
-	CHECK_INT(err, 0, "open the benchmark store");
-	if (err)
+	st = open_named("bench.db", path);
+	if (!st)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = store_begin(st);
@@ -463,12 +473,10 @@ static void test_many_into_stored_table(void)
 	struct table_sum sum = { .table = "big" };
 	struct entry_meta m = meta(10, 1);
 	struct store *st;
-	int err;
+	int err = 0;
 
-	snprintf(path, sizeof(path), "%s/many.db", dir);
-	err = store_open(path, &st);
-	CHECK_INT(err, 0, "open");
-	if (err)
+	st = open_named("many.db", path);
+	if (!st)
 		return;
 	for (uint32_t i = 0; !err && i < 100; i++) {
 		struct addr_prefix p = host_n(0xc0000200u + i);
@@ -586,12 +594,9 @@ static void test_corrupt_bucket(void)
 	char path[PATH_MAX];
 	struct store *st;
 	long count = 0;
-	int err;
 
-	snprintf(path, sizeof(path), "%s/corrupt.db", dir);
-	err = store_open(path, &st);
-	CHECK_INT(err, 0, "open");
-	if (err)
+	st = open_named("corrupt.db", path);
+	if (!st)
 		return;
 	CHECK_INT(sqlite3_exec(store_sqlite(st),
 			       "INSERT INTO entries VALUES(5, 'bad', x'1f0120c633')", NULL, NULL,
