@@ -14,6 +14,7 @@
 #include "log.h"
 #include "spamd.h"
 #include "spamd_child.h"
+#include "steer.h"
 #include "trap.h"
 
 /* How a trapped source is told, when no list of its own matched. */
@@ -176,7 +177,7 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 
 	if (!d->cfg.spamd) {
 		spamd_close(d);
-		return 0;
+		return spamd_child_steer(d, err, errlen);
 	}
 	if (!s)
 		return spamd_open(d, err, errlen) ?: spamd_child_start(d, err, errlen);
@@ -194,7 +195,9 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 	s->lists = next.lists;
 	s->rules = (struct trap_rules){ s->spamtraps, s->domains, s->valid };
 	params_from_config(d->cfg.spamd, &s->params);
-	return spamd_child_send_traps(d);
+	/* The tables were rebuilt: their numbers may have moved. */
+	ret = spamd_child_steer(d, err, errlen);
+	return ret ? ret : spamd_child_send_traps(d);
 }
 
 struct grey *spamd_grey(struct daemon *d)
@@ -426,6 +429,25 @@ int spamd_scan(struct daemon *d, int64_t now)
 	return ret;
 }
 
+/* spamlogd's job: destinations our MTA opened SMTP connections to are whitelisted. */
+static void whitelist_outbound(struct daemon *d, int64_t now)
+{
+	struct steer_dest dests[256];
+	int n;
+
+	while ((n = steer_drain_outbound(&d->dp, dests, sizeof(dests) / sizeof(dests[0]))) > 0) {
+		for (int i = 0; i < n; i++) {
+			int ret = spamd_outbound(d, now, &dests[i].addr);
+
+			if (ret)
+				log_err("whitelisting an outbound SMTP destination: %s",
+					strerror(-ret));
+		}
+		if (n < (int)(sizeof(dests) / sizeof(dests[0])))
+			break;
+	}
+}
+
 void spamd_periodic(struct daemon *d, int64_t now)
 {
 	struct spamd *s = d->spamd;
@@ -433,7 +455,10 @@ void spamd_periodic(struct daemon *d, int64_t now)
 	if (!s)
 		return;
 	if (now >= s->next_scan) {
-		int ret = spamd_scan(d, now);
+		int ret;
+
+		whitelist_outbound(d, now);
+		ret = spamd_scan(d, now);
 
 		if (ret)
 			log_err("greylist scan: %s", strerror(-ret));

@@ -25,6 +25,7 @@
 #include "privsep.h"
 #include "spamd.h"
 #include "spamd_child.h"
+#include "steer.h"
 #include "tarpit.h"
 
 struct child_io {
@@ -234,6 +235,43 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 	return spamd_child_send_traps(d);
 }
 
+int spamd_child_steer(struct daemon *d, char *err, size_t errlen)
+{
+	struct spamd *s = d->spamd;
+	int fd4 = -1, fd6 = -1, white, nospamd, ret;
+	uint64_t pass = 0;
+
+	if (!s) {
+		ret = steer_set_port(&d->dp, 0, 0);
+		if (ret)
+			snprintf(err, errlen, "spamd: steering off: %s", strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < s->nlisteners; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		if (getsockname(s->listeners[i], (struct sockaddr *)&ss, &len))
+			continue;
+		if (ss.ss_family == AF_INET && fd4 < 0)
+			fd4 = s->listeners[i];
+		else if (ss.ss_family == AF_INET6 && fd6 < 0)
+			fd6 = s->listeners[i];
+	}
+	white = tables_find(&d->tables, CONFIG_TABLE_SPAMD_WHITE);
+	nospamd = tables_find(&d->tables, CONFIG_TABLE_NOSPAMD);
+	if (white >= 0)
+		pass |= 1ULL << white;
+	if (nospamd >= 0)
+		pass |= 1ULL << nospamd;
+	ret = steer_set_tarpit(&d->dp, fd4, fd6);
+	if (!ret)
+		ret = steer_set_port(&d->dp, d->cfg.spamd->smtp_port, pass);
+	if (ret)
+		snprintf(err, errlen, "spamd: steering SMTP to the tarpit: %s", strerror(-ret));
+	return ret;
+}
+
 int spamd_child_start(struct daemon *d, char *err, size_t errlen)
 {
 	struct spamd *s = d->spamd;
@@ -243,6 +281,8 @@ int spamd_child_start(struct daemon *d, char *err, size_t errlen)
 		return 0;
 	if (!s->nlisteners) {
 		ret = open_listeners(d, err, errlen);
+		if (!ret)
+			ret = spamd_child_steer(d, err, errlen);
 		if (ret)
 			return ret;
 	}

@@ -26,6 +26,12 @@ struct daemon;
  * when that is set. Returns 0 or -errno with a message in err.
  */
 int spamd_child_start(struct daemon *d, char *err, size_t errlen);
+/*
+ * Point the data path's SMTP steering at the listeners, with <spamd-white>
+ * and <nospamd> passed to the real MTA; without a spamd block (d->spamd
+ * NULL), turn steering off. Table numbers change on reload: call again.
+ */
+int spamd_child_steer(struct daemon *d, char *err, size_t errlen);
 /* Stop the child (SIGTERM, then reap) and close the listeners. */
 void spamd_child_stop(struct daemon *d);
 
