@@ -149,6 +149,22 @@ ev "ctl table spamd-white test 203.0.113.200 >/dev/null" "and the data path's <s
 ev "ctl spamdb -d 203.0.113.200" "spamdb -d deletes it"
 ev "! ctl table spamd-white test 203.0.113.200 >/dev/null" "gone from <spamd-white>"
 
+# --- lists are reloaded: a changed list applies, a removed list disappears
+echo "198.51.100.8" >"$ETC/black2.txt"
+gw_write_config "$(sed -n '/^spamd {/,/^}/p' "$GW_CONF" | sed '$d')
+	blacklist second { file \"$ETC/black2.txt\" msg \"second list\" }
+}"
+has "reload with a second list" "configuration reloaded" "$(ctl reload)"
+has "the log counts the second list" "list second: 1 entries" "$(cat "$GW_RUN/greywalld.log")"
+out=$(grey_dialogue 198.51.100.8 192.0.2.1 user@example.org)
+has "the new list applies: 198.51.100.8 gets the blacklist treatment" "^< 354 " "$out"
+gw_write_config "$(sed -n '/^spamd {/,/^}/p' "$GW_CONF" | grep -v 'blacklist ')"
+has "reload without the lists" "configuration reloaded" "$(ctl reload)"
+out=$(grey_dialogue 203.0.113.9 192.0.2.1 user@example.org)
+has "a removed list disappears: 203.0.113.9 is greylisted again" "^< 451 " "$out"
+out=$(grey_dialogue 198.51.100.8 192.0.2.1 user@example.org)
+has "and so does the second list: 198.51.100.8 greylisted" "^< 451 " "$out"
+
 # --- killing the child: the parent starts a new one, the store is intact
 old=$(child_pid)
 kill -9 "$old"
