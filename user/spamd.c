@@ -278,6 +278,13 @@ static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *
 	ret = tables_add(&d->tables, idx, ip, ev, now);
 	if (ret < 0)
 		return ret;
+	/* A white source that hits a trap is steered to the tarpit from its next connection. */
+	idx = tables_find(&d->tables, CONFIG_TABLE_SPAMD_WHITE);
+	if (idx >= 0) {
+		ret = tables_delete(&d->tables, idx, ip, "delete", ev, now);
+		if (ret < 0 && ret != -ENOENT)
+			return ret;
+	}
 	return tables_commit(&d->tables);
 }
 

@@ -148,6 +148,11 @@ ev "ctl spamdb -a 203.0.113.200" "spamdb -a whitelists an address"
 ev "ctl table spamd-white test 203.0.113.200 >/dev/null" "and the data path's <spamd-white> follows"
 ev "ctl spamdb -d 203.0.113.200" "spamdb -d deletes it"
 ev "! ctl table spamd-white test 203.0.113.200 >/dev/null" "gone from <spamd-white>"
+ev "ctl spamdb -a 203.0.113.200" "whitelisted again"
+chat 203.0.113.200 192.0.2.1 "HELO h" "MAIL FROM:<a@example.net>" "RCPT TO:<trap@example.org>" QUIT >/dev/null
+ev "! ctl table spamd-white test 203.0.113.200 >/dev/null" \
+	"a white source that hits a spamtrap leaves <spamd-white> at once"
+ev "ctl table spamd-greytrap test 203.0.113.200 >/dev/null" "and is in <spamd-greytrap>"
 
 # --- lists are reloaded: a changed list applies, a removed list disappears
 echo "198.51.100.8" >"$ETC/black2.txt"
