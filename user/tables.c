@@ -18,9 +18,14 @@
 struct table_node {
 	uint64_t own;
 	uint64_t in_map;	/* effective set written to the map; 0 = absent */
-	uint64_t seen_packets;	/* in+out packets at the last last-seen check */
-	bool queued;		/* in t->changed */
+	/* In+out packets at the last last-seen check, modulo 2^63: the flag
+	 * shares the word, a node is 24 bytes and a million-entry map 16 MiB
+	 * smaller than with a word of its own. */
+	uint64_t seen_packets : 63;
+	uint64_t queued : 1;	/* in t->changed */
 };
+
+_Static_assert(sizeof(struct table_node) == 24, "a node is three words");
 
 /* Beyond this many changed prefixes a commit recomputes every node. */
 #define TARGETED_RECOMPUTE_MAX 64
@@ -1009,6 +1014,7 @@ int tables_update_last_seen(struct tables *t, int64_t now)
 			continue;
 		for (int d = 0; d < GW_DIR_MAX; d++)
 			total += c.packets[d];
+		total &= ~(1ULL << 63);
 		if (total == node->seen_packets)
 			continue;
 		node->seen_packets = total;
