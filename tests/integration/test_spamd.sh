@@ -42,15 +42,6 @@ gw_start || exit 1
 
 # ev "shell condition" "message": eval the condition, one TAP line
 ev() { eval "$1" >/dev/null 2>&1; ok $? "$2"; }
-# has "message" "extended regex" "text": the text has a matching line
-has() {
-	if printf '%s\n' "$3" | grep -qE -- "$2"; then
-		ok 0 "$1"
-	else
-		ok 1 "$1"
-		printf '%s\n' "$3" | tail -8 | sed 's/^/#   /'
-	fi
-}
 # hasf "message" "fixed text" "text": a line starts with the text (spamdb lines hold '|')
 hasf() {
 	if printf '%s\n' "$3" | grep -qF -- "$2" && printf '%s\n' "$3" | grep -F -- "$2" |

@@ -32,15 +32,6 @@ gw_write_config "spamd {
 	blacklist testlist { file \"$ETC/black.txt\" msg \"Your address %A is on testlist\" }
 }"
 
-# has "message" "extended regex" "text"
-has() {
-	if printf '%s\n' "$3" | grep -qE -- "$2"; then
-		ok 0 "$1"
-	else
-		ok 1 "$1"
-		printf '%s\n' "$3" | tail -8 | sed 's/^/#   /'
-	fi
-}
 
 mta_start gateway "$GW_NS" 192.0.2.1 2001:db8::1 -- mydestination=example.org \
 	"transport_maps=inline:{ client.example=smtp:[203.0.113.200]:25 }" \

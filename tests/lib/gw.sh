@@ -56,6 +56,15 @@ check_output() {
 		echo "#   got:  $(printf '%s' "$got" | sed -n '1,20p' | tr '\n' '|')"
 	fi
 }
+# has "message" "extended regex" "text": passes when a line of the text matches
+has() {
+	if printf '%s\n' "$3" | grep -qE -- "$2"; then
+		ok 0 "$1"
+	else
+		ok 1 "$1"
+		printf '%s\n' "$3" | tail -8 | sed 's/^/#   /'
+	fi
+}
 # refute command...: succeeds when the command fails (for use with check)
 refute() { ! "$@"; }
 tap_done() {
