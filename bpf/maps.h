@@ -121,6 +121,38 @@ struct {
 	__type(value, struct gw_ruleset);
 } GW_MAP_RULE_IFACES SEC(".maps");
 
+/*
+ * TCP flows of rules that track them. XDP creates (client SYN) and
+ * advances them, TC egress records the server's SYN-ACK; userspace times
+ * them out and kills them (flush). Not LRU: an evicted counted flow would
+ * hold its source's slot for ever. Full: new flows go untracked.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_FLOWS_MAX_DEFAULT);
+	__type(key, struct gw_flow_key);
+	__type(value, struct gw_flow);
+} GW_MAP_FLOWS SEC(".maps");
+
+/*
+ * Per-source, per-rule connection counts and rates. XDP writes; userspace
+ * reads (why, status), clears `overloaded` and removes idle entries.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_SRC_TRACK_MAX_DEFAULT);
+	__type(key, struct gw_src_key);
+	__type(value, struct gw_src_track);
+} GW_MAP_SRC_TRACK SEC(".maps");
+
+/* Overload triggers (struct gw_event). XDP writes; greywalld reads and applies them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, GW_EVENTS_BYTES);
+} GW_MAP_EVENTS SEC(".maps");
+
 static __always_inline void gw_stat_inc(__u32 stat)
 {
 	__u64 *v = bpf_map_lookup_elem(&GW_MAP_STATS, &stat);

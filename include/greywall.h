@@ -6,6 +6,7 @@
 #ifndef __GREYWALL_H
 #define __GREYWALL_H
 
+#include <linux/bpf.h>
 #include <linux/types.h>
 
 /*
@@ -26,6 +27,10 @@
 					   -> struct gw_ruleset */
 #define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
 #define GW_MAP_RULE_IFACES gw_rule_ifaces /* struct gw_rule_iface_key -> struct gw_ruleset */
+#define GW_MAP_FLOWS gw_flows		/* struct gw_flow_key -> struct gw_flow */
+#define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
+#define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
+
 
 #define __GW_STR(x) #x
 #define GW_MAP_NAME(m) __GW_STR(m)
@@ -35,6 +40,10 @@
 #define GW_MAX_RULES 256		/* compiled rules, evaluated in order */
 #define GW_HOSTS_MAX_DEFAULT 2097152	/* host map capacity (all tables) */
 #define GW_PREFIX_MAX_DEFAULT 524288	/* per-family prefix trie capacity */
+#define GW_FLOWS_MAX_DEFAULT 262144	/* tracked TCP flows (keep state with limits) */
+#define GW_SRC_TRACK_MAX_DEFAULT 65536	/* tracked (source, rule) pairs */
+#define GW_EVENTS_BYTES (256 * 1024)	/* overload event ring */
+
 
 /*
  * An address as a host-map key: IPv6, or IPv4 as an IPv4-mapped IPv6
@@ -227,6 +236,7 @@ enum gw_rule_meta_flag {
 	GW_RULE_META_NEED_DST = 1 << 0,	/* some rule matches the destination */
 	GW_RULE_META_IFINDEX = 1 << 1,	/* some rule has `on IF`: consult gw_rule_ifaces */
 	GW_RULE_META_NEED_SRC = 1 << 2,	/* every rule needs a source table: none, no match */
+	GW_RULE_META_STATEFUL = 1 << 3,	/* some rule tracks flows (gw_rule_tracks_flows) */
 };
 
 struct gw_rule_iface_key {
@@ -237,8 +247,93 @@ struct gw_rule_iface_key {
 struct gw_rule_stats {
 	__u64 evaluations;
 	__u64 matches;		/* times this rule decided the packet */
-	__u64 packets;
+	__u64 packets;		/* decided by it, or of a flow it created */
 	__u64 bytes;
+	__u64 overloads;	/* max-src-conn / max-src-conn-rate triggers */
+};
+
+/*
+ * Whether a rule's connections are tracked: a `pass ... keep state` rule
+ * with a limit or an overload table (SPEC 4). Only those pay for flows.
+ */
+static inline int gw_rule_tracks_flows(const struct gw_rule *r)
+{
+	return r->action == GW_ACT_PASS && (r->flags & GW_RULE_KEEP_STATE) &&
+	       (r->max_src_conn || r->max_src_conn_rate || r->overload_table != GW_NO_TABLE);
+}
+
+/*
+ * Flow tracking (SPEC 4: only connections whose three-way handshake
+ * completed count). Key: client = the side that sent the SYN; ports in host
+ * order. XDP creates a flow on a client SYN decided by a rule that tracks
+ * flows; TC egress records the server's SYN-ACK; XDP verifies the client's
+ * ACK against it. Userspace times flows out and kills them (flush).
+ */
+struct gw_flow_key {
+	struct gw_addr client;
+	struct gw_addr server;
+	__u16 client_port;
+	__u16 server_port;
+	__u32 pad;
+};
+
+enum gw_flow_state {
+	GW_FLOW_SYN = 1,	/* client SYN seen, admitted by a rule that tracks flows */
+	GW_FLOW_SYNACK,		/* the server's SYN-ACK seen on egress: server_isn recorded */
+	GW_FLOW_ESTABLISHED,	/* the client's ACK acknowledged server_isn + 1 */
+	GW_FLOW_CLOSING,	/* FIN or RST seen either way: no longer counted */
+	GW_FLOW_KILLED,		/* flushed or refused by a limit: every packet is dropped */
+};
+
+struct gw_flow {
+	__u64 last_ns;		/* last packet, data-path clock (see GW_CFG_CLOCK) */
+	__u32 server_isn;	/* sequence number of the server's SYN-ACK */
+	__u32 client_isn;	/* sequence number of the client's SYN */
+	__u8 state;		/* enum gw_flow_state */
+	__u8 rule;		/* the rule that admitted the SYN */
+	__u8 counted;		/* 1 while the flow holds a slot in its source's conns */
+	__u8 pad[5];
+};
+
+/*
+ * PF's source tracking, per source and rule. rate_count is PF's threshold
+ * count (connections * 1000, decaying), rate_last its time in whole
+ * seconds (SPEC 4). overloaded: a limit fired and the event went out;
+ * every further handshake of the source for the rule is refused until
+ * userspace clears it. The data path changes an entry under its lock
+ * (userspace may ignore the lock: a plain update leaves the lock alone).
+ */
+struct gw_src_key {
+	struct gw_addr addr;
+	__u32 rule;
+};
+
+struct gw_src_track {
+	__u32 conns;
+	__u32 rate_count;
+	__u64 rate_last;
+	__u32 overloaded;
+	struct bpf_spin_lock lock;
+};
+
+enum gw_event_type {
+	GW_EV_OVERLOAD_CONN = 1,	/* max-src-conn exceeded */
+	GW_EV_OVERLOAD_RATE = 2,	/* max-src-conn-rate exceeded */
+};
+
+/*
+ * An overload trigger, from XDP to greywalld through gw_events. conns and
+ * rate_count are the values the refused handshake would have made (the
+ * evidence: "conns 6 > 5", "rate 7000 > 6000"); the source's entry keeps
+ * the values from before it. when: seconds of the data-path clock.
+ */
+struct gw_event {
+	__u32 type;		/* enum gw_event_type */
+	__u32 rule;
+	struct gw_addr addr;
+	__u32 conns;
+	__u32 rate_count;
+	__u64 when;
 };
 
 /* Global data-path counters (percpu array index). */
@@ -253,6 +348,15 @@ enum gw_stat {
 	GW_STAT_HOST_HIT,
 	GW_STAT_PREFIX_HIT,
 	GW_STAT_OUT_PACKETS,	/* every packet the egress program saw */
+	GW_STAT_FLOWS_FULL,	/* SYNs not tracked: gw_flows full (passed, counted nowhere) */
+	GW_STAT_SRC_TRACK_FULL,	/* handshakes not counted: gw_src_track full (passed) */
+	GW_STAT_HANDSHAKES,	/* verified handshakes admitted and counted */
+	GW_STAT_BAD_ACK,	/* ACKs of a tracked SYN-ACK not acknowledging it: ignored */
+	GW_STAT_OVERLOAD_DROPS,	/* handshake-completing ACKs dropped by a limit */
+	GW_STAT_FLOW_KILLED_DROPS, /* packets of killed flows dropped */
+	GW_STAT_RETURN_RST,	/* block return: TCP answered with RST */
+	GW_STAT_RETURN_ICMP,	/* block return: answered with ICMP unreachable */
+	GW_STAT_EVENTS_LOST,	/* overload events the ring had no room for */
 	GW_STAT_MAX,
 };
 
@@ -263,6 +367,7 @@ enum gw_config_key {
 	GW_CFG_COUNTER_TABLES,	/* bitmask of tables declared with `counters` */
 	GW_CFG_BUILD_ID,	/* checksum of the attached programs (userspace only) */
 	GW_CFG_RULE_GEN,	/* the live generation of the rule index, 0 or 1 */
+	GW_CFG_CLOCK,		/* data-path clock in seconds; 0 = boot time (tests set it) */
 	GW_CFG_MAX,
 };
 
@@ -276,7 +381,12 @@ _Static_assert(sizeof(struct gw_lpm4_key) == 8, "gw_lpm4_key is a map key ABI");
 _Static_assert(sizeof(struct gw_lpm6_key) == 20, "gw_lpm6_key is a map key ABI");
 _Static_assert(sizeof(struct gw_entry) == 72, "gw_entry is a map value ABI");
 _Static_assert(sizeof(struct gw_rule) == 56, "gw_rule is a map value ABI");
-_Static_assert(sizeof(struct gw_rule_stats) == 32, "gw_rule_stats is a map value ABI");
+_Static_assert(sizeof(struct gw_rule_stats) == 40, "gw_rule_stats is a map value ABI");
+_Static_assert(sizeof(struct gw_flow_key) == 40, "gw_flow_key is a map key ABI");
+_Static_assert(sizeof(struct gw_flow) == 24, "gw_flow is a map value ABI");
+_Static_assert(sizeof(struct gw_src_key) == 20, "gw_src_key is a map key ABI");
+_Static_assert(sizeof(struct gw_src_track) == 24, "gw_src_track is a map value ABI");
+_Static_assert(sizeof(struct gw_event) == 40, "gw_event is a ringbuf record ABI");
 _Static_assert(sizeof(struct gw_index4_page) == 256, "gw_index4_page is a map value ABI");
 _Static_assert(sizeof(struct gw_index6_entry) == 16, "gw_index6_entry is a map value ABI");
 _Static_assert(sizeof(struct gw_ruleset) == 32, "gw_ruleset is a map value ABI");

@@ -584,6 +584,15 @@ static int cmd_stats(struct daemon *d, struct control_request *req)
 		[GW_STAT_UNPARSED] = "unparsed",    [GW_STAT_IPV6_EXT] = "ipv6-extension-headers",
 		[GW_STAT_FRAGMENT] = "fragments",   [GW_STAT_HOST_HIT] = "host-hits",
 		[GW_STAT_PREFIX_HIT] = "prefix-hits", [GW_STAT_OUT_PACKETS] = "out-packets",
+		[GW_STAT_FLOWS_FULL] = "flows-full",
+		[GW_STAT_SRC_TRACK_FULL] = "src-track-full",
+		[GW_STAT_HANDSHAKES] = "handshakes",
+		[GW_STAT_BAD_ACK] = "bad-handshake-acks",
+		[GW_STAT_OVERLOAD_DROPS] = "overload-drops",
+		[GW_STAT_FLOW_KILLED_DROPS] = "killed-flow-drops",
+		[GW_STAT_RETURN_RST] = "returned-rst",
+		[GW_STAT_RETURN_ICMP] = "returned-icmp",
+		[GW_STAT_EVENTS_LOST] = "events-lost",
 	};
 
 	for (int i = 0; i < GW_STAT_MAX; i++)

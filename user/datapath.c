@@ -34,7 +34,8 @@ static const struct {
 	PINNED(GW_MAP_CONFIG, config),		PINNED(GW_MAP_INDEX4, index4),
 	PINNED(GW_MAP_CLASSES, classes),	PINNED(GW_MAP_INDEX6, index6),
 	PINNED(GW_MAP_RULE_INDEX, rule_index),	PINNED(GW_MAP_RULE_PORTS, rule_ports),
-	PINNED(GW_MAP_RULE_IFACES, rule_ifaces),
+	PINNED(GW_MAP_RULE_IFACES, rule_ifaces), PINNED(GW_MAP_FLOWS, flows),
+	PINNED(GW_MAP_SRC_TRACK, src_track),	PINNED(GW_MAP_EVENTS, events),
 #undef PINNED
 };
 
@@ -514,6 +515,7 @@ static int rule_stats_sum(const struct datapath *dp, uint32_t index, struct gw_r
 		out->matches += values[i].matches;
 		out->packets += values[i].packets;
 		out->bytes += values[i].bytes;
+		out->overloads += values[i].overloads;
 	}
 	free(values);
 	return 0;

@@ -43,6 +43,9 @@ struct datapath {
 	int rule_index;
 	int rule_ports;
 	int rule_ifaces;
+	int flows;
+	int src_track;
+	int events;
 };
 
 struct datapath_link {
