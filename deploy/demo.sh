@@ -84,7 +84,8 @@ gw_start || die "greywalld did not start"
 run "$GW_BIN/greywallctl" status
 
 say "A new mail client: greylisted by the tarpit, delivered when it retries"
-run mta_send sender@client.example alice@example.org "hello through greywall" ||
+printf '$ sendmail -f sender@client.example alice@example.org   # on 192.0.2.10, "Subject: hello through greywall"\n'
+mta_send sender@client.example alice@example.org "hello through greywall" ||
 	die "sendmail did not queue the message"
 wait_for 40 grep -q 'said: 451' "$(mta_dir sender)/maillog" ||
 	die "the sender was not greylisted"
