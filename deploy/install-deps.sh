@@ -18,14 +18,18 @@ case " $missing " in *" postfix "*)
 esac
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends $missing >/dev/null
-case " $missing " in *" postfix "*)
+# Packages that ship a service: the benchmarks and tests run private
+# instances, so the system's is left disabled and stopped.
+for svc in postfix postgrey endlessh; do
+	case " $missing " in *" $svc "*) ;; *) continue ;; esac
 	if command -v systemctl >/dev/null 2>&1; then
-		systemctl disable postfix.service >/dev/null 2>&1 || true
+		systemctl disable "$svc.service" >/dev/null 2>&1 || true
 		if [ -d /run/systemd/system ]; then
-			systemctl stop postfix.service >/dev/null 2>&1 || true
+			systemctl stop "$svc.service" >/dev/null 2>&1 || true
 		fi
-	elif command -v update-rc.d >/dev/null 2>&1; then
-		update-rc.d postfix disable >/dev/null 2>&1 || true
-		invoke-rc.d postfix stop >/dev/null 2>&1 || true
 	fi
-esac
+	if [ -x "/etc/init.d/$svc" ] && command -v update-rc.d >/dev/null 2>&1; then
+		update-rc.d "$svc" disable >/dev/null 2>&1 || true
+		invoke-rc.d "$svc" stop >/dev/null 2>&1 || true
+	fi
+done
