@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Every map of the data path, declared once. The XDP and TC objects both
- * include this file, so their map definitions are identical and userspace
- * can make one object reuse the other's maps (bpf_map__reuse_fd or pin
- * paths it sets itself; nothing here declares pinning).
+ * Every map of the data path, declared once. The XDP, TC and sk_lookup
+ * objects all include this file, so their map definitions are identical
+ * and userspace can make one object reuse the others' maps
+ * (bpf_map__reuse_fd or pin paths it sets itself; nothing here declares
+ * pinning).
  */
 #ifndef __GREYWALL_MAPS_H
 #define __GREYWALL_MAPS_H
@@ -120,6 +121,29 @@ struct {
 	__type(key, struct gw_rule_iface_key);
 	__type(value, struct gw_ruleset);
 } GW_MAP_RULE_IFACES SEC(".maps");
+
+/*
+ * The tarpit's listeners (enum gw_tarpit_slot). Userspace puts the sockets
+ * in; sk_lookup reads them. The kernel drops a socket from it on close.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, GW_TARPIT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} GW_MAP_TARPIT SEC(".maps");
+
+/*
+ * Destinations of the SMTP connections this host opens (spamlogd). TC
+ * egress writes; userspace drains it every scan and whitelists them. LRU:
+ * a flood of outbound SYNs between two drains forgets the oldest, never fails.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GW_OUTBOUND_MAX);
+	__type(key, struct gw_addr);
+	__type(value, __u64);
+} GW_MAP_OUTBOUND SEC(".maps");
 
 /*
  * TCP flows of rules that track them. XDP creates (client SYN) and

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * TC egress: per-entry out counters for the destinations of our replies.
- * Never blocks (yet): every packet leaves with TC_ACT_OK.
+ * TC egress: per-entry out counters for the destinations of our replies,
+ * and spamlogd's half of greylisting: the SMTP servers this host connects
+ * to are recorded for userspace to whitelist. Never blocks (yet): every
+ * packet leaves with TC_ACT_OK.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -11,6 +13,27 @@
 #include "lookup.h"
 #include "maps.h"
 #include "parse.h"
+
+/*
+ * A SYN this host sends to the SMTP port records its destination, so the
+ * replies to our own mail skip greylisting. Only SYNs of local sockets:
+ * forwarded traffic has no skb->sk and is not ours to vouch for. The
+ * first sighting is kept; userspace deletes what it drains.
+ */
+static __always_inline void gw_record_outbound(struct __sk_buff *skb, const struct gw_pkt *pkt)
+{
+	__u64 port, now;
+
+	if (pkt->proto != IPPROTO_TCP || pkt->l4 != GW_L4_OK ||
+	    (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) != GW_TCP_SYN)
+		return;
+	port = gw_config_get(GW_CFG_SPAMD_PORT);
+	if (!port || pkt->dport != port || !skb->sk)
+		return;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&GW_MAP_OUTBOUND, &pkt->dst, &now, BPF_NOEXIST);
+	gw_stat_inc(GW_STAT_OUTBOUND_SMTP);
+}
 
 SEC("tc")
 int greywall_tc_egress(struct __sk_buff *skb)
@@ -24,6 +47,7 @@ int greywall_tc_egress(struct __sk_buff *skb)
 	gw_stat_inc(GW_STAT_OUT_PACKETS);
 	if (gw_parse(data, data_end, &pkt) != GW_PARSE_IP)
 		return TC_ACT_OK;
+	gw_record_outbound(skb, &pkt);
 	counter_tables = gw_config_get(GW_CFG_COUNTER_TABLES);
 	if (!counter_tables)
 		return TC_ACT_OK;

@@ -27,10 +27,11 @@
 					   -> struct gw_ruleset */
 #define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
 #define GW_MAP_RULE_IFACES gw_rule_ifaces /* struct gw_rule_iface_key -> struct gw_ruleset */
+#define GW_MAP_TARPIT gw_tarpit		/* sockmap: enum gw_tarpit_slot -> tarpit listener */
+#define GW_MAP_OUTBOUND gw_outbound	/* LRU: struct gw_addr -> __u64 first-seen ktime (ns) */
 #define GW_MAP_FLOWS gw_flows		/* struct gw_flow_key -> struct gw_flow */
 #define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
 #define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
-
 
 #define __GW_STR(x) #x
 #define GW_MAP_NAME(m) __GW_STR(m)
@@ -40,10 +41,10 @@
 #define GW_MAX_RULES 256		/* compiled rules, evaluated in order */
 #define GW_HOSTS_MAX_DEFAULT 2097152	/* host map capacity (all tables) */
 #define GW_PREFIX_MAX_DEFAULT 524288	/* per-family prefix trie capacity */
+#define GW_OUTBOUND_MAX 16384		/* SMTP destinations recorded between two drains */
 #define GW_FLOWS_MAX_DEFAULT 262144	/* tracked TCP flows (keep state with limits) */
 #define GW_SRC_TRACK_MAX_DEFAULT 65536	/* tracked (source, rule) pairs */
 #define GW_EVENTS_BYTES (256 * 1024)	/* overload event ring */
-
 
 /*
  * An address as a host-map key: IPv6, or IPv4 as an IPv4-mapped IPv6
@@ -348,6 +349,11 @@ enum gw_stat {
 	GW_STAT_HOST_HIT,
 	GW_STAT_PREFIX_HIT,
 	GW_STAT_OUT_PACKETS,	/* every packet the egress program saw */
+	GW_STAT_STEER_TARPIT,	/* SMTP connections sk_lookup gave to the tarpit */
+	GW_STAT_STEER_PASS,	/* SMTP connections left to the MTA: source in a pass table */
+	GW_STAT_STEER_NO_TARPIT, /* left to the MTA: no tarpit listener of that family */
+	GW_STAT_STEER_LOCAL,	/* left to the MTA: the host talking to itself (loopback) */
+	GW_STAT_OUTBOUND_SMTP,	/* SYNs this host sent to a remote SMTP port (spamlogd) */
 	GW_STAT_FLOWS_FULL,	/* SYNs not tracked: gw_flows full (passed, counted nowhere) */
 	GW_STAT_SRC_TRACK_FULL,	/* handshakes not counted: gw_src_track full (passed) */
 	GW_STAT_HANDSHAKES,	/* verified handshakes admitted and counted */
@@ -367,8 +373,20 @@ enum gw_config_key {
 	GW_CFG_COUNTER_TABLES,	/* bitmask of tables declared with `counters` */
 	GW_CFG_BUILD_ID,	/* checksum of the attached programs (userspace only) */
 	GW_CFG_RULE_GEN,	/* the live generation of the rule index, 0 or 1 */
+	GW_CFG_SPAMD_PORT,	/* TCP port steered to the tarpit; 0 = steering off */
+	GW_CFG_SPAMD_PASS_TABLES, /* bitmask of tables whose members reach the MTA */
 	GW_CFG_CLOCK,		/* data-path clock in seconds; 0 = boot time (tests set it) */
 	GW_CFG_MAX,
+};
+
+/*
+ * Slots of gw_tarpit: the tarpit's listening sockets, one per family, so an
+ * IPv4 connection is never handed to an IPv6-only socket or the reverse.
+ */
+enum gw_tarpit_slot {
+	GW_TARPIT_INET = 0,
+	GW_TARPIT_INET6,
+	GW_TARPIT_SLOTS,
 };
 
 enum gw_config_flag {

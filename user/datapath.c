@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "datapath.h"
 #include "ruleindex.h"
+#include "sk_lookup.skel.h"
 #include "tc_egress.skel.h"
 #include "xdp.skel.h"
 
@@ -34,7 +36,8 @@ static const struct {
 	PINNED(GW_MAP_CONFIG, config),		PINNED(GW_MAP_INDEX4, index4),
 	PINNED(GW_MAP_CLASSES, classes),	PINNED(GW_MAP_INDEX6, index6),
 	PINNED(GW_MAP_RULE_INDEX, rule_index),	PINNED(GW_MAP_RULE_PORTS, rule_ports),
-	PINNED(GW_MAP_RULE_IFACES, rule_ifaces), PINNED(GW_MAP_FLOWS, flows),
+	PINNED(GW_MAP_RULE_IFACES, rule_ifaces), PINNED(GW_MAP_TARPIT, tarpit),
+	PINNED(GW_MAP_OUTBOUND, outbound),	PINNED(GW_MAP_FLOWS, flows),
 	PINNED(GW_MAP_SRC_TRACK, src_track),	PINNED(GW_MAP_EVENTS, events),
 #undef PINNED
 };
@@ -129,18 +132,20 @@ void datapath_close(struct datapath *dp)
 		*map_fd(dp, i) = -1;
 }
 
-/* A checksum of both programs' ELF images: which build is attached. */
+/* A checksum of every program's ELF image: which build is attached. */
 static uint64_t build_id(void)
 {
-	size_t xdp_size, tc_size;
-	const void *xdp = gw_xdp__elf_bytes(&xdp_size);
-	const void *tc = gw_tc_egress__elf_bytes(&tc_size);
+	const void *(*const images[])(size_t *) = { gw_xdp__elf_bytes, gw_tc_egress__elf_bytes,
+						    gw_sk_lookup__elf_bytes };
 	uLong a = crc32(0L, Z_NULL, 0), b = adler32(0L, Z_NULL, 0);
 
-	a = crc32(a, xdp, (uInt)xdp_size);
-	a = crc32(a, tc, (uInt)tc_size);
-	b = adler32(b, xdp, (uInt)xdp_size);
-	b = adler32(b, tc, (uInt)tc_size);
+	for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
+		size_t size;
+		const void *elf = images[i](&size);
+
+		a = crc32(a, elf, (uInt)size);
+		b = adler32(b, elf, (uInt)size);
+	}
 	return ((uint64_t)a << 32) | (uint32_t)b;
 }
 
@@ -318,6 +323,76 @@ static int attach_tc(struct datapath *dp, const char *ifname, int ifindex, char 
 	return ret;
 }
 
+/* Attach the loaded sk_lookup program to our namespace and pin the link at path. */
+static int attach_sk_lookup_new(struct gw_sk_lookup *skel, const char *path)
+{
+	struct bpf_link *link;
+	int netns, ret;
+
+	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return -errno;
+	link = bpf_program__attach_netns(skel->progs.greywall_sk_lookup, netns);
+	ret = link ? 0 : -errno;
+	close(netns);
+	if (ret)
+		return ret;
+	/* The pin keeps the program attached after the link's fd is closed. */
+	ret = bpf_link__pin(link, path);
+	if (ret)
+		bpf_link__detach(link);
+	bpf_link__destroy(link);
+	return ret;
+}
+
+/*
+ * The sk_lookup program runs on the whole network namespace, not on an
+ * interface: one link, pinned so it outlives greywalld. A pinned link of
+ * another build gets the new program in place (no lookup goes unsteered);
+ * a link whose namespace is gone is replaced.
+ */
+static int attach_sk_lookup(struct datapath *dp, bool replace, char *err, size_t errlen)
+{
+	struct gw_sk_lookup *skel;
+	char path[PATH_MAX];
+	int link, ret;
+
+	ret = pin_path(path, sizeof(path), dp->bpf_dir, DATAPATH_SK_LOOKUP_LINK);
+	if (ret) {
+		snprintf(err, errlen, "sk_lookup link pin: %s", strerror(-ret));
+		return ret;
+	}
+	link = bpf_obj_get(path);
+	if (link >= 0 && !replace) {
+		close(link);
+		return 0;
+	}
+	skel = gw_sk_lookup__open();
+	ret = skel ? set_pin_paths(skel->obj, dp->bpf_dir) : -errno;
+	if (!ret)
+		ret = gw_sk_lookup__load(skel);
+	if (ret) {
+		snprintf(err, errlen, "load the sk_lookup object (maps in %s): %s", dp->bpf_dir,
+			 strerror(-ret));
+		goto out;
+	}
+	if (link >= 0) {
+		ret = bpf_link_update(link, bpf_program__fd(skel->progs.greywall_sk_lookup), NULL);
+		if (ret == -ENOLINK && !unlink(path))
+			ret = attach_sk_lookup_new(skel, path);
+	} else {
+		ret = attach_sk_lookup_new(skel, path);
+	}
+	if (ret)
+		snprintf(err, errlen, "attach sk_lookup to the network namespace: %s",
+			 strerror(-ret));
+out:
+	if (link >= 0)
+		close(link);
+	gw_sk_lookup__destroy(skel);
+	return ret;
+}
+
 int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, size_t errlen)
 {
 	uint32_t key = GW_CFG_BUILD_ID;
@@ -385,13 +460,33 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 				return ret;
 		}
 	}
+	ret = attach_sk_lookup(dp, attached_build != want_build, err, errlen);
+	if (ret)
+		return ret;
 	bpf_map_update_elem(dp->config, &key, &want_build, BPF_ANY);
 	return 0;
 }
 
+/* Cut the sk_lookup link, even if something else still holds it open. */
+static int detach_sk_lookup(const char *bpf_dir)
+{
+	char path[PATH_MAX];
+	int link, ret;
+
+	ret = pin_path(path, sizeof(path), bpf_dir, DATAPATH_SK_LOOKUP_LINK);
+	if (ret)
+		return ret;
+	link = bpf_obj_get(path);
+	if (link < 0)
+		return errno == ENOENT ? 0 : -errno;
+	ret = bpf_link_detach(link) ? -errno : 0;
+	close(link);
+	return ret;
+}
+
 int datapath_detach(const struct config *cfg, char *err, size_t errlen)
 {
-	int first_err = 0;
+	int first_err = 0, ret;
 	DIR *dir;
 
 	for (size_t i = 0; i < cfg->ninterfaces; i++) {
@@ -399,7 +494,6 @@ int datapath_detach(const struct config *cfg, char *err, size_t errlen)
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DATAPATH_TC_HANDLE,
 			    .priority = DATAPATH_TC_PRIORITY);
 		int ifindex = (int)if_nametoindex(cfg->interfaces[i]);
-		int ret;
 
 		if (!ifindex)
 			continue;
@@ -416,6 +510,11 @@ int datapath_detach(const struct config *cfg, char *err, size_t errlen)
 				 strerror(-ret));
 			first_err = ret;
 		}
+	}
+	ret = detach_sk_lookup(cfg->bpf_dir);
+	if (ret && !first_err) {
+		snprintf(err, errlen, "detach sk_lookup: %s", strerror(-ret));
+		first_err = ret;
 	}
 	dir = opendir(cfg->bpf_dir);
 	if (dir) {

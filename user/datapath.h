@@ -2,8 +2,10 @@
 /*
  * The data path's lifecycle: load the BPF objects with their maps pinned
  * under the bpf-dir (reusing the pins of an earlier run), attach XDP
- * through libxdp and the TC egress program, and detach it all again.
- * Programs stay attached and maps pinned when greywalld exits.
+ * through libxdp, the TC egress program, and the sk_lookup program on the
+ * daemon's network namespace (through a link pinned in the bpf-dir), and
+ * detach it all again. Programs stay attached and maps pinned when
+ * greywalld exits.
  */
 #ifndef __GREYWALL_DATAPATH_H
 #define __GREYWALL_DATAPATH_H
@@ -20,6 +22,9 @@
 /* The TC filter's handle and priority on clsact egress. */
 #define DATAPATH_TC_HANDLE 0x6777
 #define DATAPATH_TC_PRIORITY 0x6777
+
+/* The sk_lookup link's pin in the bpf-dir: it keeps the program attached. */
+#define DATAPATH_SK_LOOKUP_LINK "link_sk_lookup"
 
 struct gw_xdp;
 struct gw_tc_egress;
@@ -43,6 +48,8 @@ struct datapath {
 	int rule_index;
 	int rule_ports;
 	int rule_ifaces;
+	int tarpit;
+	int outbound;
 	int flows;
 	int src_track;
 	int events;
@@ -65,9 +72,11 @@ struct datapath_link {
 int datapath_open_pinned(struct datapath *dp, const char *bpf_dir);
 
 /*
- * Load both programs, creating or reusing the pinned maps, and attach to
- * every configured interface. Programs of the same build that are already
- * attached are left in place; another build is replaced without a gap.
+ * Load the programs, creating or reusing the pinned maps, attach XDP and
+ * TC to every configured interface and sk_lookup to the calling process's
+ * network namespace (it steers nothing while GW_CFG_SPAMD_PORT is 0).
+ * Programs of the same build that are already attached are left in place;
+ * another build is replaced without a gap.
  * err gets a message on failure. Returns 0 or -errno.
  */
 int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, size_t errlen);
@@ -76,8 +85,8 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 void datapath_close(struct datapath *dp);
 
 /*
- * Remove greywall's programs from the interfaces, unpin the maps and
- * remove the bpf-dir. Returns 0 or -errno (the first error).
+ * Remove greywall's programs from the interfaces and the namespace, unpin
+ * the maps and remove the bpf-dir. Returns 0 or -errno (the first error).
  */
 int datapath_detach(const struct config *cfg, char *err, size_t errlen);
 
