@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * test_progs: runs every registered BPF selftest against the real XDP and
- * TC objects with BPF_PROG_TEST_RUN. Needs root. TAP output; exits non-zero
- * when any check fails or the fixture cannot be set up.
+ * test_progs: runs every registered BPF selftest against the real XDP, TC
+ * and sk_lookup objects with BPF_PROG_TEST_RUN. Needs root. TAP output;
+ * exits non-zero when any check fails or the fixture cannot be set up.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +22,8 @@
 #include "datapath.h"
 #include "mapindex.h"
 #include "ruleindex.h"
+#include "sk_lookup.skel.h"
+#include "steer.h"
 #include "tc_egress.skel.h"
 #include "test_progs.h"
 #include "xdp.skel.h"
@@ -36,6 +38,7 @@ static int nselftests;
 
 static struct gw_xdp *xdp_skel;
 static struct gw_tc_egress *tc_skel;
+static struct gw_sk_lookup *sk_skel;
 static int ncpus;
 
 void selftest_register(const char *name, selftest_fn fn)
@@ -139,6 +142,14 @@ void fx_reset(void)
 	array_zero(xdp_skel->maps.gw_rule_stats, true);
 	array_zero(xdp_skel->maps.gw_stats, true);
 	array_zero(xdp_skel->maps.gw_config, false);
+	map_clear(xdp_skel->maps.gw_outbound);
+	{
+		struct datapath dp;
+
+		fx_datapath(&dp);
+		if (steer_set_tarpit(&dp, -1, -1))
+			ST_CHECK(0, "fixture: empty the tarpit slots");
+	}
 	fx_extra_flags = 0;
 	fx_rules(NULL, 0);
 	mapindex_reset(&fx_index);
@@ -260,10 +271,10 @@ uint64_t fx_stat(enum gw_stat stat)
 /* As `greywallctl rules` computes them (evaluations derived from rule 0's count). */
 struct gw_rule_stats fx_rule_stats(uint32_t idx)
 {
-	struct datapath dp = { .rules = bpf_map__fd(xdp_skel->maps.gw_rules),
-			       .rule_stats = bpf_map__fd(xdp_skel->maps.gw_rule_stats) };
 	struct gw_rule_stats sum;
+	struct datapath dp;
 
+	fx_datapath(&dp);
 	if (datapath_rule_stats(&dp, idx, &sum))
 		return (struct gw_rule_stats){ ~0ULL, ~0ULL, ~0ULL, ~0ULL };
 	return sum;
@@ -304,6 +315,39 @@ int fx_run_xdp(const void *pkt, size_t len, void *out, uint32_t *out_len)
 	return (int)opts.retval;
 }
 
+int fx_run_sk_lookup(struct bpf_sk_lookup *ctx)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx),
+		    .ctx_out = ctx, .ctx_size_out = sizeof(*ctx));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(sk_skel->progs.greywall_sk_lookup), &opts))
+		return -errno;
+	return (int)opts.retval;
+}
+
+void fx_datapath(struct datapath *dp)
+{
+	memset(dp, 0, sizeof(*dp));
+	dp->hosts = bpf_map__fd(xdp_skel->maps.gw_hosts);
+	dp->prefix4 = bpf_map__fd(xdp_skel->maps.gw_prefix4);
+	dp->prefix6 = bpf_map__fd(xdp_skel->maps.gw_prefix6);
+	dp->rules = bpf_map__fd(xdp_skel->maps.gw_rules);
+	dp->rule_stats = bpf_map__fd(xdp_skel->maps.gw_rule_stats);
+	dp->stats = bpf_map__fd(xdp_skel->maps.gw_stats);
+	dp->config = bpf_map__fd(xdp_skel->maps.gw_config);
+	dp->index4 = bpf_map__fd(xdp_skel->maps.gw_index4);
+	dp->classes = bpf_map__fd(xdp_skel->maps.gw_classes);
+	dp->index6 = bpf_map__fd(xdp_skel->maps.gw_index6);
+	dp->rule_index = bpf_map__fd(xdp_skel->maps.gw_rule_index);
+	dp->rule_ports = bpf_map__fd(xdp_skel->maps.gw_rule_ports);
+	dp->rule_ifaces = bpf_map__fd(xdp_skel->maps.gw_rule_ifaces);
+	dp->tarpit = bpf_map__fd(xdp_skel->maps.gw_tarpit);
+	dp->outbound = bpf_map__fd(xdp_skel->maps.gw_outbound);
+	dp->flows = bpf_map__fd(xdp_skel->maps.gw_flows);
+	dp->src_track = bpf_map__fd(xdp_skel->maps.gw_src_track);
+	dp->events = bpf_map__fd(xdp_skel->maps.gw_events);
+}
+
 int fx_run_tc(const void *pkt, size_t len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
@@ -328,12 +372,17 @@ static const char *verdict_name(int v)
 
 static const char *stat_name(int stat)
 {
+#define STAT_NAME(s) [GW_STAT_##s] = #s
 	static const char *names[GW_STAT_MAX] = {
-		"PACKETS", "PASS", "DROP", "NON_IP", "UNPARSED", "IPV6_EXT",
-		"FRAGMENT", "HOST_HIT", "PREFIX_HIT", "OUT_PACKETS",
+		STAT_NAME(PACKETS), STAT_NAME(PASS), STAT_NAME(DROP), STAT_NAME(NON_IP),
+		STAT_NAME(UNPARSED), STAT_NAME(IPV6_EXT), STAT_NAME(FRAGMENT), STAT_NAME(HOST_HIT),
+		STAT_NAME(PREFIX_HIT), STAT_NAME(OUT_PACKETS), STAT_NAME(STEER_TARPIT),
+		STAT_NAME(STEER_PASS), STAT_NAME(STEER_NO_TARPIT), STAT_NAME(STEER_LOCAL),
+		STAT_NAME(OUTBOUND_SMTP),
 	};
+#undef STAT_NAME
 
-	return stat >= 0 && stat < GW_STAT_MAX ? names[stat] : "?";
+	return stat >= 0 && stat < GW_STAT_MAX && names[stat] ? names[stat] : "?";
 }
 
 static void run_case_mode(const struct xdp_case *c, bool index)
@@ -415,10 +464,28 @@ int fx_xdp_prog_fd(void)
 	return bpf_program__fd(xdp_skel->progs.greywall_xdp);
 }
 
-/* Load the XDP object, then the TC object on the XDP object's maps. */
-static int fixture_setup(void)
+/* Make an opened object use the XDP object's maps, as the pins do in the daemon. */
+static int share_xdp_maps(struct bpf_object *obj)
 {
 	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map *shared =
+			bpf_object__find_map_by_name(xdp_skel->obj, bpf_map__name(map));
+		int err;
+
+		if (!shared)
+			continue;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(shared));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Load the XDP object, then the TC and sk_lookup objects on the XDP object's maps. */
+static int fixture_setup(void)
+{
 	int err;
 
 	xdp_skel = gw_xdp__open_and_load();
@@ -427,17 +494,17 @@ static int fixture_setup(void)
 	tc_skel = gw_tc_egress__open();
 	if (!tc_skel)
 		return -errno;
-	bpf_object__for_each_map(map, tc_skel->obj) {
-		struct bpf_map *shared =
-			bpf_object__find_map_by_name(xdp_skel->obj, bpf_map__name(map));
-
-		if (!shared)
-			continue;
-		err = bpf_map__reuse_fd(map, bpf_map__fd(shared));
-		if (err)
-			return err;
-	}
-	err = gw_tc_egress__load(tc_skel);
+	err = share_xdp_maps(tc_skel->obj);
+	if (!err)
+		err = gw_tc_egress__load(tc_skel);
+	if (err)
+		return err;
+	sk_skel = gw_sk_lookup__open();
+	if (!sk_skel)
+		return -errno;
+	err = share_xdp_maps(sk_skel->obj);
+	if (!err)
+		err = gw_sk_lookup__load(sk_skel);
 	if (err)
 		return err;
 	{
@@ -469,7 +536,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	ncpus = libbpf_num_possible_cpus();
 	err = fixture_setup();
-	CHECK(!err, "fixture: load gw_xdp and gw_tc_egress on shared maps (err %d)", err);
+	CHECK(!err, "fixture: load gw_xdp, gw_tc_egress and gw_sk_lookup on shared maps (err %d)",
+	      err);
 	if (err)
 		return check_done();
 	CHECK(nselftests > 0, "%d selftests registered", nselftests);
@@ -483,6 +551,7 @@ int main(int argc, char **argv)
 		fx_reset();
 		selftests[i].fn();
 	}
+	gw_sk_lookup__destroy(sk_skel);
 	gw_tc_egress__destroy(tc_skel);
 	gw_xdp__destroy(xdp_skel);
 	return check_done();

@@ -2,7 +2,7 @@
 /*
  * The selftest runner's interface: test registration, TAP checks that count
  * across every file into one plan, and the fixture every test shares (the
- * XDP and TC skeletons loaded once, on the same maps).
+ * XDP, TC and sk_lookup skeletons loaded once, on the same maps).
  */
 #ifndef __GREYWALL_TEST_PROGS_H
 #define __GREYWALL_TEST_PROGS_H
@@ -13,6 +13,9 @@
 
 #include "greywall.h"
 #include "packet.h"
+
+struct bpf_sk_lookup;
+struct datapath;
 
 typedef void (*selftest_fn)(void);
 
@@ -72,6 +75,13 @@ struct gw_rule_stats fx_rule_stats(uint32_t idx);
 int fx_run_xdp(const void *pkt, size_t len, void *out, uint32_t *out_len);
 /* Run the TC egress program once; returns the TC verdict or -errno. */
 int fx_run_tc(const void *pkt, size_t len);
+/*
+ * Run the sk_lookup program once on *ctx; ctx->cookie comes back as the
+ * cookie of the socket it chose, or 0. Returns the SK_* verdict or -errno.
+ */
+int fx_run_sk_lookup(struct bpf_sk_lookup *ctx);
+/* The fixture's maps as a struct datapath, for the userspace API (steer.h). */
+void fx_datapath(struct datapath *dp);
 /* The loaded XDP program's fd; the rules map's fd. */
 int fx_xdp_prog_fd(void);
 int fx_rules_fd(void);
