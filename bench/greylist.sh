@@ -1,0 +1,144 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# Greylist decisions per second (issue 5), on the same COUNT new tuples and
+# the same concurrency for each (bench/grey_rate.c says what a tuple is):
+#
+#   greywall  greywalld with a spamd block (stutter 0s, greystutter 0s) in a
+#             throwaway network namespace; full SMTP dialogues against its
+#             tarpit on 127.0.0.1:8025, decisions counted in greywalld's log
+#   store     grey_update() alone on a fresh store, no daemon
+#   postgrey  Debian's postgrey (defaults, its own database directory) in the
+#             same namespace on 127.0.0.1:10023, Postfix's policy protocol
+#
+# Usage: bench/greylist.sh [COUNT [CONCURRENCY]]   (default 10000 100: Postfix's
+# default_process_limit, so as many smtpd processes, each with its policy connection)
+# Output: a summary, then "RESULT ..." and "RATIO ..." lines for bench/run.sh.
+
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+COUNT=${1:-10000}
+CONC=${2:-100}
+NS=gwgrey$$
+RUN=/run/gwgrey.$$
+BPFFS=$RUN/bpf
+CONF=$RUN/greywall.conf
+SOCK=$RUN/control.sock
+LOG=$RUN/greywalld.log
+RATE=$TOP/.output/bench/grey_rate
+TARPIT_PORT=8025
+POSTGREY_PORT=10023
+GW_PID=
+PG_PID=
+export LIBXDP_BPFFS=$BPFFS
+
+stop_pid() { # PID: TERM, then KILL after 5 s
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+	kill "$1" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+cleanup() {
+	set +e
+	stop_pid "$GW_PID"
+	stop_pid "$PG_PID"
+	if [ -f "$CONF" ] && ip netns list | grep -qw "$NS"; then
+		ip netns exec "$NS" "$TOP/greywalld" -f "$CONF" --detach >/dev/null 2>&1
+	fi
+	ip netns list | grep -qw "$NS" && ip netns del "$NS"
+	mountpoint -q "$BPFFS" && umount "$BPFFS"
+	rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { # what; the log to show
+	echo "greylist.sh: $1" >&2
+	[ -n "${2:-}" ] && [ -f "$2" ] && tail -15 "$2" | sed 's/^/#   /' >&2
+	exit 1
+}
+# listening PORT: a TCP socket listens on PORT in the namespace
+listening() { ip netns exec "$NS" ss -Hltn "sport = :$1" | grep -q .; }
+wait_listening() { # PORT PID
+	for _ in $(seq 200); do
+		listening "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+result() { # file name -> rate
+	awk -v n="$2" '$1 == "RESULT" && $2 == "greylist=" n {
+		for (i = 3; i <= NF; i++) if ($i ~ /^rate=/) { sub("rate=", "", $i); print $i } }' "$1"
+}
+
+[ "$(id -u)" -eq 0 ] || fail "needs root (network namespace, greywalld)"
+[ -x "$RATE" ] && [ -x "$TOP/greywalld" ] && [ -x "$TOP/greywallctl" ] ||
+	fail "not built: make .output/bench/grey_rate greywalld greywallctl"
+command -v postgrey >/dev/null || fail "postgrey is not installed (make bench installs it)"
+# The unprivileged user of the tarpit child (deploy/greywall.sysusers on real systems).
+id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall ||
+	fail "cannot create the user greywall"
+mkdir -p "$RUN/state" "$RUN/pub" "$RUN/postgrey" "$BPFFS"
+
+echo "tuples: $COUNT new (127.1.0.0 + i, helo mail.example.net, <sender@example.net> -> <rcpt-i@example.org>), $CONC at a time"
+
+# ---- grey_update alone ---------------------------------------------------
+"$RATE" -n "$COUNT" store | tee "$RUN/store.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate store failed"
+
+# ---- greywalld: full dialogues through the tarpit ------------------------
+ip netns add "$NS" || fail "cannot create a network namespace"
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" ip link add veth0 type veth peer name veth1
+ip netns exec "$NS" ip link set veth0 up
+ip netns exec "$NS" ip link set veth1 up
+mount -t bpf bpf "$BPFFS" || fail "cannot mount bpffs on $BPFFS"
+cat >"$CONF" <<CONF
+set interface veth0
+set bpf-dir "$BPFFS/greywall"
+set state-dir "$RUN/state"
+set control-socket "$SOCK"
+set dump-dir "$RUN/pub"
+spamd {
+	listen 127.0.0.1 port $TARPIT_PORT
+	hostname "mx.example.org"
+	stutter 0s
+	greystutter 0s
+}
+CONF
+ip netns exec "$NS" "$TOP/greywalld" -d -f "$CONF" >"$LOG" 2>&1 &
+GW_PID=$!
+wait_listening "$TARPIT_PORT" "$GW_PID" || fail "greywalld's tarpit did not start" "$LOG"
+ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$TARPIT_PORT" -l "$LOG" smtp |
+	tee "$RUN/greywall.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate smtp failed" "$LOG"
+grey=$("$TOP/greywallctl" -s "$SOCK" spamdb | grep -c '^GREY|')
+echo "greywallctl spamdb: $grey GREY tuples"
+[ "$grey" -eq "$COUNT" ] || fail "the store holds $grey GREY tuples, not $COUNT" "$LOG"
+stop_pid "$GW_PID"
+GW_PID=
+
+# ---- postgrey ----------------------------------------------------------------
+chown postgrey "$RUN/postgrey"
+ip netns exec "$NS" postgrey --inet=127.0.0.1:$POSTGREY_PORT --dbdir="$RUN/postgrey" \
+	>"$RUN/postgrey.log" 2>&1 &
+PG_PID=$!
+wait_listening "$POSTGREY_PORT" "$PG_PID" || fail "postgrey did not start" "$RUN/postgrey.log"
+ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$POSTGREY_PORT" postgrey |
+	tee "$RUN/postgrey.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate postgrey failed" "$RUN/postgrey.log"
+stop_pid "$PG_PID"
+PG_PID=
+
+pg=$(result "$RUN/postgrey.txt" postgrey)
+for name in greywall grey_update; do
+	file=$RUN/greywall.txt
+	[ "$name" = grey_update ] && file=$RUN/store.txt
+	rate=$(result "$file" "$name")
+	echo "$name $rate $pg" | awk '{
+		r = $2 / $3
+		v = $1 == "greywall" ? (r >= 10 ? "PASS" : "MISS") : "info"
+		printf "%s / postgrey: %.1f%s\n", $1, r, v == "info" ? "" : " (target >= 10: " v ")"
+		printf "RATIO name=%s_vs_postgrey value=%.2f target=10 %s\n", $1, r, v }'
+done
