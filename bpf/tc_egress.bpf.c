@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * TC egress: per-entry out counters for the destinations of our replies,
- * and spamlogd's half of greylisting: the SMTP servers this host connects
- * to are recorded for userspace to whitelist. Never blocks (yet): every
- * packet leaves with TC_ACT_OK.
+ * spamlogd's half of greylisting (the SMTP servers this host connects to
+ * are recorded for userspace to whitelist), and the server's half of flow
+ * tracking (bpf/flow.h). Never blocks (yet): every packet leaves with
+ * TC_ACT_OK.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
+#include "flow.h"
 #include "greywall.h"
 #include "lookup.h"
 #include "maps.h"
@@ -48,6 +50,8 @@ int greywall_tc_egress(struct __sk_buff *skb)
 	if (gw_parse(data, data_end, &pkt) != GW_PARSE_IP)
 		return TC_ACT_OK;
 	gw_record_outbound(skb, &pkt);
+	if (gw_is_tcp(&pkt))
+		gw_flow_egress(data, data_end, &pkt);
 	counter_tables = gw_config_get(GW_CFG_COUNTER_TABLES);
 	if (!counter_tables)
 		return TC_ACT_OK;

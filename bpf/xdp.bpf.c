@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * XDP ingress: look up the source's table membership, evaluate the
- * compiled rules as PF does, count, and pass or drop.
+ * compiled rules as PF does (or follow a tracked flow, bpf/flow.h), count,
+ * and pass or drop.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <xdp/xdp_helpers.h>
 
+#include "flow.h"
 #include "greywall.h"
 #include "lookup.h"
 #include "maps.h"
@@ -244,8 +246,7 @@ static __always_inline int gw_evaluate(struct xdp_md *ctx, const struct gw_pkt *
 	m.ifindex = ctx->ingress_ifindex;
 	m.base_key = GW_RIX_BASE +
 		     ((pkt->family == 6) * GW_RIX_PROTOS + gw_proto_index(pkt)) * 2 +
-		     (pkt->l4 == GW_L4_OK && pkt->proto == IPPROTO_TCP &&
-		      (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_SYN);
+		     (gw_is_tcp(pkt) && gw_is_syn(pkt));
 	m.port_key = pkt->l4 == GW_L4_OK && (pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP)
 			     ? pkt->dport
 			     : GW_RULE_PORT_NONE;
@@ -292,8 +293,15 @@ int greywall_xdp(struct xdp_md *ctx)
 	gw_lookup(&pkt.src, pkt.family, cfg_flags, counter_tables, &src);
 	meta = gw_rix(gen * GW_RIX_MAX, GW_RIX_META);
 	if (meta && meta->bits[0]) {
-		int rule = -1;
+		int rule = -1, flow = GW_FLOW_NONE;
 
+		/* A tracked flow's packets skip the rules (PF's state match). */
+		if ((meta->bits[1] & GW_RULE_META_STATEFUL) && gw_is_tcp(&pkt))
+			flow = gw_flow_ingress(ctx, &pkt, len);
+		if (flow != GW_FLOW_NONE) {
+			action = flow == GW_FLOW_PASS ? GW_ACT_PASS : GW_ACT_BLOCK_DROP;
+			goto verdict;
+		}
 		/* Most sources are in no table, and most rules want one. */
 		if ((src.tables & meta->bits[2]) || !(meta->bits[1] & GW_RULE_META_NEED_SRC))
 			rule = gw_evaluate(ctx, &pkt, gen, meta, src.tables, cfg_flags);
@@ -311,9 +319,12 @@ int greywall_xdp(struct xdp_md *ctx)
 				st->bytes += len;
 			}
 			action = gw_rule_action(gen, idx);
+			if (action == GW_ACT_PASS && (meta->bits[1] & GW_RULE_META_STATEFUL) &&
+			    gw_is_tcp(&pkt) && gw_is_syn(&pkt))
+				gw_flow_syn(ctx, &pkt, idx);
 		}
 	}
-
+verdict:
 	if (src.entry && (src.tables & counter_tables))
 		gw_count(src.entry, action == GW_ACT_PASS ? GW_DIR_IN_PASS : GW_DIR_IN_BLOCK, len);
 
