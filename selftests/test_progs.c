@@ -494,15 +494,14 @@ static int fixture_setup(void)
 	tc_skel = gw_tc_egress__open();
 	if (!tc_skel)
 		return -errno;
-	err = share_xdp_maps(tc_skel->obj);
-	if (!err)
-		err = gw_tc_egress__load(tc_skel);
-	if (err)
-		return err;
 	sk_skel = gw_sk_lookup__open();
 	if (!sk_skel)
 		return -errno;
-	err = share_xdp_maps(sk_skel->obj);
+	err = share_xdp_maps(tc_skel->obj);
+	if (!err)
+		err = share_xdp_maps(sk_skel->obj);
+	if (!err)
+		err = gw_tc_egress__load(tc_skel);
 	if (!err)
 		err = gw_sk_lookup__load(sk_skel);
 	if (err)

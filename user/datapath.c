@@ -537,13 +537,19 @@ int datapath_detach(const struct config *cfg, char *err, size_t errlen)
 	return first_err;
 }
 
+int datapath_set_config(const struct datapath *dp, enum gw_config_key key, uint64_t value)
+{
+	uint32_t k = key;
+
+	return bpf_map_update_elem(dp->config, &k, &value, BPF_ANY) ? -errno : 0;
+}
+
 int datapath_set_rules(struct datapath *dp, const struct config *cfg)
 {
 	struct ruleindex_maps maps = { dp->rule_index, dp->rule_ports, dp->rule_ifaces,
 				       dp->config };
-	uint64_t counter_tables = 0, nrules = cfg->nrules;
 	struct gw_rule rules[GW_MAX_RULES];
-	uint32_t key;
+	uint64_t counter_tables = 0;
 	int err;
 
 	if (cfg->nrules > GW_MAX_RULES)
@@ -566,13 +572,10 @@ int datapath_set_rules(struct datapath *dp, const struct config *cfg)
 	for (uint32_t i = 0; i < cfg->nrules; i++)
 		if (bpf_map_update_elem(dp->rules, &i, &rules[i], BPF_ANY))
 			return -errno;
-	key = GW_CFG_COUNTER_TABLES;
-	if (bpf_map_update_elem(dp->config, &key, &counter_tables, BPF_ANY))
-		return -errno;
-	key = GW_CFG_NRULES;
-	if (bpf_map_update_elem(dp->config, &key, &nrules, BPF_ANY))
-		return -errno;
-	return 0;
+	err = datapath_set_config(dp, GW_CFG_COUNTER_TABLES, counter_tables);
+	if (!err)
+		err = datapath_set_config(dp, GW_CFG_NRULES, cfg->nrules);
+	return err;
 }
 
 uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat)

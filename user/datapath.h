@@ -93,6 +93,9 @@ int datapath_detach(const struct config *cfg, char *err, size_t errlen);
 /* What is attached on one interface. Returns 0 or -errno. */
 int datapath_link_status(const char *ifname, struct datapath_link *out);
 
+/* Set one runtime setting in the config map. Returns 0 or -errno. */
+int datapath_set_config(const struct datapath *dp, enum gw_config_key key, uint64_t value);
+
 /* Write the compiled rules and the runtime config. Returns 0 or -errno. */
 int datapath_set_rules(struct datapath *dp, const struct config *cfg);
 

@@ -25,16 +25,10 @@ int steer_set_tarpit(const struct datapath *dp, int fd4, int fd6)
 
 int steer_set_port(const struct datapath *dp, uint16_t port, uint64_t pass_tables)
 {
-	uint32_t key = GW_CFG_SPAMD_PASS_TABLES;
-	uint64_t value = port;
-
 	/* The tables first: steering never starts with an old idea of who passes. */
-	if (bpf_map_update_elem(dp->config, &key, &pass_tables, BPF_ANY))
-		return -errno;
-	key = GW_CFG_SPAMD_PORT;
-	if (bpf_map_update_elem(dp->config, &key, &value, BPF_ANY))
-		return -errno;
-	return 0;
+	int err = datapath_set_config(dp, GW_CFG_SPAMD_PASS_TABLES, pass_tables);
+
+	return err ? err : datapath_set_config(dp, GW_CFG_SPAMD_PORT, port);
 }
 
 static int64_t nsec(const struct timespec *ts)
