@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The userspace half of issue 3 against the real maps (the XDP object's
+ * maps, its program not even loaded) and real sockets: the sweeper's timeouts and slot
+ * accounting, PF's rate decay, flush versus flush global on gw_flows,
+ * SOCK_DESTROY on IPv4, IPv6 and dual-stack sockets, an overload event
+ * applied to the tables with its evidence, and the rule remap of a reload.
+ * Runs in a network namespace of its own, so the sockets it destroys can
+ * only be its own. Needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN).
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "daemon.h"
+#include "dump.h"
+#include "flush.h"
+#include "overload.h"
+#include "sweeper.h"
+#include "xdp.skel.h"
+
+#define NS SWEEPER_NSEC
+
+static int flows_fd, src_fd, config_fd;
+
+static struct gw_addr key_of(const char *text)
+{
+	struct addr_prefix p;
+	struct gw_addr k;
+
+	addr_parse(text, &p);
+	addr_to_key(&p, &k);
+	return k;
+}
+
+static struct gw_flow_key flow_key(const char *client, uint16_t cport, uint16_t sport)
+{
+	struct gw_flow_key k = { .client = key_of(client), .server = key_of("192.0.2.1"),
+				 .client_port = cport, .server_port = sport };
+
+	return k;
+}
+
+static void put_flow(const struct gw_flow_key *k, uint8_t state, uint8_t rule, uint8_t counted,
+		     uint64_t last_ns)
+{
+	struct gw_flow f = { .last_ns = last_ns, .state = state, .rule = rule, .counted = counted };
+
+	bpf_map_update_elem(flows_fd, k, &f, BPF_ANY);
+}
+
+static int get_flow(const struct gw_flow_key *k, struct gw_flow *f)
+{
+	return bpf_map_lookup_elem(flows_fd, k, f) ? -errno : 0;
+}
+
+static void put_source(const char *addr, uint32_t rule, uint32_t conns, uint32_t rate,
+		       uint64_t last_s, uint32_t overloaded)
+{
+	struct gw_src_key k = { .addr = key_of(addr), .rule = rule };
+	struct gw_src_track st = { .conns = conns, .rate_count = rate, .rate_last = last_s,
+				   .overloaded = overloaded };
+
+	bpf_map_update_elem(src_fd, &k, &st, BPF_ANY);
+}
+
+/* conns of a source entry, or -1 when it is gone. */
+static long source_conns(const char *addr, uint32_t rule, struct gw_src_track *out)
+{
+	struct gw_src_key k = { .addr = key_of(addr), .rule = rule };
+	struct gw_src_track st;
+
+	if (bpf_map_lookup_elem_flags(src_fd, &k, &st, BPF_F_LOCK))
+		return -1;
+	if (out)
+		*out = st;
+	return st.conns;
+}
+
+static void clear_maps(void)
+{
+	struct gw_flow_key fk;
+	struct gw_src_key sk;
+
+	while (!bpf_map_get_next_key(flows_fd, NULL, &fk))
+		bpf_map_delete_elem(flows_fd, &fk);
+	while (!bpf_map_get_next_key(src_fd, NULL, &sk))
+		bpf_map_delete_elem(src_fd, &sk);
+}
+
+static void test_rate_and_timeouts(void)
+{
+	/* PF's decay for max-src-conn-rate 3/10, in whole seconds (SPEC 4). */
+	CHECK_INT(sweeper_rate_decayed(3000, 100, 100, 10), 3000, "rate: no time passed, no decay");
+	CHECK_INT(sweeper_rate_decayed(3000, 100, 105, 10), 1500, "rate: half the window halves it");
+	CHECK_INT(sweeper_rate_decayed(3000, 100, 109, 10), 300, "rate: 9 of 10 s leave a tenth");
+	CHECK_INT(sweeper_rate_decayed(3000, 100, 110, 10), 0, "rate: a whole window resets it");
+	CHECK_INT(sweeper_rate_decayed(7000, 100, 99, 3), 7000, "rate: a clock behind last is no time");
+	CHECK_INT(sweeper_rate_decayed(4000, 0, 5, 0), 0, "rate: a rule without a rate keeps nothing");
+	CHECK_INT(sweeper_flow_timeout(GW_FLOW_SYN), 120, "SYN: PF tcp.first");
+	CHECK_INT(sweeper_flow_timeout(GW_FLOW_SYNACK), 30, "SYN-ACK: PF tcp.opening");
+	CHECK_INT(sweeper_flow_timeout(GW_FLOW_ESTABLISHED), 86400, "established: tcp.established");
+	CHECK_INT(sweeper_flow_timeout(GW_FLOW_CLOSING), 90, "closing: tcp.closed");
+	CHECK_INT(sweeper_flow_timeout(GW_FLOW_KILLED), 90, "killed: tcp.closed");
+}
+
+static void test_clock(void)
+{
+	uint32_t key = GW_CFG_CLOCK;
+	uint64_t set = 5000, zero = 0, before, got;
+	struct timespec ts;
+
+	bpf_map_update_elem(config_fd, &key, &set, BPF_ANY);
+	CHECK_INT(sweeper_clock_ns(config_fd), 5000 * NS, "clock: GW_CFG_CLOCK injects seconds");
+	bpf_map_update_elem(config_fd, &key, &zero, BPF_ANY);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	before = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+	got = sweeper_clock_ns(config_fd);
+	CHECK(got >= before && got - before < NS, "clock: boot time when GW_CFG_CLOCK is 0");
+}
+
+static void test_sweep(const struct config *cfg)
+{
+	uint64_t now = 200000 * NS;
+	struct gw_flow_key syn_old = flow_key("198.51.100.7", 1001, 110),
+			   syn_new = flow_key("198.51.100.7", 1002, 110),
+			   synack_old = flow_key("198.51.100.7", 1003, 110),
+			   est_old = flow_key("198.51.100.7", 1004, 110),
+			   est_new = flow_key("198.51.100.7", 1005, 110),
+			   closing_old = flow_key("198.51.100.7", 1006, 110),
+			   killed_new = flow_key("198.51.100.7", 1007, 110),
+			   future = flow_key("198.51.100.7", 1008, 110);
+	struct sweeper_result res;
+	struct gw_flow f;
+
+	clear_maps();
+	put_flow(&syn_old, GW_FLOW_SYN, 4, 0, now - 121 * NS);
+	put_flow(&syn_new, GW_FLOW_SYN, 4, 0, now - 119 * NS);
+	put_flow(&synack_old, GW_FLOW_SYNACK, 4, 0, now - 31 * NS);
+	put_flow(&est_old, GW_FLOW_ESTABLISHED, 4, 1, now - 86401 * NS);
+	put_flow(&est_new, GW_FLOW_ESTABLISHED, 4, 1, now - 86399 * NS);
+	put_flow(&closing_old, GW_FLOW_CLOSING, 4, 0, now - 91 * NS);
+	put_flow(&killed_new, GW_FLOW_KILLED, 4, 0, now - 80 * NS);
+	put_flow(&future, GW_FLOW_SYNACK, 4, 0, now + 5 * NS);
+	put_source("198.51.100.7", 4, 2, 0, 0, 0);
+	/* Idle, rate decayed (window 3 s of rule 4): goes. */
+	put_source("198.51.100.8", 4, 0, 6000, 199990, 0);
+	/* Rate still counting (2 of 3 s): stays. */
+	put_source("198.51.100.9", 4, 0, 6000, 199998, 0);
+	/* Overload pending: stays until the overload path clears it. */
+	put_source("198.51.100.10", 4, 0, 0, 0, 1);
+	/* A rule the config does not have: nothing to wait for. */
+	put_source("2001:db8:bad::7", 200, 0, 5000, 199999, 0);
+
+	CHECK_INT(sweeper_run(flows_fd, src_fd, cfg, now, &res), 0, "sweep runs");
+	CHECK_INT(res.flows, 8, "sweep saw every flow");
+	CHECK_INT(res.flows_expired, 4, "sweep expired four flows");
+	CHECK_INT(res.slots_released, 1, "one of them held a slot");
+	CHECK(get_flow(&syn_old, &f) == -ENOENT, "SYN idle 121 s expired");
+	CHECK(!get_flow(&syn_new, &f), "SYN idle 119 s kept");
+	CHECK(get_flow(&synack_old, &f) == -ENOENT, "SYN-ACK idle 31 s expired");
+	CHECK(get_flow(&est_old, &f) == -ENOENT, "established idle a day and a second expired");
+	CHECK(!get_flow(&est_new, &f) && f.counted, "established idle under a day kept, counted");
+	CHECK(get_flow(&closing_old, &f) == -ENOENT, "closing idle 91 s expired");
+	CHECK(!get_flow(&killed_new, &f), "killed 80 s ago kept (its packets still dropped)");
+	CHECK(!get_flow(&future, &f), "a flow stamped after the sweep's clock kept");
+	CHECK_INT(source_conns("198.51.100.7", 4, NULL), 1,
+		  "the expired established flow gave its slot back");
+	CHECK_INT(res.sources_deleted, 2, "two idle source entries deleted");
+	CHECK_INT(source_conns("198.51.100.8", 4, NULL), -1, "decayed idle source deleted");
+	CHECK_INT(source_conns("198.51.100.9", 4, NULL), 0, "source with a live rate count kept");
+	CHECK_INT(source_conns("198.51.100.10", 4, NULL), 0, "overloaded source kept");
+	CHECK_INT(source_conns("2001:db8:bad::7", 200, NULL), -1, "source of a vanished rule deleted");
+}
+
+static void test_flush_flows(void)
+{
+	struct gw_flow_key a1 = flow_key("2001:db8:bad::7", 2001, 110),
+			   a2 = flow_key("2001:db8:bad::7", 2002, 110),
+			   b1 = flow_key("2001:db8:bad::7", 2003, 22),
+			   other = flow_key("2001:db8:beef::9", 2004, 110);
+	struct gw_ruleset rule3 = { .bits = { 1ULL << 3 } };
+	struct flush_result fr;
+	struct gw_flow f;
+
+	clear_maps();
+	put_flow(&a1, GW_FLOW_ESTABLISHED, 3, 1, 10 * NS);
+	put_flow(&a2, GW_FLOW_SYNACK, 3, 0, 10 * NS);
+	put_flow(&b1, GW_FLOW_ESTABLISHED, 5, 1, 10 * NS);
+	put_flow(&other, GW_FLOW_ESTABLISHED, 3, 1, 10 * NS);
+	put_source("2001:db8:bad::7", 3, 1, 1000, 10, 0);
+	put_source("2001:db8:bad::7", 5, 1, 1000, 10, 0);
+	put_source("2001:db8:beef::9", 3, 1, 1000, 10, 0);
+
+	/* The source has no local sockets here: only the flows can die. */
+	CHECK_INT(flush_source(flows_fd, src_fd, &(struct addr_prefix){ 0 }, &rule3, 0, &fr), 0,
+		  "flush of an address with nothing tracked");
+	{
+		struct addr_prefix src;
+
+		addr_parse("2001:db8:bad::7", &src);
+		CHECK_INT(flush_source(flows_fd, src_fd, &src, &rule3, 50 * NS, &fr), 0,
+			  "flush (rule 3 only)");
+		CHECK_INT(fr.flows, 2, "flush killed the source's two flows of rule 3");
+		CHECK(!get_flow(&a1, &f) && f.state == GW_FLOW_KILLED && !f.counted &&
+			      f.last_ns == 50 * NS,
+		      "its established flow is killed, uncounted, stamped with the flush");
+		CHECK(!get_flow(&a2, &f) && f.state == GW_FLOW_KILLED,
+		      "its flow still in the handshake is killed too");
+		CHECK(!get_flow(&b1, &f) && f.state == GW_FLOW_ESTABLISHED,
+		      "its flow of another rule lives (plain flush)");
+		CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_ESTABLISHED,
+		      "another source's flow of the rule lives");
+		CHECK_INT(source_conns("2001:db8:bad::7", 3, NULL), 0, "rule 3 slot given back");
+		CHECK_INT(source_conns("2001:db8:bad::7", 5, NULL), 1, "rule 5 slot still held");
+
+		CHECK_INT(flush_source(flows_fd, src_fd, &src, NULL, 60 * NS, &fr), 0, "flush global");
+		CHECK_INT(fr.flows, 1, "flush global killed the one flow left of the source");
+		CHECK(!get_flow(&b1, &f) && f.state == GW_FLOW_KILLED, "the other rule's flow is killed");
+		CHECK(!get_flow(&a1, &f) && f.last_ns == 50 * NS, "flows killed before stay as they were");
+		CHECK_INT(source_conns("2001:db8:bad::7", 5, NULL), 0, "rule 5 slot given back");
+		CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_ESTABLISHED,
+		      "another source's flow still lives");
+		CHECK_INT(source_conns("2001:db8:beef::9", 3, NULL), 1, "another source keeps its slot");
+	}
+}
+
+/* A connected pair: client bound to `from`, accepted by a listener on `to`. */
+struct conn {
+	int client, server;
+	uint16_t client_port, server_port;
+};
+
+static int sockaddr_of(const char *text, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		return sizeof(*in4);
+	}
+	inet_pton(AF_INET6, text, &in6->sin6_addr);
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons(port);
+	return sizeof(*in6);
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static int listener(const char *addr)
+{
+	struct sockaddr_storage ss;
+	int len = sockaddr_of(addr, 0, &ss), off = 0;
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) || listen(fd, 16))
+		return -1;
+	return fd;
+}
+
+static int connect_pair(int lfd, const char *from, const char *to, struct conn *c)
+{
+	struct sockaddr_storage src, dst;
+	int slen = sockaddr_of(from, 0, &src), dlen = sockaddr_of(to, local_port(lfd), &dst);
+
+	c->client = socket(src.ss_family, SOCK_STREAM, 0);
+	if (bind(c->client, (struct sockaddr *)&src, (socklen_t)slen) ||
+	    connect(c->client, (struct sockaddr *)&dst, (socklen_t)dlen))
+		return -1;
+	c->server = accept(lfd, NULL, NULL);
+	c->client_port = local_port(c->client);
+	c->server_port = local_port(c->server);
+	return c->server < 0 ? -1 : 0;
+}
+
+/* The socket's fate: 0 alive (nothing to read), else the errno a read gives. */
+static int socket_error(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT);
+
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	return n < 0 ? errno : -1;
+}
+
+static void close_conn(struct conn *c)
+{
+	close(c->client);
+	close(c->server);
+}
+
+static void test_sock_destroy(void)
+{
+	int l4 = listener("127.0.0.1"), ldual = listener("::"), l6 = listener("::1");
+	struct conn a, b, c, m, s6, t6;
+	struct addr_prefix p;
+	struct flush_conn only;
+	size_t n = 99;
+	int ret;
+
+	CHECK(l4 >= 0 && ldual >= 0 && l6 >= 0, "listeners on 127.0.0.1, [::] and ::1");
+	CHECK(!connect_pair(l4, "127.0.0.3", "127.0.0.1", &a) &&
+		      !connect_pair(l4, "127.0.0.3", "127.0.0.1", &b) &&
+		      !connect_pair(ldual, "127.0.0.3", "127.0.0.1", &m),
+	      "three connections from 127.0.0.3, one to a dual-stack socket");
+
+	/* A plain flush names its connections: only b's server side goes. */
+	addr_parse("127.0.0.3", &p);
+	addr_to_key(&(struct addr_prefix){ .family = AF_INET, .plen = 32, .bytes = { 127, 0, 0, 1 } },
+		    &only.local);
+	only.local_port = b.server_port;
+	only.peer_port = b.client_port;
+	ret = flush_destroy_sockets(&p, &only, 1, &n);
+	if (ret == -EOPNOTSUPP)
+		printf("# SOCK_DESTROY unsupported: the kernel lacks CONFIG_INET_DIAG_DESTROY\n");
+	CHECK_INT(ret, 0, "destroy one listed IPv4 connection");
+	CHECK_INT(n, 1, "exactly one socket destroyed");
+	CHECK_INT(socket_error(b.server), ECONNABORTED, "its server side reads ECONNABORTED");
+	CHECK_INT(socket_error(b.client), ECONNRESET, "its client was sent a reset");
+	CHECK_INT(socket_error(a.server), 0, "the unlisted connection lives");
+
+	CHECK_INT(flush_destroy_sockets(&p, NULL, 0, &n), 0, "destroy every connection of 127.0.0.3");
+	CHECK_INT(n, 2, "the IPv4 one and the v4-mapped one on the dual-stack socket");
+	CHECK_INT(socket_error(a.server), ECONNABORTED, "IPv4 server side aborted");
+	CHECK_INT(socket_error(m.server), ECONNABORTED, "dual-stack server side aborted");
+	CHECK_INT(socket_error(m.client), ECONNRESET, "its client reset");
+	CHECK(!connect_pair(l4, "127.0.0.5", "127.0.0.1", &c), "the listener itself still accepts");
+	CHECK_INT(flush_destroy_sockets(&p, NULL, 0, &n), 0, "a second flush finds nothing");
+	CHECK_INT(n, 0, "and destroys nothing");
+
+	CHECK(!connect_pair(l6, "::1", "::1", &s6) && !connect_pair(l6, "::1", "::1", &t6),
+	      "two IPv6 connections over ::1");
+	addr_parse("::1", &p);
+	addr_to_key(&p, &only.local);
+	only.local_port = s6.server_port;
+	only.peer_port = s6.client_port;
+	CHECK_INT(flush_destroy_sockets(&p, &only, 1, &n), 0, "destroy one listed IPv6 connection");
+	CHECK_INT(n, 1, "one IPv6 socket destroyed");
+	CHECK_INT(socket_error(s6.server), ECONNABORTED, "its server side aborted");
+	CHECK_INT(socket_error(t6.server), 0, "the other IPv6 connection lives");
+	/*
+	 * ::1 is both ends here, so a whole-peer flush takes the client sides
+	 * too; whichever end goes first resets the other before its turn.
+	 */
+	CHECK_INT(flush_destroy_sockets(&p, NULL, 0, &n), 0, "destroy every connection of ::1");
+	CHECK_INT(n, 1, "one end destroyed, the other reset by it");
+	{
+		int es = socket_error(t6.server), ec = socket_error(t6.client);
+
+		CHECK((es == ECONNABORTED && ec == ECONNRESET) ||
+			      (es == ECONNRESET && ec == ECONNABORTED),
+		      "both ends of the other IPv6 connection are dead (%d, %d)", es, ec);
+	}
+	close_conn(&a);
+	close_conn(&b);
+	close_conn(&c);
+	close_conn(&m);
+	close_conn(&s6);
+	close_conn(&t6);
+	close(l4);
+	close(ldual);
+	close(l6);
+}
+
+static const char pop3_conf[] =
+	"table <longterm> persist\n"
+	"table <popflooders> persist\n"
+	"table <sshflood> persist\n"
+	"block drop quick from <longterm>\n"
+	"pass in quick proto tcp from <popflooders> to port pop3 flags S/SA keep state "
+	"(max-src-conn 1, max-src-conn-rate 1/1, overload <longterm> flush global)\n"
+	"pass in proto tcp to port pop3 flags S/SA keep state "
+	"(max-src-conn 5, max-src-conn-rate 6/3, overload <popflooders> flush global, pflow)\n"
+	"pass in proto tcp to port { 22 2222 } keep state (max-src-conn 2, overload <sshflood> flush)\n";
+
+static void test_overload_apply(void)
+{
+	static char dir[] = "/tmp/gw-overload-XXXXXX";
+	struct tables_maps maps = { -1, -1, -1, { -1, -1, -1, -1 } };
+	struct daemon d = { .epoll_fd = -1 };
+	struct gw_flow_key pop = flow_key("198.51.100.7", 3001, 110),
+			   ssh = flow_key("198.51.100.7", 3002, 22),
+			   ssh2 = flow_key("198.51.100.7", 3003, 2222),
+			   other = flow_key("198.51.100.8", 3004, 2222);
+	struct gw_event ev = { .type = GW_EV_OVERLOAD_RATE, .rule = 2,
+			       .addr = key_of("198.51.100.7"), .conns = 2, .rate_count = 7000,
+			       .when = 997 };
+	uint32_t clock_key = GW_CFG_CLOCK;
+	uint64_t clock = 1000;
+	int64_t now = 1795000000;
+	struct gw_src_track st;
+	struct evidence evd;
+	struct addr_prefix src;
+	char err[256], path[64], want[256], t[32];
+	struct gw_flow f;
+	int pop_t, long_t, ssh_t;
+
+	if (!mkdtemp(dir))
+		return;
+	snprintf(path, sizeof(path), "%s/greywall.db", dir);
+	CHECK_INT(config_load_string("test.conf", pop3_conf, &d.cfg, err, sizeof(err)), 0,
+		  "the pop3 rules load");
+	CHECK_INT(d.cfg.nrules, 5, "five compiled rules (the port list makes two)");
+	CHECK_INT(store_open(path, &d.store), 0, "store");
+	CHECK_INT(tables_init(&d.tables, &d.cfg, d.store, &maps), 0, "tables");
+	d.dp.flows = flows_fd;
+	d.dp.src_track = src_fd;
+	d.dp.config = config_fd;
+	pop_t = tables_find(&d.tables, "popflooders");
+	long_t = tables_find(&d.tables, "longterm");
+	ssh_t = tables_find(&d.tables, "sshflood");
+	bpf_map_update_elem(config_fd, &clock_key, &clock, BPF_ANY);
+
+	clear_maps();
+	put_flow(&pop, GW_FLOW_ESTABLISHED, 2, 1, 990 * NS);
+	put_flow(&ssh, GW_FLOW_ESTABLISHED, 3, 1, 990 * NS);
+	put_flow(&ssh2, GW_FLOW_ESTABLISHED, 4, 1, 990 * NS);
+	put_flow(&other, GW_FLOW_ESTABLISHED, 4, 1, 990 * NS);
+	put_source("198.51.100.7", 2, 1, 6000, 997, 1);
+	put_source("198.51.100.7", 3, 1, 1000, 990, 0);
+	put_source("198.51.100.7", 4, 1, 1000, 990, 0);
+
+	CHECK_INT(overload_apply(&d, &ev, now), 1, "a rate event adds its source");
+	addr_parse("198.51.100.7", &src);
+	CHECK(tables_lookup(&d.tables, &src) == 1ULL << pop_t, "the source is in <popflooders> only");
+	dump_format_time(now - 3, t, sizeof(t));
+	snprintf(want, sizeof(want), "rule 3: max-src-conn-rate 6/3 exceeded (7000/6000) at %s", t);
+	CHECK(!store_evidence_get(d.store,
+				  ((struct entry_meta *)addrmap_get(&d.tables.table[pop_t].entries,
+								    &src))->evidence_id,
+				  &evd),
+	      "the entry has evidence");
+	CHECK_STR(evd.source, "overload", "evidence source");
+	CHECK_STR(evd.detail, want, "evidence: the rule as numbered, the rate, the trigger's time");
+	CHECK(!get_flow(&pop, &f) && f.state == GW_FLOW_KILLED, "flush global killed the pop3 flow");
+	CHECK(!get_flow(&ssh, &f) && f.state == GW_FLOW_KILLED &&
+		      !get_flow(&ssh2, &f) && f.state == GW_FLOW_KILLED,
+	      "and its flows of the other rule");
+	CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_ESTABLISHED, "another source's flow lives");
+	CHECK_INT(source_conns("198.51.100.7", 2, &st), 0, "the pop3 slot is given back");
+	CHECK_INT(st.overloaded, 0, "the overloaded mark is cleared once the table is applied");
+	CHECK_INT(st.rate_count, 6000, "the rate count stays");
+	CHECK_INT(overload_apply(&d, &ev, now + 1), 0, "the same event again changes no table");
+
+	/* A plain flush (rule 4 = `port { 22 2222 }`): both its parts, no other rule. */
+	put_flow(&pop, GW_FLOW_ESTABLISHED, 2, 1, 990 * NS);
+	put_flow(&ssh, GW_FLOW_ESTABLISHED, 3, 1, 990 * NS);
+	put_flow(&ssh2, GW_FLOW_ESTABLISHED, 4, 1, 990 * NS);
+	put_source("198.51.100.7", 2, 1, 1000, 990, 0);
+	put_source("198.51.100.7", 3, 1, 1000, 990, 0);
+	put_source("198.51.100.7", 4, 2, 2000, 990, 1);
+	ev = (struct gw_event){ .type = GW_EV_OVERLOAD_CONN, .rule = 4,
+				.addr = key_of("198.51.100.7"), .conns = 3, .rate_count = 3000,
+				.when = 1000 };
+	CHECK_INT(overload_apply(&d, &ev, now), 1, "a max-src-conn event adds its source");
+	CHECK(tables_lookup(&d.tables, &src) == (1ULL << pop_t | 1ULL << ssh_t),
+	      "the source is in <sshflood> too");
+	dump_format_time(now, t, sizeof(t));
+	snprintf(want, sizeof(want), "rule 4: max-src-conn 2 exceeded (3 established) at %s", t);
+	store_evidence_get(d.store,
+			   ((struct entry_meta *)addrmap_get(&d.tables.table[ssh_t].entries, &src))
+				   ->evidence_id,
+			   &evd);
+	CHECK_STR(evd.detail, want, "evidence of max-src-conn");
+	CHECK(!get_flow(&ssh, &f) && f.state == GW_FLOW_KILLED && !get_flow(&ssh2, &f) &&
+		      f.state == GW_FLOW_KILLED,
+	      "flush killed the flows of both parts of the rule");
+	CHECK(!get_flow(&pop, &f) && f.state == GW_FLOW_ESTABLISHED,
+	      "flush left the pop3 flow (another rule) alive");
+	CHECK_INT(source_conns("198.51.100.7", 2, NULL), 1, "and its slot");
+	CHECK_INT(source_conns("198.51.100.7", 3, NULL), 0, "part one's slot given back");
+	CHECK_INT(source_conns("198.51.100.7", 4, &st), 1, "part two's slot given back");
+	CHECK_INT(st.overloaded, 0, "part two's mark cleared");
+	CHECK(!(tables_lookup(&d.tables, &src) & 1ULL << long_t), "nothing put it in <longterm>");
+
+	ev.rule = 40;
+	put_source("198.51.100.7", 40, 0, 0, 0, 1);
+	CHECK_INT(overload_apply(&d, &ev, now), -ESTALE, "an event of a rule that is gone: ESTALE");
+	CHECK_INT(source_conns("198.51.100.7", 40, &st), 0, "its source entry stays");
+	CHECK_INT(st.overloaded, 0, "but its mark is cleared");
+
+	tables_free(&d.tables);
+	store_close(d.store);
+	config_free(&d.cfg);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/greywall.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/greywall.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_remap(void)
+{
+	static const char before[] =
+		"pass in proto tcp to port pop3 flags S/SA keep state (max-src-conn 5)\n"
+		"pass in proto tcp to port { 22 2222 } keep state (max-src-conn 2)\n"
+		"pass in proto tcp to port 993 keep state (max-src-conn 9)\n";
+	static const char after[] =
+		"block drop quick proto udp\n"
+		"pass in proto tcp to port { 22 2222 } keep state (max-src-conn 2)\n"
+		"pass in proto tcp to port pop3 flags S/SA keep state (max-src-conn 5)\n";
+	struct config a, b;
+	struct gw_flow_key pop = flow_key("192.0.2.66", 4001, 110),
+			   imap = flow_key("192.0.2.66", 4002, 993),
+			   ssh2 = flow_key("192.0.2.66", 4003, 2222);
+	int map[8];
+	char err[256];
+	struct gw_flow f;
+
+	CHECK(!config_load_string("a.conf", before, &a, err, sizeof(err)) &&
+		      !config_load_string("b.conf", after, &b, err, sizeof(err)),
+	      "two rule sets");
+	CHECK(sweeper_rule_map(&a, &b, map), "the rules moved");
+	CHECK(map[0] == 3 && map[1] == 1 && map[2] == 2 && map[3] == -1,
+	      "pop3 0->3, ssh parts 1->1 and 2->2, port 993 gone (got %d %d %d %d)", map[0], map[1],
+	      map[2], map[3]);
+	CHECK(!sweeper_rule_map(&a, &a, map), "the same rules do not move");
+	clear_maps();
+	put_flow(&pop, GW_FLOW_ESTABLISHED, 0, 1, NS);
+	put_flow(&imap, GW_FLOW_ESTABLISHED, 3, 1, NS);
+	put_flow(&ssh2, GW_FLOW_ESTABLISHED, 2, 1, NS);
+	put_source("192.0.2.66", 0, 1, 1000, 1, 0);
+	put_source("192.0.2.66", 3, 1, 1000, 1, 0);
+	put_source("192.0.2.66", 2, 1, 1000, 1, 0);
+	sweeper_rule_map(&a, &b, map);
+	CHECK_INT(sweeper_remap_rules(flows_fd, src_fd, map, a.nrules), 0, "remap");
+	CHECK(!get_flow(&pop, &f) && f.rule == 3 && f.counted, "the pop3 flow follows its rule");
+	CHECK(!get_flow(&ssh2, &f) && f.rule == 2, "the ssh flow keeps its index");
+	CHECK(get_flow(&imap, &f) == -ENOENT, "the vanished rule's flow is gone");
+	CHECK_INT(source_conns("192.0.2.66", 3, NULL), 1, "the pop3 source entry moved to 3");
+	CHECK_INT(source_conns("192.0.2.66", 0, NULL), -1, "and left 0");
+	CHECK_INT(source_conns("192.0.2.66", 2, NULL), 1, "the ssh entry stays");
+	config_free(&a);
+	config_free(&b);
+}
+
+/* Our own network namespace with loopback up: every socket in it is ours. */
+static int private_netns(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr))
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+int main(void)
+{
+	struct gw_xdp *skel;
+	struct config empty;
+	char err[128];
+
+	libbpf_set_print(NULL);
+	CHECK_INT(private_netns(), 0, "a private network namespace (needs root)");
+	/* The maps with their BTF (gw_src_track's spin lock needs it), no program. */
+	skel = gw_xdp__open();
+	if (skel) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, skel->obj)
+			bpf_program__set_autoload(prog, false);
+	}
+	CHECK(skel && !gw_xdp__load(skel), "the XDP object's maps are created (needs root)");
+	if (!skel)
+		return check_done();
+	flows_fd = bpf_map__fd(skel->maps.gw_flows);
+	src_fd = bpf_map__fd(skel->maps.gw_src_track);
+	config_fd = bpf_map__fd(skel->maps.gw_config);
+
+	test_rate_and_timeouts();
+	test_clock();
+	config_load_string("sweep.conf",
+			   "pass proto tcp to port 1 keep state (max-src-conn 1)\n"
+			   "pass proto tcp to port 2 keep state (max-src-conn 1)\n"
+			   "pass proto tcp to port 3 keep state (max-src-conn 1)\n"
+			   "pass proto tcp to port 4 keep state (max-src-conn 1)\n"
+			   "pass proto tcp to port pop3 keep state (max-src-conn-rate 6/3)\n",
+			   &empty, err, sizeof(err));
+	test_sweep(&empty);
+	config_free(&empty);
+	test_flush_flows();
+	test_sock_destroy();
+	test_overload_apply();
+	test_remap();
+	gw_xdp__destroy(skel);
+	return check_done();
+}

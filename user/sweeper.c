@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The flow sweeper. Maps are read in batches (a full gw_flows is 262,144
+ * flows, read every second); a flow or source entry is written back or
+ * deleted one at a time. The data path changes the same entries
+ * concurrently; what it changes between our read and our write is lost,
+ * which costs at most one connection of one source being counted wrong
+ * once, in a race of microseconds against an entry that timed out.
+ */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sweeper.h"
+
+/* Entries per batch: more than any hash bucket holds, few enough to stay small. */
+#define SWEEPER_BATCH 4096
+
+uint64_t sweeper_clock_ns(int config_fd)
+{
+	uint32_t key = GW_CFG_CLOCK;
+	uint64_t seconds = 0;
+	struct timespec ts;
+
+	if (config_fd >= 0 && !bpf_map_lookup_elem(config_fd, &key, &seconds) && seconds)
+		return seconds * SWEEPER_NSEC;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * SWEEPER_NSEC + (uint64_t)ts.tv_nsec;
+}
+
+uint32_t sweeper_flow_timeout(uint8_t state)
+{
+	switch (state) {
+	case GW_FLOW_SYN:
+		return SWEEPER_TCP_FIRST;
+	case GW_FLOW_SYNACK:
+		return SWEEPER_TCP_OPENING;
+	case GW_FLOW_ESTABLISHED:
+		return SWEEPER_TCP_ESTABLISHED;
+	case GW_FLOW_CLOSING:
+	case GW_FLOW_KILLED:
+		return SWEEPER_TCP_CLOSED;
+	default:
+		return 0;
+	}
+}
+
+uint32_t sweeper_rate_decayed(uint32_t count, uint64_t last_s, uint64_t now_s, uint32_t seconds)
+{
+	uint64_t elapsed = now_s > last_s ? now_s - last_s : 0;
+
+	if (!seconds || elapsed >= seconds)
+		return 0;
+	return count - (uint32_t)((uint64_t)count * elapsed / seconds);
+}
+
+int sweeper_release(int src_track_fd, const struct gw_flow_key *key, struct gw_flow *flow)
+{
+	struct gw_src_key skey = { .addr = key->client, .rule = flow->rule };
+	struct gw_src_track st;
+
+	if (!flow->counted)
+		return 0;
+	flow->counted = 0;
+	if (bpf_map_lookup_elem_flags(src_track_fd, &skey, &st, BPF_F_LOCK))
+		return errno == ENOENT ? 0 : -errno;
+	if (st.conns)
+		st.conns--;
+	if (bpf_map_update_elem(src_track_fd, &skey, &st, BPF_EXIST | BPF_F_LOCK))
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
+int sweeper_map_foreach(int fd, size_t key_size, size_t value_size, uint64_t lookup_flags,
+			sweeper_visit_cb cb, void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = lookup_flags);
+	char *keys = malloc(SWEEPER_BATCH * key_size), *values = malloc(SWEEPER_BATCH * value_size);
+	uint64_t cursor = 0;
+	bool first = true, last = false;
+	int ret = 0;
+
+	if (!keys || !values) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (!last && !ret) {
+		uint32_t count = SWEEPER_BATCH;
+
+		/* The cursor of a hash map is a bucket number: entries the callback
+		 * deletes lie behind it. */
+		if (bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, keys, values, &count,
+					 &opts)) {
+			if (errno != ENOENT) {
+				ret = -errno;
+				break;
+			}
+			last = true;
+		}
+		first = false;
+		for (uint32_t i = 0; i < count && !ret; i++)
+			ret = cb(ctx, keys + i * key_size, values + i * value_size);
+	}
+out:
+	free(keys);
+	free(values);
+	return ret;
+}
+
+struct sweep {
+	int flows_fd;
+	int src_track_fd;
+	const struct config *cfg;
+	uint64_t now_ns;
+	struct sweeper_result *res;
+	int error;			/* the first failed write; the walk goes on */
+};
+
+static void note_error(struct sweep *s, int err)
+{
+	if (err < 0 && !s->error)
+		s->error = err;
+}
+
+static int sweep_flow(void *ctx, const void *key, void *value)
+{
+	struct sweep *s = ctx;
+	struct gw_flow *f = value;
+	uint64_t timeout = (uint64_t)sweeper_flow_timeout(f->state) * SWEEPER_NSEC;
+	int ret;
+
+	s->res->flows++;
+	/* A flow stamped after our clock was read is fresh. */
+	if (f->last_ns >= s->now_ns || s->now_ns - f->last_ns <= timeout)
+		return 0;
+	ret = sweeper_release(s->src_track_fd, key, f);
+	note_error(s, ret);
+	if (ret > 0)
+		s->res->slots_released++;
+	if (bpf_map_delete_elem(s->flows_fd, key)) {
+		if (errno != ENOENT)
+			note_error(s, -errno);
+	} else {
+		s->res->flows_expired++;
+	}
+	return 0;
+}
+
+static int sweep_source(void *ctx, const void *key, void *value)
+{
+	const struct gw_src_key *k = key;
+	const struct gw_src_track *st = value;
+	struct sweep *s = ctx;
+	uint32_t window = 0;
+
+	s->res->sources++;
+	/* An overload is cleared by the overload path once its table is applied. */
+	if (st->conns || st->overloaded)
+		return 0;
+	/* A rule that is gone (or has no rate) keeps no count worth waiting for. */
+	if (k->rule < s->cfg->nrules)
+		window = s->cfg->rules[k->rule].rule.max_src_conn_rate_seconds;
+	if (sweeper_rate_decayed(st->rate_count, st->rate_last, s->now_ns / SWEEPER_NSEC, window))
+		return 0;
+	if (bpf_map_delete_elem(s->src_track_fd, key)) {
+		if (errno != ENOENT)
+			note_error(s, -errno);
+	} else {
+		s->res->sources_deleted++;
+	}
+	return 0;
+}
+
+int sweeper_run(int flows_fd, int src_track_fd, const struct config *cfg, uint64_t now_ns,
+		struct sweeper_result *out)
+{
+	struct sweep s = { flows_fd, src_track_fd, cfg, now_ns, out, 0 };
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = sweeper_map_foreach(flows_fd, sizeof(struct gw_flow_key), sizeof(struct gw_flow), 0,
+				  sweep_flow, &s);
+	if (!ret)
+		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),
+					  sizeof(struct gw_src_track), BPF_F_LOCK, sweep_source, &s);
+	return ret ? ret : s.error;
+}
+
+struct moved_source {
+	struct gw_src_key key;		/* the old key */
+	struct gw_src_track value;
+	int to;				/* new rule index, -1: gone */
+};
+
+struct remap {
+	int flows_fd;
+	int src_track_fd;
+	const int *new_index;
+	size_t nold;
+	struct moved_source *moved;	/* source entries whose key changes */
+	size_t n, cap;
+	int error;
+};
+
+static void remap_error(struct remap *r)
+{
+	if (!r->error)
+		r->error = -errno;
+}
+
+static int remap_target(const struct remap *r, uint32_t rule)
+{
+	return rule < r->nold ? r->new_index[rule] : -1;
+}
+
+static int remap_flow(void *ctx, const void *key, void *value)
+{
+	struct remap *r = ctx;
+	struct gw_flow *f = value;
+	int to = remap_target(r, f->rule), ret = 0;
+
+	if (to == f->rule)
+		return 0;
+	if (to < 0) {
+		/* Its source entry goes too, so there is no slot to give back. */
+		ret = bpf_map_delete_elem(r->flows_fd, key);
+	} else {
+		f->rule = (uint8_t)to;
+		ret = bpf_map_update_elem(r->flows_fd, key, f, BPF_EXIST);
+	}
+	if (ret && errno != ENOENT)
+		remap_error(r);
+	return 0;
+}
+
+static int remap_collect_source(void *ctx, const void *key, void *value)
+{
+	const struct gw_src_key *k = key;
+	struct remap *r = ctx;
+	int to = remap_target(r, k->rule);
+
+	if (to == (int)k->rule)
+		return 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct moved_source *m = realloc(r->moved, cap * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		r->moved = m;
+		r->cap = cap;
+	}
+	r->moved[r->n++] = (struct moved_source){ *k, *(struct gw_src_track *)value, to };
+	return 0;
+}
+
+int sweeper_remap_rules(int flows_fd, int src_track_fd, const int *new_index, size_t nold)
+{
+	struct remap r = { flows_fd, src_track_fd, new_index, nold, NULL, 0, 0, 0 };
+	int ret;
+
+	ret = sweeper_map_foreach(flows_fd, sizeof(struct gw_flow_key), sizeof(struct gw_flow), 0,
+				  remap_flow, &r);
+	if (!ret)
+		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),
+					  sizeof(struct gw_src_track), BPF_F_LOCK,
+					  remap_collect_source, &r);
+	/* Every old key goes before any new one is made: rule 0 may move to 3 as 3 moves on. */
+	for (size_t i = 0; !ret && i < r.n; i++)
+		if (bpf_map_delete_elem(src_track_fd, &r.moved[i].key) && errno != ENOENT)
+			remap_error(&r);
+	for (size_t i = 0; !ret && i < r.n; i++) {
+		struct gw_src_key key = r.moved[i].key;
+
+		if (r.moved[i].to < 0)
+			continue;
+		key.rule = (uint32_t)r.moved[i].to;
+		/* An entry the new rules made since they went live wins. */
+		if (bpf_map_update_elem(src_track_fd, &key, &r.moved[i].value, BPF_NOEXIST) &&
+		    errno != EEXIST)
+			remap_error(&r);
+	}
+	free(r.moved);
+	return ret ? ret : r.error;
+}
+
+static bool same_rule(const struct config_rule *a, const struct config_rule *b)
+{
+	return !strcmp(a->text, b->text) && a->rule.dport_lo == b->rule.dport_lo &&
+	       a->rule.dport_hi == b->rule.dport_hi;
+}
+
+bool sweeper_rule_map(const struct config *old, const struct config *new, int *new_index)
+{
+	bool claimed[GW_MAX_RULES] = { false }, moved = false;
+
+	for (size_t i = 0; i < old->nrules; i++) {
+		new_index[i] = -1;
+		for (size_t j = 0; j < new->nrules && j < GW_MAX_RULES; j++) {
+			if (!claimed[j] && same_rule(&old->rules[i], &new->rules[j])) {
+				claimed[j] = true;
+				new_index[i] = (int)j;
+				break;
+			}
+		}
+		moved |= new_index[i] != (int)i;
+	}
+	return moved;
+}
