@@ -10,27 +10,6 @@
 . "$(dirname "$0")/../lib/gw.sh"
 
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
-# Background `gw CMD &` jobs are subshells: $! is not the program's pid.
-# These find the programs themselves, by namespace.
-ns_pids() { # NS [COMM]: pids of the processes in NS (named COMM)
-	local p
-	for p in $(ip netns pids "$1" 2>/dev/null); do
-		[ -z "${2:-}" ] || [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && echo "$p"
-	done
-}
-kill_greywalld() {
-	local p
-	for p in $(ns_pids "$GW_NS" greywalld); do kill -9 "$p"; done
-	wait "$GW_PID" 2>/dev/null
-	GW_PID=
-	! [ -n "$(ns_pids "$GW_NS" greywalld)" ]
-}
-steer_cleanup() {
-	local p
-	for p in $(ns_pids "$GW_NS") $(ns_pids "$GW_CLIENT"); do kill -9 "$p" 2>/dev/null; done
-	gw_cleanup
-}
-trap steer_cleanup EXIT
 # Table bits follow the order of declaration: <spamd-white> 1, <nospamd> 2.
 gw_write_config '
 table <spamd-white> persist
@@ -73,8 +52,10 @@ check_output "one sk_lookup link on the gateway's namespace" "1" sk_lookup_links
 gw bpftool link show pinned "$BPFDIR/link_sk_lookup" | grep -q 'attach_type sk_lookup'
 ok $? "the pinned link is an sk_lookup attachment"
 
-gw "$GW_TOOLS/gwnet" listen 25 >"$GW_RUN/mta.log" 2>&1 &
-gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/web.log" 2>&1 &
+# Servers run under ip itself, not the gw/cl functions: `ip netns exec`
+# execs them, so the jobs the cleanup kills are the servers themselves.
+ip netns exec "$GW_NS" "$GW_TOOLS/gwnet" listen 25 >"$GW_RUN/mta.log" 2>&1 &
+ip netns exec "$GW_NS" "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/web.log" 2>&1 &
 check "the tarpit listeners are in the sockmap" start_tarpit
 wait_for 5 gw ss -Hltn 'sport = :25' >/dev/null
 
@@ -137,7 +118,8 @@ check "a new tarpit takes over" on_tarpit 198.51.100.7 192.0.2.1
 
 # Restarts keep the link: steering goes on while greywalld is down.
 link_before=$(link_id)
-check "greywalld killed with SIGKILL" kill_greywalld
+gw_stop KILL
+check "greywalld is gone after SIGKILL" refute pgrep -f -- "-f $GW_CONF"
 reset_logs
 check "while greywalld is down, an unlisted source is still tarpitted" \
 	on_tarpit 2001:db8:bad::7 2001:db8::1
@@ -147,8 +129,8 @@ check_output "the same sk_lookup link stays across the restart" "$link_before" l
 check_output "still one sk_lookup link" "1" sk_lookup_links
 
 # spamlogd: SMTP connections the gateway opens record their destination.
-cl "$GW_TOOLS/gwnet" listen 25 >"$GW_RUN/remote-mta.log" 2>&1 &
-cl "$GW_TOOLS/gwnet" listen 8080 >/dev/null 2>&1 &
+ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
+ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 8080 >/dev/null 2>&1 &
 wait_for 5 cl ss -Hltn 'sport = :25' >/dev/null
 steerctl outbound >/dev/null
 check "the gateway connects to a remote MTA over IPv4" \
