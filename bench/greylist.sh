@@ -10,14 +10,18 @@
 #   postgrey  Debian's postgrey (defaults, its own database directory) in the
 #             same namespace on 127.0.0.1:10023, Postfix's policy protocol
 #
-# Usage: bench/greylist.sh [COUNT [CONCURRENCY]]   (default 10000 100: Postfix's
-# default_process_limit, so as many smtpd processes, each with its policy connection)
-# Output: a summary, then "RESULT ..." and "RATIO ..." lines for bench/run.sh.
+# greywall and postgrey run in turn, GREY_RUNS times each (default 2), each
+# run from an empty store.
+#
+# Usage: bench/greylist.sh [COUNT [CONCURRENCY]]   (default 10000 32)
+# Output: a summary per run with its "RESULT ..." line; bench/run.sh takes
+# the medians and the ratios.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=${1:-10000}
-CONC=${2:-100}
+CONC=${2:-32}
+RUNS=${GREY_RUNS:-2}
 NS=gwgrey$$
 RUN=/run/gwgrey.$$
 BPFFS=$RUN/bpf
@@ -67,11 +71,6 @@ wait_listening() { # PORT PID
 	done
 	return 1
 }
-result() { # file name -> rate
-	awk -v n="$2" '$1 == "RESULT" && $2 == "greylist=" n {
-		for (i = 3; i <= NF; i++) if ($i ~ /^rate=/) { sub("rate=", "", $i); print $i } }' "$1"
-}
-
 [ "$(id -u)" -eq 0 ] || fail "needs root (network namespace, greywalld)"
 [ -x "$RATE" ] && [ -x "$TOP/greywalld" ] && [ -x "$TOP/greywallctl" ] ||
 	fail "not built: make .output/bench/grey_rate greywalld greywallctl"
@@ -79,15 +78,15 @@ command -v postgrey >/dev/null || fail "postgrey is not installed (make bench in
 # The unprivileged user of the tarpit child (deploy/greywall.sysusers on real systems).
 id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall ||
 	fail "cannot create the user greywall"
-mkdir -p "$RUN/state" "$RUN/pub" "$RUN/postgrey" "$BPFFS"
+mkdir -p "$RUN/pub" "$BPFFS"
 
-echo "tuples: $COUNT new (127.1.0.0 + i, helo mail.example.net, <sender@example.net> -> <rcpt-i@example.org>), $CONC at a time"
+echo "tuples: $COUNT new (127.1.0.0 + i, helo mail.example.net, <sender@example.net> -> <rcpt-i@example.org>), $CONC at a time, $RUNS runs each"
 
 # ---- grey_update alone ---------------------------------------------------
 "$RATE" -n "$COUNT" store | tee "$RUN/store.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate store failed"
 
-# ---- greywalld: full dialogues through the tarpit ------------------------
+# ---- greywalld and postgrey, in turn, each from an empty store -------------
 ip netns add "$NS" || fail "cannot create a network namespace"
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" ip link add veth0 type veth peer name veth1
@@ -107,38 +106,37 @@ spamd {
 	greystutter 0s
 }
 CONF
-ip netns exec "$NS" "$TOP/greywalld" -d -f "$CONF" >"$LOG" 2>&1 &
-GW_PID=$!
-wait_listening "$TARPIT_PORT" "$GW_PID" || fail "greywalld's tarpit did not start" "$LOG"
-ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$TARPIT_PORT" -l "$LOG" smtp |
-	tee "$RUN/greywall.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate smtp failed" "$LOG"
-grey=$("$TOP/greywallctl" -s "$SOCK" spamdb | grep -c '^GREY|')
-echo "greywallctl spamdb: $grey GREY tuples"
-[ "$grey" -eq "$COUNT" ] || fail "the store holds $grey GREY tuples, not $COUNT" "$LOG"
-stop_pid "$GW_PID"
-GW_PID=
 
-# ---- postgrey ----------------------------------------------------------------
-chown postgrey "$RUN/postgrey"
-ip netns exec "$NS" postgrey --inet=127.0.0.1:$POSTGREY_PORT --dbdir="$RUN/postgrey" \
-	>"$RUN/postgrey.log" 2>&1 &
-PG_PID=$!
-wait_listening "$POSTGREY_PORT" "$PG_PID" || fail "postgrey did not start" "$RUN/postgrey.log"
-ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$POSTGREY_PORT" postgrey |
-	tee "$RUN/postgrey.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate postgrey failed" "$RUN/postgrey.log"
-stop_pid "$PG_PID"
-PG_PID=
+greywall_run() {
+	rm -rf "$RUN/state" && mkdir -p "$RUN/state"
+	ip netns exec "$NS" "$TOP/greywalld" -d -f "$CONF" >"$LOG" 2>&1 &
+	GW_PID=$!
+	wait_listening "$TARPIT_PORT" "$GW_PID" || fail "greywalld's tarpit did not start" "$LOG"
+	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$TARPIT_PORT" -l "$LOG" smtp |
+		tee -a "$RUN/greywall.txt"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate smtp failed" "$LOG"
+	grey=$("$TOP/greywallctl" -s "$SOCK" spamdb | grep -c '^GREY|')
+	echo "greywallctl spamdb: $grey GREY tuples"
+	[ "$grey" -eq "$COUNT" ] || fail "the store holds $grey GREY tuples, not $COUNT" "$LOG"
+	stop_pid "$GW_PID"
+	GW_PID=
+	ip netns exec "$NS" "$TOP/greywalld" -f "$CONF" --detach >/dev/null 2>&1
+}
 
-pg=$(result "$RUN/postgrey.txt" postgrey)
-for name in greywall grey_update; do
-	file=$RUN/greywall.txt
-	[ "$name" = grey_update ] && file=$RUN/store.txt
-	rate=$(result "$file" "$name")
-	echo "$name $rate $pg" | awk '{
-		r = $2 / $3
-		v = $1 == "greywall" ? (r >= 10 ? "PASS" : "MISS") : "info"
-		printf "%s / postgrey: %.1f%s\n", $1, r, v == "info" ? "" : " (target >= 10: " v ")"
-		printf "RATIO name=%s_vs_postgrey value=%.2f target=10 %s\n", $1, r, v }'
+postgrey_run() {
+	rm -rf "$RUN/postgrey" && mkdir -p "$RUN/postgrey" && chown postgrey "$RUN/postgrey"
+	ip netns exec "$NS" postgrey --inet=127.0.0.1:$POSTGREY_PORT --dbdir="$RUN/postgrey" \
+		>"$RUN/postgrey.log" 2>&1 &
+	PG_PID=$!
+	wait_listening "$POSTGREY_PORT" "$PG_PID" || fail "postgrey did not start" "$RUN/postgrey.log"
+	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$POSTGREY_PORT" postgrey |
+		tee -a "$RUN/postgrey.txt"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate postgrey failed" "$RUN/postgrey.log"
+	stop_pid "$PG_PID"
+	PG_PID=
+}
+
+for _ in $(seq "$RUNS"); do
+	greywall_run
+	postgrey_run
 done

@@ -2,15 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # `make bench`: greywall against its peers, side by side in one run on this
 # machine, and the results section of BENCHMARKS.md rewritten with the
-# numbers, the ratios and PASS/MISS against the targets of issue 2.
+# numbers, the ratios and PASS/MISS against the targets of issues 2 and 5.
 #
-#   bench/xdp_cost   per-packet cost with BPF_PROG_TEST_RUN: empty program,
-#                    xdp-filter (allow policy, map full), greywall 100 / 1M+100k
-#   bench/load.sh    1,000,000 addresses from a file: ipset restore vs
-#                    greywallctl table load -f
+#   bench/xdp_cost     per-packet cost with BPF_PROG_TEST_RUN: empty program,
+#                      xdp-filter (allow policy, map full), greywall 100 / 1M+100k
+#   bench/load.sh      1,000,000 addresses from a file: ipset restore vs
+#                      greywallctl table load -f
+#   bench/tarpit_hold  50,000 connections held and stuttered: greywall's
+#                      tarpit vs endlessh, in turn, HOLD_RUNS times each
+#   bench/greylist.sh  greylist decisions per second: full SMTP dialogues
+#                      through greywalld's tarpit vs postgrey's policy protocol
 #
-# Nothing is sent on any network. Takes about a minute.
-# Env: BENCH_NO_WRITE=1 prints the results without touching BENCHMARKS.md.
+# Nothing is sent on any network: the tarpit and greylist benchmarks run on
+# the loopback of throwaway network namespaces. Takes about six minutes.
+# Env: BENCH_NO_WRITE=1 prints the results without touching BENCHMARKS.md;
+#      HOLD_RUNS (default 2) runs of each server in bench/tarpit_hold.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,9 +25,12 @@ OUT=$(mktemp -d /tmp/gwbench-run.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: needs root (BPF_PROG_TEST_RUN, netns, ipset)" >&2; exit 1; }
-command -v ipset >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_ip.o ] ||
-	./deploy/install-deps.sh ipset xdp-tools || exit 1
-make -s --no-print-directory .output/bench/xdp_cost greywalld greywallctl || exit 1
+command -v ipset >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_ip.o ] &&
+	command -v endlessh >/dev/null && command -v postgrey >/dev/null ||
+	./deploy/install-deps.sh ipset xdp-tools endlessh postgrey || exit 1
+make -s --no-print-directory .output/bench/xdp_cost .output/bench/tarpit_hold \
+	.output/bench/grey_rate greywalld greywallctl || exit 1
+HOLD_RUNS=${HOLD_RUNS:-2}
 
 # Which xdp-filter object `xdp-filter load` picks, asked of the tool itself
 # on a veth in a throwaway namespace (private bpffs, generic mode).
@@ -52,6 +61,21 @@ echo
 echo "== loading 1,000,000 addresses (bench/load.sh) =="
 ./bench/load.sh 2>&1 | tee "$OUT/load.txt"
 load_rc=${PIPESTATUS[0]}
+echo
+echo "== holding 50,000 stuttering connections (bench/tarpit_hold) =="
+# In turn, so both see the same machine; the progress lines (stderr) stay out of the file.
+hold_rc=0
+for r in $(seq "$HOLD_RUNS"); do
+	for kind in greywall endlessh; do
+		echo "-- $kind, run $r"
+		./.output/bench/tarpit_hold "$kind" | tee -a "$OUT/hold.txt"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || hold_rc=1
+	done
+done
+echo
+echo "== greylist decisions per second (bench/greylist.sh) =="
+./bench/greylist.sh 2>&1 | tee "$OUT/greylist.txt"
+grey_rc=${PIPESTATUS[0]}
 
 # ---- results ----------------------------------------------------------
 res() { # file case -> ns
@@ -63,6 +87,25 @@ ratio() { # file name -> "value verdict"
 loadres() { # name -> seconds
 	awk -v n="$1" '$1 == "RESULT" && $2 == "load=" n { sub("seconds=", "", $3); print $3 }' "$OUT/load.txt"
 }
+# The median of a field over the runs: file key name field -> value, from
+# the lines "RESULT key=name ... field=value ..."
+median() {
+	awk -v k="$2" -v n="$3" -v f="$4" '$1 == "RESULT" && $2 == k "=" n {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) v[c++] = substr($i, length(f) + 2) + 0 }
+		END {
+			if (!c) exit
+			for (i = 1; i < c; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			printf "%g\n", c % 2 ? v[(c - 1) / 2] : (v[c / 2 - 1] + v[c / 2]) / 2 }' "$1"
+}
+hold() { median "$OUT/hold.txt" tarpit "$1" "$2"; }
+greyres() { median "$OUT/greylist.txt" greylist "$1" "$2"; }
+# "a / b" with its verdict against a target: a b op target -> "ratio verdict"
+verdict() {
+	awk -v a="$1" -v b="$2" -v op="$3" -v t="$4" 'BEGIN {
+		if (a == "" || b == "" || b == 0) { print "? **MISS**"; exit }
+		r = a / b; ok = op == "<=" ? r <= t : r >= t
+		printf "%.2f **%s**\n", r, ok ? "PASS" : "MISS" }'
+}
 X=$OUT/xdp_cost.txt
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -70,6 +113,8 @@ commit=$(git rev-parse --short HEAD 2>/dev/null)
 dirty=$(git status --porcelain -- bpf include user 2>/dev/null | grep -q . && echo " (with uncommitted changes in bpf/, include/ or user/)")
 ipset_v=$(ipset version 2>/dev/null | head -1)
 xdpt_v=$(dpkg-query -W -f='${Version}' xdp-tools 2>/dev/null)
+endlessh_v=$(dpkg-query -W -f='${Version}' endlessh 2>/dev/null)
+postgrey_v=$(dpkg-query -W -f='${Version}' postgrey 2>/dev/null)
 
 section() {
 	echo "## Results"
@@ -77,7 +122,7 @@ section() {
 	echo "Recorded by \`make bench\` (bench/run.sh) on $when, commit $commit$dirty."
 	echo
 	echo "- machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")"
-	echo "- peers: xdp-tools $xdpt_v (xdp-filter), $ipset_v"
+	echo "- peers: xdp-tools $xdpt_v (xdp-filter), $ipset_v, endlessh $endlessh_v, postgrey $postgrey_v"
 	echo "- \`xdp-filter load -p allow -f ipv4\` attaches \`$pick_ipv4\`; \`xdp-filter load\` with defaults attaches \`$pick_default\`"
 	echo
 	if [ "$xdp_rc" -ne 0 ]; then
@@ -114,17 +159,76 @@ section() {
 	else
 		echo "| loading 1,000,000 addresses <= 0.5x ipset | ipset ${ipset_s:-?} s, greywall: not measured | **MISS** |"
 	fi
+	hold_section_rows
 	echo
 	echo "### Loading 1,000,000 addresses"
 	echo
 	grep -v -e '^RESULT' -e '^RATIO' "$OUT/load.txt" | sed "s|/run/gwbench\.[0-9]*/|/run/gwbench.PID/|" | sed 's/^/    /'
+	echo
+	hold_section
+	greylist_section
+}
+
+# Issue 5's rows in the targets table.
+hold_section_rows() {
+	local gw_held
+	gw_held=$(hold greywall held)
+	set -- $(verdict "$(hold greywall rss_per_conn)" "$(hold endlessh rss_per_conn)" "<=" 1.0)
+	echo "| tarpit memory per held connection: greywall ($(hold greywall rss_per_conn) B) / endlessh ($(hold endlessh rss_per_conn) B) <= 1.0 | $1 | $2 |"
+	set -- $(verdict "$(hold greywall cpu_pct)" "$(hold endlessh cpu_pct)" "<=" 1.5)
+	echo "| tarpit CPU holding 50,000: greywall ($(hold greywall cpu_pct)% of a core) / endlessh ($(hold endlessh cpu_pct)%) <= 1.5 | $1 | $2 |"
+	set -- $(verdict "${gw_held:-0}" 800 ">=" 60)
+	echo "| tarpit connections held and stuttered: greywall (${gw_held:-0}) / spamd's maxcon 800 >= 60 | $1 | $2 |"
+	set -- $(verdict "$(greyres greywall rate)" "$(greyres postgrey rate)" ">=" 10)
+	echo "| greylist decisions/s: greywall full SMTP dialogues ($(greyres greywall rate)/s) / postgrey ($(greyres postgrey rate)/s) >= 10 | $1 | $2 |"
+}
+
+hold_section() {
+	echo "### Holding 50,000 stuttering connections"
+	echo
+	if [ "$hold_rc" -ne 0 ] || ! grep -q '^RESULT tarpit=greywall' "$OUT/hold.txt" ||
+		! grep -q '^RESULT tarpit=endlessh' "$OUT/hold.txt"; then
+		echo "**bench/tarpit_hold failed** (see the output of \`make bench\`)."
+		echo
+	fi
+	echo "Each server in 3 processes (see above), $HOLD_RUNS runs each, in turn; ratios from the medians."
+	echo
+	echo "| run | server | held | RSS / conn (B) | CPU (% of a core) | bytes/s / conn | writes/s / conn | CPU / write (us) | connecting (s) | machine busy |"
+	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk '$1 == "RESULT" && $2 ~ /^tarpit=/ {
+		delete f
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		run[f["tarpit"]]++
+		printf "| %d | %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %.1f | %d%% |\n", run[f["tarpit"]], f["tarpit"],
+			f["held"], f["rss_per_conn"], f["cpu_pct"], f["bytes_per_s"], f["writes_per_s"],
+			f["cpu_us_per_write"], f["connect_s"], f["busy_pct"] }' "$OUT/hold.txt"
+	echo
+	echo "Per process, the first run of each:"
+	echo
+	for kind in greywall endlessh; do
+		awk -v k="$kind" '$1 == k ":" { on = 1 } on && /^RESULT/ { exit } on' "$OUT/hold.txt" | sed 's/^/    /'
+		echo
+	done
+}
+
+greylist_section() {
+	echo "### Greylist decisions per second"
+	echo
+	if [ "$grey_rc" -ne 0 ]; then
+		echo "**bench/greylist.sh failed:**"
+		echo
+	fi
+	grep -v -e '^RESULT' -e '^#   ' "$OUT/greylist.txt" | sed "s|/run/gwgrey\.[0-9]*/|/run/gwgrey.PID/|" | sed 's/^/    /'
+	echo
+	echo "Medians: greywall $(greyres greywall rate)/s, postgrey $(greyres postgrey rate)/s," \
+		"grey_update alone $(greyres grey_update rate)/s: $(verdict "$(greyres grey_update rate)" "$(greyres postgrey rate)" ">=" 10 | cut -d' ' -f1)x postgrey."
 	echo
 }
 
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|loading)' "$OUT/section.md"
+grep -E '^\| (greywall|loading|tarpit|greylist)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
@@ -139,4 +243,4 @@ if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	fi
 	echo "results written to $md"
 fi
-[ "$xdp_rc" -eq 0 ]
+[ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ]
