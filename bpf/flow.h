@@ -237,13 +237,17 @@ static __always_inline int gw_flow_admit(const struct gw_flow_key *k, struct gw_
 		return refused ? GW_FLOW_DROP : GW_FLOW_PASS;
 	}
 	conns = t->conns + 1;
-	count = t->rate_count;
-	elapsed = now_sec > t->rate_last ? now_sec - t->rate_last : 0;
-	if (!seconds || elapsed >= seconds)
-		count = 0;
-	else
-		count -= count * elapsed / seconds;
-	count += GW_RATE_MULT;
+	/* The rate is PF's pf_add_threshold(), kept only for a rule with a rate limit. */
+	count = 0;
+	if (limit && seconds) {
+		count = t->rate_count;
+		elapsed = now_sec > t->rate_last ? now_sec - t->rate_last : 0;
+		if (elapsed >= seconds)
+			count = 0;
+		else
+			count -= count * elapsed / seconds;
+		count += GW_RATE_MULT;
+	}
 	if (r->max_src_conn && conns > r->max_src_conn)
 		over = GW_EV_OVERLOAD_CONN;
 	else if (limit && count > limit)

@@ -39,6 +39,7 @@ static int nselftests;
 static struct gw_xdp *xdp_skel;
 static struct gw_tc_egress *tc_skel;
 static struct gw_sk_lookup *sk_skel;
+static struct ring_buffer *fx_ring;
 static int ncpus;
 
 void selftest_register(const char *name, selftest_fn fn)
@@ -95,16 +96,23 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * Delete every entry, walking on from each key before deleting it: asking
+ * for the first key again after each delete rescans the emptied buckets.
+ */
 static void map_clear(struct bpf_map *map)
 {
 	int fd = bpf_map__fd(map);
 	uint8_t key[64], next[64];
+	bool more;
 
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+	if (bpf_map_get_next_key(fd, NULL, key))
+		return;
+	do {
+		more = bpf_map_get_next_key(fd, key, next) == 0;
+		bpf_map_delete_elem(fd, key);
 		memcpy(key, next, sizeof(key));
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
+	} while (more);
 }
 
 static void array_zero(struct bpf_map *map, bool percpu)
@@ -143,6 +151,9 @@ void fx_reset(void)
 	array_zero(xdp_skel->maps.gw_stats, true);
 	array_zero(xdp_skel->maps.gw_config, false);
 	map_clear(xdp_skel->maps.gw_outbound);
+	map_clear(xdp_skel->maps.gw_flows);
+	map_clear(xdp_skel->maps.gw_src_track);
+	fx_events(NULL, 0);
 	{
 		struct datapath dp;
 
@@ -276,7 +287,7 @@ struct gw_rule_stats fx_rule_stats(uint32_t idx)
 
 	fx_datapath(&dp);
 	if (datapath_rule_stats(&dp, idx, &sum))
-		return (struct gw_rule_stats){ ~0ULL, ~0ULL, ~0ULL, ~0ULL };
+		return (struct gw_rule_stats){ ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL };
 	return sum;
 }
 
@@ -346,6 +357,135 @@ void fx_datapath(struct datapath *dp)
 	dp->flows = bpf_map__fd(xdp_skel->maps.gw_flows);
 	dp->src_track = bpf_map__fd(xdp_skel->maps.gw_src_track);
 	dp->events = bpf_map__fd(xdp_skel->maps.gw_events);
+	dp->flows = bpf_map__fd(xdp_skel->maps.gw_flows);
+	dp->src_track = bpf_map__fd(xdp_skel->maps.gw_src_track);
+	dp->events = bpf_map__fd(xdp_skel->maps.gw_events);
+}
+
+void fx_clock(uint64_t sec)
+{
+	fx_config(GW_CFG_CLOCK, sec);
+}
+
+int fx_flow_key(const char *client, uint16_t cport, const char *server, uint16_t sport,
+		struct gw_flow_key *key)
+{
+	struct addr_prefix c, s;
+
+	if (addr_parse(client, &c) || addr_parse(server, &s) || !addr_is_host(&c) ||
+	    !addr_is_host(&s))
+		return -EINVAL;
+	memset(key, 0, sizeof(*key));
+	addr_to_key(&c, &key->client);
+	addr_to_key(&s, &key->server);
+	key->client_port = cport;
+	key->server_port = sport;
+	return 0;
+}
+
+int fx_flow_get(const struct gw_flow_key *key, struct gw_flow *out)
+{
+	return bpf_map_lookup_elem(fx_flows_fd(), key, out) ? -errno : 0;
+}
+
+int fx_flow_put(const struct gw_flow_key *key, const struct gw_flow *flow)
+{
+	return bpf_map_update_elem(fx_flows_fd(), key, flow, BPF_ANY) ? -errno : 0;
+}
+
+static int src_key(const char *addr, uint32_t rule, struct gw_src_key *key)
+{
+	struct addr_prefix p;
+
+	if (addr_parse(addr, &p) || !addr_is_host(&p))
+		return -EINVAL;
+	memset(key, 0, sizeof(*key));
+	addr_to_key(&p, &key->addr);
+	key->rule = rule;
+	return 0;
+}
+
+int fx_src_track_get(const char *addr, uint32_t rule, struct gw_src_track *out)
+{
+	struct gw_src_key key;
+
+	if (src_key(addr, rule, &key))
+		return -EINVAL;
+	return bpf_map_lookup_elem(fx_src_track_fd(), &key, out) ? -errno : 0;
+}
+
+int fx_src_track_put(const char *addr, uint32_t rule, const struct gw_src_track *track)
+{
+	struct gw_src_key key;
+
+	if (src_key(addr, rule, &key))
+		return -EINVAL;
+	return bpf_map_update_elem(fx_src_track_fd(), &key, track, BPF_ANY) ? -errno : 0;
+}
+
+/* Where fx_events() wants the records the ring hands out. */
+static struct {
+	struct gw_event *out;
+	int max;
+	int n;
+} fx_taken;
+
+static int take_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	if (size == sizeof(struct gw_event) && fx_taken.n < fx_taken.max)
+		memcpy(&fx_taken.out[fx_taken.n], data, size);
+	fx_taken.n++;
+	return 0;
+}
+
+int fx_events(struct gw_event *out, int max)
+{
+	fx_taken.out = out;
+	fx_taken.max = out ? max : 0;
+	fx_taken.n = 0;
+	if (ring_buffer__consume(fx_ring) < 0)
+		return -EIO;
+	return fx_taken.n;
+}
+
+int fx_fill_map(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info), n;
+	uint8_t *keys, *values;
+	int err = 0;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	n = info.max_entries;
+	keys = calloc(n, info.key_size);
+	values = calloc(n, info.value_size);
+	if (!keys || !values) {
+		err = -ENOMEM;
+	} else {
+		/* The first bytes count up from 1: no key a test uses starts like that. */
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t v = htonl(i + 1);
+
+			memcpy(keys + (size_t)i * info.key_size, &v, sizeof(v));
+		}
+		if (bpf_map_update_batch(fd, keys, values, &n, NULL))
+			err = -errno;
+	}
+	free(keys);
+	free(values);
+	return err;
+}
+
+int fx_flows_fd(void)
+{
+	return bpf_map__fd(xdp_skel->maps.gw_flows);
+}
+
+int fx_src_track_fd(void)
+{
+	return bpf_map__fd(xdp_skel->maps.gw_src_track);
 }
 
 int fx_run_tc(const void *pkt, size_t len)
@@ -378,7 +518,10 @@ static const char *stat_name(int stat)
 		STAT_NAME(UNPARSED), STAT_NAME(IPV6_EXT), STAT_NAME(FRAGMENT), STAT_NAME(HOST_HIT),
 		STAT_NAME(PREFIX_HIT), STAT_NAME(OUT_PACKETS), STAT_NAME(STEER_TARPIT),
 		STAT_NAME(STEER_PASS), STAT_NAME(STEER_NO_TARPIT), STAT_NAME(STEER_LOCAL),
-		STAT_NAME(OUTBOUND_SMTP),
+		STAT_NAME(OUTBOUND_SMTP), STAT_NAME(FLOWS_FULL), STAT_NAME(SRC_TRACK_FULL),
+		STAT_NAME(HANDSHAKES), STAT_NAME(BAD_ACK), STAT_NAME(OVERLOAD_DROPS),
+		STAT_NAME(FLOW_KILLED_DROPS), STAT_NAME(RETURN_RST), STAT_NAME(RETURN_ICMP),
+		STAT_NAME(EVENTS_LOST),
 	};
 #undef STAT_NAME
 
@@ -488,9 +631,19 @@ static int fixture_setup(void)
 {
 	int err;
 
-	xdp_skel = gw_xdp__open_and_load();
+	xdp_skel = gw_xdp__open();
 	if (!xdp_skel)
 		return -errno;
+	/* Small flow tables and ring: the cases that fill them stay quick. */
+	err = bpf_map__set_max_entries(xdp_skel->maps.gw_flows, FX_FLOWS_MAX);
+	if (!err)
+		err = bpf_map__set_max_entries(xdp_skel->maps.gw_src_track, FX_FLOWS_MAX);
+	if (!err)
+		err = bpf_map__set_max_entries(xdp_skel->maps.gw_events, FX_EVENTS_BYTES);
+	if (!err)
+		err = gw_xdp__load(xdp_skel);
+	if (err)
+		return err;
 	tc_skel = gw_tc_egress__open();
 	if (!tc_skel)
 		return -errno;
@@ -514,7 +667,10 @@ static int fixture_setup(void)
 
 		err = mapindex_init(&fx_index, &maps);
 	}
-	return err;
+	if (err)
+		return err;
+	fx_ring = ring_buffer__new(bpf_map__fd(xdp_skel->maps.gw_events), take_event, NULL, NULL);
+	return fx_ring ? 0 : -errno;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -550,6 +706,7 @@ int main(int argc, char **argv)
 		fx_reset();
 		selftests[i].fn();
 	}
+	ring_buffer__free(fx_ring);
 	gw_sk_lookup__destroy(sk_skel);
 	gw_tc_egress__destroy(tc_skel);
 	gw_xdp__destroy(xdp_skel);

@@ -80,6 +80,33 @@ int fx_run_tc(const void *pkt, size_t len);
  * cookie of the socket it chose, or 0. Returns the SK_* verdict or -errno.
  */
 int fx_run_sk_lookup(struct bpf_sk_lookup *ctx);
+/*
+ * The fixture's gw_flows and gw_src_track hold FX_FLOWS_MAX entries and
+ * its gw_events ring FX_EVENTS_BYTES, so that filling them is quick.
+ */
+#define FX_FLOWS_MAX 4096
+#define FX_EVENTS_BYTES 4096
+
+/*
+ * Flow tracking (bpf/flow.h). fx_clock() sets the data path's clock in
+ * whole seconds (GW_CFG_CLOCK; 0: the real boot-time clock).
+ */
+void fx_clock(uint64_t sec);
+/* The key of the flow client:cport -> server:sport; 0 or -EINVAL. */
+int fx_flow_key(const char *client, uint16_t cport, const char *server, uint16_t sport,
+		struct gw_flow_key *key);
+int fx_flow_get(const struct gw_flow_key *key, struct gw_flow *out);
+int fx_flow_put(const struct gw_flow_key *key, const struct gw_flow *flow);
+/* The source tracking entry of (addr, rule); 0 or -errno (-ENOENT: none). */
+int fx_src_track_get(const char *addr, uint32_t rule, struct gw_src_track *out);
+int fx_src_track_put(const char *addr, uint32_t rule, const struct gw_src_track *track);
+/* Take up to max overload events off the ring; returns how many there were. */
+int fx_events(struct gw_event *out, int max);
+/* Fill a hash map to capacity with generated keys; 0 or -errno. */
+int fx_fill_map(int fd);
+int fx_flows_fd(void);
+int fx_src_track_fd(void);
+
 /* The fixture's maps as a struct datapath, for the userspace API (steer.h). */
 void fx_datapath(struct datapath *dp);
 /* The loaded XDP program's fd; the rules map's fd. */

@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * Flow tracking (bpf/flow.h, SPEC 4): only handshakes whose final ACK
+ * acknowledges the server's SYN-ACK count; max-src-conn and PF's decaying
+ * max-src-conn-rate refuse the offending handshake in XDP itself and send
+ * one overload event; FIN/RST give slots back; killed flows are dropped;
+ * full tables track nothing new and block nothing. Each case is a script
+ * of packets (XDP for the client's, TC egress for the server's) and
+ * userspace actions, run for IPv4 and for IPv6, then the state it left.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <linux/pkt_cls.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cases.h"
+
+#define POP3 110
+#define T_OVERLOAD_BIT 3	/* <popflooders> */
+#define CLOCK_START 1000	/* seconds; every case starts here */
+
+/* The server's ISN in CONNECT and DATA: any number will do, per port. */
+#define SISN(port) (0x80000000u + (uint32_t)(port) * 1000u)
+/* The client's ISN. */
+#define CISN(port) ((uint32_t)(port) * 7u)
+
+/* pass in proto tcp to port pop3 flags S/SA keep state (...); fields given after override. */
+#define POP3_RULE(...)                                                                   \
+	RULE(GW_ACT_PASS, .proto_mask = GW_PROTO_TCP, .dport_lo = POP3, .dport_hi = POP3, \
+	     .flags = GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE, __VA_ARGS__)
+#define LIMITS(conn, rate, secs)                                                         \
+	.max_src_conn = (conn), .max_src_conn_rate = (rate), .max_src_conn_rate_seconds = (secs), \
+	.overload_table = T_OVERLOAD_BIT, .flush = 2
+
+enum flow_op_kind {
+	OP_END = 0,
+	OP_SYN,		/* the client's SYN (XDP) */
+	OP_SYNACK,	/* the server's SYN-ACK with ISN arg (TC egress) */
+	OP_ACK,		/* the client's ACK acknowledging arg (XDP) */
+	OP_CONNECT,	/* SYN, SYN-ACK with SISN(port), its ACK; verdict: the ACK's */
+	OP_DATA,	/* a client segment with data, acknowledging SISN(port) + 1 */
+	OP_FIN,		/* the client's FIN */
+	OP_FIN_OUT,	/* the server's FIN (TC egress) */
+	OP_RST_OUT,	/* the server's RST (TC egress) */
+	OP_CLOCK,	/* the data path's clock becomes arg seconds */
+	OP_CLEAR,	/* userspace clears `overloaded` after applying the event */
+	OP_KILL,	/* userspace kills the flow of port (flush) */
+};
+
+struct flow_op {
+	int kind;
+	uint16_t port;		/* the client's port: one connection each */
+	uint32_t arg;
+	int verdict;		/* of the packet the op ends with */
+};
+
+#define SYN(p) { OP_SYN, (p), 0, XDP_PASS }
+#define SYN_DROPPED(p) { OP_SYN, (p), 0, XDP_DROP }
+#define SYNACK(p, isn) { OP_SYNACK, (p), (isn), TC_ACT_OK }
+#define ACK(p, a) { OP_ACK, (p), (a), XDP_PASS }
+#define CONNECT(p) { OP_CONNECT, (p), 0, XDP_PASS }
+#define REFUSED(p) { OP_CONNECT, (p), 0, XDP_DROP }
+#define DATA(p, v) { OP_DATA, (p), 0, (v) }
+#define FIN(p, v) { OP_FIN, (p), 0, (v) }
+#define FIN_OUT(p) { OP_FIN_OUT, (p), 0, TC_ACT_OK }
+#define RST_OUT(p) { OP_RST_OUT, (p), 0, TC_ACT_OK }
+#define CLOCK(t) { OP_CLOCK, 0, (t), 0 }
+#define CLEAR() { OP_CLEAR, 0, 0, 0 }
+#define KILL(p) { OP_KILL, (p), 0, 0 }
+
+struct flow_expect {
+	uint16_t port;		/* 0 ends the list */
+	int state;		/* enum gw_flow_state; 0: no flow */
+	int counted;
+	uint32_t server_isn;	/* checked when not 0 */
+};
+
+struct flow_case {
+	const char *desc;
+	struct gw_rule rules[FX_RULES_MAX];
+	int nrules;
+	uint32_t rule;		/* the rule whose source tracking is checked */
+	struct flow_op ops[20];
+	bool tracked;		/* the client has a gw_src_track entry for rule */
+	uint32_t conns, rate_count, overloaded;
+	struct fx_stat_expect stats[6];
+	struct flow_expect flows[4];
+	int events;		/* overload events on the ring (= the rule's overloads) */
+	uint32_t ev_type, ev_conns, ev_rate;	/* the first event's */
+};
+
+static const struct flow_case flow_cases[] = {
+	/* Which SYNs create a flow. */
+	{ .desc = "a SYN passed by a keep-state rule with limits creates a flow",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1, .ops = { SYN(1001) },
+	  .flows = { { 1001, GW_FLOW_SYN, 0 } }, .stats = { FX_STAT(GW_STAT_FLOWS_FULL, 0) } },
+	{ .desc = "an overload table alone makes a rule track flows",
+	  .rules = { POP3_RULE(.overload_table = T_OVERLOAD_BIT) }, .nrules = 1,
+	  .ops = { SYN(1001) }, .flows = { { 1001, GW_FLOW_SYN, 0 } } },
+	{ .desc = "keep state without limits: no flow",
+	  .rules = { POP3_RULE(.dport_lo = 22, .dport_hi = 22, .max_src_conn = 10), POP3_RULE() },
+	  .nrules = 2, .ops = { SYN(1001) }, .flows = { { 1001, 0 } } },
+	{ .desc = "limits without keep state: no flow",
+	  .rules = { POP3_RULE(.dport_lo = 22, .dport_hi = 22, .max_src_conn = 10),
+		     POP3_RULE(.flags = GW_RULE_FLAGS_S_SA, .max_src_conn = 5) },
+	  .nrules = 2, .ops = { SYN(1001) }, .flows = { { 1001, 0 } } },
+	{ .desc = "a SYN a later block rule decides is dropped and not tracked",
+	  .rules = { POP3_RULE(.max_src_conn = 5),
+		     RULE(GW_ACT_BLOCK_DROP, .dport_lo = POP3, .dport_hi = POP3) },
+	  .nrules = 2, .ops = { SYN_DROPPED(1001) }, .flows = { { 1001, 0 } } },
+	{ .desc = "a SYN the stateful rule does not match (another port): no flow",
+	  .rules = { POP3_RULE(.dport_lo = 995, .dport_hi = 995, .max_src_conn = 5) },
+	  .nrules = 1, .ops = { SYN(1001) }, .flows = { { 1001, 0 } } },
+	/* The handshake. */
+	{ .desc = "the server's SYN-ACK on egress records its ISN",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { SYN(1001), SYNACK(1001, 9000) }, .flows = { { 1001, GW_FLOW_SYNACK, 0, 9000 } } },
+	{ .desc = "a SYN-ACK of no tracked flow creates none",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { SYNACK(1001, 9000) }, .flows = { { 1001, 0 } } },
+	{ .desc = "the ACK of the SYN-ACK completes the handshake and counts",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1, .ops = { CONNECT(1001) },
+	  .tracked = true, .conns = 1,
+	  .stats = { FX_STAT(GW_STAT_HANDSHAKES, 1), FX_STAT(GW_STAT_BAD_ACK, 0) },
+	  .flows = { { 1001, GW_FLOW_ESTABLISHED, 1, SISN(1001) } } },
+	{ .desc = "ACKs of the wrong number count nothing",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { SYN(1001), SYNACK(1001, 9000), ACK(1001, 9000), ACK(1001, 9002) },
+	  .stats = { FX_STAT(GW_STAT_BAD_ACK, 2), FX_STAT(GW_STAT_HANDSHAKES, 0) },
+	  .flows = { { 1001, GW_FLOW_SYNACK, 0, 9000 } } },
+	{ .desc = "a forged source's SYN and guessed ACK count nothing (the SYN-ACK went elsewhere)",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { SYN(1001), SYNACK(1001, 0x5eed), ACK(1001, 1), SYN(1002), ACK(1002, 1) },
+	  .stats = { FX_STAT(GW_STAT_BAD_ACK, 2), FX_STAT(GW_STAT_HANDSHAKES, 0) },
+	  .flows = { { 1001, GW_FLOW_SYNACK, 0 }, { 1002, GW_FLOW_SYN, 0 } } },
+	{ .desc = "an ACK of no flow is left to the rules and counts nothing",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { ACK(1001, SISN(1001) + 1) }, .stats = { FX_STAT(GW_STAT_BAD_ACK, 0) },
+	  .flows = { { 1001, 0 } } },
+	{ .desc = "a retransmitted SYN-ACK with a new ISN replaces the old one",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { SYN(1001), SYNACK(1001, 9000), SYNACK(1001, 9500), ACK(1001, 9001),
+		   ACK(1001, 9501) },
+	  .tracked = true, .conns = 1,
+	  .stats = { FX_STAT(GW_STAT_BAD_ACK, 1), FX_STAT(GW_STAT_HANDSHAKES, 1) },
+	  .flows = { { 1001, GW_FLOW_ESTABLISHED, 1, 9500 } } },
+	{ .desc = "the acknowledged number wraps around 2^32",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { SYN(1001), SYNACK(1001, 0xffffffff), ACK(1001, 0) }, .tracked = true,
+	  .conns = 1, .flows = { { 1001, GW_FLOW_ESTABLISHED, 1 } } },
+	{ .desc = "a duplicate ACK counts once",
+	  .rules = { POP3_RULE(.max_src_conn = 5) }, .nrules = 1,
+	  .ops = { CONNECT(1001), ACK(1001, SISN(1001) + 1) }, .tracked = true, .conns = 1,
+	  .stats = { FX_STAT(GW_STAT_HANDSHAKES, 1) },
+	  .flows = { { 1001, GW_FLOW_ESTABLISHED, 1 } } },
+	/* max-src-conn. */
+	{ .desc = "max-src-conn 2: the third completing ACK is dropped and its flow killed",
+	  .rules = { POP3_RULE(LIMITS(2, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), CONNECT(1002), REFUSED(1003), DATA(1003, XDP_DROP),
+		   DATA(1001, XDP_PASS) },
+	  .tracked = true, .conns = 2, .overloaded = 1,
+	  .stats = { FX_STAT(GW_STAT_HANDSHAKES, 2), FX_STAT(GW_STAT_OVERLOAD_DROPS, 1),
+		     FX_STAT(GW_STAT_FLOW_KILLED_DROPS, 1), FX_STAT(GW_STAT_DROP, 2),
+		     FX_STAT(GW_STAT_EVENTS_LOST, 0) },
+	  .flows = { { 1001, GW_FLOW_ESTABLISHED, 1 }, { 1003, GW_FLOW_KILLED, 0 } },
+	  .events = 1, .ev_type = GW_EV_OVERLOAD_CONN, .ev_conns = 3, .ev_rate = 0 },
+	{ .desc = "overloaded: every handshake is refused, with one event, until userspace clears it",
+	  .rules = { POP3_RULE(LIMITS(1, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), REFUSED(1002), FIN(1001, XDP_PASS), REFUSED(1003), CLEAR(),
+		   CONNECT(1004) },
+	  .tracked = true, .conns = 1, .overloaded = 0,
+	  .stats = { FX_STAT(GW_STAT_HANDSHAKES, 2), FX_STAT(GW_STAT_OVERLOAD_DROPS, 2) },
+	  .flows = { { 1001, GW_FLOW_CLOSING, 0 }, { 1003, GW_FLOW_KILLED, 0 },
+		     { 1004, GW_FLOW_ESTABLISHED, 1 } },
+	  .events = 1, .ev_type = GW_EV_OVERLOAD_CONN, .ev_conns = 2, .ev_rate = 0 },
+	{ .desc = "the client's FIN frees a slot",
+	  .rules = { POP3_RULE(LIMITS(1, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), FIN(1001, XDP_PASS), CONNECT(1002) }, .tracked = true,
+	  .conns = 1,
+	  .flows = { { 1001, GW_FLOW_CLOSING, 0 }, { 1002, GW_FLOW_ESTABLISHED, 1 } } },
+	{ .desc = "the server's RST frees a slot",
+	  .rules = { POP3_RULE(LIMITS(1, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), RST_OUT(1001), CONNECT(1002) }, .tracked = true, .conns = 1,
+	 
+	  .flows = { { 1001, GW_FLOW_CLOSING, 0 }, { 1002, GW_FLOW_ESTABLISHED, 1 } } },
+	{ .desc = "FIN both ways and an RST free one slot, once",
+	  .rules = { POP3_RULE(LIMITS(2, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), CONNECT(1002), FIN(1001, XDP_PASS), FIN_OUT(1001),
+		   RST_OUT(1001), FIN(1001, XDP_PASS) },
+	  .tracked = true, .conns = 1,
+	  .flows = { { 1001, GW_FLOW_CLOSING, 0 }, { 1002, GW_FLOW_ESTABLISHED, 1 } } },
+	{ .desc = "a closed flow's late packets pass and count nothing",
+	  .rules = { POP3_RULE(LIMITS(1, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), FIN(1001, XDP_PASS), DATA(1001, XDP_PASS),
+		   ACK(1001, SISN(1001) + 1) },
+	  .tracked = true, .conns = 0,
+	  .stats = { FX_STAT(GW_STAT_HANDSHAKES, 1) }, .flows = { { 1001, GW_FLOW_CLOSING, 0 } } },
+	{ .desc = "a new SYN on a closed flow's ports starts a new flow",
+	  .rules = { POP3_RULE(LIMITS(1, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), FIN(1001, XDP_PASS), SYN(1001) }, .tracked = true,
+	  .conns = 0, .flows = { { 1001, GW_FLOW_SYN, 0 } } },
+	/* max-src-conn-rate 3/10: PF's decaying counter in whole seconds. */
+	{ .desc = "max-src-conn-rate 3/10: three at t=0 pass, the fourth fires",
+	  .rules = { POP3_RULE(LIMITS(0, 3, 10)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), CONNECT(1002), CONNECT(1003), REFUSED(1004) }, .tracked = true,
+	  .conns = 3, .rate_count = 3000, .overloaded = 1,
+	  .stats = { FX_STAT(GW_STAT_HANDSHAKES, 3), FX_STAT(GW_STAT_OVERLOAD_DROPS, 1) },
+	  .flows = { { 1003, GW_FLOW_ESTABLISHED, 1 }, { 1004, GW_FLOW_KILLED, 0 } },
+	  .events = 1, .ev_type = GW_EV_OVERLOAD_RATE, .ev_conns = 4, .ev_rate = 4000 },
+	{ .desc = "max-src-conn-rate 3/10: at t=5 the count decayed to 1500, one passes, then it fires",
+	  .rules = { POP3_RULE(LIMITS(0, 3, 10)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), CONNECT(1002), CONNECT(1003), CLOCK(CLOCK_START + 5),
+		   CONNECT(1004), REFUSED(1005) },
+	  .tracked = true, .conns = 4, .rate_count = 2500, .overloaded = 1,
+	  .events = 1, .ev_type = GW_EV_OVERLOAD_RATE, .ev_conns = 5, .ev_rate = 3500 },
+	{ .desc = "max-src-conn-rate 3/10: one second short of S the count still decays only",
+	  .rules = { POP3_RULE(LIMITS(0, 3, 10)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), CONNECT(1002), CONNECT(1003), CLOCK(CLOCK_START + 9),
+		   CONNECT(1004), CONNECT(1005), REFUSED(1006) },
+	  .tracked = true, .conns = 5, .rate_count = 2300, .overloaded = 1,
+	  .events = 1, .ev_type = GW_EV_OVERLOAD_RATE, .ev_conns = 6, .ev_rate = 3300 },
+	{ .desc = "max-src-conn-rate 3/10: S idle seconds reset the count",
+	  .rules = { POP3_RULE(LIMITS(0, 3, 10)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), CONNECT(1002), CONNECT(1003), CLOCK(CLOCK_START + 10),
+		   CONNECT(1004), CONNECT(1005), CONNECT(1006) },
+	  .tracked = true, .conns = 6, .rate_count = 3000, .overloaded = 0,
+	  .stats = { FX_STAT(GW_STAT_HANDSHAKES, 6), FX_STAT(GW_STAT_OVERLOAD_DROPS, 0) } },
+	{ .desc = "both limits: max-src-conn fires first and names itself",
+	  .rules = { POP3_RULE(LIMITS(1, 1, 1)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), REFUSED(1002) }, .tracked = true, .conns = 1,
+	  .rate_count = 1000, .overloaded = 1,
+	  .events = 1, .ev_type = GW_EV_OVERLOAD_CONN, .ev_conns = 2, .ev_rate = 2000 },
+	/* Killed flows and the rules. */
+	{ .desc = "a killed flow's packets are dropped and its slot given back",
+	  .rules = { POP3_RULE(LIMITS(5, 0, 0)) }, .nrules = 1,
+	  .ops = { CONNECT(1001), CONNECT(1002), KILL(1001), DATA(1001, XDP_DROP),
+		   FIN(1001, XDP_DROP), DATA(1002, XDP_PASS) },
+	  .tracked = true, .conns = 1,
+	  .stats = { FX_STAT(GW_STAT_FLOW_KILLED_DROPS, 2), FX_STAT(GW_STAT_DROP, 2) },
+	  .flows = { { 1001, GW_FLOW_KILLED, 0 }, { 1002, GW_FLOW_ESTABLISHED, 1 } } },
+	{ .desc = "a tracked flow's packets skip the rules (PF's state match)",
+	  .rules = { RULE(GW_ACT_BLOCK_DROP, .dport_lo = POP3, .dport_hi = POP3),
+		     POP3_RULE(LIMITS(5, 0, 0)) },
+	  .nrules = 2, .rule = 1,
+	  .ops = { CONNECT(1001), DATA(1001, XDP_PASS), DATA(1002, XDP_DROP) }, .tracked = true,
+	  .conns = 1, .flows = { { 1001, GW_FLOW_ESTABLISHED, 1 } } },
+};
+
+struct flow_env {
+	int family;
+	const char *client, *server;
+	char desc[300];
+};
+
+static void flow_env_init(struct flow_env *env, int family, const char *what)
+{
+	env->family = family;
+	env->client = family == 4 ? "198.51.100.7" : "2001:db8:1::7";
+	env->server = family == 4 ? "203.0.113.1" : "2001:db8:2::1";
+	snprintf(env->desc, sizeof(env->desc), "%s [IPv%d]", what, family);
+}
+
+/* A packet of the connection from env->client's port to the server's pop3. */
+static int flow_send(const struct flow_env *env, bool from_client, uint16_t port, uint8_t flags,
+		     uint32_t seq, uint32_t ack, uint16_t payload)
+{
+	struct pkt_spec s = {
+		.family = env->family, .proto = IPPROTO_TCP, .tcp_flags = flags,
+		.seq = seq, .ack = ack, .payload = payload,
+	};
+	uint8_t buf[PKT_MAX];
+	size_t len;
+
+	s.src = from_client ? env->client : env->server;
+	s.dst = from_client ? env->server : env->client;
+	s.sport = from_client ? port : POP3;
+	s.dport = from_client ? POP3 : port;
+	len = pkt_build(&s, buf, NULL);
+	if (!len)
+		return -1;
+	return from_client ? fx_run_xdp(buf, len, NULL, NULL) : fx_run_tc(buf, len);
+}
+
+static int flow_get(const struct flow_env *env, uint16_t port, struct gw_flow *f)
+{
+	struct gw_flow_key k;
+
+	if (fx_flow_key(env->client, port, env->server, POP3, &k))
+		return -1;
+	return fx_flow_get(&k, f);
+}
+
+/* Run one op; returns the verdict of its (last) packet. */
+static int flow_op(const struct flow_env *env, uint32_t rule, const struct flow_op *op)
+{
+	uint16_t p = op->port;
+	struct gw_src_track t;
+	struct gw_flow f;
+	int v;
+
+	switch (op->kind) {
+	case OP_SYN:
+		return flow_send(env, true, p, 0x02, CISN(p), 0, 0);
+	case OP_SYNACK:
+		return flow_send(env, false, p, 0x12, op->arg, CISN(p) + 1, 0);
+	case OP_ACK:
+		return flow_send(env, true, p, 0x10, CISN(p) + 1, op->arg, 0);
+	case OP_CONNECT:
+		v = flow_send(env, true, p, 0x02, CISN(p), 0, 0);
+		if (v != XDP_PASS)
+			return -1;
+		if (flow_send(env, false, p, 0x12, SISN(p), CISN(p) + 1, 0) != TC_ACT_OK)
+			return -1;
+		return flow_send(env, true, p, 0x10, CISN(p) + 1, SISN(p) + 1, 0);
+	case OP_DATA:
+		return flow_send(env, true, p, 0x18, CISN(p) + 1, SISN(p) + 1, 20);
+	case OP_FIN:
+		return flow_send(env, true, p, 0x11, CISN(p) + 1, SISN(p) + 1, 0);
+	case OP_FIN_OUT:
+		return flow_send(env, false, p, 0x11, SISN(p) + 1, CISN(p) + 1, 0);
+	case OP_RST_OUT:
+		return flow_send(env, false, p, 0x04, SISN(p) + 1, 0, 0);
+	case OP_CLOCK:
+		fx_clock(op->arg);
+		return 0;
+	case OP_CLEAR:
+		if (fx_src_track_get(env->client, rule, &t))
+			return -1;
+		t.overloaded = 0;
+		return fx_src_track_put(env->client, rule, &t);
+	case OP_KILL: {
+		struct gw_flow_key k;
+
+		if (fx_flow_key(env->client, p, env->server, POP3, &k) || fx_flow_get(&k, &f))
+			return -1;
+		f.state = GW_FLOW_KILLED;
+		return fx_flow_put(&k, &f);
+	}
+	}
+	return -1;
+}
+
+static const char *op_name(int kind)
+{
+	static const char *names[] = { "end",	  "SYN",     "SYN-ACK", "ACK",	 "connect",
+				       "data",	  "FIN",     "FIN out", "RST out", "clock",
+				       "clear",	  "kill" };
+
+	return kind >= 0 && kind <= OP_KILL ? names[kind] : "?";
+}
+
+static void check_event(const struct flow_env *env, const struct flow_case *c,
+			const struct gw_event *ev)
+{
+	struct gw_addr want;
+	struct addr_prefix p;
+
+	addr_parse(env->client, &p);
+	addr_to_key(&p, &want);
+	ST_CHECK(ev->type == c->ev_type && ev->rule == c->rule && ev->conns == c->ev_conns &&
+			 ev->rate_count == c->ev_rate && !memcmp(&ev->addr, &want, sizeof(want)),
+		 "%s: event type %u rule %u conns %u rate %u (want %u, %u, %u, %u), from the client",
+		 env->desc, ev->type, ev->rule, ev->conns, ev->rate_count, c->ev_type, c->rule,
+		 c->ev_conns, c->ev_rate);
+	ST_CHECK(ev->when >= CLOCK_START && ev->when <= CLOCK_START + 10,
+		 "%s: event time %llu is the data path's clock", env->desc,
+		 (unsigned long long)ev->when);
+}
+
+static void run_flow_case(const struct flow_case *c, int family)
+{
+	struct gw_event ev[4];
+	struct gw_src_track t;
+	struct flow_env env;
+	int err, n;
+
+	flow_env_init(&env, family, c->desc);
+	fx_reset();
+	fx_rules(c->rules, c->nrules);
+	fx_clock(CLOCK_START);
+	for (int i = 0; c->ops[i].kind; i++) {
+		const struct flow_op *op = &c->ops[i];
+		int v = flow_op(&env, c->rule, op);
+
+		if (op->kind >= OP_CLOCK)
+			ST_CHECK(v == 0, "%s: step %d (%s)", env.desc, i, op_name(op->kind));
+		else
+			ST_CHECK_INT(v, op->verdict, "%s: step %d (%s port %u) verdict", env.desc,
+				     i, op_name(op->kind), op->port);
+	}
+	for (const struct flow_expect *e = c->flows; e->port; e++) {
+		struct gw_flow f;
+
+		err = flow_get(&env, e->port, &f);
+		if (!e->state) {
+			ST_CHECK(err == -ENOENT, "%s: no flow for port %u", env.desc, e->port);
+			continue;
+		}
+		ST_CHECK(!err && f.state == e->state && f.counted == e->counted &&
+				 f.rule == c->rule && (!e->server_isn || f.server_isn == e->server_isn),
+			 "%s: flow of port %u: state %d counted %d rule %d isn %u (want %d, %d, %u, %u)",
+			 env.desc, e->port, f.state, f.counted, f.rule, f.server_isn, e->state,
+			 e->counted, c->rule, e->server_isn);
+	}
+	err = fx_src_track_get(env.client, c->rule, &t);
+	if (!c->tracked)
+		ST_CHECK(err == -ENOENT, "%s: the client is not tracked", env.desc);
+	else
+		ST_CHECK(!err && t.conns == c->conns && t.rate_count == c->rate_count &&
+				 t.overloaded == c->overloaded,
+			 "%s: source tracking conns %u rate %u overloaded %u (want %u, %u, %u)",
+			 env.desc, t.conns, t.rate_count, t.overloaded, c->conns, c->rate_count,
+			 c->overloaded);
+	for (const struct fx_stat_expect *e = c->stats; e->stat; e++)
+		ST_CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: stat %d", env.desc, e->stat - 1);
+	ST_CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP), fx_stat(GW_STAT_PACKETS),
+		     "%s: pass + drop = packets", env.desc);
+	n = fx_events(ev, 4);
+	ST_CHECK_INT(n, c->events, "%s: overload events", env.desc);
+	if (n > 0 && c->events > 0)
+		check_event(&env, c, &ev[0]);
+	ST_CHECK_INT(fx_rule_stats(c->rule).overloads, c->events, "%s: the rule's overload count",
+		     env.desc);
+}
+
+SELFTEST(flows)
+{
+	for (size_t i = 0; i < sizeof(flow_cases) / sizeof(flow_cases[0]); i++) {
+		run_flow_case(&flow_cases[i], 4);
+		run_flow_case(&flow_cases[i], 6);
+	}
+}
+
+/* The n-th of many sources of the family's documentation range. */
+static void nth_source(int family, uint32_t n, char *buf, size_t len)
+{
+	if (family == 4)
+		snprintf(buf, len, "198.18.%u.%u", (n >> 8) & 0xff, n & 0xff);
+	else
+		snprintf(buf, len, "2001:db8:f::%x", n + 1);
+}
+
+static int map_count(int fd)
+{
+	uint8_t key[64], next[64];
+	int n = 0;
+
+	if (bpf_map_get_next_key(fd, NULL, key))
+		return 0;
+	for (n = 1; !bpf_map_get_next_key(fd, key, next); n++)
+		memcpy(key, next, sizeof(key));
+	return n;
+}
+
+/* Rule 0 of the cases below: max-src-conn 1, max-src-conn-rate 3/10. */
+static const struct gw_rule limit_rule = POP3_RULE(LIMITS(1, 3, 10));
+
+/* A fresh fixture with limit_rule and the clock at CLOCK_START. */
+static void flow_setup(struct flow_env *env, int family, const char *what)
+{
+	flow_env_init(env, family, what);
+	fx_reset();
+	fx_rules(&limit_rule, 1);
+	fx_clock(CLOCK_START);
+}
+
+/* SPEC 4: a full flow table tracks nothing new and blocks nothing. */
+SELFTEST(flows_table_full)
+{
+	for (int family = 4; family <= 6; family += 2) {
+		struct flow_env env;
+		struct gw_flow f;
+
+		flow_setup(&env, family, "gw_flows full");
+		ST_CHECK(!fx_fill_map(fx_flows_fd()), "%s: filled", env.desc);
+		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1001)), XDP_PASS,
+			     "%s: the handshake passes", env.desc);
+		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1002)), XDP_PASS,
+			     "%s: a second one passes too (max-src-conn 1 counts nothing)",
+			     env.desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL), 2, "%s: GW_STAT_FLOWS_FULL", env.desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 0, "%s: nothing counted", env.desc);
+		ST_CHECK(flow_get(&env, 1001, &f) == -ENOENT, "%s: no flow", env.desc);
+		ST_CHECK(fx_src_track_get(env.client, 0, &(struct gw_src_track){ 0 }) == -ENOENT,
+			 "%s: the client is not tracked", env.desc);
+	}
+	fx_reset();
+}
+
+/* A full source table: the handshake is established uncounted, and passes. */
+SELFTEST(flows_src_track_full)
+{
+	for (int family = 4; family <= 6; family += 2) {
+		struct flow_env env;
+		struct gw_flow f;
+
+		flow_setup(&env, family, "gw_src_track full");
+		ST_CHECK(!fx_fill_map(fx_src_track_fd()), "%s: filled",
+			 env.desc);
+		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1001)), XDP_PASS,
+			     "%s: the handshake passes", env.desc);
+		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1002)), XDP_PASS,
+			     "%s: a second one passes too", env.desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_SRC_TRACK_FULL), 2, "%s: GW_STAT_SRC_TRACK_FULL",
+			     env.desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 0, "%s: nothing counted", env.desc);
+		ST_CHECK(!flow_get(&env, 1001, &f) && f.state == GW_FLOW_ESTABLISHED && !f.counted,
+			 "%s: the flow is established, uncounted", env.desc);
+		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)FIN(1001, XDP_PASS)),
+			     XDP_PASS, "%s: its FIN passes", env.desc);
+	}
+}
+
+/*
+ * A spoofed flood: SYNs from more forged sources than the flow table
+ * holds, the server's SYN-ACKs going to them, and ACKs guessing the
+ * number. A real client connects in the middle of it and after it, with
+ * the table full, and is served both times; only it is tracked.
+ */
+#define FLOOD_SOURCES (FX_FLOWS_MAX + 512)
+
+SELFTEST(flows_spoofed_flood)
+{
+	for (int family = 4; family <= 6; family += 2) {
+		struct flow_env env, forged;
+		char addr[64];
+		int bad = 0;
+
+		flow_setup(&env, family, "spoofed flood");
+		forged = env;
+		forged.client = addr;
+		for (uint32_t i = 0; i < FLOOD_SOURCES; i++) {
+			uint16_t port = (uint16_t)(1024 + i);
+
+			nth_source(family, i, addr, sizeof(addr));
+			bad |= flow_send(&forged, true, port, 0x02, i, 0, 0) != XDP_PASS;
+			bad |= flow_send(&forged, false, port, 0x12, SISN(i), i + 1, 0) != TC_ACT_OK;
+			bad |= flow_send(&forged, true, port, 0x10, i + 1, SISN(i) + 1 + i % 7 + 1,
+					 0) != XDP_PASS;
+			if (i == FLOOD_SOURCES / 2)
+				ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(40000)),
+					     XDP_PASS, "%s: the real client is served", env.desc);
+		}
+		ST_CHECK(!bad, "%s: every forged packet passed to the server's TCP", env.desc);
+		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(40001)), XDP_PASS,
+			     "%s: the real client is served with the flow table full", env.desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL), FLOOD_SOURCES + 2 - FX_FLOWS_MAX,
+			     "%s: what did not fit was not tracked", env.desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_BAD_ACK), FX_FLOWS_MAX - 1,
+			     "%s: every tracked guess was wrong", env.desc);
+		ST_CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 1, "%s: one handshake counted", env.desc);
+		ST_CHECK_INT(map_count(fx_src_track_fd()), 1, "%s: only the real client is tracked",
+			     env.desc);
+		ST_CHECK_INT(fx_events(NULL, 0), 0, "%s: no overload", env.desc);
+	}
+}
+
+/* A tracked flow's packets are the rule's (PF: state packets count on the rule), not evaluated. */
+SELFTEST(flows_rule_stats)
+{
+	for (int family = 4; family <= 6; family += 2) {
+		struct flow_env env;
+		struct gw_rule_stats st;
+
+		flow_setup(&env, family, "rule stats");
+		flow_op(&env, 0, &(struct flow_op)CONNECT(1001));
+		flow_op(&env, 0, &(struct flow_op)DATA(1001, XDP_PASS));
+		st = fx_rule_stats(0);
+		ST_CHECK(st.evaluations == 1 && st.matches == 1 && st.packets == 3,
+			 "%s: evaluations %llu matches %llu packets %llu (want 1, 1, 3)", env.desc,
+			 (unsigned long long)st.evaluations, (unsigned long long)st.matches,
+			 (unsigned long long)st.packets);
+	}
+}
+
+/*
+ * More overloads than the ring holds: the lost ones are counted, and the
+ * source is not marked overloaded, so its next handshake reports again.
+ */
+#define LOST_SOURCES (FX_EVENTS_BYTES / sizeof(struct gw_event))
+
+SELFTEST(flows_events_lost)
+{
+	for (int family = 4; family <= 6; family += 2) {
+		struct gw_src_track one = { .conns = 1 }, t;
+		struct flow_env env, src;
+		char addr[64];
+		int bad = 0, n;
+
+		flow_setup(&env, family, "events lost");
+		src = env;
+		src.client = addr;
+		/* Each source already holds its one connection: its next one fires. */
+		for (uint32_t i = 0; i < LOST_SOURCES; i++) {
+			nth_source(family, i, addr, sizeof(addr));
+			bad |= fx_src_track_put(addr, 0, &one) != 0;
+			bad |= flow_op(&src, 0, &(struct flow_op)REFUSED(2000)) !=
+			       XDP_DROP;
+		}
+		ST_CHECK(!bad, "%s: %zu sources refused", env.desc, LOST_SOURCES);
+		ST_CHECK(fx_stat(GW_STAT_EVENTS_LOST) > 0, "%s: GW_STAT_EVENTS_LOST %llu", env.desc,
+			 (unsigned long long)fx_stat(GW_STAT_EVENTS_LOST));
+		n = fx_events(NULL, 0);
+		ST_CHECK_INT((uint64_t)n + fx_stat(GW_STAT_EVENTS_LOST), LOST_SOURCES,
+			     "%s: events delivered + lost = overloads", env.desc);
+		ST_CHECK_INT(fx_rule_stats(0).overloads, n, "%s: the rule counts delivered ones",
+			     env.desc);
+		ST_CHECK(!fx_src_track_get(addr, 0, &t) && t.overloaded == 0,
+			 "%s: the last (lost) source is not marked overloaded", env.desc);
+		ST_CHECK_INT(flow_op(&src, 0, &(struct flow_op)REFUSED(2001)), XDP_DROP,
+			     "%s: its next handshake is refused", env.desc);
+		ST_CHECK_INT(fx_events(NULL, 0), 1, "%s: and reported", env.desc);
+	}
+}
