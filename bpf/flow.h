@@ -31,14 +31,17 @@ enum gw_flow_verdict {
 };
 
 /*
- * The data path's clock in ns: CLOCK_BOOTTIME, as userspace's sweeper
- * reads it, unless a test set GW_CFG_CLOCK (whole seconds).
+ * The data path's clock in ns: CLOCK_MONOTONIC as userspace reads it,
+ * unless a test set GW_CFG_CLOCK (whole seconds). The coarse clock: every
+ * packet of a tracked flow reads it, and reading the fine one costs twice
+ * a whole pass verdict where the clocksource is a hypervisor's (kvm-clock);
+ * timeouts and rates are in whole seconds.
  */
 static __always_inline __u64 gw_now_ns(void)
 {
 	__u64 sec = gw_config_get(GW_CFG_CLOCK);
 
-	return sec ? sec * GW_NSEC_PER_SEC : bpf_ktime_get_boot_ns();
+	return sec ? sec * GW_NSEC_PER_SEC : bpf_ktime_get_coarse_ns();
 }
 
 /* Whether pkt is a TCP segment whose header was parsed. */

@@ -375,7 +375,7 @@ enum gw_config_key {
 	GW_CFG_RULE_GEN,	/* the live generation of the rule index, 0 or 1 */
 	GW_CFG_SPAMD_PORT,	/* TCP port steered to the tarpit; 0 = steering off */
 	GW_CFG_SPAMD_PASS_TABLES, /* bitmask of tables whose members reach the MTA */
-	GW_CFG_CLOCK,		/* data-path clock in seconds; 0 = boot time (tests set it) */
+	GW_CFG_CLOCK,		/* data-path clock in seconds; 0 = CLOCK_MONOTONIC (tests set it) */
 	GW_CFG_MAX,
 };
 

@@ -26,7 +26,7 @@ uint64_t sweeper_clock_ns(int config_fd)
 
 	if (config_fd >= 0 && !bpf_map_lookup_elem(config_fd, &key, &seconds) && seconds)
 		return seconds * SWEEPER_NSEC;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * SWEEPER_NSEC + (uint64_t)ts.tv_nsec;
 }
 

@@ -48,7 +48,7 @@ struct sweeper_result {
 
 /*
  * The data path's clock in nanoseconds: GW_CFG_CLOCK seconds when a test
- * set it, else CLOCK_BOOTTIME (bpf_ktime_get_boot_ns()).
+ * set it, else CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns()).
  */
 uint64_t sweeper_clock_ns(int config_fd);
 
