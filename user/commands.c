@@ -3,6 +3,7 @@
  * greywallctl's verbs as greywalld runs them. Output formats follow
  * pfctl(8) where pfctl has the verb; greywallctl(8) specifies them.
  */
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "daemon.h"
 #include "dump.h"
+#include "sweeper.h"
 #include "tablefile.h"
 
 static int64_t now_seconds(void)
@@ -605,13 +607,40 @@ static int cmd_stats(struct daemon *d, struct control_request *req)
 	return CTL_EXIT_OK;
 }
 
+/* Per compiled rule: the sources tracked and their established connections. */
+struct rule_usage {
+	uint64_t sources[GW_MAX_RULES];
+	uint64_t conns[GW_MAX_RULES];
+};
+
+static int count_source(void *ctx, const void *key, void *value)
+{
+	const struct gw_src_key *k = key;
+	const struct gw_src_track *st = value;
+	struct rule_usage *u = ctx;
+
+	if (k->rule < GW_MAX_RULES) {
+		u->sources[k->rule]++;
+		u->conns[k->rule] += st->conns;
+	}
+	return 0;
+}
+
 static int cmd_rules(struct daemon *d, struct control_request *req)
 {
+	struct rule_usage *usage = calloc(1, sizeof(*usage));
 	int last = -1;
 
+	if (!usage) {
+		fprintf(req->err, "greywallctl: out of memory\n");
+		return CTL_EXIT_FAIL;
+	}
+	sweeper_map_foreach(d->dp.src_track, sizeof(struct gw_src_key), sizeof(struct gw_src_track),
+			    BPF_F_LOCK, count_source, usage);
 	for (size_t i = 0; i < d->cfg.nrules; i++) {
 		const struct config_rule *r = &d->cfg.rules[i];
 		struct gw_rule_stats sum = { 0 };
+		uint64_t sources = 0, conns = 0;
 
 		if (r->number == last)
 			continue;
@@ -627,6 +656,11 @@ static int cmd_rules(struct daemon *d, struct control_request *req)
 				sum.matches += s.matches;
 				sum.packets += s.packets;
 				sum.bytes += s.bytes;
+				sum.overloads += s.overloads;
+			}
+			if (j < GW_MAX_RULES) {
+				sources += usage->sources[j];
+				conns += usage->conns[j];
 			}
 		}
 		fprintf(req->out, "@%d %s\n", r->number, r->text);
@@ -634,7 +668,14 @@ static int cmd_rules(struct daemon *d, struct control_request *req)
 			"  [ Evaluations: %-10llu Packets: %-10llu Bytes: %-10llu Matches: %-10llu ]\n",
 			(unsigned long long)sum.evaluations, (unsigned long long)sum.packets,
 			(unsigned long long)sum.bytes, (unsigned long long)sum.matches);
+		/* PF's source tracking, for the rules that have limits. */
+		if (gw_rule_tracks_flows(&r->rule))
+			fprintf(req->out,
+				"  [ Overloads: %-10llu Sources: %-10llu Established: %-10llu ]\n",
+				(unsigned long long)sum.overloads, (unsigned long long)sources,
+				(unsigned long long)conns);
 	}
+	free(usage);
 	return CTL_EXIT_OK;
 }
 

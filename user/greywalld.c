@@ -26,9 +26,14 @@
 #include "dump.h"
 #include "log.h"
 #include "notify.h"
+#include "overload.h"
 #include "spamd.h"
 #include "spamd_child.h"
+#include "sweeper.h"
 #include "tablefile.h"
+
+/* The overload event ring, read by the event loop; NULL ring before it runs. */
+static struct overload overload;
 
 static void usage(void)
 {
@@ -69,13 +74,7 @@ static int check_supported(const struct config *cfg, char *err, size_t errlen)
 		const struct config_rule *r = &cfg->rules[i];
 		const char *what = NULL;
 
-		if (r->rule.max_src_conn)
-			what = "max-src-conn";
-		else if (r->rule.max_src_conn_rate)
-			what = "max-src-conn-rate";
-		else if (r->rule.overload_table != GW_NO_TABLE)
-			what = "overload";
-		else if (r->rule.queue)
+		if (r->rule.queue)
 			what = "set queue";
 		if (what) {
 			snprintf(err, errlen, "%s:%d: \"%s\" is not supported by this version",
@@ -230,7 +229,10 @@ static int tables_start(struct daemon *d, char *err, size_t errlen)
 
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
+	int rule_map[GW_MAX_RULES];
 	struct config next;
+	bool moved;
+	size_t nold;
 	int ret;
 
 	notify_systemd("RELOADING=1");
@@ -250,15 +252,28 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < next.nwarnings; i++)
 		log_warn("%s", next.warnings[i]);
+	/* Events waiting in the ring name rules by their index under the old config. */
+	if (overload.ring)
+		overload_poll(&overload);
+	moved = sweeper_rule_map(&d->cfg, &next, rule_map);
 	/*
 	 * The store holds every entry with its evidence, so the new tables are
 	 * built the way start-up builds them; the maps keep their counters.
 	 */
 	tables_save_files(&d->tables, false);
 	tables_free(&d->tables);
+	nold = d->cfg.nrules;
 	config_free(&d->cfg);
 	d->cfg = next;
 	ret = tables_start(d, err, errlen);
+	/* Connection counts follow their rules to the new indices. */
+	if (!ret && moved) {
+		int mret = sweeper_remap_rules(d->dp.flows, d->dp.src_track, rule_map, nold);
+
+		if (mret)
+			log_err("reload: moving connection tracking to the new rules: %s",
+				strerror(-mret));
+	}
 	if (!ret)
 		ret = spamd_reload(d, err, errlen);
 	notify_systemd("READY=1");
@@ -367,6 +382,26 @@ static void handle_client(struct daemon *d, int listen_fd)
 	close(sock);
 }
 
+/* Once a second: pending overload events, then flow and source timeouts. */
+static void sweep(struct daemon *d)
+{
+	struct sweeper_result res;
+	int ret;
+
+	ret = overload_periodic(&overload);
+	if (ret < 0)
+		log_err("overload events: %s", strerror(-ret));
+	ret = sweeper_run(d->dp.flows, d->dp.src_track, &d->cfg, sweeper_clock_ns(d->dp.config),
+			  &res);
+	if (ret)
+		log_err("flow sweep: %s", strerror(-ret));
+	if (res.flows_expired || res.sources_deleted)
+		log_debug("flow sweep: %zu/%zu flows expired (%zu slots given back), "
+			  "%zu/%zu sources deleted",
+			  res.flows_expired, res.flows, res.slots_released, res.sources_deleted,
+			  res.sources);
+}
+
 static void periodic(struct daemon *d, int64_t now)
 {
 	long expired = tables_expire_due(&d->tables, now);
@@ -385,6 +420,7 @@ static void periodic(struct daemon *d, int64_t now)
 		d->next_dump = now + d->cfg.dump_interval;
 	}
 	spamd_periodic(d, now);
+	sweep(d);
 }
 
 /* SIGCHLD: reap every child that ended (the tarpit, list fetchers are waited for). */
@@ -402,7 +438,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
-	int ep, sfd, tfd;
+	int ep, sfd, tfd, ret;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -422,9 +458,17 @@ static int event_loop(struct daemon *d, int listen_fd)
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 	d->epoll_fd = ep;
+	ret = overload_open(&overload, d);
+	if (ret) {
+		log_err("overload event ring: %s", strerror(-ret));
+		return ret;
+	}
+	ev.data.fd = overload_fd(&overload);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	if (d->spamd) {
 		char err[512];
-		int ret = spamd_child_start(d, err, sizeof(err));
+
+		ret = spamd_child_start(d, err, sizeof(err));
 
 		if (ret) {
 			log_err("%s", err);
@@ -443,6 +487,10 @@ static int event_loop(struct daemon *d, int listen_fd)
 
 			if (fd == listen_fd) {
 				handle_client(d, listen_fd);
+			} else if (fd == overload_fd(&overload)) {
+				ret = overload_poll(&overload);
+				if (ret < 0)
+					log_err("overload events: %s", strerror(-ret));
 			} else if (d->spamd && fd == d->spamd->child_fd) {
 				spamd_child_read(d);
 			} else if (fd == sfd) {
@@ -471,6 +519,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 			}
 		}
 	}
+	overload_close(&overload);
 	d->epoll_fd = -1;
 	close(ep);
 	close(sfd);

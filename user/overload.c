@@ -89,7 +89,7 @@ int overload_apply(struct daemon *d, const struct gw_event *ev, int64_t now)
 	struct flush_result fr = { 0 };
 	struct gw_ruleset parts;
 	struct addr_prefix src;
-	char text[ADDR_STRLEN], detail[256];
+	char text[ADDR_STRLEN], detail[256], flush[96];
 	int added, flushed = 0, cleared;
 
 	if (ev->rule >= d->cfg.nrules) {
@@ -112,10 +112,13 @@ int overload_apply(struct daemon *d, const struct gw_event *ev, int64_t now)
 				       sweeper_clock_ns(d->dp.config), &fr);
 	}
 	cleared = clear_overloaded(d->dp.src_track, ev);
-	log_info("overload: %s %s; %s%s%s; flush%s killed %zu flows, %zu sockets", text, detail,
+	if (r->rule.flush)
+		snprintf(flush, sizeof(flush), "flush%s killed %zu flows, %zu sockets",
+			 r->rule.flush == 2 ? " global" : "", fr.flows, fr.sockets);
+	log_info("overload: %s %s; %s%s%s; %s", text, detail,
 		 added > 0 ? "added to <" : added == 0 ? "no table change" : "the table refused it",
-		 added > 0 ? d->tables.table[r->rule.overload_table].name : "",
-		 added > 0 ? ">" : "", r->rule.flush == 2 ? " global" : "", fr.flows, fr.sockets);
+		 added > 0 ? d->tables.table[r->rule.overload_table].name : "", added > 0 ? ">" : "",
+		 r->rule.flush ? flush : "no flush");
 	if (added < 0)
 		return added;
 	if (flushed < 0)
@@ -169,49 +172,17 @@ int overload_poll(struct overload *ov)
 	return ring_buffer__consume(ov->ring);
 }
 
-struct recover {
-	struct overload *ov;
-	int applied;
-};
-
-/* A source still marked after the ring was drained lost its event: rebuild it. */
-static int recover_source(void *ctx, const void *key, void *value)
-{
-	const struct gw_src_key *k = key;
-	const struct gw_src_track *st = value;
-	struct recover *rc = ctx;
-	const struct config *cfg = &rc->ov->d->cfg;
-	struct gw_event ev = { .rule = k->rule, .addr = k->addr, .when = st->rate_last };
-	uint32_t limit;
-
-	if (!st->overloaded || k->rule >= cfg->nrules)
-		return 0;
-	/* The entry holds the counts from before the refused handshake. */
-	limit = cfg->rules[k->rule].rule.max_src_conn;
-	ev.conns = st->conns + 1;
-	ev.rate_count = st->rate_count + 1000;
-	ev.type = limit && ev.conns > limit ? GW_EV_OVERLOAD_CONN : GW_EV_OVERLOAD_RATE;
-	if (overload_apply(rc->ov->d, &ev, (int64_t)time(NULL)) >= 0)
-		rc->applied++;
-	return 0;
-}
-
 int overload_periodic(struct overload *ov)
 {
-	struct daemon *d = ov->d;
-	struct recover rc = { ov, 0 };
-	uint64_t lost;
-	int ret = overload_poll(ov);
+	uint64_t lost = datapath_stat(&ov->d->dp, GW_STAT_EVENTS_LOST);
 
-	if (ret < 0)
-		return ret;
-	lost = datapath_stat(&d->dp, GW_STAT_EVENTS_LOST);
-	if (lost == ov->lost_seen)
-		return ret;
-	log_warn("overload: %" PRIu64 " events lost (ring full); applying them from source tracking",
-		 lost - ov->lost_seen);
+	/*
+	 * The data path unmarks a source whose event found the ring full, so
+	 * its next offending handshake sends the event again: say so, once.
+	 */
+	if (lost != ov->lost_seen)
+		log_warn("overload: %" PRIu64 " events found the ring full; their sources "
+			 "trigger again on their next handshake", lost - ov->lost_seen);
 	ov->lost_seen = lost;
-	ret = sweeper_map_foreach(d->dp.src_track, sizeof(struct gw_src_key),
-				  sizeof(struct gw_src_track), BPF_F_LOCK, recover_source, &rc);
-	return ret < 0 ? ret : rc.applied;
+	return overload_poll(ov);
 }

@@ -22,7 +22,7 @@ struct ring_buffer;
 struct overload {
 	struct daemon *d;
 	struct ring_buffer *ring;
-	uint64_t lost_seen;		/* GW_STAT_EVENTS_LOST already recovered from */
+	uint64_t lost_seen;		/* GW_STAT_EVENTS_LOST already logged */
 	uint64_t applied;		/* events applied since start */
 	int error;			/* the last apply's error, for the log */
 };
@@ -39,10 +39,9 @@ int overload_fd(const struct overload *ov);
 int overload_poll(struct overload *ov);
 
 /*
- * Once a second: poll, and when the data path counted lost events (a full
- * ring), apply the overloads still marked in gw_src_track, which would
- * otherwise refuse the source's handshakes without a table entry. Returns
- * how many overloads were applied, or -errno.
+ * Once a second: poll, and log events the data path could not send (a full
+ * ring; it sends them again on the source's next offending handshake).
+ * Returns how many events were applied, or -errno.
  */
 int overload_periodic(struct overload *ov);
 

@@ -296,7 +296,7 @@ bool sweeper_rule_map(const struct config *old, const struct config *new, int *n
 {
 	bool claimed[GW_MAX_RULES] = { false }, moved = false;
 
-	for (size_t i = 0; i < old->nrules; i++) {
+	for (size_t i = 0; i < old->nrules && i < GW_MAX_RULES; i++) {
 		new_index[i] = -1;
 		for (size_t j = 0; j < new->nrules && j < GW_MAX_RULES; j++) {
 			if (!claimed[j] && same_rule(&old->rules[i], &new->rules[j])) {

@@ -99,7 +99,7 @@ int sweeper_remap_rules(int flows_fd, int src_track_fd, const int *new_index, si
  * Match the rules of old to those of new: a rule keeps its tracking when
  * the new config has it as written (the same text, and for a rule with a
  * port list the same port), wherever it moved; the first unclaimed match
- * in order wins. Fills new_index[0..old->nrules). Returns true when any
+ * in order wins. Fills new_index[0..old->nrules) (at most GW_MAX_RULES). Returns true when any
  * rule moved or vanished (the maps need sweeper_remap_rules()).
  */
 bool sweeper_rule_map(const struct config *old, const struct config *new, int *new_index);

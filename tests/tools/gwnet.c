@@ -3,6 +3,17 @@
  * gwnet: the traffic tool of the integration tests and the demo.
  *   gwnet listen PORT             accept TCP and read UDP on [::]:PORT (IPv4 too);
  *                                 print "tcp SRC" per connection, "udp SRC" per datagram
+ *   gwnet serve PORT              a TCP server on [::]:PORT (IPv4 too) that holds every
+ *                                 connection: "accept SRC" per connection, then "reset SRC"
+ *                                 when one is reset or aborted (SOCK_DESTROY), "close SRC"
+ *                                 when the client closes it
+ *   gwnet hold SRC DST PORT N [US]  open N TCP connections from SRC, one every US
+ *                                 microseconds (default 0), without waiting for any, and
+ *                                 hold them all until killed
+ *   gwnet synflood DST PORT N     N forged SYNs to DST, each from a random source in the
+ *                                 documentation ranges of DST's family (198.51.100.0/24
+ *                                 and 203.0.113.0/24, or 2001:db8::/32), each followed by
+ *                                 an ACK with a guessed acknowledgment number (raw sockets)
  *   gwnet connect SRC DST PORT [MS]  TCP connect from SRC; exit 0 connected,
  *                                 1 refused/unreachable, 2 timed out (default 1000 ms)
  *   gwnet send SRC DST PORT N US  send N UDP datagrams from SRC, one every US microseconds
@@ -16,6 +27,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +79,27 @@ static void print_source(const char *kind, const struct sockaddr_storage *ss)
 	fflush(stdout);
 }
 
+/* A dual-stack TCP listener on [::]:port, or -1. */
+static int tcp_listener(int port)
+{
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	int off = 0, on = 1, t = socket(AF_INET6, SOCK_STREAM, 0);
+
+	setsockopt(t, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(t, (struct sockaddr *)&any, sizeof(any)) || listen(t, 1024))
+		return -1;
+	return t;
+}
+
 static int do_listen(int port)
 {
 	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
-	int off = 0, on = 1;
-	int t = socket(AF_INET6, SOCK_STREAM, 0), u = socket(AF_INET6, SOCK_DGRAM, 0);
+	int off = 0;
+	int t = tcp_listener(port), u = socket(AF_INET6, SOCK_DGRAM, 0);
 
-	setsockopt(t, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(t, (struct sockaddr *)&any, sizeof(any)) || listen(t, 1024) ||
-	    bind(u, (struct sockaddr *)&any, sizeof(any))) {
+	if (t < 0 || bind(u, (struct sockaddr *)&any, sizeof(any))) {
 		perror("gwnet listen");
 		return 1;
 	}
@@ -143,6 +167,147 @@ static int do_connect(const char *src, const char *dst, int port, int ms)
 	return err ? 1 : 0;
 }
 
+/* Holds until killed. */
+_Noreturn static void do_hold(const char *src, const char *dst, int port, int n, long us)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family = parse_sockaddr(dst, port, &ss, &len);
+	struct timespec gap = { us / 1000000, (us % 1000000) * 1000 };
+
+	for (int i = 0; i < n; i++) {
+		int fd = bound_socket(src, family, SOCK_STREAM | SOCK_NONBLOCK);
+
+		/* The kernel completes (or retries) the handshake on its own. */
+		if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS)
+			perror("gwnet hold connect");
+		if (us)
+			nanosleep(&gap, NULL);
+	}
+	printf("started %d\n", n);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* The 16-bit big-endian words of data summed (len even). */
+static uint32_t sum_bytes(const void *data, size_t len)
+{
+	const uint8_t *b = data;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	return sum;
+}
+
+/* The Internet checksum of a TCP header (even length) given its pseudo-header's sum. */
+static uint16_t checksum(uint32_t sum, const void *data, size_t len)
+{
+	sum += sum_bytes(data, len);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* A forged source in the documentation ranges of the family. */
+static void forged_source(int family, uint8_t *addr)
+{
+	uint32_t r = (uint32_t)random();
+
+	if (family == AF_INET) {
+		static const uint8_t nets[2][3] = { { 198, 51, 100 }, { 203, 0, 113 } };
+
+		memcpy(addr, nets[r & 1], 3);
+		addr[3] = (uint8_t)(r >> 8);
+		return;
+	}
+	addr[0] = 0x20;
+	addr[1] = 0x01;
+	addr[2] = 0x0d;
+	addr[3] = 0xb8;
+	for (int i = 4; i < 16; i++)
+		addr[i] = (uint8_t)random();
+}
+
+/* One forged TCP segment (SYN, or ACK with a guessed number) from src. */
+static int send_forged(int fd, int family, const uint8_t *src, const struct sockaddr_storage *dst,
+		       socklen_t dlen, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		       uint8_t flags)
+{
+	uint8_t pkt[sizeof(struct ip6_hdr) + sizeof(struct tcphdr)] = { 0 };
+	struct tcphdr *th;
+	size_t iplen;
+	uint32_t sum;
+
+	if (family == AF_INET) {
+		struct iphdr *ip = (struct iphdr *)pkt;
+
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_TCP;
+		ip->tot_len = htons(sizeof(*ip) + sizeof(*th));
+		memcpy(&ip->saddr, src, 4);
+		ip->daddr = ((const struct sockaddr_in *)dst)->sin_addr.s_addr;
+		iplen = sizeof(*ip);
+		/* Pseudo-header: both addresses, protocol, TCP length. */
+		sum = sum_bytes(&ip->saddr, 8);
+	} else {
+		struct ip6_hdr *ip6 = (struct ip6_hdr *)pkt;
+
+		ip6->ip6_flow = htonl(6u << 28);
+		ip6->ip6_plen = htons(sizeof(*th));
+		ip6->ip6_nxt = IPPROTO_TCP;
+		ip6->ip6_hlim = 64;
+		memcpy(&ip6->ip6_src, src, 16);
+		ip6->ip6_dst = ((const struct sockaddr_in6 *)dst)->sin6_addr;
+		iplen = sizeof(*ip6);
+		sum = sum_bytes(&ip6->ip6_src, 32);
+	}
+	sum += IPPROTO_TCP + sizeof(*th);
+	th = (struct tcphdr *)(pkt + iplen);
+	th->source = htons(sport);
+	th->dest = htons(dport);
+	th->seq = htonl(seq);
+	th->ack_seq = htonl(ack);
+	th->doff = 5;
+	th->syn = !!(flags & TH_SYN);
+	th->ack = !!(flags & TH_ACK);
+	th->window = htons(64240);
+	th->check = checksum(sum, th, sizeof(*th));
+	return sendto(fd, pkt, iplen + sizeof(*th), 0, (const struct sockaddr *)dst, dlen) < 0 ? -1
+												   : 0;
+}
+
+static int do_synflood(const char *dst, int port, long n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family = parse_sockaddr(dst, 0, &ss, &len);
+	int fd = socket(family, SOCK_RAW, IPPROTO_RAW);
+	long sent = 0;
+
+	if (fd < 0) {
+		perror("gwnet synflood");
+		return 1;
+	}
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	for (long i = 0; i < n; i++) {
+		uint8_t src[16];
+		uint16_t sport = (uint16_t)(1024 + random() % 64000);
+		uint32_t seq = (uint32_t)random();
+
+		forged_source(family, src);
+		if (!send_forged(fd, family, src, &ss, len, sport, (uint16_t)port, seq, 0, TH_SYN) &&
+		    !send_forged(fd, family, src, &ss, len, sport, (uint16_t)port, seq + 1,
+				 (uint32_t)random(), TH_ACK))
+			sent++;
+	}
+	printf("forged %ld\n", sent);
+	return sent == n ? 0 : 1;
+}
+
 static int do_send(const char *src, const char *dst, int port, long n, long us)
 {
 	struct sockaddr_storage ss;
@@ -157,6 +322,49 @@ static int do_send(const char *src, const char *dst, int port, long n, long us)
 			nanosleep(&gap, NULL);
 	}
 	return 0;
+}
+
+#define SERVE_MAX 4096
+
+static int do_serve(int port)
+{
+	static struct pollfd p[SERVE_MAX];
+	static struct sockaddr_storage peer[SERVE_MAX];
+	int t = tcp_listener(port);
+	nfds_t n = 1;
+
+	if (t < 0) {
+		perror("gwnet serve");
+		return 1;
+	}
+	p[0] = (struct pollfd){ .fd = t, .events = POLLIN };
+	for (;;) {
+		if (poll(p, n, -1) < 0 && errno != EINTR)
+			return 1;
+		for (nfds_t i = n; i-- > 1;) {
+			char buf[512];
+			ssize_t r;
+
+			if (!p[i].revents)
+				continue;
+			r = recv(p[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (r > 0 || (r < 0 && errno == EAGAIN))
+				continue;
+			print_source(r == 0 ? "close" : "reset", &peer[i]);
+			close(p[i].fd);
+			p[i] = p[--n];
+			peer[i] = peer[n];
+		}
+		if ((p[0].revents & POLLIN) && n < SERVE_MAX) {
+			socklen_t len = sizeof(peer[n]);
+			int c = accept(t, (struct sockaddr *)&peer[n], &len);
+
+			if (c >= 0) {
+				print_source("accept", &peer[n]);
+				p[n++] = (struct pollfd){ .fd = c, .events = POLLIN };
+			}
+		}
+	}
 }
 
 /* GWNET_MAX_BYTES: chat stops after reading this many bytes (stutter timing). */
@@ -231,6 +439,12 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "listen"))
 		return do_listen(atoi(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "serve"))
+		return do_serve(atoi(argv[2]));
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "hold"))
+		do_hold(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argc == 7 ? atol(argv[6]) : 0);
+	if (argc == 5 && !strcmp(argv[1], "synflood"))
+		return do_synflood(argv[2], atoi(argv[3]), atol(argv[4]));
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "connect"))
 		return do_connect(argv[2], argv[3], atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1000);
 	if (argc == 7 && !strcmp(argv[1], "send"))
@@ -239,7 +453,8 @@ int main(int argc, char **argv)
 		max_bytes = atol(getenv("GWNET_MAX_BYTES"));
 	if (argc >= 5 && !strcmp(argv[1], "chat"))
 		return do_chat(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
-	fprintf(stderr, "usage: gwnet listen PORT | connect SRC DST PORT [MS] | "
+	fprintf(stderr, "usage: gwnet listen PORT | serve PORT | connect SRC DST PORT [MS] | "
+			"hold SRC DST PORT N [US] | synflood DST PORT N | "
 			"send SRC DST PORT N US | chat SRC DST PORT LINE...\n");
 	return 64;
 }
