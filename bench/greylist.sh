@@ -31,6 +31,7 @@ LOG=$RUN/greywalld.log
 RATE=$TOP/.output/bench/grey_rate
 TARPIT_PORT=8025
 POSTGREY_PORT=10023
+GWD=$TOP/greywalld
 GW_PID=
 PG_PID=
 export LIBXDP_BPFFS=$BPFFS
@@ -47,7 +48,7 @@ cleanup() {
 	stop_pid "$GW_PID"
 	stop_pid "$PG_PID"
 	if [ -f "$CONF" ] && ip netns list | grep -qw "$NS"; then
-		ip netns exec "$NS" "$TOP/greywalld" -f "$CONF" --detach >/dev/null 2>&1
+		ip netns exec "$NS" "$GWD" -f "$CONF" --detach >/dev/null 2>&1
 	fi
 	ip netns list | grep -qw "$NS" && ip netns del "$NS"
 	mountpoint -q "$BPFFS" && umount "$BPFFS"
@@ -78,7 +79,12 @@ command -v postgrey >/dev/null || fail "postgrey is not installed (make bench in
 # The unprivileged user of the tarpit child (deploy/greywall.sysusers on real systems).
 id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall ||
 	fail "cannot create the user greywall"
-mkdir -p "$RUN/pub" "$BPFFS"
+mkdir -p "$RUN/pub" "$RUN/bin" "$BPFFS"
+# Copies: every run uses the same binaries, whatever is rebuilt meanwhile.
+cp "$TOP/greywalld" "$TOP/greywallctl" "$RATE" "$RUN/bin/" || fail "cannot copy the binaries"
+GWD=$RUN/bin/greywalld
+GWCTL=$RUN/bin/greywallctl
+RATE=$RUN/bin/grey_rate
 
 echo "tuples: $COUNT new (127.1.0.0 + i, helo mail.example.net, <sender@example.net> -> <rcpt-i@example.org>), $CONC at a time, $RUNS runs each"
 
@@ -109,18 +115,18 @@ CONF
 
 greywall_run() {
 	rm -rf "$RUN/state" && mkdir -p "$RUN/state"
-	ip netns exec "$NS" "$TOP/greywalld" -d -f "$CONF" >"$LOG" 2>&1 &
+	ip netns exec "$NS" "$GWD" -d -f "$CONF" >"$LOG" 2>&1 &
 	GW_PID=$!
 	wait_listening "$TARPIT_PORT" "$GW_PID" || fail "greywalld's tarpit did not start" "$LOG"
 	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$TARPIT_PORT" -l "$LOG" smtp |
 		tee -a "$RUN/greywall.txt"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate smtp failed" "$LOG"
-	grey=$("$TOP/greywallctl" -s "$SOCK" spamdb | grep -c '^GREY|')
+	grey=$("$GWCTL" -s "$SOCK" spamdb | grep -c '^GREY|')
 	echo "greywallctl spamdb: $grey GREY tuples"
 	[ "$grey" -eq "$COUNT" ] || fail "the store holds $grey GREY tuples, not $COUNT" "$LOG"
 	stop_pid "$GW_PID"
 	GW_PID=
-	ip netns exec "$NS" "$TOP/greywalld" -f "$CONF" --detach >/dev/null 2>&1
+	ip netns exec "$NS" "$GWD" -f "$CONF" --detach >/dev/null 2>&1
 }
 
 postgrey_run() {

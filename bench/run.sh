@@ -64,11 +64,13 @@ load_rc=${PIPESTATUS[0]}
 echo
 echo "== holding 50,000 stuttering connections (bench/tarpit_hold) =="
 # In turn, so both see the same machine; the progress lines (stderr) stay out of the file.
+# A copy: every run uses the same binary, whatever is rebuilt meanwhile.
+cp .output/bench/tarpit_hold "$OUT/" || exit 1
 hold_rc=0
 for r in $(seq "$HOLD_RUNS"); do
 	for kind in greywall endlessh; do
 		echo "-- $kind, run $r"
-		./.output/bench/tarpit_hold "$kind" | tee -a "$OUT/hold.txt"
+		"$OUT/tarpit_hold" "$kind" | tee -a "$OUT/hold.txt"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || hold_rc=1
 	done
 done
