@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "flush.h"
+#include "store.h"
 #include "sweeper.h"
 
 /* TCP states (include/net/tcp_states.h) that make up a connection to kill. */
@@ -96,15 +97,8 @@ static int list_push(struct socket_list *l, const struct inet_diag_msg *m)
 {
 	struct diag_destroy_request *r;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-
-		r = realloc(l->items, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		l->items = r;
-		l->cap = cap;
-	}
+	if (array_room(&l->items, &l->cap, l->n + 1, sizeof(*l->items), 16))
+		return -ENOMEM;
 	r = &l->items[l->n++];
 	memset(r, 0, sizeof(*r));
 	r->nlh.nlmsg_len = sizeof(*r);
@@ -247,15 +241,8 @@ static bool rule_selected(const struct gw_ruleset *rules, uint8_t rule)
 
 static int kill_remember(struct kill *k, const struct gw_flow_key *key)
 {
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 16;
-		struct flush_conn *c = realloc(k->conns, cap * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		k->conns = c;
-		k->cap = cap;
-	}
+	if (array_room(&k->conns, &k->cap, k->n + 1, sizeof(*k->conns), 16))
+		return -ENOMEM;
 	k->conns[k->n++] = (struct flush_conn){ key->server, key->server_port, key->client_port };
 	return 0;
 }

@@ -516,12 +516,7 @@ static int record_find(const struct bucket *b, const struct addr_prefix *p, size
 	return 0;
 }
 
-/*
- * Room for `want` items of `size` bytes in the array at *array_ptr (a
- * pointer to the array's pointer) of capacity *cap, doubled from `first`.
- * Returns 0 or -ENOMEM.
- */
-static int array_room(void *array_ptr, size_t *cap, size_t want, size_t size, size_t first)
+int array_room(void *array_ptr, size_t *cap, size_t want, size_t size, size_t first)
 {
 	size_t ncap = *cap ? *cap : first;
 	void *items, *bigger;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store.h"
 #include "sweeper.h"
 
 /* Entries per batch: more than any hash bucket holds, few enough to stay small. */
@@ -243,15 +244,8 @@ static int remap_collect_source(void *ctx, const void *key, void *value)
 
 	if (to == (int)k->rule)
 		return 0;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		struct moved_source *m = realloc(r->moved, cap * sizeof(*m));
-
-		if (!m)
-			return -ENOMEM;
-		r->moved = m;
-		r->cap = cap;
-	}
+	if (array_room(&r->moved, &r->cap, r->n + 1, sizeof(*r->moved), 64))
+		return -ENOMEM;
 	r->moved[r->n++] = (struct moved_source){ *k, *(struct gw_src_track *)value, to };
 	return 0;
 }
