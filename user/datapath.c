@@ -256,11 +256,46 @@ static int detach_xdp_except(int ifindex, uint32_t keep_id)
 	}
 }
 
+/*
+ * Without libxdp's dispatcher (the kernel or bpffs cannot run it) our
+ * program is the interface's only one, and libxdp will not put a second
+ * one beside it: load the new build here and swap it in atomically.
+ * Another program's place is never taken. *id gets the new program's id.
+ */
+static int replace_single_xdp(struct gw_xdp *skel, int ifindex, uint32_t *id)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	struct bpf_prog_info info = { 0 };
+	__u32 flags = XDP_FLAGS_REPLACE, len = sizeof(info);
+	struct xdp_program *old;
+	int fd, ret = -EBUSY;
+
+	if (libxdp_get_error(mp) || !mp)
+		return ret;
+	old = xdp_multiprog__is_legacy(mp) ? xdp_multiprog__main_prog(mp) : NULL;
+	if (old && !strcmp(xdp_program__name(old), XDP_PROG_NAME))
+		ret = gw_xdp__load(skel);
+	if (!ret) {
+		fd = bpf_program__fd(skel->progs.greywall_xdp);
+		flags |= xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE
+									: XDP_FLAGS_DRV_MODE;
+		opts.old_prog_fd = xdp_program__fd(old);
+		ret = bpf_xdp_attach(ifindex, fd, flags, &opts);
+		if (!ret)
+			ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+		*id = info.id;
+	}
+	xdp_multiprog__close(mp);
+	return ret;
+}
+
 static int attach_xdp(struct datapath *dp, const char *ifname, int ifindex, char *err,
 		      size_t errlen)
 {
 	struct gw_xdp *skel = gw_xdp__open();
 	struct xdp_program *prog;
+	uint32_t id = 0;
 	long ret;
 
 	if (!skel) {
@@ -284,6 +319,10 @@ static int attach_xdp(struct datapath *dp, const char *ifname, int ifindex, char
 	ret = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
 	if (ret)
 		ret = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
+	if (!ret)
+		id = xdp_program__id(prog);
+	else if (ret == -EBUSY)
+		ret = replace_single_xdp(skel, ifindex, &id);
 	if (ret) {
 		xdp_program__close(prog);
 		gw_xdp__destroy(skel);
@@ -291,7 +330,7 @@ static int attach_xdp(struct datapath *dp, const char *ifname, int ifindex, char
 		return (int)ret;
 	}
 	/* The new program runs; now the old build can go without a gap. */
-	ret = detach_xdp_except(ifindex, xdp_program__id(prog));
+	ret = detach_xdp_except(ifindex, id);
 	xdp_program__close(prog);
 	gw_xdp__destroy(skel);
 	if (ret) {

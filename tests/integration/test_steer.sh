@@ -128,6 +128,28 @@ ok $? "greywalld restarts"
 check_output "the same sk_lookup link stays across the restart" "$link_before" link_id
 check_output "still one sk_lookup link" "1" sk_lookup_links
 
+# An upgrade: another build id in gw_config (key 3, GW_CFG_BUILD_ID) makes
+# greywalld replace its programs; the link stays and takes the new one.
+link_prog() { gw bpftool link show pinned "$BPFDIR/link_sk_lookup" | awk 'NR==1{print $4}'; }
+xdp_prog() { gw bpftool net show dev veth0 | sed -n '/^xdp:/,/^$/p' | grep -o 'id [0-9]*'; }
+prog_before=$(link_prog)
+xdp_before=$(xdp_prog)
+gw_stop TERM
+gw bpftool map update pinned "$BPFDIR/gw_config" key 3 0 0 0 value 0 0 0 0 0 0 0 0
+gw_start
+ok $? "greywalld starts as another build"
+check_output "the upgrade keeps the sk_lookup link" "$link_before" link_id
+prog_after=$(link_prog)
+ok $([ -n "$prog_after" ] && [ "$prog_after" != "$prog_before" ] && echo 0 || echo 1) \
+	"the upgrade puts a new program in the link (prog ${prog_before:-none} -> ${prog_after:-none})"
+check_output "still one sk_lookup link after the upgrade" "1" sk_lookup_links
+xdp_after=$(xdp_prog)
+ok $([ "$(echo "$xdp_after" | wc -l)" -eq 1 ] && [ -n "$xdp_after" ] &&
+	[ "$xdp_after" != "$xdp_before" ] && echo 0 || echo 1) \
+	"the upgrade swaps the XDP program: one, new (${xdp_before:-none} -> ${xdp_after:-none})"
+reset_logs
+check "steering goes on after the upgrade" on_tarpit 198.51.100.7 192.0.2.1
+
 # spamlogd: SMTP connections the gateway opens record their destination.
 ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
 ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 8080 >/dev/null 2>&1 &
