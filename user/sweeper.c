@@ -125,6 +125,16 @@ static void note_error(struct sweep *s, int err)
 		s->error = err;
 }
 
+/* Delete an expired entry; true when this call deleted it. */
+static bool sweep_delete(struct sweep *s, int fd, const void *key)
+{
+	if (!bpf_map_delete_elem(fd, key))
+		return true;
+	if (errno != ENOENT)
+		note_error(s, -errno);
+	return false;
+}
+
 static int sweep_flow(void *ctx, const void *key, void *value)
 {
 	struct sweep *s = ctx;
@@ -140,12 +150,8 @@ static int sweep_flow(void *ctx, const void *key, void *value)
 	note_error(s, ret);
 	if (ret > 0)
 		s->res->slots_released++;
-	if (bpf_map_delete_elem(s->flows_fd, key)) {
-		if (errno != ENOENT)
-			note_error(s, -errno);
-	} else {
+	if (sweep_delete(s, s->flows_fd, key))
 		s->res->flows_expired++;
-	}
 	return 0;
 }
 
@@ -165,12 +171,8 @@ static int sweep_source(void *ctx, const void *key, void *value)
 		window = s->cfg->rules[k->rule].rule.max_src_conn_rate_seconds;
 	if (sweeper_rate_decayed(st->rate_count, st->rate_last, s->now_ns / SWEEPER_NSEC, window))
 		return 0;
-	if (bpf_map_delete_elem(s->src_track_fd, key)) {
-		if (errno != ENOENT)
-			note_error(s, -errno);
-	} else {
+	if (sweep_delete(s, s->src_track_fd, key))
 		s->res->sources_deleted++;
-	}
 	return 0;
 }
 
