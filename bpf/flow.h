@@ -283,6 +283,27 @@ static __always_inline int gw_flow_admit(const struct gw_flow_key *k, struct gw_
 }
 
 /*
+ * Whether a TCP packet to port may belong to a tracked flow: some rule of
+ * generation gen that tracks flows covers the port. Other TCP traffic
+ * skips the flow lookup, which costs more than a whole pass verdict.
+ */
+static __always_inline int gw_port_tracked(__u32 gen, __u16 port)
+{
+	__u32 k = gen * GW_RIX_MAX + GW_RIX_STATEFUL, w;
+	struct gw_ruleset *stateful, *ports;
+	__u64 any = 0;
+
+	stateful = bpf_map_lookup_elem(&GW_MAP_RULE_INDEX, &k);
+	k = gen * GW_RULE_PORT_KEYS + port;
+	ports = bpf_map_lookup_elem(&GW_MAP_RULE_PORTS, &k);
+	if (!stateful || !ports)
+		return 0;
+	for (w = 0; w < GW_RULE_WORDS; w++)
+		any |= stateful->bits[w] & ports->bits[w];
+	return any != 0;
+}
+
+/*
  * An ingress TCP packet: the verdict of its flow, or GW_FLOW_NONE when it
  * belongs to none (or opens a new connection on a closed flow's ports) and
  * the rules decide. A tracked flow's packets skip the rules, as PF's state
@@ -290,7 +311,7 @@ static __always_inline int gw_flow_admit(const struct gw_flow_key *k, struct gw_
  * A global function: the verifier checks it once, not once per path
  * through the rule decision around it.
  */
-__noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u64 len)
+__noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 gen, __u64 len)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -300,7 +321,7 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 	int verdict = GW_FLOW_PASS, ack_only;
 	__u32 seq, ack, rule;
 
-	if (!pkt)
+	if (!pkt || !gw_port_tracked(gen & 1, pkt->dport))
 		return GW_FLOW_NONE;
 	ack_only = (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_ACK;
 	gw_flow_key(&k, pkt, 1);

@@ -297,7 +297,7 @@ int greywall_xdp(struct xdp_md *ctx)
 
 		/* A tracked flow's packets skip the rules (PF's state match). */
 		if ((meta->bits[1] & GW_RULE_META_STATEFUL) && gw_is_tcp(&pkt))
-			flow = gw_flow_ingress(ctx, &pkt, len);
+			flow = gw_flow_ingress(ctx, &pkt, gen, len);
 		if (flow != GW_FLOW_NONE) {
 			action = flow == GW_FLOW_PASS ? GW_ACT_PASS : GW_ACT_BLOCK_DROP;
 			goto verdict;

@@ -222,6 +222,7 @@ enum gw_rule_index_key {
 	GW_RIX_DST_POS,
 	GW_RIX_DST_NEG,
 	GW_RIX_IF_ANY,		/* rules without `on IF` */
+	GW_RIX_STATEFUL,	/* rules that track flows: their ports' packets look flows up */
 	GW_RIX_BASE = 16,
 	GW_RIX_SRC_TABLE = GW_RIX_BASE + 24,	/* + table: rules whose from <...> has it */
 	GW_RIX_DST_TABLE = GW_RIX_SRC_TABLE + GW_MAX_TABLES,

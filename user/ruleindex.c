@@ -151,8 +151,10 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 			     GW_RIX_DST_TABLE);
 		if (r->dst_tables)
 			flags |= GW_RULE_META_NEED_DST;
-		if (gw_rule_tracks_flows(r))
+		if (gw_rule_tracks_flows(r)) {
 			flags |= GW_RULE_META_STATEFUL;
+			set_bit(&ix[GW_RIX_STATEFUL], i);
+		}
 		if (r->ifindex)
 			flags |= GW_RULE_META_IFINDEX;
 		else

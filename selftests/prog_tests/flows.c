@@ -615,3 +615,42 @@ SELFTEST(flows_events_lost)
 		ST_CHECK_INT(fx_events(NULL, 0), 1, "%s: and reported", env.desc);
 	}
 }
+
+/*
+ * Only TCP to a port some rule that tracks flows covers looks flows up: a
+ * killed flow's packets are dropped on pop3, but the same entry on a port
+ * no such rule covers is never consulted and the rules decide.
+ */
+SELFTEST(flows_port_filter)
+{
+	static const struct gw_rule rules[] = { POP3_RULE(LIMITS(5, 0, 0)),
+						RULE(GW_ACT_PASS, .dport_lo = 25, .dport_hi = 25) };
+
+	for (int family = 4; family <= 6; family += 2) {
+		struct gw_flow killed = { .state = GW_FLOW_KILLED };
+		struct pkt_spec s = { .family = family, .proto = IPPROTO_TCP, .tcp_flags = 0x18,
+				      .sport = 1001, .payload = 20 };
+		struct gw_flow_key k;
+		struct flow_env env;
+		uint8_t buf[PKT_MAX];
+		size_t len;
+
+		flow_env_init(&env, family, "port filter");
+		fx_reset();
+		fx_rules(rules, 2);
+		s.src = env.client;
+		s.dst = env.server;
+		for (uint16_t port = 25; port <= POP3; port += POP3 - 25) {
+			s.dport = port;
+			len = pkt_build(&s, buf, NULL);
+			ST_CHECK(!fx_flow_key(env.client, 1001, env.server, port, &k) &&
+					 !fx_flow_put(&k, &killed) && len,
+				 "%s: a killed flow to port %u", env.desc, port);
+			ST_CHECK_INT(fx_run_xdp(buf, len, NULL, NULL),
+				     port == POP3 ? XDP_DROP : XDP_PASS,
+				     "%s: its packet to port %u", env.desc, port);
+		}
+		ST_CHECK_INT(fx_stat(GW_STAT_FLOW_KILLED_DROPS), 1, "%s: one killed-flow drop",
+			     env.desc);
+	}
+}
