@@ -512,48 +512,58 @@ static unsigned int random_plen4(void)
 }
 
 /*
+ * Install rules[0..n) as greywalld does: the rules map, the compiled index
+ * the data path decides from, the rule count, and <t0> declared with
+ * `counters`, as the tables in the field are.
+ */
+static void gw_install_rules(struct gw_xdp *skel, struct gw_rule *rules, uint32_t n)
+{
+	struct ruleindex_maps maps = { bpf_map__fd(skel->maps.gw_rule_index),
+				       bpf_map__fd(skel->maps.gw_rule_ports),
+				       bpf_map__fd(skel->maps.gw_rule_ifaces),
+				       bpf_map__fd(skel->maps.gw_config) };
+	uint32_t key;
+	uint64_t val;
+	int err;
+
+	for (uint32_t i = 0; i < n; i++) {
+		rules[i].line = i + 1;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_rules), &i, &rules[i], BPF_ANY))
+			die("gw_rules", errno);
+	}
+	err = ruleindex_publish(&maps, rules, n);
+	if (err)
+		die("ruleindex_publish", -err);
+	key = GW_CFG_NRULES;
+	val = n;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
+		die("gw_config", errno);
+	key = GW_CFG_COUNTER_TABLES;
+	val = T0;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
+		die("gw_config", errno);
+}
+
+/*
  * nrules rules: `block drop quick from <tN>` for N = nrules-1 .. 1, none of
  * which the benchmark's entries are in, then `block drop quick from <t0>`.
  */
 static void gw_setup_rules(struct gw_xdp *skel, uint32_t nrules)
 {
 	struct gw_rule rule = {
-		.src_tables = T0,
 		.action = GW_ACT_BLOCK_DROP,
 		.flags = GW_RULE_QUICK,
 		.dport_lo = 0,
 		.dport_hi = 65535,
 		.overload_table = GW_NO_TABLE,
 	};
-	struct ruleindex_maps maps = { bpf_map__fd(skel->maps.gw_rule_index),
-				       bpf_map__fd(skel->maps.gw_rule_ports),
-				       bpf_map__fd(skel->maps.gw_rule_ifaces),
-				       bpf_map__fd(skel->maps.gw_config) };
 	struct gw_rule rules[GW_MAX_RULES];
-	uint32_t key;
-	uint64_t val;
-	int err;
 
 	for (uint32_t idx = 0; idx < nrules; idx++) {
-		rule.src_tables = 1ULL << (nrules - 1 - idx);
-		rule.line = idx + 1;
 		rules[idx] = rule;
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_rules), &idx, &rule, BPF_ANY))
-			die("gw_rules", errno);
+		rules[idx].src_tables = 1ULL << (nrules - 1 - idx);
 	}
-	/* What greywalld does: the data path decides from the compiled index. */
-	err = ruleindex_publish(&maps, rules, nrules);
-	if (err)
-		die("ruleindex_publish", -err);
-	key = GW_CFG_NRULES;
-	val = nrules;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
-		die("gw_config", errno);
-	/* <t0> is declared with `counters`, as the tables in the field are. */
-	key = GW_CFG_COUNTER_TABLES;
-	val = T0;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
-		die("gw_config", errno);
+	gw_install_rules(skel, rules, nrules);
 }
 
 /*
@@ -836,19 +846,12 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
  */
 static void gw_setup_flow_rules(struct gw_xdp *skel)
 {
-	struct ruleindex_maps maps = { bpf_map__fd(skel->maps.gw_rule_index),
-				       bpf_map__fd(skel->maps.gw_rule_ports),
-				       bpf_map__fd(skel->maps.gw_rule_ifaces),
-				       bpf_map__fd(skel->maps.gw_config) };
 	struct gw_rule block = { .action = GW_ACT_BLOCK_DROP, .flags = GW_RULE_QUICK,
 				 .dport_hi = 65535, .overload_table = GW_NO_TABLE };
 	struct gw_rule pop3 = { .action = GW_ACT_PASS, .proto_mask = GW_PROTO_TCP,
 				.flags = GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE,
 				.dport_lo = FLOW_DPORT, .dport_hi = FLOW_DPORT, .flush = 2 };
 	struct gw_rule rules[FLOW_RULES];
-	uint32_t key;
-	uint64_t val;
-	int err;
 
 	rules[0] = block;
 	rules[0].src_tables = T0;
@@ -878,22 +881,7 @@ static void gw_setup_flow_rules(struct gw_xdp *skel)
 		rules[i].src_tables = T0 << (4 + i % 56);
 		rules[i].dport_lo = rules[i].dport_hi = (uint16_t)(1000 + i);
 	}
-	for (uint32_t i = 0; i < FLOW_RULES; i++) {
-		rules[i].line = i + 1;
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_rules), &i, &rules[i], BPF_ANY))
-			die("gw_rules", errno);
-	}
-	err = ruleindex_publish(&maps, rules, FLOW_RULES);
-	if (err)
-		die("ruleindex_publish", -err);
-	key = GW_CFG_NRULES;
-	val = FLOW_RULES;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
-		die("gw_config", errno);
-	key = GW_CFG_COUNTER_TABLES;
-	val = T0;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.gw_config), &key, &val, BPF_ANY))
-		die("gw_config", errno);
+	gw_install_rules(skel, rules, FLOW_RULES);
 }
 
 static void flow_addr(struct gw_addr *a, int family, const char *text)
