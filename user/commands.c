@@ -468,24 +468,81 @@ static int cmd_tables(struct daemon *d, struct control_request *req)
 	return CTL_EXIT_OK;
 }
 
-struct why_ctx {
-	FILE *out;
-	const struct addr_prefix *key;
+/* One history row of `why`, collected so every covering entry's rows go in time order. */
+struct why_row {
+	int64_t when;
+	struct addr_prefix key;
+	char table[CONFIG_TABLE_NAME_MAX];
+	char action[16];
+	struct evidence ev;
+	size_t seq;
 };
 
-static int print_history(void *ctx, int64_t when, const char *table, const char *action,
-			 const struct evidence *ev)
-{
-	struct why_ctx *w = ctx;
-	char t[32], text[ADDR_STRLEN];
+struct why_history {
+	const struct addr_prefix *key;
+	struct why_row *rows;
+	size_t n, cap;
+};
 
-	dump_format_time(when, t, sizeof(t));
-	addr_format(w->key, text, sizeof(text));
-	fprintf(w->out, "  %s %-7s <%s> %s", t, action, table, text);
-	if (ev && ev->id)
-		fprintf(w->out, ": %s: %s", ev->source, ev->detail);
-	fputc('\n', w->out);
+static int collect_history(void *ctx, int64_t when, const char *table, const char *action,
+			   const struct evidence *ev)
+{
+	struct why_history *h = ctx;
+	struct why_row *r;
+
+	if (array_room(&h->rows, &h->cap, h->n + 1, sizeof(*h->rows), 16))
+		return -ENOMEM;
+	r = &h->rows[h->n];
+	memset(r, 0, sizeof(*r));
+	r->when = when;
+	r->key = *h->key;
+	snprintf(r->table, sizeof(r->table), "%s", table);
+	snprintf(r->action, sizeof(r->action), "%s", action);
+	if (ev)
+		r->ev = *ev;
+	r->seq = h->n++;
 	return 0;
+}
+
+/*
+ * Time order; within one second, evidence ids (they grow with time) order
+ * what happened in it: an overload into <popflooders> and the next one into
+ * <longterm> often share their second.
+ */
+static int compare_rows(const void *a, const void *b)
+{
+	const struct why_row *x = a, *y = b;
+
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	if (x->ev.id != y->ev.id)
+		return x->ev.id < y->ev.id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void print_history(FILE *out, struct store *st, const struct addr_prefix *keys,
+			  size_t nkeys)
+{
+	struct why_history h = { 0 };
+
+	for (size_t k = 0; k < nkeys; k++) {
+		h.key = &keys[k];
+		store_history_foreach(st, &keys[k], collect_history, &h);
+	}
+	qsort(h.rows, h.n, sizeof(*h.rows), compare_rows);
+	fprintf(out, "history:\n");
+	for (size_t i = 0; i < h.n; i++) {
+		const struct why_row *r = &h.rows[i];
+		char t[32], text[ADDR_STRLEN];
+
+		dump_format_time(r->when, t, sizeof(t));
+		addr_format(&r->key, text, sizeof(text));
+		fprintf(out, "  %s %-7s <%s> %s", t, r->action, r->table, text);
+		if (r->ev.id)
+			fprintf(out, ": %s: %s", r->ev.source, r->ev.detail);
+		fputc('\n', out);
+	}
+	free(h.rows);
 }
 
 static int cmd_why(struct daemon *d, struct control_request *req)
@@ -534,19 +591,8 @@ static int cmd_why(struct daemon *d, struct control_request *req)
 	}
 	if (!found)
 		fprintf(req->out, "%s is in no table\n", text);
-	if (d->store) {
-		bool header = false;
-
-		for (size_t k = 0; k < nkeys; k++) {
-			struct why_ctx w = { req->out, &keys[k] };
-
-			if (!header) {
-				fprintf(req->out, "history:\n");
-				header = true;
-			}
-			store_history_foreach(d->store, &keys[k], print_history, &w);
-		}
-	}
+	if (d->store)
+		print_history(req->out, d->store, keys, nkeys);
 	return found ? CTL_EXIT_OK : CTL_EXIT_NO_MATCH;
 }
 
