@@ -353,7 +353,7 @@ enum gw_stat {
 	GW_STAT_STEER_TARPIT,	/* SMTP connections sk_lookup gave to the tarpit */
 	GW_STAT_STEER_PASS,	/* SMTP connections left to the MTA: source in a pass table */
 	GW_STAT_STEER_NO_TARPIT, /* left to the MTA: no tarpit listener of that family */
-	GW_STAT_STEER_LOCAL,	/* left to the MTA: the host talking to itself (loopback) */
+	GW_STAT_STEER_LOCAL,	/* left to the MTA: the host connecting to itself */
 	GW_STAT_OUTBOUND_SMTP,	/* SYNs this host sent to a remote SMTP port (spamlogd) */
 	GW_STAT_FLOWS_FULL,	/* SYNs not tracked: gw_flows full (passed, counted nowhere) */
 	GW_STAT_SRC_TRACK_FULL,	/* handshakes not counted: gw_src_track full (passed) */
