@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrmap.h"
 #include "flush.h"
 #include "store.h"
 #include "sweeper.h"
@@ -222,29 +223,28 @@ int flush_destroy_sockets(const struct addr_prefix *peer, const struct flush_con
 	return ret;
 }
 
+/* What one walk over gw_flows does for one source (requests merged). */
+struct kill_source {
+	struct gw_ruleset rules;
+	bool global;
+	size_t first;			/* the request its results go to */
+	struct flush_conn *conns;	/* killed connections, for a plain flush */
+	size_t n, cap;
+};
+
 struct kill {
 	int flows_fd;
 	int src_track_fd;
-	struct gw_addr client;
-	const struct gw_ruleset *rules;
 	uint64_t now_ns;
-	struct flush_conn *conns;	/* the killed connections, for a plain flush */
-	size_t n, cap;
-	size_t killed;
+	struct addrmap sources;		/* addr_prefix -> struct kill_source */
+	struct flush_request *reqs;
 	int error;
 };
 
-static bool rule_selected(const struct gw_ruleset *rules, uint8_t rule)
+static void kill_error(struct kill *k, int err)
 {
-	return !rules || (rules->bits[rule / 64] >> (rule % 64)) & 1;
-}
-
-static int kill_remember(struct kill *k, const struct gw_flow_key *key)
-{
-	if (array_room(&k->conns, &k->cap, k->n + 1, sizeof(*k->conns), 16))
-		return -ENOMEM;
-	k->conns[k->n++] = (struct flush_conn){ key->server, key->server_port, key->client_port };
-	return 0;
+	if (err < 0 && !k->error)
+		k->error = err;
 }
 
 static int kill_flow(void *ctx, const void *key, void *value)
@@ -252,48 +252,69 @@ static int kill_flow(void *ctx, const void *key, void *value)
 	const struct gw_flow_key *fk = key;
 	struct gw_flow *f = value;
 	struct kill *k = ctx;
-	int ret;
+	struct kill_source *ks;
+	struct addr_prefix client;
 
-	if (f->state == GW_FLOW_KILLED || memcmp(&fk->client, &k->client, sizeof(k->client)) ||
-	    !rule_selected(k->rules, f->rule))
+	if (f->state == GW_FLOW_KILLED)
 		return 0;
-	ret = sweeper_release(k->src_track_fd, fk, f);
-	if (ret < 0 && !k->error)
-		k->error = ret;
+	addr_from_key(&fk->client, &client);
+	ks = addrmap_get(&k->sources, &client);
+	if (!ks || (!ks->global && !((ks->rules.bits[f->rule / 64] >> (f->rule % 64)) & 1)))
+		return 0;
+	kill_error(k, sweeper_release(k->src_track_fd, fk, f));
 	f->state = GW_FLOW_KILLED;
 	f->last_ns = k->now_ns;
 	if (bpf_map_update_elem(k->flows_fd, fk, f, BPF_EXIST)) {
 		/* Gone meanwhile (timed out, closed): nothing left to kill. */
-		if (errno != ENOENT && !k->error)
-			k->error = -errno;
+		if (errno != ENOENT)
+			kill_error(k, -errno);
 		return 0;
 	}
-	k->killed++;
-	return k->rules ? kill_remember(k, fk) : 0;
+	k->reqs[ks->first].result.flows++;
+	if (ks->global)
+		return 0;
+	if (array_room(&ks->conns, &ks->cap, ks->n + 1, sizeof(*ks->conns), 16))
+		return -ENOMEM;
+	ks->conns[ks->n++] = (struct flush_conn){ fk->server, fk->server_port, fk->client_port };
+	return 0;
 }
 
-int flush_source(int flows_fd, int src_track_fd, const struct addr_prefix *src,
-		 const struct gw_ruleset *rules, uint64_t now_ns, struct flush_result *out)
+int flush_sources(int flows_fd, int src_track_fd, struct flush_request *reqs, size_t n,
+		  uint64_t now_ns)
 {
-	struct kill k = { .flows_fd = flows_fd, .src_track_fd = src_track_fd, .rules = rules,
-			  .now_ns = now_ns };
-	int ret;
+	struct kill k = { .flows_fd = flows_fd, .src_track_fd = src_track_fd, .now_ns = now_ns,
+			  .reqs = reqs };
+	const struct addr_prefix *src;
+	struct kill_source *ks;
+	int ret, created;
 
-	memset(out, 0, sizeof(*out));
-	addr_to_key(src, &k.client);
-	/* Flows first: from here on XDP drops what the sockets' peer still sends. */
+	ret = addrmap_init(&k.sources, sizeof(struct kill_source));
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		memset(&reqs[i].result, 0, sizeof(reqs[i].result));
+		ks = addrmap_put(&k.sources, &reqs[i].source, &created);
+		if (!ks) {
+			addrmap_free(&k.sources);
+			return -ENOMEM;
+		}
+		if (created)
+			ks->first = i;
+		ks->global |= reqs[i].global;
+		for (size_t w = 0; w < GW_RULE_WORDS; w++)
+			ks->rules.bits[w] |= reqs[i].rules.bits[w];
+	}
+	/* Flows first: from here on XDP drops what the sockets' peers still send. */
 	ret = sweeper_map_foreach(flows_fd, sizeof(struct gw_flow_key), sizeof(struct gw_flow), 0,
 				  kill_flow, &k);
-	out->flows = k.killed;
-	if (!ret)
-		ret = k.error;
-	/* A plain flush with no flow of its rule has no socket to destroy either. */
-	if (!rules || k.n) {
-		int err = flush_destroy_sockets(src, k.conns, k.n, &out->sockets);
-
-		if (!ret)
-			ret = err;
+	kill_error(&k, ret);
+	for (size_t pos = 0; addrmap_next(&k.sources, &pos, &src, (void **)&ks);) {
+		/* A plain flush with no flow of its rules has no socket to destroy either. */
+		if (ks->global || ks->n)
+			kill_error(&k, flush_destroy_sockets(src, ks->global ? NULL : ks->conns, ks->n,
+							     &reqs[ks->first].result.sockets));
+		free(ks->conns);
 	}
-	free(k.conns);
-	return ret;
+	addrmap_free(&k.sources);
+	return k.error;
 }

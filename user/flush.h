@@ -9,6 +9,7 @@
 #ifndef __GREYWALL_FLUSH_H
 #define __GREYWALL_FLUSH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,15 @@ struct flush_result {
 	size_t sockets;			/* local sockets destroyed */
 };
 
+/* One source whose connections are to be killed. */
+struct flush_request {
+	struct addr_prefix source;	/* a host */
+	struct gw_ruleset rules;	/* a plain flush: the compiled rules whose flows go */
+	bool global;			/* flush global: the flows of every rule, and every
+					   local TCP connection of the source */
+	struct flush_result result;	/* filled by flush_sources() */
+};
+
 /*
  * Destroy the local TCP sockets connected to peer (a host; an IPv4 peer's
  * sockets are found in both families, as dual-stack sockets hold it
@@ -39,15 +49,14 @@ int flush_destroy_sockets(const struct addr_prefix *peer, const struct flush_con
 			  size_t n, size_t *destroyed);
 
 /*
- * Kill the connections of source src. rules: the compiled rules whose
- * flows go (a plain `flush`: the parts of the overloading rule), or NULL
- * for `flush global`: the flows of every rule, and every local TCP
- * connection of src besides. Counted flows give their slot back to the
- * source tracking. now_ns is the data path clock (sweeper_clock_ns()); the
- * killed flows expire from it. Everything that can be done is done; returns
- * 0 or the first -errno.
+ * Kill the connections of the n sources in one walk over gw_flows (an
+ * attack overloads many sources at once). Requests for the same source
+ * are merged; their results go to its first request. Counted flows give
+ * their slot back to the source tracking. now_ns is the data path clock
+ * (sweeper_clock_ns()); killed flows expire from it. Everything that can
+ * be done is done; returns 0 or the first -errno.
  */
-int flush_source(int flows_fd, int src_track_fd, const struct addr_prefix *src,
-		 const struct gw_ruleset *rules, uint64_t now_ns, struct flush_result *out);
+int flush_sources(int flows_fd, int src_track_fd, struct flush_request *reqs, size_t n,
+		  uint64_t now_ns);
 
 #endif /* __GREYWALL_FLUSH_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Overload events into tables. The order in overload_apply() matters: the
+ * Overload events into tables. The order in overload_apply_batch() matters: the
  * table first (the source's next SYNs meet the rules for its new table),
  * then the flush (its flows still in the handshake die with the rest), and
  * only then the source's `overloaded` mark is cleared. Until then the data
@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,11 +64,11 @@ static int clear_overloaded(int src_track_fd, const struct gw_event *ev)
 	return 0;
 }
 
-/* Put the source into the overload table; 1 added, 0 there already, -errno. */
+/* Put the source into the overload table (uncommitted): 1 added, 0 there already, -errno. */
 static int add_to_table(struct daemon *d, const struct config_rule *r, const char *detail,
 			const struct addr_prefix *src, int64_t now)
 {
-	int table = r->rule.overload_table, ret, err;
+	int table = r->rule.overload_table;
 	int64_t evidence;
 
 	if (table == GW_NO_TABLE || table >= (int)d->tables.ntables)
@@ -77,71 +78,117 @@ static int add_to_table(struct daemon *d, const struct config_rule *r, const cha
 	evidence = tables_evidence(&d->tables, "overload", detail, now);
 	if (evidence < 0)
 		return (int)evidence;
-	ret = tables_add(&d->tables, table, src, evidence, now);
-	err = tables_commit(&d->tables);
-	return ret < 0 ? ret : err < 0 ? err : ret;
+	return tables_add(&d->tables, table, src, evidence, now);
+}
+
+/* What happened to one event of a batch, for its log line and the return value. */
+struct applied {
+	char detail[256];
+	int added;			/* add_to_table() */
+	int flush;			/* index into the flush requests, or -1 */
+};
+
+static void log_applied(const struct daemon *d, const struct gw_event *ev, const struct applied *a,
+			const struct flush_request *fr)
+{
+	const struct config_rule *r = &d->cfg.rules[ev->rule];
+	char text[ADDR_STRLEN], flush[96] = "no flush";
+	struct addr_prefix src;
+
+	addr_from_key(&ev->addr, &src);
+	addr_format(&src, text, sizeof(text));
+	if (a->flush >= 0)
+		snprintf(flush, sizeof(flush), "flush%s killed %zu flows, %zu sockets",
+			 fr->global ? " global" : "", fr->result.flows, fr->result.sockets);
+	log_info("overload: %s %s; %s%s%s; %s", text, a->detail,
+		 a->added > 0 ? "added to <" : a->added == 0 ? "no table change" : "the table refused it",
+		 a->added > 0 ? d->tables.table[r->rule.overload_table].name : "",
+		 a->added > 0 ? ">" : "", flush);
+}
+
+int overload_apply_batch(struct daemon *d, const struct gw_event *evs, size_t n, int64_t now)
+{
+	uint64_t clock_ns = sweeper_clock_ns(d->dp.config), clock_s = clock_ns / SWEEPER_NSEC;
+	struct flush_request *reqs = calloc(n ? n : 1, sizeof(*reqs));
+	struct applied *done = calloc(n ? n : 1, sizeof(*done));
+	size_t nreqs = 0;
+	int ret = 0, added = 0;
+
+	if (!reqs || !done) {
+		free(reqs);
+		free(done);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct gw_event *ev = &evs[i];
+		const struct config_rule *r;
+		struct addr_prefix src;
+
+		done[i].flush = -1;
+		if (ev->rule >= d->cfg.nrules)
+			continue;
+		r = &d->cfg.rules[ev->rule];
+		addr_from_key(&ev->addr, &src);
+		/* The event carries the data path's time; the evidence wants the wall clock. */
+		overload_evidence_text(r, ev,
+				       now - (int64_t)(clock_s > ev->when ? clock_s - ev->when : 0),
+				       done[i].detail, sizeof(done[i].detail));
+		done[i].added = add_to_table(d, r, done[i].detail, &src, now);
+		if (done[i].added < 0 && !ret)
+			ret = done[i].added;
+		added += done[i].added > 0;
+		if (!r->rule.flush)
+			continue;
+		done[i].flush = (int)nreqs;
+		reqs[nreqs].source = src;
+		reqs[nreqs].global = r->rule.flush == 2;
+		if (!reqs[nreqs].global)
+			rule_parts(&d->cfg, ev->rule, &reqs[nreqs].rules);
+		nreqs++;
+	}
+	/* One commit for the batch: the tables first, so the next SYNs meet them. */
+	if (added) {
+		int err = tables_commit(&d->tables);
+
+		if (err && !ret)
+			ret = err;
+	}
+	if (nreqs) {
+		int err = flush_sources(d->dp.flows, d->dp.src_track, reqs, nreqs, clock_ns);
+
+		if (err && !ret)
+			ret = err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int err = clear_overloaded(d->dp.src_track, &evs[i]);
+
+		if (err && !ret)
+			ret = err;
+		/* An event of rules a reload replaced: its mark goes, nothing else. */
+		if (evs[i].rule < d->cfg.nrules)
+			log_applied(d, &evs[i], &done[i], done[i].flush >= 0 ? &reqs[done[i].flush] : NULL);
+	}
+	free(reqs);
+	free(done);
+	return ret ? ret : added;
 }
 
 int overload_apply(struct daemon *d, const struct gw_event *ev, int64_t now)
 {
-	uint64_t clock_s = sweeper_clock_ns(d->dp.config) / SWEEPER_NSEC;
-	const struct config_rule *r;
-	struct flush_result fr = { 0 };
-	struct gw_ruleset parts;
-	struct addr_prefix src;
-	char text[ADDR_STRLEN], detail[256], flush[96];
-	int added, flushed = 0, cleared;
+	int ret = overload_apply_batch(d, ev, 1, now);
 
-	if (ev->rule >= d->cfg.nrules) {
-		/* Sent under rules a reload replaced: the mark goes, nothing else. */
-		clear_overloaded(d->dp.src_track, ev);
-		return -ESTALE;
-	}
-	r = &d->cfg.rules[ev->rule];
-	addr_from_key(&ev->addr, &src);
-	addr_format(&src, text, sizeof(text));
-	/* The event carries the data path's time; the evidence wants the wall clock. */
-	overload_evidence_text(r, ev, now - (int64_t)(clock_s > ev->when ? clock_s - ev->when : 0),
-			       detail, sizeof(detail));
-	added = add_to_table(d, r, detail, &src, now);
-	if (r->rule.flush) {
-		if (r->rule.flush == 1)
-			rule_parts(&d->cfg, ev->rule, &parts);
-		flushed = flush_source(d->dp.flows, d->dp.src_track, &src,
-				       r->rule.flush == 1 ? &parts : NULL,
-				       sweeper_clock_ns(d->dp.config), &fr);
-	}
-	cleared = clear_overloaded(d->dp.src_track, ev);
-	if (r->rule.flush)
-		snprintf(flush, sizeof(flush), "flush%s killed %zu flows, %zu sockets",
-			 r->rule.flush == 2 ? " global" : "", fr.flows, fr.sockets);
-	log_info("overload: %s %s; %s%s%s; %s", text, detail,
-		 added > 0 ? "added to <" : added == 0 ? "no table change" : "the table refused it",
-		 added > 0 ? d->tables.table[r->rule.overload_table].name : "", added > 0 ? ">" : "",
-		 r->rule.flush ? flush : "no flush");
-	if (added < 0)
-		return added;
-	if (flushed < 0)
-		return flushed;
-	return cleared < 0 ? cleared : added;
+	return ret >= 0 && ev->rule >= d->cfg.nrules ? -ESTALE : ret;
 }
 
 static int ring_event(void *ctx, void *data, size_t size)
 {
 	struct overload *ov = ctx;
-	struct gw_event ev;
-	int ret;
 
-	if (size < sizeof(ev))
+	if (size < sizeof(struct gw_event))
 		return 0;
-	memcpy(&ev, data, sizeof(ev));
-	ret = overload_apply(ov->d, &ev, (int64_t)time(NULL));
-	if (ret < 0 && ret != -ESTALE) {
-		ov->error = ret;
-		log_err("overload event of rule %u: %s", ev.rule + 1, strerror(-ret));
-	}
-	ov->applied++;
-	/* One failed event must not hold back the others in the ring. */
+	if (array_room(&ov->pending, &ov->cap, ov->n + 1, sizeof(*ov->pending), 64))
+		return -ENOMEM;
+	memcpy(&ov->pending[ov->n++], data, sizeof(struct gw_event));
 	return 0;
 }
 
@@ -160,6 +207,9 @@ void overload_close(struct overload *ov)
 {
 	ring_buffer__free(ov->ring);
 	ov->ring = NULL;
+	free(ov->pending);
+	ov->pending = NULL;
+	ov->n = ov->cap = 0;
 }
 
 int overload_fd(const struct overload *ov)
@@ -169,7 +219,22 @@ int overload_fd(const struct overload *ov)
 
 int overload_poll(struct overload *ov)
 {
-	return ring_buffer__consume(ov->ring);
+	int ret = ring_buffer__consume(ov->ring);
+	size_t n = ov->n;
+
+	/* Everything the ring held is applied as one batch: one table commit, one flow walk. */
+	ov->n = 0;
+	if (n) {
+		int err = overload_apply_batch(ov->d, ov->pending, n, (int64_t)time(NULL));
+
+		ov->applied += n;
+		if (err < 0) {
+			log_err("overload: applying %zu events: %s", n, strerror(-err));
+			if (ret >= 0)
+				ret = err;
+		}
+	}
+	return ret < 0 ? ret : (int)n;
 }
 
 int overload_periodic(struct overload *ov)

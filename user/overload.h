@@ -22,9 +22,10 @@ struct ring_buffer;
 struct overload {
 	struct daemon *d;
 	struct ring_buffer *ring;
+	struct gw_event *pending;	/* read from the ring, not applied yet */
+	size_t n, cap;
 	uint64_t lost_seen;		/* GW_STAT_EVENTS_LOST already logged */
 	uint64_t applied;		/* events applied since start */
-	int error;			/* the last apply's error, for the log */
 };
 
 /*
@@ -46,10 +47,18 @@ int overload_poll(struct overload *ov);
 int overload_periodic(struct overload *ov);
 
 /*
- * Apply one event to d: table entry with evidence, flush, clear the mark.
- * now: unix seconds. Returns 1 when the source was added to a table, 0
- * when it was there already or the rule has no overload table, -ESTALE
- * for an event of a rule the config no longer has, or -errno.
+ * Apply events to d: table entries with evidence (one commit), the flushes
+ * (one walk over the flows for all of them), then the marks cleared.
+ * now: unix seconds. Events of rules the config no longer has only lose
+ * their mark. Returns how many sources were added to a table, or the first
+ * -errno (everything else is still done).
+ */
+int overload_apply_batch(struct daemon *d, const struct gw_event *evs, size_t n, int64_t now);
+
+/*
+ * One event: 1 when its source was added to a table, 0 when it was there
+ * already or the rule has no overload table, -ESTALE for an event of a
+ * rule the config no longer has, or -errno.
  */
 int overload_apply(struct daemon *d, const struct gw_event *ev, int64_t now);
 

@@ -184,14 +184,27 @@ static void test_sweep(const struct config *cfg)
 	CHECK_INT(source_conns("2001:db8:bad::7", 200, NULL), -1, "source of a vanished rule deleted");
 }
 
+/* A flush request for a source: rule < 0 means flush global. */
+static struct flush_request flush_of(const char *source, int rule)
+{
+	struct flush_request r = { .global = rule < 0 };
+
+	addr_parse(source, &r.source);
+	if (rule >= 0)
+		r.rules.bits[rule / 64] = 1ULL << (rule % 64);
+	return r;
+}
+
 static void test_flush_flows(void)
 {
 	struct gw_flow_key a1 = flow_key("2001:db8:bad::7", 2001, 110),
 			   a2 = flow_key("2001:db8:bad::7", 2002, 110),
 			   b1 = flow_key("2001:db8:bad::7", 2003, 22),
-			   other = flow_key("2001:db8:beef::9", 2004, 110);
-	struct gw_ruleset rule3 = { .bits = { 1ULL << 3 } };
-	struct flush_result fr;
+			   other = flow_key("2001:db8:beef::9", 2004, 110),
+			   c1 = flow_key("198.51.100.20", 2005, 110),
+			   c2 = flow_key("198.51.100.20", 2006, 22),
+			   d1 = flow_key("198.51.100.21", 2007, 22);
+	struct flush_request req[3];
 	struct gw_flow f;
 
 	clear_maps();
@@ -203,37 +216,52 @@ static void test_flush_flows(void)
 	put_source("2001:db8:bad::7", 5, 1, 1000, 10, 0);
 	put_source("2001:db8:beef::9", 3, 1, 1000, 10, 0);
 
-	/* The source has no local sockets here: only the flows can die. */
-	CHECK_INT(flush_source(flows_fd, src_fd, &(struct addr_prefix){ 0 }, &rule3, 0, &fr), 0,
+	/* The sources have no local sockets here: only the flows can die. */
+	req[0] = flush_of("2001:db8:bad::99", 3);
+	CHECK_INT(flush_sources(flows_fd, src_fd, req, 1, 0), 0,
 		  "flush of an address with nothing tracked");
-	{
-		struct addr_prefix src;
+	CHECK_INT(req[0].result.flows + req[0].result.sockets, 0, "kills nothing");
 
-		addr_parse("2001:db8:bad::7", &src);
-		CHECK_INT(flush_source(flows_fd, src_fd, &src, &rule3, 50 * NS, &fr), 0,
-			  "flush (rule 3 only)");
-		CHECK_INT(fr.flows, 2, "flush killed the source's two flows of rule 3");
-		CHECK(!get_flow(&a1, &f) && f.state == GW_FLOW_KILLED && !f.counted &&
-			      f.last_ns == 50 * NS,
-		      "its established flow is killed, uncounted, stamped with the flush");
-		CHECK(!get_flow(&a2, &f) && f.state == GW_FLOW_KILLED,
-		      "its flow still in the handshake is killed too");
-		CHECK(!get_flow(&b1, &f) && f.state == GW_FLOW_ESTABLISHED,
-		      "its flow of another rule lives (plain flush)");
-		CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_ESTABLISHED,
-		      "another source's flow of the rule lives");
-		CHECK_INT(source_conns("2001:db8:bad::7", 3, NULL), 0, "rule 3 slot given back");
-		CHECK_INT(source_conns("2001:db8:bad::7", 5, NULL), 1, "rule 5 slot still held");
+	req[0] = flush_of("2001:db8:bad::7", 3);
+	CHECK_INT(flush_sources(flows_fd, src_fd, req, 1, 50 * NS), 0, "flush (rule 3 only)");
+	CHECK_INT(req[0].result.flows, 2, "flush killed the source's two flows of rule 3");
+	CHECK(!get_flow(&a1, &f) && f.state == GW_FLOW_KILLED && !f.counted && f.last_ns == 50 * NS,
+	      "its established flow is killed, uncounted, stamped with the flush");
+	CHECK(!get_flow(&a2, &f) && f.state == GW_FLOW_KILLED,
+	      "its flow still in the handshake is killed too");
+	CHECK(!get_flow(&b1, &f) && f.state == GW_FLOW_ESTABLISHED,
+	      "its flow of another rule lives (plain flush)");
+	CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_ESTABLISHED,
+	      "another source's flow of the rule lives");
+	CHECK_INT(source_conns("2001:db8:bad::7", 3, NULL), 0, "rule 3 slot given back");
+	CHECK_INT(source_conns("2001:db8:bad::7", 5, NULL), 1, "rule 5 slot still held");
 
-		CHECK_INT(flush_source(flows_fd, src_fd, &src, NULL, 60 * NS, &fr), 0, "flush global");
-		CHECK_INT(fr.flows, 1, "flush global killed the one flow left of the source");
-		CHECK(!get_flow(&b1, &f) && f.state == GW_FLOW_KILLED, "the other rule's flow is killed");
-		CHECK(!get_flow(&a1, &f) && f.last_ns == 50 * NS, "flows killed before stay as they were");
-		CHECK_INT(source_conns("2001:db8:bad::7", 5, NULL), 0, "rule 5 slot given back");
-		CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_ESTABLISHED,
-		      "another source's flow still lives");
-		CHECK_INT(source_conns("2001:db8:beef::9", 3, NULL), 1, "another source keeps its slot");
-	}
+	req[0] = flush_of("2001:db8:bad::7", -1);
+	CHECK_INT(flush_sources(flows_fd, src_fd, req, 1, 60 * NS), 0, "flush global");
+	CHECK_INT(req[0].result.flows, 1, "flush global killed the one flow left of the source");
+	CHECK(!get_flow(&b1, &f) && f.state == GW_FLOW_KILLED, "the other rule's flow is killed");
+	CHECK(!get_flow(&a1, &f) && f.last_ns == 50 * NS, "flows killed before stay as they were");
+	CHECK_INT(source_conns("2001:db8:bad::7", 5, NULL), 0, "rule 5 slot given back");
+	CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_ESTABLISHED,
+	      "another source's flow still lives");
+	CHECK_INT(source_conns("2001:db8:beef::9", 3, NULL), 1, "another source keeps its slot");
+
+	/* Several sources in one walk; two requests of one source merge. */
+	put_flow(&c1, GW_FLOW_ESTABLISHED, 3, 0, 10 * NS);
+	put_flow(&c2, GW_FLOW_ESTABLISHED, 5, 0, 10 * NS);
+	put_flow(&d1, GW_FLOW_ESTABLISHED, 5, 0, 10 * NS);
+	req[0] = flush_of("198.51.100.20", 3);
+	req[1] = flush_of("2001:db8:beef::9", -1);
+	req[2] = flush_of("198.51.100.20", 5);
+	CHECK_INT(flush_sources(flows_fd, src_fd, req, 3, 70 * NS), 0, "three requests, one walk");
+	CHECK(!get_flow(&c1, &f) && f.state == GW_FLOW_KILLED && !get_flow(&c2, &f) &&
+		      f.state == GW_FLOW_KILLED,
+	      "a source's two plain flushes kill the flows of both rules");
+	CHECK_INT(req[0].result.flows, 2, "their results go to its first request");
+	CHECK_INT(req[2].result.flows, 0, "and not to the merged one");
+	CHECK(!get_flow(&other, &f) && f.state == GW_FLOW_KILLED && req[1].result.flows == 1,
+	      "the other source's flush global killed its flow");
+	CHECK(!get_flow(&d1, &f) && f.state == GW_FLOW_ESTABLISHED, "a source not named lives");
 }
 
 /* A connected pair: client bound to `from`, accepted by a listener on `to`. */
@@ -503,6 +531,41 @@ static void test_overload_apply(void)
 	CHECK_INT(overload_apply(&d, &ev, now), -ESTALE, "an event of a rule that is gone: ESTALE");
 	CHECK_INT(source_conns("198.51.100.7", 40, &st), 0, "its source entry stays");
 	CHECK_INT(st.overloaded, 0, "but its mark is cleared");
+
+	/* A batch, as a burst leaves them in the ring: two sources and a stale event. */
+	{
+		struct gw_event batch[3] = {
+			{ .type = GW_EV_OVERLOAD_CONN, .rule = 2, .addr = key_of("2001:db8:bad::7"),
+			  .conns = 6, .when = 1000 },
+			{ .type = GW_EV_OVERLOAD_CONN, .rule = 2, .addr = key_of("2001:db8:bad::8"),
+			  .conns = 6, .when = 1000 },
+			{ .type = GW_EV_OVERLOAD_CONN, .rule = 77, .addr = key_of("2001:db8:bad::9"),
+			  .conns = 6, .when = 1000 },
+		};
+		struct gw_flow_key v6a = flow_key("2001:db8:bad::7", 5001, 110),
+				   v6b = flow_key("2001:db8:bad::8", 5002, 22);
+		struct addr_prefix a, b;
+
+		put_flow(&v6a, GW_FLOW_ESTABLISHED, 2, 1, 990 * NS);
+		put_flow(&v6b, GW_FLOW_ESTABLISHED, 3, 1, 990 * NS);
+		put_source("2001:db8:bad::7", 2, 5, 5000, 1000, 1);
+		put_source("2001:db8:bad::8", 2, 5, 5000, 1000, 1);
+		put_source("2001:db8:bad::9", 77, 0, 0, 0, 1);
+		CHECK_INT(overload_apply_batch(&d, batch, 3, now), 2, "a batch adds its two sources");
+		addr_parse("2001:db8:bad::7", &a);
+		addr_parse("2001:db8:bad::8", &b);
+		CHECK(tables_lookup(&d.tables, &a) == 1ULL << pop_t &&
+			      tables_lookup(&d.tables, &b) == 1ULL << pop_t,
+		      "both are in <popflooders>");
+		CHECK(!get_flow(&v6a, &f) && f.state == GW_FLOW_KILLED && !get_flow(&v6b, &f) &&
+			      f.state == GW_FLOW_KILLED,
+		      "both flush globals ran (one walk)");
+		CHECK(source_conns("2001:db8:bad::7", 2, &st) == 4 && !st.overloaded &&
+			      source_conns("2001:db8:bad::8", 2, &st) == 5 && !st.overloaded,
+		      "both marks cleared, the killed counted flow's slot given back");
+		CHECK(source_conns("2001:db8:bad::9", 77, &st) == 0 && !st.overloaded,
+		      "the stale event only lost its mark");
+	}
 
 	tables_free(&d.tables);
 	store_close(d.store);
