@@ -57,12 +57,19 @@ check_output() {
 	fi
 }
 # has "message" "extended regex" "text": passes when a line of the text matches
-has() {
-	if printf '%s\n' "$3" | grep -qE -- "$2"; then
-		ok 0 "$1"
+has() { text_matches "$1" "$3" grep -qE -- "$2"; }
+# has_lines "message" "perl regex" "text": the same over the whole text at
+# once, where \n matches a line end (output whose lines must come in order)
+has_lines() { text_matches "$1" "$3" grep -Pzq -- "$2"; }
+# text_matches "message" "text" matcher...: passes when the matcher accepts the text
+text_matches() {
+	local msg=$1 text=$2
+	shift 2
+	if printf '%s\n' "$text" | "$@"; then
+		ok 0 "$msg"
 	else
-		ok 1 "$1"
-		printf '%s\n' "$3" | tail -8 | sed 's/^/#   /'
+		ok 1 "$msg"
+		printf '%s\n' "$text" | tail -8 | sed 's/^/#   /'
 	fi
 }
 # refute command...: succeeds when the command fails (for use with check)
@@ -98,6 +105,10 @@ gw_cleanup() {
 		gw "$GW_BIN/greywalld" -f "$GW_CONF" --detach >/dev/null 2>&1
 	fi
 	for job in $(jobs -p); do kill "$job" 2>/dev/null; done
+	# Servers started with `gw CMD &` outlive their subshell: end all that run in the namespaces.
+	for pid in $(ip netns pids "$GW_NS" 2>/dev/null) $(ip netns pids "$GW_CLIENT" 2>/dev/null); do
+		kill -9 "$pid" 2>/dev/null
+	done
 	ip netns del "$GW_NS" 2>/dev/null
 	ip netns del "$GW_CLIENT" 2>/dev/null
 	umount "$GW_BPFFS" 2>/dev/null
