@@ -130,29 +130,39 @@ static void test_clock(void)
 	CHECK(got >= before && got - before < NS, "clock: CLOCK_MONOTONIC when GW_CFG_CLOCK is 0");
 }
 
+/* The sweep's flows: all of 198.51.100.7 under rule 4, idle for `idle` seconds. */
+static const struct sweep_case {
+	const char *what;
+	uint8_t state;
+	uint8_t counted;
+	int idle;		/* seconds before the sweep's clock; negative: after it */
+	bool kept;
+} sweep_cases[] = {
+	{ "SYN idle 121 s expires (tcp.first)", GW_FLOW_SYN, 0, 121, false },
+	{ "SYN idle 119 s stays", GW_FLOW_SYN, 0, 119, true },
+	{ "SYN-ACK idle 31 s expires (tcp.opening)", GW_FLOW_SYNACK, 0, 31, false },
+	{ "established idle a day and a second expires", GW_FLOW_ESTABLISHED, 1, 86401, false },
+	{ "established idle under a day stays", GW_FLOW_ESTABLISHED, 1, 86399, true },
+	{ "closing idle 91 s expires (tcp.closed)", GW_FLOW_CLOSING, 0, 91, false },
+	{ "killed 80 s ago stays (its packets are still dropped)", GW_FLOW_KILLED, 0, 80, true },
+	{ "a flow stamped after the sweep's clock stays", GW_FLOW_SYNACK, 0, -5, true },
+};
+
+#define NSWEEP (sizeof(sweep_cases) / sizeof(sweep_cases[0]))
+
 static void test_sweep(const struct config *cfg)
 {
 	uint64_t now = 200000 * NS;
-	struct gw_flow_key syn_old = flow_key("198.51.100.7", 1001, 110),
-			   syn_new = flow_key("198.51.100.7", 1002, 110),
-			   synack_old = flow_key("198.51.100.7", 1003, 110),
-			   est_old = flow_key("198.51.100.7", 1004, 110),
-			   est_new = flow_key("198.51.100.7", 1005, 110),
-			   closing_old = flow_key("198.51.100.7", 1006, 110),
-			   killed_new = flow_key("198.51.100.7", 1007, 110),
-			   future = flow_key("198.51.100.7", 1008, 110);
 	struct sweeper_result res;
 	struct gw_flow f;
 
 	clear_maps();
-	put_flow(&syn_old, GW_FLOW_SYN, 4, 0, now - 121 * NS);
-	put_flow(&syn_new, GW_FLOW_SYN, 4, 0, now - 119 * NS);
-	put_flow(&synack_old, GW_FLOW_SYNACK, 4, 0, now - 31 * NS);
-	put_flow(&est_old, GW_FLOW_ESTABLISHED, 4, 1, now - 86401 * NS);
-	put_flow(&est_new, GW_FLOW_ESTABLISHED, 4, 1, now - 86399 * NS);
-	put_flow(&closing_old, GW_FLOW_CLOSING, 4, 0, now - 91 * NS);
-	put_flow(&killed_new, GW_FLOW_KILLED, 4, 0, now - 80 * NS);
-	put_flow(&future, GW_FLOW_SYNACK, 4, 0, now + 5 * NS);
+	for (size_t i = 0; i < NSWEEP; i++) {
+		struct gw_flow_key k = flow_key("198.51.100.7", (uint16_t)(1000 + i), 110);
+
+		put_flow(&k, sweep_cases[i].state, 4, sweep_cases[i].counted,
+			 now - (int64_t)sweep_cases[i].idle * (int64_t)NS);
+	}
 	put_source("198.51.100.7", 4, 2, 0, 0, 0);
 	/* Idle, rate decayed (window 3 s of rule 4): goes. */
 	put_source("198.51.100.8", 4, 0, 6000, 199990, 0);
@@ -164,17 +174,16 @@ static void test_sweep(const struct config *cfg)
 	put_source("2001:db8:bad::7", 200, 0, 5000, 199999, 0);
 
 	CHECK_INT(sweeper_run(flows_fd, src_fd, cfg, now, &res), 0, "sweep runs");
-	CHECK_INT(res.flows, 8, "sweep saw every flow");
+	CHECK_INT(res.flows, NSWEEP, "sweep saw every flow");
 	CHECK_INT(res.flows_expired, 4, "sweep expired four flows");
 	CHECK_INT(res.slots_released, 1, "one of them held a slot");
-	CHECK(get_flow(&syn_old, &f) == -ENOENT, "SYN idle 121 s expired");
-	CHECK(!get_flow(&syn_new, &f), "SYN idle 119 s kept");
-	CHECK(get_flow(&synack_old, &f) == -ENOENT, "SYN-ACK idle 31 s expired");
-	CHECK(get_flow(&est_old, &f) == -ENOENT, "established idle a day and a second expired");
-	CHECK(!get_flow(&est_new, &f) && f.counted, "established idle under a day kept, counted");
-	CHECK(get_flow(&closing_old, &f) == -ENOENT, "closing idle 91 s expired");
-	CHECK(!get_flow(&killed_new, &f), "killed 80 s ago kept (its packets still dropped)");
-	CHECK(!get_flow(&future, &f), "a flow stamped after the sweep's clock kept");
+	for (size_t i = 0; i < NSWEEP; i++) {
+		struct gw_flow_key k = flow_key("198.51.100.7", (uint16_t)(1000 + i), 110);
+		int ret = get_flow(&k, &f);
+
+		CHECK(sweep_cases[i].kept ? !ret && f.counted == sweep_cases[i].counted : ret == -ENOENT,
+		      "sweep: %s", sweep_cases[i].what);
+	}
 	CHECK_INT(source_conns("198.51.100.7", 4, NULL), 1,
 		  "the expired established flow gave its slot back");
 	CHECK_INT(res.sources_deleted, 2, "two idle source entries deleted");
