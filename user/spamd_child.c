@@ -20,13 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "daemon.h"
 #include "log.h"
 #include "privsep.h"
 #include "spamd.h"
 #include "spamd_child.h"
 #include "steer.h"
+#include "store.h"
 #include "tarpit.h"
+#include "trap.h"
 
 struct child_io {
 	struct privsep_reader reader;
@@ -401,25 +405,74 @@ static void answer_classify(struct daemon *d, const struct privsep_classify *c)
 	}
 }
 
+/*
+ * Whether spamd_rcpt() will only write the greylist for this tuple, which
+ * it can do inside the caller's transaction. A trap (a spamtrap, a
+ * recipient outside alloweddomains, mail to the low-priority MX) also
+ * writes the tables, which run transactions of their own.
+ */
+static bool rcpt_greylist_only(const struct daemon *d, const struct privsep_rcpt *r)
+{
+	const struct addr_prefix *lowprio = &d->cfg.spamd->lowprio_mx;
+	enum trap_verdict v = trap_classify(&d->spamd->rules, r->from, r->to, NULL);
+
+	return v != TRAP_SPAMTRAP && v != TRAP_DOMAIN &&
+	       !(lowprio->family && addr_equal(&r->local, lowprio));
+}
+
+/* End the wakeup's transaction, if one is open. */
+static void rcpt_batch_end(struct daemon *d, bool *open)
+{
+	int ret;
+
+	if (!*open)
+		return;
+	*open = false;
+	ret = store_commit(d->store);
+	if (ret)
+		log_err("greylist: committing tuples: %s (%s)", strerror(-ret),
+			store_errmsg(d->store));
+}
+
+/*
+ * The RCPTs of one wakeup go into one transaction: a commit is most of a
+ * greylist decision's cost (grey.h). A tuple that fails leaves the others
+ * in the transaction unless SQLite gave the whole transaction up.
+ */
+static void rcpt_batched(struct daemon *d, const struct privsep_rcpt *r, bool *open)
+{
+	int64_t now = (int64_t)time(NULL);
+	int ret;
+
+	if (!rcpt_greylist_only(d, r))
+		rcpt_batch_end(d, open);
+	else if (!*open)
+		*open = !store_begin(d->store);
+	ret = spamd_rcpt(d, now, &r->client, &r->local, r->helo, r->from, r->to);
+	if (ret >= 0)
+		return;
+	log_err("greylist: %s", strerror(-ret));
+	if (*open && sqlite3_get_autocommit(store_sqlite(d->store))) {
+		log_err("greylist: the tuples since the last commit are lost");
+		*open = false;
+	}
+}
+
 void spamd_child_read(struct daemon *d)
 {
 	struct spamd *s = d->spamd;
 	struct child_io *io = s ? s->child_reader : NULL;
 	struct privsep_msg msg;
+	bool batch = false;
 	int ret;
 
 	while (io && (ret = privsep_receive(&io->reader, &msg)) == 1) {
-		int64_t now = (int64_t)time(NULL);
-
 		switch (msg.type) {
 		case PRIVSEP_CLASSIFY:
 			answer_classify(d, &msg.classify);
 			break;
 		case PRIVSEP_RCPT:
-			ret = spamd_rcpt(d, now, &msg.rcpt.client, &msg.rcpt.local, msg.rcpt.helo,
-					 msg.rcpt.from, msg.rcpt.to);
-			if (ret < 0)
-				log_err("greylist: %s", strerror(-ret));
+			rcpt_batched(d, &msg.rcpt, &batch);
 			break;
 		default:
 			log_err("tarpit: unexpected message %d from the child", (int)msg.type);
@@ -427,6 +480,7 @@ void spamd_child_read(struct daemon *d)
 		}
 		io = s->child_reader;
 	}
+	rcpt_batch_end(d, &batch);
 	if (io && ret < 0) {
 		if (ret != -EPIPE)
 			log_err("tarpit: protocol error from the child (%s): restarting it",
