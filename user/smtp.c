@@ -115,7 +115,8 @@ static void out_release(struct smtp_session *s)
 	else if (s->out_kind == OUT_OWN)
 		free(s->out);
 	s->out = NULL;
-	s->out_start = s->out_end = s->out_cap = 0;
+	s->out_start = s->out_end = 0;
+	s->out_cap_log = 0;
 	s->out_kind = OUT_OWN;
 }
 
@@ -125,15 +126,32 @@ static void out_borrow(struct smtp_session *s, const char *text, size_t len, enu
 	out_release(s);
 	/* Borrowed bytes are only read: out_reserve() copies them before a write. */
 	s->out = (char *)text;
-	s->out_end = (uint32_t)len;
+	s->out_end = (uint16_t)len;
 	s->out_kind = (uint8_t)kind;
 }
 
+#define OUT_CAP_MIN 128
+
 static size_t out_grown_capacity(size_t cap, size_t need)
 {
-	for (cap = cap ? cap : 128; cap < need; cap *= 2)
+	for (cap = cap ? cap : OUT_CAP_MIN; cap < need; cap *= 2)
 		;
 	return cap;
+}
+
+/* How much our own buffer holds: a power of two, kept as its log. */
+static size_t out_capacity(const struct smtp_session *s)
+{
+	return s->out_kind == OUT_OWN && s->out ? (size_t)OUT_CAP_MIN << s->out_cap_log : 0;
+}
+
+static void out_set_capacity(struct smtp_session *s, size_t cap)
+{
+	uint8_t log = 0;
+
+	while (((size_t)OUT_CAP_MIN << log) < cap)
+		log++;
+	s->out_cap_log = log;
 }
 
 /* Room for more bytes after the pending ones, which move to the front of our own buffer. */
@@ -142,7 +160,7 @@ static int out_reserve(struct smtp_session *s, size_t more)
 	size_t used = pending_bytes(s), cap;
 	char *bigger;
 
-	if (used + more > UINT32_MAX / 2)
+	if (used + more > SMTP_OUT_MAX)
 		return -ENOMEM;
 	if (s->out_kind != OUT_OWN) {
 		cap = out_grown_capacity(0, used + more);
@@ -152,23 +170,23 @@ static int out_reserve(struct smtp_session *s, size_t more)
 		memcpy(bigger, s->out + s->out_start, used);
 		out_release(s);
 		s->out = bigger;
-		s->out_end = (uint32_t)used;
-		s->out_cap = (uint32_t)cap;
+		s->out_end = (uint16_t)used;
+		out_set_capacity(s, cap);
 		return 0;
 	}
 	if (s->out_start) {
 		memmove(s->out, s->out + s->out_start, used);
 		s->out_start = 0;
-		s->out_end = (uint32_t)used;
+		s->out_end = (uint16_t)used;
 	}
-	if (used + more <= s->out_cap)
+	if (used + more <= out_capacity(s))
 		return 0;
-	cap = out_grown_capacity(s->out_cap, used + more);
+	cap = out_grown_capacity(out_capacity(s), used + more);
 	bigger = realloc(s->out, cap);
 	if (!bigger)
 		return -ENOMEM;
 	s->out = bigger;
-	s->out_cap = (uint32_t)cap;
+	out_set_capacity(s, cap);
 	return 0;
 }
 
@@ -179,7 +197,7 @@ static int out_append(struct smtp_session *s, const char *p, size_t n)
 	if (ret || !n)
 		return ret;
 	memcpy(s->out + s->out_end, p, n);
-	s->out_end += (uint32_t)n;
+	s->out_end += (uint16_t)n;
 	return 0;
 }
 
@@ -209,7 +227,7 @@ static int reply(struct smtp_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->out + s->out_end, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	s->out_end += (uint32_t)n;
+	s->out_end += (uint16_t)n;
 	return 0;
 }
 
@@ -552,7 +570,21 @@ static void line_drop(struct smtp_session *s)
 	free(s->in);
 	s->in = NULL;
 	s->in_len = 0;
-	s->in_cap = 0;
+}
+
+/*
+ * What the partial line's buffer holds: it grows by doubling from 64 as
+ * the line does and is freed with it, so its length implies its size.
+ */
+static size_t in_capacity(size_t len)
+{
+	size_t cap = 64;
+
+	if (!len)
+		return 0;
+	while (cap < len)
+		cap *= 2;
+	return cap < SMTP_LINE_MAX + 1 ? cap : SMTP_LINE_MAX + 1;
 }
 
 /*
@@ -571,16 +603,12 @@ static int line_append(struct smtp_session *s, const char *p, size_t n)
 		line_drop(s);
 		return 0;
 	}
-	if (need > s->in_cap) {
-		for (cap = s->in_cap ? s->in_cap : 64; cap < need; cap *= 2)
-			;
-		if (cap > SMTP_LINE_MAX + 1)
-			cap = SMTP_LINE_MAX + 1;
+	cap = in_capacity(need);
+	if (cap > in_capacity(s->in_len)) {
 		bigger = realloc(s->in, cap);
 		if (!bigger)
 			return -ENOMEM;
 		s->in = bigger;
-		s->in_cap = (uint16_t)cap;
 	}
 	memcpy(s->in + s->in_len, p, n);
 	s->in_len = (uint16_t)need;
@@ -658,11 +686,29 @@ int smtp_banner_new(const struct smtp_params *p, const char *date, struct smtp_s
 	return smtp_shared_new(text, (size_t)n, out);
 }
 
+/*
+ * The most bytes black_reply() can make of text: per line its code, a
+ * separator and "\r\n", and every "%A" as the longest address.
+ */
+static size_t final_reply_max(const char *text)
+{
+	size_t pos = 0, len, total = 0;
+	const char *line;
+
+	while (message_line(text, &pos, &line, &len)) {
+		total += 4 + len + 2;
+		for (size_t i = 0; i + 1 < len; i++)
+			if (line[i] == '%' && line[i + 1] == 'A')
+				total += ADDR_STRLEN - 2;
+	}
+	return total;
+}
+
 int smtp_message_new(const char *text, struct smtp_shared **out)
 {
 	size_t len = strnlen(text, SMTP_MESSAGE_MAX + 1);
 
-	if (len > SMTP_MESSAGE_MAX)
+	if (len > SMTP_MESSAGE_MAX || final_reply_max(text) > SMTP_FINAL_REPLY_MAX)
 		return -EINVAL;
 	return smtp_shared_new(text, len, out);
 }
@@ -762,7 +808,7 @@ void smtp_session_consume(struct smtp_session *s, size_t n)
 {
 	size_t pending = pending_bytes(s);
 
-	s->out_start += (uint32_t)(n < pending ? n : pending);
+	s->out_start += (uint16_t)(n < pending ? n : pending);
 	if (s->out_start == s->out_end)
 		out_release(s);
 }

@@ -56,6 +56,13 @@
 #define SMTP_BANNER_MAX		255
 #define SMTP_DATE_MAX		64
 #define SMTP_MESSAGE_MAX	4096
+/*
+ * Reply bytes a session holds at most. A blacklist message is refused
+ * when its final reply could expand ("%A", line prefixes) beyond what is
+ * left of this after the replies pending before it.
+ */
+#define SMTP_OUT_MAX		UINT16_MAX
+#define SMTP_FINAL_REPLY_MAX	(SMTP_OUT_MAX - SMTP_OUTPUT_HIGH - 2 * SMTP_REPLY_MAX)
 
 /*
  * An immutable text many sessions send: the banner of the current second,
@@ -109,7 +116,12 @@ enum smtp_state {
 	SMTP_CLOSING,		/* input ignored; close once the output is sent */
 };
 
-/* Read-only for callers except through the functions below. */
+/*
+ * Read-only for callers except through the functions below. Packed so a
+ * held connection stays small (tarpit.h): capacities are implied by the
+ * lengths or kept as a power of two, and replies are bounded so 16-bit
+ * offsets hold them (SMTP_OUT_MAX).
+ */
 struct smtp_session {
 	const struct smtp_params *params;
 	char *in;		/* the partial line; NULL when none */
@@ -121,17 +133,18 @@ struct smtp_session {
 	char *tuple;		/* "helo\0from\0to\0" as received, tuple_fields of them */
 	struct smtp_shared *black_message; /* NULL: the default text */
 	uint32_t data_bytes;	/* message bytes read after 354 */
-	uint32_t out_start, out_end, out_cap;
-	uint16_t in_len, in_cap;
-	uint8_t bad_commands;
-	uint8_t state;		/* enum smtp_state */
-	uint8_t data_line;	/* where the DATA reader is within a line */
-	uint8_t out_kind;	/* whose bytes out points at (smtp.c) */
-	uint8_t tuple_fields;	/* 0: none yet, 1: helo, 2: and from, 3: and to */
-	bool black;		/* blacklisted at connect, or trapped since */
-	bool in_transaction;	/* MAIL accepted */
-	bool has_rcpt;		/* a RCPT accepted in this transaction */
-	bool line_too_long;	/* dropping the rest of an over-long line */
+	uint16_t out_start, out_end; /* out[out_start, out_end) is pending */
+	uint16_t in_len;	/* in holds the smallest 64 * 2^k >= in_len bytes (smtp.c) */
+	uint8_t bad_commands : 5;
+	uint8_t state : 2;	/* enum smtp_state */
+	bool black : 1;		/* blacklisted at connect, or trapped since */
+	uint8_t data_line : 2;	/* where the DATA reader is within a line */
+	uint8_t out_kind : 2;	/* whose bytes out points at (smtp.c) */
+	uint8_t tuple_fields : 2; /* 0: none yet, 1: helo, 2: and from, 3: and to */
+	bool in_transaction : 1; /* MAIL accepted */
+	bool has_rcpt : 1;	/* a RCPT accepted in this transaction */
+	uint8_t out_cap_log : 4; /* our own out buffer holds 128 << out_cap_log bytes */
+	bool line_too_long : 1;	/* dropping the rest of an over-long line */
 	struct addr_prefix client; /* for %A in the final reply */
 };
 
@@ -145,7 +158,8 @@ int smtp_banner_new(const struct smtp_params *p, const char *date, struct smtp_s
 /*
  * A black session's final reply as shared text: lines separated by '\n',
  * "%A" standing for the client address. -EINVAL when longer than
- * SMTP_MESSAGE_MAX, -ENOMEM.
+ * SMTP_MESSAGE_MAX or when its reply could exceed SMTP_FINAL_REPLY_MAX
+ * bytes, -ENOMEM.
  */
 int smtp_message_new(const char *text, struct smtp_shared **out);
 

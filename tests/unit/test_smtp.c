@@ -212,8 +212,44 @@ static void check_recipients(const struct run *r, const char *what, int grey, in
 static void test_size(void)
 {
 	printf("# sizeof(struct smtp_session) = %zu\n", sizeof(struct smtp_session));
-	/* The tarpit's whole connection (session, timer links, fd, times) fits 120 bytes. */
-	CHECK(sizeof(struct smtp_session) <= 88, "an idle session is at most 88 bytes");
+	/* The tarpit's whole connection (session, fd, times, flags) fits 88 bytes. */
+	CHECK(sizeof(struct smtp_session) <= 72, "an idle session is at most 72 bytes");
+}
+
+#define DIALOGUE "HELO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n.\r\n"
+
+/* 16-bit reply offsets: a message whose final reply could overflow them is refused. */
+static void test_message_bound(void)
+{
+	static char text[SMTP_MESSAGE_MAX + 1];
+	struct smtp_shared *message = NULL;
+	const char *data;
+	struct smtp_session s;
+	struct addr_prefix client;
+	struct hook_log log = { 0 };
+	size_t n;
+
+	memset(text, 'x', SMTP_MESSAGE_MAX);
+	CHECK_INT(smtp_message_new(text, &message), 0, "bound: 4096 plain bytes are a message");
+	smtp_shared_put(message);
+	for (size_t i = 0; i + 1 < SMTP_MESSAGE_MAX; i += 2)
+		memcpy(text + i, "%A", 2);
+	CHECK_INT(smtp_message_new(text, &message), -EINVAL,
+		  "bound: 2048 \"%%A\" could exceed SMTP_FINAL_REPLY_MAX: refused");
+	/* Lines of one byte: 7 reply bytes per 2 message bytes, within the bound. */
+	for (size_t i = 0; i + 1 < SMTP_MESSAGE_MAX; i += 2)
+		memcpy(text + i, "%\n", 2);
+	addr_parse("2001:db8:1:2:3:4:5:6", &client);
+	CHECK_INT(smtp_session_init(&s, &params, &client, DATE, true, text), 0,
+		  "bound: 2048 one-byte lines are a message");
+	smtp_session_consume(&s, smtp_session_pending(&s, &data));
+	smtp_session_input(&s, DIALOGUE, strlen(DIALOGUE), &log);
+	n = smtp_session_pending(&s, &data);
+	data += n - 2048 * 7;
+	CHECK(n > 2048 * 7 && !memcmp(data, "450-%\r\n", 7) &&
+		      !memcmp(data + 2047 * 7, "450 %\r\n", 7) && smtp_session_should_close(&s) == false,
+	      "bound: its final reply is queued whole (%zu bytes pending)", n);
+	smtp_session_free(&s);
 }
 
 /*
@@ -408,7 +444,7 @@ static void test_long_line_memory(void)
 	memset(block, 'y', sizeof(block));
 	for (int i = 0; i < 100; i++) {
 		used = smtp_session_input(&s, block, sizeof(block), NULL);
-		bounded &= used == (ssize_t)sizeof(block) && s.in_cap <= SMTP_LINE_MAX + 1;
+		bounded &= used == (ssize_t)sizeof(block) && s.in_len <= SMTP_LINE_MAX + 1;
 	}
 	CHECK(bounded, "400 KB without a newline: all consumed, at most one line held");
 	CHECK(!s.in, "the over-long line's buffer is freed");
@@ -705,6 +741,7 @@ static void test_out_of_memory(void)
 int main(void)
 {
 	test_size();
+	test_message_bound();
 	test_shared();
 	test_grey_dialogue();
 	test_commands();
