@@ -2,7 +2,7 @@
 /*
  * XDP ingress: look up the source's table membership, evaluate the
  * compiled rules as PF does (or follow a tracked flow, bpf/flow.h), count,
- * and pass or drop.
+ * and pass, drop, or answer a `block return` (bpf/reply.h).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -14,6 +14,7 @@
 #include "lookup.h"
 #include "maps.h"
 #include "parse.h"
+#include "reply.h"
 
 /* Run before other programs on the same interface; a pass goes on down the chain. */
 struct {
@@ -332,7 +333,9 @@ verdict:
 		gw_stat_inc(GW_STAT_PASS);
 		return XDP_PASS;
 	}
-	/* GW_ACT_BLOCK_RETURN: see below; until answered it is dropped. */
+	/* Answered (PF's return) unless the packet is one never to answer. */
+	if (action == GW_ACT_BLOCK_RETURN && gw_block_return(ctx, &pkt) == XDP_TX)
+		return XDP_TX;
 	gw_stat_inc(GW_STAT_DROP);
 	return XDP_DROP;
 }
