@@ -2,13 +2,17 @@
 /*
  * The tarpit child's event loop: see tarpit.h for what it does.
  *
- * Every connection is in exactly one list at a time, through one pair of
- * links: the classify queue while it waits for CLASS (oldest first, so
- * timeouts are taken from its head), a slot of the timer wheel once it
- * is classified, or the dead list between its close and the end of the
- * current batch of events (an event for it may still be in that batch).
- * The wheel has one slot per second; a connection sits in the slot of its
- * next deadline: the next stuttered byte, or the end of its idle time.
+ * Connections live in one array of fixed-size slots (struct conn, 88
+ * bytes), reserved once for as many as can be held and touched only as
+ * slots are used, so a held connection costs its slot and nothing else: no
+ * allocator header, no list links. Free slots form a stack (the most
+ * recently used first, so the touched pages stay few); a closed
+ * connection's slot is freed after the current batch of events, which may
+ * still hold an event for it. Timers are whole seconds: once a second
+ * every slot in use is looked at, and a connection whose deadline (the
+ * next stuttered byte, the end of its idle time, the wait for CLASS) has
+ * come is served. That scan reads 88 bytes per connection a second, far
+ * less than the one send() a second a stuttered connection costs anyway.
  * Sockets are registered once, edge-triggered for input and output, so a
  * connection costs no epoll_ctl() after its accept.
  */
@@ -20,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -31,8 +37,6 @@
 #include "tarpit.h"
 #include "trap.h"
 
-/* Seconds the wheel covers; a later deadline waits in its slot for a round. */
-#define WHEEL_SLOTS 512
 #define EVENT_BATCH 128
 /* Connections taken from one listener per wakeup, so the others get a turn. */
 #define ACCEPT_BATCH 64
@@ -45,44 +49,48 @@
 /* Room for a percent-escaped address in a log line. */
 #define LOG_FIELD_MAX (3 * SMTP_LINE_MAX + 2)
 
-/*
- * epoll data for what is not a connection. A connection's data is its
- * heap address, which is never this small.
- */
+/* epoll data: what woke us. */
 enum {
 	TAG_SIGNAL = 1,
 	TAG_PARENT = 2,
 	TAG_LISTEN = 16,	/* + the listener's index */
+	TAG_CONN = TAG_LISTEN + TARPIT_LISTEN_MAX, /* + the connection's slot */
 };
 
-struct link {
-	struct link *next, *prev; /* NULL when in no list */
-};
+/* No slot: the end of the free and dead stacks. */
+#define SLOT_NONE UINT32_MAX
 
 enum conn_flag {
-	CONN_CLASSIFYING = 1 << 0,   /* in the classify queue; only session.client is set */
+	CONN_CLASSIFYING = 1 << 0,   /* waiting for CLASS; only session.client is set */
 	CONN_WHOLE_REPLIES = 1 << 1, /* black beyond maxblack: never stuttered */
 	CONN_WRITE_BLOCKED = 1 << 2, /* the socket took no more: wait for EPOLLOUT */
 	CONN_INPUT_BLOCKED = 1 << 3, /* the session took no more: read once replies are out */
 	CONN_READS_OVER = 1 << 4,    /* EOF seen, or the session ignores input now */
-	CONN_DEAD = 1 << 5,	     /* closed; freed after this batch of events */
+	CONN_DEAD = 1 << 5,	     /* closed; its slot is freed after this batch of events */
+	CONN_TIMED = 1 << 6,	     /* due is set */
+	CONN_FREE = 1 << 7,	     /* the slot holds no connection */
 };
 
-/* One held connection: the one allocation it costs. */
+/* One held connection: the slot it costs. */
 struct conn {
-	struct link link;
 	struct smtp_session session;
 	int fd;
 	uint32_t started;	/* tarpit second of the accept */
 	union {
-		uint32_t due;	/* the wheel second it waits for */
-		uint32_t id;	/* while classifying: its name in CLASSIFY and CLASS */
+		uint32_t due;	/* CONN_TIMED: the second of its next deadline */
+		/*
+		 * While classifying: its name in CLASSIFY and CLASS, the slot
+		 * in the low slot_bits and a count of accepts above, so a late
+		 * CLASS does not fit a later connection in the same slot.
+		 */
+		uint32_t id;
+		uint32_t next;	/* free or dead: the next slot of its stack */
 	};
 	uint8_t flags;		/* enum conn_flag */
 };
 
-/* A glibc chunk of 128 bytes holds at most 120: endlessh's cost per client. */
-_Static_assert(sizeof(struct conn) <= 120, "a held connection must fit 120 bytes");
+/* endlessh's client is a glibc chunk of 96 bytes; a slot costs no header. */
+_Static_assert(sizeof(struct conn) <= 88, "a held connection must fit 88 bytes");
 
 struct tarpit {
 	const struct tarpit_config *cfg;
@@ -93,10 +101,10 @@ struct tarpit {
 	bool mask_saved;
 	uint64_t start_ms, now_ms;
 	uint32_t now;		/* seconds since start */
-	uint32_t wheel_done;	/* the last second whose slot was run */
-	struct link wheel[WHEEL_SLOTS];
-	struct link classify;
-	struct link dead;
+	uint32_t scanned;	/* the last second whose deadlines were served */
+	struct conn *slots;	/* nslots reserved, used ever touched */
+	uint32_t nslots, used, slot_bits;
+	uint32_t free_top, dead_top; /* stacks through conn.next */
 	uint32_t clients, blacks, next_id;
 	uint64_t accept_resume_ms; /* 0: accepting */
 	struct smtp_shared *banner;
@@ -121,36 +129,14 @@ struct hook_ctx {
 	struct conn *c;
 };
 
-static void link_init(struct link *head)
+static uint32_t slot_of(const struct tarpit *t, const struct conn *c)
 {
-	head->next = head->prev = head;
+	return (uint32_t)(c - t->slots);
 }
 
-static bool list_empty(const struct link *head)
+static bool slot_live(const struct conn *c)
 {
-	return head->next == head;
-}
-
-static void link_add_tail(struct link *head, struct link *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
-
-static void link_del(struct link *l)
-{
-	if (!l->next)
-		return;
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->next = l->prev = NULL;
-}
-
-static struct conn *conn_of(struct link *l)
-{
-	return (struct conn *)((char *)l - offsetof(struct conn, link));
+	return !(c->flags & (CONN_DEAD | CONN_FREE));
 }
 
 static uint64_t system_monotonic_ms(void *ctx)
@@ -237,11 +223,10 @@ static struct smtp_shared *message_get(struct tarpit *t, const char *text)
 	return message;
 }
 
-static void conn_schedule(struct tarpit *t, struct conn *c, uint32_t due)
+static void conn_schedule(struct conn *c, uint32_t due)
 {
-	link_del(&c->link);
 	c->due = due;
-	link_add_tail(&t->wheel[due % WHEEL_SLOTS], &c->link);
+	c->flags |= CONN_TIMED;
 }
 
 static const char *conn_ip(const struct conn *c, char *buf)
@@ -258,23 +243,25 @@ static void conn_close(struct tarpit *t, struct conn *c)
 		return;
 	if (!(c->flags & CONN_CLASSIFYING))
 		log_info("%s: disconnected after %u seconds.", conn_ip(c, ip), t->now - c->started);
-	link_del(&c->link);
 	close(c->fd);
 	t->clients--;
 	if (c->session.black)
 		t->blacks--;
 	smtp_session_free(&c->session);
-	c->flags |= CONN_DEAD;
-	link_add_tail(&t->dead, &c->link);
+	c->flags = CONN_DEAD;
+	c->next = t->dead_top;
+	t->dead_top = slot_of(t, c);
 }
 
 static void free_dead(struct tarpit *t)
 {
-	while (!list_empty(&t->dead)) {
-		struct conn *c = conn_of(t->dead.next);
+	while (t->dead_top != SLOT_NONE) {
+		struct conn *c = &t->slots[t->dead_top];
 
-		link_del(&c->link);
-		free(c);
+		t->dead_top = c->next;
+		c->flags = CONN_FREE;
+		c->next = t->free_top;
+		t->free_top = slot_of(t, c);
 	}
 }
 
@@ -396,7 +383,7 @@ static int conn_send(struct tarpit *t, struct conn *c, size_t max)
 
 	if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		c->flags |= CONN_WRITE_BLOCKED;
-		conn_schedule(t, c, t->now + t->cfg->idle_timeout);
+		conn_schedule(c, t->now + t->cfg->idle_timeout);
 		return -EAGAIN;
 	}
 	if (sent < 0)
@@ -432,15 +419,15 @@ static void conn_progress(struct tarpit *t, struct conn *c)
 			continue;
 		}
 		if (!pending) {
-			conn_schedule(t, c, t->now + t->cfg->idle_timeout);
+			conn_schedule(c, t->now + t->cfg->idle_timeout);
 			return;
 		}
 		if (c->flags & CONN_WRITE_BLOCKED)
 			return;
 		if (conn_stuttered(t, c)) {
 			/* An earlier byte's deadline stands: input must not delay it. */
-			if (!c->link.next || c->due > t->now + t->cfg->stutter)
-				conn_schedule(t, c, t->now + t->cfg->stutter);
+			if (!(c->flags & CONN_TIMED) || c->due > t->now + t->cfg->stutter)
+				conn_schedule(c, t->now + t->cfg->stutter);
 			return;
 		}
 		ret = conn_send(t, c, pending);
@@ -471,7 +458,7 @@ static void conn_timer(struct tarpit *t, struct conn *c)
 			conn_close(t, c);
 			return;
 		}
-		conn_schedule(t, c, t->now + t->cfg->stutter);
+		conn_schedule(c, t->now + t->cfg->stutter);
 	}
 	conn_progress(t, c);
 }
@@ -485,7 +472,6 @@ static void conn_classified(struct tarpit *t, struct conn *c, const struct privs
 	char ip[ADDR_STRLEN];
 	int ret;
 
-	link_del(&c->link);
 	ret = banner_refresh(t);
 	if (!ret)
 		ret = smtp_session_start(&c->session, &t->params[code == 550], &client, t->banner,
@@ -513,41 +499,25 @@ static void conn_classified(struct tarpit *t, struct conn *c, const struct privs
 	conn_progress(t, c);
 }
 
-static void classify_timeouts(struct tarpit *t)
-{
-	while (!list_empty(&t->classify)) {
-		struct conn *c = conn_of(t->classify.next);
-		struct privsep_class grey = { .conn_id = c->id, .message = "", .lists = "" };
-
-		if (c->started + TARPIT_CLASSIFY_TIMEOUT > t->now)
-			break;
-		conn_classified(t, c, &grey);
-	}
-}
-
+/* Once a second: serve every connection whose deadline has come. */
 static void run_timers(struct tarpit *t)
 {
-	/* After a long stall one round visits every slot. */
-	if (t->now - t->wheel_done > WHEEL_SLOTS)
-		t->wheel_done = t->now - WHEEL_SLOTS;
-	while (t->wheel_done != t->now) {
-		struct link *slot = &t->wheel[++t->wheel_done % WHEEL_SLOTS], due;
+	if (t->scanned == t->now)
+		return;
+	t->scanned = t->now;
+	for (uint32_t i = 0; i < t->used; i++) {
+		struct conn *c = &t->slots[i];
 
-		if (list_empty(slot))
+		if (!slot_live(c))
 			continue;
-		/* Take the slot whole: what is rescheduled into it waits for its round. */
-		due = *slot;
-		due.next->prev = &due;
-		due.prev->next = &due;
-		link_init(slot);
-		while (!list_empty(&due)) {
-			struct conn *c = conn_of(due.next);
+		if (c->flags & CONN_CLASSIFYING) {
+			struct privsep_class grey = { .conn_id = c->id, .message = "", .lists = "" };
 
-			link_del(&c->link);
-			if (c->due > t->now)
-				conn_schedule(t, c, c->due);
-			else
-				conn_timer(t, c);
+			if (c->started + TARPIT_CLASSIFY_TIMEOUT <= t->now)
+				conn_classified(t, c, &grey);
+		} else if ((c->flags & CONN_TIMED) && c->due <= t->now) {
+			c->flags &= (uint8_t)~CONN_TIMED;
+			conn_timer(t, c);
 		}
 	}
 }
@@ -562,32 +532,57 @@ static void accept_pause(struct tarpit *t, bool pause)
 	t->accept_resume_ms = pause ? t->now_ms + ACCEPT_PAUSE_MS : 0;
 }
 
+/* A free slot, zeroed; NULL when every slot is taken (dead ones not yet freed). */
+static struct conn *slot_take(struct tarpit *t)
+{
+	struct conn *c;
+
+	if (t->free_top != SLOT_NONE) {
+		c = &t->slots[t->free_top];
+		t->free_top = c->next;
+	} else if (t->used < t->nslots) {
+		c = &t->slots[t->used++];
+	} else {
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static void slot_give_back(struct tarpit *t, struct conn *c)
+{
+	c->flags = CONN_FREE;
+	c->next = t->free_top;
+	t->free_top = slot_of(t, c);
+}
+
 static void conn_accept(struct tarpit *t, int fd, const struct sockaddr_storage *ss,
 			socklen_t len)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = slot_take(t);
 	struct privsep_msg m = { .type = PRIVSEP_CLASSIFY };
+	uint32_t slot;
 	char ip[ADDR_STRLEN];
 	int ret;
 
-	if (!c || addr_from_sockaddr((const struct sockaddr *)ss, len, &c->session.client)) {
-		free(c);
+	if (!c) {
 		close(fd);
 		return;
 	}
-	ev.data.ptr = c;
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		free(c);
+	slot = slot_of(t, c);
+	ev.data.u64 = TAG_CONN + (uint64_t)slot;
+	if (addr_from_sockaddr((const struct sockaddr *)ss, len, &c->session.client) ||
+	    epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		slot_give_back(t, c);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
 	c->started = t->now;
-	c->id = ++t->next_id;
+	c->id = (uint32_t)(((uint64_t)++t->next_id << t->slot_bits) | slot);
 	c->flags = CONN_CLASSIFYING;
 	t->clients++;
-	link_add_tail(&t->classify, &c->link);
 	m.classify.conn_id = c->id;
 	m.classify.client = c->session.client;
 	ret = privsep_send(&t->writer, &m);
@@ -651,9 +646,11 @@ static void conn_event(struct tarpit *t, struct conn *c, uint32_t events)
 
 static struct conn *classifying(struct tarpit *t, uint32_t id)
 {
-	for (struct link *l = t->classify.next; l != &t->classify; l = l->next)
-		if (conn_of(l)->id == id)
-			return conn_of(l);
+	uint32_t slot = t->slot_bits < 32 ? id & ((1u << t->slot_bits) - 1) : id;
+	struct conn *c = slot < t->used ? &t->slots[slot] : NULL;
+
+	if (c && slot_live(c) && (c->flags & CONN_CLASSIFYING) && c->id == id)
+		return c;
 	return NULL;
 }
 
@@ -772,18 +769,16 @@ static void dispatch(struct tarpit *t, const struct epoll_event *ev)
 			parent_input(t);
 	} else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + t->cfg->nlisten) {
 		accept_connections(t, t->cfg->listen_fds[tag - TAG_LISTEN]);
-	} else {
-		conn_event(t, ev->data.ptr, ev->events);
+	} else if (tag >= TAG_CONN && tag - TAG_CONN < t->used) {
+		conn_event(t, &t->slots[tag - TAG_CONN], ev->events);
 	}
 }
 
 static void close_all(struct tarpit *t)
 {
-	while (!list_empty(&t->classify))
-		conn_close(t, conn_of(t->classify.next));
-	for (size_t i = 0; i < WHEEL_SLOTS; i++)
-		while (!list_empty(&t->wheel[i]))
-			conn_close(t, conn_of(t->wheel[i].next));
+	for (uint32_t i = 0; t->slots && i < t->used; i++)
+		if (slot_live(&t->slots[i]))
+			conn_close(t, &t->slots[i]);
 	free_dead(t);
 }
 
@@ -798,6 +793,34 @@ static int epoll_add(struct tarpit *t, int fd, uint32_t events, uint64_t tag)
 	struct epoll_event ev = { .events = events, .data.u64 = tag };
 
 	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/*
+ * Slots for every connection that can be held: no more than maxcon, nor
+ * than there are descriptors, plus room for a batch of closed ones whose
+ * slots are not free yet. Only the slots used are ever touched.
+ */
+static int slots_reserve(struct tarpit *t)
+{
+	uint64_t n = t->cfg->maxcon;
+	struct rlimit nofile;
+	void *p;
+
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur != RLIM_INFINITY &&
+	    nofile.rlim_cur < n)
+		n = nofile.rlim_cur;
+	n += EVENT_BATCH;
+	if (n > UINT32_MAX - TAG_CONN)
+		n = UINT32_MAX - TAG_CONN;
+	p = mmap(NULL, n * sizeof(struct conn), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->slots = p;
+	t->nslots = (uint32_t)n;
+	while (t->slot_bits < 32 && (1ull << t->slot_bits) < n)
+		t->slot_bits++;
+	return 0;
 }
 
 static int tarpit_setup(struct tarpit *t)
@@ -823,6 +846,8 @@ static int tarpit_setup(struct tarpit *t)
 	for (size_t i = 0; !ret && i < t->cfg->nlisten; i++)
 		ret = epoll_add(t, t->cfg->listen_fds[i], EPOLLIN, TAG_LISTEN + i);
 	if (!ret)
+		ret = slots_reserve(t);
+	if (!ret)
 		ret = privsep_reader_init(&t->reader, t->cfg->parent_fd);
 	if (!ret)
 		ret = trap_sets_new(&t->spamtraps, &t->domains, &t->valid);
@@ -835,6 +860,8 @@ static int tarpit_setup(struct tarpit *t)
 static void tarpit_teardown(struct tarpit *t)
 {
 	close_all(t);
+	if (t->slots)
+		munmap(t->slots, (size_t)t->nslots * sizeof(struct conn));
 	for (size_t i = 0; i < t->nmessages; i++)
 		smtp_shared_put(t->messages[i]);
 	smtp_shared_put(t->banner);
@@ -877,10 +904,7 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 			.rcpt = conn_rcpt,
 		};
 	t->epfd = t->sigfd = -1;
-	for (size_t i = 0; i < WHEEL_SLOTS; i++)
-		link_init(&t->wheel[i]);
-	link_init(&t->classify);
-	link_init(&t->dead);
+	t->free_top = t->dead_top = SLOT_NONE;
 	privsep_writer_init(&t->writer, cfg->parent_fd);
 	t->start_ms = t->clock.monotonic_ms(t->clock.ctx);
 	clock_update(t);
@@ -901,7 +925,6 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 			dispatch(t, &events[i]);
 		free_dead(t);
 		run_timers(t);
-		classify_timeouts(t);
 		if (t->accept_resume_ms && t->now_ms >= t->accept_resume_ms)
 			accept_pause(t, false);
 		free_dead(t);

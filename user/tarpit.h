@@ -22,9 +22,10 @@
  *   waited for it, or did not take our replies for as long.
  *
  * Memory is what the design is measured by: a held connection costs one
- * allocation (the session, its timer links and the socket's state, at most
- * 120 bytes) and no buffer while it is idle; the banner and the blacklist
- * messages are shared between connections.
+ * 88-byte slot in an array reserved at start (the session, the socket's
+ * state, its deadline; no allocator header, no list links) and no buffer
+ * while it is idle; the banner and the blacklist messages are shared
+ * between connections.
  */
 #ifndef __GREYWALL_TARPIT_H
 #define __GREYWALL_TARPIT_H
