@@ -253,15 +253,20 @@ static void conn_close(struct tarpit *t, struct conn *c)
 	t->dead_top = slot_of(t, c);
 }
 
+static void slot_give_back(struct tarpit *t, struct conn *c)
+{
+	c->flags = CONN_FREE;
+	c->next = t->free_top;
+	t->free_top = slot_of(t, c);
+}
+
 static void free_dead(struct tarpit *t)
 {
 	while (t->dead_top != SLOT_NONE) {
 		struct conn *c = &t->slots[t->dead_top];
 
 		t->dead_top = c->next;
-		c->flags = CONN_FREE;
-		c->next = t->free_top;
-		t->free_top = slot_of(t, c);
+		slot_give_back(t, c);
 	}
 }
 
@@ -547,13 +552,6 @@ static struct conn *slot_take(struct tarpit *t)
 	}
 	memset(c, 0, sizeof(*c));
 	return c;
-}
-
-static void slot_give_back(struct tarpit *t, struct conn *c)
-{
-	c->flags = CONN_FREE;
-	c->next = t->free_top;
-	t->free_top = slot_of(t, c);
 }
 
 static void conn_accept(struct tarpit *t, int fd, const struct sockaddr_storage *ss,
