@@ -23,6 +23,11 @@
  *                                 of the first 6 bytes, ms after connect). Exit 0 when
  *                                 the server answered every line, 1 when it closed early
  *                                 (or GWNET_MAX_BYTES bytes were read)
+ *   gwnet refused tcp|udp SRC DST PORT [MS]  whether DST refuses within MS ms (default
+ *                                 1000): a TCP connect, or a datagram on a connected UDP
+ *                                 socket then a recv, ends in ECONNREFUSED (a RST, an ICMP
+ *                                 port unreachable). Exit 0 refused, 1 anything else,
+ *                                 2 timed out
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -435,6 +440,29 @@ static int do_chat(const char *src, const char *dst, int port, char **lines, int
 	return ret;
 }
 
+static int do_refused(const char *proto, const char *src, const char *dst, int port, int ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len, elen = sizeof(int);
+	int family = parse_sockaddr(dst, port, &ss, &len), udp = !strcmp(proto, "udp"), err = 0;
+	int fd = bound_socket(src, family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK);
+	struct pollfd p = { .fd = fd, .events = udp ? POLLIN : POLLOUT };
+	char c;
+
+	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS)
+		err = errno;
+	else if (udp && send(fd, "greywall", 8, 0) < 0)
+		err = errno;
+	else if (poll(&p, 1, ms) == 0)
+		return 2;
+	else if (!udp)
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+	else if (recv(fd, &c, 1, 0) < 0)
+		err = errno;
+	printf("%s\n", err ? strerror(err) : "answered");
+	return err == ECONNREFUSED ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "listen"))
@@ -449,12 +477,16 @@ int main(int argc, char **argv)
 		return do_connect(argv[2], argv[3], atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1000);
 	if (argc == 7 && !strcmp(argv[1], "send"))
 		return do_send(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), atol(argv[6]));
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "refused"))
+		return do_refused(argv[2], argv[3], argv[4], atoi(argv[5]),
+				  argc == 7 ? atoi(argv[6]) : 1000);
 	if (getenv("GWNET_MAX_BYTES"))
 		max_bytes = atol(getenv("GWNET_MAX_BYTES"));
 	if (argc >= 5 && !strcmp(argv[1], "chat"))
 		return do_chat(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
 	fprintf(stderr, "usage: gwnet listen PORT | serve PORT | connect SRC DST PORT [MS] | "
 			"hold SRC DST PORT N [US] | synflood DST PORT N | "
-			"send SRC DST PORT N US | chat SRC DST PORT LINE...\n");
+			"send SRC DST PORT N US | chat SRC DST PORT LINE... | "
+			"refused tcp|udp SRC DST PORT [MS]\n");
 	return 64;
 }
