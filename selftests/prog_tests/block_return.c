@@ -221,22 +221,27 @@ static void check_unreach(const char *desc, const uint8_t *in, const struct pkt_
 		 desc);
 }
 
+/* From a clean fixture, run pkt from src, which is in <block>, under rule alone. */
+static int run_listed(const char *src, struct gw_rule rule, const uint8_t *pkt, size_t len,
+		      uint8_t *out, uint32_t *out_len)
+{
+	fx_reset();
+	if (fx_put(src, T_BLOCK))
+		ST_CHECK(0, "fixture: put %s", src);
+	fx_rules(&rule, 1);
+	return fx_run_xdp(pkt, len, out, out_len);
+}
+
 /* The frame that leaves with XDP_TX. */
 static void run_reply(const struct return_case *c)
 {
-	struct gw_rule rule = RETURN_RULE;
 	uint8_t in[PKT_MAX], out[PKT_MAX];
 	struct pkt_layout lay;
 	uint32_t out_len = 0;
-	size_t len;
-	int verdict;
+	size_t len = pkt_build(&c->pkt, in, &lay);
+	int verdict = run_listed(source(&c->pkt), (struct gw_rule)RETURN_RULE, in, len, out,
+				 &out_len);
 
-	fx_reset();
-	if (fx_put(source(&c->pkt), T_BLOCK))
-		ST_CHECK(0, "%s: put %s", c->desc, source(&c->pkt));
-	fx_rules(&rule, 1);
-	len = pkt_build(&c->pkt, in, &lay);
-	verdict = fx_run_xdp(in, len, out, &out_len);
 	ST_CHECK_INT(verdict, XDP_TX, "%s: answered", c->desc);
 	if (verdict != XDP_TX)
 		return;
@@ -258,17 +263,13 @@ SELFTEST(block_return)
 /* A frame sent to the Ethernet broadcast address is not answered, whatever its IP header. */
 SELFTEST(block_return_broadcast_frame)
 {
-	struct gw_rule rule = RETURN_RULE;
 	struct pkt_spec udp = UDP4();
 	uint8_t pkt[PKT_MAX];
-	size_t len;
+	size_t len = pkt_build(&udp, pkt, NULL);
 
-	fx_reset();
-	fx_put("198.51.100.7", T_BLOCK);
-	fx_rules(&rule, 1);
-	len = pkt_build(&udp, pkt, NULL);
 	memset(pkt, 0xff, 6);
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "broadcast frame: dropped");
+	ST_CHECK_INT(run_listed(source(&udp), (struct gw_rule)RETURN_RULE, pkt, len, NULL, NULL),
+		     XDP_DROP, "broadcast frame: dropped");
 	ST_CHECK_INT(fx_stat(GW_STAT_RETURN_ICMP), 0, "broadcast frame: no unreachable sent");
 	ST_CHECK_INT(fx_stat(GW_STAT_DROP), 1, "broadcast frame: counted as a drop");
 }
@@ -276,15 +277,12 @@ SELFTEST(block_return_broadcast_frame)
 /* A block drop rule never answers, whatever the protocol. */
 SELFTEST(block_return_only_return)
 {
-	struct gw_rule rule = BLOCK_FROM(T_BLOCK);
 	struct pkt_spec syn = TCP4();
 	uint8_t pkt[PKT_MAX];
-	size_t len;
+	size_t len = pkt_build(&syn, pkt, NULL);
 
-	fx_reset();
-	fx_put("198.51.100.7", T_BLOCK);
-	fx_rules(&rule, 1);
-	len = pkt_build(&syn, pkt, NULL);
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "block drop: SYN dropped");
+	ST_CHECK_INT(run_listed(source(&syn), (struct gw_rule)BLOCK_FROM(T_BLOCK), pkt, len, NULL,
+				NULL),
+		     XDP_DROP, "block drop: SYN dropped");
 	ST_CHECK_INT(fx_stat(GW_STAT_RETURN_RST), 0, "block drop: no RST");
 }
