@@ -48,8 +48,8 @@ all: $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BENCH_BINS)
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
 	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev \
 	postfix swaks libio-socket-inet6-perl
-# The peers `make bench` measures against (not needed by `make check`).
-BENCH_DEPS := ipset endlessh postgrey
+# The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`).
+BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool
 deps:
 	@./deploy/install-deps.sh $(DEPS)
 

@@ -12,11 +12,16 @@
 #                      tarpit vs endlessh, in turn, HOLD_RUNS times each
 #   bench/greylist.sh  greylist decisions per second: full SMTP dialogues
 #                      through greywalld's tarpit vs postgrey's policy protocol
+#   bench/connlimit.sh connection-rate enforcement under a burst of 1,000
+#                      attempts/s: greywall vs nftables vs iptables, in turn
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
-# the loopback of throwaway network namespaces. Takes about six minutes.
+# the loopback, connlimit.sh on a veth, of throwaway network namespaces.
+# Takes about eight minutes.
 # Env: BENCH_NO_WRITE=1 prints the results without touching BENCHMARKS.md;
-#      HOLD_RUNS (default 2) runs of each server in bench/tarpit_hold.
+#      HOLD_RUNS (default 2) runs of each server in bench/tarpit_hold;
+#      BENCH_ONLY=connlimit runs connlimit.sh alone and prints its rows and
+#      section (BENCHMARKS.md untouched).
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,9 +33,90 @@ trap 'rm -rf "$OUT"' EXIT
 command -v ipset >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_ip.o ] &&
 	command -v endlessh >/dev/null && command -v postgrey >/dev/null ||
 	./deploy/install-deps.sh ipset xdp-tools endlessh postgrey || exit 1
+command -v nft >/dev/null && command -v iptables >/dev/null && command -v ethtool >/dev/null ||
+	./deploy/install-deps.sh nftables iptables ethtool || exit 1
 make -s --no-print-directory .output/bench/xdp_cost .output/bench/tarpit_hold \
-	.output/bench/grey_rate greywalld greywallctl || exit 1
+	.output/bench/grey_rate .output/bench/conn_burst .output/tools/gwnet greywalld greywallctl || exit 1
 HOLD_RUNS=${HOLD_RUNS:-2}
+nft_v=$(nft -v 2>/dev/null)
+ipt_v=$(iptables -V 2>/dev/null)
+
+# The median of a field over the runs: file key name field -> value, from
+# the lines "RESULT key=name ... field=value ..."
+median() {
+	awk -v k="$2" -v n="$3" -v f="$4" '$1 == "RESULT" && $2 == k "=" n {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) v[c++] = substr($i, length(f) + 2) + 0 }
+		END {
+			if (!c) exit
+			for (i = 1; i < c; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			printf "%g\n", c % 2 ? v[(c - 1) / 2] : (v[c / 2 - 1] + v[c / 2]) / 2 }' "$1"
+}
+# A table row per "RESULT KEY=NAME k=v ..." line: key file awk-statements,
+# which see the fields in f[] and the run number of NAME in r.
+result_rows() {
+	awk -v k="$1" '$1 == "RESULT" && index($2, k "=") == 1 {
+		delete f
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		r = ++run[f[k]]
+		'"$3"' }' "$2"
+}
+
+# ---- connection-rate enforcement (issue 3) ------------------------------
+conn_run() {
+	echo "== connection-rate enforcement (bench/connlimit.sh) =="
+	./bench/connlimit.sh 2>&1 | tee "$OUT/connlimit.txt"
+	conn_rc=${PIPESTATUS[0]}
+}
+# The largest value of a field over the runs of ENFORCER_BURST: name field -> value
+conn_max() {
+	awk -v n="$1" -v f="$2" '$1 == "RESULT" && $2 == "connlimit=" n {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { v = substr($i, length(f) + 2) + 0; if (!c++ || v > m) m = v } }
+		END { if (c) print m }' "$OUT/connlimit.txt"
+}
+# Admitted beyond the limit, the largest over the runs, hold and churn: enforcer -> "hold churn"
+conn_beyond() { echo "$(conn_max "$1_hold" beyond) $(conn_max "$1_churn" beyond)"; }
+# Issue 3's row in the targets table.
+conn_rows() {
+	local gw ok
+	set -- $(conn_beyond greywall)
+	gw="${1:-?} held, ${2:-?} churned"
+	ok=MISS
+	[ "${1:-x}" = 0 ] && [ "${2:-x}" = 0 ] && [ "$conn_rc" -eq 0 ] && ok=PASS
+	set -- $(conn_beyond nftables) $(conn_beyond iptables)
+	echo "| connections admitted beyond max-src-conn 5 / rate 6/3 in a burst of 1,000/s (most over the runs): greywall == 0 (nftables ${1:-?} held, ${2:-?} churned; iptables ${3:-?}, ${4:-?}) | $gw | **$ok** |"
+}
+conn_section() {
+	echo "### Connection-rate enforcement"
+	echo
+	if [ "$conn_rc" -ne 0 ]; then
+		echo "**bench/connlimit.sh failed** (see the output of \`make bench\`)."
+		echo
+	fi
+	echo "Peers: $nft_v; $ipt_v. $(awk '/^bursts:/ { sub("^bursts: ", ""); print }' "$OUT/connlimit.txt")."
+	echo "Beyond: accepted while 5 of the source's were open at the server, or after 6 accepted in the 3 s before."
+	echo "Receiver CPU: the gateway's NAPI thread + the gateway namespace's processes, on-CPU ns (schedstat) per packet the client sent."
+	echo
+	echo "| run | enforcer | burst | attempts | accepted | beyond (conn, rate) | reset | open at end | packets | receiver CPU (ms) | NAPI (ms) | processes (ms) | ns / packet |"
+	echo "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	result_rows connlimit "$OUT/connlimit.txt" 'split(f["connlimit"], nb, "_")
+		printf "| %d | %s | %s | %d | %d | %d (%d, %d) | %d | %d | %d | %.1f | %.1f | %.1f | %d |\n", r, nb[1], nb[2],
+			f["attempts"], f["accepted"], f["beyond"], f["beyond_conn"], f["beyond_rate"], f["resets"],
+			f["open_at_end"], f["packets"], f["rx_cpu_ms"], f["napi_ms"], f["procs_ms"], f["ns_per_pkt"]'
+	echo
+	echo "Median ns per packet over the runs:"
+	for b in hold churn; do
+		printf -- "- %s:" "$b"
+		for e in greywall nftables iptables; do
+			printf " %s %s" "$e" "$(median "$OUT/connlimit.txt" connlimit "${e}_$b" ns_per_pkt)"
+		done
+		echo
+	done
+	echo
+	echo "The rules, as the script installed them:"
+	echo
+	sed -n '/^nftables rules:/,/^-- /p' "$OUT/connlimit.txt" | grep -v '^-- ' | sed 's/^/    /'
+	echo
+}
 
 # Which xdp-filter object `xdp-filter load` picks, asked of the tool itself
 # on a veth in a throwaway namespace (private bpffs, generic mode).
@@ -49,6 +135,15 @@ xdpfilter_pick() { # extra load options...
 	rmdir "$bpffs"
 	echo "${name:-unknown}"
 }
+if [ "${BENCH_ONLY:-}" = connlimit ]; then
+	conn_run
+	echo
+	conn_rows
+	echo
+	conn_section
+	exit "$conn_rc"
+fi
+
 pick_ipv4=$(xdpfilter_pick -p allow -f ipv4)
 pick_default=$(xdpfilter_pick)
 echo "xdp-filter load -p allow -f ipv4 attaches: $pick_ipv4; xdp-filter load (defaults): $pick_default"
@@ -78,6 +173,8 @@ echo
 echo "== greylist decisions per second (bench/greylist.sh) =="
 ./bench/greylist.sh 2>&1 | tee "$OUT/greylist.txt"
 grey_rc=${PIPESTATUS[0]}
+echo
+conn_run
 
 # ---- results ----------------------------------------------------------
 res() { # file case -> ns
@@ -88,16 +185,6 @@ ratio() { # file name -> "value verdict"
 }
 loadres() { # name -> seconds
 	awk -v n="$1" '$1 == "RESULT" && $2 == "load=" n { sub("seconds=", "", $3); print $3 }' "$OUT/load.txt"
-}
-# The median of a field over the runs: file key name field -> value, from
-# the lines "RESULT key=name ... field=value ..."
-median() {
-	awk -v k="$2" -v n="$3" -v f="$4" '$1 == "RESULT" && $2 == k "=" n {
-		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) v[c++] = substr($i, length(f) + 2) + 0 }
-		END {
-			if (!c) exit
-			for (i = 1; i < c; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-			printf "%g\n", c % 2 ? v[(c - 1) / 2] : (v[c / 2 - 1] + v[c / 2]) / 2 }' "$1"
 }
 hold() { median "$OUT/hold.txt" tarpit "$1" "$2"; }
 greyres() { median "$OUT/greylist.txt" greylist "$1" "$2"; }
@@ -124,7 +211,7 @@ section() {
 	echo "Recorded by \`make bench\` (bench/run.sh) on $when, commit $commit$dirty."
 	echo
 	echo "- machine: $(nproc) CPUs, $cpu, kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")"
-	echo "- peers: xdp-tools $xdpt_v (xdp-filter), $ipset_v, endlessh $endlessh_v, postgrey $postgrey_v"
+	echo "- peers: xdp-tools $xdpt_v (xdp-filter), $ipset_v, endlessh $endlessh_v, postgrey $postgrey_v, $nft_v, $ipt_v"
 	echo "- \`xdp-filter load -p allow -f ipv4\` attaches \`$pick_ipv4\`; \`xdp-filter load\` with defaults attaches \`$pick_default\`"
 	echo
 	if [ "$xdp_rc" -ne 0 ]; then
@@ -162,6 +249,7 @@ section() {
 		echo "| loading 1,000,000 addresses <= 0.5x ipset | ipset ${ipset_s:-?} s, greywall: not measured | **MISS** |"
 	fi
 	hold_section_rows
+	conn_rows
 	echo
 	echo "### Loading 1,000,000 addresses"
 	echo
@@ -169,6 +257,7 @@ section() {
 	echo
 	hold_section
 	greylist_section
+	conn_section
 }
 
 # Issue 5's rows in the targets table.
@@ -197,13 +286,9 @@ hold_section() {
 	echo
 	echo "| run | server | held | RSS / conn (B) | CPU (% of a core) | bytes/s / conn | writes/s / conn | CPU / write (us) | connecting (s) | machine busy |"
 	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-	awk '$1 == "RESULT" && $2 ~ /^tarpit=/ {
-		delete f
-		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-		run[f["tarpit"]]++
-		printf "| %d | %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %.1f | %d%% |\n", run[f["tarpit"]], f["tarpit"],
+	result_rows tarpit "$OUT/hold.txt" 'printf "| %d | %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %.1f | %d%% |\n", r, f["tarpit"],
 			f["held"], f["rss_per_conn"], f["cpu_pct"], f["bytes_per_s"], f["writes_per_s"],
-			f["cpu_us_per_write"], f["connect_s"], f["busy_pct"] }' "$OUT/hold.txt"
+			f["cpu_us_per_write"], f["connect_s"], f["busy_pct"]'
 	echo
 	echo "Per process, the first run of each:"
 	echo
@@ -230,7 +315,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|loading|tarpit|greylist)' "$OUT/section.md"
+grep -E '^\| (greywall|loading|tarpit|greylist|connections)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
@@ -245,4 +330,4 @@ if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	fi
 	echo "results written to $md"
 fi
-[ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ]
+[ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ] && [ "$conn_rc" -eq 0 ]
