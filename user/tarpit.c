@@ -337,9 +337,13 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 /*
  * Feed the session what the client sent, peeking so that what the session
  * does not take yet stays in the socket, not in a buffer of ours. Stops at
- * EAGAIN, EOF, or when the session takes no more. 0 or -errno (close).
+ * EAGAIN, EOF, or when the session takes no more; and, unless drain, once
+ * a read comes back short: the socket was empty then, and what arrives
+ * after it raises a new edge. A FIN reported with the data it followed
+ * does not, so an event with EPOLLRDHUP drains to the EOF. 0 or -errno
+ * (close).
  */
-static int conn_read(struct tarpit *t, struct conn *c)
+static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 {
 	struct hook_ctx ctx = { t, c };
 	bool was_black = c->session.black;
@@ -372,6 +376,8 @@ static int conn_read(struct tarpit *t, struct conn *c)
 			c->flags |= CONN_INPUT_BLOCKED;
 		if (c->session.state == SMTP_CLOSING)
 			c->flags |= CONN_READS_OVER;
+		if (!drain && n < (ssize_t)sizeof(t->buf))
+			break;
 	}
 	/* Counted once the session is black: a trap verdict can still fail in smtp.c. */
 	if (!was_black && c->session.black)
@@ -416,7 +422,7 @@ static void conn_progress(struct tarpit *t, struct conn *c)
 		pending = smtp_session_pending(&c->session, &data);
 		if (!pending && (c->flags & CONN_INPUT_BLOCKED)) {
 			c->flags &= ~CONN_INPUT_BLOCKED;
-			ret = conn_read(t, c);
+			ret = conn_read(t, c, true);
 			if (ret) {
 				conn_close(t, c);
 				return;
@@ -496,7 +502,7 @@ static void conn_classified(struct tarpit *t, struct conn *c, const struct privs
 		 class->black && *class->lists ? ", lists: " : "",
 		 class->black ? class->lists : "");
 	/* Input that came before the banner raised its one edge already. */
-	ret = conn_read(t, c);
+	ret = conn_read(t, c, true);
 	if (ret) {
 		conn_close(t, c);
 		return;
@@ -633,7 +639,7 @@ static void conn_event(struct tarpit *t, struct conn *c, uint32_t events)
 	if (events & EPOLLOUT)
 		c->flags &= (uint8_t)~CONN_WRITE_BLOCKED;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
-		ret = conn_read(t, c);
+		ret = conn_read(t, c, events & (EPOLLRDHUP | EPOLLHUP));
 		if (ret) {
 			conn_close(t, c);
 			return;
