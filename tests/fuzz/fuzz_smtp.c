@@ -54,7 +54,7 @@ static void check_bounds(const struct smtp_session *s)
 	const char *data;
 	size_t pending = smtp_session_pending(s, &data);
 
-	if (!s->in != !s->in_len || s->in_len > s->in_cap || s->in_cap > SMTP_LINE_MAX + 1)
+	if (!s->in != !s->in_len || s->in_len > SMTP_LINE_MAX + 1)
 		abort();
 	if (!s->out != !pending || (pending && !data))
 		abort();
