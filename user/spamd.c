@@ -288,6 +288,19 @@ static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *
 	return tables_commit(&d->tables);
 }
 
+static bool to_lowprio_mx(const struct config_spamd *cs, const struct addr_prefix *local)
+{
+	return cs->lowprio_mx.family && local && addr_equal(local, &cs->lowprio_mx);
+}
+
+bool spamd_rcpt_may_trap(struct daemon *d, const struct addr_prefix *local, const char *from,
+			 const char *to)
+{
+	enum trap_verdict v = trap_classify(&d->spamd->rules, from, to, NULL);
+
+	return v == TRAP_SPAMTRAP || v == TRAP_DOMAIN || to_lowprio_mx(d->cfg.spamd, local);
+}
+
 int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 	       const struct addr_prefix *local, const char *helo, const char *from,
 	       const char *to)
@@ -326,8 +339,8 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		break;
 	}
 	/* A tuple sent to the low-priority MX by a source not yet white: spamd -M. */
-	if (cs->lowprio_mx.family && local && addr_equal(local, &cs->lowprio_mx) &&
-	    now - s->started >= LOWPRIO_GRACE && !in_table(d, CONFIG_TABLE_SPAMD_WHITE, ip)) {
+	if (to_lowprio_mx(cs, local) && now - s->started >= LOWPRIO_GRACE &&
+	    !in_table(d, CONFIG_TABLE_SPAMD_WHITE, ip)) {
 		ret = trap_source(d, now, ip, "mail to the low-priority MX for", helo, from, to);
 		return ret ? ret : TRAP_SPAMTRAP;
 	}

@@ -73,6 +73,14 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 	       const struct addr_prefix *local, const char *helo, const char *from,
 	       const char *to);
 
+/*
+ * Whether spamd_rcpt() may trap for this tuple and so write the tables
+ * (which run their own transactions); false means it only writes the
+ * greylist. Errs on the side of true.
+ */
+bool spamd_rcpt_may_trap(struct daemon *d, const struct addr_prefix *local, const char *from,
+			 const char *to);
+
 /* Whitelist a destination our own MTA sent mail to (spamlogd's job). */
 int spamd_outbound(struct daemon *d, int64_t now, const struct addr_prefix *dst);
 

@@ -405,21 +405,6 @@ static void answer_classify(struct daemon *d, const struct privsep_classify *c)
 	}
 }
 
-/*
- * Whether spamd_rcpt() will only write the greylist for this tuple, which
- * it can do inside the caller's transaction. A trap (a spamtrap, a
- * recipient outside alloweddomains, mail to the low-priority MX) also
- * writes the tables, which run transactions of their own.
- */
-static bool rcpt_greylist_only(const struct daemon *d, const struct privsep_rcpt *r)
-{
-	const struct addr_prefix *lowprio = &d->cfg.spamd->lowprio_mx;
-	enum trap_verdict v = trap_classify(&d->spamd->rules, r->from, r->to, NULL);
-
-	return v != TRAP_SPAMTRAP && v != TRAP_DOMAIN &&
-	       !(lowprio->family && addr_equal(&r->local, lowprio));
-}
-
 /* End the wakeup's transaction, if one is open. */
 static void rcpt_batch_end(struct daemon *d, bool *open)
 {
@@ -444,7 +429,8 @@ static void rcpt_batched(struct daemon *d, const struct privsep_rcpt *r, bool *o
 	int64_t now = (int64_t)time(NULL);
 	int ret;
 
-	if (!rcpt_greylist_only(d, r))
+	/* A trap writes the tables, which run transactions of their own. */
+	if (spamd_rcpt_may_trap(d, &r->local, r->from, r->to))
 		rcpt_batch_end(d, open);
 	else if (!*open)
 		*open = !store_begin(d->store);
