@@ -49,6 +49,7 @@
 #include "greywall.h"
 #include "mapindex.h"
 #include "ruleindex.h"
+#include "sweeper.h"
 #include "xdp.skel.h"
 
 #define XDPFILT_DIR "/usr/lib/x86_64-linux-gnu/bpf"
@@ -898,41 +899,51 @@ static void flow_addr(struct gw_addr *a, int family, const char *text)
 /*
  * The measured flows (client src:FLOW_SPORT to the frames' destination,
  * port pop3, IPv4 and IPv6) established and counted by rule FLOW_RULE,
- * among FLOW_OTHERS other established flows from other clients.
+ * among FLOW_OTHERS other established flows from other clients, all
+ * under a random hash seed as greywalld gives them.
  */
 static void gw_setup_flows(struct gw_xdp *skel, const char *src4, const char *src6)
 {
-	int fd = bpf_map__fd(skel->maps.gw_flows);
-	struct gw_flow_key *keys = calloc(FLOW_OTHERS, sizeof(*keys));
+	int fd = bpf_map__fd(skel->maps.gw_flows), config_fd = bpf_map__fd(skel->maps.gw_config);
+	uint64_t *keys = calloc(FLOW_OTHERS, sizeof(*keys));
 	struct gw_flow *vals = calloc(FLOW_OTHERS, sizeof(*vals));
 	struct gw_flow flow = { .server_isn = FLOW_SISN, .state = GW_FLOW_ESTABLISHED,
-				.rule = FLOW_RULE, .counted = 1 };
-	struct gw_flow_key key = { .client_port = FLOW_SPORT, .server_port = FLOW_DPORT };
+				.rule = FLOW_RULE, .counted = 1,
+				.tuple = { .client_port = FLOW_SPORT, .server_port = FLOW_DPORT } };
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_ANY);
 	uint32_t n = FLOW_OTHERS;
+	int err;
 
 	if (!keys || !vals)
 		die("calloc", ENOMEM);
+	err = sweeper_flow_seed_init(config_fd);
+	if (err)
+		die("gw_config: flow hash seed", err);
 	for (uint32_t i = 0; i < n; i++) {
+		struct gw_flow_tuple *t = &vals[i].tuple;
 		uint32_t be = htonl(mix32(i ^ 0xf10f));
 
-		flow_addr(&keys[i].client, 4, "0.0.0.0");
-		memcpy(&keys[i].client.bytes[12], &be, 4);
-		flow_addr(&keys[i].server, 4, V4_DST);
-		keys[i].client_port = (uint16_t)(1024 + i % 60000);
-		keys[i].server_port = FLOW_DPORT;
 		vals[i] = flow;
+		flow_addr(&t->client, 4, "0.0.0.0");
+		memcpy(&t->client.bytes[12], &be, 4);
+		flow_addr(&t->server, 4, V4_DST);
+		t->client_port = (uint16_t)(1024 + i % 60000);
+		err = sweeper_flow_key(config_fd, t, &keys[i]);
+		if (err)
+			die("gw_flows: key", err);
 	}
 	if (bpf_map_update_batch(fd, keys, vals, &n, &bopts))
 		die("gw_flows: update batch", errno);
-	flow_addr(&key.client, 4, src4);
-	flow_addr(&key.server, 4, V4_DST);
-	if (bpf_map_update_elem(fd, &key, &flow, BPF_ANY))
-		die("gw_flows: the measured flow", errno);
-	flow_addr(&key.client, 6, src6);
-	flow_addr(&key.server, 6, V6_DST);
-	if (bpf_map_update_elem(fd, &key, &flow, BPF_ANY))
-		die("gw_flows: the measured IPv6 flow", errno);
+	flow_addr(&flow.tuple.client, 4, src4);
+	flow_addr(&flow.tuple.server, 4, V4_DST);
+	err = sweeper_flow_put(fd, config_fd, &flow);
+	if (err)
+		die("gw_flows: the measured flow", err);
+	flow_addr(&flow.tuple.client, 6, src6);
+	flow_addr(&flow.tuple.server, 6, V6_DST);
+	err = sweeper_flow_put(fd, config_fd, &flow);
+	if (err)
+		die("gw_flows: the measured IPv6 flow", err);
 	free(keys);
 	free(vals);
 }

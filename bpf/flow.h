@@ -14,6 +14,7 @@
 
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <linux/errno.h>
 
 #include "greywall.h"
 #include "maps.h"
@@ -74,32 +75,57 @@ static __always_inline int gw_tcp_seq_ack(void *data, void *data_end, const stru
 }
 
 /*
- * The flow key of pkt. Ingress packets come from the client (it sent the
- * SYN from outside); egress packets come from the server: reversed.
+ * The flow tuple of pkt, and its key in gw_flows. Ingress packets come
+ * from the client (it sent the SYN from outside); egress packets come from
+ * the server: reversed.
  */
-static __always_inline void gw_flow_key(struct gw_flow_key *k, const struct gw_pkt *pkt,
-					int from_client)
+static __always_inline __u64 gw_flow_tuple(struct gw_flow_tuple *t, const struct gw_pkt *pkt,
+					   int from_client)
 {
+	struct gw_flow_seed seed;
+	__u32 i;
+
 	if (from_client) {
-		__builtin_memcpy(&k->client, &pkt->src, sizeof(k->client));
-		__builtin_memcpy(&k->server, &pkt->dst, sizeof(k->server));
-		k->client_port = pkt->sport;
-		k->server_port = pkt->dport;
+		__builtin_memcpy(&t->client, &pkt->src, sizeof(t->client));
+		__builtin_memcpy(&t->server, &pkt->dst, sizeof(t->server));
+		t->client_port = pkt->sport;
+		t->server_port = pkt->dport;
 	} else {
-		__builtin_memcpy(&k->client, &pkt->dst, sizeof(k->client));
-		__builtin_memcpy(&k->server, &pkt->src, sizeof(k->server));
-		k->client_port = pkt->dport;
-		k->server_port = pkt->sport;
+		__builtin_memcpy(&t->client, &pkt->dst, sizeof(t->client));
+		__builtin_memcpy(&t->server, &pkt->src, sizeof(t->server));
+		t->client_port = pkt->dport;
+		t->server_port = pkt->sport;
 	}
-	k->pad = 0;
+	t->pad = 0;
+	for (i = 0; i < GW_FLOW_SEED_WORDS; i++)
+		seed.k[i] = gw_config_get(GW_CFG_FLOW_SEED + i);
+	return gw_flow_hash(t, &seed);
 }
 
-static __always_inline struct gw_src_track *gw_src_track_get(const struct gw_flow_key *k,
-							     __u32 rule)
+static __always_inline int gw_flow_tuple_equal(const struct gw_flow_tuple *a,
+					       const struct gw_flow_tuple *b)
 {
-	struct gw_src_key sk = { .rule = rule };
+	__u64 diff = 0;
+	__u32 i;
 
-	__builtin_memcpy(&sk.addr, &k->client, sizeof(sk.addr));
+	for (i = 0; i < GW_FLOW_SEED_WORDS; i++)
+		diff |= a->words[i] ^ b->words[i];
+	return diff == 0;
+}
+
+/* The flow of tuple t under key, or NULL: none, or the key holds another tuple's flow. */
+static __always_inline struct gw_flow *gw_flow_lookup(__u64 key, const struct gw_flow_tuple *t)
+{
+	struct gw_flow *f = bpf_map_lookup_elem(&GW_MAP_FLOWS, &key);
+
+	return f && gw_flow_tuple_equal(&f->tuple, t) ? f : NULL;
+}
+
+static __always_inline struct gw_src_track *gw_src_track_get(const struct gw_flow *f)
+{
+	struct gw_src_key sk = { .rule = f->rule };
+
+	__builtin_memcpy(&sk.addr, &f->tuple.client, sizeof(sk.addr));
 	return bpf_map_lookup_elem(&GW_MAP_SRC_TRACK, &sk);
 }
 
@@ -107,13 +133,13 @@ static __always_inline struct gw_src_track *gw_src_track_get(const struct gw_flo
  * Give back the slot a counted flow holds in its source's conns, once:
  * `counted` changes only under the source's lock.
  */
-static __always_inline void gw_flow_release(const struct gw_flow_key *k, struct gw_flow *f)
+static __always_inline void gw_flow_release(struct gw_flow *f)
 {
 	struct gw_src_track *t;
 
 	if (!f->counted)
 		return;
-	t = gw_src_track_get(k, f->rule);
+	t = gw_src_track_get(f);
 	if (!t) {
 		/* Userspace removed the source's entry: nothing left to give back. */
 		f->counted = 0;
@@ -129,28 +155,32 @@ static __always_inline void gw_flow_release(const struct gw_flow_key *k, struct 
 }
 
 /* FIN or RST, either way: the connection no longer counts. Killed flows stay killed. */
-static __always_inline void gw_flow_close(const struct gw_flow_key *k, struct gw_flow *f)
+static __always_inline void gw_flow_close(struct gw_flow *f)
 {
 	if (f->state == GW_FLOW_KILLED)
 		return;
 	f->state = GW_FLOW_CLOSING;
-	gw_flow_release(k, f);
+	gw_flow_release(f);
 }
 
 /*
  * A client SYN that rule `rule` passed: track it when the rule has limits.
- * An existing flow under the key is a closed one (others never reach the
- * rules), so it is replaced. A full table tracks nothing new (SPEC 4).
- * Global, as gw_flow_ingress().
+ * An existing flow of the same tuple is a closed one (others never reach
+ * the rules), so it is replaced. Another tuple's flow under the key is
+ * never replaced, whatever its state: a SYN, forged or not, must not evict
+ * a flow or undo a kill; this one goes untracked, as on a full table
+ * (SPEC 4). Global, as gw_flow_ingress().
  */
 __noinline int gw_flow_syn(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 rule)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct gw_flow f = { .state = GW_FLOW_SYN, .rule = (__u8)rule };
-	struct gw_flow_key k;
+	struct gw_flow *old;
 	struct gw_rule *r;
+	__u64 key;
 	__u32 ack;
+	long err;
 
 	if (!pkt)
 		return 0;
@@ -160,16 +190,22 @@ __noinline int gw_flow_syn(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 r
 	if (gw_tcp_seq_ack(data, data_end, pkt, &f.client_isn, &ack))
 		return 0;
 	f.last_ns = gw_now_ns();
-	gw_flow_key(&k, pkt, 1);
-	if (bpf_map_update_elem(&GW_MAP_FLOWS, &k, &f, BPF_ANY)) {
-		gw_stat_inc(GW_STAT_FLOWS_FULL);
+	key = gw_flow_tuple(&f.tuple, pkt, 1);
+	old = bpf_map_lookup_elem(&GW_MAP_FLOWS, &key);
+	if (old && !gw_flow_tuple_equal(&old->tuple, &f.tuple)) {
+		gw_stat_inc(GW_STAT_FLOW_COLLISIONS);
 		return 0;
 	}
-	return 1;
+	err = bpf_map_update_elem(&GW_MAP_FLOWS, &key, &f, old ? BPF_EXIST : BPF_NOEXIST);
+	if (!err)
+		return 1;
+	/* EEXIST: a SYN on another CPU took the key meanwhile; its flow stays. */
+	gw_stat_inc(err == -EEXIST ? GW_STAT_FLOW_COLLISIONS : GW_STAT_FLOWS_FULL);
+	return 0;
 }
 
 /* Tell greywalld; on a full ring the next handshake tries again. */
-static __always_inline void gw_flow_overload_event(const struct gw_flow_key *k,
+static __always_inline void gw_flow_overload_event(const struct gw_flow *f,
 						   struct gw_src_track *t, __u32 type,
 						   __u32 rule, __u32 conns, __u32 count,
 						   __u64 now_sec)
@@ -183,7 +219,7 @@ static __always_inline void gw_flow_overload_event(const struct gw_flow_key *k,
 		.when = now_sec,
 	};
 
-	__builtin_memcpy(&ev.addr, &k->client, sizeof(ev.addr));
+	__builtin_memcpy(&ev.addr, &f->tuple.client, sizeof(ev.addr));
 	if (bpf_ringbuf_output(&GW_MAP_EVENTS, &ev, sizeof(ev), 0)) {
 		gw_stat_inc(GW_STAT_EVENTS_LOST);
 		t->overloaded = 0;
@@ -201,8 +237,7 @@ static __always_inline void gw_flow_overload_event(const struct gw_flow_key *k,
  * is refused: its ACK dropped, the flow killed, and nothing of it left in
  * the counts. Returns GW_FLOW_PASS or GW_FLOW_DROP.
  */
-static __always_inline int gw_flow_admit(const struct gw_flow_key *k, struct gw_flow *f,
-					 __u64 now_ns)
+static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 {
 	struct gw_src_key sk = { .rule = f->rule };
 	__u64 now_sec = now_ns / GW_NSEC_PER_SEC, count, elapsed, limit, seconds;
@@ -213,11 +248,11 @@ static __always_inline int gw_flow_admit(const struct gw_flow_key *k, struct gw_
 	r = bpf_map_lookup_elem(&GW_MAP_RULES, &rule);
 	if (!r)
 		return GW_FLOW_PASS;
-	t = gw_src_track_get(k, rule);
+	t = gw_src_track_get(f);
 	if (!t) {
 		struct gw_src_track fresh = {};
 
-		__builtin_memcpy(&sk.addr, &k->client, sizeof(sk.addr));
+		__builtin_memcpy(&sk.addr, &f->tuple.client, sizeof(sk.addr));
 		/* EEXIST: another CPU created it meanwhile; the lookup finds it. */
 		bpf_map_update_elem(&GW_MAP_SRC_TRACK, &sk, &fresh, BPF_NOEXIST);
 		t = bpf_map_lookup_elem(&GW_MAP_SRC_TRACK, &sk);
@@ -278,7 +313,7 @@ static __always_inline int gw_flow_admit(const struct gw_flow_key *k, struct gw_
 	}
 	gw_stat_inc(GW_STAT_OVERLOAD_DROPS);
 	if (notify)
-		gw_flow_overload_event(k, t, over, rule, conns, (__u32)count, now_sec);
+		gw_flow_overload_event(f, t, over, rule, conns, (__u32)count, now_sec);
 	return GW_FLOW_DROP;
 }
 
@@ -315,26 +350,27 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct gw_flow_tuple t;
 	struct gw_rule_stats *st;
-	struct gw_flow_key k;
 	struct gw_flow *f;
 	int verdict = GW_FLOW_PASS, ack_only;
 	__u32 seq, ack, rule;
+	__u64 key;
 
 	if (!pkt || !gw_port_tracked(gen & 1, pkt->dport))
 		return GW_FLOW_NONE;
 	ack_only = (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_ACK;
-	gw_flow_key(&k, pkt, 1);
-	f = bpf_map_lookup_elem(&GW_MAP_FLOWS, &k);
+	key = gw_flow_tuple(&t, pkt, 1);
+	f = gw_flow_lookup(key, &t);
 	if (!f)
 		return GW_FLOW_NONE;
 	if (f->state == GW_FLOW_KILLED) {
-		gw_flow_release(&k, f);
+		gw_flow_release(f);
 		gw_stat_inc(GW_STAT_FLOW_KILLED_DROPS);
 		return GW_FLOW_DROP;
 	}
 	if (pkt->tcp_flags & (GW_TCP_FIN | GW_TCP_RST)) {
-		gw_flow_close(&k, f);
+		gw_flow_close(f);
 		f->last_ns = gw_now_ns();
 	} else if (f->state == GW_FLOW_CLOSING) {
 		if (gw_is_syn(pkt))
@@ -346,7 +382,7 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 			gw_stat_inc(GW_STAT_BAD_ACK);
 			return GW_FLOW_PASS;
 		}
-		verdict = gw_flow_admit(&k, f, gw_now_ns());
+		verdict = gw_flow_admit(f, gw_now_ns());
 	} else if (f->state == GW_FLOW_SYN && ack_only) {
 		/* An ACK before any SYN-ACK went out can only be a guess. */
 		gw_stat_inc(GW_STAT_BAD_ACK);
@@ -371,19 +407,18 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 static __always_inline void gw_flow_egress(void *data, void *data_end, const struct gw_pkt *pkt)
 {
 	__u8 flags = pkt->tcp_flags;
-	struct gw_flow_key k;
+	struct gw_flow_tuple t;
 	struct gw_flow *f;
 	__u32 seq, ack;
 
 	if ((flags & (GW_TCP_SYN | GW_TCP_ACK)) != (GW_TCP_SYN | GW_TCP_ACK) &&
 	    !(flags & (GW_TCP_FIN | GW_TCP_RST)))
 		return;
-	gw_flow_key(&k, pkt, 0);
-	f = bpf_map_lookup_elem(&GW_MAP_FLOWS, &k);
+	f = gw_flow_lookup(gw_flow_tuple(&t, pkt, 0), &t);
 	if (!f)
 		return;
 	if (flags & (GW_TCP_FIN | GW_TCP_RST)) {
-		gw_flow_close(&k, f);
+		gw_flow_close(f);
 		return;
 	}
 	/* A retransmitted SYN-ACK may carry a new number (the client's SYN was new too). */

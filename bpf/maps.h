@@ -146,16 +146,17 @@ struct {
 } GW_MAP_OUTBOUND SEC(".maps");
 
 /*
- * TCP flows of rules that track them. XDP creates (client SYN) and
- * advances them, TC egress records the server's SYN-ACK; userspace times
- * them out and kills them (flush). Not LRU: an evicted counted flow would
- * hold its source's slot for ever. Full: new flows go untracked.
+ * TCP flows of rules that track them, keyed by gw_flow_hash() of their
+ * tuple. XDP creates (client SYN) and advances them, TC egress records the
+ * server's SYN-ACK; userspace times them out and kills them (flush). Not
+ * LRU: an evicted counted flow would hold its source's slot for ever.
+ * Full: new flows go untracked.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, GW_FLOWS_MAX_DEFAULT);
-	__type(key, struct gw_flow_key);
+	__type(key, __u64);
 	__type(value, struct gw_flow);
 } GW_MAP_FLOWS SEC(".maps");
 

@@ -29,7 +29,7 @@
 #define GW_MAP_RULE_IFACES gw_rule_ifaces /* struct gw_rule_iface_key -> struct gw_ruleset */
 #define GW_MAP_TARPIT gw_tarpit		/* sockmap: enum gw_tarpit_slot -> tarpit listener */
 #define GW_MAP_OUTBOUND gw_outbound	/* LRU: struct gw_addr -> __u64 first-seen ktime (ns) */
-#define GW_MAP_FLOWS gw_flows		/* struct gw_flow_key -> struct gw_flow */
+#define GW_MAP_FLOWS gw_flows		/* __u64 gw_flow_hash() -> struct gw_flow */
 #define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
 #define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
 
@@ -266,18 +266,58 @@ static inline int gw_rule_tracks_flows(const struct gw_rule *r)
 
 /*
  * Flow tracking (SPEC 4: only connections whose three-way handshake
- * completed count). Key: client = the side that sent the SYN; ports in host
- * order. XDP creates a flow on a client SYN decided by a rule that tracks
- * flows; TC egress records the server's SYN-ACK; XDP verifies the client's
- * ACK against it. Userspace times flows out and kills them (flush).
+ * completed count). Tuple: client = the side that sent the SYN; ports in
+ * host order. XDP creates a flow on a client SYN decided by a rule that
+ * tracks flows; TC egress records the server's SYN-ACK; XDP verifies the
+ * client's ACK against it. Userspace times flows out and kills them (flush).
+ * words[] is the same 40 bytes as 64-bit words, for gw_flow_hash().
  */
-struct gw_flow_key {
-	struct gw_addr client;
-	struct gw_addr server;
-	__u16 client_port;
-	__u16 server_port;
-	__u32 pad;
+struct gw_flow_tuple {
+	union {
+		struct {
+			struct gw_addr client;
+			struct gw_addr server;
+			__u16 client_port;
+			__u16 server_port;
+			__u32 pad;
+		};
+		__u64 words[5];
+	};
 };
+
+/*
+ * gw_flows is keyed by gw_flow_hash() of the tuple, not by the tuple: the
+ * kernel's hash map hashes and compares its whole key on every lookup, and
+ * every packet of a tracked flow looks its flow up. The tuple is kept in
+ * the value and compared on every lookup, so a collision never matches the
+ * wrong flow; a SYN whose key holds another tuple's flow is not tracked
+ * (GW_STAT_FLOW_COLLISIONS) and evicts nothing. The hash is NH (UMAC's):
+ * two distinct tuples collide with probability at most 2^-32 over the
+ * seed, which userspace draws at random when it first attaches
+ * (GW_CFG_FLOW_SEED) and keeps as long as the maps live. Whoever forges
+ * SYNs never learns it, so they cannot take a chosen connection's key
+ * ahead of it either.
+ */
+#define GW_FLOW_SEED_WORDS 5
+
+struct gw_flow_seed {
+	__u64 k[GW_FLOW_SEED_WORDS];
+};
+
+static inline __u64 gw_flow_hash(const struct gw_flow_tuple *t, const struct gw_flow_seed *s)
+{
+	__u64 h = 0;
+	int i;
+
+	for (i = 0; i < GW_FLOW_SEED_WORDS; i++) {
+		/* 32-bit halves, each plus its key word mod 2^32; their full 64-bit product. */
+		__u32 lo = (__u32)t->words[i] + (__u32)s->k[i];
+		__u32 hi = (__u32)(t->words[i] >> 32) + (__u32)(s->k[i] >> 32);
+
+		h += (__u64)lo * hi;
+	}
+	return h;
+}
 
 enum gw_flow_state {
 	GW_FLOW_SYN = 1,	/* client SYN seen, admitted by a rule that tracks flows */
@@ -287,7 +327,9 @@ enum gw_flow_state {
 	GW_FLOW_KILLED,		/* flushed or refused by a limit: every packet is dropped */
 };
 
+/* Value of gw_flows, under the key gw_flow_hash(&tuple). */
 struct gw_flow {
+	struct gw_flow_tuple tuple;
 	__u64 last_ns;		/* last packet, data-path clock (see GW_CFG_CLOCK) */
 	__u32 server_isn;	/* sequence number of the server's SYN-ACK */
 	__u32 client_isn;	/* sequence number of the client's SYN */
@@ -364,6 +406,7 @@ enum gw_stat {
 	GW_STAT_RETURN_RST,	/* block return: TCP answered with RST */
 	GW_STAT_RETURN_ICMP,	/* block return: answered with ICMP unreachable */
 	GW_STAT_EVENTS_LOST,	/* overload events the ring had no room for */
+	GW_STAT_FLOW_COLLISIONS, /* SYNs not tracked: their key holds another tuple's flow */
 	GW_STAT_MAX,
 };
 
@@ -377,7 +420,8 @@ enum gw_config_key {
 	GW_CFG_SPAMD_PORT,	/* TCP port steered to the tarpit; 0 = steering off */
 	GW_CFG_SPAMD_PASS_TABLES, /* bitmask of tables whose members reach the MTA */
 	GW_CFG_CLOCK,		/* data-path clock in seconds; 0 = CLOCK_MONOTONIC (tests set it) */
-	GW_CFG_MAX,
+	GW_CFG_FLOW_SEED,	/* GW_FLOW_SEED_WORDS entries: struct gw_flow_seed, set once */
+	GW_CFG_MAX = GW_CFG_FLOW_SEED + GW_FLOW_SEED_WORDS,
 };
 
 /*
@@ -401,8 +445,9 @@ _Static_assert(sizeof(struct gw_lpm6_key) == 20, "gw_lpm6_key is a map key ABI")
 _Static_assert(sizeof(struct gw_entry) == 72, "gw_entry is a map value ABI");
 _Static_assert(sizeof(struct gw_rule) == 56, "gw_rule is a map value ABI");
 _Static_assert(sizeof(struct gw_rule_stats) == 40, "gw_rule_stats is a map value ABI");
-_Static_assert(sizeof(struct gw_flow_key) == 40, "gw_flow_key is a map key ABI");
-_Static_assert(sizeof(struct gw_flow) == 24, "gw_flow is a map value ABI");
+_Static_assert(sizeof(struct gw_flow_tuple) == 8 * GW_FLOW_SEED_WORDS,
+	       "gw_flow_hash() reads the tuple as GW_FLOW_SEED_WORDS words");
+_Static_assert(sizeof(struct gw_flow) == 64, "gw_flow is a map value ABI");
 _Static_assert(sizeof(struct gw_src_key) == 20, "gw_src_key is a map key ABI");
 _Static_assert(sizeof(struct gw_src_track) == 24, "gw_src_track is a map value ABI");
 _Static_assert(sizeof(struct gw_event) == 40, "gw_event is a ringbuf record ABI");

@@ -24,6 +24,7 @@
 #include "ruleindex.h"
 #include "sk_lookup.skel.h"
 #include "steer.h"
+#include "sweeper.h"
 #include "tc_egress.skel.h"
 #include "test_progs.h"
 #include "xdp.skel.h"
@@ -126,6 +127,11 @@ static void array_zero(struct bpf_map *map, bool percpu)
 	free(zero);
 }
 
+static int fx_config_fd(void)
+{
+	return bpf_map__fd(xdp_skel->maps.gw_config);
+}
+
 /* The index the fixture keeps in step with what fx_put() writes, as tables.c does. */
 static struct mapindex fx_index;
 static bool fx_index_on = true;
@@ -161,6 +167,9 @@ void fx_reset(void)
 		if (steer_set_tarpit(&dp, -1, -1))
 			ST_CHECK(0, "fixture: empty the tarpit slots");
 	}
+	/* A seed of its own for every case, as greywalld draws one per boot. */
+	if (sweeper_flow_seed_init(fx_config_fd()))
+		ST_CHECK(0, "fixture: draw the flow hash seed");
 	fx_extra_flags = 0;
 	fx_rules(NULL, 0);
 	mapindex_reset(&fx_index);
@@ -239,7 +248,7 @@ void fx_config(enum gw_config_key key, uint64_t value)
 {
 	uint32_t k = key;
 
-	bpf_map_update_elem(bpf_map__fd(xdp_skel->maps.gw_config), &k, &value, BPF_ANY);
+	bpf_map_update_elem(fx_config_fd(), &k, &value, BPF_ANY);
 }
 
 void fx_rules(const struct gw_rule *rules, int n)
@@ -367,30 +376,30 @@ void fx_clock(uint64_t sec)
 	fx_config(GW_CFG_CLOCK, sec);
 }
 
-int fx_flow_key(const char *client, uint16_t cport, const char *server, uint16_t sport,
-		struct gw_flow_key *key)
+int fx_flow_tuple(const char *client, uint16_t cport, const char *server, uint16_t sport,
+		  struct gw_flow_tuple *tuple)
 {
 	struct addr_prefix c, s;
 
 	if (addr_parse(client, &c) || addr_parse(server, &s) || !addr_is_host(&c) ||
 	    !addr_is_host(&s))
 		return -EINVAL;
-	memset(key, 0, sizeof(*key));
-	addr_to_key(&c, &key->client);
-	addr_to_key(&s, &key->server);
-	key->client_port = cport;
-	key->server_port = sport;
+	memset(tuple, 0, sizeof(*tuple));
+	addr_to_key(&c, &tuple->client);
+	addr_to_key(&s, &tuple->server);
+	tuple->client_port = cport;
+	tuple->server_port = sport;
 	return 0;
 }
 
-int fx_flow_get(const struct gw_flow_key *key, struct gw_flow *out)
+int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out)
 {
-	return bpf_map_lookup_elem(fx_flows_fd(), key, out) ? -errno : 0;
+	return sweeper_flow_get(fx_flows_fd(), fx_config_fd(), tuple, out);
 }
 
-int fx_flow_put(const struct gw_flow_key *key, const struct gw_flow *flow)
+int fx_flow_put(const struct gw_flow *flow)
 {
-	return bpf_map_update_elem(fx_flows_fd(), key, flow, BPF_ANY) ? -errno : 0;
+	return sweeper_flow_put(fx_flows_fd(), fx_config_fd(), flow);
 }
 
 static int src_key(const char *addr, uint32_t rule, struct gw_src_key *key)
@@ -521,7 +530,7 @@ static const char *stat_name(int stat)
 		STAT_NAME(OUTBOUND_SMTP), STAT_NAME(FLOWS_FULL), STAT_NAME(SRC_TRACK_FULL),
 		STAT_NAME(HANDSHAKES), STAT_NAME(BAD_ACK), STAT_NAME(OVERLOAD_DROPS),
 		STAT_NAME(FLOW_KILLED_DROPS), STAT_NAME(RETURN_RST), STAT_NAME(RETURN_ICMP),
-		STAT_NAME(EVENTS_LOST),
+		STAT_NAME(EVENTS_LOST), STAT_NAME(FLOW_COLLISIONS),
 	};
 #undef STAT_NAME
 

@@ -92,11 +92,13 @@ int fx_run_sk_lookup(struct bpf_sk_lookup *ctx);
  * whole seconds (GW_CFG_CLOCK; 0: the real boot-time clock).
  */
 void fx_clock(uint64_t sec);
-/* The key of the flow client:cport -> server:sport; 0 or -EINVAL. */
-int fx_flow_key(const char *client, uint16_t cport, const char *server, uint16_t sport,
-		struct gw_flow_key *key);
-int fx_flow_get(const struct gw_flow_key *key, struct gw_flow *out);
-int fx_flow_put(const struct gw_flow_key *key, const struct gw_flow *flow);
+/* The tuple of the flow client:cport -> server:sport; 0 or -EINVAL. */
+int fx_flow_tuple(const char *client, uint16_t cport, const char *server, uint16_t sport,
+		  struct gw_flow_tuple *tuple);
+/* The flow of tuple (-ENOENT: none, or its key holds another's); 0 or -errno. */
+int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out);
+/* Write flow under the key of flow->tuple; 0 or -errno. */
+int fx_flow_put(const struct gw_flow *flow);
 /* The source tracking entry of (addr, rule); 0 or -errno (-ENOENT: none). */
 int fx_src_track_get(const char *addr, uint32_t rule, struct gw_src_track *out);
 int fx_src_track_put(const char *addr, uint32_t rule, const struct gw_src_track *track);

@@ -19,6 +19,7 @@
 #include "datapath.h"
 #include "ruleindex.h"
 #include "sk_lookup.skel.h"
+#include "sweeper.h"
 #include "tc_egress.skel.h"
 #include "xdp.skel.h"
 
@@ -472,6 +473,12 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 				 strerror(-ret));
 			return ret;
 		}
+	}
+	/* Before any program runs: flows hashed before the seed was set would be lost. */
+	ret = sweeper_flow_seed_init(dp->config);
+	if (ret) {
+		snprintf(err, errlen, "flow hash seed: %s", strerror(-ret));
+		return ret;
 	}
 	bpf_map_lookup_elem(dp->config, &key, &attached_build);
 	for (size_t i = 0; i < cfg->ninterfaces; i++) {

@@ -249,22 +249,22 @@ static void kill_error(struct kill *k, int err)
 
 static int kill_flow(void *ctx, const void *key, void *value)
 {
-	const struct gw_flow_key *fk = key;
 	struct gw_flow *f = value;
+	const struct gw_flow_tuple *t = &f->tuple;
 	struct kill *k = ctx;
 	struct kill_source *ks;
 	struct addr_prefix client;
 
 	if (f->state == GW_FLOW_KILLED)
 		return 0;
-	addr_from_key(&fk->client, &client);
+	addr_from_key(&t->client, &client);
 	ks = addrmap_get(&k->sources, &client);
 	if (!ks || (!ks->global && !((ks->rules.bits[f->rule / 64] >> (f->rule % 64)) & 1)))
 		return 0;
-	kill_error(k, sweeper_release(k->src_track_fd, fk, f));
+	kill_error(k, sweeper_release(k->src_track_fd, f));
 	f->state = GW_FLOW_KILLED;
 	f->last_ns = k->now_ns;
-	if (bpf_map_update_elem(k->flows_fd, fk, f, BPF_EXIST)) {
+	if (bpf_map_update_elem(k->flows_fd, key, f, BPF_EXIST)) {
 		/* Gone meanwhile (timed out, closed): nothing left to kill. */
 		if (errno != ENOENT)
 			kill_error(k, -errno);
@@ -275,7 +275,7 @@ static int kill_flow(void *ctx, const void *key, void *value)
 		return 0;
 	if (array_room(&ks->conns, &ks->cap, ks->n + 1, sizeof(*ks->conns), 16))
 		return -ENOMEM;
-	ks->conns[ks->n++] = (struct flush_conn){ fk->server, fk->server_port, fk->client_port };
+	ks->conns[ks->n++] = (struct flush_conn){ t->server, t->server_port, t->client_port };
 	return 0;
 }
 
@@ -305,7 +305,7 @@ int flush_sources(int flows_fd, int src_track_fd, struct flush_request *reqs, si
 			ks->rules.bits[w] |= reqs[i].rules.bits[w];
 	}
 	/* Flows first: from here on XDP drops what the sockets' peers still send. */
-	ret = sweeper_map_foreach(flows_fd, sizeof(struct gw_flow_key), sizeof(struct gw_flow), 0,
+	ret = sweeper_map_foreach(flows_fd, sizeof(uint64_t), sizeof(struct gw_flow), 0,
 				  kill_flow, &k);
 	kill_error(&k, ret);
 	for (size_t pos = 0; addrmap_next(&k.sources, &pos, &src, (void **)&ks);) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "store.h"
@@ -57,9 +58,74 @@ uint32_t sweeper_rate_decayed(uint32_t count, uint64_t last_s, uint64_t now_s, u
 	return count - (uint32_t)((uint64_t)count * elapsed / seconds);
 }
 
-int sweeper_release(int src_track_fd, const struct gw_flow_key *key, struct gw_flow *flow)
+static int flow_seed_read(int config_fd, struct gw_flow_seed *seed)
 {
-	struct gw_src_key skey = { .addr = key->client, .rule = flow->rule };
+	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++) {
+		uint32_t key = GW_CFG_FLOW_SEED + i;
+
+		if (bpf_map_lookup_elem(config_fd, &key, &seed->k[i]))
+			return -errno;
+	}
+	return 0;
+}
+
+int sweeper_flow_seed_init(int config_fd)
+{
+	struct gw_flow_seed seed;
+	uint64_t any = 0;
+	int ret = flow_seed_read(config_fd, &seed);
+
+	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS && !ret; i++)
+		any |= seed.k[i];
+	if (ret || any)
+		return ret;
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		return -errno;
+	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++) {
+		uint32_t key = GW_CFG_FLOW_SEED + i;
+
+		if (bpf_map_update_elem(config_fd, &key, &seed.k[i], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int sweeper_flow_key(int config_fd, const struct gw_flow_tuple *tuple, uint64_t *key)
+{
+	struct gw_flow_seed seed;
+	int ret = flow_seed_read(config_fd, &seed);
+
+	if (!ret)
+		*key = gw_flow_hash(tuple, &seed);
+	return ret;
+}
+
+int sweeper_flow_get(int flows_fd, int config_fd, const struct gw_flow_tuple *tuple,
+		     struct gw_flow *out)
+{
+	uint64_t key;
+	int ret = sweeper_flow_key(config_fd, tuple, &key);
+
+	if (ret)
+		return ret;
+	if (bpf_map_lookup_elem(flows_fd, &key, out))
+		return -errno;
+	return memcmp(&out->tuple, tuple, sizeof(*tuple)) ? -ENOENT : 0;
+}
+
+int sweeper_flow_put(int flows_fd, int config_fd, const struct gw_flow *flow)
+{
+	uint64_t key;
+	int ret = sweeper_flow_key(config_fd, &flow->tuple, &key);
+
+	if (!ret && bpf_map_update_elem(flows_fd, &key, flow, BPF_ANY))
+		ret = -errno;
+	return ret;
+}
+
+int sweeper_release(int src_track_fd, struct gw_flow *flow)
+{
+	struct gw_src_key skey = { .addr = flow->tuple.client, .rule = flow->rule };
 	struct gw_src_track st;
 
 	if (!flow->counted)
@@ -146,7 +212,7 @@ static int sweep_flow(void *ctx, const void *key, void *value)
 	/* A flow stamped after our clock was read is fresh. */
 	if (f->last_ns >= s->now_ns || s->now_ns - f->last_ns <= timeout)
 		return 0;
-	ret = sweeper_release(s->src_track_fd, key, f);
+	ret = sweeper_release(s->src_track_fd, f);
 	note_error(s, ret);
 	if (ret > 0)
 		s->res->slots_released++;
@@ -183,7 +249,7 @@ int sweeper_run(int flows_fd, int src_track_fd, const struct config *cfg, uint64
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = sweeper_map_foreach(flows_fd, sizeof(struct gw_flow_key), sizeof(struct gw_flow), 0,
+	ret = sweeper_map_foreach(flows_fd, sizeof(uint64_t), sizeof(struct gw_flow), 0,
 				  sweep_flow, &s);
 	if (!ret)
 		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),
@@ -257,7 +323,7 @@ int sweeper_remap_rules(int flows_fd, int src_track_fd, const int *new_index, si
 	struct remap r = { flows_fd, src_track_fd, new_index, nold, NULL, 0, 0, 0 };
 	int ret;
 
-	ret = sweeper_map_foreach(flows_fd, sizeof(struct gw_flow_key), sizeof(struct gw_flow), 0,
+	ret = sweeper_map_foreach(flows_fd, sizeof(uint64_t), sizeof(struct gw_flow), 0,
 				  remap_flow, &r);
 	if (!ret)
 		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),

@@ -63,12 +63,29 @@ uint32_t sweeper_flow_timeout(uint8_t state);
 uint32_t sweeper_rate_decayed(uint32_t count, uint64_t last_s, uint64_t now_s, uint32_t seconds);
 
 /*
+ * Give gw_flows its hash seed (GW_CFG_FLOW_SEED in config_fd): a random one
+ * when the config holds none yet, else the one it holds, which the flows in
+ * the map were hashed with. Before the data path is attached. 0 or -errno.
+ */
+int sweeper_flow_seed_init(int config_fd);
+
+/* The key of tuple in gw_flows: gw_flow_hash() under the seed in config_fd. 0 or -errno. */
+int sweeper_flow_key(int config_fd, const struct gw_flow_tuple *tuple, uint64_t *key);
+
+/* The flow of tuple: 0, -ENOENT (none; its key may hold another tuple's flow), -errno. */
+int sweeper_flow_get(int flows_fd, int config_fd, const struct gw_flow_tuple *tuple,
+		     struct gw_flow *out);
+
+/* Write flow under the key of its tuple, whatever that key held. 0 or -errno. */
+int sweeper_flow_put(int flows_fd, int config_fd, const struct gw_flow *flow);
+
+/*
  * Give a counted flow's connection slot back to its source (conns - 1, never
  * below 0) and clear its counted flag in *flow (the caller writes the flow
  * back or deletes it). Returns 1 when a slot was released, 0 when the flow
  * was not counted, -errno.
  */
-int sweeper_release(int src_track_fd, const struct gw_flow_key *key, struct gw_flow *flow);
+int sweeper_release(int src_track_fd, struct gw_flow *flow);
 
 /*
  * Visit every entry of a hash map, in batches; cb may update or delete the

@@ -286,11 +286,11 @@ static int flow_send(const struct flow_env *env, bool from_client, uint16_t port
 
 static int flow_get(const struct flow_env *env, uint16_t port, struct gw_flow *f)
 {
-	struct gw_flow_key k;
+	struct gw_flow_tuple t;
 
-	if (fx_flow_key(env->client, port, env->server, POP3, &k))
+	if (fx_flow_tuple(env->client, port, env->server, POP3, &t))
 		return -1;
-	return fx_flow_get(&k, f);
+	return fx_flow_get(&t, f);
 }
 
 /* Run one op; returns the verdict of its (last) packet. */
@@ -331,14 +331,11 @@ static int flow_op(const struct flow_env *env, uint32_t rule, const struct flow_
 			return -1;
 		t.overloaded = 0;
 		return fx_src_track_put(env->client, rule, &t);
-	case OP_KILL: {
-		struct gw_flow_key k;
-
-		if (fx_flow_key(env->client, p, env->server, POP3, &k) || fx_flow_get(&k, &f))
+	case OP_KILL:
+		if (flow_get(env, p, &f))
 			return -1;
 		f.state = GW_FLOW_KILLED;
-		return fx_flow_put(&k, &f);
-	}
+		return fx_flow_put(&f);
 	}
 	return -1;
 }
@@ -630,7 +627,6 @@ SELFTEST(flows_port_filter)
 		struct gw_flow killed = { .state = GW_FLOW_KILLED };
 		struct pkt_spec s = { .family = family, .proto = IPPROTO_TCP, .tcp_flags = 0x18,
 				      .sport = 1001, .payload = 20 };
-		struct gw_flow_key k;
 		struct flow_env env;
 		uint8_t buf[PKT_MAX];
 		size_t len;
@@ -643,8 +639,8 @@ SELFTEST(flows_port_filter)
 		for (uint16_t port = 25; port <= POP3; port += POP3 - 25) {
 			s.dport = port;
 			len = pkt_build(&s, buf, NULL);
-			ST_CHECK(!fx_flow_key(env.client, 1001, env.server, port, &k) &&
-					 !fx_flow_put(&k, &killed) && len,
+			ST_CHECK(!fx_flow_tuple(env.client, 1001, env.server, port, &killed.tuple) &&
+					 !fx_flow_put(&killed) && len,
 				 "%s: a killed flow to port %u", env.desc, port);
 			ST_CHECK_INT(fx_run_xdp(buf, len, NULL, NULL),
 				     port == POP3 ? XDP_DROP : XDP_PASS,

@@ -44,25 +44,26 @@ static struct gw_addr key_of(const char *text)
 	return k;
 }
 
-static struct gw_flow_key flow_key(const char *client, uint16_t cport, uint16_t sport)
+static struct gw_flow_tuple flow_tuple(const char *client, uint16_t cport, uint16_t sport)
 {
-	struct gw_flow_key k = { .client = key_of(client), .server = key_of("192.0.2.1"),
-				 .client_port = cport, .server_port = sport };
+	struct gw_flow_tuple t = { .client = key_of(client), .server = key_of("192.0.2.1"),
+				   .client_port = cport, .server_port = sport };
 
-	return k;
+	return t;
 }
 
-static void put_flow(const struct gw_flow_key *k, uint8_t state, uint8_t rule, uint8_t counted,
+static void put_flow(const struct gw_flow_tuple *t, uint8_t state, uint8_t rule, uint8_t counted,
 		     uint64_t last_ns)
 {
-	struct gw_flow f = { .last_ns = last_ns, .state = state, .rule = rule, .counted = counted };
+	struct gw_flow f = { .tuple = *t, .last_ns = last_ns, .state = state, .rule = rule,
+			     .counted = counted };
 
-	bpf_map_update_elem(flows_fd, k, &f, BPF_ANY);
+	sweeper_flow_put(flows_fd, config_fd, &f);
 }
 
-static int get_flow(const struct gw_flow_key *k, struct gw_flow *f)
+static int get_flow(const struct gw_flow_tuple *t, struct gw_flow *f)
 {
-	return bpf_map_lookup_elem(flows_fd, k, f) ? -errno : 0;
+	return sweeper_flow_get(flows_fd, config_fd, t, f);
 }
 
 static void put_source(const char *addr, uint32_t rule, uint32_t conns, uint32_t rate,
@@ -90,8 +91,8 @@ static long source_conns(const char *addr, uint32_t rule, struct gw_src_track *o
 
 static void clear_maps(void)
 {
-	struct gw_flow_key fk;
 	struct gw_src_key sk;
+	uint64_t fk;
 
 	while (!bpf_map_get_next_key(flows_fd, NULL, &fk))
 		bpf_map_delete_elem(flows_fd, &fk);
@@ -158,7 +159,7 @@ static void test_sweep(const struct config *cfg)
 
 	clear_maps();
 	for (size_t i = 0; i < NSWEEP; i++) {
-		struct gw_flow_key k = flow_key("198.51.100.7", (uint16_t)(1000 + i), 110);
+		struct gw_flow_tuple k = flow_tuple("198.51.100.7", (uint16_t)(1000 + i), 110);
 
 		put_flow(&k, sweep_cases[i].state, 4, sweep_cases[i].counted,
 			 now - (int64_t)sweep_cases[i].idle * (int64_t)NS);
@@ -178,7 +179,7 @@ static void test_sweep(const struct config *cfg)
 	CHECK_INT(res.flows_expired, 4, "sweep expired four flows");
 	CHECK_INT(res.slots_released, 1, "one of them held a slot");
 	for (size_t i = 0; i < NSWEEP; i++) {
-		struct gw_flow_key k = flow_key("198.51.100.7", (uint16_t)(1000 + i), 110);
+		struct gw_flow_tuple k = flow_tuple("198.51.100.7", (uint16_t)(1000 + i), 110);
 		int ret = get_flow(&k, &f);
 
 		CHECK(sweep_cases[i].kept ? !ret && f.counted == sweep_cases[i].counted : ret == -ENOENT,
@@ -206,13 +207,13 @@ static struct flush_request flush_of(const char *source, int rule)
 
 static void test_flush_flows(void)
 {
-	struct gw_flow_key a1 = flow_key("2001:db8:bad::7", 2001, 110),
-			   a2 = flow_key("2001:db8:bad::7", 2002, 110),
-			   b1 = flow_key("2001:db8:bad::7", 2003, 22),
-			   other = flow_key("2001:db8:beef::9", 2004, 110),
-			   c1 = flow_key("198.51.100.20", 2005, 110),
-			   c2 = flow_key("198.51.100.20", 2006, 22),
-			   d1 = flow_key("198.51.100.21", 2007, 22);
+	struct gw_flow_tuple a1 = flow_tuple("2001:db8:bad::7", 2001, 110),
+			     a2 = flow_tuple("2001:db8:bad::7", 2002, 110),
+			     b1 = flow_tuple("2001:db8:bad::7", 2003, 22),
+			     other = flow_tuple("2001:db8:beef::9", 2004, 110),
+			     c1 = flow_tuple("198.51.100.20", 2005, 110),
+			     c2 = flow_tuple("198.51.100.20", 2006, 22),
+			     d1 = flow_tuple("198.51.100.21", 2007, 22);
 	struct flush_request req[3];
 	struct gw_flow f;
 
@@ -440,10 +441,10 @@ static void test_overload_apply(void)
 	static char dir[] = "/tmp/gw-overload-XXXXXX";
 	struct tables_maps maps = { -1, -1, -1, { -1, -1, -1, -1 } };
 	struct daemon d = { .epoll_fd = -1 };
-	struct gw_flow_key pop = flow_key("198.51.100.7", 3001, 110),
-			   ssh = flow_key("198.51.100.7", 3002, 22),
-			   ssh2 = flow_key("198.51.100.7", 3003, 2222),
-			   other = flow_key("198.51.100.8", 3004, 2222);
+	struct gw_flow_tuple pop = flow_tuple("198.51.100.7", 3001, 110),
+			     ssh = flow_tuple("198.51.100.7", 3002, 22),
+			     ssh2 = flow_tuple("198.51.100.7", 3003, 2222),
+			     other = flow_tuple("198.51.100.8", 3004, 2222);
 	struct gw_event ev = { .type = GW_EV_OVERLOAD_RATE, .rule = 2,
 			       .addr = key_of("198.51.100.7"), .conns = 2, .rate_count = 7000,
 			       .when = 997 };
@@ -551,8 +552,8 @@ static void test_overload_apply(void)
 			{ .type = GW_EV_OVERLOAD_CONN, .rule = 77, .addr = key_of("2001:db8:bad::9"),
 			  .conns = 6, .when = 1000 },
 		};
-		struct gw_flow_key v6a = flow_key("2001:db8:bad::7", 5001, 110),
-				   v6b = flow_key("2001:db8:bad::8", 5002, 22);
+		struct gw_flow_tuple v6a = flow_tuple("2001:db8:bad::7", 5001, 110),
+				     v6b = flow_tuple("2001:db8:bad::8", 5002, 22);
 		struct addr_prefix a, b;
 
 		put_flow(&v6a, GW_FLOW_ESTABLISHED, 2, 1, 990 * NS);
@@ -598,9 +599,9 @@ static void test_remap(void)
 		"pass in proto tcp to port { 22 2222 } keep state (max-src-conn 2)\n"
 		"pass in proto tcp to port pop3 flags S/SA keep state (max-src-conn 5)\n";
 	struct config a, b;
-	struct gw_flow_key pop = flow_key("192.0.2.66", 4001, 110),
-			   imap = flow_key("192.0.2.66", 4002, 993),
-			   ssh2 = flow_key("192.0.2.66", 4003, 2222);
+	struct gw_flow_tuple pop = flow_tuple("192.0.2.66", 4001, 110),
+			     imap = flow_tuple("192.0.2.66", 4002, 993),
+			     ssh2 = flow_tuple("192.0.2.66", 4003, 2222);
 	int map[8];
 	char err[256];
 	struct gw_flow f;
