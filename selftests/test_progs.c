@@ -392,6 +392,11 @@ int fx_flow_tuple(const char *client, uint16_t cport, const char *server, uint16
 	return 0;
 }
 
+int fx_flow_key(const struct gw_flow_tuple *tuple, uint64_t *key)
+{
+	return sweeper_flow_key(fx_config_fd(), tuple, key);
+}
+
 int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out)
 {
 	return sweeper_flow_get(fx_flows_fd(), fx_config_fd(), tuple, out);

@@ -95,6 +95,8 @@ void fx_clock(uint64_t sec);
 /* The tuple of the flow client:cport -> server:sport; 0 or -EINVAL. */
 int fx_flow_tuple(const char *client, uint16_t cport, const char *server, uint16_t sport,
 		  struct gw_flow_tuple *tuple);
+/* Its key in gw_flows under the case's seed (fx_reset() draws one). */
+int fx_flow_key(const struct gw_flow_tuple *tuple, uint64_t *key);
 /* The flow of tuple (-ENOENT: none, or its key holds another's); 0 or -errno. */
 int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out);
 /* Write flow under the key of flow->tuple; 0 or -errno. */

@@ -4,7 +4,9 @@
  * acknowledges the server's SYN-ACK count; max-src-conn and PF's decaying
  * max-src-conn-rate refuse the offending handshake in XDP itself and send
  * one overload event; FIN/RST give slots back; killed flows are dropped;
- * full tables track nothing new and block nothing. Each case is a script
+ * full tables track nothing new and block nothing; a connection whose key
+ * (a hash of its tuple) holds another's flow goes untracked and leaves
+ * that flow alone. Each case is a script
  * of packets (XDP for the client's, TC egress for the server's) and
  * userspace actions, run for IPv4 and for IPv6, then the state it left.
  */
@@ -48,6 +50,7 @@ enum flow_op_kind {
 	OP_CLOCK,	/* the data path's clock becomes arg seconds */
 	OP_CLEAR,	/* userspace clears `overloaded` after applying the event */
 	OP_KILL,	/* userspace kills the flow of port (flush) */
+	OP_COLLIDE,	/* a seed under which ports do not change the key: all ports collide */
 };
 
 struct flow_op {
@@ -70,6 +73,7 @@ struct flow_op {
 #define CLOCK(t) { OP_CLOCK, 0, (t), 0 }
 #define CLEAR() { OP_CLEAR, 0, 0, 0 }
 #define KILL(p) { OP_KILL, (p), 0, 0 }
+#define COLLIDE() { OP_COLLIDE, 0, 0, 0 }
 
 struct flow_expect {
 	uint16_t port;		/* 0 ends the list */
@@ -241,6 +245,23 @@ static const struct flow_case flow_cases[] = {
 	  .tracked = true, .conns = 1,
 	  .stats = { FX_STAT(GW_STAT_FLOW_KILLED_DROPS, 2), FX_STAT(GW_STAT_DROP, 2) },
 	  .flows = { { 1001, GW_FLOW_KILLED, 0 }, { 1002, GW_FLOW_ESTABLISHED, 1 } } },
+	/* Hash collisions: the tuple in the value decides, and a flow is never evicted. */
+	{ .desc = "a SYN whose key holds another connection's flow is not tracked; that flow lives",
+	  .rules = { POP3_RULE(LIMITS(5, 0, 0)) }, .nrules = 1,
+	  .ops = { COLLIDE(), SYN(1001), SYN(1002), SYNACK(1001, SISN(1001)), SYNACK(1002, 9000),
+		   ACK(1001, SISN(1001) + 1), ACK(1002, 9001), DATA(1001, XDP_PASS) },
+	  .tracked = true, .conns = 1,
+	  .stats = { FX_STAT(GW_STAT_FLOW_COLLISIONS, 1), FX_STAT(GW_STAT_FLOWS_FULL, 0),
+		     FX_STAT(GW_STAT_HANDSHAKES, 1), FX_STAT(GW_STAT_BAD_ACK, 0) },
+	  .flows = { { 1001, GW_FLOW_ESTABLISHED, 1, SISN(1001) }, { 1002, 0 } } },
+	{ .desc = "another connection under a killed flow's key is not dropped and undoes no kill",
+	  .rules = { POP3_RULE(LIMITS(5, 0, 0)) }, .nrules = 1,
+	  .ops = { COLLIDE(), CONNECT(1001), KILL(1001), CONNECT(1002), DATA(1002, XDP_PASS),
+		   DATA(1001, XDP_DROP) },
+	  .tracked = true, .conns = 0,
+	  .stats = { FX_STAT(GW_STAT_FLOW_COLLISIONS, 1), FX_STAT(GW_STAT_FLOW_KILLED_DROPS, 1),
+		     FX_STAT(GW_STAT_HANDSHAKES, 1) },
+	  .flows = { { 1001, GW_FLOW_KILLED, 0 }, { 1002, 0 } } },
 	{ .desc = "a tracked flow's packets skip the rules (PF's state match)",
 	  .rules = { RULE(GW_ACT_BLOCK_DROP, .dport_lo = POP3, .dport_hi = POP3),
 		     POP3_RULE(LIMITS(5, 0, 0)) },
@@ -293,6 +314,24 @@ static int flow_get(const struct flow_env *env, uint16_t port, struct gw_flow *f
 	return fx_flow_get(&t, f);
 }
 
+/*
+ * NH adds each half of a tuple word to its key word: with the key word of
+ * the ports' word 0, its other half (the padding, 0) zeroes their product,
+ * and two connections that differ in the client's port share a key.
+ */
+static int flow_collide(const struct flow_env *env)
+{
+	struct gw_flow_tuple a, b;
+	uint64_t ka, kb;
+
+	fx_config(GW_CFG_FLOW_SEED + 4, 0);
+	if (fx_flow_tuple(env->client, 1001, env->server, POP3, &a) ||
+	    fx_flow_tuple(env->client, 1002, env->server, POP3, &b) || fx_flow_key(&a, &ka) ||
+	    fx_flow_key(&b, &kb))
+		return -1;
+	return ka == kb ? 0 : -1;
+}
+
 /* Run one op; returns the verdict of its (last) packet. */
 static int flow_op(const struct flow_env *env, uint32_t rule, const struct flow_op *op)
 {
@@ -336,6 +375,8 @@ static int flow_op(const struct flow_env *env, uint32_t rule, const struct flow_
 			return -1;
 		f.state = GW_FLOW_KILLED;
 		return fx_flow_put(&f);
+	case OP_COLLIDE:
+		return flow_collide(env);
 	}
 	return -1;
 }
@@ -344,9 +385,9 @@ static const char *op_name(int kind)
 {
 	static const char *names[] = { "end",	  "SYN",     "SYN-ACK", "ACK",	 "connect",
 				       "data",	  "FIN",     "FIN out", "RST out", "clock",
-				       "clear",	  "kill" };
+				       "clear",	  "kill",    "collide" };
 
-	return kind >= 0 && kind <= OP_KILL ? names[kind] : "?";
+	return kind >= 0 && kind <= OP_COLLIDE ? names[kind] : "?";
 }
 
 static void check_event(const struct flow_env *env, const struct flow_case *c,

@@ -131,6 +131,53 @@ static void test_clock(void)
 	CHECK(got >= before && got - before < NS, "clock: CLOCK_MONOTONIC when GW_CFG_CLOCK is 0");
 }
 
+static void seed_words(struct gw_flow_seed *seed)
+{
+	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++) {
+		uint32_t key = GW_CFG_FLOW_SEED + i;
+
+		bpf_map_lookup_elem(config_fd, &key, &seed->k[i]);
+	}
+}
+
+static void test_flow_seed(void)
+{
+	struct gw_flow_tuple a = flow_tuple("198.51.100.7", 1000, 110),
+			     a_port = flow_tuple("198.51.100.7", 1001, 110),
+			     b = flow_tuple("2001:db8:bad::7", 1000, 110);
+	struct gw_flow_seed seed, again, zero = { { 0 } };
+	struct gw_flow other = { .tuple = b, .state = GW_FLOW_ESTABLISHED }, f;
+	uint64_t key_a, key_a_port, key_zero, set = 0;
+
+	clear_maps();
+	seed_words(&seed);
+	CHECK(!memcmp(&seed, &zero, sizeof(seed)), "a new config holds no flow seed");
+	CHECK_INT(sweeper_flow_key(config_fd, &a, &key_zero), 0, "a key under the zero seed");
+	CHECK_INT(sweeper_flow_seed_init(config_fd), 0, "the seed is drawn");
+	seed_words(&seed);
+	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++)
+		set |= seed.k[i] ? 1ULL << i : 0;
+	CHECK_INT(set, (1ULL << GW_FLOW_SEED_WORDS) - 1, "every word of the seed is drawn");
+	CHECK(!sweeper_flow_key(config_fd, &a, &key_a) && key_a == gw_flow_hash(&a, &seed) &&
+		      key_a != key_zero,
+	      "a flow's key is gw_flow_hash() under the config's seed, and the seed changes it");
+	CHECK(!sweeper_flow_key(config_fd, &a_port, &key_a_port) && key_a_port != key_a,
+	      "the next client port has another key");
+
+	put_flow(&a, GW_FLOW_ESTABLISHED, 1, 0, NS);
+	CHECK_INT(sweeper_flow_seed_init(config_fd), 0, "attaching again");
+	seed_words(&again);
+	CHECK(!memcmp(&seed, &again, sizeof(seed)), "keeps the seed the flows were hashed with");
+	CHECK(!get_flow(&a, &f) && f.state == GW_FLOW_ESTABLISHED && f.rule == 1,
+	      "a flow put is found by its tuple");
+	CHECK_INT(get_flow(&b, &f), -ENOENT, "a tuple never put is not found");
+
+	/* What a collision leaves: the key of a holds b's flow. */
+	bpf_map_update_elem(flows_fd, &key_a, &other, BPF_ANY);
+	CHECK_INT(get_flow(&a, &f), -ENOENT, "a key holding another tuple's flow is not a's flow");
+	clear_maps();
+}
+
 /* The sweep's flows: all of 198.51.100.7 under rule 4, idle for `idle` seconds. */
 static const struct sweep_case {
 	const char *what;
@@ -676,6 +723,7 @@ int main(void)
 
 	test_rate_and_timeouts();
 	test_clock();
+	test_flow_seed();
 	config_load_string("sweep.conf",
 			   "pass proto tcp to port 1 keep state (max-src-conn 1)\n"
 			   "pass proto tcp to port 2 keep state (max-src-conn 1)\n"
