@@ -726,6 +726,57 @@ static int cmd_rules(struct daemon *d, struct control_request *req)
 	return CTL_EXIT_OK;
 }
 
+/* `queue show [-v]`: pfctl -sq's lines; -v adds -vvsq's counters and measured rates. */
+static int cmd_queue(struct daemon *d, struct control_request *req)
+{
+	bool verbose = req->argc == 3 && !strcmp(req->argv[2], "-v");
+	struct queue_counters *c;
+	int ret;
+
+	if (req->argc < 2 || strcmp(req->argv[1], "show") || (req->argc == 3 && !verbose) ||
+	    req->argc > 3)
+		return usage_error(req, "usage: queue show [-v]");
+	c = calloc(d->cfg.nqueues ? d->cfg.nqueues : 1, sizeof(*c));
+	if (!c) {
+		fprintf(req->err, "greywallctl: out of memory\n");
+		return CTL_EXIT_FAIL;
+	}
+	ret = verbose ? queues_read_all(&d->cfg, d->cfg.nqueues, c) : 0;
+	if (ret) {
+		fprintf(req->err, "greywallctl: queue counters: %s\n", strerror(-ret));
+		free(c);
+		return CTL_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < d->cfg.nqueues; i++) {
+		const struct config_queue *q = &d->cfg.queues[i];
+		uint32_t qlimit = q->qlimit ? q->qlimit : QUEUES_DEFAULT_QLIMIT;
+		char bw[32];
+
+		queues_format_bandwidth(q->bandwidth, bw, sizeof(bw));
+		fprintf(req->out, "queue %s bandwidth %s", q->name, bw);
+		if (q->min) {
+			queues_format_bandwidth(q->min, bw, sizeof(bw));
+			fprintf(req->out, " min %s", bw);
+		}
+		if (q->max) {
+			queues_format_bandwidth(q->max, bw, sizeof(bw));
+			fprintf(req->out, " max %s", bw);
+		}
+		fprintf(req->out, " qlimit %u\n", qlimit);
+		if (!verbose)
+			continue;
+		fprintf(req->out, "  [ pkts: %10llu  bytes: %10llu  dropped pkts: %6llu ]\n",
+			(unsigned long long)c[i].packets, (unsigned long long)c[i].bytes,
+			(unsigned long long)c[i].drops);
+		fprintf(req->out, "  [ qlength: %3u/%3u ]\n", c[i].qlen, qlimit);
+		if (i < d->queues.n && d->queues.sample[i].measured)
+			fprintf(req->out, "  [ measured: %10.1f packets/s, %.0f b/s ]\n",
+				d->queues.sample[i].pps, d->queues.sample[i].bps);
+	}
+	free(c);
+	return CTL_EXIT_OK;
+}
+
 int commands_run(struct daemon *d, struct control_request *req)
 {
 	const char *verb = req->argv[0];
@@ -742,6 +793,8 @@ int commands_run(struct daemon *d, struct control_request *req)
 		return cmd_stats(d, req);
 	if (!strcmp(verb, "rules"))
 		return cmd_rules(d, req);
+	if (!strcmp(verb, "queue"))
+		return cmd_queue(d, req);
 	if (!strcmp(verb, "dump"))
 		return daemon_dump(d, now_seconds(), req->out) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	if (!strcmp(verb, "reload")) {
@@ -756,12 +809,20 @@ int commands_run(struct daemon *d, struct control_request *req)
 		return CTL_EXIT_OK;
 	}
 	if (!strcmp(verb, "detach")) {
+		const char *ifname = NULL;
 		char err[512];
+		int ret;
 
 		d->stop = true;
 		datapath_close(&d->dp);
 		if (datapath_detach(&d->cfg, err, sizeof(err))) {
 			fprintf(req->err, "greywallctl: detach: %s\n", err);
+			return CTL_EXIT_FAIL;
+		}
+		ret = queues_detach(&d->cfg, &ifname);
+		if (ret) {
+			fprintf(req->err, "greywallctl: detach: queues on %s: %s\n", ifname,
+				strerror(-ret));
 			return CTL_EXIT_FAIL;
 		}
 		fprintf(req->out, "detached: programs removed, maps unpinned; greywalld exits.\n");

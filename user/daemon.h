@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "datapath.h"
+#include "queues.h"
 #include "store.h"
 #include "tables.h"
 
@@ -33,6 +34,7 @@ struct daemon {
 	struct tables tables;
 	struct datapath dp;
 	struct spamd *spamd;	/* NULL without a spamd block */
+	struct queues queues;	/* the config's queues' last measurements */
 	int epoll_fd;		/* the event loop's, for descriptors that come and go; -1 */
 	int64_t started;
 	int64_t next_dump;

@@ -32,6 +32,7 @@ static void usage(void)
 		"  table NAME expire SECONDS\n"
 		"  why ADDRESS\n"
 		"  rules\n"
+		"  queue show [-v]\n"
 		"  stats\n"
 		"  status\n"
 		"  dump\n"

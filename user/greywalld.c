@@ -227,6 +227,19 @@ static int tables_start(struct daemon *d, char *err, size_t errlen)
 	return ret;
 }
 
+/* The config's queues on every interface, measured from now on. */
+static int queues_start(struct daemon *d, char *err, size_t errlen)
+{
+	const char *ifname = NULL;
+	int ret = queues_attach(&d->cfg, &ifname);
+
+	if (ret)
+		snprintf(err, errlen, "queues on %s: %s", ifname, strerror(-ret));
+	else if ((ret = queues_init(&d->queues, &d->cfg)))
+		snprintf(err, errlen, "queues: %s", strerror(-ret));
+	return ret;
+}
+
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	int rule_map[GW_MAX_RULES];
@@ -266,6 +279,8 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	config_free(&d->cfg);
 	d->cfg = next;
 	ret = tables_start(d, err, errlen);
+	if (!ret)
+		ret = queues_start(d, err, errlen);
 	/* Connection counts follow their rules to the new indices. */
 	if (!ret && moved) {
 		int mret = sweeper_remap_rules(d->dp.flows, d->dp.src_track, rule_map, nold);
@@ -404,6 +419,9 @@ static void sweep(struct daemon *d)
 
 static void periodic(struct daemon *d, int64_t now)
 {
+	struct timespec mono;
+	int ret;
+
 	long expired = tables_expire_due(&d->tables, now);
 
 	if (expired > 0) {
@@ -421,6 +439,10 @@ static void periodic(struct daemon *d, int64_t now)
 	}
 	spamd_periodic(d, now);
 	sweep(d);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	ret = queues_sample(&d->queues, &d->cfg, mono.tv_sec * 1000000000ll + mono.tv_nsec);
+	if (ret)
+		log_debug("queue counters: %s", strerror(-ret));
 }
 
 /* SIGCHLD: reap every child that ended (the tarpit, list fetchers are waited for). */
@@ -575,8 +597,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (detach) {
+		const char *ifname = NULL;
+
 		if (datapath_detach(&d.cfg, errbuf, sizeof(errbuf)))
 			errx(1, "detach: %s", errbuf);
+		ret = queues_detach(&d.cfg, &ifname);
+		if (ret)
+			errx(1, "detach: queues on %s: %s", ifname, strerror(-ret));
 		printf("greywall detached from %zu interface(s); maps in %s removed\n",
 		       d.cfg.ninterfaces, d.cfg.bpf_dir);
 		return 0;
@@ -593,7 +620,7 @@ int main(int argc, char **argv)
 		errx(1, "store \"%s\": %s", path, strerror(-ret));
 	if (datapath_attach(&d.dp, &d.cfg, errbuf, sizeof(errbuf)))
 		errx(1, "%s", errbuf);
-	if (tables_start(&d, errbuf, sizeof(errbuf)))
+	if (tables_start(&d, errbuf, sizeof(errbuf)) || queues_start(&d, errbuf, sizeof(errbuf)))
 		errx(1, "%s", errbuf);
 	d.started = (int64_t)time(NULL);
 	if (spamd_open(&d, errbuf, sizeof(errbuf)))
@@ -620,6 +647,7 @@ int main(int argc, char **argv)
 	close(listen_fd);
 	unlink(d.cfg.control_socket);
 	tables_free(&d.tables);
+	queues_free(&d.queues);
 	datapath_close(&d.dp);
 	store_close(d.store);
 	config_free(&d.cfg);

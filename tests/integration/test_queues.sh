@@ -1,0 +1,145 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# Queues end to end: greywalld builds the HTB root, one class per queue and
+# its FIFO on the interface over rtnetlink (tc only looks), replaces them
+# on reload and removes them on detach, clsact untouched; traffic in a
+# queue's class is shaped to its bandwidth while other traffic is not, and
+# `greywallctl queue show -v` counts it.
+. "$(dirname "$0")/../lib/gw.sh"
+
+# bulk_server PORT PRIORITY: send zeros to every client until it goes away,
+# from a socket with SO_PRIORITY (0: none), one connection at a time.
+bulk_server() {
+	gw perl -MIO::Socket::INET -e '
+		my ($port, $prio) = @ARGV;
+		my $l = IO::Socket::INET->new(LocalPort => $port, Listen => 8, ReuseAddr => 1) or die;
+		$SIG{PIPE} = "IGNORE";
+		while (my $c = $l->accept) {
+			setsockopt($c, 1, 12, pack("L", $prio)) or die if $prio;	# SOL_SOCKET, SO_PRIORITY
+			my $buf = "\0" x 16384;
+			while (defined syswrite($c, $buf)) { }
+			close $c;
+		}' "$1" "$2" &
+}
+
+# udp_burst DST PORT N PRIORITY: N datagrams of 1000 bytes from the gateway at once
+udp_burst() {
+	gw perl -MIO::Socket::INET -e '
+		my ($dst, $port, $n, $prio) = @ARGV;
+		my $s = IO::Socket::INET->new(PeerAddr => $dst, PeerPort => $port, Proto => "udp") or die;
+		setsockopt($s, 1, 12, pack("L", $prio)) or die;
+		# A full FIFO answers ENOBUFS: the datagram was dropped, the next one is tried.
+		send($s, "\0" x 1000, 0) for 1 .. $n;' "$1" "$2" "$3" "$4"
+}
+
+# rate_from DST PORT SECONDS: bits/s the client reads from DST:PORT over SECONDS
+rate_from() {
+	cl perl -MIO::Socket::INET -MTime::HiRes=time -e '
+		my ($dst, $port, $secs) = @ARGV;
+		my $s = IO::Socket::INET->new(PeerAddr => $dst, PeerPort => $port) or die "connect";
+		my ($n, $buf) = (0, "");
+		my $start = time;
+		# The first second fills the bucket and the FIFO: measure after it.
+		while (time - $start < 1) { sysread($s, $buf, 65536) or last; }
+		$start = time;
+		while (time - $start < $secs) { $n += sysread($s, $buf, 65536) || last; }
+		printf "%d\n", $n * 8 / (time - $start);' "$1" "$2" "$3"
+}
+
+# within VALUE LO HI
+within() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+
+gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
+gw_write_config '
+queue slow bandwidth 200K qlimit 30
+queue other bandwidth 2M min 1M max 4M
+pass in on veth0 proto tcp to port 8080 keep state'
+check "greywalld -n accepts queues" gw "$GW_BIN/greywalld" -n -f "$GW_CONF"
+gw_start
+ok $? "greywalld starts with two queues"
+
+classes=$(gw tc class show dev veth0)
+has "class 6777:1 has the bandwidth as rate and ceiling" \
+	'class htb 6777:1 root leaf [0-9a-f]+: prio 0 rate 200Kbit ceil 200Kbit' "$classes"
+has "class 6777:2 has min as rate, max as ceiling" \
+	'class htb 6777:2 root leaf [0-9a-f]+: prio 0 rate 1Mbit ceil 4Mbit' "$classes"
+qdiscs=$(gw tc qdisc show dev veth0)
+has "the root is greywall's htb, no default class" 'qdisc htb 6777: root .*default 0 ' "$qdiscs"
+has "queue slow's FIFO holds qlimit packets" 'qdisc pfifo [0-9a-f]+: parent 6777:1 limit 30p' "$qdiscs"
+has "a queue without qlimit gets 50" 'qdisc pfifo [0-9a-f]+: parent 6777:2 limit 50p' "$qdiscs"
+has "clsact stays beside the root qdisc" 'qdisc clsact ffff: parent ffff:fff1' "$qdiscs"
+check "the TC egress program is still attached" \
+	eval 'gw tc filter show dev veth0 egress | grep -q greywall'
+
+check_output "queue show prints the queues as written" \
+	"queue slow bandwidth 200K qlimit 30
+queue other bandwidth 2M min 1M max 4M qlimit 50" ctl queue show
+out=$(ctl queue show -v)
+has_lines "queue show -v: zero counters before any traffic" \
+	'queue slow bandwidth 200K qlimit 30\n  \[ pkts: +0  bytes: +0  dropped pkts: +0 \]\n  \[ qlength: +0/ 30 \]\n' "$out"
+ctl queue show -x >/dev/null 2>&1
+ok $([ $? -eq 64 ] && echo 0 || echo 1) "queue show with a bad flag is a usage error"
+
+# Replies whose skb->priority names class 6777:1 go through queue slow.
+bulk_server 9001 $((0x67770001))
+bulk_server 9002 0
+wait_for 5 eval 'gw ss -ltn | grep -q ":9002 "'
+slow=$(rate_from 192.0.2.1 9001 3)
+fast=$(rate_from 192.0.2.1 9002 1)
+echo "# queued: $slow b/s, unqueued: $fast b/s"
+check "traffic in queue slow is shaped to 200 kbit/s (within 20%)" within "$slow" 160000 240000
+check "traffic outside the queues is not shaped (over 20 Mbit/s)" within "$fast" 20000000 1000000000000
+sleep 1.2
+out=$(ctl queue show -v)
+echo "$out" | grep -A3 '^queue slow' | sed 's/^/# /'
+# field N of the line after queue NAME's: 3 pkts, 5 bytes, 8 dropped pkts
+field() { echo "$out" | awk -v q="queue $1 " -v f="$2" 'index($0, q) == 1 { getline; print $f; exit }'; }
+pkts=$(field slow 3)
+bytes=$(field slow 5)
+check "queue show counts the queued packets" within "${pkts:-0}" 50 100000000
+# ~4 s at 25000 B/s, what the FIFO held when the client left, HTB's burst
+check "queue show counts the bytes at about the shaped rate" within "${bytes:-0}" 60000 300000
+check "queue show: no drops while TCP backs off" [ "$(field slow 8)" = 0 ]
+has "queue show -v measures the last interval" \
+	'\[ measured: +[0-9.]+ packets/s, [0-9]+ b/s \]' "$out"
+check "queue other saw none of it" [ "$(field other 3)" = 0 ]
+
+# 200 datagrams at once into a 30-packet FIFO draining 25 per second.
+udp_burst 192.0.2.10 9003 200 $((0x67770001))
+out=$(ctl queue show -v)
+dropped=$(field slow 8)
+echo "# dropped: $dropped"
+check "the full FIFO drops: 150 and more of the 200 datagrams counted" \
+	within "${dropped:-0}" 150 200
+has "queue show: the FIFO is full" '\[ qlength: +(29|30)/ 30 \]' "$out"
+
+# Reload: queues replaced by the new config's, and gone with none.
+gw_write_config '
+queue slow bandwidth 100K
+pass in on veth0 proto tcp to port 8080 keep state'
+check "reload with one queue" ctl reload
+classes=$(gw tc class show dev veth0)
+has "the reloaded queue has the new bandwidth" 'class htb 6777:1 root .* rate 100Kbit ceil 100Kbit' "$classes"
+check "the removed queue's class is gone" refute eval 'gw tc class show dev veth0 | grep -q 6777:2'
+gw_write_config '
+pass in on veth0 proto tcp to port 8080 keep state'
+check "reload without queues" ctl reload
+check "no queues: greywall's root qdisc is gone" refute eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777:"'
+check_output "queue show without queues prints nothing" "" ctl queue show -v
+
+gw_write_config '
+queue slow bandwidth 1K min 0K max 1K qlimit 300
+pass in on veth0 proto tcp to port 8080 keep state'
+check "reload with the field's queue" ctl reload
+check_output "queue show prints the field's queue" \
+	"queue slow bandwidth 1K max 1K qlimit 300" ctl queue show
+gw_stop TERM
+check "the queues stay when greywalld exits" eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777: root"'
+gw_start
+ok $? "greywalld restarts over its own queues"
+check "detach" ctl detach
+wait_for 5 refute kill -0 "$GW_PID"
+check "detach removes the root qdisc" refute eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777:"'
+check "detach removes clsact's program too" refute eval 'gw tc filter show dev veth0 egress | grep -q greywall'
+
+tap_done
