@@ -318,13 +318,14 @@ static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 }
 
 /*
- * Whether a TCP packet to port may belong to a tracked flow: some rule of
- * generation gen that tracks flows covers the port. Other TCP traffic
- * skips the flow lookup, which costs more than a whole pass verdict.
+ * Whether a TCP packet of port may belong to a flow of the rules in rule
+ * index key rix (GW_RIX_STATEFUL, GW_RIX_QUEUED): some of those rules of
+ * generation gen cover the port. Other TCP traffic skips the flow lookup,
+ * which costs more than a whole pass verdict.
  */
-static __always_inline int gw_port_tracked(__u32 gen, __u16 port)
+static __always_inline int gw_port_in(__u32 gen, __u32 rix, __u16 port)
 {
-	__u32 k = gen * GW_RIX_MAX + GW_RIX_STATEFUL, w;
+	__u32 k = gen * GW_RIX_MAX + rix, w;
 	struct gw_ruleset *stateful, *ports;
 	__u64 any = 0;
 
@@ -357,7 +358,7 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 	__u32 seq, ack, rule;
 	__u64 key;
 
-	if (!pkt || !gw_port_tracked(gen & 1, pkt->dport))
+	if (!pkt || !gw_port_in(gen & 1, GW_RIX_STATEFUL, pkt->dport))
 		return GW_FLOW_NONE;
 	ack_only = (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_ACK;
 	key = gw_flow_tuple(&t, pkt, 1);
@@ -399,23 +400,42 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 	return verdict;
 }
 
+/* A packet of flow f leaves through the queue of f's rule, if it has one (SPEC 5). */
+static __always_inline void gw_flow_queue(struct __sk_buff *skb, const struct gw_flow *f)
+{
+	__u32 rule = f->rule;
+	struct gw_rule *r = bpf_map_lookup_elem(&GW_MAP_RULES, &rule);
+
+	if (r && r->queue)
+		skb->priority = GW_QUEUE_CLASSID(r->queue);
+}
+
 /*
  * An egress TCP packet from the server: its SYN-ACK gives the number the
- * client's ACK must acknowledge; its FIN or RST closes the flow. Other
+ * client's ACK must acknowledge; its FIN or RST closes the flow; on the
+ * ports of a queued rule every packet goes to its flow's queue. Other
  * egress packets do not look flows up.
  */
-static __always_inline void gw_flow_egress(void *data, void *data_end, const struct gw_pkt *pkt)
+static __always_inline void gw_flow_egress(struct __sk_buff *skb, void *data, void *data_end,
+					   const struct gw_pkt *pkt)
 {
 	__u8 flags = pkt->tcp_flags;
 	struct gw_flow_tuple t;
 	struct gw_flow *f;
 	__u32 seq, ack;
+	int state, queued;
 
-	if ((flags & (GW_TCP_SYN | GW_TCP_ACK)) != (GW_TCP_SYN | GW_TCP_ACK) &&
-	    !(flags & (GW_TCP_FIN | GW_TCP_RST)))
+	state = (flags & (GW_TCP_SYN | GW_TCP_ACK)) == (GW_TCP_SYN | GW_TCP_ACK) ||
+		(flags & (GW_TCP_FIN | GW_TCP_RST));
+	queued = gw_port_in(gw_config_get(GW_CFG_RULE_GEN) & 1, GW_RIX_QUEUED, pkt->sport);
+	if (!state && !queued)
 		return;
 	f = gw_flow_lookup(gw_flow_tuple(&t, pkt, 0), &t);
 	if (!f)
+		return;
+	if (queued)
+		gw_flow_queue(skb, f);
+	if (!state)
 		return;
 	if (flags & (GW_TCP_FIN | GW_TCP_RST)) {
 		gw_flow_close(f);

@@ -3,8 +3,8 @@
  * TC egress: per-entry out counters for the destinations of our replies,
  * spamlogd's half of greylisting (the SMTP servers this host connects to
  * are recorded for userspace to whitelist), and the server's half of flow
- * tracking (bpf/flow.h). Never blocks (yet): every packet leaves with
- * TC_ACT_OK.
+ * tracking (bpf/flow.h), which also puts a queued rule's replies in their
+ * queue (SPEC 5). Never blocks (yet): every packet leaves with TC_ACT_OK.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -51,7 +51,7 @@ int greywall_tc_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	gw_record_outbound(skb, &pkt);
 	if (gw_is_tcp(&pkt))
-		gw_flow_egress(data, data_end, &pkt);
+		gw_flow_egress(skb, data, data_end, &pkt);
 	counter_tables = gw_config_get(GW_CFG_COUNTER_TABLES);
 	if (!counter_tables)
 		return TC_ACT_OK;

@@ -223,6 +223,7 @@ enum gw_rule_index_key {
 	GW_RIX_DST_NEG,
 	GW_RIX_IF_ANY,		/* rules without `on IF` */
 	GW_RIX_STATEFUL,	/* rules that track flows: their ports' packets look flows up */
+	GW_RIX_QUEUED,		/* rules with `set queue`: their ports' replies look flows up */
 	GW_RIX_BASE = 16,
 	GW_RIX_SRC_TABLE = GW_RIX_BASE + 24,	/* + table: rules whose from <...> has it */
 	GW_RIX_DST_TABLE = GW_RIX_SRC_TABLE + GW_MAX_TABLES,
@@ -256,13 +257,23 @@ struct gw_rule_stats {
 
 /*
  * Whether a rule's connections are tracked: a `pass ... keep state` rule
- * with a limit or an overload table (SPEC 4). Only those pay for flows.
+ * with a limit or an overload table (SPEC 4), or with `set queue` (its
+ * replies are found by their flow). Only those pay for flows.
  */
 static inline int gw_rule_tracks_flows(const struct gw_rule *r)
 {
 	return r->action == GW_ACT_PASS && (r->flags & GW_RULE_KEEP_STATE) &&
-	       (r->max_src_conn || r->max_src_conn_rate || r->overload_table != GW_NO_TABLE);
+	       (r->max_src_conn || r->max_src_conn_rate || r->overload_table != GW_NO_TABLE ||
+		r->queue);
 }
+
+/*
+ * Queues (SPEC 5) are classes GW_QUEUE_HANDLE:ID of the HTB root qdisc
+ * greywalld puts on each interface; ID is gw_rule.queue. TC egress puts a
+ * queued flow's server packets in their class through skb->priority.
+ */
+#define GW_QUEUE_HANDLE 0x6777
+#define GW_QUEUE_CLASSID(id) (((__u32)GW_QUEUE_HANDLE << 16) | (id))
 
 /*
  * Flow tracking (SPEC 4: only connections whose three-way handshake

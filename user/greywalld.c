@@ -67,18 +67,19 @@ static int mkdir_parents(const char *path, mode_t mode, bool include_last)
 	return 0;
 }
 
-/* Features the parser knows but the data path does not enforce yet. */
+/*
+ * Rules the parser accepts but the data path cannot enforce as written:
+ * queues find a connection's replies by its flow, and only `keep state`
+ * rules have flows.
+ */
 static int check_supported(const struct config *cfg, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cfg->nrules; i++) {
 		const struct config_rule *r = &cfg->rules[i];
-		const char *what = NULL;
 
-		if (r->rule.queue)
-			what = "set queue";
-		if (what) {
-			snprintf(err, errlen, "%s:%d: \"%s\" is not supported by this version",
-				 cfg->path ? cfg->path : "config", r->line, what);
+		if (r->rule.queue && !(r->rule.flags & GW_RULE_KEEP_STATE)) {
+			snprintf(err, errlen, "%s:%d: \"set queue\" needs \"keep state\"",
+				 cfg->path ? cfg->path : "config", r->line);
 			return -ENOTSUP;
 		}
 	}

@@ -176,7 +176,7 @@ static int add_class(int ifindex, uint32_t id, const struct config_queue *q)
 	/* One frame per round: HTB's rate/r2q would be tiny for the field's 1 kbit/s. */
 	opt.quantum = QUEUE_BURST_BASE;
 	nl_start(&m, RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, ifindex,
-		 QUEUES_HANDLE << 16, queues_classid(id));
+		 QUEUES_HANDLE << 16, GW_QUEUE_CLASSID(id));
 	nl_put(&m, TCA_KIND, "htb", 4);
 	opts = nl_put(&m, TCA_OPTIONS | NLA_F_NESTED, NULL, 0);
 	nl_put(&m, TCA_HTB_PARMS, &opt, sizeof(opt));
@@ -195,7 +195,7 @@ static int add_fifo(int ifindex, uint32_t id, uint32_t qlimit)
 
 	/* Handle 0: the kernel picks one. */
 	nl_start(&m, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, ifindex,
-		 queues_classid(id), 0);
+		 GW_QUEUE_CLASSID(id), 0);
 	nl_put(&m, TCA_KIND, "pfifo", 6);
 	nl_put(&m, TCA_OPTIONS, &fifo, sizeof(fifo));
 	return nl_talk(&m, NULL, NULL);

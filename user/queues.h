@@ -17,14 +17,9 @@
 
 #include "config.h"
 
-#define QUEUES_HANDLE 0x6777u
+#define QUEUES_HANDLE ((uint32_t)GW_QUEUE_HANDLE)
 #define QUEUES_DEFAULT_QLIMIT 50	/* PF's default qlimit */
 
-/* The classid of queue id (1-based), for skb->priority: TC_H_MAKE(handle, id). */
-static inline uint32_t queues_classid(uint32_t id)
-{
-	return (QUEUES_HANDLE << 16) | id;
-}
 
 /* One queue's counters, summed over the interfaces. */
 struct queue_counters {

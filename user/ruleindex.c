@@ -155,6 +155,8 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 			flags |= GW_RULE_META_STATEFUL;
 			set_bit(&ix[GW_RIX_STATEFUL], i);
 		}
+		if (gw_rule_tracks_flows(r) && r->queue)
+			set_bit(&ix[GW_RIX_QUEUED], i);
 		if (r->ifindex)
 			flags |= GW_RULE_META_IFINDEX;
 		else

@@ -8,17 +8,19 @@
 . "$(dirname "$0")/../lib/gw.sh"
 
 # bulk_server PORT PRIORITY: send zeros to every client until it goes away,
-# from a socket with SO_PRIORITY (0: none), one connection at a time.
+# from a socket with SO_PRIORITY (0: none).
 bulk_server() {
 	gw perl -MIO::Socket::INET -e '
 		my ($port, $prio) = @ARGV;
 		my $l = IO::Socket::INET->new(LocalPort => $port, Listen => 8, ReuseAddr => 1) or die;
 		$SIG{PIPE} = "IGNORE";
+		$SIG{CHLD} = "IGNORE";
 		while (my $c = $l->accept) {
+			next if fork;
 			setsockopt($c, 1, 12, pack("L", $prio)) or die if $prio;	# SOL_SOCKET, SO_PRIORITY
 			my $buf = "\0" x 16384;
 			while (defined syswrite($c, $buf)) { }
-			close $c;
+			exit;
 		}' "$1" "$2" &
 }
 
@@ -32,18 +34,19 @@ udp_burst() {
 		send($s, "\0" x 1000, 0) for 1 .. $n;' "$1" "$2" "$3" "$4"
 }
 
-# rate_from DST PORT SECONDS: bits/s the client reads from DST:PORT over SECONDS
+# rate_from SRC DST PORT SECONDS: bits/s the client reads from DST:PORT over SECONDS
 rate_from() {
 	cl perl -MIO::Socket::INET -MTime::HiRes=time -e '
-		my ($dst, $port, $secs) = @ARGV;
-		my $s = IO::Socket::INET->new(PeerAddr => $dst, PeerPort => $port) or die "connect";
+		my ($src, $dst, $port, $secs) = @ARGV;
+		my $s = IO::Socket::INET->new(LocalAddr => $src, PeerAddr => $dst, PeerPort => $port)
+			or die "connect";
 		my ($n, $buf) = (0, "");
 		my $start = time;
 		# The first second fills the bucket and the FIFO: measure after it.
 		while (time - $start < 1) { sysread($s, $buf, 65536) or last; }
 		$start = time;
 		while (time - $start < $secs) { $n += sysread($s, $buf, 65536) || last; }
-		printf "%d\n", $n * 8 / (time - $start);' "$1" "$2" "$3"
+		printf "%d\n", $n * 8 / (time - $start);' "$1" "$2" "$3" "$4"
 }
 
 # within VALUE LO HI
@@ -51,12 +54,23 @@ within() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
 gw_write_config '
+table <popflooders> { 198.51.100.7 198.51.100.8 }
 queue slow bandwidth 200K qlimit 30
 queue other bandwidth 2M min 1M max 4M
-pass in on veth0 proto tcp to port 8080 keep state'
+queue flood bandwidth 100K
+pass in on veth0 proto tcp to port 8080 keep state
+pass in on veth0 proto tcp to port 9010 keep state
+pass in on veth0 proto tcp from <popflooders> to port 9010 keep state set queue flood'
 check "greywalld -n accepts queues" gw "$GW_BIN/greywalld" -n -f "$GW_CONF"
 gw_start
-ok $? "greywalld starts with two queues"
+ok $? "greywalld starts with three queues"
+cat >"$GW_RUN/nostate.conf" <<CONF
+queue q bandwidth 1K
+pass in proto tcp to port 110 set queue q
+CONF
+check_output "set queue without keep state is refused: its replies have no flow" \
+	"greywalld: $GW_RUN/nostate.conf:2: \"set queue\" needs \"keep state\"" \
+	"$GW_BIN/greywalld" -n -f "$GW_RUN/nostate.conf"
 
 classes=$(gw tc class show dev veth0)
 has "class 6777:1 has the bandwidth as rate and ceiling" \
@@ -73,7 +87,8 @@ check "the TC egress program is still attached" \
 
 check_output "queue show prints the queues as written" \
 	"queue slow bandwidth 200K qlimit 30
-queue other bandwidth 2M min 1M max 4M qlimit 50" ctl queue show
+queue other bandwidth 2M min 1M max 4M qlimit 50
+queue flood bandwidth 100K qlimit 50" ctl queue show
 out=$(ctl queue show -v)
 has_lines "queue show -v: zero counters before any traffic" \
 	'queue slow bandwidth 200K qlimit 30\n  \[ pkts: +0  bytes: +0  dropped pkts: +0 \]\n  \[ qlength: +0/ 30 \]\n' "$out"
@@ -84,8 +99,8 @@ ok $([ $? -eq 64 ] && echo 0 || echo 1) "queue show with a bad flag is a usage e
 bulk_server 9001 $((0x67770001))
 bulk_server 9002 0
 wait_for 5 eval 'gw ss -ltn | grep -q ":9002 "'
-slow=$(rate_from 192.0.2.1 9001 3)
-fast=$(rate_from 192.0.2.1 9002 1)
+slow=$(rate_from 192.0.2.10 192.0.2.1 9001 3)
+fast=$(rate_from 192.0.2.10 192.0.2.1 9002 1)
 echo "# queued: $slow b/s, unqueued: $fast b/s"
 check "traffic in queue slow is shaped to 200 kbit/s (within 20%)" within "$slow" 160000 240000
 check "traffic outside the queues is not shaped (over 20 Mbit/s)" within "$fast" 20000000 1000000000000
@@ -112,6 +127,36 @@ echo "# dropped: $dropped"
 check "the full FIFO drops: 150 and more of the 200 datagrams counted" \
 	within "${dropped:-0}" 150 200
 has "queue show: the FIFO is full" '\[ qlength: +(29|30)/ 30 \]' "$out"
+
+# `set queue`: the replies of the connections the rule admits, and only those.
+bulk_server 9010 0
+wait_for 5 eval 'gw ss -ltn | grep -q ":9010 "'
+rate_from 198.51.100.7 192.0.2.1 9010 4 >"$GW_RUN/flooder.rate" &
+pid=$!
+fast=$(rate_from 192.0.2.10 192.0.2.1 9010 2)
+wait $pid
+flooder=$(cat "$GW_RUN/flooder.rate")
+echo "# <popflooders> client: $flooder b/s, other client at the same time: $fast b/s"
+check "a client admitted by the set queue rule gets 100 kbit/s (within 20%)" \
+	within "${flooder:-0}" 80000 120000
+check "a client of the rule without queue gets full speed meanwhile" \
+	within "${fast:-0}" 20000000 1000000000000
+rate_from 198.51.100.7 192.0.2.1 9010 4 >"$GW_RUN/a.rate" &
+pid=$!
+rate_from 198.51.100.8 192.0.2.1 9010 4 >"$GW_RUN/b.rate" &
+wait $pid $!
+a=$(cat "$GW_RUN/a.rate")
+b=$(cat "$GW_RUN/b.rate")
+echo "# two <popflooders> clients: $a + $b b/s"
+check "two throttled clients share the one queue: their sum is 100 kbit/s (within 20%)" \
+	within $((${a:-0} + ${b:-0})) 80000 120000
+check "both throttled clients got a share" eval '[ "${a:-0}" -gt 10000 ] && [ "${b:-0}" -gt 10000 ]'
+out=$(ctl queue show -v)
+check "queue show counts the flood queue's packets" within "$(field flood 3)" 50 100000000
+check "queue other still saw nothing" [ "$(field other 3)" = 0 ]
+out=$(ctl rules)
+has_lines "rules: the queued rule tracks its flows" \
+	'@3 pass in on veth0 proto tcp from <popflooders> to port 9010 keep state set queue flood\n.*\n  \[ Overloads: 0 +Sources: [12] ' "$out"
 
 # Reload: queues replaced by the new config's, and gone with none.
 gw_write_config '
