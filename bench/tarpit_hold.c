@@ -238,26 +238,13 @@ static int netns_setup(void)
 
 /* ---- servers ------------------------------------------------------------ */
 
-/* A listener as the tarpit's (spamd_child.c), sharing the port with the other servers. */
+/* A listener as the tarpit's, sharing the port with the other servers. */
 static int listen_on(bool v6, uint16_t port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = bench_server(v6, port, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (v6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	return tarpit_listen((struct sockaddr *)&ss, len, true);
 }
 
 /* In a child: stdout and stderr to the log, no descriptor of its siblings. */

@@ -42,7 +42,6 @@ static int listen_on(const struct config_listen *l)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
-	int one = 1, fd;
 
 	if (l->addr.family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -59,19 +58,7 @@ static int listen_on(const struct config_listen *l)
 		memcpy(&sin6->sin6_addr, l->addr.bytes, 16);
 		len = sizeof(*sin6);
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	return tarpit_listen((struct sockaddr *)&ss, len, false);
 }
 
 static int open_listeners(struct daemon *d, char *err, size_t errlen)

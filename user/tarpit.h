@@ -30,7 +30,9 @@
 #ifndef __GREYWALL_TARPIT_H
 #define __GREYWALL_TARPIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 /* Seconds a connection waits for the parent's CLASS before it is grey. */
@@ -64,6 +66,13 @@ struct tarpit_clock {
 	int64_t (*wall)(void *ctx);
 	void *ctx;
 };
+
+/*
+ * A listening socket as the tarpit wants it: TCP, nonblocking, close-on-exec,
+ * SO_REUSEADDR (SO_REUSEPORT too with reuseport, for several workers), IPv6
+ * sockets IPv6-only, backlog SOMAXCONN. Returns the fd or -errno.
+ */
+int tarpit_listen(const struct sockaddr *addr, socklen_t len, bool reuseport);
 
 /*
  * Serve until the parent closes its end of the socketpair or SIGTERM
