@@ -452,8 +452,8 @@ static int table_new(struct parser *p, const struct lex_token *t, const char *na
 	return 0;
 }
 
-/* "<name>": the table, created as PF does when no `table` line declares it (yet). */
-static int parse_table_ref(struct parser *p, int *index)
+/* "<name>": the name token of a table. */
+static int parse_table_name(struct parser *p, const struct lex_token **out)
 {
 	const struct lex_token *name;
 	int ret;
@@ -468,6 +468,18 @@ static int parse_table_ref(struct parser *p, int *index)
 	ret = check_name(p, name, "table");
 	if (!ret)
 		ret = expect_punct(p, '>');
+	if (!ret)
+		*out = name;
+	return ret;
+}
+
+/* "<name>": the table, created as PF does when no `table` line declares it (yet). */
+static int parse_table_ref(struct parser *p, int *index)
+{
+	const struct lex_token *name;
+	int ret;
+
+	ret = parse_table_name(p, &name);
 	if (ret)
 		return ret;
 	*index = config_table_index(p->cfg, name->text);
@@ -558,16 +570,7 @@ static int parse_table(struct parser *p)
 	struct config_table *tab;
 	int index, ret;
 
-	ret = expect_punct(p, '<');
-	if (ret)
-		return ret;
-	name = peek(p);
-	if (name->type != LEX_WORD)
-		return expected(p, "a table name");
-	next(p);
-	ret = check_name(p, name, "table");
-	if (!ret)
-		ret = expect_punct(p, '>');
+	ret = parse_table_name(p, &name);
 	if (ret)
 		return ret;
 	if (!strncmp(name->text, "__", 2))
