@@ -11,8 +11,7 @@ GW_ID=gwspamd
 . tests/lib/gw.sh
 
 gw_setup_net || exit 1
-# The unprivileged user the tarpit runs as (deploy/greywall.sysusers on real systems).
-id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall
+gw_tarpit_user
 
 ETC=$GW_RUN/etc
 mkdir -p "$ETC"
@@ -87,6 +86,7 @@ has "banner with the hostname" "^< 220 mx.example.org ESMTP greywall" "$out"
 has "first attempt greylisted: 451 at DATA" "^< 451 " "$out"
 hasf "spamdb lists the GREY tuple" "GREY|192.0.2.10|client.example.net|a@example.net|user@example.org|" "$(ctl spamdb)"
 ev "! ctl table spamd-white test 192.0.2.10 >/dev/null" "not white before passtime"
+# Greylisting is about time itself: the retry must come later than passtime (2 s).
 sleep 3
 out=$(grey_dialogue 192.0.2.10 192.0.2.1 user@example.org)
 has "the retry after passtime still gets 451 (the scan whitelists)" "^< 451 " "$out"
@@ -164,11 +164,12 @@ has "and so does the second list: 198.51.100.8 greylisted" "^< 451 " "$out"
 # --- killing the child: the parent starts a new one, the store is intact
 old=$(child_pid)
 kill -9 "$old"
-for _ in 1 2 3 4 5 6 7 8 9 10; do
+child_replaced() {
 	new=$(child_pid)
-	[ -n "$new" ] && [ "$new" != "$old" ] && break
-	sleep 0.5
-done
+	[ -n "$new" ] && [ "$new" != "$old" ]
+}
+wait_for 5 child_replaced
+new=$(child_pid)
 ev "[ -n '$new' ] && [ '$new' != '$old' ]" "a killed tarpit child is restarted ($old -> ${new:-none})"
 out=$(grey_dialogue 198.51.100.8 192.0.2.1 user@example.org)
 has "the new child serves" "^< 451 " "$out"

@@ -15,7 +15,7 @@ GW_ID=gwsmta
 . tests/lib/mta.sh
 
 gw_setup_net || exit 1
-id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall
+gw_tarpit_user
 
 ETC=$GW_RUN/etc
 mkdir -p "$ETC"
@@ -45,7 +45,8 @@ gw_start || exit 1
 # --- greylisting with a real sender: deferred, retried, whitelisted, delivered
 check "sendmail queues a message to alice" \
 	mta_send sender@client.example alice@example.org "through the tarpit"
-for _ in $(seq 20); do mta_log sender | grep -q 'said: 451' && break; sleep 0.5; done
+sender_greylisted() { mta_log sender | grep -q 'said: 451'; }
+wait_for 10 sender_greylisted
 has "the first attempt is greylisted (451 at DATA)" "said: 451" "$(mta_log sender)"
 check "nothing reached the gateway's mailbox yet" test ! -s "$MTA_MAIL/alice"
 check "the retry after passtime is delivered to the mailbox" \
@@ -88,7 +89,8 @@ check "and its mail is delivered" mta_wait_delivered alice "^Subject: nospamd$" 
 check "203.0.113.200 is not white before" refute ctl table spamd-white test 203.0.113.200
 # Any listener on 203.0.113.200:25 will do: the SYN the gateway sends is what counts.
 cl "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
-sleep 0.5
+client_listens() { [ -n "$(cl ss -Hltn 'sport = :25')" ]; }
+wait_for 5 client_listens
 printf 'Subject: outbound\n\nhello\n' |
 	gw sendmail -C "$GW_RUN/postfix-gateway/conf" -f alice@example.org bob@client.example
 wait_for 20 ctl table spamd-white test 203.0.113.200

@@ -72,6 +72,11 @@ text_matches() {
 		printf '%s\n' "$text" | tail -8 | sed 's/^/#   /'
 	fi
 }
+# The unprivileged user greywalld's tarpit drops to (deploy/greywall.sysusers on real systems).
+gw_tarpit_user() {
+	id greywall >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /usr/sbin/nologin greywall
+}
 # refute command...: succeeds when the command fails (for use with check)
 refute() { ! "$@"; }
 tap_done() {
