@@ -522,7 +522,8 @@ static void gw_install_rules(struct gw_xdp *skel, struct gw_rule *rules, uint32_
 	struct ruleindex_maps maps = { bpf_map__fd(skel->maps.gw_rule_index),
 				       bpf_map__fd(skel->maps.gw_rule_ports),
 				       bpf_map__fd(skel->maps.gw_rule_ifaces),
-				       bpf_map__fd(skel->maps.gw_config) };
+				       bpf_map__fd(skel->maps.gw_config),
+				       bpf_map__fd(skel->maps.gw_flow_ports) };
 	uint32_t key;
 	uint64_t val;
 	int err;
@@ -582,7 +583,8 @@ static void gw_setup_field_rules(struct gw_xdp *skel)
 	struct ruleindex_maps maps = { bpf_map__fd(skel->maps.gw_rule_index),
 				       bpf_map__fd(skel->maps.gw_rule_ports),
 				       bpf_map__fd(skel->maps.gw_rule_ifaces),
-				       bpf_map__fd(skel->maps.gw_config) };
+				       bpf_map__fd(skel->maps.gw_config),
+				       bpf_map__fd(skel->maps.gw_flow_ports) };
 	struct gw_rule block = { .action = GW_ACT_BLOCK_DROP, .flags = GW_RULE_QUICK,
 				 .dport_hi = 65535, .overload_table = GW_NO_TABLE };
 	struct gw_rule pop3 = { .action = GW_ACT_PASS, .proto_mask = GW_PROTO_TCP,
@@ -904,48 +906,40 @@ static void flow_addr(struct gw_addr *a, int family, const char *text)
  */
 static void gw_setup_flows(struct gw_xdp *skel, const char *src4, const char *src6)
 {
-	int fd = bpf_map__fd(skel->maps.gw_flows), config_fd = bpf_map__fd(skel->maps.gw_config);
-	uint64_t *keys = calloc(FLOW_OTHERS, sizeof(*keys));
-	struct gw_flow *vals = calloc(FLOW_OTHERS, sizeof(*vals));
+	int fd = bpf_map__fd(skel->maps.gw_flows), conf_fd = bpf_map__fd(skel->maps.gw_flow_conf);
 	struct gw_flow flow = { .server_isn = FLOW_SISN, .state = GW_FLOW_ESTABLISHED,
-				.rule = FLOW_RULE, .counted = 1,
+				.rule = FLOW_RULE, .counted = 1, .last_ns = 1,
 				.tuple = { .client_port = FLOW_SPORT, .server_port = FLOW_DPORT } };
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_ANY);
-	uint32_t n = FLOW_OTHERS;
 	int err;
 
-	if (!keys || !vals)
-		die("calloc", ENOMEM);
-	err = sweeper_flow_seed_init(config_fd);
+	err = sweeper_flow_conf_init(conf_fd, fd);
+	if (!err)
+		err = sweeper_flow_tick(conf_fd, sweeper_clock_ns(-1));	/* as greywalld's sweeper */
 	if (err)
-		die("gw_config: flow hash seed", err);
-	for (uint32_t i = 0; i < n; i++) {
-		struct gw_flow_tuple *t = &vals[i].tuple;
+		die("gw_flow_conf", err);
+	for (uint32_t i = 0; i < FLOW_OTHERS; i++) {
+		struct gw_flow other = flow;
 		uint32_t be = htonl(mix32(i ^ 0xf10f));
 
-		vals[i] = flow;
-		flow_addr(&t->client, 4, "0.0.0.0");
-		memcpy(&t->client.bytes[12], &be, 4);
-		flow_addr(&t->server, 4, V4_DST);
-		t->client_port = (uint16_t)(1024 + i % 60000);
-		err = sweeper_flow_key(config_fd, t, &keys[i]);
-		if (err)
-			die("gw_flows: key", err);
+		flow_addr(&other.tuple.client, 4, "0.0.0.0");
+		memcpy(&other.tuple.client.bytes[12], &be, 4);
+		flow_addr(&other.tuple.server, 4, V4_DST);
+		other.tuple.client_port = (uint16_t)(1024 + i % 60000);
+		/* -ENOSPC: its slots are taken, as the data path would leave it untracked. */
+		err = sweeper_flow_put(fd, conf_fd, &other);
+		if (err && err != -ENOSPC)
+			die("gw_flows: another flow", err);
 	}
-	if (bpf_map_update_batch(fd, keys, vals, &n, &bopts))
-		die("gw_flows: update batch", errno);
 	flow_addr(&flow.tuple.client, 4, src4);
 	flow_addr(&flow.tuple.server, 4, V4_DST);
-	err = sweeper_flow_put(fd, config_fd, &flow);
+	err = sweeper_flow_put(fd, conf_fd, &flow);
 	if (err)
 		die("gw_flows: the measured flow", err);
 	flow_addr(&flow.tuple.client, 6, src6);
 	flow_addr(&flow.tuple.server, 6, V6_DST);
-	err = sweeper_flow_put(fd, config_fd, &flow);
+	err = sweeper_flow_put(fd, conf_fd, &flow);
 	if (err)
 		die("gw_flows: the measured IPv6 flow", err);
-	free(keys);
-	free(vals);
 }
 
 /* Turn a case's SYN into a data segment of the measured flow (checksums are not checked). */

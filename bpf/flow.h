@@ -14,7 +14,6 @@
 
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include <linux/errno.h>
 
 #include "greywall.h"
 #include "maps.h"
@@ -74,17 +73,22 @@ static __always_inline int gw_tcp_seq_ack(void *data, void *data_end, const stru
 	return 0;
 }
 
-/*
- * The flow tuple of pkt, and its key in gw_flows. Ingress packets come
- * from the client (it sent the SYN from outside); egress packets come from
- * the server: reversed.
- */
-static __always_inline __u64 gw_flow_tuple(struct gw_flow_tuple *t, const struct gw_pkt *pkt,
-					   int from_client)
+/* gw_flows' seed and size, one lookup for all of them. */
+static __always_inline const struct gw_flow_conf *gw_flow_conf_get(void)
 {
-	struct gw_flow_seed seed;
-	__u32 i;
+	__u32 zero = 0;
 
+	return bpf_map_lookup_elem(&GW_MAP_FLOW_CONF, &zero);
+}
+
+/*
+ * The flow tuple of pkt, and its home slot in gw_flows. Ingress packets
+ * come from the client (it sent the SYN from outside); egress packets come
+ * from the server: reversed.
+ */
+static __always_inline __u32 gw_flow_tuple(struct gw_flow_tuple *t, const struct gw_pkt *pkt,
+					   int from_client, const struct gw_flow_conf *conf)
+{
 	if (from_client) {
 		__builtin_memcpy(&t->client, &pkt->src, sizeof(t->client));
 		__builtin_memcpy(&t->server, &pkt->dst, sizeof(t->server));
@@ -97,9 +101,7 @@ static __always_inline __u64 gw_flow_tuple(struct gw_flow_tuple *t, const struct
 		t->server_port = pkt->sport;
 	}
 	t->pad = 0;
-	for (i = 0; i < GW_FLOW_SEED_WORDS; i++)
-		seed.k[i] = gw_config_get(GW_CFG_FLOW_SEED + i);
-	return gw_flow_hash(t, &seed);
+	return gw_flow_home(gw_flow_hash(t, &conf->seed), conf->mask);
 }
 
 static __always_inline int gw_flow_tuple_equal(const struct gw_flow_tuple *a,
@@ -113,12 +115,39 @@ static __always_inline int gw_flow_tuple_equal(const struct gw_flow_tuple *a,
 	return diff == 0;
 }
 
-/* The flow of tuple t under key, or NULL: none, or the key holds another tuple's flow. */
-static __always_inline struct gw_flow *gw_flow_lookup(__u64 key, const struct gw_flow_tuple *t)
+/* Slot i of the GW_FLOW_PROBE slots from home, or NULL. */
+static __always_inline struct gw_flow *gw_flow_slot(const struct gw_flow_conf *conf, __u32 home,
+						    __u32 i)
 {
-	struct gw_flow *f = bpf_map_lookup_elem(&GW_MAP_FLOWS, &key);
+	__u32 slot = (home + i) & conf->mask;
 
-	return f && gw_flow_tuple_equal(&f->tuple, t) ? f : NULL;
+	return bpf_map_lookup_elem(&GW_MAP_FLOWS, &slot);
+}
+
+/* Whether slot f holds the flow of tuple t. */
+static __always_inline int gw_flow_holds(const struct gw_flow *f, const struct gw_flow_tuple *t)
+{
+	/* The ports' word first: it tells most other flows apart. */
+	return f && f->tuple.words[4] == t->words[4] && f->state != GW_FLOW_FREE &&
+	       gw_flow_tuple_equal(&f->tuple, t);
+}
+
+/* The flow of tuple t, whose home slot is home, or NULL. */
+static __always_inline struct gw_flow *gw_flow_lookup(const struct gw_flow_conf *conf, __u32 home,
+						      const struct gw_flow_tuple *t)
+{
+	struct gw_flow *f = gw_flow_slot(conf, home, 0);
+	__u32 i;
+
+	/* Most flows sit in their home slot. */
+	if (gw_flow_holds(f, t))
+		return f;
+	for (i = 1; i < GW_FLOW_PROBE; i++) {
+		f = gw_flow_slot(conf, home, i);
+		if (gw_flow_holds(f, t))
+			return f;
+	}
+	return NULL;
 }
 
 static __always_inline struct gw_src_track *gw_src_track_get(const struct gw_flow *f)
@@ -163,44 +192,66 @@ static __always_inline void gw_flow_close(struct gw_flow *f)
 	gw_flow_release(f);
 }
 
+/* Write a new flow's numbers into slot f, which the caller holds. */
+static __always_inline void gw_flow_start(struct gw_flow *f, const struct gw_flow_tuple *t,
+					  __u32 client_isn, __u64 now_ns)
+{
+	__builtin_memcpy(&f->tuple, t, sizeof(f->tuple));
+	f->client_isn = client_isn;
+	f->server_isn = 0;
+	f->counted = 0;
+	/* Last: a stamp of 0 tells the sweeper a SYN is still writing the slot. */
+	f->last_ns = now_ns;
+}
+
 /*
  * A client SYN that rule `rule` passed: track it when the rule has limits.
  * An existing flow of the same tuple is a closed one (others never reach
- * the rules), so it is replaced. Another tuple's flow under the key is
- * never replaced, whatever its state: a SYN, forged or not, must not evict
- * a flow or undo a kill; this one goes untracked, as on a full table
- * (SPEC 4). Global, as gw_flow_ingress().
+ * the rules), so it starts over in its slot. Otherwise the SYN takes the
+ * first free slot of its GW_FLOW_PROBE by compare-and-swap, so a SYN on
+ * another CPU never writes over it. No free slot: untracked, as on a full
+ * table (SPEC 4); a SYN, forged or not, never evicts a flow or undoes a
+ * kill. Global, as gw_flow_ingress().
  */
 __noinline int gw_flow_syn(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 rule)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct gw_flow f = { .state = GW_FLOW_SYN, .rule = (__u8)rule };
-	struct gw_flow *old;
+	struct gw_flow claim = { .state = GW_FLOW_SYN, .rule = (__u8)rule };
+	const struct gw_flow_conf *conf;
+	struct gw_flow_tuple t;
+	struct gw_flow *f;
 	struct gw_rule *r;
-	__u64 key;
-	__u32 ack;
-	long err;
+	__u32 home, isn, ack, i;
+	__u64 now;
 
 	if (!pkt)
 		return 0;
 	r = bpf_map_lookup_elem(&GW_MAP_RULES, &rule);
-	if (!r || !gw_rule_tracks_flows(r))
+	conf = gw_flow_conf_get();
+	if (!r || !gw_rule_tracks_flows(r) || !conf)
 		return 0;
-	if (gw_tcp_seq_ack(data, data_end, pkt, &f.client_isn, &ack))
+	if (gw_tcp_seq_ack(data, data_end, pkt, &isn, &ack))
 		return 0;
-	f.last_ns = gw_now_ns();
-	key = gw_flow_tuple(&f.tuple, pkt, 1);
-	old = bpf_map_lookup_elem(&GW_MAP_FLOWS, &key);
-	if (old && !gw_flow_tuple_equal(&old->tuple, &f.tuple)) {
-		gw_stat_inc(GW_STAT_FLOW_COLLISIONS);
-		return 0;
-	}
-	err = bpf_map_update_elem(&GW_MAP_FLOWS, &key, &f, old ? BPF_EXIST : BPF_NOEXIST);
-	if (!err)
+	now = gw_now_ns();
+	home = gw_flow_tuple(&t, pkt, 1, conf);
+	f = gw_flow_lookup(conf, home, &t);
+	if (f) {
+		gw_flow_start(f, &t, isn, now);
+		f->rule = (__u8)rule;
+		f->state = GW_FLOW_SYN;
 		return 1;
-	/* EEXIST: a SYN on another CPU took the key meanwhile; its flow stays. */
-	gw_stat_inc(err == -EEXIST ? GW_STAT_FLOW_COLLISIONS : GW_STAT_FLOWS_FULL);
+	}
+	for (i = 0; i < GW_FLOW_PROBE; i++) {
+		f = gw_flow_slot(conf, home, i);
+		if (!f || f->claim)
+			continue;
+		if (__sync_val_compare_and_swap(&f->claim, 0, claim.claim))
+			continue;
+		gw_flow_start(f, &t, isn, now);
+		return 1;
+	}
+	gw_stat_inc(GW_STAT_FLOWS_FULL);
 	return 0;
 }
 
@@ -318,25 +369,29 @@ static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 }
 
 /*
- * Whether a TCP packet of port may belong to a flow of the rules in rule
- * index key rix (GW_RIX_STATEFUL, GW_RIX_QUEUED): some of those rules of
- * generation gen cover the port. Other TCP traffic skips the flow lookup,
- * which costs more than a whole pass verdict.
+ * Whether a TCP packet of port may belong to a flow of generation gen's
+ * rules with flag (enum gw_flow_port_flag). Other TCP traffic skips the
+ * flow lookup, whose misses probe GW_FLOW_PROBE slots.
  */
-static __always_inline int gw_port_in(__u32 gen, __u32 rix, __u16 port)
+static __always_inline int gw_flow_port(__u32 gen, __u8 flag, __u16 port)
 {
-	__u32 k = gen * GW_RIX_MAX + rix, w;
-	struct gw_ruleset *stateful, *ports;
-	__u64 any = 0;
+	__u32 k = gen * GW_FLOW_PORT_KEYS + port;
+	__u8 *flags = bpf_map_lookup_elem(&GW_MAP_FLOW_PORTS, &k);
 
-	stateful = bpf_map_lookup_elem(&GW_MAP_RULE_INDEX, &k);
-	k = gen * GW_RULE_PORT_KEYS + port;
-	ports = bpf_map_lookup_elem(&GW_MAP_RULE_PORTS, &k);
-	if (!stateful || !ports)
-		return 0;
-	for (w = 0; w < GW_RULE_WORDS; w++)
-		any |= stateful->bits[w] & ports->bits[w];
-	return any != 0;
+	return flags && (*flags & flag);
+}
+
+/*
+ * A packet of flow f that changes nothing else: its time, from the
+ * sweeper's tick, which changes once a second: no write (and no cache
+ * line taken from the other CPUs) for the packets in between.
+ */
+static __always_inline void gw_flow_touch(struct gw_flow *f, const struct gw_flow_conf *conf)
+{
+	__u64 now = conf->tick_ns ? conf->tick_ns : gw_now_ns();
+
+	if (f->last_ns != now)
+		f->last_ns = now;
 }
 
 /*
@@ -355,22 +410,26 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 	struct gw_rule_stats *st;
 	struct gw_flow *f;
 	int verdict = GW_FLOW_PASS, ack_only;
+	const struct gw_flow_conf *conf;
 	__u32 seq, ack, rule;
-	__u64 key;
 
-	if (!pkt || !gw_port_in(gen & 1, GW_RIX_STATEFUL, pkt->dport))
+	if (!pkt || !gw_flow_port(gen & 1, GW_FLOW_PORT_STATEFUL, pkt->dport))
+		return GW_FLOW_NONE;
+	conf = gw_flow_conf_get();
+	if (!conf)
 		return GW_FLOW_NONE;
 	ack_only = (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_ACK;
-	key = gw_flow_tuple(&t, pkt, 1);
-	f = gw_flow_lookup(key, &t);
+	f = gw_flow_lookup(conf, gw_flow_tuple(&t, pkt, 1, conf), &t);
 	if (!f)
 		return GW_FLOW_NONE;
-	if (f->state == GW_FLOW_KILLED) {
+	if (f->state == GW_FLOW_ESTABLISHED && !(pkt->tcp_flags & (GW_TCP_FIN | GW_TCP_RST))) {
+		/* Most packets, first. */
+		gw_flow_touch(f, conf);
+	} else if (f->state == GW_FLOW_KILLED) {
 		gw_flow_release(f);
 		gw_stat_inc(GW_STAT_FLOW_KILLED_DROPS);
 		return GW_FLOW_DROP;
-	}
-	if (pkt->tcp_flags & (GW_TCP_FIN | GW_TCP_RST)) {
+	} else if (pkt->tcp_flags & (GW_TCP_FIN | GW_TCP_RST)) {
 		gw_flow_close(f);
 		f->last_ns = gw_now_ns();
 	} else if (f->state == GW_FLOW_CLOSING) {
@@ -389,7 +448,7 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 		gw_stat_inc(GW_STAT_BAD_ACK);
 		return GW_FLOW_PASS;
 	} else {
-		f->last_ns = gw_now_ns();
+		gw_flow_touch(f, conf);
 	}
 	rule = f->rule;
 	st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &rule);
@@ -420,6 +479,7 @@ static __always_inline void gw_flow_egress(struct __sk_buff *skb, void *data, vo
 					   const struct gw_pkt *pkt)
 {
 	__u8 flags = pkt->tcp_flags;
+	const struct gw_flow_conf *conf;
 	struct gw_flow_tuple t;
 	struct gw_flow *f;
 	__u32 seq, ack;
@@ -427,10 +487,11 @@ static __always_inline void gw_flow_egress(struct __sk_buff *skb, void *data, vo
 
 	state = (flags & (GW_TCP_SYN | GW_TCP_ACK)) == (GW_TCP_SYN | GW_TCP_ACK) ||
 		(flags & (GW_TCP_FIN | GW_TCP_RST));
-	queued = gw_port_in(gw_config_get(GW_CFG_RULE_GEN) & 1, GW_RIX_QUEUED, pkt->sport);
-	if (!state && !queued)
+	queued = gw_flow_port(gw_config_get(GW_CFG_RULE_GEN) & 1, GW_FLOW_PORT_QUEUED, pkt->sport);
+	conf = gw_flow_conf_get();
+	if ((!state && !queued) || !conf)
 		return;
-	f = gw_flow_lookup(gw_flow_tuple(&t, pkt, 0), &t);
+	f = gw_flow_lookup(conf, gw_flow_tuple(&t, pkt, 0, conf), &t);
 	if (!f)
 		return;
 	if (queued)

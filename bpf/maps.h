@@ -145,20 +145,37 @@ struct {
 	__type(value, __u64);
 } GW_MAP_OUTBOUND SEC(".maps");
 
+/* Which ports look flows up (enum gw_flow_port_flag), per rule generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * GW_FLOW_PORT_KEYS);
+	__type(key, __u32);
+	__type(value, __u8);
+} GW_MAP_FLOW_PORTS SEC(".maps");
+
 /*
- * TCP flows of rules that track them, keyed by gw_flow_hash() of their
- * tuple. XDP creates (client SYN) and advances them, TC egress records the
- * server's SYN-ACK; userspace times them out and kills them (flush). Not
- * LRU: an evicted counted flow would hold its source's slot for ever.
- * Full: new flows go untracked.
+ * TCP flows of rules that track them, in slots (see struct gw_flow_conf in
+ * greywall.h). XDP creates (client SYN) and advances them, TC egress
+ * records the server's SYN-ACK; userspace times them out (writes the slot
+ * free) and kills them (flush). Nothing evicts a flow: an evicted counted
+ * flow would hold its source's count for ever. No free slot: the new flow
+ * goes untracked. max_entries must stay a power of two.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, GW_FLOWS_MAX_DEFAULT);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* the sweeper reads it in place */
+	__uint(max_entries, GW_FLOW_SLOTS);
+	__type(key, __u32);
 	__type(value, struct gw_flow);
 } GW_MAP_FLOWS SEC(".maps");
+
+/* gw_flows' seed and size: userspace writes it once, before any flow exists. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gw_flow_conf);
+} GW_MAP_FLOW_CONF SEC(".maps");
 
 /*
  * Per-source, per-rule connection counts and rates. XDP writes; userspace

@@ -27,9 +27,12 @@
 					   -> struct gw_ruleset */
 #define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
 #define GW_MAP_RULE_IFACES gw_rule_ifaces /* struct gw_rule_iface_key -> struct gw_ruleset */
+#define GW_MAP_FLOW_PORTS gw_flow_ports	/* generation * GW_FLOW_PORT_KEYS + port
+					   -> __u8 enum gw_flow_port_flag */
 #define GW_MAP_TARPIT gw_tarpit		/* sockmap: enum gw_tarpit_slot -> tarpit listener */
 #define GW_MAP_OUTBOUND gw_outbound	/* LRU: struct gw_addr -> __u64 first-seen ktime (ns) */
-#define GW_MAP_FLOWS gw_flows		/* __u64 gw_flow_hash() -> struct gw_flow */
+#define GW_MAP_FLOWS gw_flows		/* __u32 slot -> struct gw_flow */
+#define GW_MAP_FLOW_CONF gw_flow_conf	/* 0 -> struct gw_flow_conf */
 #define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
 #define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
 
@@ -42,7 +45,7 @@
 #define GW_HOSTS_MAX_DEFAULT 2097152	/* host map capacity (all tables) */
 #define GW_PREFIX_MAX_DEFAULT 524288	/* per-family prefix trie capacity */
 #define GW_OUTBOUND_MAX 16384		/* SMTP destinations recorded between two drains */
-#define GW_FLOWS_MAX_DEFAULT 262144	/* tracked TCP flows (keep state with limits) */
+#define GW_FLOW_SLOTS 524288		/* gw_flows' slots, a power of two (see struct gw_flow_conf) */
 #define GW_SRC_TRACK_MAX_DEFAULT 65536	/* tracked (source, rule) pairs */
 #define GW_EVENTS_BYTES (256 * 1024)	/* overload event ring */
 
@@ -222,12 +225,22 @@ enum gw_rule_index_key {
 	GW_RIX_DST_POS,
 	GW_RIX_DST_NEG,
 	GW_RIX_IF_ANY,		/* rules without `on IF` */
-	GW_RIX_STATEFUL,	/* rules that track flows: their ports' packets look flows up */
-	GW_RIX_QUEUED,		/* rules with `set queue`: their ports' replies look flows up */
 	GW_RIX_BASE = 16,
 	GW_RIX_SRC_TABLE = GW_RIX_BASE + 24,	/* + table: rules whose from <...> has it */
 	GW_RIX_DST_TABLE = GW_RIX_SRC_TABLE + GW_MAX_TABLES,
 	GW_RIX_MAX = GW_RIX_DST_TABLE + GW_MAX_TABLES,
+};
+
+/*
+ * The TCP ports of rules that track flows, per generation, in gw_flow_ports:
+ * only packets to (ingress) or from (egress) such a port look flows up, in
+ * one lookup of a byte.
+ */
+#define GW_FLOW_PORT_KEYS 65536
+
+enum gw_flow_port_flag {
+	GW_FLOW_PORT_STATEFUL = 1 << 0,	/* a rule that tracks flows covers it */
+	GW_FLOW_PORT_QUEUED = 1 << 1,	/* one of them has `set queue`: replies are queued */
 };
 
 #define GW_RIX_PROTOS 6
@@ -297,22 +310,38 @@ struct gw_flow_tuple {
 };
 
 /*
- * gw_flows is keyed by gw_flow_hash() of the tuple, not by the tuple: the
- * kernel's hash map hashes and compares its whole key on every lookup, and
- * every packet of a tracked flow looks its flow up. The tuple is kept in
- * the value and compared on every lookup, so a collision never matches the
- * wrong flow; a SYN whose key holds another tuple's flow is not tracked
- * (GW_STAT_FLOW_COLLISIONS) and evicts nothing. The hash is NH (UMAC's):
- * two distinct tuples collide with probability at most 2^-32 over the
- * seed, which userspace draws at random when it first attaches
- * (GW_CFG_FLOW_SEED) and keeps as long as the maps live. Whoever forges
- * SYNs never learns it, so they cannot take a chosen connection's key
- * ahead of it either.
+ * gw_flows is an array of slots, not a hash map: every packet of a tracked
+ * flow looks its flow up, and the kernel's hash map costs more than a whole
+ * pass verdict for it (an array lookup is a few instructions once the
+ * verifier inlines it). A flow lives in one of GW_FLOW_PROBE slots from its
+ * home slot, gw_flow_home() of gw_flow_hash() of its tuple; the tuple is
+ * kept in the slot and compared on every lookup, so a shared home never
+ * matches the wrong flow. A SYN that finds all its slots taken is not
+ * tracked (GW_STAT_FLOWS_FULL) and evicts nothing (SPEC 4). The hash is NH
+ * (UMAC's) under a seed userspace draws at random when it first attaches
+ * and keeps as long as the maps live (gw_flow_conf): whoever forges SYNs
+ * never learns it, so they cannot aim at the slots of a chosen connection.
+ * The slot count is a power of two (gw_flow_conf.mask + 1).
  */
 #define GW_FLOW_SEED_WORDS 5
+#define GW_FLOW_PROBE 8
 
 struct gw_flow_seed {
 	__u64 k[GW_FLOW_SEED_WORDS];
+};
+
+/*
+ * The one value of gw_flow_conf: what every flow lookup needs, in one
+ * lookup. tick_ns is the data-path clock as greywalld's sweeper last read
+ * it (once a second): an established flow's packets stamp last_ns with it
+ * rather than read the clock, which costs more than the rest of their
+ * lookup; tcp.established counts in hours. 0: no sweeper yet, read the clock.
+ */
+struct gw_flow_conf {
+	struct gw_flow_seed seed;
+	__u32 mask;		/* slots in gw_flows - 1 */
+	__u32 pad;
+	__u64 tick_ns;
 };
 
 static inline __u64 gw_flow_hash(const struct gw_flow_tuple *t, const struct gw_flow_seed *s)
@@ -330,7 +359,14 @@ static inline __u64 gw_flow_hash(const struct gw_flow_tuple *t, const struct gw_
 	return h;
 }
 
+/* The first slot of a flow: NH's high bits, which every bit of the tuple reaches. */
+static inline __u32 gw_flow_home(__u64 hash, __u32 mask)
+{
+	return (__u32)(hash >> 32) & mask;
+}
+
 enum gw_flow_state {
+	GW_FLOW_FREE = 0,	/* an empty slot (all zero) */
 	GW_FLOW_SYN = 1,	/* client SYN seen, admitted by a rule that tracks flows */
 	GW_FLOW_SYNACK,		/* the server's SYN-ACK seen on egress: server_isn recorded */
 	GW_FLOW_ESTABLISHED,	/* the client's ACK acknowledged server_isn + 1 */
@@ -338,16 +374,22 @@ enum gw_flow_state {
 	GW_FLOW_KILLED,		/* flushed or refused by a limit: every packet is dropped */
 };
 
-/* Value of gw_flows, under the key gw_flow_hash(&tuple). */
+/* A slot of gw_flows, free when state is GW_FLOW_FREE. */
 struct gw_flow {
 	struct gw_flow_tuple tuple;
 	__u64 last_ns;		/* last packet, data-path clock (see GW_CFG_CLOCK) */
 	__u32 server_isn;	/* sequence number of the server's SYN-ACK */
 	__u32 client_isn;	/* sequence number of the client's SYN */
-	__u8 state;		/* enum gw_flow_state */
-	__u8 rule;		/* the rule that admitted the SYN */
-	__u8 counted;		/* 1 while the flow holds a slot in its source's conns */
-	__u8 pad[5];
+	union {
+		struct {
+			__u8 state;	/* enum gw_flow_state */
+			__u8 rule;	/* the rule that admitted the SYN */
+			__u8 counted;	/* 1 while the flow holds a slot in its source's conns */
+			__u8 pad0;
+		};
+		__u32 claim;	/* a SYN takes a free slot by compare-and-swap of this word */
+	};
+	__u32 pad;
 };
 
 /*
@@ -408,7 +450,7 @@ enum gw_stat {
 	GW_STAT_STEER_NO_TARPIT, /* left to the MTA: no tarpit listener of that family */
 	GW_STAT_STEER_LOCAL,	/* left to the MTA: the host connecting to itself */
 	GW_STAT_OUTBOUND_SMTP,	/* SYNs this host sent to a remote SMTP port (spamlogd) */
-	GW_STAT_FLOWS_FULL,	/* SYNs not tracked: gw_flows full (passed, counted nowhere) */
+	GW_STAT_FLOWS_FULL,	/* SYNs not tracked: their slots in gw_flows all taken (passed, counted nowhere) */
 	GW_STAT_SRC_TRACK_FULL,	/* handshakes not counted: gw_src_track full (passed) */
 	GW_STAT_HANDSHAKES,	/* verified handshakes admitted and counted */
 	GW_STAT_BAD_ACK,	/* ACKs of a tracked SYN-ACK not acknowledging it: ignored */
@@ -417,7 +459,6 @@ enum gw_stat {
 	GW_STAT_RETURN_RST,	/* block return: TCP answered with RST */
 	GW_STAT_RETURN_ICMP,	/* block return: answered with ICMP unreachable */
 	GW_STAT_EVENTS_LOST,	/* overload events the ring had no room for */
-	GW_STAT_FLOW_COLLISIONS, /* SYNs not tracked: their key holds another tuple's flow */
 	GW_STAT_MAX,
 };
 
@@ -431,8 +472,7 @@ enum gw_config_key {
 	GW_CFG_SPAMD_PORT,	/* TCP port steered to the tarpit; 0 = steering off */
 	GW_CFG_SPAMD_PASS_TABLES, /* bitmask of tables whose members reach the MTA */
 	GW_CFG_CLOCK,		/* data-path clock in seconds; 0 = CLOCK_MONOTONIC (tests set it) */
-	GW_CFG_FLOW_SEED,	/* GW_FLOW_SEED_WORDS entries: struct gw_flow_seed, set once */
-	GW_CFG_MAX = GW_CFG_FLOW_SEED + GW_FLOW_SEED_WORDS,
+	GW_CFG_MAX,
 };
 
 /*
@@ -459,6 +499,7 @@ _Static_assert(sizeof(struct gw_rule_stats) == 40, "gw_rule_stats is a map value
 _Static_assert(sizeof(struct gw_flow_tuple) == 8 * GW_FLOW_SEED_WORDS,
 	       "gw_flow_hash() reads the tuple as GW_FLOW_SEED_WORDS words");
 _Static_assert(sizeof(struct gw_flow) == 64, "gw_flow is a map value ABI");
+_Static_assert(sizeof(struct gw_flow_conf) == 56, "gw_flow_conf is a map value ABI");
 _Static_assert(sizeof(struct gw_src_key) == 20, "gw_src_key is a map key ABI");
 _Static_assert(sizeof(struct gw_src_track) == 24, "gw_src_track is a map value ABI");
 _Static_assert(sizeof(struct gw_event) == 40, "gw_event is a ringbuf record ABI");

@@ -157,7 +157,8 @@ void fx_reset(void)
 	array_zero(xdp_skel->maps.gw_stats, true);
 	array_zero(xdp_skel->maps.gw_config, false);
 	map_clear(xdp_skel->maps.gw_outbound);
-	map_clear(xdp_skel->maps.gw_flows);
+	array_zero(xdp_skel->maps.gw_flows, false);
+	array_zero(xdp_skel->maps.gw_flow_conf, false);
 	map_clear(xdp_skel->maps.gw_src_track);
 	fx_events(NULL, 0);
 	{
@@ -168,8 +169,8 @@ void fx_reset(void)
 			ST_CHECK(0, "fixture: empty the tarpit slots");
 	}
 	/* A seed of its own for every case, as greywalld draws one per boot. */
-	if (sweeper_flow_seed_init(fx_config_fd()))
-		ST_CHECK(0, "fixture: draw the flow hash seed");
+	if (sweeper_flow_conf_init(fx_flow_conf_fd(), fx_flows_fd()))
+		ST_CHECK(0, "fixture: draw the flow table's seed");
 	fx_extra_flags = 0;
 	fx_rules(NULL, 0);
 	mapindex_reset(&fx_index);
@@ -256,7 +257,8 @@ void fx_rules(const struct gw_rule *rules, int n)
 	struct ruleindex_maps maps = { bpf_map__fd(xdp_skel->maps.gw_rule_index),
 				       bpf_map__fd(xdp_skel->maps.gw_rule_ports),
 				       bpf_map__fd(xdp_skel->maps.gw_rule_ifaces),
-				       bpf_map__fd(xdp_skel->maps.gw_config) };
+				       bpf_map__fd(xdp_skel->maps.gw_config),
+				       bpf_map__fd(xdp_skel->maps.gw_flow_ports) };
 
 	for (int i = 0; i < n; i++) {
 		uint32_t k = (uint32_t)i;
@@ -376,6 +378,11 @@ void fx_clock(uint64_t sec)
 	fx_config(GW_CFG_CLOCK, sec);
 }
 
+int fx_flow_tick(uint64_t ns)
+{
+	return sweeper_flow_tick(fx_flow_conf_fd(), ns);
+}
+
 int fx_flow_tuple(const char *client, uint16_t cport, const char *server, uint16_t sport,
 		  struct gw_flow_tuple *tuple)
 {
@@ -392,19 +399,60 @@ int fx_flow_tuple(const char *client, uint16_t cport, const char *server, uint16
 	return 0;
 }
 
-int fx_flow_key(const struct gw_flow_tuple *tuple, uint64_t *key)
+int fx_flow_home(const struct gw_flow_tuple *tuple, uint32_t *home)
 {
-	return sweeper_flow_key(fx_config_fd(), tuple, key);
+	uint32_t mask;
+
+	return sweeper_flow_home(fx_flow_conf_fd(), tuple, home, &mask);
+}
+
+int fx_flow_seed_word(uint32_t i, uint64_t value)
+{
+	struct gw_flow_conf conf;
+	uint32_t zero = 0;
+
+	if (i >= GW_FLOW_SEED_WORDS || bpf_map_lookup_elem(fx_flow_conf_fd(), &zero, &conf))
+		return -EINVAL;
+	conf.seed.k[i] = value;
+	return bpf_map_update_elem(fx_flow_conf_fd(), &zero, &conf, BPF_ANY) ? -errno : 0;
 }
 
 int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out)
 {
-	return sweeper_flow_get(fx_flows_fd(), fx_config_fd(), tuple, out);
+	return sweeper_flow_get(fx_flows_fd(), fx_flow_conf_fd(), tuple, out);
 }
 
 int fx_flow_put(const struct gw_flow *flow)
 {
-	return sweeper_flow_put(fx_flows_fd(), fx_config_fd(), flow);
+	return sweeper_flow_put(fx_flows_fd(), fx_flow_conf_fd(), flow);
+}
+
+int fx_fill_flows(void)
+{
+	uint32_t n = FX_FLOWS_MAX, *keys = calloc(n, sizeof(*keys));
+	struct gw_flow *flows = calloc(n, sizeof(*flows));
+	int err = 0;
+
+	if (!keys || !flows) {
+		err = -ENOMEM;
+	} else {
+		/* Clients in 192.0.2.0/24 port 1: no test connects from there. */
+		for (uint32_t i = 0; i < n; i++) {
+			keys[i] = i;
+			flows[i] = (struct gw_flow){ .state = GW_FLOW_ESTABLISHED, .last_ns = 1,
+						     .tuple = { .client_port = 1,
+								.server_port = (uint16_t)(i + 1) } };
+			flows[i].tuple.client.bytes[10] = 0xff;
+			flows[i].tuple.client.bytes[11] = 0xff;
+			flows[i].tuple.client.bytes[12] = 192;
+			flows[i].tuple.client.bytes[14] = 2;
+		}
+		if (bpf_map_update_batch(fx_flows_fd(), keys, flows, &n, NULL))
+			err = -errno;
+	}
+	free(keys);
+	free(flows);
+	return err;
 }
 
 static int src_key(const char *addr, uint32_t rule, struct gw_src_key *key)
@@ -497,6 +545,11 @@ int fx_flows_fd(void)
 	return bpf_map__fd(xdp_skel->maps.gw_flows);
 }
 
+int fx_flow_conf_fd(void)
+{
+	return bpf_map__fd(xdp_skel->maps.gw_flow_conf);
+}
+
 int fx_src_track_fd(void)
 {
 	return bpf_map__fd(xdp_skel->maps.gw_src_track);
@@ -535,7 +588,7 @@ static const char *stat_name(int stat)
 		STAT_NAME(OUTBOUND_SMTP), STAT_NAME(FLOWS_FULL), STAT_NAME(SRC_TRACK_FULL),
 		STAT_NAME(HANDSHAKES), STAT_NAME(BAD_ACK), STAT_NAME(OVERLOAD_DROPS),
 		STAT_NAME(FLOW_KILLED_DROPS), STAT_NAME(RETURN_RST), STAT_NAME(RETURN_ICMP),
-		STAT_NAME(EVENTS_LOST), STAT_NAME(FLOW_COLLISIONS),
+		STAT_NAME(EVENTS_LOST),
 	};
 #undef STAT_NAME
 

@@ -92,15 +92,21 @@ int fx_run_sk_lookup(struct bpf_sk_lookup *ctx);
  * whole seconds (GW_CFG_CLOCK; 0: the real boot-time clock).
  */
 void fx_clock(uint64_t sec);
+/* greywalld's once-a-second clock for established flows (gw_flow_conf.tick_ns); 0 or -errno. */
+int fx_flow_tick(uint64_t ns);
 /* The tuple of the flow client:cport -> server:sport; 0 or -EINVAL. */
 int fx_flow_tuple(const char *client, uint16_t cport, const char *server, uint16_t sport,
 		  struct gw_flow_tuple *tuple);
-/* Its key in gw_flows under the case's seed (fx_reset() draws one). */
-int fx_flow_key(const struct gw_flow_tuple *tuple, uint64_t *key);
-/* The flow of tuple (-ENOENT: none, or its key holds another's); 0 or -errno. */
+/* Its home slot in gw_flows under the case's seed (fx_reset() draws one). */
+int fx_flow_home(const struct gw_flow_tuple *tuple, uint32_t *home);
+/* Set word i of the case's seed (tests that want tuples to share a home). */
+int fx_flow_seed_word(uint32_t i, uint64_t value);
+/* The flow of tuple (-ENOENT: none); 0 or -errno. */
 int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out);
-/* Write flow under the key of flow->tuple; 0 or -errno. */
+/* Write flow into its tuple's slot or a free one of its slots; 0 or -errno (-ENOSPC). */
 int fx_flow_put(const struct gw_flow *flow);
+/* Take every slot of gw_flows with a flow no case's tuple matches; 0 or -errno. */
+int fx_fill_flows(void);
 /* The source tracking entry of (addr, rule); 0 or -errno (-ENOENT: none). */
 int fx_src_track_get(const char *addr, uint32_t rule, struct gw_src_track *out);
 int fx_src_track_put(const char *addr, uint32_t rule, const struct gw_src_track *track);
@@ -109,6 +115,7 @@ int fx_events(struct gw_event *out, int max);
 /* Fill a hash map to capacity with generated keys; 0 or -errno. */
 int fx_fill_map(int fd);
 int fx_flows_fd(void);
+int fx_flow_conf_fd(void);
 int fx_src_track_fd(void);
 
 /* The fixture's maps as a struct datapath, for the userspace API (steer.h). */

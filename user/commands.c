@@ -645,7 +645,6 @@ static int cmd_stats(struct daemon *d, struct control_request *req)
 		[GW_STAT_RETURN_RST] = "returned-rst",
 		[GW_STAT_RETURN_ICMP] = "returned-icmp",
 		[GW_STAT_EVENTS_LOST] = "events-lost",
-		[GW_STAT_FLOW_COLLISIONS] = "flow-collisions",
 	};
 
 	for (int i = 0; i < GW_STAT_MAX; i++)

@@ -40,6 +40,7 @@ static const struct {
 	PINNED(GW_MAP_RULE_IFACES, rule_ifaces), PINNED(GW_MAP_TARPIT, tarpit),
 	PINNED(GW_MAP_OUTBOUND, outbound),	PINNED(GW_MAP_FLOWS, flows),
 	PINNED(GW_MAP_SRC_TRACK, src_track),	PINNED(GW_MAP_EVENTS, events),
+	PINNED(GW_MAP_FLOW_CONF, flow_conf),	PINNED(GW_MAP_FLOW_PORTS, flow_ports),
 #undef PINNED
 };
 
@@ -474,10 +475,10 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 			return ret;
 		}
 	}
-	/* Before any program runs: flows hashed before the seed was set would be lost. */
-	ret = sweeper_flow_seed_init(dp->config);
+	/* Before any program runs: flows placed before the seed was set would be lost. */
+	ret = sweeper_flow_conf_init(dp->flow_conf, dp->flows);
 	if (ret) {
-		snprintf(err, errlen, "flow hash seed: %s", strerror(-ret));
+		snprintf(err, errlen, "flow table seed: %s", strerror(-ret));
 		return ret;
 	}
 	bpf_map_lookup_elem(dp->config, &key, &attached_build);
@@ -593,7 +594,7 @@ int datapath_set_config(const struct datapath *dp, enum gw_config_key key, uint6
 int datapath_set_rules(struct datapath *dp, const struct config *cfg)
 {
 	struct ruleindex_maps maps = { dp->rule_index, dp->rule_ports, dp->rule_ifaces,
-				       dp->config };
+				       dp->config, dp->flow_ports };
 	struct gw_rule rules[GW_MAX_RULES];
 	uint64_t counter_tables = 0;
 	int err;

@@ -51,6 +51,8 @@ struct datapath {
 	int tarpit;
 	int outbound;
 	int flows;
+	int flow_conf;
+	int flow_ports;
 	int src_track;
 	int events;
 };

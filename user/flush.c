@@ -251,9 +251,11 @@ static int kill_flow(void *ctx, const void *key, void *value)
 {
 	struct gw_flow *f = value;
 	const struct gw_flow_tuple *t = &f->tuple;
+	uint32_t slot = *(const uint32_t *)key;
 	struct kill *k = ctx;
 	struct kill_source *ks;
 	struct addr_prefix client;
+	int ret;
 
 	if (f->state == GW_FLOW_KILLED)
 		return 0;
@@ -261,13 +263,17 @@ static int kill_flow(void *ctx, const void *key, void *value)
 	ks = addrmap_get(&k->sources, &client);
 	if (!ks || (!ks->global && !((ks->rules.bits[f->rule / 64] >> (f->rule % 64)) & 1)))
 		return 0;
+	/* Gone meanwhile (timed out): nothing left to kill. */
+	ret = sweeper_flow_reread(k->flows_fd, slot, f);
+	if (ret) {
+		kill_error(k, ret == -ENOENT ? 0 : ret);
+		return 0;
+	}
 	kill_error(k, sweeper_release(k->src_track_fd, f));
 	f->state = GW_FLOW_KILLED;
 	f->last_ns = k->now_ns;
-	if (bpf_map_update_elem(k->flows_fd, key, f, BPF_EXIST)) {
-		/* Gone meanwhile (timed out, closed): nothing left to kill. */
-		if (errno != ENOENT)
-			kill_error(k, -errno);
+	if (bpf_map_update_elem(k->flows_fd, &slot, f, BPF_ANY)) {
+		kill_error(k, -errno);
 		return 0;
 	}
 	k->reqs[ks->first].result.flows++;
@@ -305,8 +311,7 @@ int flush_sources(int flows_fd, int src_track_fd, struct flush_request *reqs, si
 			ks->rules.bits[w] |= reqs[i].rules.bits[w];
 	}
 	/* Flows first: from here on XDP drops what the sockets' peers still send. */
-	ret = sweeper_map_foreach(flows_fd, sizeof(uint64_t), sizeof(struct gw_flow), 0,
-				  kill_flow, &k);
+	ret = sweeper_flow_foreach(flows_fd, kill_flow, &k);
 	kill_error(&k, ret);
 	for (size_t pos = 0; addrmap_next(&k.sources, &pos, &src, (void **)&ks);) {
 		/* A plain flush with no flow of its rules has no socket to destroy either. */

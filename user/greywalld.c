@@ -402,13 +402,17 @@ static void handle_client(struct daemon *d, int listen_fd)
 static void sweep(struct daemon *d)
 {
 	struct sweeper_result res;
+	uint64_t now;
 	int ret;
 
 	ret = overload_periodic(&overload);
 	if (ret < 0)
 		log_err("overload events: %s", strerror(-ret));
-	ret = sweeper_run(d->dp.flows, d->dp.src_track, &d->cfg, sweeper_clock_ns(d->dp.config),
-			  &res);
+	now = sweeper_clock_ns(d->dp.config);
+	ret = sweeper_flow_tick(d->dp.flow_conf, now);
+	if (ret)
+		log_err("flow clock tick: %s", strerror(-ret));
+	ret = sweeper_run(d->dp.flows, d->dp.src_track, &d->cfg, now, &res);
 	if (ret)
 		log_err("flow sweep: %s", strerror(-ret));
 	if (res.flows_expired || res.sources_deleted)

@@ -65,7 +65,7 @@ static void compile_side(struct gw_ruleset *ix, uint32_t i, uint64_t tables, boo
 			set_bit(&ix[key_table + t], i);
 }
 
-static int write_array(int fd, uint32_t first_key, const struct gw_ruleset *values, uint32_t n)
+static int write_array(int fd, uint32_t first_key, const void *values, size_t size, uint32_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint32_t *keys = malloc(PORT_BATCH * sizeof(*keys));
@@ -78,7 +78,7 @@ static int write_array(int fd, uint32_t first_key, const struct gw_ruleset *valu
 
 		for (uint32_t k = 0; k < count; k++)
 			keys[k] = first_key + done + k;
-		if (bpf_map_update_batch(fd, keys, &values[done], &count, &opts))
+		if (bpf_map_update_batch(fd, keys, (const char *)values + done * size, &count, &opts))
 			err = -errno;
 		done += count;
 	}
@@ -123,6 +123,7 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 	uint32_t key = GW_CFG_RULE_GEN, gen;
 	struct gw_ruleset *ix, *ports;
 	uint64_t live = 0, flags = 0;
+	uint8_t *flow_ports;
 	int err;
 
 	if (n > GW_MAX_RULES)
@@ -132,7 +133,8 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 	gen = (uint32_t)(live & 1) ^ 1;
 	ix = calloc(GW_RIX_MAX, sizeof(*ix));
 	ports = calloc(GW_RULE_PORT_KEYS, sizeof(*ports));
-	if (!ix || !ports) {
+	flow_ports = calloc(GW_FLOW_PORT_KEYS, sizeof(*flow_ports));
+	if (!ix || !ports || !flow_ports) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -152,11 +154,12 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 		if (r->dst_tables)
 			flags |= GW_RULE_META_NEED_DST;
 		if (gw_rule_tracks_flows(r)) {
+			uint8_t f = GW_FLOW_PORT_STATEFUL | (r->queue ? GW_FLOW_PORT_QUEUED : 0);
+
 			flags |= GW_RULE_META_STATEFUL;
-			set_bit(&ix[GW_RIX_STATEFUL], i);
+			for (uint32_t port = r->dport_lo; port <= r->dport_hi; port++)
+				flow_ports[port] |= f;
 		}
-		if (gw_rule_tracks_flows(r) && r->queue)
-			set_bit(&ix[GW_RIX_QUEUED], i);
 		if (r->ifindex)
 			flags |= GW_RULE_META_IFINDEX;
 		else
@@ -184,9 +187,13 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 	ix[GW_RIX_META].bits[0] = n;
 	ix[GW_RIX_META].bits[1] = flags;
 
-	err = write_array(maps->index, gen * GW_RIX_MAX, ix, GW_RIX_MAX);
+	err = write_array(maps->index, gen * GW_RIX_MAX, ix, sizeof(*ix), GW_RIX_MAX);
 	if (!err)
-		err = write_array(maps->ports, gen * GW_RULE_PORT_KEYS, ports, GW_RULE_PORT_KEYS);
+		err = write_array(maps->ports, gen * GW_RULE_PORT_KEYS, ports, sizeof(*ports),
+				  GW_RULE_PORT_KEYS);
+	if (!err)
+		err = write_array(maps->flow_ports, gen * GW_FLOW_PORT_KEYS, flow_ports,
+				  sizeof(*flow_ports), GW_FLOW_PORT_KEYS);
 	if (!err)
 		err = write_ifaces(maps->ifaces, gen, rules, n, &ix[GW_RIX_IF_ANY]);
 	if (!err) {
@@ -198,5 +205,6 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 out:
 	free(ix);
 	free(ports);
+	free(flow_ports);
 	return err;
 }

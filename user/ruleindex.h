@@ -16,6 +16,7 @@ struct ruleindex_maps {
 	int ports;
 	int ifaces;
 	int config;
+	int flow_ports;
 };
 
 /*

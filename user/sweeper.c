@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -58,68 +59,175 @@ uint32_t sweeper_rate_decayed(uint32_t count, uint64_t last_s, uint64_t now_s, u
 	return count - (uint32_t)((uint64_t)count * elapsed / seconds);
 }
 
-static int flow_seed_read(int config_fd, struct gw_flow_seed *seed)
+int sweeper_flow_conf_init(int conf_fd, int flows_fd)
 {
-	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++) {
-		uint32_t key = GW_CFG_FLOW_SEED + i;
-
-		if (bpf_map_lookup_elem(config_fd, &key, &seed->k[i]))
-			return -errno;
-	}
-	return 0;
-}
-
-int sweeper_flow_seed_init(int config_fd)
-{
-	struct gw_flow_seed seed;
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info), zero = 0, slots;
+	struct gw_flow_conf conf = { 0 };
 	uint64_t any = 0;
-	int ret = flow_seed_read(config_fd, &seed);
 
-	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS && !ret; i++)
-		any |= seed.k[i];
-	if (ret || any)
-		return ret;
-	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+	if (bpf_obj_get_info_by_fd(flows_fd, &info, &len))
 		return -errno;
-	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++) {
-		uint32_t key = GW_CFG_FLOW_SEED + i;
-
-		if (bpf_map_update_elem(config_fd, &key, &seed.k[i], BPF_ANY))
-			return -errno;
-	}
+	slots = info.max_entries;
+	if (!slots || (slots & (slots - 1)))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(conf_fd, &zero, &conf))
+		return -errno;
+	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++)
+		any |= conf.seed.k[i];
+	if (any && conf.mask == slots - 1)
+		return 0;
+	if (!any && getrandom(&conf.seed, sizeof(conf.seed), 0) != (ssize_t)sizeof(conf.seed))
+		return -errno;
+	conf.mask = slots - 1;
+	if (bpf_map_update_elem(conf_fd, &zero, &conf, BPF_ANY))
+		return -errno;
 	return 0;
 }
 
-int sweeper_flow_key(int config_fd, const struct gw_flow_tuple *tuple, uint64_t *key)
+int sweeper_flow_tick(int conf_fd, uint64_t now_ns)
 {
-	struct gw_flow_seed seed;
-	int ret = flow_seed_read(config_fd, &seed);
+	struct gw_flow_conf conf;
+	uint32_t zero = 0;
 
-	if (!ret)
-		*key = gw_flow_hash(tuple, &seed);
+	if (bpf_map_lookup_elem(conf_fd, &zero, &conf))
+		return -errno;
+	conf.tick_ns = now_ns;
+	return bpf_map_update_elem(conf_fd, &zero, &conf, BPF_ANY) ? -errno : 0;
+}
+
+int sweeper_flow_home(int conf_fd, const struct gw_flow_tuple *tuple, uint32_t *home,
+		      uint32_t *mask)
+{
+	struct gw_flow_conf conf;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(conf_fd, &zero, &conf))
+		return -errno;
+	*home = gw_flow_home(gw_flow_hash(tuple, &conf.seed), conf.mask);
+	*mask = conf.mask;
+	return 0;
+}
+
+/*
+ * The slot of tuple's flow among its GW_FLOW_PROBE, read into *out; else
+ * -ENOENT and *free_slot the first free slot (UINT32_MAX: none).
+ */
+static int flow_find(int flows_fd, int conf_fd, const struct gw_flow_tuple *tuple,
+		     struct gw_flow *out, uint32_t *slot, uint32_t *free_slot)
+{
+	uint32_t home, mask;
+	int ret = sweeper_flow_home(conf_fd, tuple, &home, &mask);
+
+	*free_slot = UINT32_MAX;
+	for (uint32_t i = 0; i < GW_FLOW_PROBE && !ret; i++) {
+		*slot = (home + i) & mask;
+		if (bpf_map_lookup_elem(flows_fd, slot, out))
+			return -errno;
+		if (out->state == GW_FLOW_FREE) {
+			if (*free_slot == UINT32_MAX)
+				*free_slot = *slot;
+		} else if (!memcmp(&out->tuple, tuple, sizeof(*tuple))) {
+			return 0;
+		}
+	}
+	return ret ? ret : -ENOENT;
+}
+
+int sweeper_flow_get(int flows_fd, int conf_fd, const struct gw_flow_tuple *tuple,
+		     struct gw_flow *out)
+{
+	uint32_t slot, free_slot;
+
+	return flow_find(flows_fd, conf_fd, tuple, out, &slot, &free_slot);
+}
+
+int sweeper_flow_put(int flows_fd, int conf_fd, const struct gw_flow *flow)
+{
+	uint32_t slot, free_slot;
+	struct gw_flow old;
+	int ret = flow_find(flows_fd, conf_fd, &flow->tuple, &old, &slot, &free_slot);
+
+	if (ret == -ENOENT) {
+		if (free_slot == UINT32_MAX)
+			return -ENOSPC;
+		slot = free_slot;
+		ret = 0;
+	}
+	if (!ret && bpf_map_update_elem(flows_fd, &slot, flow, BPF_ANY))
+		ret = -errno;
 	return ret;
 }
 
-int sweeper_flow_get(int flows_fd, int config_fd, const struct gw_flow_tuple *tuple,
-		     struct gw_flow *out)
+int sweeper_flow_reread(int flows_fd, uint32_t slot, struct gw_flow *flow)
 {
-	uint64_t key;
-	int ret = sweeper_flow_key(config_fd, tuple, &key);
+	struct gw_flow now;
 
-	if (ret)
-		return ret;
-	if (bpf_map_lookup_elem(flows_fd, &key, out))
+	if (bpf_map_lookup_elem(flows_fd, &slot, &now))
 		return -errno;
-	return memcmp(&out->tuple, tuple, sizeof(*tuple)) ? -ENOENT : 0;
+	if (now.state == GW_FLOW_FREE || memcmp(&now.tuple, &flow->tuple, sizeof(now.tuple)))
+		return -ENOENT;
+	*flow = now;
+	return 0;
 }
 
-int sweeper_flow_put(int flows_fd, int config_fd, const struct gw_flow *flow)
+int sweeper_flow_free(int flows_fd, uint32_t slot)
 {
-	uint64_t key;
-	int ret = sweeper_flow_key(config_fd, &flow->tuple, &key);
+	struct gw_flow zero = { 0 };
 
-	if (!ret && bpf_map_update_elem(flows_fd, &key, flow, BPF_ANY))
-		ret = -errno;
+	return bpf_map_update_elem(flows_fd, &slot, &zero, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * gw_flows mapped into memory, for the map whose id is asked for: reading
+ * half a million slots through the syscall takes 40 ms, reading them in
+ * place 2 ms. One mapping is kept, for the one flow table a process uses;
+ * greywalld uses it from its main loop only.
+ */
+static struct {
+	uint32_t id;
+	uint32_t slots;
+	const struct gw_flow *flows;
+} flow_map;
+
+static int flow_map_get(int flows_fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	void *p;
+
+	if (bpf_obj_get_info_by_fd(flows_fd, &info, &len))
+		return -errno;
+	if (flow_map.flows && flow_map.id == info.id)
+		return 0;
+	if (info.value_size != sizeof(struct gw_flow) || !(info.map_flags & BPF_F_MMAPABLE))
+		return -EINVAL;
+	p = mmap(NULL, (size_t)info.max_entries * sizeof(struct gw_flow), PROT_READ, MAP_SHARED,
+		 flows_fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (flow_map.flows)
+		munmap((void *)flow_map.flows, (size_t)flow_map.slots * sizeof(struct gw_flow));
+	flow_map.id = info.id;
+	flow_map.slots = info.max_entries;
+	flow_map.flows = p;
+	return 0;
+}
+
+int sweeper_flow_foreach(int flows_fd, sweeper_visit_cb cb, void *ctx)
+{
+	int ret = flow_map_get(flows_fd);
+
+	for (uint32_t slot = 0; !ret && slot < flow_map.slots; slot++) {
+		struct gw_flow f;
+
+		/* Free, or a SYN still writing it (it stamps last_ns last). */
+		if (flow_map.flows[slot].state == GW_FLOW_FREE)
+			continue;
+		memcpy(&f, &flow_map.flows[slot], sizeof(f));
+		if (f.state != GW_FLOW_FREE && f.last_ns)
+			ret = cb(ctx, &slot, &f);
+	}
 	return ret;
 }
 
@@ -205,18 +313,28 @@ static int sweep_flow(void *ctx, const void *key, void *value)
 {
 	struct sweep *s = ctx;
 	struct gw_flow *f = value;
-	uint64_t timeout = (uint64_t)sweeper_flow_timeout(f->state) * SWEEPER_NSEC;
+	uint64_t timeout = (uint64_t)sweeper_flow_timeout(f->state) * SWEEPER_NSEC, seen;
+	uint32_t slot = *(const uint32_t *)key;
 	int ret;
 
 	s->res->flows++;
 	/* A flow stamped after our clock was read is fresh. */
 	if (f->last_ns >= s->now_ns || s->now_ns - f->last_ns <= timeout)
 		return 0;
+	/* A packet since the batch was read keeps it; a new flow in the slot is not ours. */
+	seen = f->last_ns;
+	ret = sweeper_flow_reread(s->flows_fd, slot, f);
+	if (ret || f->last_ns != seen) {
+		note_error(s, ret == -ENOENT ? 0 : ret);
+		return 0;
+	}
 	ret = sweeper_release(s->src_track_fd, f);
 	note_error(s, ret);
 	if (ret > 0)
 		s->res->slots_released++;
-	if (sweep_delete(s, s->flows_fd, key))
+	ret = sweeper_flow_free(s->flows_fd, slot);
+	note_error(s, ret);
+	if (!ret)
 		s->res->flows_expired++;
 	return 0;
 }
@@ -249,8 +367,7 @@ int sweeper_run(int flows_fd, int src_track_fd, const struct config *cfg, uint64
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = sweeper_map_foreach(flows_fd, sizeof(uint64_t), sizeof(struct gw_flow), 0,
-				  sweep_flow, &s);
+	ret = sweeper_flow_foreach(flows_fd, sweep_flow, &s);
 	if (!ret)
 		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),
 					  sizeof(struct gw_src_track), BPF_F_LOCK, sweep_source, &s);
@@ -288,19 +405,24 @@ static int remap_flow(void *ctx, const void *key, void *value)
 {
 	struct remap *r = ctx;
 	struct gw_flow *f = value;
-	int to = remap_target(r, f->rule), ret = 0;
+	uint32_t slot = *(const uint32_t *)key;
+	int to = remap_target(r, f->rule), ret;
 
 	if (to == f->rule)
 		return 0;
-	if (to < 0) {
+	ret = sweeper_flow_reread(r->flows_fd, slot, f);
+	if (ret == -ENOENT)
+		return 0;
+	if (!ret && to < 0) {
 		/* Its source entry goes too, so there is no slot to give back. */
-		ret = bpf_map_delete_elem(r->flows_fd, key);
-	} else {
+		ret = sweeper_flow_free(r->flows_fd, slot);
+	} else if (!ret) {
 		f->rule = (uint8_t)to;
-		ret = bpf_map_update_elem(r->flows_fd, key, f, BPF_EXIST);
+		if (bpf_map_update_elem(r->flows_fd, &slot, f, BPF_ANY))
+			ret = -errno;
 	}
-	if (ret && errno != ENOENT)
-		remap_error(r);
+	if (ret && !r->error)
+		r->error = ret;
 	return 0;
 }
 
@@ -323,8 +445,7 @@ int sweeper_remap_rules(int flows_fd, int src_track_fd, const int *new_index, si
 	struct remap r = { flows_fd, src_track_fd, new_index, nold, NULL, 0, 0, 0 };
 	int ret;
 
-	ret = sweeper_map_foreach(flows_fd, sizeof(uint64_t), sizeof(struct gw_flow), 0,
-				  remap_flow, &r);
+	ret = sweeper_flow_foreach(flows_fd, remap_flow, &r);
 	if (!ret)
 		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),
 					  sizeof(struct gw_src_track), BPF_F_LOCK,

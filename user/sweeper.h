@@ -63,21 +63,42 @@ uint32_t sweeper_flow_timeout(uint8_t state);
 uint32_t sweeper_rate_decayed(uint32_t count, uint64_t last_s, uint64_t now_s, uint32_t seconds);
 
 /*
- * Give gw_flows its hash seed (GW_CFG_FLOW_SEED in config_fd): a random one
- * when the config holds none yet, else the one it holds, which the flows in
- * the map were hashed with. Before the data path is attached. 0 or -errno.
+ * Give gw_flows (flows_fd, max_entries a power of two) its seed and size
+ * in gw_flow_conf (conf_fd): a random seed when the map holds none yet,
+ * else the one it holds, which the flows in gw_flows were placed with.
+ * Before the data path is attached. 0, -EINVAL (size) or -errno.
  */
-int sweeper_flow_seed_init(int config_fd);
+int sweeper_flow_conf_init(int conf_fd, int flows_fd);
 
-/* The key of tuple in gw_flows: gw_flow_hash() under the seed in config_fd. 0 or -errno. */
-int sweeper_flow_key(int config_fd, const struct gw_flow_tuple *tuple, uint64_t *key);
+/*
+ * Give the data path the clock (gw_flow_conf.tick_ns), now_ns from
+ * sweeper_clock_ns(); greywalld does it every second, before its sweep.
+ * 0 or -errno.
+ */
+int sweeper_flow_tick(int conf_fd, uint64_t now_ns);
 
-/* The flow of tuple: 0, -ENOENT (none; its key may hold another tuple's flow), -errno. */
-int sweeper_flow_get(int flows_fd, int config_fd, const struct gw_flow_tuple *tuple,
+/* The home slot of tuple in gw_flows, and the slot mask, under conf_fd. 0 or -errno. */
+int sweeper_flow_home(int conf_fd, const struct gw_flow_tuple *tuple, uint32_t *home,
+		      uint32_t *mask);
+
+/* The flow of tuple, looked for in its GW_FLOW_PROBE slots: 0, -ENOENT, -errno. */
+int sweeper_flow_get(int flows_fd, int conf_fd, const struct gw_flow_tuple *tuple,
 		     struct gw_flow *out);
 
-/* Write flow under the key of its tuple, whatever that key held. 0 or -errno. */
-int sweeper_flow_put(int flows_fd, int config_fd, const struct gw_flow *flow);
+/*
+ * Write flow into the slot of its tuple's flow, else into the first free
+ * one of its slots. 0, -ENOSPC (all its slots hold other flows), -errno.
+ */
+int sweeper_flow_put(int flows_fd, int conf_fd, const struct gw_flow *flow);
+
+/*
+ * Read slot again into *flow, if it still holds flow's tuple: the data
+ * path may have moved it on since a batch read it. 0, -ENOENT, -errno.
+ */
+int sweeper_flow_reread(int flows_fd, uint32_t slot, struct gw_flow *flow);
+
+/* Make slot free (all zero). 0 or -errno. */
+int sweeper_flow_free(int flows_fd, uint32_t slot);
 
 /*
  * Give a counted flow's connection slot back to its source (conns - 1, never
@@ -88,13 +109,21 @@ int sweeper_flow_put(int flows_fd, int config_fd, const struct gw_flow *flow);
 int sweeper_release(int src_track_fd, struct gw_flow *flow);
 
 /*
- * Visit every entry of a hash map, in batches; cb may update or delete the
+ * Visit every entry of a map, in batches; cb may update or delete the
  * entry it is given. lookup_flags: BPF_F_LOCK for maps with a spin lock.
  * A non-zero cb return stops the walk and is returned; else 0 or -errno.
  */
 typedef int (*sweeper_visit_cb)(void *ctx, const void *key, void *value);
 int sweeper_map_foreach(int fd, size_t key_size, size_t value_size, uint64_t lookup_flags,
 			sweeper_visit_cb cb, void *ctx);
+
+/*
+ * Visit the flows of gw_flows (key: the __u32 slot; value: a copy of the
+ * slot), read in place (the map is BPF_F_MMAPABLE), as sweeper_map_foreach;
+ * free slots and slots a SYN is still writing are skipped. A callback that
+ * writes a slot re-reads it first (sweeper_flow_reread()).
+ */
+int sweeper_flow_foreach(int flows_fd, sweeper_visit_cb cb, void *ctx);
 
 /*
  * One sweep at now_ns (sweeper_clock_ns()): expire flows, then delete the

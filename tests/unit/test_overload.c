@@ -32,7 +32,10 @@
 
 #define NS SWEEPER_NSEC
 
-static int flows_fd, src_fd, config_fd;
+static int flows_fd, src_fd, config_fd, conf_fd;
+
+/* gw_flows' slots here: a power of two, few enough to clear quickly. */
+#define TEST_FLOW_SLOTS 1024
 
 static struct gw_addr key_of(const char *text)
 {
@@ -58,12 +61,12 @@ static void put_flow(const struct gw_flow_tuple *t, uint8_t state, uint8_t rule,
 	struct gw_flow f = { .tuple = *t, .last_ns = last_ns, .state = state, .rule = rule,
 			     .counted = counted };
 
-	sweeper_flow_put(flows_fd, config_fd, &f);
+	sweeper_flow_put(flows_fd, conf_fd, &f);
 }
 
 static int get_flow(const struct gw_flow_tuple *t, struct gw_flow *f)
 {
-	return sweeper_flow_get(flows_fd, config_fd, t, f);
+	return sweeper_flow_get(flows_fd, conf_fd, t, f);
 }
 
 static void put_source(const char *addr, uint32_t rule, uint32_t conns, uint32_t rate,
@@ -92,10 +95,9 @@ static long source_conns(const char *addr, uint32_t rule, struct gw_src_track *o
 static void clear_maps(void)
 {
 	struct gw_src_key sk;
-	uint64_t fk;
 
-	while (!bpf_map_get_next_key(flows_fd, NULL, &fk))
-		bpf_map_delete_elem(flows_fd, &fk);
+	for (uint32_t slot = 0; slot < TEST_FLOW_SLOTS; slot++)
+		sweeper_flow_free(flows_fd, slot);
 	while (!bpf_map_get_next_key(src_fd, NULL, &sk))
 		bpf_map_delete_elem(src_fd, &sk);
 }
@@ -131,51 +133,89 @@ static void test_clock(void)
 	CHECK(got >= before && got - before < NS, "clock: CLOCK_MONOTONIC when GW_CFG_CLOCK is 0");
 }
 
-static void seed_words(struct gw_flow_seed *seed)
+static struct gw_flow_conf flow_conf(void)
 {
-	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++) {
-		uint32_t key = GW_CFG_FLOW_SEED + i;
+	struct gw_flow_conf conf = { 0 };
+	uint32_t zero = 0;
 
-		bpf_map_lookup_elem(config_fd, &key, &seed->k[i]);
-	}
+	bpf_map_lookup_elem(conf_fd, &zero, &conf);
+	return conf;
 }
 
-static void test_flow_seed(void)
+static void test_flow_slots(void)
 {
 	struct gw_flow_tuple a = flow_tuple("198.51.100.7", 1000, 110),
-			     a_port = flow_tuple("198.51.100.7", 1001, 110),
 			     b = flow_tuple("2001:db8:bad::7", 1000, 110);
-	struct gw_flow_seed seed, again, zero = { { 0 } };
-	struct gw_flow other = { .tuple = b, .state = GW_FLOW_ESTABLISHED }, f;
-	uint64_t key_a, key_a_port, key_zero, set = 0;
+	struct gw_flow_conf conf = flow_conf(), again;
+	struct gw_flow other = { .tuple = b, .state = GW_FLOW_ESTABLISHED, .last_ns = NS }, f;
+	uint32_t home, mask, zero = 0, set = 0, slot;
+	int odd_fd;
 
 	clear_maps();
-	seed_words(&seed);
-	CHECK(!memcmp(&seed, &zero, sizeof(seed)), "a new config holds no flow seed");
-	CHECK_INT(sweeper_flow_key(config_fd, &a, &key_zero), 0, "a key under the zero seed");
-	CHECK_INT(sweeper_flow_seed_init(config_fd), 0, "the seed is drawn");
-	seed_words(&seed);
+	CHECK(!conf.mask && !conf.seed.k[0], "a new gw_flow_conf holds no seed and no size");
+	CHECK_INT(sweeper_flow_conf_init(conf_fd, flows_fd), 0, "the seed is drawn");
+	conf = flow_conf();
 	for (uint32_t i = 0; i < GW_FLOW_SEED_WORDS; i++)
-		set |= seed.k[i] ? 1ULL << i : 0;
-	CHECK_INT(set, (1ULL << GW_FLOW_SEED_WORDS) - 1, "every word of the seed is drawn");
-	CHECK(!sweeper_flow_key(config_fd, &a, &key_a) && key_a == gw_flow_hash(&a, &seed) &&
-		      key_a != key_zero,
-	      "a flow's key is gw_flow_hash() under the config's seed, and the seed changes it");
-	CHECK(!sweeper_flow_key(config_fd, &a_port, &key_a_port) && key_a_port != key_a,
-	      "the next client port has another key");
+		set |= conf.seed.k[i] ? 1U << i : 0;
+	CHECK_INT(set, (1U << GW_FLOW_SEED_WORDS) - 1, "every word of the seed is drawn");
+	CHECK_INT(conf.mask, TEST_FLOW_SLOTS - 1, "the mask is gw_flows' size - 1");
+	CHECK(!sweeper_flow_home(conf_fd, &a, &home, &mask) && mask == conf.mask &&
+		      home == gw_flow_home(gw_flow_hash(&a, &conf.seed), conf.mask),
+	      "a flow's home slot is gw_flow_home() of gw_flow_hash() under the seed");
+	odd_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_flow), 1000, NULL);
+	CHECK_INT(sweeper_flow_conf_init(conf_fd, odd_fd), -EINVAL,
+		  "a flow table of 1000 slots (no power of two) is refused");
+	close(odd_fd);
 
 	put_flow(&a, GW_FLOW_ESTABLISHED, 1, 0, NS);
-	CHECK_INT(sweeper_flow_seed_init(config_fd), 0, "attaching again");
-	seed_words(&again);
-	CHECK(!memcmp(&seed, &again, sizeof(seed)), "keeps the seed the flows were hashed with");
+	CHECK_INT(sweeper_flow_conf_init(conf_fd, flows_fd), 0, "attaching again");
+	again = flow_conf();
+	CHECK(!memcmp(&conf, &again, sizeof(conf)), "keeps the seed the flows were placed with");
 	CHECK(!get_flow(&a, &f) && f.state == GW_FLOW_ESTABLISHED && f.rule == 1,
 	      "a flow put is found by its tuple");
 	CHECK_INT(get_flow(&b, &f), -ENOENT, "a tuple never put is not found");
 
-	/* What a collision leaves: the key of a holds b's flow. */
-	bpf_map_update_elem(flows_fd, &key_a, &other, BPF_ANY);
-	CHECK_INT(get_flow(&a, &f), -ENOENT, "a key holding another tuple's flow is not a's flow");
+	/* Another tuple's flow in a's slot: not a's, and a's reread sees it gone. */
+	bpf_map_update_elem(flows_fd, &home, &other, BPF_ANY);
+	CHECK_INT(get_flow(&a, &f), -ENOENT, "a slot holding another tuple's flow is not a's flow");
+	f.tuple = a;
+	CHECK_INT(sweeper_flow_reread(flows_fd, home, &f), -ENOENT,
+		  "reread: the slot holds another flow now");
+	f.tuple = b;
+	CHECK(!sweeper_flow_reread(flows_fd, home, &f) && f.state == GW_FLOW_ESTABLISHED,
+	      "reread: the slot still holds b's flow");
+	CHECK(!sweeper_flow_free(flows_fd, home) && get_flow(&b, &f) == -ENOENT,
+	      "a freed slot holds no flow");
+
+	/*
+	 * With the seed word of the ports zero, NH gives tuples that differ in
+	 * the client port one hash: GW_FLOW_PROBE of them fit, one more not.
+	 */
 	clear_maps();
+	conf.seed.k[4] = 0;
+	bpf_map_update_elem(conf_fd, &zero, &conf, BPF_ANY);
+	for (uint32_t i = 0; i <= GW_FLOW_PROBE; i++) {
+		struct gw_flow g = { .tuple = flow_tuple("198.51.100.7", (uint16_t)(3000 + i), 110),
+				     .state = GW_FLOW_SYN, .last_ns = NS, .rule = (uint8_t)i };
+
+		CHECK_INT(sweeper_flow_put(flows_fd, conf_fd, &g), i < GW_FLOW_PROBE ? 0 : -ENOSPC,
+			  "port %u: %s", 3000 + i,
+			  i < GW_FLOW_PROBE ? "a slot of its home's probe" : "all its slots taken");
+	}
+	for (uint32_t i = 0; i < GW_FLOW_PROBE; i++) {
+		struct gw_flow_tuple t = flow_tuple("198.51.100.7", (uint16_t)(3000 + i), 110);
+
+		CHECK(!get_flow(&t, &f) && f.rule == i, "port %u finds its own flow", 3000 + i);
+	}
+	sweeper_flow_home(conf_fd, &a, &home, &mask);
+	slot = (home + 3) & mask;
+	CHECK(!sweeper_flow_free(flows_fd, slot), "one slot freed");
+	f = (struct gw_flow){ .tuple = flow_tuple("198.51.100.7", 3000 + GW_FLOW_PROBE, 110),
+			      .state = GW_FLOW_SYN, .last_ns = NS };
+	CHECK_INT(sweeper_flow_put(flows_fd, conf_fd, &f), 0, "then the next one fits");
+	/* The flows were placed under this seed: keep it for the rest. */
+	clear_maps();
+	conf = flow_conf();
 }
 
 /* The sweep's flows: all of 198.51.100.7 under rule 4, idle for `idle` seconds. */
@@ -713,6 +753,7 @@ int main(void)
 
 		bpf_object__for_each_program(prog, skel->obj)
 			bpf_program__set_autoload(prog, false);
+		bpf_map__set_max_entries(skel->maps.gw_flows, TEST_FLOW_SLOTS);
 	}
 	CHECK(skel && !gw_xdp__load(skel), "the XDP object's maps are created (needs root)");
 	if (!skel)
@@ -720,10 +761,11 @@ int main(void)
 	flows_fd = bpf_map__fd(skel->maps.gw_flows);
 	src_fd = bpf_map__fd(skel->maps.gw_src_track);
 	config_fd = bpf_map__fd(skel->maps.gw_config);
+	conf_fd = bpf_map__fd(skel->maps.gw_flow_conf);
 
 	test_rate_and_timeouts();
 	test_clock();
-	test_flow_seed();
+	test_flow_slots();
 	config_load_string("sweep.conf",
 			   "pass proto tcp to port 1 keep state (max-src-conn 1)\n"
 			   "pass proto tcp to port 2 keep state (max-src-conn 1)\n"
