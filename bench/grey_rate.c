@@ -50,6 +50,7 @@ static unsigned int opt_tuples = 20000;
 static unsigned int opt_conc = 32;
 static uint16_t opt_port;
 static const char *opt_log;
+static const char *opt_name;	/* the RESULT line's name; default greywall or postgrey */
 
 /* The recipient of tuple i. */
 static void tuple_rcpt(uint32_t i, char *buf, size_t len)
@@ -431,12 +432,16 @@ static int run_dialogues(bool smtp)
 	decisions = w ? w->count : r->done;
 	if (ret) {
 		fprintf(stderr, "grey_rate: %s\n", strerror(-ret));
-	} else if (smtp) {
+	} else if (smtp && w) {
 		printf("smtp: %u dialogues (banner, HELO, MAIL, RCPT, DATA: 451), %u at a time, "
 		       "in %.2f s: %.0f/s; greylist decisions logged by greywalld: %u in %.2f s: "
 		       "%.0f/s; %u errors\n",
 		       r->done, opt_conc, answered - t0, r->done / (answered - t0), decisions,
 		       decided - t0, decisions / (decided - t0), r->errors);
+	} else if (smtp) {
+		printf("smtp: %u dialogues (banner, HELO, MAIL, RCPT, DATA: 451), %u at a time, "
+		       "in %.2f s: %.0f/s; %u errors\n",
+		       r->done, opt_conc, answered - t0, r->done / (answered - t0), r->errors);
 	} else {
 		printf("postgrey: %u policy requests, %u connections, in %.2f s: %.0f/s; "
 		       "%u greylisted, %u errors\n",
@@ -445,7 +450,8 @@ static int run_dialogues(bool smtp)
 	}
 	if (!ret)
 		printf("RESULT greylist=%s tuples=%u decisions=%u seconds=%.3f rate=%.0f errors=%u\n",
-		       smtp ? "greywall" : "postgrey", opt_tuples, decisions, decided - t0,
+		       opt_name ? opt_name : smtp ? "greywall" : "postgrey", opt_tuples, decisions,
+		       decided - t0,
 		       decisions / (decided - t0), r->errors);
 	if (!ret && (decisions != opt_tuples || r->errors))
 		ret = -EIO;
@@ -460,12 +466,14 @@ static int run_dialogues(bool smtp)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-n tuples] [-c concurrency] [-p port] [-l log] smtp|store|postgrey\n"
+		"usage: %s [-n tuples] [-c concurrency] [-p port] [-l log] [-N name] "
+		"smtp|store|postgrey\n"
 		"  -n tuples       distinct tuples, one decision each (default 20000)\n"
 		"  -c concurrency  dialogues or policy connections at a time (default 32; "
 		"at most %d)\n"
 		"  -p port         the tarpit's or postgrey's port on 127.0.0.1\n"
-		"  -l log          smtp: greywalld's log, where each decision shows\n",
+		"  -l log          smtp: greywalld's log, where each decision shows\n"
+		"  -N name         the name in the RESULT line (e.g. floor: bench/smtp_floor)\n",
 		prog, SLOTS_MAX);
 	exit(2);
 }
@@ -475,7 +483,7 @@ int main(int argc, char **argv)
 	const char *mode;
 	int opt, ret;
 
-	while ((opt = getopt(argc, argv, "n:c:p:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:p:l:N:")) != -1) {
 		switch (opt) {
 		case 'n':
 			opt_tuples = (unsigned int)strtoul(optarg, NULL, 10);
@@ -488,6 +496,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			opt_log = optarg;
+			break;
+		case 'N':
+			opt_name = optarg;
 			break;
 		default:
 			usage(argv[0]);

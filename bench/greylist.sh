@@ -9,6 +9,9 @@
 #   store     grey_update() alone on a fresh store, no daemon
 #   postgrey  Debian's postgrey (defaults, its own database directory) in the
 #             same namespace on 127.0.0.1:10023, Postfix's policy protocol
+#   floor     bench/smtp_floor on 127.0.0.1:8026: the same dialogues against a
+#             server that only answers them (no greylist, no store, no log):
+#             the most any tarpit could reach here with this client
 #
 # greywall and postgrey run in turn, GREY_RUNS times each (default 2), each
 # run from an empty store.
@@ -31,9 +34,11 @@ LOG=$RUN/greywalld.log
 RATE=$TOP/.output/bench/grey_rate
 TARPIT_PORT=8025
 POSTGREY_PORT=10023
+FLOOR_PORT=8026
 GWD=$TOP/greywalld
 GW_PID=
 PG_PID=
+FL_PID=
 export LIBXDP_BPFFS=$BPFFS
 
 stop_pid() { # PID: TERM, then KILL after 5 s
@@ -47,6 +52,7 @@ cleanup() {
 	set +e
 	stop_pid "$GW_PID"
 	stop_pid "$PG_PID"
+	stop_pid "$FL_PID"
 	if [ -f "$CONF" ] && ip netns list | grep -qw "$NS"; then
 		ip netns exec "$NS" "$GWD" -f "$CONF" --detach >/dev/null 2>&1
 	fi
@@ -81,7 +87,9 @@ id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sb
 	fail "cannot create the user greywall"
 mkdir -p "$RUN/pub" "$RUN/bin" "$BPFFS"
 # Copies: every run uses the same binaries, whatever is rebuilt meanwhile.
-cp "$TOP/greywalld" "$TOP/greywallctl" "$RATE" "$RUN/bin/" || fail "cannot copy the binaries"
+cp "$TOP/greywalld" "$TOP/greywallctl" "$RATE" "$TOP/.output/bench/smtp_floor" "$RUN/bin/" ||
+	fail "cannot copy the binaries"
+FLOOR=$RUN/bin/smtp_floor
 GWD=$RUN/bin/greywalld
 GWCTL=$RUN/bin/greywallctl
 RATE=$RUN/bin/grey_rate
@@ -142,7 +150,19 @@ postgrey_run() {
 	PG_PID=
 }
 
+floor_run() {
+	ip netns exec "$NS" "$FLOOR" "$FLOOR_PORT" >"$RUN/floor.log" 2>&1 &
+	FL_PID=$!
+	wait_listening "$FLOOR_PORT" "$FL_PID" || fail "smtp_floor did not start" "$RUN/floor.log"
+	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$FLOOR_PORT" -N floor smtp |
+		sed 's/^smtp:/floor (smtp_floor):/' | tee -a "$RUN/floor.txt"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate against smtp_floor failed" "$RUN/floor.log"
+	stop_pid "$FL_PID"
+	FL_PID=
+}
+
 for _ in $(seq "$RUNS"); do
 	greywall_run
 	postgrey_run
+	floor_run
 done

@@ -36,7 +36,8 @@ command -v ipset >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_ip
 command -v nft >/dev/null && command -v iptables >/dev/null && command -v ethtool >/dev/null ||
 	./deploy/install-deps.sh nftables iptables ethtool || exit 1
 make -s --no-print-directory .output/bench/xdp_cost .output/bench/tarpit_hold \
-	.output/bench/grey_rate .output/bench/conn_burst .output/tools/gwnet greywalld greywallctl || exit 1
+	.output/bench/grey_rate .output/bench/smtp_floor .output/bench/conn_burst .output/tools/gwnet \
+	greywalld greywallctl || exit 1
 HOLD_RUNS=${HOLD_RUNS:-2}
 nft_v=$(nft -v 2>/dev/null)
 ipt_v=$(iptables -V 2>/dev/null)
@@ -309,6 +310,11 @@ greylist_section() {
 	echo
 	echo "Medians: greywall $(greyres greywall rate)/s, postgrey $(greyres postgrey rate)/s," \
 		"grey_update alone $(greyres grey_update rate)/s: $(verdict "$(greyres grey_update rate)" "$(greyres postgrey rate)" ">=" 10 | cut -d' ' -f1)x postgrey."
+	echo
+	echo "The floor (bench/smtp_floor: the same dialogues answered by a server that does" \
+		"nothing else) reached $(greyres floor rate)/s," \
+		"$(verdict "$(greyres floor rate)" "$(greyres postgrey rate)" ">=" 10 | cut -d' ' -f1)x postgrey;" \
+		"greywall reached $(verdict "$(greyres greywall rate)" "$(greyres floor rate)" ">=" 1 | cut -d' ' -f1) of it."
 	echo
 }
 
