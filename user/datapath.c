@@ -95,6 +95,51 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 	return 0;
 }
 
+/*
+ * Remove the pins of obj's maps that an older build left with another
+ * layout (type, key, value, size or flags): the new object cannot reuse
+ * them, and loading it creates those maps anew. greywalld refills what it
+ * keeps elsewhere (tables from the store and their files, rules, config);
+ * tracked connections and counters start over. Their names go to names
+ * (len bytes, space-separated). 0 or -errno.
+ */
+static int drop_stale_pins(struct bpf_object *obj, const char *dir, char *names, size_t len)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+
+	names[0] = '\0';
+	bpf_object__for_each_map(map, obj)
+	{
+		struct bpf_map_info info = { 0 };
+		uint32_t info_len = sizeof(info);
+		int fd, err = 0;
+		size_t used;
+
+		if (bpf_map__is_internal(map) ||
+		    pin_path(path, sizeof(path), dir, bpf_map__name(map)))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+			err = -errno;
+		close(fd);
+		if (err)
+			return err;
+		if (info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+		    info.value_size == bpf_map__value_size(map) &&
+		    info.max_entries == bpf_map__max_entries(map) &&
+		    info.map_flags == bpf_map__map_flags(map))
+			continue;
+		if (unlink(path))
+			return -errno;
+		used = strlen(names);
+		snprintf(names + used, len - used, "%s%s", used ? " " : "", bpf_map__name(map));
+	}
+	return 0;
+}
+
 int datapath_open_pinned(struct datapath *dp, const char *bpf_dir)
 {
 	char path[PATH_MAX];
@@ -438,6 +483,8 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 {
 	uint32_t key = GW_CFG_BUILD_ID;
 	uint64_t attached_build = 0, want_build = build_id();
+	char stale[sizeof(dp->stale_maps)];
+	bool replace;
 	int ret;
 
 	ret = mkdir_p(cfg->bpf_dir);
@@ -455,7 +502,9 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 		return -errno;
 	}
 	snprintf(dp->bpf_dir, sizeof(dp->bpf_dir), "%s", cfg->bpf_dir);
-	ret = set_pin_paths(dp->tc->obj, cfg->bpf_dir);
+	ret = drop_stale_pins(dp->tc->obj, cfg->bpf_dir, stale, sizeof(stale));
+	if (!ret)
+		ret = set_pin_paths(dp->tc->obj, cfg->bpf_dir);
 	if (!ret)
 		ret = gw_tc_egress__load(dp->tc);
 	if (ret) {
@@ -469,6 +518,7 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 		dp->tc = NULL;
 		ret = datapath_open_pinned(dp, cfg->bpf_dir);
 		dp->tc = tc;
+		snprintf(dp->stale_maps, sizeof(dp->stale_maps), "%s", stale);
 		if (ret) {
 			snprintf(err, errlen, "open pinned maps in %s: %s", cfg->bpf_dir,
 				 strerror(-ret));
@@ -482,6 +532,8 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 		return ret;
 	}
 	bpf_map_lookup_elem(dp->config, &key, &attached_build);
+	/* Programs on maps made anew hold the old ones: they go too. */
+	replace = attached_build != want_build || dp->stale_maps[0];
 	for (size_t i = 0; i < cfg->ninterfaces; i++) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
 		struct datapath_link link;
@@ -496,18 +548,18 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 				 strerror(-ret));
 			return ret;
 		}
-		if (!link.xdp_attached || attached_build != want_build) {
+		if (!link.xdp_attached || replace) {
 			ret = attach_xdp(dp, link.ifname, link.ifindex, err, errlen);
 			if (ret)
 				return ret;
 		}
-		if (!link.tc_attached || attached_build != want_build) {
+		if (!link.tc_attached || replace) {
 			ret = attach_tc(dp, link.ifname, link.ifindex, err, errlen);
 			if (ret)
 				return ret;
 		}
 	}
-	ret = attach_sk_lookup(dp, attached_build != want_build, err, errlen);
+	ret = attach_sk_lookup(dp, replace, err, errlen);
 	if (ret)
 		return ret;
 	bpf_map_update_elem(dp->config, &key, &want_build, BPF_ANY);

@@ -32,6 +32,7 @@ struct xdp_program;
 
 struct datapath {
 	char bpf_dir[PATH_MAX];
+	char stale_maps[512];	/* maps datapath_attach() made anew: older layout */
 	struct gw_xdp *xdp;
 	struct gw_tc_egress *tc;
 	struct xdp_program *xdp_prog;
@@ -77,6 +78,8 @@ int datapath_open_pinned(struct datapath *dp, const char *bpf_dir);
  * Load the programs, creating or reusing the pinned maps, attach XDP and
  * TC to every configured interface and sk_lookup to the calling process's
  * network namespace (it steers nothing while GW_CFG_SPAMD_PORT is 0).
+ * Pinned maps of another layout (left by an older build) are made anew,
+ * and named in dp->stale_maps.
  * Programs of the same build that are already attached are left in place;
  * another build is replaced without a gap.
  * err gets a message on failure. Returns 0 or -errno.

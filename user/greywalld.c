@@ -625,6 +625,11 @@ int main(int argc, char **argv)
 		errx(1, "store \"%s\": %s", path, strerror(-ret));
 	if (datapath_attach(&d.dp, &d.cfg, errbuf, sizeof(errbuf)))
 		errx(1, "%s", errbuf);
+	if (d.dp.stale_maps[0])
+		log_warn("maps of an older layout made anew (an upgrade): %s; tables are refilled "
+			 "from the store (not enforced until then), tracked connections and counters "
+			 "start over",
+			 d.dp.stale_maps);
 	if (tables_start(&d, errbuf, sizeof(errbuf)) || queues_start(&d, errbuf, sizeof(errbuf)))
 		errx(1, "%s", errbuf);
 	d.started = (int64_t)time(NULL);

@@ -62,6 +62,23 @@ gw_start
 check_output "entries come back after a clean restart" "   198.51.100.7
    2001:db8:bad::7" ctl table bruteforce show
 
+# An upgrade over maps an older build pinned with another layout: they are
+# made anew and refilled, and the blocked source stays blocked.
+gw_stop TERM
+pins=$GW_BPFFS/greywall
+rm -f "$pins/gw_flows" "$pins/gw_hosts"
+check "an older gw_flows (a hash map) pinned in its place" \
+	bpftool map create "$pins/gw_flows" type hash key 8 value 64 entries 1024 name gw_flows
+check "an older gw_hosts (another value size) pinned in its place" \
+	bpftool map create "$pins/gw_hosts" type hash key 16 value 64 entries 1024 name gw_hosts flags 1
+gw_start
+ok $? "greywalld starts over the older maps"
+check "it says which maps it made anew" grep -q "older layout made anew (an upgrade): .*gw_flows" "$GW_RUN/greywalld.log"
+grep -i "anew" "$GW_RUN/greywalld.log" | sed "s/^/# /"
+check "gw_flows is the new array" sh -c "bpftool map show pinned $pins/gw_flows | grep -q ': array '"
+check "the blocked source is blocked again (the table refilled from the store)" blocked 198.51.100.7 192.0.2.1
+check "an unlisted source connects" connect 192.0.2.66 192.0.2.1 9090
+
 # Timeouts: <short> entries go on their own after 5 s.
 check_output "add to a table with timeout 5s" "1/1 addresses added." ctl table short add 203.0.113.9
 check "the entry is enforced" blocked 203.0.113.9 192.0.2.1
