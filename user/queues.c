@@ -19,8 +19,9 @@
 #include "queues.h"
 
 #define NL_BUF 8192
-/* HTB's burst: an MTU-sized frame plus 10 ms at the rate, as tc's default (rate/HZ + mtu). */
-#define QUEUE_BURST_BASE 1600
+/* An ethernet frame with some slack, as tc's default `mtu`; also HTB's quantum. */
+#define QUEUE_FRAME 1600
+/* The timer's granularity the bucket covers: 10 ms of the rate (tc: rate/HZ). */
 #define QUEUE_BURST_DIV 100
 #define PSCHED_SHIFT 6		/* the kernel's psched ticks: 64 ns */
 
@@ -135,12 +136,27 @@ void queues_rates(const struct config_queue *q, uint64_t *rate, uint64_t *ceil)
 		*ceil = *rate;
 }
 
+/*
+ * The bucket of HTB's token bucket in bytes for a rate of bytes/s: what
+ * a class that was idle may send at once. tc's default is rate/HZ + mtu:
+ * the frame lets one full packet through without waiting, rate/HZ covers
+ * the timer's granularity. At the field's 1 kbit/s a 1600-byte bucket is
+ * 12.8 s of the rate: a throttled client that paused would get that much
+ * in one go, 43% over the rate in a 30 s window. So the frame is capped
+ * at one second of the rate. A packet larger than the bucket still
+ * passes (HTB sends whenever the bucket is not in debt and then owes the
+ * packet's time), so small rates keep working with full-sized frames.
+ */
+static uint64_t queue_burst(uint64_t bytes)
+{
+	return bytes / QUEUE_BURST_DIV + (bytes < QUEUE_FRAME ? bytes : QUEUE_FRAME);
+}
+
 /* A tc_ratespec and the HTB buffer (in psched ticks) for bits/s; bytes/s past 32 bits go in *rate64. */
 static uint32_t queue_rate(uint64_t bits, struct tc_ratespec *spec, uint64_t *rate64)
 {
 	uint64_t bytes = bits / 8 ? bits / 8 : 1;
-	uint64_t burst = QUEUE_BURST_BASE + bytes / QUEUE_BURST_DIV;
-	uint64_t ticks = burst * 1000000000ull / bytes >> PSCHED_SHIFT;
+	uint64_t ticks = queue_burst(bytes) * 1000000000ull / bytes >> PSCHED_SHIFT;
 
 	spec->linklayer = TC_LINKLAYER_ETHERNET;
 	spec->rate = bytes >= UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
@@ -174,7 +190,7 @@ static int add_class(int ifindex, uint32_t id, const struct config_queue *q)
 	opt.buffer = queue_rate(rate, &opt.rate, &rate64);
 	opt.cbuffer = queue_rate(ceil, &opt.ceil, &ceil64);
 	/* One frame per round: HTB's rate/r2q would be tiny for the field's 1 kbit/s. */
-	opt.quantum = QUEUE_BURST_BASE;
+	opt.quantum = QUEUE_FRAME;
 	nl_start(&m, RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, ifindex,
 		 QUEUES_HANDLE << 16, GW_QUEUE_CLASSID(id));
 	nl_put(&m, TCA_KIND, "htb", 4);

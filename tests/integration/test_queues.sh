@@ -30,23 +30,28 @@ udp_burst() {
 		my ($dst, $port, $n, $prio) = @ARGV;
 		my $s = IO::Socket::INET->new(PeerAddr => $dst, PeerPort => $port, Proto => "udp") or die;
 		setsockopt($s, 1, 12, pack("L", $prio)) or die;
+		# Room for all of them in the send buffer, or send() waits for the queue to drain.
+		setsockopt($s, 1, 32, pack("L", 4 << 20)) or die;	# SOL_SOCKET, SO_SNDBUFFORCE
 		# A full FIFO answers ENOBUFS: the datagram was dropped, the next one is tried.
 		send($s, "\0" x 1000, 0) for 1 .. $n;' "$1" "$2" "$3" "$4"
 }
 
-# rate_from SRC DST PORT SECONDS: bits/s the client reads from DST:PORT over SECONDS
+# rate_from SRC DST PORT SECONDS [WARMUP [MSS]]: bits/s of payload the client
+# reads from DST:PORT over SECONDS, after WARMUP seconds (default 1: the bucket
+# and the FIFO fill). MSS: the segment size the client advertises (TCP_MAXSEG
+# before connect), so that a tiny rate passes a segment in about a second.
 rate_from() {
-	cl perl -MIO::Socket::INET -MTime::HiRes=time -e '
-		my ($src, $dst, $port, $secs) = @ARGV;
-		my $s = IO::Socket::INET->new(LocalAddr => $src, PeerAddr => $dst, PeerPort => $port)
-			or die "connect";
+	cl perl -MIO::Socket::INET -MSocket -MTime::HiRes=time -e '
+		my ($src, $dst, $port, $secs, $warm, $mss) = @ARGV;
+		my $s = IO::Socket::INET->new(LocalAddr => $src, Proto => "tcp") or die "socket";
+		setsockopt($s, 6, 2, pack("i", $mss)) or die "TCP_MAXSEG" if $mss;	# IPPROTO_TCP, TCP_MAXSEG
+		$s->connect(pack_sockaddr_in($port, inet_aton($dst))) or die "connect";
 		my ($n, $buf) = (0, "");
 		my $start = time;
-		# The first second fills the bucket and the FIFO: measure after it.
-		while (time - $start < 1) { sysread($s, $buf, 65536) or last; }
+		while (time - $start < $warm) { sysread($s, $buf, 65536) or last; }
 		$start = time;
 		while (time - $start < $secs) { $n += sysread($s, $buf, 65536) || last; }
-		printf "%d\n", $n * 8 / (time - $start);' "$1" "$2" "$3" "$4"
+		printf "%d\n", $n * 8 / (time - $start);' "$1" "$2" "$3" "$4" "${5:-1}" "${6:-0}"
 }
 
 # within VALUE LO HI
@@ -133,6 +138,8 @@ bulk_server 9010 0
 wait_for 5 eval 'gw ss -ltn | grep -q ":9010 "'
 rate_from 198.51.100.7 192.0.2.1 9010 4 >"$GW_RUN/flooder.rate" &
 pid=$!
+# Its source is tracked once the handshake completed (sources go with their flows).
+wait_for 3 eval 'rules=$(ctl rules); printf "%s\n" "$rules" | grep -q "Sources: 1 "'
 fast=$(rate_from 192.0.2.10 192.0.2.1 9010 2)
 wait $pid
 flooder=$(cat "$GW_RUN/flooder.rate")
@@ -154,9 +161,8 @@ check "both throttled clients got a share" eval '[ "${a:-0}" -gt 10000 ] && [ "$
 out=$(ctl queue show -v)
 check "queue show counts the flood queue's packets" within "$(field flood 3)" 50 100000000
 check "queue other still saw nothing" [ "$(field other 3)" = 0 ]
-out=$(ctl rules)
-has_lines "rules: the queued rule tracks its flows" \
-	'@3 pass in on veth0 proto tcp from <popflooders> to port 9010 keep state set queue flood\n.*\n  \[ Overloads: 0 +Sources: [12] ' "$out"
+has_lines "rules: the queued rule tracks its flows: the client's connection while it downloads" \
+	'@3 pass in on veth0 proto tcp from <popflooders> to port 9010 keep state set queue flood\n.*\n  \[ Overloads: 0 +Sources: 1 +Established: 1 ' "$rules"
 
 # Reload: queues replaced by the new config's, and gone with none.
 gw_write_config '
@@ -172,12 +178,59 @@ check "reload without queues" ctl reload
 check "no queues: greywall's root qdisc is gone" refute eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777:"'
 check_output "queue show without queues prints nothing" "" ctl queue show -v
 
+# The field's queue: the <popflooders> share 1 kbit/s.
 gw_write_config '
-queue slow bandwidth 1K min 0K max 1K qlimit 300
-pass in on veth0 proto tcp to port 8080 keep state'
+table <popflooders> { 198.51.100.7 198.51.100.8 }
+queue spamd bandwidth 1K min 0K max 1K qlimit 300
+pass in on veth0 proto tcp to port 9020 keep state
+pass in quick on veth0 proto tcp from <popflooders> to port 9020 flags S/SA keep state set queue spamd'
 check "reload with the field's queue" ctl reload
 check_output "queue show prints the field's queue" \
-	"queue slow bandwidth 1K max 1K qlimit 300" ctl queue show
+	"queue spamd bandwidth 1K max 1K qlimit 300" ctl queue show
+has "the field's queue lets a second of its rate through at once (+10 ms), not an MTU" \
+	'class htb 6777:1 root .* rate 1Kbit ceil 1Kbit .*burst 126b.* cburst 126b' \
+	"$(gw tc -d class show dev veth0)"
+bulk_server 9020 0
+wait_for 5 eval 'gw ss -ltn | grep -q ":9020 "'
+# The smallest MSS (88: 76 bytes of data in a 142-byte frame) passes a
+# segment every 1.1 s at 1 kbit/s. Over a veth's microsecond RTT TCP would
+# send GSO packets of up to 64 KB, which HTB charges whole (1.3 KB: 10 s of
+# the rate at once): one segment a packet, as over a real link's RTT. On the
+# wire is what leaves the queue: its bytes over 30 s, after 5 s for the
+# handshake and slow start.
+gw ip link set dev veth0 gso_max_segs 1
+rate_from 198.51.100.7 192.0.2.1 9020 31 4 88 >"$GW_RUN/spamd.rate" &
+pid=$!
+sleep 5
+out=$(ctl queue show -v)
+bytes0=$(field spamd 5)
+t0=$(date +%s.%N)
+fast=$(rate_from 192.0.2.10 192.0.2.1 9020 2)
+sleep "$(awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN { print 30 - (now - t0) }')"
+out=$(ctl queue show -v)
+wire=$(awk -v b0="${bytes0:-0}" -v b1="$(field spamd 5)" -v t0="$t0" -v now="$(date +%s.%N)" \
+	'BEGIN { printf "%d", (b1 - b0) * 8 / (now - t0) }')
+wait $pid
+payload=$(cat "$GW_RUN/spamd.rate")
+echo "# <popflooders> client: $wire b/s on the wire ($payload b/s of data), other client: $fast b/s"
+echo "$out" | grep -A2 '^queue spamd' | sed 's/^/# /'
+check "the <popflooders> client's replies leave at 1 kbit/s (within 20%) over 30 s" \
+	within "${wire:-0}" 800 1200
+check "the <popflooders> client got its data through the queue (76 of ~142 bytes a frame)" \
+	within "${payload:-0}" 300 "${wire:-0}"
+check "an unlisted client gets full speed meanwhile (over 20 Mbit/s)" \
+	within "${fast:-0}" 20000000 1000000000000
+
+# 400 datagrams at once into the 300-packet FIFO, which still holds the
+# segments the client left behind: what does not fit is dropped.
+out=$(ctl queue show -v)
+held=$(echo "$out" | awk 'index($0, "queue spamd ") == 1 { getline; getline; print $3 + 0; exit }')
+udp_burst 192.0.2.10 9003 400 $((0x67770001))
+out=$(ctl queue show -v)
+echo "$out" | grep -A2 '^queue spamd' | sed 's/^/# /'
+check "over qlimit the field's queue drops what does not fit: 100 + the $held it held (within 3)" \
+	within "$(field spamd 8)" $((97 + held)) $((103 + held))
+has "queue show: the field's FIFO is full" '\[ qlength: 300/300 \]' "$out"
 gw_stop TERM
 check "the queues stay when greywalld exits" eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777: root"'
 gw_start
