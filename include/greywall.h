@@ -359,9 +359,21 @@ static inline __u64 gw_flow_hash(const struct gw_flow_tuple *t, const struct gw_
 	return h;
 }
 
-/* The first slot of a flow: NH's high bits, which every bit of the tuple reaches. */
+/*
+ * The first slot of a flow. NH is linear in each half of a tuple word when
+ * the other half stays: a client's connections that differ only in the
+ * port would get neighbouring homes, and whoever sends SYNs from the ports
+ * around its own could fill the slots of its next connection and go
+ * uncounted. MurmurHash3's finalizer mixes every bit of the hash into the
+ * bits the home is taken from.
+ */
 static inline __u32 gw_flow_home(__u64 hash, __u32 mask)
 {
+	hash ^= hash >> 33;
+	hash *= 0xff51afd7ed558ccdULL;
+	hash ^= hash >> 33;
+	hash *= 0xc4ceb9fe1a85ec53ULL;
+	hash ^= hash >> 33;
 	return (__u32)(hash >> 32) & mask;
 }
 
