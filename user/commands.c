@@ -764,9 +764,10 @@ static int cmd_queue(struct daemon *d, struct control_request *req)
 		fprintf(req->out, " qlimit %u\n", qlimit);
 		if (!verbose)
 			continue;
-		fprintf(req->out, "  [ pkts: %10llu  bytes: %10llu  dropped pkts: %6llu ]\n",
+		fprintf(req->out,
+			"  [ pkts: %10llu  bytes: %10llu  dropped pkts: %6llu bytes: %6llu ]\n",
 			(unsigned long long)c[i].packets, (unsigned long long)c[i].bytes,
-			(unsigned long long)c[i].drops);
+			(unsigned long long)c[i].drops, (unsigned long long)c[i].drop_bytes);
 		fprintf(req->out, "  [ qlength: %3u/%3u ]\n", c[i].qlen, qlimit);
 		if (i < d->queues.n && d->queues.sample[i].measured)
 			fprintf(req->out, "  [ measured: %10.1f packets/s, %.0f b/s ]\n",

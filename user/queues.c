@@ -5,7 +5,10 @@
  * Rates are given with a link layer (ethernet), so the kernel computes
  * transmission times itself and needs no rate tables.
  */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/gen_stats.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
@@ -14,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "queue_drops.skel.h"
 #include "queues.h"
 
 #define NL_BUF 8192
@@ -261,13 +266,91 @@ static int for_each_interface(const struct config *cfg, bool attach, const char 
 	return 0;
 }
 
+static int drops_pin(char *buf, size_t len, const char *dir, const char *name)
+{
+	return snprintf(buf, len, "%s/%s", dir, name) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+/* Remove the drop counter's pins: unpinned and held by no one, the link detaches. */
+static int drops_detach(const char *dir)
+{
+	static const char *const pins[] = { QUEUES_DROPS_LINK, QUEUES_DROPS_MAP };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		int ret = drops_pin(path, sizeof(path), dir, pins[i]);
+
+		if (ret)
+			return ret;
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Load bpf/queue_drops.bpf.c for this network namespace with a new map
+ * and pin both in dir, in place of an earlier one: the queues were just
+ * rebuilt, so their dropped bytes start from zero as HTB's counters do.
+ */
+static int drops_attach(const char *dir)
+{
+	char map_path[PATH_MAX], link_path[PATH_MAX];
+	struct bpf_link *link = NULL;
+	struct gw_queue_drops *skel;
+	struct stat netns;
+	int ret;
+
+	ret = drops_pin(map_path, sizeof(map_path), dir, QUEUES_DROPS_MAP);
+	if (!ret)
+		ret = drops_pin(link_path, sizeof(link_path), dir, QUEUES_DROPS_LINK);
+	if (!ret && stat("/proc/self/ns/net", &netns))
+		ret = -errno;
+	if (!ret)
+		ret = drops_detach(dir);
+	if (ret)
+		return ret;
+	skel = gw_queue_drops__open();
+	if (!skel)
+		return -errno;
+	skel->rodata->netns_inum = (uint32_t)netns.st_ino;
+	ret = gw_queue_drops__load(skel);
+	if (!ret) {
+		link = bpf_program__attach(skel->progs.greywall_queue_drop);
+		ret = link ? 0 : -errno;
+	}
+	if (!ret)
+		ret = bpf_map__pin(skel->maps.gw_queue_drops, map_path);
+	/* The pin keeps the program attached after greywalld lets go of the link. */
+	if (!ret)
+		ret = bpf_link__pin(link, link_path);
+	bpf_link__destroy(link);
+	gw_queue_drops__destroy(skel);
+	if (ret)
+		drops_detach(dir);
+	return ret;
+}
+
 int queues_attach(const struct config *cfg, const char **failed)
 {
-	return for_each_interface(cfg, true, failed);
+	int ret = for_each_interface(cfg, true, failed);
+
+	if (ret)
+		return ret;
+	ret = cfg->nqueues ? drops_attach(cfg->bpf_dir) : drops_detach(cfg->bpf_dir);
+	if (ret)
+		*failed = QUEUES_DROPS_TRACEPOINT;
+	return ret;
 }
 
 int queues_detach(const struct config *cfg, const char **failed)
 {
+	int ret = drops_detach(cfg->bpf_dir);
+
+	if (ret) {
+		*failed = QUEUES_DROPS_TRACEPOINT;
+		return ret;
+	}
 	return for_each_interface(cfg, false, failed);
 }
 
@@ -340,6 +423,38 @@ int queues_read(int ifindex, size_t n, struct queue_counters *out)
 	return nl_talk(&m, read_class, &ctx);
 }
 
+/* The dropped bytes of queue ids 1..n, summed over the CPUs, into out[0..n-1]. */
+static int drops_read(const char *dir, size_t n, struct queue_counters *out)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd, ret = 0;
+	char path[PATH_MAX];
+	uint64_t *bytes;
+
+	if (ncpus < 0)
+		return ncpus;
+	ret = drops_pin(path, sizeof(path), dir, QUEUES_DROPS_MAP);
+	if (ret)
+		return ret;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	bytes = calloc((size_t)ncpus, sizeof(*bytes));
+	if (!bytes)
+		ret = -ENOMEM;
+	for (uint32_t id = 1; !ret && id <= n; id++) {
+		if (bpf_map_lookup_elem(fd, &id, bytes)) {
+			ret = -errno;
+			break;
+		}
+		out[id - 1].drop_bytes = 0;
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			out[id - 1].drop_bytes += bytes[cpu];
+	}
+	free(bytes);
+	close(fd);
+	return ret;
+}
+
 int queues_read_all(const struct config *cfg, size_t n, struct queue_counters *out)
 {
 	int ret = 0;
@@ -350,6 +465,8 @@ int queues_read_all(const struct config *cfg, size_t n, struct queue_counters *o
 
 		ret = ifindex ? queues_read(ifindex, n, out) : -ENODEV;
 	}
+	if (!ret && n)
+		ret = drops_read(cfg->bpf_dir, n, out);
 	return ret;
 }
 

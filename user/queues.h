@@ -7,6 +7,10 @@
  * + 1) and under it a pfifo of `qlimit` packets. Configured over rtnetlink;
  * the TC egress program's skb->priority picks the class. The root qdisc is
  * separate from clsact, so the attached programs stay as they are.
+ *
+ * The kernel counts a class's drops in packets only: their bytes come from
+ * bpf/queue_drops.bpf.c on the kfree_skb tracepoint, loaded while queues
+ * are configured, its map and link pinned in the bpf-dir.
  */
 #ifndef __GREYWALL_QUEUES_H
 #define __GREYWALL_QUEUES_H
@@ -20,12 +24,18 @@
 #define QUEUES_HANDLE ((uint32_t)GW_QUEUE_HANDLE)
 #define QUEUES_DEFAULT_QLIMIT 50	/* PF's default qlimit */
 
+/* The drop counter's pins in the bpf-dir, and what *failed names when it fails. */
+#define QUEUES_DROPS_MAP "gw_queue_drops"
+#define QUEUES_DROPS_LINK "link_queue_drops"
+#define QUEUES_DROPS_TRACEPOINT "the kfree_skb tracepoint"
+
 
 /* One queue's counters, summed over the interfaces. */
 struct queue_counters {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t drops;		/* packets the FIFO refused (qlimit) */
+	uint64_t drop_bytes;	/* their bytes (queues_read_all() only) */
 	uint32_t qlen;		/* packets waiting now */
 };
 
@@ -58,8 +68,9 @@ int queues_apply(const struct config *cfg, int ifindex);
 int queues_remove(int ifindex);
 
 /*
- * queues_apply() / queues_remove() on every configured interface; stops at
- * the first failure and names its interface in *failed.
+ * queues_apply() / queues_remove() on every configured interface, and the
+ * drop counter loaded (with queues) or removed; stops at the first failure
+ * and names its interface, or QUEUES_DROPS_TRACEPOINT, in *failed.
  */
 int queues_attach(const struct config *cfg, const char **failed);
 int queues_detach(const struct config *cfg, const char **failed);
@@ -67,7 +78,7 @@ int queues_detach(const struct config *cfg, const char **failed);
 /* Add the counters of queue ids 1..n on ifindex to out[0..n-1]. */
 int queues_read(int ifindex, size_t n, struct queue_counters *out);
 
-/* The counters of queue ids 1..n summed over cfg's interfaces. */
+/* The counters of queue ids 1..n summed over cfg's interfaces, with the dropped bytes. */
 int queues_read_all(const struct config *cfg, size_t n, struct queue_counters *out);
 
 /* bits/s as written in the config: "1K", "10M", "1500"; the largest exact unit. */

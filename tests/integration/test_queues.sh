@@ -4,7 +4,9 @@
 # its FIFO on the interface over rtnetlink (tc only looks), replaces them
 # on reload and removes them on detach, clsact untouched; traffic in a
 # queue's class is shaped to its bandwidth while other traffic is not, and
-# `greywallctl queue show -v` counts it.
+# `greywallctl queue show -v` counts it, the bytes of the dropped packets
+# too (a program on kfree_skb, loaded while queues exist, that counts this
+# namespace's queues only).
 . "$(dirname "$0")/../lib/gw.sh"
 
 # bulk_server PORT PRIORITY: send zeros to every client until it goes away,
@@ -24,16 +26,17 @@ bulk_server() {
 		}' "$1" "$2" &
 }
 
-# udp_burst DST PORT N PRIORITY: N datagrams of 1000 bytes from the gateway at once
+# udp_burst gw|cl DST PORT N PRIORITY: N datagrams of 1000 bytes (1042 on the
+# wire) at once, from the gateway or the client
 udp_burst() {
-	gw perl -MIO::Socket::INET -e '
+	"$1" perl -MIO::Socket::INET -e '
 		my ($dst, $port, $n, $prio) = @ARGV;
 		my $s = IO::Socket::INET->new(PeerAddr => $dst, PeerPort => $port, Proto => "udp") or die;
 		setsockopt($s, 1, 12, pack("L", $prio)) or die;
 		# Room for all of them in the send buffer, or send() waits for the queue to drain.
 		setsockopt($s, 1, 32, pack("L", 4 << 20)) or die;	# SOL_SOCKET, SO_SNDBUFFORCE
 		# A full FIFO answers ENOBUFS: the datagram was dropped, the next one is tried.
-		send($s, "\0" x 1000, 0) for 1 .. $n;' "$1" "$2" "$3" "$4"
+		send($s, "\0" x 1000, 0) for 1 .. $n;' "$2" "$3" "$4" "$5"
 }
 
 # rate_from SRC DST PORT SECONDS [WARMUP [MSS]]: bits/s of payload the client
@@ -69,6 +72,10 @@ pass in on veth0 proto tcp from <popflooders> to port 9010 keep state set queue 
 check "greywalld -n accepts queues" gw "$GW_BIN/greywalld" -n -f "$GW_CONF"
 gw_start
 ok $? "greywalld starts with three queues"
+drops_link=$GW_BPFFS/greywall/link_queue_drops
+link_id=$(bpftool -j link show pinned "$drops_link" 2>/dev/null | grep -o '"id":[0-9]*' | cut -d: -f2)
+has "the drop counter is attached to kfree_skb, its link pinned in the bpf-dir" \
+	'"type":"raw_tracepoint".*"tp_name":"kfree_skb"' "$(bpftool -j link show pinned "$drops_link")"
 cat >"$GW_RUN/nostate.conf" <<CONF
 queue q bandwidth 1K
 pass in proto tcp to port 110 set queue q
@@ -96,7 +103,7 @@ queue other bandwidth 2M min 1M max 4M qlimit 50
 queue flood bandwidth 100K qlimit 50" ctl queue show
 out=$(ctl queue show -v)
 has_lines "queue show -v: zero counters before any traffic" \
-	'queue slow bandwidth 200K qlimit 30\n  \[ pkts: +0  bytes: +0  dropped pkts: +0 \]\n  \[ qlength: +0/ 30 \]\n' "$out"
+	'queue slow bandwidth 200K qlimit 30\n  \[ pkts: +0  bytes: +0  dropped pkts: +0 bytes: +0 \]\n  \[ qlength: +0/ 30 \]\n' "$out"
 ctl queue show -x >/dev/null 2>&1
 ok $([ $? -eq 64 ] && echo 0 || echo 1) "queue show with a bad flag is a usage error"
 
@@ -112,7 +119,7 @@ check "traffic outside the queues is not shaped (over 20 Mbit/s)" within "$fast"
 sleep 1.2
 out=$(ctl queue show -v)
 echo "$out" | grep -A3 '^queue slow' | sed 's/^/# /'
-# field N of the line after queue NAME's: 3 pkts, 5 bytes, 8 dropped pkts
+# field N of the line after queue NAME's: 3 pkts, 5 bytes, 8 dropped pkts, 10 dropped bytes
 field() { echo "$out" | awk -v q="queue $1 " -v f="$2" 'index($0, q) == 1 { getline; print $f; exit }'; }
 pkts=$(field slow 3)
 bytes=$(field slow 5)
@@ -120,18 +127,34 @@ check "queue show counts the queued packets" within "${pkts:-0}" 50 100000000
 # ~4 s at 25000 B/s, what the FIFO held when the client left, HTB's burst
 check "queue show counts the bytes at about the shaped rate" within "${bytes:-0}" 60000 300000
 check "queue show: no drops while TCP backs off" [ "$(field slow 8)" = 0 ]
+check "queue show: no dropped bytes either" [ "$(field slow 10)" = 0 ]
 has "queue show -v measures the last interval" \
 	'\[ measured: +[0-9.]+ packets/s, [0-9]+ b/s \]' "$out"
 check "queue other saw none of it" [ "$(field other 3)" = 0 ]
 
 # 200 datagrams at once into a 30-packet FIFO draining 25 per second.
-udp_burst 192.0.2.10 9003 200 $((0x67770001))
+udp_burst gw 192.0.2.10 9003 200 $((0x67770001))
 out=$(ctl queue show -v)
 dropped=$(field slow 8)
-echo "# dropped: $dropped"
+dropped_bytes=$(field slow 10)
+echo "# dropped: $dropped packets, $dropped_bytes bytes"
 check "the full FIFO drops: 150 and more of the 200 datagrams counted" \
 	within "${dropped:-0}" 150 200
+check "queue show counts each dropped datagram's 1042 bytes" \
+	[ "${dropped_bytes:-0}" -eq $((${dropped:-0} * 1042)) ]
 has "queue show: the FIFO is full" '\[ qlength: +(29|30)/ 30 \]' "$out"
+
+# A queue 6777:1 of another greywall, in the client's namespace: its drops are its own.
+cl tc qdisc add dev veth1 root handle 6777: htb
+cl tc class add dev veth1 parent 6777: classid 6777:1 htb rate 8kbit
+cl tc qdisc add dev veth1 parent 6777:1 pfifo limit 5
+udp_burst cl 192.0.2.1 9004 50 $((0x67770001))
+check "the other namespace's queue dropped" \
+	eval 'cl tc -s class show dev veth1 | grep -Eq "dropped [1-9]"'
+out=$(ctl queue show -v)
+check "greywall does not count another namespace's drops" \
+	[ "$(field slow 10)" = "$dropped_bytes" ]
+cl tc qdisc del dev veth1 root
 
 # `set queue`: the replies of the connections the rule admits, and only those.
 bulk_server 9010 0
@@ -176,6 +199,8 @@ gw_write_config '
 pass in on veth0 proto tcp to port 8080 keep state'
 check "reload without queues" ctl reload
 check "no queues: greywall's root qdisc is gone" refute eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777:"'
+check "no queues: the drop counter's pin is gone" refute test -e "$drops_link"
+check "no queues: the drop counter is detached" refute bpftool link show id "${link_id:-0}"
 check_output "queue show without queues prints nothing" "" ctl queue show -v
 
 # The field's queue: the <popflooders> share 1 kbit/s.
@@ -225,19 +250,29 @@ check "an unlisted client gets full speed meanwhile (over 20 Mbit/s)" \
 # segments the client left behind: what does not fit is dropped.
 out=$(ctl queue show -v)
 held=$(echo "$out" | awk 'index($0, "queue spamd ") == 1 { getline; getline; print $3 + 0; exit }')
-udp_burst 192.0.2.10 9003 400 $((0x67770001))
+udp_burst gw 192.0.2.10 9003 400 $((0x67770001))
 out=$(ctl queue show -v)
 echo "$out" | grep -A2 '^queue spamd' | sed 's/^/# /'
+dropped=$(field spamd 8)
+dropped_bytes=$(field spamd 10)
 check "over qlimit the field's queue drops what does not fit: 100 + the $held it held (within 3)" \
-	within "$(field spamd 8)" $((97 + held)) $((103 + held))
+	within "${dropped:-0}" $((97 + held)) $((103 + held))
+check "queue show counts the dropped bytes: 54 to 1514 a packet" \
+	within "${dropped_bytes:-0}" $((${dropped:-1} * 54)) $((${dropped:-0} * 1514))
 has "queue show: the field's FIFO is full" '\[ qlength: 300/300 \]' "$out"
+link_id=$(bpftool -j link show pinned "$drops_link" 2>/dev/null | grep -o '"id":[0-9]*' | cut -d: -f2)
 gw_stop TERM
 check "the queues stay when greywalld exits" eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777: root"'
+check "so does the drop counter" bpftool link show id "${link_id:-0}"
 gw_start
 ok $? "greywalld restarts over its own queues"
+check "the restart rebuilt the queues with a new drop counter" \
+	refute bpftool link show id "${link_id:-0}"
+link_id=$(bpftool -j link show pinned "$drops_link" 2>/dev/null | grep -o '"id":[0-9]*' | cut -d: -f2)
 check "detach" ctl detach
 wait_for 5 refute kill -0 "$GW_PID"
 check "detach removes the root qdisc" refute eval 'gw tc qdisc show dev veth0 | grep -q "htb 6777:"'
 check "detach removes clsact's program too" refute eval 'gw tc filter show dev veth0 egress | grep -q greywall'
+check "detach removes the drop counter" refute bpftool link show id "${link_id:-0}"
 
 tap_done
