@@ -101,6 +101,8 @@ static __always_inline __u32 gw_flow_tuple(struct gw_flow_tuple *t, const struct
 		t->server_port = pkt->sport;
 	}
 	t->pad = 0;
+	if (pkt->family == 4)
+		return gw_flow_home(gw_flow_hash4(t, &conf->seed, conf->v4_terms), conf->mask);
 	return gw_flow_home(gw_flow_hash(t, &conf->seed), conf->mask);
 }
 
@@ -404,8 +406,6 @@ static __always_inline void gw_flow_touch(struct gw_flow *f, const struct gw_flo
  */
 __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 gen, __u64 len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct gw_flow_tuple t;
 	struct gw_rule_stats *st;
 	struct gw_flow *f;
@@ -437,6 +437,9 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 			return GW_FLOW_NONE;
 		f->last_ns = gw_now_ns();
 	} else if (f->state == GW_FLOW_SYNACK && ack_only) {
+		void *data = (void *)(long)ctx->data;
+		void *data_end = (void *)(long)ctx->data_end;
+
 		if (gw_tcp_seq_ack(data, data_end, pkt, &seq, &ack) || ack != f->server_isn + 1) {
 			/* Guessed or stale: it changes nothing, the server's TCP judges it. */
 			gw_stat_inc(GW_STAT_BAD_ACK);

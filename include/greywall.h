@@ -342,21 +342,45 @@ struct gw_flow_conf {
 	__u32 mask;		/* slots in gw_flows - 1 */
 	__u32 pad;
 	__u64 tick_ns;
+	__u64 v4_terms;		/* gw_flow_hash4()'s constant (gw_flow_conf_seed()) */
 };
+
+/* NH's term for one tuple word: its 32-bit halves, each plus its key word mod 2^32, multiplied. */
+static inline __u64 gw_nh_term(__u64 word, __u64 key)
+{
+	__u32 lo = (__u32)word + (__u32)key;
+	__u32 hi = (__u32)(word >> 32) + (__u32)(key >> 32);
+
+	return (__u64)lo * hi;
+}
 
 static inline __u64 gw_flow_hash(const struct gw_flow_tuple *t, const struct gw_flow_seed *s)
 {
 	__u64 h = 0;
 	int i;
 
-	for (i = 0; i < GW_FLOW_SEED_WORDS; i++) {
-		/* 32-bit halves, each plus its key word mod 2^32; their full 64-bit product. */
-		__u32 lo = (__u32)t->words[i] + (__u32)s->k[i];
-		__u32 hi = (__u32)(t->words[i] >> 32) + (__u32)(s->k[i] >> 32);
-
-		h += (__u64)lo * hi;
-	}
+	for (i = 0; i < GW_FLOW_SEED_WORDS; i++)
+		h += gw_nh_term(t->words[i], s->k[i]);
 	return h;
+}
+
+/*
+ * The same hash of an IPv4 tuple, whose words 0 and 2 (the IPv4-mapped
+ * addresses' first halves) are zero, given those words' terms: they
+ * depend on the seed alone (gw_flow_conf.v4_terms).
+ */
+static inline __u64 gw_flow_hash4(const struct gw_flow_tuple *t, const struct gw_flow_seed *s,
+				  __u64 v4_terms)
+{
+	return v4_terms + gw_nh_term(t->words[1], s->k[1]) + gw_nh_term(t->words[3], s->k[3]) +
+	       gw_nh_term(t->words[4], s->k[4]);
+}
+
+/* Give conf the seed s, and the constant that follows from it. */
+static inline void gw_flow_conf_seed(struct gw_flow_conf *conf, const struct gw_flow_seed *s)
+{
+	conf->seed = *s;
+	conf->v4_terms = gw_nh_term(0, s->k[0]) + gw_nh_term(0, s->k[2]);
 }
 
 /*
@@ -511,7 +535,7 @@ _Static_assert(sizeof(struct gw_rule_stats) == 40, "gw_rule_stats is a map value
 _Static_assert(sizeof(struct gw_flow_tuple) == 8 * GW_FLOW_SEED_WORDS,
 	       "gw_flow_hash() reads the tuple as GW_FLOW_SEED_WORDS words");
 _Static_assert(sizeof(struct gw_flow) == 64, "gw_flow is a map value ABI");
-_Static_assert(sizeof(struct gw_flow_conf) == 56, "gw_flow_conf is a map value ABI");
+_Static_assert(sizeof(struct gw_flow_conf) == 64, "gw_flow_conf is a map value ABI");
 _Static_assert(sizeof(struct gw_src_key) == 20, "gw_src_key is a map key ABI");
 _Static_assert(sizeof(struct gw_src_track) == 24, "gw_src_track is a map value ABI");
 _Static_assert(sizeof(struct gw_event) == 40, "gw_event is a ringbuf record ABI");

@@ -408,12 +408,15 @@ int fx_flow_home(const struct gw_flow_tuple *tuple, uint32_t *home)
 
 int fx_flow_seed_word(uint32_t i, uint64_t value)
 {
+	struct gw_flow_seed seed;
 	struct gw_flow_conf conf;
 	uint32_t zero = 0;
 
 	if (i >= GW_FLOW_SEED_WORDS || bpf_map_lookup_elem(fx_flow_conf_fd(), &zero, &conf))
 		return -EINVAL;
-	conf.seed.k[i] = value;
+	seed = conf.seed;
+	seed.k[i] = value;
+	gw_flow_conf_seed(&conf, &seed);
 	return bpf_map_update_elem(fx_flow_conf_fd(), &zero, &conf, BPF_ANY) ? -errno : 0;
 }
 
@@ -557,7 +560,13 @@ int fx_src_track_fd(void)
 
 int fx_run_tc(const void *pkt, size_t len)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
+	return fx_run_tc_skb(pkt, len, NULL);
+}
+
+int fx_run_tc_skb(const void *pkt, size_t len, struct __sk_buff *skb)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1, .ctx_in = skb, .ctx_out = skb,
+		    .ctx_size_in = skb ? sizeof(*skb) : 0, .ctx_size_out = skb ? sizeof(*skb) : 0);
 	uint8_t out[PKT_MAX + 64];
 
 	opts.data_in = pkt;

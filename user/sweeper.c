@@ -77,8 +77,13 @@ int sweeper_flow_conf_init(int conf_fd, int flows_fd)
 		any |= conf.seed.k[i];
 	if (any && conf.mask == slots - 1)
 		return 0;
-	if (!any && getrandom(&conf.seed, sizeof(conf.seed), 0) != (ssize_t)sizeof(conf.seed))
-		return -errno;
+	if (!any) {
+		struct gw_flow_seed seed;
+
+		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			return -errno;
+		gw_flow_conf_seed(&conf, &seed);
+	}
 	conf.mask = slots - 1;
 	if (bpf_map_update_elem(conf_fd, &zero, &conf, BPF_ANY))
 		return -errno;

@@ -147,6 +147,7 @@ static void test_flow_slots(void)
 	struct gw_flow_tuple a = flow_tuple("198.51.100.7", 1000, 110),
 			     b = flow_tuple("2001:db8:bad::7", 1000, 110);
 	struct gw_flow_conf conf = flow_conf(), again;
+	struct gw_flow_seed seed;
 	struct gw_flow other = { .tuple = b, .state = GW_FLOW_ESTABLISHED, .last_ns = NS }, f;
 	uint32_t home, mask, zero = 0, set = 0, slot;
 	int odd_fd;
@@ -192,7 +193,9 @@ static void test_flow_slots(void)
 	 * the client port one hash: GW_FLOW_PROBE of them fit, one more not.
 	 */
 	clear_maps();
-	conf.seed.k[4] = 0;
+	seed = conf.seed;
+	seed.k[4] = 0;
+	gw_flow_conf_seed(&conf, &seed);
 	bpf_map_update_elem(conf_fd, &zero, &conf, BPF_ANY);
 	for (uint32_t i = 0; i <= GW_FLOW_PROBE; i++) {
 		struct gw_flow g = { .tuple = flow_tuple("198.51.100.7", (uint16_t)(3000 + i), 110),
