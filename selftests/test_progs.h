@@ -14,6 +14,7 @@
 #include "greywall.h"
 #include "packet.h"
 
+struct __sk_buff;
 struct bpf_sk_lookup;
 struct datapath;
 
@@ -75,6 +76,11 @@ struct gw_rule_stats fx_rule_stats(uint32_t idx);
 int fx_run_xdp(const void *pkt, size_t len, void *out, uint32_t *out_len);
 /* Run the TC egress program once; returns the TC verdict or -errno. */
 int fx_run_tc(const void *pkt, size_t len);
+/*
+ * The same with skb as the context in and out: the fields BPF_PROG_TEST_RUN
+ * carries (priority, mark, cb ...) go in, and come back as the program left them.
+ */
+int fx_run_tc_skb(const void *pkt, size_t len, struct __sk_buff *skb);
 /*
  * Run the sk_lookup program once on *ctx; ctx->cookie comes back as the
  * cookie of the socket it chose, or 0. Returns the SK_* verdict or -errno.

@@ -18,21 +18,11 @@
 #include <string.h>
 
 #include "addr.h"
-#include "cases.h"
+#include "flow_packets.h"
 
-#define POP3 110
 #define T_OVERLOAD_BIT 3	/* <popflooders> */
 #define CLOCK_START 1000	/* seconds; every case starts here */
 
-/* The server's ISN in CONNECT and DATA: any number will do, per port. */
-#define SISN(port) (0x80000000u + (uint32_t)(port) * 1000u)
-/* The client's ISN. */
-#define CISN(port) ((uint32_t)(port) * 7u)
-
-/* pass in proto tcp to port pop3 flags S/SA keep state (...); fields given after override. */
-#define POP3_RULE(...)                                                                   \
-	RULE(GW_ACT_PASS, .proto_mask = GW_PROTO_TCP, .dport_lo = POP3, .dport_hi = POP3, \
-	     .flags = GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE, __VA_ARGS__)
 #define LIMITS(conn, rate, secs)                                                         \
 	.max_src_conn = (conn), .max_src_conn_rate = (rate), .max_src_conn_rate_seconds = (secs), \
 	.overload_table = T_OVERLOAD_BIT, .flush = 2
@@ -278,41 +268,6 @@ static const struct flow_case flow_cases[] = {
 	  .ops = { CONNECT(1001), DATA(1001, XDP_PASS), DATA(1002, XDP_DROP) }, .tracked = true,
 	  .conns = 1, .flows = { { 1001, GW_FLOW_ESTABLISHED, 1 } } },
 };
-
-struct flow_env {
-	int family;
-	const char *client, *server;
-	char desc[300];
-};
-
-static void flow_env_init(struct flow_env *env, int family, const char *what)
-{
-	env->family = family;
-	env->client = family == 4 ? "198.51.100.7" : "2001:db8:1::7";
-	env->server = family == 4 ? "203.0.113.1" : "2001:db8:2::1";
-	snprintf(env->desc, sizeof(env->desc), "%s [IPv%d]", what, family);
-}
-
-/* A packet of the connection from env->client's port to the server's pop3. */
-static int flow_send(const struct flow_env *env, bool from_client, uint16_t port, uint8_t flags,
-		     uint32_t seq, uint32_t ack, uint16_t payload)
-{
-	struct pkt_spec s = {
-		.family = env->family, .proto = IPPROTO_TCP, .tcp_flags = flags,
-		.seq = seq, .ack = ack, .payload = payload,
-	};
-	uint8_t buf[PKT_MAX];
-	size_t len;
-
-	s.src = from_client ? env->client : env->server;
-	s.dst = from_client ? env->server : env->client;
-	s.sport = from_client ? port : POP3;
-	s.dport = from_client ? POP3 : port;
-	len = pkt_build(&s, buf, NULL);
-	if (!len)
-		return -1;
-	return from_client ? fx_run_xdp(buf, len, NULL, NULL) : fx_run_tc(buf, len);
-}
 
 static int flow_get(const struct flow_env *env, uint16_t port, struct gw_flow *f)
 {
