@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # `make bench`: greywall against its peers, side by side in one run on this
 # machine, and the results section of BENCHMARKS.md rewritten with the
-# numbers, the ratios and PASS/MISS against the targets of issues 2 and 5.
+# numbers, the ratios and PASS/MISS against the targets of issues 2, 3 and 5.
 #
 #   bench/xdp_cost     per-packet cost with BPF_PROG_TEST_RUN: empty program,
 #                      xdp-filter (allow policy, map full), greywall 100 / 1M+100k
@@ -240,6 +240,10 @@ section() {
 		echo "| greywall pass path 1M+100k / 100 entries <= 1.3 (one source) | $1 | **$2** |"
 		set -- $(ratio "$X" gw_sweep1m_vs_sweep100)
 		echo "| greywall pass path 1M+100k / 100 entries <= 1.3 (median over 16 random unlisted sources) | $1 | **$2** |"
+		set -- $(ratio "$X" gw_flow_vs_pass1m)
+		echo "| established pop3 flow, 50 rules, 1M entries / pass path 1M+100k <= 1.5 (one flow, placed last among 100,000) | $1 | **$2** |"
+		set -- $(ratio "$X" gw_flowsweep_vs_pass1m)
+		echo "| established pop3 flow, 50 rules, 1M entries / pass path 1M+100k <= 1.5 (median over 16 flows spread among 100,000) | $1 | **$2** |"
 	fi
 	ipset_s=$(loadres ipset)
 	gw_s=$(loadres greywall)
