@@ -325,7 +325,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|loading|tarpit|greylist|connections)' "$OUT/section.md"
+grep -E '^\| (greywall|established|loading|tarpit|greylist|connections)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
