@@ -479,12 +479,55 @@ out:
 	return ret;
 }
 
+/*
+ * XDP and TC on every configured interface and sk_lookup in our namespace:
+ * attached where missing, replaced everywhere when dp->replace; then the
+ * build is recorded as the attached one.
+ */
+static int attach_programs(struct datapath *dp, const struct config *cfg, char *err,
+			   size_t errlen)
+{
+	uint64_t build = build_id();
+	uint32_t key = GW_CFG_BUILD_ID;
+	int ret;
+
+	for (size_t i = 0; i < cfg->ninterfaces; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+		struct datapath_link link;
+
+		/* clsact first: querying a missing qdisc only makes noise. */
+		hook.ifindex = (int)if_nametoindex(cfg->interfaces[i]);
+		if (hook.ifindex)
+			bpf_tc_hook_create(&hook);
+		ret = datapath_link_status(cfg->interfaces[i], &link);
+		if (ret) {
+			snprintf(err, errlen, "interface %s: %s", cfg->interfaces[i],
+				 strerror(-ret));
+			return ret;
+		}
+		if (!link.xdp_attached || dp->replace) {
+			ret = attach_xdp(dp, link.ifname, link.ifindex, err, errlen);
+			if (ret)
+				return ret;
+		}
+		if (!link.tc_attached || dp->replace) {
+			ret = attach_tc(dp, link.ifname, link.ifindex, err, errlen);
+			if (ret)
+				return ret;
+		}
+	}
+	ret = attach_sk_lookup(dp, dp->replace, err, errlen);
+	if (ret)
+		return ret;
+	bpf_map_update_elem(dp->config, &key, &build, BPF_ANY);
+	return 0;
+}
+
 int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, size_t errlen)
 {
 	uint32_t key = GW_CFG_BUILD_ID;
 	uint64_t attached_build = 0, want_build = build_id();
 	char stale[sizeof(dp->stale_maps)];
-	bool replace;
 	int ret;
 
 	ret = mkdir_p(cfg->bpf_dir);
@@ -533,37 +576,25 @@ int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, si
 	}
 	bpf_map_lookup_elem(dp->config, &key, &attached_build);
 	/* Programs on maps made anew hold the old ones: they go too. */
-	replace = attached_build != want_build || dp->stale_maps[0];
-	for (size_t i = 0; i < cfg->ninterfaces; i++) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
-		struct datapath_link link;
-
-		/* clsact first: querying a missing qdisc only makes noise. */
-		hook.ifindex = (int)if_nametoindex(cfg->interfaces[i]);
-		if (hook.ifindex)
-			bpf_tc_hook_create(&hook);
-		ret = datapath_link_status(cfg->interfaces[i], &link);
-		if (ret) {
-			snprintf(err, errlen, "interface %s: %s", cfg->interfaces[i],
-				 strerror(-ret));
-			return ret;
-		}
-		if (!link.xdp_attached || replace) {
-			ret = attach_xdp(dp, link.ifname, link.ifindex, err, errlen);
-			if (ret)
-				return ret;
-		}
-		if (!link.tc_attached || replace) {
-			ret = attach_tc(dp, link.ifname, link.ifindex, err, errlen);
-			if (ret)
-				return ret;
-		}
+	dp->replace = attached_build != want_build || dp->stale_maps[0];
+	/*
+	 * ...but only once the maps made anew are filled: until then the old
+	 * programs go on enforcing from the old maps.
+	 */
+	if (dp->stale_maps[0]) {
+		dp->attach_deferred = true;
+		return 0;
 	}
-	ret = attach_sk_lookup(dp, replace, err, errlen);
-	if (ret)
-		return ret;
-	bpf_map_update_elem(dp->config, &key, &want_build, BPF_ANY);
-	return 0;
+	return attach_programs(dp, cfg, err, errlen);
+}
+
+int datapath_attach_deferred(struct datapath *dp, const struct config *cfg, char *err,
+			     size_t errlen)
+{
+	if (!dp->attach_deferred)
+		return 0;
+	dp->attach_deferred = false;
+	return attach_programs(dp, cfg, err, errlen);
 }
 
 /* Cut the sk_lookup link, even if something else still holds it open. */

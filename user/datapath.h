@@ -33,6 +33,8 @@ struct xdp_program;
 struct datapath {
 	char bpf_dir[PATH_MAX];
 	char stale_maps[512];	/* maps datapath_attach() made anew: older layout */
+	bool replace;		/* the attached programs are another build's, or use old maps */
+	bool attach_deferred;	/* datapath_attach_deferred() attaches them */
 	struct gw_xdp *xdp;
 	struct gw_tc_egress *tc;
 	struct xdp_program *xdp_prog;
@@ -79,12 +81,18 @@ int datapath_open_pinned(struct datapath *dp, const char *bpf_dir);
  * TC to every configured interface and sk_lookup to the calling process's
  * network namespace (it steers nothing while GW_CFG_SPAMD_PORT is 0).
  * Pinned maps of another layout (left by an older build) are made anew,
- * and named in dp->stale_maps.
+ * and named in dp->stale_maps; then the programs are not attached yet (the
+ * old ones go on enforcing from the old maps): fill the maps, then call
+ * datapath_attach_deferred().
  * Programs of the same build that are already attached are left in place;
  * another build is replaced without a gap.
  * err gets a message on failure. Returns 0 or -errno.
  */
 int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, size_t errlen);
+
+/* The attach datapath_attach() left for after the maps were filled, if any. 0 or -errno. */
+int datapath_attach_deferred(struct datapath *dp, const struct config *cfg, char *err,
+			     size_t errlen);
 
 /* Close file descriptors; attachments and pins stay. */
 void datapath_close(struct datapath *dp);

@@ -626,11 +626,13 @@ int main(int argc, char **argv)
 	if (datapath_attach(&d.dp, &d.cfg, errbuf, sizeof(errbuf)))
 		errx(1, "%s", errbuf);
 	if (d.dp.stale_maps[0])
-		log_warn("maps of an older layout made anew (an upgrade): %s; tables are refilled "
-			 "from the store (not enforced until then), tracked connections and counters "
-			 "start over",
+		log_warn("maps of an older layout made anew (an upgrade): %s; the programs are "
+			 "replaced once the tables are refilled from the store; tracked connections "
+			 "and counters start over",
 			 d.dp.stale_maps);
-	if (tables_start(&d, errbuf, sizeof(errbuf)) || queues_start(&d, errbuf, sizeof(errbuf)))
+	if (tables_start(&d, errbuf, sizeof(errbuf)) ||
+	    datapath_attach_deferred(&d.dp, &d.cfg, errbuf, sizeof(errbuf)) ||
+	    queues_start(&d, errbuf, sizeof(errbuf)))
 		errx(1, "%s", errbuf);
 	d.started = (int64_t)time(NULL);
 	if (spamd_open(&d, errbuf, sizeof(errbuf)))
