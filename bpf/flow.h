@@ -491,8 +491,10 @@ static __always_inline void gw_flow_egress(struct __sk_buff *skb, void *data, vo
 	state = (flags & (GW_TCP_SYN | GW_TCP_ACK)) == (GW_TCP_SYN | GW_TCP_ACK) ||
 		(flags & (GW_TCP_FIN | GW_TCP_RST));
 	queued = gw_flow_port(gw_config_get(GW_CFG_RULE_GEN) & 1, GW_FLOW_PORT_QUEUED, pkt->sport);
+	if (!state && !queued)
+		return;
 	conf = gw_flow_conf_get();
-	if ((!state && !queued) || !conf)
+	if (!conf)
 		return;
 	f = gw_flow_lookup(conf, gw_flow_tuple(&t, pkt, 0, conf), &t);
 	if (!f)
