@@ -70,7 +70,7 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static int pin_path(char *buf, size_t len, const char *dir, const char *name)
+int datapath_pin_path(char *buf, size_t len, const char *dir, const char *name)
 {
 	return snprintf(buf, len, "%s/%s", dir, name) >= (int)len ? -ENAMETOOLONG : 0;
 }
@@ -86,7 +86,7 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 	{
 		if (bpf_map__is_internal(map))
 			continue;
-		err = pin_path(path, sizeof(path), dir, bpf_map__name(map));
+		err = datapath_pin_path(path, sizeof(path), dir, bpf_map__name(map));
 		if (!err)
 			err = bpf_map__set_pin_path(map, path);
 		if (err)
@@ -117,7 +117,7 @@ static int drop_stale_pins(struct bpf_object *obj, const char *dir, char *names,
 		size_t used;
 
 		if (bpf_map__is_internal(map) ||
-		    pin_path(path, sizeof(path), dir, bpf_map__name(map)))
+		    datapath_pin_path(path, sizeof(path), dir, bpf_map__name(map)))
 			continue;
 		fd = bpf_obj_get(path);
 		if (fd < 0)
@@ -149,7 +149,7 @@ int datapath_open_pinned(struct datapath *dp, const char *bpf_dir)
 	for (size_t i = 0; i < NPINNED; i++)
 		*map_fd(dp, i) = -1;
 	for (size_t i = 0; i < NPINNED; i++) {
-		int err = pin_path(path, sizeof(path), bpf_dir, pinned_maps[i].name);
+		int err = datapath_pin_path(path, sizeof(path), bpf_dir, pinned_maps[i].name);
 
 		if (!err) {
 			*map_fd(dp, i) = bpf_obj_get(path);
@@ -443,7 +443,7 @@ static int attach_sk_lookup(struct datapath *dp, bool replace, char *err, size_t
 	char path[PATH_MAX];
 	int link, ret;
 
-	ret = pin_path(path, sizeof(path), dp->bpf_dir, DATAPATH_SK_LOOKUP_LINK);
+	ret = datapath_pin_path(path, sizeof(path), dp->bpf_dir, DATAPATH_SK_LOOKUP_LINK);
 	if (ret) {
 		snprintf(err, errlen, "sk_lookup link pin: %s", strerror(-ret));
 		return ret;
@@ -603,7 +603,7 @@ static int detach_sk_lookup(const char *bpf_dir)
 	char path[PATH_MAX];
 	int link, ret;
 
-	ret = pin_path(path, sizeof(path), bpf_dir, DATAPATH_SK_LOOKUP_LINK);
+	ret = datapath_pin_path(path, sizeof(path), bpf_dir, DATAPATH_SK_LOOKUP_LINK);
 	if (ret)
 		return ret;
 	link = bpf_obj_get(path);
@@ -655,7 +655,7 @@ int datapath_detach(const struct config *cfg, char *err, size_t errlen)
 
 			if (de->d_name[0] == '.')
 				continue;
-			if (!pin_path(path, sizeof(path), cfg->bpf_dir, de->d_name))
+			if (!datapath_pin_path(path, sizeof(path), cfg->bpf_dir, de->d_name))
 				unlink(path);
 		}
 		closedir(dir);

@@ -90,6 +90,9 @@ int datapath_open_pinned(struct datapath *dp, const char *bpf_dir);
  */
 int datapath_attach(struct datapath *dp, const struct config *cfg, char *err, size_t errlen);
 
+/* buf = dir/name, the path of a pin in the bpf-dir. 0 or -ENAMETOOLONG. */
+int datapath_pin_path(char *buf, size_t len, const char *dir, const char *name);
+
 /* The attach datapath_attach() left for after the maps were filled, if any. 0 or -errno. */
 int datapath_attach_deferred(struct datapath *dp, const struct config *cfg, char *err,
 			     size_t errlen);

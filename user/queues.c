@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datapath.h"
 #include "queue_drops.skel.h"
 #include "queues.h"
 
@@ -266,11 +267,6 @@ static int for_each_interface(const struct config *cfg, bool attach, const char 
 	return 0;
 }
 
-static int drops_pin(char *buf, size_t len, const char *dir, const char *name)
-{
-	return snprintf(buf, len, "%s/%s", dir, name) >= (int)len ? -ENAMETOOLONG : 0;
-}
-
 /* Remove the drop counter's pins: unpinned and held by no one, the link detaches. */
 static int drops_detach(const char *dir)
 {
@@ -278,7 +274,7 @@ static int drops_detach(const char *dir)
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
-		int ret = drops_pin(path, sizeof(path), dir, pins[i]);
+		int ret = datapath_pin_path(path, sizeof(path), dir, pins[i]);
 
 		if (ret)
 			return ret;
@@ -301,9 +297,9 @@ static int drops_attach(const char *dir)
 	struct stat netns;
 	int ret;
 
-	ret = drops_pin(map_path, sizeof(map_path), dir, QUEUES_DROPS_MAP);
+	ret = datapath_pin_path(map_path, sizeof(map_path), dir, QUEUES_DROPS_MAP);
 	if (!ret)
-		ret = drops_pin(link_path, sizeof(link_path), dir, QUEUES_DROPS_LINK);
+		ret = datapath_pin_path(link_path, sizeof(link_path), dir, QUEUES_DROPS_LINK);
 	if (!ret && stat("/proc/self/ns/net", &netns))
 		ret = -errno;
 	if (!ret)
@@ -432,7 +428,7 @@ static int drops_read(const char *dir, size_t n, struct queue_counters *out)
 
 	if (ncpus < 0)
 		return ncpus;
-	ret = drops_pin(path, sizeof(path), dir, QUEUES_DROPS_MAP);
+	ret = datapath_pin_path(path, sizeof(path), dir, QUEUES_DROPS_MAP);
 	if (ret)
 		return ret;
 	fd = bpf_obj_get(path);
