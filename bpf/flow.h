@@ -28,6 +28,7 @@ enum gw_flow_verdict {
 	GW_FLOW_NONE = 0,	/* not a tracked flow's packet: the rules decide */
 	GW_FLOW_PASS,
 	GW_FLOW_DROP,
+	GW_FLOW_SLOW,		/* gw_flow_fast(): gw_flow_ingress() decides */
 };
 
 /*
@@ -73,12 +74,10 @@ static __always_inline int gw_tcp_seq_ack(void *data, void *data_end, const stru
 	return 0;
 }
 
-/* gw_flows' seed and size, one lookup for all of them. */
+/* gw_flows' seed and size, and the tick (struct gw_flow_conf). */
 static __always_inline const struct gw_flow_conf *gw_flow_conf_get(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&GW_MAP_FLOW_CONF, &zero);
+	return &GW_MAP_FLOW_CONF;
 }
 
 /*
@@ -144,6 +143,8 @@ static __always_inline struct gw_flow *gw_flow_lookup(const struct gw_flow_conf 
 	/* Most flows sit in their home slot. */
 	if (gw_flow_holds(f, t))
 		return f;
+	/* Unrolled: no probe's slot address waits on the one before. */
+#pragma unroll
 	for (i = 1; i < GW_FLOW_PROBE; i++) {
 		f = gw_flow_slot(conf, home, i);
 		if (gw_flow_holds(f, t))
@@ -231,7 +232,7 @@ __noinline int gw_flow_syn(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 r
 		return 0;
 	r = bpf_map_lookup_elem(&GW_MAP_RULES, &rule);
 	conf = gw_flow_conf_get();
-	if (!r || !gw_rule_tracks_flows(r) || !conf)
+	if (!r || !gw_rule_tracks_flows(r))
 		return 0;
 	if (gw_tcp_seq_ack(data, data_end, pkt, &isn, &ack))
 		return 0;
@@ -371,16 +372,16 @@ static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 }
 
 /*
- * Whether a TCP packet of port may belong to a flow of generation gen's
- * rules with flag (enum gw_flow_port_flag). Other TCP traffic skips the
- * flow lookup, whose misses probe GW_FLOW_PROBE slots.
+ * What generation gen's rules track on TCP port (struct gw_flow_port),
+ * NULL when nothing: other TCP traffic skips the flow lookup, whose
+ * misses probe GW_FLOW_PROBE slots.
  */
-static __always_inline int gw_flow_port(__u32 gen, __u8 flag, __u16 port)
+static __always_inline const struct gw_flow_port *gw_flow_port(__u32 gen, __u8 flag, __u16 port)
 {
 	__u32 k = gen * GW_FLOW_PORT_KEYS + port;
-	__u8 *flags = bpf_map_lookup_elem(&GW_MAP_FLOW_PORTS, &k);
+	const struct gw_flow_port *p = bpf_map_lookup_elem(&GW_MAP_FLOW_PORTS, &k);
 
-	return flags && (*flags & flag);
+	return p && (p->flags & flag) ? p : NULL;
 }
 
 /*
@@ -396,28 +397,72 @@ static __always_inline void gw_flow_touch(struct gw_flow *f, const struct gw_flo
 		f->last_ns = now;
 }
 
+/* A flow's packet of len bytes on the counters st of its rule (NULL: none). */
+static __always_inline void gw_flow_count(struct gw_rule_stats *st, __u64 len)
+{
+	if (st) {
+		st->packets++;
+		st->bytes += len;
+	}
+}
+
 /*
- * An ingress TCP packet: the verdict of its flow, or GW_FLOW_NONE when it
- * belongs to none (or opens a new connection on a closed flow's ports) and
- * the rules decide. A tracked flow's packets skip the rules, as PF's state
- * match does; the rule that created the flow gets their packets and bytes.
- * A global function: the verifier checks it once, not once per path
- * through the rule decision around it.
+ * Most packets of tracked flows: those of an established flow, neither FIN
+ * nor RST. Inline, before the rules: GW_FLOW_PASS when it took the packet,
+ * GW_FLOW_NONE when the port's rules track no flows, GW_FLOW_SLOW when
+ * gw_flow_ingress() must decide. The counters of the port's likely rule
+ * are looked up while the flow is found, off the chain of loads that
+ * finds it; the flow's own rule's only when the guess was wrong.
  */
-__noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 gen, __u64 len)
+static __always_inline int gw_flow_fast(const struct gw_pkt *pkt, __u32 gen, __u64 len)
+{
+	const struct gw_flow_port *port;
+	const struct gw_flow_conf *conf;
+	struct gw_rule_stats *st;
+	struct gw_flow_tuple t;
+	struct gw_flow *f;
+	__u32 rule;
+
+	port = gw_flow_port(gen, GW_FLOW_PORT_STATEFUL, pkt->dport);
+	if (!port)
+		return GW_FLOW_NONE;
+	if (pkt->tcp_flags & (GW_TCP_FIN | GW_TCP_RST))
+		return GW_FLOW_SLOW;
+	conf = gw_flow_conf_get();
+	rule = port->rule;
+	st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &rule);
+	f = gw_flow_lookup(conf, gw_flow_tuple(&t, pkt, 1, conf), &t);
+	if (!f || f->state != GW_FLOW_ESTABLISHED)
+		return GW_FLOW_SLOW;
+	gw_flow_touch(f, conf);
+	if (f->rule != rule) {
+		rule = f->rule;
+		st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &rule);
+	}
+	gw_flow_count(st, len);
+	return GW_FLOW_PASS;
+}
+
+/*
+ * An ingress TCP packet on a port whose rules track flows that
+ * gw_flow_fast() did not take: the verdict of its flow, or GW_FLOW_NONE
+ * when it belongs to none (or opens a new connection on a closed flow's
+ * ports) and the rules decide. A tracked flow's packets skip the rules, as
+ * PF's state match does; the rule that created the flow gets their packets
+ * and bytes. A global function: the verifier checks it once, not once per
+ * path through the rule decision around it.
+ */
+__noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u64 len)
 {
 	struct gw_flow_tuple t;
-	struct gw_rule_stats *st;
 	struct gw_flow *f;
 	int verdict = GW_FLOW_PASS, ack_only;
 	const struct gw_flow_conf *conf;
 	__u32 seq, ack, rule;
 
-	if (!pkt || !gw_flow_port(gen & 1, GW_FLOW_PORT_STATEFUL, pkt->dport))
+	if (!pkt)
 		return GW_FLOW_NONE;
 	conf = gw_flow_conf_get();
-	if (!conf)
-		return GW_FLOW_NONE;
 	ack_only = (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) == GW_TCP_ACK;
 	f = gw_flow_lookup(conf, gw_flow_tuple(&t, pkt, 1, conf), &t);
 	if (!f)
@@ -454,11 +499,7 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 		gw_flow_touch(f, conf);
 	}
 	rule = f->rule;
-	st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &rule);
-	if (st) {
-		st->packets++;
-		st->bytes += len;
-	}
+	gw_flow_count(bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &rule), len);
 	return verdict;
 }
 
@@ -490,12 +531,10 @@ static __always_inline void gw_flow_egress(struct __sk_buff *skb, void *data, vo
 
 	state = (flags & (GW_TCP_SYN | GW_TCP_ACK)) == (GW_TCP_SYN | GW_TCP_ACK) ||
 		(flags & (GW_TCP_FIN | GW_TCP_RST));
-	queued = gw_flow_port(gw_config_get(GW_CFG_RULE_GEN) & 1, GW_FLOW_PORT_QUEUED, pkt->sport);
+	queued = !!gw_flow_port(gw_config_get(GW_CFG_RULE_GEN) & 1, GW_FLOW_PORT_QUEUED, pkt->sport);
 	if (!state && !queued)
 		return;
 	conf = gw_flow_conf_get();
-	if (!conf)
-		return;
 	f = gw_flow_lookup(conf, gw_flow_tuple(&t, pkt, 0, conf), &t);
 	if (!f)
 		return;

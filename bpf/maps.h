@@ -145,12 +145,12 @@ struct {
 	__type(value, __u64);
 } GW_MAP_OUTBOUND SEC(".maps");
 
-/* Which ports look flows up (enum gw_flow_port_flag), per rule generation. */
+/* Which ports look flows up (struct gw_flow_port), per rule generation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * GW_FLOW_PORT_KEYS);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, struct gw_flow_port);
 } GW_MAP_FLOW_PORTS SEC(".maps");
 
 /*
@@ -169,13 +169,15 @@ struct {
 	__type(value, struct gw_flow);
 } GW_MAP_FLOWS SEC(".maps");
 
-/* gw_flows' seed and size: userspace writes it once, before any flow exists. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct gw_flow_conf);
-} GW_MAP_FLOW_CONF SEC(".maps");
+/*
+ * gw_flows' seed and size (userspace writes them once, before any flow
+ * exists) and the sweeper's tick. A global variable, not a map of its own:
+ * its address is a constant in the program, where a map's value must be
+ * looked up first, on the chain of loads every tracked packet waits for.
+ * Its section is still a map, one array value: greywalld pins it as
+ * GW_MAP_FLOW_CONF and every object shares it (GW_FLOW_CONF_SECTION).
+ */
+struct gw_flow_conf GW_MAP_FLOW_CONF SEC(GW_FLOW_CONF_SECTION);
 
 /*
  * Per-source, per-rule connection counts and rates. XDP writes; userspace

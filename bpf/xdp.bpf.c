@@ -228,13 +228,23 @@ static __always_inline __u32 gw_proto_index(const struct gw_pkt *pkt)
 	return 5;
 }
 
-/* Gather what the rules look at and find the deciding rule (-1: none). */
-static __always_inline int gw_evaluate(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 gen,
-				       const struct gw_ruleset *meta, __u64 src_tables,
-				       __u64 cfg_flags)
+/*
+ * Gather what the rules look at and find the deciding rule (-1: none). A
+ * global function: the verifier checks it once, not once per path through
+ * the flow decisions before it.
+ */
+__noinline int gw_evaluate(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 gen,
+			   __u64 src_tables, __u64 cfg_flags)
 {
-	__u64 meta_flags = meta->bits[1];
+	struct gw_ruleset *meta;
+	__u64 meta_flags;
 	struct gw_match m;
+
+	gen &= 1;
+	meta = gw_rix(gen * GW_RIX_MAX, GW_RIX_META);
+	if (!ctx || !pkt || !meta)
+		return -1;
+	meta_flags = meta->bits[1];
 
 	m.src_tables = src_tables & meta->bits[2];
 	m.dst_tables = 0;
@@ -297,15 +307,18 @@ int greywall_xdp(struct xdp_md *ctx)
 		int rule = -1, flow = GW_FLOW_NONE;
 
 		/* A tracked flow's packets skip the rules (PF's state match). */
-		if ((meta->bits[1] & GW_RULE_META_STATEFUL) && gw_is_tcp(&pkt))
-			flow = gw_flow_ingress(ctx, &pkt, gen, len);
+		if ((meta->bits[1] & GW_RULE_META_STATEFUL) && gw_is_tcp(&pkt)) {
+			flow = gw_flow_fast(&pkt, gen, len);
+			if (flow == GW_FLOW_SLOW)
+				flow = gw_flow_ingress(ctx, &pkt, len);
+		}
 		if (flow != GW_FLOW_NONE) {
 			action = flow == GW_FLOW_PASS ? GW_ACT_PASS : GW_ACT_BLOCK_DROP;
 			goto verdict;
 		}
 		/* Most sources are in no table, and most rules want one. */
 		if ((src.tables & meta->bits[2]) || !(meta->bits[1] & GW_RULE_META_NEED_SRC))
-			rule = gw_evaluate(ctx, &pkt, gen, meta, src.tables, cfg_flags);
+			rule = gw_evaluate(ctx, &pkt, gen, src.tables, cfg_flags);
 		/* Rule 0 sees every packet that is evaluated: userspace derives the others. */
 		idx = 0;
 		st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &idx);

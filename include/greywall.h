@@ -28,11 +28,12 @@
 #define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
 #define GW_MAP_RULE_IFACES gw_rule_ifaces /* struct gw_rule_iface_key -> struct gw_ruleset */
 #define GW_MAP_FLOW_PORTS gw_flow_ports	/* generation * GW_FLOW_PORT_KEYS + port
-					   -> __u8 enum gw_flow_port_flag */
+					   -> struct gw_flow_port */
 #define GW_MAP_TARPIT gw_tarpit		/* sockmap: enum gw_tarpit_slot -> tarpit listener */
 #define GW_MAP_OUTBOUND gw_outbound	/* LRU: struct gw_addr -> __u64 first-seen ktime (ns) */
 #define GW_MAP_FLOWS gw_flows		/* __u32 slot -> struct gw_flow */
-#define GW_MAP_FLOW_CONF gw_flow_conf	/* 0 -> struct gw_flow_conf */
+#define GW_MAP_FLOW_CONF gw_flow_conf	/* 0 -> struct gw_flow_conf (a global variable, pinned) */
+#define GW_FLOW_CONF_SECTION ".data.flowconf"	/* its section, and its map's name */
 #define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
 #define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
 
@@ -239,14 +240,25 @@ enum gw_rule_index_key {
 
 /*
  * The TCP ports of rules that track flows, per generation, in gw_flow_ports:
- * only packets to (ingress) or from (egress) such a port look flows up, in
- * one lookup of a byte.
+ * only packets to (ingress) or from (egress) such a port look flows up.
  */
 #define GW_FLOW_PORT_KEYS 65536
 
 enum gw_flow_port_flag {
 	GW_FLOW_PORT_STATEFUL = 1 << 0,	/* a rule that tracks flows covers it */
 	GW_FLOW_PORT_QUEUED = 1 << 1,	/* one of them has `set queue`: replies are queued */
+};
+
+/*
+ * A port's value. rule is the rule most of the port's established flows
+ * belong to, a guess (the last of the port's flow-tracking rules without a
+ * source table, else the last of them): the data path looks its counters
+ * up while it finds the flow, and looks the flow's own rule up only when
+ * the guess was wrong.
+ */
+struct gw_flow_port {
+	__u8 flags;		/* enum gw_flow_port_flag */
+	__u8 rule;
 };
 
 #define GW_RIX_PROTOS 6
@@ -331,22 +343,29 @@ struct gw_flow_tuple {
  */
 #define GW_FLOW_SEED_WORDS 5
 #define GW_FLOW_PROBE 8
+/*
+ * Which gw_flow_hash()/gw_flow_home() placed the flows: pinned flows placed
+ * by another are lost to this build's lookups, and greywalld makes the
+ * flow maps anew (1: MurmurHash3's whole finalizer, 2: one round).
+ */
+#define GW_FLOW_HASH_VERSION 2
 
 struct gw_flow_seed {
 	__u64 k[GW_FLOW_SEED_WORDS];
 };
 
 /*
- * The one value of gw_flow_conf: what every flow lookup needs, in one
- * lookup. tick_ns is the data-path clock as greywalld's sweeper last read
- * it (once a second): an established flow's packets stamp last_ns with it
- * rather than read the clock, which costs more than the rest of their
- * lookup; tcp.established counts in hours. 0: no sweeper yet, read the clock.
+ * gw_flow_conf (a global variable of the programs, bpf/maps.h): what every
+ * flow lookup needs. tick_ns is the data-path clock as greywalld's sweeper
+ * last read it (once a second): an established flow's packets stamp
+ * last_ns with it rather than read the clock, which costs more than the
+ * rest of their lookup; tcp.established counts in hours. 0: no sweeper
+ * yet, read the clock.
  */
 struct gw_flow_conf {
 	struct gw_flow_seed seed;
 	__u32 mask;		/* slots in gw_flows - 1 */
-	__u32 pad;
+	__u32 version;		/* GW_FLOW_HASH_VERSION the flows were placed with */
 	__u64 tick_ns;
 	__u64 v4_terms;		/* gw_flow_hash4()'s constant (gw_flow_conf_seed()) */
 };
@@ -386,6 +405,7 @@ static inline __u64 gw_flow_hash4(const struct gw_flow_tuple *t, const struct gw
 static inline void gw_flow_conf_seed(struct gw_flow_conf *conf, const struct gw_flow_seed *s)
 {
 	conf->seed = *s;
+	conf->version = GW_FLOW_HASH_VERSION;
 	conf->v4_terms = gw_nh_term(0, s->k[0]) + gw_nh_term(0, s->k[2]);
 }
 
@@ -394,16 +414,17 @@ static inline void gw_flow_conf_seed(struct gw_flow_conf *conf, const struct gw_
  * the other half stays: a client's connections that differ only in the
  * port would get neighbouring homes, and whoever sends SYNs from the ports
  * around its own could fill the slots of its next connection and go
- * uncounted. MurmurHash3's finalizer mixes every bit of the hash into the
- * bits the home is taken from.
+ * uncounted. One xor-shift and multiply round (MurmurHash3's finalizer
+ * has three) folds the high half into the low before the multiply carries
+ * every bit up into the bits the home is taken from: a client's ports, or
+ * a network's addresses, fill a window of slots no more often than random
+ * tuples do (tests/unit/test_overload.c), and the round is on every
+ * tracked packet's critical path.
  */
 static inline __u32 gw_flow_home(__u64 hash, __u32 mask)
 {
-	hash ^= hash >> 33;
+	hash ^= hash >> 32;
 	hash *= 0xff51afd7ed558ccdULL;
-	hash ^= hash >> 33;
-	hash *= 0xc4ceb9fe1a85ec53ULL;
-	hash ^= hash >> 33;
 	return (__u32)(hash >> 32) & mask;
 }
 

@@ -158,7 +158,7 @@ void fx_reset(void)
 	array_zero(xdp_skel->maps.gw_config, false);
 	map_clear(xdp_skel->maps.gw_outbound);
 	array_zero(xdp_skel->maps.gw_flows, false);
-	array_zero(xdp_skel->maps.gw_flow_conf, false);
+	array_zero(xdp_skel->maps.data_flowconf, false);
 	map_clear(xdp_skel->maps.gw_src_track);
 	fx_events(NULL, 0);
 	{
@@ -550,7 +550,7 @@ int fx_flows_fd(void)
 
 int fx_flow_conf_fd(void)
 {
-	return bpf_map__fd(xdp_skel->maps.gw_flow_conf);
+	return bpf_map__fd(xdp_skel->maps.data_flowconf);
 }
 
 int fx_src_track_fd(void)

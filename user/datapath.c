@@ -75,7 +75,21 @@ int datapath_pin_path(char *buf, size_t len, const char *dir, const char *name)
 	return snprintf(buf, len, "%s/%s", dir, name) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-/* Point every named map of obj at its pin so all objects share them. */
+/*
+ * The name map is pinned under, NULL for maps of one object alone (its
+ * other global data): the flow conf is a global variable whose section's
+ * map every object shares.
+ */
+static const char *pin_name(const struct bpf_map *map)
+{
+	if (!bpf_map__is_internal(map))
+		return bpf_map__name(map);
+	if (!strcmp(bpf_map__name(map), GW_FLOW_CONF_SECTION))
+		return GW_MAP_NAME(GW_MAP_FLOW_CONF);
+	return NULL;
+}
+
+/* Point every shared map of obj at its pin so all objects share them. */
 static int set_pin_paths(struct bpf_object *obj, const char *dir)
 {
 	struct bpf_map *map;
@@ -84,9 +98,9 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 
 	bpf_object__for_each_map(map, obj)
 	{
-		if (bpf_map__is_internal(map))
+		if (!pin_name(map))
 			continue;
-		err = datapath_pin_path(path, sizeof(path), dir, bpf_map__name(map));
+		err = datapath_pin_path(path, sizeof(path), dir, pin_name(map));
 		if (!err)
 			err = bpf_map__set_pin_path(map, path);
 		if (err)
@@ -96,46 +110,93 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 }
 
 /*
+ * The maps of flow tracking hold each other's numbers: flows sit where the
+ * conf's seed and hash put them, and the source counts count flows. When
+ * one of them is made anew, so are the others (a count no flow will ever
+ * give back would hold a source at its limit).
+ */
+static const char *const flow_state_maps[] = { GW_MAP_NAME(GW_MAP_FLOWS),
+					       GW_MAP_NAME(GW_MAP_SRC_TRACK),
+					       GW_MAP_NAME(GW_MAP_FLOW_CONF) };
+
+/* Whether the pinned map fd cannot serve as map: 1, 0 or -errno. */
+static int pin_stale(int fd, const struct bpf_map *map)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t info_len = sizeof(info), zero = 0;
+	struct gw_flow_conf conf;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map) ||
+	    info.max_entries != bpf_map__max_entries(map) ||
+	    info.map_flags != bpf_map__map_flags(map))
+		return 1;
+	if (strcmp(pin_name(map), GW_MAP_NAME(GW_MAP_FLOW_CONF)))
+		return 0;
+	/* Flows placed by another hash (a seed drawn: some may have been). */
+	if (bpf_map_lookup_elem(fd, &zero, &conf))
+		return -errno;
+	return conf.mask && conf.version != GW_FLOW_HASH_VERSION;
+}
+
+/* Unlink the pin at path, and note its name in names (len bytes, space-separated). */
+static int drop_pin(const char *path, const char *name, char *names, size_t len)
+{
+	size_t used = strlen(names);
+
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	snprintf(names + used, len - used, "%s%s", used ? " " : "", name);
+	return 0;
+}
+
+/*
  * Remove the pins of obj's maps that an older build left with another
- * layout (type, key, value, size or flags): the new object cannot reuse
- * them, and loading it creates those maps anew. greywalld refills what it
- * keeps elsewhere (tables from the store and their files, rules, config);
- * tracked connections and counters start over. Their names go to names
- * (len bytes, space-separated). 0 or -errno.
+ * layout (type, key, value, size or flags), or flows placed by another
+ * hash: the new object cannot use them, and loading it creates those maps
+ * anew. greywalld refills what it keeps elsewhere (tables from the store
+ * and their files, rules, config); tracked connections and counters start
+ * over. Their names go to names (len bytes, space-separated). 0 or -errno.
  */
 static int drop_stale_pins(struct bpf_object *obj, const char *dir, char *names, size_t len)
 {
+	bool flow_state = false;
 	struct bpf_map *map;
 	char path[PATH_MAX];
+	int err;
 
 	names[0] = '\0';
 	bpf_object__for_each_map(map, obj)
 	{
-		struct bpf_map_info info = { 0 };
-		uint32_t info_len = sizeof(info);
-		int fd, err = 0;
-		size_t used;
+		int fd, stale;
 
-		if (bpf_map__is_internal(map) ||
-		    datapath_pin_path(path, sizeof(path), dir, bpf_map__name(map)))
+		if (!pin_name(map) || datapath_pin_path(path, sizeof(path), dir, pin_name(map)))
 			continue;
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
-			err = -errno;
+		stale = pin_stale(fd, map);
 		close(fd);
+		if (stale < 0)
+			return stale;
+		if (!stale)
+			continue;
+		err = drop_pin(path, pin_name(map), names, len);
 		if (err)
 			return err;
-		if (info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
-		    info.value_size == bpf_map__value_size(map) &&
-		    info.max_entries == bpf_map__max_entries(map) &&
-		    info.map_flags == bpf_map__map_flags(map))
+		for (size_t i = 0; i < sizeof(flow_state_maps) / sizeof(flow_state_maps[0]); i++)
+			flow_state |= !strcmp(pin_name(map), flow_state_maps[i]);
+	}
+	for (size_t i = 0; flow_state && i < sizeof(flow_state_maps) / sizeof(flow_state_maps[0]);
+	     i++) {
+		if (datapath_pin_path(path, sizeof(path), dir, flow_state_maps[i]) ||
+		    access(path, F_OK))
 			continue;
-		if (unlink(path))
-			return -errno;
-		used = strlen(names);
-		snprintf(names + used, len - used, "%s%s", used ? " " : "", bpf_map__name(map));
+		err = drop_pin(path, flow_state_maps[i], names, len);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -118,12 +118,29 @@ static int write_ifaces(int fd, uint32_t gen, const struct gw_rule *rules, uint3
 	return 0;
 }
 
+/*
+ * Flow-tracking rule i covers port p: p's flows are looked up, and i is the
+ * guess of their rule (struct gw_flow_port) when it takes any source, or
+ * when no rule so far took any (*any_source: one did).
+ */
+static void flow_port_add(struct gw_flow_port *p, bool *any_source, const struct gw_rule *r,
+			  uint32_t i)
+{
+	bool any = !r->src_tables;
+
+	if (any || !*any_source)
+		p->rule = (uint8_t)i;
+	*any_source |= any;
+	p->flags |= GW_FLOW_PORT_STATEFUL | (r->queue ? GW_FLOW_PORT_QUEUED : 0);
+}
+
 int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *rules, uint32_t n)
 {
 	uint32_t key = GW_CFG_RULE_GEN, gen;
 	struct gw_ruleset *ix, *ports;
 	uint64_t live = 0, flags = 0;
-	uint8_t *flow_ports;
+	struct gw_flow_port *flow_ports;
+	bool *any_source;
 	int err;
 
 	if (n > GW_MAX_RULES)
@@ -134,7 +151,8 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 	ix = calloc(GW_RIX_MAX, sizeof(*ix));
 	ports = calloc(GW_RULE_PORT_KEYS, sizeof(*ports));
 	flow_ports = calloc(GW_FLOW_PORT_KEYS, sizeof(*flow_ports));
-	if (!ix || !ports || !flow_ports) {
+	any_source = calloc(GW_FLOW_PORT_KEYS, sizeof(*any_source));
+	if (!ix || !ports || !flow_ports || !any_source) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -154,11 +172,9 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 		if (r->dst_tables)
 			flags |= GW_RULE_META_NEED_DST;
 		if (gw_rule_tracks_flows(r)) {
-			uint8_t f = GW_FLOW_PORT_STATEFUL | (r->queue ? GW_FLOW_PORT_QUEUED : 0);
-
 			flags |= GW_RULE_META_STATEFUL;
 			for (uint32_t port = r->dport_lo; port <= r->dport_hi; port++)
-				flow_ports[port] |= f;
+				flow_port_add(&flow_ports[port], &any_source[port], r, i);
 		}
 		if (r->ifindex)
 			flags |= GW_RULE_META_IFINDEX;
@@ -206,5 +222,6 @@ out:
 	free(ix);
 	free(ports);
 	free(flow_ports);
+	free(any_source);
 	return err;
 }

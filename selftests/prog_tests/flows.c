@@ -634,6 +634,48 @@ SELFTEST(flows_rule_stats)
 }
 
 /*
+ * The port's counters are looked up on a guess, its rule that takes any
+ * source (struct gw_flow_port): a flow of the port's other rule, the quick
+ * one for sources in <other>, counts on its own rule all the same.
+ */
+SELFTEST(flows_rule_guess)
+{
+	static const struct gw_rule rules[] = {
+		POP3_RULE(LIMITS(1, 1, 1), .src_tables = T_OTHER,
+			  .flags = GW_RULE_FLAGS_S_SA | GW_RULE_KEEP_STATE | GW_RULE_QUICK),
+		POP3_RULE(LIMITS(5, 0, 0)),
+	};
+
+	for (int family = 4; family <= 6; family += 2) {
+		struct gw_rule_stats quick, general;
+		struct flow_env env;
+		struct gw_flow f;
+
+		flow_env_init(&env, family, "rule guess");
+		fx_reset();
+		fx_rules(rules, 2);
+		fx_clock(CLOCK_START);
+		flow_op(&env, 0, &(struct flow_op)CONNECT(1001));
+		flow_op(&env, 0, &(struct flow_op)DATA(1001, XDP_PASS));
+		ST_CHECK(!flow_get(&env, 1001, &f) && f.rule == 1 && f.state == GW_FLOW_ESTABLISHED,
+			 "%s: an unlisted client's flow is the general rule's", env.desc);
+		ST_CHECK(!fx_put(env.client, T_OTHER), "%s: the client into <other>", env.desc);
+		flow_op(&env, 0, &(struct flow_op)CONNECT(1002));
+		flow_op(&env, 0, &(struct flow_op)DATA(1002, XDP_PASS));
+		flow_op(&env, 0, &(struct flow_op)DATA(1002, XDP_PASS));
+		ST_CHECK(!flow_get(&env, 1002, &f) && f.rule == 0 && f.state == GW_FLOW_ESTABLISHED,
+			 "%s: then its flow is the quick rule's", env.desc);
+		quick = fx_rule_stats(0);
+		general = fx_rule_stats(1);
+		/* A handshake's SYN and ACK, then its data segments. */
+		ST_CHECK(quick.packets == 4 && general.packets == 3,
+			 "%s: packets %llu on the quick rule, %llu on the general (want 4, 3)",
+			 env.desc, (unsigned long long)quick.packets,
+			 (unsigned long long)general.packets);
+	}
+}
+
+/*
  * More overloads than the ring holds: the lost ones are counted, and the
  * source is not marked overloaded, so its next handshake reports again.
  */

@@ -87,6 +87,33 @@ check_output "the receiver got nothing from the blocked source across the upgrad
 check "the blocked source is blocked again (the table refilled from the store)" blocked 198.51.100.7 192.0.2.1
 check "an unlisted source connects" connect 192.0.2.66 192.0.2.1 9090
 
+# Flows an older hash placed (the pinned conf's version says so) are lost
+# to this build's lookups, and their sources' counts with them: the flow
+# maps are made anew together, even where their layout is the same.
+check "the upgrade made the source counts anew with the flows" \
+	grep -q "older layout made anew (an upgrade): .*gw_src_track" "$GW_RUN/greywalld.log"
+gw_stop TERM
+map_id() { bpftool map show pinned "$pins/$1" | head -1 | cut -d: -f1; }
+ids_before="$(map_id gw_flows) $(map_id gw_src_track) $(map_id gw_flow_conf)"
+# seed 0x11..., mask 131071, version 1, tick 0, v4 terms 0
+value="$(printf '0x11 %.0s' $(seq 40)) 0xff 0xff 0x01 0 1 0 0 0 $(printf '0 %.0s' $(seq 16))"
+check "the pinned flow conf says hash version 1 placed its flows" \
+	bpftool map update pinned "$pins/gw_flow_conf" key 0 0 0 0 value $value
+upgrades=$(grep -c "older layout made anew" "$GW_RUN/greywalld.log")
+gw_start
+ok $? "greywalld starts over them"
+check_output "it says so once more" "$((upgrades + 1))" grep -c "older layout made anew" "$GW_RUN/greywalld.log"
+for m in gw_flows gw_src_track gw_flow_conf; do
+	check "$m made anew" sh -c "grep 'older layout made anew' '$GW_RUN/greywalld.log' | tail -1 | grep -qw $m"
+done
+ids_after="$(map_id gw_flows) $(map_id gw_src_track) $(map_id gw_flow_conf)"
+check "the three maps are new ones ($ids_before -> $ids_after)" \
+	sh -c "[ -z \"\$(printf '%s\n' $ids_before $ids_after | sort | uniq -d)\" ]"
+check "the new conf holds this build's hash version and a seed of its own" \
+	sh -c "bpftool -j map dump pinned $pins/gw_flow_conf | grep -q '\"version\":2' &&
+	       ! bpftool -j map dump pinned $pins/gw_flow_conf | grep -q '\"k\":\\[1229782938247303441'"
+check "the blocked source is blocked after it" blocked 198.51.100.7 192.0.2.1
+
 # Timeouts: <short> entries go on their own after 5 s.
 check_output "add to a table with timeout 5s" "1/1 addresses added." ctl table short add 203.0.113.9
 check "the entry is enforced" blocked 203.0.113.9 192.0.2.1

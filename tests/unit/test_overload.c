@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -219,6 +220,68 @@ static void test_flow_slots(void)
 	/* The flows were placed under this seed: keep it for the rest. */
 	clear_maps();
 	conf = flow_conf();
+}
+
+/*
+ * Windows of GW_FLOW_PROBE slots, in a table of GW_FLOW_SLOTS, that the
+ * homes of n tuples fill, under a drawn seed: the tuples are one client's
+ * consecutive ports (ports) or consecutive clients on one port. *worst:
+ * the most homes in any window.
+ */
+static uint32_t full_windows(uint32_t n, bool ports, uint32_t *worst)
+{
+	static uint16_t homes[GW_FLOW_SLOTS];
+	struct gw_flow_conf conf = { .mask = GW_FLOW_SLOTS - 1 };
+	struct gw_flow_seed seed;
+	uint32_t full = 0, in = 0;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		return UINT32_MAX;
+	gw_flow_conf_seed(&conf, &seed);
+	memset(homes, 0, sizeof(homes));
+	for (uint32_t i = 0; i < n; i++) {
+		struct gw_flow_tuple t = flow_tuple("198.51.0.0", 40000, 110);
+		uint32_t be = htonl(ntohl(0xc6330000U) + i);	/* 198.51.0.0 + i */
+
+		if (ports)
+			t.client_port = (uint16_t)(1024 + i);
+		else
+			memcpy(&t.client.bytes[12], &be, 4);
+		homes[gw_flow_home(gw_flow_hash4(&t, &conf.seed, conf.v4_terms), conf.mask)]++;
+	}
+	*worst = 0;
+	for (uint32_t i = 0; i < GW_FLOW_PROBE; i++)
+		in += homes[i];
+	for (uint32_t i = 0; i < GW_FLOW_SLOTS; i++) {
+		full += in >= GW_FLOW_PROBE;
+		*worst = in > *worst ? in : *worst;
+		in += homes[(i + GW_FLOW_PROBE) % GW_FLOW_SLOTS];
+		in -= homes[i];
+	}
+	return full;
+}
+
+/*
+ * Homes spread as random ones would: 30,000 tuples in 131,072 slots put
+ * 1.83 homes in a window on average, and 90 of the windows (Poisson) get 8
+ * or more. NH alone gives a client's consecutive ports 15,000 such windows
+ * (its hash steps by one constant per port), and consecutive addresses 640;
+ * allowed here: three times random, averaged over four seeds.
+ */
+static void test_flow_spread(void)
+{
+	for (int ports = 0; ports < 2; ports++) {
+		uint32_t full = 0, worst = 0, w = 0;
+
+		for (int s = 0; s < 4; s++) {
+			full += full_windows(30000, ports, &w);
+			worst = w > worst ? w : worst;
+		}
+		CHECK(full / 4 <= 270 && worst <= 20,
+		      "30,000 %s: %u full windows of %u slots per seed (random: 90), at most %u "
+		      "homes in one", ports ? "ports of one client" : "consecutive clients",
+		      full / 4, GW_FLOW_PROBE, worst);
+	}
 }
 
 /* The sweep's flows: all of 198.51.100.7 under rule 4, idle for `idle` seconds. */
@@ -764,11 +827,12 @@ int main(void)
 	flows_fd = bpf_map__fd(skel->maps.gw_flows);
 	src_fd = bpf_map__fd(skel->maps.gw_src_track);
 	config_fd = bpf_map__fd(skel->maps.gw_config);
-	conf_fd = bpf_map__fd(skel->maps.gw_flow_conf);
+	conf_fd = bpf_map__fd(skel->maps.data_flowconf);
 
 	test_rate_and_timeouts();
 	test_clock();
 	test_flow_slots();
+	test_flow_spread();
 	config_load_string("sweep.conf",
 			   "pass proto tcp to port 1 keep state (max-src-conn 1)\n"
 			   "pass proto tcp to port 2 keep state (max-src-conn 1)\n"
