@@ -1029,36 +1029,49 @@ static void flow_segment(struct bench_case *c, int family)
 	tcp->ack = 1;
 }
 
+/* The flow sweep: ns per packet, and each flow's cost over the pass path's measured beside it. */
+struct flow_sweep {
+	double median, mean, min, max;
+	double ratio_median, ratio_mean;
+};
+
 /*
  * A data segment of each of the sweep's flows (c's frame, another client
  * port): the established-flow cost over where flows sit in the table
  * (most in their home slot, some one or more slots on), not at one slot.
+ * Each is measured right after the pass path (pass), and its ratio taken
+ * to that: a machine that slows down for a while slows both.
  */
-static double sweep_flows(const struct bench_case *c, double *minv, double *maxv, double *mean)
+static void sweep_flows(const struct bench_case *c, const struct bench_case *pass,
+			struct flow_sweep *out)
 {
 	size_t l4 = sizeof(struct ethhdr) + sizeof(struct iphdr);
-	double v[SWEEP_MAX] = { 0 };
+	double v[SWEEP_MAX] = { 0 }, r[SWEEP_MAX] = { 0 };
 	uint8_t pkt[sizeof(c->pkt)];
 
 	memcpy(pkt, c->pkt, sizeof(pkt));
 	for (unsigned int j = 0; j < opt_sweep; j++) {
-		uint32_t ret;
+		uint32_t ret, pass_ret;
+		double p = test_run(pass->prog_fd, pass->pkt, pass->len, opt_repeat, &pass_ret);
 
 		((struct tcphdr *)(pkt + l4))->source = htons((uint16_t)(FLOW_SPORT + 1 + j));
 		v[j] = test_run(c->prog_fd, pkt, c->len, opt_repeat, &ret);
-		if (v[j] < 0)
-			die("flow sweep", (int)-v[j]);
-		if (ret != 2)
-			die("flow sweep: a flow's segment was not passed", EPROTO);
+		if (v[j] < 0 || p <= 0)
+			die("flow sweep", v[j] < 0 ? (int)-v[j] : (int)-p);
+		if (ret != 2 || pass_ret != 2)
+			die("flow sweep: a segment was not passed", EPROTO);
+		r[j] = v[j] / p;
 	}
-	*minv = *maxv = *mean = v[0];
-	for (unsigned int j = 1; j < opt_sweep; j++) {
-		*minv = v[j] < *minv ? v[j] : *minv;
-		*maxv = v[j] > *maxv ? v[j] : *maxv;
-		*mean += v[j];
+	out->min = out->max = v[0];
+	out->mean = out->ratio_mean = 0;
+	for (unsigned int j = 0; j < opt_sweep; j++) {
+		out->min = v[j] < out->min ? v[j] : out->min;
+		out->max = v[j] > out->max ? v[j] : out->max;
+		out->mean += v[j] / opt_sweep;
+		out->ratio_mean += r[j] / opt_sweep;
 	}
-	*mean /= opt_sweep;
-	return median(v, opt_sweep);
+	out->median = median(v, opt_sweep);
+	out->ratio_median = median(r, opt_sweep);
 }
 
 static void usage(const char *prog)
@@ -1085,7 +1098,7 @@ int main(int argc, char **argv)
 	uint32_t xf_ip_cap, xf_all_cap;
 	int empty_fd, xf_ip_fd, xf_all_fd, gs_fd, gb_fd, opt;
 	double sweep_small = 0, sweep_big = 0, smin = 0, smax = 0, bmin = 0, bmax = 0;
-	double sweep_flow = 0, fmin = 0, fmax = 0, fmean = 0;
+	struct flow_sweep fs = { 0 };
 	cpu_set_t cpus;
 	char cpu_model[128] = "?";
 	FILE *f;
@@ -1248,7 +1261,7 @@ int main(int argc, char **argv)
 	if (opt_sweep) {
 		sweep_small = sweep_pass(gs_fd, gw_small, 42, &smin, &smax);
 		sweep_big = sweep_pass(gb_fd, gw_big, 42, &bmin, &bmax);
-		sweep_flow = sweep_flows(find_case("gw1m_flow"), &fmin, &fmax, &fmean);
+		sweep_flows(find_case("gw1m_flow"), find_case("gw1m_pass"), &fs);
 	}
 
 	{
@@ -1286,9 +1299,9 @@ int main(int argc, char **argv)
 			printf("%-20s %-44s %9.1f %9.1f %9.1f  XDP_PASS\n", "gw1m_pass_sweep",
 			       "greywall 1M+100k, median over random unlisted", sweep_big, bmin, bmax);
 			printf("%-20s %-44s %9.1f %9.1f %9.1f  XDP_PASS\n", "gw1m_flow_sweep",
-			       "greywall 1M, 50 rules, median over flows", sweep_flow, fmin, fmax);
+			       "greywall 1M, 50 rules, median over flows", fs.median, fs.min, fs.max);
 			printf("%-20s %-44s %9.1f %9.1f %9.1f  XDP_PASS\n", "gw1m_flow_mean",
-			       "greywall 1M, 50 rules, mean over flows", fmean, fmin, fmax);
+			       "greywall 1M, 50 rules, mean over flows", fs.mean, fs.min, fs.max);
 		}
 		{
 			unsigned int at[GW_FLOW_PROBE + 1] = { 0 };
@@ -1311,20 +1324,18 @@ int main(int argc, char **argv)
 		       g100 / xf_pass, g100 / xf_pass <= 1.0 ? "PASS" : "MISS");
 		printf("greywall 1M pass / xdp-filter(alw_ip) pass: %.2f\n", g1m / xf_pass);
 		printf("greywall pass / xdp-filter(alw_all) pass: %.2f\n", g100 / xfa_pass);
-		printf("greywall established flow (50 rules) / pass 1M: %.2f (target <= 1.5: %s); "
-		       "IPv6 %.2f\n",
-		       flow / g1m, flow / g1m <= 1.5 ? "PASS" : "MISS", flow6 / g1m6);
+		printf("greywall established flow (50 rules, %u slots from its home) / pass 1M: "
+		       "%.2f; IPv6 %.2f\n",
+		       flow_dist, flow / g1m, flow6 / g1m6);
 		printf("greywall pass 1M / pass 100: %.2f (target <= 1.3: %s)\n", g1m / g100,
 		       g1m / g100 <= 1.3 ? "PASS" : "MISS");
 		if (opt_sweep) {
 			printf("greywall pass 1M / pass 100 over random unlisted sources: %.2f\n",
 			       sweep_big / sweep_small);
-			printf("greywall established flows (median over %u) / pass 1M: %.2f "
-			       "(target <= 1.5: %s)\n",
-			       opt_sweep, sweep_flow / g1m, sweep_flow / g1m <= 1.5 ? "PASS" : "MISS");
-			printf("greywall established flows (mean over %u) / pass 1M: %.2f "
-			       "(target <= 1.5: %s)\n",
-			       opt_sweep, fmean / g1m, fmean / g1m <= 1.5 ? "PASS" : "MISS");
+			printf("greywall established flows / pass 1M, each flow over the pass path "
+			       "measured beside it: median over %u %.2f, mean %.2f (target <= 1.5: %s)\n",
+			       opt_sweep, fs.ratio_median, fs.ratio_mean,
+			       fs.ratio_mean <= 1.5 ? "PASS" : "MISS");
 		}
 		printf("above the empty-program floor: xdp-filter(alw_ip) pass %.1f ns, greywall "
 		       "pass %.1f ns (100) / %.1f ns (1M)\n\n",
@@ -1339,9 +1350,9 @@ int main(int argc, char **argv)
 			printf("RESULT case=gw1m_pass_sweep ns=%.1f min=%.1f max=%.1f sources=%u\n",
 			       sweep_big, bmin, bmax, opt_sweep);
 			printf("RESULT case=gw1m_flow_sweep ns=%.1f min=%.1f max=%.1f flows=%u\n",
-			       sweep_flow, fmin, fmax, opt_sweep);
+			       fs.median, fs.min, fs.max, opt_sweep);
 			printf("RESULT case=gw1m_flow_mean ns=%.1f min=%.1f max=%.1f flows=%u\n",
-			       fmean, fmin, fmax, opt_sweep);
+			       fs.mean, fs.min, fs.max, opt_sweep);
 		}
 		printf("RESULT info xdpfilt_capacity=%u hosts=%lu prefixes4=%lu prefixes6=%lu "
 		       "insns_empty=%u insns_xdpfilt_ip=%u insns_xdpfilt_all=%u insns_greywall=%u\n",
@@ -1351,17 +1362,17 @@ int main(int argc, char **argv)
 		       g100 / xf_pass <= 1.0 ? "PASS" : "MISS");
 		printf("RATIO name=gw_pass1m_vs_xdpfilter value=%.3f target=1.0 %s\n", g1m / xf_pass,
 		       g1m / xf_pass <= 1.0 ? "PASS" : "MISS");
-		printf("RATIO name=gw_flow_vs_pass1m value=%.3f target=1.5 %s\n", flow / g1m,
-		       flow / g1m <= 1.5 ? "PASS" : "MISS");
+		printf("RATIO name=gw_flow_vs_pass1m value=%.3f slots_from_home=%u\n", flow / g1m,
+		       flow_dist);
 		printf("RATIO name=gw_pass1m_vs_pass100 value=%.3f target=1.3 %s\n", g1m / g100,
 		       g1m / g100 <= 1.3 ? "PASS" : "MISS");
 		if (opt_sweep) {
 			printf("RATIO name=gw_sweep1m_vs_sweep100 value=%.3f target=1.3 %s\n",
 			       sweep_big / sweep_small, sweep_big / sweep_small <= 1.3 ? "PASS" : "MISS");
 			printf("RATIO name=gw_flowsweep_vs_pass1m value=%.3f target=1.5 %s\n",
-			       sweep_flow / g1m, sweep_flow / g1m <= 1.5 ? "PASS" : "MISS");
+			       fs.ratio_median, fs.ratio_median <= 1.5 ? "PASS" : "MISS");
 			printf("RATIO name=gw_flowmean_vs_pass1m value=%.3f target=1.5 %s\n",
-			       fmean / g1m, fmean / g1m <= 1.5 ? "PASS" : "MISS");
+			       fs.ratio_mean, fs.ratio_mean <= 1.5 ? "PASS" : "MISS");
 		}
 	}
 
