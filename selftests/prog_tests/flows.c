@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
 #include <linux/pkt_cls.h>
 #include <stdio.h>
 #include <string.h>
@@ -683,6 +685,77 @@ SELFTEST(flows_rule_guess)
 			 "%s: packets %llu on the quick rule, %llu on the general (want 4, 3)",
 			 env.desc, (unsigned long long)quick.packets,
 			 (unsigned long long)general.packets);
+	}
+}
+
+/*
+ * An established flow's data segments however they are framed: VLAN tags,
+ * IPv4 options, IPv6 extension headers. The inline path finds the flow
+ * from the parsed ports in every one (passed, counted on the flow's rule),
+ * and a killed flow's segments are dropped in every one.
+ */
+SELFTEST(flows_framing)
+{
+	static const struct {
+		const char *what;
+		int family;		/* 0: both */
+		struct pkt_spec spec;
+	} framings[] = {
+		{ "plain", 0, { 0 } },
+		{ "one 802.1Q tag", 0, { .nvlan = 1, .vlan_id = { 100 } } },
+		{ "802.1ad + 802.1Q", 0,
+		  { .nvlan = 2, .vlan_tpid = { ETH_P_8021AD, ETH_P_8021Q }, .vlan_id = { 100, 200 } } },
+		{ "IPv4 options", 4, { .ip_opts_len = 8 } },
+		{ "hop-by-hop + destination options", 6,
+		  { .next = 2, .ext = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS } } },
+	};
+
+	for (int family = 4; family <= 6; family += 2) {
+		for (int killed = 0; killed < 2; killed++) {
+			struct flow_env env;
+			uint64_t before;
+			int bad = 0, sent = 0;
+
+			flow_setup(&env, family, killed ? "framing, killed flow" : "framing");
+			flow_op(&env, 0, &(struct flow_op)CONNECT(1001));
+			if (killed)
+				flow_op(&env, 0, &(struct flow_op)KILL(1001));
+			before = fx_rule_stats(0).packets;
+			for (size_t i = 0; i < sizeof(framings) / sizeof(framings[0]); i++) {
+				struct pkt_spec s = framings[i].spec;
+				uint8_t buf[PKT_MAX];
+				size_t len;
+				int v;
+
+				if (framings[i].family && framings[i].family != family)
+					continue;
+				s.family = family;
+				s.proto = IPPROTO_TCP;
+				s.tcp_flags = 0x18;
+				s.src = env.client;
+				s.dst = env.server;
+				s.sport = 1001;
+				s.dport = POP3;
+				s.seq = CISN(1001) + 1;
+				s.ack = SISN(1001) + 1;
+				s.payload = 20;
+				len = pkt_build(&s, buf, NULL);
+				v = len ? fx_run_xdp(buf, len, NULL, NULL) : -1;
+				ST_CHECK_INT(v, killed ? XDP_DROP : XDP_PASS, "%s: %s", env.desc,
+					     framings[i].what);
+				bad |= v < 0;
+				sent++;
+			}
+			ST_CHECK(!bad, "%s: every framing built", env.desc);
+			if (killed)
+				ST_CHECK_INT(fx_stat(GW_STAT_FLOW_KILLED_DROPS), (uint64_t)sent,
+					     "%s: each a killed-flow drop", env.desc);
+			else
+				ST_CHECK_INT(fx_rule_stats(0).packets - before, (uint64_t)sent,
+					     "%s: each counted on the flow's rule", env.desc);
+			ST_CHECK_INT(fx_rule_stats(0).evaluations, 1,
+				     "%s: none evaluated by the rules (only the SYN was)", env.desc);
+		}
 	}
 }
 
