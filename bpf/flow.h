@@ -407,12 +407,13 @@ static __always_inline void gw_flow_count(struct gw_rule_stats *st, __u64 len)
 }
 
 /*
- * Most packets of tracked flows: those of an established flow, neither FIN
- * nor RST. Inline, before the rules: GW_FLOW_PASS when it took the packet,
- * GW_FLOW_NONE when the port's rules track no flows, GW_FLOW_SLOW when
- * gw_flow_ingress() must decide. The counters of the port's likely rule
- * are looked up while the flow is found, off the chain of loads that
- * finds it; the flow's own rule's only when the guess was wrong.
+ * Most packets of tracked flows: those of an established flow, neither
+ * SYN, FIN nor RST. Inline, before the rules: GW_FLOW_PASS when it took
+ * the packet, GW_FLOW_NONE when the port's rules track no flows,
+ * GW_FLOW_SLOW when gw_flow_ingress() must decide. The counters of the
+ * port's likely rule are looked up while the flow is found, off the chain
+ * of loads that finds it; the flow's own rule's only when the guess was
+ * wrong.
  */
 static __always_inline int gw_flow_fast(const struct gw_pkt *pkt, __u32 gen, __u64 len)
 {
@@ -426,7 +427,12 @@ static __always_inline int gw_flow_fast(const struct gw_pkt *pkt, __u32 gen, __u
 	port = gw_flow_port(gen, GW_FLOW_PORT_STATEFUL, pkt->dport);
 	if (!port)
 		return GW_FLOW_NONE;
-	if (pkt->tcp_flags & (GW_TCP_FIN | GW_TCP_RST))
+	/*
+	 * Straight to gw_flow_ingress(), not a lookup here and another there:
+	 * a SYN mostly has no flow yet (a flood of them, none), and FIN and
+	 * RST change their flow's state.
+	 */
+	if (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_FIN | GW_TCP_RST))
 		return GW_FLOW_SLOW;
 	conf = gw_flow_conf_get();
 	rule = port->rule;
