@@ -409,8 +409,8 @@ static __always_inline void gw_flow_count(struct gw_rule_stats *st, __u64 len)
 /*
  * Most packets of tracked flows: those of an established flow, neither
  * SYN, FIN nor RST. Inline, before the rules: GW_FLOW_PASS when it took
- * the packet, GW_FLOW_NONE when the port's rules track no flows,
- * GW_FLOW_SLOW when gw_flow_ingress() must decide. The counters of the
+ * the packet, GW_FLOW_NONE when the port's rules track no flows or the
+ * packet has none, GW_FLOW_SLOW when gw_flow_ingress() must decide. The counters of the
  * port's likely rule are looked up while the flow is found, off the chain
  * of loads that finds it; the flow's own rule's only when the guess was
  * wrong.
@@ -438,7 +438,10 @@ static __always_inline int gw_flow_fast(const struct gw_pkt *pkt, __u32 gen, __u
 	rule = port->rule;
 	st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &rule);
 	f = gw_flow_lookup(conf, gw_flow_tuple(&t, pkt, 1, conf), &t);
-	if (!f || f->state != GW_FLOW_ESTABLISHED)
+	/* No flow: the rules decide, as gw_flow_ingress() would say after probing again. */
+	if (!f)
+		return GW_FLOW_NONE;
+	if (f->state != GW_FLOW_ESTABLISHED)
 		return GW_FLOW_SLOW;
 	gw_flow_touch(f, conf);
 	if (f->rule != rule) {
