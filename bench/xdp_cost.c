@@ -910,19 +910,13 @@ static void flow_addr(struct gw_addr *a, int family, const char *text)
 /* How many slots from its home tuple's flow sits (GW_FLOW_PROBE: nowhere). */
 static uint32_t flow_probe(int fd, int conf_fd, const struct gw_flow_tuple *tuple)
 {
-	uint32_t home, mask, i;
+	uint32_t home, mask, slot;
 	struct gw_flow f;
 
-	if (sweeper_flow_home(conf_fd, tuple, &home, &mask))
+	if (sweeper_flow_home(conf_fd, tuple, &home, &mask) ||
+	    sweeper_flow_get(fd, conf_fd, tuple, &f, &slot))
 		return GW_FLOW_PROBE;
-	for (i = 0; i < GW_FLOW_PROBE; i++) {
-		uint32_t slot = (home + i) & mask;
-
-		if (!bpf_map_lookup_elem(fd, &slot, &f) && f.state != GW_FLOW_FREE &&
-		    !memcmp(&f.tuple, tuple, sizeof(*tuple)))
-			break;
-	}
-	return i;
+	return (slot - home) & mask;
 }
 
 /* Where the measured flow and the sweep's flows sit: slots from their homes. */

@@ -422,7 +422,7 @@ int fx_flow_seed_word(uint32_t i, uint64_t value)
 
 int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out)
 {
-	return sweeper_flow_get(fx_flows_fd(), fx_flow_conf_fd(), tuple, out);
+	return sweeper_flow_get(fx_flows_fd(), fx_flow_conf_fd(), tuple, out, NULL);
 }
 
 int fx_flow_put(const struct gw_flow *flow)

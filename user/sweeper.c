@@ -140,11 +140,14 @@ static int flow_find(int flows_fd, int conf_fd, const struct gw_flow_tuple *tupl
 }
 
 int sweeper_flow_get(int flows_fd, int conf_fd, const struct gw_flow_tuple *tuple,
-		     struct gw_flow *out)
+		     struct gw_flow *out, uint32_t *slot)
 {
-	uint32_t slot, free_slot;
+	uint32_t found, free_slot;
+	int ret = flow_find(flows_fd, conf_fd, tuple, out, &found, &free_slot);
 
-	return flow_find(flows_fd, conf_fd, tuple, out, &slot, &free_slot);
+	if (!ret && slot)
+		*slot = found;
+	return ret;
 }
 
 int sweeper_flow_put(int flows_fd, int conf_fd, const struct gw_flow *flow)

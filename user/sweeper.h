@@ -81,9 +81,12 @@ int sweeper_flow_tick(int conf_fd, uint64_t now_ns);
 int sweeper_flow_home(int conf_fd, const struct gw_flow_tuple *tuple, uint32_t *home,
 		      uint32_t *mask);
 
-/* The flow of tuple, looked for in its GW_FLOW_PROBE slots: 0, -ENOENT, -errno. */
+/*
+ * The flow of tuple, looked for in its GW_FLOW_PROBE slots, and the slot it
+ * is in (slot may be NULL): 0, -ENOENT, -errno.
+ */
 int sweeper_flow_get(int flows_fd, int conf_fd, const struct gw_flow_tuple *tuple,
-		     struct gw_flow *out);
+		     struct gw_flow *out, uint32_t *slot);
 
 /*
  * Write flow into the slot of its tuple's flow, else into the first free

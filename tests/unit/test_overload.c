@@ -67,7 +67,7 @@ static void put_flow(const struct gw_flow_tuple *t, uint8_t state, uint8_t rule,
 
 static int get_flow(const struct gw_flow_tuple *t, struct gw_flow *f)
 {
-	return sweeper_flow_get(flows_fd, conf_fd, t, f);
+	return sweeper_flow_get(flows_fd, conf_fd, t, f, NULL);
 }
 
 static void put_source(const char *addr, uint32_t rule, uint32_t conns, uint32_t rate,
@@ -176,6 +176,8 @@ static void test_flow_slots(void)
 	CHECK(!get_flow(&a, &f) && f.state == GW_FLOW_ESTABLISHED && f.rule == 1,
 	      "a flow put is found by its tuple");
 	CHECK_INT(get_flow(&b, &f), -ENOENT, "a tuple never put is not found");
+	CHECK(!sweeper_flow_get(flows_fd, conf_fd, &a, &f, &slot) && slot == home,
+	      "the first flow of an empty table is in its home slot, and get says so");
 
 	/* Another tuple's flow in a's slot: not a's, and a's reread sees it gone. */
 	bpf_map_update_elem(flows_fd, &home, &other, BPF_ANY);
