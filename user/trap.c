@@ -313,17 +313,24 @@ enum trap_verdict trap_classify(const struct trap_rules *rules, const char *from
 	struct trap_probe scratch;
 	char to[TRAP_ADDRESS_MAX + 1];
 	bool domains_set = trap_set_count(rules->domains) > 0;
+	bool normalized;
 
 	if (!probe)
 		probe = &scratch;
+	/*
+	 * The traps come first: a sender address costs a spammer nothing to
+	 * choose, so "<double-bounce@...>" or "<>" must not buy a way past a
+	 * spamtrap or alloweddomains.
+	 */
+	normalized = trap_normalize(rcpt, to, sizeof(to)) >= 0;
+	if (domains_set && (!normalized || !trap_domains_match(rules->domains, to)))
+		return TRAP_DOMAIN;
+	if (normalized && trap_set_contains(rules->spamtraps, to))
+		return TRAP_SPAMTRAP;
 	if (trap_callback_probe(from, rcpt, probe))
 		return TRAP_CALLBACK;
-	if (trap_normalize(rcpt, to, sizeof(to)) < 0)
-		return domains_set ? TRAP_DOMAIN : TRAP_GREY;
-	if (domains_set && !trap_domains_match(rules->domains, to))
-		return TRAP_DOMAIN;
-	if (trap_set_contains(rules->spamtraps, to))
-		return TRAP_SPAMTRAP;
+	if (!normalized)
+		return TRAP_GREY;
 	if (domains_set && rules->valid && !trap_set_contains(rules->valid, to))
 		return TRAP_CANDIDATE;
 	return TRAP_GREY;

@@ -106,11 +106,12 @@ enum trap_verdict {
 };
 
 /*
- * Decide what a tuple's MAIL FROM and RCPT TO mean. A callback probe is
- * never trapped, whatever it probes: its sender only checks an address
- * somebody else forged (SPEC 1, lesson 2). Otherwise spamd's order:
- * a recipient outside a set alloweddomains traps, then a spamtrap traps.
- * A recipient in our domains that is neither valid nor a spamtrap is a
+ * Decide what a tuple's MAIL FROM and RCPT TO mean, in spamd's order: a
+ * recipient outside a set alloweddomains traps, then a spamtrap traps,
+ * whatever the sender (a sender costs a spammer nothing to forge, so a
+ * probe's "<>" or "<double-bounce@...>" buys no way past a trap). Only
+ * then is a callback probe recognised: recorded, never a candidate. A
+ * recipient in our domains that is neither valid nor a spamtrap is a
  * candidate. A recipient that cannot be normalised (empty, too long) is
  * in none of our domains: it traps when alloweddomains is set, as in
  * spamd, and greylists otherwise. probe may be NULL.
