@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * sk_lookup on the daemon's network namespace: a new SMTP connection from a
- * source that is not in a pass table (<spamd-white>, <nospamd>) is handed
+ * source that is not in a pass table (<spamd-white>, <nospamd>), or that is
+ * in a tarpit table (<spamd-greytrap>) whatever else holds it, is handed
  * to the tarpit's listener; every other lookup goes on as if this program
  * were not there, so the real MTA keeps the same port. No NAT, no port
  * rewriting: the tarpit sees the client's own addresses.
@@ -80,7 +81,12 @@ int greywall_sk_lookup(struct bpf_sk_lookup *ctx)
 	 * enough: no trie walk for networks of counters tables.
 	 */
 	gw_lookup(&addr, family, gw_config_get(GW_CFG_FLAGS), 0, &src);
-	if (src.tables & gw_config_get(GW_CFG_SPAMD_PASS_TABLES)) {
+	/*
+	 * A trapped host stays in the tarpit inside a white network (a
+	 * white-prefix entry made before, or beside, its trap).
+	 */
+	if ((src.tables & gw_config_get(GW_CFG_SPAMD_PASS_TABLES)) &&
+	    !(src.tables & gw_config_get(GW_CFG_SPAMD_TARPIT_TABLES))) {
 		gw_stat_inc(GW_STAT_STEER_PASS);
 		return SK_PASS;
 	}

@@ -910,6 +910,35 @@ static bool range_list_holds(const struct range_list *rl, u128 v)
 	return lo > 0 && rl->v[lo - 1].hi >= v;
 }
 
+/* Whether any range of rl meets [lo, hi]. */
+static bool range_list_meets(const struct range_list *rl, u128 lo, u128 hi)
+{
+	size_t first = 0, end = rl->n;
+
+	/* Find the first range that ends at lo or later; it meets when it starts by hi. */
+	while (first < end) {
+		size_t mid = first + (end - first) / 2;
+
+		if (rl->v[mid].hi < lo)
+			first = mid + 1;
+		else
+			end = mid;
+	}
+	return first < rl->n && rl->v[first].lo <= hi;
+}
+
+bool blacklist_set_overlaps(const struct blacklist_set *set, const struct addr_prefix *prefix)
+{
+	int fam = prefix_family(prefix);
+	u128 lo = prefix_value(prefix);
+	u128 hi = lo | low_ones(family_width(fam) - prefix->plen);
+
+	for (size_t i = 0; i < set->n; i++)
+		if (range_list_meets(&set->lists[i].ranges[fam], lo, hi))
+			return true;
+	return false;
+}
+
 size_t blacklist_set_match(const struct blacklist_set *set, const struct addr_prefix *addr,
 			   size_t *idx, size_t max)
 {

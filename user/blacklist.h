@@ -106,6 +106,12 @@ size_t blacklist_set_match(const struct blacklist_set *set, const struct addr_pr
 			   size_t *idx, size_t max);
 
 /*
+ * Whether some blacklist holds an address inside prefix (a host or a
+ * network; it need not be masked beyond its plen): what must not be
+ * whitelisted as a whole. A binary search per blacklist.
+ */
+bool blacklist_set_overlaps(const struct blacklist_set *set, const struct addr_prefix *prefix);
+/*
  * The messages of lists idx[0..n), one per list in that order, joined by
  * '\n' into buf. Returns the length written or -ENOSPC when buf is short.
  */

@@ -794,9 +794,20 @@ static int host_trapped(struct grey *g, const struct addr_prefix *ip, bool *trap
 	return query_rows(s, trapped_check_row, trapped);
 }
 
-/* Whitelist the source of one passed tuple; spamd's greyscan, by prefix. */
+static bool holds_black(const struct grey_black *black, const struct addr_prefix *a)
+{
+	return black && black->holds_black(black->ctx, a);
+}
+
+/*
+ * Whitelist the source of one passed tuple; spamd's greyscan, by prefix.
+ * A black source is never whitelisted: its tuples go, as spamd removes a
+ * blacklisted source's entries. A prefix that holds a black source is
+ * narrowed to the passed host, so no network is whitened over it.
+ */
 static int whitelist_tuple(struct grey *g, int64_t now, const struct grey_params *p,
-			   const struct passed_tuple *t, size_t *whitelisted)
+			   const struct grey_black *black, const struct passed_tuple *t,
+			   size_t *whitelisted)
 {
 	sqlite3_stmt *s = g->stmt[STMT_WHITEN];
 	struct addr_prefix white;
@@ -807,6 +818,12 @@ static int whitelist_tuple(struct grey *g, int64_t now, const struct grey_params
 		err = host_trapped(g, &t->ip, &trapped);
 	if (err || trapped)
 		return err;
+	if (holds_black(black, &t->ip)) {
+		err = tuples_delete_range(g, &t->ip);
+		return err == -ENOENT ? 0 : err;
+	}
+	if (white.plen != t->ip.plen && holds_black(black, &white))
+		white = t->ip;
 	bind_addr_key(s, &white);
 	sqlite3_bind_int64(s, 4, t->first);
 	sqlite3_bind_int64(s, 5, t->pass);
@@ -845,19 +862,41 @@ static int expire_all(struct grey *g, int64_t now, int64_t whiteexp, size_t *exp
 struct set_walk {
 	struct prefix_list white;
 	struct prefix_list trapped;
+	struct prefix_list unwhite; /* WHITE entries that hold a black source */
+	const struct grey_black *black;
 };
 
 static int set_row(void *ctx, const struct grey_entry *e)
 {
 	struct set_walk *w = ctx;
 
-	return prefix_list_add(e->kind == GREY_KIND_TRAPPED ? &w->trapped : &w->white, &e->addr);
+	if (e->kind == GREY_KIND_TRAPPED)
+		return prefix_list_add(&w->trapped, &e->addr);
+	if (holds_black(w->black, &e->addr))
+		return prefix_list_add(&w->unwhite, &e->addr);
+	return prefix_list_add(&w->white, &e->addr);
 }
 
-int grey_scan(struct grey *g, int64_t now, const struct grey_params *p, struct grey_sets *out)
+/* spamd's "blacklisted, removing from whitelist", for entries and networks alike. */
+static int unwhite_all(struct grey *g, const struct prefix_list *l, size_t *removed)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < l->count; i++) {
+		err = addr_delete(g, &l->items[i], false);
+		if (err == -ENOENT)
+			err = 0;
+		else if (!err)
+			(*removed)++;
+	}
+	return err;
+}
+
+int grey_scan(struct grey *g, int64_t now, const struct grey_params *p,
+	      const struct grey_black *black, struct grey_sets *out)
 {
 	struct passed_list passed = {0};
-	struct set_walk sets = {{0}, {0}};
+	struct set_walk sets = {.black = black};
 	struct entry_walk w = {set_row, &sets, 0};
 	sqlite3_stmt *s = g->stmt[STMT_PASSED];
 	int err;
@@ -875,11 +914,14 @@ int grey_scan(struct grey *g, int64_t now, const struct grey_params *p, struct g
 		err = query_rows(s, passed_row, &passed);
 	}
 	for (size_t i = 0; !err && i < passed.count; i++)
-		err = whitelist_tuple(g, now, p, &passed.items[i], &out->whitelisted);
+		err = whitelist_tuple(g, now, p, black, &passed.items[i], &out->whitelisted);
 	if (!err)
 		err = query_rows(g->stmt[STMT_ADDRS_ALL], addr_row, &w);
+	if (!err)
+		err = unwhite_all(g, &sets.unwhite, &out->unwhitened);
 	err = tx_end(g, own, err);
 	free(passed.items);
+	free(sets.unwhite.items);
 	if (err) {
 		free(sets.white.items);
 		free(sets.trapped.items);

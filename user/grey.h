@@ -96,18 +96,33 @@ struct grey_sets {
 	size_t ntrapped;
 	size_t expired;	    /* entries the scan deleted */
 	size_t whitelisted; /* tuples the scan whitelisted */
+	size_t unwhitened;  /* WHITE entries deleted for holding a black source */
+};
+
+/*
+ * What the scan must never whitelist: sources on a blacklist or in
+ * <spamd-greytrap>, which the greylist itself does not know.
+ */
+struct grey_black {
+	/* True when addr (a host, or the network a WHITE entry covers) holds such a source. */
+	bool (*holds_black)(void *ctx, const struct addr_prefix *addr);
+	void *ctx;
 };
 
 /*
  * The periodic scan, in one transaction: delete expired GREY, WHITE and
  * TRAPPED entries (and callback records and candidates not seen for
  * whiteexp); for every tuple whose pass has come (pass <= now and
- * first + passtime < pass), unless its host is TRAPPED, create or refresh
- * the WHITE entry of the source's prefix (expire = now + whiteexp) and
- * delete the GREY tuples inside that prefix. Then fill out with the white
- * and trapped sets. Free them with grey_sets_free().
+ * first + passtime < pass), unless its host is TRAPPED or black, create or
+ * refresh the WHITE entry of the source's prefix (expire = now +
+ * whiteexp; the host alone when the prefix holds a black source) and
+ * delete the GREY tuples inside it; a black host's tuples are deleted
+ * instead. WHITE entries that hold a black source are deleted. Then fill
+ * out with the white and trapped sets. black may be NULL (nothing is
+ * black). Free the sets with grey_sets_free().
  */
-int grey_scan(struct grey *g, int64_t now, const struct grey_params *p, struct grey_sets *out);
+int grey_scan(struct grey *g, int64_t now, const struct grey_params *p,
+	      const struct grey_black *black, struct grey_sets *out);
 void grey_sets_free(struct grey_sets *sets);
 
 /*

@@ -195,6 +195,8 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 	s->lists = next.lists;
 	s->rules = (struct trap_rules){ s->spamtraps, s->domains, s->valid };
 	params_from_config(d->cfg.spamd, &s->params);
+	/* New lists may hold white sources: the next tick's scan takes them out. */
+	s->next_scan = 0;
 	/* The tables were rebuilt: their numbers may have moved. */
 	ret = spamd_child_steer(d, err, errlen);
 	return ret ? ret : spamd_child_send_traps(d);
@@ -215,6 +217,22 @@ static bool in_table(struct daemon *d, const char *name, const struct addr_prefi
 	int idx = tables_find(&d->tables, name);
 
 	return idx >= 0 && (tables_lookup(&d->tables, ip) & (1ULL << idx));
+}
+
+/*
+ * Whether addr (a host, or a network about to be whitelisted) holds a
+ * source that must stay in the tarpit: one on a blacklist, or, for a
+ * host, one in <spamd-greytrap>. (A trapped host inside a white network
+ * stays tarpitted anyway: sk_lookup looks at the trap table first.)
+ */
+static bool holds_black(void *ctx, const struct addr_prefix *addr)
+{
+	struct daemon *d = ctx;
+	struct spamd *s = d->spamd;
+
+	if (s->lists && blacklist_set_overlaps(s->lists, addr))
+		return true;
+	return addr_is_host(addr) && in_table(d, CONFIG_TABLE_SPAMD_GREYTRAP, addr);
 }
 
 int spamd_classify(struct daemon *d, const struct addr_prefix *ip, bool *black, char *msg,
@@ -344,6 +362,13 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		ret = trap_source(d, now, ip, "mail to the low-priority MX for", helo, from, to);
 		return ret ? ret : TRAP_SPAMTRAP;
 	}
+	/*
+	 * A blacklisted or trapped source gets no tuple, so no retry can
+	 * whitelist it (spamd greylists only clients that match no list).
+	 * The parent decides this itself: the child is not trusted to.
+	 */
+	if (holds_black(d, ip))
+		return TRAP_GREY;
 	ret = grey_update(s->grey, now, &s->params, ip, helo, from, to);
 	if (ret < 0)
 		return ret;
@@ -432,9 +457,12 @@ int spamd_scan(struct daemon *d, int64_t now)
 
 	if (!s)
 		return -ENOENT;
-	ret = grey_scan(s->grey, now, &s->params, &sets);
+	ret = grey_scan(s->grey, now, &s->params, &(struct grey_black){ holds_black, d }, &sets);
 	if (ret)
 		return ret;
+	if (sets.unwhitened)
+		log_info("greylist scan: %zu WHITE entries held blacklisted or trapped sources: "
+			 "removed from the whitelist", sets.unwhitened);
 	ret = sync_table(d, now, CONFIG_TABLE_SPAMD_WHITE, sets.white, sets.nwhite,
 			 "retried after passtime, whitelisted");
 	if (!ret)

@@ -229,11 +229,11 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 int spamd_child_steer(struct daemon *d, char *err, size_t errlen)
 {
 	struct spamd *s = d->spamd;
-	int fd4 = -1, fd6 = -1, white, nospamd, ret;
-	uint64_t pass = 0;
+	int fd4 = -1, fd6 = -1, white, nospamd, trap, ret;
+	uint64_t pass = 0, tarpit = 0;
 
 	if (!s) {
-		ret = steer_set_port(&d->dp, 0, 0);
+		ret = steer_set_port(&d->dp, 0, 0, 0);
 		if (ret)
 			snprintf(err, errlen, "spamd: steering off: %s", strerror(-ret));
 		return ret;
@@ -255,9 +255,12 @@ int spamd_child_steer(struct daemon *d, char *err, size_t errlen)
 		pass |= 1ULL << white;
 	if (nospamd >= 0)
 		pass |= 1ULL << nospamd;
+	trap = tables_find(&d->tables, CONFIG_TABLE_SPAMD_GREYTRAP);
+	if (trap >= 0)
+		tarpit |= 1ULL << trap;
 	ret = steer_set_tarpit(&d->dp, fd4, fd6);
 	if (!ret)
-		ret = steer_set_port(&d->dp, d->cfg.spamd->smtp_port, pass);
+		ret = steer_set_port(&d->dp, d->cfg.spamd->smtp_port, pass, tarpit);
 	if (ret)
 		snprintf(err, errlen, "spamd: steering SMTP to the tarpit: %s", strerror(-ret));
 	return ret;

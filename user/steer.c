@@ -23,10 +23,14 @@ int steer_set_tarpit(const struct datapath *dp, int fd4, int fd6)
 	return 0;
 }
 
-int steer_set_port(const struct datapath *dp, uint16_t port, uint64_t pass_tables)
+int steer_set_port(const struct datapath *dp, uint16_t port, uint64_t pass_tables,
+		   uint64_t tarpit_tables)
 {
 	/* The tables first: steering never starts with an old idea of who passes. */
-	int err = datapath_set_config(dp, GW_CFG_SPAMD_PASS_TABLES, pass_tables);
+	int err = datapath_set_config(dp, GW_CFG_SPAMD_TARPIT_TABLES, tarpit_tables);
+
+	if (!err)
+		err = datapath_set_config(dp, GW_CFG_SPAMD_PASS_TABLES, pass_tables);
 
 	return err ? err : datapath_set_config(dp, GW_CFG_SPAMD_PORT, port);
 }

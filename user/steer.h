@@ -26,9 +26,12 @@ int steer_set_tarpit(const struct datapath *dp, int fd4, int fd6);
 /*
  * Steer new TCP connections to local port `port` (0: steering off) from
  * sources outside `pass_tables` (a bitmask of table bits, e.g. those of
- * <spamd-white> and <nospamd>) to the tarpit. Returns 0 or -errno.
+ * <spamd-white> and <nospamd>), and from sources inside `tarpit_tables`
+ * (<spamd-greytrap>) whether in a pass table or not, to the tarpit.
+ * Returns 0 or -errno.
  */
-int steer_set_port(const struct datapath *dp, uint16_t port, uint64_t pass_tables);
+int steer_set_port(const struct datapath *dp, uint16_t port, uint64_t pass_tables,
+		   uint64_t tarpit_tables);
 
 /* A destination of an SMTP connection this host opened. */
 struct steer_dest {

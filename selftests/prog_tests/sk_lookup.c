@@ -23,8 +23,10 @@
 
 #define T_WHITE (1ULL << 2)	/* <spamd-white> */
 #define T_NOSPAMD (1ULL << 3)	/* <nospamd> */
-#define T_TRAP (1ULL << 4)	/* <spamd-greytrap>: no pass */
+#define T_TRAP (1ULL << 4)	/* <spamd-greytrap>: the tarpit, pass tables or not */
+#define T_NEITHER (1ULL << 5)	/* a table that is neither */
 #define PASS_TABLES (T_WHITE | T_NOSPAMD)
+#define TARPIT_TABLES T_TRAP
 
 /* Which tarpit listeners a case provides. */
 #define L4 (1 << 0)
@@ -65,14 +67,29 @@ static const struct steer_case steer_cases[] = {
 	  { { "2001:db8:1::/48", T_NOSPAMD } }, 25, L4 | L6, TO_MTA,
 	  STEER_STAT(GW_STAT_STEER_PASS) },
 	{ "a pass table among others passes", "198.51.100.7", 25, IPPROTO_TCP,
-	  { { "198.51.100.7", T_TRAP | T_WHITE } }, 25, L4 | L6, TO_MTA,
+	  { { "198.51.100.7", T_NEITHER | T_WHITE } }, 25, L4 | L6, TO_MTA,
 	  STEER_STAT(GW_STAT_STEER_PASS) },
 	{ "ipv4 source in a table that is not a pass table goes to the tarpit", "198.51.100.7", 25,
-	  IPPROTO_TCP, { { "198.51.100.7", T_TRAP } }, 25, L4 | L6, TO_TARPIT,
+	  IPPROTO_TCP, { { "198.51.100.7", T_NEITHER } }, 25, L4 | L6, TO_TARPIT,
 	  STEER_STAT(GW_STAT_STEER_TARPIT) },
 	{ "ipv6 network not a pass table goes to the tarpit", "2001:db8:1::7", 25, IPPROTO_TCP,
-	  { { "2001:db8:1::/48", T_TRAP } }, 25, L4 | L6, TO_TARPIT,
+	  { { "2001:db8:1::/48", T_NEITHER } }, 25, L4 | L6, TO_TARPIT,
 	  STEER_STAT(GW_STAT_STEER_TARPIT) },
+	{ "a trapped host that is also white goes to the tarpit", "198.51.100.7", 25, IPPROTO_TCP,
+	  { { "198.51.100.7", T_TRAP | T_WHITE } }, 25, L4 | L6, TO_TARPIT,
+	  STEER_STAT(GW_STAT_STEER_TARPIT) },
+	{ "a trapped ipv4 host inside a white network goes to the tarpit", "198.51.100.7", 25,
+	  IPPROTO_TCP, { { "198.51.100.0/24", T_WHITE }, { "198.51.100.7", T_TRAP } }, 25,
+	  L4 | L6, TO_TARPIT, STEER_STAT(GW_STAT_STEER_TARPIT) },
+	{ "its untrapped neighbour in the white network reaches the MTA", "198.51.100.8", 25,
+	  IPPROTO_TCP, { { "198.51.100.0/24", T_WHITE }, { "198.51.100.7", T_TRAP } }, 25,
+	  L4 | L6, TO_MTA, STEER_STAT(GW_STAT_STEER_PASS) },
+	{ "a trapped ipv6 host inside a white network goes to the tarpit", "2001:db8:1::7", 25,
+	  IPPROTO_TCP, { { "2001:db8:1::/64", T_WHITE }, { "2001:db8:1::7", T_TRAP } }, 25,
+	  L4 | L6, TO_TARPIT, STEER_STAT(GW_STAT_STEER_TARPIT) },
+	{ "a trapped host inside a <nospamd> network goes to the tarpit", "198.51.100.7", 25,
+	  IPPROTO_TCP, { { "198.51.100.0/24", T_NOSPAMD }, { "198.51.100.7", T_TRAP } }, 25,
+	  L4 | L6, TO_TARPIT, STEER_STAT(GW_STAT_STEER_TARPIT) },
 	{ "the white neighbour of a source does not pass it", "198.51.100.8", 25, IPPROTO_TCP,
 	  { { "198.51.100.7", T_WHITE } }, 25, L4 | L6, TO_TARPIT,
 	  STEER_STAT(GW_STAT_STEER_TARPIT) },
@@ -165,7 +182,7 @@ static void run_steer_case(const struct steer_case *c, const int fds[2],
 	fx_index_mode(index);
 	fx_put_all(c->before);
 	fx_datapath(&dp);
-	err = steer_set_port(&dp, c->spamd_port, PASS_TABLES);
+	err = steer_set_port(&dp, c->spamd_port, PASS_TABLES, TARPIT_TABLES);
 	if (!err)
 		err = steer_set_tarpit(&dp, c->listeners & L4 ? fds[0] : -1,
 				       c->listeners & L6 ? fds[1] : -1);
@@ -215,7 +232,7 @@ SELFTEST(sk_lookup_tarpit_closed)
 
 	fx_datapath(&dp);
 	ST_CHECK(fd >= 0, "listener");
-	ST_CHECK_INT(steer_set_port(&dp, 25, PASS_TABLES), 0, "steer_set_port");
+	ST_CHECK_INT(steer_set_port(&dp, 25, PASS_TABLES, TARPIT_TABLES), 0, "steer_set_port");
 	ST_CHECK_INT(steer_set_tarpit(&dp, fd, -1), 0, "steer_set_tarpit");
 	lookup_ctx(&c, &ctx);
 	fx_run_sk_lookup(&ctx);
@@ -284,7 +301,7 @@ SELFTEST(outbound_smtp)
 
 		fx_reset();
 		fx_datapath(&dp);
-		steer_set_port(&dp, c->spamd_port, PASS_TABLES);
+		steer_set_port(&dp, c->spamd_port, PASS_TABLES, TARPIT_TABLES);
 		ST_CHECK_INT(fx_run_tc(pkt, len), TC_ACT_OK, "%s: TC_ACT_OK", c->desc);
 		n = steer_drain_outbound(&dp, got, 4);
 		if (n > 0)
@@ -313,7 +330,7 @@ SELFTEST(outbound_smtp_drain)
 	int n, total = 0;
 
 	fx_datapath(&dp);
-	steer_set_port(&dp, 25, PASS_TABLES);
+	steer_set_port(&dp, 25, PASS_TABLES, TARPIT_TABLES);
 	for (int round = 0; round < 3; round++)
 		for (size_t i = 0; i < 3; i++) {
 			struct pkt_spec s = TCP4(.src = "192.0.2.1", .dst = dests[i]);

@@ -22,7 +22,9 @@
  *                                 "> line" ("+line": data, no reply awaited), then "# first-bytes-ms T1 T2 ..." (arrival
  *                                 of the first 6 bytes, ms after connect). Exit 0 when
  *                                 the server answered every line, 1 when it closed early
- *                                 (or GWNET_MAX_BYTES bytes were read)
+ *                                 (or GWNET_MAX_BYTES bytes were read); with
+ *                                 GWNET_PIPELINE set, every LINE goes out in one write
+ *                                 right after the banner
  *   gwnet refused tcp|udp SRC DST PORT [MS]  whether DST refuses within MS ms (default
  *                                 1000): a TCP connect, or a datagram on a connected UDP
  *                                 socket then a recv, ends in ECONNREFUSED (a RST, an ICMP
@@ -36,6 +38,7 @@
 #include <netinet/ip6.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +377,8 @@ static int do_serve(int port)
 
 /* GWNET_MAX_BYTES: chat stops after reading this many bytes (stutter timing). */
 static long max_bytes, got_bytes;
+/* GWNET_PIPELINE: chat sends every line at once after the banner (RFC 2920 style). */
+static bool pipeline;
 
 /* One SMTP reply (up to its last line "ddd ...\r\n"); returns 0, or -1 at EOF/timeout. */
 static int chat_reply(int fd, const struct timespec *t0, double *times, int *ntimes)
@@ -423,6 +428,24 @@ static int do_chat(const char *src, const char *dst, int port, char **lines, int
 	}
 	if (chat_reply(fd, &t0, times, &ntimes))
 		ret = 1;
+	if (!ret && pipeline) {
+		/* Every line in one write, as a spam engine sends them, then the replies. */
+		char *all = NULL;
+		size_t alllen = 0;
+		FILE *fp = open_memstream(&all, &alllen);
+
+		for (int i = 0; fp && i < nlines; i++)
+			fprintf(fp, "%s\r\n", lines[i][0] == '+' ? lines[i] + 1 : lines[i]);
+		if (!fp || fclose(fp) || write(fd, all, alllen) != (ssize_t)alllen)
+			ret = 1;
+		free(all);
+		for (int i = 0; !ret && i < nlines; i++) {
+			printf("> %s\n", lines[i][0] == '+' ? lines[i] + 1 : lines[i]);
+			if (lines[i][0] != '+' && chat_reply(fd, &t0, times, &ntimes))
+				ret = 1;
+		}
+		nlines = 0;
+	}
 	for (int i = 0; !ret && i < nlines; i++) {
 		/* "+text": a line of message data, which gets no reply of its own. */
 		const char *text = lines[i][0] == '+' ? lines[i] + 1 : lines[i];
@@ -482,6 +505,7 @@ int main(int argc, char **argv)
 				  argc == 7 ? atoi(argv[6]) : 1000);
 	if (getenv("GWNET_MAX_BYTES"))
 		max_bytes = atol(getenv("GWNET_MAX_BYTES"));
+	pipeline = getenv("GWNET_PIPELINE") != NULL;
 	if (argc >= 5 && !strcmp(argv[1], "chat"))
 		return do_chat(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
 	fprintf(stderr, "usage: gwnet listen PORT | serve PORT | connect SRC DST PORT [MS] | "

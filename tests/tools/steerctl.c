@@ -2,8 +2,10 @@
 /*
  * steerctl: the integration tests' stand-in for greywalld's spamd wiring,
  * driving user/steer.c on the maps pinned in BPFDIR.
- *   steerctl BPFDIR port PORT TABLES  steer PORT (0: off); TABLES is the
- *                                     bitmask of the tables that pass
+ *   steerctl BPFDIR port PORT TABLES [TARPIT]
+ *                                     steer PORT (0: off); TABLES is the
+ *                                     bitmask of the tables that pass,
+ *                                     TARPIT of those that never do
  *   steerctl BPFDIR tarpit PORT       listen on 127.0.0.1:PORT and [::1]:PORT,
  *                                     make them the tarpit, print "ready",
  *                                     then "tarpit SRC" per connection
@@ -124,7 +126,7 @@ static int run_outbound(const struct datapath *dp)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: steerctl BPFDIR port PORT TABLES | tarpit PORT | outbound\n");
+	fprintf(stderr, "usage: steerctl BPFDIR port PORT TABLES [TARPIT] | tarpit PORT | outbound\n");
 	return 64;
 }
 
@@ -140,8 +142,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "steerctl: maps in %s: %s\n", argv[1], strerror(-err));
 		return 1;
 	}
-	if (argc == 5 && !strcmp(argv[2], "port")) {
-		err = steer_set_port(&dp, (uint16_t)atoi(argv[3]), strtoull(argv[4], NULL, 0));
+	if ((argc == 5 || argc == 6) && !strcmp(argv[2], "port")) {
+		err = steer_set_port(&dp, (uint16_t)atoi(argv[3]), strtoull(argv[4], NULL, 0),
+				     argc == 6 ? strtoull(argv[5], NULL, 0) : 0);
 		if (err)
 			fprintf(stderr, "steerctl: steer_set_port: %s\n", strerror(-err));
 		ret = err ? 1 : 0;

@@ -75,7 +75,29 @@ static int update(int64_t now, const char *ip, const char *to)
 
 static int scan(int64_t now, struct grey_sets *sets)
 {
-	return grey_scan(g, now, &params, sets);
+	return grey_scan(g, now, &params, NULL, sets);
+}
+
+/* The black sources of test_black_never_white: a host, a network, and one a test adds. */
+static const char *black_added = "192.0.2.66";
+
+static bool test_holds_black(void *ctx, const struct addr_prefix *a)
+{
+	const char *const black[] = {"192.0.2.66", "203.0.113.0/28", black_added};
+
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(black) / sizeof(black[0]); i++) {
+		struct addr_prefix b = pfx(black[i]);
+
+		if (a->family == b.family && (addr_contains(a, &b) || addr_contains(&b, a)))
+			return true;
+	}
+	return false;
+}
+
+static int scan_black(int64_t now, struct grey_sets *sets)
+{
+	return grey_scan(g, now, &params, &(struct grey_black){test_holds_black, NULL}, sets);
 }
 
 static void test_passtime(void)
@@ -556,6 +578,63 @@ static void test_persistence(void)
 	close_all();
 }
 
+/*
+ * A blacklisted or trapped source is never whitelisted by the scan, not
+ * as a host and not inside a white prefix; a WHITE entry that holds one
+ * is removed (spamd's "blacklisted, removing from whitelist").
+ */
+static void test_black_never_white(void)
+{
+	const int64_t pass = T0 + GREY_PASSTIME + 1;
+	struct grey_sets sets;
+	const char *d;
+
+	open_fresh();
+	update(T0, "192.0.2.66", "<a@our.domain>");
+	update(pass, "192.0.2.66", "<a@our.domain>");
+	CHECK_INT(scan_black(pass + 1, &sets), 0, "scan with a black host's passed tuple");
+	CHECK_INT(sets.nwhite, 0, "the black host is not whitelisted");
+	CHECK_INT(sets.whitelisted, 0, "nothing counted as whitelisted");
+	grey_sets_free(&sets);
+	d = dump();
+	CHECK(!strstr(d, "WHITE|192.0.2.66|"), "no WHITE entry for the black host");
+	CHECK(!strstr(d, "GREY|192.0.2.66|"), "its tuples are gone");
+
+	/* A /24 around a passed host holds a black host: only the passed host goes white. */
+	params.white_plen4 = 24;
+	update(T0, "192.0.2.10", "<a@our.domain>");
+	update(pass, "192.0.2.10", "<a@our.domain>");
+	update(T0, "203.0.113.200", "<a@our.domain>");
+	update(pass, "203.0.113.200", "<a@our.domain>");
+	CHECK_INT(scan_black(pass + 1, &sets), 0, "scan with white-prefix4 24");
+	grey_sets_free(&sets);
+	d = dump();
+	CHECK(strstr(d, "WHITE|192.0.2.10|||") != NULL,
+	      "the /24 holding a black host is narrowed to the passed host");
+	CHECK(!strstr(d, "WHITE|192.0.2.0/24|"), "no white /24 over the black host");
+	CHECK(strstr(d, "WHITE|203.0.113.200|||") != NULL,
+	      "a /24 holding a black network is narrowed too");
+	CHECK_INT(update(pass + 2, "192.0.2.66", "<b@our.domain>"), GREY_NEW,
+		  "the black host is not covered by its neighbour's WHITE entry");
+
+	/* Without the filter the /24 is whitened; then a list holds one of its hosts. */
+	update(T0, "198.51.100.7", "<a@our.domain>");
+	update(pass, "198.51.100.7", "<a@our.domain>");
+	CHECK_INT(scan(pass + 1, &sets), 0, "scan without a black filter");
+	grey_sets_free(&sets);
+	CHECK(strstr(dump(), "WHITE|198.51.100.0/24|||") != NULL, "a white /24");
+	black_added = "198.51.100.9";
+	CHECK_INT(scan_black(pass + 1, &sets), 0, "scan once a list holds a host of the white /24");
+	CHECK_INT(sets.unwhitened, 1, "one WHITE entry held a black source");
+	CHECK_INT(sets.nwhite, 2, "the two white hosts stay");
+	grey_sets_free(&sets);
+	d = dump();
+	CHECK(!strstr(d, "WHITE|198.51.100.0/24|"), "the white /24 over it is removed");
+	CHECK(strstr(d, "WHITE|192.0.2.10|||") != NULL, "other WHITE entries stay");
+	black_added = "192.0.2.66";
+	close_all();
+}
+
 int main(void)
 {
 	if (make_temp_path(dir, db, sizeof(db), "greywall.db"))
@@ -565,6 +644,7 @@ int main(void)
 	test_trapping();
 	test_evidence();
 	test_prefix_whitelisting();
+	test_black_never_white();
 	test_hostile();
 	test_spamtraps();
 	test_candidates();
