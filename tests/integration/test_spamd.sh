@@ -135,15 +135,19 @@ out=$(chat 192.0.2.66 192.0.2.1 "HELO h" "MAIL FROM:<a@example.net>" "RCPT TO:<n
 has "the child traps on the promoted address at once" "^< 354 " "$out"
 
 # --- spamdb -a / -d
-ev "ctl spamdb -a 203.0.113.200" "spamdb -a whitelists an address"
-ev "ctl table spamd-white test 203.0.113.200 >/dev/null" "and the data path's <spamd-white> follows"
-ev "ctl spamdb -d 203.0.113.200" "spamdb -d deletes it"
-ev "! ctl table spamd-white test 203.0.113.200 >/dev/null" "gone from <spamd-white>"
-ev "ctl spamdb -a 203.0.113.200" "whitelisted again"
-chat 203.0.113.200 192.0.2.1 "HELO h" "MAIL FROM:<a@example.net>" "RCPT TO:<trap@example.org>" QUIT >/dev/null
-ev "! ctl table spamd-white test 203.0.113.200 >/dev/null" \
+ev "ctl spamdb -a 2001:db8:beef::9" "spamdb -a whitelists an address"
+ev "ctl table spamd-white test 2001:db8:beef::9 >/dev/null" "and the data path's <spamd-white> follows"
+ev "ctl spamdb -d 2001:db8:beef::9" "spamdb -d deletes it"
+ev "! ctl table spamd-white test 2001:db8:beef::9 >/dev/null" "gone from <spamd-white>"
+ev "ctl spamdb -a 2001:db8:beef::9" "whitelisted again"
+chat 2001:db8:beef::9 2001:db8::1 "HELO h" "MAIL FROM:<a@example.net>" "RCPT TO:<trap@example.org>" QUIT >/dev/null
+ev "! ctl table spamd-white test 2001:db8:beef::9 >/dev/null" \
 	"a white source that hits a spamtrap leaves <spamd-white> at once"
-ev "ctl table spamd-greytrap test 203.0.113.200 >/dev/null" "and is in <spamd-greytrap>"
+ev "ctl table spamd-greytrap test 2001:db8:beef::9 >/dev/null" "and is in <spamd-greytrap>"
+# As spamd's scan does: a blacklisted source whitelisted by hand leaves the whitelist.
+ev "ctl spamdb -a 203.0.113.200" "spamdb -a whitelists a blacklisted address"
+wait_for 5 bash -c "! '$GW_BIN/greywallctl' -s '$GW_SOCK' table spamd-white test 203.0.113.200"
+ok $? "the next scan takes it out of <spamd-white> (spamd: blacklisted, removing from whitelist)"
 
 # --- lists are reloaded: a changed list applies, a removed list disappears
 echo "198.51.100.8" >"$ETC/black2.txt"
