@@ -17,20 +17,25 @@
 #include "parse.h"
 
 /*
- * A SYN this host sends to the SMTP port records its destination, so the
- * replies to our own mail skip greylisting. Only SYNs of local sockets:
- * forwarded traffic has no skb->sk and is not ours to vouch for. The
- * first sighting is kept; userspace deletes what it drains.
+ * A SYN this host's MTA sends to the SMTP port records its destination,
+ * so the replies to our own mail skip greylisting. Only SYNs of local
+ * sockets owned by the MTA's user: forwarded traffic has no skb->sk and is
+ * not ours to vouch for, and any other local user could otherwise
+ * whitelist whatever address it connects to. The first sighting is kept;
+ * userspace deletes what it drains.
  */
 static __always_inline void gw_record_outbound(struct __sk_buff *skb, const struct gw_pkt *pkt)
 {
-	__u64 port, now;
+	__u64 port, mta, now;
 
 	if (pkt->proto != IPPROTO_TCP || pkt->l4 != GW_L4_OK ||
 	    (pkt->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) != GW_TCP_SYN)
 		return;
 	port = gw_config_get(GW_CFG_SPAMD_PORT);
 	if (!port || pkt->dport != port || !skb->sk)
+		return;
+	mta = gw_config_get(GW_CFG_SPAMD_MTA_UID);
+	if (!mta || bpf_get_socket_uid(skb) != mta - 1)
 		return;
 	now = bpf_ktime_get_ns();
 	bpf_map_update_elem(&GW_MAP_OUTBOUND, &pkt->dst, &now, BPF_NOEXIST);

@@ -536,6 +536,7 @@ enum gw_config_key {
 	GW_CFG_SPAMD_PASS_TABLES, /* bitmask of tables whose members reach the MTA */
 	GW_CFG_CLOCK,		/* data-path clock in seconds; 0 = CLOCK_MONOTONIC (tests set it) */
 	GW_CFG_SPAMD_TARPIT_TABLES, /* bitmask of tables whose members go to the tarpit, pass tables or not */
+	GW_CFG_SPAMD_MTA_UID,	/* uid + 1 of the MTA whose outbound SMTP whitelists; 0: nobody's */
 	GW_CFG_MAX,
 };
 

@@ -39,6 +39,7 @@
 #define MAX_SPAMD_HOSTNAME    255     /* RFC 1035 */
 /* "220 <hostname> ESMTP <banner>; <date>" must fit a 512-byte reply line. */
 #define MAX_SPAMD_BANNER 200
+#define MAX_USER_NAME	 32 /* useradd's limit */
 #define MAX_SPAMD_MSG	 1024
 
 /*
@@ -1493,6 +1494,7 @@ enum spamd_setting_id {
 	SPAMD_BANNER,
 	SPAMD_FETCH,
 	SPAMD_LOWPRIO_MX,
+	SPAMD_MTA_USER,
 	NSPAMD_SETTINGS,
 };
 
@@ -1539,6 +1541,7 @@ static const struct spamd_setting spamd_settings[NSPAMD_SETTINGS] = {
 				   "greywall IP-based SPAM blocker")},
     [SPAMD_FETCH] = {SPAMD_STRING("fetch", SPAMD_COMMAND, fetch, 0, NULL)},
     [SPAMD_LOWPRIO_MX] = {SPAMD_STRING("lowprio-mx", SPAMD_HOST, lowprio_mx, 0, NULL)},
+    [SPAMD_MTA_USER] = {SPAMD_STRING("mta-user", SPAMD_WORD, mta_user, MAX_USER_NAME, "postfix")},
 };
 
 /* Where each setting was given (for duplicates and the checks at the end). */
@@ -1903,6 +1906,7 @@ static void spamd_free(struct config_spamd *s)
 	free(s->hostname);
 	free(s->banner);
 	free(s->fetch);
+	free(s->mta_user);
 	free_strings(s->spamtraps, s->nspamtraps);
 	free_strings(s->alloweddomains, s->nalloweddomains);
 	free_strings(s->valid_recipients, s->nvalid_recipients);

@@ -118,6 +118,7 @@ struct config_spamd {
 	uint8_t white_prefix6;		/* default 128 */
 	struct addr_prefix lowprio_mx;	/* a host; family 0 when not set */
 	char *fetch;			/* command with one %s for the URL; NULL: none */
+	char *mta_user;			/* whose outbound SMTP whitelists (spamlogd); default "postfix" */
 	char **spamtraps;		/* `spamtraps file "path"` */
 	size_t nspamtraps;
 	char **alloweddomains;		/* `alloweddomains file "path"` */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,18 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 	return spamd_child_send_traps(d);
 }
 
+/* The uid whose outbound SMTP whitelists, or -1 when mta-user names nobody here. */
+static int64_t mta_uid(const struct config_spamd *cs)
+{
+	struct passwd *pw = cs->mta_user ? getpwnam(cs->mta_user) : NULL;
+
+	if (pw)
+		return pw->pw_uid;
+	log_warn("mta-user \"%s\": no such user: outbound SMTP whitelists nothing",
+		 cs->mta_user ? cs->mta_user : "");
+	return -1;
+}
+
 int spamd_child_steer(struct daemon *d, char *err, size_t errlen)
 {
 	struct spamd *s = d->spamd;
@@ -233,7 +246,7 @@ int spamd_child_steer(struct daemon *d, char *err, size_t errlen)
 	uint64_t pass = 0, tarpit = 0;
 
 	if (!s) {
-		ret = steer_set_port(&d->dp, 0, 0, 0);
+		ret = steer_set_mta_uid(&d->dp, -1) ?: steer_set_port(&d->dp, 0, 0, 0);
 		if (ret)
 			snprintf(err, errlen, "spamd: steering off: %s", strerror(-ret));
 		return ret;
@@ -259,6 +272,8 @@ int spamd_child_steer(struct daemon *d, char *err, size_t errlen)
 	if (trap >= 0)
 		tarpit |= 1ULL << trap;
 	ret = steer_set_tarpit(&d->dp, fd4, fd6);
+	if (!ret)
+		ret = steer_set_mta_uid(&d->dp, mta_uid(d->cfg.spamd));
 	if (!ret)
 		ret = steer_set_port(&d->dp, d->cfg.spamd->smtp_port, pass, tarpit);
 	if (ret)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "steer.h"
@@ -33,6 +34,13 @@ int steer_set_port(const struct datapath *dp, uint16_t port, uint64_t pass_table
 		err = datapath_set_config(dp, GW_CFG_SPAMD_PASS_TABLES, pass_tables);
 
 	return err ? err : datapath_set_config(dp, GW_CFG_SPAMD_PORT, port);
+}
+
+int steer_set_mta_uid(const struct datapath *dp, int64_t uid)
+{
+	if (uid > (int64_t)UINT32_MAX - 1)
+		return -EINVAL;
+	return datapath_set_config(dp, GW_CFG_SPAMD_MTA_UID, uid < 0 ? 0 : (uint64_t)uid + 1);
 }
 
 static int64_t nsec(const struct timespec *ts)

@@ -33,6 +33,12 @@ int steer_set_tarpit(const struct datapath *dp, int fd4, int fd6);
 int steer_set_port(const struct datapath *dp, uint16_t port, uint64_t pass_tables,
 		   uint64_t tarpit_tables);
 
+/*
+ * Whose outbound SMTP whitelists its destination (spamlogd): the MTA's
+ * user uid, or -1 for nobody. Returns 0 or -errno.
+ */
+int steer_set_mta_uid(const struct datapath *dp, int64_t uid);
+
 /* A destination of an SMTP connection this host opened. */
 struct steer_dest {
 	struct addr_prefix addr;	/* a host: plen 32 or 128 */

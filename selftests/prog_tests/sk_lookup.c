@@ -266,6 +266,7 @@ struct outbound_case {
 	struct pkt_spec pkt;
 	uint16_t spamd_port;
 	const char *recorded;	/* the destination drained afterwards, or NULL for none */
+	int64_t mta_uid;	/* steer_set_mta_uid(): a test run's socket is root's (0) */
 };
 
 static const struct outbound_case outbound_cases[] = {
@@ -286,6 +287,12 @@ static const struct outbound_case outbound_cases[] = {
 	  NULL },
 	{ "UDP to port 25 records nothing",
 	  UDP4(.src = "192.0.2.1", .dst = "203.0.113.25", .dport = 25), 25, NULL },
+	{ "a SYN of a user other than the MTA's records nothing",
+	  TCP4(.src = "192.0.2.1", .dst = "203.0.113.25"), 25, NULL, 108 },
+	{ "an ipv6 SYN of a user other than the MTA's records nothing",
+	  TCP6(.src = "2001:db8::1", .dst = "2001:db8:25::25"), 25, NULL, 65534 },
+	{ "no MTA user: nothing recorded", TCP4(.src = "192.0.2.1", .dst = "203.0.113.25"), 25,
+	  NULL, -1 },
 };
 
 SELFTEST(outbound_smtp)
@@ -302,6 +309,8 @@ SELFTEST(outbound_smtp)
 		fx_reset();
 		fx_datapath(&dp);
 		steer_set_port(&dp, c->spamd_port, PASS_TABLES, TARPIT_TABLES);
+		ST_CHECK_INT(steer_set_mta_uid(&dp, c->mta_uid), 0, "%s: MTA uid %lld", c->desc,
+			     (long long)c->mta_uid);
 		ST_CHECK_INT(fx_run_tc(pkt, len), TC_ACT_OK, "%s: TC_ACT_OK", c->desc);
 		n = steer_drain_outbound(&dp, got, 4);
 		if (n > 0)
@@ -331,6 +340,7 @@ SELFTEST(outbound_smtp_drain)
 
 	fx_datapath(&dp);
 	steer_set_port(&dp, 25, PASS_TABLES, TARPIT_TABLES);
+	steer_set_mta_uid(&dp, 0);
 	for (int round = 0; round < 3; round++)
 		for (size_t i = 0; i < 3; i++) {
 			struct pkt_spec s = TCP4(.src = "192.0.2.1", .dst = dests[i]);

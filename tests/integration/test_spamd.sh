@@ -7,7 +7,7 @@
 # IPv6, spamdb, candidates and callback probes, the privilege-dropped
 # child and its restart.
 cd "$(dirname "$0")/../.." || exit 1
-GW_ID=gwspamd
+GW_ID=gwspamd$$
 . tests/lib/gw.sh
 
 gw_setup_net || exit 1

@@ -10,7 +10,7 @@
 # a blacklisted source, <nospamd>, IPv6. The gateway's own outbound SMTP
 # whitelists its destination (spamlogd).
 cd "$(dirname "$0")/../.." || exit 1
-GW_ID=gwsmta
+GW_ID=gwsmta$$
 . tests/lib/gw.sh
 . tests/lib/mta.sh
 
@@ -91,6 +91,14 @@ check "203.0.113.200 is not white before" refute ctl table spamd-white test 203.
 cl "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
 client_listens() { [ -n "$(cl ss -Hltn 'sport = :25')" ]; }
 wait_for 5 client_listens
+# Another local user's connection to a remote SMTP port whitelists nothing:
+# only the MTA's user (mta-user, default postfix) vouches for a destination.
+gw setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$GW_TOOLS/gwnet" connect 192.0.2.1 198.51.100.7 25 1000
+ok $? "user nobody connects from the gateway to 198.51.100.7 port 25"
+sleep 2 # two scan-intervals: the scan drains what the data path recorded
+check "a connection by nobody does not whitelist its destination" \
+	refute ctl table spamd-white test 198.51.100.7
 printf 'Subject: outbound\n\nhello\n' |
 	gw sendmail -C "$GW_RUN/postfix-gateway/conf" -f alice@example.org bob@client.example
 wait_for 20 ctl table spamd-white test 203.0.113.200

@@ -660,6 +660,7 @@ static void check_spamd_defaults(const struct config_spamd *s, const char *how)
 	CHECK_INT(s->smtp_port, 25, "%s: smtp-port 25", how);
 	CHECK(s->hostname == NULL, "%s: hostname is the system's", how);
 	CHECK_STR(s->banner, "greywall IP-based SPAM blocker", "%s: banner", how);
+	CHECK_STR(s->mta_user, "postfix", "%s: mta-user postfix", how);
 	CHECK_INT(s->passtime, 1500, "%s: passtime 25m", how);
 	CHECK_INT(s->greyexp, 14400, "%s: greyexp 4h", how);
 	CHECK_INT(s->whiteexp, 3110400, "%s: whiteexp 864h", how);
@@ -752,7 +753,7 @@ static void test_spamd_options(void)
 		       "    exec \"/bin/two -v\"\n"
 		       "  }\n"
 		       "  whitelist w2 { url \"https://example.org/white\" }\n"
-		       "  hostname mx.example.org banner \"Hello,  there\"\n"
+		       "  hostname mx.example.org banner \"Hello,  there\" mta-user Debian-exim\n"
 		       "}\n"
 		       "pass\n",
 		       &cfg, err, sizeof(err));
@@ -788,6 +789,7 @@ static void test_spamd_options(void)
 		CHECK_STR(s->valid_recipients[0], "/r", "valid-recipients file");
 	CHECK_STR(s->fetch, "/usr/bin/ftp -o - %s", "fetch");
 	CHECK_STR(s->hostname, "mx.example.org", "hostname as a bare word");
+	CHECK_STR(s->mta_user, "Debian-exim", "mta-user");
 	CHECK_STR(s->banner, "Hello,  there", "banner keeps its spaces");
 
 	CHECK_INT(s->nlists, 4, "four lists");
