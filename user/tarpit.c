@@ -47,8 +47,6 @@
 #define WHOLE_REPLY_SLOTS 5
 /* Distinct blacklist messages kept for sharing between connections. */
 #define MESSAGES_MAX 32
-/* Room for a percent-escaped address in a log line. */
-#define LOG_FIELD_MAX (3 * SMTP_LINE_MAX + 2)
 
 /* epoll data: what woke us. */
 enum {
@@ -121,7 +119,6 @@ struct tarpit {
 	bool stop;
 	int err;
 	char buf[READ_CHUNK];
-	char log_from[LOG_FIELD_MAX], log_to[LOG_FIELD_MAX];
 };
 
 /* What the RCPT hook needs: smtp_session_input()'s ctx. */
@@ -288,16 +285,6 @@ static bool conn_stuttered(const struct tarpit *t, const struct conn *c)
 }
 
 /*
- * An address for a log line, escaped as on the wire so a client's bytes
- * cannot forge or break the line; the null sender stays empty ("<>").
- */
-static void log_address(const char *address, char out[LOG_FIELD_MAX])
-{
-	if (!*address || privsep_escape(address, out, LOG_FIELD_MAX) < 0)
-		out[0] = '\0';
-}
-
-/*
  * The RCPT hook: decide a trap with the parent's rules, log the tuple as
  * spamd does, and report it to the parent, which classifies it again for
  * its records.
@@ -318,10 +305,9 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 
 	(void)black_message; /* the default text: no list named a trapped client */
 	conn_ip(c, ip);
-	log_address(tuple->from, t->log_from);
-	log_address(tuple->to, t->log_to);
-	log_info("(%s) %s: <%s> -> <%s>", black || trapped ? "BLACK" : "GREY", ip, t->log_from,
-		 t->log_to);
+	/* The log escapes the client's bytes (log.c). */
+	log_info("(%s) %s: <%s> -> <%s>", black || trapped ? "BLACK" : "GREY", ip, tuple->from,
+		 tuple->to);
 	m.rcpt = (struct privsep_rcpt){ .client = c->session.client, .helo = tuple->helo,
 					.from = tuple->from, .to = tuple->to };
 	ret = getsockname(c->fd, (struct sockaddr *)&local, &len) ? -errno : 0;
@@ -330,7 +316,7 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 	if (!ret)
 		ret = privsep_send(&t->writer, &m);
 	if (ret)
-		log_warn("%s: RCPT to <%s> not reported to the parent: %s", ip, t->log_to,
+		log_warn("%s: RCPT to <%s> not reported to the parent: %s", ip, tuple->to,
 			 strerror(-ret));
 	return trapped ? SMTP_RCPT_TRAP : SMTP_RCPT_ACCEPT;
 }
