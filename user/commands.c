@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "dump.h"
+#include "escape.h"
 #include "sweeper.h"
 #include "tablefile.h"
 
@@ -520,6 +521,18 @@ static int compare_rows(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * "<source>: <detail>", escaped (escape.h): a trap's detail holds the
+ * client's HELO and addresses, which must not reach the terminal raw.
+ */
+static void print_evidence(FILE *out, const char *prefix, const struct evidence *ev)
+{
+	fputs(prefix, out);
+	escape_vis_file(out, ev->source, NULL);
+	fputs(": ", out);
+	escape_vis_file(out, ev->detail, NULL);
+}
+
 static void print_history(FILE *out, struct store *st, const struct addr_prefix *keys,
 			  size_t nkeys)
 {
@@ -539,7 +552,7 @@ static void print_history(FILE *out, struct store *st, const struct addr_prefix 
 		addr_format(&r->key, text, sizeof(text));
 		fprintf(out, "  %s %-7s <%s> %s", t, r->action, r->table, text);
 		if (r->ev.id)
-			fprintf(out, ": %s: %s", r->ev.source, r->ev.detail);
+			print_evidence(out, ": ", &r->ev);
 		fputc('\n', out);
 	}
 	free(h.rows);
@@ -581,9 +594,10 @@ static int cmd_why(struct daemon *d, struct control_request *req)
 			fprintf(req->out, "%s is in <%s> as %s since %s\n", text, tb->name, entry,
 				added);
 			if (m->evidence_id && d->store &&
-			    !store_evidence_get(d->store, m->evidence_id, &ev))
-				fprintf(req->out, "  evidence: %s: %s\n", ev.source, ev.detail);
-			else
+			    !store_evidence_get(d->store, m->evidence_id, &ev)) {
+				print_evidence(req->out, "  evidence: ", &ev);
+				fputc('\n', req->out);
+			} else
 				fprintf(req->out, "  evidence: %s\n",
 					tb->flags & CONFIG_TABLE_ANONYMOUS ? "config"
 									   : "none recorded");

@@ -11,6 +11,7 @@
 #include "commands_spamd.h"
 #include "daemon.h"
 #include "dump.h"
+#include "escape.h"
 #include "spamd.h"
 #include "spamd_child.h"
 #include "spamdb.h"
@@ -74,15 +75,24 @@ static int print_source(void *ctx, const struct grey_candidate_source *src)
 	return 0;
 }
 
+/* A client's string for the operator's terminal (escape.h); empty ones as "-". */
+static const char *printable(const char *text, char out[ESCAPE_SIZE(GREY_FIELD_MAX)])
+{
+	if (!text[0])
+		return "-";
+	escape_vis(out, ESCAPE_SIZE(GREY_FIELD_MAX), text, NULL);
+	return out;
+}
+
 static int print_candidate(void *ctx, const struct grey_candidate *c)
 {
 	struct candidates_ctx *cc = ctx;
-	char first[32], last[32];
+	char first[32], last[32], address[ESCAPE_SIZE(GREY_FIELD_MAX)];
 
 	dump_format_time(c->first, first, sizeof(first));
 	dump_format_time(c->last, last, sizeof(last));
-	fprintf(cc->out, "%s  first %s  last %s  hits %d  sources %d\n", c->address, first, last,
-		c->hits, c->nsources);
+	fprintf(cc->out, "%s  first %s  last %s  hits %d  sources %d\n",
+		printable(c->address, address), first, last, c->hits, c->nsources);
 	return grey_candidate_sources(cc->grey, c->address, print_source, cc->out);
 }
 
@@ -127,14 +137,15 @@ static int cmd_traps(struct daemon *d, struct control_request *req)
 static int print_callback(void *ctx, const struct grey_callback *c)
 {
 	FILE *out = ctx;
-	char addr[ADDR_STRLEN], when[32], epoch[32];
+	char addr[ADDR_STRLEN], when[32], epoch[32], helo[ESCAPE_SIZE(GREY_FIELD_MAX)],
+		host[ESCAPE_SIZE(GREY_FIELD_MAX)], rcpt[ESCAPE_SIZE(GREY_FIELD_MAX)];
 
 	addr_format(&c->ip, addr, sizeof(addr));
 	dump_format_time(c->when, when, sizeof(when));
 	dump_format_time(c->probe_epoch, epoch, sizeof(epoch));
 	fprintf(out, "%s  %-39s  helo %s  probe-host %s  probe-time %s  rcpt <%s>\n", when, addr,
-		c->helo[0] ? c->helo : "-", c->probe_host[0] ? c->probe_host : "-", epoch,
-		c->rcpt);
+		printable(c->helo, helo), printable(c->probe_host, host), epoch,
+		c->rcpt[0] ? printable(c->rcpt, rcpt) : "");
 	return 0;
 }
 

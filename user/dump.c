@@ -23,8 +23,9 @@
  * Each counter field is "<packets>/<bytes>" in decimal, counted since the
  * entry was added or last zeroed. The evidence is "<source>: <detail>",
  * "<source>" when there is no detail, "-" when there is no evidence.
- * Control characters (tabs, newlines) in the evidence and in the contact
- * are replaced by spaces, so every entry stays on one line. Lines end in
+ * The evidence and the contact are escaped (escape.h: a tab is "\t", a
+ * newline "\n", '\' "\\"), so every entry stays one line of eight fields
+ * and a client's bytes inside a trap's evidence reach no reader raw. Lines end in
  * '\n'; "entries" is plural even for 1 so that scripts can match it.
  */
 #include <errno.h>
@@ -36,6 +37,7 @@
 
 #include "atomicfile.h"
 #include "dump.h"
+#include "escape.h"
 
 #define DUMP_FILE_MODE 0644
 #define DUMP_DIR_MODE 0755
@@ -49,16 +51,6 @@ void dump_format_time(int64_t t, char *buf, size_t len)
 		return;
 	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		buf[0] = '\0';
-}
-
-/* Write text with control characters as spaces: one field, one line. */
-static void put_one_line(FILE *fp, const char *text, size_t max)
-{
-	for (size_t i = 0; i < max && text[i]; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		putc(c < 0x20 || c == 0x7f ? ' ' : c, fp);
-	}
 }
 
 static void put_time(FILE *fp, int64_t t)
@@ -82,7 +74,7 @@ static void write_header(FILE *fp, const char *table, const char *contact, int64
 	fprintf(fp, "# greywall table %s\n# generated %s\n# %zu entries\n", table, when, n);
 	if (contact) {
 		fputs("# contact: ", fp);
-		put_one_line(fp, contact, SIZE_MAX);
+		escape_vis_file(fp, contact, NULL);
 		putc('\n', fp);
 	}
 }
@@ -122,10 +114,10 @@ static void write_full(FILE *fp, const struct dump_entry *entries, size_t n)
 		if (!ev->source[0]) {
 			putc('-', fp);
 		} else {
-			put_one_line(fp, ev->source, sizeof(ev->source));
+			escape_vis_file(fp, ev->source, NULL);
 			if (ev->detail[0]) {
 				fputs(": ", fp);
-				put_one_line(fp, ev->detail, sizeof(ev->detail));
+				escape_vis_file(fp, ev->detail, NULL);
 			}
 		}
 		putc('\n', fp);

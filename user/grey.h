@@ -26,7 +26,11 @@ struct grey;
 struct store;
 struct trap_set;
 
-/* Longest HELO, MAIL FROM or RCPT TO a tuple may carry. */
+/*
+ * Bytes of a HELO, MAIL FROM or RCPT TO kept: a longer one is stored (and
+ * keyed) by its first GREY_FIELD_MAX bytes. Fields are kept as received,
+ * control bytes included; whoever prints them escapes them (escape.h).
+ */
 #define GREY_FIELD_MAX 1024
 
 /* Defaults are spamd's (SPEC 6). */
@@ -71,9 +75,9 @@ enum grey_result {
  * already WHITE (by itself or by its white prefix) gets no tuple: its
  * pcount goes up and its expiry moves to now + whiteexp, as spamlogd does
  * for a whitelisted source's traffic. One indexed lookup and one write.
- * Returns an enum grey_result, or -EINVAL when ip is not a host or a
- * field is longer than GREY_FIELD_MAX or holds a line break (the spamdb
- * listing is one line per entry).
+ * Returns an enum grey_result, -EINVAL when ip is not a host, or -errno
+ * from the store; never an error for what a field holds (see
+ * GREY_FIELD_MAX).
  */
 int grey_update(struct grey *g, int64_t now, const struct grey_params *p,
 		const struct addr_prefix *ip, const char *helo, const char *from, const char *to);

@@ -7,6 +7,7 @@
 #include <syslog.h>
 #include <xdp/libxdp.h>
 
+#include "escape.h"
 #include "log.h"
 
 static bool log_foreground = true;
@@ -20,50 +21,88 @@ void log_init(const char *ident, bool foreground, bool verbose)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-/* Most lines fit; a longer one (escaped SMTP fields) is formatted on the heap. */
+/* Most lines fit; a longer one (long SMTP fields) is formatted on the heap. */
 #define LOG_LINE_STACK 1024
+
+/* The message, in stack when it fits; otherwise on the heap (free it), or cut short. */
+static char *format_message(char *stack, size_t size, const char *fmt, va_list ap)
+{
+	char *text = stack;
+	va_list again;
+	int len;
+
+	va_copy(again, ap);
+	len = vsnprintf(stack, size, fmt, ap);
+	if (len >= 0 && (size_t)len >= size) {
+		text = malloc((size_t)len + 1);
+		if (text)
+			vsnprintf(text, (size_t)len + 1, fmt, again);
+		else
+			text = stack; /* cut short rather than lost */
+	}
+	va_end(again);
+	if (len < 0)
+		stack[0] = '\0';
+	return text;
+}
 
 /*
  * One write(2) per line: stderr is unbuffered, and the tarpit logs several
  * lines per SMTP dialogue, so three writes a line were a fifth of its
  * system calls. Whole lines also keep two processes' lines apart.
  */
-static void log_stderr(int priority, const char *fmt, va_list ap)
+static void log_stderr(int priority, const char *text)
 {
 	char stack[LOG_LINE_STACK], *line = stack;
 	/* sd-daemon(3) priority prefixes: journald keeps the level. */
-	int prefix = snprintf(stack, sizeof(stack), "<%d>", priority), len;
-	va_list again;
+	size_t len = (size_t)snprintf(stack, sizeof(stack), "<%d>%s\n", priority, text);
 
-	va_copy(again, ap);
-	len = vsnprintf(stack + prefix, sizeof(stack) - (size_t)prefix, fmt, ap);
-	if (len >= 0 && (size_t)(prefix + len + 1) >= sizeof(stack)) {
-		line = malloc((size_t)prefix + (size_t)len + 2);
+	if (len >= sizeof(stack)) {
+		line = malloc(len + 1);
 		if (line) {
-			memcpy(line, stack, (size_t)prefix);
-			vsnprintf(line + prefix, (size_t)len + 1, fmt, again);
+			snprintf(line, len + 1, "<%d>%s\n", priority, text);
 		} else {
-			/* Cut short rather than lost. */
 			line = stack;
-			len = (int)sizeof(stack) - prefix - 2;
+			len = sizeof(stack) - 1;
+			stack[len - 1] = '\n';
 		}
 	}
-	va_end(again);
-	if (len < 0)
-		len = 0;
-	line[prefix + len] = '\n';
-	fwrite(line, 1, (size_t)prefix + (size_t)len + 1, stderr);
+	fwrite(line, 1, len, stderr);
 	if (line != stack)
 		free(line);
 }
 
+/*
+ * Every line is escaped whole (escape.h), so that what a client sent (a
+ * HELO, an address) can neither end a log line early nor reach the
+ * reader's terminal as control bytes, whichever caller logged it.
+ */
 static void log_vwrite(int priority, const char *fmt, va_list ap)
 {
-	/* vsyslog() sends each message whole already. */
+	char stack[LOG_LINE_STACK], escaped_stack[LOG_LINE_STACK];
+	char *text = format_message(stack, sizeof(stack), fmt, ap), *escaped = escaped_stack;
+	size_t len = strlen(text), need;
+
+	/* libbpf's messages end in a newline of their own: the line gets one anyway. */
+	while (len && text[len - 1] == '\n')
+		text[--len] = '\0';
+	need = escape_vis(escaped_stack, sizeof(escaped_stack), text, NULL);
+	if (need >= sizeof(escaped_stack)) {
+		escaped = malloc(need + 1);
+		if (escaped)
+			escape_vis(escaped, need + 1, text, NULL);
+		else
+			escaped = escaped_stack; /* cut between two escapes */
+	}
+	/* syslog() sends each message whole already. */
 	if (log_foreground)
-		log_stderr(priority, fmt, ap);
+		log_stderr(priority, escaped);
 	else
-		vsyslog(priority, fmt, ap);
+		syslog(priority, "%s", escaped);
+	if (text != stack)
+		free(text);
+	if (escaped != escaped_stack)
+		free(escaped);
 }
 
 #define LOG_FN(name, priority, gate)                    \

@@ -17,8 +17,11 @@
 
 #include "privsep.h"
 
-/* A writer keeps at most this much buffer once its queue is empty again. */
-#define WRITER_KEEP (64 * 1024)
+/*
+ * A writer keeps at most this much buffer once its queue is empty again:
+ * its first buffer, so that a send costs no allocation, only a burst's.
+ */
+#define WRITER_KEEP (2 * (PRIVSEP_LINE_MAX + 1))
 /* The most fields a message has: RCPT's six. */
 #define FIELDS_MAX 6
 
@@ -409,6 +412,11 @@ int privsep_send(struct privsep_writer *w, const struct privsep_msg *msg)
 	w->end += (size_t)n;
 	ret = privsep_flush(w);
 	return ret == -EAGAIN ? 0 : ret;
+}
+
+size_t privsep_queued(const struct privsep_writer *w)
+{
+	return w->end - w->start;
 }
 
 int privsep_flush(struct privsep_writer *w)

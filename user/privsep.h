@@ -9,6 +9,9 @@
  * a line break. An empty field is written "-" and a field that is exactly
  * "-" as "%2D". A line is at most PRIVSEP_LINE_MAX bytes without its '\n';
  * a longer one is a protocol error, after which the reader drops the peer.
+ * That limit holds the longest RCPT: three fields of PRIVSEP_FIELD_MAX
+ * bytes (the SMTP line's limit), every byte escaped, so no field a client
+ * can send keeps its RCPT (its trap) from reaching the parent.
  *
  *   child -> parent
  *     CLASSIFY <conn-id> <client-ip>
@@ -42,9 +45,16 @@
 
 #include "addr.h"
 
-#define PRIVSEP_LINE_MAX	(16 * 1024)
-/* Bytes a writer queues for a peer that does not read, before -ENOBUFS. */
-#define PRIVSEP_QUEUE_MAX	(1024 * 1024)
+/* Longest helo, from or to a RCPT carries: SMTP_LINE_MAX (tarpit.c checks). */
+#define PRIVSEP_FIELD_MAX	8192
+/* A RCPT: its type, two addresses, three fields each escaped to 3 bytes a byte. */
+#define PRIVSEP_LINE_MAX	(3 * 3 * PRIVSEP_FIELD_MAX + 256)
+/*
+ * Bytes a writer queues for a peer that does not read, before -ENOBUFS.
+ * The tarpit stops reading its clients well before (tarpit.c), so that a
+ * slow parent delays RCPTs instead of losing them.
+ */
+#define PRIVSEP_QUEUE_MAX	(8 * 1024 * 1024)
 
 enum privsep_type {
 	PRIVSEP_CLASSIFY,	/* child -> parent */
@@ -142,6 +152,8 @@ void privsep_writer_init(struct privsep_writer *w, int fd);
  * queued), -ENOMEM, or -errno from send(2) (the peer is gone).
  */
 int privsep_send(struct privsep_writer *w, const struct privsep_msg *msg);
+/* Bytes queued, not yet taken by the fd. */
+size_t privsep_queued(const struct privsep_writer *w);
 /*
  * Send queued bytes: 0 when none are left, -EAGAIN while some wait (call
  * again when the fd is writable), -errno from send(2).

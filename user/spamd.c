@@ -271,7 +271,13 @@ int spamd_classify(struct daemon *d, const struct addr_prefix *ip, bool *black, 
 	return 0;
 }
 
-/* Put ip into <spamd-greytrap> with the evidence, and mark it TRAPPED in the greylist. */
+/*
+ * Put ip into <spamd-greytrap> with the evidence, and mark it TRAPPED in
+ * the greylist. The trap rests on the client's address alone: a step that
+ * fails (the greylist write, the evidence) is logged and the others still
+ * happen, with evidence that names no client field when the full one
+ * cannot be stored. Returns the first error, after doing all it could.
+ */
 static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		       const char *why, const char *helo, const char *from, const char *to)
 {
@@ -279,31 +285,40 @@ static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *
 	int idx = tables_find(&d->tables, CONFIG_TABLE_SPAMD_GREYTRAP);
 	char detail[512], addr[ADDR_STRLEN];
 	int64_t ev;
-	int ret;
+	int ret, err;
 
-	ret = grey_trap(s->grey, now, ip, now + s->params.trapexp, helo, from, to);
-	if (ret)
-		return ret;
 	addr_format(ip, addr, sizeof(addr));
+	/* Fields are kept raw and bounded; whoever prints them escapes them. */
 	snprintf(detail, sizeof(detail), "%s <%.200s>: helo %.100s, from <%.150s>", why, to,
 		 helo[0] ? helo : "-", from);
 	log_info("%s: trapped (%s)", addr, detail);
+	err = grey_trap(s->grey, now, ip, now + s->params.trapexp, helo, from, to);
+	if (err)
+		log_err("%s: TRAPPED entry not written: %s", addr, strerror(-err));
 	if (idx < 0)
-		return 0;
+		return err;
 	ev = tables_evidence(&d->tables, "greytrap", detail, now);
-	if (ev < 0)
-		return (int)ev;
-	ret = tables_add(&d->tables, idx, ip, ev, now);
-	if (ret < 0)
-		return ret;
+	if (ev < 0) {
+		log_err("%s: trap evidence not stored: %s", addr, strerror((int)-ev));
+		err = err ?: (int)ev;
+		ev = tables_evidence(&d->tables, "greytrap", why, now);
+	}
+	ret = tables_add(&d->tables, idx, ip, ev < 0 ? 0 : ev, now);
+	if (ret < 0) {
+		log_err("%s: not added to <%s>: %s", addr, CONFIG_TABLE_SPAMD_GREYTRAP,
+			strerror(-ret));
+		err = err ?: ret;
+	}
 	/* A white source that hits a trap is steered to the tarpit from its next connection. */
 	idx = tables_find(&d->tables, CONFIG_TABLE_SPAMD_WHITE);
 	if (idx >= 0) {
-		ret = tables_delete(&d->tables, idx, ip, "delete", ev, now);
+		ret = tables_delete(&d->tables, idx, ip, "delete", ev < 0 ? 0 : ev, now);
 		if (ret < 0 && ret != -ENOENT)
-			return ret;
+			err = err ?: ret;
 	}
-	return tables_commit(&d->tables);
+	/* The group opened above is always closed, whatever failed in it. */
+	ret = tables_commit(&d->tables);
+	return err ?: ret;
 }
 
 static bool to_lowprio_mx(const struct config_spamd *cs, const struct addr_prefix *local)

@@ -6,23 +6,34 @@
 #include <errno.h>
 #include <string.h>
 
+#include "escape.h"
 #include "spamdb.h"
+#include "trap.h"
 
 /* spamdb's exit status for a bad command, and errx(-1)'s. */
 #define SPAMDB_STATUS_USAGE 2
 #define SPAMDB_STATUS_FATAL 255
 
+/* A field as spamdb prints it: escaped (escape.h), its '|' too, so the line keeps its fields. */
+static const char *field(const char *text, char out[SPAMDB_FIELD_SIZE])
+{
+	escape_vis(out, SPAMDB_FIELD_SIZE, text, "|");
+	return out;
+}
+
 int spamdb_format(const struct grey_entry *e, char *buf, size_t len)
 {
-	char ip[ADDR_STRLEN];
+	char ip[ADDR_STRLEN], helo[SPAMDB_FIELD_SIZE], from[SPAMDB_FIELD_SIZE],
+		to[SPAMDB_FIELD_SIZE];
 
 	if (e->kind != GREY_KIND_SPAMTRAP)
 		addr_format(&e->addr, ip, sizeof(ip));
 	switch (e->kind) {
 	case GREY_KIND_GREY:
-		return snprintf(buf, len, "GREY|%s|%s|%s|%s|%lld|%lld|%lld|%d|%d\n", ip, e->helo,
-				e->from, e->to, (long long)e->first, (long long)e->pass,
-				(long long)e->expire, e->bcount, e->pcount);
+		return snprintf(buf, len, "GREY|%s|%s|%s|%s|%lld|%lld|%lld|%d|%d\n", ip,
+				field(e->helo, helo), field(e->from, from), field(e->to, to),
+				(long long)e->first, (long long)e->pass, (long long)e->expire,
+				e->bcount, e->pcount);
 	case GREY_KIND_WHITE:
 		return snprintf(buf, len, "WHITE|%s|||%lld|%lld|%lld|%d|%d\n", ip,
 				(long long)e->first, (long long)e->pass, (long long)e->expire,
@@ -31,7 +42,7 @@ int spamdb_format(const struct grey_entry *e, char *buf, size_t len)
 		return snprintf(buf, len, "TRAPPED|%s|%lld\n", ip, (long long)e->expire);
 	case GREY_KIND_SPAMTRAP:
 	default:
-		return snprintf(buf, len, "SPAMTRAP|%s\n", e->address);
+		return snprintf(buf, len, "SPAMTRAP|%s\n", field(e->address, to));
 	}
 }
 
@@ -40,7 +51,7 @@ int spamdb_print(FILE *fp, const struct grey_entry *e)
 	char line[SPAMDB_LINE_MAX];
 	int n = spamdb_format(e, line, sizeof(line));
 
-	/* Fields are bounded (GREY_FIELD_MAX), so a line always fits. */
+	/* Fields are bounded (SPAMDB_FIELD_SIZE), so a line always fits. */
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -EOVERFLOW;
 	return fwrite(line, 1, (size_t)n, fp) == (size_t)n ? 0 : -EIO;
@@ -95,10 +106,21 @@ int spamdb_parse(int argc, char *const argv[], struct spamdb_command *cmd)
 	return 0;
 }
 
+/*
+ * A SPAMTRAP key as the listing prints it: escapes are undone, so a line
+ * pasted back names its entry. A key that is no valid escaped text (or
+ * too long for an address) is taken as it is.
+ */
+static const char *spamtrap_key(const char *key, char buf[TRAP_ADDRESS_MAX + 2])
+{
+	return escape_unvis(buf, TRAP_ADDRESS_MAX + 2, key) < 0 ? key : buf;
+}
+
 /* spamdb -a KEY; returns 0, 1 (failed) or SPAMDB_STATUS_FATAL. */
 static int add_key(struct grey *g, int64_t now, const struct grey_params *p, enum spamdb_type type,
 		   const char *key, FILE *err)
 {
+	char address[TRAP_ADDRESS_MAX + 2];
 	struct addr_prefix a;
 	int ret;
 
@@ -107,7 +129,7 @@ static int add_key(struct grey *g, int64_t now, const struct grey_params *p, enu
 			fprintf(err, "not an email address: %s\n", key);
 			return SPAMDB_STATUS_FATAL;
 		}
-		ret = grey_spamtrap_add(g, key);
+		ret = grey_spamtrap_add(g, spamtrap_key(key, address));
 	} else if (addr_parse(key, &a) < 0) {
 		fprintf(err, "invalid ip address %s\n", key);
 		return 1;
@@ -126,6 +148,7 @@ static int add_key(struct grey *g, int64_t now, const struct grey_params *p, enu
 /* spamdb -d [-G] KEY: the entry the key names, whatever its kind. */
 static int delete_key(struct grey *g, enum spamdb_type type, const char *key, FILE *err)
 {
+	char address[TRAP_ADDRESS_MAX + 2];
 	struct addr_prefix a;
 	bool is_addr = addr_parse(key, &a) == 0;
 	int ret;
@@ -133,7 +156,7 @@ static int delete_key(struct grey *g, enum spamdb_type type, const char *key, FI
 	if (type == SPAMDB_GREY)
 		ret = is_addr && addr_is_host(&a) ? grey_tuples_delete(g, &a) : -ENOENT;
 	else if (!is_addr)
-		ret = grey_spamtrap_delete(g, key);
+		ret = grey_spamtrap_delete(g, spamtrap_key(key, address));
 	else if ((ret = grey_white_delete(g, &a)) == -ENOENT)
 		ret = grey_trapped_delete(g, &a);
 	if (ret == -ENOENT || ret == -EINVAL) {
@@ -150,13 +173,14 @@ static int delete_key(struct grey *g, enum spamdb_type type, const char *key, FI
 /* spamdb KEY: print the entry a key names; 1 if there is none. */
 static int show_key(struct grey *g, const char *key, FILE *out)
 {
+	char address[TRAP_ADDRESS_MAX + 2];
 	struct addr_prefix a;
 	int ret;
 
 	if (addr_parse(key, &a) == 0)
 		ret = grey_get(g, &a, print_cb, out);
 	else
-		ret = grey_spamtrap_get(g, key, print_cb, out);
+		ret = grey_spamtrap_get(g, spamtrap_key(key, address), print_cb, out);
 	return ret < 0;
 }
 

@@ -8,6 +8,10 @@
  *   WHITE|ip|||first|pass|expire|bcount|pcount
  *   TRAPPED|ip|expire
  *   SPAMTRAP|address
+ *
+ * helo, from, to and address are escaped (escape.h) with '|' as "\174",
+ * so every line has its fixed number of fields (10, 9, 3, 2) and holds no
+ * control byte; escape_unvis() gives the stored bytes back.
  */
 #ifndef __GREYWALL_SPAMDB_H
 #define __GREYWALL_SPAMDB_H
@@ -16,10 +20,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "escape.h"
 #include "grey.h"
 
+/* Room for one escaped field: the store keeps at most GREY_FIELD_MAX bytes. */
+#define SPAMDB_FIELD_SIZE ESCAPE_SIZE(GREY_FIELD_MAX)
 /* Room for the longest line: three tuple fields, an address, five numbers. */
-#define SPAMDB_LINE_MAX (3 * GREY_FIELD_MAX + 256)
+#define SPAMDB_LINE_MAX (3 * SPAMDB_FIELD_SIZE + 256)
 
 /*
  * Format one entry as its spamdb line, with the newline. Returns what
@@ -76,7 +83,9 @@ int spamdb_parse(int argc, char *const argv[], struct spamdb_command *cmd);
  * does), "cannot add GREY entries" and "no addresses specified" (status 2).
  * Otherwise the status is the number of keys that failed. Keys may be
  * IPv4 or IPv6 addresses and, for WHITE and TRAPPED, CIDR prefixes (the
- * entries of per-source-prefix whitelisting).
+ * entries of per-source-prefix whitelisting). A SPAMTRAP key is read as
+ * the listing prints it, escapes undone (escape_unvis()), so what spamdb
+ * printed can be passed back; a key that does not decode is taken as it is.
  */
 int spamdb_run(struct grey *g, int64_t now, const struct grey_params *p,
 	       const struct spamdb_command *cmd, FILE *out, FILE *err);

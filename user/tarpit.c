@@ -47,8 +47,16 @@
 #define WHOLE_REPLY_SLOTS 5
 /* Distinct blacklist messages kept for sharing between connections. */
 #define MESSAGES_MAX 32
-/* Room for a percent-escaped address in a log line. */
-#define LOG_FIELD_MAX (3 * SMTP_LINE_MAX + 2)
+/*
+ * Past this many bytes queued for the parent, clients' input waits until
+ * it has read them: every RCPT must reach it (a trap above all), and one
+ * read of a client's input adds at most about 40 RCPTs of at most
+ * PRIVSEP_LINE_MAX bytes each, which the rest of PRIVSEP_QUEUE_MAX holds.
+ */
+#define PARENT_QUEUE_HIGH (PRIVSEP_QUEUE_MAX / 8)
+
+/* A RCPT's fields are SMTP lines: the protocol's limit must hold any of them. */
+_Static_assert(SMTP_LINE_MAX <= PRIVSEP_FIELD_MAX, "a RCPT field must fit a privsep line");
 
 /* epoll data: what woke us. */
 enum {
@@ -118,10 +126,10 @@ struct tarpit {
 	struct trap_rules rules;
 	struct privsep_reader reader;
 	struct privsep_writer writer;
+	bool input_waits;	/* a connection stopped reading until the parent reads */
 	bool stop;
 	int err;
 	char buf[READ_CHUNK];
-	char log_from[LOG_FIELD_MAX], log_to[LOG_FIELD_MAX];
 };
 
 /* What the RCPT hook needs: smtp_session_input()'s ctx. */
@@ -288,16 +296,6 @@ static bool conn_stuttered(const struct tarpit *t, const struct conn *c)
 }
 
 /*
- * An address for a log line, escaped as on the wire so a client's bytes
- * cannot forge or break the line; the null sender stays empty ("<>").
- */
-static void log_address(const char *address, char out[LOG_FIELD_MAX])
-{
-	if (!*address || privsep_escape(address, out, LOG_FIELD_MAX) < 0)
-		out[0] = '\0';
-}
-
-/*
  * The RCPT hook: decide a trap with the parent's rules, log the tuple as
  * spamd does, and report it to the parent, which classifies it again for
  * its records.
@@ -318,10 +316,9 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 
 	(void)black_message; /* the default text: no list named a trapped client */
 	conn_ip(c, ip);
-	log_address(tuple->from, t->log_from);
-	log_address(tuple->to, t->log_to);
-	log_info("(%s) %s: <%s> -> <%s>", black || trapped ? "BLACK" : "GREY", ip, t->log_from,
-		 t->log_to);
+	/* The log escapes the client's bytes (log.c). */
+	log_info("(%s) %s: <%s> -> <%s>", black || trapped ? "BLACK" : "GREY", ip, tuple->from,
+		 tuple->to);
 	m.rcpt = (struct privsep_rcpt){ .client = c->session.client, .helo = tuple->helo,
 					.from = tuple->from, .to = tuple->to };
 	ret = getsockname(c->fd, (struct sockaddr *)&local, &len) ? -errno : 0;
@@ -330,7 +327,7 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 	if (!ret)
 		ret = privsep_send(&t->writer, &m);
 	if (ret)
-		log_warn("%s: RCPT to <%s> not reported to the parent: %s", ip, t->log_to,
+		log_warn("%s: RCPT to <%s> not reported to the parent: %s", ip, tuple->to,
 			 strerror(-ret));
 	return trapped ? SMTP_RCPT_TRAP : SMTP_RCPT_ACCEPT;
 }
@@ -344,6 +341,11 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
  * does not, so an event with EPOLLRDHUP drains to the EOF. 0 or -errno
  * (close).
  */
+static bool parent_congested(const struct tarpit *t)
+{
+	return privsep_queued(&t->writer) > PARENT_QUEUE_HIGH;
+}
+
 static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 {
 	struct hook_ctx ctx = { t, c };
@@ -351,8 +353,15 @@ static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 	int ret = 0;
 
 	while (!ret && !(c->flags & (CONN_READS_OVER | CONN_INPUT_BLOCKED))) {
-		ssize_t n = recv(c->fd, t->buf, sizeof(t->buf), MSG_PEEK), used;
+		ssize_t n, used;
 
+		/* The input stays in the socket until parent_drained(). */
+		if (parent_congested(t)) {
+			c->flags |= CONN_INPUT_BLOCKED;
+			t->input_waits = true;
+			break;
+		}
+		n = recv(c->fd, t->buf, sizeof(t->buf), MSG_PEEK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -421,6 +430,12 @@ static void conn_progress(struct tarpit *t, struct conn *c)
 			return;
 		}
 		pending = smtp_session_pending(&c->session, &data);
+		if (!pending && (c->flags & CONN_INPUT_BLOCKED) && parent_congested(t)) {
+			/* parent_drained() reads on. */
+			t->input_waits = true;
+			conn_schedule(c, t->now + t->cfg->idle_timeout);
+			return;
+		}
 		if (!pending && (c->flags & CONN_INPUT_BLOCKED)) {
 			c->flags &= ~CONN_INPUT_BLOCKED;
 			ret = conn_read(t, c, true);
@@ -755,6 +770,22 @@ static void parent_input(struct tarpit *t)
 	}
 }
 
+/* The parent read what was queued: connections that stopped reading for it go on. */
+static void parent_drained(struct tarpit *t)
+{
+	if (!t->input_waits || parent_congested(t))
+		return;
+	t->input_waits = false;
+	for (uint32_t i = 0; i < t->used; i++) {
+		struct conn *c = &t->slots[i];
+		const char *data;
+
+		if (slot_live(c) && !(c->flags & CONN_CLASSIFYING) &&
+		    (c->flags & CONN_INPUT_BLOCKED) && !smtp_session_pending(&c->session, &data))
+			conn_progress(t, c);
+	}
+}
+
 static void dispatch(struct tarpit *t, const struct epoll_event *ev)
 {
 	uint64_t tag = ev->data.u64;
@@ -770,6 +801,7 @@ static void dispatch(struct tarpit *t, const struct epoll_event *ev)
 		ret = ev->events & EPOLLOUT ? privsep_flush(&t->writer) : 0;
 		if (ret && ret != -EAGAIN)
 			log_warn("tarpit: writing to the parent: %s", strerror(-ret));
+		parent_drained(t);
 		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			parent_input(t);
 	} else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + t->cfg->nlisten) {
@@ -929,6 +961,7 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 		for (int i = 0; i < n; i++)
 			dispatch(t, &events[i]);
 		free_dead(t);
+		parent_drained(t);
 		run_timers(t);
 		if (t->accept_resume_ms && t->now_ms >= t->accept_resume_ms)
 			accept_pause(t, false);

@@ -102,7 +102,7 @@ int main(void)
 		  "198.51.100.7\t2026-11-22T08:00:00Z\t2026-11-22T08:59:00Z\t12/720\t7/420\t0/0\t"
 		  "6/18446744073709551615\toverload: rule 3: max-src-conn-rate 6/3 exceeded (7/6)\n"
 		  "203.0.113.0/24\t2026-11-21T09:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\t"
-		  "log: sshd: Failed password for root from 203.0.113.9 \n"
+		  "log: sshd:\\tFailed password for root\\nfrom 203.0.113.9\\r\n"
 		  "2001:db8::1\t2026-11-22T07:00:00Z\t2026-11-22T09:00:00Z\t0/0\t0/0\t0/0\t0/0\t"
 		  "manual\n"
 		  "2001:db8:bad::/48\t2026-11-22T08:59:50Z\t-\t0/0\t0/0\t0/0\t0/0\t-\n",
@@ -136,7 +136,7 @@ int main(void)
 		  "# greywall table empty\n"
 		  "# generated 2026-11-22T09:00:00Z\n"
 		  "# 0 entries\n"
-		  "# contact: line one line two\n",
+		  "# contact: line one\\nline two\n",
 		  "empty table, contact kept on one line");
 
 	CHECK_INT(dump_write_table(dir, "../escape", NULL, now, e, 1), -EINVAL,

@@ -380,18 +380,27 @@ static void test_hostile(void)
 		  "a 1024-byte helo is accepted");
 	big[GREY_FIELD_MAX] = 'h';
 	big[GREY_FIELD_MAX + 1] = '\0';
-	CHECK_INT(grey_update(g, T0, &params, &ip, big, "<f@x>", "<t@y>"), -EINVAL,
-		  "a 1025-byte helo is refused");
-	CHECK_INT(grey_update(g, T0, &params, &ip, "h", big, "<t@y>"), -EINVAL,
-		  "a 1025-byte from is refused");
-	CHECK_INT(grey_update(g, T0, &params, &ip, "h", "<f@x>", big), -EINVAL,
-		  "a 1025-byte to is refused");
-	CHECK_INT(grey_trap(g, T0, &ip, T0 + 1, "h", "<f@x>", big), -EINVAL,
-		  "a 1025-byte trap address is refused");
-	CHECK_INT(grey_update(g, T0, &params, &ip, "h\nGREY|1.2.3.4", "<f@x>", "<t@y>"), -EINVAL,
-		  "a line break cannot forge a listing line");
-	CHECK_INT(grey_update(g, T0, &params, &ip, "h", "<f@x>\r", "<t@y>"), -EINVAL,
-		  "a carriage return is refused");
+	CHECK_INT(grey_update(g, T0 + 1, &params, &ip, big, "<f@x>", "<t@y>"), GREY_SEEN,
+		  "a 1025-byte helo is kept (and keyed) by its first 1024 bytes, never refused");
+	CHECK_INT(grey_update(g, T0, &params, &ip, "h", big, "<t@y>"), GREY_NEW,
+		  "a 1025-byte from is kept, cut");
+	CHECK_INT(grey_update(g, T0, &params, &ip, "h", "<f@x>", big), GREY_NEW,
+		  "a 1025-byte to is kept, cut");
+	CHECK_INT(grey_trap(g, T0, &ip, T0 + 1, big, big, big), 0,
+		  "a trap with 1025-byte fields is recorded");
+	CHECK(strstr(dump(), "TRAPPED|192.0.2.1|") != NULL, "and the source is TRAPPED");
+	CHECK(grey_trapped_delete(g, &ip) == 0, "(the TRAPPED entry goes again)");
+	CHECK_INT(grey_update(g, T0, &params, &ip, "h\nGREY|1.2.3.4", "<f@x>", "<t@y>"), GREY_NEW,
+		  "a line break in a field is stored as received");
+	CHECK(strstr(dump(), "\nGREY|1.2.3.4") == NULL &&
+		      strstr(dump(), "|h\\nGREY\\1741.2.3.4|") != NULL,
+	      "and cannot forge a listing line: it is listed escaped");
+	CHECK_INT(grey_update(g, T0, &params, &ip, "h", "<f@x>\r", "<t@y>"), GREY_NEW,
+		  "a carriage return is stored as received");
+	CHECK_INT(grey_update(g, T0 + 1, &params, &ip, "h", "<f@x>\r", "<t@y>"), GREY_SEEN,
+		  "and keys the tuple exactly");
+	CHECK_INT(grey_callback_note(g, T0, &ip, "h\r\033", big, "p\n", 1), 0,
+		  "a callback probe with hostile fields is recorded");
 	CHECK_INT(grey_update(g, T0, &params, &net, "h", "<f@x>", "<t@y>"), -EINVAL,
 		  "a tuple's source must be a host");
 	CHECK_INT(grey_update(g, T0, &params, &ip, evil, evil, evil), GREY_NEW,

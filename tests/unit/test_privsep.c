@@ -323,7 +323,7 @@ static void test_writer(void)
 	m.rcpt = (struct privsep_rcpt){ host("192.0.2.9"), host("192.0.2.25"), "helo.example",
 					"a@b.example", NULL };
 	/* The peer does not read: lines queue up to the bound. */
-	while (ret == 0 && sent < 100000) {
+	while (ret == 0 && sent < 1000000) {
 		char to[32];
 
 		snprintf(to, sizeof(to), "rcpt%d@example.org", sent);
@@ -458,6 +458,36 @@ static void test_drop(void)
 			  "drop: %s is %s", want[i].field, want[i].value);
 }
 
+/*
+ * The longest RCPT a client can cause: three fields of PRIVSEP_FIELD_MAX
+ * bytes that all need escaping, from the longest addresses. It fits a
+ * line, and comes back whole.
+ */
+static void test_worst_rcpt(void)
+{
+	static char helo[PRIVSEP_FIELD_MAX + 1], from[PRIVSEP_FIELD_MAX + 1],
+		to[PRIVSEP_FIELD_MAX + 1], line[PRIVSEP_LINE_MAX + 1];
+	struct privsep_msg m = { .type = PRIVSEP_RCPT }, back;
+	int n;
+
+	memset(helo, 0x01, PRIVSEP_FIELD_MAX);
+	memset(from, '\r', PRIVSEP_FIELD_MAX);
+	memset(to, 0xff, PRIVSEP_FIELD_MAX);
+	m.rcpt = (struct privsep_rcpt){
+		.client = host("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"),
+		.local = host("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.254"),
+		.helo = helo, .from = from, .to = to,
+	};
+	n = privsep_encode(&m, line, sizeof(line));
+	if (n > 0)
+		line[n - 1] = '\0';
+	CHECK(n > 9 * PRIVSEP_FIELD_MAX, "the worst RCPT (3 x 8192 escaped bytes) encodes: %d bytes", n);
+	CHECK(n > 0 && privsep_decode(line, (size_t)n - 1, &back) == 0 &&
+		      back.type == PRIVSEP_RCPT && !strcmp(back.rcpt.helo, helo) &&
+		      !strcmp(back.rcpt.from, from) && !strcmp(back.rcpt.to, to),
+	      "and decodes to the same fields");
+}
+
 int main(void)
 {
 	test_round_trips();
@@ -466,5 +496,6 @@ int main(void)
 	test_reader();
 	test_writer();
 	test_drop();
+	test_worst_rcpt();
 	return check_done();
 }

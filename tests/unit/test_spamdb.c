@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "escape.h"
 #include "files.h"
 #include "spamdb.h"
 #include "store.h"
@@ -221,6 +222,77 @@ static void test_list(void)
 		  "the whole store, byte for byte, in spamdb's formats");
 }
 
+/* The fields of a spamdb line (without its newline) split at '|'. */
+static int count_fields(const char *line, size_t len)
+{
+	int n = 1;
+
+	for (size_t i = 0; i < len; i++)
+		n += line[i] == '|';
+	return n;
+}
+
+/*
+ * A client's HELO "x|a|b|0|0" and a MAIL FROM with ESC[2J and CR: every
+ * line keeps its fixed field count and no control byte, and the fields
+ * decode back to what was received.
+ */
+static void test_hostile_fields(void)
+{
+	static const char helo[] = "x|a|b|0|0", from[] = "<\033[2Jevil\r@example.net>";
+	struct addr_prefix grey_ip, trap_ip;
+	int lines = 0, counts_ok = 1, clean = 1;
+	char field[64];
+	const char *p, *helo_at;
+
+	addr_parse("198.51.100.99", &grey_ip);
+	addr_parse("198.51.100.98", &trap_ip);
+	CHECK_INT(grey_update(g, NOW, &params, &grey_ip, helo, from, "<bob|x@our.domain>"), GREY_NEW,
+		  "a tuple with '|', ESC and CR in its fields is greylisted");
+	CHECK_INT(grey_trap(g, NOW, &trap_ip, NOW + 100, helo, from, "<trap@our.domain>"), 0,
+		  "and a trap with them is recorded");
+	CHECK_INT(grey_spamtrap_add(g, "a|b@our.domain"), 0, "a spamtrap address with a '|'");
+	spamdb(NOW, "");
+	for (p = r.out; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		int want = !strncmp(p, "GREY|", 5)	   ? 10
+			   : !strncmp(p, "WHITE|", 6)	   ? 9
+			   : !strncmp(p, "TRAPPED|", 8)	   ? 3
+			   : !strncmp(p, "SPAMTRAP|", 9) ? 2
+							   : -1;
+
+		lines++;
+		if (count_fields(p, len) != want) {
+			counts_ok = 0;
+			printf("#   %d fields: %.*s\n", count_fields(p, len), (int)len, p);
+		}
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f)
+				clean = 0;
+		p += len + (nl != NULL);
+	}
+	CHECK(lines >= 4, "spamdb lists the entries (%d lines)", lines);
+	CHECK(counts_ok, "every line has its fixed field count (GREY 10, WHITE 9, TRAPPED 3, "
+			 "SPAMTRAP 2)");
+	CHECK(clean, "no line holds a control byte or a byte >= 0x7f");
+	helo_at = r.out ? strstr(r.out, "GREY|198.51.100.99|") : NULL;
+	CHECK(helo_at && sscanf(helo_at + 19, "%63[^|]", field) == 1 &&
+		      escape_unvis(field, sizeof(field), field) == (int)strlen(helo) &&
+		      !strcmp(field, helo),
+	      "the escaped helo decodes to what was received");
+	CHECK(r.out && strstr(r.out, "|<\\033[2Jevil\\r@example.net>|") != NULL,
+	      "the from is listed as <\\033[2Jevil\\r@example.net>");
+	CHECK(r.out && strstr(r.out, "SPAMTRAP|a\\174b@our.domain\n") != NULL,
+	      "the spamtrap's '|' is listed as \\174");
+	spamdb(NOW, "-d a\\174b@our.domain");
+	CHECK_INT(r.status, 0, "spamdb -d takes the SPAMTRAP key as it was listed");
+	spamdb(NOW, "a|b@our.domain");
+	CHECK_INT(r.status, 1, "and the entry is gone");
+	grey_tuples_delete(g, &grey_ip);
+	grey_trapped_delete(g, &trap_ip);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -236,6 +308,7 @@ int main(void)
 	test_parse();
 	test_add_delete();
 	test_list();
+	test_hostile_fields();
 	grey_close(g);
 	store_close(st);
 	free(r.out);

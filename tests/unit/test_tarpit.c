@@ -577,6 +577,63 @@ static void test_backpressure(void)
 	CHECK_INT(child_wait(&h), 0, "the parent closed its end: the tarpit returns 0");
 }
 
+/*
+ * A RCPT is never lost on its way to the parent: not for its size (an
+ * 8,000-byte HELO of control bytes, escaped to 24 KB a line), nor for a
+ * parent that reads late while 400 such RCPTs pile up (9.6 MB, more than
+ * the queue holds): the trap RCPT after them arrives, whole.
+ */
+static void test_rcpt_never_dropped(void)
+{
+	enum { RCPTS = 400, HELO_LEN = 8000 };
+	static char in[HELO_LEN + 64 + (RCPTS + 2) * 40], helo[HELO_LEN + 1], out[1 << 16];
+	struct tarpit_config cfg = base_config();
+	struct privsep_msg traps = { .type = PRIVSEP_TRAPS, .generation = 1 };
+	struct privsep_msg trap = { .type = PRIVSEP_SPAMTRAP, .entry = "trap@example.org" };
+	struct privsep_msg end = { .type = PRIVSEP_TRAPS_END };
+	int fd, rcpts = 0, whole = 0, trapped = 0;
+	struct child h;
+	uint32_t id;
+	bool closed;
+	size_t len = 0;
+
+	cfg.stutter = 0;
+	child_start(&h, cfg, 0);
+	privsep_send(&h.writer, &traps);
+	privsep_send(&h.writer, &trap);
+	privsep_send(&h.writer, &end);
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	memset(helo, 1, HELO_LEN);
+	len += (size_t)sprintf(in + len, "HELO %s\r\nMAIL FROM:<a@example.net>\r\n", helo);
+	for (int i = 0; i < RCPTS; i++)
+		len += (size_t)sprintf(in + len, "RCPT TO:<user@example.org>\r\n");
+	len += (size_t)sprintf(in + len, "RCPT TO:<trap@example.org>\r\nQUIT\r\n");
+	say(fd, in);
+	/* The parent is busy for a second: the tarpit must wait for it, not drop. */
+	usleep(1000 * 1000);
+	while (next_msg(&h, 5000)) {
+		if (h.msg.type != PRIVSEP_RCPT)
+			continue;
+		rcpts++;
+		whole += !strcmp(h.msg.rcpt.helo, helo) && !strcmp(h.msg.rcpt.from, "a@example.net");
+		if (!strcmp(h.msg.rcpt.to, "trap@example.org")) {
+			trapped = 1;
+			break;
+		}
+	}
+	CHECK_INT(rcpts, RCPTS + 1, "every RCPT with an 8,000-byte control-byte HELO reached the parent");
+	CHECK_INT(whole, RCPTS + 1, "each with its HELO and MAIL FROM whole");
+	CHECK(trapped, "the trap RCPT after %d others arrived", RCPTS);
+	hear(fd, out, sizeof(out), "221 ", 5000, &closed);
+	CHECK(strstr(out, "221 2.0.0 " HOSTNAME " closing") != NULL, "and the dialogue went on to QUIT");
+	close(fd);
+	close(h.fd);
+	CHECK_INT(child_wait(&h), 0, "the tarpit returns 0");
+	if (!trapped)
+		printf("# tarpit log: %s\n", h.log + (strlen(h.log) > 1500 ? strlen(h.log) - 1500 : 0));
+}
+
 /* Out of descriptors: accepting pauses, and resumes once one is free. */
 static void test_emfile(void)
 {
@@ -713,6 +770,7 @@ int main(void)
 	test_dialogues();
 	test_maxcon();
 	test_backpressure();
+	test_rcpt_never_dropped();
 	test_emfile();
 	test_memory();
 	return check_done();
