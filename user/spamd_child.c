@@ -161,6 +161,7 @@ static void __attribute__((noreturn)) child_main(struct daemon *d, int sock)
 	tc.maxblack = cs->maxblack;
 	tc.idle_timeout = cs->idle_timeout;
 	tc.max_data = SPAMD_MAX_DATA;
+	tc.maxrcpt = cs->maxrcpt;
 	ret = tarpit_run(&tc, NULL);
 	_exit(ret ? 1 : 0);
 }
