@@ -6,8 +6,8 @@
  * takes the RCPTs in batches of one transaction each (spamd_child.c).
  *
  * Both its length and its bytes are bounded: the reporter is the tarpit,
- * whose input is the Internet's. When it is full the caller stops taking
- * RCPTs until a batch has been written; nothing is ever dropped.
+ * whose input is the Internet's. What to do with a RCPT that finds it
+ * full is the caller's choice (spamd_child.c drops it, counted).
  */
 #ifndef __GREYWALL_RCPTQUEUE_H
 #define __GREYWALL_RCPTQUEUE_H

@@ -462,9 +462,13 @@ static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, voi
 		return bad_command(s, REPLY_NO_MAIL);
 	if (!has_keyword(arg, len, "TO:") || parse_path(arg + 3, len - 3, &addr, &n) || !n)
 		return bad_command(s, REPLY_RCPT_ARG);
-	/* Every RCPT the hook sees is a write in the parent: a session gets maxrcpt. */
+	/*
+	 * Every RCPT the hook sees is a write in the parent: a session gets
+	 * maxrcpt. A client that goes on regardless is flooding, so each 452
+	 * counts as a bad command and the session ends at the limit.
+	 */
 	if (s->params->maxrcpt && s->rcpts >= s->params->maxrcpt)
-		return reply_constant(s, REPLY_TOO_MANY);
+		return bad_command(s, REPLY_TOO_MANY);
 	ret = tuple_set(s, TUPLE_TO, addr, n);
 	if (ret)
 		return ret;

@@ -27,12 +27,13 @@
  *   longer one is answered "500 Line too long" when its newline arrives;
  *   the excess is counted, never buffered.
  * - A command line with a NUL byte is a bad command (500), never cut short.
- * - Every 5xx answer to a command counts as a bad command; the
+ * - Every 5xx answer to a command (and a 452 past maxrcpt) counts as a bad command; the
  *   SMTP_MAX_BAD_COMMANDS-th is answered 421 instead, and the session closes.
  * - At end of input a final unterminated line is still answered.
  * - A session's RCPTs beyond maxrcpt (counted over the whole session, RSET
  *   or not) get "452 4.5.3 Too many recipients" and never reach the hook:
- *   RFC 5321 lets a client send the rest in another transaction.
+ *   RFC 5321 lets a client send the rest in another transaction. Each such
+ *   452 counts as a bad command, so a flood of RCPTs ends the session.
  */
 #ifndef __GREYWALL_SMTP_H
 #define __GREYWALL_SMTP_H

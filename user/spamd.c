@@ -327,9 +327,13 @@ static void tuple_refused(struct spamd *s, const struct addr_prefix *ip, const c
 			 " until some expire", addr, s->params.maxtuples);
 }
 
-/* The scan interval's maxtuples refusals in one line, and a fresh interval. */
+/* The scan interval's refusals (maxtuples) and drops (a full queue) in a line each. */
 static void report_refused(struct spamd *s)
 {
+	if (s->rcpts_dropped)
+		log_warn("greylist: %llu RCPTs dropped since the last scan: the queue was full",
+			 (unsigned long long)s->rcpts_dropped);
+	s->rcpts_dropped = 0;
 	if (!s->refused)
 		return;
 	log_info("greylist: %llu new tuples refused by maxtuples since the last scan, from %zu"

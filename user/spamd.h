@@ -45,6 +45,7 @@ struct spamd {
 	void *child_reader;		/* line reader state on child_fd */
 	/* RCPTs read from the child, not stored yet (spamd_child.c). */
 	struct rcpt_queue rcpts;
+	uint64_t rcpts_dropped;		/* since the last scan: the queue was full */
 	/* New tuples refused by maxtuples since the last scan. */
 	struct addrmap full_sources;	/* source -> tuples refused (uint32_t); the logged ones */
 	uint64_t refused;		/* all of them */

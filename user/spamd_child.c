@@ -38,7 +38,7 @@
  * Queued RCPTs one transaction stores at most: the longest a CLASSIFY or
  * a greywallctl command waits behind the store is one such batch.
  */
-#define RCPT_BATCH 256
+#define RCPT_BATCH 64
 
 struct child_io {
 	struct privsep_reader reader;
@@ -467,26 +467,32 @@ static void store_batch(struct daemon *d, size_t max)
 /*
  * A RCPT from the child. One that may trap is applied at once: a trap
  * must not wait behind a flood, and it writes the tables, outside any
- * batch. The rest wait in the queue for the next batch; should a copy
- * fail, the RCPT is stored at once rather than lost.
+ * batch. The rest wait in the queue for the next batch. When the queue is
+ * full the RCPT is dropped and counted (a flood outruns the store; the
+ * CLASSIFYs behind it must not wait for the store), which at worst makes
+ * its sender's next attempt count as a first one. Should a copy fail for
+ * want of memory, the RCPT is stored at once rather than lost.
  */
 static void rcpt_received(struct daemon *d, const struct privsep_rcpt *m)
 {
 	struct rcpt_record r = { (int64_t)time(NULL), m->client, m->local, m->helo, m->from,
 				 m->to };
 	bool open = false;
+	int ret = -EAGAIN;
 
-	if (!spamd_rcpt_may_trap(d, &m->local, m->from, m->to) &&
-	    !rcpt_queue_push(&d->spamd->rcpts, r.when, &r.client, &r.local, r.helo, r.from, r.to))
+	if (!spamd_rcpt_may_trap(d, &m->local, m->from, m->to))
+		ret = rcpt_queue_push(&d->spamd->rcpts, r.when, &r.client, &r.local, r.helo,
+				      r.from, r.to);
+	if (!ret)
 		return;
+	if (ret == -ENOSPC) {
+		if (!d->spamd->rcpts_dropped++)
+			log_warn("greylist: the queue of RCPTs to store is full (%d): dropping"
+				 " new ones until it drains", RCPT_QUEUE_MAX);
+		return;
+	}
 	rcpt_batched(d, &r, &open);
 	rcpt_batch_end(d, &open);
-}
-
-/* Room in the queue for any one message the child can send (privsep.h's line bound). */
-static bool queue_takes_any(const struct rcpt_queue *q)
-{
-	return q->count < RCPT_QUEUE_MAX && q->bytes + PRIVSEP_LINE_MAX <= RCPT_QUEUE_BYTES;
 }
 
 void spamd_child_read(struct daemon *d)
@@ -498,8 +504,7 @@ void spamd_child_read(struct daemon *d)
 
 	if (io)
 		io->paused = false;
-	while (io && budget-- > 0 && queue_takes_any(&s->rcpts) &&
-	       (ret = privsep_receive(&io->reader, &msg)) == 1) {
+	while (io && budget-- > 0 && (ret = privsep_receive(&io->reader, &msg)) == 1) {
 		switch (msg.type) {
 		case PRIVSEP_CLASSIFY:
 			answer_classify(d, &msg.classify);

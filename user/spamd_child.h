@@ -45,9 +45,9 @@ int spamd_child_attach(struct daemon *d, int fd, pid_t pid);
 
 /*
  * The child's socket is readable: answer its CLASSIFYs, apply the RCPTs
- * that may trap, and queue the others for spamd_child_work(). Takes at
- * most a few thousand messages, and none while the queue is full; then
- * spamd_child_pending() says there is more.
+ * that may trap, and queue the others for spamd_child_work() (dropping
+ * them, counted, while the queue is full). Takes at most a few thousand
+ * messages; then spamd_child_pending() says there is more.
  */
 void spamd_child_read(struct daemon *d);
 /* Whether RCPTs wait to be stored or messages to be read: call spamd_child_work() soon. */

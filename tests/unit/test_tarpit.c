@@ -494,7 +494,8 @@ static void test_dialogues(void)
 /*
  * maxrcpt 3: a session's first three RCPTs are reported, every later one
  * (after RSET and a new MAIL too) is answered 452 and never reaches the
- * parent; the next connection starts counting afresh.
+ * parent; the next connection starts counting afresh; 452s count as bad
+ * commands, so a client that keeps sending RCPTs is cut off at the 20th.
  */
 static void test_maxrcpt(void)
 {
@@ -545,6 +546,26 @@ static void test_maxrcpt(void)
 	CHECK(next_msg(&h, 2000) &&
 		      is_rcpt(&h, "127.0.0.1", "c.example", "a@b.example", "new@example.org"),
 	      "maxrcpt: and its RCPT is reported");
+	close(fd);
+
+	/* A client that goes on past 452 is flooding: each counts as a bad command. */
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	rcpts[0] = '\0';
+	for (int i = 0; i < 40; i++)
+		snprintf(rcpts + strlen(rcpts), sizeof(rcpts) - strlen(rcpts),
+			 "RCPT TO:<f%d@example.org>\r\n", i);
+	say(fd, "HELO c.example\r\nMAIL FROM:<a@b.example>\r\n");
+	say(fd, rcpts);
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	for (const char *p = buf; (p = strstr(p, TOO_MANY)); p++)
+		extra++;
+	CHECK_INT(extra, 19, "maxrcpt: 19 RCPTs past it get 452");
+	CHECK(strstr(buf, "421 4.7.0 " HOSTNAME " Too many bad commands") && closed,
+	      "maxrcpt: the 20th gets 421 and the session closes");
+	while (next_msg(&h, 500))
+		extra -= h.msg.type == PRIVSEP_RCPT;
+	CHECK_INT(extra, 16, "maxrcpt: that session reported its first three RCPTs only");
 	close(fd);
 	kill(h.pid, SIGTERM);
 	CHECK_INT(child_wait(&h), 0, "maxrcpt: the tarpit stops cleanly");
