@@ -14,6 +14,8 @@
 #                      through greywalld's tarpit vs postgrey's policy protocol
 #   bench/connlimit.sh connection-rate enforcement under a burst of 1,000
 #                      attempts/s: greywall vs nftables vs iptables, in turn
+#   bench/rcpt_flood.sh a greylist decision's latency alone and while another
+#                      client floods the tarpit with RCPTs (issue 11)
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
 # the loopback, connlimit.sh on a veth, of throwaway network namespaces.
@@ -175,6 +177,9 @@ echo "== greylist decisions per second (bench/greylist.sh) =="
 ./bench/greylist.sh 2>&1 | tee "$OUT/greylist.txt"
 grey_rc=${PIPESTATUS[0]}
 echo
+echo "== a greylist decision under a RCPT flood (bench/rcpt_flood.sh) =="
+./bench/rcpt_flood.sh 2>&1 | tee "$OUT/rcpt_flood.txt"
+echo
 conn_run
 
 # ---- results ----------------------------------------------------------
@@ -280,6 +285,9 @@ hold_section_rows() {
 	echo "| tarpit connections held and stuttered: greywall (${gw_held:-0}) / spamd's maxcon 800 >= 60 | $1 | $2 |"
 	set -- $(verdict "$(greyres greywall rate)" "$(greyres postgrey rate)" ">=" 10)
 	echo "| greylist decisions/s: greywall full SMTP dialogues ($(greyres greywall rate)/s) / postgrey ($(greyres postgrey rate)/s) >= 10 | $1 | $2 |"
+	set -- $(awk '$1 == "RESULT" { for (i = 2; i <= NF; i++) if ($i ~ /^median_ms=/) { sub(".*=", "", $i); print $i } }' "$OUT/rcpt_flood.txt")
+	set -- $(verdict "${2:-}" "${1:-}" "<=" 2.0) "${1:-?}" "${2:-?}"
+	echo "| greylist decision, connect to 451: with another client flooding RCPTs ($4 ms) / alone ($3 ms) <= 2.0 (medians) | $1 | $2 |"
 }
 
 hold_section() {

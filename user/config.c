@@ -36,6 +36,9 @@
 #define MAX_FILE_SIZE	 (64 << 20)
 
 #define MAX_SPAMD_CONNECTIONS 1000000 /* maxcon: a held connection costs a few hundred bytes */
+/* maxrcpt and maxtuples: more than any real sender needs, few enough to stay a bound. */
+#define MAX_SPAMD_RCPTS 100000
+#define MAX_SPAMD_TUPLES 100000
 #define MAX_SPAMD_HOSTNAME    255     /* RFC 1035 */
 /* "220 <hostname> ESMTP <banner>; <date>" must fit a 512-byte reply line. */
 #define MAX_SPAMD_BANNER 200
@@ -1488,6 +1491,8 @@ enum spamd_setting_id {
 	SPAMD_IDLE_TIMEOUT,
 	SPAMD_MAXCON,
 	SPAMD_MAXBLACK,
+	SPAMD_MAXRCPT,
+	SPAMD_MAXTUPLES,
 	SPAMD_WHITE_PREFIX4,
 	SPAMD_WHITE_PREFIX6,
 	SPAMD_HOSTNAME,
@@ -1533,6 +1538,10 @@ static const struct spamd_setting spamd_settings[NSPAMD_SETTINGS] = {
     /* The default depends on maxcon: see spamd_finish(). */
     [SPAMD_MAXBLACK] = {SPAMD_VALUE("maxblack", SPAMD_NUMBER, maxblack, 0, MAX_SPAMD_CONNECTIONS,
 				    0)},
+    /* RFC 5321 4.5.3.1.8: a server must take at least 100 recipients. */
+    [SPAMD_MAXRCPT] = {SPAMD_VALUE("maxrcpt", SPAMD_NUMBER, maxrcpt, 1, MAX_SPAMD_RCPTS, 100)},
+    [SPAMD_MAXTUPLES] = {SPAMD_VALUE("maxtuples", SPAMD_NUMBER, maxtuples, 1, MAX_SPAMD_TUPLES,
+				     200)},
     [SPAMD_WHITE_PREFIX4] = {SPAMD_VALUE("white-prefix4", SPAMD_NUMBER, white_prefix4, 8, 32, 32)},
     [SPAMD_WHITE_PREFIX6] = {SPAMD_VALUE("white-prefix6", SPAMD_NUMBER, white_prefix6, 16, 128,
 					 128)},

@@ -114,6 +114,8 @@ struct config_spamd {
 	uint32_t idle_timeout;		/* default 400s */
 	uint32_t maxcon;		/* default 800 */
 	uint32_t maxblack;		/* default maxcon - 100 (0 if maxcon <= 100) */
+	uint32_t maxrcpt;		/* RCPTs one session may give, default 100; then 452 */
+	uint32_t maxtuples;		/* live GREY tuples one source may have, default 200 */
 	uint8_t white_prefix4;		/* whitelist per /N, default 32: per address */
 	uint8_t white_prefix6;		/* default 128 */
 	struct addr_prefix lowprio_mx;	/* a host; family 0 when not set */

@@ -69,6 +69,7 @@ enum grey_stmt {
 	STMT_WHITE_BUMP,
 	STMT_TUPLE_INSERT,
 	STMT_TUPLE_SEEN,
+	STMT_TUPLES_LIVE,
 	STMT_TRAP,
 	STMT_WHITE_ADD,
 	STMT_TRAPPED_ADD,
@@ -110,6 +111,9 @@ static const char *const stmt_sql[STMT_MAX] = {
     [STMT_TUPLE_INSERT] = "INSERT INTO grey_tuples(family, addr, first, pass, expire, helo,"
 			  " mfrom, rcpt, bcount, pcount) VALUES(?1, ?2, ?3, ?4, ?4, ?6, ?7, ?8,"
 			  " 1, 0)",
+    /* A source's tuples are one range of the primary key; ?4 caps the rows read. */
+    [STMT_TUPLES_LIVE] = "SELECT count(*) FROM (SELECT 1 FROM grey_tuples"
+			 " WHERE family = ?1 AND addr = ?2 AND expire > ?3 LIMIT ?4)",
     /* ?3: the new pass time, or NULL to keep it. */
     [STMT_TUPLE_SEEN] = "UPDATE grey_tuples SET bcount = bcount + 1,"
 			" pass = coalesce(?3, pass) WHERE " TUPLE_KEY,
@@ -188,6 +192,7 @@ void grey_params_default(struct grey_params *p)
 	p->trapexp = GREY_TRAPEXP;
 	p->white_plen4 = 32;
 	p->white_plen6 = 128;
+	p->maxtuples = GREY_MAXTUPLES;
 }
 
 /* SQLite's primary result codes as -errno; anything unlisted is -EIO. */
@@ -383,6 +388,28 @@ static void bind_tuple_fields(sqlite3_stmt *s, const char *helo, const char *fro
 	bind_field(s, 8, to);
 }
 
+/* 1 when ip has p->maxtuples live tuples already, 0 when it may have one more, or -errno. */
+static int source_full(struct grey *g, int64_t now, const struct grey_params *p,
+		       const struct addr_prefix *ip)
+{
+	sqlite3_stmt *s = g->stmt[STMT_TUPLES_LIVE];
+	int64_t live = 0;
+	int rc;
+
+	if (!p->maxtuples)
+		return 0;
+	bind_addr(s, 1, ip);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, p->maxtuples);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		live = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return sql_errno(rc) ?: -EIO;
+	return live >= p->maxtuples;
+}
+
 static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p,
 			const struct addr_prefix *ip, const char *helo, const char *from,
 			const char *to)
@@ -424,6 +451,9 @@ static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p
 		return err ? err : GREY_WHITE;
 	}
 	if (!seen) {
+		err = source_full(g, now, p, ip);
+		if (err)
+			return err < 0 ? err : GREY_FULL;
 		s = g->stmt[STMT_TUPLE_INSERT];
 		bind_addr(s, 1, ip);
 		sqlite3_bind_int64(s, 3, now);

@@ -38,6 +38,7 @@ struct trap_set;
 #define GREY_GREYEXP  (4 * 3600)
 #define GREY_WHITEEXP (864 * 3600)
 #define GREY_TRAPEXP  (24 * 3600)
+#define GREY_MAXTUPLES 200
 
 struct grey_params {
 	int64_t passtime; /* a retry must come later than first + passtime */
@@ -49,6 +50,8 @@ struct grey_params {
 	 * each address alone. */
 	uint8_t white_plen4;
 	uint8_t white_plen6;
+	/* Live GREY tuples one source address may have; 0: no bound. */
+	uint32_t maxtuples;
 };
 
 void grey_params_default(struct grey_params *p);
@@ -65,6 +68,7 @@ enum grey_result {
 	GREY_SEEN,    /* seen again before passtime was over */
 	GREY_PASSED,  /* seen again after first + passtime: the next scan whitelists */
 	GREY_WHITE,   /* the source is already WHITE; its counters moved */
+	GREY_FULL,    /* new, but the source has maxtuples live tuples: not stored */
 };
 
 /*
@@ -75,6 +79,9 @@ enum grey_result {
  * already WHITE (by itself or by its white prefix) gets no tuple: its
  * pcount goes up and its expiry moves to now + whiteexp, as spamlogd does
  * for a whitelisted source's traffic. One indexed lookup and one write.
+ * A new tuple from a source that already has p->maxtuples tuples not yet
+ * expired is not stored (GREY_FULL): counting them reads at most that many
+ * rows of the key's range, and writes nothing.
  * Returns an enum grey_result, -EINVAL when ip is not a host, or -errno
  * from the store; never an error for what a field holds (see
  * GREY_FIELD_MAX).

@@ -505,7 +505,8 @@ static int event_loop(struct daemon *d, int listen_fd)
 
 	while (!d->stop) {
 		struct epoll_event events[8];
-		int n = epoll_wait(ep, events, 8, -1);
+		/* Queued RCPTs are stored a batch per round, after what is ready is served. */
+		int n = epoll_wait(ep, events, 8, spamd_child_pending(d) ? 0 : -1);
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -545,6 +546,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 					periodic(d, (int64_t)time(NULL));
 			}
 		}
+		spamd_child_work(d);
 	}
 	overload_close(&overload);
 	d->epoll_fd = -1;

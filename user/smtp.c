@@ -30,6 +30,7 @@
 #define REPLY_NESTED	 "503 5.5.1 Sender already given.\r\n"
 #define REPLY_NO_MAIL	 "503 5.5.1 Need MAIL before RCPT.\r\n"
 #define REPLY_NO_RCPT	 "503 5.5.1 Need RCPT before DATA.\r\n"
+#define REPLY_TOO_MANY	 "452 4.5.3 Too many recipients.\r\n"
 #define REPLY_TOO_BAD	 "421 4.7.0 %s Too many bad commands, closing connection.\r\n"
 
 /* The final reply's lines when the caller gave none. */
@@ -461,6 +462,13 @@ static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, voi
 		return bad_command(s, REPLY_NO_MAIL);
 	if (!has_keyword(arg, len, "TO:") || parse_path(arg + 3, len - 3, &addr, &n) || !n)
 		return bad_command(s, REPLY_RCPT_ARG);
+	/*
+	 * Every RCPT the hook sees is a write in the parent: a session gets
+	 * maxrcpt. A client that goes on regardless is flooding, so each 452
+	 * counts as a bad command and the session ends at the limit.
+	 */
+	if (s->params->maxrcpt && s->rcpts >= s->params->maxrcpt)
+		return bad_command(s, REPLY_TOO_MANY);
 	ret = tuple_set(s, TUPLE_TO, addr, n);
 	if (ret)
 		return ret;
@@ -475,6 +483,7 @@ static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, voi
 		ret = -EINVAL;
 	if (ret)
 		return ret;
+	s->rcpts++;
 	s->has_rcpt = true;
 	return reply_constant(s, REPLY_RCPT);
 }

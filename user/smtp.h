@@ -27,9 +27,13 @@
  *   longer one is answered "500 Line too long" when its newline arrives;
  *   the excess is counted, never buffered.
  * - A command line with a NUL byte is a bad command (500), never cut short.
- * - Every 5xx answer to a command counts as a bad command; the
+ * - Every 5xx answer to a command (and a 452 past maxrcpt) counts as a bad command; the
  *   SMTP_MAX_BAD_COMMANDS-th is answered 421 instead, and the session closes.
  * - At end of input a final unterminated line is still answered.
+ * - A session's RCPTs beyond maxrcpt (counted over the whole session, RSET
+ *   or not) get "452 4.5.3 Too many recipients" and never reach the hook:
+ *   RFC 5321 lets a client send the rest in another transaction. Each such
+ *   452 counts as a bad command, so a flood of RCPTs ends the session.
  */
 #ifndef __GREYWALL_SMTP_H
 #define __GREYWALL_SMTP_H
@@ -100,6 +104,7 @@ struct smtp_params {
 	uint32_t max_data;	/* black clients: DATA bytes read before giving up */
 	unsigned int stutter;	/* seconds per byte; 0 never stutters */
 	unsigned int greystutter; /* grey clients stutter for this many seconds */
+	uint32_t maxrcpt;	/* RCPTs a session gives the hook at most; 0: no bound */
 	/*
 	 * Called for every accepted RCPT with the tuple (valid for the call
 	 * only) and whether the session is black already. Returns a verdict,
@@ -132,7 +137,11 @@ struct smtp_session {
 	char *out;
 	char *tuple;		/* "helo\0from\0to\0" as received, tuple_fields of them */
 	struct smtp_shared *black_message; /* NULL: the default text */
-	uint32_t data_bytes;	/* message bytes read after 354 */
+	/* A session gives RCPTs before DATA and message bytes after, never both. */
+	union {
+		uint32_t rcpts;		/* RCPTs given to the hook */
+		uint32_t data_bytes;	/* message bytes read after 354 */
+	};
 	uint16_t out_start, out_end; /* out[out_start, out_end) is pending */
 	uint16_t in_len;	/* in holds the smallest 64 * 2^k >= in_len bytes (smtp.c) */
 	uint8_t bad_commands : 5;

@@ -23,6 +23,9 @@
 /* Low-priority MX traps only after this long: a restart must not trap the world (spamd -M). */
 #define LOWPRIO_GRACE 60
 
+/* Sources named in the log for maxtuples per scan interval; further ones are only counted. */
+#define FULL_SOURCES_LOGGED 1024
+
 static int load_trap_files(struct trap_set **set, char *const *paths, size_t n, char *err,
 			   size_t errlen)
 {
@@ -126,6 +129,7 @@ static void params_from_config(const struct config_spamd *cs, struct grey_params
 	p->trapexp = cs->trapexp;
 	p->white_plen4 = cs->white_prefix4;
 	p->white_plen6 = cs->white_prefix6;
+	p->maxtuples = cs->maxtuples;
 }
 
 int spamd_open(struct daemon *d, char *err, size_t errlen)
@@ -144,10 +148,14 @@ int spamd_open(struct daemon *d, char *err, size_t errlen)
 	ret = grey_open(d->store, &s->grey);
 	if (ret)
 		snprintf(err, errlen, "greylist store: %s", strerror(-ret));
+	if (!ret && (rcpt_queue_init(&s->rcpts) || addrmap_init(&s->full_sources, sizeof(uint32_t))))
+		snprintf(err, errlen, "spamd: %s", strerror(-(ret = -ENOMEM)));
 	if (!ret)
 		ret = spamd_rules_load(d, s, err, errlen);
 	if (ret) {
 		spamd_rules_free(s);
+		rcpt_queue_free(&s->rcpts);
+		addrmap_free(&s->full_sources);
 		grey_close(s->grey);
 		free(s);
 		return ret;
@@ -162,8 +170,12 @@ void spamd_close(struct daemon *d)
 
 	if (!s)
 		return;
+	/* What the child reported is stored before we go. */
+	spamd_child_drain(d);
 	spamd_child_stop(d);
 	spamd_rules_free(s);
+	rcpt_queue_free(&s->rcpts);
+	addrmap_free(&s->full_sources);
 	grey_close(s->grey);
 	free(s);
 	d->spamd = NULL;
@@ -326,6 +338,44 @@ static bool to_lowprio_mx(const struct config_spamd *cs, const struct addr_prefi
 	return cs->lowprio_mx.family && local && addr_equal(local, &cs->lowprio_mx);
 }
 
+/*
+ * A new tuple maxtuples refused: counted, and logged once per source and
+ * scan interval, since a flood of them is what the bound is for.
+ */
+static void tuple_refused(struct spamd *s, const struct addr_prefix *ip, const char *addr)
+{
+	uint32_t *count = addrmap_get(&s->full_sources, ip);
+	int created = 0;
+
+	s->refused++;
+	if (!count && s->full_sources.count < FULL_SOURCES_LOGGED)
+		count = addrmap_put(&s->full_sources, ip, &created);
+	if (!count) {
+		s->refused_unlogged++;
+		return;
+	}
+	(*count)++;
+	if (created)
+		log_warn("%s: has maxtuples (%u) greylist tuples: its new ones are not stored"
+			 " until some expire", addr, s->params.maxtuples);
+}
+
+/* The scan interval's refusals (maxtuples) and drops (a full queue) in a line each. */
+static void report_refused(struct spamd *s)
+{
+	if (s->rcpts_dropped)
+		log_warn("greylist: %llu RCPTs dropped since the last scan: the queue was full",
+			 (unsigned long long)s->rcpts_dropped);
+	s->rcpts_dropped = 0;
+	if (!s->refused)
+		return;
+	log_info("greylist: %llu new tuples refused by maxtuples since the last scan, from %zu"
+		 " sources logged%s", (unsigned long long)s->refused, s->full_sources.count,
+		 s->refused_unlogged ? " and more not named" : "");
+	s->refused = s->refused_unlogged = 0;
+	addrmap_clear(&s->full_sources);
+}
+
 bool spamd_rcpt_may_trap(struct daemon *d, const struct addr_prefix *local, const char *from,
 			 const char *to)
 {
@@ -389,6 +439,8 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		return ret;
 	if (ret == GREY_NEW)
 		log_info("new entry %s from %s to %s, helo %s", addr, from, to, helo);
+	else if (ret == GREY_FULL)
+		tuple_refused(s, ip, addr);
 	return (int)v;
 }
 
@@ -472,6 +524,9 @@ int spamd_scan(struct daemon *d, int64_t now)
 
 	if (!s)
 		return -ENOENT;
+	/* Every tuple the child reported is in the store before the scan looks. */
+	spamd_child_drain(d);
+	report_refused(s);
 	ret = grey_scan(s->grey, now, &s->params, &(struct grey_black){ holds_black, d }, &sets);
 	if (ret)
 		return ret;

@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "addrmap.h"
 #include "grey.h"
+#include "rcptqueue.h"
 
 #include "trap.h"
 
@@ -41,6 +43,13 @@ struct spamd {
 	int child_pid;
 	int64_t child_restart_at;	/* 0: no restart pending */
 	void *child_reader;		/* line reader state on child_fd */
+	/* RCPTs read from the child, not stored yet (spamd_child.c). */
+	struct rcpt_queue rcpts;
+	uint64_t rcpts_dropped;		/* since the last scan: the queue was full */
+	/* New tuples refused by maxtuples since the last scan. */
+	struct addrmap full_sources;	/* source -> tuples refused (uint32_t); the logged ones */
+	uint64_t refused;		/* all of them */
+	uint64_t refused_unlogged;	/* from sources beyond those the map holds */
 };
 
 /*

@@ -33,10 +33,19 @@
 #include "tarpit.h"
 #include "trap.h"
 
+/* Messages one spamd_child_read() takes at most: the other descriptors get their turn. */
+#define READ_BUDGET 4096
+/*
+ * Queued RCPTs one transaction stores at most: the longest a CLASSIFY or
+ * a greywallctl command waits behind the store is one such batch.
+ */
+#define RCPT_BATCH 64
+
 struct child_io {
 	struct privsep_reader reader;
 	struct privsep_writer writer;
 	uint64_t traps_generation;
+	bool paused;		/* stopped reading with messages maybe left: read again */
 };
 
 static int listen_on(const struct config_listen *l)
@@ -162,6 +171,7 @@ static void __attribute__((noreturn)) child_main(struct daemon *d, int sock)
 	tc.maxblack = cs->maxblack;
 	tc.idle_timeout = cs->idle_timeout;
 	tc.max_data = SPAMD_MAX_DATA;
+	tc.maxrcpt = cs->maxrcpt;
 	ret = tarpit_run(&tc, NULL);
 	_exit(ret ? 1 : 0);
 }
@@ -181,7 +191,6 @@ static void child_io_free(struct spamd *s)
 static int fork_child(struct daemon *d, char *err, size_t errlen)
 {
 	struct spamd *s = d->spamd;
-	struct child_io *io;
 	int sv[2], ret;
 	pid_t pid;
 
@@ -203,28 +212,39 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 		child_main(d, sv[1]);
 	}
 	close(sv[1]);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	io = calloc(1, sizeof(*io));
-	ret = io ? privsep_reader_init(&io->reader, sv[0]) : -ENOMEM;
+	ret = spamd_child_attach(d, sv[0], pid);
 	if (ret) {
-		free(io);
 		close(sv[0]);
 		kill(pid, SIGTERM);
 		snprintf(err, errlen, "spamd: %s", strerror(-ret));
 		return ret;
 	}
-	privsep_writer_init(&io->writer, sv[0]);
+	log_info("tarpit started (pid %d, %zu listeners)", (int)pid, s->nlisteners);
+	return spamd_child_send_traps(d);
+}
+
+int spamd_child_attach(struct daemon *d, int fd, pid_t pid)
+{
+	struct spamd *s = d->spamd;
+	struct child_io *io = calloc(1, sizeof(*io));
+	int ret = io ? privsep_reader_init(&io->reader, fd) : -ENOMEM;
+
+	if (ret) {
+		free(io);
+		return ret;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	privsep_writer_init(&io->writer, fd);
 	s->child_reader = io;
-	s->child_fd = sv[0];
+	s->child_fd = fd;
 	s->child_pid = pid;
 	s->child_restart_at = 0;
 	if (d->epoll_fd >= 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = sv[0] };
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
-		epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, sv[0], &ev);
+		epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 	}
-	log_info("tarpit started (pid %d, %zu listeners)", (int)pid, s->nlisteners);
-	return spamd_child_send_traps(d);
+	return 0;
 }
 
 /* The uid whose outbound SMTP whitelists, or -1 when mta-user names nobody here. */
@@ -410,7 +430,7 @@ static void answer_classify(struct daemon *d, const struct privsep_classify *c)
 	}
 }
 
-/* End the wakeup's transaction, if one is open. */
+/* End the batch's transaction, if one is open. */
 static void rcpt_batch_end(struct daemon *d, bool *open)
 {
 	int ret;
@@ -425,13 +445,12 @@ static void rcpt_batch_end(struct daemon *d, bool *open)
 }
 
 /*
- * The RCPTs of one wakeup go into one transaction: a commit is most of a
- * greylist decision's cost (grey.h). A tuple that fails leaves the others
- * in the transaction unless SQLite gave the whole transaction up.
+ * One RCPT into the batch's transaction: a commit is most of a greylist
+ * decision's cost (grey.h). A tuple that fails leaves the others in the
+ * transaction unless SQLite gave the whole transaction up.
  */
-static void rcpt_batched(struct daemon *d, const struct privsep_rcpt *r, bool *open)
+static void rcpt_batched(struct daemon *d, const struct rcpt_record *r, bool *open)
 {
-	int64_t now = (int64_t)time(NULL);
 	int ret;
 
 	/* A trap writes the tables, which run transactions of their own. */
@@ -439,7 +458,7 @@ static void rcpt_batched(struct daemon *d, const struct privsep_rcpt *r, bool *o
 		rcpt_batch_end(d, open);
 	else if (!*open)
 		*open = !store_begin(d->store);
-	ret = spamd_rcpt(d, now, &r->client, &r->local, r->helo, r->from, r->to);
+	ret = spamd_rcpt(d, r->when, &r->client, &r->local, r->helo, r->from, r->to);
 	if (ret >= 0)
 		return;
 	log_err("greylist: %s", strerror(-ret));
@@ -449,21 +468,67 @@ static void rcpt_batched(struct daemon *d, const struct privsep_rcpt *r, bool *o
 	}
 }
 
+/* Store up to max queued RCPTs, oldest first, in one transaction. */
+static void store_batch(struct daemon *d, size_t max)
+{
+	struct rcpt_queue *q = &d->spamd->rcpts;
+	const struct rcpt_record *r;
+	bool open = false;
+
+	for (size_t i = 0; i < max && (r = rcpt_queue_peek(q)); i++) {
+		rcpt_batched(d, r, &open);
+		rcpt_queue_pop(q);
+	}
+	rcpt_batch_end(d, &open);
+}
+
+/*
+ * A RCPT from the child. One that may trap is applied at once: a trap
+ * must not wait behind a flood, and it writes the tables, outside any
+ * batch. The rest wait in the queue for the next batch. When the queue is
+ * full the RCPT is dropped and counted (a flood outruns the store; the
+ * CLASSIFYs behind it must not wait for the store), which at worst makes
+ * its sender's next attempt count as a first one. Should a copy fail for
+ * want of memory, the RCPT is stored at once rather than lost.
+ */
+static void rcpt_received(struct daemon *d, const struct privsep_rcpt *m)
+{
+	struct rcpt_record r = { (int64_t)time(NULL), m->client, m->local, m->helo, m->from,
+				 m->to };
+	bool open = false;
+	int ret = -EAGAIN;
+
+	if (!spamd_rcpt_may_trap(d, &m->local, m->from, m->to))
+		ret = rcpt_queue_push(&d->spamd->rcpts, r.when, &r.client, &r.local, r.helo,
+				      r.from, r.to);
+	if (!ret)
+		return;
+	if (ret == -ENOSPC) {
+		if (!d->spamd->rcpts_dropped++)
+			log_warn("greylist: the queue of RCPTs to store is full (%d): dropping"
+				 " new ones until it drains", RCPT_QUEUE_MAX);
+		return;
+	}
+	rcpt_batched(d, &r, &open);
+	rcpt_batch_end(d, &open);
+}
+
 void spamd_child_read(struct daemon *d)
 {
 	struct spamd *s = d->spamd;
 	struct child_io *io = s ? s->child_reader : NULL;
 	struct privsep_msg msg;
-	bool batch = false;
-	int ret;
+	int budget = READ_BUDGET, ret = 1; /* 1: maybe more to read */
 
-	while (io && (ret = privsep_receive(&io->reader, &msg)) == 1) {
+	if (io)
+		io->paused = false;
+	while (io && budget-- > 0 && (ret = privsep_receive(&io->reader, &msg)) == 1) {
 		switch (msg.type) {
 		case PRIVSEP_CLASSIFY:
 			answer_classify(d, &msg.classify);
 			break;
 		case PRIVSEP_RCPT:
-			rcpt_batched(d, &msg.rcpt, &batch);
+			rcpt_received(d, &msg.rcpt);
 			break;
 		default:
 			log_err("tarpit: unexpected message %d from the child", (int)msg.type);
@@ -471,7 +536,9 @@ void spamd_child_read(struct daemon *d)
 		}
 		io = s->child_reader;
 	}
-	rcpt_batch_end(d, &batch);
+	/* Stopped with messages maybe left in the reader's buffer, where epoll cannot see them. */
+	if (io && ret == 1)
+		io->paused = true;
 	if (io && ret < 0) {
 		if (ret != -EPIPE)
 			log_err("tarpit: protocol error from the child (%s): restarting it",
@@ -480,6 +547,32 @@ void spamd_child_read(struct daemon *d)
 			kill(s->child_pid, SIGTERM);
 		schedule_restart(d);
 	}
+}
+
+bool spamd_child_pending(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+	struct child_io *io = s ? s->child_reader : NULL;
+
+	return s && (s->rcpts.count || (io && io->paused));
+}
+
+void spamd_child_work(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+	struct child_io *io = s ? s->child_reader : NULL;
+
+	if (!s)
+		return;
+	store_batch(d, RCPT_BATCH);
+	if (io && io->paused)
+		spamd_child_read(d);
+}
+
+void spamd_child_drain(struct daemon *d)
+{
+	while (d->spamd && d->spamd->rcpts.count)
+		store_batch(d, RCPT_BATCH);
 }
 
 void spamd_child_reaped(struct daemon *d, pid_t pid, int status)

@@ -7,6 +7,7 @@
 #ifndef __GREYWALL_SPAMD_CHILD_H
 #define __GREYWALL_SPAMD_CHILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,8 +36,26 @@ int spamd_child_steer(struct daemon *d, char *err, size_t errlen);
 /* Stop the child (SIGTERM, then reap) and close the listeners. */
 void spamd_child_stop(struct daemon *d);
 
-/* The child's socket is readable: handle every message it sent. */
+/*
+ * Take fd (nonblocking from now on) as the socket of the child pid: what
+ * spamd_child_start() does after the fork, and what tests use with a
+ * socketpair of their own. Returns 0 or -errno.
+ */
+int spamd_child_attach(struct daemon *d, int fd, pid_t pid);
+
+/*
+ * The child's socket is readable: answer its CLASSIFYs, apply the RCPTs
+ * that may trap, and queue the others for spamd_child_work() (dropping
+ * them, counted, while the queue is full). Takes at most a few thousand
+ * messages; then spamd_child_pending() says there is more.
+ */
 void spamd_child_read(struct daemon *d);
+/* Whether RCPTs wait to be stored or messages to be read: call spamd_child_work() soon. */
+bool spamd_child_pending(struct daemon *d);
+/* One batch of queued RCPTs into the store, in one transaction; then read on if we paused. */
+void spamd_child_work(struct daemon *d);
+/* Every queued RCPT into the store (before a scan, at exit). */
+void spamd_child_drain(struct daemon *d);
 /* A child process ended (from SIGCHLD): restart it after a delay. */
 void spamd_child_reaped(struct daemon *d, pid_t pid, int status);
 /* Once a second: due restarts, queued output. */

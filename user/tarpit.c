@@ -938,6 +938,7 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 			.max_data = cfg->max_data,
 			.stutter = cfg->stutter,
 			.greystutter = cfg->greystutter,
+			.maxrcpt = cfg->maxrcpt,
 			.rcpt = conn_rcpt,
 		};
 	t->epfd = t->sigfd = -1;

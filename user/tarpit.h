@@ -16,6 +16,8 @@
  *   grey ones for their first greystutter seconds; replies go out whole
  *   while fewer than 5 slots remain below maxcon, and to black clients
  *   that arrived with maxblack black clients already held.
+ * - Reports at most maxrcpt RCPTs of a connection to the parent; later
+ *   ones are answered 452 and neither logged nor reported.
  * - A RCPT to a spamtrap, or outside alloweddomains (the rules the last
  *   TRAPS block sent), turns the session black at once.
  * - Closes a client that sent nothing for idle_timeout seconds while we
@@ -53,6 +55,7 @@ struct tarpit_config {
 	uint32_t maxblack;	/* black connections stuttered at most */
 	uint32_t idle_timeout;	/* seconds (>= 1); spamd's 400 */
 	uint32_t max_data;	/* black clients: DATA bytes read before the final reply */
+	uint32_t maxrcpt;	/* RCPTs reported per connection; then 452. 0: no bound */
 };
 
 /*

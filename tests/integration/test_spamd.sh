@@ -4,13 +4,14 @@
 # The tarpit (SPEC 6) through its own listeners, as a client sees it:
 # greylisting with a passtime of seconds, whitelisting by the scan, trap
 # hits, a blacklisted source stuttered and answered with its list message,
-# IPv6, spamdb, candidates and callback probes, the privilege-dropped
-# child and its restart.
+# IPv6, spamdb, candidates and callback probes, maxrcpt and maxtuples
+# against a flood of RCPTs, the privilege-dropped child and its restart.
 cd "$(dirname "$0")/../.." || exit 1
 GW_ID=gwspamd$$
 . tests/lib/gw.sh
 
 gw_setup_net || exit 1
+cl ip addr add 192.0.2.77/24 dev veth1 # the RCPT flood's source
 gw_tarpit_user
 
 ETC=$GW_RUN/etc
@@ -30,6 +31,7 @@ spamd_config() { gw_write_config "spamd {
 	scan-interval 1s
 	greystutter 0s
 	maxblack $maxblack
+	maxtuples 50
 	spamtraps file \"$ETC/spamtraps\"
 	alloweddomains file \"$ETC/alloweddomains\"
 	valid-recipients file \"$ETC/valid\"
@@ -99,6 +101,32 @@ has "why says the greylist whitelisted it" "retried after passtime" "$(ctl why 1
 out=$(grey_dialogue 2001:db8::10 2001:db8::1 user@example.org)
 has "IPv6 client greylisted" "^< 451 " "$out"
 hasf "IPv6 tuple stored" "GREY|2001:db8::10|client.example.net|" "$(ctl spamdb)"
+
+# --- a flood: 1000 RCPTs in one session get 452 after maxrcpt (100), 421 at
+# the 20th 452; the source keeps at most maxtuples (50) tuples; a retry
+# still whitelists it
+flood=()
+for i in $(seq 0 999); do flood+=("RCPT TO:<u$i@example.org>"); done
+out=$(chat 192.0.2.77 192.0.2.1 "HELO flood.example.net" "MAIL FROM:<f@example.net>" "${flood[@]}" DATA)
+n=$(printf '%s\n' "$out" | grep -c '^< 250 2.1.5')
+ev "[ $n -eq 100 ]" "maxrcpt 100: 100 of 1000 RCPTs noted ($n)"
+n=$(printf '%s\n' "$out" | grep -c '^< 452 4.5.3 Too many recipients')
+ev "[ $n -eq 19 ]" "the next 19 get 452 4.5.3 ($n)"
+has "and the 20th 421: a flood ends its session" "^< 421 4.7.0 mx.example.org Too many bad commands" "$out"
+flood_tuples() { ctl spamdb | grep -c '^GREY|192.0.2.77|'; }
+wait_for 5 grep -q "192.0.2.77: has maxtuples (50)" "$GW_RUN/greywalld.log"
+n=$(flood_tuples)
+ev "[ $n -eq 50 ]" "maxtuples 50: 50 tuples of the flooding source in spamdb ($n)"
+n=$(grep -c "192.0.2.77: has maxtuples (50)" "$GW_RUN/greywalld.log")
+ev "[ $n -eq 1 ]" "the bound is logged once, not per RCPT ($n)"
+n=$(grep -c "(GREY) 192.0.2.77:" "$GW_RUN/greywalld.log")
+ev "[ $n -eq 100 ]" "the tarpit logs the 100 RCPTs it noted, not the 900 refused ($n)"
+sleep 3
+out=$(chat 192.0.2.77 192.0.2.1 "HELO flood.example.net" "MAIL FROM:<f@example.net>" \
+	"RCPT TO:<u0@example.org>" DATA)
+has "a retry of a stored tuple after passtime" "^< 451 " "$out"
+wait_for 5 ctl table spamd-white test 192.0.2.77
+ok $? "still whitelists the source that hit maxtuples"
 
 # --- a spamtrap: the session turns black, the source goes to <spamd-greytrap>
 out=$(chat 198.51.100.7 192.0.2.1 "HELO spammer.example.net" "MAIL FROM:<s@example.net>" \

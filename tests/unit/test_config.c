@@ -671,6 +671,8 @@ static void check_spamd_defaults(const struct config_spamd *s, const char *how)
 	CHECK_INT(s->idle_timeout, 400, "%s: idle-timeout 400s", how);
 	CHECK_INT(s->maxcon, 800, "%s: maxcon 800", how);
 	CHECK_INT(s->maxblack, 700, "%s: maxblack = maxcon - 100", how);
+	CHECK_INT(s->maxrcpt, 100, "%s: maxrcpt 100", how);
+	CHECK_INT(s->maxtuples, 200, "%s: maxtuples 200", how);
 	CHECK_INT(s->black_code, 450, "%s: black-code 450", how);
 	CHECK_INT(s->white_prefix4, 32, "%s: white-prefix4 32", how);
 	CHECK_INT(s->white_prefix6, 128, "%s: white-prefix6 128", how);
@@ -739,7 +741,7 @@ static void test_spamd_options(void)
 		       "  white-prefix4 24\n"
 		       "  white-prefix6 64 lowprio-mx $mx\n"
 		       "  passtime 0 greyexp 1h whiteexp 36d trapexp 1d scan-interval 5m\n"
-		       "  stutter 0 greystutter 90s\n"
+		       "  stutter 0 greystutter 90s maxrcpt 1 maxtuples 100000\n"
 		       "  spamtraps file \"/a\" spamtraps file \"/b\"\n"
 		       "  valid-recipients file \"/r\"\n"
 		       "  fetch \"/usr/bin/ftp -o - %s\"\n"
@@ -781,6 +783,8 @@ static void test_spamd_options(void)
 	CHECK_INT(s->scan_interval, 300, "scan-interval 5m");
 	CHECK_INT(s->stutter, 0, "stutter 0");
 	CHECK_INT(s->greystutter, 90, "greystutter 90s");
+	CHECK_INT(s->maxrcpt, 1, "maxrcpt 1");
+	CHECK_INT(s->maxtuples, 100000, "maxtuples 100000");
 	CHECK_INT(s->nspamtraps, 2, "two spamtraps files");
 	if (s->nspamtraps == 2)
 		CHECK_STR(s->spamtraps[1], "/b", "second spamtraps file");
@@ -849,6 +853,13 @@ static void test_spamd_bad_inputs(void)
 	    {"spamd { maxcon 1000001 }",
 	     "t.conf:1:16: maxcon \"1000001\" is too large (maximum 1000000)"},
 	    {"spamd { maxcon -1 }", "t.conf:1:16: invalid maxcon \"-1\""},
+	    {"spamd { maxrcpt 0 }", "t.conf:1:17: maxrcpt \"0\" is too small (minimum 1)"},
+	    {"spamd { maxrcpt 100001 }",
+	     "t.conf:1:17: maxrcpt \"100001\" is too large (maximum 100000)"},
+	    {"spamd { maxtuples 0 }", "t.conf:1:19: maxtuples \"0\" is too small (minimum 1)"},
+	    {"spamd { maxtuples 100001 }",
+	     "t.conf:1:19: maxtuples \"100001\" is too large (maximum 100000)"},
+	    {"spamd { maxtuples many }", "t.conf:1:19: invalid maxtuples \"many\""},
 	    {"spamd {\n\tpasstime 25m\n\tgreylist yes\n}\n",
 	     "t.conf:3:2: unknown keyword \"greylist\""},
 	    {"spamd { \"listen\" }", "t.conf:1:9: unexpected \"listen\""},

@@ -553,6 +553,70 @@ static void test_callbacks(void)
 	close_all();
 }
 
+static int count_grey_cb(void *ctx, const struct grey_entry *e)
+{
+	*(int *)ctx += e->kind == GREY_KIND_GREY;
+	return 0;
+}
+
+static int grey_tuples(void)
+{
+	int n = 0;
+
+	grey_foreach(g, count_grey_cb, &n);
+	return n;
+}
+
+/*
+ * maxtuples: a source with that many live tuples gets no new one, while
+ * its existing tuples still count retries and still whitelist it; other
+ * sources are not touched, and expired tuples do not count.
+ */
+static void test_maxtuples(void)
+{
+	const int64_t pt = GREY_PASSTIME;
+	struct grey_sets sets;
+	char to[64];
+	int full = 0;
+
+	open_fresh();
+	CHECK_INT(params.maxtuples, 200, "maxtuples defaults to 200");
+	params.maxtuples = 5;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(to, sizeof(to), "<u%d@our.domain>", i);
+		full += update(T0 + i / 100, "198.51.100.70", to) == GREY_FULL;
+	}
+	CHECK_INT(full, 995, "1000 new tuples from one source: 995 refused");
+	CHECK_INT(grey_tuples(), 5, "maxtuples 5: five tuples stored");
+	CHECK_INT(update(T0 + 20, "198.51.100.71", "<u0@our.domain>"), GREY_NEW,
+		  "another source is not bounded by the first's tuples");
+	CHECK_INT(update(T0 + 20, "2001:db8::70", "<u0@our.domain>"), GREY_NEW,
+		  "nor is an IPv6 source");
+	CHECK_INT(update(T0 + 30, "198.51.100.70", "<u4@our.domain>"), GREY_SEEN,
+		  "a full source's existing tuple is still seen");
+	CHECK_INT(update(T0 + pt + 31, "198.51.100.70", "<u4@our.domain>"), GREY_PASSED,
+		  "and still passes");
+	CHECK_INT(scan(T0 + pt + 32, &sets), 0, "scan");
+	CHECK_INT(sets.whitelisted, 1, "the full source's retry whitelists it");
+	grey_sets_free(&sets);
+	CHECK_INT(update(T0 + pt + 40, "198.51.100.70", "<u999@our.domain>"), GREY_WHITE,
+		  "once WHITE it keeps no tuples at all");
+
+	/* Expired tuples are not live: a source whose tuples expired may start again. */
+	params.maxtuples = 1;
+	CHECK_INT(update(T0, "203.0.113.70", "<a@our.domain>"), GREY_NEW, "maxtuples 1: one tuple");
+	CHECK_INT(update(T0 + 1, "203.0.113.70", "<b@our.domain>"), GREY_FULL, "a second: refused");
+	CHECK_INT(update(T0 + GREY_GREYEXP, "203.0.113.70", "<b@our.domain>"), GREY_NEW,
+		  "after the first expired (not yet scanned away), a new one is taken");
+	params.maxtuples = 0;
+	for (int i = 0; i < 300; i++) {
+		snprintf(to, sizeof(to), "<v%d@our.domain>", i);
+		full += update(T0, "192.0.2.70", to) == GREY_FULL;
+	}
+	CHECK_INT(full, 995, "maxtuples 0: no bound");
+	close_all();
+}
+
 /* A burst of tuples inside the caller's transaction is part of it. */
 static void test_burst(void)
 {
@@ -659,6 +723,7 @@ int main(void)
 	test_candidates();
 	test_callbacks();
 	test_burst();
+	test_maxtuples();
 	test_persistence();
 	unlink(db);
 	CHECK_INT(rmdir(dir), 0, "temporary directory removed (no files left behind)");

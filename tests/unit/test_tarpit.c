@@ -39,6 +39,7 @@
 #define RCPT_OK	    "250 2.1.5 Recipient noted. This may take a while.\r\n"
 #define DATA_GO	    "354 Enter the message, end with \".\" on a line by itself.\r\n"
 #define GREY451	    "451 Temporary failure, please try again later.\r\n"
+#define TOO_MANY    "452 4.5.3 Too many recipients.\r\n"
 
 /* Milliseconds added to the tarpit's monotonic clock; shared with the children. */
 static volatile int64_t *clock_offset_ms;
@@ -491,6 +492,87 @@ static void test_dialogues(void)
 }
 
 /*
+ * maxrcpt 3: a session's first three RCPTs are reported, every later one
+ * (after RSET and a new MAIL too) is answered 452 and never reaches the
+ * parent; the next connection starts counting afresh; 452s count as bad
+ * commands, so a client that keeps sending RCPTs is cut off at the 20th.
+ */
+static void test_maxrcpt(void)
+{
+	static char buf[8192];
+	struct tarpit_config cfg = base_config();
+	char rcpts[1024] = "", want[4096] = BANNER HELO_OK MAIL_OK;
+	struct child h;
+	uint32_t id;
+	bool closed, reported = true;
+	int fd, extra = 0;
+
+	cfg.greystutter = 0;
+	cfg.maxrcpt = 3;
+	child_start(&h, cfg, 0);
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	for (int i = 0; i < 8; i++) {
+		snprintf(rcpts + strlen(rcpts), sizeof(rcpts) - strlen(rcpts),
+			 "RCPT TO:<u%d@example.org>\r\n", i);
+		strcat(want, i < 3 ? RCPT_OK : TOO_MANY);
+	}
+	say(fd, "HELO c.example\r\nMAIL FROM:<a@b.example>\r\n");
+	say(fd, rcpts);
+	say(fd, "RSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<again@example.org>\r\nDATA\r\n");
+	strcat(want, "250 2.0.0 Starting over.\r\n" MAIL_OK TOO_MANY
+		     "503 5.5.1 Need RCPT before DATA.\r\n");
+	hear(fd, buf, sizeof(buf), "DATA.\r\n", 3000, &closed);
+	CHECK_STR(buf, want, "maxrcpt 3: three RCPTs noted, the rest of the session's get 452");
+	for (int i = 0; i < 3; i++) {
+		char to[32];
+
+		snprintf(to, sizeof(to), "u%d@example.org", i);
+		reported &= next_msg(&h, 2000) && is_rcpt(&h, "127.0.0.1", "c.example", "a@b.example", to);
+	}
+	CHECK(reported, "maxrcpt 3: the three accepted RCPTs reach the parent");
+	while (next_msg(&h, 500))
+		extra++;
+	CHECK_INT(extra, 0, "maxrcpt 3: no RCPT beyond them is reported");
+	close(fd);
+
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	say(fd, "HELO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<new@example.org>\r\n"
+		"DATA\r\n");
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, BANNER HELO_OK MAIL_OK RCPT_OK GREY451,
+		  "maxrcpt: a new connection gets its own three");
+	CHECK(next_msg(&h, 2000) &&
+		      is_rcpt(&h, "127.0.0.1", "c.example", "a@b.example", "new@example.org"),
+	      "maxrcpt: and its RCPT is reported");
+	close(fd);
+
+	/* A client that goes on past 452 is flooding: each counts as a bad command. */
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	rcpts[0] = '\0';
+	for (int i = 0; i < 40; i++)
+		snprintf(rcpts + strlen(rcpts), sizeof(rcpts) - strlen(rcpts),
+			 "RCPT TO:<f%d@example.org>\r\n", i);
+	say(fd, "HELO c.example\r\nMAIL FROM:<a@b.example>\r\n");
+	say(fd, rcpts);
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	for (const char *p = buf; (p = strstr(p, TOO_MANY)); p++)
+		extra++;
+	CHECK_INT(extra, 19, "maxrcpt: 19 RCPTs past it get 452");
+	CHECK(strstr(buf, "421 4.7.0 " HOSTNAME " Too many bad commands") && closed,
+	      "maxrcpt: the 20th gets 421 and the session closes");
+	while (next_msg(&h, 500))
+		extra -= h.msg.type == PRIVSEP_RCPT;
+	CHECK_INT(extra, 16, "maxrcpt: that session reported its first three RCPTs only");
+	close(fd);
+	kill(h.pid, SIGTERM);
+	CHECK_INT(child_wait(&h), 0, "maxrcpt: the tarpit stops cleanly");
+	CHECK(strstr(h.log, "u3@example.org") == NULL, "maxrcpt: RCPTs beyond it are not logged");
+}
+
+/*
  * maxcon closes the extra connection at once; a freed slot is taken again.
  * With maxcon 3 fewer than 5 slots are ever free: replies go out whole,
  * though grey clients would be stuttered for a minute.
@@ -768,6 +850,7 @@ int main(void)
 	setenv("TZ", "UTC", 1);
 	signal(SIGPIPE, SIG_IGN);
 	test_dialogues();
+	test_maxrcpt();
 	test_maxcon();
 	test_backpressure();
 	test_rcpt_never_dropped();
