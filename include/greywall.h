@@ -306,14 +306,14 @@ struct gw_rule_stats {
 
 /*
  * Whether a rule's connections are tracked: a `pass ... keep state` rule
- * with a limit or an overload table (SPEC 4), or with `set queue` (its
+ * with a limit (max-src-states too) or an overload table (SPEC 4), or with `set queue` (its
  * replies are found by their flow). Only those pay for flows.
  */
 static inline int gw_rule_tracks_flows(const struct gw_rule *r)
 {
 	return r->action == GW_ACT_PASS && (r->flags & GW_RULE_KEEP_STATE) &&
-	       (r->max_src_conn || r->max_src_conn_rate || r->overload_table != GW_NO_TABLE ||
-		r->queue);
+	       (r->max_src_conn || r->max_src_conn_rate || r->max_src_states ||
+		r->overload_table != GW_NO_TABLE || r->queue);
 }
 
 /*
