@@ -161,6 +161,88 @@ static __always_inline struct gw_src_track *gw_src_track_get(const struct gw_flo
 	return bpf_map_lookup_elem(&GW_MAP_SRC_TRACK, &sk);
 }
 
+/* A slot's claim word with these fields (struct gw_flow). */
+static __always_inline __u64 gw_flow_claim_word(__u8 state, __u8 rule, __u8 counted,
+						__u8 halfopen, __u32 gen)
+{
+	struct gw_flow w = { .state = state, .rule = rule, .counted = counted,
+			     .halfopen = halfopen, .gen = gen };
+
+	return w.claim;
+}
+
+/* The key of the client of flow tuple t under rule. */
+static __always_inline void gw_src_key_of(struct gw_src_key *k, const struct gw_flow_tuple *t,
+					  __u32 rule)
+{
+	__builtin_memcpy(&k->addr, &t->client, sizeof(k->addr));
+	k->rule = rule;
+}
+
+/* Give back one of the source's half-open flows (struct gw_src_halfopen). */
+static __always_inline void gw_halfopen_give(const struct gw_src_key *k)
+{
+	struct gw_src_halfopen *h = bpf_map_lookup_elem(&GW_MAP_SRC_HALFOPEN, k);
+
+	/* Never below 0 by a give-back of a count that was reset meanwhile. */
+	if (h && h->count > 0)
+		__sync_fetch_and_add(&h->count, -1);
+}
+
+/*
+ * Give back the half-open flow f holds in its source's count, once: the
+ * flag is taken from the claim word atomically, so of two CPUs closing or
+ * completing f at once only one gives it back.
+ */
+static __always_inline void gw_flow_halfopen_release(struct gw_flow *f)
+{
+	__u64 bit = gw_flow_claim_word(0, 0, 0, 1, 0);
+	struct gw_src_key k;
+
+	if (!f->halfopen || !(__sync_fetch_and_and(&f->claim, ~bit) & bit))
+		return;
+	gw_src_key_of(&k, &f->tuple, f->rule);
+	gw_halfopen_give(&k);
+}
+
+/*
+ * Take one of the source's half-open flows under rule r: 1 taken, 0 not
+ * counted (the LRU map refused an entry: the flow table's bound still
+ * holds), -1 refused, the source holds its bound: max-src-states counts
+ * its half-open and its counted flows, else GW_SRC_HALFOPEN_DEFAULT its
+ * half-open ones.
+ */
+static __always_inline int gw_halfopen_take(const struct gw_src_key *k, const struct gw_rule *r,
+					    __u64 now_sec)
+{
+	struct gw_src_halfopen *h = bpf_map_lookup_elem(&GW_MAP_SRC_HALFOPEN, k);
+	__s64 held, limit = GW_SRC_HALFOPEN_DEFAULT;
+
+	if (!h) {
+		struct gw_src_halfopen fresh = { .last_sec = (__u32)now_sec };
+
+		bpf_map_update_elem(&GW_MAP_SRC_HALFOPEN, k, &fresh, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&GW_MAP_SRC_HALFOPEN, k);
+		if (!h)
+			return 0;
+	}
+	if ((__u32)now_sec - h->last_sec > GW_SRC_HALFOPEN_STALE)
+		h->count = 0;
+	held = h->count;
+	if (r->max_src_states) {
+		struct gw_src_track *t = bpf_map_lookup_elem(&GW_MAP_SRC_TRACK, k);
+
+		limit = r->max_src_states;
+		if (t)
+			held += t->conns;
+	}
+	if (held >= limit)
+		return -1;
+	__sync_fetch_and_add(&h->count, 1);
+	h->last_sec = (__u32)now_sec;
+	return 1;
+}
+
 /*
  * Give back the slot a counted flow holds in its source's conns, once:
  * `counted` changes only under the source's lock.
@@ -193,6 +275,7 @@ static __always_inline void gw_flow_close(struct gw_flow *f)
 		return;
 	f->state = GW_FLOW_CLOSING;
 	gw_flow_release(f);
+	gw_flow_halfopen_release(f);
 }
 
 /* Write a new flow's numbers into slot f, which the caller holds. */
@@ -207,25 +290,103 @@ static __always_inline void gw_flow_start(struct gw_flow *f, const struct gw_flo
 	f->last_ns = now_ns;
 }
 
+/* How readily a slot's flow gives way to a new SYN: 0 never, else the lower the sooner. */
+static __always_inline __u32 gw_flow_yield_class(__u64 word)
+{
+	struct gw_flow w = { .claim = word };
+
+	/* A counted flow, even closing, holds its source's conns until it gives them back. */
+	if (w.counted)
+		return 0;
+	switch (w.state) {
+	case GW_FLOW_CLOSING:
+		return 1;
+	case GW_FLOW_SYN:
+		return 2;
+	case GW_FLOW_SYNACK:
+		return 3;
+	}
+	return 0;
+}
+
 /*
- * A client SYN that rule `rule` passed: track it when the rule has limits.
- * An existing flow of the same tuple is a closed one (others never reach
- * the rules), so it starts over in its slot. Otherwise the SYN takes the
- * first free slot of its GW_FLOW_PROBE by compare-and-swap, so a SYN on
- * another CPU never writes over it. No free slot: untracked, as on a full
- * table (SPEC 4); a SYN, forged or not, never evicts a flow or undoes a
- * kill. Global, as gw_flow_ingress().
+ * A slot for a new flow among the GW_FLOW_PROBE from home, taken with the
+ * claim word claim (gen 0): the first free one, else the one whose flow
+ * gives way soonest (gw_flow_yield_class(): closing before half-open, a
+ * SYN the server has not answered before one it has, oldest first), whose
+ * half-open count goes back to its source. NULL: every slot holds an
+ * established or killed flow (or a SYN still writing it), or another CPU
+ * took the chosen slot first.
+ */
+static __always_inline struct gw_flow *gw_flow_claim(const struct gw_flow_conf *conf, __u32 home,
+						     __u64 claim)
+{
+	struct gw_flow *f, *victim = NULL, old;
+	__u64 word, victim_word = 0, victim_ns = 0;
+	__u32 i, class, victim_class = 4;
+	struct gw_src_key k;
+
+	for (i = 0; i < GW_FLOW_PROBE; i++) {
+		f = gw_flow_slot(conf, home, i);
+		if (!f || f->claim)
+			continue;
+		if (!__sync_val_compare_and_swap(&f->claim, 0, claim))
+			return f;
+	}
+	gw_stat_inc(GW_STAT_FLOWS_FULL);
+	for (i = 0; i < GW_FLOW_PROBE; i++) {
+		f = gw_flow_slot(conf, home, i);
+		if (!f)
+			continue;
+		word = f->claim;
+		class = gw_flow_yield_class(word);
+		/* A last_ns of 0: a SYN is still writing the slot. */
+		if (!class || !f->last_ns || class > victim_class ||
+		    (class == victim_class && f->last_ns >= victim_ns))
+			continue;
+		victim = f;
+		victim_word = word;
+		victim_class = class;
+		victim_ns = f->last_ns;
+	}
+	if (!victim)
+		return NULL;
+	/* The slot's own gen, counted up: a later look at it knows it changed hands. */
+	old.claim = victim_word;
+	claim |= gw_flow_claim_word(0, 0, 0, 0, old.gen + 1);
+	if (__sync_val_compare_and_swap(&victim->claim, victim_word, claim) != victim_word)
+		return NULL;
+	if (old.halfopen) {
+		gw_src_key_of(&k, &victim->tuple, old.rule);
+		gw_halfopen_give(&k);
+	}
+	gw_stat_inc(GW_STAT_FLOWS_EVICTED);
+	return victim;
+}
+
+/*
+ * A client SYN that rule `rule` passed: track it when the rule tracks
+ * flows. Returns 0 to pass it, -1 to drop it: the source holds its bound
+ * of half-open flows (GW_STAT_SRC_STATES_DROPS), or no slot could be had
+ * (GW_STAT_FLOWS_FULL_DROPS). A SYN the data path cannot track is never
+ * passed: its connection would escape the limits (SPEC 4). An existing
+ * flow of the same tuple is a closed one (others never reach the rules),
+ * so it starts over in its slot; otherwise the SYN takes a slot by
+ * compare-and-swap (gw_flow_claim()), so a SYN on another CPU never writes
+ * over it. Global, as gw_flow_ingress().
  */
 __noinline int gw_flow_syn(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 rule)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct gw_flow claim = { .state = GW_FLOW_SYN, .rule = (__u8)rule };
+	__u64 claim = gw_flow_claim_word(GW_FLOW_SYN, (__u8)rule, 0, 0, 0), word;
 	const struct gw_flow_conf *conf;
 	struct gw_flow_tuple t;
-	struct gw_flow *f;
+	struct gw_flow *f, old;
+	struct gw_src_key k;
 	struct gw_rule *r;
-	__u32 home, isn, ack, i;
+	__u32 home, isn, ack;
+	int held;
 	__u64 now;
 
 	if (!pkt)
@@ -238,23 +399,32 @@ __noinline int gw_flow_syn(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 r
 		return 0;
 	now = gw_now_ns();
 	home = gw_flow_tuple(&t, pkt, 1, conf);
+	gw_src_key_of(&k, &t, rule);
+	held = gw_halfopen_take(&k, r, now / GW_NSEC_PER_SEC);
+	if (held < 0) {
+		gw_stat_inc(GW_STAT_SRC_STATES_DROPS);
+		return -1;
+	}
+	claim |= gw_flow_claim_word(0, 0, 0, (__u8)held, 0);
 	f = gw_flow_lookup(conf, home, &t);
 	if (f) {
-		gw_flow_start(f, &t, isn, now);
-		f->rule = (__u8)rule;
-		f->state = GW_FLOW_SYN;
-		return 1;
+		/* Closed and uncounted, else another CPU moved it on: this SYN waits for none. */
+		word = f->claim;
+		old.claim = word;
+		claim |= gw_flow_claim_word(0, 0, 0, 0, old.gen);
+		if (gw_flow_yield_class(word) != 1 ||
+		    __sync_val_compare_and_swap(&f->claim, word, claim) != word)
+			f = NULL;
+	} else {
+		f = gw_flow_claim(conf, home, claim);
 	}
-	for (i = 0; i < GW_FLOW_PROBE; i++) {
-		f = gw_flow_slot(conf, home, i);
-		if (!f || f->claim)
-			continue;
-		if (__sync_val_compare_and_swap(&f->claim, 0, claim.claim))
-			continue;
-		gw_flow_start(f, &t, isn, now);
-		return 1;
+	if (!f) {
+		if (held)
+			gw_halfopen_give(&k);
+		gw_stat_inc(GW_STAT_FLOWS_FULL_DROPS);
+		return -1;
 	}
-	gw_stat_inc(GW_STAT_FLOWS_FULL);
+	gw_flow_start(f, &t, isn, now);
 	return 0;
 }
 
@@ -297,7 +467,9 @@ static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 	__u64 now_sec = now_ns / GW_NSEC_PER_SEC, count, elapsed, limit, seconds;
 	__u32 rule = f->rule, conns, over = 0, notify = 0, refused = 0;
 	struct gw_src_track *t;
+	struct gw_flow before;
 	struct gw_rule *r;
+	__u64 word;
 
 	r = bpf_map_lookup_elem(&GW_MAP_RULES, &rule);
 	if (!r)
@@ -315,6 +487,7 @@ static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 			gw_stat_inc(GW_STAT_SRC_TRACK_FULL);
 			f->state = GW_FLOW_ESTABLISHED;
 			f->last_ns = now_ns;
+			gw_flow_halfopen_release(f);
 			return GW_FLOW_PASS;
 		}
 	}
@@ -322,9 +495,11 @@ static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 	limit = (__u64)r->max_src_conn_rate * GW_RATE_MULT;
 
 	bpf_spin_lock(&t->lock);
-	if (f->state != GW_FLOW_SYNACK) {
+	word = f->claim;
+	before.claim = word;
+	if (before.state != GW_FLOW_SYNACK) {
 		/* A duplicate ACK on another CPU got here first. */
-		refused = f->state == GW_FLOW_KILLED;
+		refused = before.state == GW_FLOW_KILLED;
 		bpf_spin_unlock(&t->lock);
 		return refused ? GW_FLOW_DROP : GW_FLOW_PASS;
 	}
@@ -344,22 +519,36 @@ static __always_inline int gw_flow_admit(struct gw_flow *f, __u64 now_ns)
 		over = GW_EV_OVERLOAD_CONN;
 	else if (limit && count > limit)
 		over = GW_EV_OVERLOAD_RATE;
-	if (over || t->overloaded) {
+	refused = over || t->overloaded;
+	/*
+	 * The flow's new state by compare-and-swap: a SYN that took the slot
+	 * over since it was found (gw_flow_claim()) keeps it, and nothing is
+	 * counted for a slot that is no longer this flow's.
+	 */
+	if (__sync_val_compare_and_swap(&f->claim, word,
+					gw_flow_claim_word(refused ? GW_FLOW_KILLED
+								   : GW_FLOW_ESTABLISHED,
+							   before.rule, !refused, 0, before.gen)) !=
+	    word) {
+		bpf_spin_unlock(&t->lock);
+		return GW_FLOW_DROP;
+	}
+	if (refused) {
 		/* One event per source and rule until userspace has applied it. */
 		notify = over && !t->overloaded;
 		if (notify)
 			t->overloaded = 1;
-		f->state = GW_FLOW_KILLED;
-		refused = 1;
 	} else {
 		t->conns = conns;
 		t->rate_count = (__u32)count;
 		t->rate_last = now_sec;
-		f->state = GW_FLOW_ESTABLISHED;
-		f->counted = 1;
 	}
 	f->last_ns = now_ns;
 	bpf_spin_unlock(&t->lock);
+	if (before.halfopen) {
+		gw_src_key_of(&sk, &f->tuple, rule);
+		gw_halfopen_give(&sk);
+	}
 
 	if (!refused) {
 		gw_stat_inc(GW_STAT_HANDSHAKES);
@@ -534,9 +723,10 @@ static __always_inline void gw_flow_egress(struct __sk_buff *skb, void *data, vo
 	__u8 flags = pkt->tcp_flags;
 	const struct gw_flow_conf *conf;
 	struct gw_flow_tuple t;
-	struct gw_flow *f;
+	struct gw_flow *f, before;
 	__u32 seq, ack;
 	int state, queued;
+	__u64 word;
 
 	state = (flags & (GW_TCP_SYN | GW_TCP_ACK)) == (GW_TCP_SYN | GW_TCP_ACK) ||
 		(flags & (GW_TCP_FIN | GW_TCP_RST));
@@ -556,11 +746,18 @@ static __always_inline void gw_flow_egress(struct __sk_buff *skb, void *data, vo
 		return;
 	}
 	/* A retransmitted SYN-ACK may carry a new number (the client's SYN was new too). */
-	if ((f->state != GW_FLOW_SYN && f->state != GW_FLOW_SYNACK) ||
+	word = f->claim;
+	before.claim = word;
+	if ((before.state != GW_FLOW_SYN && before.state != GW_FLOW_SYNACK) ||
 	    gw_tcp_seq_ack(data, data_end, pkt, &seq, &ack))
 		return;
 	f->server_isn = seq;
-	f->state = GW_FLOW_SYNACK;
+	/* Not over a handshake completing, or a SYN taking the slot over, meanwhile. */
+	if (before.state == GW_FLOW_SYN &&
+	    __sync_val_compare_and_swap(&f->claim, word,
+					gw_flow_claim_word(GW_FLOW_SYNACK, before.rule, before.counted,
+							   before.halfopen, before.gen)) != word)
+		return;
 	f->last_ns = gw_now_ns();
 }
 

@@ -157,9 +157,10 @@ struct {
  * TCP flows of rules that track them, in slots (see struct gw_flow_conf in
  * greywall.h). XDP creates (client SYN) and advances them, TC egress
  * records the server's SYN-ACK; userspace times them out (writes the slot
- * free) and kills them (flush). Nothing evicts a flow: an evicted counted
- * flow would hold its source's count for ever. No free slot: the new flow
- * goes untracked. max_entries must stay a power of two.
+ * free) and kills them (flush). A SYN with no free slot takes over a
+ * closing or half-open flow's, never a counted or killed one's: a counted
+ * flow taken over would hold its source's count for ever. No such slot
+ * either: the SYN is dropped. max_entries must stay a power of two.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -190,6 +191,17 @@ struct {
 	__type(key, struct gw_src_key);
 	__type(value, struct gw_src_track);
 } GW_MAP_SRC_TRACK SEC(".maps");
+
+/*
+ * Half-open flows per source and rule (struct gw_src_halfopen). XDP takes
+ * and gives back; the sweeper gives back those of the flows it times out.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GW_SRC_HALFOPEN_MAX);
+	__type(key, struct gw_src_key);
+	__type(value, struct gw_src_halfopen);
+} GW_MAP_SRC_HALFOPEN SEC(".maps");
 
 /* Overload triggers (struct gw_event). XDP writes; greywalld reads and applies them. */
 struct {

@@ -333,9 +333,10 @@ int greywall_xdp(struct xdp_md *ctx)
 				st->bytes += len;
 			}
 			action = gw_rule_action(gen, idx);
+			/* A SYN its rule must track but cannot is refused (SPEC 4). */
 			if (action == GW_ACT_PASS && (meta->bits[1] & GW_RULE_META_STATEFUL) &&
-			    gw_is_tcp(&pkt) && gw_is_syn(&pkt))
-				gw_flow_syn(ctx, &pkt, idx);
+			    gw_is_tcp(&pkt) && gw_is_syn(&pkt) && gw_flow_syn(ctx, &pkt, idx))
+				action = GW_ACT_BLOCK_DROP;
 		}
 	}
 verdict:

@@ -35,6 +35,7 @@
 #define GW_MAP_FLOW_CONF gw_flow_conf	/* 0 -> struct gw_flow_conf (a global variable, pinned) */
 #define GW_FLOW_CONF_SECTION ".data.flowconf"	/* its section, and its map's name */
 #define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
+#define GW_MAP_SRC_HALFOPEN gw_src_halfopen /* LRU: struct gw_src_key -> struct gw_src_halfopen */
 #define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
 
 #define __GW_STR(x) #x
@@ -54,6 +55,21 @@
  */
 #define GW_FLOW_SLOTS 131072
 #define GW_SRC_TRACK_MAX_DEFAULT 65536	/* tracked (source, rule) pairs */
+#define GW_SRC_HALFOPEN_MAX 65536	/* (source, rule) pairs whose half-open flows are counted */
+/*
+ * Half-open flows (SYN or SYN-ACK seen, handshake not completed) one source
+ * may hold under one rule without `max-src-states`: a SYN beyond them is
+ * refused (GW_STAT_SRC_STATES_DROPS). A real client's handshake is half-open
+ * for one round trip; a source that holds this many is flooding.
+ */
+#define GW_SRC_HALFOPEN_DEFAULT 64
+/*
+ * Seconds after which a source's half-open count, taken by no SYN since,
+ * is stale and starts again from 0: by then every flow it counted was
+ * established, closed or timed out (tcp.first, 120 s, is the longest), so
+ * a count that a lost update left too high holds nobody back for longer.
+ */
+#define GW_SRC_HALFOPEN_STALE 150
 #define GW_EVENTS_BYTES (256 * 1024)	/* overload event ring */
 
 /*
@@ -194,6 +210,8 @@ struct gw_rule {
 	__u32 max_src_conn_rate; /* N of N/S; 0 = unlimited */
 	__u32 max_src_conn_rate_seconds; /* S of N/S */
 	__u32 line;		/* config line, for messages */
+	__u32 max_src_states;	/* half-open + counted flows per source; 0 = GW_SRC_HALFOPEN_DEFAULT
+				   half-open ones */
 };
 
 #define GW_NO_TABLE 0xff
@@ -288,14 +306,14 @@ struct gw_rule_stats {
 
 /*
  * Whether a rule's connections are tracked: a `pass ... keep state` rule
- * with a limit or an overload table (SPEC 4), or with `set queue` (its
+ * with a limit (max-src-states too) or an overload table (SPEC 4), or with `set queue` (its
  * replies are found by their flow). Only those pay for flows.
  */
 static inline int gw_rule_tracks_flows(const struct gw_rule *r)
 {
 	return r->action == GW_ACT_PASS && (r->flags & GW_RULE_KEEP_STATE) &&
-	       (r->max_src_conn || r->max_src_conn_rate || r->overload_table != GW_NO_TABLE ||
-		r->queue);
+	       (r->max_src_conn || r->max_src_conn_rate || r->max_src_states ||
+		r->overload_table != GW_NO_TABLE || r->queue);
 }
 
 /*
@@ -334,8 +352,11 @@ struct gw_flow_tuple {
  * verifier inlines it). A flow lives in one of GW_FLOW_PROBE slots from its
  * home slot, gw_flow_home() of gw_flow_hash() of its tuple; the tuple is
  * kept in the slot and compared on every lookup, so a shared home never
- * matches the wrong flow. A SYN that finds all its slots taken is not
- * tracked (GW_STAT_FLOWS_FULL) and evicts nothing (SPEC 4). The hash is NH
+ * matches the wrong flow. A SYN that finds all its slots taken takes over
+ * the one whose flow matters least, a closing one, else a half-open one,
+ * oldest first (GW_STAT_FLOWS_EVICTED); an established or killed flow is
+ * never taken over, and when the slots hold only those the SYN is refused
+ * (GW_STAT_FLOWS_FULL_DROPS), never passed untracked (SPEC 4). The hash is NH
  * (UMAC's) under a seed userspace draws at random when it first attaches
  * and keeps as long as the maps live (gw_flow_conf): whoever forges SYNs
  * never learns it, so they cannot aim at the slots of a chosen connection.
@@ -443,16 +464,36 @@ struct gw_flow {
 	__u64 last_ns;		/* last packet, data-path clock (see GW_CFG_CLOCK) */
 	__u32 server_isn;	/* sequence number of the server's SYN-ACK */
 	__u32 client_isn;	/* sequence number of the client's SYN */
+	/*
+	 * A SYN takes a slot, free or given way, by compare-and-swap of the
+	 * claim word, and a handshake completes by one: gen, counted up on
+	 * each take-over, tells a slot from the same slot taken over since.
+	 */
 	union {
 		struct {
 			__u8 state;	/* enum gw_flow_state */
 			__u8 rule;	/* the rule that admitted the SYN */
 			__u8 counted;	/* 1 while the flow holds a slot in its source's conns */
-			__u8 pad0;
+			__u8 halfopen;	/* 1 while it holds one of its source's half-open ones */
+			__u32 gen;
 		};
-		__u32 claim;	/* a SYN takes a free slot by compare-and-swap of this word */
+		__u64 claim;
 	};
-	__u32 pad;
+};
+
+/*
+ * The half-open flows of a source under a rule (gw_src_halfopen), for its
+ * bound (gw_rule.max_src_states, GW_SRC_HALFOPEN_DEFAULT): count is taken
+ * by a SYN that starts a flow and given back when the flow completes its
+ * handshake, closes, is taken over or times out; last_sec, the data-path
+ * clock's seconds at the last take, ages a count out (GW_SRC_HALFOPEN_STALE).
+ * Signed: a give-back that races a reset leaves it below 0, never above
+ * the truth. An LRU map: forged sources push out each other's counts, and
+ * the flow table's take-overs, not this bound, hold them (SPEC 4).
+ */
+struct gw_src_halfopen {
+	__s32 count;
+	__u32 last_sec;
 };
 
 /*
@@ -513,7 +554,7 @@ enum gw_stat {
 	GW_STAT_STEER_NO_TARPIT, /* left to the MTA: no tarpit listener of that family */
 	GW_STAT_STEER_LOCAL,	/* left to the MTA: the host connecting to itself */
 	GW_STAT_OUTBOUND_SMTP,	/* SYNs this host sent to a remote SMTP port (spamlogd) */
-	GW_STAT_FLOWS_FULL,	/* SYNs not tracked: their slots in gw_flows all taken (passed, counted nowhere) */
+	GW_STAT_FLOWS_FULL,	/* SYNs that found their slots in gw_flows all taken (evicted or dropped) */
 	GW_STAT_SRC_TRACK_FULL,	/* handshakes not counted: gw_src_track full (passed) */
 	GW_STAT_HANDSHAKES,	/* verified handshakes admitted and counted */
 	GW_STAT_BAD_ACK,	/* ACKs of a tracked SYN-ACK not acknowledging it: ignored */
@@ -522,6 +563,9 @@ enum gw_stat {
 	GW_STAT_RETURN_RST,	/* block return: TCP answered with RST */
 	GW_STAT_RETURN_ICMP,	/* block return: answered with ICMP unreachable */
 	GW_STAT_EVENTS_LOST,	/* overload events the ring had no room for */
+	GW_STAT_FLOWS_EVICTED,	/* SYNs that took over a closing or half-open flow's slot */
+	GW_STAT_FLOWS_FULL_DROPS, /* SYNs dropped: their slots held established or killed flows */
+	GW_STAT_SRC_STATES_DROPS, /* SYNs dropped: the source's half-open bound (max-src-states) */
 	GW_STAT_MAX,
 };
 
@@ -566,6 +610,7 @@ _Static_assert(sizeof(struct gw_flow_tuple) == 8 * GW_FLOW_SEED_WORDS,
 _Static_assert(sizeof(struct gw_flow) == 64, "gw_flow is a map value ABI");
 _Static_assert(sizeof(struct gw_flow_conf) == 64, "gw_flow_conf is a map value ABI");
 _Static_assert(sizeof(struct gw_src_key) == 20, "gw_src_key is a map key ABI");
+_Static_assert(sizeof(struct gw_src_halfopen) == 8, "gw_src_halfopen is a map value ABI");
 _Static_assert(sizeof(struct gw_src_track) == 24, "gw_src_track is a map value ABI");
 _Static_assert(sizeof(struct gw_event) == 40, "gw_event is a ringbuf record ABI");
 _Static_assert(sizeof(struct gw_index4_page) == 256, "gw_index4_page is a map value ABI");

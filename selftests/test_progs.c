@@ -160,6 +160,7 @@ void fx_reset(void)
 	array_zero(xdp_skel->maps.gw_flows, false);
 	array_zero(xdp_skel->maps.data_flowconf, false);
 	map_clear(xdp_skel->maps.gw_src_track);
+	map_clear(xdp_skel->maps.gw_src_halfopen);
 	fx_events(NULL, 0);
 	{
 		struct datapath dp;
@@ -430,7 +431,7 @@ int fx_flow_put(const struct gw_flow *flow)
 	return sweeper_flow_put(fx_flows_fd(), fx_flow_conf_fd(), flow);
 }
 
-int fx_fill_flows(void)
+int fx_fill_flows(uint8_t state)
 {
 	uint32_t n = FX_FLOWS_MAX, *keys = calloc(n, sizeof(*keys));
 	struct gw_flow *flows = calloc(n, sizeof(*flows));
@@ -442,7 +443,7 @@ int fx_fill_flows(void)
 		/* Clients in 192.0.2.0/24 port 1: no test connects from there. */
 		for (uint32_t i = 0; i < n; i++) {
 			keys[i] = i;
-			flows[i] = (struct gw_flow){ .state = GW_FLOW_ESTABLISHED, .last_ns = 1,
+			flows[i] = (struct gw_flow){ .state = state, .last_ns = 1,
 						     .tuple = { .client_port = 1,
 								.server_port = (uint16_t)(i + 1) } };
 			flows[i].tuple.client.bytes[10] = 0xff;
@@ -477,6 +478,15 @@ int fx_src_track_get(const char *addr, uint32_t rule, struct gw_src_track *out)
 	if (src_key(addr, rule, &key))
 		return -EINVAL;
 	return bpf_map_lookup_elem(fx_src_track_fd(), &key, out) ? -errno : 0;
+}
+
+int fx_src_halfopen_get(const char *addr, uint32_t rule, struct gw_src_halfopen *out)
+{
+	struct gw_src_key key;
+
+	if (src_key(addr, rule, &key))
+		return -EINVAL;
+	return bpf_map_lookup_elem(fx_src_halfopen_fd(), &key, out) ? -errno : 0;
 }
 
 int fx_src_track_put(const char *addr, uint32_t rule, const struct gw_src_track *track)
@@ -558,6 +568,11 @@ int fx_src_track_fd(void)
 	return bpf_map__fd(xdp_skel->maps.gw_src_track);
 }
 
+int fx_src_halfopen_fd(void)
+{
+	return bpf_map__fd(xdp_skel->maps.gw_src_halfopen);
+}
+
 int fx_run_tc(const void *pkt, size_t len)
 {
 	return fx_run_tc_skb(pkt, len, NULL);
@@ -597,7 +612,8 @@ static const char *stat_name(int stat)
 		STAT_NAME(OUTBOUND_SMTP), STAT_NAME(FLOWS_FULL), STAT_NAME(SRC_TRACK_FULL),
 		STAT_NAME(HANDSHAKES), STAT_NAME(BAD_ACK), STAT_NAME(OVERLOAD_DROPS),
 		STAT_NAME(FLOW_KILLED_DROPS), STAT_NAME(RETURN_RST), STAT_NAME(RETURN_ICMP),
-		STAT_NAME(EVENTS_LOST),
+		STAT_NAME(EVENTS_LOST), STAT_NAME(FLOWS_EVICTED), STAT_NAME(FLOWS_FULL_DROPS),
+		STAT_NAME(SRC_STATES_DROPS),
 	};
 #undef STAT_NAME
 

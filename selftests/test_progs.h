@@ -111,11 +111,16 @@ int fx_flow_seed_word(uint32_t i, uint64_t value);
 int fx_flow_get(const struct gw_flow_tuple *tuple, struct gw_flow *out);
 /* Write flow into its tuple's slot or a free one of its slots; 0 or -errno (-ENOSPC). */
 int fx_flow_put(const struct gw_flow *flow);
-/* Take every slot of gw_flows with a flow no case's tuple matches; 0 or -errno. */
-int fx_fill_flows(void);
+/*
+ * Take every slot of gw_flows with a flow in state (uncounted, holding no
+ * half-open count) no case's tuple matches; 0 or -errno.
+ */
+int fx_fill_flows(uint8_t state);
 /* The source tracking entry of (addr, rule); 0 or -errno (-ENOENT: none). */
 int fx_src_track_get(const char *addr, uint32_t rule, struct gw_src_track *out);
 int fx_src_track_put(const char *addr, uint32_t rule, const struct gw_src_track *track);
+/* The half-open count of (addr, rule); 0 or -errno (-ENOENT: none). */
+int fx_src_halfopen_get(const char *addr, uint32_t rule, struct gw_src_halfopen *out);
 /* Take up to max overload events off the ring; returns how many there were. */
 int fx_events(struct gw_event *out, int max);
 /* Fill a hash map to capacity with generated keys; 0 or -errno. */
@@ -123,6 +128,7 @@ int fx_fill_map(int fd);
 int fx_flows_fd(void);
 int fx_flow_conf_fd(void);
 int fx_src_track_fd(void);
+int fx_src_halfopen_fd(void);
 
 /* The fixture's maps as a struct datapath, for the userspace API (steer.h). */
 void fx_datapath(struct datapath *dp);

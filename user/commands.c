@@ -659,11 +659,24 @@ static int cmd_stats(struct daemon *d, struct control_request *req)
 		[GW_STAT_RETURN_RST] = "returned-rst",
 		[GW_STAT_RETURN_ICMP] = "returned-icmp",
 		[GW_STAT_EVENTS_LOST] = "events-lost",
+		[GW_STAT_FLOWS_EVICTED] = "flows-evicted",
+		[GW_STAT_FLOWS_FULL_DROPS] = "flows-full-drops",
+		[GW_STAT_SRC_STATES_DROPS] = "src-states-drops",
 	};
+	struct sweeper_fill fill;
 
 	for (int i = 0; i < GW_STAT_MAX; i++)
 		fprintf(req->out, "%-24s %" PRIu64 "\n", names[i] ? names[i] : "?",
 			datapath_stat(&d->dp, (enum gw_stat)i));
+	/* The flow table's fill, as the sweeper's adaptive timeouts see it. */
+	if (!sweeper_flow_fill(d->dp.flows, &fill)) {
+		fprintf(req->out, "%-24s %zu\n", "flow-slots", fill.slots);
+		fprintf(req->out, "%-24s %zu\n", "flows-free", fill.free);
+		fprintf(req->out, "%-24s %zu\n", "flows-half-open", fill.halfopen);
+		fprintf(req->out, "%-24s %zu\n", "flows-established", fill.established);
+		fprintf(req->out, "%-24s %zu\n", "flows-closing", fill.closing);
+		fprintf(req->out, "%-24s %zu\n", "flows-killed", fill.killed);
+	}
 	return CTL_EXIT_OK;
 }
 

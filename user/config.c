@@ -1157,7 +1157,7 @@ static int parse_to(struct parser *p, struct rule_parse *rp)
 static int parse_state_options(struct parser *p, struct rule_parse *rp)
 {
 	const struct lex_token *t, *overload = NULL;
-	bool have_conn = false, have_rate = false;
+	bool have_conn = false, have_rate = false, have_states = false;
 	uint64_t v;
 	int index, ret;
 
@@ -1203,6 +1203,13 @@ static int parse_state_options(struct parser *p, struct rule_parse *rp)
 			next(p);
 			ret = parse_number(p, "max-src-conn-rate seconds", 1, MAX_RATE_SECONDS, &v);
 			rp->r.max_src_conn_rate_seconds = (uint32_t)v;
+		} else if (is_kw(t, "max-src-states")) {
+			if (have_states)
+				return perr(p, t, "duplicate \"max-src-states\"");
+			have_states = true;
+			/* The data path compares it with signed counts. */
+			ret = parse_number(p, "max-src-states", 1, INT32_MAX, &v);
+			rp->r.max_src_states = (uint32_t)v;
 		} else if (is_kw(t, "overload")) {
 			if (overload)
 				return perr(p, t, "duplicate \"overload\"");

@@ -41,6 +41,7 @@ static const struct {
 	PINNED(GW_MAP_OUTBOUND, outbound),	PINNED(GW_MAP_FLOWS, flows),
 	PINNED(GW_MAP_SRC_TRACK, src_track),	PINNED(GW_MAP_EVENTS, events),
 	PINNED(GW_MAP_FLOW_CONF, flow_conf),	PINNED(GW_MAP_FLOW_PORTS, flow_ports),
+	PINNED(GW_MAP_SRC_HALFOPEN, src_halfopen),
 #undef PINNED
 };
 
@@ -117,6 +118,7 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
  */
 static const char *const flow_state_maps[] = { GW_MAP_NAME(GW_MAP_FLOWS),
 					       GW_MAP_NAME(GW_MAP_SRC_TRACK),
+					       GW_MAP_NAME(GW_MAP_SRC_HALFOPEN),
 					       GW_MAP_NAME(GW_MAP_FLOW_CONF) };
 
 /* Whether the pinned map fd cannot serve as map: 1, 0 or -errno. */

@@ -57,6 +57,7 @@ struct datapath {
 	int flow_conf;
 	int flow_ports;
 	int src_track;
+	int src_halfopen;
 	int events;
 };
 

@@ -284,7 +284,8 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		ret = queues_start(d, err, errlen);
 	/* Connection counts follow their rules to the new indices. */
 	if (!ret && moved) {
-		int mret = sweeper_remap_rules(d->dp.flows, d->dp.src_track, rule_map, nold);
+		int mret = sweeper_remap_rules(d->dp.flows, d->dp.src_track, d->dp.src_halfopen,
+					       rule_map, nold);
 
 		if (mret)
 			log_err("reload: moving connection tracking to the new rules: %s",
@@ -412,7 +413,7 @@ static void sweep(struct daemon *d)
 	ret = sweeper_flow_tick(d->dp.flow_conf, now);
 	if (ret)
 		log_err("flow clock tick: %s", strerror(-ret));
-	ret = sweeper_run(d->dp.flows, d->dp.src_track, &d->cfg, now, &res);
+	ret = sweeper_run(d->dp.flows, d->dp.src_track, d->dp.src_halfopen, &d->cfg, now, &res);
 	if (ret)
 		log_err("flow sweep: %s", strerror(-ret));
 	if (res.flows_expired || res.sources_deleted)

@@ -50,6 +50,22 @@ uint32_t sweeper_flow_timeout(uint8_t state)
 	}
 }
 
+uint32_t sweeper_flow_timeout_adaptive(uint8_t state, const struct sweeper_fill *fill)
+{
+	uint64_t timeout = sweeper_flow_timeout(state), used, start, end;
+
+	if (state != GW_FLOW_SYN && state != GW_FLOW_SYNACK && state != GW_FLOW_CLOSING)
+		return (uint32_t)timeout;
+	used = (fill->slots - fill->free) * 100;
+	start = (uint64_t)fill->slots * SWEEPER_ADAPTIVE_START;
+	end = (uint64_t)fill->slots * SWEEPER_ADAPTIVE_END;
+	if (used <= start)
+		return (uint32_t)timeout;
+	if (used >= end)
+		return 0;
+	return (uint32_t)(timeout * (end - used) / (end - start));
+}
+
 uint32_t sweeper_rate_decayed(uint32_t count, uint64_t last_s, uint64_t now_s, uint32_t seconds)
 {
 	uint64_t elapsed = now_s > last_s ? now_s - last_s : 0;
@@ -239,6 +255,54 @@ int sweeper_flow_foreach(int flows_fd, sweeper_visit_cb cb, void *ctx)
 	return ret;
 }
 
+int sweeper_flow_fill(int flows_fd, struct sweeper_fill *out)
+{
+	int ret = flow_map_get(flows_fd);
+
+	memset(out, 0, sizeof(*out));
+	if (ret)
+		return ret;
+	out->slots = flow_map.slots;
+	for (uint32_t slot = 0; slot < flow_map.slots; slot++) {
+		switch (flow_map.flows[slot].state) {
+		case GW_FLOW_FREE:
+			out->free++;
+			break;
+		case GW_FLOW_SYN:
+		case GW_FLOW_SYNACK:
+			out->halfopen++;
+			break;
+		case GW_FLOW_ESTABLISHED:
+			out->established++;
+			break;
+		case GW_FLOW_CLOSING:
+			out->closing++;
+			break;
+		default:
+			out->killed++;
+			break;
+		}
+	}
+	return 0;
+}
+
+int sweeper_release_halfopen(int halfopen_fd, struct gw_flow *flow)
+{
+	struct gw_src_key skey = { .addr = flow->tuple.client, .rule = flow->rule };
+	struct gw_src_halfopen h;
+
+	if (!flow->halfopen)
+		return 0;
+	flow->halfopen = 0;
+	if (bpf_map_lookup_elem(halfopen_fd, &skey, &h))
+		return errno == ENOENT ? 0 : -errno;
+	if (h.count > 0)
+		h.count--;
+	if (bpf_map_update_elem(halfopen_fd, &skey, &h, BPF_EXIST))
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
 int sweeper_release(int src_track_fd, struct gw_flow *flow)
 {
 	struct gw_src_key skey = { .addr = flow->tuple.client, .rule = flow->rule };
@@ -295,6 +359,7 @@ out:
 struct sweep {
 	int flows_fd;
 	int src_track_fd;
+	int halfopen_fd;
 	const struct config *cfg;
 	uint64_t now_ns;
 	struct sweeper_result *res;
@@ -321,7 +386,9 @@ static int sweep_flow(void *ctx, const void *key, void *value)
 {
 	struct sweep *s = ctx;
 	struct gw_flow *f = value;
-	uint64_t timeout = (uint64_t)sweeper_flow_timeout(f->state) * SWEEPER_NSEC, seen;
+	uint64_t timeout = (uint64_t)sweeper_flow_timeout_adaptive(f->state, &s->res->fill) *
+			   SWEEPER_NSEC,
+		 seen;
 	uint32_t slot = *(const uint32_t *)key;
 	int ret;
 
@@ -340,6 +407,7 @@ static int sweep_flow(void *ctx, const void *key, void *value)
 	note_error(s, ret);
 	if (ret > 0)
 		s->res->slots_released++;
+	note_error(s, sweeper_release_halfopen(s->halfopen_fd, f));
 	ret = sweeper_flow_free(s->flows_fd, slot);
 	note_error(s, ret);
 	if (!ret)
@@ -368,14 +436,17 @@ static int sweep_source(void *ctx, const void *key, void *value)
 	return 0;
 }
 
-int sweeper_run(int flows_fd, int src_track_fd, const struct config *cfg, uint64_t now_ns,
-		struct sweeper_result *out)
+int sweeper_run(int flows_fd, int src_track_fd, int halfopen_fd, const struct config *cfg,
+		uint64_t now_ns, struct sweeper_result *out)
 {
-	struct sweep s = { flows_fd, src_track_fd, cfg, now_ns, out, 0 };
+	struct sweep s = { flows_fd, src_track_fd, halfopen_fd, cfg, now_ns, out, 0 };
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = sweeper_flow_foreach(flows_fd, sweep_flow, &s);
+	/* A pass over the mapped table first: the timeouts adapt to its fill. */
+	ret = sweeper_flow_fill(flows_fd, &out->fill);
+	if (!ret)
+		ret = sweeper_flow_foreach(flows_fd, sweep_flow, &s);
 	if (!ret)
 		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),
 					  sizeof(struct gw_src_track), BPF_F_LOCK, sweep_source, &s);
@@ -391,6 +462,7 @@ struct moved_source {
 struct remap {
 	int flows_fd;
 	int src_track_fd;
+	int halfopen_fd;
 	const int *new_index;
 	size_t nold;
 	struct moved_source *moved;	/* source entries whose key changes */
@@ -421,6 +493,9 @@ static int remap_flow(void *ctx, const void *key, void *value)
 	ret = sweeper_flow_reread(r->flows_fd, slot, f);
 	if (ret == -ENOENT)
 		return 0;
+	/* Its half-open count is kept under the old index, which another rule may now have. */
+	if (!ret && sweeper_release_halfopen(r->halfopen_fd, f) < 0 && !r->error)
+		r->error = -errno;
 	if (!ret && to < 0) {
 		/* Its source entry goes too, so there is no slot to give back. */
 		ret = sweeper_flow_free(r->flows_fd, slot);
@@ -448,9 +523,10 @@ static int remap_collect_source(void *ctx, const void *key, void *value)
 	return 0;
 }
 
-int sweeper_remap_rules(int flows_fd, int src_track_fd, const int *new_index, size_t nold)
+int sweeper_remap_rules(int flows_fd, int src_track_fd, int halfopen_fd, const int *new_index,
+			size_t nold)
 {
-	struct remap r = { flows_fd, src_track_fd, new_index, nold, NULL, 0, 0, 0 };
+	struct remap r = { flows_fd, src_track_fd, halfopen_fd, new_index, nold, NULL, 0, 0, 0 };
 	int ret;
 
 	ret = sweeper_flow_foreach(flows_fd, remap_flow, &r);

@@ -18,6 +18,13 @@
  * CLOSING cannot follow PF's tcp.closing (900 s) / tcp.finwait (45 s)
  * split; a closing flow holds no slot and blocks nothing, so it only needs
  * to outlive retransmitted FINs and RSTs, which tcp.closed covers.
+ *
+ * PF's adaptive timeouts, on the flows that give way to a new SYN (SYN,
+ * SYNACK, CLOSING): once more than SWEEPER_ADAPTIVE_START percent of the
+ * slots hold flows, their timeouts shrink linearly towards 0 at
+ * SWEEPER_ADAPTIVE_END percent (PF's defaults, 60% and 120% of the state
+ * limit): a full table keeps a third of them. Established and killed
+ * flows keep theirs.
  */
 #ifndef __GREYWALL_SWEEPER_H
 #define __GREYWALL_SWEEPER_H
@@ -37,8 +44,21 @@ enum sweeper_timeout {
 };
 
 #define SWEEPER_NSEC 1000000000ULL
+#define SWEEPER_ADAPTIVE_START 60
+#define SWEEPER_ADAPTIVE_END 120
+
+/* How full gw_flows is: its slots by what they hold. */
+struct sweeper_fill {
+	size_t slots;
+	size_t free;
+	size_t halfopen;		/* SYN or SYNACK */
+	size_t established;
+	size_t closing;
+	size_t killed;
+};
 
 struct sweeper_result {
+	struct sweeper_fill fill;	/* before the sweep, which the timeouts adapted to */
 	size_t flows;			/* flows seen */
 	size_t flows_expired;		/* deleted */
 	size_t slots_released;		/* of those, counted ones whose slot was given back */
@@ -54,6 +74,15 @@ uint64_t sweeper_clock_ns(int config_fd);
 
 /* The timeout of a flow state in seconds (0 for a state the data path never writes). */
 uint32_t sweeper_flow_timeout(uint8_t state);
+
+/*
+ * The timeout of a flow state in seconds with the table as full as fill
+ * says (PF's adaptive timeouts, see above).
+ */
+uint32_t sweeper_flow_timeout_adaptive(uint8_t state, const struct sweeper_fill *fill);
+
+/* Count the slots of gw_flows (flows_fd) by what they hold. 0 or -errno. */
+int sweeper_flow_fill(int flows_fd, struct sweeper_fill *out);
 
 /*
  * PF's max-src-conn-rate count at now_s (whole seconds, data-path clock)
@@ -112,6 +141,16 @@ int sweeper_flow_free(int flows_fd, uint32_t slot);
 int sweeper_release(int src_track_fd, struct gw_flow *flow);
 
 /*
+ * Give a flow's half-open count back to its source in gw_src_halfopen
+ * (halfopen_fd; count - 1, never below 0) and clear its halfopen flag in
+ * *flow, as sweeper_release() does conns. Returns 1, 0 (it held none) or
+ * -errno. Not atomic against the data path: a take lost in the race is
+ * a bound one flow looser, until the count goes stale
+ * (GW_SRC_HALFOPEN_STALE).
+ */
+int sweeper_release_halfopen(int halfopen_fd, struct gw_flow *flow);
+
+/*
  * Visit every entry of a map, in batches; cb may update or delete the
  * entry it is given. lookup_flags: BPF_F_LOCK for maps with a spin lock.
  * A non-zero cb return stops the walk and is returned; else 0 or -errno.
@@ -129,20 +168,25 @@ int sweeper_map_foreach(int fd, size_t key_size, size_t value_size, uint64_t loo
 int sweeper_flow_foreach(int flows_fd, sweeper_visit_cb cb, void *ctx);
 
 /*
- * One sweep at now_ns (sweeper_clock_ns()): expire flows, then delete the
- * source entries with no connection, a rate count decayed to 0 (the
- * window of their rule in cfg) and no overload pending. Returns 0 or -errno.
+ * One sweep at now_ns (sweeper_clock_ns()): expire flows (their timeouts
+ * adapted to how full the table is; their counts given back, the
+ * half-open ones to halfopen_fd), then delete the source entries with no
+ * connection, a rate count decayed to 0 (the window of their rule in cfg)
+ * and no overload pending. Returns 0 or -errno.
  */
-int sweeper_run(int flows_fd, int src_track_fd, const struct config *cfg, uint64_t now_ns,
-		struct sweeper_result *out);
+int sweeper_run(int flows_fd, int src_track_fd, int halfopen_fd, const struct config *cfg,
+		uint64_t now_ns, struct sweeper_result *out);
 
 /*
  * After a reload: new_index[i] is the new compiled index of old rule i, or
  * -1 when that rule is gone (sweeper_rule_map()). Flows and source entries
- * of kept rules follow their rule; those of vanished rules are deleted.
+ * of kept rules follow their rule; those of vanished rules are deleted. A
+ * half-open flow whose rule moves gives its half-open count back (it is
+ * kept under the old index).
  * Returns 0 or the first -errno.
  */
-int sweeper_remap_rules(int flows_fd, int src_track_fd, const int *new_index, size_t nold);
+int sweeper_remap_rules(int flows_fd, int src_track_fd, int halfopen_fd, const int *new_index,
+			size_t nold);
 
 /*
  * Match the rules of old to those of new: a rule keeps its tracking when

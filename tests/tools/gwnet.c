@@ -14,6 +14,10 @@
  *                                 documentation ranges of DST's family (198.51.100.0/24
  *                                 and 203.0.113.0/24, or 2001:db8::/32), each followed by
  *                                 an ACK with a guessed acknowledgment number (raw sockets)
+ *   gwnet synburst SRC|forged DST PORT[,PORT...] SECONDS  SYNs alone, as fast as one
+ *                                 raw socket sends them, for SECONDS, to the ports in turn,
+ *                                 from SRC (random source ports) or from forged sources as
+ *                                 synflood's; print "sent N rate R/s"
  *   gwnet connect SRC DST PORT [MS]  TCP connect from SRC; exit 0 connected,
  *                                 1 refused/unreachable, 2 timed out (default 1000 ms)
  *   gwnet send SRC DST PORT N US  send N UDP datagrams from SRC, one every US microseconds
@@ -316,6 +320,57 @@ static int do_synflood(const char *dst, int port, long n)
 	return sent == n ? 0 : 1;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int do_synburst(const char *src, const char *dst, const char *ports, double seconds)
+{
+	uint16_t port[16];
+	struct sockaddr_storage ss;
+	struct timespec t0;
+	uint8_t from[16] = { 0 };
+	int nports = 0, family, fd, forged = !strcmp(src, "forged");
+	long sent = 0, failed = 0;
+	socklen_t len;
+	double took;
+
+	family = parse_sockaddr(dst, 0, &ss, &len);
+	if (!forged && inet_pton(family, src, from) != 1) {
+		fprintf(stderr, "gwnet: bad address %s\n", src);
+		return 64;
+	}
+	for (const char *p = ports; *p && nports < 16; p = strchr(p, ',') ? strchr(p, ',') + 1 : "")
+		port[nports++] = (uint16_t)atoi(p);
+	fd = socket(family, SOCK_RAW, IPPROTO_RAW);
+	if (fd < 0 || !nports) {
+		perror("gwnet synburst");
+		return 1;
+	}
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The clock once per 256 SYNs: reading it costs more than building one. */
+	do {
+		for (int i = 0; i < 256; i++) {
+			uint16_t sport = (uint16_t)(1024 + random() % 64000);
+
+			if (forged)
+				forged_source(family, from);
+			if (send_forged(fd, family, from, &ss, len, sport, port[sent % nports],
+					(uint32_t)random(), 0, TH_SYN))
+				failed++;
+			else
+				sent++;
+		}
+	} while ((took = seconds_since(&t0)) < seconds);
+	printf("sent %ld rate %.0f/s failed %ld\n", sent, sent / took, failed);
+	return sent ? 0 : 1;
+}
+
 static int do_send(const char *src, const char *dst, int port, long n, long us)
 {
 	struct sockaddr_storage ss;
@@ -496,6 +551,8 @@ int main(int argc, char **argv)
 		do_hold(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argc == 7 ? atol(argv[6]) : 0);
 	if (argc == 5 && !strcmp(argv[1], "synflood"))
 		return do_synflood(argv[2], atoi(argv[3]), atol(argv[4]));
+	if (argc == 6 && !strcmp(argv[1], "synburst"))
+		return do_synburst(argv[2], argv[3], argv[4], atof(argv[5]));
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "connect"))
 		return do_connect(argv[2], argv[3], atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1000);
 	if (argc == 7 && !strcmp(argv[1], "send"))
@@ -510,6 +567,7 @@ int main(int argc, char **argv)
 		return do_chat(argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5);
 	fprintf(stderr, "usage: gwnet listen PORT | serve PORT | connect SRC DST PORT [MS] | "
 			"hold SRC DST PORT N [US] | synflood DST PORT N | "
+			"synburst SRC|forged DST PORT[,PORT...] SECONDS | "
 			"send SRC DST PORT N US | chat SRC DST PORT LINE... | "
 			"refused tcp|udp SRC DST PORT [MS]\n");
 	return 64;

@@ -285,6 +285,24 @@ static void test_ports_and_protocols(void)
 	config_free(&cfg);
 }
 
+/* max-src-states N: PF's bound on a source's states, alone enough to track a rule's flows. */
+static void test_max_src_states(void)
+{
+	struct config cfg;
+	char err[256] = "";
+	int ret = load("pass proto tcp to port pop3 keep state (max-src-states 20)\n"
+		       "pass proto tcp to port 25 keep state (max-src-conn 5)\n",
+		       &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "max-src-states parses (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.rules[0].rule.max_src_states, 20, "max-src-states 20");
+	CHECK(gw_rule_tracks_flows(&cfg.rules[0].rule), "max-src-states alone tracks flows");
+	CHECK_INT(cfg.rules[1].rule.max_src_states, 0, "unset: 0 (the default half-open bound)");
+	config_free(&cfg);
+}
+
 static void test_tables(void)
 {
 	struct config cfg;
@@ -487,6 +505,12 @@ static void test_bad_inputs(void)
 	     "t.conf:1:28: unknown state option \"max-states\""},
 	    {"pass proto tcp keep state (max-src-conn 0)\n",
 	     "t.conf:1:41: max-src-conn \"0\" is too small (minimum 1)"},
+	    {"pass proto tcp keep state (max-src-states 0)\n",
+	     "t.conf:1:43: max-src-states \"0\" is too small (minimum 1)"},
+	    {"pass proto tcp keep state (max-src-states 2147483648)\n",
+	     "t.conf:1:43: max-src-states \"2147483648\" is too large (maximum 2147483647)"},
+	    {"pass proto tcp keep state (max-src-states 5, max-src-states 6)\n",
+	     "t.conf:1:46: duplicate \"max-src-states\""},
 	    {"pass proto tcp keep state (max-src-conn-rate 5)\n",
 	     "t.conf:1:46: invalid max-src-conn-rate \"5\" (expected N/S)"},
 	    {"pass proto tcp keep state (max-src-conn-rate 5/0)\n",
@@ -1020,6 +1044,7 @@ int main(void)
 	test_defaults_and_set();
 	test_macros_and_continuations();
 	test_ports_and_protocols();
+	test_max_src_states();
 	test_tables();
 	test_queue_declared_later();
 	test_durations();

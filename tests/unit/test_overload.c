@@ -33,7 +33,7 @@
 
 #define NS SWEEPER_NSEC
 
-static int flows_fd, src_fd, config_fd, conf_fd;
+static int flows_fd, src_fd, halfopen_fd, config_fd, conf_fd;
 
 /* gw_flows' slots here: a power of two, few enough to clear quickly. */
 #define TEST_FLOW_SLOTS 1024
@@ -101,6 +101,17 @@ static void clear_maps(void)
 		sweeper_flow_free(flows_fd, slot);
 	while (!bpf_map_get_next_key(src_fd, NULL, &sk))
 		bpf_map_delete_elem(src_fd, &sk);
+	while (!bpf_map_get_next_key(halfopen_fd, NULL, &sk))
+		bpf_map_delete_elem(halfopen_fd, &sk);
+}
+
+/* The half-open count of a source, or -1 when it has none. */
+static long halfopen_count(const char *addr, uint32_t rule)
+{
+	struct gw_src_key k = { .addr = key_of(addr), .rule = rule };
+	struct gw_src_halfopen h;
+
+	return bpf_map_lookup_elem(halfopen_fd, &k, &h) ? -1 : h.count;
 }
 
 static void test_rate_and_timeouts(void)
@@ -329,7 +340,22 @@ static void test_sweep(const struct config *cfg)
 	/* A rule the config does not have: nothing to wait for. */
 	put_source("2001:db8:bad::7", 200, 0, 5000, 199999, 0);
 
-	CHECK_INT(sweeper_run(flows_fd, src_fd, cfg, now, &res), 0, "sweep runs");
+	/* The half-open flows hold their source's half-open count, as the data path makes them. */
+	for (size_t i = 0; i < NSWEEP; i++) {
+		struct gw_flow_tuple k = flow_tuple("198.51.100.7", (uint16_t)(1000 + i), 110);
+
+		if ((sweep_cases[i].state == GW_FLOW_SYN || sweep_cases[i].state == GW_FLOW_SYNACK) &&
+		    !get_flow(&k, &f)) {
+			f.halfopen = 1;
+			sweeper_flow_put(flows_fd, conf_fd, &f);
+		}
+	}
+	bpf_map_update_elem(halfopen_fd, &(struct gw_src_key){ key_of("198.51.100.7"), 4 },
+			    &(struct gw_src_halfopen){ .count = 4 }, BPF_ANY);
+
+	CHECK_INT(sweeper_run(flows_fd, src_fd, halfopen_fd, cfg, now, &res), 0, "sweep runs");
+	CHECK_INT(halfopen_count("198.51.100.7", 4), 2,
+		  "the two expired half-open flows gave their half-open counts back");
 	CHECK_INT(res.flows, NSWEEP, "sweep saw every flow");
 	CHECK_INT(res.flows_expired, 4, "sweep expired four flows");
 	CHECK_INT(res.slots_released, 1, "one of them held a slot");
@@ -347,6 +373,47 @@ static void test_sweep(const struct config *cfg)
 	CHECK_INT(source_conns("198.51.100.9", 4, NULL), 0, "source with a live rate count kept");
 	CHECK_INT(source_conns("198.51.100.10", 4, NULL), 0, "overloaded source kept");
 	CHECK_INT(source_conns("2001:db8:bad::7", 200, NULL), -1, "source of a vanished rule deleted");
+}
+
+/*
+ * PF's adaptive timeouts: past 60% of the slots the timeouts of the flows
+ * that give way shrink towards 0 at 120%; a full table keeps a third.
+ */
+static void test_sweep_adaptive(const struct config *cfg)
+{
+	struct sweeper_fill fill = { .slots = 100, .free = 40 };
+	uint64_t now = 300000 * NS;
+	struct sweeper_result res;
+
+	CHECK_INT(sweeper_flow_timeout_adaptive(GW_FLOW_SYN, &fill), 120, "adaptive: 60%% full: 120 s");
+	fill.free = 10;
+	CHECK_INT(sweeper_flow_timeout_adaptive(GW_FLOW_SYN, &fill), 60, "adaptive: 90%% full: 60 s");
+	fill.free = 0;
+	CHECK_INT(sweeper_flow_timeout_adaptive(GW_FLOW_SYN, &fill), 40, "adaptive: full: 40 s");
+	CHECK_INT(sweeper_flow_timeout_adaptive(GW_FLOW_SYNACK, &fill), 10, "adaptive: full: SYN-ACK 10 s");
+	CHECK_INT(sweeper_flow_timeout_adaptive(GW_FLOW_CLOSING, &fill), 30, "adaptive: full: closing 30 s");
+	CHECK_INT(sweeper_flow_timeout_adaptive(GW_FLOW_ESTABLISHED, &fill), 86400,
+		  "adaptive: established flows keep theirs");
+	CHECK_INT(sweeper_flow_timeout_adaptive(GW_FLOW_KILLED, &fill), 90,
+		  "adaptive: killed flows keep theirs");
+
+	/* A table full of SYNs idle 50 s: under tcp.first, past its adaptive 40 s. */
+	clear_maps();
+	for (uint32_t slot = 0; slot < TEST_FLOW_SLOTS; slot++) {
+		struct gw_flow f = { .tuple = flow_tuple("203.0.113.5", (uint16_t)(1 + slot), 110),
+				     .state = slot ? GW_FLOW_SYN : GW_FLOW_ESTABLISHED,
+				     .last_ns = now - 50 * NS };
+
+		bpf_map_update_elem(flows_fd, &slot, &f, BPF_ANY);
+	}
+	CHECK_INT(sweeper_run(flows_fd, src_fd, halfopen_fd, cfg, now, &res), 0, "adaptive sweep runs");
+	CHECK(res.fill.slots == TEST_FLOW_SLOTS && res.fill.free == 0 &&
+		      res.fill.halfopen == TEST_FLOW_SLOTS - 1 && res.fill.established == 1,
+	      "the sweep saw the table full (%zu free, %zu half-open, %zu established)", res.fill.free,
+	      res.fill.halfopen, res.fill.established);
+	CHECK_INT(res.flows_expired, TEST_FLOW_SLOTS - 1,
+		  "every SYN idle 50 s expired in a full table, the established flow stayed");
+	clear_maps();
 }
 
 /* A flush request for a source: rule < 0 means flush global. */
@@ -777,7 +844,7 @@ static void test_remap(void)
 	put_source("192.0.2.66", 3, 1, 1000, 1, 0);
 	put_source("192.0.2.66", 2, 1, 1000, 1, 0);
 	sweeper_rule_map(&a, &b, map);
-	CHECK_INT(sweeper_remap_rules(flows_fd, src_fd, map, a.nrules), 0, "remap");
+	CHECK_INT(sweeper_remap_rules(flows_fd, src_fd, halfopen_fd, map, a.nrules), 0, "remap");
 	CHECK(!get_flow(&pop, &f) && f.rule == 3 && f.counted, "the pop3 flow follows its rule");
 	CHECK(!get_flow(&ssh2, &f) && f.rule == 2, "the ssh flow keeps its index");
 	CHECK(get_flow(&imap, &f) == -ENOENT, "the vanished rule's flow is gone");
@@ -828,6 +895,7 @@ int main(void)
 		return check_done();
 	flows_fd = bpf_map__fd(skel->maps.gw_flows);
 	src_fd = bpf_map__fd(skel->maps.gw_src_track);
+	halfopen_fd = bpf_map__fd(skel->maps.gw_src_halfopen);
 	config_fd = bpf_map__fd(skel->maps.gw_config);
 	conf_fd = bpf_map__fd(skel->maps.data_flowconf);
 
@@ -843,6 +911,7 @@ int main(void)
 			   "pass proto tcp to port pop3 keep state (max-src-conn-rate 6/3)\n",
 			   &empty, err, sizeof(err));
 	test_sweep(&empty);
+	test_sweep_adaptive(&empty);
 	config_free(&empty);
 	test_flush_flows();
 	test_sock_destroy();
