@@ -44,10 +44,11 @@ BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 
 all: $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BENCH_BINS)
 
-# Debian 12 packages the build, the tests and the demo need.
+# Debian 12 packages the build, the tests and the demo need (systemd for
+# systemd-analyze, strace and libcap2-bin's capsh: tests/integration/test_unit.sh).
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
 	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev \
-	postfix swaks libio-socket-inet6-perl
+	postfix swaks libio-socket-inet6-perl systemd strace libcap2-bin
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool
 deps:

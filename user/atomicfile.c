@@ -4,12 +4,20 @@
  * directory so that rename(2) is atomic (same file system), and is hidden
  * (".<base>.XXXXXX") so that a directory listing served to the public
  * never shows a half-written list.
+ *
+ * The directory may be one others can write to (a dump-dir a web server
+ * serves, a table file's directory): nothing here opens a name in it that
+ * someone else could have made, so a planted symlink is never written
+ * through, and the file's mode comes from the caller, never from whatever
+ * the target's name points to.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +46,33 @@ static int split_path(const char *path, char *dir, size_t dirlen, const char **b
 	return **base ? 0 : -EISDIR;
 }
 
+/*
+ * Create the temporary ".<base>.XXXXXX" in dirfd. O_EXCL (and O_NOFOLLOW,
+ * which says so) means a name planted in the directory, a symlink above
+ * all, is never opened: the next random name is tried instead.
+ */
+static int create_temporary(struct atomic_file *af)
+{
+	static const char letters[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char *x = af->tmp + strlen(af->tmp) - 6;
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		unsigned char rnd[6];
+		int fd;
+
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return -EIO;
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			x[i] = letters[rnd[i] % (sizeof(letters) - 1)];
+		fd = openat(af->dirfd, af->tmp_base,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
 int atomic_file_open(struct atomic_file *af, const char *path, mode_t mode)
 {
 	char dir[PATH_MAX];
@@ -45,6 +80,7 @@ int atomic_file_open(struct atomic_file *af, const char *path, mode_t mode)
 	int fd, err;
 
 	memset(af, 0, sizeof(*af));
+	af->dirfd = -1;
 	err = split_path(path, dir, sizeof(dir), &base);
 	if (err)
 		return err;
@@ -54,15 +90,24 @@ int atomic_file_open(struct atomic_file *af, const char *path, mode_t mode)
 	    sizeof(af->tmp))
 		return -ENAMETOOLONG;
 	snprintf(af->path, sizeof(af->path), "%s", path);
+	af->base = af->path + (base - path);
+	af->tmp_base = strrchr(af->tmp, '/') + 1;
 
-	fd = mkstemp(af->tmp);
-	if (fd < 0) {
+	/* The temporary is created, renamed and synced relative to this one
+	 * descriptor, so both names stay in the same directory even if its
+	 * path is changed under us meanwhile. */
+	af->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (af->dirfd < 0) {
 		err = -errno;
-		af->tmp[0] = '\0';
-		return err;
+		goto fail_dir;
+	}
+	fd = create_temporary(af);
+	if (fd < 0) {
+		err = fd;
+		goto fail_dir;
 	}
 	/* fchmod, unlike open's mode, is not reduced by the umask. */
-	if (fchmod(fd, mode) < 0)
+	if (fchmod(fd, mode & ATOMIC_FILE_MODE_MASK) < 0)
 		goto fail;
 	af->fp = fdopen(fd, "w");
 	if (!af->fp)
@@ -71,25 +116,24 @@ int atomic_file_open(struct atomic_file *af, const char *path, mode_t mode)
 fail:
 	err = -errno;
 	close(fd);
-	unlink(af->tmp);
+	unlinkat(af->dirfd, af->tmp_base, 0);
+fail_dir:
+	if (af->dirfd >= 0)
+		close(af->dirfd);
+	af->dirfd = -1;
 	af->tmp[0] = '\0';
 	return err;
 }
 
-static int fsync_directory_of(const char *path)
+/* Remove the temporary (if any) and let go of the directory. */
+static void release(struct atomic_file *af, bool remove_temporary)
 {
-	char dir[PATH_MAX];
-	const char *base;
-	int fd, err = split_path(path, dir, sizeof(dir), &base);
-
-	if (err)
-		return err;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return err;
+	if (remove_temporary && af->tmp[0])
+		unlinkat(af->dirfd, af->tmp_base, 0);
+	af->tmp[0] = '\0';
+	if (af->dirfd >= 0)
+		close(af->dirfd);
+	af->dirfd = -1;
 }
 
 int atomic_file_commit(struct atomic_file *af)
@@ -107,16 +151,16 @@ int atomic_file_commit(struct atomic_file *af)
 	if (fclose(af->fp) != 0 && !err)
 		err = -errno;
 	af->fp = NULL;
-	if (!err && rename(af->tmp, af->path) < 0)
+	/* rename(2) replaces a symlink at the target; it never writes through one. */
+	if (!err && renameat(af->dirfd, af->tmp_base, af->dirfd, af->base) < 0)
 		err = -errno;
-	if (err) {
-		unlink(af->tmp);
-		af->tmp[0] = '\0';
-		return err;
-	}
-	af->tmp[0] = '\0';
 	/* Without this the rename itself may not survive a crash. */
-	return fsync_directory_of(af->path);
+	if (!err && fsync(af->dirfd) < 0) {
+		release(af, false);
+		return -errno;
+	}
+	release(af, err != 0);
+	return err;
 }
 
 void atomic_file_abort(struct atomic_file *af)
@@ -125,8 +169,5 @@ void atomic_file_abort(struct atomic_file *af)
 		fclose(af->fp);
 		af->fp = NULL;
 	}
-	if (af->tmp[0]) {
-		unlink(af->tmp);
-		af->tmp[0] = '\0';
-	}
+	release(af, true);
 }

@@ -11,13 +11,20 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/* The rw bits: the writer never makes an executable, setuid, setgid or
+ * sticky file, whatever mode it is asked for. */
+#define ATOMIC_FILE_MODE_MASK 0666
+
 struct atomic_file {
 	FILE *fp;			/* write through this */
+	int dirfd;			/* the target's directory, held open */
 	char path[PATH_MAX];
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX];		/* the temporary's path, "" once gone */
+	const char *base;		/* the target's name in dirfd (in path) */
+	const char *tmp_base;		/* the temporary's name in dirfd (in tmp) */
 };
 
-/* Returns 0 or -errno. */
+/* Mode is masked by ATOMIC_FILE_MODE_MASK, not by the umask. Returns 0 or -errno. */
 int atomic_file_open(struct atomic_file *af, const char *path, mode_t mode);
 /* Flush, fsync, rename. Returns 0 or -errno (the temporary is removed). */
 int atomic_file_commit(struct atomic_file *af);

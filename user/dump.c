@@ -29,11 +29,13 @@
  * '\n'; "entries" is plural even for 1 so that scripts can match it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "atomicfile.h"
 #include "dump.h"
@@ -124,11 +126,33 @@ static void write_full(FILE *fp, const struct dump_entry *entries, size_t n)
 	}
 }
 
+/*
+ * mkdir one directory with DUMP_DIR_MODE exactly: greywalld's umask (0027)
+ * would leave a web server unable to read a directory it serves.
+ */
+static int make_one_directory(const char *path)
+{
+	int fd, err = 0;
+
+	if (mkdir(path, DUMP_DIR_MODE) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	/* O_NOFOLLOW: if the name was swapped for a symlink meanwhile, the
+	 * mode of what it points to is left alone. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, DUMP_DIR_MODE) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 /* mkdir -p: the dump directory is often a fresh web root subdirectory. */
-static int make_directory(const char *dir)
+int dump_make_directory(const char *dir)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(dir);
+	int err;
 
 	if (len == 0 || len >= sizeof(path))
 		return len ? -ENAMETOOLONG : -EINVAL;
@@ -137,13 +161,12 @@ static int make_directory(const char *dir)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, DUMP_DIR_MODE) < 0 && errno != EEXIST)
-			return -errno;
+		err = make_one_directory(path);
+		if (err)
+			return err;
 		*p = '/';
 	}
-	if (mkdir(path, DUMP_DIR_MODE) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return make_one_directory(path);
 }
 
 static int write_one(const char *dir, const char *table, const char *suffix,
@@ -179,7 +202,7 @@ int dump_write_table(const char *dir, const char *table, const char *contact, in
 	/* The table name becomes a file name: it must not leave the directory. */
 	if (!table[0] || table[0] == '.' || strchr(table, '/'))
 		return -EINVAL;
-	err = make_directory(dir);
+	err = dump_make_directory(dir);
 	if (!err)
 		err = write_one(dir, table, ".txt", contact, now, entries, n, false);
 	if (!err)

@@ -26,6 +26,12 @@ struct dump_entry {
 int dump_write_table(const char *dir, const char *table, const char *contact, int64_t now,
 		     const struct dump_entry *entries, size_t n);
 
+/*
+ * Create dir and its missing parents, each with mode 0755 whatever the
+ * umask; directories that exist are left as they are. Returns 0 or -errno.
+ */
+int dump_make_directory(const char *dir);
+
 /* "2026-11-22T09:00:00Z" (UTC). */
 void dump_format_time(int64_t t, char *buf, size_t len);
 

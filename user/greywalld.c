@@ -32,6 +32,9 @@
 #include "sweeper.h"
 #include "tablefile.h"
 
+/* No permissions for others, no write for the group (greywalld(8), FILES). */
+#define GREYWALLD_UMASK 0027
+
 /* The overload event ring, read by the event loop; NULL ring before it runs. */
 static struct overload overload;
 
@@ -316,7 +319,7 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 	size_t ntables = 0;
 	int ret;
 
-	ret = mkdir_parents(d->cfg.dump_dir, 0755, true);
+	ret = dump_make_directory(d->cfg.dump_dir);
 	if (ret) {
 		log_err("dump-dir %s: %s", d->cfg.dump_dir, strerror(-ret));
 		if (report)
@@ -568,6 +571,13 @@ int main(int argc, char **argv)
 	char errbuf[1024], path[PATH_MAX];
 	int opt, ret, listen_fd;
 
+	/*
+	 * Whatever umask greywalld was started with: what it creates (the
+	 * store, the state-dir, pinned maps, the files of fetch commands) is
+	 * no one else's to read or write. Files meant for others, the dumps,
+	 * get their mode set explicitly.
+	 */
+	umask(GREYWALLD_UMASK);
 	while ((opt = getopt_long(argc, argv, "dnvf:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':

@@ -25,10 +25,15 @@
  * is converted on open.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -36,6 +41,9 @@
 
 #define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 5000
+/* The database and its -wal and -shm files: evidence quotes log lines and
+ * SMTP dialogues, so no one but root and the group may read them. */
+#define STORE_FILE_MODE 0640
 /* Page cache per connection, in KiB (negative cache_size). With the pages
  * of a large table cached, bulk loads and the start-up scan never wait for
  * the disk. Pages are only allocated as they are used, so a small store
@@ -968,6 +976,70 @@ static int migrate(struct store *st)
 	return err;
 }
 
+/*
+ * Create name with STORE_FILE_MODE (the umask can only make it stricter)
+ * when create is set and it is missing; take the bits beyond
+ * STORE_FILE_MODE from a file that exists (an older version's, or made
+ * under another umask). A symlink at the name is refused, never followed.
+ *
+ * The existing file is looked at through an O_PATH descriptor: closing an
+ * ordinary one would drop every POSIX lock this process holds on the file,
+ * those of an SQLite connection already open on it included.
+ */
+static int restrict_store_file(const char *name, bool create)
+{
+	char self[64];
+	struct stat st;
+	int fd, err = 0;
+
+	fd = open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (!create)
+			return 0;
+		fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  STORE_FILE_MODE);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		return 0;
+	}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (S_ISLNK(st.st_mode))
+		err = -ELOOP;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if ((st.st_mode & 07777) & ~STORE_FILE_MODE) {
+		/* fchmod refuses O_PATH descriptors; the /proc link names this
+		 * very file, not whatever the name points to by now. */
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		if (chmod(self, st.st_mode & STORE_FILE_MODE) < 0)
+			err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * SQLite creates the -wal and -shm files with the database's own mode, so
+ * making the database file first, with our mode, settles all three.
+ */
+static int restrict_store_files(const char *path)
+{
+	char name[PATH_MAX];
+	int err = restrict_store_file(path, true);
+
+	for (int i = 0; !err && i < 2; i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, i ? "-shm" : "-wal") >=
+		    sizeof(name))
+			return -ENAMETOOLONG;
+		err = restrict_store_file(name, false);
+	}
+	return err;
+}
+
 int store_open(const char *path, struct store **out)
 {
 	char pragmas[256];
@@ -975,11 +1047,14 @@ int store_open(const char *path, struct store **out)
 	int rc, err;
 
 	*out = NULL;
+	/* The file is created if missing; its directory is not (that is the
+	 * operator's state-dir, whose ownership and mode we must not guess). */
+	err = restrict_store_files(path);
+	if (err)
+		return err;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	/* The file is created if missing; its directory is not (that is the
-	 * operator's state-dir, whose ownership and mode we must not guess). */
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -40,8 +40,11 @@ struct entry_meta {
 
 /*
  * Open (creating the file, never its directory) and migrate the schema.
- * -EBADMSG: not a database or corrupt; -EPROTONOSUPPORT: written by a newer
- * greywall; otherwise the OS error (-ENOENT, -EACCES, ...).
+ * The database, -wal and -shm files get mode 0640 at most, whatever the
+ * umask (existing ones lose the bits beyond it). -EBADMSG: not a database
+ * or corrupt; -EPROTONOSUPPORT: written by a newer greywall; -ELOOP: a
+ * symlink at one of the names; -EINVAL: not a regular file; otherwise the
+ * OS error (-ENOENT, -EACCES, ...).
  */
 int store_open(const char *path, struct store **out);
 void store_close(struct store *st);

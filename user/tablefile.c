@@ -16,6 +16,10 @@
 #include "tablefile.h"
 
 #define TABLEFILE_BUFSIZE (1 << 20)
+/* A new table file: lists of addresses are nobody else's business. */
+#define TABLEFILE_MODE 0640
+/* The bits an existing table file's mode passes on to its replacement. */
+#define TABLEFILE_MODE_KEPT 0660
 
 static bool is_blank(char c)
 {
@@ -118,13 +122,18 @@ int tablefile_write(const char *path, const struct addr_prefix *entries, size_t 
 {
 	struct atomic_file af;
 	char text[ADDR_STRLEN];
-	mode_t mode = 0644;
+	mode_t mode = TABLEFILE_MODE;
 	struct stat st;
 	int err;
 
-	/* Keep the permissions an operator gave an existing file. */
-	if (stat(path, &st) == 0)
-		mode = st.st_mode & 07777;
+	/*
+	 * Keep the read and write bits an operator gave an existing file for
+	 * its owner and group, never more: lstat, because the mode of what a
+	 * symlink planted at the path points to (a setuid program, a file
+	 * anyone may write) must not become the new file's mode.
+	 */
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+		mode = st.st_mode & TABLEFILE_MODE_KEPT;
 	err = atomic_file_open(&af, path, mode);
 	if (err)
 		return err;

@@ -20,7 +20,12 @@ typedef int (*tablefile_cb)(void *ctx, const struct addr_prefix *p, int line);
  */
 int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size_t errlen);
 
-/* Write entries one per line, atomically. Returns 0 or -errno. */
+/*
+ * Write entries one per line, atomically. A new file gets mode 0640; a
+ * file that exists keeps its owner's and group's rw bits (mode & 0660).
+ * A symlink at the path is replaced, not written through. Returns 0 or
+ * -errno.
+ */
 int tablefile_write(const char *path, const struct addr_prefix *entries, size_t n);
 
 #endif /* __GREYWALL_TABLEFILE_H */

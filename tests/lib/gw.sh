@@ -163,9 +163,13 @@ $1
 CONF
 }
 
+# GW_WRAP, when set: a command (and its arguments) greywalld is started under,
+# such as setpriv with the unit's capability bounding set; it must exec greywalld.
 gw_start() {
 	# ip itself, not the gw function: `ip netns exec` execs greywalld, so $! is its pid.
-	ip netns exec "$GW_NS" "$GW_BIN/greywalld" -d -f "$GW_CONF" >>"$GW_RUN/greywalld.log" 2>&1 &
+	# shellcheck disable=SC2086 # GW_WRAP is split into its words on purpose.
+	ip netns exec "$GW_NS" ${GW_WRAP:-} "$GW_BIN/greywalld" -d -f "$GW_CONF" \
+		>>"$GW_RUN/greywalld.log" 2>&1 &
 	GW_PID=$!
 	wait_for 20 ctl status || {
 		echo "# greywalld did not become ready:"

@@ -25,7 +25,7 @@ static int write_file(const char *path, const char *text, mode_t mode)
 
 int main(void)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX], victim[PATH_MAX];
 	struct atomic_file af;
 	struct stat st;
 	int err;
@@ -64,6 +64,23 @@ int main(void)
 		CHECK(access(tmp, F_OK) < 0 && errno == ENOENT, "abort removes the temporary");
 		CHECK_INT(count_dir_entries(dir), 1, "nothing else left in the directory");
 	}
+
+	/* The writer makes no executable or setuid file, whatever it is asked. */
+	CHECK_INT(write_file(path, "fifth\n", 04755), 0, "replace asking for mode 04755");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "only the rw bits: 0644");
+
+	/* A symlink planted at the target's name is replaced, not written through. */
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	CHECK_INT(write_file(victim, "victim\n", 0600), 0, "a file a symlink points to");
+	unlink(path);
+	CHECK(symlink(victim, path) == 0, "plant a symlink at the target's name");
+	CHECK_INT(write_file(path, "sixth\n", 0644), 0, "write to the planted name");
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode), "the symlink became a file");
+	CHECK_STR(read_small_file(path), "sixth\n", "the file has the new content");
+	CHECK_STR(read_small_file(victim), "victim\n", "the link target is untouched");
+	CHECK(stat(victim, &st) == 0 && (st.st_mode & 07777) == 0600,
+	      "the link target's mode is untouched");
+	unlink(victim);
 
 	snprintf(path, sizeof(path), "%s/missing/list.txt", dir);
 	CHECK_INT(atomic_file_open(&af, path, 0644), -ENOENT, "missing directory is -ENOENT");

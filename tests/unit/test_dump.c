@@ -59,6 +59,8 @@ int main(void)
 	}
 	/* Two levels that do not exist yet: the writer creates them. */
 	snprintf(dir, sizeof(dir), "%s/pub/lists", base);
+	/* greywalld's own umask, which must not reach the published directories. */
+	umask(027);
 
 	dump_format_time(now, buf, sizeof(buf));
 	CHECK_STR(buf, "2026-11-22T09:00:00Z", "dump_format_time");
@@ -107,6 +109,8 @@ int main(void)
 		  "manual\n"
 		  "2001:db8:bad::/48\t2026-11-22T08:59:50Z\t-\t0/0\t0/0\t0/0\t0/0\t-\n",
 		  "bruteforce_full.txt bytes");
+	CHECK_INT(mode_of("."), 0755, "dump-dir created 0755 despite umask 027");
+	CHECK_INT(mode_of(".."), 0755, "its missing parent created 0755 too");
 	CHECK_INT(mode_of("bruteforce.txt"), 0644, "list mode 0644");
 	CHECK_INT(mode_of("bruteforce_full.txt"), 0644, "full list mode 0644");
 
@@ -144,6 +148,30 @@ int main(void)
 	CHECK_INT(dump_write_table(dir, ".hidden", NULL, now, e, 1), -EINVAL,
 		  "table name starting with a dot is refused");
 	CHECK_INT(count_dir_entries(dir), 4, "nothing written for refused names");
+
+	/* Whoever may write to dump-dir (a web server) plants a symlink where a
+	 * dump goes: it is replaced, what it points to is untouched. */
+	{
+		char victim[PATH_MAX + 16], planted[PATH_MAX + 16];
+		struct stat st;
+		FILE *fp;
+
+		snprintf(victim, sizeof(victim), "%s/victim", base);
+		snprintf(planted, sizeof(planted), "%s/planted.txt", dir);
+		fp = fopen(victim, "w");
+		fputs("victim\n", fp);
+		fclose(fp);
+		chmod(victim, 0600);
+		CHECK(symlink(victim, planted) == 0, "plant a symlink in dump-dir");
+		CHECK_INT(dump_write_table(dir, "planted", NULL, now, e, 1), 0,
+			  "dump over the planted name");
+		CHECK(lstat(planted, &st) == 0 && S_ISREG(st.st_mode) &&
+			      (st.st_mode & 07777) == 0644,
+		      "the symlink became a dump of mode 0644");
+		CHECK_STR(read_small_file(victim), "victim\n", "the link target is untouched");
+		CHECK(stat(victim, &st) == 0 && (st.st_mode & 07777) == 0600,
+		      "the link target's mode is untouched");
+	}
 
 	{
 		char cmd[PATH_MAX + 16];

@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "check.h"
+#include "files.h"
 #include "store.h"
 
 static char dir[] = "/tmp/gw-store-XXXXXX";
@@ -390,6 +392,90 @@ static void test_open_errors(void)
 	unlink(path);
 }
 
+static mode_t mode_of(const char *path, const char *suffix)
+{
+	char name[PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(name, sizeof(name), "%s%s", path, suffix);
+	return lstat(name, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+/* The store quotes evidence: 0640 at most, whatever the umask; no symlinks. */
+static void test_file_modes(void)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char path[PATH_MAX], victim[PATH_MAX];
+	struct evidence ev = { .when = 1795338000, .source = "manual" };
+	mode_t old_mask = umask(022);
+	struct store *st;
+	FILE *fp;
+
+	st = open_named("modes.db", path);
+	if (st) {
+		/* A write makes SQLite create the -wal and -shm files. */
+		CHECK(store_evidence_add(st, &ev) > 0, "a write to the new store");
+		for (size_t i = 0; i < 3; i++)
+			CHECK_INT(mode_of(path, suffixes[i]), 0640,
+				  "umask 022: greywall.db%s is created 0640", suffixes[i]);
+		store_close(st);
+	}
+	remove_db(path);
+
+	/* An older version left the files world-readable: a second open (while
+	 * the first keeps the WAL files) takes them down to 0640. */
+	st = open_named("modes.db", path);
+	if (st) {
+		struct store *again;
+
+		CHECK(store_evidence_add(st, &ev) > 0, "a write to the store");
+		for (size_t i = 0; i < 3; i++) {
+			char name[PATH_MAX + 8];
+
+			snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+			chmod(name, i ? 0666 : 04755);
+		}
+		CHECK_INT(store_open(path, &again), 0, "open the store again");
+		for (size_t i = 0; i < 3; i++)
+			CHECK_INT(mode_of(path, suffixes[i]), 0640,
+				  "greywall.db%s of mode %s is now 0640", suffixes[i],
+				  i ? "0666" : "04755");
+		store_close(again);
+		CHECK(store_evidence_add(st, &ev) > 0, "the first connection still writes");
+		store_close(st);
+	}
+	remove_db(path);
+
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	fp = fopen(victim, "w");
+	fputs("victim\n", fp);
+	fclose(fp);
+	chmod(victim, 0644);
+	snprintf(path, sizeof(path), "%s/linked.db", dir);
+	CHECK(symlink(victim, path) == 0, "plant a symlink at the store's name");
+	st = (struct store *)1;
+	CHECK_INT(store_open(path, &st), -ELOOP, "a symlink at the store's name: -ELOOP");
+	CHECK(st == NULL, "no store through a symlink");
+	CHECK_STR(read_small_file(victim), "victim\n", "the link target's content is untouched");
+	CHECK_INT(mode_of(victim, ""), 0644, "the link target's mode is untouched");
+	unlink(path);
+
+	/* The same for a -wal name an attacker got to first. */
+	snprintf(path, sizeof(path), "%s/walled.db", dir);
+	snprintf(victim, sizeof(victim), "%s/walled.db-wal", dir);
+	{
+		char target[PATH_MAX];
+
+		snprintf(target, sizeof(target), "%s/victim", dir);
+		CHECK(symlink(target, victim) == 0, "plant a symlink at the -wal name");
+		CHECK_INT(store_open(path, &st), -ELOOP, "a symlink at the -wal name: -ELOOP");
+		CHECK_STR(read_small_file(target), "victim\n", "its target is untouched");
+		unlink(target);
+	}
+	remove_db(path);
+	umask(old_mask);
+}
+
 static void benchmark_million_puts(void)
 {
 	char path[PATH_MAX];
@@ -617,6 +703,7 @@ int main(void)
 	snprintf(db, sizeof(db), "%s/greywall.db", dir);
 	test_basics();
 	test_open_errors();
+	test_file_modes();
 	test_upgrade_from_v1();
 	test_corrupt_bucket();
 	test_many_into_stored_table();

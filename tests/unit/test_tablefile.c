@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "tablefile.h"
 
 static char dir[] = "/tmp/gw-tablefile-XXXXXX";
@@ -99,6 +101,54 @@ static void benchmark_million_lines(void)
 	printf("# 1000000 lines read in %.0f ms\n", ms_since(&t0));
 	CHECK_INT(err, 0, "read a million-line file");
 	CHECK_INT(count, 1000000, "a million entries delivered");
+}
+
+static mode_t mode_of(const char *name)
+{
+	struct stat st;
+
+	return lstat(name, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+/* The rw bits of the owner and group at most, never through a symlink. */
+static void test_write_modes(const struct addr_prefix *entries)
+{
+	char victim[PATH_MAX];
+	struct stat st;
+	mode_t old_mask = umask(022);
+
+	unlink(path);
+	CHECK_INT(tablefile_write(path, entries, 1), 0, "write a new file with umask 022");
+	CHECK_INT(mode_of(path), 0640, "a new table file is 0640, not world-readable");
+
+	chmod(path, 04755);
+	CHECK_INT(tablefile_write(path, entries, 2), 0, "rewrite a file of mode 04755");
+	CHECK_INT(mode_of(path), 0640, "only the rw bits are kept: 04755 becomes 0640");
+	chmod(path, 0666);
+	CHECK_INT(tablefile_write(path, entries, 2), 0, "rewrite a file of mode 0666");
+	CHECK_INT(mode_of(path), 0660, "0666 becomes 0660");
+	chmod(path, 0600);
+	CHECK_INT(tablefile_write(path, entries, 2), 0, "rewrite a file of mode 0600");
+	CHECK_INT(mode_of(path), 0600, "a stricter mode is kept");
+
+	/* A symlink planted at the table file's name, to a setuid file. */
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	unlink(path);
+	{
+		FILE *fp = fopen(victim, "w");
+
+		fputs("#!/bin/sh\n", fp);
+		fclose(fp);
+	}
+	chmod(victim, 04755);
+	CHECK(symlink(victim, path) == 0, "plant a symlink at the table file's name");
+	CHECK_INT(tablefile_write(path, entries, 2), 0, "write through the planted name");
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode), "the symlink is replaced by a file");
+	CHECK_INT(mode_of(path), 0640, "the new file does not take the link target's mode");
+	CHECK_INT(mode_of(victim), 04755, "the link target's mode is untouched");
+	CHECK_STR(read_small_file(victim), "#!/bin/sh\n", "the link target's content is untouched");
+	unlink(victim);
+	umask(old_mask);
 }
 
 int main(void)
@@ -214,6 +264,7 @@ int main(void)
 	CHECK_INT(tablefile_read(path, collect_cb, &c, err, sizeof(err)), 0, "read it back");
 	CHECK_INT(c.n, 0, "empty after rewrite");
 
+	test_write_modes(entries);
 	benchmark_million_lines();
 
 	unlink(path);
