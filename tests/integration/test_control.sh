@@ -23,6 +23,9 @@ control_cleanup() {
 	groupdel "$RO_GROUP" >/dev/null 2>&1
 }
 
+# A greywalld that hangs (as one did on a FIFO) fails the checks, not the run.
+ctl() { timeout 10 "$GW_BIN/greywallctl" -s "$GW_SOCK" "$@"; }
+
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
 trap control_cleanup EXIT
 gw_tarpit_user
@@ -47,7 +50,7 @@ ok $? "greywalld starts without a control-group"
 as() {
 	local user=$1
 	shift
-	setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups "$@"
+	timeout 10 setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups "$@"
 }
 # status_is "message" WANT command...: the command's exit status is WANT
 status_is() {
