@@ -126,7 +126,8 @@ int main(int argc, char **argv)
 		file_fd = fd < 0 ? -errno : regular_file_of(fd);
 		if (file_fd < 0) {
 			if (file_fd == -EFBIG)
-				fprintf(stderr, "greywallctl: %s: larger than the limit of %lld MiB\n",
+				fprintf(stderr,
+					"greywallctl: %s: larger than the limit of %lld MiB\n",
 					argv[i + 1], (long long)(CONTROL_MAX_FILE_SIZE >> 20));
 			else
 				fprintf(stderr, "greywallctl: %s: %s\n", argv[i + 1],

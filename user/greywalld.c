@@ -409,8 +409,9 @@ static void handle_client(struct daemon *d, int listen_fd)
 	}
 	status = commands_authorize(&peer, has_group, &req);
 	if (status)
-		log_warn("control socket: a command of uid %d (pid %d) refused: %s", (int)peer.uid,
-			 (int)peer.pid, peer.in_group ? "it needs root" : "not in the control group");
+		log_warn("control socket: a command of uid %d (pid %d) refused: %s",
+			 (int)peer.uid, (int)peer.pid,
+			 peer.in_group ? "it needs root" : "not in the control group");
 	/* The tarpit's verbs first; every other verb is the tables' and the data path's. */
 	if (!status)
 		status = commands_spamd_run(d, &req);

@@ -82,7 +82,8 @@ static void test_passed_fds(void)
 
 		if (n <= CONTROL_MAX_FDS) {
 			CHECK_INT(ret, 0, "a request with %d descriptor(s) is read", n);
-			CHECK(n ? req.fd >= 0 : req.fd == -1, "... and carries %s", n ? "it" : "none");
+			CHECK(n ? req.fd >= 0 : req.fd == -1, "... and carries %s",
+			      n ? "it" : "none");
 			control_request_free(&req);
 		} else {
 			CHECK_INT(ret, -EPROTO, "a request with %d descriptors is refused", n);
