@@ -55,30 +55,39 @@ static int collect_prefix(void *ctx, const struct addr_prefix *p, int line)
 	return addr_list_push(ctx, p);
 }
 
-/* Read the file passed with -f (as a descriptor) into a list. */
+/*
+ * Read the file passed with -f: the descriptor greywallctl opened with its
+ * caller's rights, read as it is (never reopened, which would read it with
+ * ours), and only when it is a regular file within the size limit. Returns
+ * 0, or the exit status after the message.
+ */
 static int read_passed_file(struct control_request *req, const char *name,
 			    struct addr_list *list)
 {
-	char path[64], err[512];
+	char err[512];
 	int ret;
 
 	if (req->fd < 0) {
 		fprintf(req->err, "greywallctl: -f %s: no file was passed\n", name);
-		return -EINVAL;
+		return CTL_EXIT_NOINPUT;
 	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", req->fd);
-	ret = tablefile_read(path, collect_prefix, list, err, sizeof(err));
+	if (control_passed_file_check(req->fd, CONTROL_MAX_FILE_SIZE, err, sizeof(err))) {
+		fprintf(req->err, "greywallctl: %s: %s\n", name, err);
+		return CTL_EXIT_NOINPUT;
+	}
+	ret = tablefile_read_fd(req->fd, name, CONTROL_MAX_FILE_SIZE, collect_prefix, list, err,
+				sizeof(err));
+	if (ret == -EINVAL) {
+		fprintf(req->err, "greywallctl: %s\n", err);
+		return CTL_EXIT_FAIL;
+	}
 	if (ret) {
-		/* Name the operator's file, not our /proc path. */
-		const char *colon = strchr(err, ':');
-
-		if (ret == -EINVAL && colon && !strncmp(err, path, strlen(path)))
-			fprintf(req->err, "greywallctl: %s%s\n", name, colon);
-		else
-			fprintf(req->err, "greywallctl: %s: %s\n", name,
-				ret == -EINVAL ? err : strerror(-ret));
+		fprintf(req->err, "greywallctl: %s: %s\n", name,
+			ret == -EFBIG ? "grew beyond the size limit while being read"
+				      : strerror(-ret));
+		return ret == -EFBIG ? CTL_EXIT_NOINPUT : CTL_EXIT_FAIL;
 	}
-	return ret;
+	return 0;
 }
 
 static int64_t manual_evidence(struct daemon *d, const char *what, const char *table,
@@ -160,9 +169,10 @@ static int cmd_table_load(struct daemon *d, struct control_request *req, int idx
 
 	if (n != 2 || strcmp(args[0], "-f"))
 		return usage_error(req, "usage: table T load -f FILE");
-	if (read_passed_file(req, args[1], &list)) {
+	status = read_passed_file(req, args[1], &list);
+	if (status) {
 		free(list.items);
-		return CTL_EXIT_FAIL;
+		return status;
 	}
 	snprintf(detail, sizeof(detail), "%s (greywallctl load, uid %u)", args[1],
 		 (unsigned)d->peer_uid);
@@ -228,9 +238,10 @@ static int cmd_table_replace(struct daemon *d, struct control_request *req, int 
 
 	if (n != 2 || strcmp(args[0], "-f"))
 		return usage_error(req, "usage: table T replace -f FILE");
-	if (read_passed_file(req, args[1], &list)) {
+	status = read_passed_file(req, args[1], &list);
+	if (status) {
 		free(list.items);
-		return CTL_EXIT_FAIL;
+		return status;
 	}
 	if (addrmap_init(&keep, 1)) {
 		free(list.items);

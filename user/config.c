@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -815,6 +816,29 @@ static int parse_limit_item(struct parser *p)
 	return perr(p, t, "unknown limit \"%s\"", q(p, t->text));
 }
 
+/*
+ * `set control-group NAME`: resolved now, at start and at every reload, so
+ * that a group that does not exist is an error naming it rather than a
+ * socket nobody can use.
+ */
+static int parse_control_group(struct parser *p)
+{
+	const struct lex_token *t = peek(p);
+	struct group *gr;
+	int ret = parse_string(p, "control-group", &p->cfg->control_group);
+
+	if (ret)
+		return ret;
+	errno = 0;
+	gr = getgrnam(t->text);
+	if (!gr)
+		return perr(p, t, "control-group \"%s\": %s", q(p, t->text),
+			    errno && errno != ENOENT && errno != ESRCH ? strerror(errno)
+								       : "no such group");
+	p->cfg->control_gid = gr->gr_gid;
+	return 0;
+}
+
 static int parse_set(struct parser *p)
 {
 	struct config *cfg = p->cfg;
@@ -834,6 +858,8 @@ static int parse_set(struct parser *p)
 		ret = parse_string(p, "bpf-dir", &cfg->bpf_dir);
 	} else if (is_kw(t, "control-socket")) {
 		ret = parse_string(p, "control-socket", &cfg->control_socket);
+	} else if (is_kw(t, "control-group")) {
+		ret = parse_control_group(p);
 	} else if (is_kw(t, "dump-dir")) {
 		ret = parse_string(p, "dump-dir", &cfg->dump_dir);
 	} else if (is_kw(t, "contact")) {
@@ -2006,6 +2032,7 @@ void config_free(struct config *cfg)
 	free(cfg->state_dir);
 	free(cfg->bpf_dir);
 	free(cfg->control_socket);
+	free(cfg->control_group);
 	free(cfg->dump_dir);
 	free(cfg->contact);
 	free(cfg->path);

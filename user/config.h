@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "greywall.h"
@@ -139,6 +140,8 @@ struct config {
 	char *state_dir;		/* default "/var/lib/greywall" */
 	char *bpf_dir;			/* default "/sys/fs/bpf/greywall" */
 	char *control_socket;		/* default "/run/greywall/control.sock" */
+	char *control_group;		/* read-only verbs for its members; NULL: none */
+	gid_t control_gid;		/* control_group's, looked up when parsed */
 	char *dump_dir;			/* default "/var/lib/greywall/pub" */
 	char *contact;			/* default NULL: no contact line */
 	uint32_t dump_interval;		/* seconds, default 3600 */

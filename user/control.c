@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,34 @@ static int fill_address(struct sockaddr_un *sun, const char *path)
 	return 0;
 }
 
-int control_listen(const char *path)
+/*
+ * Give the socket file its group and mode: 0600 root for root alone, 0660
+ * root:GROUP with a control group. greywalld has CAP_SETGID but not
+ * CAP_CHOWN: an owner may give its file to its own effective group, so
+ * the group is taken as the effective one for the chown and dropped again.
+ */
+int control_set_group(const char *path, gid_t group, bool has_group)
+{
+	gid_t own = getegid();
+	int err = 0;
+
+	/* Narrow the mode first: a group that goes never sees a wider one. */
+	if (!has_group && chmod(path, 0600))
+		return -errno;
+	if (!has_group)
+		group = own;
+	if (group != own && setegid(group))
+		return -errno;
+	if (chown(path, (uid_t)-1, group))
+		err = -errno;
+	if (group != own && setegid(own) && !err)
+		err = -errno;
+	if (!err && has_group && chmod(path, 0660))
+		err = -errno;
+	return err;
+}
+
+int control_listen(const char *path, gid_t group, bool has_group)
 {
 	struct sockaddr_un sun;
 	mode_t old_mask;
@@ -33,12 +62,21 @@ int control_listen(const char *path)
 		return -errno;
 	/* A socket file left by an earlier run would make bind fail. */
 	unlink(path);
+	/* Born 0600: nobody but root connects before the group is in place. */
 	old_mask = umask(0177);
 	err = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
-	if (err || listen(fd, 64)) {
+	if (err) {
 		err = -errno;
 		close(fd);
+		return err;
+	}
+	err = control_set_group(path, group, has_group);
+	if (!err && listen(fd, 64))
+		err = -errno;
+	if (err) {
+		close(fd);
+		unlink(path);
 		return err;
 	}
 	return fd;
@@ -187,17 +225,55 @@ void control_request_free(struct control_request *req)
 	req->fd = -1;
 }
 
+/*
+ * Take the descriptors that came with the request's first bytes. greywallctl
+ * passes at most one; any beyond it, or a control message cut short
+ * (MSG_CTRUNC: the kernel closed what did not fit), makes the request
+ * malformed, and every descriptor received is closed so none piles up in
+ * the daemon.
+ */
+static int take_passed_fds(struct msghdr *msg, int *fd)
+{
+	int fds[CONTROL_MAX_FDS + 1], nfds = 0;
+
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
+		size_t n;
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+		    cmsg->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+			if (nfds < CONTROL_MAX_FDS + 1)
+				fds[nfds++] = one;
+			else
+				close(one);
+		}
+	}
+	if (nfds > CONTROL_MAX_FDS || (msg->msg_flags & MSG_CTRUNC)) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -EPROTO;
+	}
+	if (nfds)
+		*fd = fds[0];
+	return 0;
+}
+
 int control_read_request(int sock, struct control_request *req)
 {
 	uint32_t argc;
 	struct iovec iov = { .iov_base = &argc, .iov_len = sizeof(argc) };
+	/* Room for one descriptor more than allowed, to see (and close) extras. */
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * (CONTROL_MAX_FDS + 1))];
 		struct cmsghdr align;
 	} control;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cmsg;
 	ssize_t n;
 	int err = 0;
 
@@ -208,10 +284,9 @@ int control_read_request(int sock, struct control_request *req)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg))
-		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-		    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&req->fd, CMSG_DATA(cmsg), sizeof(int));
+	err = take_passed_fds(&msg, &req->fd);
+	if (err)
+		goto fail;
 	if (n != sizeof(argc) || argc == 0 || argc > CONTROL_MAX_ARGS) {
 		err = -EPROTO;
 		goto fail;
@@ -279,4 +354,99 @@ int control_finish(int sock, struct control_request *req, int status)
 		err = send_frame(sock, 'x', &st, sizeof(st));
 	control_request_free(req);
 	return err;
+}
+
+/*
+ * The kernel's record of the peer, taken when it connected: SO_PEERCRED for
+ * uid and gid, SO_PEERGROUPS for the supplementary groups. Neither can be
+ * spoofed by the peer, and neither races with the peer exiting and its pid
+ * being reused, as /proc/PID/status would; getgrouplist() would answer
+ * from the group database instead of the groups the process really holds
+ * (a service that dropped its groups would still count as a member).
+ */
+int control_peer_get(int sock, gid_t group, bool has_group, struct control_peer *peer)
+{
+	gid_t small[64], *groups = small;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int err = 0;
+
+	memset(peer, 0, sizeof(*peer));
+	peer->uid = (uid_t)-1;
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return -errno;
+	peer->uid = cred.uid;
+	peer->pid = cred.pid;
+	if (!has_group)
+		return 0;
+	if (cred.gid == group) {
+		peer->in_group = true;
+		return 0;
+	}
+	len = sizeof(small);
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &len)) {
+		if (errno != ERANGE || len > NGROUPS_MAX * sizeof(gid_t))
+			return -errno;
+		/* len now says how much room the peer's groups need. */
+		groups = malloc(len);
+		if (!groups)
+			return -ENOMEM;
+		if (getsockopt(sock, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+			err = -errno;
+	}
+	for (size_t i = 0; !err && i < len / sizeof(gid_t); i++)
+		if (groups[i] == group)
+			peer->in_group = true;
+	if (groups != small)
+		free(groups);
+	return err;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO or pipe";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a special file";
+}
+
+int control_passed_file_check(int fd, off_t max_size, char *why, size_t len)
+{
+	struct stat st;
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0) {
+		snprintf(why, len, "%s", strerror(errno));
+		return -EBADF;
+	}
+	/*
+	 * An O_PATH descriptor names a file without the right to read it: the
+	 * peer may hold one for a file only root can read.
+	 */
+	if ((flags & O_PATH) || (flags & O_ACCMODE) == O_WRONLY) {
+		snprintf(why, len, "the descriptor is not open for reading");
+		return -EBADF;
+	}
+	if (fstat(fd, &st)) {
+		snprintf(why, len, "%s", strerror(errno));
+		return -EBADF;
+	}
+	/* A FIFO or a device could block the daemon's one thread for good. */
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s, not a regular file", file_kind(st.st_mode));
+		return -EINVAL;
+	}
+	if (st.st_size > max_size) {
+		snprintf(why, len, "larger than the limit of %lld MiB",
+			 (long long)(max_size >> 20));
+		return -EFBIG;
+	}
+	return 0;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The control socket between greywallctl and greywalld (a Unix stream
- * socket, mode 0600). A request is the command's words:
+ * socket, mode 0600 root, or 0660 root:GROUP with `set control-group`).
+ * A request is the command's words:
  *   u32 argc, then argc times (u32 length, bytes)
- * with at most one file descriptor (for `-f FILE`) passed alongside by
- * SCM_RIGHTS. The reply is a series of frames:
+ * with at most one file descriptor (for `-f FILE`) passed alongside the
+ * first bytes by SCM_RIGHTS; a request with more is refused. The reply is a series of frames:
  *   u8 type ('o' standard output, 'e' standard error, 'x' exit status),
  *   u32 length, bytes
  * ending with one 'x' frame whose 4 bytes are the exit status.
@@ -13,12 +14,21 @@
 #ifndef __GREYWALL_CONTROL_H
 #define __GREYWALL_CONTROL_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define CONTROL_MAX_ARGS 4096
 #define CONTROL_MAX_ARG_LEN 4096
+/* Descriptors one request may carry: the file of `-f FILE`. */
+#define CONTROL_MAX_FDS 1
+/* The largest file `table T load|replace -f` reads (greywallctl(8)). */
+#define CONTROL_MAX_FILE_SIZE ((off_t)256 << 20)
 
-int control_listen(const char *path);
+/* Listen at path, mode 0600 or 0660 root:group. Returns the socket or -errno. */
+int control_listen(const char *path, gid_t group, bool has_group);
+/* Set the socket file's group and mode again (on reload). 0 or -errno. */
+int control_set_group(const char *path, gid_t group, bool has_group);
 int control_connect(const char *path);
 
 /* Client side. pass_fd < 0: none. Returns 0 or -errno. */
@@ -40,7 +50,24 @@ struct control_request {
 	size_t out_len, err_len;
 };
 
-/* Returns 0 or -errno (malformed request, timeout). */
+/* Who is on the other end, as the kernel recorded it at connect(). */
+struct control_peer {
+	uid_t uid;		/* (uid_t)-1 when unknown */
+	pid_t pid;
+	bool in_group;		/* primary or supplementary member of the control group */
+};
+
+int control_peer_get(int sock, gid_t group, bool has_group, struct control_peer *peer);
+
+/*
+ * May a descriptor passed for `-f FILE` be read? Only a regular file open
+ * for reading and at most max_size bytes long. Returns 0, or -EBADF (not
+ * readable, e.g. O_PATH), -EINVAL (not a regular file), -EFBIG, with the
+ * reason in why ("a FIFO or pipe, not a regular file").
+ */
+int control_passed_file_check(int fd, off_t max_size, char *why, size_t len);
+
+/* Returns 0 or -errno (malformed request, more than one descriptor, timeout). */
 int control_read_request(int sock, struct control_request *req);
 /* Send everything printed, then the exit status; frees the request. */
 int control_finish(int sock, struct control_request *req, int status);

@@ -22,7 +22,9 @@ enum ctl_exit {
 	CTL_EXIT_FAIL = 1,	/* the command failed; the message says why */
 	CTL_EXIT_NO_MATCH = 2,	/* `table T test`: not every address matched */
 	CTL_EXIT_USAGE = 64,	/* bad command line (EX_USAGE) */
+	CTL_EXIT_NOINPUT = 66,	/* the -f file cannot be used (EX_NOINPUT) */
 	CTL_EXIT_UNAVAILABLE = 69, /* greywalld not reachable (EX_UNAVAILABLE) */
+	CTL_EXIT_NOPERM = 77,	/* the caller may not run the command (EX_NOPERM) */
 };
 
 struct spamd;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands_access.h"
 #include "commands_spamd.h"
 #include "daemon.h"
 #include "dump.h"
@@ -269,6 +270,19 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < next.nwarnings; i++)
 		log_warn("%s", next.warnings[i]);
+	/*
+	 * The socket follows a changed control-group now; should that fail,
+	 * each command is still judged by the new group alone.
+	 */
+	if ((next.control_group != NULL) != (d->cfg.control_group != NULL) ||
+	    next.control_gid != d->cfg.control_gid) {
+		int gret = control_set_group(d->cfg.control_socket, next.control_gid,
+					     next.control_group != NULL);
+
+		if (gret)
+			log_err("reload: control socket %s: setting its group: %s",
+				d->cfg.control_socket, strerror(-gret));
+	}
 	/* Events waiting in the ring name rules by their index under the old config. */
 	if (overload.ring)
 		overload_poll(&overload);
@@ -379,23 +393,32 @@ static void handle_client(struct daemon *d, int listen_fd)
 {
 	struct timeval timeout = { .tv_sec = 5 };
 	struct control_request req;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	int sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC), status;
+	struct control_peer peer;
+	bool has_group = d->cfg.control_group != NULL;
+	int sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC), status, ret;
 
 	if (sock < 0)
 		return;
 	/* A client that stops talking must not hold the daemon. */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-	d->peer_uid = getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) ? (uid_t)-1
-									   : cred.uid;
+	/* Unknown credentials are nobody's: uid -1 is refused everything. */
+	ret = control_peer_get(sock, d->cfg.control_gid, has_group, &peer);
+	if (ret)
+		log_warn("control socket: peer credentials: %s", strerror(-ret));
+	d->peer_uid = peer.uid;
 	if (control_read_request(sock, &req)) {
 		close(sock);
 		return;
 	}
+	status = commands_authorize(&peer, has_group, &req);
+	if (status)
+		log_warn("control socket: a command of uid %d (pid %d) refused: %s",
+			 (int)peer.uid, (int)peer.pid,
+			 peer.in_group ? "it needs root" : "not in the control group");
 	/* The tarpit's verbs first; every other verb is the tables' and the data path's. */
-	status = commands_spamd_run(d, &req);
+	if (!status)
+		status = commands_spamd_run(d, &req);
 	if (status < 0)
 		status = commands_run(d, &req);
 	control_finish(sock, &req, status);
@@ -652,7 +675,9 @@ int main(int argc, char **argv)
 		errx(1, "%s", errbuf);
 
 	ret = mkdir_parents(d.cfg.control_socket, 0755, false);
-	listen_fd = ret ? ret : control_listen(d.cfg.control_socket);
+	listen_fd = ret ? ret
+			: control_listen(d.cfg.control_socket, d.cfg.control_gid,
+					 d.cfg.control_group != NULL);
 	if (listen_fd < 0)
 		errx(1, "control socket \"%s\": %s", d.cfg.control_socket, strerror(-listen_fd));
 

@@ -57,23 +57,20 @@ static int handle_line(char *line, size_t len, int lineno, const char *path,
 	return cb(ctx, &p, lineno);
 }
 
-int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size_t errlen)
+int tablefile_read_fd(int fd, const char *name, off_t max_size, tablefile_cb cb, void *ctx,
+		      char *err, size_t errlen)
 {
 	size_t cap = TABLEFILE_BUFSIZE, have = 0;
-	int fd, lineno = 0, ret = 0;
+	int lineno = 0, ret = 0;
+	off_t total = 0;
 	bool eof = false;
 	char *buf;
 
 	if (err && errlen)
 		err[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	buf = malloc(cap + 1);
-	if (!buf) {
-		close(fd);
+	if (!buf)
 		return -ENOMEM;
-	}
 	while (!ret && !eof) {
 		char *line, *nl;
 		ssize_t n;
@@ -96,6 +93,12 @@ int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size
 			ret = -errno;
 			break;
 		}
+		/* The size was checked before, but the file may grow while it is read. */
+		total += n;
+		if (total > max_size) {
+			ret = -EFBIG;
+			break;
+		}
 		if (n == 0) {
 			eof = true;
 			/* The last line may lack its '\n'. */
@@ -106,7 +109,7 @@ int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size
 
 		line = buf;
 		while (!ret && (nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
-			ret = handle_line(line, (size_t)(nl - line), ++lineno, path, cb, ctx, err,
+			ret = handle_line(line, (size_t)(nl - line), ++lineno, name, cb, ctx, err,
 					  errlen);
 			line = nl + 1;
 		}
@@ -114,6 +117,18 @@ int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size
 		memmove(buf, line, have);
 	}
 	free(buf);
+	return ret;
+}
+
+int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	ret = tablefile_read_fd(fd, path, TABLEFILE_NO_LIMIT, cb, ctx, err, errlen);
 	close(fd);
 	return ret;
 }

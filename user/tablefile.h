@@ -7,6 +7,8 @@
 #define __GREYWALL_TABLEFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "addr.h"
 
@@ -19,6 +21,16 @@ typedef int (*tablefile_cb)(void *ctx, const struct addr_prefix *p, int line);
  *   "/path/file:7: invalid address \"198.51.100.300\"".
  */
 int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size_t errlen);
+
+/* max_size for files that are the configuration's own. */
+#define TABLEFILE_NO_LIMIT ((off_t)INT64_MAX)
+
+/*
+ * Read an open file from its current offset, naming it `name` in messages.
+ * More than max_size bytes (the file grew while it was read): -EFBIG.
+ */
+int tablefile_read_fd(int fd, const char *name, off_t max_size, tablefile_cb cb, void *ctx,
+		      char *err, size_t errlen);
 
 /*
  * Write entries one per line, atomically. A new file gets mode 0640; a

@@ -164,6 +164,7 @@ static void test_defaults_and_set(void)
 			  "default control-socket");
 		CHECK_STR(cfg.dump_dir, "/var/lib/greywall/pub", "default dump-dir");
 		CHECK(cfg.contact == NULL, "default: no contact");
+		CHECK(cfg.control_group == NULL, "default: no control-group, root alone");
 		CHECK_INT(cfg.dump_interval, 3600, "default dump-interval 1h");
 		CHECK_INT(cfg.limit_table_hosts, 1000000, "default table-entries");
 		CHECK_INT(cfg.limit_table_prefixes, 200000, "default table-prefixes");
@@ -178,6 +179,7 @@ static void test_defaults_and_set(void)
 		   "set state-dir \"/srv/gw\"\n"
 		   "set bpf-dir \"/sys/fs/bpf/gw2\"\n"
 		   "set control-socket \"/run/gw.sock\"\n"
+		   "set control-group root\n"
 		   "set dump-dir \"/srv/pub\"\n"
 		   "set dump-interval 15m\n"
 		   "set contact \"postmaster@example.org\"\n"
@@ -194,6 +196,8 @@ static void test_defaults_and_set(void)
 	CHECK_STR(cfg.state_dir, "/srv/gw", "state-dir");
 	CHECK_STR(cfg.bpf_dir, "/sys/fs/bpf/gw2", "bpf-dir");
 	CHECK_STR(cfg.control_socket, "/run/gw.sock", "control-socket");
+	CHECK_STR(cfg.control_group, "root", "control-group");
+	CHECK_INT(cfg.control_gid, 0, "control-group resolved to its gid");
 	CHECK_STR(cfg.dump_dir, "/srv/pub", "dump-dir");
 	CHECK_INT(cfg.dump_interval, 900, "dump-interval 15m");
 	CHECK_STR(cfg.contact, "postmaster@example.org", "contact");
@@ -463,6 +467,8 @@ static void test_bad_inputs(void)
 {
 	static const struct bad_input cases[] = {
 	    {"blok drop all\n", "t.conf:1:1: unknown keyword \"blok\""},
+	    {"set control-group \"no such group here\"\n",
+	     "t.conf:1:19: control-group \"no such group here\": no such group"},
 	    {"\n\n   pass in frm any\n", "t.conf:3:12: unknown keyword \"frm\""},
 	    {"table <a> persist\ntable <b> timeout 28x\n", "t.conf:2:19: invalid duration \"28x\""},
 	    {"table <bf> persist\n\n\ntable <bf> counters\n",
