@@ -7,7 +7,7 @@
 # the tarpit, the lists in force serve until the new ones are in, and then
 # the new list applies.
 cd "$(dirname "$0")/../.." || exit 1
-GW_ID=gwlists
+GW_ID=gwl$$
 . tests/lib/gw.sh
 
 gw_setup_net || exit 1
