@@ -9,6 +9,7 @@
  * cover of the whole list.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,16 +25,12 @@
 
 #include "blacklist.h"
 
-extern char **environ;
-
 /* Room for a whole IPv6 address as an integer, and arithmetic on it. */
 typedef unsigned __int128 u128;
 
 enum { FAM_V4, FAM_V6, NFAM };
 
 #define READ_CHUNK (256 * 1024)
-/* A command's output is held whole before decoding; beyond this it is refused. */
-#define MAX_COMMAND_OUTPUT (256u << 20)
 /*
  * What is kept of a line that straddles two reads. The address comes first
  * on a line, so a longer line's tail is junk that would be ignored anyway.
@@ -56,7 +53,9 @@ struct list {
 	char *msg;
 	bool white;
 	struct list_stats stats;
-	struct range_list ranges[NFAM]; /* disjoint, sorted, not touching */
+	struct range_list ranges[NFAM]; /* disjoint, sorted, not touching; none if white */
+	/* Whitelists: their ranges as loaded, for the next load to fall back on. */
+	struct range_list loaded[NFAM];
 	struct addr_prefix *cidrs;
 	size_t ncidrs;
 };
@@ -70,6 +69,9 @@ struct blacklist_set {
 struct loader {
 	struct range_list ranges[NFAM];
 	size_t entries, bad_lines;
+	size_t max_entries;
+	/* Bytes of the source being read, after gunzip, and their bound. */
+	unsigned long long bytes, max_bytes;
 	char carry[CARRY_MAX];
 	size_t carry_len;
 };
@@ -227,10 +229,14 @@ nomem:
 	return -ENOMEM;
 }
 
-static int cidr_push(struct list *l, size_t *cap, int fam, u128 v, int plen)
+/* -E2BIG past max networks: a few disjoint IPv6 ranges can make millions. */
+static int cidr_push(struct list *l, size_t *cap, size_t max, int fam, u128 v, int plen)
 {
-	struct addr_prefix *c = grow_for_one(l->cidrs, l->ncidrs, cap, sizeof(*c));
+	struct addr_prefix *c;
 
+	if (l->ncidrs >= max)
+		return -E2BIG;
+	c = grow_for_one(l->cidrs, l->ncidrs, cap, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	l->cidrs = c;
@@ -239,9 +245,10 @@ static int cidr_push(struct list *l, size_t *cap, int fam, u128 v, int plen)
 }
 
 /* Append the fewest CIDR blocks that cover [lo, hi] exactly. */
-static int range_to_cidrs(struct list *l, size_t *cap, int fam, u128 lo, u128 hi)
+static int range_to_cidrs(struct list *l, size_t *cap, size_t max, int fam, u128 lo, u128 hi)
 {
 	int width = family_width(fam);
+	int ret;
 
 	for (;;) {
 		int bits = 0; /* host bits of the block that starts at lo */
@@ -249,25 +256,32 @@ static int range_to_cidrs(struct list *l, size_t *cap, int fam, u128 lo, u128 hi
 		/* Double the block while lo stays aligned to it and it stays in range. */
 		while (bits < width && !((lo >> bits) & 1) && hi - lo >= low_ones(bits + 1))
 			bits++;
-		if (cidr_push(l, cap, fam, lo, width - bits))
-			return -ENOMEM;
+		ret = cidr_push(l, cap, max, fam, lo, width - bits);
+		if (ret)
+			return ret;
 		if (hi - lo == low_ones(bits))
 			return 0;
 		lo += low_ones(bits) + 1;
 	}
 }
 
-static int list_build_cidrs(struct list *l)
+/* -E2BIG when they would be more than max: l has none then. */
+static int list_build_cidrs(struct list *l, size_t max)
 {
 	size_t cap = 0;
+	int ret = 0;
 
-	for (int fam = 0; fam < NFAM; fam++)
-		for (size_t i = 0; i < l->ranges[fam].n; i++)
-			if (range_to_cidrs(l, &cap, fam, l->ranges[fam].v[i].lo,
-					   l->ranges[fam].v[i].hi))
-				return -ENOMEM;
+	for (int fam = 0; fam < NFAM && !ret; fam++)
+		for (size_t i = 0; i < l->ranges[fam].n && !ret; i++)
+			ret = range_to_cidrs(l, &cap, max, fam, l->ranges[fam].v[i].lo,
+					     l->ranges[fam].v[i].hi);
+	if (ret) {
+		free(l->cidrs);
+		l->cidrs = NULL;
+		l->ncidrs = 0;
+	}
 	l->stats.cidrs = l->ncidrs;
-	return 0;
+	return ret;
 }
 
 static bool is_addr_char(char c)
@@ -352,6 +366,8 @@ static int loader_line(struct loader *l, const char *s, const char *end)
 		l->bad_lines++;
 		return 0;
 	default:
+		if (l->entries >= l->max_entries)
+			return -E2BIG;
 		l->entries++;
 		return range_list_push(&l->ranges[fam], r.lo, r.hi);
 	}
@@ -367,12 +383,15 @@ static void loader_carry(struct loader *l, const char *s, size_t n)
 	l->carry_len += n;
 }
 
-/* Take len more bytes of the list. */
+/* Take len more bytes of the list; -EFBIG past the source's byte bound. */
 static int loader_feed(struct loader *l, const char *data, size_t len)
 {
 	const char *end = data + len, *nl;
 	int err;
 
+	if (len > l->max_bytes - l->bytes)
+		return -EFBIG;
+	l->bytes += len;
 	while ((nl = memchr(data, '\n', (size_t)(end - data)))) {
 		if (l->carry_len) {
 			loader_carry(l, data, (size_t)(nl - data));
@@ -435,50 +454,112 @@ static int read_file_source(struct loader *l, const char *path, char *err, size_
 	return ret;
 }
 
-/* Feed data, gunzipping it first when it starts with gzip's magic. */
-static int feed_maybe_gzip(struct loader *l, const unsigned char *data, size_t len, char *err,
-			   size_t errlen)
-{
-	z_stream zs = {0};
-	char *out;
-	int ret = 0;
+/*
+ * A command's output, decoded as it arrives so that nothing but one chunk
+ * is held: gunzipped when its first two bytes are gzip's magic.
+ */
+struct output_stream {
+	struct loader *l;
+	unsigned char head[2]; /* the first bytes, until there are two to decide on */
+	size_t nhead;
+	unsigned long long raw; /* bytes read, before gunzip */
+	bool gzip, member_end;
+	z_stream zs;
+	char *out; /* inflate's output; NULL until gzip is seen */
+};
 
-	if (len < 2 || data[0] != 0x1f || data[1] != 0x8b)
-		return loader_feed(l, (const char *)data, len);
-	out = malloc(READ_CHUNK);
-	if (!out || inflateInit2(&zs, 15 + 16) != Z_OK) {
-		free(out);
+static int inflate_some(struct output_stream *st, const unsigned char *data, size_t len,
+			char *err, size_t errlen)
+{
+	st->zs.next_in = (unsigned char *)data;
+	st->zs.avail_in = (uInt)len;
+	for (;;) {
+		int z, ret;
+
+		if (st->member_end) {
+			/* gzip files may hold several members, one after another. */
+			if (!st->zs.avail_in)
+				return 0;
+			inflateReset(&st->zs);
+			st->member_end = false;
+		}
+		st->zs.next_out = (unsigned char *)st->out;
+		st->zs.avail_out = READ_CHUNK;
+		z = inflate(&st->zs, Z_NO_FLUSH);
+		if (z == Z_BUF_ERROR) /* no progress: it waits for more input */
+			return 0;
+		if (z != Z_OK && z != Z_STREAM_END) {
+			snprintf(err, errlen, "%s", st->zs.msg ? st->zs.msg : "gzip data corrupt");
+			return -EBADMSG;
+		}
+		st->member_end = z == Z_STREAM_END;
+		ret = loader_feed(st->l, st->out, READ_CHUNK - st->zs.avail_out);
+		if (ret)
+			return ret;
+		if (!st->zs.avail_in && st->zs.avail_out)
+			return 0;
+	}
+}
+
+/* Decide on the first two bytes: gzip or plain text. */
+static int stream_start(struct output_stream *st, char *err, size_t errlen)
+{
+	if (st->nhead < 2 || st->head[0] != 0x1f || st->head[1] != 0x8b)
+		return loader_feed(st->l, (const char *)st->head, st->nhead);
+	st->out = malloc(READ_CHUNK);
+	if (!st->out || inflateInit2(&st->zs, 15 + 16) != Z_OK) {
+		free(st->out);
+		st->out = NULL;
 		return -ENOMEM;
 	}
-	zs.next_in = (unsigned char *)data;
-	zs.avail_in = (uInt)len;
-	while (!ret) {
-		int z;
+	st->gzip = true;
+	return inflate_some(st, st->head, st->nhead, err, errlen);
+}
 
-		zs.next_out = (unsigned char *)out;
-		zs.avail_out = READ_CHUNK;
-		z = inflate(&zs, Z_NO_FLUSH);
-		if (z != Z_OK && z != Z_STREAM_END) {
-			const char *why = zs.msg ? zs.msg : "gzip data corrupt";
+/* -EFBIG when the output itself goes past the byte bound, gzip or not. */
+static int stream_feed(struct output_stream *st, const unsigned char *data, size_t len,
+		       char *err, size_t errlen)
+{
+	int ret;
 
-			/* Z_BUF_ERROR: the input ended inside the stream. */
-			if (z == Z_BUF_ERROR)
-				why = "unexpected end of file";
-			snprintf(err, errlen, "%s", why);
-			ret = -EBADMSG;
-			break;
+	if (len > st->l->max_bytes - st->raw)
+		return -EFBIG;
+	st->raw += len;
+	if (st->nhead < 2) {
+		while (st->nhead < 2 && len) {
+			st->head[st->nhead++] = *data++;
+			len--;
 		}
-		ret = loader_feed(l, out, READ_CHUNK - zs.avail_out);
-		if (z == Z_STREAM_END) {
-			/* gzip files may hold several members, one after another. */
-			if (!zs.avail_in)
-				break;
-			inflateReset(&zs);
-		}
+		if (st->nhead < 2)
+			return 0;
+		ret = stream_start(st, err, errlen);
+		if (ret)
+			return ret;
 	}
-	inflateEnd(&zs);
-	free(out);
-	return ret;
+	if (!len)
+		return 0;
+	if (st->gzip)
+		return inflate_some(st, data, len, err, errlen);
+	return loader_feed(st->l, (const char *)data, len);
+}
+
+/* The output ended: a gzip stream must have ended with it. */
+static int stream_end(struct output_stream *st, char *err, size_t errlen)
+{
+	if (st->nhead < 2)
+		return loader_feed(st->l, (const char *)st->head, st->nhead);
+	if (st->gzip && !st->member_end) {
+		snprintf(err, errlen, "unexpected end of file");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static void stream_free(struct output_stream *st)
+{
+	if (st->out)
+		inflateEnd(&st->zs);
+	free(st->out);
 }
 
 static long long now_ms(void)
@@ -489,17 +570,29 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Start /bin/sh -c cmd with stdin from /dev/null and stdout into a pipe,
- * in a process group of its own so a timeout can kill the whole pipeline,
- * and with default signal handling whatever the caller blocked or ignored.
- */
-static int spawn_shell(const char *cmd, pid_t *pid, int *outfd)
+/* The process group of the command running now, for a loader told to stop meanwhile. */
+static volatile pid_t running_group;
+
+void blacklist_kill_running(void)
 {
-	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	pid_t group = running_group;
+
+	if (group > 0)
+		kill(-group, SIGKILL);
+}
+
+/*
+ * Start argv at path with stdin from /dev/null, stdout into a pipe and
+ * PATH=BLACKLIST_PATH for its whole environment, in a process group of its
+ * own so a timeout can kill the whole pipeline, and with default signal
+ * handling whatever the caller blocked or ignored.
+ */
+static int spawn_command(const char *path, char *const argv[], pid_t *pid, int *outfd)
+{
+	static char *const clean_env[] = { "PATH=" BLACKLIST_PATH, NULL };
 	posix_spawn_file_actions_t actions;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
+	sigset_t none, all, saved;
 	int fds[2], ret;
 
 	if (pipe2(fds, O_CLOEXEC))
@@ -518,7 +611,12 @@ static int spawn_shell(const char *cmd, pid_t *pid, int *outfd)
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 					    POSIX_SPAWN_SETSIGDEF);
-	ret = posix_spawn(pid, "/bin/sh", &actions, &attr, argv, environ);
+	/* A SIGTERM between the spawn and the note of its group would miss the command. */
+	sigprocmask(SIG_BLOCK, &all, &saved);
+	ret = posix_spawn(pid, path, &actions, &attr, argv, clean_env);
+	if (!ret)
+		running_group = *pid;
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&actions);
 	close(fds[1]);
@@ -530,46 +628,42 @@ static int spawn_shell(const char *cmd, pid_t *pid, int *outfd)
 	return 0;
 }
 
-/* Read fd to its end, into *buf, before the deadline. */
-static int read_until(int fd, long long deadline, unsigned char **buf, size_t *len)
+/* Feed fd's data to st until its end, before the deadline. */
+static int stream_until(int fd, long long deadline, struct output_stream *st, char *err,
+			size_t errlen)
 {
-	size_t cap = 0;
+	unsigned char *buf = malloc(READ_CHUNK);
+	int ret = buf ? 1 : -ENOMEM;
 
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	while (ret > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		long long left = deadline - now_ms();
 		ssize_t n;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
+		if (left <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
 		if (poll(&pfd, 1, (int)(left > 1000000 ? 1000000 : left)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			if (errno != EINTR)
+				ret = -errno;
+			continue;
 		}
 		if (!pfd.revents)
 			continue;
-		if (*len == cap) {
-			unsigned char *bigger;
-
-			if (cap >= MAX_COMMAND_OUTPUT)
-				return -EFBIG;
-			cap = cap ? cap * 2 : READ_CHUNK;
-			bigger = realloc(*buf, cap);
-			if (!bigger)
-				return -ENOMEM;
-			*buf = bigger;
-		}
-		n = read(fd, *buf + *len, cap - *len);
+		n = read(fd, buf, READ_CHUNK);
 		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
+			if (errno != EINTR && errno != EAGAIN)
+				ret = -errno;
+			continue;
 		}
 		if (n == 0)
-			return 0;
-		*len += (size_t)n;
+			ret = 0;
+		else
+			ret = stream_feed(st, buf, (size_t)n, err, errlen) ?: 1;
 	}
+	free(buf);
+	return ret;
 }
 
 /* Reap pid before the deadline. The child has closed its output, so it is about to exit. */
@@ -590,22 +684,24 @@ static int wait_until(pid_t pid, long long deadline, int *status)
 	}
 }
 
-/* Run cmd and feed its output, which must end with exit status 0. */
-static int read_command_source(struct loader *l, const char *cmd, int timeout_ms, char *err,
-			       size_t errlen)
+/*
+ * Run argv and feed its output, which must end with exit status 0. Bound
+ * errors (-EFBIG, -E2BIG) are left for the caller to describe.
+ */
+static int read_command_source(struct loader *l, const char *path, char *const argv[],
+			       int timeout_ms, char *err, size_t errlen)
 {
 	long long deadline = now_ms() + timeout_ms;
-	unsigned char *out = NULL;
-	size_t len = 0;
-	int fd, status, ret;
+	struct output_stream st = { .l = l };
+	int fd = -1, status, ret;
 	pid_t pid;
 
-	ret = spawn_shell(cmd, &pid, &fd);
+	ret = spawn_command(path, argv, &pid, &fd);
 	if (ret) {
-		snprintf(err, errlen, "cannot run /bin/sh: %s", strerror(-ret));
+		snprintf(err, errlen, "cannot run %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = read_until(fd, deadline, &out, &len);
+	ret = stream_until(fd, deadline, &st, err, errlen);
 	close(fd);
 	if (!ret)
 		ret = wait_until(pid, deadline, &status);
@@ -615,10 +711,7 @@ static int read_command_source(struct loader *l, const char *cmd, int timeout_ms
 			;
 		if (ret == -ETIMEDOUT)
 			snprintf(err, errlen, "timed out after %d ms", timeout_ms);
-		else if (ret == -EFBIG)
-			snprintf(err, errlen, "output larger than %u MiB",
-				 MAX_COMMAND_OUTPUT >> 20);
-		else
+		else if (!err[0] && ret != -EFBIG && ret != -E2BIG)
 			snprintf(err, errlen, "%s", strerror(-ret));
 	} else if (WIFSIGNALED(status)) {
 		snprintf(err, errlen, "killed by signal %d", WTERMSIG(status));
@@ -627,42 +720,76 @@ static int read_command_source(struct loader *l, const char *cmd, int timeout_ms
 		snprintf(err, errlen, "exit status %d", WEXITSTATUS(status));
 		ret = -EIO;
 	} else {
-		ret = feed_maybe_gzip(l, out, len, err, errlen);
+		ret = stream_end(&st, err, errlen);
 	}
-	free(out);
+	running_group = 0;
+	stream_free(&st);
 	return ret;
 }
 
-/* The fetcher command for url: each "%s" becomes the URL in single quotes. */
-static char *fetch_command(const char *fetcher, const char *url)
+bool blacklist_fetcher_valid(const char *fetcher)
 {
-	char *cmd = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&cmd, &len);
+	const char *p = strchr(fetcher, '%');
 
-	if (!fp)
-		return NULL;
-	for (const char *s = fetcher; *s; s++) {
-		if (s[0] != '%' || s[1] != 's') {
-			putc(*s, fp);
-			continue;
-		}
-		putc('\'', fp);
-		for (const char *u = url; *u; u++) {
-			/* Close the quotes, add an escaped quote, reopen them. */
-			if (*u == '\'')
-				fputs("'\\''", fp);
-			else
-				putc(*u, fp);
-		}
-		putc('\'', fp);
-		s++;
+	/* One '%', in the last argument "%s"... */
+	if (!p || strcmp(p, "%s") || p == fetcher || !isblank((unsigned char)p[-1]))
+		return false;
+	/* ...after an argument "--"... */
+	while (p > fetcher && isblank((unsigned char)p[-1]))
+		p--;
+	if (p - fetcher < 3 || strncmp(p - 2, "--", 2) || !isblank((unsigned char)p[-3]))
+		return false;
+	/* ...after the program. */
+	for (p -= 3; p > fetcher && isblank((unsigned char)p[-1]);)
+		p--;
+	return p > fetcher;
+}
+
+/* A program named without a slash, looked up in BLACKLIST_PATH: 0 with path filled. */
+static int find_program(const char *name, char *path, size_t len)
+{
+	const char *dir = BLACKLIST_PATH;
+
+	if (strchr(name, '/')) {
+		snprintf(path, len, "%s", name);
+		return 0;
 	}
-	if (fclose(fp)) {
-		free(cmd);
-		return NULL;
+	while (*dir) {
+		size_t n = strcspn(dir, ":");
+
+		snprintf(path, len, "%.*s/%s", (int)n, dir, name);
+		if (!access(path, X_OK))
+			return 0;
+		dir += n + (dir[n] == ':');
 	}
-	return cmd;
+	return -ENOENT;
+}
+
+/* Fetch url: the fetcher's words, the URL in place of its "%s" as one argument of its own. */
+static int read_url_source(struct loader *l, const char *fetcher, const char *url, int timeout_ms,
+			   char *err, size_t errlen)
+{
+	char *words = strdup(fetcher), **argv = calloc(strlen(fetcher) / 2 + 2, sizeof(*argv));
+	char path[PATH_MAX], *save = NULL;
+	size_t argc = 0;
+	int ret;
+
+	if (!words || !argv) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+		argv[argc++] = strcmp(w, "%s") ? w : (char *)url;
+	ret = find_program(argv[0], path, sizeof(path));
+	if (ret)
+		snprintf(err, errlen, "fetch command \"%s\" not found in %s", argv[0],
+			 BLACKLIST_PATH);
+	else
+		ret = read_command_source(l, path, argv, timeout_ms, err, errlen);
+out:
+	free(argv);
+	free(words);
+	return ret;
 }
 
 static const char *source_kind(enum list_source_type type)
@@ -681,29 +808,44 @@ static int read_source(struct loader *l, const struct list_source *src,
 		       const struct blacklist_options *opts, char *err, size_t errlen)
 {
 	int timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : BLACKLIST_TIMEOUT_MS;
-	char *cmd;
+	char *sh_argv[] = { "sh", "-c", (char *)src->value, NULL };
 	int ret;
 
+	l->bytes = 0;
 	switch (src->type) {
 	case LIST_SOURCE_FILE:
 		ret = read_file_source(l, src->value, err, errlen);
 		break;
 	case LIST_SOURCE_EXEC:
-		ret = read_command_source(l, src->value, timeout, err, errlen);
+		ret = read_command_source(l, "/bin/sh", sh_argv, timeout, err, errlen);
 		break;
 	default:
 		if (!opts || !opts->fetcher) {
 			snprintf(err, errlen, "no fetcher configured for URLs");
 			return -ENOPROTOOPT;
 		}
-		cmd = fetch_command(opts->fetcher, src->value);
-		if (!cmd)
-			return -ENOMEM;
-		ret = read_command_source(l, cmd, timeout, err, errlen);
-		free(cmd);
+		ret = read_url_source(l, opts->fetcher, src->value, timeout, err, errlen);
 		break;
 	}
-	return ret ? ret : loader_end_source(l);
+	if (!ret)
+		ret = loader_end_source(l);
+	/* The bounds are named by their settings (greywall.conf(5)). */
+	if (ret == -EFBIG)
+		snprintf(err, errlen, "more than %llu bytes (list-max-bytes)", l->max_bytes);
+	else if (ret == -E2BIG)
+		snprintf(err, errlen, "more than %zu entries (list-max-entries)", l->max_entries);
+	return ret;
+}
+
+static size_t max_entries(const struct blacklist_options *opts)
+{
+	return opts && opts->max_entries ? opts->max_entries : BLACKLIST_MAX_ENTRIES;
+}
+
+/* Ranges rarely fall on network boundaries: a list may hold more networks than entries. */
+static size_t max_networks(const struct blacklist_options *opts)
+{
+	return max_entries(opts) * BLACKLIST_NETWORKS_PER_ENTRY;
 }
 
 /*
@@ -718,6 +860,8 @@ static int load_list(struct list *l, const struct list_def *def,
 
 	if (!ld)
 		return -ENOMEM;
+	ld->max_entries = max_entries(opts);
+	ld->max_bytes = opts && opts->max_bytes ? opts->max_bytes : BLACKLIST_MAX_BYTES;
 	for (size_t i = 0; i < def->nsources; i++) {
 		const struct list_source *src = &def->sources[i];
 		char why[200] = "";
@@ -741,6 +885,46 @@ static int load_list(struct list *l, const struct list_def *def,
 	}
 	free(ld);
 	return ret == -ENOMEM ? ret : 0;
+}
+
+static int range_list_copy(struct range_list *dst, const struct range_list *src)
+{
+	range_list_free(dst);
+	if (!src->n)
+		return 0;
+	dst->v = malloc(src->n * sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = dst->cap = src->n;
+	return 0;
+}
+
+static const struct list *find_list(const struct blacklist_set *set, const struct list *like)
+{
+	for (size_t i = 0; set && i < set->n; i++)
+		if (set->lists[i].white == like->white && !strcmp(set->lists[i].name, like->name))
+			return &set->lists[i];
+	return NULL;
+}
+
+/*
+ * l failed: take its version in previous, if there is one (a blacklist's
+ * ranges as they were served, a whitelist's as they were loaded).
+ */
+static int keep_previous(struct list *l, const struct blacklist_set *previous)
+{
+	const struct list *old = find_list(previous, l);
+	int ret = 0;
+
+	for (int fam = 0; fam < NFAM; fam++)
+		range_list_free(&l->ranges[fam]);
+	if (!old)
+		return 0;
+	for (int fam = 0; fam < NFAM && !ret; fam++)
+		ret = range_list_copy(&l->ranges[fam], l->white ? &old->loaded[fam] : &old->ranges[fam]);
+	l->stats.kept_previous = !ret;
+	return ret;
 }
 
 static int check_def(const struct list_def *def, size_t i, char *err, size_t errlen)
@@ -769,11 +953,38 @@ static int check_def(const struct list_def *def, size_t i, char *err, size_t err
 	return 0;
 }
 
+/* Cut white out of the blacklist l and cut its CIDRs; l keeps previous's version past the bound. */
+static int finish_blacklist(struct list *l, const struct range_list *white, size_t max,
+			    const struct blacklist_set *previous)
+{
+	int ret = 0;
+
+	for (int fam = 0; fam < NFAM && !ret; fam++)
+		ret = range_list_subtract(&l->ranges[fam], &white[fam]);
+	if (!ret)
+		ret = list_build_cidrs(l, max);
+	if (ret != -E2BIG)
+		return ret;
+	if (!l->stats.error[0])
+		snprintf(l->stats.error, sizeof(l->stats.error),
+			 "more than %zu networks (%d times list-max-entries)", max,
+			 BLACKLIST_NETWORKS_PER_ENTRY);
+	ret = previous && !l->stats.kept_previous ? keep_previous(l, previous) : -E2BIG;
+	if (!ret)
+		return finish_blacklist(l, white, max, NULL);
+	/* Nothing to fall back on, or that too is past the bound: the list is empty. */
+	l->stats.kept_previous = false;
+	for (int fam = 0; fam < NFAM; fam++)
+		range_list_free(&l->ranges[fam]);
+	return ret == -E2BIG ? 0 : ret;
+}
+
 /*
  * Walk the lists backwards so that, at each blacklist, white holds every
  * whitelist after it: one subtraction per blacklist however many there are.
  */
-static int apply_whitelists(struct blacklist_set *set)
+static int apply_whitelists(struct blacklist_set *set, size_t max,
+			    const struct blacklist_set *previous)
 {
 	struct range_list white[NFAM] = {0};
 	int ret = 0;
@@ -781,25 +992,25 @@ static int apply_whitelists(struct blacklist_set *set)
 	for (size_t i = set->n; i-- > 0 && !ret;) {
 		struct list *l = &set->lists[i];
 
-		for (int fam = 0; fam < NFAM && !ret; fam++) {
-			if (l->white) {
-				ret = range_list_absorb(&white[fam], &l->ranges[fam]);
-				/* Only the union serves from here on. */
-				range_list_free(&l->ranges[fam]);
-			} else {
-				ret = range_list_subtract(&l->ranges[fam], &white[fam]);
-			}
+		if (!l->white) {
+			ret = finish_blacklist(l, white, max, previous);
+			continue;
 		}
-		if (!ret && !l->white)
-			ret = list_build_cidrs(l);
+		for (int fam = 0; fam < NFAM && !ret; fam++) {
+			ret = range_list_absorb(&white[fam], &l->ranges[fam]);
+			/* Only the union serves from here on; a later load may fall back on these. */
+			l->loaded[fam] = l->ranges[fam];
+			memset(&l->ranges[fam], 0, sizeof(l->ranges[fam]));
+		}
 	}
 	for (int fam = 0; fam < NFAM; fam++)
 		range_list_free(&white[fam]);
 	return ret;
 }
 
-int blacklist_set_build(const struct list_def *defs, size_t n, const struct blacklist_options *opts,
-			struct blacklist_set **out, char *err, size_t errlen)
+/* A set of n lists named after defs, with nothing loaded yet. */
+static int set_new(const struct list_def *defs, size_t n, struct blacklist_set **out, char *err,
+		   size_t errlen)
 {
 	struct blacklist_set *set;
 	int ret = 0;
@@ -807,10 +1018,6 @@ int blacklist_set_build(const struct list_def *defs, size_t n, const struct blac
 	if (err && errlen)
 		err[0] = '\0';
 	*out = NULL;
-	if (opts && opts->fetcher && !strstr(opts->fetcher, "%s")) {
-		snprintf(err, errlen, "fetcher \"%s\" has no %%s for the URL", opts->fetcher);
-		return -EINVAL;
-	}
 	for (size_t i = 0; i < n; i++) {
 		ret = check_def(&defs[i], i, err, errlen);
 		if (ret)
@@ -833,11 +1040,39 @@ int blacklist_set_build(const struct list_def *defs, size_t n, const struct blac
 		l->msg = l->white ? NULL : strdup(defs[i].msg);
 		if (!l->name || (!l->white && !l->msg))
 			ret = -ENOMEM;
-		else
-			ret = load_list(l, &defs[i], opts);
+	}
+	if (ret) {
+		blacklist_set_free(set);
+		return ret;
+	}
+	*out = set;
+	return 0;
+}
+
+int blacklist_set_build(const struct list_def *defs, size_t n, const struct blacklist_options *opts,
+			struct blacklist_set **out, char *err, size_t errlen)
+{
+	const struct blacklist_set *previous = opts ? opts->previous : NULL;
+	struct blacklist_set *set;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	*out = NULL;
+	if (opts && opts->fetcher && !blacklist_fetcher_valid(opts->fetcher)) {
+		snprintf(err, errlen, "fetcher \"%s\" does not end with \"-- %%s\"", opts->fetcher);
+		return -EINVAL;
+	}
+	ret = set_new(defs, n, &set, err, errlen);
+	for (size_t i = 0; !ret && i < n; i++) {
+		struct list *l = &set->lists[i];
+
+		ret = load_list(l, &defs[i], opts);
+		if (!ret && l->stats.error[0])
+			ret = keep_previous(l, previous);
 	}
 	if (!ret)
-		ret = apply_whitelists(set);
+		ret = apply_whitelists(set, max_networks(opts), previous);
 	if (ret) {
 		blacklist_set_free(set);
 		return ret;
@@ -856,8 +1091,10 @@ void blacklist_set_free(struct blacklist_set *set)
 		free(l->name);
 		free(l->msg);
 		free(l->cidrs);
-		for (int fam = 0; fam < NFAM; fam++)
+		for (int fam = 0; fam < NFAM; fam++) {
 			range_list_free(&l->ranges[fam]);
+			range_list_free(&l->loaded[fam]);
+		}
 	}
 	free(set->lists);
 	free(set);
@@ -976,4 +1213,286 @@ int blacklist_set_messages(const struct blacklist_set *set, const size_t *idx, s
 	}
 	buf[used] = '\0';
 	return (int)used;
+}
+
+/*
+ * The loader's stream: a head, then per list in order a list record and
+ * its ranges, IPv4 ones first. Both ends are the same program on the same
+ * host, so integers are in host order; ranges are big-endian 16 bytes.
+ */
+#define WIRE_MAGIC 0x314c5747u /* "GWL1" */
+
+struct wire_head {
+	uint32_t magic;
+	uint32_t nlists;
+};
+
+struct wire_list {
+	uint32_t index;
+	uint32_t kept_previous;
+	uint64_t entries, bad_lines;
+	uint64_t nranges[NFAM];
+	char error[256];
+};
+
+struct wire_range {
+	uint8_t lo[16], hi[16];
+};
+
+static void u128_put(uint8_t *out, u128 v)
+{
+	for (int i = 15; i >= 0; i--) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static u128 u128_get(const uint8_t *in)
+{
+	u128 v = 0;
+
+	for (int i = 0; i < 16; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+/* What the set keeps of list l: a blacklist's ranges as served, a whitelist's as loaded. */
+static const struct range_list *wire_ranges(const struct list *l)
+{
+	return l->white ? l->loaded : l->ranges;
+}
+
+int blacklist_set_send(const struct blacklist_set *set, int fd)
+{
+	struct wire_head head = { WIRE_MAGIC, (uint32_t)set->n };
+	FILE *fp;
+	int copy = dup(fd), ret;
+
+	fp = copy >= 0 ? fdopen(copy, "w") : NULL;
+	if (!fp) {
+		ret = -errno;
+		if (copy >= 0)
+			close(copy);
+		return ret;
+	}
+	fwrite(&head, sizeof(head), 1, fp);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct list *l = &set->lists[i];
+		const struct range_list *rl = wire_ranges(l);
+		struct wire_list wl = {
+			.index = (uint32_t)i,
+			.kept_previous = l->stats.kept_previous,
+			.entries = l->stats.entries,
+			.bad_lines = l->stats.bad_lines,
+		};
+
+		snprintf(wl.error, sizeof(wl.error), "%s", l->stats.error);
+		for (int fam = 0; fam < NFAM; fam++)
+			wl.nranges[fam] = rl[fam].n;
+		fwrite(&wl, sizeof(wl), 1, fp);
+		for (int fam = 0; fam < NFAM; fam++) {
+			for (size_t k = 0; k < rl[fam].n; k++) {
+				struct wire_range wr;
+
+				u128_put(wr.lo, rl[fam].v[k].lo);
+				u128_put(wr.hi, rl[fam].v[k].hi);
+				fwrite(&wr, sizeof(wr), 1, fp);
+			}
+		}
+	}
+	ret = ferror(fp) ? -EIO : 0;
+	if (fclose(fp) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+enum receive_state { RECEIVE_HEAD, RECEIVE_LIST, RECEIVE_RANGE, RECEIVE_DONE };
+
+struct blacklist_receiver {
+	struct blacklist_set *set;
+	size_t max_networks;	/* bounds the ranges of a list too: each is one network or more */
+	enum receive_state state;
+	size_t list;	     /* the list whose record or ranges come next */
+	int fam;	     /* the family of the ranges that come next */
+	uint64_t nranges[NFAM]; /* of the current list, as its record said */
+	uint64_t left;	     /* ranges of that family still to come */
+	struct range_list *into; /* where they go */
+	/* The record being received, and how much of it is in. */
+	union {
+		struct wire_head head;
+		struct wire_list list;
+		struct wire_range range;
+		unsigned char bytes[1];
+	} part;
+	size_t have;
+};
+
+int blacklist_receiver_new(const struct list_def *defs, size_t n,
+			   const struct blacklist_options *opts, struct blacklist_receiver **out,
+			   char *err, size_t errlen)
+{
+	struct blacklist_receiver *r = calloc(1, sizeof(*r));
+	int ret = r ? set_new(defs, n, &r->set, err, errlen) : -ENOMEM;
+
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	r->max_networks = max_networks(opts);
+	*out = r;
+	return 0;
+}
+
+void blacklist_receiver_free(struct blacklist_receiver *r)
+{
+	if (!r)
+		return;
+	blacklist_set_free(r->set);
+	free(r);
+}
+
+static size_t record_size(enum receive_state state)
+{
+	switch (state) {
+	case RECEIVE_HEAD:
+		return sizeof(struct wire_head);
+	case RECEIVE_LIST:
+		return sizeof(struct wire_list);
+	default:
+		return sizeof(struct wire_range);
+	}
+}
+
+static int receive_error(char *err, size_t errlen, const char *why)
+{
+	snprintf(err, errlen, "%s", why);
+	return -EPROTO;
+}
+
+/* The ranges of the current list are all in (or there were none): on to the next. */
+static int receive_next_family(struct blacklist_receiver *r)
+{
+	struct list *l = &r->set->lists[r->list];
+	int ret;
+
+	while (r->fam < NFAM && !r->left) {
+		if (++r->fam < NFAM)
+			r->left = r->nranges[r->fam];
+	}
+	if (r->fam < NFAM) {
+		r->into = &(l->white ? l->loaded : l->ranges)[r->fam];
+		r->state = RECEIVE_RANGE;
+		return 0;
+	}
+	/* The CIDRs are cut here again: the parent trusts no count it was sent. */
+	ret = l->white ? 0 : list_build_cidrs(l, r->max_networks);
+	if (ret)
+		return ret;
+	r->state = ++r->list == r->set->n ? RECEIVE_DONE : RECEIVE_LIST;
+	return 0;
+}
+
+static int receive_list(struct blacklist_receiver *r, char *err, size_t errlen)
+{
+	struct wire_list *wl = &r->part.list;
+	struct list *l = &r->set->lists[r->list];
+	uint64_t total = wl->nranges[FAM_V4] + wl->nranges[FAM_V6];
+	int ret;
+
+	if (wl->index != r->list || wl->kept_previous > 1)
+		return receive_error(err, errlen, "list record out of order");
+	if (wl->nranges[FAM_V4] > r->max_networks || wl->nranges[FAM_V6] > r->max_networks ||
+	    total > r->max_networks)
+		return receive_error(err, errlen, "more ranges than networks allowed");
+	wl->error[sizeof(wl->error) - 1] = '\0';
+	/* The text goes into the log: nothing there may end a line or forge another. */
+	for (char *c = wl->error; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	memcpy(l->stats.error, wl->error, sizeof(l->stats.error));
+	l->stats.kept_previous = wl->kept_previous;
+	l->stats.entries = wl->entries;
+	l->stats.bad_lines = wl->bad_lines;
+	for (int fam = 0; fam < NFAM; fam++) {
+		struct range_list *rl = &(l->white ? l->loaded : l->ranges)[fam];
+
+		if (!wl->nranges[fam])
+			continue;
+		rl->v = malloc(wl->nranges[fam] * sizeof(*rl->v));
+		if (!rl->v)
+			return -ENOMEM;
+		rl->cap = wl->nranges[fam];
+	}
+	memcpy(r->nranges, wl->nranges, sizeof(r->nranges));
+	r->fam = 0;
+	r->left = r->nranges[0];
+	ret = receive_next_family(r);
+	return ret == -E2BIG ? receive_error(err, errlen, "more networks than allowed")
+			     : ret;
+}
+
+static int receive_range(struct blacklist_receiver *r, char *err, size_t errlen)
+{
+	struct range_list *rl = r->into;
+	u128 lo = u128_get(r->part.range.lo), hi = u128_get(r->part.range.hi);
+	u128 top = low_ones(family_width(r->fam));
+	const struct range *prev = rl->n ? &rl->v[rl->n - 1] : NULL;
+	int ret;
+
+	if (lo > hi || hi > top)
+		return receive_error(err, errlen, "a range out of bounds");
+	/* Sorted, disjoint and not touching, as merging leaves them (prev->hi < lo <= top). */
+	if (prev && (lo <= prev->hi || lo - 1 == prev->hi))
+		return receive_error(err, errlen, "ranges out of order");
+	rl->v[rl->n++] = (struct range){ lo, hi };
+	if (--r->left)
+		return 0;
+	ret = receive_next_family(r);
+	return ret == -E2BIG ? receive_error(err, errlen, "more networks than allowed")
+			     : ret;
+}
+
+int blacklist_receiver_feed(struct blacklist_receiver *r, const void *data, size_t len, char *err,
+			    size_t errlen)
+{
+	const unsigned char *p = data;
+	int ret = 0;
+
+	while (len && !ret) {
+		size_t need = record_size(r->state) - r->have;
+		size_t take = len < need ? len : need;
+
+		if (r->state == RECEIVE_DONE)
+			return receive_error(err, errlen, "data after the last list");
+		memcpy(r->part.bytes + r->have, p, take);
+		r->have += take;
+		p += take;
+		len -= take;
+		if (take < need)
+			break;
+		r->have = 0;
+		switch (r->state) {
+		case RECEIVE_HEAD:
+			if (r->part.head.magic != WIRE_MAGIC || r->part.head.nlists != r->set->n)
+				ret = receive_error(err, errlen, "not a set of the lists configured");
+			r->state = r->set->n ? RECEIVE_LIST : RECEIVE_DONE;
+			break;
+		case RECEIVE_LIST:
+			ret = receive_list(r, err, errlen);
+			break;
+		default:
+			ret = receive_range(r, err, errlen);
+			break;
+		}
+	}
+	return ret;
+}
+
+int blacklist_receiver_finish(struct blacklist_receiver *r, struct blacklist_set **out)
+{
+	if (r->state != RECEIVE_DONE)
+		return -EPROTO;
+	*out = r->set;
+	r->set = NULL;
+	return 0;
 }

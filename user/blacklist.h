@@ -21,16 +21,29 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "addr.h"
 
 /* Default for blacklist_options.timeout_ms. */
 #define BLACKLIST_TIMEOUT_MS 120000
+/* Default for blacklist_options.max_bytes: decompressed bytes of one source. */
+#define BLACKLIST_MAX_BYTES (64ull << 20)
+/* Default for blacklist_options.max_entries: entries of one list. */
+#define BLACKLIST_MAX_ENTRIES 1000000
+/* A list's final CIDR set may hold this many networks per max_entries. */
+#define BLACKLIST_NETWORKS_PER_ENTRY 4
+/*
+ * The whole environment of exec and url sources, and where a fetch command
+ * without a slash is looked up: nothing of the daemon's environment leaks
+ * into programs that handle what a list server sends.
+ */
+#define BLACKLIST_PATH "/usr/bin:/bin"
 
 enum list_source_type {
 	LIST_SOURCE_FILE, /* a path, read through zlib: gzip or plain */
 	LIST_SOURCE_EXEC, /* a command run by /bin/sh -c; its stdout, gzip or plain */
-	LIST_SOURCE_URL,  /* fetched by blacklist_options.fetcher */
+	LIST_SOURCE_URL,  /* fetched by blacklist_options.fetcher, no shell involved */
 };
 
 struct list_source {
@@ -47,14 +60,33 @@ struct list_def {
 	size_t nsources;
 };
 
+struct blacklist_set;
+
 struct blacklist_options {
 	/*
-	 * A command with "%s" where the URL goes (shell-quoted), e.g.
-	 * "curl -sf -- %s". NULL: url sources fail.
+	 * A command split at blanks into its arguments (no shell, no quoting)
+	 * whose last two are "--" and "%s", e.g. "curl -sf -- %s": the URL
+	 * replaces the %s as one argument of its own, after the "--" that
+	 * keeps it from being read as an option. NULL: url sources fail.
 	 */
 	const char *fetcher;
 	/* For each exec or url source; 0: BLACKLIST_TIMEOUT_MS. */
 	int timeout_ms;
+	/* Per source, after gunzip; 0: BLACKLIST_MAX_BYTES. */
+	unsigned long long max_bytes;
+	/*
+	 * Per list: the most entries read; its final CIDR set may hold
+	 * BLACKLIST_NETWORKS_PER_ENTRY times as many networks (one line of a
+	 * range can need 254 of them); 0: BLACKLIST_MAX_ENTRIES.
+	 */
+	size_t max_entries;
+	/*
+	 * The set in force, or NULL: a list that fails or goes past a bound
+	 * keeps its version from here (same name, same kind) instead of
+	 * going empty. A blacklist kept this way loses what the whitelists
+	 * after it hold now.
+	 */
+	const struct blacklist_set *previous;
 };
 
 struct list_stats {
@@ -63,14 +95,15 @@ struct list_stats {
 	size_t cidrs;	  /* blacklists: the final CIDR set's size; 0 for whitelists */
 	/*
 	 * Empty when every source loaded. Otherwise the first failure, e.g.
-	 * `exec "fetch-list": exit status 3`; a list with a failed source
-	 * contributes nothing (a blacklist is empty, a whitelist makes no
-	 * holes), so a half-read list never stands in for the whole one.
+	 * `exec "fetch-list": exit status 3` or `file "big.gz": more than
+	 * 67108864 bytes (list-max-bytes)`; a list with a failed source keeps
+	 * its previous version (kept_previous) or, without one, contributes
+	 * nothing (a blacklist is empty, a whitelist makes no holes), so a
+	 * half-read list never stands in for the whole one.
 	 */
 	char error[256];
+	bool kept_previous;
 };
-
-struct blacklist_set;
 
 /*
  * Load every list of defs (n of them, in config order) and merge them.
@@ -98,6 +131,12 @@ const struct list_stats *blacklist_set_stats(const struct blacklist_set *set, si
 const struct addr_prefix *blacklist_set_cidrs(const struct blacklist_set *set, size_t i, size_t *n);
 
 /*
+ * Whether fetcher is usable as blacklist_options.fetcher: it ends with
+ * the arguments "--" and "%s" and has no other '%'.
+ */
+bool blacklist_fetcher_valid(const char *fetcher);
+
+/*
  * Which blacklists hold the host addr: their indices, in config order, go
  * into idx (at most max of them). Returns how many lists hold it, which may
  * exceed max. A binary search per blacklist.
@@ -117,5 +156,45 @@ bool blacklist_set_overlaps(const struct blacklist_set *set, const struct addr_p
  */
 int blacklist_set_messages(const struct blacklist_set *set, const size_t *idx, size_t n, char *buf,
 			   size_t len);
+
+/*
+ * Loading in another process. The loader writes a built set to a pipe
+ * with blacklist_set_send(); the parent feeds what it reads, in pieces of
+ * any size, to a receiver made from the same definitions, which rebuilds
+ * the set. The receiver trusts nothing it is sent: names and messages
+ * come from defs, every count is checked against opts->max_entries
+ * before anything is allocated, and ranges must be in order, disjoint and
+ * not touching, so a hostile loader can make it refuse the load but not
+ * grow it or crash it.
+ */
+int blacklist_set_send(const struct blacklist_set *set, int fd);
+
+struct blacklist_receiver;
+
+/* -EINVAL (err says why) for unusable definitions, as blacklist_set_build(); -ENOMEM. */
+int blacklist_receiver_new(const struct list_def *defs, size_t n,
+			   const struct blacklist_options *opts, struct blacklist_receiver **out,
+			   char *err, size_t errlen);
+/* 0, -EPROTO (err says why) for anything malformed, -ENOMEM. */
+int blacklist_receiver_feed(struct blacklist_receiver *r, const void *data, size_t len, char *err,
+			    size_t errlen);
+/* The set once everything came: 0 with *out set, -EPROTO while some is missing. */
+int blacklist_receiver_finish(struct blacklist_receiver *r, struct blacklist_set **out);
+void blacklist_receiver_free(struct blacklist_receiver *r);
+
+/*
+ * Fork a loader: it keeps only fd 0-2 and the pipe, becomes user
+ * (privsep_drop()) with an environment of PATH=BLACKLIST_PATH alone,
+ * builds defs with opts and sends the set down the pipe. *fd is the
+ * pipe's reading end (close-on-exec, nonblocking), *pid the loader's; the
+ * caller reaps it. SIGTERM ends the loader and the command it runs.
+ * defs and opts are read in the loader's copy of memory only.
+ */
+int blacklist_loader_start(const struct list_def *defs, size_t n,
+			   const struct blacklist_options *opts, const char *user, pid_t *pid,
+			   int *fd);
+
+/* SIGKILL the command a build runs now, if any; async-signal-safe (for the loader's SIGTERM). */
+void blacklist_kill_running(void);
 
 #endif /* __GREYWALL_BLACKLIST_H */

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "dump.h"
 #include "escape.h"
+#include "spamd_lists.h"
 #include "sweeper.h"
 #include "tablefile.h"
 
@@ -646,6 +647,9 @@ static int cmd_status(struct daemon *d, struct control_request *req)
 				link.ifname, link.tc_attached ? "attached" : "not attached");
 	}
 	fprintf(req->out, "tables: %zu, rules: %zu\n", d->tables.ntables, d->cfg.nrules);
+	if (d->spamd)
+		fprintf(req->out, "lists: %s\n",
+			spamd_lists_loading(d) ? "loading in the background" : "loaded");
 	return CTL_EXIT_OK;
 }
 
@@ -844,6 +848,9 @@ int commands_run(struct daemon *d, struct control_request *req)
 			return CTL_EXIT_FAIL;
 		}
 		fprintf(req->out, "configuration reloaded.\n");
+		if (spamd_lists_loading(d))
+			fprintf(req->out, "lists load in the background; those in force serve "
+					  "until they are in.\n");
 		return CTL_EXIT_OK;
 	}
 	if (!strcmp(verb, "detach")) {

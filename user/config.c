@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blacklist.h"
 #include "config.h"
 #include "lexer.h"
 
@@ -1509,6 +1510,7 @@ enum spamd_kind {
 	SPAMD_WORD,	/* the same, without spaces */
 	SPAMD_COMMAND,	/* the fetch command */
 	SPAMD_HOST,	/* an address, not a network */
+	SPAMD_SIZE,	/* bytes in [min, max], with an optional K, M or G (powers of 1024) */
 };
 
 enum spamd_setting_id {
@@ -1533,6 +1535,8 @@ enum spamd_setting_id {
 	SPAMD_FETCH,
 	SPAMD_LOWPRIO_MX,
 	SPAMD_MTA_USER,
+	SPAMD_LIST_MAX_BYTES,
+	SPAMD_LIST_MAX_ENTRIES,
 	NSPAMD_SETTINGS,
 };
 
@@ -1584,6 +1588,11 @@ static const struct spamd_setting spamd_settings[NSPAMD_SETTINGS] = {
     [SPAMD_FETCH] = {SPAMD_STRING("fetch", SPAMD_COMMAND, fetch, 0, NULL)},
     [SPAMD_LOWPRIO_MX] = {SPAMD_STRING("lowprio-mx", SPAMD_HOST, lowprio_mx, 0, NULL)},
     [SPAMD_MTA_USER] = {SPAMD_STRING("mta-user", SPAMD_WORD, mta_user, MAX_USER_NAME, "postfix")},
+    /* The loader's bounds (blacklist.h): a list past one keeps its last good version. */
+    [SPAMD_LIST_MAX_BYTES] = {SPAMD_VALUE("list-max-bytes", SPAMD_SIZE, list_max_bytes, 1024,
+					  1ull << 40, 64ull << 20)},
+    [SPAMD_LIST_MAX_ENTRIES] = {SPAMD_VALUE("list-max-entries", SPAMD_NUMBER, list_max_entries, 1,
+					    100000000, 1000000)},
 };
 
 /* Where each setting was given (for duplicates and the checks at the end). */
@@ -1601,8 +1610,37 @@ static void store_uint(void *field, size_t size, uint64_t v)
 		*(uint8_t *)field = (uint8_t)v;
 	else if (size == sizeof(uint16_t))
 		*(uint16_t *)field = (uint16_t)v;
-	else
+	else if (size == sizeof(uint32_t))
 		*(uint32_t *)field = (uint32_t)v;
+	else
+		*(uint64_t *)field = v;
+}
+
+/* A byte count: digits, then nothing or K, M or G (powers of 1024), in [min, max]. */
+static int parse_size(struct parser *p, const char *what, uint64_t min, uint64_t max,
+		      uint64_t *out)
+{
+	const struct lex_token *t = peek(p);
+	static const char units[] = "KMG";
+	const char *end, *unit;
+	int shift = 0;
+
+	if (t->type == LEX_END)
+		return expected(p, what);
+	next(p);
+	if (t->type != LEX_WORD || !parse_digits(t->text, &end, out))
+		return perr(p, t, "invalid %s \"%s\"", what, q(p, t->text));
+	if (*end) {
+		unit = strchr(units, *end);
+		if (!unit || end[1])
+			return perr(p, t, "invalid %s \"%s\"", what, q(p, t->text));
+		shift = 10 * (int)(unit - units + 1);
+		if (*out > (UINT64_MAX >> shift))
+			return perr(p, t, "%s \"%s\" is too large (maximum %llu)", what,
+				    q(p, t->text), (unsigned long long)max);
+		*out <<= shift;
+	}
+	return check_range(p, t, what, *out, min, max);
 }
 
 /*
@@ -1621,23 +1659,15 @@ static int check_reply_text(struct parser *p, const struct lex_token *t, const c
 	return 0;
 }
 
-/* The URL takes the place of the one %s; any other conversion would read garbage. */
+/*
+ * The fetch command runs without a shell, its words its arguments; the
+ * URL becomes the last one, after a "--" that keeps it from being an option.
+ */
 static int check_fetch(struct parser *p, const struct lex_token *t)
 {
-	unsigned int urls = 0;
-
-	for (const char *c = t->text; *c; c++) {
-		if (*c != '%')
-			continue;
-		c++;
-		if (*c == 's')
-			urls++;
-		else if (*c != '%')
-			return perr(p, t, "fetch \"%s\": only %%s and %%%% may follow %%",
-				    q(p, t->text));
-	}
-	if (urls != 1)
-		return perr(p, t, "fetch \"%s\" must contain %%s once", q(p, t->text));
+	if (!blacklist_fetcher_valid(t->text))
+		return perr(p, t, "fetch \"%s\" must end with \"-- %%s\" and hold no other %%",
+			    q(p, t->text));
 	return 0;
 }
 
@@ -1688,6 +1718,11 @@ static int parse_spamd_setting(struct parser *p, struct spamd_parse *sp, enum sp
 		return parse_string(p, set->name, field) ?: check_fetch(p, value);
 	case SPAMD_HOST:
 		return parse_host_address(p, set->name, field);
+	case SPAMD_SIZE:
+		ret = parse_size(p, set->name, set->min, set->max, &v);
+		if (!ret)
+			store_uint(field, set->size, v);
+		return ret;
 	}
 	return unknown_keyword(p, kw);
 }
@@ -1698,7 +1733,8 @@ static int spamd_defaults(struct parser *p, struct config_spamd *s)
 		const struct spamd_setting *set = &spamd_settings[i];
 		void *field = (char *)s + set->offset;
 
-		if (set->kind == SPAMD_NUMBER || set->kind == SPAMD_DURATION)
+		if (set->kind == SPAMD_NUMBER || set->kind == SPAMD_DURATION ||
+		    set->kind == SPAMD_SIZE)
 			store_uint(field, set->size, set->def);
 		else if (set->def_text && !(*(char **)field = strdup(set->def_text)))
 			return no_memory(p);

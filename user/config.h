@@ -120,8 +120,10 @@ struct config_spamd {
 	uint8_t white_prefix4;		/* whitelist per /N, default 32: per address */
 	uint8_t white_prefix6;		/* default 128 */
 	struct addr_prefix lowprio_mx;	/* a host; family 0 when not set */
-	char *fetch;			/* command with one %s for the URL; NULL: none */
+	char *fetch;			/* ends with "-- %s", for the URL; NULL: none */
 	char *mta_user;			/* whose outbound SMTP whitelists (spamlogd); default "postfix" */
+	uint64_t list_max_bytes;	/* per list source, after gunzip; default 64M */
+	uint32_t list_max_entries;	/* per list, entries and networks; default 1000000 */
 	char **spamtraps;		/* `spamtraps file "path"` */
 	size_t nspamtraps;
 	char **alloweddomains;		/* `alloweddomains file "path"` */

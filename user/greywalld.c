@@ -477,14 +477,15 @@ static void periodic(struct daemon *d, int64_t now)
 		log_debug("queue counters: %s", strerror(-ret));
 }
 
-/* SIGCHLD: reap every child that ended (the tarpit, list fetchers are waited for). */
+/* SIGCHLD: reap every child that ended (the tarpit, the list loader). */
 static void reap_children(struct daemon *d)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		spamd_child_reaped(d, pid, status);
+		if (!spamd_lists_reaped(d, pid, status))
+			spamd_child_reaped(d, pid, status);
 }
 
 static int event_loop(struct daemon *d, int listen_fd)
@@ -522,7 +523,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 	if (d->spamd) {
 		char err[512];
 
-		ret = spamd_child_start(d, err, sizeof(err));
+		ret = spamd_start(d, err, sizeof(err));
 
 		if (ret) {
 			log_err("%s", err);
@@ -548,6 +549,8 @@ static int event_loop(struct daemon *d, int listen_fd)
 					log_err("overload events: %s", strerror(-ret));
 			} else if (d->spamd && fd == d->spamd->child_fd) {
 				spamd_child_read(d);
+			} else if (d->spamd && fd == d->spamd->load.fd) {
+				spamd_lists_read(d);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 

@@ -36,11 +36,16 @@ static int load_trap_files(struct trap_set **set, char *const *paths, size_t n, 
 	return ret;
 }
 
-/* The config's list blocks as blacklist.c wants them. */
-static int build_lists(const struct config_spamd *cs, struct blacklist_set **out, char *err,
-		       size_t errlen)
+/* Start loading the config's list blocks, as blacklist.c wants them, in the background. */
+static int build_lists(struct daemon *d, char *err, size_t errlen)
 {
-	struct blacklist_options opts = { .fetcher = cs->fetch };
+	const struct config_spamd *cs = d->cfg.spamd;
+	struct blacklist_options opts = {
+		.fetcher = cs->fetch,
+		.max_bytes = cs->list_max_bytes,
+		.max_entries = cs->list_max_entries,
+		.previous = d->spamd->lists,
+	};
 	struct list_def *defs = calloc(cs->nlists ? cs->nlists : 1, sizeof(*defs));
 	struct list_source **sources = calloc(cs->nlists ? cs->nlists : 1, sizeof(*sources));
 	int ret = defs && sources ? 0 : -ENOMEM;
@@ -63,26 +68,13 @@ static int build_lists(const struct config_spamd *cs, struct blacklist_set **out
 		defs[i] = (struct list_def){ l->name, l->white, l->msg, sources[i], n };
 	}
 	if (!ret)
-		ret = blacklist_set_build(defs, cs->nlists, &opts, out, err, errlen);
+		ret = spamd_lists_start(d, defs, cs->nlists, &opts, err, errlen);
+	else
+		snprintf(err, errlen, "lists: out of memory");
 	for (size_t i = 0; sources && i < cs->nlists; i++)
 		free(sources[i]);
 	free(sources);
 	free(defs);
-	if (ret == -ENOMEM)
-		snprintf(err, errlen, "lists: out of memory");
-	if (!ret) {
-		for (size_t i = 0; i < blacklist_set_count(*out); i++) {
-			const struct list_stats *st = blacklist_set_stats(*out, i);
-
-			if (st->error[0])
-				log_warn("list %s: %s (the list is empty until it loads)",
-					 blacklist_set_name(*out, i), st->error);
-			else
-				log_info("list %s: %zu entries, %zu bad lines, %zu networks",
-					 blacklist_set_name(*out, i), st->entries, st->bad_lines,
-					 st->cidrs);
-		}
-	}
 	return ret;
 }
 
@@ -91,12 +83,10 @@ static void spamd_rules_free(struct spamd *s)
 	trap_set_free(s->spamtraps);
 	trap_set_free(s->domains);
 	trap_set_free(s->valid);
-	blacklist_set_free(s->lists);
 	s->spamtraps = s->domains = s->valid = NULL;
-	s->lists = NULL;
 }
 
-/* Trap files, the store's spamtraps and the lists, from d->cfg. */
+/* Trap files and the store's spamtraps, from d->cfg. */
 static int spamd_rules_load(struct daemon *d, struct spamd *s, char *err, size_t errlen)
 {
 	const struct config_spamd *cs = d->cfg.spamd;
@@ -114,8 +104,6 @@ static int spamd_rules_load(struct daemon *d, struct spamd *s, char *err, size_t
 		if (ret)
 			snprintf(err, errlen, "spamtraps from the store: %s", strerror(-ret));
 	}
-	if (!ret)
-		ret = build_lists(cs, &s->lists, err, errlen);
 	s->rules = (struct trap_rules){ s->spamtraps, s->domains, s->valid };
 	return ret;
 }
@@ -143,6 +131,7 @@ int spamd_open(struct daemon *d, char *err, size_t errlen)
 	if (!s)
 		return -ENOMEM;
 	s->child_fd = -1;
+	s->load.fd = -1;
 	s->started = d->started;
 	params_from_config(d->cfg.spamd, &s->params);
 	ret = grey_open(d->store, &s->grey);
@@ -164,6 +153,13 @@ int spamd_open(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+int spamd_start(struct daemon *d, char *err, size_t errlen)
+{
+	if (!d->spamd)
+		return 0;
+	return build_lists(d, err, errlen) ?: spamd_child_start(d, err, errlen);
+}
+
 void spamd_close(struct daemon *d)
 {
 	struct spamd *s = d->spamd;
@@ -172,7 +168,9 @@ void spamd_close(struct daemon *d)
 		return;
 	/* What the child reported is stored before we go. */
 	spamd_child_drain(d);
+	spamd_lists_stop(d);
 	spamd_child_stop(d);
+	blacklist_set_free(s->lists);
 	spamd_rules_free(s);
 	rcpt_queue_free(&s->rcpts);
 	addrmap_free(&s->full_sources);
@@ -192,8 +190,8 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 		return spamd_child_steer(d, err, errlen);
 	}
 	if (!s)
-		return spamd_open(d, err, errlen) ?: spamd_child_start(d, err, errlen);
-	/* Build the new rules aside: a list that fails to load keeps the old ones. */
+		return spamd_open(d, err, errlen) ?: spamd_start(d, err, errlen);
+	/* Build the new rules aside: a trap file that fails to load keeps the old ones. */
 	next.grey = s->grey;
 	ret = spamd_rules_load(d, &next, err, errlen);
 	if (ret) {
@@ -204,14 +202,13 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 	s->spamtraps = next.spamtraps;
 	s->domains = next.domains;
 	s->valid = next.valid;
-	s->lists = next.lists;
 	s->rules = (struct trap_rules){ s->spamtraps, s->domains, s->valid };
 	params_from_config(d->cfg.spamd, &s->params);
-	/* New lists may hold white sources: the next tick's scan takes them out. */
-	s->next_scan = 0;
 	/* The tables were rebuilt: their numbers may have moved. */
 	ret = spamd_child_steer(d, err, errlen);
-	return ret ? ret : spamd_child_send_traps(d);
+	if (!ret)
+		ret = spamd_child_send_traps(d);
+	return ret ? ret : build_lists(d, err, errlen);
 }
 
 struct grey *spamd_grey(struct daemon *d)
@@ -582,5 +579,6 @@ void spamd_periodic(struct daemon *d, int64_t now)
 			log_err("greylist scan: %s", strerror(-ret));
 		s->next_scan = now + d->cfg.spamd->scan_interval;
 	}
+	spamd_lists_periodic(d, now);
 	spamd_child_periodic(d, now);
 }

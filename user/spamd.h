@@ -17,6 +17,7 @@
 #include "addrmap.h"
 #include "grey.h"
 #include "rcptqueue.h"
+#include "spamd_lists.h"
 
 #include "trap.h"
 
@@ -33,7 +34,8 @@ struct spamd {
 	struct trap_set *domains;	/* alloweddomains; empty: not set */
 	struct trap_set *valid;		/* valid recipients; NULL: no candidates */
 	struct trap_rules rules;
-	struct blacklist_set *lists;
+	struct blacklist_set *lists;	/* NULL until the first load is in */
+	struct spamd_lists_load load;	/* the load running, if any (spamd_lists.c) */
 	int64_t started;
 	int64_t next_scan;
 	/* The tarpit child (spamd_child.c). */
@@ -53,14 +55,24 @@ struct spamd {
 };
 
 /*
- * Open the greylist in the store, load spamtraps, alloweddomains,
- * valid recipients and the black/white lists of cfg->spamd. Nothing
- * faces the network yet. Returns 0 or -errno with a message in err.
+ * Open the greylist in the store, load spamtraps, alloweddomains and
+ * valid recipients of cfg->spamd. Nothing faces the network yet.
+ * Returns 0 or -errno with a message in err.
  */
 int spamd_open(struct daemon *d, char *err, size_t errlen);
+/*
+ * From the event loop (the loader must be our child, not daemon(3)'s
+ * parent's): start loading the black/white lists, open the listeners,
+ * steer SMTP to them, and start the tarpit child once the lists are in.
+ */
+int spamd_start(struct daemon *d, char *err, size_t errlen);
 void spamd_close(struct daemon *d);
 
-/* Reload lists and trap files after the config changed (d->cfg is the new one). */
+/*
+ * Reload trap files after the config changed (d->cfg is the new one), and
+ * start loading the lists anew; the lists in force serve until the new
+ * ones are in.
+ */
 int spamd_reload(struct daemon *d, char *err, size_t errlen);
 
 /*

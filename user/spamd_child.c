@@ -315,6 +315,13 @@ int spamd_child_start(struct daemon *d, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
+	/*
+	 * Until the first lists are in, connections wait in the listeners'
+	 * backlog: a listed source must not be greylisted for want of its
+	 * list. spamd_lists.c calls again once they are.
+	 */
+	if (!s->lists)
+		return 0;
 	return fork_child(d, err, errlen);
 }
 

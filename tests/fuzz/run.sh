@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 # One line per harness: NAME: the sources linked with tests/fuzz/fuzz_NAME.c.
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
-	"config: user/config.c user/lexer.c user/addr.c"
+	"config: user/config.c user/lexer.c user/addr.c user/blacklist.c -lz"
 	"smtp: user/smtp.c user/addr.c"
 )
 

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "blacklist.h"
 #include "check.h"
@@ -204,8 +210,8 @@ static void test_definitions(void)
 		  "list without source refused");
 	CHECK_STR(err, "whitelist \"nosrc\" has no source", "its message");
 	CHECK_INT(blacklist_set_build(&ok, 1, &bad_fetcher, &set, err, sizeof(err)), -EINVAL,
-		  "fetcher without %%s refused");
-	CHECK_STR(err, "fetcher \"curl -sf\" has no %s for the URL", "its message");
+		  "fetcher without -- %%s refused");
+	CHECK_STR(err, "fetcher \"curl -sf\" does not end with \"-- %s\"", "its message");
 	CHECK(set == NULL, "nothing built");
 
 	CHECK_INT(blacklist_set_build(NULL, 0, NULL, &set, err, sizeof(err)), 0, "no lists at all");
@@ -620,6 +626,372 @@ static void test_timing(void)
 	blacklist_set_free(set);
 }
 
+/* One blacklist "test" from one source, built with opts; NULL if building fails. */
+static struct blacklist_set *one_list_with(enum list_source_type type, const char *value,
+					   bool white, const struct blacklist_options *opts)
+{
+	struct list_source src = {type, value};
+	struct list_def def = {"test", white, white ? NULL : "listed", &src, 1};
+	struct blacklist_set *set = NULL;
+	char err[256];
+	int ret = blacklist_set_build(&def, 1, opts, &set, err, sizeof(err));
+
+	if (ret)
+		CHECK_INT(ret, 0, "build: %s", err);
+	return set;
+}
+
+/* A list past a bound is refused: its error names the bound, its last good version stays. */
+static void expect_refused(enum list_source_type type, const char *source,
+			   struct blacklist_options *opts, const char *want, const char *what)
+{
+	char value[PATH_MAX + 16];
+	struct blacklist_set *prev, *set;
+	const struct list_stats *st;
+
+	/* source may be temp_file()'s buffer, which the next line reuses. */
+	snprintf(value, sizeof(value), "%s", source);
+	prev = one_list(LIST_SOURCE_FILE, temp_file("prev", "192.0.2.1\n"), NULL);
+
+	opts->previous = prev;
+	set = one_list_with(type, value, false, opts);
+	st = set ? blacklist_set_stats(set, 0) : NULL;
+	CHECK(st && strstr(st->error, want), "%s: refused with \"%s\" (%s)", what, want,
+	      st ? st->error : "no set");
+	CHECK(st && st->kept_previous, "%s: its last good version is kept", what);
+	CHECK_STR(set ? cidrs_text(set, 0) : NULL, "192.0.2.1", "%s: 192.0.2.1 still listed", what);
+	blacklist_set_free(set);
+
+	opts->previous = NULL;
+	set = one_list_with(type, value, false, opts);
+	st = set ? blacklist_set_stats(set, 0) : NULL;
+	CHECK(st && strstr(st->error, want) && !st->kept_previous && st->cidrs == 0,
+	      "%s: without a last good version the list is empty", what);
+	blacklist_set_free(set);
+	blacklist_set_free(prev);
+}
+
+static void test_bounds(void)
+{
+	struct blacklist_options opts = {.max_bytes = 1 << 20};
+	char bomb[PATH_MAX], cmd[PATH_MAX + 16];
+	static char blanks[64 * 1024];
+	struct blacklist_set *prev, *set;
+	struct stat st;
+	gzFile gz;
+
+	/* A gzip bomb: 4 MiB of blank lines, some KiB compressed. */
+	snprintf(bomb, sizeof(bomb), "%s/bomb.gz", dir);
+	memset(blanks, '\n', sizeof(blanks));
+	gz = gzopen(bomb, "wb9");
+	gzputs(gz, "192.0.2.99\n");
+	for (int i = 0; i < 64; i++)
+		gzwrite(gz, blanks, sizeof(blanks));
+	gzclose(gz);
+	stat(bomb, &st);
+	CHECK(st.st_size < 64 * 1024, "the bomb is small (%lld bytes)", (long long)st.st_size);
+	expect_refused(LIST_SOURCE_FILE, bomb, &opts, "more than 1048576 bytes (list-max-bytes)",
+		       "gzip bomb file");
+	snprintf(cmd, sizeof(cmd), "cat '%s'", bomb);
+	expect_refused(LIST_SOURCE_EXEC, cmd, &opts, "more than 1048576 bytes (list-max-bytes)",
+		       "gzip bomb from a command");
+	expect_refused(LIST_SOURCE_EXEC, "yes 192.0.2.200 | head -c 2000000", &opts,
+		       "more than 1048576 bytes (list-max-bytes)", "plain output past the bound");
+
+	opts = (struct blacklist_options){.max_entries = 3};
+	expect_refused(LIST_SOURCE_FILE,
+		       temp_file("many", "192.0.2.10\n192.0.2.20\n192.0.2.30\n192.0.2.40\n"),
+		       &opts, "more than 3 entries (list-max-entries)", "entries past the bound");
+	set = one_list_with(LIST_SOURCE_FILE, temp_file("three", "192.0.2.10\n192.0.2.20\n#x\n"
+							     "192.0.2.30\n"), false, &opts);
+	CHECK(set && !blacklist_set_stats(set, 0)->error[0], "exactly max entries load");
+	blacklist_set_free(set);
+
+	/* One range of 254 addresses is 14 networks: past 2 entries' 8. */
+	opts = (struct blacklist_options){.max_entries = 2};
+	expect_refused(LIST_SOURCE_FILE, temp_file("range", "192.0.2.1 - 192.0.2.254\n"), &opts,
+		       "more than 8 networks", "networks past the bound");
+
+	/* A whitelist that fails keeps its holes. */
+	{
+		struct list_source src[2] = {
+		    {LIST_SOURCE_FILE, NULL},
+		    {LIST_SOURCE_FILE, NULL},
+		};
+		struct list_def defs[2] = {
+		    {"black", false, "listed", &src[0], 1},
+		    {"white", true, NULL, &src[1], 1},
+		};
+		static char bpath[PATH_MAX], wpath[PATH_MAX];
+		char err[256];
+
+		snprintf(bpath, sizeof(bpath), "%s", temp_file("kb", "192.0.2.4/30\n"));
+		snprintf(wpath, sizeof(wpath), "%s", temp_file("kw", "192.0.2.5\n"));
+		src[0].value = bpath;
+		src[1].value = wpath;
+		prev = NULL;
+		CHECK_INT(blacklist_set_build(defs, 2, NULL, &prev, err, sizeof(err)), 0,
+			  "black and white");
+		src[1].value = "/nonexistent/white";
+		opts = (struct blacklist_options){.previous = prev};
+		set = NULL;
+		CHECK_INT(blacklist_set_build(defs, 2, &opts, &set, err, sizeof(err)), 0,
+			  "again with the whitelist gone");
+		CHECK(set && blacklist_set_stats(set, 1)->kept_previous,
+		      "the failed whitelist keeps its last good version");
+		CHECK_STR(set ? cidrs_text(set, 0) : NULL, "192.0.2.4 192.0.2.6/31",
+			  "its hole stays in the blacklist");
+		blacklist_set_free(set);
+		blacklist_set_free(prev);
+	}
+}
+
+/* Send set through a pipe into a receiver for defs, in pieces of piece bytes. */
+static unsigned char *send_to_buffer(const struct blacklist_set *set, size_t *len)
+{
+	char path[PATH_MAX];
+	unsigned char *buf;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/wire", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK_INT(blacklist_set_send(set, fd), 0, "set sent");
+	*len = (size_t)lseek(fd, 0, SEEK_END);
+	buf = malloc(*len);
+	CHECK(pread(fd, buf, *len, 0) == (ssize_t)*len, "wire read back");
+	close(fd);
+	return buf;
+}
+
+static int receive(const struct list_def *defs, size_t n, const unsigned char *data, size_t len,
+		   size_t piece, struct blacklist_set **out, char *err)
+{
+	struct blacklist_receiver *r = NULL;
+	int ret = blacklist_receiver_new(defs, n, NULL, &r, err, 256);
+
+	for (size_t off = 0; !ret && off < len; off += piece)
+		ret = blacklist_receiver_feed(r, data + off, len - off < piece ? len - off : piece,
+					      err, 256);
+	*out = NULL;
+	if (!ret)
+		ret = blacklist_receiver_finish(r, out);
+	blacklist_receiver_free(r);
+	return ret;
+}
+
+static void test_wire(void)
+{
+	struct list_source src[2] = {
+	    {LIST_SOURCE_EXEC, "echo 192.0.2.0/24; echo 2001:db8::/64; echo 198.51.100.7"},
+	    {LIST_SOURCE_EXEC, "echo 192.0.2.5"},
+	};
+	struct list_def defs[2] = {
+	    {"black", false, "listed", &src[0], 1},
+	    {"white", true, NULL, &src[1], 1},
+	};
+	struct blacklist_set *set = NULL, *got;
+	unsigned char *wire;
+	size_t len, idx[2];
+	char err[256];
+	uint64_t huge = UINT64_MAX / 2;
+
+	CHECK_INT(blacklist_set_build(defs, 2, NULL, &set, err, sizeof(err)), 0, "a set to send");
+	if (!set)
+		return;
+	wire = send_to_buffer(set, &len);
+	CHECK_INT(receive(defs, 2, wire, len, 1, &got, err), 0, "received a byte at a time");
+	CHECK_STR(got ? cidrs_text(got, 0) : NULL, cidrs_text(set, 0), "the same networks");
+	CHECK(got && blacklist_set_stats(got, 0)->entries == 3, "and stats");
+	{
+		struct addr_prefix a;
+
+		addr_parse("192.0.2.5", &a);
+		CHECK(got && blacklist_set_match(got, &a, idx, 2) == 0, "the white hole stays");
+	}
+	blacklist_set_free(got);
+
+	CHECK_INT(receive(defs, 2, wire, len - 1, 4096, &got, err), -EPROTO,
+		  "a truncated set is refused");
+	CHECK_INT(receive(defs, 1, wire, len, 4096, &got, err), -EPROTO,
+		  "a set of other lists is refused");
+	/* The first list's IPv4 count: head (8), index, kept (8), entries, bad lines (16). */
+	memcpy(wire + 32, &huge, sizeof(huge));
+	CHECK_INT(receive(defs, 2, wire, len, 4096, &got, err), -EPROTO,
+		  "a huge count is refused before anything is allocated");
+	CHECK_STR(err, "more ranges than networks allowed", "its reason");
+	free(wire);
+	blacklist_set_free(set);
+
+	/* Ranges out of order: the same list twice in one file, unmerged on the wire. */
+	{
+		const char *two = "192.0.2.0/24\n";
+		struct blacklist_set *a = one_list(LIST_SOURCE_FILE, temp_file("w1", two), NULL);
+		unsigned char *w;
+		size_t wl, ranges_at = 8 + 296;
+
+		w = a ? send_to_buffer(a, &wl) : NULL;
+		if (w) {
+			unsigned char *bad = malloc(wl + 32);
+			uint64_t two_ranges = 2;
+			struct list_def d = {"test", false, "m", &src[0], 1};
+
+			memcpy(bad, w, wl);
+			memcpy(bad + 32, &two_ranges, sizeof(two_ranges));
+			memcpy(bad + wl, w + ranges_at, 32);
+			CHECK_INT(receive(&d, 1, bad, wl + 32, 7, &got, err), -EPROTO,
+				  "overlapping ranges are refused");
+			CHECK_STR(err, "ranges out of order", "its reason");
+			free(bad);
+		}
+		free(w);
+		blacklist_set_free(a);
+	}
+}
+
+static char *slurp(const char *path)
+{
+	static char text[8192];
+	FILE *fp = fopen(path, "r");
+	size_t n = fp ? fread(text, 1, sizeof(text) - 1, fp) : 0;
+
+	text[n] = '\0';
+	if (fp)
+		fclose(fp);
+	return fp ? text : NULL;
+}
+
+/* Whether pid still runs: a zombie no one reaps yet does not. */
+static bool process_runs(pid_t pid)
+{
+	char path[64], *text;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = slurp(path);
+	text = text ? strrchr(text, ')') : NULL;
+	return text && text[1] && text[2] != 'Z';
+}
+
+/*
+ * The loader process: another user, an environment of PATH alone, the URL
+ * one argument after "--", and a set the parent rebuilds.
+ */
+static void test_loader(void)
+{
+	char out[PATH_MAX / 2], fetch[PATH_MAX + 32], script[PATH_MAX], cmd[3 * PATH_MAX], url[PATH_MAX];
+	char path[PATH_MAX + 16], want[2 * PATH_MAX], err[256], buf[4096];
+	struct list_source src[2] = {{LIST_SOURCE_EXEC, cmd}, {LIST_SOURCE_URL, url}};
+	struct list_def defs[2] = {
+	    {"exec", false, "exec", &src[0], 1},
+	    {"url", false, "url", &src[1], 1},
+	};
+	struct blacklist_options opts = {.fetcher = fetch};
+	struct blacklist_receiver *r = NULL;
+	struct blacklist_set *set = NULL;
+	struct passwd *pw = getpwnam("nobody");
+	int fd = -1, status = -1, ret;
+	const char *text;
+	pid_t pid;
+	FILE *fp;
+
+	if (geteuid() != 0 || !pw) {
+		printf("# loader: not root or no user nobody, not tested\n");
+		return;
+	}
+	snprintf(out, sizeof(out), "%s/loader", dir);
+	mkdir(out, 0777);
+	chmod(dir, 0755);
+	chmod(out, 0777);
+	snprintf(script, sizeof(script), "%s/fetch.sh", out);
+	fp = fopen(script, "w");
+	fprintf(fp, "#!/bin/sh\nprintf '%%s\\n' \"$#\" \"$@\" > %s/args\nenv > %s/fetchenv\n"
+		    "echo 198.51.100.7\n",
+		out, out);
+	fclose(fp);
+	chmod(script, 0755);
+	snprintf(fetch, sizeof(fetch), "%s -x -- %%s", script);
+	snprintf(url, sizeof(url), "http://x/;touch %s/pwned", out);
+	snprintf(cmd, sizeof(cmd), "env > %s/env; id -u > %s/uid; echo 192.0.2.7", out, out);
+	setenv("GREYWALL_SECRET", "1", 1);
+
+	ret = blacklist_receiver_new(defs, 2, &opts, &r, err, sizeof(err));
+	if (!ret)
+		ret = blacklist_loader_start(defs, 2, &opts, "nobody", &pid, &fd);
+	CHECK_INT(ret, 0, "loader started");
+	while (!ret) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10000) <= 0)
+			break;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		ret = blacklist_receiver_feed(r, buf, (size_t)n, err, sizeof(err));
+	}
+	CHECK_INT(ret, 0, "the loader's set received (%s)", err);
+	CHECK_INT(blacklist_receiver_finish(r, &set), 0, "complete");
+	if (fd >= 0) {
+		close(fd);
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the loader exited with 0");
+	}
+	blacklist_receiver_free(r);
+	unsetenv("GREYWALL_SECRET");
+	CHECK_STR(set ? cidrs_text(set, 0) : NULL, "192.0.2.7", "the exec list");
+	CHECK_STR(set ? cidrs_text(set, 1) : NULL, "198.51.100.7", "the url list");
+	blacklist_set_free(set);
+
+	snprintf(path, sizeof(path), "%s/uid", out);
+	text = slurp(path);
+	snprintf(want, sizeof(want), "%u\n", (unsigned)pw->pw_uid);
+	CHECK_STR(text, want, "the command ran as nobody, not root");
+	snprintf(path, sizeof(path), "%s/env", out);
+	text = slurp(path);
+	CHECK(text && !strstr(text, "GREYWALL_SECRET"), "no daemon variable in its environment");
+	CHECK(text && strstr(text, "PATH=/usr/bin:/bin\n"), "PATH=/usr/bin:/bin");
+	snprintf(path, sizeof(path), "%s/fetchenv", out);
+	text = slurp(path);
+	CHECK(text && !strstr(text, "GREYWALL_SECRET"), "none in the fetcher's either");
+	snprintf(path, sizeof(path), "%s/args", out);
+	text = slurp(path);
+	snprintf(want, sizeof(want), "3\n-x\n--\n%s\n", url);
+	CHECK_STR(text, want, "the URL is one argument, after --");
+	snprintf(path, sizeof(path), "%s/pwned", out);
+	CHECK(access(path, F_OK) != 0, "nothing in the URL ran");
+
+	/* In-process builds give commands the same clean environment. */
+	setenv("GREYWALL_SECRET", "1", 1);
+	snprintf(cmd, sizeof(cmd), "env > %s/env2; echo 192.0.2.8", out);
+	set = one_list(LIST_SOURCE_EXEC, cmd, NULL);
+	unsetenv("GREYWALL_SECRET");
+	snprintf(path, sizeof(path), "%s/env2", out);
+	text = slurp(path);
+	CHECK(text && !strstr(text, "GREYWALL_SECRET"), "exec in process: no daemon variable");
+	blacklist_set_free(set);
+
+	/* SIGTERM ends the loader and the command it waits for. */
+	snprintf(cmd, sizeof(cmd), "echo $$ > %s/sleeper; exec sleep 30", out);
+	defs[0].sources = &src[0];
+	ret = blacklist_loader_start(defs, 1, NULL, "nobody", &pid, &fd);
+	CHECK_INT(ret, 0, "a loader with a command that sleeps");
+	snprintf(path, sizeof(path), "%s/sleeper", out);
+	for (int i = 0; i < 100 && !(text = slurp(path)) ; i++)
+		usleep(20000);
+	for (int i = 0; i < 100 && text && !text[0]; i++) {
+		usleep(20000);
+		text = slurp(path);
+	}
+	if (!ret) {
+		pid_t sleeper = text ? atoi(text) : 0;
+
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+		close(fd);
+		usleep(100000);
+		CHECK(sleeper > 0 && !process_runs(sleeper), "the sleeping command was killed");
+	}
+}
+
 int main(void)
 {
 	const char *slash = strrchr(__FILE__, '/');
@@ -636,6 +1008,9 @@ int main(void)
 	test_whitelists();
 	test_failed_whitelist();
 	test_classify();
+	test_bounds();
+	test_wire();
+	test_loader();
 	test_random();
 	test_timing();
 

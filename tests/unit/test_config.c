@@ -650,6 +650,8 @@ static void test_spamd_spec_example(void)
 	addr_format(&s->lowprio_mx, buf, sizeof(buf));
 	CHECK_STR(buf, "203.0.113.5", "lowprio-mx");
 	CHECK(s->fetch == NULL, "no fetch command");
+	CHECK(s->list_max_bytes == 64u << 20, "list-max-bytes 64M");
+	CHECK_INT(s->list_max_entries, 1000000, "list-max-entries 1000000");
 
 	CHECK_INT(s->nlists, 2, "two lists");
 	if (s->nlists != 2)
@@ -774,7 +776,7 @@ static void test_spamd_options(void)
 		       "  stutter 0 greystutter 90s maxrcpt 1 maxtuples 100000\n"
 		       "  spamtraps file \"/a\" spamtraps file \"/b\"\n"
 		       "  valid-recipients file \"/r\"\n"
-		       "  fetch \"/usr/bin/ftp -o - %s\"\n"
+		       "  fetch \"/usr/bin/ftp -o - -- %s\" list-max-bytes 2M list-max-entries 5000\n"
 		       "  blacklist one { url \"https://example.org/one.gz\" exec \"/bin/one\"\n"
 		       "                  msg 'first \"black\" list' file \"/1a\" file \"/1b\" }\n"
 		       "  whitelist w1 {\n"
@@ -821,7 +823,9 @@ static void test_spamd_options(void)
 	CHECK_INT(s->nvalid_recipients, 1, "valid-recipients");
 	if (s->nvalid_recipients)
 		CHECK_STR(s->valid_recipients[0], "/r", "valid-recipients file");
-	CHECK_STR(s->fetch, "/usr/bin/ftp -o - %s", "fetch");
+	CHECK_STR(s->fetch, "/usr/bin/ftp -o - -- %s", "fetch");
+	CHECK(s->list_max_bytes == 2u << 20, "list-max-bytes 2M");
+	CHECK_INT(s->list_max_entries, 5000, "list-max-entries 5000");
 	CHECK_STR(s->hostname, "mx.example.org", "hostname as a bare word");
 	CHECK_STR(s->mta_user, "Debian-exim", "mta-user");
 	CHECK_STR(s->banner, "Hello,  there", "banner keeps its spaces");
@@ -922,13 +926,25 @@ static void test_spamd_bad_inputs(void)
 	    {"spamd { hostname }", "t.conf:1:18: expected hostname, not \"}\""},
 	    {"spamd { banner \"a\x01z\" }", "t.conf:1:16: invalid character in banner \"a\\x01z\""},
 	    {"spamd { banner \"\" }", "t.conf:1:16: empty banner"},
-	    {"spamd { fetch \"curl\" }", "t.conf:1:15: fetch \"curl\" must contain %s once"},
-	    {"spamd { fetch \"curl %s %s\" }",
-	     "t.conf:1:15: fetch \"curl %s %s\" must contain %s once"},
-	    {"spamd { fetch \"curl %d %s\" }",
-	     "t.conf:1:15: fetch \"curl %d %s\": only %s and %% may follow %"},
-	    {"spamd { fetch \"curl %s %\" }",
-	     "t.conf:1:15: fetch \"curl %s %\": only %s and %% may follow %"},
+	    {"spamd { fetch \"curl\" }",
+	     "t.conf:1:15: fetch \"curl\" must end with \"-- %s\" and hold no other %"},
+	    {"spamd { fetch \"curl -sf %s\" }",
+	     "t.conf:1:15: fetch \"curl -sf %s\" must end with \"-- %s\" and hold no other %"},
+	    {"spamd { fetch \"curl -- %s %s\" }",
+	     "t.conf:1:15: fetch \"curl -- %s %s\" must end with \"-- %s\" and hold no other %"},
+	    {"spamd { fetch \"curl %d -- %s\" }",
+	     "t.conf:1:15: fetch \"curl %d -- %s\" must end with \"-- %s\" and hold no other %"},
+	    {"spamd { fetch \"curl x-- %s\" }",
+	     "t.conf:1:15: fetch \"curl x-- %s\" must end with \"-- %s\" and hold no other %"},
+	    {"spamd { fetch \" -- %s\" }",
+	     "t.conf:1:15: fetch \" -- %s\" must end with \"-- %s\" and hold no other %"},
+	    {"spamd { list-max-bytes 1023 }",
+	     "t.conf:1:24: list-max-bytes \"1023\" is too small (minimum 1024)"},
+	    {"spamd { list-max-bytes 2T }", "t.conf:1:24: invalid list-max-bytes \"2T\""},
+	    {"spamd { list-max-bytes 99999999999G }",
+	     "t.conf:1:24: list-max-bytes \"99999999999G\" is too large (maximum 1099511627776)"},
+	    {"spamd { list-max-entries 0 }",
+	     "t.conf:1:26: list-max-entries \"0\" is too small (minimum 1)"},
 	    {"spamd { spamtraps \"/x\" }", "t.conf:1:19: expected \"file\", not \"/x\""},
 	    {"spamd { alloweddomains file }", "t.conf:1:29: expected file name, not \"}\""},
 	    {"spamd { blacklist b { file \"/x\" } }", "t.conf:1:19: blacklist \"b\" has no msg"},
