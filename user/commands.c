@@ -848,7 +848,8 @@ int commands_run(struct daemon *d, struct control_request *req)
 			return CTL_EXIT_FAIL;
 		}
 		fprintf(req->out, "configuration reloaded.\n");
-		if (spamd_lists_loading(d))
+		/* A spamd block without lists loads none: nothing to say. */
+		if (spamd_lists_loading(d) && d->cfg.spamd && d->cfg.spamd->nlists)
 			fprintf(req->out, "lists load in the background; those in force serve "
 					  "until they are in.\n");
 		return CTL_EXIT_OK;

@@ -45,7 +45,7 @@ spamd {
 	hostname "mx.example.org"
 	greystutter 0s
 	maxblack 0
-	fetch "'"$GW_RUN"'/fetch.sh %s"
+	fetch "'"$GW_RUN"'/fetch.sh -- %s"
 	blacklist fetched { url "https://list.example.org/black.txt" msg "listed" }
 }'
 gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/server.log" 2>&1 &
