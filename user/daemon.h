@@ -42,6 +42,7 @@ struct daemon {
 	bool stop;
 	bool detach;		/* remove enforcement on the way out */
 	bool reload;
+	int store_err_logged;	/* the tables' store error last logged; 0: in step */
 	uid_t peer_uid;		/* the client of the command being run */
 };
 

@@ -7,6 +7,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,6 +424,32 @@ static void sweep(struct daemon *d)
 			  res.sources);
 }
 
+/*
+ * Once a second while the store lags behind the tables (a full disk): write
+ * what it missed again, and log when that starts and when it is over.
+ */
+static void store_catch_up(struct daemon *d)
+{
+	int err = tables_store_retry(&d->tables);
+	struct tables_unsaved_count c;
+
+	if (err && err != d->store_err_logged) {
+		tables_unsaved(&d->tables, &c);
+		log_err("store %s: %s: %zu entries enforced but not saved, %zu removals not saved;"
+			" retried every second", store_path(d->store), strerror(-err), c.entries,
+			c.removals);
+	} else if (!err && d->store_err_logged) {
+		log_info("store %s: caught up, every entry saved", store_path(d->store));
+	}
+	if (d->tables.unsaved_dropped) {
+		log_err("store %s: %" PRIu64 " removals beyond the bound not kept: those entries"
+			" come back from the store at the next start", store_path(d->store),
+			d->tables.unsaved_dropped);
+		d->tables.unsaved_dropped = 0;
+	}
+	d->store_err_logged = err;
+}
+
 static void periodic(struct daemon *d, int64_t now)
 {
 	struct timespec mono;
@@ -443,6 +470,7 @@ static void periodic(struct daemon *d, int64_t now)
 		daemon_dump(d, now, NULL);
 		d->next_dump = now + d->cfg.dump_interval;
 	}
+	store_catch_up(d);
 	spamd_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
@@ -658,6 +686,14 @@ int main(int argc, char **argv)
 	ret = event_loop(&d, listen_fd);
 	notify_systemd("STOPPING=1");
 	spamd_close(&d);
+	if (tables_store_retry(&d.tables)) {
+		struct tables_unsaved_count c;
+
+		tables_unsaved(&d.tables, &c);
+		log_err("store %s: %s: exiting with %zu entries enforced but not saved: the next"
+			" start rebuilds the maps from the store without them",
+			store_path(d.store), strerror(-d.tables.store_err), c.entries);
+	}
 	tables_save_files(&d.tables, false);
 	close(listen_fd);
 	unlink(d.cfg.control_socket);
