@@ -876,8 +876,7 @@ int commands_run(struct daemon *d, struct control_request *req)
 		char err[512];
 
 		if (daemon_reload(d, err, sizeof(err))) {
-			fprintf(req->err, "greywallctl: reload failed, running config kept: %s\n",
-				err);
+			fprintf(req->err, "greywallctl: reload failed, %s\n", err);
 			return CTL_EXIT_FAIL;
 		}
 		fprintf(req->out, "configuration reloaded.\n");

@@ -171,7 +171,8 @@ static int tables_fill(struct daemon *d, char *err, size_t errlen)
 			if (ret) {
 				snprintf(err, errlen, "table <%s>: %s", ct->name,
 					 ret == -EINVAL ? ferr : strerror(-ret));
-				tables_commit(&d->tables);
+				/* Nothing of a config that does not start stays in the store. */
+				tables_rollback(&d->tables);
 				return ret;
 			}
 		}
@@ -242,12 +243,29 @@ static int queues_start(struct daemon *d, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * Build tables, rules, queues and the tarpit's settings from d->cfg: what
+ * start-up does after the data path is attached. The store holds every
+ * entry with its evidence, so the tables are rebuilt from it; the maps
+ * keep their counters.
+ */
+static int config_apply(struct daemon *d, char *err, size_t errlen)
+{
+	int ret = tables_start(d, err, errlen);
+
+	if (!ret)
+		ret = queues_start(d, err, errlen);
+	if (!ret)
+		ret = spamd_reload(d, err, errlen);
+	return ret;
+}
+
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	int rule_map[GW_MAX_RULES];
-	struct config next;
+	struct config next, old;
+	char why[512];
 	bool moved;
-	size_t nold;
 	int ret;
 
 	notify_systemd("RELOADING=1");
@@ -260,7 +278,19 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "interfaces and bpf-dir change only with a restart");
 		ret = -EINVAL;
 	}
+	/*
+	 * The new tables are rebuilt from the store: entries it has not saved
+	 * would leave the tables and the maps with the old ones.
+	 */
+	if (!ret && tables_store_retry(&d->tables)) {
+		ret = d->tables.store_err;
+		snprintf(err, errlen, "%s: %s: the store has not saved every entry yet; reload"
+			 " once it has caught up (greywallctl status)", store_path(d->store),
+			 strerror(-ret));
+	}
 	if (ret) {
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "running config kept: %s", why);
 		config_free(&next);
 		notify_systemd("READY=1");
 		return ret;
@@ -271,33 +301,52 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	if (overload.ring)
 		overload_poll(&overload);
 	moved = sweeper_rule_map(&d->cfg, &next, rule_map);
-	/*
-	 * The store holds every entry with its evidence, so the new tables are
-	 * built the way start-up builds them; the maps keep their counters.
-	 */
 	tables_save_files(&d->tables, false);
 	tables_free(&d->tables);
-	nold = d->cfg.nrules;
-	config_free(&d->cfg);
+	old = d->cfg;
 	d->cfg = next;
-	ret = tables_start(d, err, errlen);
-	if (!ret)
-		ret = queues_start(d, err, errlen);
+	ret = config_apply(d, err, errlen);
+	if (ret) {
+		int back;
+
+		/*
+		 * What failed (a table file, a queue, a listener) is known only
+		 * once the new config is being applied: go back to the old one
+		 * the same way, so that what the message says is what runs.
+		 */
+		snprintf(why, sizeof(why), "%s", err);
+		tables_free(&d->tables);
+		config_free(&d->cfg);
+		d->cfg = old;
+		back = config_apply(d, err, errlen);
+		if (back) {
+			char back_why[512];
+
+			snprintf(back_why, sizeof(back_why), "%s", err);
+			snprintf(err, errlen,
+				 "%s; going back to the running config failed too (%s): its rules"
+				 " and tables are in place as far as they were rebuilt, fix the cause"
+				 " and reload",
+				 why, back_why);
+		} else {
+			snprintf(err, errlen, "running config kept: %s", why);
+		}
+		notify_systemd("READY=1");
+		return ret;
+	}
 	/* Connection counts follow their rules to the new indices. */
-	if (!ret && moved) {
+	if (moved) {
 		int mret = sweeper_remap_rules(d->dp.flows, d->dp.src_track, d->dp.src_halfopen,
-					       rule_map, nold);
+					       rule_map, old.nrules);
 
 		if (mret)
 			log_err("reload: moving connection tracking to the new rules: %s",
 				strerror(-mret));
 	}
-	if (!ret)
-		ret = spamd_reload(d, err, errlen);
+	config_free(&old);
 	notify_systemd("READY=1");
-	if (!ret)
-		log_info("configuration reloaded from %s", d->config_path);
-	return ret;
+	log_info("configuration reloaded from %s", d->config_path);
+	return 0;
 }
 
 static int64_t evidence_lookup(struct daemon *d, int64_t id, struct evidence *ev,
@@ -561,8 +610,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 					char err[512];
 
 					if (daemon_reload(d, err, sizeof(err)))
-						log_err("reload failed, running config kept: %s",
-							err);
+						log_err("reload failed, %s", err);
 				} else {
 					log_info("signal %u: exiting, enforcement stays attached",
 						 si.ssi_signo);

@@ -958,6 +958,16 @@ int tables_commit(struct tables *t)
 	return err;
 }
 
+void tables_rollback(struct tables *t)
+{
+	if (t->in_group && t->store)
+		store_rollback(t->store);
+	t->in_group = false;
+	addr_list_free(&t->changed);
+	t->changed_prefixes = 0;
+	addrmap_clear(&t->group_removed);
+}
+
 int tables_store_retry(struct tables *t)
 {
 	int err;

@@ -152,6 +152,11 @@ int tables_zero(struct tables *t, int idx, const struct addr_prefix *p, int64_t 
  * commits). t->store_err is 0 after a commit that saved everything.
  */
 int tables_commit(struct tables *t);
+/*
+ * Give the open change group up: its store transaction is rolled back.
+ * Only before the first tables_sync_maps(), when the maps are not touched.
+ */
+void tables_rollback(struct tables *t);
 /* Commit the unsaved keys now, if there are any. Returns t->store_err. */
 int tables_store_retry(struct tables *t);
 /* Count the unsaved keys by kind. */
