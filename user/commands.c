@@ -15,6 +15,7 @@
 #include "dump.h"
 #include "escape.h"
 #include "spamd_lists.h"
+#include "spamd.h"
 #include "sweeper.h"
 #include "tablefile.h"
 
@@ -101,24 +102,65 @@ static int64_t manual_evidence(struct daemon *d, const char *what, const char *t
 	return tables_evidence(&d->tables, "manual", detail, now);
 }
 
+/*
+ * What the store has not caught up with, as "N entries enforced but not
+ * saved[, M removals not saved][, ...]"; false when nothing waits.
+ */
+static bool store_lag(struct daemon *d, char *buf, size_t len)
+{
+	struct tables_unsaved_count c;
+	size_t evidence = store_unsaved_evidence(d->store), rcpts = spamd_unsaved(d);
+	int n;
+
+	tables_unsaved(&d->tables, &c);
+	if (!d->tables.store_err && !c.entries && !c.removals && !evidence && !rcpts &&
+	    !spamd_store_error(d))
+		return false;
+	n = snprintf(buf, len, "%zu entries enforced but not saved", c.entries);
+	if (c.removals && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %zu removals not saved", c.removals);
+	if (evidence && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %zu evidence records waiting",
+			      evidence);
+	if (rcpts && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ", %zu greylist records waiting", rcpts);
+	return true;
+}
+
+/* The error the store last failed with: the tables' or the greylist's. */
+static int store_error(struct daemon *d)
+{
+	return d->tables.store_err ? d->tables.store_err : spamd_store_error(d);
+}
+
+/*
+ * Apply the command's changes and say what did not take: entries the data
+ * path refused (its maps full), and entries enforced but not saved (the
+ * store's file by its path and its error; retried every second).
+ */
 static int commit_or_report(struct daemon *d, struct control_request *req, int idx)
 {
-	int err = tables_commit(&d->tables);
+	int err = tables_commit(&d->tables), status = CTL_EXIT_OK;
+	char lag[256];
 
-	if (err == -ENOSPC) {
+	if (err == -ENOSPC && d->tables.map_write_failures) {
 		fprintf(req->err, "greywallctl: the data path map is full: %" PRIu64
 				  " entries refused\n", d->tables.map_write_failures);
 		d->tables.map_write_failures = 0;
-		return CTL_EXIT_FAIL;
-	}
-	if (err) {
+		status = CTL_EXIT_FAIL;
+	} else if (err) {
 		fprintf(req->err, "greywallctl: %s\n", strerror(-err));
-		return CTL_EXIT_FAIL;
+		status = CTL_EXIT_FAIL;
+	}
+	if (d->tables.store_err && store_lag(d, lag, sizeof(lag))) {
+		fprintf(req->err, "greywallctl: %s: %s: %s (retried every second)\n",
+			store_path(d->store), strerror(-d->tables.store_err), lag);
+		status = CTL_EXIT_FAIL;
 	}
 	/* Small tables go back to their file at once; large ones each minute. */
-	if (d->tables.table[idx].entries.count < 100000)
+	if (!err && d->tables.table[idx].entries.count < 100000)
 		tables_save_files(&d->tables, false);
-	return CTL_EXIT_OK;
+	return status;
 }
 
 static int add_list(struct daemon *d, struct control_request *req, int idx,
@@ -625,6 +667,7 @@ static int cmd_why(struct daemon *d, struct control_request *req)
 static int cmd_status(struct daemon *d, struct control_request *req)
 {
 	int64_t up = now_seconds() - d->started;
+	char lag[256];
 
 	fprintf(req->out, "greywalld %s running, pid %d, up %" PRId64 " s\n", GREYWALL_VERSION,
 		(int)getpid(), up);
@@ -650,6 +693,11 @@ static int cmd_status(struct daemon *d, struct control_request *req)
 	if (d->spamd)
 		fprintf(req->out, "lists: %s\n",
 			spamd_lists_loading(d) ? "loading in the background" : "loaded");
+	if (store_lag(d, lag, sizeof(lag)))
+		fprintf(req->out, "store: degraded (%s: %s: %s; retried every second)\n",
+			store_path(d->store), strerror(-(store_error(d) ?: -EAGAIN)), lag);
+	else
+		fprintf(req->out, "store: %s: ok\n", store_path(d->store));
 	return CTL_EXIT_OK;
 }
 
@@ -843,8 +891,7 @@ int commands_run(struct daemon *d, struct control_request *req)
 		char err[512];
 
 		if (daemon_reload(d, err, sizeof(err))) {
-			fprintf(req->err, "greywallctl: reload failed, running config kept: %s\n",
-				err);
+			fprintf(req->err, "greywallctl: reload failed, %s\n", err);
 			return CTL_EXIT_FAIL;
 		}
 		fprintf(req->out, "configuration reloaded.\n");

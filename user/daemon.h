@@ -44,6 +44,7 @@ struct daemon {
 	bool stop;
 	bool detach;		/* remove enforcement on the way out */
 	bool reload;
+	int store_err_logged;	/* the tables' store error last logged; 0: in step */
 	uid_t peer_uid;		/* the client of the command being run */
 };
 
@@ -52,6 +53,10 @@ int commands_run(struct daemon *d, struct control_request *req);
 
 /* Periodic and on-demand work (greywalld.c). */
 int daemon_dump(struct daemon *d, int64_t now, FILE *report);
+/*
+ * Reload the config. On failure err says what runs: "running config kept:
+ * <why>", or, when even going back failed, both causes and the state.
+ */
 int daemon_reload(struct daemon *d, char *err, size_t errlen);
 
 #endif /* __GREYWALL_DAEMON_H */

@@ -195,26 +195,10 @@ void grey_params_default(struct grey_params *p)
 	p->maxtuples = GREY_MAXTUPLES;
 }
 
-/* SQLite's primary result codes as -errno; anything unlisted is -EIO. */
-static const struct {
-	int rc;
-	int err;
-} sqlite_errors[] = {
-    {SQLITE_NOMEM, ENOMEM},   {SQLITE_BUSY, EBUSY},	   {SQLITE_LOCKED, EBUSY},
-    {SQLITE_READONLY, EROFS}, {SQLITE_FULL, ENOSPC},	   {SQLITE_CORRUPT, EBADMSG},
-    {SQLITE_NOTADB, EBADMSG}, {SQLITE_CONSTRAINT, EEXIST}, {SQLITE_TOOBIG, E2BIG},
-    {SQLITE_RANGE, EINVAL},   {SQLITE_MISUSE, EINVAL},
-};
-
-static int sql_errno(int rc)
+/* The store's mapping of SQLite's result codes to -errno (store.h). */
+static int sql_errno(sqlite3 *db, int rc)
 {
-	rc &= 0xff;
-	if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return 0;
-	for (size_t i = 0; i < sizeof(sqlite_errors) / sizeof(sqlite_errors[0]); i++)
-		if (sqlite_errors[i].rc == rc)
-			return -sqlite_errors[i].err;
-	return -EIO;
+	return store_sqlite_errno(db, rc);
 }
 
 /* Step a statement that returns no rows, then make it ready for reuse. */
@@ -223,7 +207,7 @@ static int run(sqlite3_stmt *s)
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	return rc == SQLITE_DONE ? 0 : sql_errno(sqlite3_db_handle(s), rc);
 }
 
 /* As run(), but -ENOENT when no row changed. */
@@ -300,9 +284,9 @@ int grey_open(struct store *st, struct grey **out)
 		return -ENOMEM;
 	g->st = st;
 	g->db = store_sqlite(st);
-	err = sql_errno(sqlite3_exec(g->db, schema_sql, NULL, NULL, NULL));
+	err = sql_errno(g->db, sqlite3_exec(g->db, schema_sql, NULL, NULL, NULL));
 	for (int i = 0; !err && i < STMT_MAX; i++)
-		err = sql_errno(sqlite3_prepare_v3(g->db, stmt_sql[i], -1,
+		err = sql_errno(g->db, sqlite3_prepare_v3(g->db, stmt_sql[i], -1,
 						   SQLITE_PREPARE_PERSISTENT, &g->stmt[i], NULL));
 	if (err) {
 		grey_close(g);
@@ -406,7 +390,7 @@ static int source_full(struct grey *g, int64_t now, const struct grey_params *p,
 		live = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		return sql_errno(rc) ?: -EIO;
+		return sql_errno(g->db, rc) ?: -EIO;
 	return live >= p->maxtuples;
 }
 
@@ -441,7 +425,7 @@ static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return sql_errno(rc);
+		return sql_errno(g->db, rc);
 
 	if (white_plen >= 0) {
 		s = g->stmt[STMT_WHITE_BUMP];
@@ -622,7 +606,7 @@ static int query_rows(sqlite3_stmt *s, int (*row)(sqlite3_stmt *s, void *ctx), v
 	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		ret = row(s, ctx);
 	if (!ret && rc != SQLITE_DONE)
-		ret = sql_errno(rc);
+		ret = sql_errno(sqlite3_db_handle(s), rc);
 	sqlite3_reset(s);
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,7 +175,8 @@ static int tables_fill(struct daemon *d, char *err, size_t errlen)
 			if (ret) {
 				snprintf(err, errlen, "table <%s>: %s", ct->name,
 					 ret == -EINVAL ? ferr : strerror(-ret));
-				tables_commit(&d->tables);
+				/* Nothing of a config that does not start stays in the store. */
+				tables_rollback(&d->tables);
 				return ret;
 			}
 		}
@@ -245,12 +247,29 @@ static int queues_start(struct daemon *d, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * Build tables, rules, queues and the tarpit's settings from d->cfg: what
+ * start-up does after the data path is attached. The store holds every
+ * entry with its evidence, so the tables are rebuilt from it; the maps
+ * keep their counters.
+ */
+static int config_apply(struct daemon *d, char *err, size_t errlen)
+{
+	int ret = tables_start(d, err, errlen);
+
+	if (!ret)
+		ret = queues_start(d, err, errlen);
+	if (!ret)
+		ret = spamd_reload(d, err, errlen);
+	return ret;
+}
+
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	int rule_map[GW_MAX_RULES];
-	struct config next;
+	struct config next, old;
+	char why[512];
 	bool moved;
-	size_t nold;
 	int ret;
 
 	notify_systemd("RELOADING=1");
@@ -263,7 +282,19 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "interfaces and bpf-dir change only with a restart");
 		ret = -EINVAL;
 	}
+	/*
+	 * The new tables are rebuilt from the store: entries it has not saved
+	 * would leave the tables and the maps with the old ones.
+	 */
+	if (!ret && tables_store_retry(&d->tables)) {
+		ret = d->tables.store_err;
+		snprintf(err, errlen, "%s: %s: the store has not saved every entry yet; reload"
+			 " once it has caught up (greywallctl status)", store_path(d->store),
+			 strerror(-ret));
+	}
 	if (ret) {
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "running config kept: %s", why);
 		config_free(&next);
 		notify_systemd("READY=1");
 		return ret;
@@ -287,33 +318,52 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	if (overload.ring)
 		overload_poll(&overload);
 	moved = sweeper_rule_map(&d->cfg, &next, rule_map);
-	/*
-	 * The store holds every entry with its evidence, so the new tables are
-	 * built the way start-up builds them; the maps keep their counters.
-	 */
 	tables_save_files(&d->tables, false);
 	tables_free(&d->tables);
-	nold = d->cfg.nrules;
-	config_free(&d->cfg);
+	old = d->cfg;
 	d->cfg = next;
-	ret = tables_start(d, err, errlen);
-	if (!ret)
-		ret = queues_start(d, err, errlen);
+	ret = config_apply(d, err, errlen);
+	if (ret) {
+		int back;
+
+		/*
+		 * What failed (a table file, a queue, a listener) is known only
+		 * once the new config is being applied: go back to the old one
+		 * the same way, so that what the message says is what runs.
+		 */
+		snprintf(why, sizeof(why), "%s", err);
+		tables_free(&d->tables);
+		config_free(&d->cfg);
+		d->cfg = old;
+		back = config_apply(d, err, errlen);
+		if (back) {
+			char back_why[512];
+
+			snprintf(back_why, sizeof(back_why), "%s", err);
+			snprintf(err, errlen,
+				 "%s; going back to the running config failed too (%s): its rules"
+				 " and tables are in place as far as they were rebuilt, fix the cause"
+				 " and reload",
+				 why, back_why);
+		} else {
+			snprintf(err, errlen, "running config kept: %s", why);
+		}
+		notify_systemd("READY=1");
+		return ret;
+	}
 	/* Connection counts follow their rules to the new indices. */
-	if (!ret && moved) {
+	if (moved) {
 		int mret = sweeper_remap_rules(d->dp.flows, d->dp.src_track, d->dp.src_halfopen,
-					       rule_map, nold);
+					       rule_map, old.nrules);
 
 		if (mret)
 			log_err("reload: moving connection tracking to the new rules: %s",
 				strerror(-mret));
 	}
-	if (!ret)
-		ret = spamd_reload(d, err, errlen);
+	config_free(&old);
 	notify_systemd("READY=1");
-	if (!ret)
-		log_info("configuration reloaded from %s", d->config_path);
-	return ret;
+	log_info("configuration reloaded from %s", d->config_path);
+	return 0;
 }
 
 static int64_t evidence_lookup(struct daemon *d, int64_t id, struct evidence *ev,
@@ -449,6 +499,32 @@ static void sweep(struct daemon *d)
 			  res.sources);
 }
 
+/*
+ * Once a second while the store lags behind the tables (a full disk): write
+ * what it missed again, and log when that starts and when it is over.
+ */
+static void store_catch_up(struct daemon *d)
+{
+	int err = tables_store_retry(&d->tables);
+	struct tables_unsaved_count c;
+
+	if (err && err != d->store_err_logged) {
+		tables_unsaved(&d->tables, &c);
+		log_err("store %s: %s: %zu entries enforced but not saved, %zu removals not saved;"
+			" retried every second", store_path(d->store), strerror(-err), c.entries,
+			c.removals);
+	} else if (!err && d->store_err_logged) {
+		log_info("store %s: caught up, every entry saved", store_path(d->store));
+	}
+	if (d->tables.unsaved_dropped) {
+		log_err("store %s: %" PRIu64 " removals beyond the bound not kept: those entries"
+			" come back from the store at the next start", store_path(d->store),
+			d->tables.unsaved_dropped);
+		d->tables.unsaved_dropped = 0;
+	}
+	d->store_err_logged = err;
+}
+
 static void periodic(struct daemon *d, int64_t now)
 {
 	struct timespec mono;
@@ -469,6 +545,7 @@ static void periodic(struct daemon *d, int64_t now)
 		daemon_dump(d, now, NULL);
 		d->next_dump = now + d->cfg.dump_interval;
 	}
+	store_catch_up(d);
 	spamd_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
@@ -562,8 +639,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 					char err[512];
 
 					if (daemon_reload(d, err, sizeof(err)))
-						log_err("reload failed, running config kept: %s",
-							err);
+						log_err("reload failed, %s", err);
 				} else {
 					log_info("signal %u: exiting, enforcement stays attached",
 						 si.ssi_signo);
@@ -696,6 +772,14 @@ int main(int argc, char **argv)
 	ret = event_loop(&d, listen_fd);
 	notify_systemd("STOPPING=1");
 	spamd_close(&d);
+	if (tables_store_retry(&d.tables)) {
+		struct tables_unsaved_count c;
+
+		tables_unsaved(&d.tables, &c);
+		log_err("store %s: %s: exiting with %zu entries enforced but not saved: the next"
+			" start rebuilds the maps from the store without them",
+			store_path(d.store), strerror(-d.tables.store_err), c.entries);
+	}
 	tables_save_files(&d.tables, false);
 	close(listen_fd);
 	unlink(d.cfg.control_socket);

@@ -66,6 +66,11 @@ const struct rcpt_record *rcpt_queue_peek(const struct rcpt_queue *q)
 	return q->count ? q->ring[q->head] : NULL;
 }
 
+const struct rcpt_record *rcpt_queue_at(const struct rcpt_queue *q, size_t i)
+{
+	return i < q->count ? q->ring[(q->head + i) % RCPT_QUEUE_MAX] : NULL;
+}
+
 void rcpt_queue_pop(struct rcpt_queue *q)
 {
 	struct rcpt_record *r;

@@ -52,6 +52,8 @@ int rcpt_queue_push(struct rcpt_queue *q, int64_t when, const struct addr_prefix
 		    const char *to);
 /* The oldest record, or NULL; it stays queued until rcpt_queue_pop(). */
 const struct rcpt_record *rcpt_queue_peek(const struct rcpt_queue *q);
+/* The i-th oldest record (0: the oldest), or NULL past the last. */
+const struct rcpt_record *rcpt_queue_at(const struct rcpt_queue *q, size_t i);
 /* Drop the oldest record. */
 void rcpt_queue_pop(struct rcpt_queue *q);
 

@@ -137,13 +137,15 @@ int spamd_open(struct daemon *d, char *err, size_t errlen)
 	ret = grey_open(d->store, &s->grey);
 	if (ret)
 		snprintf(err, errlen, "greylist store: %s", strerror(-ret));
-	if (!ret && (rcpt_queue_init(&s->rcpts) || addrmap_init(&s->full_sources, sizeof(uint32_t))))
+	if (!ret && (rcpt_queue_init(&s->rcpts) || rcpt_queue_init(&s->traps_unsaved) ||
+		     addrmap_init(&s->full_sources, sizeof(uint32_t))))
 		snprintf(err, errlen, "spamd: %s", strerror(-(ret = -ENOMEM)));
 	if (!ret)
 		ret = spamd_rules_load(d, s, err, errlen);
 	if (ret) {
 		spamd_rules_free(s);
 		rcpt_queue_free(&s->rcpts);
+		rcpt_queue_free(&s->traps_unsaved);
 		addrmap_free(&s->full_sources);
 		grey_close(s->grey);
 		free(s);
@@ -173,10 +175,63 @@ void spamd_close(struct daemon *d)
 	blacklist_set_free(s->lists);
 	spamd_rules_free(s);
 	rcpt_queue_free(&s->rcpts);
+	if (s->traps_unsaved.count)
+		log_err("greylist: %zu TRAPPED entries not saved at exit (%s)",
+			s->traps_unsaved.count, store_path(d->store));
+	rcpt_queue_free(&s->traps_unsaved);
 	addrmap_free(&s->full_sources);
 	grey_close(s->grey);
 	free(s);
 	d->spamd = NULL;
+}
+
+size_t spamd_unsaved(struct daemon *d)
+{
+	struct spamd *s = d->spamd;
+
+	return s ? (s->store_err ? s->rcpts.count : 0) + s->traps_unsaved.count : 0;
+}
+
+int spamd_store_error(struct daemon *d)
+{
+	return d->spamd ? d->spamd->store_err : 0;
+}
+
+/* The greylist's writes failed (err) or went through (0): logged when that changes. */
+void spamd_store_result(struct daemon *d, int err, int64_t now)
+{
+	struct spamd *s = d->spamd;
+
+	/* TRAPPED entries still waiting keep the greylist behind. */
+	if (!err && s->traps_unsaved.count)
+		return;
+	if (err && !s->store_err)
+		log_err("greylist: %s: %s: records kept and retried every second",
+			store_path(d->store), strerror(-err));
+	else if (!err && s->store_err)
+		log_info("greylist: %s: writes go through again", store_path(d->store));
+	s->store_err = err;
+	s->store_retry_at = err ? now + 1 : 0;
+}
+
+/*
+ * Write the TRAPPED entries a full store refused, oldest first. Until they
+ * are in, the greylist scan leaves <spamd-greytrap> alone: it would take
+ * out the sources whose TRAPPED entry is missing.
+ */
+static void traps_retry(struct daemon *d, int64_t now)
+{
+	struct spamd *s = d->spamd;
+	const struct rcpt_record *r;
+	int err = 0;
+
+	while (!err && (r = rcpt_queue_peek(&s->traps_unsaved))) {
+		err = grey_trap(s->grey, r->when, &r->client, r->when + s->params.trapexp, r->helo,
+				r->from, r->to);
+		if (!err)
+			rcpt_queue_pop(&s->traps_unsaved);
+	}
+	spamd_store_result(d, err, now);
 }
 
 int spamd_reload(struct daemon *d, char *err, size_t errlen)
@@ -302,8 +357,16 @@ static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *
 		 helo[0] ? helo : "-", from);
 	log_info("%s: trapped (%s)", addr, detail);
 	err = grey_trap(s->grey, now, ip, now + s->params.trapexp, helo, from, to);
-	if (err)
-		log_err("%s: TRAPPED entry not written: %s", addr, strerror(-err));
+	if (err) {
+		/* Kept for the retry: the table entry below rests on it at the next scan. */
+		int kept = rcpt_queue_push(&s->traps_unsaved, now, ip, ip, helo, from, to);
+
+		log_err("%s: TRAPPED entry not written (%s: %s): %s", addr, store_path(d->store),
+			strerror(-err), kept ? "not kept either" : "kept and retried every second");
+		if (kept)
+			s->traps_lost++;
+		spamd_store_result(d, err, now);
+	}
 	if (idx < 0)
 		return err;
 	ev = tables_evidence(&d->tables, "greytrap", detail, now);
@@ -532,7 +595,8 @@ int spamd_scan(struct daemon *d, int64_t now)
 			 "removed from the whitelist", sets.unwhitened);
 	ret = sync_table(d, now, CONFIG_TABLE_SPAMD_WHITE, sets.white, sets.nwhite,
 			 "retried after passtime, whitelisted");
-	if (!ret)
+	/* A trap whose TRAPPED entry waits for the store must not leave the table. */
+	if (!ret && !s->traps_unsaved.count)
 		ret = sync_table(d, now, CONFIG_TABLE_SPAMD_GREYTRAP, sets.trapped, sets.ntrapped,
 				 "TRAPPED entry in the greylist");
 	if (!ret)
@@ -569,6 +633,8 @@ void spamd_periodic(struct daemon *d, int64_t now)
 
 	if (!s)
 		return;
+	if (s->traps_unsaved.count && now >= s->store_retry_at)
+		traps_retry(d, now);
 	if (now >= s->next_scan) {
 		int ret;
 

@@ -52,6 +52,15 @@ struct spamd {
 	struct addrmap full_sources;	/* source -> tuples refused (uint32_t); the logged ones */
 	uint64_t refused;		/* all of them */
 	uint64_t refused_unlogged;	/* from sources beyond those the map holds */
+	/*
+	 * The store failing: the RCPTs stay queued (the newest dropped once
+	 * the queue is full), TRAPPED entries that could not be written wait
+	 * in traps_unsaved, and both are tried again once a second.
+	 */
+	int store_err;			/* 0: the greylist's writes go through */
+	int64_t store_retry_at;
+	struct rcpt_queue traps_unsaved;
+	uint64_t traps_lost;		/* TRAPPED entries beyond traps_unsaved's bound */
 };
 
 /*
@@ -67,6 +76,13 @@ int spamd_open(struct daemon *d, char *err, size_t errlen);
  */
 int spamd_start(struct daemon *d, char *err, size_t errlen);
 void spamd_close(struct daemon *d);
+
+/* Greylist records waiting for the store to take them (RCPTs and traps). */
+size_t spamd_unsaved(struct daemon *d);
+/* The error the greylist's last store write failed with; 0 when in step. */
+int spamd_store_error(struct daemon *d);
+/* Note how the greylist's last write went (-errno or 0), logging a change, at now. */
+void spamd_store_result(struct daemon *d, int err, int64_t now);
 
 /*
  * Reload trap files after the config changed (d->cfg is the new one), and

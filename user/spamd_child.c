@@ -437,56 +437,90 @@ static void answer_classify(struct daemon *d, const struct privsep_classify *c)
 	}
 }
 
-/* End the batch's transaction, if one is open. */
-static void rcpt_batch_end(struct daemon *d, bool *open)
+/* End the batch's transaction, if one is open. Returns the commit's error. */
+static int rcpt_batch_end(struct daemon *d, bool *open)
 {
 	int ret;
 
 	if (!*open)
-		return;
+		return 0;
 	*open = false;
 	ret = store_commit(d->store);
 	if (ret)
-		log_err("greylist: committing tuples: %s (%s)", strerror(-ret),
-			store_errmsg(d->store));
+		log_err("greylist: committing tuples: %s: %s (%s)", store_path(d->store),
+			strerror(-ret), store_errmsg(d->store));
+	return ret;
 }
 
 /*
  * One RCPT into the batch's transaction: a commit is most of a greylist
  * decision's cost (grey.h). A tuple that fails leaves the others in the
- * transaction unless SQLite gave the whole transaction up.
+ * transaction unless SQLite gave the whole transaction up: then -errno.
  */
-static void rcpt_batched(struct daemon *d, const struct rcpt_record *r, bool *open)
+static int rcpt_batched(struct daemon *d, const struct rcpt_record *r, bool *open)
 {
 	int ret;
 
 	/* A trap writes the tables, which run transactions of their own. */
-	if (spamd_rcpt_may_trap(d, &r->local, r->from, r->to))
-		rcpt_batch_end(d, open);
-	else if (!*open)
-		*open = !store_begin(d->store);
+	if (spamd_rcpt_may_trap(d, &r->local, r->from, r->to)) {
+		ret = rcpt_batch_end(d, open);
+		if (ret)
+			return ret;
+	} else if (!*open) {
+		ret = store_begin(d->store);
+		if (ret)
+			return ret;
+		*open = true;
+	}
 	ret = spamd_rcpt(d, r->when, &r->client, &r->local, r->helo, r->from, r->to);
 	if (ret >= 0)
-		return;
+		return 0;
 	log_err("greylist: %s", strerror(-ret));
 	if (*open && sqlite3_get_autocommit(store_sqlite(d->store))) {
-		log_err("greylist: the tuples since the last commit are lost");
 		*open = false;
+		return ret;
 	}
+	return 0;
 }
 
-/* Store up to max queued RCPTs, oldest first, in one transaction. */
-static void store_batch(struct daemon *d, size_t max)
+/*
+ * Store up to max queued RCPTs, oldest first, in one transaction. They
+ * leave the queue only once their transaction is committed: when the
+ * store fails (a full disk) they stay, and the next try is a second later.
+ * Returns how many left the queue.
+ */
+static size_t store_batch(struct daemon *d, size_t max)
 {
-	struct rcpt_queue *q = &d->spamd->rcpts;
+	struct spamd *s = d->spamd;
+	struct rcpt_queue *q = &s->rcpts;
+	int64_t now = (int64_t)time(NULL);
 	const struct rcpt_record *r;
 	bool open = false;
+	size_t n = 0;
+	int err = 0;
 
-	for (size_t i = 0; i < max && (r = rcpt_queue_peek(q)); i++) {
-		rcpt_batched(d, r, &open);
-		rcpt_queue_pop(q);
+	if (!q->count || (s->store_err && now < s->store_retry_at))
+		return 0;
+	while (!err && n < max && (r = rcpt_queue_at(q, n))) {
+		/* A trap (the lists changed since it was queued) goes on its own, after the batch. */
+		if (spamd_rcpt_may_trap(d, &r->local, r->from, r->to) && (open || n))
+			break;
+		err = rcpt_batched(d, r, &open);
+		if (!err)
+			n++;
 	}
-	rcpt_batch_end(d, &open);
+	if (!err)
+		err = rcpt_batch_end(d, &open);
+	else if (open)
+		store_rollback(d->store);
+	spamd_store_result(d, err, now);
+	if (err) {
+		log_err("greylist: %zu RCPTs kept to be stored again", q->count);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		rcpt_queue_pop(q);
+	return n;
 }
 
 /*
@@ -516,8 +550,11 @@ static void rcpt_received(struct daemon *d, const struct privsep_rcpt *m)
 				 " new ones until it drains", RCPT_QUEUE_MAX);
 		return;
 	}
-	rcpt_batched(d, &r, &open);
-	rcpt_batch_end(d, &open);
+	ret = rcpt_batched(d, &r, &open);
+	if (!ret)
+		ret = rcpt_batch_end(d, &open);
+	if (ret)
+		spamd_store_result(d, ret, r.when);
 }
 
 void spamd_child_read(struct daemon *d)
@@ -561,7 +598,8 @@ bool spamd_child_pending(struct daemon *d)
 	struct spamd *s = d->spamd;
 	struct child_io *io = s ? s->child_reader : NULL;
 
-	return s && (s->rcpts.count || (io && io->paused));
+	/* While the store fails, the queue waits for the next tick. */
+	return s && ((s->rcpts.count && !s->store_err) || (io && io->paused));
 }
 
 void spamd_child_work(struct daemon *d)
@@ -578,8 +616,9 @@ void spamd_child_work(struct daemon *d)
 
 void spamd_child_drain(struct daemon *d)
 {
-	while (d->spamd && d->spamd->rcpts.count)
-		store_batch(d, RCPT_BATCH);
+	/* Until the queue is empty or the store refuses what is left. */
+	while (d->spamd && store_batch(d, RCPT_BATCH))
+		;
 }
 
 void spamd_child_reaped(struct daemon *d, pid_t pid, int status)

@@ -62,6 +62,13 @@ _Static_assert(RECORD_MAX <= 255, "a record's length fits its first byte");
 #define LOG_PREFETCH_AHEAD 8
 /* Longest table name kept in a history event. */
 #define STORE_TABLE_NAME_MAX 64
+/*
+ * Evidence rows of failed commits kept in memory to be written with the
+ * next commit, at most (about 560 bytes each). Beyond it store_evidence_add()
+ * refuses new ones inside a transaction: an outsider who keeps tripping
+ * traps or overloads while the disk is full must not grow this.
+ */
+#define STORE_UNSAVED_EVIDENCE_MAX 65536
 
 static const char evidence_sql[] =
 	"CREATE TABLE evidence("
@@ -110,6 +117,7 @@ enum store_stmt {
 	STMT_COMMIT,
 	STMT_ROLLBACK,
 	STMT_EVIDENCE_ADD,
+	STMT_EVIDENCE_MAX,
 	STMT_EVIDENCE_GET,
 	STMT_BUCKET_GET,
 	STMT_BUCKET_PUT,
@@ -129,7 +137,9 @@ static const char *const stmt_sql[STMT_MAX] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_EVIDENCE_ADD] = "INSERT INTO evidence(at, source, detail) VALUES(?1, ?2, ?3)",
+	[STMT_EVIDENCE_ADD] = "INSERT OR REPLACE INTO evidence(id, at, source, detail) "
+			      "VALUES(?4, ?1, ?2, ?3)",
+	[STMT_EVIDENCE_MAX] = "SELECT max(id) FROM evidence",
 	[STMT_EVIDENCE_GET] = "SELECT at, source, detail FROM evidence WHERE id = ?1",
 	[STMT_BUCKET_GET] = "SELECT data FROM entries WHERE bucket = ?1 AND tbl = ?2",
 	[STMT_BUCKET_PUT] = "INSERT OR REPLACE INTO entries(bucket, tbl, data) VALUES(?1, ?2, ?3)",
@@ -187,18 +197,41 @@ struct put_log {
 	size_t n, nmax;
 };
 
+/* Evidence rows written in memory only so far. */
+struct evidence_list {
+	struct evidence *items;
+	size_t n, cap;
+};
+
 struct store {
 	sqlite3 *db;
+	char *path;
 	sqlite3_stmt *stmt[STMT_MAX];
 	struct pending_table *pending;
 	size_t npending;
 	struct put_log log;
+	/*
+	 * Evidence ids are handed out here and never twice, even when the
+	 * transaction that wrote one is rolled back: the tables keep the ids
+	 * of entries a failed commit did not save, and must not find them
+	 * naming another row later.
+	 */
+	int64_t next_evidence_id;
+	struct evidence_list txn_evidence;	/* written in the open transaction */
+	struct evidence_list unsaved_evidence;	/* of failed commits, written with the next */
+	size_t evidence_dropped;		/* refused at STORE_UNSAVED_EVIDENCE_MAX */
+	int write_err;				/* of the last commit; 0 once one succeeds */
 };
 
-/* Map an SQLite result code to -errno; the OS error wins where there is one. */
-static int store_errno(struct store *st, int rc)
+int store_errno(struct store *st, int rc)
 {
-	int sys = st && st->db ? sqlite3_system_errno(st->db) : 0;
+	return store_sqlite_errno(st ? st->db : NULL, rc);
+}
+
+/* Map an SQLite result code to -errno; the OS error wins where there is one. */
+int store_sqlite_errno(struct sqlite3 *db, int rc)
+{
+	int sys = db ? sqlite3_system_errno(db) : 0;
 
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -220,7 +253,8 @@ static int store_errno(struct store *st, int rc)
 	case SQLITE_IOERR:
 		return sys ? -sys : -EIO;
 	case SQLITE_FULL:
-		return -ENOSPC;
+		/* A full disk, or the database at SQLite's own size limit. */
+		return sys == EDQUOT ? -EDQUOT : -ENOSPC;
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		return -EBADMSG;
@@ -240,6 +274,21 @@ static int store_errno(struct store *st, int rc)
 const char *store_errmsg(struct store *st)
 {
 	return st && st->db ? sqlite3_errmsg(st->db) : "no store";
+}
+
+const char *store_path(const struct store *st)
+{
+	return st && st->path ? st->path : "store";
+}
+
+int store_write_error(const struct store *st)
+{
+	return st ? st->write_err : 0;
+}
+
+size_t store_unsaved_evidence(const struct store *st)
+{
+	return st ? st->unsaved_evidence.n : 0;
 }
 
 struct sqlite3 *store_sqlite(struct store *st)
@@ -1079,6 +1128,11 @@ int store_open(const char *path, struct store **out)
 		err = prepare_statements(st);
 	if (err)
 		goto fail;
+	st->path = strdup(path);
+	if (!st->path) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	*out = st;
 	return 0;
 fail:
@@ -1091,32 +1145,90 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	pending_free(st);
+	free(st->txn_evidence.items);
+	free(st->unsaved_evidence.items);
 	for (int i = 0; i < STMT_MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
+	free(st->path);
 	free(st);
 }
 
 int store_begin(struct store *st)
 {
+	st->txn_evidence.n = 0;
 	return step_done(st, st->stmt[STMT_BEGIN]);
+}
+
+static int evidence_insert(struct store *st, const struct evidence *ev)
+{
+	sqlite3_stmt *s = st->stmt[STMT_EVIDENCE_ADD];
+
+	sqlite3_bind_int64(s, 1, ev->when);
+	sqlite3_bind_text(s, 2, ev->source, (int)strnlen(ev->source, sizeof(ev->source)),
+			  SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, ev->detail, (int)strnlen(ev->detail, sizeof(ev->detail)),
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, ev->id);
+	return step_done(st, s);
+}
+
+/* The evidence of failed commits goes into this one, before its entries. */
+static int evidence_replay(struct store *st)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < st->unsaved_evidence.n; i++)
+		err = evidence_insert(st, &st->unsaved_evidence.items[i]);
+	return err;
+}
+
+/* A commit failed: keep its evidence rows for the next one, as many as allowed. */
+static void evidence_keep(struct store *st)
+{
+	struct evidence_list *u = &st->unsaved_evidence;
+
+	for (size_t i = 0; i < st->txn_evidence.n; i++) {
+		if (u->n >= STORE_UNSAVED_EVIDENCE_MAX ||
+		    array_room(&u->items, &u->cap, u->n + 1, sizeof(*u->items), 16)) {
+			st->evidence_dropped += st->txn_evidence.n - i;
+			break;
+		}
+		u->items[u->n++] = st->txn_evidence.items[i];
+	}
+	st->txn_evidence.n = 0;
+}
+
+static int rollback(struct store *st)
+{
+	pending_drop(st);
+	return step_done(st, st->stmt[STMT_ROLLBACK]);
 }
 
 int store_commit(struct store *st)
 {
-	int err = pending_flush(st);
+	int err = evidence_replay(st);
 
 	if (!err)
+		err = pending_flush(st);
+	if (!err)
 		err = step_done(st, st->stmt[STMT_COMMIT]);
-	if (err)
-		store_rollback(st);
-	return err;
+	st->write_err = err;
+	if (err) {
+		evidence_keep(st);
+		rollback(st);
+		return err;
+	}
+	st->txn_evidence.n = 0;
+	st->unsaved_evidence.n = 0;
+	return 0;
 }
 
 int store_rollback(struct store *st)
 {
-	pending_drop(st);
-	return step_done(st, st->stmt[STMT_ROLLBACK]);
+	/* Given up on purpose: its evidence goes with it. */
+	st->txn_evidence.n = 0;
+	return rollback(st);
 }
 
 /* A single entry write outside a transaction gets one of its own. */
@@ -1140,20 +1252,57 @@ static int single_end(struct store *st, bool own, int ret)
 	return err ? err : ret;
 }
 
+/* The next id no row has and this connection never handed out. */
+static int evidence_next_id(struct store *st, int64_t *id)
+{
+	sqlite3_stmt *s = st->stmt[STMT_EVIDENCE_MAX];
+	int rc = sqlite3_step(s);
+	int64_t max = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_errno(st, rc);
+	*id = max + 1 > st->next_evidence_id ? max + 1 : st->next_evidence_id;
+	return 0;
+}
+
 int64_t store_evidence_add(struct store *st, const struct evidence *ev)
 {
-	sqlite3_stmt *s = st->stmt[STMT_EVIDENCE_ADD];
+	bool in_txn = !sqlite3_get_autocommit(st->db);
+	struct evidence_list *t = &st->txn_evidence;
+	struct evidence row = *ev;
 	int err;
 
-	sqlite3_bind_int64(s, 1, ev->when);
-	sqlite3_bind_text(s, 2, ev->source, (int)strnlen(ev->source, sizeof(ev->source)),
-			  SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, ev->detail, (int)strnlen(ev->detail, sizeof(ev->detail)),
-			  SQLITE_STATIC);
-	err = step_done(st, s);
+	/* Rows that a failed commit would have to keep, and no room to keep them. */
+	if (in_txn && st->unsaved_evidence.n + t->n >= STORE_UNSAVED_EVIDENCE_MAX)
+		return -ENOSPC;
+	err = evidence_next_id(st, &row.id);
+	if (!err && in_txn)
+		err = array_room(&t->items, &t->cap, t->n + 1, sizeof(*t->items), 16);
+	if (!err)
+		err = evidence_insert(st, &row);
 	if (err)
 		return err;
-	return sqlite3_last_insert_rowid(st->db);
+	st->next_evidence_id = row.id + 1;
+	if (in_txn)
+		t->items[t->n++] = row;
+	return row.id;
+}
+
+/* An evidence row not in the database yet, from memory. */
+static bool evidence_unsaved_get(const struct store *st, int64_t id, struct evidence *out)
+{
+	const struct evidence_list *lists[2] = { &st->unsaved_evidence, &st->txn_evidence };
+
+	for (int l = 0; l < 2; l++) {
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			if (lists[l]->items[i].id == id) {
+				*out = lists[l]->items[i];
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 int store_evidence_get(struct store *st, int64_t id, struct evidence *out)
@@ -1161,6 +1310,8 @@ int store_evidence_get(struct store *st, int64_t id, struct evidence *out)
 	sqlite3_stmt *s = st->stmt[STMT_EVIDENCE_GET];
 	int rc, err = 0;
 
+	if (evidence_unsaved_get(st, id, out))
+		return 0;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {

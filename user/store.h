@@ -20,6 +20,7 @@
 #include "greywall.h"
 
 struct store;
+struct sqlite3;
 
 /* Why an entry exists. source is one of "manual", "overload", "greytrap",
  * "log", "sync", "import"; detail is free text ("rule 3: max-src-conn-rate
@@ -50,6 +51,20 @@ int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
 /* SQLite's message for the last failed call, for the caller's log line. */
 const char *store_errmsg(struct store *st);
+/* The database file's path, for messages that name what failed. */
+const char *store_path(const struct store *st);
+/*
+ * An SQLite result code of this connection as -errno: the one mapping for
+ * every module that runs SQL on it (grey.c too). SQLITE_FULL is -ENOSPC
+ * (-EDQUOT over a quota); an I/O error is the OS error where there is one.
+ */
+int store_errno(struct store *st, int rc);
+/* The same for a connection alone (statements of grey.c). */
+int store_sqlite_errno(struct sqlite3 *db, int rc);
+/* The last commit's error: 0 once a commit succeeds again. */
+int store_write_error(const struct store *st);
+/* Evidence rows of failed commits, kept in memory for the next commit. */
+size_t store_unsaved_evidence(const struct store *st);
 /* The open connection, for modules that keep their own tables in the same
  * file (grey.c); they must not close it. */
 struct sqlite3 *store_sqlite(struct store *st);
@@ -58,12 +73,19 @@ struct sqlite3 *store_sqlite(struct store *st);
  * Group many writes in one transaction (loads of a million entries).
  * Entry writes inside a transaction are collected in memory and written
  * at store_commit(), so a failed commit leaves the transaction rolled back.
+ * The evidence rows of a failed commit are kept (up to a bound) and written
+ * by the next commit; store_rollback() drops them.
  */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
 
-/* Returns the new evidence id (> 0) or -errno. */
+/*
+ * Returns the new evidence id (> 0) or -errno. An id is never handed out
+ * twice, even after a rollback; until its commit succeeds the row is read
+ * back from memory. -ENOSPC inside a transaction when too many rows of
+ * failed commits wait already.
+ */
 int64_t store_evidence_add(struct store *st, const struct evidence *ev);
 int store_evidence_get(struct store *st, int64_t id, struct evidence *out);
 

@@ -41,6 +41,13 @@ _Static_assert(sizeof(struct table_node) == 24, "a node is three words");
 #define COMMIT_BESIDE_MIN 4096
 /* From this many addresses on, a load's new map pages are faulted in beside it. */
 #define POPULATE_BESIDE_MIN 65536
+/*
+ * Unsaved keys that are in no table any more, at most, per table entry
+ * the limits allow: removals an outsider can churn (overload entries that
+ * expire while the disk is full) must not grow memory without end. Keys
+ * still in a table are always kept; the model bounds them.
+ */
+#define UNSAVED_REMOVALS_PER_LIMIT 2
 
 static int family_index(const struct addr_prefix *p)
 {
@@ -71,6 +78,10 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 	t->limit_hosts = cfg->limit_table_hosts;
 	t->limit_prefixes = cfg->limit_table_prefixes;
 	err = addrmap_init(&t->nodes, sizeof(struct table_node));
+	if (!err)
+		err = addrmap_init(&t->unsaved, sizeof(struct unsaved_key));
+	if (!err)
+		err = addrmap_init(&t->group_removed, sizeof(struct unsaved_key));
 	if (!err)
 		err = mapindex_init(&t->index, &maps->index);
 	for (size_t i = 0; !err && i < cfg->ntables && i < GW_MAX_TABLES; i++) {
@@ -104,6 +115,8 @@ void tables_free(struct tables *t)
 		free(t->table[i].save_path);
 	}
 	addrmap_free(&t->nodes);
+	addrmap_free(&t->unsaved);
+	addrmap_free(&t->group_removed);
 	addr_list_free(&t->changed);
 	if (t->index.slots)
 		mapindex_free(&t->index);
@@ -406,6 +419,21 @@ int tables_add_list(struct tables *t, int idx, const struct addr_prefix *list, s
 	return ret < 0 && ret != -ENOSPC ? ret : 0;
 }
 
+/* Note that p left table idx, for the store to catch up with should its write fail. */
+static int removal_note(struct addrmap *m, int idx, const struct addr_prefix *p, int64_t when,
+			const char *action, int64_t evidence_id)
+{
+	struct unsaved_key *u = addrmap_put(m, p, NULL);
+
+	if (!u)
+		return -ENOMEM;
+	u->when = when;
+	u->evidence_id = evidence_id;
+	u->action = action;
+	u->removed_from |= 1ULL << idx;
+	return 0;
+}
+
 int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const char *action,
 		  int64_t evidence_id, int64_t now)
 {
@@ -422,7 +450,9 @@ int tables_delete(struct tables *t, int idx, const struct addr_prefix *p, const 
 	tb->dirty = true;
 	err = node_leave(t, idx, p);
 	if (!err && table_stored(t, idx)) {
-		err = store_entry_remove(t->store, now, tb->name, p, action, evidence_id);
+		err = removal_note(&t->group_removed, idx, p, now, action, evidence_id);
+		if (!err)
+			err = store_entry_remove(t->store, now, tb->name, p, action, evidence_id);
 		if (err == -ENOENT)
 			err = 0;
 	}
@@ -442,7 +472,10 @@ int tables_zero(struct tables *t, int idx, const struct addr_prefix *p, int64_t 
 		return err;
 	node_read_counters(t, p, &now_counted);
 	m->cleared = now;
-	err = set_baseline(&t->table[idx], p, &now_counted);
+	/* Queued though its membership stays: a failed commit then keeps the key. */
+	err = mark_changed(t, addrmap_get(&t->nodes, p), p);
+	if (!err)
+		err = set_baseline(&t->table[idx], p, &now_counted);
 	if (!err)
 		err = entry_store(t, idx, p, m);
 	if (!err && table_stored(t, idx))
@@ -707,7 +740,111 @@ out:
 	return err;
 }
 
-/* Delete from the store the entries the maps refused (see drop_everywhere()). */
+/* Table bits of the tables kept in the store. */
+static uint64_t stored_tables(const struct tables *t)
+{
+	uint64_t mask = 0;
+
+	for (size_t i = 0; i < t->ntables; i++)
+		if (table_stored(t, (int)i))
+			mask |= 1ULL << i;
+	return mask;
+}
+
+/* Keep p for the store to catch up with; removal, when not NULL, says how it left. */
+static void unsaved_keep(struct tables *t, const struct addr_prefix *p,
+			 const struct unsaved_key *removal)
+{
+	const struct table_node *node = addrmap_get(&t->nodes, p);
+	size_t bound = UNSAVED_REMOVALS_PER_LIMIT *
+		       ((size_t)t->limit_hosts + (size_t)t->limit_prefixes);
+	struct unsaved_key *u;
+
+	if (!(node && (node->own & stored_tables(t))) && t->unsaved.count >= bound &&
+	    !addrmap_get(&t->unsaved, p)) {
+		t->unsaved_dropped++;
+		return;
+	}
+	u = addrmap_put(&t->unsaved, p, NULL);
+	if (!u) {
+		t->unsaved_dropped++;
+		return;
+	}
+	if (removal) {
+		u->when = removal->when;
+		u->evidence_id = removal->evidence_id;
+		u->action = removal->action;
+		u->removed_from |= removal->removed_from;
+	}
+}
+
+/* A commit failed: every key it wrote, or all of them before the first sync. */
+static void unsaved_keep_group(struct tables *t, const struct addr_list *group, bool all)
+{
+	const struct addr_prefix *key;
+	void *value;
+
+	for (size_t i = 0; i < group->n; i++)
+		unsaved_keep(t, &group->items[i], NULL);
+	for (size_t i = 0; all && addrmap_next(&t->nodes, &i, &key, NULL);)
+		unsaved_keep(t, key, NULL);
+	for (size_t i = 0; addrmap_next(&t->group_removed, &i, &key, &value);)
+		unsaved_keep(t, key, value);
+}
+
+/* Write every unsaved key into the open transaction, as the model has it now. */
+static int unsaved_write(struct tables *t)
+{
+	const struct addr_prefix *key;
+	void *value;
+	int err = 0;
+
+	for (size_t i = 0; !err && addrmap_next(&t->unsaved, &i, &key, &value);) {
+		const struct unsaved_key *u = value;
+
+		for (size_t idx = 0; !err && idx < t->ntables; idx++) {
+			const struct table *tb = &t->table[idx];
+			const struct entry_meta *m;
+
+			if (!table_stored(t, (int)idx))
+				continue;
+			m = addrmap_get(&tb->entries, key);
+			if (m)
+				err = entry_store(t, (int)idx, key, m);
+			else if (!(u->removed_from & (1ULL << idx)))
+				continue;
+			else if (u->action)
+				err = store_entry_remove(t->store, u->when, tb->name, key, u->action,
+							 u->evidence_id);
+			else
+				err = store_entry_delete(t->store, tb->name, key);
+			if (err == -ENOENT)
+				err = 0;
+		}
+	}
+	return err;
+}
+
+void tables_unsaved(const struct tables *t, struct tables_unsaved_count *out)
+{
+	uint64_t stored = stored_tables(t);
+	const struct addr_prefix *key;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; addrmap_next(&t->unsaved, &i, &key, NULL);) {
+		const struct table_node *node = addrmap_get(&t->nodes, key);
+
+		if (node && (node->own & stored))
+			out->entries++;
+		else
+			out->removals++;
+	}
+}
+
+/*
+ * Delete from the store the entries the maps refused (see drop_everywhere()).
+ * Those it cannot delete wait with the unsaved keys.
+ */
 static int unstore_refused(struct tables *t)
 {
 	bool any = false, own;
@@ -728,12 +865,19 @@ static int unstore_refused(struct tables *t)
 			if (err == -ENOENT)
 				err = 0;
 		}
-		addr_list_free(&tb->unstore);
 	}
 	if (own && !err)
 		err = store_commit(t->store);
 	else if (own)
 		store_rollback(t->store);
+	for (size_t i = 0; i < t->ntables; i++) {
+		struct table *tb = &t->table[i];
+		struct unsaved_key gone = { .removed_from = 1ULL << i };
+
+		for (size_t k = 0; err && k < tb->unstore.n; k++)
+			unsaved_keep(t, &tb->unstore.items[k], &gone);
+		addr_list_free(&tb->unstore);
+	}
 	return err;
 }
 
@@ -754,12 +898,16 @@ static void *store_commit_thread(void *arg)
 int tables_commit(struct tables *t)
 {
 	struct store_commit_job job = { .store = t->store };
-	bool store_open = t->in_group && t->store, beside = false;
-	int err = 0, store_err = 0;
+	bool store_open = t->in_group && t->store, beside = false, synced = t->maps_synced;
+	int err = 0, store_err = 0, unsaved_err = 0;
+	struct addr_list group;
 	pthread_t thread;
 
 	if (!t->in_group && !t->changed.n)
 		return 0;
+	/* What earlier commits failed to save goes into this one. */
+	if (store_open && t->unsaved.count)
+		unsaved_err = unsaved_write(t);
 	/*
 	 * Before the first sync the maps may still hold an earlier run's
 	 * entries and counters: leave them to tables_sync_maps().
@@ -781,7 +929,9 @@ int tables_commit(struct tables *t)
 		if (!err)
 			err = index_err;
 	}
-	addr_list_free(&t->changed);
+	/* The group's keys, for the unsaved ones should the store fail. */
+	group = t->changed;
+	memset(&t->changed, 0, sizeof(t->changed));
 	t->changed_prefixes = 0;
 	if (beside) {
 		pthread_join(thread, NULL);
@@ -790,13 +940,49 @@ int tables_commit(struct tables *t)
 		store_err = store_commit(t->store);
 	}
 	t->in_group = false;
+	if (store_open) {
+		if (store_err)
+			unsaved_keep_group(t, &group, !synced);
+		else if (!unsaved_err)
+			addrmap_clear(&t->unsaved);
+		addrmap_clear(&t->group_removed);
+		t->store_err = store_err ? store_err : unsaved_err;
+	}
+	addr_list_free(&group);
 	if (t->store) {
 		int unstore_err = unstore_refused(t);
 
-		if (!store_err)
-			store_err = unstore_err;
+		if (unstore_err && !t->store_err)
+			t->store_err = unstore_err;
 	}
-	return err ? err : store_err;
+	return err;
+}
+
+void tables_rollback(struct tables *t)
+{
+	if (t->in_group && t->store)
+		store_rollback(t->store);
+	t->in_group = false;
+	addr_list_free(&t->changed);
+	t->changed_prefixes = 0;
+	addrmap_clear(&t->group_removed);
+}
+
+int tables_store_retry(struct tables *t)
+{
+	int err;
+
+	if (!t->store ||
+	    (!t->store_err && !t->unsaved.count && !store_unsaved_evidence(t->store)))
+		return 0;
+	err = group_open(t);
+	if (err) {
+		t->in_group = false;
+		t->store_err = err;
+		return err;
+	}
+	tables_commit(t);
+	return t->store_err;
 }
 
 /*
@@ -910,8 +1096,9 @@ int tables_sync_maps(struct tables *t)
 	if (t->store) {
 		int unstore_err = unstore_refused(t);
 
-		if (!err)
-			err = unstore_err;
+		/* Their keys wait with the unsaved ones: a store error, not the maps'. */
+		if (unstore_err && !t->store_err)
+			t->store_err = unstore_err;
 	}
 	return err;
 }

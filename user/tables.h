@@ -40,6 +40,19 @@ struct table {
 	int64_t next_expiry;		/* earliest time an entry may expire; 0 = none */
 };
 
+/*
+ * A key whose store records lag the model because a commit failed. Every
+ * later commit writes the key again as the model then has it (present:
+ * put; absent from a table in removed_from: removed, with this action in
+ * the history, or deleted without one when action is NULL).
+ */
+struct unsaved_key {
+	int64_t when;
+	int64_t evidence_id;
+	uint64_t removed_from;		/* table bits */
+	const char *action;		/* a string constant, or NULL */
+};
+
 /* File descriptors of the data path maps the tables write. */
 struct tables_maps {
 	int hosts;
@@ -67,6 +80,23 @@ struct tables {
 	uint64_t map_write_failures;
 	/* Until the first tables_sync_maps(), commits touch only the store. */
 	bool maps_synced;
+	/*
+	 * The store catching up: keys of failed commits (addr_prefix ->
+	 * struct unsaved_key), written again with every commit until one
+	 * succeeds; the open group's removals, for them; the last commit's
+	 * store error (0 once the store is in step); removals beyond the
+	 * bound that could not be kept.
+	 */
+	struct addrmap unsaved;
+	struct addrmap group_removed;
+	int store_err;
+	uint64_t unsaved_dropped;
+};
+
+/* Counts of the keys the store has not caught up with (tables_unsaved()). */
+struct tables_unsaved_count {
+	size_t entries;			/* enforced, not saved */
+	size_t removals;		/* left a table, still in the store */
 };
 
 /*
@@ -112,11 +142,25 @@ int tables_zero(struct tables *t, int idx, const struct addr_prefix *p, int64_t 
 
 /*
  * Apply the open change group: commit the store transaction and bring the
- * maps in line (effective memberships, counters kept). Returns 0, or
- * -ENOSPC when the maps refused entries (those entries are taken out
- * again, counted in refused_full), or -errno.
+ * maps in line (effective memberships, counters kept). Returns 0, -ENOSPC
+ * when the maps refused entries (those entries are taken out again,
+ * counted in refused_full and map_write_failures), or -errno of the maps.
+ *
+ * A failed store commit is not an error of the commit: the entries stay
+ * enforced, their keys join t->unsaved, t->store_err says why, and every
+ * later commit writes them again (tables_store_retry() when nothing else
+ * commits). t->store_err is 0 after a commit that saved everything.
  */
 int tables_commit(struct tables *t);
+/*
+ * Give the open change group up: its store transaction is rolled back.
+ * Only before the first tables_sync_maps(), when the maps are not touched.
+ */
+void tables_rollback(struct tables *t);
+/* Commit the unsaved keys now, if there are any. Returns t->store_err. */
+int tables_store_retry(struct tables *t);
+/* Count the unsaved keys by kind. */
+void tables_unsaved(const struct tables *t, struct tables_unsaved_count *out);
 
 /*
  * Bring the maps in line with the model as a whole: write what differs,
