@@ -645,6 +645,10 @@ static int cmd_stats(struct daemon *d, struct control_request *req)
 		[GW_STAT_RETURN_RST] = "returned-rst",
 		[GW_STAT_RETURN_ICMP] = "returned-icmp",
 		[GW_STAT_EVENTS_LOST] = "events-lost",
+		[GW_STAT_TINY_FRAGMENT] = "tiny-fragment-drops",
+		[GW_STAT_FRAGMENT_OFFSET1] = "fragment-offset1-drops",
+		[GW_STAT_IPV6_CHAIN] = "ipv6-chain-drops",
+		[GW_STAT_SHORT_HEADER] = "short-header-drops",
 	};
 
 	for (int i = 0; i < GW_STAT_MAX; i++)
