@@ -2,8 +2,9 @@
 /*
  * The one packet parser of the data path, shared by XDP and TC. It works
  * on (data, data_end) and never reads past data_end: every header is
- * bounds-checked before it is touched, and whatever it cannot parse is
- * reported so that the caller passes the packet.
+ * bounds-checked before it is touched. It reports what it found and what it
+ * could not parse; the caller decides (XDP drops a TCP or UDP header it
+ * cannot read, TC egress never drops).
  */
 #ifndef __GREYWALL_PARSE_H
 #define __GREYWALL_PARSE_H
@@ -31,6 +32,14 @@
 #define GW_IP_MF 0x2000
 #define GW_IP_OFFSET 0x1fff
 #define GW_IP6_OFFSET 0xfff8	/* fragment offset bits of frag_off, network order masked */
+#define GW_IP6_MF 0x0001	/* more-fragments bit of frag_off */
+
+/*
+ * The end of the datagram when its length field says nothing: an IPv4
+ * total length or an IPv6 payload length of 0, which BIG TCP's GSO packets
+ * carry on egress (and which the kernel drops on ingress).
+ */
+#define GW_IP_END_UNKNOWN 0xffffffffU
 
 enum gw_parse_status {
 	GW_PARSE_NON_IP = 0,	/* not IPv4/IPv6: nothing known */
@@ -43,6 +52,12 @@ enum gw_l4_status {
 	GW_L4_FRAGMENT,		/* non-first fragment: no L4 header by design */
 	GW_L4_TRUNCATED,	/* L4 header cut short: proto known, ports and flags not */
 	GW_L4_UNKNOWN,		/* IPv6 extension chain cut short or too long: proto unknown */
+};
+
+/* gw_pkt.frag: what the fragment fields said. */
+enum gw_frag_flag {
+	GW_FRAG_FIRST = 1 << 0,		/* first fragment: offset 0, more fragments follow */
+	GW_FRAG_OFFSET1 = 1 << 1,	/* IPv4 offset 1 (8 bytes): overlaps the TCP flags */
 };
 
 struct gw_vlan_hdr {
@@ -73,6 +88,7 @@ struct gw_pkt {
 	__u8 l4;		/* enum gw_l4_status */
 	__u8 tcp_flags;		/* byte 13 of the TCP header */
 	__u8 ipv6_ext;		/* IPv6 extension headers seen */
+	__u8 frag;		/* enum gw_frag_flag */
 } __attribute__((aligned(8)));
 
 #define GW_TCP_FIN 0x01
@@ -100,8 +116,16 @@ static __always_inline void gw_addr_from_ipv6(struct gw_addr *a, const struct in
 	w[3] = v6->in6_u.u6_addr32[3];
 }
 
-/* Parse the L4 header at off; sets pkt->l4 and the ports and flags. */
-static __always_inline void gw_parse_l4(void *data, void *data_end, __u32 off, struct gw_pkt *pkt)
+/*
+ * Parse the L4 header at off; sets pkt->l4 and the ports and flags. The
+ * header must lie within the frame (data_end) and within the datagram as
+ * its IP length gives it (ip_end, an offset from data): the kernel trims a
+ * frame to that length, so bytes past it (Ethernet padding, or whatever a
+ * sender appends to a tiny fragment) are no header. A TCP header counts
+ * with its options (doff), as the kernel wants it before it reads one.
+ */
+static __always_inline void gw_parse_l4(void *data, void *data_end, __u32 off, __u32 ip_end,
+					struct gw_pkt *pkt)
 {
 	void *l4;
 
@@ -116,7 +140,8 @@ static __always_inline void gw_parse_l4(void *data, void *data_end, __u32 off, s
 	case IPPROTO_TCP: {
 		struct tcphdr *th = l4;
 
-		if ((void *)(th + 1) > data_end || th->doff < 5) {
+		if ((void *)(th + 1) > data_end || th->doff < 5 ||
+		    off + ((__u32)th->doff << 2) > ip_end) {
 			pkt->l4 = GW_L4_TRUNCATED;
 			return;
 		}
@@ -128,7 +153,7 @@ static __always_inline void gw_parse_l4(void *data, void *data_end, __u32 off, s
 	case IPPROTO_UDP: {
 		struct udphdr *uh = l4;
 
-		if ((void *)(uh + 1) > data_end) {
+		if ((void *)(uh + 1) > data_end || off + sizeof(*uh) > ip_end) {
 			pkt->l4 = GW_L4_TRUNCATED;
 			return;
 		}
@@ -139,7 +164,7 @@ static __always_inline void gw_parse_l4(void *data, void *data_end, __u32 off, s
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		/* Type, code and checksum: what any ICMP rule could look at. */
-		if (l4 + 4 > data_end)
+		if (l4 + 4 > data_end || off + 4 > ip_end)
 			pkt->l4 = GW_L4_TRUNCATED;
 		break;
 	default:
@@ -149,11 +174,11 @@ static __always_inline void gw_parse_l4(void *data, void *data_end, __u32 off, s
 
 /*
  * Walk the IPv6 extension headers starting at *off with next header
- * *nexthdr. Returns the L4 status; on GW_L4_OK *off and *nexthdr describe
- * the upper-layer header.
+ * *nexthdr, within the frame and the datagram (ip_end). Returns the L4
+ * status; on GW_L4_OK *off and *nexthdr describe the upper-layer header.
  */
 static __always_inline int gw_skip_ipv6_ext(void *data, void *data_end, __u32 *off,
-					    __u8 *nexthdr, struct gw_pkt *pkt)
+					    __u8 *nexthdr, __u32 ip_end, struct gw_pkt *pkt)
 {
 	__u32 o = *off;
 	__u8 nh = *nexthdr;
@@ -170,7 +195,7 @@ static __always_inline int gw_skip_ipv6_ext(void *data, void *data_end, __u32 *o
 		if (o > GW_L4_OFF_MAX)
 			return GW_L4_UNKNOWN;
 		h = data + o;
-		if ((void *)h + 8 > data_end)
+		if ((void *)h + 8 > data_end || o + 8 > ip_end)
 			return GW_L4_UNKNOWN;
 		pkt->ipv6_ext++;
 		if (nh == IPPROTO_FRAGMENT) {
@@ -183,12 +208,17 @@ static __always_inline int gw_skip_ipv6_ext(void *data, void *data_end, __u32 *o
 				*off = o;
 				return GW_L4_FRAGMENT;
 			}
+			if (fh->frag_off & bpf_htons(GW_IP6_MF))
+				pkt->frag |= GW_FRAG_FIRST;
 			continue;
 		}
 		if (nh == IPPROTO_AH)
 			len = ((__u32)h->hdrlen + 2) << 2;
 		else
 			len = ((__u32)h->hdrlen + 1) << 3;
+		/* A header that ends past the datagram cuts the chain short. */
+		if ((void *)h + len > data_end || o + len > ip_end)
+			return GW_L4_UNKNOWN;
 		nh = h->nexthdr;
 		o += len;
 	}
@@ -222,6 +252,7 @@ static __always_inline int gw_parse(void *data, void *data_end, struct gw_pkt *p
 	pkt->dport = 0;
 	pkt->tcp_flags = 0;
 	pkt->ipv6_ext = 0;
+	pkt->frag = 0;
 	pkt->l4_off = 0;
 	if ((void *)(eth + 1) > data_end)
 		return GW_PARSE_BAD;
@@ -245,7 +276,8 @@ static __always_inline int gw_parse(void *data, void *data_end, struct gw_pkt *p
 
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = data + off;
-		__u32 hlen;
+		__u32 hlen, tot_len;
+		__be16 frag;
 
 		if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
 			return GW_PARSE_BAD;
@@ -256,15 +288,23 @@ static __always_inline int gw_parse(void *data, void *data_end, struct gw_pkt *p
 		pkt->proto = iph->protocol;
 		gw_addr_from_ipv4(&pkt->src, iph->saddr);
 		gw_addr_from_ipv4(&pkt->dst, iph->daddr);
-		if (iph->frag_off & bpf_htons(GW_IP_OFFSET)) {
+		frag = iph->frag_off & bpf_htons(GW_IP_MF | GW_IP_OFFSET);
+		if (frag & bpf_htons(GW_IP_OFFSET)) {
 			pkt->l4 = GW_L4_FRAGMENT;
+			if ((frag & bpf_htons(GW_IP_OFFSET)) == bpf_htons(1))
+				pkt->frag = GW_FRAG_OFFSET1;
 			return GW_PARSE_IP;
 		}
-		gw_parse_l4(data, data_end, off + hlen, pkt);
+		if (frag)
+			pkt->frag = GW_FRAG_FIRST;
+		tot_len = bpf_ntohs(iph->tot_len);
+		gw_parse_l4(data, data_end, off + hlen, tot_len ? off + tot_len : GW_IP_END_UNKNOWN,
+			    pkt);
 		return GW_PARSE_IP;
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6h = data + off;
+		__u32 ip_end;
 		__u8 nexthdr;
 		int l4;
 
@@ -275,11 +315,12 @@ static __always_inline int gw_parse(void *data, void *data_end, struct gw_pkt *p
 		gw_addr_from_ipv6(&pkt->dst, &ip6h->daddr);
 		nexthdr = ip6h->nexthdr;
 		off += sizeof(*ip6h);
-		l4 = gw_skip_ipv6_ext(data, data_end, &off, &nexthdr, pkt);
+		ip_end = ip6h->payload_len ? off + bpf_ntohs(ip6h->payload_len) : GW_IP_END_UNKNOWN;
+		l4 = gw_skip_ipv6_ext(data, data_end, &off, &nexthdr, ip_end, pkt);
 		pkt->proto = nexthdr;
 		pkt->l4 = l4;
 		if (l4 == GW_L4_OK)
-			gw_parse_l4(data, data_end, off, pkt);
+			gw_parse_l4(data, data_end, off, ip_end, pkt);
 		return GW_PARSE_IP;
 	}
 	return GW_PARSE_NON_IP;

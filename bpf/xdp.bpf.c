@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * XDP ingress: look up the source's table membership, evaluate the
- * compiled rules as PF does (or follow a tracked flow, bpf/flow.h), count,
- * and pass, drop, or answer a `block return` (bpf/reply.h).
+ * XDP ingress: look up the source's table membership, drop what no rule
+ * could judge (gw_scrub_reason()), evaluate the compiled rules as PF does
+ * (or follow a tracked flow, bpf/flow.h), count, and pass, drop, or answer
+ * a `block return` (bpf/reply.h).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -229,6 +230,30 @@ static __always_inline __u32 gw_proto_index(const struct gw_pkt *pkt)
 }
 
 /*
+ * Why pkt is dropped before the rules whatever its source (a GW_STAT_*
+ * counting it), or 0. The rules match TCP and UDP on ports and flags the
+ * kernel would only learn after reassembly, or from a header chain the
+ * parser gave up on: PF's scrub and RFC 1858 drop such packets, and so do
+ * we. Other protocols' short headers are the rules' (nothing of them a
+ * rule matches on is lost), and non-first fragments follow their source's
+ * rules.
+ */
+static __always_inline __u32 gw_scrub_reason(const struct gw_pkt *pkt)
+{
+	switch (pkt->l4) {
+	case GW_L4_FRAGMENT:
+		return (pkt->frag & GW_FRAG_OFFSET1) ? GW_STAT_FRAGMENT_OFFSET1 : 0;
+	case GW_L4_UNKNOWN:
+		return GW_STAT_IPV6_CHAIN;
+	case GW_L4_TRUNCATED:
+		if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
+			return 0;
+		return (pkt->frag & GW_FRAG_FIRST) ? GW_STAT_TINY_FRAGMENT : GW_STAT_SHORT_HEADER;
+	}
+	return 0;
+}
+
+/*
  * Gather what the rules look at and find the deciding rule (-1: none). A
  * global function: the verifier checks it once, not once per path through
  * the flow decisions before it.
@@ -277,7 +302,7 @@ int greywall_xdp(struct xdp_md *ctx)
 	struct gw_ruleset *meta;
 	struct gw_member src;
 	struct gw_pkt pkt;
-	__u32 action = GW_ACT_PASS, gen, idx;
+	__u32 action = GW_ACT_PASS, gen, idx, scrub = 0;
 	int status;
 
 	gw_stat_inc(GW_STAT_PACKETS);
@@ -289,12 +314,17 @@ int greywall_xdp(struct xdp_md *ctx)
 	}
 	/*
 	 * The addresses are known from here on: a source is looked up even when
-	 * its L4 header is cut short, so short headers cannot slip past a block.
+	 * its L4 header is cut short, and its counters count the drop.
 	 */
-	if (pkt.l4 == GW_L4_TRUNCATED || pkt.l4 == GW_L4_UNKNOWN)
-		gw_stat_inc(GW_STAT_UNPARSED);
-	else if (pkt.l4 == GW_L4_FRAGMENT)
-		gw_stat_inc(GW_STAT_FRAGMENT);
+	if (pkt.l4 != GW_L4_OK) {
+		scrub = gw_scrub_reason(&pkt);
+		if (scrub)
+			gw_stat_inc(scrub);
+		else if (pkt.l4 == GW_L4_TRUNCATED)
+			gw_stat_inc(GW_STAT_UNPARSED);
+		if (pkt.l4 == GW_L4_FRAGMENT)
+			gw_stat_inc(GW_STAT_FRAGMENT);
+	}
 	if (pkt.ipv6_ext)
 		gw_stat_inc(GW_STAT_IPV6_EXT);
 
@@ -302,6 +332,10 @@ int greywall_xdp(struct xdp_md *ctx)
 	counter_tables = gw_config_get(GW_CFG_COUNTER_TABLES);
 	gen = gw_config_get(GW_CFG_RULE_GEN) & 1;
 	gw_lookup(&pkt.src, pkt.family, cfg_flags, counter_tables, &src);
+	if (scrub) {
+		action = GW_ACT_BLOCK_DROP;
+		goto verdict;
+	}
 	meta = gw_rix(gen * GW_RIX_MAX, GW_RIX_META);
 	if (meta && meta->bits[0]) {
 		int rule = -1, flow = GW_FLOW_NONE;

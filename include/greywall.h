@@ -543,7 +543,7 @@ enum gw_stat {
 	GW_STAT_PASS,
 	GW_STAT_DROP,
 	GW_STAT_NON_IP,		/* passed: not IPv4/IPv6 */
-	GW_STAT_UNPARSED,	/* passed: truncated or malformed headers */
+	GW_STAT_UNPARSED,	/* passed: truncated or malformed headers (not TCP/UDP ones) */
 	GW_STAT_IPV6_EXT,	/* IPv6 packets that carried extension headers */
 	GW_STAT_FRAGMENT,	/* non-first fragments (no L4 header) */
 	GW_STAT_HOST_HIT,
@@ -566,6 +566,14 @@ enum gw_stat {
 	GW_STAT_FLOWS_EVICTED,	/* SYNs that took over a closing or half-open flow's slot */
 	GW_STAT_FLOWS_FULL_DROPS, /* SYNs dropped: their slots held established or killed flows */
 	GW_STAT_SRC_STATES_DROPS, /* SYNs dropped: the source's half-open bound (max-src-states) */
+	/*
+	 * Dropped before the rules, whatever the source (PF's scrub, RFC 1858):
+	 * the kernel would reassemble or accept what the rules never saw.
+	 */
+	GW_STAT_TINY_FRAGMENT,	/* first fragments too short for their TCP/UDP header */
+	GW_STAT_FRAGMENT_OFFSET1, /* IPv4 fragments at offset 1 (overwrite the TCP flags) */
+	GW_STAT_IPV6_CHAIN,	/* IPv6 extension chains too long or cut short */
+	GW_STAT_SHORT_HEADER,	/* unfragmented TCP/UDP with the header cut short */
 	GW_STAT_MAX,
 };
 

@@ -82,7 +82,7 @@ static void build_l4(const struct pkt_spec *s, uint8_t *l4, size_t l4len, const 
 		put16(l4 + 2, s->dport);
 		put32(l4 + 4, s->seq);
 		put32(l4 + 8, s->ack);
-		l4[12] = 5 << 4;
+		l4[12] = (uint8_t)((s->tcp_doff ? s->tcp_doff : 5) << 4);
 		l4[13] = s->tcp_flags;
 		put16(l4 + 14, 65535);
 		put16(l4 + 16, 0);
@@ -216,11 +216,28 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *layo
 		put16(buf + l3 + 4, (uint16_t)(total - 40));
 	}
 	build_l4(s, buf + l4, l4len, src, dst);
+	if (s->ip_len) {
+		if (s->ip_len > total || s->ip_len < (s->family == 4 ? 20 : 40))
+			return 0;
+		if (total - s->ip_len > s->trailer)
+			memset(buf + l3 + s->ip_len + s->trailer, 0,
+			       total - s->ip_len - s->trailer);
+		total = s->ip_len;
+		if (s->family == 4) {
+			put16(buf + l3 + 2, (uint16_t)total);
+			put16(buf + l3 + 10, 0);
+			put16(buf + l3 + 10, pkt_csum(buf + l3, (size_t)(buf[l3] & 0xf) * 4, 0));
+		} else {
+			put16(buf + l3 + 4, (uint16_t)(total - 40));
+		}
+	}
+	if (l3 + total + s->trailer > PKT_MAX)
+		return 0;
 	if (layout) {
 		layout->l4_off = l4;
-		layout->len = l3 + total;
+		layout->len = l3 + total + s->trailer;
 	}
-	return l3 + total;
+	return l3 + total + s->trailer;
 }
 
 int pkt_checksums_ok(const uint8_t *buf, size_t len, size_t l3_off)

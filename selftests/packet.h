@@ -35,6 +35,19 @@ struct pkt_spec {
 	uint32_t seq, ack;
 	uint8_t icmp_type, icmp_code;
 	uint16_t payload;		/* payload bytes after the L4 header */
+	uint8_t tcp_doff;		/* TCP data offset field; 0 = 5 (the header is 20 bytes
+					   either way: the rest is payload) */
+	/*
+	 * When non-zero, the datagram is cut to ip_len bytes from the start of
+	 * its IP header, and its IP length field says so: a tiny first
+	 * fragment, a cut header or header chain (checksummed as the whole).
+	 */
+	uint16_t ip_len;
+	/*
+	 * Bytes of frame after the datagram, which the kernel trims: what
+	 * ip_len cut off, then zeros (Ethernet padding, a sender's trailer).
+	 */
+	uint16_t trailer;
 };
 
 /* Offsets pkt_build() reports, for assertions on bytes. */

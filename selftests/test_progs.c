@@ -291,6 +291,12 @@ uint64_t fx_stat(enum gw_stat stat)
 	return sum;
 }
 
+uint64_t fx_scrub_drops(void)
+{
+	return fx_stat(GW_STAT_TINY_FRAGMENT) + fx_stat(GW_STAT_FRAGMENT_OFFSET1) +
+	       fx_stat(GW_STAT_IPV6_CHAIN) + fx_stat(GW_STAT_SHORT_HEADER);
+}
+
 /* As `greywallctl rules` computes them (evaluations derived from rule 0's count). */
 struct gw_rule_stats fx_rule_stats(uint32_t idx)
 {
@@ -613,7 +619,8 @@ static const char *stat_name(int stat)
 		STAT_NAME(HANDSHAKES), STAT_NAME(BAD_ACK), STAT_NAME(OVERLOAD_DROPS),
 		STAT_NAME(FLOW_KILLED_DROPS), STAT_NAME(RETURN_RST), STAT_NAME(RETURN_ICMP),
 		STAT_NAME(EVENTS_LOST), STAT_NAME(FLOWS_EVICTED), STAT_NAME(FLOWS_FULL_DROPS),
-		STAT_NAME(SRC_STATES_DROPS),
+		STAT_NAME(SRC_STATES_DROPS), STAT_NAME(TINY_FRAGMENT), STAT_NAME(FRAGMENT_OFFSET1),
+		STAT_NAME(IPV6_CHAIN), STAT_NAME(SHORT_HEADER),
 	};
 #undef STAT_NAME
 

@@ -67,6 +67,8 @@ void fx_index_mode(bool on);
 int fx_get(const char *addr, struct gw_entry *out);
 /* Sums over CPUs. */
 uint64_t fx_stat(enum gw_stat stat);
+/* Packets dropped before the rules (the scrub's stats), whatever the reason. */
+uint64_t fx_scrub_drops(void);
 struct gw_rule_stats fx_rule_stats(uint32_t idx);
 
 /*

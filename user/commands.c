@@ -725,6 +725,10 @@ static int cmd_stats(struct daemon *d, struct control_request *req)
 		[GW_STAT_FLOWS_EVICTED] = "flows-evicted",
 		[GW_STAT_FLOWS_FULL_DROPS] = "flows-full-drops",
 		[GW_STAT_SRC_STATES_DROPS] = "src-states-drops",
+		[GW_STAT_TINY_FRAGMENT] = "tiny-fragment-drops",
+		[GW_STAT_FRAGMENT_OFFSET1] = "fragment-offset1-drops",
+		[GW_STAT_IPV6_CHAIN] = "ipv6-chain-drops",
+		[GW_STAT_SHORT_HEADER] = "short-header-drops",
 	};
 	struct sweeper_fill fill;
 

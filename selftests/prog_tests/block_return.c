@@ -26,6 +26,7 @@ struct return_case {
 	struct pkt_spec pkt;
 	size_t trunc;		/* run only the first trunc bytes (0: the whole packet) */
 	int reply;		/* enum reply_kind */
+	bool scrubbed;		/* dropped before the rules (scrub.c): none evaluated */
 };
 
 #define TCP_FIN 0x01
@@ -73,8 +74,10 @@ static const struct return_case return_cases[] = {
 	{ "ipv6 echo request is not answered", ICMP6(), 0, NO_REPLY },
 	{ "ipv6 ICMPv6 error is not answered", ICMP6(.icmp_type = 1, .icmp_code = 4), 0,
 	  NO_REPLY },
-	{ "truncated ipv4 TCP header is not answered", TCP4(), 14 + 20 + 10, NO_REPLY },
-	{ "truncated ipv6 UDP header is not answered", UDP6(), 14 + 40 + 4, NO_REPLY },
+	{ "truncated ipv4 TCP header is not answered", TCP4(), 14 + 20 + 10, NO_REPLY, true },
+	{ "truncated ipv6 UDP header is not answered", UDP6(), 14 + 40 + 4, NO_REPLY, true },
+	{ "tiny ipv4 first fragment is not answered", TCP4(.ip_frag = 0x2000, .ip_len = 20 + 8),
+	  0, NO_REPLY, true },
 	{ "other protocol with under 8 bytes to quote is not answered",
 	  { .family = 4, .proto = 47, .payload = 4 }, 0, NO_REPLY },
 	{ "ipv4 non-first fragment is not answered", UDP4(.ip_frag = 3), 0, NO_REPLY },
@@ -118,7 +121,7 @@ static void run_verdict(const struct return_case *c)
 			   FX_STAT(GW_STAT_RETURN_ICMP, c->reply == REPLY_UNREACH),
 			   FX_STAT(GW_STAT_DROP, c->reply == NO_REPLY), FX_STAT(GW_STAT_PASS, 0) },
 		.counters = { { source(&c->pkt), GW_DIR_IN_BLOCK, 1 } },
-		.rule_stats = { FX_RULE_STATS(0, 1, 1) },
+		.rule_stats = { FX_RULE_STATS(0, !c->scrubbed, !c->scrubbed) },
 	};
 
 	fx_run_case(&x);

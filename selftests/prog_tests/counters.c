@@ -44,7 +44,7 @@ static const struct xdp_case counter_cases[] = {
 	  0, T_OTHER, XDP_DROP, {}, { CNT("203.0.113.1", GW_DIR_IN_BLOCK, 0) } },
 	{ "a truncated TCP header from a blocked source counts In/Block", TCP4(), 14 + 20 + 10,
 	  { { "198.51.100.7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
-	  { FX_STAT(GW_STAT_UNPARSED, 1) }, { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 1) } },
+	  { FX_STAT(GW_STAT_SHORT_HEADER, 1) }, { CNT("198.51.100.7", GW_DIR_IN_BLOCK, 1) } },
 	{ "block return counts In/Block and answers", UDP4(), 0,
 	  { { "198.51.100.7", T_BLOCK } }, { RULE(GW_ACT_BLOCK_RETURN, .src_tables = T_BLOCK) }, 1,
 	  0, T_BLOCK, XDP_TX, { FX_STAT(GW_STAT_DROP, 0), FX_STAT(GW_STAT_RETURN_ICMP, 1) },

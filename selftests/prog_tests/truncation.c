@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Every prefix (0..128 bytes) of several base packets, under three rule
- * sets. The expectations, derived from each packet's layout:
- *  - no rules: always XDP_PASS;
- *  - "block from <block>" with the source listed: XDP_DROP as soon as the
- *    IP header (with its options) is complete, XDP_PASS before;
- *  - "block port 25" with nothing listed: XDP_DROP only once the whole L4
- *    header is there;
- *  - GW_STAT_UNPARSED is 1 exactly while the L4 header is incomplete, and
- *    the TC program always returns TC_ACT_OK.
+ * Every prefix (0..128 bytes) of several base packets (all TCP or UDP),
+ * under three rule sets. The expectations, derived from each packet's
+ * layout:
+ *  - before the IP header (with its options) is complete: XDP_PASS, counted
+ *    in GW_STAT_UNPARSED (the kernel drops what is left of the packet);
+ *  - from there until the whole L4 header is there: XDP_DROP whatever the
+ *    rules, counted by one of the scrub's reasons (scrub.c);
+ *  - with the whole header: XDP_PASS without rules, XDP_DROP under "block
+ *    from <block>" with the source listed and under "block port 25";
+ *  - the TC program always returns TC_ACT_OK.
  * Frames shorter than an Ethernet header (0..13 bytes) never reach the
  * program: BPF_PROG_TEST_RUN refuses them with EINVAL (as drivers do not
  * deliver them), which is asserted instead. The same holds for TC, which
@@ -77,7 +78,8 @@ SELFTEST(truncation)
 
 			for (size_t len = 0; len <= TRUNC_MAX && len <= full; len++) {
 				int want, got;
-				uint64_t unparsed = len < l4_end;
+				uint64_t unparsed = len < base->ip_end;
+				uint64_t scrubbed = len >= base->ip_end && len < l4_end;
 
 				fx_reset();
 				fx_put("198.51.100.7", T_BLOCK);
@@ -88,16 +90,17 @@ SELFTEST(truncation)
 					fx_rules(&port_rule, 1);
 				if (len < 14)
 					want = -EINVAL;
-				else if (set == SET_SOURCE)
-					want = len >= base->ip_end ? XDP_DROP : XDP_PASS;
-				else if (set == SET_PORT)
-					want = len >= l4_end ? XDP_DROP : XDP_PASS;
+				else if (len < base->ip_end)
+					want = XDP_PASS;
+				else if (scrubbed || set != SET_NONE)
+					want = XDP_DROP;
 				else
 					want = XDP_PASS;
 				got = fx_run_xdp(pkt, len, NULL, NULL);
 				if (len < 14)
 					unparsed = 0;
 				if (got != want || fx_stat(GW_STAT_UNPARSED) != unparsed ||
+				    fx_scrub_drops() != scrubbed ||
 				    fx_stat(GW_STAT_PACKETS) != (len >= 14) ||
 				    fx_stat(GW_STAT_NON_IP) != 0)
 					append_len(bad, sizeof(bad), len);

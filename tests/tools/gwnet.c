@@ -18,6 +18,13 @@
  *                                 raw socket sends them, for SECONDS, to the ports in turn,
  *                                 from SRC (random source ports) or from forged sources as
  *                                 synflood's; print "sent N rate R/s"
+ *   gwnet fragsyn SRC DST PORT SPLIT [EXT [MS]]  a SYN carrying 16 bytes of data from
+ *                                 SRC (an address of this host) to DST:PORT over a raw
+ *                                 socket, split into two IP fragments after its first
+ *                                 SPLIT bytes (a multiple of 8; 0: not fragmented), behind
+ *                                 EXT IPv6 destination options headers (default 0); then
+ *                                 wait MS ms (default 1000) for the SYN-ACK. Exit 0 and
+ *                                 "syn-ack" when it came, 2 and "no answer" when not
  *   gwnet connect SRC DST PORT [MS]  TCP connect from SRC; exit 0 connected,
  *                                 1 refused/unreachable, 2 timed out (default 1000 ms)
  *   gwnet send SRC DST PORT N US  send N UDP datagrams from SRC, one every US microseconds
@@ -213,7 +220,7 @@ static uint32_t sum_bytes(const void *data, size_t len)
 	return sum;
 }
 
-/* The Internet checksum of a TCP header (even length) given its pseudo-header's sum. */
+/* The Internet checksum of a TCP segment (even length) given its pseudo-header's sum. */
 static uint16_t checksum(uint32_t sum, const void *data, size_t len)
 {
 	sum += sum_bytes(data, len);
@@ -369,6 +376,172 @@ static int do_synburst(const char *src, const char *dst, const char *ports, doub
 	} while ((took = seconds_since(&t0)) < seconds);
 	printf("sent %ld rate %.0f/s failed %ld\n", sent, sent / took, failed);
 	return sent ? 0 : 1;
+}
+
+#define FRAGSYN_DATA 16			/* bytes of data after the SYN's header */
+#define FRAGSYN_SEGMENT (sizeof(struct tcphdr) + FRAGSYN_DATA)
+#define FRAGSYN_EXT_MAX 16
+
+/*
+ * One IP packet of the split SYN: the bytes [from, to) of the segment,
+ * behind the IP header, next_ext destination options headers and (when
+ * fragmented) a fragment header. Returns the packet's length.
+ */
+static size_t fragsyn_packet(uint8_t *pkt, int family, const uint8_t *src,
+			     const struct sockaddr_storage *dst, int next_ext, int fragmented,
+			     uint32_t id, const uint8_t *segment, size_t from, size_t to)
+{
+	int more = fragmented && to < FRAGSYN_SEGMENT;
+	size_t off;
+
+	if (family == AF_INET) {
+		struct iphdr *ip = (struct iphdr *)pkt;
+
+		memset(ip, 0, sizeof(*ip));
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->id = htons((uint16_t)id);
+		ip->protocol = IPPROTO_TCP;
+		ip->frag_off = htons((uint16_t)((more ? IP_MF : 0) | from / 8));
+		ip->tot_len = htons((uint16_t)(sizeof(*ip) + to - from));
+		memcpy(&ip->saddr, src, 4);
+		ip->daddr = ((const struct sockaddr_in *)dst)->sin_addr.s_addr;
+		off = sizeof(*ip);
+	} else {
+		struct ip6_hdr *ip6 = (struct ip6_hdr *)pkt;
+		uint8_t *next = &ip6->ip6_nxt;
+
+		memset(ip6, 0, sizeof(*ip6));
+		ip6->ip6_flow = htonl(6u << 28);
+		ip6->ip6_hlim = 64;
+		memcpy(&ip6->ip6_src, src, 16);
+		ip6->ip6_dst = ((const struct sockaddr_in6 *)dst)->sin6_addr;
+		off = sizeof(*ip6);
+		/* Each header 8 bytes: next header, length 0, a PadN option over the rest. */
+		for (int i = 0; i < next_ext; i++) {
+			*next = IPPROTO_DSTOPTS;
+			next = pkt + off;
+			memcpy(pkt + off, (const uint8_t[]){ 0, 0, 1, 4, 0, 0, 0, 0 }, 8);
+			off += 8;
+		}
+		if (fragmented) {
+			struct ip6_frag *fh = (struct ip6_frag *)(pkt + off);
+
+			*next = IPPROTO_FRAGMENT;
+			next = &fh->ip6f_nxt;
+			fh->ip6f_reserved = 0;
+			fh->ip6f_offlg = htons((uint16_t)(from | (more ? 1 : 0)));
+			fh->ip6f_ident = htonl(id);
+			off += sizeof(*fh);
+		}
+		*next = IPPROTO_TCP;
+		ip6->ip6_plen = htons((uint16_t)(off - sizeof(*ip6) + to - from));
+	}
+	memcpy(pkt + off, segment + from, to - from);
+	return off + to - from;
+}
+
+/* Whether pkt (TCP, behind an IPv4 header for AF_INET) is the SYN-ACK to the SYN sent. */
+static int fragsyn_is_answer(const uint8_t *pkt, ssize_t len, int family, uint16_t sport,
+			     uint16_t dport, uint32_t seq)
+{
+	const struct tcphdr *th;
+	size_t off = 0;
+
+	if (family == AF_INET) {
+		if (len < (ssize_t)sizeof(struct iphdr))
+			return 0;
+		off = (size_t)((const struct iphdr *)pkt)->ihl * 4;
+	}
+	if (len < (ssize_t)(off + sizeof(*th)))
+		return 0;
+	th = (const struct tcphdr *)(pkt + off);
+	return th->source == htons(dport) && th->dest == htons(sport) && th->syn && th->ack &&
+	       th->ack_seq == htonl(seq + 1);
+}
+
+static int do_fragsyn(const char *src, const char *dst, int port, int split, int next_ext,
+		      int ms)
+{
+	struct sockaddr_storage ss, sa;
+	socklen_t len, slen;
+	int family = parse_sockaddr(dst, 0, &ss, &len);
+	uint8_t segment[FRAGSYN_SEGMENT] = { 0 }, pkt[512], saddr[16];
+	struct tcphdr *th = (struct tcphdr *)segment;
+	uint16_t sport;
+	uint32_t seq, id, sum;
+	struct timespec t0, now;
+	int out, in;
+
+	if (parse_sockaddr(src, 0, &sa, &slen) != family || split < 0 || split % 8 ||
+	    split >= (int)FRAGSYN_SEGMENT || next_ext < 0 || next_ext > FRAGSYN_EXT_MAX ||
+	    (family == AF_INET && next_ext)) {
+		fprintf(stderr, "gwnet fragsyn: bad source, split or extension headers\n");
+		return 64;
+	}
+	out = socket(family, SOCK_RAW, IPPROTO_RAW);
+	in = socket(family, SOCK_RAW, IPPROTO_TCP);
+	if (out < 0 || in < 0) {
+		perror("gwnet fragsyn");
+		return 1;
+	}
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	sport = (uint16_t)(1024 + random() % 64000);
+	seq = (uint32_t)random();
+	id = (uint32_t)random();
+	if (family == AF_INET) {
+		memcpy(saddr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
+		sum = sum_bytes(saddr, 4) + sum_bytes(&((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else {
+		memcpy(saddr, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
+		sum = sum_bytes(saddr, 16) + sum_bytes(&((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	}
+	sum += IPPROTO_TCP + FRAGSYN_SEGMENT;
+	th->source = htons(sport);
+	th->dest = htons((uint16_t)port);
+	th->seq = htonl(seq);
+	th->doff = 5;
+	th->syn = 1;
+	th->window = htons(64240);
+	memset(segment + sizeof(*th), 'g', FRAGSYN_DATA);
+	th->check = checksum(sum, segment, sizeof(segment));
+
+	if (split) {
+		size_t n = fragsyn_packet(pkt, family, saddr, &ss, next_ext, 1, id, segment, 0,
+					  (size_t)split);
+
+		if (sendto(out, pkt, n, 0, (struct sockaddr *)&ss, len) < 0)
+			goto fail;
+	}
+	{
+		size_t n = fragsyn_packet(pkt, family, saddr, &ss, next_ext, split > 0, id, segment,
+					  (size_t)split, sizeof(segment));
+
+		if (sendto(out, pkt, n, 0, (struct sockaddr *)&ss, len) < 0)
+			goto fail;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = in, .events = POLLIN };
+		long left;
+		ssize_t r;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = ms - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		r = recv(in, pkt, sizeof(pkt), 0);
+		if (fragsyn_is_answer(pkt, r, family, sport, (uint16_t)port, seq)) {
+			printf("syn-ack\n");
+			return 0;
+		}
+	}
+	printf("no answer\n");
+	return 2;
+fail:
+	perror("gwnet fragsyn send");
+	return 1;
 }
 
 static int do_send(const char *src, const char *dst, int port, long n, long us)
@@ -553,6 +726,9 @@ int main(int argc, char **argv)
 		return do_synflood(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (argc == 6 && !strcmp(argv[1], "synburst"))
 		return do_synburst(argv[2], argv[3], argv[4], atof(argv[5]));
+	if (argc >= 6 && argc <= 8 && !strcmp(argv[1], "fragsyn"))
+		return do_fragsyn(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]),
+				  argc >= 7 ? atoi(argv[6]) : 0, argc == 8 ? atoi(argv[7]) : 1000);
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "connect"))
 		return do_connect(argv[2], argv[3], atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1000);
 	if (argc == 7 && !strcmp(argv[1], "send"))
@@ -568,6 +744,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: gwnet listen PORT | serve PORT | connect SRC DST PORT [MS] | "
 			"hold SRC DST PORT N [US] | synflood DST PORT N | "
 			"synburst SRC|forged DST PORT[,PORT...] SECONDS | "
+			"fragsyn SRC DST PORT SPLIT [EXT [MS]] | "
 			"send SRC DST PORT N US | chat SRC DST PORT LINE... | "
 			"refused tcp|udp SRC DST PORT [MS]\n");
 	return 64;
