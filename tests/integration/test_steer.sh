@@ -155,6 +155,11 @@ ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
 ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 8080 >/dev/null 2>&1 &
 wait_for 5 cl ss -Hltn 'sport = :25' >/dev/null
 steerctl outbound >/dev/null
+# Only the MTA's user vouches for a destination: here root stands in for it.
+check "steerctl makes root the MTA's user" steerctl mta 0
+check "user nobody connects to a remote MTA" \
+	gw setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$GW_TOOLS/gwnet" connect 192.0.2.1 198.51.100.7 25 700
 check "the gateway connects to a remote MTA over IPv4" \
 	gw "$GW_TOOLS/gwnet" connect 192.0.2.1 192.0.2.66 25 700
 check "the gateway connects to a remote MTA over IPv6" \

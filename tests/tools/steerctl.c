@@ -9,6 +9,8 @@
  *   steerctl BPFDIR tarpit PORT       listen on 127.0.0.1:PORT and [::1]:PORT,
  *                                     make them the tarpit, print "ready",
  *                                     then "tarpit SRC" per connection
+ *   steerctl BPFDIR mta UID           whose outbound SMTP records its destination
+ *                                     (-1: nobody's)
  *   steerctl BPFDIR outbound          drain the SMTP destinations this host
  *                                     connected to, one address a line
  * Exit 0 on success, 1 on an error, 64 on bad usage.
@@ -126,7 +128,7 @@ static int run_outbound(const struct datapath *dp)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: steerctl BPFDIR port PORT TABLES [TARPIT] | tarpit PORT | outbound\n");
+	fprintf(stderr, "usage: steerctl BPFDIR port PORT TABLES [TARPIT] | mta UID | tarpit PORT | outbound\n");
 	return 64;
 }
 
@@ -147,6 +149,11 @@ int main(int argc, char **argv)
 				     argc == 6 ? strtoull(argv[5], NULL, 0) : 0);
 		if (err)
 			fprintf(stderr, "steerctl: steer_set_port: %s\n", strerror(-err));
+		ret = err ? 1 : 0;
+	} else if (argc == 4 && !strcmp(argv[2], "mta")) {
+		err = steer_set_mta_uid(&dp, strtoll(argv[3], NULL, 0));
+		if (err)
+			fprintf(stderr, "steerctl: steer_set_mta_uid: %s\n", strerror(-err));
 		ret = err ? 1 : 0;
 	} else if (argc == 4 && !strcmp(argv[2], "tarpit")) {
 		ret = run_tarpit(&dp, atoi(argv[3]));
