@@ -211,6 +211,8 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 	s->next_scan = 0;
 	/* The tables were rebuilt: their numbers may have moved. */
 	ret = spamd_child_steer(d, err, errlen);
+	if (!ret)
+		ret = spamd_child_send_config(d);
 	return ret ? ret : spamd_child_send_traps(d);
 }
 
