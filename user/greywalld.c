@@ -31,6 +31,7 @@
 #include "overload.h"
 #include "spamd.h"
 #include "spamd_child.h"
+#include "tarpit_child.h"
 #include "sweeper.h"
 #include "tablefile.h"
 
@@ -280,6 +281,10 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		     next.ninterfaces != d->cfg.ninterfaces ||
 		     memcmp(next.interfaces, d->cfg.interfaces, sizeof(next.interfaces)))) {
 		snprintf(err, errlen, "interfaces and bpf-dir change only with a restart");
+		ret = -EINVAL;
+	}
+	if (!ret && spamd_child_listen_changed(d, &next)) {
+		snprintf(err, errlen, "spamd listen addresses change only with a restart");
 		ret = -EINVAL;
 	}
 	/*
@@ -673,6 +678,9 @@ int main(int argc, char **argv)
 	char errbuf[1024], path[PATH_MAX];
 	int opt, ret, listen_fd;
 
+	/* The tarpit child, exec'd by spamd_child.c: nothing of the daemon's start-up runs. */
+	if (argc > 1 && !strcmp(argv[1], TARPIT_CHILD_OPTION))
+		_exit(tarpit_child_main(argc, argv));
 	/*
 	 * Whatever umask greywalld was started with: what it creates (the
 	 * store, the state-dir, pinned maps, the files of fetch commands) is

@@ -12,6 +12,8 @@
 
 static bool log_foreground = true;
 static bool log_verbose;
+static log_sink_fn log_sink;
+static void *log_sink_ctx;
 
 void log_init(const char *ident, bool foreground, bool verbose)
 {
@@ -55,12 +57,12 @@ static void log_stderr(int priority, const char *text)
 {
 	char stack[LOG_LINE_STACK], *line = stack;
 	/* sd-daemon(3) priority prefixes: journald keeps the level. */
-	size_t len = (size_t)snprintf(stack, sizeof(stack), "<%d>%s\n", priority, text);
+	size_t len = (size_t)snprintf(stack, sizeof(stack), "<%d>%s\n", LOG_PRI(priority), text);
 
 	if (len >= sizeof(stack)) {
 		line = malloc(len + 1);
 		if (line) {
-			snprintf(line, len + 1, "<%d>%s\n", priority, text);
+			snprintf(line, len + 1, "<%d>%s\n", LOG_PRI(priority), text);
 		} else {
 			line = stack;
 			len = sizeof(stack) - 1;
@@ -86,6 +88,11 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 	/* libbpf's messages end in a newline of their own: the line gets one anyway. */
 	while (len && text[len - 1] == '\n')
 		text[--len] = '\0';
+	if (log_sink && !log_sink(log_sink_ctx, LOG_PRI(priority), text)) {
+		if (text != stack)
+			free(text);
+		return;
+	}
 	need = escape_vis(escaped_stack, sizeof(escaped_stack), text, NULL);
 	if (need >= sizeof(escaped_stack)) {
 		escaped = malloc(need + 1);
@@ -103,6 +110,26 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 		free(text);
 	if (escaped != escaped_stack)
 		free(escaped);
+}
+
+static void log_write(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(priority, fmt, ap);
+	va_end(ap);
+}
+
+void log_tarpit_line(int priority, const char *text)
+{
+	log_write(LOG_MAIL | LOG_PRI(priority), "%s", text);
+}
+
+void log_set_sink(log_sink_fn sink, void *ctx)
+{
+	log_sink = sink;
+	log_sink_ctx = ctx;
 }
 
 #define LOG_FN(name, priority, gate)                    \

@@ -10,6 +10,18 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A line the tarpit child sent (LOG, privsep.h), logged as the parent's
+ * own are, escaped; under syslog with facility mail, as the tarpit's were.
+ */
+void log_tarpit_line(int priority, const char *text);
+/*
+ * Where lines go instead of stderr or syslog: sink gets each line as
+ * formatted, before escaping, and returns 0 once it took it; any other
+ * return writes the line the usual way. NULL restores the usual way.
+ */
+typedef int (*log_sink_fn)(void *ctx, int priority, const char *text);
+void log_set_sink(log_sink_fn sink, void *ctx);
 /* Route libbpf's and libxdp's messages here; quiet unless verbose. */
 void log_route_libbpf(void);
 

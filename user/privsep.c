@@ -22,14 +22,15 @@
  * its first buffer, so that a send costs no allocation, only a burst's.
  */
 #define WRITER_KEEP (2 * (PRIVSEP_LINE_MAX + 1))
-/* The most fields a message has: RCPT's six. */
-#define FIELDS_MAX 6
+/* The most fields a message has: CONFIG's eleven. */
+#define FIELDS_MAX 11
 
 static const char *const type_names[] = {
 	[PRIVSEP_CLASSIFY] = "CLASSIFY", [PRIVSEP_RCPT] = "RCPT",
 	[PRIVSEP_CLASS] = "CLASS",	 [PRIVSEP_TRAPS] = "TRAPS",
 	[PRIVSEP_SPAMTRAP] = "SPAMTRAP", [PRIVSEP_DOMAIN] = "DOMAIN",
 	[PRIVSEP_VALID] = "VALID",	 [PRIVSEP_TRAPS_END] = "TRAPS-END",
+	[PRIVSEP_CONFIG] = "CONFIG",	 [PRIVSEP_LOG] = "LOG",
 };
 
 #define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
@@ -132,6 +133,32 @@ static void add_class(struct line_out *l, const struct privsep_class *c)
 		add_field(l, c->lists);
 }
 
+static void add_config(struct line_out *l, const struct tarpit_config *c)
+{
+	if (c->black_code != 450 && c->black_code != 550)
+		l->err = -EINVAL;
+	add_number(l, c->maxcon);
+	add_number(l, c->maxblack);
+	add_number(l, c->stutter);
+	add_number(l, c->greystutter);
+	add_number(l, c->idle_timeout);
+	add_number(l, c->maxrcpt);
+	add_number(l, c->max_data);
+	add_number(l, (uint64_t)c->black_code);
+	add_field(l, c->hostname);
+	add_field(l, c->banner);
+}
+
+static void add_log(struct line_out *l, const struct privsep_log *log)
+{
+	if (log->priority < 0 || log->priority > 7)
+		l->err = -EINVAL;
+	else if (log->text && strlen(log->text) > PRIVSEP_LOG_MAX)
+		l->err = -EMSGSIZE;
+	add_number(l, (uint64_t)(log->priority < 0 ? 0 : log->priority));
+	add_field(l, log->text);
+}
+
 int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len)
 {
 	struct line_out l = { .buf = buf, .cap = len < PRIVSEP_LINE_MAX + 1 ? len : PRIVSEP_LINE_MAX + 1 };
@@ -163,6 +190,12 @@ int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len)
 		add_field(&l, msg->entry);
 		break;
 	case PRIVSEP_TRAPS_END:
+		break;
+	case PRIVSEP_CONFIG:
+		add_config(&l, &msg->config);
+		break;
+	case PRIVSEP_LOG:
+		add_log(&l, &msg->log);
 		break;
 	}
 	if (l.err)
@@ -223,7 +256,7 @@ static int parse_number(const char *text, uint64_t max, uint64_t *out)
 	for (; *text; text++) {
 		if (*text < '0' || *text > '9')
 			return -EPROTO;
-		if (v > (max - (uint64_t)(*text - '0')) / 10)
+		if ((uint64_t)(*text - '0') > max || v > (max - (uint64_t)(*text - '0')) / 10)
 			return -EPROTO;
 		v = v * 10 + (uint64_t)(*text - '0');
 	}
@@ -263,6 +296,32 @@ static int decode_class(char **f, size_t n, struct privsep_class *c)
 	c->code = (uint16_t)code;
 	c->message = f[4];
 	c->lists = n == 6 ? f[5] : "";
+	return 0;
+}
+
+static int parse_u32(const char *text, uint32_t *out)
+{
+	uint64_t v = 0;
+	int ret = parse_number(text, UINT32_MAX, &v);
+
+	*out = (uint32_t)v;
+	return ret;
+}
+
+/* CONFIG's fields after the type; the tarpit checks the values (tarpit_run's rules). */
+static int decode_config(char **f, size_t n, struct tarpit_config *c)
+{
+	uint32_t code = 0;
+
+	if (n != 11 || parse_u32(f[1], &c->maxcon) || parse_u32(f[2], &c->maxblack) ||
+	    parse_u32(f[3], &c->stutter) || parse_u32(f[4], &c->greystutter) ||
+	    parse_u32(f[5], &c->idle_timeout) || parse_u32(f[6], &c->maxrcpt) ||
+	    parse_u32(f[7], &c->max_data) || parse_u32(f[8], &code) ||
+	    (code != 450 && code != 550))
+		return -EPROTO;
+	c->black_code = (int)code;
+	c->hostname = f[9];
+	c->banner = f[10];
 	return 0;
 }
 
@@ -321,6 +380,17 @@ int privsep_decode(char *line, size_t len, struct privsep_msg *msg)
 		return 0;
 	case PRIVSEP_TRAPS_END:
 		return n == 1 ? 0 : -EPROTO;
+	case PRIVSEP_CONFIG:
+		return decode_config(f, n, &msg->config);
+	case PRIVSEP_LOG: {
+		uint64_t priority;
+
+		if (n != 3 || parse_number(f[1], 7, &priority) || strlen(f[2]) > PRIVSEP_LOG_MAX)
+			return -EPROTO;
+		msg->log.priority = (int)priority;
+		msg->log.text = f[2];
+		return 0;
+	}
 	}
 	return -EPROTO;
 }
@@ -486,20 +556,33 @@ static bool no_capability_left(void)
 	return true;
 }
 
-int privsep_drop(const char *user)
+int privsep_lookup(const char *user, uid_t *uid, gid_t *gid)
 {
-	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = { 0 };
 	struct passwd *pw;
-	uid_t uid;
-	gid_t gid;
-	int ret;
 
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw)
 		return errno && errno != ENOENT ? -errno : -ENOENT;
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int privsep_drop(const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+	int ret = privsep_lookup(user, &uid, &gid);
+
+	return ret ? ret : privsep_drop_ids(uid, gid);
+}
+
+int privsep_drop_ids(uid_t uid, gid_t gid)
+{
+	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	int ret;
+
 	if (chdir("/"))
 		return -errno;
 	ret = bounding_set(true);

@@ -31,6 +31,16 @@
  *     TRAPS-END
  *         the trap rules as a whole; the child replaces its own with them
  *         at TRAPS-END.
+ *     CONFIG <maxcon> <maxblack> <stutter> <greystutter> <idle-timeout>
+ *            <maxrcpt> <max-data> <black-code> <hostname> <banner>
+ *         the tarpit's settings (struct tarpit_config's): the first message
+ *         the child reads, and again after every reload. New connections
+ *         get them at once; held ones keep what they were told already.
+ *   child -> parent
+ *     LOG <priority> <text>
+ *         one line of the child's log (priority LOG_EMERG..LOG_DEBUG, text
+ *         as formatted, at most PRIVSEP_LOG_MAX bytes): the confined child
+ *         reaches no syslog socket, and the parent escapes it (log.c).
  *
  * Decoded strings point into the reader's buffer (or the caller's line)
  * and stay valid until the next call; a field holding a NUL byte (%00) is
@@ -42,8 +52,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "addr.h"
+#include "tarpit.h"
 
 /* Longest helo, from or to a RCPT carries: SMTP_LINE_MAX (tarpit.c checks). */
 #define PRIVSEP_FIELD_MAX	8192
@@ -55,6 +67,8 @@
  * slow parent delays RCPTs instead of losing them.
  */
 #define PRIVSEP_QUEUE_MAX	(8 * 1024 * 1024)
+/* A LOG's text at most: escaped, it still fits a line. */
+#define PRIVSEP_LOG_MAX		(3 * PRIVSEP_FIELD_MAX)
 
 enum privsep_type {
 	PRIVSEP_CLASSIFY,	/* child -> parent */
@@ -65,6 +79,8 @@ enum privsep_type {
 	PRIVSEP_DOMAIN,		/* parent -> child: one alloweddomains entry */
 	PRIVSEP_VALID,		/* parent -> child: one valid recipient */
 	PRIVSEP_TRAPS_END,	/* parent -> child: the set is complete */
+	PRIVSEP_CONFIG,		/* parent -> child: the tarpit's settings */
+	PRIVSEP_LOG,		/* child -> parent: a line for the log */
 };
 
 struct privsep_classify {
@@ -85,6 +101,11 @@ struct privsep_class {
 	const char *lists;	/* black: "" (or NULL to encode) when none were named */
 };
 
+struct privsep_log {
+	int priority;		/* LOG_EMERG (0) .. LOG_DEBUG (7) */
+	const char *text;
+};
+
 struct privsep_msg {
 	enum privsep_type type;
 	union {
@@ -93,6 +114,12 @@ struct privsep_msg {
 		struct privsep_class class;
 		uint64_t generation;	/* PRIVSEP_TRAPS */
 		const char *entry;	/* PRIVSEP_SPAMTRAP, _DOMAIN, _VALID */
+		/*
+		 * PRIVSEP_CONFIG: the settings only (listen_fds, nlisten,
+		 * parent_fd and log_to_parent are neither sent nor decoded).
+		 */
+		struct tarpit_config config;
+		struct privsep_log log;
 	};
 };
 
@@ -171,5 +198,12 @@ void privsep_writer_free(struct privsep_writer *w);
  * -errno; the caller must not go on after an error.
  */
 int privsep_drop(const char *user);
+/* The uid and gid privsep_drop() would take for user: -ENOENT, -errno. */
+int privsep_lookup(const char *user, uid_t *uid, gid_t *gid);
+/*
+ * privsep_drop() to ids found before (privsep_lookup()), for a process
+ * that can no longer read the user database (chrooted).
+ */
+int privsep_drop_ids(uid_t uid, gid_t gid);
 
 #endif /* __GREYWALL_PRIVSEP_H */

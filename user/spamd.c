@@ -262,6 +262,8 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 	/* The tables were rebuilt: their numbers may have moved. */
 	ret = spamd_child_steer(d, err, errlen);
 	if (!ret)
+		ret = spamd_child_send_config(d);
+	if (!ret)
 		ret = spamd_child_send_traps(d);
 	return ret ? ret : build_lists(d, err, errlen);
 }

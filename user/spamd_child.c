@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,10 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +30,7 @@
 #include "steer.h"
 #include "store.h"
 #include "tarpit.h"
+#include "tarpit_child.h"
 #include "trap.h"
 
 /* Messages one spamd_child_read() takes at most: the other descriptors get their turn. */
@@ -114,30 +114,15 @@ static void close_other_fds(const int *keep, size_t nkeep)
 	closedir(dir);
 }
 
-/* One descriptor per held connection, plus room for the listeners and the parent. */
-static void raise_fd_limit(uint32_t maxcon)
+/*
+ * In the forked child: keep the listeners and our end of the socketpair
+ * across exec, close everything else, and run the tarpit as a new image
+ * (tarpit_child.h). Only what was made before the fork is used here.
+ */
+static void __attribute__((noreturn)) exec_child(struct spamd *s, int sock, char **argv)
 {
-	struct rlimit rl;
-	rlim_t want = (rlim_t)maxcon + 64;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
-		syslog(LOG_WARNING, "open files limited to %llu: fewer than maxcon %u connections",
-		       (unsigned long long)rl.rlim_cur, maxcon);
-}
-
-/* In the child: drop privileges, then serve until the parent goes away. */
-static void __attribute__((noreturn)) child_main(struct daemon *d, int sock)
-{
-	const struct config_spamd *cs = d->cfg.spamd;
-	struct spamd *s = d->spamd;
-	struct tarpit_config tc = { 0 };
-	int keep[sizeof(s->listeners) / sizeof(int) + 1];
-	char hostname[256];
+	int keep[TARPIT_LISTEN_MAX + 1];
 	sigset_t none;
-	int ret;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -146,34 +131,12 @@ static void __attribute__((noreturn)) child_main(struct daemon *d, int sock)
 	memcpy(keep, s->listeners, s->nlisteners * sizeof(int));
 	keep[s->nlisteners] = sock;
 	close_other_fds(keep, s->nlisteners + 1);
-	raise_fd_limit(cs->maxcon);
-	/* syslog (when not in the foreground) reopens /dev/log as the tarpit, facility mail. */
-	openlog("greywalld-tarpit", LOG_PID | LOG_NDELAY, LOG_MAIL);
-	ret = privsep_drop(SPAMD_CHILD_USER);
-	if (ret) {
-		syslog(LOG_ERR, "cannot drop privileges to \"%s\": %s", SPAMD_CHILD_USER,
-		       strerror(-ret));
-		_exit(70);
-	}
-	if (cs->hostname)
-		snprintf(hostname, sizeof(hostname), "%s", cs->hostname);
-	else if (gethostname(hostname, sizeof(hostname)))
-		snprintf(hostname, sizeof(hostname), "localhost");
-	tc.listen_fds = s->listeners;
-	tc.nlisten = s->nlisteners;
-	tc.parent_fd = sock;
-	tc.hostname = hostname;
-	tc.banner = cs->banner;
-	tc.black_code = cs->black_code;
-	tc.stutter = cs->stutter;
-	tc.greystutter = cs->greystutter;
-	tc.maxcon = cs->maxcon;
-	tc.maxblack = cs->maxblack;
-	tc.idle_timeout = cs->idle_timeout;
-	tc.max_data = SPAMD_MAX_DATA;
-	tc.maxrcpt = cs->maxrcpt;
-	ret = tarpit_run(&tc, NULL);
-	_exit(ret ? 1 : 0);
+	for (size_t i = 0; i <= s->nlisteners; i++)
+		fcntl(keep[i], F_SETFD, 0);
+	/* The running image, even when an upgrade replaced the file since. */
+	execv("/proc/self/exe", argv);
+	log_err("tarpit: executing /proc/self/exe: %s", strerror(errno));
+	_exit(TARPIT_CHILD_EXIT_SETUP);
 }
 
 static void child_io_free(struct spamd *s)
@@ -191,13 +154,32 @@ static void child_io_free(struct spamd *s)
 static int fork_child(struct daemon *d, char *err, size_t errlen)
 {
 	struct spamd *s = d->spamd;
+	char empty_dir[PATH_MAX], fds[TARPIT_LISTEN_MAX + 1][16];
+	char *argv[TARPIT_LISTEN_MAX + 5];
+	size_t argc = 0;
 	int sv[2], ret;
 	pid_t pid;
 
+	if (s->nlisteners > TARPIT_LISTEN_MAX) {
+		snprintf(err, errlen, "spamd: more than %d listen addresses", TARPIT_LISTEN_MAX);
+		return -E2BIG;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		snprintf(err, errlen, "spamd: socketpair: %s", strerror(errno));
 		return -errno;
 	}
+	/* The child's command line, made before the fork. */
+	snprintf(empty_dir, sizeof(empty_dir), "%s/" SPAMD_CHILD_ROOT, d->cfg.state_dir);
+	argv[argc++] = "greywalld";
+	argv[argc++] = TARPIT_CHILD_OPTION;
+	argv[argc++] = empty_dir;
+	snprintf(fds[0], sizeof(fds[0]), "%d", sv[1]);
+	argv[argc++] = fds[0];
+	for (size_t i = 0; i < s->nlisteners; i++) {
+		snprintf(fds[i + 1], sizeof(fds[i + 1]), "%d", s->listeners[i]);
+		argv[argc++] = fds[i + 1];
+	}
+	argv[argc] = NULL;
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
@@ -209,7 +191,7 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 	if (pid == 0) {
 		close(sv[0]);
 		fcntl(sv[1], F_SETFL, O_NONBLOCK);
-		child_main(d, sv[1]);
+		exec_child(s, sv[1], argv);
 	}
 	close(sv[1]);
 	ret = spamd_child_attach(d, sv[0], pid);
@@ -220,7 +202,8 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 		return ret;
 	}
 	log_info("tarpit started (pid %d, %zu listeners)", (int)pid, s->nlisteners);
-	return spamd_child_send_traps(d);
+	ret = spamd_child_send_config(d);
+	return ret ? ret : spamd_child_send_traps(d);
 }
 
 int spamd_child_attach(struct daemon *d, int fd, pid_t pid)
@@ -392,6 +375,48 @@ static int send_trap_set(struct daemon *d, enum privsep_type type, const struct 
 		ret = send_to_child(d, &m);
 	}
 	return ret;
+}
+
+int spamd_child_send_config(struct daemon *d)
+{
+	const struct config_spamd *cs = d->cfg.spamd;
+	struct privsep_msg m = { .type = PRIVSEP_CONFIG };
+	char hostname[256];
+
+	if (!d->spamd || !d->spamd->child_reader)
+		return 0;
+	if (cs->hostname)
+		snprintf(hostname, sizeof(hostname), "%s", cs->hostname);
+	else if (gethostname(hostname, sizeof(hostname)))
+		snprintf(hostname, sizeof(hostname), "localhost");
+	m.config = (struct tarpit_config){
+		.hostname = hostname,
+		.banner = cs->banner,
+		.black_code = cs->black_code,
+		.stutter = cs->stutter,
+		.greystutter = cs->greystutter,
+		.maxcon = cs->maxcon,
+		.maxblack = cs->maxblack,
+		.idle_timeout = cs->idle_timeout,
+		.max_data = SPAMD_MAX_DATA,
+		.maxrcpt = cs->maxrcpt,
+	};
+	return send_to_child(d, &m);
+}
+
+bool spamd_child_listen_changed(const struct daemon *d, const struct config *next)
+{
+	const struct config_spamd *old = d->cfg.spamd, *new = next->spamd;
+
+	if (!d->spamd || !d->spamd->nlisteners || !old || !new)
+		return false;
+	if (old->nlisten != new->nlisten)
+		return true;
+	for (size_t i = 0; i < old->nlisten; i++)
+		if (old->listen[i].port != new->listen[i].port ||
+		    !addr_equal(&old->listen[i].addr, &new->listen[i].addr))
+			return true;
+	return false;
 }
 
 int spamd_child_send_traps(struct daemon *d)
@@ -574,6 +599,9 @@ void spamd_child_read(struct daemon *d)
 		case PRIVSEP_RCPT:
 			rcpt_received(d, &msg.rcpt);
 			break;
+		case PRIVSEP_LOG:
+			log_tarpit_line(msg.log.priority, msg.log.text);
+			break;
 		default:
 			log_err("tarpit: unexpected message %d from the child", (int)msg.type);
 			break;
@@ -627,7 +655,10 @@ void spamd_child_reaped(struct daemon *d, pid_t pid, int status)
 
 	if (!s || pid != s->child_pid)
 		return;
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_err("tarpit (pid %d) killed by SIGSYS: a seccomp violation (a system call its "
+			"filter forbids): restarting it", (int)pid);
+	else if (WIFSIGNALED(status))
 		log_err("tarpit (pid %d) killed by signal %d: restarting it", (int)pid,
 			WTERMSIG(status));
 	else

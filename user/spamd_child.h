@@ -12,10 +12,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct config;
 struct daemon;
 
 /* The unprivileged user the tarpit runs as (deploy/greywall.sysusers). */
 #define SPAMD_CHILD_USER "greywall"
+/* The empty directory under state-dir the child is chrooted to (made 0555). */
+#define SPAMD_CHILD_ROOT "empty"
 /* A child that died is started again after this many seconds. */
 #define SPAMD_CHILD_RESTART_DELAY 1
 /* Black clients: message bytes read after DATA before the final reply. */
@@ -61,6 +64,17 @@ void spamd_child_reaped(struct daemon *d, pid_t pid, int status);
 /* Once a second: due restarts, queued output. */
 void spamd_child_periodic(struct daemon *d, int64_t now);
 
+/*
+ * Send the tarpit's settings from d->cfg.spamd (after the fork, after a
+ * reload): new connections get them at once.
+ */
+int spamd_child_send_config(struct daemon *d);
+/*
+ * Whether next listens elsewhere than the running listeners: a reload
+ * cannot move them (they outlive the child, and the data path steers to
+ * them), so it is refused and needs a restart.
+ */
+bool spamd_child_listen_changed(const struct daemon *d, const struct config *next);
 /* Send the current trap rules (after a reload or a spamdb/traps change). */
 int spamd_child_send_traps(struct daemon *d);
 

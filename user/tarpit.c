@@ -102,7 +102,13 @@ struct conn {
 _Static_assert(sizeof(struct conn) <= 88, "a held connection must fit 88 bytes");
 
 struct tarpit {
+	/*
+	 * The settings in force: conf, with hostname and banner our own
+	 * copies, so a CONFIG from the parent can replace them.
+	 */
 	const struct tarpit_config *cfg;
+	struct tarpit_config conf;
+	char *hostname, *banner_text;
 	struct tarpit_clock clock;
 	struct smtp_params params[2]; /* final reply 450, 550 */
 	int epfd, sigfd;
@@ -289,8 +295,9 @@ static void count_black(struct tarpit *t, struct conn *c)
 
 static bool conn_stuttered(const struct tarpit *t, const struct conn *c)
 {
+	/* A reload may have set maxcon below the connections held. */
 	bool whole = (c->flags & CONN_WHOLE_REPLIES) ||
-		     t->cfg->maxcon - t->clients < WHOLE_REPLY_SLOTS;
+		     (uint64_t)t->clients + WHOLE_REPLY_SLOTS > t->cfg->maxcon;
 
 	return smtp_session_stuttered(&c->session, t->now - c->started, whole);
 }
@@ -708,6 +715,74 @@ static void traps_install(struct tarpit *t)
 	t->rules = (struct trap_rules){ t->spamtraps, t->domains, t->valid };
 }
 
+static bool settings_valid(const struct tarpit_config *cfg)
+{
+	return cfg->maxcon >= 1 && cfg->idle_timeout >= 1 &&
+	       (cfg->black_code == 450 || cfg->black_code == 550);
+}
+
+/*
+ * Take cfg's settings (not its descriptors): new connections get them,
+ * held ones go on with theirs, except that hostname, banner-free replies
+ * and stutter are read through the shared params as they are sent.
+ * Invalid settings (a banner or hostname smtp refuses) change nothing.
+ */
+static int settings_apply(struct tarpit *t, const struct tarpit_config *cfg)
+{
+	char *hostname = strdup(cfg->hostname ? cfg->hostname : "");
+	char *banner = strdup(cfg->banner ? cfg->banner : "");
+	struct smtp_params params[2];
+	struct smtp_shared *probe = NULL;
+	struct rlimit nofile;
+	int ret = hostname && banner ? 0 : -ENOMEM;
+
+	for (int i = 0; i < 2; i++)
+		params[i] = (struct smtp_params){
+			.hostname = hostname,
+			.banner = banner,
+			.black_code = i ? 550 : 450,
+			.max_data = cfg->max_data,
+			.stutter = cfg->stutter,
+			.greystutter = cfg->greystutter,
+			.maxrcpt = cfg->maxrcpt,
+			.rcpt = conn_rcpt,
+		};
+	if (!ret && !settings_valid(cfg))
+		ret = -EINVAL;
+	/* A banner that cannot be made would fail every connection: refuse it now. */
+	if (!ret)
+		ret = smtp_banner_new(&params[0], "Thu, 01 Jan 1970 00:00:00 +0000", &probe);
+	smtp_shared_put(probe);
+	if (ret) {
+		free(hostname);
+		free(banner);
+		return ret;
+	}
+	t->conf.hostname = hostname;
+	t->conf.banner = banner;
+	t->conf.black_code = cfg->black_code;
+	t->conf.stutter = cfg->stutter;
+	t->conf.greystutter = cfg->greystutter;
+	t->conf.maxcon = cfg->maxcon;
+	t->conf.maxblack = cfg->maxblack;
+	t->conf.idle_timeout = cfg->idle_timeout;
+	t->conf.max_data = cfg->max_data;
+	t->conf.maxrcpt = cfg->maxrcpt;
+	/* Sessions point at params: they read the new strings from now on. */
+	memcpy(t->params, params, sizeof(params));
+	free(t->hostname);
+	free(t->banner_text);
+	t->hostname = hostname;
+	t->banner_text = banner;
+	/* The next connection's banner is made with the new text. */
+	smtp_shared_put(t->banner);
+	t->banner = NULL;
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < (rlim_t)cfg->maxcon + 64)
+		log_warn("tarpit: open files limited to %llu: fewer than maxcon %u connections",
+			 (unsigned long long)nofile.rlim_cur, cfg->maxcon);
+	return 0;
+}
+
 static int parent_message(struct tarpit *t, const struct privsep_msg *m)
 {
 	struct trap_set *set = NULL;
@@ -738,6 +813,17 @@ static int parent_message(struct tarpit *t, const struct privsep_msg *m)
 			return -EPROTO;
 		traps_install(t);
 		return 0;
+	case PRIVSEP_CONFIG:
+		ret = settings_apply(t, &m->config);
+		if (ret == -EINVAL)
+			log_err("tarpit: new settings refused, the old ones kept");
+		else if (!ret)
+			log_info("tarpit: settings changed: maxcon %u, maxblack %u, stutter %u, "
+				 "greystutter %u, idle timeout %u, maxrcpt %u, code %d",
+				 t->conf.maxcon, t->conf.maxblack, t->conf.stutter,
+				 t->conf.greystutter, t->conf.idle_timeout, t->conf.maxrcpt,
+				 t->conf.black_code);
+		return ret == -EINVAL ? 0 : ret;
 	default:
 		return -EPROTO;
 	}
@@ -821,8 +907,7 @@ static void close_all(struct tarpit *t)
 
 static bool config_valid(const struct tarpit_config *cfg)
 {
-	return cfg->nlisten >= 1 && cfg->nlisten <= TARPIT_LISTEN_MAX && cfg->maxcon >= 1 &&
-	       cfg->idle_timeout >= 1 && (cfg->black_code == 450 || cfg->black_code == 550);
+	return cfg->nlisten >= 1 && cfg->nlisten <= TARPIT_LISTEN_MAX && settings_valid(cfg);
 }
 
 static int epoll_add(struct tarpit *t, int fd, uint32_t events, uint64_t tag)
@@ -833,8 +918,9 @@ static int epoll_add(struct tarpit *t, int fd, uint32_t events, uint64_t tag)
 }
 
 /*
- * Slots for every connection that can be held: no more than maxcon, nor
- * than there are descriptors, plus room for a batch of closed ones whose
+ * Slots for every connection that can be held: as many as there are
+ * descriptors (a CONFIG may raise maxcon up to that), or maxcon when the
+ * descriptors are not limited, plus room for a batch of closed ones whose
  * slots are not free yet. Only the slots used are ever touched.
  */
 static int slots_reserve(struct tarpit *t)
@@ -843,8 +929,7 @@ static int slots_reserve(struct tarpit *t)
 	struct rlimit nofile;
 	void *p;
 
-	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur != RLIM_INFINITY &&
-	    nofile.rlim_cur < n)
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur != RLIM_INFINITY)
 		n = nofile.rlim_cur;
 	n += EVENT_BATCH;
 	if (n > UINT32_MAX - TAG_CONN)
@@ -894,6 +979,28 @@ static int tarpit_setup(struct tarpit *t)
 	return ret;
 }
 
+/*
+ * The log's lines to the parent, behind the messages before them. A line
+ * too long for one message is cut (it is a log line, never a RCPT).
+ */
+static int log_to_parent(void *ctx, int priority, const char *text)
+{
+	struct tarpit *t = ctx;
+	struct privsep_msg m = { .type = PRIVSEP_LOG, .log = { priority, text } };
+	char *cut = NULL;
+	int ret;
+
+	if (strlen(text) > PRIVSEP_LOG_MAX) {
+		cut = strndup(text, PRIVSEP_LOG_MAX);
+		if (!cut)
+			return -ENOMEM;
+		m.log.text = cut;
+	}
+	ret = privsep_send(&t->writer, &m);
+	free(cut);
+	return ret;
+}
+
 static void tarpit_teardown(struct tarpit *t)
 {
 	close_all(t);
@@ -904,8 +1011,12 @@ static void tarpit_teardown(struct tarpit *t)
 	smtp_shared_put(t->banner);
 	trap_sets_free(&t->spamtraps, &t->domains, &t->valid);
 	trap_sets_free(&t->new_spamtraps, &t->new_domains, &t->new_valid);
+	if (t->cfg->log_to_parent)
+		log_set_sink(NULL, NULL);
 	privsep_reader_free(&t->reader);
 	privsep_writer_free(&t->writer);
+	free(t->hostname);
+	free(t->banner_text);
 	if (t->epfd >= 0)
 		close(t->epfd);
 	if (t->sigfd >= 0)
@@ -925,28 +1036,22 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->cfg = cfg;
+	t->conf = *cfg;
+	t->cfg = &t->conf;
 	t->clock.monotonic_ms = clock && clock->monotonic_ms ? clock->monotonic_ms
 							     : system_monotonic_ms;
 	t->clock.wall = clock && clock->wall ? clock->wall : system_wall;
 	t->clock.ctx = clock ? clock->ctx : NULL;
-	for (int i = 0; i < 2; i++)
-		t->params[i] = (struct smtp_params){
-			.hostname = cfg->hostname,
-			.banner = cfg->banner,
-			.black_code = i ? 550 : 450,
-			.max_data = cfg->max_data,
-			.stutter = cfg->stutter,
-			.greystutter = cfg->greystutter,
-			.maxrcpt = cfg->maxrcpt,
-			.rcpt = conn_rcpt,
-		};
 	t->epfd = t->sigfd = -1;
 	t->free_top = t->dead_top = SLOT_NONE;
 	privsep_writer_init(&t->writer, cfg->parent_fd);
+	if (cfg->log_to_parent)
+		log_set_sink(log_to_parent, t);
 	t->start_ms = t->clock.monotonic_ms(t->clock.ctx);
 	clock_update(t);
-	ret = tarpit_setup(t);
+	ret = settings_apply(t, cfg);
+	if (!ret)
+		ret = tarpit_setup(t);
 	while (!ret && !t->stop) {
 		int timeout, n;
 

@@ -56,6 +56,11 @@ struct tarpit_config {
 	uint32_t idle_timeout;	/* seconds (>= 1); spamd's 400 */
 	uint32_t max_data;	/* black clients: DATA bytes read before the final reply */
 	uint32_t maxrcpt;	/* RCPTs reported per connection; then 452. 0: no bound */
+	/*
+	 * Send the log's lines to the parent (LOG, privsep.h) rather than
+	 * writing them: the confined child reaches no syslog socket.
+	 */
+	bool log_to_parent;
 };
 
 /*

@@ -62,14 +62,7 @@ grey_dialogue() { # SRC DST TO
 	chat "$1" "$2" "HELO client.example.net" "MAIL FROM:<a@example.net>" "RCPT TO:<$3>" DATA
 }
 # The tarpit: the greywalld process (of this test's config) whose parent is greywalld.
-child_pid() {
-	local p
-	for p in $(pgrep -f -- "$GW_CONF"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = greywalld ] || continue
-		[ "$(cat "/proc/$(awk '{print $4}' "/proc/$p/stat")/comm" 2>/dev/null)" = greywalld ] &&
-			echo "$p" && return
-	done
-}
+child_pid() { gw_tarpit_pid; }
 
 # --- the child: another user, no capabilities, before it serves anyone
 pid=$(child_pid)

@@ -77,6 +77,8 @@ gw_tarpit_user() {
 	id greywall >/dev/null 2>&1 ||
 		useradd --system --no-create-home --shell /usr/sbin/nologin greywall
 }
+# The tarpit child of this test's greywalld (exec'd with its state dir's empty root), or nothing.
+gw_tarpit_pid() { pgrep -f -- "--tarpit-child $GW_RUN/" | head -1; }
 # refute command...: succeeds when the command fails (for use with check)
 refute() { ! "$@"; }
 tap_done() {

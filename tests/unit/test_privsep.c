@@ -143,6 +143,39 @@ static void test_round_trips(void)
 	in = (struct privsep_msg){ .type = PRIVSEP_TRAPS_END };
 	line[privsep_encode(&in, line, sizeof(line))] = '\0';
 	CHECK_STR(line, "TRAPS-END\n", "TRAPS-END on the wire");
+
+	for (size_t i = 0; i < HOSTILE_COUNT; i++) {
+		in = (struct privsep_msg){ .type = PRIVSEP_CONFIG };
+		in.config = (struct tarpit_config){
+			.maxcon = UINT32_MAX, .maxblack = 0, .stutter = 1, .greystutter = 10,
+			.idle_timeout = 400, .maxrcpt = 2, .max_data = 1 << 20,
+			.black_code = i % 2 ? 550 : 450, .hostname = hostile[i],
+			.banner = hostile[HOSTILE_COUNT - 1 - i],
+		};
+		ok &= round_trip(&in, &out, line, sizeof(line)) &&
+		      out.config.maxcon == UINT32_MAX && out.config.maxblack == 0 &&
+		      out.config.stutter == 1 && out.config.greystutter == 10 &&
+		      out.config.idle_timeout == 400 && out.config.maxrcpt == 2 &&
+		      out.config.max_data == 1 << 20 && out.config.black_code == in.config.black_code &&
+		      same_text(out.config.hostname, in.config.hostname) &&
+		      same_text(out.config.banner, in.config.banner) && !out.config.listen_fds;
+	}
+	CHECK(ok, "CONFIG round trips: every setting, hostile hostnames and banners");
+	in.config.black_code = 450;
+	in.config.hostname = "mx.example.org";
+	in.config.banner = "spam trap";
+	line[privsep_encode(&in, line, sizeof(line))] = '\0';
+	CHECK_STR(line, "CONFIG 4294967295 0 1 10 400 2 1048576 450 mx.example.org spam%20trap\n",
+		  "CONFIG on the wire");
+	for (size_t i = 0; i < HOSTILE_COUNT; i++) {
+		in = (struct privsep_msg){ .type = PRIVSEP_LOG, .log = { (int)(i % 8), hostile[i] } };
+		ok &= round_trip(&in, &out, line, sizeof(line)) && out.log.priority == (int)(i % 8) &&
+		      same_text(out.log.text, hostile[i]);
+	}
+	CHECK(ok, "LOG round trips: priorities 0..7, hostile text");
+	in.log = (struct privsep_log){ 6, "192.0.2.9: connected (1/0)" };
+	line[privsep_encode(&in, line, sizeof(line))] = '\0';
+	CHECK_STR(line, "LOG 6 192.0.2.9:%20connected%20(1/0)\n", "LOG on the wire");
 }
 
 static void test_encode_errors(void)
@@ -160,6 +193,24 @@ static void test_encode_errors(void)
 	m = (struct privsep_msg){ .type = PRIVSEP_RCPT,
 				  .rcpt = { host("192.0.2.1"), host("192.0.2.2"), NULL, "", "x" } };
 	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "a NULL field refused");
+	m = (struct privsep_msg){ .type = PRIVSEP_CONFIG };
+	m.config = (struct tarpit_config){ .maxcon = 1, .idle_timeout = 1, .black_code = 451,
+					   .hostname = "h", .banner = "b" };
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "CONFIG: code 451 refused");
+	m.config.black_code = 550;
+	m.config.banner = NULL;
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "CONFIG: a NULL banner refused");
+	m = (struct privsep_msg){ .type = PRIVSEP_LOG, .log = { 8, "x" } };
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "LOG: priority 8 refused");
+	memset(big, '\x01', PRIVSEP_LOG_MAX);
+	big[PRIVSEP_LOG_MAX] = '\0';
+	m.log = (struct privsep_log){ 3, big };
+	CHECK(privsep_encode(&m, line, sizeof(line)) > 0,
+	      "LOG: PRIVSEP_LOG_MAX bytes, every one escaped, fit a line");
+	big[PRIVSEP_LOG_MAX] = 'a';
+	big[PRIVSEP_LOG_MAX + 1] = '\0';
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EMSGSIZE,
+		  "LOG: one byte past PRIVSEP_LOG_MAX refused");
 
 	memset(big, 'a', fit);
 	m = (struct privsep_msg){ .type = PRIVSEP_SPAMTRAP, .entry = big };
@@ -216,6 +267,15 @@ static void test_decode_errors(void)
 		"TRAPS",
 		"TRAPS 18446744073709551616",
 		"TRAPS-END x",
+		"CONFIG 800 700 1 10 400 100 1048576 450 mx",
+		"CONFIG 800 700 1 10 400 100 1048576 451 mx b",
+		"CONFIG 800 700 1 10 400 100 1048576 450 mx b c",
+		"CONFIG 4294967296 700 1 10 400 100 1 450 mx b",
+		"CONFIG -1 700 1 10 400 100 1 450 mx b",
+		"LOG 8 x",
+		"LOG -1 x",
+		"LOG 6",
+		"LOG 6 a b",
 	};
 	struct privsep_msg m;
 	char line[64];

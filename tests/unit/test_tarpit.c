@@ -626,6 +626,83 @@ static void test_maxcon(void)
 }
 
 /*
+ * CONFIG replaces the settings: a new connection gets the new hostname and
+ * banner at once, without stutter; maxcon lowered below the connections
+ * held makes their replies whole (fewer than 5 free slots, never a count
+ * that wraps) and closes the next one; a CONFIG smtp would refuse (a
+ * banner with a line break) is ignored and the old settings kept.
+ */
+static void test_config(void)
+{
+	struct tarpit_config cfg = base_config(), next = base_config();
+	struct privsep_msg m = { .type = PRIVSEP_CONFIG };
+	struct child h;
+	int held[2], fd = -1, extra;
+	uint32_t id;
+	char buf[512];
+	bool closed, all = true;
+
+	cfg.greystutter = 600;
+	child_start(&h, cfg, 0);
+	for (int i = 0; i < 2; i++) {
+		held[i] = dial(&h, false, &id, 3000);
+		answer(&h, id, false, 0, NULL, NULL);
+		hear(held[i], buf, sizeof(buf), NULL, 1500, &closed);
+		all &= !closed && strlen(buf) < 4; /* stuttered: a byte a second */
+	}
+	CHECK(all, "CONFIG: two grey clients held, stuttered before the change");
+	next.hostname = "new.example.net";
+	next.banner = "another banner";
+	next.maxcon = 1;
+	next.greystutter = 600;
+	m.config = next;
+	privsep_send(&h.writer, &m);
+	CHECK(log_shows(&h, "settings changed: maxcon 1", 3000), "CONFIG: the change is logged");
+	say(held[0], "NOOP\r\n");
+	hear(held[0], buf, sizeof(buf), "nothing done", 1500, &closed);
+	CHECK(strstr(buf, "\r\n250 2.0.0 OK, nothing done") != NULL,
+	      "CONFIG: maxcon 1 below the 2 held: their replies go out whole");
+	extra = dial(&h, false, &id, 500);
+	hear(extra, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK(closed && !buf[0] && !id, "CONFIG: maxcon 1: a new connection is closed at once");
+	close(extra);
+	close(held[0]);
+	close(held[1]);
+
+	next.maxcon = 50;
+	next.greystutter = 0;
+	m.config = next;
+	privsep_send(&h.writer, &m);
+	for (int tries = 0; tries < 30 && !id; tries++) {
+		fd = dial(&h, false, &id, 300);
+		if (!id)
+			close(fd);
+	}
+	answer(&h, id, false, 0, NULL, NULL);
+	hear(fd, buf, sizeof(buf), "\r\n", 1500, &closed);
+	CHECK_STR(buf,
+		  "220 new.example.net ESMTP another banner; Thu, 01 Jan 2026 00:00:00 +0000\r\n",
+		  "CONFIG: a new connection gets the new hostname and banner, whole");
+	say(fd, "QUIT\r\n");
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, "221 2.0.0 new.example.net closing connection.\r\n",
+		  "CONFIG: ... and the new hostname in its replies");
+	close(fd);
+
+	next.banner = "two\r\nlines";
+	m.config = next;
+	privsep_send(&h.writer, &m);
+	CHECK(log_shows(&h, "new settings refused", 3000), "CONFIG: a banner smtp refuses is refused");
+	fd = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	hear(fd, buf, sizeof(buf), "\r\n", 1500, &closed);
+	CHECK(strstr(buf, "ESMTP another banner;") != NULL, "CONFIG: ... the old one stays");
+	close(fd);
+	close(h.fd);
+	CHECK_INT(child_wait(&h), 0, "CONFIG: the tarpit ends normally");
+}
+
+/*
  * A client that pipelines thousands of commands and reads its replies
  * through a small window: the tarpit holds input back in the socket while
  * replies wait, and waits for the socket when it is full. All arrive.
@@ -852,6 +929,7 @@ int main(void)
 	test_dialogues();
 	test_maxrcpt();
 	test_maxcon();
+	test_config();
 	test_backpressure();
 	test_rcpt_never_dropped();
 	test_emfile();

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The tarpit child's confinement past its privilege drop: an empty root
+ * directory and a seccomp filter allowing only the system calls its event
+ * loop makes (tarpit.c, smtp.c, privsep.c, malloc). Any other call kills
+ * the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS): the parent
+ * logs it as a seccomp violation and starts a new child.
+ */
+#ifndef __GREYWALL_SANDBOX_H
+#define __GREYWALL_SANDBOX_H
+
+/*
+ * Make path (mode 0555, ours) when it is missing, check that it is a
+ * directory owned by root (or by us), writable by nobody else and empty,
+ * and make it our root and working directory. Needs CAP_SYS_CHROOT.
+ * Returns 0, -ENOTEMPTY, -EPERM for a directory others could write, or
+ * -errno.
+ */
+int sandbox_chroot(const char *path);
+
+/*
+ * Install the tarpit's seccomp filter for good (no_new_privs is set on
+ * the way). Besides the system calls, it refuses other ABIs (x32, i386 on
+ * x86_64) and mmap of executable memory. Returns 0 or -errno.
+ */
+int sandbox_seccomp(void);
+
+#endif /* __GREYWALL_SANDBOX_H */
