@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -140,15 +141,19 @@ static int directory_empty(int dirfd)
 int sandbox_chroot(const char *path)
 {
 	struct stat st;
+	bool created = !mkdir(path, 0555);
 	int fd, ret = 0;
 
-	if (mkdir(path, 0555) && errno != EEXIST)
+	if (!created && errno != EEXIST)
 		return -errno;
 	/* Opened once and checked through the descriptor: no path swapped in between. */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st))
+	/* spamd's /var/empty is 0555 whatever greywalld's umask (0027) took off. */
+	if (created && fchmod(fd, 0555))
+		ret = -errno;
+	else if (fstat(fd, &st))
 		ret = -errno;
 	else if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		ret = -EPERM;
