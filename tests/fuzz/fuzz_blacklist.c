@@ -5,17 +5,15 @@
  *
  * The input is a list; a NUL byte, if any, splits it into a blacklist part
  * A and a whitelist part W, unless the input starts with gzip's magic (gzip
- * holds NUL bytes): then it is A whole, a .gz, and W is empty. Four lists are built from files holding those
- * bytes, in this order: black "a" (A), white "w" (W), black "b" (W), black
- * "c" (A). So "c" is A whole, "b" is W whole and "a" is A without W, and
- * the set must say so: every CIDR set sorted, aligned, disjoint and
- * minimal, each block's ends held by exactly the lists that should hold
- * them, the address beside each block by none that should not, and the
- * same counts for the same bytes. Then the same A, gzip-compressed here,
- * read as a file and through the in-memory decoder that exec and url
- * sources use, must give exactly the ranges of "c"; and A as a .gz (behind
- * gzip's magic unless it starts with it) must not crash either reader, and
- * when both take it they must agree.
+ * holds NUL bytes): then it is A whole, a .gz, and W is empty. Four lists are built from files
+ * holding those bytes, in this order: black "a" (A), white "w" (W), black "b" (W), black "c" (A).
+ * So "c" is A whole, "b" is W whole and "a" is A without W, and the set must say so: every CIDR set
+ * sorted, aligned, disjoint and minimal, each block's ends held by exactly the lists that should
+ * hold them, the address beside each block by none that should not, and the same counts for the
+ * same bytes. Then the same A, gzip-compressed here, read as a file and through the in-memory
+ * decoder that exec and url sources use, must give exactly the ranges of "c"; and A as a .gz
+ * (behind gzip's magic unless it starts with it) must not crash either reader, and when both take
+ * it they must agree.
  *
  * The in-memory decoder is static and reached by the daemon only through
  * a child process, hence the include.
@@ -123,8 +121,8 @@ static void check_cidrs(const struct blacklist_set *set, size_t i)
 				abort();
 		}
 		if (k + 1 < n)
-			touches_next = prefix_family(&c[k + 1]) == fam &&
-				       prefix_value(&c[k + 1]) == hi + 1;
+			touches_next =
+			    prefix_family(&c[k + 1]) == fam && prefix_value(&c[k + 1]) == hi + 1;
 		for (int end = 0; end < 2; end++) {
 			unsigned int mask = holders(set, fam, end ? hi : lo);
 
@@ -135,7 +133,8 @@ static void check_cidrs(const struct blacklist_set *set, size_t i)
 		}
 		if (lo > 0 && !touches_prev && (holders(set, fam, lo - 1) & (1u << i)))
 			abort();
-		if (hi < low_ones(width) && !touches_next && (holders(set, fam, hi + 1) & (1u << i)))
+		if (hi < low_ones(width) && !touches_next &&
+		    (holders(set, fam, hi + 1) & (1u << i)))
 			abort();
 	}
 }
@@ -157,8 +156,8 @@ static bool same_ranges(const struct range_list *x, const struct range_list *y)
 /* Build a set of one blacklist from one file. */
 static struct blacklist_set *build_one(const struct memfile *f)
 {
-	struct list_source src = { LIST_SOURCE_FILE, f->path };
-	struct list_def def = { .name = "z", .msg = "listed", .sources = &src, .nsources = 1 };
+	struct list_source src = {LIST_SOURCE_FILE, f->path};
+	struct list_def def = {.name = "z", .msg = "listed", .sources = &src, .nsources = 1};
 	struct blacklist_set *set;
 	char err[256];
 
@@ -196,7 +195,7 @@ static void loader_free(struct loader *ld)
  */
 static uint8_t *gzip_bytes(const uint8_t *p, size_t n, size_t *out_len)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	uint8_t *out;
 	uLong cap;
 
@@ -283,12 +282,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nul = has_gzip_magic(data, size) ? NULL : memchr(data, '\0', size);
 	const uint8_t *a = data, *w;
 	size_t alen = nul ? (size_t)(nul - data) : size, wlen;
-	struct list_source a_src = { LIST_SOURCE_FILE, NULL }, w_src = { LIST_SOURCE_FILE, NULL };
+	struct list_source a_src = {LIST_SOURCE_FILE, NULL}, w_src = {LIST_SOURCE_FILE, NULL};
 	struct list_def defs[NLISTS] = {
-		[LIST_A] = { .name = "a", .msg = "in a", .sources = &a_src, .nsources = 1 },
-		[LIST_W] = { .name = "w", .white = true, .sources = &w_src, .nsources = 1 },
-		[LIST_B] = { .name = "b", .msg = "in b", .sources = &w_src, .nsources = 1 },
-		[LIST_C] = { .name = "c", .msg = "in c", .sources = &a_src, .nsources = 1 },
+	    [LIST_A] = {.name = "a", .msg = "in a", .sources = &a_src, .nsources = 1},
+	    [LIST_W] = {.name = "w", .white = true, .sources = &w_src, .nsources = 1},
+	    [LIST_B] = {.name = "b", .msg = "in b", .sources = &w_src, .nsources = 1},
+	    [LIST_C] = {.name = "c", .msg = "in c", .sources = &a_src, .nsources = 1},
 	};
 	const struct list_stats *st[NLISTS];
 	struct blacklist_set *set;

@@ -59,7 +59,8 @@ static bool same_message(const struct privsep_msg *a, const struct privsep_msg *
 		return same_host(&a->rcpt.client, &b->rcpt.client) &&
 		       same_host(&a->rcpt.local, &b->rcpt.local) &&
 		       same_string(a->rcpt.helo, b->rcpt.helo) &&
-		       same_string(a->rcpt.from, b->rcpt.from) && same_string(a->rcpt.to, b->rcpt.to);
+		       same_string(a->rcpt.from, b->rcpt.from) &&
+		       same_string(a->rcpt.to, b->rcpt.to);
 	case PRIVSEP_CLASS:
 		if (a->class.conn_id != b->class.conn_id || a->class.black != b->class.black)
 			return false;
@@ -121,9 +122,9 @@ static void check_round_trip(const struct privsep_msg *msg, size_t came_len)
 
 /* What decoding one line gave, for the stream to be compared with. */
 struct outcome {
-	int ret;		/* 1, or the error privsep_receive() returns */
+	int ret; /* 1, or the error privsep_receive() returns */
 	struct privsep_msg msg;
-	char line[LINE_ROOM];	/* msg's strings point in here */
+	char line[LINE_ROOM]; /* msg's strings point in here */
 };
 
 /* Decode line (n bytes, not terminated) into o, and check what decoded. */
@@ -197,8 +198,8 @@ static void check_stream(const uint8_t *data, size_t size, uint32_t random)
 	bool closed = false;
 	int fds[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) ||
-	    fcntl(fds[1], F_SETFL, 0) || privsep_reader_init(&r, fds[0]))
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) || fcntl(fds[1], F_SETFL, 0) ||
+	    privsep_reader_init(&r, fds[0]))
 		abort();
 	for (;;) {
 		int ret = privsep_receive(&r, &got), exp;
@@ -253,7 +254,7 @@ static const char *next_field(const uint8_t **p, const uint8_t *end, char *store
 static void next_host(const uint8_t **p, const uint8_t *end, bool v6, struct addr_prefix *h,
 		      bool *mapped)
 {
-	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
 	size_t n = v6 ? 16 : 4;
 
 	memset(h, 0, sizeof(*h));
@@ -283,9 +284,9 @@ static uint64_t next_number(const uint8_t **p, const uint8_t *end, size_t bytes)
 static void check_built(const uint8_t *data, size_t size)
 {
 	static char line[LINE_ROOM];
-	static const uint16_t codes[] = { 0, 450, 550, 550 };
+	static const uint16_t codes[] = {0, 450, 550, 550};
 	const uint8_t *p = data + 1, *end = data + size;
-	struct privsep_msg msg = { .type = (enum privsep_type)(data[0] & 7) }, back;
+	struct privsep_msg msg = {.type = (enum privsep_type)(data[0] & 7)}, back;
 	uint8_t flags = data[0] >> 3;
 	bool mapped = false;
 	/* Every field's bytes and its NUL: at most the input and three NULs. */
