@@ -107,14 +107,22 @@ static void add_number(struct line_out *l, uint64_t v)
 static void add_host(struct line_out *l, const struct addr_prefix *host)
 {
 	char text[ADDR_STRLEN];
+	struct addr_prefix back;
 
-	if ((host->family != AF_INET && host->family != AF_INET6) || !addr_is_host(host)) {
-		if (!l->err)
-			l->err = -EINVAL;
-		return;
-	}
+	if ((host->family != AF_INET && host->family != AF_INET6) || !addr_is_host(host))
+		goto invalid;
 	addr_format(host, text, sizeof(text));
+	/*
+	 * Send only what the peer's parse_host() takes back: it refuses an
+	 * IPv4-mapped IPv6 address, and a refused line makes it drop us.
+	 */
+	if (addr_parse(text, &back) || !addr_equal(host, &back))
+		goto invalid;
 	add_field(l, text);
+	return;
+invalid:
+	if (!l->err)
+		l->err = -EINVAL;
 }
 
 static void add_class(struct line_out *l, const struct privsep_class *c)

@@ -134,7 +134,8 @@ int privsep_escape(const char *in, char *out, size_t outlen);
  * One message as a line with its '\n' (not NUL-terminated). Returns the
  * length, -EMSGSIZE when the line would exceed PRIVSEP_LINE_MAX or len,
  * -EINVAL for a message that cannot be sent (bad code, a non-host
- * address, a NULL string).
+ * address or one privsep_decode() would refuse, such as an IPv4-mapped
+ * IPv6 address, a NULL string).
  */
 int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len);
 

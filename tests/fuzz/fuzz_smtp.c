@@ -16,8 +16,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* More than 4096 input bytes (run.sh's -max_len) can draw out. */
-#define TRANSCRIPT_MAX (1 << 17)
+/*
+ * More than 16384 input bytes (run.sh's -max_len) can draw out: a command
+ * draws at most about ten times its length in replies ("NOOP\n", 41 bytes).
+ */
+#define TRANSCRIPT_MAX (1 << 20)
 
 struct transcript {
 	char text[TRANSCRIPT_MAX];

@@ -5,19 +5,28 @@
 #
 #   tests/fuzz/run.sh [short|long] [NAME...]
 #
-# short: 20 s per harness (tests/run.sh fuzz, make check); long: 10 min
-# (make fuzz). Seeds come from tests/fuzz/corpus/NAME/ (committed); what the
-# fuzzer finds goes to .output/fuzz/NAME/corpus, crashes to
-# .output/fuzz/NAME/crash-*, so the source tree stays clean. Reproduce a
-# crash with: .output/fuzz/fuzz_NAME .output/fuzz/NAME/crash-...
+# short: 8 s per harness, so that the smoke run of tests/run.sh fuzz (make
+# check) stays under a minute. long (make fuzz): FUZZ_RUNS inputs per harness
+# (default 10,000,000), however long that takes, unless FUZZ_MAX_TIME (in
+# seconds) stops it first; fewer inputs than FUZZ_RUNS fails. Either way the
+# executions, exec/s and seconds of each harness are printed. Seeds come from
+# tests/fuzz/corpus/NAME/ (committed); what the fuzzer finds goes to
+# .output/fuzz/NAME/corpus, crashes to .output/fuzz/NAME/crash-*, so the
+# source tree stays clean. Reproduce a crash with:
+# .output/fuzz/fuzz_NAME .output/fuzz/NAME/crash-...
 set -u
 cd "$(dirname "$0")/../.."
 
-# One line per harness: NAME: the sources linked with tests/fuzz/fuzz_NAME.c.
+# One line per harness: NAME MAX_LEN: what is linked with tests/fuzz/fuzz_NAME.c.
+# MAX_LEN is libFuzzer's -max_len: room for the longest input that reaches
+# every limit (smtp: past SMTP_LINE_MAX, 8192; privsep: past PRIVSEP_LINE_MAX,
+# 73984; blacklist: past its 1024-byte carried line, in gzip too).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
-	"config: user/config.c user/lexer.c user/addr.c user/blacklist.c -lz"
-	"smtp: user/smtp.c user/addr.c"
+	"config 4096: user/config.c user/lexer.c user/addr.c user/blacklist.c -lz"
+	"smtp 16384: user/smtp.c user/addr.c"
+	"privsep 81920: user/privsep.c user/addr.c"
+	"blacklist 8192: user/addr.c -lz"
 )
 
 CLANG=${CLANG:-clang}
@@ -27,8 +36,8 @@ OUT=.output/fuzz
 
 mode=${1:-short}
 case "$mode" in
-short) seconds=20 ;;
-long) seconds=600 ;;
+short) limit=(-max_total_time=8) ;;
+long) limit=(-runs="${FUZZ_RUNS:-10000000}" -max_total_time="${FUZZ_MAX_TIME:-0}") ;;
 *)
 	echo "usage: $0 [short|long] [NAME...]" >&2
 	exit 2
@@ -41,7 +50,9 @@ mkdir -p "$OUT"
 n=0
 failed=0
 for entry in "${HARNESSES[@]}"; do
-	name=${entry%%:*}
+	head=${entry%%:*}
+	name=${head% *}
+	max_len=${head#* }
 	srcs=${entry#*:}
 	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then
 		continue
@@ -61,18 +72,26 @@ for entry in "${HARNESSES[@]}"; do
 		continue
 	fi
 
-	args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096
+	args=("${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len"
 		-print_final_stats=1 -artifact_prefix="$work/")
 	[ -f "tests/fuzz/$name.dict" ] && args+=(-dict="tests/fuzz/$name.dict")
+	start=$(date +%s)
 	"$bin" "${args[@]}" "$work/corpus" "tests/fuzz/corpus/$name" >>"$log" 2>&1
 	rc=$?
+	took=$(($(date +%s) - start))
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	artifact=$(ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* 2>/dev/null | head -1)
-	if [ "$rc" -eq 0 ] && [ -z "$artifact" ]; then
-		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-		echo "ok $n - fuzz_$name: no crash in $seconds s"
-		echo "# fuzz_$name: ${runs:-?} inputs run"
+	if [ "$rc" -eq 0 ] && [ -z "$artifact" ] &&
+		{ [ "$mode" = short ] || [ "${runs:-0}" -ge "${FUZZ_RUNS:-10000000}" ]; }; then
+		echo "ok $n - fuzz_$name: no crash in ${runs:-?} inputs"
+		echo "# fuzz_$name: ${runs:-?} execs, ${rate:-?} exec/s, $took s, -max_len=$max_len"
+	elif [ "$rc" -eq 0 ] && [ -z "$artifact" ]; then
+		echo "not ok $n - fuzz_$name: no crash, but only ${runs:-0} of ${FUZZ_RUNS:-10000000} inputs in $took s"
+		echo "# fuzz_$name: ${runs:-?} execs, ${rate:-?} exec/s, $took s, -max_len=$max_len"
+		failed=$((failed + 1))
 	else
-		echo "not ok $n - fuzz_$name: exit $rc${artifact:+, input $artifact} (log $log)"
+		echo "not ok $n - fuzz_$name: exit $rc after ${runs:-?} inputs${artifact:+, input $artifact} (log $log)"
 		grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -5 | sed 's/^/#   /'
 		failed=$((failed + 1))
 	fi

@@ -190,6 +190,13 @@ static void test_encode_errors(void)
 	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "a network is no client");
 	m = (struct privsep_msg){ .type = PRIVSEP_CLASSIFY };
 	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "an unset address refused");
+	/* Found by fuzz_privsep: decode refuses it, so the peer would drop the link. */
+	m = (struct privsep_msg){ .type = PRIVSEP_CLASSIFY, .classify = { 1 } };
+	m.classify.client.family = AF_INET6;
+	m.classify.client.plen = 128;
+	memcpy(m.classify.client.bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\x00\x02\x01", 16);
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL,
+		  "an IPv4-mapped IPv6 client (::ffff:192.0.2.1) refused, as decode does");
 	m = (struct privsep_msg){ .type = PRIVSEP_RCPT,
 				  .rcpt = { host("192.0.2.1"), host("192.0.2.2"), NULL, "", "x" } };
 	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "a NULL field refused");

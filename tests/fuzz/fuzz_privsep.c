@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * libFuzzer harness for the parent/child line protocol (privsep.h). The
+ * child is the side an outsider talks to, so whatever it sends the parent
+ * must be decoded or refused, never misread; and whatever either side
+ * encodes must reach the other exactly. Three properties, on every input:
+ *
+ * - Each line of the input decodes to a message or -EPROTO. A message that
+ *   decodes encodes again, and that line decodes to the same message, field
+ *   by field, and encodes to itself.
+ * - A message built from the input (the first byte picks the type and the
+ *   flags, the rest split at NUL bytes gives the strings and addresses)
+ *   encodes, or is refused: -EMSGSIZE only when too long, -EINVAL only for
+ *   an IPv4-mapped IPv6 address (which decode refuses); and it decodes to
+ *   exactly what was built: every byte value but NUL survives escaping.
+ * - The input streamed through a socketpair in pseudo-random chunks gives,
+ *   through privsep_receive(), the same messages and errors as the lines
+ *   decoded one by one, and -EMSGSIZE for a line beyond PRIVSEP_LINE_MAX.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "privsep.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A line and its room to grow by one NUL; the reader's buffer is no bigger. */
+#define LINE_ROOM (PRIVSEP_LINE_MAX + 2)
+
+static bool same_string(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+static bool same_host(const struct addr_prefix *a, const struct addr_prefix *b)
+{
+	return a->family == b->family && a->plen == b->plen &&
+	       !memcmp(a->bytes, b->bytes, sizeof(a->bytes));
+}
+
+/*
+ * Field by field, as decode fills them: an absent message or list is "",
+ * so a and b must both come from privsep_decode() or be built that way.
+ */
+static bool same_message(const struct privsep_msg *a, const struct privsep_msg *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case PRIVSEP_CLASSIFY:
+		return a->classify.conn_id == b->classify.conn_id &&
+		       same_host(&a->classify.client, &b->classify.client);
+	case PRIVSEP_RCPT:
+		return same_host(&a->rcpt.client, &b->rcpt.client) &&
+		       same_host(&a->rcpt.local, &b->rcpt.local) &&
+		       same_string(a->rcpt.helo, b->rcpt.helo) &&
+		       same_string(a->rcpt.from, b->rcpt.from) &&
+		       same_string(a->rcpt.to, b->rcpt.to);
+	case PRIVSEP_CLASS:
+		if (a->class.conn_id != b->class.conn_id || a->class.black != b->class.black)
+			return false;
+		if (!a->class.black)
+			return true;
+		return a->class.code == b->class.code &&
+		       same_string(a->class.message, b->class.message) &&
+		       same_string(a->class.lists, b->class.lists);
+	case PRIVSEP_TRAPS:
+		return a->generation == b->generation;
+	case PRIVSEP_SPAMTRAP:
+	case PRIVSEP_DOMAIN:
+	case PRIVSEP_VALID:
+		return same_string(a->entry, b->entry);
+	case PRIVSEP_TRAPS_END:
+		return true;
+	}
+	return false;
+}
+
+/* Encode msg into line (LINE_ROOM bytes), NUL-terminated without its '\n'. */
+static int encode_line(const struct privsep_msg *msg, char *line)
+{
+	int n = privsep_encode(msg, line, LINE_ROOM - 1);
+
+	if (n > 0) {
+		if (n > PRIVSEP_LINE_MAX + 1 || line[n - 1] != '\n' || memchr(line, '\n', n - 1))
+			abort();
+		line[n - 1] = '\0';
+		n--;
+	}
+	return n;
+}
+
+/* Re-encoding a decoded message, and decoding that, must give it back. */
+static void check_round_trip(const struct privsep_msg *msg, size_t came_len)
+{
+	/* back's strings point into again, so its encoding goes to a third buffer. */
+	static char line[LINE_ROOM], again[LINE_ROOM], third[LINE_ROOM];
+	struct privsep_msg back;
+	int n = encode_line(msg, line), m;
+
+	/*
+	 * Canonical numbers and escapes are never longer than what came, but
+	 * an address may print longer than it was written ("::1:0" is
+	 * "::0.1.0.0"): only a line that was near the limit may not fit again.
+	 */
+	if (n < 0 && (n != -EMSGSIZE || came_len + 64 < PRIVSEP_LINE_MAX))
+		abort();
+	if (n < 0)
+		return;
+	memcpy(again, line, (size_t)n + 1);
+	if (privsep_decode(again, (size_t)n, &back) || !same_message(msg, &back))
+		abort();
+	m = encode_line(&back, third);
+	if (m != n || memcmp(line, third, (size_t)n))
+		abort();
+}
+
+/* What decoding one line gave, for the stream to be compared with. */
+struct outcome {
+	int ret; /* 1, or the error privsep_receive() returns */
+	struct privsep_msg msg;
+	char line[LINE_ROOM]; /* msg's strings point in here */
+};
+
+/* Decode line (n bytes, not terminated) into o, and check what decoded. */
+static void decode_one(const uint8_t *line, size_t n, struct outcome *o)
+{
+	int ret;
+
+	if (n > PRIVSEP_LINE_MAX) {
+		o->ret = -EMSGSIZE;
+		return;
+	}
+	memcpy(o->line, line, n);
+	o->line[n] = '\0';
+	ret = privsep_decode(o->line, n, &o->msg);
+	if (ret && ret != -EPROTO)
+		abort();
+	o->ret = ret ? ret : 1;
+	if (!ret)
+		check_round_trip(&o->msg, n);
+}
+
+static uint32_t next_random(uint32_t *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return *state >> 16;
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w <= 0)
+			abort();
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * The next outcome the reader must give: that of the next whole line, or,
+ * at the end of the stream, -EMSGSIZE for a partial line too long to
+ * buffer and otherwise 0 (nothing whole yet) or -EPIPE after the close.
+ */
+static int expected_next(const uint8_t *data, size_t size, size_t *off, bool closed,
+			 struct outcome *o)
+{
+	const uint8_t *nl = memchr(data + *off, '\n', size - *off);
+	size_t len = nl ? (size_t)(nl - data) - *off : size - *off;
+
+	if (len > PRIVSEP_LINE_MAX)
+		return -EMSGSIZE;
+	if (!nl)
+		return closed ? -EPIPE : 0;
+	decode_one(data + *off, len, o);
+	*off += len + 1;
+	return o->ret;
+}
+
+/*
+ * Stream data through a socketpair in chunks of 1 to 4096 bytes, draining
+ * the reader after each, and compare every result with the lines decoded
+ * apart. Only whole lines (written out) count before the close.
+ */
+static void check_stream(const uint8_t *data, size_t size, uint32_t random)
+{
+	static struct outcome want;
+	struct privsep_reader r;
+	struct privsep_msg got;
+	size_t sent = 0, expected_off = 0;
+	bool closed = false;
+	int fds[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) || fcntl(fds[1], F_SETFL, 0) ||
+	    privsep_reader_init(&r, fds[0]))
+		abort();
+	for (;;) {
+		int ret = privsep_receive(&r, &got), exp;
+
+		/* Only what has been written can have been decoded. */
+		exp = expected_next(data, sent, &expected_off, closed, &want);
+		if (ret != exp)
+			abort();
+		if (ret == 1 && !same_message(&got, &want.msg))
+			abort();
+		if (ret < 0)
+			break;
+		if (ret == 0) {
+			size_t n = 1 + next_random(&random) % 4096;
+
+			if (sent == size) {
+				close(fds[1]);
+				fds[1] = -1;
+				closed = true;
+				continue;
+			}
+			if (n > size - sent)
+				n = size - sent;
+			write_all(fds[1], data + sent, n);
+			sent += n;
+		}
+	}
+	privsep_reader_free(&r);
+	close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+}
+
+/* The next string of the input, up to a NUL or its end; "" once used up. */
+static const char *next_field(const uint8_t **p, const uint8_t *end, char *store, size_t *used)
+{
+	const uint8_t *nul = memchr(*p, '\0', (size_t)(end - *p));
+	size_t n = nul ? (size_t)(nul - *p) : (size_t)(end - *p);
+	char *s = store + *used;
+
+	memcpy(s, *p, n);
+	s[n] = '\0';
+	*used += n + 1;
+	*p += nul ? n + 1 : n;
+	return s;
+}
+
+/*
+ * A host from the input's next bytes: IPv4 or IPv6 as v6 says. Sets
+ * *mapped for an IPv4-mapped IPv6 address, which the protocol refuses.
+ */
+static void next_host(const uint8_t **p, const uint8_t *end, bool v6, struct addr_prefix *h,
+		      bool *mapped)
+{
+	static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+	size_t n = v6 ? 16 : 4;
+
+	memset(h, 0, sizeof(*h));
+	h->family = v6 ? AF_INET6 : AF_INET;
+	h->plen = (uint8_t)(n * 8);
+	if ((size_t)(end - *p) < n)
+		n = (size_t)(end - *p);
+	memcpy(h->bytes, *p, n);
+	*p += n;
+	if (v6 && !memcmp(h->bytes, v4_mapped, sizeof(v4_mapped)))
+		*mapped = true;
+}
+
+static uint64_t next_number(const uint8_t **p, const uint8_t *end, size_t bytes)
+{
+	uint64_t v = 0;
+
+	while (bytes-- && *p < end)
+		v = v << 8 | *(*p)++;
+	return v;
+}
+
+/*
+ * A message made of the input's bytes: byte 0 picks the type (low 3 bits)
+ * and the flags; the strings are NUL-separated runs of the rest.
+ */
+static void check_built(const uint8_t *data, size_t size)
+{
+	static char line[LINE_ROOM];
+	static const uint16_t codes[] = {0, 450, 550, 550};
+	const uint8_t *p = data + 1, *end = data + size;
+	struct privsep_msg msg = {.type = (enum privsep_type)(data[0] & 7)}, back;
+	uint8_t flags = data[0] >> 3;
+	bool mapped = false;
+	/* Every field's bytes and its NUL: at most the input and three NULs. */
+	char *store = malloc(size + 3);
+	size_t used = 0;
+	int n;
+
+	if (!store)
+		return;
+	switch (msg.type) {
+	case PRIVSEP_CLASSIFY:
+		msg.classify.conn_id = (uint32_t)next_number(&p, end, 4);
+		next_host(&p, end, flags & 1, &msg.classify.client, &mapped);
+		break;
+	case PRIVSEP_RCPT:
+		next_host(&p, end, flags & 1, &msg.rcpt.client, &mapped);
+		next_host(&p, end, flags & 2, &msg.rcpt.local, &mapped);
+		msg.rcpt.helo = next_field(&p, end, store, &used);
+		msg.rcpt.from = next_field(&p, end, store, &used);
+		msg.rcpt.to = next_field(&p, end, store, &used);
+		break;
+	case PRIVSEP_CLASS:
+		msg.class.conn_id = (uint32_t)next_number(&p, end, 4);
+		msg.class.black = flags & 1;
+		if (msg.class.black) {
+			msg.class.code = codes[(flags >> 1) & 3];
+			msg.class.message = next_field(&p, end, store, &used);
+			msg.class.lists = next_field(&p, end, store, &used);
+		}
+		break;
+	case PRIVSEP_TRAPS:
+		msg.generation = next_number(&p, end, 8);
+		break;
+	case PRIVSEP_SPAMTRAP:
+	case PRIVSEP_DOMAIN:
+	case PRIVSEP_VALID:
+		msg.entry = next_field(&p, end, store, &used);
+		break;
+	case PRIVSEP_TRAPS_END:
+		break;
+	}
+	n = encode_line(&msg, line);
+	/*
+	 * Refused only when it does not fit: each byte escapes to at most
+	 * three, and the type, two addresses and the spaces take under 128.
+	 */
+	if ((n == -EMSGSIZE && 3 * size + 128 > PRIVSEP_LINE_MAX) || (n == -EINVAL && mapped)) {
+		free(store);
+		return;
+	}
+	if (n < 0 || privsep_decode(line, (size_t)n, &back) || !same_message(&msg, &back))
+		abort();
+	free(store);
+}
+
+/* Escaping is exact about its room: 3 * strlen + 2 always does. */
+static void check_escape(const uint8_t *data, size_t size)
+{
+	static char in[256], out[3 * sizeof(in) + 2];
+	size_t n = size < sizeof(in) - 1 ? size : sizeof(in) - 1, len;
+	int ret;
+
+	memcpy(in, data, n);
+	in[n] = '\0';
+	len = strlen(in);
+	ret = privsep_escape(in, out, 3 * len + 2);
+	if (ret < 0 || (size_t)ret > 3 * len + 1 || strlen(out) != (size_t)ret)
+		abort();
+	if (ret > 0 && privsep_escape(in, out, (size_t)ret) != -ENOSPC)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!size)
+		return 0;
+	check_escape(data, size);
+	check_built(data, size);
+	check_stream(data, size, data[0]);
+	return 0;
+}
