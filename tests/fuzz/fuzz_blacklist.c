@@ -167,15 +167,35 @@ static struct blacklist_set *build_one(const struct memfile *f)
 	return set;
 }
 
-/* The in-memory reader of exec and url output: 0 with ld's ranges merged, or its error. */
+/* A loader with the bounds load_list() gives it by default. */
+static struct loader *new_loader(void)
+{
+	struct loader *ld = calloc(1, sizeof(*ld));
+
+	if (!ld)
+		abort();
+	ld->max_entries = max_entries(NULL);
+	ld->max_bytes = BLACKLIST_MAX_BYTES;
+	return ld;
+}
+
+/*
+ * The in-memory reader of exec and url output (the stream a command's
+ * pipe is decoded with): 0 with ld's ranges merged, or its error. A small
+ * gzip may expand past the entry or byte bound: refused, never a crash.
+ */
 static int load_memory(const uint8_t *p, size_t n, struct loader *ld)
 {
+	struct output_stream st = {.l = ld};
 	char err[200] = "";
-	int ret = feed_maybe_gzip(ld, p, n, err, sizeof(err));
+	int ret = stream_feed(&st, p, n, err, sizeof(err));
 
 	if (!ret)
+		ret = stream_end(&st, err, sizeof(err));
+	stream_free(&st);
+	if (!ret)
 		ret = loader_end_source(ld);
-	if (ret && (ret != -EBADMSG || !err[0]))
+	if (ret && ret != -E2BIG && ret != -EFBIG && (ret != -EBADMSG || !err[0]))
 		abort();
 	for (int fam = 0; fam < NFAM; fam++)
 		range_list_merge(&ld->ranges[fam]);
@@ -221,7 +241,7 @@ static void check_gzip(const struct blacklist_set *set, const uint8_t *a, size_t
 {
 	static struct memfile gz_file;
 	const struct list *c = &set->lists[LIST_C];
-	struct loader *ld = calloc(1, sizeof(*ld));
+	struct loader *ld = new_loader();
 	struct blacklist_set *z;
 	size_t zlen;
 	uint8_t *zdata = gzip_bytes(a, alen, &zlen);
@@ -249,7 +269,7 @@ static void check_gzip(const struct blacklist_set *set, const uint8_t *a, size_t
 static void check_raw_gzip(const uint8_t *a, size_t alen)
 {
 	static struct memfile raw_file;
-	struct loader *ld = calloc(1, sizeof(*ld));
+	struct loader *ld = new_loader();
 	size_t magic = has_gzip_magic(a, alen) ? 0 : 2, len = magic + alen;
 	uint8_t *raw = malloc(len);
 	struct blacklist_set *z;

@@ -77,6 +77,19 @@ static bool same_message(const struct privsep_msg *a, const struct privsep_msg *
 		return same_string(a->entry, b->entry);
 	case PRIVSEP_TRAPS_END:
 		return true;
+	case PRIVSEP_CONFIG:
+		return a->config.maxcon == b->config.maxcon &&
+		       a->config.maxblack == b->config.maxblack &&
+		       a->config.stutter == b->config.stutter &&
+		       a->config.greystutter == b->config.greystutter &&
+		       a->config.idle_timeout == b->config.idle_timeout &&
+		       a->config.maxrcpt == b->config.maxrcpt &&
+		       a->config.max_data == b->config.max_data &&
+		       a->config.black_code == b->config.black_code &&
+		       same_string(a->config.hostname, b->config.hostname) &&
+		       same_string(a->config.banner, b->config.banner);
+	case PRIVSEP_LOG:
+		return a->log.priority == b->log.priority && same_string(a->log.text, b->log.text);
 	}
 	return false;
 }
@@ -326,6 +339,15 @@ static void check_built(const uint8_t *data, size_t size)
 		msg.entry = next_field(&p, end, store, &used);
 		break;
 	case PRIVSEP_TRAPS_END:
+		/* Its flag bit makes a LOG line instead: type 7 is the last the low bits name. */
+		if (flags & 1) {
+			msg.type = PRIVSEP_LOG;
+			msg.log.priority = (flags >> 1) & 7;
+			msg.log.text = next_field(&p, end, store, &used);
+		}
+		break;
+	case PRIVSEP_CONFIG:
+	case PRIVSEP_LOG:
 		break;
 	}
 	n = encode_line(&msg, line);
