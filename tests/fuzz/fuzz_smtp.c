@@ -64,7 +64,10 @@ static void check_bounds(const struct smtp_session *s)
 	if (s->state != SMTP_CLOSING &&
 	    (pending > SMTP_OUTPUT_HIGH + SMTP_REPLY_MAX || s->bad_commands >= SMTP_MAX_BAD_COMMANDS))
 		abort();
-	if (s->data_bytes > s->params->max_data)
+	/* One counter, two meanings: message bytes after 354, RCPTs given to the hook before. */
+	if (s->state == SMTP_DATA && s->data_bytes > s->params->max_data)
+		abort();
+	if (s->state == SMTP_COMMANDS && s->params->maxrcpt && s->rcpts > s->params->maxrcpt)
 		abort();
 }
 
@@ -174,6 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eof = data[0] & 2;
 	p.black_code = data[0] & 4 ? 550 : 450;
 	p.max_data = data[0] & 8 ? 1 + (data[0] >> 4) * 16 : 10 << 20;
+	/* Half the inputs bound RCPTs, from 1 to 8, so the 452s past maxrcpt are fuzzed too. */
+	p.maxrcpt = data[1] & 0x80 ? 1 + (data[1] & 7) : 0;
 	random = data[1];
 
 	run(&p, black, eof, data + 2, size - 2, NULL, &whole);
