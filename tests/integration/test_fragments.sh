@@ -17,10 +17,11 @@ gw_start
 ok $? "greywalld starts with a port rule"
 
 # synack SRC DST PORT SPLIT [EXT]: exit 0 when the SYN sent so gets its SYN-ACK
-synack() { cl "$GW_TOOLS/gwnet" fragsyn "$1" "$2" "$3" "$4" "${5:-0}" 700; }
-# unanswered ...: exit 0 when it gets none (2: nothing came back in time)
+# (within 3 s: a loaded machine may take its time to reassemble and answer)
+synack() { cl "$GW_TOOLS/gwnet" fragsyn "$1" "$2" "$3" "$4" "${5:-0}" "${WAIT_MS:-3000}"; }
+# unanswered ...: exit 0 when it gets none in 700 ms (2: nothing came back in time)
 unanswered() {
-	synack "$@"
+	WAIT_MS=700 synack "$@"
 	[ $? -eq 2 ]
 }
 # stat NAME: the value `greywallctl stats` prints for NAME

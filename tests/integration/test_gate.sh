@@ -51,8 +51,9 @@ spamdb_has() { ctl spamdb | grep -qF -- "$1"; }
 reaches_mta() {
 	local before after
 	before=$(grep -c "^tcp $1$" "$GW_RUN/mta.log")
-	cl "$GW_TOOLS/gwnet" connect "$1" 192.0.2.1 25 1000 || return 1
-	wait_for 2 test "$(grep -c "^tcp $1$" "$GW_RUN/mta.log")" -gt "$before"
+	cl "$GW_TOOLS/gwnet" connect "$1" 192.0.2.1 25 3000 || return 1
+	mta_saw() { [ "$(grep -c "^tcp $1$" "$GW_RUN/mta.log")" -gt "$before" ]; }
+	wait_for 5 mta_saw "$1"
 }
 # tarpitted SRC: a connection to port 25 from SRC gets the tarpit's banner
 tarpitted() { cl timeout 10 "$GW_TOOLS/gwnet" chat "$1" 192.0.2.1 25 QUIT | grep -q '^< 220 mx.example.org'; }
@@ -104,6 +105,7 @@ sleep 3
 grey_dialogue 198.51.100.31 user@example.org >/dev/null
 wait_for 5 spamdb_has "WHITE|198.51.100.0/24|"
 ok $? "its neighbour's retry whitelists 198.51.100.0/24"
+wait_for 5 ctl table spamd-white test 198.51.100.31
 ev "reaches_mta 198.51.100.31" "the whitelisted neighbour reaches the MTA"
 ev "tarpitted 198.51.100.30" "the trapped host inside the white /24 still gets the tarpit"
 ev "! reaches_mta 198.51.100.30" "and never the MTA"
