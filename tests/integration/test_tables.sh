@@ -46,21 +46,21 @@ ok $([ $? -eq 2 ] && echo 0 || echo 1) "test: non-member exits 2"
 
 # A load large enough for the bulk path: map pages faulted in beside the
 # additions, the store committing beside the map writes.
-awk 'BEGIN { for (i = 0; i < 70000; i++) printf "10.%d.%d.%d\n", 1 + int(i / 65536), int(i / 256) % 256, i % 256 }' \
+awk 'BEGIN { for (i = 0; i < 70000; i++) printf "2001:db8:7::%x:%x\n", int(i / 65536), i % 65536 }' \
 	>"$GW_RUN/bulk.txt"
 check_output "bulk load" "70000/70000 addresses added." ctl table nets load -f "$GW_RUN/bulk.txt"
 out=$(ctl tables)
 echo "$out" | grep -Eq "^nets +70000 +1 " ; ok $? "tables counts the bulk load"
 check_output "test: bulk-loaded hosts match" "2/2 addresses match." \
-	ctl table nets test 10.1.23.111 10.2.17.111
-out=$(ctl why 10.2.17.111)
+	ctl table nets test 2001:db8:7::176f 2001:db8:7::1:116f
+out=$(ctl why 2001:db8:7::1:116f)
 echo "$out" | grep -q "  evidence: import: $GW_RUN/bulk.txt (greywallctl load, uid 0)"
 ok $? "why names the bulk load"
-cl ip addr add 10.1.23.111/32 dev veth1
-cl ip addr add 10.3.0.1/32 dev veth1
-gw ip route add 10.0.0.0/8 dev veth0
-check "an unlisted source in 10/8 connects" connect 10.3.0.1 192.0.2.1
-check "a bulk-loaded source is dropped" blocked 10.1.23.111 192.0.2.1
+cl ip addr add 2001:db8:7::176f/128 dev veth1 nodad
+cl ip addr add 2001:db8:7::2:1/128 dev veth1 nodad
+gw ip -6 route add 2001:db8:7::/64 dev veth0
+check "an unlisted source in 2001:db8:7::/64 connects" connect 2001:db8:7::2:1 2001:db8::1
+check "a bulk-loaded source is dropped" blocked 2001:db8:7::176f 2001:db8::1
 check_output "bulk load again adds nothing" "0/70000 addresses added." \
 	ctl table nets load -f "$GW_RUN/bulk.txt"
 
