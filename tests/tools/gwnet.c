@@ -51,6 +51,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -489,7 +490,9 @@ static int do_fragsyn(const char *src, const char *dst, int port, int split, int
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	sport = (uint16_t)(1024 + random() % 64000);
 	seq = (uint32_t)random();
-	id = (uint32_t)random();
+	/* Fragment ids of two runs in one second must not meet in a reassembly queue. */
+	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+		id = (uint32_t)random();
 	if (family == AF_INET) {
 		memcpy(saddr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
 		sum = sum_bytes(saddr, 4) + sum_bytes(&((struct sockaddr_in *)&ss)->sin_addr, 4);
