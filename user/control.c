@@ -140,26 +140,33 @@ static int read_all(int fd, void *buf, size_t len)
 
 int control_send_request(int sock, int argc, char *const argv[], int pass_fd)
 {
+	return control_send_request_fds(sock, argc, argv, &pass_fd, pass_fd >= 0 ? 1 : 0);
+}
+
+int control_send_request_fds(int sock, int argc, char *const argv[], const int *fds, int nfds)
+{
 	uint32_t n = (uint32_t)argc;
 	struct iovec iov = { .iov_base = &n, .iov_len = sizeof(n) };
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * CONTROL_SEND_FDS_MAX)];
 		struct cmsghdr align;
 	} control;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int err;
 
-	if (pass_fd >= 0) {
+	if (nfds < 0 || nfds > CONTROL_SEND_FDS_MAX)
+		return -EINVAL;
+	if (nfds) {
 		struct cmsghdr *cmsg;
 
 		memset(&control, 0, sizeof(control));
 		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
 		cmsg = CMSG_FIRSTHDR(&msg);
 		cmsg->cmsg_level = SOL_SOCKET;
 		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)nfds);
 	}
 	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != sizeof(n))
 		return -errno;

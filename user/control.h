@@ -34,6 +34,13 @@ int control_connect(const char *path);
 /* Client side. pass_fd < 0: none. Returns 0 or -errno. */
 int control_send_request(int sock, int argc, char *const argv[], int pass_fd);
 /*
+ * The same with nfds descriptors (at most CONTROL_SEND_FDS_MAX) in one
+ * message: greywalld takes one and closes the others, which the tests
+ * that send several check. Returns 0 or -errno.
+ */
+#define CONTROL_SEND_FDS_MAX 16
+int control_send_request_fds(int sock, int argc, char *const argv[], const int *fds, int nfds);
+/*
  * Copy the reply's frames to out and err; returns the exit status (>= 0)
  * or -errno when the connection broke.
  */

@@ -23,7 +23,6 @@
 
 #include "control.h"
 
-#define MAX_PASSED 16
 
 static int open_kind(const char *spec)
 {
@@ -46,41 +45,12 @@ static int open_kind(const char *spec)
 
 static int send_words(int sock, int argc, char **argv, const int *fds, int nfds)
 {
-	uint32_t n = (uint32_t)argc;
-	struct iovec iov = { .iov_base = &n, .iov_len = sizeof(n) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_PASSED)];
-		struct cmsghdr align;
-	} control;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (nfds) {
-		struct cmsghdr *cmsg;
-
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)nfds);
-	}
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != sizeof(n))
-		return -1;
-	for (int i = 0; i < argc; i++) {
-		uint32_t len = (uint32_t)strlen(argv[i]);
-
-		if (send(sock, &len, sizeof(len), MSG_NOSIGNAL) != sizeof(len) ||
-		    send(sock, argv[i], len, MSG_NOSIGNAL) != (ssize_t)len)
-			return -1;
-	}
-	return 0;
+	return control_send_request_fds(sock, argc, argv, fds, nfds) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	int fds[MAX_PASSED], nfds = 0, count = 1, status = 0, opt;
+	int fds[CONTROL_SEND_FDS_MAX], nfds = 0, count = 1, status = 0, opt;
 	FILE *devnull = fopen("/dev/null", "w");
 	const char *path;
 
@@ -96,8 +66,8 @@ int main(int argc, char **argv)
 			count = atoi(optarg);
 			break;
 		case 'd':
-			if (nfds == MAX_PASSED) {
-				fprintf(stderr, "ctlsend: at most %d descriptors\n", MAX_PASSED);
+			if (nfds == CONTROL_SEND_FDS_MAX) {
+				fprintf(stderr, "ctlsend: at most %d descriptors\n", CONTROL_SEND_FDS_MAX);
 				return 64;
 			}
 			fds[nfds] = open_kind(optarg);

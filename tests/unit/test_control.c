@@ -38,33 +38,14 @@ static int open_fds(void)
 /* Send the request "status" with nfds copies of fd; returns the server's end. */
 static int request_with_fds(int fd, int nfds)
 {
+	char *argv[] = {"status"};
 	int sv[2], fds[8];
-	uint32_t argc = 1, len = 6;
-	struct iovec iov = { .iov_base = &argc, .iov_len = sizeof(argc) };
-	union {
-		char buf[CMSG_SPACE(sizeof(fds))];
-		struct cmsghdr align;
-	} control;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -1;
 	for (int i = 0; i < nfds; i++)
 		fds[i] = fd;
-	if (nfds) {
-		struct cmsghdr *cmsg;
-
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)nfds);
-	}
-	if (sendmsg(sv[0], &msg, 0) != sizeof(argc) || write(sv[0], &len, 4) != 4 ||
-	    write(sv[0], "status", 6) != 6)
+	if (control_send_request_fds(sv[0], 1, argv, fds, nfds))
 		return -1;
 	close(sv[0]);
 	return sv[1];
