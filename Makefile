@@ -26,7 +26,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 USER_MAINS := user/greywalld.c user/greywallctl.c
-LIB_SRCS := $(filter-out $(USER_MAINS),$(wildcard user/*.c))
+LIB_SRCS := $(wildcard user/*/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
 LIB := $(OUT)/libgreywall.a
 BINS := greywalld greywallctl
@@ -54,7 +54,7 @@ BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool
 deps:
 	@./deploy/install-deps.sh $(DEPS)
 
-$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/selftests $(OUT)/tools $(OUT)/bench:
+$(OUT) $(OUT)/tests $(OUT)/selftests $(OUT)/tools $(OUT)/bench:
 	@mkdir -p $@
 
 $(OUT)/vmlinux.h: | $(OUT)
@@ -66,7 +66,8 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/greywall.h | $(OUT)
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name gw_$(subst -,_,$*) > $@
 
-$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) include/greywall.h $(SKELS) | $(OUT)/user
+$(OUT)/user/%.o: user/%.c $(wildcard user/*/*.h) include/greywall.h $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
@@ -113,7 +114,7 @@ install: $(BINS)
 	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/greywall/
 
 format:
-	clang-format -i include/*.h bpf/*.c bpf/*.h user/*.c user/*.h
+	clang-format -i include/*.h bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h
 
 clean:
 	rm -rf $(OUT) $(BINS)

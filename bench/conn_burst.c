@@ -29,7 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "bench.h"
 
 #define SAMPLES_MAX 64

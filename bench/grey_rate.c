@@ -31,10 +31,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "bench.h"
-#include "grey.h"
-#include "store.h"
+#include "spamd/grey.h"
+#include "store/store.h"
 
 #define SLOTS_MAX 1024
 #define REPLY_MAX 1024

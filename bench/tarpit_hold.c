@@ -4,7 +4,7 @@
  * a byte a second, held by greywall's tarpit or by endlessh, and what that
  * costs the server: resident memory per held connection and CPU time.
  *
- *   greywall  tarpit_run() (user/tarpit.c), the tarpit child's own server,
+ *   greywall  tarpit_run() (user/spamd/tarpit.c), the tarpit child's own server,
  *             with this program in the parent's place on the socketpair: it
  *             answers every CLASSIFY with CLASS BLACK, so every connection
  *             is stuttered one byte per second for its whole banner (the
@@ -54,8 +54,8 @@
 #include <sys/wait.h>
 
 #include "bench.h"
-#include "privsep.h"
-#include "tarpit.h"
+#include "spamd/privsep.h"
+#include "spamd/tarpit.h"
 
 #define SERVERS_MAX 8
 #define CLIENTS_MAX 16

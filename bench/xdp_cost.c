@@ -47,9 +47,9 @@
 #include <bpf/libbpf.h>
 
 #include "greywall.h"
-#include "mapindex.h"
-#include "ruleindex.h"
-#include "sweeper.h"
+#include "datapath/mapindex.h"
+#include "datapath/ruleindex.h"
+#include "datapath/sweeper.h"
 #include "xdp.skel.h"
 
 #define XDPFILT_DIR "/usr/lib/x86_64-linux-gnu/bpf"

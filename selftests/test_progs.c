@@ -17,14 +17,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "check.h"
-#include "datapath.h"
-#include "mapindex.h"
-#include "ruleindex.h"
+#include "datapath/datapath.h"
+#include "datapath/mapindex.h"
+#include "datapath/ruleindex.h"
 #include "sk_lookup.skel.h"
-#include "steer.h"
-#include "sweeper.h"
+#include "datapath/steer.h"
+#include "datapath/sweeper.h"
 #include "tc_egress.skel.h"
 #include "test_progs.h"
 #include "xdp.skel.h"

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "control.h"
-#include "daemon.h"
+#include "config/config.h"
+#include "daemon/control.h"
+#include "daemon/daemon.h"
 
 
 static void usage(void)

@@ -22,18 +22,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands_access.h"
-#include "commands_spamd.h"
-#include "daemon.h"
-#include "dump.h"
-#include "log.h"
-#include "notify.h"
-#include "overload.h"
-#include "spamd.h"
-#include "spamd_child.h"
-#include "tarpit_child.h"
-#include "sweeper.h"
-#include "tablefile.h"
+#include "daemon/commands_access.h"
+#include "daemon/commands_spamd.h"
+#include "daemon/daemon.h"
+#include "tables/dump.h"
+#include "lib/log.h"
+#include "daemon/notify.h"
+#include "datapath/overload.h"
+#include "spamd/spamd.h"
+#include "spamd/spamd_child.h"
+#include "spamd/tarpit_child.h"
+#include "datapath/sweeper.h"
+#include "tables/tablefile.h"
 
 /* No permissions for others, no write for the group (greywalld(8), FILES). */
 #define GREYWALLD_UMASK 0027

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "flow_packets.h"
 
 #define T_OVERLOAD_BIT 3	/* <popflooders> */

@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "cases.h"
-#include "datapath.h"
-#include "steer.h"
+#include "datapath/datapath.h"
+#include "datapath/steer.h"
 
 #define T_WHITE (1ULL << 2)	/* <spamd-white> */
 #define T_NOSPAMD (1ULL << 3)	/* <nospamd> */

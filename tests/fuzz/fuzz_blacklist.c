@@ -22,7 +22,7 @@
  * is not paced by ASan poisoning a 256 KiB buffer per read.
  */
 #define READ_CHUNK 509
-#include "blacklist.c"
+#include "spamd/blacklist.c"
 
 #include <sys/mman.h>
 

@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "privsep.h"
+#include "spamd/privsep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

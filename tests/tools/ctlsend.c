@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "daemon/control.h"
 
 
 static int open_kind(const char *spec)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * steerctl: the integration tests' stand-in for greywalld's spamd wiring,
- * driving user/steer.c on the maps pinned in BPFDIR.
+ * driving user/datapath/steer.c on the maps pinned in BPFDIR.
  *   steerctl BPFDIR port PORT TABLES [TARPIT]
  *                                     steer PORT (0: off); TABLES is the
  *                                     bitmask of the tables that pass,
@@ -25,9 +25,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "datapath.h"
-#include "steer.h"
+#include "lib/addr.h"
+#include "datapath/datapath.h"
+#include "datapath/steer.h"
 
 static int listen_loopback(int family, int port)
 {

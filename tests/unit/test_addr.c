@@ -2,7 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 #include "check.h"
 
 static void parse_round_trip(const char *in, const char *want)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "addrmap.h"
+#include "lib/addrmap.h"
 #include "check.h"
 
 static struct addr_prefix v4(uint32_t n, int plen)

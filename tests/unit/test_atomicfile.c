@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
+#include "lib/atomicfile.h"
 #include "check.h"
 #include "files.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "blacklist.h"
+#include "spamd/blacklist.h"
 #include "check.h"
 
 static char dir[] = "/tmp/gw-blacklist-XXXXXX";

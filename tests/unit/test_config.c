@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "config.h"
+#include "config/config.h"
 
 /* SPEC section 2, as written there. */
 static const char spec_example[] =

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "commands_access.h"
-#include "control.h"
-#include "daemon.h"
-#include "tablefile.h"
+#include "daemon/commands_access.h"
+#include "daemon/control.h"
+#include "daemon/daemon.h"
+#include "tables/tablefile.h"
 
 static char dir[] = "/tmp/gw-control-XXXXXX";
 

@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "files.h"
-#include "dump.h"
+#include "tables/dump.h"
 
 static char base[] = "/tmp/gw-dump-XXXXXX";
 static char dir[PATH_MAX];

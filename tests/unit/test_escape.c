@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-/* The one escaping rule for outsiders' strings (user/escape.c). */
+/* The one escaping rule for outsiders' strings (user/lib/escape.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "escape.h"
+#include "lib/escape.h"
 
 static const char *vis(const char *in, const char *extra)
 {

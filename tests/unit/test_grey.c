@@ -8,10 +8,10 @@
 
 #include "check.h"
 #include "files.h"
-#include "grey.h"
-#include "spamdb.h"
-#include "store.h"
-#include "trap.h"
+#include "spamd/grey.h"
+#include "spamd/spamdb.h"
+#include "store/store.h"
+#include "spamd/trap.h"
 
 #define T0 1700000000LL
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-/* Log lines (user/log.c): a client's bytes never reach the log raw. */
+/* Log lines (user/lib/log.c): a client's bytes never reach the log raw. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "log.h"
+#include "lib/log.h"
 
 static char path[] = "/tmp/gw-log-XXXXXX";
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "mapindex.h"
+#include "datapath/mapindex.h"
 
 static struct addr_prefix v4_host(uint32_t n)
 {

@@ -24,11 +24,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "daemon.h"
-#include "dump.h"
-#include "flush.h"
-#include "overload.h"
-#include "sweeper.h"
+#include "daemon/daemon.h"
+#include "tables/dump.h"
+#include "datapath/flush.h"
+#include "datapath/overload.h"
+#include "datapath/sweeper.h"
 #include "xdp.skel.h"
 
 #define NS SWEEPER_NSEC

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "privsep.h"
+#include "spamd/privsep.h"
 
 static struct addr_prefix host(const char *text)
 {

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "sandbox.h"
+#include "lib/sandbox.h"
 
 enum outcome { EXITED_0, KILLED_BY_SIGSYS, OTHER };
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "smtp.h"
+#include "spamd/smtp.h"
 
 /*
  * Allocation failures on demand: every allocation goes through here, and

@@ -19,12 +19,12 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "daemon.h"
+#include "daemon/daemon.h"
 #include "files.h"
-#include "grey.h"
-#include "privsep.h"
-#include "spamd.h"
-#include "spamd_child.h"
+#include "spamd/grey.h"
+#include "spamd/privsep.h"
+#include "spamd/spamd.h"
+#include "spamd/spamd_child.h"
 
 static char dir[] = "/tmp/gw-spamd-XXXXXX";
 static char db[PATH_MAX], traps[PATH_MAX], logfile[PATH_MAX];

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "escape.h"
+#include "lib/escape.h"
 #include "files.h"
-#include "spamdb.h"
-#include "store.h"
+#include "spamd/spamdb.h"
+#include "store/store.h"
 
 #define NOW 1700000000LL
 

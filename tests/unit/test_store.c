@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "files.h"
-#include "store.h"
+#include "store/store.h"
 
 static char dir[] = "/tmp/gw-store-XXXXXX";
 static char db[PATH_MAX];

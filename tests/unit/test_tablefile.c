@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "files.h"
-#include "tablefile.h"
+#include "tables/tablefile.h"
 
 static char dir[] = "/tmp/gw-tablefile-XXXXXX";
 static char path[PATH_MAX];

@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "privsep.h"
-#include "tarpit.h"
+#include "spamd/privsep.h"
+#include "spamd/tarpit.h"
 
 #define HOSTNAME    "mx.test.example"
 #define BANNER_TEXT "greywall test tarpit"

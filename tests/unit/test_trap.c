@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "trap.h"
+#include "spamd/trap.h"
 
 static struct trap_set *set_of(const char *const *entries)
 {

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * greywall.conf: a subset of pf.conf(5) plus greywall's own settings
+ * (SPEC section 2). The parser reads the file one line at a time (after
+ * joining "\" continuations and expanding $macros) into struct config and
+ * compiles the rules into struct gw_rule for the data path.
+ */
+#ifndef __GREYWALL_CONFIG_H
+#define __GREYWALL_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/addr.h"
+#include "greywall.h"
+
+#define CONFIG_TABLE_NAME_MAX 32	/* PF_TABLE_NAME_SIZE */
+#define CONFIG_MAX_INTERFACES 16
+#define CONFIG_DEFAULT_PATH "/etc/greywall/greywall.conf"
+#define CONFIG_DEFAULT_SOCKET "/run/greywall/control.sock"
+
+/* Table declaration options. */
+enum config_table_flag {
+	CONFIG_TABLE_PERSIST = 1 << 0,
+	CONFIG_TABLE_CONST = 1 << 1,
+	CONFIG_TABLE_COUNTERS = 1 << 2,
+	CONFIG_TABLE_ANONYMOUS = 1 << 3,	/* made from an address in a rule */
+	CONFIG_TABLE_DECLARED = 1 << 4,		/* has a `table <name>` line */
+};
+
+struct config_table {
+	char name[CONFIG_TABLE_NAME_MAX];	/* without the <>; "__anonN" */
+	unsigned int flags;			/* enum config_table_flag */
+	uint32_t timeout;			/* seconds; 0 = entries never expire */
+	char **files;				/* `file "path"`, in order */
+	size_t nfiles;
+	struct addr_prefix *entries;		/* inline `{ ... }` entries */
+	size_t nentries;
+	int line;				/* where declared or first used */
+};
+
+struct config_queue {
+	char name[32];
+	uint64_t bandwidth;	/* bit/s */
+	uint64_t min;		/* bit/s, 0 if not given */
+	uint64_t max;		/* bit/s, 0 if not given */
+	uint32_t qlimit;	/* packets; 0 if not given */
+	int line;
+};
+
+/*
+ * One compiled rule. A PF rule with a port list expands into several
+ * config_rules that share `number` and `text`, as pfctl -sr shows.
+ */
+struct config_rule {
+	struct gw_rule rule;		/* ifindex is 0 here; the daemon resolves ifname */
+	char ifname[IF_NAMESIZE];	/* `on IF`; empty for any/egress */
+	int number;			/* 1-based rule number as written */
+	char *text;			/* the rule as written, whitespace folded */
+	int line;
+};
+
+#define CONFIG_SPAMD_LISTEN_PORT 8025
+
+/* One socket of the tarpit: `listen ADDR [port N]`. */
+struct config_listen {
+	struct addr_prefix addr;	/* a host */
+	uint16_t port;
+};
+
+/*
+ * A `blacklist` or `whitelist` of the spamd block (spamd-setup's lists).
+ * Sources are kept by kind, each kind in the order written; at least one
+ * source is present.
+ */
+struct config_list {
+	char *name;
+	bool white;
+	char *msg;		/* blacklists: the reply text, %A = client address; NULL if white */
+	char **files;		/* `file "path"` */
+	size_t nfiles;
+	char **execs;		/* `exec "command"` */
+	size_t nexecs;
+	char **urls;		/* `url "u"`, fetched with config_spamd.fetch */
+	size_t nurls;
+	int line;
+};
+
+/*
+ * The `spamd { ... }` block (SPEC section 6). Every field holds its default
+ * when the block does not set it; the defaults are spamd's.
+ */
+/* Tables a spamd block brings (declared implicitly unless the config declares them). */
+#define CONFIG_TABLE_SPAMD_WHITE "spamd-white"		/* whitelisted by the greylister */
+#define CONFIG_TABLE_SPAMD_GREYTRAP "spamd-greytrap"	/* trapped sources */
+#define CONFIG_TABLE_NOSPAMD "nospamd"			/* never tarpitted (operator's list) */
+
+struct config_spamd {
+	struct config_listen *listen;	/* default 127.0.0.1 and ::1, port 8025 */
+	size_t nlisten;
+	uint16_t smtp_port;		/* default 25 */
+	uint16_t black_code;		/* 450 or 550, default 450 */
+	char *hostname;			/* NULL: the system's host name */
+	char *banner;			/* default "greywall IP-based SPAM blocker" */
+	uint32_t passtime;		/* seconds, default 25m */
+	uint32_t greyexp;		/* default 4h */
+	uint32_t whiteexp;		/* default 864h */
+	uint32_t trapexp;		/* default 24h */
+	uint32_t scan_interval;		/* default 60s */
+	uint32_t stutter;		/* default 1s */
+	uint32_t greystutter;		/* default 10s */
+	uint32_t idle_timeout;		/* default 400s */
+	uint32_t maxcon;		/* default 800 */
+	uint32_t maxblack;		/* default maxcon - 100 (0 if maxcon <= 100) */
+	uint32_t maxrcpt;		/* RCPTs one session may give, default 100; then 452 */
+	uint32_t maxtuples;		/* live GREY tuples one source may have, default 200 */
+	uint8_t white_prefix4;		/* whitelist per /N, default 32: per address */
+	uint8_t white_prefix6;		/* default 128 */
+	struct addr_prefix lowprio_mx;	/* a host; family 0 when not set */
+	char *fetch;			/* ends with "-- %s", for the URL; NULL: none */
+	char *mta_user;			/* whose outbound SMTP whitelists (spamlogd); default "postfix" */
+	uint64_t list_max_bytes;	/* per list source, after gunzip; default 64M */
+	uint32_t list_max_entries;	/* per list, entries and networks; default 1000000 */
+	char **spamtraps;		/* `spamtraps file "path"` */
+	size_t nspamtraps;
+	char **alloweddomains;		/* `alloweddomains file "path"` */
+	size_t nalloweddomains;
+	char **valid_recipients;	/* `valid-recipients file "path"` */
+	size_t nvalid_recipients;
+	/* In the order written: a whitelist subtracts from the blacklists before it. */
+	struct config_list *lists;
+	size_t nlists;
+	int line;			/* of the `spamd` keyword */
+};
+
+struct config {
+	char interfaces[CONFIG_MAX_INTERFACES][IF_NAMESIZE];
+	size_t ninterfaces;
+	char *state_dir;		/* default "/var/lib/greywall" */
+	char *bpf_dir;			/* default "/sys/fs/bpf/greywall" */
+	char *control_socket;		/* default "/run/greywall/control.sock" */
+	char *control_group;		/* read-only verbs for its members; NULL: none */
+	gid_t control_gid;		/* control_group's, looked up when parsed */
+	char *dump_dir;			/* default "/var/lib/greywall/pub" */
+	char *contact;			/* default NULL: no contact line */
+	uint32_t dump_interval;		/* seconds, default 3600 */
+	uint32_t limit_table_hosts;	/* per table, default 1000000 */
+	uint32_t limit_table_prefixes;	/* per table, default 200000 */
+
+	/* The index of a table is its bit in gw_entry.tables. */
+	struct config_table *tables;
+	size_t ntables;
+	struct config_rule *rules;
+	size_t nrules;
+	struct config_queue *queues;
+	size_t nqueues;
+	struct config_spamd *spamd;	/* NULL without a spamd block */
+
+	/* "file:line:col: warning: ..." lines, e.g. for pflow. */
+	char **warnings;
+	size_t nwarnings;
+	char *path;
+};
+
+/*
+ * Parse a whole file or string. On error returns -EINVAL (or -errno for
+ * I/O), leaves *cfg freed and writes one message to err:
+ *   "greywall.conf:12:5: unknown keyword \"blok\""
+ * Every message names the file, line, column and the offending token.
+ */
+int config_load_file(const char *path, struct config *cfg, char *err, size_t errlen);
+int config_load_string(const char *name, const char *text, struct config *cfg, char *err,
+		       size_t errlen);
+void config_free(struct config *cfg);
+
+/* Index of table `name` (without <>), or -1. */
+int config_table_index(const struct config *cfg, const char *name);
+
+/* "28d" -> 2419200; plain digits are seconds. Returns -EINVAL/-ERANGE. */
+int config_parse_duration(const char *text, uint32_t *seconds);
+
+#endif /* __GREYWALL_CONFIG_H */

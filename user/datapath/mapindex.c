@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The first-level address index: a userspace mirror of gw_index4 (one byte
+ * per IPv4 /24) and gw_index6 (one entry per IPv6 /32), rebuilt from the
+ * networks in the tries and the host counts, and written to the maps by
+ * difference.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+
+#include "datapath/mapindex.h"
+
+#define SLOTS4 (1u << 24)
+#define PAGES4 65536u
+#define PAGE_BATCH 1024
+
+int mapindex_init(struct mapindex *mi, const struct mapindex_maps *maps)
+{
+	int err;
+
+	memset(mi, 0, sizeof(*mi));
+	mi->maps = *maps;
+	mi->dirty4_lo = SLOTS4;
+	mi->slots = calloc(SLOTS4, 1);
+	mi->page_dirty = calloc(PAGES4, 1);
+	/* Untouched pages of it cost no memory: only /24s with hosts count. */
+	mi->hosts4 = calloc(SLOTS4, 1);
+	if (!mi->slots || !mi->page_dirty || !mi->hosts4) {
+		mapindex_free(mi);
+		return -ENOMEM;
+	}
+	err = addrmap_init(&mi->hosts6, sizeof(uint32_t));
+	if (!err)
+		err = addrmap_init(&mi->nets4, sizeof(uint64_t));
+	if (!err)
+		err = addrmap_init(&mi->nets6, sizeof(uint64_t));
+	if (!err)
+		err = addrmap_init(&mi->index6, sizeof(struct gw_index6_entry));
+	if (!err)
+		err = addrmap_init(&mi->dirty6, 1);
+	if (err)
+		mapindex_free(mi);
+	return err;
+}
+
+void mapindex_free(struct mapindex *mi)
+{
+	free(mi->slots);
+	free(mi->page_dirty);
+	free(mi->hosts4);
+	addrmap_free(&mi->hosts6);
+	addrmap_free(&mi->nets4);
+	addrmap_free(&mi->nets6);
+	addrmap_free(&mi->index6);
+	addrmap_free(&mi->dirty6);
+	mi->slots = mi->page_dirty = mi->hosts4 = NULL;
+}
+
+static uint32_t slot_of(const struct addr_prefix *p)
+{
+	return (uint32_t)p->bytes[0] << 16 | (uint32_t)p->bytes[1] << 8 | p->bytes[2];
+}
+
+/* One past the last /24 slot an IPv4 network covers. */
+static uint32_t slot_end(const struct addr_prefix *p)
+{
+	return slot_of(p) + (p->plen <= 24 ? 1u << (24 - p->plen) : 1u);
+}
+
+/* The /24s under an IPv4 network need repainting. */
+static void mark4(struct mapindex *mi, const struct addr_prefix *p)
+{
+	if (slot_of(p) < mi->dirty4_lo)
+		mi->dirty4_lo = slot_of(p);
+	if (slot_end(p) > mi->dirty4_hi)
+		mi->dirty4_hi = slot_end(p);
+}
+
+void mapindex_reset(struct mapindex *mi)
+{
+	const struct addr_prefix *key;
+
+	/* Repaint where networks were; the rest of the slots hold no class. */
+	for (size_t i = 0; addrmap_next(&mi->nets4, &i, &key, NULL);)
+		mark4(mi, key);
+	addrmap_clear(&mi->hosts6);
+	addrmap_clear(&mi->nets4);
+	addrmap_clear(&mi->nets6);
+	addrmap_clear(&mi->dirty6);
+	for (uint32_t i = 0; i < SLOTS4; i++) {
+		if (mi->slots[i] & GW_SLOT_HOSTS) {
+			mi->slots[i] &= (uint8_t)~GW_SLOT_HOSTS;
+			mi->page_dirty[i >> 8] = 1;
+		}
+	}
+	mi->nets6_dirty = true;
+}
+
+/* The /24 (IPv4) or /32 (IPv6) that holds p, as a map key. */
+static struct addr_prefix bucket_of(const struct addr_prefix *p)
+{
+	struct addr_prefix b = *p;
+
+	b.plen = p->family == AF_INET ? 24 : 32;
+	addr_mask(&b);
+	return b;
+}
+
+/*
+ * IPv4: the count lives next to the slot's GW_SLOT_HOSTS bit, one byte per
+ * /24 in a flat array: a million hosts cost no hash probes and a fraction
+ * of a map's memory.
+ */
+static void host4(struct mapindex *mi, const struct addr_prefix *host, bool present)
+{
+	uint32_t s = slot_of(host);
+	bool any = mi->slots[s] & GW_SLOT_HOSTS;
+
+	if (present && any) {
+		if (mi->hosts4[s] < UINT8_MAX)
+			mi->hosts4[s]++;
+		return;
+	}
+	if (!present && (!any || mi->hosts4[s])) {
+		if (any)
+			mi->hosts4[s]--;
+		return;
+	}
+	/* The count crosses zero. */
+	mi->hosts4[s] = 0;
+	if (present)
+		mi->slots[s] |= GW_SLOT_HOSTS;
+	else
+		mi->slots[s] &= (uint8_t)~GW_SLOT_HOSTS;
+	mi->page_dirty[s >> 8] = 1;
+}
+
+int mapindex_host(struct mapindex *mi, const struct addr_prefix *host, bool present)
+{
+	struct addr_prefix b;
+	uint32_t *n;
+	bool crossed;
+
+	if (host->family == AF_INET) {
+		host4(mi, host, present);
+		return 0;
+	}
+	b = bucket_of(host);
+	if (present) {
+		n = addrmap_put(&mi->hosts6, &b, NULL);
+		if (!n)
+			return -ENOMEM;
+		crossed = (*n)++ == 0;
+	} else {
+		n = addrmap_get(&mi->hosts6, &b);
+		if (!n)
+			return 0;
+		crossed = --(*n) == 0;
+		if (crossed)
+			addrmap_delete(&mi->hosts6, &b);
+	}
+	if (!crossed)
+		return 0;
+	return addrmap_put(&mi->dirty6, &b, NULL) ? 0 : -ENOMEM;
+}
+
+int mapindex_net(struct mapindex *mi, const struct addr_prefix *net, uint64_t tables)
+{
+	bool v4 = net->family == AF_INET;
+	struct addrmap *nets = v4 ? &mi->nets4 : &mi->nets6;
+	uint64_t *v;
+
+	if (tables) {
+		v = addrmap_put(nets, net, NULL);
+		if (!v)
+			return -ENOMEM;
+		if (*v == tables)
+			return 0;
+		*v = tables;
+	} else if (addrmap_delete(nets, net)) {
+		return 0;
+	}
+	if (v4) {
+		mark4(mi, net);
+	} else {
+		mi->nets6_dirty = true;
+	}
+	return 0;
+}
+
+/*
+ * The class naming tables: an existing live one, or a free number whose
+ * gw_classes entry is written now, before any page refers to it. Numbers
+ * live before this rebuild are never reused by it, so a page not yet
+ * rewritten keeps meaning what it meant.
+ */
+static uint8_t class_for(struct mapindex *mi, uint64_t tables, bool *referenced)
+{
+	uint32_t free_id = 0;
+
+	for (uint32_t id = 1; id < GW_CLASS_TRIE; id++) {
+		if ((mi->class_used[id] || referenced[id]) && mi->class_tables[id] == tables) {
+			referenced[id] = true;
+			return (uint8_t)id;
+		}
+		if (!free_id && !mi->class_used[id] && !referenced[id])
+			free_id = id;
+	}
+	if (!free_id || bpf_map_update_elem(mi->maps.classes, &free_id, &tables, BPF_ANY)) {
+		mi->classes_short = true;
+		return GW_CLASS_TRIE;	/* out of classes: the trie answers, correctly */
+	}
+	mi->class_tables[free_id] = tables;
+	referenced[free_id] = true;
+	return (uint8_t)free_id;
+}
+
+static int compare_plen(const void *a, const void *b)
+{
+	const struct addr_prefix *x = a, *y = b;
+
+	return (int)x->plen - (int)y->plen;
+}
+
+/*
+ * Repaint the /24s in the dirty range from the networks that touch it,
+ * shortest first so that longer networks win, and mark changed pages.
+ */
+static int rebuild4(struct mapindex *mi)
+{
+	uint32_t lo = mi->dirty4_lo, hi = mi->dirty4_hi, n = 0, cap = 0;
+	bool referenced[GW_CLASSES] = { false };
+	struct addr_prefix *nets = NULL;
+	const struct addr_prefix *key;
+	uint8_t *paint;
+
+	if (lo >= hi)
+		return 0;
+	paint = calloc(hi - lo, 1);
+	if (!paint)
+		return -ENOMEM;
+	for (size_t i = 0; addrmap_next(&mi->nets4, &i, &key, NULL);) {
+		if (slot_end(key) <= lo || slot_of(key) >= hi)
+			continue;
+		if (n == cap) {
+			struct addr_prefix *more = realloc(nets, (cap = cap ? cap * 2 : 256) *
+								      sizeof(*more));
+
+			if (!more) {
+				free(nets);
+				free(paint);
+				return -ENOMEM;
+			}
+			nets = more;
+		}
+		nets[n++] = *key;
+	}
+	qsort(nets, n, sizeof(*nets), compare_plen);
+	/* Classes still on pages outside the range stay live. */
+	for (uint32_t id = 0; id < GW_CLASSES; id++)
+		referenced[id] = lo > 0 || hi < SLOTS4 ? mi->class_used[id] : false;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t s = slot_of(&nets[i]), end = slot_end(&nets[i]);
+		uint8_t class = GW_CLASS_TRIE;
+
+		if (nets[i].plen <= 24)
+			class = class_for(mi, *(uint64_t *)addrmap_get(&mi->nets4, &nets[i]),
+					  referenced);
+		s = s < lo ? lo : s;
+		end = end > hi ? hi : end;
+		memset(paint + (s - lo), class, end - s);
+	}
+	for (uint32_t s = lo; s < hi; s++) {
+		uint8_t want = paint[s - lo] | (mi->slots[s] & GW_SLOT_HOSTS);
+
+		if (want != mi->slots[s]) {
+			mi->slots[s] = want;
+			mi->page_dirty[s >> 8] = 1;
+		}
+	}
+	free(paint);
+	free(nets);
+	/* Takes effect after the pages are written: see mapindex_publish(). */
+	memcpy(mi->class_used, referenced, sizeof(referenced));
+	mi->dirty4_lo = SLOTS4;
+	mi->dirty4_hi = 0;
+	/*
+	 * A partial repaint keeps every earlier class live; when they ran out,
+	 * a full one finds those no page uses any more.
+	 */
+	if (mi->classes_short && (lo > 0 || hi < SLOTS4)) {
+		mi->classes_short = false;
+		mi->dirty4_lo = 0;
+		mi->dirty4_hi = SLOTS4;
+		return rebuild4(mi);
+	}
+	mi->classes_short = false;
+	return 0;
+}
+
+static int write_pages(struct mapindex *mi)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	static uint32_t keys[PAGE_BATCH];
+	static struct gw_index4_page values[PAGE_BATCH];
+	uint32_t n = 0;
+
+	for (uint32_t page = 0; page < PAGES4; page++) {
+		if (mi->page_dirty[page]) {
+			keys[n] = page;
+			memcpy(values[n].slot, mi->slots + ((size_t)page << 8), 256);
+			n++;
+		}
+		if (n == PAGE_BATCH || (page == PAGES4 - 1 && n)) {
+			uint32_t count = n;
+
+			if (bpf_map_update_batch(mi->maps.index4, keys, values, &count, &opts))
+				return -errno;
+			n = 0;
+		}
+	}
+	memset(mi->page_dirty, 0, PAGES4);
+	return 0;
+}
+
+static int index6_write(struct mapindex *mi, const struct addr_prefix *key,
+			const struct gw_index6_entry *e)
+{
+	uint32_t k;
+
+	memcpy(&k, key->bytes, 4);
+	if (!e->tables && !e->flags) {
+		if (bpf_map_delete_elem(mi->maps.index6, &k) && errno != ENOENT)
+			return -errno;
+		addrmap_delete(&mi->index6, key);
+		return 0;
+	}
+	if (bpf_map_update_elem(mi->maps.index6, &k, e, BPF_ANY))
+		return -errno;
+	struct gw_index6_entry *pub = addrmap_put(&mi->index6, key, NULL);
+
+	if (!pub)
+		return -ENOMEM;
+	*pub = *e;
+	return 0;
+}
+
+/* Delete kernel keys the mirror does not have (left by an earlier run). */
+static int index6_prune_kernel(struct mapindex *mi)
+{
+	uint32_t key, next, *prev = NULL;
+	uint32_t *stale = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(mi->maps.index6, prev, &next)) {
+		struct addr_prefix p = { .family = AF_INET6, .plen = 32 };
+
+		key = next;
+		prev = &key;
+		memcpy(p.bytes, &key, 4);
+		if (addrmap_get(&mi->index6, &p))
+			continue;
+		if (n == cap) {
+			uint32_t *s = realloc(stale, (cap = cap ? cap * 2 : 64) * sizeof(*s));
+
+			if (!s) {
+				free(stale);
+				return -ENOMEM;
+			}
+			stale = s;
+		}
+		stale[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(mi->maps.index6, &stale[i]) && errno != ENOENT)
+			err = -errno;
+	free(stale);
+	return err;
+}
+
+/* Recompute every /32 entry; returns whether a network too short to spread exists. */
+static int rebuild6(struct mapindex *mi, bool *short_net)
+{
+	const struct addr_prefix *key;
+	struct addrmap want;
+	void *value;
+	int err;
+
+	*short_net = false;
+	err = addrmap_init(&want, sizeof(struct gw_index6_entry));
+	if (err)
+		return err;
+	for (int plen = 0; plen <= 128 && !err; plen++) {
+		for (size_t i = 0; addrmap_next(&mi->nets6, &i, &key, &value);) {
+			struct gw_index6_entry *e;
+			struct addr_prefix b;
+
+			if (key->plen != plen)
+				continue;
+			if (plen < GW_INDEX6_MIN_PLEN) {
+				*short_net = true;
+				continue;
+			}
+			b = bucket_of(key);
+			if (plen > 32) {
+				e = addrmap_put(&want, &b, NULL);
+				if (!e) {
+					err = -ENOMEM;
+					break;
+				}
+				e->flags |= GW_INDEX6_TRIE;
+				continue;
+			}
+			for (uint64_t k = 0; k < (1ULL << (32 - plen)); k++) {
+				uint32_t top = ((uint32_t)key->bytes[0] << 24 | key->bytes[1] << 16 |
+						key->bytes[2] << 8 | key->bytes[3]) +
+					       (uint32_t)k;
+
+				b.bytes[0] = (uint8_t)(top >> 24);
+				b.bytes[1] = (uint8_t)(top >> 16);
+				b.bytes[2] = (uint8_t)(top >> 8);
+				b.bytes[3] = (uint8_t)top;
+				e = addrmap_put(&want, &b, NULL);
+				if (!e) {
+					err = -ENOMEM;
+					break;
+				}
+				e->tables = *(uint64_t *)value;
+			}
+		}
+	}
+	for (size_t i = 0; !err && addrmap_next(&mi->hosts6, &i, &key, NULL);) {
+		struct gw_index6_entry *e = addrmap_put(&want, key, NULL);
+
+		if (!e)
+			err = -ENOMEM;
+		else
+			e->flags |= GW_INDEX6_HOSTS;
+	}
+	/* New and changed entries first, then the ones that went. */
+	for (size_t i = 0; !err && addrmap_next(&want, &i, &key, &value);) {
+		struct gw_index6_entry *pub = addrmap_get(&mi->index6, key);
+
+		if (!pub || memcmp(pub, value, sizeof(*pub)))
+			err = index6_write(mi, key, value);
+	}
+	if (!err) {
+		struct addr_prefix *gone = NULL;
+		size_t n = 0, cap = 0;
+
+		for (size_t i = 0; addrmap_next(&mi->index6, &i, &key, NULL);) {
+			if (addrmap_get(&want, key))
+				continue;
+			if (n == cap) {
+				struct addr_prefix *g = realloc(gone, (cap = cap ? cap * 2 : 64) *
+									sizeof(*g));
+
+				if (!g) {
+					err = -ENOMEM;
+					break;
+				}
+				gone = g;
+			}
+			gone[n++] = *key;
+		}
+		for (size_t i = 0; !err && i < n; i++) {
+			struct gw_index6_entry none = { 0 };
+
+			err = index6_write(mi, &gone[i], &none);
+		}
+		free(gone);
+	}
+	addrmap_free(&want);
+	return err;
+}
+
+/* /32 keys whose host count crossed zero, without a network change. */
+static int update_hosts6(struct mapindex *mi)
+{
+	const struct addr_prefix *key;
+	int err = 0;
+
+	for (size_t i = 0; !err && addrmap_next(&mi->dirty6, &i, &key, NULL);) {
+		struct gw_index6_entry *pub = addrmap_get(&mi->index6, key);
+		struct gw_index6_entry e = pub ? *pub : (struct gw_index6_entry){ 0 };
+
+		if (addrmap_get(&mi->hosts6, key))
+			e.flags |= GW_INDEX6_HOSTS;
+		else
+			e.flags &= ~(uint32_t)GW_INDEX6_HOSTS;
+		if (!pub || memcmp(pub, &e, sizeof(e)))
+			err = index6_write(mi, key, &e);
+	}
+	return err;
+}
+
+int mapindex_publish(struct mapindex *mi)
+{
+	bool short_net = (mi->flags & GW_CFG_F_INDEX6_OFF) != 0;
+	uint32_t key = GW_CFG_FLAGS;
+	uint64_t flags;
+	int err = 0;
+
+	if (!mi->published) {
+		memset(mi->page_dirty, 1, PAGES4);
+		mi->dirty4_lo = 0;
+		mi->dirty4_hi = SLOTS4;
+		mi->nets6_dirty = true;
+	}
+	err = rebuild4(mi);
+	if (!err)
+		err = write_pages(mi);
+	if (err)
+		return err;
+	if (mi->nets6_dirty) {
+		err = rebuild6(mi, &short_net);
+		if (!err && !mi->published)
+			err = index6_prune_kernel(mi);
+	} else {
+		err = update_hosts6(mi);
+	}
+	if (err)
+		return err;
+	mi->nets6_dirty = false;
+	addrmap_clear(&mi->dirty6);
+	flags = GW_CFG_F_INDEX_READY | (short_net ? GW_CFG_F_INDEX6_OFF : 0);
+	if (!mi->published || flags != mi->flags) {
+		if (bpf_map_update_elem(mi->maps.config, &key, &flags, BPF_ANY))
+			return -errno;
+		mi->flags = flags;
+	}
+	mi->published = true;
+	return 0;
+}

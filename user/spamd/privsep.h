@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Privilege separation (SPEC 1): the line protocol between greywalld (the
+ * privileged parent) and its tarpit child, and the child's privilege drop.
+ *
+ * Wire format. One message a line, ending in '\n'. Fields are separated by
+ * single spaces and percent-escaped: every byte <= 0x20, 0x7f, '%' and
+ * >= 0x80 is written as %XX (upper-case hex), so no field holds a space or
+ * a line break. An empty field is written "-" and a field that is exactly
+ * "-" as "%2D". A line is at most PRIVSEP_LINE_MAX bytes without its '\n';
+ * a longer one is a protocol error, after which the reader drops the peer.
+ * That limit holds the longest RCPT: three fields of PRIVSEP_FIELD_MAX
+ * bytes (the SMTP line's limit), every byte escaped, so no field a client
+ * can send keeps its RCPT (its trap) from reaching the parent.
+ *
+ *   child -> parent
+ *     CLASSIFY <conn-id> <client-ip>
+ *         sent as the child accepts a connection; the parent answers CLASS.
+ *     RCPT <client-ip> <local-ip> <helo> <from> <to>
+ *         every RCPT the dialogue accepted, fields exactly as received
+ *         (helo and from may be empty).
+ *   parent -> child
+ *     CLASS <conn-id> GREY
+ *     CLASS <conn-id> BLACK <code> <message> [<lists>]
+ *         code 450 or 550, or 0 for the tarpit's default; message holds
+ *         the final reply's lines separated by '\n', "%A" unexpanded ("-":
+ *         the default text); lists, when present, the names of the lists
+ *         that matched, separated by spaces, for the log.
+ *     TRAPS <generation>
+ *     SPAMTRAP <address> | DOMAIN <suffix> | VALID <recipient>  (any number)
+ *     TRAPS-END
+ *         the trap rules as a whole; the child replaces its own with them
+ *         at TRAPS-END.
+ *     CONFIG <maxcon> <maxblack> <stutter> <greystutter> <idle-timeout>
+ *            <maxrcpt> <max-data> <black-code> <hostname> <banner>
+ *         the tarpit's settings (struct tarpit_config's): the first message
+ *         the child reads, and again after every reload. New connections
+ *         get them at once; held ones keep what they were told already.
+ *   child -> parent
+ *     LOG <priority> <text>
+ *         one line of the child's log (priority LOG_EMERG..LOG_DEBUG, text
+ *         as formatted, at most PRIVSEP_LOG_MAX bytes): the confined child
+ *         reaches no syslog socket, and the parent escapes it (log.c).
+ *
+ * Decoded strings point into the reader's buffer (or the caller's line)
+ * and stay valid until the next call; a field holding a NUL byte (%00) is
+ * malformed, so they are plain C strings.
+ */
+#ifndef __GREYWALL_PRIVSEP_H
+#define __GREYWALL_PRIVSEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/addr.h"
+#include "spamd/tarpit.h"
+
+/* Longest helo, from or to a RCPT carries: SMTP_LINE_MAX (tarpit.c checks). */
+#define PRIVSEP_FIELD_MAX	8192
+/* A RCPT: its type, two addresses, three fields each escaped to 3 bytes a byte. */
+#define PRIVSEP_LINE_MAX	(3 * 3 * PRIVSEP_FIELD_MAX + 256)
+/*
+ * Bytes a writer queues for a peer that does not read, before -ENOBUFS.
+ * The tarpit stops reading its clients well before (tarpit.c), so that a
+ * slow parent delays RCPTs instead of losing them.
+ */
+#define PRIVSEP_QUEUE_MAX	(8 * 1024 * 1024)
+/* A LOG's text at most: escaped, it still fits a line. */
+#define PRIVSEP_LOG_MAX		(3 * PRIVSEP_FIELD_MAX)
+
+enum privsep_type {
+	PRIVSEP_CLASSIFY,	/* child -> parent */
+	PRIVSEP_RCPT,		/* child -> parent */
+	PRIVSEP_CLASS,		/* parent -> child */
+	PRIVSEP_TRAPS,		/* parent -> child: a new set of trap rules begins */
+	PRIVSEP_SPAMTRAP,	/* parent -> child: one spamtrap address */
+	PRIVSEP_DOMAIN,		/* parent -> child: one alloweddomains entry */
+	PRIVSEP_VALID,		/* parent -> child: one valid recipient */
+	PRIVSEP_TRAPS_END,	/* parent -> child: the set is complete */
+	PRIVSEP_CONFIG,		/* parent -> child: the tarpit's settings */
+	PRIVSEP_LOG,		/* child -> parent: a line for the log */
+};
+
+struct privsep_classify {
+	uint32_t conn_id;	/* the child's name for the connection */
+	struct addr_prefix client; /* a host */
+};
+
+struct privsep_rcpt {
+	struct addr_prefix client, local; /* hosts: the source and our address it reached */
+	const char *helo, *from, *to;
+};
+
+struct privsep_class {
+	uint32_t conn_id;
+	bool black;
+	uint16_t code;		/* black: 450, 550 or 0 (the tarpit's default) */
+	const char *message;	/* black: "" (or NULL to encode) for the default text */
+	const char *lists;	/* black: "" (or NULL to encode) when none were named */
+};
+
+struct privsep_log {
+	int priority;		/* LOG_EMERG (0) .. LOG_DEBUG (7) */
+	const char *text;
+};
+
+struct privsep_msg {
+	enum privsep_type type;
+	union {
+		struct privsep_classify classify;
+		struct privsep_rcpt rcpt;
+		struct privsep_class class;
+		uint64_t generation;	/* PRIVSEP_TRAPS */
+		const char *entry;	/* PRIVSEP_SPAMTRAP, _DOMAIN, _VALID */
+		/*
+		 * PRIVSEP_CONFIG: the settings only (listen_fds, nlisten,
+		 * parent_fd and log_to_parent are neither sent nor decoded).
+		 */
+		struct tarpit_config config;
+		struct privsep_log log;
+	};
+};
+
+/*
+ * Percent-escape one field (see above) into out, NUL-terminated. Returns
+ * its length, or -ENOSPC when out is too small (3 * strlen(in) + 2 always
+ * suffices).
+ */
+int privsep_escape(const char *in, char *out, size_t outlen);
+
+/*
+ * One message as a line with its '\n' (not NUL-terminated). Returns the
+ * length, -EMSGSIZE when the line would exceed PRIVSEP_LINE_MAX or len,
+ * -EINVAL for a message that cannot be sent (bad code, a non-host
+ * address or one privsep_decode() would refuse, such as an IPv4-mapped
+ * IPv6 address, a NULL string).
+ */
+int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len);
+
+/*
+ * Decode one line without its '\n', in place: line must be writable and
+ * line[len] a NUL. Returns 0, or -EPROTO for anything malformed (unknown
+ * type, wrong field count, bad escape, %00, a number or address that does
+ * not parse, a line longer than PRIVSEP_LINE_MAX).
+ */
+int privsep_decode(char *line, size_t len, struct privsep_msg *msg);
+
+/* Reads messages from a (nonblocking) stream fd; buffers one line at most. */
+struct privsep_reader {
+	int fd;
+	char *buf;		/* PRIVSEP_LINE_MAX + 1 bytes */
+	size_t start, end;	/* unread bytes */
+};
+
+int privsep_reader_init(struct privsep_reader *r, int fd);
+/*
+ * The next message. Returns 1 with *msg filled (valid until the next call),
+ * 0 when no whole line is buffered and the fd has nothing more now (call
+ * again when it is readable), -EPIPE when the peer closed (a partial last
+ * line is dropped), -EMSGSIZE for an over-long line, -EPROTO for a
+ * malformed one, -errno from read(2). After an error, drop the peer.
+ */
+int privsep_receive(struct privsep_reader *r, struct privsep_msg *msg);
+void privsep_reader_free(struct privsep_reader *r);
+
+/* Queues lines for a (nonblocking) stream fd the peer reads at its pace. */
+struct privsep_writer {
+	int fd;
+	char *buf;
+	size_t start, end, cap;	/* queued bytes: buf[start..end) */
+};
+
+void privsep_writer_init(struct privsep_writer *w, int fd);
+/*
+ * Queue one message and send what the fd takes now. Returns 0 (sent or
+ * queued), -EMSGSIZE or -EINVAL from privsep_encode() (nothing queued),
+ * -ENOBUFS when PRIVSEP_QUEUE_MAX bytes are already waiting (nothing
+ * queued), -ENOMEM, or -errno from send(2) (the peer is gone).
+ */
+int privsep_send(struct privsep_writer *w, const struct privsep_msg *msg);
+/* Bytes queued, not yet taken by the fd. */
+size_t privsep_queued(const struct privsep_writer *w);
+/*
+ * Send queued bytes: 0 when none are left, -EAGAIN while some wait (call
+ * again when the fd is writable), -errno from send(2).
+ */
+int privsep_flush(struct privsep_writer *w);
+void privsep_writer_free(struct privsep_writer *w);
+
+/*
+ * Become user for good, before touching the network: supplementary
+ * groups, gid and uid set to user's (getpwnam), cwd "/", every capability
+ * cleared (effective, permitted, inheritable, ambient and bounding sets),
+ * and no_new_privs set so nothing can regain privileges. Needs root (or
+ * CAP_SETUID, CAP_SETGID and CAP_SETPCAP). Returns 0, -ENOENT for an
+ * unknown user, -EPERM when some privilege is still held after trying, or
+ * -errno; the caller must not go on after an error.
+ */
+int privsep_drop(const char *user);
+/* The uid and gid privsep_drop() would take for user: -ENOENT, -errno. */
+int privsep_lookup(const char *user, uid_t *uid, gid_t *gid);
+/*
+ * privsep_drop() to ids found before (privsep_lookup()), for a process
+ * that can no longer read the user database (chrooted).
+ */
+int privsep_drop_ids(uid_t uid, gid_t gid);
+
+#endif /* __GREYWALL_PRIVSEP_H */

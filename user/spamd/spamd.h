@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The privileged parent's half of the tarpit (spamd): it owns the greylist
+ * store, the trap rules and the blacklists, answers the tarpit child's
+ * questions, records what the child reports, and keeps the tables
+ * <spamd-white> and <spamd-greytrap> in step with the greylist so the
+ * data path (sk_lookup) steers by them.
+ */
+#ifndef __GREYWALL_SPAMD_H
+#define __GREYWALL_SPAMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "lib/addrmap.h"
+#include "spamd/grey.h"
+#include "spamd/rcptqueue.h"
+#include "spamd/spamd_lists.h"
+
+#include "spamd/trap.h"
+
+struct blacklist_set;
+struct daemon;
+
+/* Longest list message sent to the tarpit for one connection. */
+#define SPAMD_MESSAGE_MAX 4096
+
+struct spamd {
+	struct grey *grey;
+	struct grey_params params;
+	struct trap_set *spamtraps;	/* files + the store's SPAMTRAP entries */
+	struct trap_set *domains;	/* alloweddomains; empty: not set */
+	struct trap_set *valid;		/* valid recipients; NULL: no candidates */
+	struct trap_rules rules;
+	struct blacklist_set *lists;	/* NULL until the first load is in */
+	struct spamd_lists_load load;	/* the load running, if any (spamd_lists.c) */
+	int64_t started;
+	int64_t next_scan;
+	/* The tarpit child (spamd_child.c). */
+	int listeners[8];
+	size_t nlisteners;
+	int child_fd;			/* our end of the socketpair; -1: no child */
+	int child_pid;
+	int64_t child_restart_at;	/* 0: no restart pending */
+	void *child_reader;		/* line reader state on child_fd */
+	/* RCPTs read from the child, not stored yet (spamd_child.c). */
+	struct rcpt_queue rcpts;
+	uint64_t rcpts_dropped;		/* since the last scan: the queue was full */
+	/* New tuples refused by maxtuples since the last scan. */
+	struct addrmap full_sources;	/* source -> tuples refused (uint32_t); the logged ones */
+	uint64_t refused;		/* all of them */
+	uint64_t refused_unlogged;	/* from sources beyond those the map holds */
+	/*
+	 * The store failing: the RCPTs stay queued (the newest dropped once
+	 * the queue is full), TRAPPED entries that could not be written wait
+	 * in traps_unsaved, and both are tried again once a second.
+	 */
+	int store_err;			/* 0: the greylist's writes go through */
+	int64_t store_retry_at;
+	struct rcpt_queue traps_unsaved;
+	uint64_t traps_lost;		/* TRAPPED entries beyond traps_unsaved's bound */
+};
+
+/*
+ * Open the greylist in the store, load spamtraps, alloweddomains and
+ * valid recipients of cfg->spamd. Nothing faces the network yet.
+ * Returns 0 or -errno with a message in err.
+ */
+int spamd_open(struct daemon *d, char *err, size_t errlen);
+/*
+ * From the event loop (the loader must be our child, not daemon(3)'s
+ * parent's): start loading the black/white lists, open the listeners,
+ * steer SMTP to them, and start the tarpit child once the lists are in.
+ */
+int spamd_start(struct daemon *d, char *err, size_t errlen);
+void spamd_close(struct daemon *d);
+
+/* Greylist records waiting for the store to take them (RCPTs and traps). */
+size_t spamd_unsaved(struct daemon *d);
+/* The error the greylist's last store write failed with; 0 when in step. */
+int spamd_store_error(struct daemon *d);
+/* Note how the greylist's last write went (-errno or 0), logging a change, at now. */
+void spamd_store_result(struct daemon *d, int err, int64_t now);
+
+/*
+ * Reload trap files after the config changed (d->cfg is the new one), and
+ * start loading the lists anew; the lists in force serve until the new
+ * ones are in.
+ */
+int spamd_reload(struct daemon *d, char *err, size_t errlen);
+
+/*
+ * The treatment of a new tarpit connection from ip: *black when a
+ * blacklist holds it or it is trapped; then msg receives the lists'
+ * messages ('\n' between lines, %A unexpanded) and names their names
+ * (space separated, for the log line).
+ */
+int spamd_classify(struct daemon *d, const struct addr_prefix *ip, bool *black, char *msg,
+		   size_t msglen, char *names, size_t nameslen);
+
+/*
+ * One RCPT the tarpit accepted, from ip to our address local. Greylists
+ * it, or traps the source (spamtrap, a domain outside alloweddomains,
+ * the low-priority MX), records callback probes and spamtrap candidates.
+ * Returns the trap verdict (enum trap_verdict) or -errno.
+ */
+int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+	       const struct addr_prefix *local, const char *helo, const char *from,
+	       const char *to);
+
+/*
+ * Whether spamd_rcpt() may trap for this tuple and so write the tables
+ * (which run their own transactions); false means it only writes the
+ * greylist. Errs on the side of true.
+ */
+bool spamd_rcpt_may_trap(struct daemon *d, const struct addr_prefix *local, const char *from,
+			 const char *to);
+
+/* Whitelist a destination our own MTA sent mail to (spamlogd's job). */
+int spamd_outbound(struct daemon *d, int64_t now, const struct addr_prefix *dst);
+
+/*
+ * The greylister's scan: expire, whitelist passed tuples, and make
+ * <spamd-white> and <spamd-greytrap> hold exactly the WHITE and TRAPPED
+ * entries. Runs every scan-interval from spamd_periodic().
+ */
+int spamd_scan(struct daemon *d, int64_t now);
+
+/* Once a second from the event loop. */
+void spamd_periodic(struct daemon *d, int64_t now);
+
+/* For greywallctl's spamdb, traps and callbacks verbs. */
+struct grey *spamd_grey(struct daemon *d);
+const struct grey_params *spamd_params(struct daemon *d);
+
+#endif /* __GREYWALL_SPAMD_H */
