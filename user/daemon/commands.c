@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "daemon/daemon.h"
 #include "tables/dump.h"
 #include "lib/escape.h"

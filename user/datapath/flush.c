@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/addrmap.h"
 #include "datapath/flush.h"
 #include "store/store.h"

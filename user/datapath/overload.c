@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/array.h"
 #include "daemon/daemon.h"
 #include "tables/dump.h"
 #include "datapath/flush.h"

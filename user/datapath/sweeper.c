@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "lib/array.h"
 #include "store/store.h"
 #include "datapath/sweeper.h"
 

@@ -37,6 +37,7 @@
 
 #include <sqlite3.h>
 
+#include "lib/array.h"
 #include "store/store.h"
 
 #define STORE_SCHEMA_VERSION 2
@@ -570,24 +571,6 @@ static int record_find(const struct bucket *b, const struct addr_prefix *p, size
 		}
 		pos += pos[0];
 	}
-	return 0;
-}
-
-int array_room(void *array_ptr, size_t *cap, size_t want, size_t size, size_t first)
-{
-	size_t ncap = *cap ? *cap : first;
-	void *items, *bigger;
-
-	if (want <= *cap)
-		return 0;
-	while (ncap < want)
-		ncap *= 2;
-	memcpy(&items, array_ptr, sizeof(items));
-	bigger = realloc(items, ncap * size);
-	if (!bigger)
-		return -ENOMEM;
-	memcpy(array_ptr, &bigger, sizeof(bigger));
-	*cap = ncap;
 	return 0;
 }
 

@@ -125,11 +125,5 @@ typedef int (*store_history_cb)(void *ctx, int64_t when, const char *table, cons
 int store_history_foreach(struct store *st, const struct addr_prefix *p, store_history_cb cb,
 			  void *ctx);
 
-/*
- * Room for `want` items of `size` bytes in the array at *array_ptr (a
- * pointer to the array's pointer) of capacity *cap, doubled from `first`.
- * Returns 0 or -ENOMEM. The one array-growth helper, for every module.
- */
-int array_room(void *array_ptr, size_t *cap, size_t want, size_t size, size_t first);
 
 #endif /* __GREYWALL_STORE_H */
