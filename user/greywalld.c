@@ -629,7 +629,7 @@ static int event_loop(struct daemon *d, int listen_fd)
 				ret = overload_poll(&overload);
 				if (ret < 0)
 					log_err("overload events: %s", strerror(-ret));
-			} else if (d->spamd && fd == d->spamd->child_fd) {
+			} else if (d->spamd && (fd == d->spamd->child_fd || fd == d->spamd->class_fd)) {
 				spamd_child_read(d);
 			} else if (d->spamd && fd == d->spamd->load.fd) {
 				spamd_lists_read(d);

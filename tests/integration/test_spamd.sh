@@ -184,7 +184,11 @@ ok $? "the log counts the second list"
 out=$(grey_dialogue 198.51.100.8 192.0.2.1 user@example.org)
 has "the new list applies: 198.51.100.8 gets the blacklist treatment" "^< 354 " "$out"
 gw_write_config "$(sed -n '/^spamd {/,/^}/p' "$GW_CONF" | grep -v 'blacklist ')"
+loads=$(grep -c "lists: loaded in" "$GW_RUN/greywalld.log")
 has "reload without the lists" "configuration reloaded" "$(ctl reload)"
+# The empty set, too, comes from the loader in the background.
+wait_for 5 bash -c "[ \$(grep -c 'lists: loaded in' '$GW_RUN/greywalld.log') -gt $loads ]"
+ok $? "the loader's empty set is in"
 out=$(grey_dialogue 203.0.113.9 192.0.2.1 user@example.org)
 has "a removed list disappears: 203.0.113.9 is greylisted again" "^< 451 " "$out"
 out=$(grey_dialogue 198.51.100.8 192.0.2.1 user@example.org)

@@ -29,7 +29,8 @@
 static char dir[] = "/tmp/gw-spamd-XXXXXX";
 static char db[PATH_MAX], traps[PATH_MAX], logfile[PATH_MAX];
 static struct daemon d = { .epoll_fd = -1 };
-static int child_end; /* the test's end of the socketpair: it plays the tarpit */
+/* The test's ends of the two socketpairs: it plays the tarpit. */
+static int child_end, class_end;
 
 static struct addr_prefix host(const char *text)
 {
@@ -40,13 +41,13 @@ static struct addr_prefix host(const char *text)
 	return p;
 }
 
-/* A daemon with a spamd block (maxtuples 200, one spamtrap) and a child socketpair. */
+/* A daemon with a spamd block (maxtuples 200, one spamtrap) and the child's socketpairs. */
 static void start(void)
 {
 	static const char conf_fmt[] = "spamd {\n\tspamtraps file \"%s\"\n\tmaxtuples 200\n}\n";
 	struct tables_maps maps = { -1, -1, -1, { -1, -1, -1, -1 } };
 	char conf[PATH_MAX + 64], err[256] = "";
-	int sv[2], big = 8 << 20;
+	int sv[2], cv[2], big = 8 << 20;
 	FILE *f = fopen(traps, "w");
 
 	if (f) {
@@ -57,16 +58,19 @@ static void start(void)
 	if (config_load_string("t.conf", conf, &d.cfg, err, sizeof(err)) ||
 	    store_open(db, &d.store) || tables_init(&d.tables, &d.cfg, d.store, &maps) ||
 	    spamd_open(&d, err, sizeof(err)) ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv)) {
 		fprintf(stderr, "cannot set up: %s\n", err);
 		exit(2);
 	}
 	/* Room in the socket for a whole flood, so the test can write it before reading. */
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-	CHECK_INT(spamd_child_attach(&d, sv[0], 0), 0, "the parent takes the socketpair");
+	CHECK_INT(spamd_child_attach(&d, sv[0], cv[0], 0), 0, "the parent takes the socketpairs");
 	child_end = sv[1];
+	class_end = cv[1];
 	fcntl(child_end, F_SETFL, O_NONBLOCK);
+	fcntl(class_end, F_SETFL, O_NONBLOCK);
 }
 
 static void stop(void)
@@ -76,6 +80,7 @@ static void stop(void)
 	store_close(d.store);
 	config_free(&d.cfg);
 	close(child_end);
+	close(class_end);
 	unlink(db);
 	unlink(traps);
 	memset(&d, 0, sizeof(d));
@@ -101,7 +106,7 @@ static void send_classify(uint32_t id, const char *client)
 	char line[128];
 	int len = snprintf(line, sizeof(line), "CLASSIFY %u %s\n", id, client);
 
-	if (write(child_end, line, (size_t)len) != len)
+	if (write(class_end, line, (size_t)len) != len)
 		CHECK(0, "the test writes a CLASSIFY line");
 }
 
@@ -110,7 +115,7 @@ static bool class_answered(uint32_t id)
 {
 	static char buf[1 << 16];
 	char want[32];
-	ssize_t n = recv(child_end, buf, sizeof(buf) - 1, MSG_PEEK);
+	ssize_t n = recv(class_end, buf, sizeof(buf) - 1, MSG_PEEK);
 
 	snprintf(want, sizeof(want), "CLASS %u ", id);
 	buf[n > 0 ? n : 0] = '\0';
@@ -158,8 +163,10 @@ static size_t work_all(int *rounds)
 }
 
 /*
- * 3000 RCPTs, then a CLASSIFY: answered from the first read, with nothing
- * stored yet, because storing waits for the event loop's later rounds.
+ * 3000 RCPTs, then a CLASSIFY on its own channel: answered from the first
+ * read, with nothing stored yet, because storing waits for the event
+ * loop's later rounds; and one that comes while they wait is answered
+ * before the next batch is stored.
  */
 static void test_classify_before_backlog(void)
 {
@@ -176,6 +183,11 @@ static void test_classify_before_backlog(void)
 	CHECK(class_answered(7), "backlog: the CLASSIFY behind 3000 RCPTs is answered at once");
 	CHECK_INT(entries(GREY_KIND_GREY), 0, "backlog: no tuple was stored before the answer");
 	CHECK(spamd_child_pending(&d), "backlog: the RCPTs are pending");
+	send_classify(8, "198.51.100.10");
+	spamd_child_work(&d);
+	CHECK(class_answered(8), "backlog: a CLASSIFY that comes meanwhile is answered in the next round");
+	CHECK(entries(GREY_KIND_GREY) <= 64, "backlog: ... before more than one batch is stored (%d)",
+	      entries(GREY_KIND_GREY));
 	work_all(&rounds);
 	CHECK_INT(entries(GREY_KIND_GREY), 3000, "backlog: all 3000 stored afterwards");
 	CHECK(rounds >= 3000 / 64, "backlog: stored over %d rounds, a batch each", rounds);

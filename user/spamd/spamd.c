@@ -131,6 +131,7 @@ int spamd_open(struct daemon *d, char *err, size_t errlen)
 	if (!s)
 		return -ENOMEM;
 	s->child_fd = -1;
+	s->class_fd = -1;
 	s->load.fd = -1;
 	s->started = d->started;
 	params_from_config(d->cfg.spamd, &s->params);

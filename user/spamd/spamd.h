@@ -42,6 +42,7 @@ struct spamd {
 	int listeners[8];
 	size_t nlisteners;
 	int child_fd;			/* our end of the socketpair; -1: no child */
+	int class_fd;			/* our end of the CLASSIFY/CLASS one; -1: none */
 	int child_pid;
 	int64_t child_restart_at;	/* 0: no restart pending */
 	void *child_reader;		/* line reader state on child_fd */

@@ -33,8 +33,16 @@
 #include "spamd/tarpit_child.h"
 #include "spamd/trap.h"
 
-/* Messages one spamd_child_read() takes at most: the other descriptors get their turn. */
-#define READ_BUDGET 4096
+/*
+ * Messages one spamd_child_read() takes at most from the child's bulk
+ * channel (RCPTs, log lines): the other descriptors get their turn.
+ */
+#define READ_BUDGET 1024
+/*
+ * Bulk messages between two looks at the class channel: a CLASSIFY waits
+ * at most this many RCPTs or log lines (a few tens of microseconds).
+ */
+#define CLASS_EVERY 16
 /*
  * Queued RCPTs one transaction stores at most: the longest a CLASSIFY or
  * a greywallctl command waits behind the store is one such batch.
@@ -44,6 +52,9 @@
 struct child_io {
 	struct privsep_reader reader;
 	struct privsep_writer writer;
+	/* CLASSIFY in, CLASS out: class_fd's, or reader's and writer's without one. */
+	struct privsep_reader class_reader;
+	struct privsep_writer class_writer, *class_out;
 	uint64_t traps_generation;
 	bool paused;		/* stopped reading with messages maybe left: read again */
 };
@@ -119,9 +130,10 @@ static void close_other_fds(const int *keep, size_t nkeep)
  * across exec, close everything else, and run the tarpit as a new image
  * (tarpit_child.h). Only what was made before the fork is used here.
  */
-static void __attribute__((noreturn)) exec_child(struct spamd *s, int sock, char **argv)
+static void __attribute__((noreturn)) exec_child(struct spamd *s, int sock, int class_sock,
+						       char **argv)
 {
-	int keep[TARPIT_LISTEN_MAX + 1];
+	int keep[TARPIT_LISTEN_MAX + 2];
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -130,8 +142,9 @@ static void __attribute__((noreturn)) exec_child(struct spamd *s, int sock, char
 	signal(SIGPIPE, SIG_IGN);
 	memcpy(keep, s->listeners, s->nlisteners * sizeof(int));
 	keep[s->nlisteners] = sock;
-	close_other_fds(keep, s->nlisteners + 1);
-	for (size_t i = 0; i <= s->nlisteners; i++)
+	keep[s->nlisteners + 1] = class_sock;
+	close_other_fds(keep, s->nlisteners + 2);
+	for (size_t i = 0; i < s->nlisteners + 2; i++)
 		fcntl(keep[i], F_SETFD, 0);
 	/* The running image, even when an upgrade replaced the file since. */
 	execv("/proc/self/exe", argv);
@@ -147,6 +160,8 @@ static void child_io_free(struct spamd *s)
 		return;
 	privsep_reader_free(&io->reader);
 	privsep_writer_free(&io->writer);
+	privsep_reader_free(&io->class_reader);
+	privsep_writer_free(&io->class_writer);
 	free(io);
 	s->child_reader = NULL;
 }
@@ -154,10 +169,10 @@ static void child_io_free(struct spamd *s)
 static int fork_child(struct daemon *d, char *err, size_t errlen)
 {
 	struct spamd *s = d->spamd;
-	char empty_dir[PATH_MAX], fds[TARPIT_LISTEN_MAX + 1][16];
-	char *argv[TARPIT_LISTEN_MAX + 5];
+	char empty_dir[PATH_MAX], fds[TARPIT_LISTEN_MAX + 2][16];
+	char *argv[TARPIT_LISTEN_MAX + 6];
 	size_t argc = 0;
-	int sv[2], ret;
+	int sv[2], cv[2], ret;
 	pid_t pid;
 
 	if (s->nlisteners > TARPIT_LISTEN_MAX) {
@@ -168,6 +183,13 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "spamd: socketpair: %s", strerror(errno));
 		return -errno;
 	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv)) {
+		ret = -errno;
+		snprintf(err, errlen, "spamd: socketpair: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
+	}
 	/* The child's command line, made before the fork. */
 	snprintf(empty_dir, sizeof(empty_dir), "%s/" SPAMD_CHILD_ROOT, d->cfg.state_dir);
 	argv[argc++] = "greywalld";
@@ -175,9 +197,11 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 	argv[argc++] = empty_dir;
 	snprintf(fds[0], sizeof(fds[0]), "%d", sv[1]);
 	argv[argc++] = fds[0];
+	snprintf(fds[1], sizeof(fds[1]), "%d", cv[1]);
+	argv[argc++] = fds[1];
 	for (size_t i = 0; i < s->nlisteners; i++) {
-		snprintf(fds[i + 1], sizeof(fds[i + 1]), "%d", s->listeners[i]);
-		argv[argc++] = fds[i + 1];
+		snprintf(fds[i + 2], sizeof(fds[i + 2]), "%d", s->listeners[i]);
+		argv[argc++] = fds[i + 2];
 	}
 	argv[argc] = NULL;
 	pid = fork();
@@ -186,17 +210,23 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "spamd: fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		close(cv[0]);
+		close(cv[1]);
 		return ret;
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		close(cv[0]);
 		fcntl(sv[1], F_SETFL, O_NONBLOCK);
-		exec_child(s, sv[1], argv);
+		fcntl(cv[1], F_SETFL, O_NONBLOCK);
+		exec_child(s, sv[1], cv[1], argv);
 	}
 	close(sv[1]);
-	ret = spamd_child_attach(d, sv[0], pid);
+	close(cv[1]);
+	ret = spamd_child_attach(d, sv[0], cv[0], pid);
 	if (ret) {
 		close(sv[0]);
+		close(cv[0]);
 		kill(pid, SIGTERM);
 		snprintf(err, errlen, "spamd: %s", strerror(-ret));
 		return ret;
@@ -206,26 +236,40 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 	return ret ? ret : spamd_child_send_traps(d);
 }
 
-int spamd_child_attach(struct daemon *d, int fd, pid_t pid)
+int spamd_child_attach(struct daemon *d, int fd, int class_fd, pid_t pid)
 {
 	struct spamd *s = d->spamd;
 	struct child_io *io = calloc(1, sizeof(*io));
 	int ret = io ? privsep_reader_init(&io->reader, fd) : -ENOMEM;
 
+	if (!ret && class_fd >= 0)
+		ret = privsep_reader_init(&io->class_reader, class_fd);
 	if (ret) {
+		if (io)
+			privsep_reader_free(&io->reader);
 		free(io);
 		return ret;
 	}
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	privsep_writer_init(&io->writer, fd);
+	io->class_out = &io->writer;
+	if (class_fd >= 0) {
+		fcntl(class_fd, F_SETFL, O_NONBLOCK);
+		privsep_writer_init(&io->class_writer, class_fd);
+		io->class_out = &io->class_writer;
+	}
 	s->child_reader = io;
 	s->child_fd = fd;
+	s->class_fd = class_fd;
 	s->child_pid = pid;
 	s->child_restart_at = 0;
 	if (d->epoll_fd >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
 		epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+		ev.data.fd = class_fd;
+		if (class_fd >= 0)
+			epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, class_fd, &ev);
 	}
 	return 0;
 }
@@ -319,6 +363,12 @@ static void drop_child_io(struct daemon *d)
 		epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, s->child_fd, NULL);
 	close(s->child_fd);
 	s->child_fd = -1;
+	if (s->class_fd >= 0) {
+		if (d->epoll_fd >= 0)
+			epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, s->class_fd, NULL);
+		close(s->class_fd);
+		s->class_fd = -1;
+	}
 	child_io_free(s);
 }
 
@@ -355,7 +405,7 @@ static int send_to_child(struct daemon *d, const struct privsep_msg *msg)
 
 	if (!io)
 		return -EPIPE;
-	ret = privsep_send(&io->writer, msg);
+	ret = privsep_send(msg->type == PRIVSEP_CLASS ? io->class_out : &io->writer, msg);
 	if (ret && ret != -EMSGSIZE && ret != -EINVAL) {
 		log_err("tarpit: the child does not read (%s): restarting it", strerror(-ret));
 		if (d->spamd->child_pid > 0)
@@ -582,6 +632,47 @@ static void rcpt_received(struct daemon *d, const struct privsep_rcpt *m)
 		spamd_store_result(d, ret, r.when);
 }
 
+/* The child's channel failed (-EPIPE: it went away): restart it. */
+static void child_failed(struct daemon *d, int err)
+{
+	struct spamd *s = d->spamd;
+
+	if (err != -EPIPE)
+		log_err("tarpit: protocol error from the child (%s): restarting it", strerror(-err));
+	if (s->child_pid > 0)
+		kill(s->child_pid, SIGTERM);
+	schedule_restart(d);
+}
+
+/*
+ * Every CLASSIFY waiting on the class channel: each is a connection
+ * waiting for its banner, so they are answered before any bulk message.
+ * 0, or -errno when the channel failed (the child is being restarted).
+ */
+static int read_classifies(struct daemon *d)
+{
+	struct child_io *io = d->spamd->child_reader;
+	struct privsep_msg msg;
+	int ret;
+
+	if (!io || io->class_out == &io->writer)
+		return 0;
+	while ((ret = privsep_receive(&io->class_reader, &msg)) == 1) {
+		if (msg.type != PRIVSEP_CLASSIFY) {
+			ret = -EPROTO;
+			break;
+		}
+		answer_classify(d, &msg.classify);
+		/* A CLASS the child would not take restarted it. */
+		io = d->spamd->child_reader;
+		if (!io)
+			return -EPIPE;
+	}
+	if (ret < 0)
+		child_failed(d, ret);
+	return ret < 0 ? ret : 0;
+}
+
 void spamd_child_read(struct daemon *d)
 {
 	struct spamd *s = d->spamd;
@@ -589,9 +680,15 @@ void spamd_child_read(struct daemon *d)
 	struct privsep_msg msg;
 	int budget = READ_BUDGET, ret = 1; /* 1: maybe more to read */
 
-	if (io)
-		io->paused = false;
-	while (io && budget-- > 0 && (ret = privsep_receive(&io->reader, &msg)) == 1) {
+	if (!io || read_classifies(d))
+		return;
+	io->paused = false;
+	while (budget-- > 0) {
+		if (budget % CLASS_EVERY == 0 && read_classifies(d))
+			return;
+		ret = privsep_receive(&io->reader, &msg);
+		if (ret != 1)
+			break;
 		switch (msg.type) {
 		case PRIVSEP_CLASSIFY:
 			answer_classify(d, &msg.classify);
@@ -607,18 +704,14 @@ void spamd_child_read(struct daemon *d)
 			break;
 		}
 		io = s->child_reader;
+		if (!io)
+			return;
 	}
 	/* Stopped with messages maybe left in the reader's buffer, where epoll cannot see them. */
-	if (io && ret == 1)
+	if (ret == 1)
 		io->paused = true;
-	if (io && ret < 0) {
-		if (ret != -EPIPE)
-			log_err("tarpit: protocol error from the child (%s): restarting it",
-				strerror(-ret));
-		if (s->child_pid > 0)
-			kill(s->child_pid, SIGTERM);
-		schedule_restart(d);
-	}
+	if (ret < 0)
+		child_failed(d, ret);
 }
 
 bool spamd_child_pending(struct daemon *d)
@@ -633,11 +726,15 @@ bool spamd_child_pending(struct daemon *d)
 void spamd_child_work(struct daemon *d)
 {
 	struct spamd *s = d->spamd;
-	struct child_io *io = s ? s->child_reader : NULL;
+	struct child_io *io;
 
 	if (!s)
 		return;
+	/* Connections waiting for their banner first: a batch takes a while. */
+	if (read_classifies(d))
+		return;
 	store_batch(d, RCPT_BATCH);
+	io = s->child_reader;
 	if (io && io->paused)
 		spamd_child_read(d);
 }
@@ -673,8 +770,10 @@ void spamd_child_periodic(struct daemon *d, int64_t now)
 	struct spamd *s = d->spamd;
 	struct child_io *io = s ? s->child_reader : NULL;
 
-	if (io)
+	if (io) {
 		privsep_flush(&io->writer);
+		privsep_flush(&io->class_writer);
+	}
 	if (s && s->child_restart_at && now >= s->child_restart_at && s->child_pid <= 0) {
 		char err[256];
 

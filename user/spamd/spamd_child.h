@@ -40,11 +40,12 @@ int spamd_child_steer(struct daemon *d, char *err, size_t errlen);
 void spamd_child_stop(struct daemon *d);
 
 /*
- * Take fd (nonblocking from now on) as the socket of the child pid: what
- * spamd_child_start() does after the fork, and what tests use with a
- * socketpair of their own. Returns 0 or -errno.
+ * Take fd (nonblocking from now on) as the socket of the child pid, and
+ * class_fd as the one for CLASSIFY and CLASS alone (-1: fd carries them
+ * too): what spamd_child_start() does after the fork, and what tests use
+ * with socketpairs of their own. Returns 0 or -errno.
  */
-int spamd_child_attach(struct daemon *d, int fd, pid_t pid);
+int spamd_child_attach(struct daemon *d, int fd, int class_fd, pid_t pid);
 
 /*
  * The child's socket is readable: answer its CLASSIFYs, apply the RCPTs

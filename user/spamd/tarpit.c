@@ -54,6 +54,13 @@
  * PRIVSEP_LINE_MAX bytes each, which the rest of PRIVSEP_QUEUE_MAX holds.
  */
 #define PARENT_QUEUE_HIGH (PRIVSEP_QUEUE_MAX / 8)
+/*
+ * Input bytes one connection is served per round of the event loop (and
+ * the most one read peeks): a client pipelining commands as fast as it can
+ * waits for the next round rather than holding the loop, so another
+ * client's command waits at most one slice per busy connection.
+ */
+#define TURN_BYTES 512
 
 /* A RCPT's fields are SMTP lines: the protocol's limit must hold any of them. */
 _Static_assert(SMTP_LINE_MAX <= PRIVSEP_FIELD_MAX, "a RCPT field must fit a privsep line");
@@ -62,6 +69,7 @@ _Static_assert(SMTP_LINE_MAX <= PRIVSEP_FIELD_MAX, "a RCPT field must fit a priv
 enum {
 	TAG_SIGNAL = 1,
 	TAG_PARENT = 2,
+	TAG_CLASS = 3,
 	TAG_LISTEN = 16,	/* + the listener's index */
 	TAG_CONN = TAG_LISTEN + TARPIT_LISTEN_MAX, /* + the connection's slot */
 };
@@ -96,6 +104,7 @@ struct conn {
 		uint32_t next;	/* free or dead: the next slot of its stack */
 	};
 	uint8_t flags;		/* enum conn_flag */
+	bool ready;		/* in the ready list: input left for the next round */
 };
 
 /* endlessh's client is a glibc chunk of 96 bytes; a slot costs no header. */
@@ -132,6 +141,16 @@ struct tarpit {
 	struct trap_rules rules;
 	struct privsep_reader reader;
 	struct privsep_writer writer;
+	/* CLASSIFY out, CLASS in: class_fd's, or parent_fd's when it has none. */
+	struct privsep_reader class_reader;
+	struct privsep_writer class_writer, *classify;
+	/*
+	 * Slots whose input was cut at TURN_BYTES, served next round: at most
+	 * every slot once, plus the ones re-queued while a round serves the
+	 * list (hence twice the slots).
+	 */
+	uint32_t *ready, nready, ready_cap;
+	uint32_t turn_left;	/* input bytes the connection being served may still take */
 	bool input_waits;	/* a connection stopped reading until the parent reads */
 	bool stop;
 	int err;
@@ -348,6 +367,25 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
  * does not, so an event with EPOLLRDHUP drains to the EOF. 0 or -errno
  * (close).
  */
+/* A new slice of input for the connection about to be served. */
+static void conn_turn(struct tarpit *t)
+{
+	t->turn_left = TURN_BYTES;
+}
+
+/*
+ * Serve c again next round. Should the list be full (slots closed and
+ * taken again within one round), c is left to its next edge or deadline
+ * rather than the list growing.
+ */
+static void conn_ready(struct tarpit *t, struct conn *c)
+{
+	if (c->ready || t->nready == t->ready_cap)
+		return;
+	c->ready = true;
+	t->ready[t->nready++] = slot_of(t, c);
+}
+
 static bool parent_congested(const struct tarpit *t)
 {
 	return privsep_queued(&t->writer) > PARENT_QUEUE_HIGH;
@@ -361,6 +399,7 @@ static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 
 	while (!ret && !(c->flags & (CONN_READS_OVER | CONN_INPUT_BLOCKED))) {
 		ssize_t n, used;
+		size_t want;
 
 		/* The input stays in the socket until parent_drained(). */
 		if (parent_congested(t)) {
@@ -368,7 +407,14 @@ static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 			t->input_waits = true;
 			break;
 		}
-		n = recv(c->fd, t->buf, sizeof(t->buf), MSG_PEEK);
+		/* This round's slice is used: the rest waits in the socket for the next. */
+		if (!t->turn_left) {
+			c->flags |= CONN_INPUT_BLOCKED;
+			conn_ready(t, c);
+			break;
+		}
+		want = t->turn_left < sizeof(t->buf) ? t->turn_left : sizeof(t->buf);
+		n = recv(c->fd, t->buf, want, MSG_PEEK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -389,11 +435,12 @@ static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 			ret = -EIO;
 			break;
 		}
+		t->turn_left -= (uint32_t)used;
 		if (used < n)
 			c->flags |= CONN_INPUT_BLOCKED;
 		if (c->session.state == SMTP_CLOSING)
 			c->flags |= CONN_READS_OVER;
-		if (!drain && n < (ssize_t)sizeof(t->buf))
+		if (!drain && (size_t)n < want)
 			break;
 	}
 	/* Counted once the session is black: a trap verdict can still fail in smtp.c. */
@@ -440,6 +487,12 @@ static void conn_progress(struct tarpit *t, struct conn *c)
 		if (!pending && (c->flags & CONN_INPUT_BLOCKED) && parent_congested(t)) {
 			/* parent_drained() reads on. */
 			t->input_waits = true;
+			conn_schedule(c, t->now + t->cfg->idle_timeout);
+			return;
+		}
+		if (!pending && (c->flags & CONN_INPUT_BLOCKED) && !t->turn_left) {
+			/* This round's slice is used: serve_ready() reads on next round. */
+			conn_ready(t, c);
 			conn_schedule(c, t->now + t->cfg->idle_timeout);
 			return;
 		}
@@ -525,6 +578,7 @@ static void conn_classified(struct tarpit *t, struct conn *c, const struct privs
 		 class->black && *class->lists ? ", lists: " : "",
 		 class->black ? class->lists : "");
 	/* Input that came before the banner raised its one edge already. */
+	conn_turn(t);
 	ret = conn_read(t, c, true);
 	if (ret) {
 		conn_close(t, c);
@@ -551,6 +605,7 @@ static void run_timers(struct tarpit *t)
 				conn_classified(t, c, &grey);
 		} else if ((c->flags & CONN_TIMED) && c->due <= t->now) {
 			c->flags &= (uint8_t)~CONN_TIMED;
+			conn_turn(t);
 			conn_timer(t, c);
 		}
 	}
@@ -612,7 +667,7 @@ static void conn_accept(struct tarpit *t, int fd, const struct sockaddr_storage 
 	t->clients++;
 	m.classify.conn_id = c->id;
 	m.classify.client = c->session.client;
-	ret = privsep_send(&t->writer, &m);
+	ret = privsep_send(t->classify, &m);
 	if (ret)
 		log_warn("%s: not classified by the parent: %s", conn_ip(c, ip), strerror(-ret));
 }
@@ -661,6 +716,7 @@ static void conn_event(struct tarpit *t, struct conn *c, uint32_t events)
 	}
 	if (events & EPOLLOUT)
 		c->flags &= (uint8_t)~CONN_WRITE_BLOCKED;
+	conn_turn(t);
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
 		ret = conn_read(t, c, events & (EPOLLRDHUP | EPOLLHUP));
 		if (ret) {
@@ -837,13 +893,14 @@ static int parent_message(struct tarpit *t, const struct privsep_msg *m)
 	return ret;
 }
 
-static void parent_input(struct tarpit *t)
+/* What the parent sent on one channel: the class channel carries CLASS alone. */
+static void parent_input(struct tarpit *t, struct privsep_reader *r, bool class_only)
 {
 	struct privsep_msg m;
 	int ret;
 
-	while ((ret = privsep_receive(&t->reader, &m)) == 1) {
-		ret = parent_message(t, &m);
+	while ((ret = privsep_receive(r, &m)) == 1) {
+		ret = class_only && m.type != PRIVSEP_CLASS ? -EPROTO : parent_message(t, &m);
 		if (ret)
 			break;
 	}
@@ -867,9 +924,32 @@ static void parent_drained(struct tarpit *t)
 		const char *data;
 
 		if (slot_live(c) && !(c->flags & CONN_CLASSIFYING) &&
-		    (c->flags & CONN_INPUT_BLOCKED) && !smtp_session_pending(&c->session, &data))
+		    (c->flags & CONN_INPUT_BLOCKED) && !smtp_session_pending(&c->session, &data)) {
+			conn_turn(t);
 			conn_progress(t, c);
+		}
 	}
+}
+
+/* The connections whose slice ran out last round: a slice each, in turn. */
+static void serve_ready(struct tarpit *t)
+{
+	uint32_t n = t->nready;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct conn *c = &t->slots[t->ready[i]];
+
+		/* Not ready: served already through a later entry of a reused slot. */
+		if (!c->ready)
+			continue;
+		c->ready = false;
+		if (!slot_live(c) || (c->flags & CONN_CLASSIFYING))
+			continue;
+		conn_turn(t);
+		conn_progress(t, c);
+	}
+	memmove(t->ready, t->ready + n, (t->nready - n) * sizeof(*t->ready));
+	t->nready -= n;
 }
 
 static void dispatch(struct tarpit *t, const struct epoll_event *ev)
@@ -889,7 +969,13 @@ static void dispatch(struct tarpit *t, const struct epoll_event *ev)
 			log_warn("tarpit: writing to the parent: %s", strerror(-ret));
 		parent_drained(t);
 		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-			parent_input(t);
+			parent_input(t, &t->reader, false);
+	} else if (tag == TAG_CLASS) {
+		ret = ev->events & EPOLLOUT ? privsep_flush(&t->class_writer) : 0;
+		if (ret && ret != -EAGAIN)
+			log_warn("tarpit: writing to the parent: %s", strerror(-ret));
+		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			parent_input(t, &t->class_reader, true);
 	} else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + t->cfg->nlisten) {
 		accept_connections(t, t->cfg->listen_fds[tag - TAG_LISTEN]);
 	} else if (tag >= TAG_CONN && tag - TAG_CONN < t->used) {
@@ -940,9 +1026,29 @@ static int slots_reserve(struct tarpit *t)
 		return -errno;
 	t->slots = p;
 	t->nslots = (uint32_t)n;
+	p = mmap(NULL, 2 * n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->ready = p;
+	t->ready_cap = (uint32_t)(2 * n);
 	while (t->slot_bits < 32 && (1ull << t->slot_bits) < n)
 		t->slot_bits++;
 	return 0;
+}
+
+static int class_channel_setup(struct tarpit *t)
+{
+	int fd = t->cfg->class_fd, flags = fcntl(fd, F_GETFL), ret;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK))
+		return -errno;
+	ret = epoll_add(t, fd, EPOLLIN | EPOLLOUT | EPOLLET, TAG_CLASS);
+	if (!ret)
+		ret = privsep_reader_init(&t->class_reader, fd);
+	if (!ret)
+		t->classify = &t->class_writer;
+	return ret;
 }
 
 static int tarpit_setup(struct tarpit *t)
@@ -971,6 +1077,8 @@ static int tarpit_setup(struct tarpit *t)
 		ret = slots_reserve(t);
 	if (!ret)
 		ret = privsep_reader_init(&t->reader, t->cfg->parent_fd);
+	if (!ret && t->cfg->class_fd > 0)
+		ret = class_channel_setup(t);
 	if (!ret)
 		ret = trap_sets_new(&t->spamtraps, &t->domains, &t->valid);
 	t->rules = (struct trap_rules){ t->spamtraps, t->domains, t->valid };
@@ -1006,6 +1114,8 @@ static void tarpit_teardown(struct tarpit *t)
 	close_all(t);
 	if (t->slots)
 		munmap(t->slots, (size_t)t->nslots * sizeof(struct conn));
+	if (t->ready)
+		munmap(t->ready, (size_t)t->ready_cap * sizeof(uint32_t));
 	for (size_t i = 0; i < t->nmessages; i++)
 		smtp_shared_put(t->messages[i]);
 	smtp_shared_put(t->banner);
@@ -1015,6 +1125,8 @@ static void tarpit_teardown(struct tarpit *t)
 		log_set_sink(NULL, NULL);
 	privsep_reader_free(&t->reader);
 	privsep_writer_free(&t->writer);
+	privsep_reader_free(&t->class_reader);
+	privsep_writer_free(&t->class_writer);
 	free(t->hostname);
 	free(t->banner_text);
 	if (t->epfd >= 0)
@@ -1045,6 +1157,8 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 	t->epfd = t->sigfd = -1;
 	t->free_top = t->dead_top = SLOT_NONE;
 	privsep_writer_init(&t->writer, cfg->parent_fd);
+	privsep_writer_init(&t->class_writer, cfg->class_fd > 0 ? cfg->class_fd : -1);
+	t->classify = &t->writer;
 	if (cfg->log_to_parent)
 		log_set_sink(log_to_parent, t);
 	t->start_ms = t->clock.monotonic_ms(t->clock.ctx);
@@ -1057,7 +1171,7 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 
 		/* Wake at the next second, when the wheel turns. */
 		clock_update(t);
-		timeout = 1000 - (int)((t->now_ms - t->start_ms) % 1000);
+		timeout = t->nready ? 0 : 1000 - (int)((t->now_ms - t->start_ms) % 1000);
 		n = epoll_wait(t->epfd, events, EVENT_BATCH, timeout);
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
@@ -1069,6 +1183,7 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 		free_dead(t);
 		parent_drained(t);
 		run_timers(t);
+		serve_ready(t);
 		if (t->accept_resume_ms && t->now_ms >= t->accept_resume_ms)
 			accept_pause(t, false);
 		free_dead(t);

@@ -46,6 +46,13 @@ struct tarpit_config {
 	const int *listen_fds;	/* listening TCP sockets (nonblocking), 1..TARPIT_LISTEN_MAX */
 	size_t nlisten;
 	int parent_fd;		/* the child's end of the socketpair; made nonblocking */
+	/*
+	 * The child's end of a second socketpair for CLASSIFY and CLASS
+	 * alone, so a connection's classification never queues behind the
+	 * RCPTs and log lines of a flood on parent_fd. 0 (unset): parent_fd
+	 * carries them too (descriptor 0 is never a socketpair here).
+	 */
+	int class_fd;
 	const char *hostname;	/* in the banner and the replies */
 	const char *banner;	/* "greywall IP-based SPAM blocker" */
 	int black_code;		/* 450 or 550: black clients' final reply when CLASS says 0 */
@@ -88,7 +95,7 @@ int tarpit_listen(const struct sockaddr *addr, socklen_t len, bool reuseport);
  * both return 0. Returns -EINVAL for a bad config, -errno when setting up
  * fails, and -EPROTO/-EMSGSIZE/-errno when the parent's channel fails.
  * Every connection is closed on the way out; the listening sockets and
- * parent_fd stay open (they are the caller's). A connection's error only
+ * parent_fd and class_fd stay open (they are the caller's). A connection's error only
  * ends that connection.
  */
 int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock);

@@ -152,7 +152,7 @@ static int confine(const char *empty_dir, int parent_fd, char *line, struct priv
 
 int tarpit_child_main(int argc, char **argv)
 {
-	int listeners[TARPIT_LISTEN_MAX], parent_fd;
+	int listeners[TARPIT_LISTEN_MAX], parent_fd, class_fd;
 	struct privsep_msg config;
 	struct tarpit_config tc;
 	const char *step = "";
@@ -163,13 +163,15 @@ int tarpit_child_main(int argc, char **argv)
 	/* The kernel named us after /proc/self/exe: "exe". */
 	prctl(PR_SET_NAME, "greywalld", 0, 0, 0);
 	parent_fd = argc >= 4 ? parse_fd(argv[3]) : -1;
-	if (argc < 5 || argc - 4 > TARPIT_LISTEN_MAX || parent_fd < 0 ||
-	    !is_socket(parent_fd, SOCK_STREAM, false)) {
+	class_fd = argc >= 5 ? parse_fd(argv[4]) : -1;
+	if (argc < 6 || argc - 5 > TARPIT_LISTEN_MAX || parent_fd < 0 || class_fd < 0 ||
+	    class_fd == parent_fd || !is_socket(parent_fd, SOCK_STREAM, false) ||
+	    !is_socket(class_fd, SOCK_STREAM, false)) {
 		fprintf(stderr, "greywalld: %s is for greywalld's own use\n", TARPIT_CHILD_OPTION);
 		return 64;
 	}
 	log_set_sink(log_early, &parent_fd);
-	for (int i = 4; i < argc; i++) {
+	for (int i = 5; i < argc; i++) {
 		int fd = parse_fd(argv[i]);
 
 		if (fd < 0 || !is_socket(fd, SOCK_STREAM, true)) {
@@ -189,6 +191,7 @@ int tarpit_child_main(int argc, char **argv)
 	tc.listen_fds = listeners;
 	tc.nlisten = nlisten;
 	tc.parent_fd = parent_fd;
+	tc.class_fd = class_fd;
 	tc.log_to_parent = true;
 	ret = tarpit_run(&tc, NULL);
 	if (ret)

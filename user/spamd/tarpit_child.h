@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The tarpit child as its own process image. greywalld forks, keeps in
- * the child only the listening sockets and its end of the socketpair, and
- * executes itself again (/proc/self/exe: the image the parent runs, even
- * after an upgrade replaced the file) as
+ * the child only the listening sockets and its ends of the two
+ * socketpairs (the bulk channel, and the one for CLASSIFY and CLASS
+ * alone), and executes itself again (/proc/self/exe: the image the parent
+ * runs, even after an upgrade replaced the file) as
  *
- *   greywalld --tarpit-child <empty-dir> <parent-fd> <listen-fd>...
+ *   greywalld --tarpit-child <empty-dir> <parent-fd> <class-fd> <listen-fd>...
  *
  * so that every child has a fresh address-space layout and stack canary
  * and holds nothing of the parent's memory: no mapping of a BPF map, of
