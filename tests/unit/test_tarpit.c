@@ -793,6 +793,65 @@ static void test_rcpt_never_dropped(void)
 		printf("# tarpit log: %s\n", h.log + (strlen(h.log) > 1500 ? strlen(h.log) - 1500 : 0));
 }
 
+/*
+ * Fair rounds: a client with 3,000 pipelined RCPTs in its socket and
+ * another with one RCPT, both ready when the tarpit wakes (it is stopped
+ * while they write), the flood's first: the other's RCPT is served after
+ * one slice of the flood, not after all of it (or as much as the flood's
+ * socket takes replies for).
+ */
+static void test_fair_turns(void)
+{
+	enum { FLOOD = 3000 };
+	static char in[FLOOD * 40], buf[4096];
+	struct tarpit_config cfg = base_config();
+	int flood, other, before = 0, rcpts = 0;
+	bool closed, found = false;
+	struct child h;
+	uint32_t id;
+	size_t len = 0;
+
+	cfg.stutter = 0;
+	child_start(&h, cfg, 0);
+	flood = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	other = dial(&h, true, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	say(flood, "HELO flood.example\r\nMAIL FROM:<a@flood.example>\r\n");
+	say(other, "HELO other.example\r\nMAIL FROM:<b@other.example>\r\n");
+	hear(flood, buf, sizeof(buf), MAIL_OK, 3000, &closed);
+	hear(other, buf, sizeof(buf), MAIL_OK, 3000, &closed);
+	for (int i = 0; i < FLOOD; i++)
+		len += (size_t)sprintf(in + len, "RCPT TO:<u%d@example.org>\r\n", i);
+	kill(h.pid, SIGSTOP);
+	say(flood, in);
+	say(other, "RCPT TO:<b@example.org>\r\n");
+	kill(h.pid, SIGCONT);
+	while (!found && next_msg(&h, 5000)) {
+		if (h.msg.type != PRIVSEP_RCPT)
+			continue;
+		found = !strcmp(h.msg.rcpt.to, "b@example.org");
+		before += !found;
+	}
+	CHECK(found && before <= 512 / 20,
+	      "fair rounds: the other client's RCPT after %d of the flood's (one 512-byte slice "
+	      "holds at most %d)", before, 512 / 20);
+	/* The flood is still served, whole, in later rounds. */
+	for (rcpts = before; rcpts < FLOOD; ) {
+		if (!next_msg(&h, 5000))
+			break;
+		rcpts += h.msg.type == PRIVSEP_RCPT;
+		/* Its replies must be read for it to go on. */
+		while (recv(flood, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+	}
+	CHECK_INT(rcpts, FLOOD, "fair rounds: and every one of the flood's RCPTs is served");
+	close(flood);
+	close(other);
+	close(h.fd);
+	CHECK_INT(child_wait(&h), 0, "fair rounds: the tarpit returns 0");
+}
+
 /* Out of descriptors: accepting pauses, and resumes once one is free. */
 static void test_emfile(void)
 {
@@ -932,6 +991,7 @@ int main(void)
 	test_config();
 	test_backpressure();
 	test_rcpt_never_dropped();
+	test_fair_turns();
 	test_emfile();
 	test_memory();
 	return check_done();
