@@ -72,6 +72,7 @@ struct child {
 	struct privsep_writer writer;
 	struct privsep_msg msg;	/* the last message from the tarpit */
 	int port4, port6;
+	int class_fd;		/* the class channel's end, -1 without one */
 	char log_path[32];
 	char log[1 << 16];	/* its stderr, read by child_stop() */
 };
@@ -144,13 +145,16 @@ static struct tarpit_config base_config(void)
 /*
  * Fork a tarpit with cfg on fresh loopback listeners. spare_fds > 0 caps
  * its descriptors at what it holds plus spare_fds, to run it out of them.
+ * cfg.class_fd -1 gives it a class channel (h->class_fd); 0, none.
  */
 static void child_start(struct child *h, struct tarpit_config cfg, int spare_fds)
 {
 	struct tarpit_clock clock = { test_monotonic_ms, test_wall, NULL };
-	int listeners[2], sv[2], logfd;
+	int listeners[2], sv[2], cv[2] = { -1, -1 }, logfd;
 
 	memset(h, 0, sizeof(*h));
+	if (cfg.class_fd < 0)
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv);
 	listeners[0] = listen_on(AF_INET, &h->port4);
 	listeners[1] = listen_on(AF_INET6, &h->port6);
 	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
@@ -167,6 +171,8 @@ static void child_start(struct child *h, struct tarpit_config cfg, int spare_fds
 		cfg.listen_fds = listeners;
 		cfg.nlisten = 2;
 		cfg.parent_fd = sv[1];
+		if (cv[1] >= 0)
+			cfg.class_fd = cv[1];
 		if (spare_fds) {
 			/* tarpit_run() takes two: epoll and signalfd. */
 			rlim_t limit = fd_limit_leaving(2 + spare_fds);
@@ -181,6 +187,9 @@ static void child_start(struct child *h, struct tarpit_config cfg, int spare_fds
 	close(listeners[1]);
 	close(sv[1]);
 	close(logfd);
+	if (cv[1] >= 0)
+		close(cv[1]);
+	h->class_fd = cv[0];
 	h->fd = sv[0];
 	fcntl(h->fd, F_SETFL, O_NONBLOCK);
 	privsep_reader_init(&h->reader, h->fd);
@@ -852,6 +861,68 @@ static void test_fair_turns(void)
 	CHECK_INT(child_wait(&h), 0, "fair rounds: the tarpit returns 0");
 }
 
+/*
+ * The class channel: while the parent reads nothing of the bulk channel
+ * (a flood's RCPTs pile up in it), a new client's CLASSIFY still comes on
+ * the class channel at once, and the CLASS sent back there starts its
+ * dialogue.
+ */
+static void test_class_channel(void)
+{
+	enum { FLOOD = 2000 };
+	static char in[FLOOD * 40], buf[4096];
+	struct tarpit_config cfg = base_config();
+	struct privsep_reader cr;
+	struct privsep_writer cw;
+	struct privsep_msg m;
+	struct pollfd p;
+	int flood, other;
+	bool closed;
+	struct child h;
+	uint32_t id;
+	size_t len = 0;
+
+	cfg.stutter = 0;
+	cfg.class_fd = -1;
+	child_start(&h, cfg, 0);
+	privsep_reader_init(&cr, h.class_fd);
+	privsep_writer_init(&cw, h.class_fd);
+	p = (struct pollfd){ .fd = h.class_fd, .events = POLLIN };
+	flood = dial(&h, false, &id, 0);
+	CHECK(poll(&p, 1, 3000) == 1 && privsep_receive(&cr, &m) == 1 &&
+		      m.type == PRIVSEP_CLASSIFY,
+	      "class channel: the CLASSIFY comes on it");
+	m = (struct privsep_msg){ .type = PRIVSEP_CLASS, .class = { m.classify.conn_id, false, 0,
+								    "", "" } };
+	privsep_send(&cw, &m);
+	for (int i = 0; i < FLOOD; i++)
+		len += (size_t)sprintf(in + len, "RCPT TO:<u%d@example.org>\r\n", i);
+	say(flood, "HELO flood.example\r\nMAIL FROM:<a@flood.example>\r\n");
+	say(flood, in);
+	/* The flood's RCPTs are reported on the bulk channel, which nobody reads now. */
+	hear(flood, buf, sizeof(buf), RCPT_OK RCPT_OK RCPT_OK, 3000, &closed);
+	other = dial(&h, true, &id, 0);
+	CHECK_INT(id, 0, "class channel: no CLASSIFY on the bulk channel");
+	CHECK(poll(&p, 1, 3000) == 1 && privsep_receive(&cr, &m) == 1 &&
+		      m.type == PRIVSEP_CLASSIFY,
+	      "class channel: a new client's CLASSIFY comes at once, the flood's RCPTs unread");
+	m = (struct privsep_msg){ .type = PRIVSEP_CLASS, .class = { m.classify.conn_id, false, 0,
+								    "", "" } };
+	privsep_send(&cw, &m);
+	hear(other, buf, sizeof(buf), "\r\n", 3000, &closed);
+	CHECK_STR(buf, BANNER, "class channel: its CLASS starts the dialogue");
+	close(flood);
+	close(other);
+	/* Read what piled up, or closing would reset the child's channel. */
+	while (next_msg(&h, 500))
+		;
+	close(h.fd);
+	close(h.class_fd);
+	privsep_reader_free(&cr);
+	privsep_writer_free(&cw);
+	CHECK_INT(child_wait(&h), 0, "class channel: the tarpit returns 0");
+}
+
 /* Out of descriptors: accepting pauses, and resumes once one is free. */
 static void test_emfile(void)
 {
@@ -992,6 +1063,7 @@ int main(void)
 	test_backpressure();
 	test_rcpt_never_dropped();
 	test_fair_turns();
+	test_class_channel();
 	test_emfile();
 	test_memory();
 	return check_done();
