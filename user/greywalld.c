@@ -577,6 +577,8 @@ static int event_loop(struct daemon *d, int listen_fd)
 	sigset_t mask;
 	int ep, sfd, tfd, ret;
 
+	/* Lines gather for the round: log_flush() before each epoll_wait(). */
+	log_buffer_lines();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -616,7 +618,10 @@ static int event_loop(struct daemon *d, int listen_fd)
 	while (!d->stop) {
 		struct epoll_event events[8];
 		/* Queued RCPTs are stored a batch per round, after what is ready is served. */
-		int n = epoll_wait(ep, events, 8, spamd_child_pending(d) ? 0 : -1);
+		int n;
+
+		log_flush();
+		n = epoll_wait(ep, events, 8, spamd_child_pending(d) ? 0 : -1);
 
 		if (n < 0 && errno != EINTR)
 			return -errno;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* Log lines (user/lib/log.c): a client's bytes never reach the log raw. */
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,6 +54,30 @@ static void log_long(void)
 }
 
 /* Lines in text, and whether anything but their newlines is a control byte. */
+/* Buffered lines: none written before log_flush(); a forked child writes its own only. */
+static void log_buffered(void)
+{
+	struct stat st;
+	pid_t pid;
+
+	log_buffer_lines();
+	log_info("first");
+	log_info("second");
+	CHECK(!fstat(2, &st) && st.st_size == 0, "buffered: nothing written before the flush");
+	pid = fork();
+	if (pid == 0) {
+		log_info("child");
+		log_flush();
+		exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	log_flush();
+	/* 70,000 bytes of lines: the buffer writes whole lines when it fills. */
+	for (int i = 0; i < 1000; i++)
+		log_info("%069d", i);
+	log_flush();
+}
+
 static int count_lines(const char *text, int *raw_controls)
 {
 	int lines = 0;
@@ -68,7 +94,7 @@ static int count_lines(const char *text, int *raw_controls)
 
 int main(void)
 {
-	char *text;
+	char *text, last[80];
 	int raw;
 
 	log_init("test_log", true, false);
@@ -84,6 +110,14 @@ int main(void)
 	CHECK_INT(raw, 0, "escaped whole, none raw");
 	CHECK(text && strlen(text) > 20000 && strstr(text, "helo \\001\\001"),
 	      "and not cut short (%zu bytes)", text ? strlen(text) : 0);
+	free(text);
+	text = capture(log_buffered);
+	CHECK(text && !strncmp(text, "<6>child\n<6>first\n<6>second\n", 28),
+	      "buffered: the child's line alone, then the parent's two, once each");
+	CHECK_INT(count_lines(text ? text : "", &raw), 1003, "buffered: every line, whole");
+	snprintf(last, sizeof(last), "<6>%069d\n", 999);
+	CHECK(text && strstr(text, last),
+	      "buffered: the last of 1,000 lines past the buffer's size");
 	free(text);
 	return check_done();
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 #include <xdp/libxdp.h>
 
 #include "lib/escape.h"
@@ -12,6 +13,12 @@
 
 static bool log_foreground = true;
 static bool log_verbose;
+/* log_buffer_lines(): whole lines waiting for log_flush(). */
+#define LOG_BUFFER_SIZE (64 * 1024)
+static char *log_buf;
+static size_t log_buf_len;
+/* The process the buffer is for: a forked child's copy holds its parent's lines. */
+static pid_t log_buf_pid;
 static log_sink_fn log_sink;
 static void *log_sink_ctx;
 
@@ -48,10 +55,54 @@ static char *format_message(char *stack, size_t size, const char *fmt, va_list a
 	return text;
 }
 
+/* Whether the buffer is ours; in a forked child, its parent's lines are dropped, not written twice. */
+static bool log_buf_ours(void)
+{
+	if (!log_buf)
+		return false;
+	if (log_buf_pid == getpid())
+		return true;
+	log_buf_len = 0;
+	return false;
+}
+
+void log_flush(void)
+{
+	if (log_buf_ours() && log_buf_len)
+		fwrite(log_buf, 1, log_buf_len, stderr);
+	log_buf_len = 0;
+}
+
+void log_buffer_lines(void)
+{
+	if (log_buf)
+		return;
+	log_buf = malloc(LOG_BUFFER_SIZE);
+	log_buf_pid = getpid();
+	if (log_buf)
+		atexit(log_flush);
+}
+
+/* A whole line to stderr: into the buffer when there is one, else at once. */
+static void log_put(const char *line, size_t len)
+{
+	bool buffered = log_buf_ours();
+
+	if (buffered && log_buf_len + len > LOG_BUFFER_SIZE)
+		log_flush();
+	if (buffered && len <= LOG_BUFFER_SIZE) {
+		memcpy(log_buf + log_buf_len, line, len);
+		log_buf_len += len;
+		return;
+	}
+	fwrite(line, 1, len, stderr);
+}
+
 /*
- * One write(2) per line: stderr is unbuffered, and the tarpit logs several
- * lines per SMTP dialogue, so three writes a line were a fifth of its
- * system calls. Whole lines also keep two processes' lines apart.
+ * One write(2) per line, or per buffer of whole lines: stderr is
+ * unbuffered, and the tarpit logs several lines per SMTP dialogue, so
+ * three writes a line were a fifth of its system calls. Whole lines also
+ * keep two processes' lines apart.
  */
 static void log_stderr(int priority, const char *text)
 {
@@ -69,7 +120,7 @@ static void log_stderr(int priority, const char *text)
 			stack[len - 1] = '\n';
 		}
 	}
-	fwrite(line, 1, len, stderr);
+	log_put(line, len);
 	if (line != stack)
 		free(line);
 }

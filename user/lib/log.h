@@ -22,6 +22,14 @@ void log_tarpit_line(int priority, const char *text);
  */
 typedef int (*log_sink_fn)(void *ctx, int priority, const char *text);
 void log_set_sink(log_sink_fn sink, void *ctx);
+/*
+ * From now on, lines for stderr gather in a buffer (whole lines, 64 KiB)
+ * until log_flush(), which an event loop calls once a round, or until it
+ * is full: a flood of log lines costs a write(2) per round, not per line.
+ * The buffer is flushed at exit too. No effect under syslog.
+ */
+void log_buffer_lines(void);
+void log_flush(void);
 /* Route libbpf's and libxdp's messages here; quiet unless verbose. */
 void log_route_libbpf(void);
 

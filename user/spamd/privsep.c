@@ -488,8 +488,15 @@ int privsep_send(struct privsep_writer *w, const struct privsep_msg *msg)
 	if (n < 0)
 		return n;
 	w->end += (size_t)n;
+	if (w->corked && w->end - w->start < PRIVSEP_CORK_MAX)
+		return 0;
 	ret = privsep_flush(w);
 	return ret == -EAGAIN ? 0 : ret;
+}
+
+void privsep_cork(struct privsep_writer *w)
+{
+	w->corked = true;
 }
 
 size_t privsep_queued(const struct privsep_writer *w)
@@ -520,8 +527,11 @@ int privsep_flush(struct privsep_writer *w)
 
 void privsep_writer_free(struct privsep_writer *w)
 {
+	bool corked = w->corked;
+
 	free(w->buf);
 	privsep_writer_init(w, w->fd);
+	w->corked = corked;
 }
 
 /*

@@ -170,11 +170,20 @@ struct privsep_writer {
 	int fd;
 	char *buf;
 	size_t start, end, cap;	/* queued bytes: buf[start..end) */
+	bool corked;		/* privsep_send() queues; privsep_flush() sends */
 };
 
 void privsep_writer_init(struct privsep_writer *w, int fd);
 /*
- * Queue one message and send what the fd takes now. Returns 0 (sent or
+ * Corked, privsep_send() only queues (until PRIVSEP_CORK_MAX bytes wait):
+ * a loop that sends many messages per round sends them with one system
+ * call by flushing once at the end of the round.
+ */
+#define PRIVSEP_CORK_MAX (64 * 1024)
+void privsep_cork(struct privsep_writer *w);
+/*
+ * Queue one message and send what the fd takes now (corked: once enough
+ * waits). Returns 0 (sent or
  * queued), -EMSGSIZE or -EINVAL from privsep_encode() (nothing queued),
  * -ENOBUFS when PRIVSEP_QUEUE_MAX bytes are already waiting (nothing
  * queued), -ENOMEM, or -errno from send(2) (the peer is gone).

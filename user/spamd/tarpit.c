@@ -983,6 +983,16 @@ static void dispatch(struct tarpit *t, const struct epoll_event *ev)
 	}
 }
 
+/* What this round queued for the parent, in one system call when it takes it all. */
+static void flush_parent(struct tarpit *t)
+{
+	int ret = privsep_flush(&t->writer);
+
+	/* -EAGAIN: the rest goes on EPOLLOUT; a gone parent shows on reading. */
+	if (ret && ret != -EAGAIN && ret != -EPIPE)
+		log_warn("tarpit: writing to the parent: %s", strerror(-ret));
+}
+
 static void close_all(struct tarpit *t)
 {
 	for (uint32_t i = 0; t->slots && i < t->used; i++)
@@ -1157,6 +1167,8 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 	t->epfd = t->sigfd = -1;
 	t->free_top = t->dead_top = SLOT_NONE;
 	privsep_writer_init(&t->writer, cfg->parent_fd);
+	/* RCPTs and log lines go out once a round (flush_parent()); CLASSIFY at once. */
+	privsep_cork(&t->writer);
 	privsep_writer_init(&t->class_writer, cfg->class_fd > 0 ? cfg->class_fd : -1);
 	t->classify = &t->writer;
 	if (cfg->log_to_parent)
@@ -1169,6 +1181,7 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 	while (!ret && !t->stop) {
 		int timeout, n;
 
+		flush_parent(t);
 		/* Wake at the next second, when the wheel turns. */
 		clock_update(t);
 		timeout = t->nready ? 0 : 1000 - (int)((t->now_ms - t->start_ms) % 1000);
@@ -1188,6 +1201,8 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 			accept_pause(t, false);
 		free_dead(t);
 	}
+	/* What the last round queued (a trap's RCPT among them) goes before we do. */
+	flush_parent(t);
 	if (!ret)
 		ret = t->err;
 	tarpit_teardown(t);
