@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <bpf/libbpf.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 #include <xdp/libxdp.h>
 
 #include "lib/escape.h"
@@ -17,8 +17,7 @@ static bool log_verbose;
 #define LOG_BUFFER_SIZE (64 * 1024)
 static char *log_buf;
 static size_t log_buf_len;
-/* The process the buffer is for: a forked child's copy holds its parent's lines. */
-static pid_t log_buf_pid;
+
 static log_sink_fn log_sink;
 static void *log_sink_ctx;
 
@@ -55,21 +54,18 @@ static char *format_message(char *stack, size_t size, const char *fmt, va_list a
 	return text;
 }
 
-/* Whether the buffer is ours; in a forked child, its parent's lines are dropped, not written twice. */
-static bool log_buf_ours(void)
-{
-	if (!log_buf)
-		return false;
-	if (log_buf_pid == getpid())
-		return true;
-	log_buf_len = 0;
-	return false;
-}
-
 void log_flush(void)
 {
-	if (log_buf_ours() && log_buf_len)
+	if (log_buf_len)
 		fwrite(log_buf, 1, log_buf_len, stderr);
+	log_buf_len = 0;
+}
+
+/* A forked child's copy holds its parent's lines: dropped, not written twice; it writes at once. */
+static void log_forked(void)
+{
+	free(log_buf);
+	log_buf = NULL;
 	log_buf_len = 0;
 }
 
@@ -78,19 +74,18 @@ void log_buffer_lines(void)
 	if (log_buf)
 		return;
 	log_buf = malloc(LOG_BUFFER_SIZE);
-	log_buf_pid = getpid();
-	if (log_buf)
-		atexit(log_flush);
+	if (!log_buf)
+		return;
+	atexit(log_flush);
+	pthread_atfork(NULL, NULL, log_forked);
 }
 
 /* A whole line to stderr: into the buffer when there is one, else at once. */
 static void log_put(const char *line, size_t len)
 {
-	bool buffered = log_buf_ours();
-
-	if (buffered && log_buf_len + len > LOG_BUFFER_SIZE)
+	if (log_buf && log_buf_len + len > LOG_BUFFER_SIZE)
 		log_flush();
-	if (buffered && len <= LOG_BUFFER_SIZE) {
+	if (log_buf && len <= LOG_BUFFER_SIZE) {
 		memcpy(log_buf + log_buf_len, line, len);
 		log_buf_len += len;
 		return;
