@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * The attacker of bench/connlimit.sh (issue 3): a burst of TCP connection
+ * The attacker of bench/connlimit.sh: a burst of TCP connection
  * attempts from one source address, paced on an absolute schedule (attempt
  * i starts at i / RATE seconds), each a nonblocking connect the kernel
  * completes or retries on its own.

@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-# Connection-rate enforcement (issue 3): greywall against nftables and
+# Connection-rate enforcement: greywall against nftables and
 # iptables doing the same job, in turn, on the same bursts. Each enforcer
 # gets a fresh pair of network namespaces (gateway and client, joined by a
 # veth, documentation addresses only) with a TCP server on the gateway's
 # port 110 (tests/tools/gwnet serve, which holds every connection), and
 # limits one source to 5 concurrent connections and 6 new ones in 3 s:
 #
-#   greywall  greywalld on the gateway's veth with SPEC section 2's pop3
+#   greywall  greywalld on the gateway's veth with the default config's pop3
 #             rule verbatim and a quick block of <popflooders> before it:
 #               table <popflooders> persist
 #               block drop quick from <popflooders>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Greylist decisions per second (issue 5), three ways, on the same tuples:
+ * Greylist decisions per second, three ways, on the same tuples:
  * tuple i is (127.1.0.0 + i, "mail.example.net", "<sender@example.net>",
  * "<rcpt-i@example.org>"), new every time, so every decision is "greylist".
  *

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-# Greylist decisions per second (issue 5), on the same COUNT new tuples and
+# Greylist decisions per second, on the same COUNT new tuples and
 # the same concurrency for each (bench/grey_rate.c says what a tuple is):
 #
 #   greywall  greywalld with a spamd block (stutter 0s, greystutter 0s) in a

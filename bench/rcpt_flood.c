@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * Does a client flooding the tarpit with RCPTs slow another client's
- * greylist decision (issue 11)? Against a running greywalld tarpit
+ * greylist decision? Against a running greywalld tarpit
  * (stutter 0, greystutter 0) on 127.0.0.1:PORT:
  *
  *   alone  -n dialogues one after another, each from its own address

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # A normal client's greylist decision, alone and while another client floods
-# the tarpit with RCPTs (issue 11): bench/rcpt_flood.c against greywalld with
+# the tarpit with RCPTs: bench/rcpt_flood.c against greywalld with
 # a spamd block (stutter 0s, greystutter 0s, spamd's other defaults) in a
 # throwaway network namespace, on 127.0.0.1:8025.
 #

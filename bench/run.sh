@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # `make bench`: greywall against its peers, side by side in one run on this
 # machine, and the results section of BENCHMARKS.md rewritten with the
-# numbers, the ratios and PASS/MISS against the targets of issues 2, 3 and 5.
+# numbers, the ratios and PASS/MISS against their targets (the Targets table).
 #
 #   bench/xdp_cost     per-packet cost with BPF_PROG_TEST_RUN: empty program,
 #                      xdp-filter (allow policy, map full), greywall 100 / 1M+100k
@@ -15,7 +15,7 @@
 #   bench/connlimit.sh connection-rate enforcement under a burst of 1,000
 #                      attempts/s: greywall vs nftables vs iptables, in turn
 #   bench/rcpt_flood.sh a greylist decision's latency alone and while another
-#                      client floods the tarpit with RCPTs (issue 11)
+#                      client floods the tarpit with RCPTs
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
 # the loopback, connlimit.sh on a veth, of throwaway network namespaces.
@@ -64,7 +64,7 @@ result_rows() {
 		'"$3"' }' "$2"
 }
 
-# ---- connection-rate enforcement (issue 3) ------------------------------
+# ---- connection-rate enforcement ----------------------------------------
 conn_run() {
 	echo "== connection-rate enforcement (bench/connlimit.sh) =="
 	./bench/connlimit.sh 2>&1 | tee "$OUT/connlimit.txt"
@@ -78,7 +78,7 @@ conn_max() {
 }
 # Admitted beyond the limit, the largest over the runs, hold and churn: enforcer -> "hold churn"
 conn_beyond() { echo "$(conn_max "$1_hold" beyond) $(conn_max "$1_churn" beyond)"; }
-# Issue 3's row in the targets table.
+# Connection-rate enforcement's row in the targets table.
 conn_rows() {
 	local gw ok
 	set -- $(conn_beyond greywall)
@@ -273,7 +273,7 @@ section() {
 	conn_section
 }
 
-# Issue 5's rows in the targets table.
+# The tarpit's and the greylist's rows in the targets table.
 hold_section_rows() {
 	local gw_held
 	gw_held=$(hold greywall held)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * The floor under greylist decisions through full SMTP dialogues (issue 5):
+ * The floor under greylist decisions through full SMTP dialogues:
  * the least a server can do for bench/grey_rate's dialogue and still answer
  * it, with nothing behind the answers. One process, one epoll loop (as the
  * tarpit child): accept, banner, 250 to HELO, MAIL and RCPT, 451 to DATA,

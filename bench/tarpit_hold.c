@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Issue 5's holding benchmark: many concurrent connections, each sent about
+ * The tarpit's holding benchmark: many concurrent connections, each sent about
  * a byte a second, held by greywall's tarpit or by endlessh, and what that
  * costs the server: resident memory per held connection and CPU time.
  *

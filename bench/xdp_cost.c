@@ -11,8 +11,8 @@
  *               and 50 IPv4 prefixes in <t0>
  *   gw_1m       the same rule, 1,000,000 hosts and 100,000 IPv4 prefixes in
  *               <t0> (plus 10,000 IPv6 prefixes for the IPv6 case)
- *   gw1m_flow   a data segment of an established pop3 flow (issue 3): the
- *               same tables, 50 rules (SPEC 2's field rules with their
+ *   gw1m_flow   a data segment of an established pop3 flow: the
+ *               same tables, 50 rules (the default config's rules with their
  *               limits and 45 more), 50,000 other flows tracked; and
  *               gw1m_rules50_pass, a SYN to port 25 under those rules
  *
@@ -578,7 +578,7 @@ static void gw_setup_rules(struct gw_xdp *skel, uint32_t nrules)
 }
 
 /*
- * The field rules of SPEC section 2 (tables <longterm> <bruteforce>
+ * The field rules of deploy/greywall.conf (tables <longterm> <bruteforce>
  * <popflooders> are bits 1..3; <t0> stays the blocked table):
  *   block drop quick from <t0>, <longterm>, <bruteforce>
  *   pass in quick proto tcp from <popflooders> to port pop3 flags S/SA
@@ -806,7 +806,7 @@ static double sweep_pass(int prog_fd, struct gw_xdp *skel, uint64_t seed, double
 	return median(v, n);
 }
 
-/* ---- established flows (issue 3) ---------------------------------------- */
+/* ---- established flows -------------------------------------------------- */
 
 #define FLOW_RULES 50
 #define FLOW_SPORT 40000
@@ -851,7 +851,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 }
 
 /*
- * FLOW_RULES rules: SPEC 2's field rules with their limits (<t0> stands
+ * FLOW_RULES rules: the default config's field rules with their limits (<t0> stands
  * for <longterm>, tables 1..3 are <bruteforce> <popflooders> and a spare),
  * then `block drop quick proto tcp from <tN> to port 1000+i` for tables no
  * measured source is in, up to FLOW_RULES (45 of them).
@@ -1240,9 +1240,9 @@ int main(int argc, char **argv)
 			 V4_UNLISTED, 2);
 		add_case("diag_rules16_drop", "diag: greywall 100, 16 rules, listed host", r_fd, 4,
 			 V4_LISTED_HOST, 1);
-		add_case("diag_field_pass", "diag: 1M+100k, SPEC 2 field rules, unlisted src",
+		add_case("diag_field_pass", "diag: 1M+100k, field rules, unlisted src",
 			 f_fd, 4, V4_UNLISTED, 2);
-		add_case("diag_field_drop", "diag: 1M+100k, SPEC 2 field rules, listed host",
+		add_case("diag_field_drop", "diag: 1M+100k, field rules, listed host",
 			 f_fd, 4, V4_LISTED_HOST, 1);
 		add_case("diag_hosts1m_pass", "diag: greywall 1M hosts + 50 prefixes", h_fd, 4,
 			 V4_UNLISTED, 2);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Flow tracking for max-src-conn and max-src-conn-rate (SPEC 4), shared by
+ * Flow tracking for max-src-conn and max-src-conn-rate, shared by
  * XDP and TC egress. A connection counts only once its three-way handshake
  * really completed: XDP sees the client's SYN and creates the flow, TC
  * egress sees the server's SYN-ACK and records its sequence number, and the
@@ -369,7 +369,7 @@ static __always_inline struct gw_flow *gw_flow_claim(const struct gw_flow_conf *
  * flows. Returns 0 to pass it, -1 to drop it: the source holds its bound
  * of half-open flows (GW_STAT_SRC_STATES_DROPS), or no slot could be had
  * (GW_STAT_FLOWS_FULL_DROPS). A SYN the data path cannot track is never
- * passed: its connection would escape the limits (SPEC 4). An existing
+ * passed: its connection would escape the limits. An existing
  * flow of the same tuple is a closed one (others never reach the rules),
  * so it starts over in its slot; otherwise the SYN takes a slot by
  * compare-and-swap (gw_flow_claim()), so a SYN on another CPU never writes
@@ -457,7 +457,7 @@ static __always_inline void gw_flow_overload_event(const struct gw_flow *f,
 /*
  * The client's ACK acknowledged the server's SYN-ACK: the connection is
  * established. Count it against the source's limits for the rule (PF's
- * pf_src_connlimit with SPEC 4's decaying rate); an offending handshake
+ * pf_src_connlimit with its decaying rate); an offending handshake
  * is refused: its ACK dropped, the flow killed, and nothing of it left in
  * the counts. Returns GW_FLOW_PASS or GW_FLOW_DROP.
  */
@@ -701,7 +701,7 @@ __noinline int gw_flow_ingress(struct xdp_md *ctx, const struct gw_pkt *pkt, __u
 	return verdict;
 }
 
-/* A packet of flow f leaves through the queue of f's rule, if it has one (SPEC 5). */
+/* A packet of flow f leaves through the queue of f's rule (`set queue`), if it has one. */
 static __always_inline void gw_flow_queue(struct __sk_buff *skb, const struct gw_flow *f)
 {
 	__u32 rule = f->rule;

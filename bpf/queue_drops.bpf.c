@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * The bytes of the packets a queue dropped (SPEC 5, `queue show -v`). The
+ * The bytes of the packets a queue dropped (`greywallctl queue show -v`). The
  * kernel's class statistics count a queue's drops in packets only. Every
  * packet a qdisc refuses is freed through kfree_skb() with a qdisc drop
  * reason, still on its device and still carrying the skb->priority that

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * `block return` (SPEC 2, PF's return): the blocked frame is rewritten in
+ * `block return` (PF's return, greywall.conf(5)): the blocked frame is rewritten in
  * place into the answer and sent back out of the interface it came in on
  * (XDP_TX). TCP gets a RST as a TCP stack sends one (RFC 793); every other
  * protocol gets PF's default return-icmp, port unreachable (ICMP type 3

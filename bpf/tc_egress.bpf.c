@@ -4,7 +4,7 @@
  * spamlogd's half of greylisting (the SMTP servers this host connects to
  * are recorded for userspace to whitelist), and the server's half of flow
  * tracking (bpf/flow.h), which also puts a queued rule's replies in their
- * queue (SPEC 5). Never blocks (yet): every packet leaves with TC_ACT_OK.
+ * queue (`set queue`). Never blocks (yet): every packet leaves with TC_ACT_OK.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>

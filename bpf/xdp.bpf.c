@@ -367,7 +367,7 @@ int greywall_xdp(struct xdp_md *ctx)
 				st->bytes += len;
 			}
 			action = gw_rule_action(gen, idx);
-			/* A SYN its rule must track but cannot is refused (SPEC 4). */
+			/* A SYN its rule must track but cannot is refused: it would escape the limits. */
 			if (action == GW_ACT_PASS && (meta->bits[1] & GW_RULE_META_STATEFUL) &&
 			    gw_is_tcp(&pkt) && gw_is_syn(&pkt) && gw_flow_syn(ctx, &pkt, idx))
 				action = GW_ACT_BLOCK_DROP;

@@ -93,9 +93,9 @@ struct gw_lpm6_key {
 };
 
 /*
- * The first-level index in front of the tries (SPEC 1: a packet must not pay
- * an LPM walk of a big trie). IPv4: one byte per /24, 256 to a page, one
- * page per /16. The byte says whether host entries exist in that /24
+ * The first-level index in front of the tries (a packet must not pay an
+ * LPM walk of a big trie; docs/DESIGN.md). IPv4: one byte per /24, 256 to
+ * a page, one page per /16. The byte says whether host entries exist in that /24
  * (GW_SLOT_HOSTS: look in the host map) and what the networks of /24 or
  * shorter that cover it are: GW_CLASS_NONE (none), a class number whose
  * table set is in gw_classes, or GW_CLASS_TRIE (networks longer than /24
@@ -306,7 +306,7 @@ struct gw_rule_stats {
 
 /*
  * Whether a rule's connections are tracked: a `pass ... keep state` rule
- * with a limit (max-src-states too) or an overload table (SPEC 4), or with `set queue` (its
+ * with a limit (max-src-states too) or an overload table, or with `set queue` (its
  * replies are found by their flow). Only those pay for flows.
  */
 static inline int gw_rule_tracks_flows(const struct gw_rule *r)
@@ -317,7 +317,7 @@ static inline int gw_rule_tracks_flows(const struct gw_rule *r)
 }
 
 /*
- * Queues (SPEC 5) are classes GW_QUEUE_HANDLE:ID of the HTB root qdisc
+ * Queues (`queue` in greywall.conf) are classes GW_QUEUE_HANDLE:ID of the HTB root qdisc
  * greywalld puts on each interface; ID is gw_rule.queue. TC egress puts a
  * queued flow's server packets in their class through skb->priority.
  */
@@ -325,9 +325,9 @@ static inline int gw_rule_tracks_flows(const struct gw_rule *r)
 #define GW_QUEUE_CLASSID(id) (((__u32)GW_QUEUE_HANDLE << 16) | (id))
 
 /*
- * Flow tracking (SPEC 4: only connections whose three-way handshake
- * completed count). Tuple: client = the side that sent the SYN; ports in
- * host order. XDP creates a flow on a client SYN decided by a rule that
+ * Flow tracking (only connections whose three-way handshake completed
+ * count; docs/DESIGN.md, invariants). Tuple: client = the side that sent
+ * the SYN; ports in host order. XDP creates a flow on a client SYN decided by a rule that
  * tracks flows; TC egress records the server's SYN-ACK; XDP verifies the
  * client's ACK against it. Userspace times flows out and kills them (flush).
  * words[] is the same 40 bytes as 64-bit words, for gw_flow_hash().
@@ -356,7 +356,7 @@ struct gw_flow_tuple {
  * the one whose flow matters least, a closing one, else a half-open one,
  * oldest first (GW_STAT_FLOWS_EVICTED); an established or killed flow is
  * never taken over, and when the slots hold only those the SYN is refused
- * (GW_STAT_FLOWS_FULL_DROPS), never passed untracked (SPEC 4). The hash is NH
+ * (GW_STAT_FLOWS_FULL_DROPS), never passed untracked. The hash is NH
  * (UMAC's) under a seed userspace draws at random when it first attaches
  * and keeps as long as the maps live (gw_flow_conf): whoever forges SYNs
  * never learns it, so they cannot aim at the slots of a chosen connection.
@@ -489,7 +489,7 @@ struct gw_flow {
  * clock's seconds at the last take, ages a count out (GW_SRC_HALFOPEN_STALE).
  * Signed: a give-back that races a reset leaves it below 0, never above
  * the truth. An LRU map: forged sources push out each other's counts, and
- * the flow table's take-overs, not this bound, hold them (SPEC 4).
+ * the flow table's take-overs, not this bound, hold them.
  */
 struct gw_src_halfopen {
 	__s32 count;
@@ -499,7 +499,7 @@ struct gw_src_halfopen {
 /*
  * PF's source tracking, per source and rule. rate_count is PF's threshold
  * count (connections * 1000, decaying), rate_last its time in whole
- * seconds (SPEC 4). overloaded: a limit fired and the event went out;
+ * seconds (greywall.conf(5), CONNECTION LIMITS). overloaded: a limit fired and the event went out;
  * every further handshake of the source for the rule is refused until
  * userspace clears it. The data path changes an entry under its lock
  * (userspace may ignore the lock: a plain update leaves the lock alone).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Flow tracking (bpf/flow.h, SPEC 4): only handshakes whose final ACK
+ * Flow tracking (bpf/flow.h): only handshakes whose final ACK
  * acknowledges the server's SYN-ACK count; max-src-conn and PF's decaying
  * max-src-conn-rate refuse the offending handshake in XDP itself and send
  * one overload event; FIN/RST give slots back; killed flows are dropped;
@@ -626,8 +626,8 @@ static void flow_setup(struct flow_env *env, int family, const char *what)
 }
 
 /*
- * SPEC 4: a flow table full of established flows refuses a new connection
- * (its SYN dropped, counted) and evicts none; full of half-open or closing
+ * No flood switches the limits off: a flow table full of established flows
+ * refuses a new connection (its SYN dropped, counted) and evicts none; full of half-open or closing
  * flows, it tracks the new one in the slot of one of them, and its limits
  * hold.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Queues in the data path (bpf/flow.h, SPEC 5): the server's packets of a
+ * Queues in the data path (bpf/flow.h, `set queue`): the server's packets of a
  * connection admitted by a keep-state rule with `set queue` leave TC
  * egress, from the SYN-ACK on, with skb->priority naming the queue's HTB
  * class (GW_QUEUE_CLASSID); those of a connection another rule admitted,

@@ -132,7 +132,7 @@ static const struct xdp_case rule_cases[] = {
 	  { RULE(BLK, .ifindex = 1) }, 1, 0, 0, XDP_DROP },
 	{ "on another interface does not match", TCP4(), 0, {}, { RULE(BLK, .ifindex = 9999) }, 1,
 	  0, 0, XDP_PASS },
-	/* The rules of SPEC section 2, compiled. */
+	/* The field rules of deploy/greywall.conf, compiled. */
 	{ "field rules: <longterm> dropped on pop3 SYN", TCP4(.dport = 110), 0,
 	  { { "198.51.100.7", T_BLOCK | T_OTHER } },
 	  { RULE(BLK, .src_tables = T_BLOCK, .flags = GW_RULE_QUICK),

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 # PF's max-src-conn / max-src-conn-rate / overload <t> flush [global] end to
-# end, IPv4 and IPv6: the pop3 and ssh rules of SPEC section 2 against real
+# end, IPv4 and IPv6: the default config's pop3 and ssh rules against real
 # TCP servers (gwnet serve) in the gateway's namespace that hold every
 # connection and log what they accepted and what was reset under them.
 #   - a 7th connection within 3 s puts the source in <popflooders>; its
@@ -19,7 +19,8 @@
 #   - a reload that moves the rules keeps the connection counts.
 # The data path's clock is injected through gw_config (GW_CFG_CLOCK) to
 # freeze it for the rate and to jump past tcp.established for the sweeper.
-# `set queue` (issue 4) is left out of the quick rule; the rest is verbatim.
+# `set queue` (tested by test_queues.sh) is left out of the quick rule; the
+# rest is verbatim.
 . "$(dirname "$0")/../lib/gw.sh"
 
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
@@ -50,7 +51,7 @@ pass in on egress proto tcp to port 2222 flags S/SA keep state (max-src-conn 2, 
 gw_write_config "$RULES"
 
 out=$(gw "$GW_BIN/greywalld" -n -f "$GW_CONF" 2>&1)
-ok $? "greywalld -n accepts the SPEC's pop3 and ssh rules"
+ok $? "greywalld -n accepts the field's pop3 and ssh rules"
 has "pflow is accepted with a warning" 'warning: .*pflow' "$out"
 [ "$(printf '%s\n' "$out" | grep -c warning)" -eq 1 ]
 ok $? "one warning, no other (got: $(printf '%s' "$out" | tr '\n' '|'))"

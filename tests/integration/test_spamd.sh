@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# The tarpit (SPEC 6) through its own listeners, as a client sees it:
+# The tarpit (spamd block) through its own listeners, as a client sees it:
 # greylisting with a passtime of seconds, whitelisting by the scan, trap
 # hits, a blacklisted source stuttered and answered with its list message,
 # IPv6, spamdb, candidates and callback probes, maxrcpt and maxtuples
@@ -144,7 +144,7 @@ logged "spamd's (BLACK) log line" "\(BLACK\) 203.0.113.9: <b@example.net> -> <us
 logged "spamd's (GREY) log line" "\(GREY\) 192.0.2.10: <a@example.net> -> <user@example.org>"
 logged "spamd's disconnect log line" "192.0.2.10: disconnected after [0-9]* seconds."
 
-# --- spamtrap candidates and callback probes (SPEC 6.7)
+# --- spamtrap candidates and callback probes (greywallctl traps, callbacks)
 grey_dialogue 192.0.2.66 192.0.2.1 nobody@example.org >/dev/null
 has "a recipient in our domain that is not valid is a spamtrap candidate" "^nobody@example.org .*sources 1" "$(ctl traps candidates)"
 has "with the source that used it" "192.0.2.66" "$(ctl traps candidates)"

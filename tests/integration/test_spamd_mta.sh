@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# The tarpit in front of a real MTA (issue 5): Postfix listens on the
+# The tarpit in front of a real MTA: Postfix listens on the
 # gateway's port 25; greywalld's sk_lookup program steers SMTP from sources
 # that are not whitelisted to the tarpit on the same port. A Postfix sender
 # in the client namespace is greylisted, retries after passtime, is

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# Hostile strings in a real SMTP dialogue (issue 11, items 3 and 7): a HELO
+# Hostile strings in a real SMTP dialogue (printed escaped, traps kept): a HELO
 # with a CR inside or an ESC, an 8,000-byte HELO of control bytes, an
 # 8,000-byte MAIL FROM, a spamtrap among 1,000 RCPTs. Each source must end
 # up in <spamd-greytrap> with a TRAPPED entry, and what greywallctl and the

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-# SYN floods do not switch the connection limits off (SPEC 4). Two tracked
+# SYN floods do not switch the connection limits off. Two tracked
 # ports (pop3 and 2222, max-src-conn 5) and real TCP servers in the
 # gateway's namespace (gwnet serve):
 #   (a) 5 s of SYNs from one source at the rate two raw sockets send them,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# The tarpit child confined (issue 12): a new image at every start, with
+# The tarpit child confined (greywalld(8)): a new image at every start, with
 # no mapping of a BPF map or of the store, chrooted to state-dir/empty,
 # under a seccomp filter; killed by SIGSYS it is restarted, with a new
 # address-space layout, and the parent names the seccomp violation. And a

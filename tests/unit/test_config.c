@@ -7,7 +7,7 @@
 #include "check.h"
 #include "config/config.h"
 
-/* SPEC section 2, as written there. */
+/* The field's configuration (tables, pop3 and ssh limits), as an operator writes it. */
 static const char spec_example[] =
     "set interface eth0\n"
     "table <longterm> persist counters file \"/var/lib/greywall/longterm\" timeout 28d\n"
@@ -39,7 +39,7 @@ static void test_spec_example(void)
 	const struct gw_rule *r;
 	int ret = load(spec_example, &cfg, err, sizeof(err));
 
-	CHECK_INT(ret, 0, "SPEC example parses (%s)", err);
+	CHECK_INT(ret, 0, "field example parses (%s)", err);
 	if (ret)
 		return;
 	CHECK_INT(cfg.ninterfaces, 1, "one interface");
@@ -561,7 +561,7 @@ static void test_bad_inputs(void)
 	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad input");
 }
 
-/* SPEC section 2's daemon settings and spamd block, as written there. */
+/* The daemon settings and a spamd block, as an operator writes them. */
 static const char spec_spamd[] =
     "set interface eth0                       # \"egress\"; several: { eth0 eth1 }\n"
     "set state-dir \"/var/lib/greywall\"        # SQLite store, table files by default\n"
@@ -615,7 +615,7 @@ static void test_spamd_spec_example(void)
 	char err[256] = "", buf[ADDR_STRLEN] = "";
 	int ret = load(spec_spamd, &cfg, err, sizeof(err));
 
-	CHECK_INT(ret, 0, "SPEC daemon settings and spamd block parse (%s)", err);
+	CHECK_INT(ret, 0, "daemon settings and spamd block parse (%s)", err);
 	if (ret)
 		return;
 	CHECK_INT(cfg.dump_interval, 3600, "dump-interval 1h");
@@ -1045,10 +1045,10 @@ static void test_load_file(void)
 		return;
 	CHECK(write(fd, spec_example, sizeof(spec_example) - 1) ==
 		  (ssize_t)(sizeof(spec_example) - 1),
-	      "write SPEC example");
+	      "write field example");
 	close(fd);
 	ret = config_load_file(path, &cfg, err, sizeof(err));
-	CHECK_INT(ret, 0, "config_load_file reads the SPEC example (%s)", err);
+	CHECK_INT(ret, 0, "config_load_file reads the field example (%s)", err);
 	if (!ret) {
 		CHECK_STR(cfg.path, path, "path is the file");
 		CHECK_INT(cfg.nrules, 5, "five rules from the file");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * The userspace half of issue 3 against the real maps (the XDP object's
- * maps, its program not even loaded) and real sockets: the sweeper's timeouts and slot
+ * The userspace half of connection limits and overload against the real
+ * maps (the XDP object's maps, its program not even loaded) and real sockets: the sweeper's timeouts and slot
  * accounting, PF's rate decay, flush versus flush global on gw_flows,
  * SOCK_DESTROY on IPv4, IPv6 and dual-stack sockets, an overload event
  * applied to the tables with its evidence, and the rule remap of a reload.
@@ -116,7 +116,7 @@ static long halfopen_count(const char *addr, uint32_t rule)
 
 static void test_rate_and_timeouts(void)
 {
-	/* PF's decay for max-src-conn-rate 3/10, in whole seconds (SPEC 4). */
+	/* PF's decay for max-src-conn-rate 3/10, in whole seconds (greywall.conf(5)). */
 	CHECK_INT(sweeper_rate_decayed(3000, 100, 100, 10), 3000, "rate: no time passed, no decay");
 	CHECK_INT(sweeper_rate_decayed(3000, 100, 105, 10), 1500, "rate: half the window halves it");
 	CHECK_INT(sweeper_rate_decayed(3000, 100, 109, 10), 300, "rate: 9 of 10 s leave a tenth");

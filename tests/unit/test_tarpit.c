@@ -996,7 +996,7 @@ static bool hold_clients(struct child *h, int *fds, int from, int n)
 }
 
 /*
- * The benchmark of issue 5: a held stuttering connection costs the tarpit
+ * The tarpit's memory target (BENCHMARKS.md): a held stuttering connection costs the tarpit
  * its 88-byte slot, no more than a client costs endlessh (a 96-byte heap
  * chunk, ~107 bytes of RSS measured).
  */

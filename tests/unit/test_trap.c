@@ -145,7 +145,7 @@ static const struct probe_case {
 	const char *what;
 } probe_cases[] = {
     {"<>", "<mx42.example.net-1503146097-testing@our.domain>", TRAP_PROBE_EXIM_RANDOM,
-     "mx42.example.net", 1503146097, "Exim callout random local part (SPEC example)"},
+     "mx42.example.net", 1503146097, "Exim callout random local part (the classic probe)"},
     {" <> ", "MX.Example.NET-1503146097-TESTING@Our.Domain", TRAP_PROBE_EXIM_RANDOM,
      "mx.example.net", 1503146097, "case and spacing do not matter; host lower-cased"},
     {"", "mail-1503146097-testing@our.domain", TRAP_PROBE_EXIM_RANDOM, "mail", 1503146097,

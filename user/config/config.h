@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * greywall.conf: a subset of pf.conf(5) plus greywall's own settings
- * (SPEC section 2). The parser reads the file one line at a time (after
+ * (greywall.conf(5)). The parser reads the file one line at a time (after
  * joining "\" continuations and expanding $macros) into struct config and
  * compiles the rules into struct gw_rule for the data path.
  */
@@ -90,7 +90,7 @@ struct config_list {
 };
 
 /*
- * The `spamd { ... }` block (SPEC section 6). Every field holds its default
+ * The `spamd { ... }` block (greywall.conf(5), SPAMD). Every field holds its default
  * when the block does not set it; the defaults are spamd's.
  */
 /* Tables a spamd block brings (declared implicitly unless the config declares them). */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Killing a source's connections, PF's `overload <t> flush [global]` (SPEC
- * section 4): the source's flows in gw_flows become GW_FLOW_KILLED, so XDP
- * drops every further packet of them, and the local sockets of those
- * connections are destroyed with sock_diag's SOCK_DESTROY, so the server
- * side is reset at once instead of waiting for a timeout.
+ * Killing a source's connections, PF's `overload <t> flush [global]`
+ * (greywall.conf(5), CONNECTION LIMITS): the source's flows in gw_flows
+ * become GW_FLOW_KILLED, so XDP drops every further packet of them, and
+ * the local sockets of those connections are destroyed with sock_diag's
+ * SOCK_DESTROY, so the server side is reset at once instead of waiting
+ * for a timeout.
  */
 #ifndef __GREYWALL_FLUSH_H
 #define __GREYWALL_FLUSH_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Overload events (SPEC 4): the data path refuses the handshake that
+ * Overload events (greywall.conf(5), CONNECTION LIMITS): the data path refuses the handshake that
  * breaks a max-src-conn or max-src-conn-rate limit itself and sends an
  * event through the gw_events ring; greywalld then puts the source into
  * the rule's overload table with the evidence (rule, limit, counts, time),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Queues (SPEC section 5) as the kernel's HTB: on each interface a root
+ * Queues (greywall.conf(5), QUEUES) as the kernel's HTB: on each interface a root
  * `htb` qdisc (handle QUEUES_HANDLE:, no default class: traffic that no
  * program classified leaves through HTB's direct queue, never shaped), one
  * class QUEUES_HANDLE:ID per `queue` (ID = gw_rule.queue, the queue's index

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The flow sweeper: keeps gw_flows and gw_src_track bounded (SPEC 4). The
+ * The flow sweeper: keeps gw_flows and gw_src_track bounded. The
  * data path creates flows and source entries but never times them out;
  * greywalld calls sweeper_run() every second, which deletes flows idle
  * longer than PF's default timeout for their state (a counted flow gives

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The greylist (SPEC 6.3, 6.4, 6.7): GREY tuples, WHITE and TRAPPED
+ * The greylist (greylisting, greytrapping, candidates and probes): GREY tuples, WHITE and TRAPPED
  * sources, SPAMTRAP addresses, spamtrap candidates and callback probes,
  * kept in the store's SQLite file. The privileged parent owns it; the
  * tarpit child only sends it tuples, which are treated as hostile.
@@ -33,7 +33,7 @@ struct trap_set;
  */
 #define GREY_FIELD_MAX 1024
 
-/* Defaults are spamd's (SPEC 6). */
+/* Defaults are spamd(8)'s. */
 #define GREY_PASSTIME (25 * 60)
 #define GREY_GREYEXP  (4 * 3600)
 #define GREY_WHITEEXP (864 * 3600)
@@ -197,7 +197,7 @@ int grey_get(struct grey *g, const struct addr_prefix *a, grey_entry_cb cb, void
 int grey_spamtrap_get(struct grey *g, const char *address, grey_entry_cb cb, void *ctx);
 
 /*
- * Spamtrap candidates (SPEC 6.7): trap_classify() decides, these keep
+ * Spamtrap candidates (`greywallctl traps candidates`): trap_classify() decides, these keep
  * them. Noting a recipient again moves its last-seen time and counts the
  * source; candidates unseen for whiteexp go at the next scan.
  */
@@ -226,7 +226,7 @@ int grey_candidate_delete(struct grey *g, const char *address); /* -ENOENT */
 /* Make a candidate a SPAMTRAP and forget it as a candidate, atomically. */
 int grey_candidate_promote(struct grey *g, const char *address);
 
-/* Callback probes seen (SPEC 6.7), for `greywallctl callbacks`. */
+/* Callback probes seen, for `greywallctl callbacks`. */
 int grey_callback_note(struct grey *g, int64_t now, const struct addr_prefix *ip, const char *helo,
 		       const char *rcpt, const char *probe_host, int64_t probe_epoch);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Privilege separation (SPEC 1): the line protocol between greywalld (the
+ * Privilege separation (docs/DESIGN.md): the line protocol between greywalld (the
  * privileged parent) and its tarpit child, and the child's privilege drop.
  *
  * Wire format. One message a line, ending in '\n'. Fields are separated by

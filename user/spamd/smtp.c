@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * The tarpit's SMTP dialogue (SPEC 6.1): see smtp.h for the choices made.
+ * The tarpit's SMTP dialogue: see smtp.h for the choices made.
  * Reply texts are greywall's own; codes and their order follow spamd.
  */
 #include <errno.h>

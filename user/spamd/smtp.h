@@ -45,7 +45,7 @@
 
 #include "lib/addr.h"
 
-/* SPEC 6: input line max 8192 bytes, 20 bad commands then close. */
+/* spamd's bounds: input line max 8192 bytes, 20 bad commands then close. */
 #define SMTP_LINE_MAX		8192
 #define SMTP_MAX_BAD_COMMANDS	20
 /*
@@ -213,7 +213,7 @@ void smtp_session_consume(struct smtp_session *s, size_t n);
 bool smtp_session_should_close(const struct smtp_session *s);
 
 /*
- * Whether replies go out one byte per stutter interval now (SPEC 6.2):
+ * Whether replies go out one byte per stutter interval now (spamd's stutter):
  * black sessions always, grey ones for their first greystutter seconds;
  * never when stutter is 0 or the caller wants whole replies (few free
  * connection slots). elapsed is seconds since the connection was accepted.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * spamdb(8) compatibility (SPEC 6.6): the store's greylist in spamdb's
+ * spamdb(8) compatibility (greywallctl(8), spamdb): the store's greylist in spamdb's
  * line formats, and spamdb's -a/-d [-G|-t|-T] keys semantics, so that
  * scripts written for spamdb keep working against `greywallctl spamdb`.
  *

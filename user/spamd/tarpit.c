@@ -43,7 +43,7 @@
 #define ACCEPT_BATCH 64
 #define READ_CHUNK 4096
 #define ACCEPT_PAUSE_MS 1000
-/* SPEC 6.2: replies go out whole when fewer free slots than this remain. */
+/* As spamd: replies go out whole when fewer free slots than this remain. */
 #define WHOLE_REPLY_SLOTS 5
 /* Distinct blacklist messages kept for sharing between connections. */
 #define MESSAGES_MAX 32

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The tarpit child's server (SPEC 6.1, 6.2, 6.8): one process, one epoll
+ * The tarpit child's server (dialogue, stutter, spamd's log lines): one process, one epoll
  * loop, no threads, one struct smtp_session per connection. It runs after
  * privsep_drop(), faces the Internet, asks the parent how to treat each
  * client and reports every accepted RCPT (privsep.h), and writes spamd's

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Greytrapping decisions (SPEC 6.4, 6.7), pure functions: spamtrap
+ * Greytrapping decisions, pure functions: spamtrap
  * matching, spamd's alloweddomains rule, recognition of SMTP callback
  * probes and the choice of spamtrap candidates. Nothing here touches the
  * store; grey.c keeps what these functions decide.

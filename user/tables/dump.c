@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Publication of a table (SPEC section 7). Both files are interfaces that
+ * Publication of a table (greywall.conf(5), DUMPS). Both files are interfaces that
  * other people parse, so their format is fixed here and tested byte for
  * byte in tests/unit/test_dump.c.
  *

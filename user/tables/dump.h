@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * Publication (SPEC section 7): <table>.txt and <table>_full.txt written
+ * Publication (greywall.conf(5), DUMPS): <table>.txt and <table>_full.txt written
  * atomically into the dump directory.
  */
 #ifndef __GREYWALL_DUMP_H
