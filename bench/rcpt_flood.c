@@ -37,7 +37,7 @@
 #define DIALOGUE_TIMEOUT 30
 #define TARGET_RATIO 2.0
 
-static unsigned int opt_dialogues = 200;
+static unsigned int opt_dialogues = 3000;
 static unsigned int opt_flooders = 8;
 static uint16_t opt_port = 8025;
 

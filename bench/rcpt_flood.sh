@@ -5,12 +5,13 @@
 # a spamd block (stutter 0s, greystutter 0s, spamd's other defaults) in a
 # throwaway network namespace, on 127.0.0.1:8025.
 #
-# Usage: bench/rcpt_flood.sh [DIALOGUES [FLOOD_CONNECTIONS]]   (default 200 8)
+# Usage: bench/rcpt_flood.sh [DIALOGUES [FLOOD_CONNECTIONS]]   (default 3000 8: the
+# flood window spans seconds, as the tarpit's per-source budget is per second)
 # Output: rcpt_flood's summary with its RESULT and RATIO lines (bench/run.sh).
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-DIALOGUES=${1:-200}
+DIALOGUES=${1:-3000}
 FLOODERS=${2:-8}
 NS=gwflood$$
 RUN=/run/gwflood.$$

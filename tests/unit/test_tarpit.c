@@ -923,6 +923,70 @@ static void test_class_channel(void)
 	CHECK_INT(child_wait(&h), 0, "class channel: the tarpit returns 0");
 }
 
+/*
+ * One source's input rate: a client that pipelines 1.3 MB of RCPTs and
+ * reads every reply gets at most SOURCE_RATE (64 KiB) a second served, so
+ * in two seconds (three seconds' budgets at most, counting the two
+ * boundaries) about 6,600 of its 44,000 RCPTs, where without the bound the
+ * tarpit serves them all; and another source is served meanwhile.
+ */
+static void test_source_rate(void)
+{
+	enum { RCPTS = 44000, BUDGETS = 3 };
+	static char in[RCPTS * 32], buf[1 << 16];
+	struct tarpit_config cfg = base_config();
+	size_t len = 0, sent = 0, bytes = 0;
+	int flood, other, rcpts = 0, most;
+	uint64_t until;
+	struct child h;
+	bool closed;
+	uint32_t id;
+
+	cfg.stutter = 0;
+	child_start(&h, cfg, 0);
+	flood = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	other = dial(&h, true, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	say(flood, "HELO flood.example\r\nMAIL FROM:<a@flood.example>\r\n");
+	hear(flood, buf, sizeof(buf), MAIL_OK, 3000, &closed);
+	for (int i = 0; i < RCPTS; i++)
+		len += (size_t)sprintf(in + len, "RCPT TO:<u%05d@example.org>\r\n", i);
+	fcntl(flood, F_SETFL, O_NONBLOCK);
+	until = real_ms() + 2000;
+	while (real_ms() < until) {
+		struct pollfd p[2] = { { .fd = flood, .events = POLLIN | (sent < len ? POLLOUT : 0) },
+				       { .fd = h.fd, .events = POLLIN } };
+		ssize_t n;
+
+		if (poll(p, 2, 50) < 0)
+			break;
+		if (p[0].revents & POLLOUT) {
+			n = write(flood, in + sent, len - sent);
+			sent += n > 0 ? (size_t)n : 0;
+		}
+		while (recv(flood, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+		while (next_msg(&h, 0)) {
+			rcpts += h.msg.type == PRIVSEP_RCPT;
+			bytes += h.msg.type == PRIVSEP_RCPT ? strlen("RCPT TO:<u00000@example.org>\r\n") : 0;
+		}
+	}
+	most = BUDGETS * (64 * 1024) / (int)strlen("RCPT TO:<u00000@example.org>\r\n") + 1;
+	CHECK(rcpts > 0 && rcpts <= most,
+	      "source rate: %d of %d pipelined RCPTs served in 2 s (%zu bytes; at most %d)", rcpts,
+	      RCPTS, bytes, most);
+	say(other, "HELO other.example\r\n");
+	hear(other, buf, sizeof(buf), HELO_OK, 3000, &closed);
+	CHECK(strstr(buf, HELO_OK) != NULL, "source rate: another source is served meanwhile");
+	close(flood);
+	close(other);
+	while (next_msg(&h, 500))
+		;
+	close(h.fd);
+	CHECK_INT(child_wait(&h), 0, "source rate: the tarpit returns 0");
+}
+
 /* Out of descriptors: accepting pauses, and resumes once one is free. */
 static void test_emfile(void)
 {
@@ -1064,6 +1128,7 @@ int main(void)
 	test_rcpt_never_dropped();
 	test_fair_turns();
 	test_class_channel();
+	test_source_rate();
 	test_emfile();
 	test_memory();
 	return check_done();

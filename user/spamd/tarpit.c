@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -61,6 +62,17 @@
  * client's command waits at most one slice per busy connection.
  */
 #define TURN_BYTES 512
+/*
+ * Input bytes one source's connections are served per second, together:
+ * a whole grey dialogue is a few hundred bytes, so no sender that waits
+ * for its replies comes near it, while a client pipelining a flood of
+ * RCPTs (30 bytes each) gets about 2,000 a second and its input waits in
+ * its sockets: one source cannot take the tarpit's and the parent's CPU
+ * from everyone else. Sources are counted in SOURCE_BUCKETS buckets by a
+ * hash with a random key; two sources in one bucket share its budget.
+ */
+#define SOURCE_RATE (64 * 1024)
+#define SOURCE_BUCKETS 4096
 
 /* A RCPT's fields are SMTP lines: the protocol's limit must hold any of them. */
 _Static_assert(SMTP_LINE_MAX <= PRIVSEP_FIELD_MAX, "a RCPT field must fit a privsep line");
@@ -104,7 +116,8 @@ struct conn {
 		uint32_t next;	/* free or dead: the next slot of its stack */
 	};
 	uint8_t flags;		/* enum conn_flag */
-	bool ready;		/* in the ready list: input left for the next round */
+	uint8_t ready : 1;	/* in the ready list: input left for the next round */
+	uint8_t throttled : 1;	/* its source's second is used: reads on at the next */
 };
 
 /* endlessh's client is a glibc chunk of 96 bytes; a slot costs no header. */
@@ -151,6 +164,12 @@ struct tarpit {
 	 */
 	uint32_t *ready, nready, ready_cap;
 	uint32_t turn_left;	/* input bytes the connection being served may still take */
+	/* Input bytes per source this second (SOURCE_RATE). */
+	struct source_budget {
+		uint64_t key;
+		uint32_t second, used;
+	} *budgets;
+	uint64_t budget_seed;
 	bool input_waits;	/* a connection stopped reading until the parent reads */
 	bool stop;
 	int err;
@@ -367,6 +386,31 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
  * does not, so an event with EPOLLRDHUP drains to the EOF. 0 or -errno
  * (close).
  */
+/* The budget of c's source for this second. */
+static struct source_budget *source_budget(struct tarpit *t, const struct conn *c)
+{
+	const uint8_t *b = c->session.client.bytes;
+	uint64_t words[2], h = t->budget_seed ^ c->session.client.family;
+	struct source_budget *sb;
+
+	memcpy(words, b, sizeof(words));
+	for (int i = 0; i < 2; i++) {
+		h ^= words[i];
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	sb = &t->budgets[h % SOURCE_BUCKETS];
+	if (sb->second != t->now || sb->key != h) {
+		/* A new second, or the bucket's source had its last one: ours now. */
+		if (sb->second != t->now) {
+			sb->used = 0;
+			sb->second = t->now;
+		}
+		sb->key = h;
+	}
+	return sb;
+}
+
 /* A new slice of input for the connection about to be served. */
 static void conn_turn(struct tarpit *t)
 {
@@ -398,6 +442,7 @@ static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 	int ret = 0;
 
 	while (!ret && !(c->flags & (CONN_READS_OVER | CONN_INPUT_BLOCKED))) {
+		struct source_budget *budget;
 		ssize_t n, used;
 		size_t want;
 
@@ -413,7 +458,16 @@ static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 			conn_ready(t, c);
 			break;
 		}
+		budget = source_budget(t, c);
+		if (budget->used >= SOURCE_RATE) {
+			/* Its source's second is used: conn_progress() waits for the next. */
+			c->flags |= CONN_INPUT_BLOCKED;
+			c->throttled = 1;
+			break;
+		}
 		want = t->turn_left < sizeof(t->buf) ? t->turn_left : sizeof(t->buf);
+		if (want > SOURCE_RATE - budget->used)
+			want = SOURCE_RATE - budget->used;
 		n = recv(c->fd, t->buf, want, MSG_PEEK);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -436,6 +490,7 @@ static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 			break;
 		}
 		t->turn_left -= (uint32_t)used;
+		budget->used += (uint32_t)used;
 		if (used < n)
 			c->flags |= CONN_INPUT_BLOCKED;
 		if (c->session.state == SMTP_CLOSING)
@@ -484,6 +539,11 @@ static void conn_progress(struct tarpit *t, struct conn *c)
 			return;
 		}
 		pending = smtp_session_pending(&c->session, &data);
+		if (!pending && c->throttled) {
+			/* conn_timer() reads on at the next second, when its source may send again. */
+			conn_schedule(c, t->now + 1);
+			return;
+		}
 		if (!pending && (c->flags & CONN_INPUT_BLOCKED) && parent_congested(t)) {
 			/* parent_drained() reads on. */
 			t->input_waits = true;
@@ -533,6 +593,12 @@ static void conn_timer(struct tarpit *t, struct conn *c)
 	const char *data;
 	int ret;
 
+	if (c->throttled) {
+		/* A new second: its source may send again. */
+		c->throttled = 0;
+		conn_progress(t, c);
+		return;
+	}
 	if (!smtp_session_pending(&c->session, &data) || (c->flags & CONN_WRITE_BLOCKED)) {
 		conn_close(t, c);
 		return;
@@ -1085,6 +1151,13 @@ static int tarpit_setup(struct tarpit *t)
 		ret = epoll_add(t, t->cfg->listen_fds[i], EPOLLIN, TAG_LISTEN + i);
 	if (!ret)
 		ret = slots_reserve(t);
+	if (!ret) {
+		t->budgets = calloc(SOURCE_BUCKETS, sizeof(*t->budgets));
+		ret = t->budgets ? 0 : -ENOMEM;
+	}
+	/* The buckets' key: a sender cannot choose addresses that share one. */
+	if (!ret && getrandom(&t->budget_seed, sizeof(t->budget_seed), 0) != sizeof(t->budget_seed))
+		ret = -errno;
 	if (!ret)
 		ret = privsep_reader_init(&t->reader, t->cfg->parent_fd);
 	if (!ret && t->cfg->class_fd > 0)
@@ -1126,6 +1199,7 @@ static void tarpit_teardown(struct tarpit *t)
 		munmap(t->slots, (size_t)t->nslots * sizeof(struct conn));
 	if (t->ready)
 		munmap(t->ready, (size_t)t->ready_cap * sizeof(uint32_t));
+	free(t->budgets);
 	for (size_t i = 0; i < t->nmessages; i++)
 		smtp_shared_put(t->messages[i]);
 	smtp_shared_put(t->banner);
