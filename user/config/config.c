@@ -20,6 +20,7 @@
 #include "spamd/blacklist.h"
 #include "config/config.h"
 #include "config/lexer.h"
+#include "lib/array.h"
 
 #define DEFAULT_STATE_DIR      "/var/lib/greywall"
 #define DEFAULT_BPF_DIR	       "/sys/fs/bpf/greywall"
@@ -36,6 +37,7 @@
 #define MAX_RATE_CONNS	 (UINT32_MAX / 1000) /* PF_THRESHOLD_MAX: counts are kept x1000 */
 #define MAX_RATE_SECONDS 86400
 #define MAX_FILE_SIZE	 (64 << 20)
+#define ARRAY_FIRST	 8		     /* items a config array starts with */
 
 #define MAX_SPAMD_CONNECTIONS 1000000 /* maxcon: a held connection costs a few hundred bytes */
 /* maxrcpt and maxtuples: more than any real sender needs, few enough to stay a bound. */
@@ -75,7 +77,7 @@ struct parser {
 	unsigned int nanon;
 	size_t tables_cap, rules_cap, queues_cap, warnings_cap;
 	struct queue_ref *qrefs;
-	size_t nqrefs;
+	size_t nqrefs, qrefs_cap;
 	bool warned[NIGNORED];
 	char quoted[4][LEX_QUOTE_MAX];
 	unsigned int nquoted;
@@ -147,21 +149,6 @@ static int no_memory(struct parser *p)
 		p->lx.failed = true;
 	}
 	return -ENOMEM;
-}
-
-/* Room for one more element of an array that grows by doubling. */
-static void *grow(void *array, size_t n, size_t *cap, size_t size)
-{
-	void *bigger;
-	size_t c;
-
-	if (n < *cap)
-		return array;
-	c = *cap ? *cap * 2 : 8;
-	bigger = realloc(array, c * size);
-	if (bigger)
-		*cap = c;
-	return bigger;
 }
 
 static struct lex_token *peek(struct parser *p)
@@ -346,21 +333,20 @@ static int parse_string(struct parser *p, const char *what, char **out)
 	return 0;
 }
 
-/* A string setting that may be repeated: appended to list[n]. */
-static int parse_string_item(struct parser *p, const char *what, char ***list, size_t *n)
+/* A string setting that may be repeated: appended to list[n], of capacity *cap. */
+static int parse_string_item(struct parser *p, const char *what, char ***list, size_t *n,
+			     size_t *cap)
 {
-	char *s = NULL, **bigger;
+	char *s = NULL;
 	int ret = parse_string(p, what, &s);
 
 	if (ret)
 		return ret;
-	bigger = realloc(*list, (*n + 1) * sizeof(**list));
-	if (!bigger) {
+	if (array_room(list, cap, *n + 1, sizeof(**list), ARRAY_FIRST)) {
 		free(s);
 		return no_memory(p);
 	}
-	*list = bigger;
-	bigger[(*n)++] = s;
+	(*list)[(*n)++] = s;
 	return 0;
 }
 
@@ -429,6 +415,38 @@ static int parse_address(struct parser *p, struct addr_prefix *out, const struct
 	return 0;
 }
 
+/*
+ * The items of "{ a, b c }" or "(a, b)" (commas optional, as pfctl reads
+ * lists), one call of item() each; the opening brace or parenthesis is the
+ * next token and `close` ends the list. item() sees every other token, the
+ * end of the statement too, and consumes it or fails. An empty list is an
+ * error "empty <what> list" when `what` is given.
+ */
+static int parse_list(struct parser *p, char close, const char *what,
+		      int (*item)(struct parser *p, void *ctx), void *ctx)
+{
+	const struct lex_token *t;
+	int ret;
+
+	next(p);
+	for (bool empty = true;; empty = false) {
+		t = peek(p);
+		if (is_punct(t, close)) {
+			if (empty && what)
+				return perr(p, t, "empty %s list", what);
+			next(p);
+			return 0;
+		}
+		if (is_punct(t, ',')) {
+			next(p);
+			continue;
+		}
+		ret = item(p, ctx);
+		if (ret)
+			return ret;
+	}
+}
+
 int config_table_index(const struct config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->ntables; i++)
@@ -441,15 +459,14 @@ static int table_new(struct parser *p, const struct lex_token *t, const char *na
 		     unsigned int flags, int *index)
 {
 	struct config *cfg = p->cfg;
-	struct config_table *tables, *tab;
+	struct config_table *tab;
 
 	if (cfg->ntables >= GW_MAX_TABLES)
 		return perr(p, t, "too many tables (at most %d)", GW_MAX_TABLES);
-	tables = grow(cfg->tables, cfg->ntables, &p->tables_cap, sizeof(*tables));
-	if (!tables)
+	if (array_room(&cfg->tables, &p->tables_cap, cfg->ntables + 1, sizeof(*cfg->tables),
+		       ARRAY_FIRST))
 		return no_memory(p);
-	cfg->tables = tables;
-	tab = &tables[cfg->ntables];
+	tab = &cfg->tables[cfg->ntables];
 	memset(tab, 0, sizeof(*tab));
 	snprintf(tab->name, sizeof(tab->name), "%s", name);
 	tab->flags = flags;
@@ -530,49 +547,38 @@ static int table_anonymous(struct parser *p, const struct lex_token *t, struct a
 static int push_entry(struct parser *p, struct addr_prefix **entries, size_t *n, size_t *cap,
 		      const struct addr_prefix *a)
 {
-	struct addr_prefix *e = grow(*entries, *n, cap, sizeof(**entries));
-
-	if (!e)
+	if (array_room(entries, cap, *n + 1, sizeof(**entries), ARRAY_FIRST))
 		return no_memory(p);
-	*entries = e;
-	e[(*n)++] = *a;
+	(*entries)[(*n)++] = *a;
 	return 0;
 }
 
-/* "{ addr, addr ... }" of a table declaration; commas are optional, as in pfctl. */
-static int parse_entry_list(struct parser *p, struct config_table *tab)
-{
-	size_t cap = tab->nentries;
-	const struct lex_token *t, *at;
-	struct addr_prefix a;
-	int ret;
+/* A table declaration being parsed: its entries and files arrive in one statement. */
+struct table_parse {
+	struct config_table *tab;
+	size_t entries_cap;
+	size_t files_cap;
+};
 
-	next(p);
-	for (;;) {
-		t = peek(p);
-		if (is_punct(t, '}')) {
-			next(p);
-			return 0;
-		}
-		if (is_punct(t, ',')) {
-			next(p);
-			continue;
-		}
-		if (is_punct(t, '!'))
-			return perr(p, t, "negated table entries are not supported");
-		if (t->type != LEX_WORD)
-			return expected(p, "an address or \"}\"");
-		ret = parse_address(p, &a, &at);
-		if (!ret)
-			ret = push_entry(p, &tab->entries, &tab->nentries, &cap, &a);
-		if (ret)
-			return ret;
-	}
+/* One address of "{ addr, addr ... }" in a table declaration; the list may be empty. */
+static int entry_item(struct parser *p, void *ctx)
+{
+	struct table_parse *tp = ctx;
+	const struct lex_token *t = peek(p), *at;
+	struct addr_prefix a;
+
+	if (is_punct(t, '!'))
+		return perr(p, t, "negated table entries are not supported");
+	if (t->type != LEX_WORD)
+		return expected(p, "an address or \"}\"");
+	return parse_address(p, &a, &at)
+	       ?: push_entry(p, &tp->tab->entries, &tp->tab->nentries, &tp->entries_cap, &a);
 }
 
 static int parse_table(struct parser *p)
 {
 	const struct lex_token *kw = next(p), *name, *t;
+	struct table_parse tp = {0};
 	struct config_table *tab;
 	int index, ret;
 
@@ -589,7 +595,7 @@ static int parse_table(struct parser *p)
 		if (ret)
 			return ret;
 	}
-	tab = &p->cfg->tables[index];
+	tab = tp.tab = &p->cfg->tables[index];
 	tab->flags |= CONFIG_TABLE_DECLARED;
 	tab->line = kw->line;
 
@@ -619,11 +625,12 @@ static int parse_table(struct parser *p)
 				return ret;
 		} else if (is_kw(t, "file")) {
 			next(p);
-			ret = parse_string_item(p, "file name", &tab->files, &tab->nfiles);
+			ret = parse_string_item(p, "file name", &tab->files, &tab->nfiles,
+						&tp.files_cap);
 			if (ret)
 				return ret;
 		} else if (is_punct(t, '{')) {
-			ret = parse_entry_list(p, tab);
+			ret = parse_list(p, '}', NULL, entry_item, &tp);
 			if (ret)
 				return ret;
 		} else {
@@ -666,7 +673,7 @@ static int parse_queue(struct parser *p)
 {
 	struct config *cfg = p->cfg;
 	const struct lex_token *kw = next(p), *name = NULL, *t;
-	struct config_queue qu = {0}, *queues;
+	struct config_queue qu = {0};
 	bool have_bandwidth = false, have_min = false, have_max = false;
 	uint64_t v;
 	int ret;
@@ -713,11 +720,10 @@ static int parse_queue(struct parser *p)
 		return perr(p, name, "queue \"%s\" has no bandwidth", name->text);
 	if (cfg->nqueues >= MAX_QUEUES)
 		return perr(p, name, "too many queues (at most %d)", MAX_QUEUES);
-	queues = grow(cfg->queues, cfg->nqueues, &p->queues_cap, sizeof(*queues));
-	if (!queues)
+	if (array_room(&cfg->queues, &p->queues_cap, cfg->nqueues + 1, sizeof(*cfg->queues),
+		       ARRAY_FIRST))
 		return no_memory(p);
-	cfg->queues = queues;
-	queues[cfg->nqueues++] = qu;
+	cfg->queues[cfg->nqueues++] = qu;
 	return 0;
 }
 
@@ -753,35 +759,6 @@ static int add_interface(struct parser *p, const struct lex_token *t)
 	return 0;
 }
 
-/*
- * The items of "{ a, b c }" (commas optional, as pfctl reads lists), one
- * call of item() each; the opening brace is the next token.
- */
-static int parse_braced_list(struct parser *p, const char *what,
-			     int (*item)(struct parser *p, void *ctx), void *ctx)
-{
-	const struct lex_token *t;
-	int ret;
-
-	next(p);
-	for (bool empty = true;; empty = false) {
-		t = peek(p);
-		if (is_punct(t, '}')) {
-			if (empty)
-				return perr(p, t, "empty %s list", what);
-			next(p);
-			return 0;
-		}
-		if (is_punct(t, ',')) {
-			next(p);
-			continue;
-		}
-		ret = item(p, ctx);
-		if (ret)
-			return ret;
-	}
-}
-
 static int interface_item(struct parser *p, void *ctx)
 {
 	(void)ctx;
@@ -792,15 +769,16 @@ static int parse_set_interface(struct parser *p)
 {
 	if (!is_punct(peek(p), '{'))
 		return add_interface(p, peek(p));
-	return parse_braced_list(p, "interface", interface_item, NULL);
+	return parse_list(p, '}', "interface", interface_item, NULL);
 }
 
-static int parse_limit_item(struct parser *p)
+static int parse_limit_item(struct parser *p, void *ctx)
 {
 	const struct lex_token *t = peek(p);
 	uint64_t v;
 	int ret;
 
+	(void)ctx;
 	if (t->type != LEX_WORD)
 		return expected(p, "a limit");
 	if (is_kw(t, "table-entries") || is_kw(t, "table-prefixes")) {
@@ -868,20 +846,10 @@ static int parse_set(struct parser *p)
 	} else if (is_kw(t, "dump-interval")) {
 		ret = parse_duration(p, "dump-interval", 1, UINT32_MAX, &cfg->dump_interval);
 	} else if (is_kw(t, "limit")) {
-		if (!is_punct(peek(p), '{')) {
-			ret = parse_limit_item(p);
-		} else {
-			next(p);
-			ret = 0;
-			while (!ret && !is_punct(peek(p), '}')) {
-				if (is_punct(peek(p), ','))
-					next(p);
-				else
-					ret = parse_limit_item(p);
-			}
-			if (!ret)
-				next(p);
-		}
+		if (!is_punct(peek(p), '{'))
+			ret = parse_limit_item(p, NULL);
+		else
+			ret = parse_list(p, '}', NULL, parse_limit_item, NULL);
 	} else {
 		return perr(p, t, "unknown set option \"%s\"", q(p, t->text));
 	}
@@ -891,16 +859,15 @@ static int parse_set(struct parser *p)
 static int add_warning(struct parser *p, const struct lex_token *t, const char *what)
 {
 	struct config *cfg = p->cfg;
-	char **warnings = grow(cfg->warnings, cfg->nwarnings, &p->warnings_cap, sizeof(char *));
 	char *w;
 
-	if (!warnings)
+	if (array_room(&cfg->warnings, &p->warnings_cap, cfg->nwarnings + 1,
+		       sizeof(*cfg->warnings), ARRAY_FIRST))
 		return no_memory(p);
-	cfg->warnings = warnings;
 	if (asprintf(&w, "%s:%d:%d: warning: \"%s\" is not implemented, ignored", p->lx.name,
 		     t->line, t->col, what) < 0)
 		return no_memory(p);
-	warnings[cfg->nwarnings++] = w;
+	cfg->warnings[cfg->nwarnings++] = w;
 	return 0;
 }
 
@@ -919,27 +886,26 @@ static int rule_part(struct parser *p, struct rule_parse *rp, const struct lex_t
 	return 0;
 }
 
+/* One option of `log (all)`: "all" is the only one, and changes nothing here. */
+static int log_item(struct parser *p, void *ctx)
+{
+	const struct lex_token *t = peek(p);
+
+	(void)ctx;
+	if (is_kw(t, "all")) {
+		next(p);
+		return 0;
+	}
+	if (t->type == LEX_END)
+		return expected(p, "\")\"");
+	return perr(p, t, "unknown log option \"%s\"", q(p, t->text));
+}
+
 static int parse_log(struct parser *p)
 {
-	const struct lex_token *t;
-
 	if (!is_punct(peek(p), '('))
 		return 0;
-	next(p);
-	for (;;) {
-		t = peek(p);
-		if (is_punct(t, ')')) {
-			next(p);
-			return 0;
-		}
-		if (is_punct(t, ',') || is_kw(t, "all")) {
-			next(p);
-			continue;
-		}
-		if (t->type == LEX_END)
-			return expected(p, "\")\"");
-		return perr(p, t, "unknown log option \"%s\"", q(p, t->text));
-	}
+	return parse_list(p, ')', NULL, log_item, NULL);
 }
 
 static int parse_proto_item(struct parser *p, struct rule_parse *rp)
@@ -974,7 +940,7 @@ static int parse_proto(struct parser *p, struct rule_parse *rp)
 {
 	if (!is_punct(peek(p), '{'))
 		return parse_proto_item(p, rp);
-	return parse_braced_list(p, "protocol", proto_item, rp);
+	return parse_list(p, '}', "protocol", proto_item, rp);
 }
 
 /* One port as a number or an /etc/services name for the rule's protocol. */
@@ -1048,7 +1014,7 @@ static int parse_port(struct parser *p, struct rule_parse *rp, const struct lex_
 		return perr(p, kw, "\"port\" requires proto tcp or udp");
 	if (!is_punct(peek(p), '{'))
 		return parse_port_item(p, rp);
-	return parse_braced_list(p, "port", port_item, rp);
+	return parse_list(p, '}', "port", port_item, rp);
 }
 
 static int check_family(struct parser *p, const struct rule_parse *rp, const struct lex_token *t,
@@ -1061,15 +1027,50 @@ static int check_family(struct parser *p, const struct rule_parse *rp, const str
 	return 0;
 }
 
+/* A from/to host being parsed: the addresses for an anonymous table, and named tables. */
+struct host_list {
+	struct rule_parse *rp;
+	struct addr_prefix *entries;
+	size_t n, cap;
+	__u64 tables; /* bits of the tables named in a list */
+};
+
+static int host_address(struct parser *p, struct host_list *hl)
+{
+	const struct lex_token *at;
+	struct addr_prefix a;
+
+	return parse_address(p, &a, &at) ?: check_family(p, hl->rp, at, &a)
+		   ?: push_entry(p, &hl->entries, &hl->n, &hl->cap, &a);
+}
+
+static int host_item(struct parser *p, void *ctx)
+{
+	struct host_list *hl = ctx;
+	const struct lex_token *t = peek(p);
+	int index, ret;
+
+	if (is_punct(t, '!'))
+		return perr(p, t, "negated list entries are not supported");
+	if (is_punct(t, '<')) {
+		ret = parse_table_ref(p, &index);
+		if (!ret)
+			hl->tables |= 1ULL << index;
+		return ret;
+	}
+	if (t->type != LEX_WORD)
+		return expected(p, "an address, a table or \"}\"");
+	return host_address(p, hl);
+}
+
 /*
  * The host part of from/to, as table bits: "any" is 0, "<t>" its bit, an
  * address or a list an anonymous table's bit (tables in a list OR-ed in).
  */
 static int parse_host(struct parser *p, struct rule_parse *rp, uint32_t not_flag, __u64 *mask)
 {
-	struct addr_prefix *entries = NULL, a;
-	const struct lex_token *t = peek(p), *first, *at;
-	size_t n = 0, cap = 0;
+	struct host_list hl = {.rp = rp};
+	const struct lex_token *t = peek(p);
 	int index, ret;
 
 	*mask = 0;
@@ -1090,59 +1091,23 @@ static int parse_host(struct parser *p, struct rule_parse *rp, uint32_t not_flag
 			*mask = 1ULL << index;
 		return ret;
 	}
-	if (t->type == LEX_WORD && !is_kw(t, "any") && !is_kw(t, "port")) {
-		ret = parse_address(p, &a, &at);
-		if (!ret)
-			ret = check_family(p, rp, at, &a);
-		if (!ret)
-			ret = push_entry(p, &entries, &n, &cap, &a);
-		if (ret) {
-			free(entries);
-			return ret;
-		}
-		ret = table_anonymous(p, t, entries, n, &index);
-		if (!ret)
-			*mask = 1ULL << index;
+	if (t->type == LEX_WORD && !is_kw(t, "any") && !is_kw(t, "port"))
+		ret = host_address(p, &hl);
+	else if (is_punct(t, '{'))
+		ret = parse_list(p, '}', NULL, host_item, &hl);
+	else
+		return expected(p, "an address, a table or \"any\"");
+	if (ret) {
+		free(hl.entries);
 		return ret;
 	}
-	if (!is_punct(t, '{'))
-		return expected(p, "an address, a table or \"any\"");
-	first = next(p);
-	for (;;) {
-		t = peek(p);
-		if (is_punct(t, '}')) {
-			next(p);
-			break;
-		}
-		if (is_punct(t, ',')) {
-			next(p);
-			continue;
-		}
-		if (is_punct(t, '!')) {
-			ret = perr(p, t, "negated list entries are not supported");
-		} else if (is_punct(t, '<')) {
-			ret = parse_table_ref(p, &index);
-			if (!ret)
-				*mask |= 1ULL << index;
-		} else if (t->type == LEX_WORD) {
-			ret = parse_address(p, &a, &at);
-			if (!ret)
-				ret = check_family(p, rp, at, &a);
-			if (!ret)
-				ret = push_entry(p, &entries, &n, &cap, &a);
-		} else {
-			ret = expected(p, "an address, a table or \"}\"");
-		}
-		if (ret) {
-			free(entries);
-			return ret;
-		}
-	}
-	if (!n && !*mask)
-		return perr(p, first, "empty address list");
-	if (!n)
+	/* t is the address, or the "{" of the list. */
+	*mask = hl.tables;
+	if (!hl.n && !*mask)
+		return perr(p, t, "empty address list");
+	if (!hl.n)
 		return 0;
-	ret = table_anonymous(p, first, entries, n, &index);
+	ret = table_anonymous(p, t, hl.entries, hl.n, &index);
 	if (!ret)
 		*mask |= 1ULL << index;
 	return ret;
@@ -1181,97 +1146,105 @@ static int parse_to(struct parser *p, struct rule_parse *rp)
 	return parse_port(p, rp, t);
 }
 
-static int parse_state_options(struct parser *p, struct rule_parse *rp)
+/* The options of `keep state (...)` given so far. */
+struct state_parse {
+	struct rule_parse *rp;
+	const struct lex_token *overload;
+	bool have_conn, have_rate, have_states;
+};
+
+static int state_item(struct parser *p, void *ctx)
 {
-	const struct lex_token *t, *overload = NULL;
-	bool have_conn = false, have_rate = false, have_states = false;
+	struct state_parse *sp = ctx;
+	struct rule_parse *rp = sp->rp;
+	const struct lex_token *t = peek(p);
 	uint64_t v;
 	int index, ret;
 
-	if (!is_punct(peek(p), '('))
-		return 0;
+	if (t->type == LEX_END)
+		return expected(p, "\")\"");
+	if (t->type != LEX_WORD)
+		return unexpected(p, t);
 	next(p);
-	for (;;) {
-		t = peek(p);
-		if (is_punct(t, ')')) {
-			next(p);
-			break;
-		}
-		if (is_punct(t, ',')) {
-			next(p);
-			continue;
-		}
-		if (t->type == LEX_END)
-			return expected(p, "\")\"");
-		if (t->type != LEX_WORD)
-			return unexpected(p, t);
-		next(p);
-		if (is_kw(t, "max-src-conn")) {
-			if (have_conn)
-				return perr(p, t, "duplicate \"max-src-conn\"");
-			have_conn = true;
-			ret = parse_number(p, "max-src-conn", 1, UINT32_MAX, &v);
-			rp->r.max_src_conn = (uint32_t)v;
-		} else if (is_kw(t, "max-src-conn-rate")) {
-			const struct lex_token *n = peek(p);
+	if (is_kw(t, "max-src-conn")) {
+		if (sp->have_conn)
+			return perr(p, t, "duplicate \"max-src-conn\"");
+		sp->have_conn = true;
+		ret = parse_number(p, "max-src-conn", 1, UINT32_MAX, &v);
+		rp->r.max_src_conn = (uint32_t)v;
+		return ret;
+	}
+	if (is_kw(t, "max-src-conn-rate")) {
+		const struct lex_token *n = peek(p);
 
-			if (have_rate)
-				return perr(p, t, "duplicate \"max-src-conn-rate\"");
-			have_rate = true;
-			if (n->type == LEX_END)
-				return expected(p, "N/S");
-			if (n->type != LEX_WORD || !is_punct(&p->tok[p->i + 1], '/'))
-				return perr(p, n, "invalid max-src-conn-rate \"%s\" (expected N/S)",
-					    q(p, n->text));
-			ret = parse_number(p, "max-src-conn-rate", 1, MAX_RATE_CONNS, &v);
-			if (ret)
-				return ret;
-			rp->r.max_src_conn_rate = (uint32_t)v;
-			next(p);
-			ret = parse_number(p, "max-src-conn-rate seconds", 1, MAX_RATE_SECONDS, &v);
-			rp->r.max_src_conn_rate_seconds = (uint32_t)v;
-		} else if (is_kw(t, "max-src-states")) {
-			if (have_states)
-				return perr(p, t, "duplicate \"max-src-states\"");
-			have_states = true;
-			/* The data path compares it with signed counts. */
-			ret = parse_number(p, "max-src-states", 1, INT32_MAX, &v);
-			rp->r.max_src_states = (uint32_t)v;
-		} else if (is_kw(t, "overload")) {
-			if (overload)
-				return perr(p, t, "duplicate \"overload\"");
-			overload = t;
-			ret = parse_table_ref(p, &index);
-			if (ret)
-				return ret;
-			rp->r.overload_table = (uint8_t)index;
-			if (is_kw(peek(p), "flush")) {
-				next(p);
-				rp->r.flush = 1;
-				if (is_kw(peek(p), "global")) {
-					next(p);
-					rp->r.flush = 2;
-				}
-			}
-		} else {
-			size_t k;
-
-			for (k = 0; k < NIGNORED; k++)
-				if (!strcmp(t->text, ignored_state_options[k]))
-					break;
-			if (k == NIGNORED)
-				return perr(p, t, "unknown state option \"%s\"", q(p, t->text));
-			ret = 0;
-			if (!p->warned[k]) {
-				p->warned[k] = true;
-				ret = add_warning(p, t, t->text);
-			}
-		}
+		if (sp->have_rate)
+			return perr(p, t, "duplicate \"max-src-conn-rate\"");
+		sp->have_rate = true;
+		if (n->type == LEX_END)
+			return expected(p, "N/S");
+		if (n->type != LEX_WORD || !is_punct(&p->tok[p->i + 1], '/'))
+			return perr(p, n, "invalid max-src-conn-rate \"%s\" (expected N/S)",
+				    q(p, n->text));
+		ret = parse_number(p, "max-src-conn-rate", 1, MAX_RATE_CONNS, &v);
 		if (ret)
 			return ret;
+		rp->r.max_src_conn_rate = (uint32_t)v;
+		next(p);
+		ret = parse_number(p, "max-src-conn-rate seconds", 1, MAX_RATE_SECONDS, &v);
+		rp->r.max_src_conn_rate_seconds = (uint32_t)v;
+		return ret;
 	}
-	if (overload && !have_conn && !have_rate)
-		return perr(p, overload, "\"overload\" requires max-src-conn or max-src-conn-rate");
+	if (is_kw(t, "max-src-states")) {
+		if (sp->have_states)
+			return perr(p, t, "duplicate \"max-src-states\"");
+		sp->have_states = true;
+		/* The data path compares it with signed counts. */
+		ret = parse_number(p, "max-src-states", 1, INT32_MAX, &v);
+		rp->r.max_src_states = (uint32_t)v;
+		return ret;
+	}
+	if (is_kw(t, "overload")) {
+		if (sp->overload)
+			return perr(p, t, "duplicate \"overload\"");
+		sp->overload = t;
+		ret = parse_table_ref(p, &index);
+		if (ret)
+			return ret;
+		rp->r.overload_table = (uint8_t)index;
+		if (is_kw(peek(p), "flush")) {
+			next(p);
+			rp->r.flush = 1;
+			if (is_kw(peek(p), "global")) {
+				next(p);
+				rp->r.flush = 2;
+			}
+		}
+		return 0;
+	}
+	for (size_t k = 0; k < NIGNORED; k++) {
+		if (strcmp(t->text, ignored_state_options[k]))
+			continue;
+		if (p->warned[k])
+			return 0;
+		p->warned[k] = true;
+		return add_warning(p, t, t->text);
+	}
+	return perr(p, t, "unknown state option \"%s\"", q(p, t->text));
+}
+
+static int parse_state_options(struct parser *p, struct rule_parse *rp)
+{
+	struct state_parse sp = {.rp = rp};
+	int ret;
+
+	if (!is_punct(peek(p), '('))
+		return 0;
+	ret = parse_list(p, ')', NULL, state_item, &sp);
+	if (ret)
+		return ret;
+	if (sp.overload && !sp.have_conn && !sp.have_rate)
+		return perr(p, sp.overload,
+			    "\"overload\" requires max-src-conn or max-src-conn-rate");
 	return 0;
 }
 
@@ -1379,11 +1352,11 @@ static int parse_rule_part(struct parser *p, struct rule_parse *rp)
 
 static int add_queue_ref(struct parser *p, const struct lex_token *t, size_t first, size_t n)
 {
-	struct queue_ref *refs = realloc(p->qrefs, (p->nqrefs + 1) * sizeof(*refs));
+	struct queue_ref *refs;
 
-	if (!refs)
+	if (array_room(&p->qrefs, &p->qrefs_cap, p->nqrefs + 1, sizeof(*p->qrefs), ARRAY_FIRST))
 		return no_memory(p);
-	p->qrefs = refs;
+	refs = p->qrefs;
 	refs[p->nqrefs] = (struct queue_ref){
 	    .first_rule = first,
 	    .nrules = n,
@@ -1426,11 +1399,11 @@ static int parse_rule(struct parser *p)
 		return perr(p, action, "too many rules (at most %d)", GW_MAX_RULES);
 	p->rule_number++;
 	for (size_t i = 0; i < n; i++) {
-		struct config_rule *cr = grow(cfg->rules, cfg->nrules, &p->rules_cap, sizeof(*cr));
+		struct config_rule *cr;
 
-		if (!cr)
+		if (array_room(&cfg->rules, &p->rules_cap, cfg->nrules + 1, sizeof(*cfg->rules),
+			       ARRAY_FIRST))
 			return no_memory(p);
-		cfg->rules = cr;
 		cr = &cfg->rules[cfg->nrules];
 		memset(cr, 0, sizeof(*cr));
 		cr->rule = rp.r;
@@ -1602,6 +1575,8 @@ struct spamd_parse {
 	const struct lex_token *first_url;
 	const struct lex_token *sync;
 	const struct lex_token *keyword;	/* `spamd`: where implicit tables are declared */
+	/* Capacities of the block's arrays: one block fills them all. */
+	size_t listen_cap, lists_cap, spamtraps_cap, alloweddomains_cap, valid_recipients_cap;
 };
 
 static void store_uint(void *field, size_t size, uint64_t v)
@@ -1743,9 +1718,10 @@ static int spamd_defaults(struct parser *p, struct config_spamd *s)
 }
 
 /* `listen ADDR [port N]`; the first one replaces the default sockets. */
-static int parse_spamd_listen(struct parser *p, struct config_spamd *s)
+static int parse_spamd_listen(struct parser *p, struct spamd_parse *sp)
 {
-	struct config_listen l = {.port = CONFIG_SPAMD_LISTEN_PORT}, *bigger;
+	struct config_spamd *s = sp->s;
+	struct config_listen l = {.port = CONFIG_SPAMD_LISTEN_PORT};
 	const struct lex_token *kw = next(p);
 	char text[ADDR_STRLEN];
 	uint64_t v;
@@ -1764,27 +1740,27 @@ static int parse_spamd_listen(struct parser *p, struct config_spamd *s)
 			return perr(p, kw, "duplicate \"listen %s port %u\"", text, l.port);
 		}
 	}
-	bigger = realloc(s->listen, (s->nlisten + 1) * sizeof(*bigger));
-	if (!bigger)
+	if (array_room(&s->listen, &sp->listen_cap, s->nlisten + 1, sizeof(*s->listen),
+		       ARRAY_FIRST))
 		return no_memory(p);
-	s->listen = bigger;
-	bigger[s->nlisten++] = l;
+	s->listen[s->nlisten++] = l;
 	return 0;
 }
 
 /* `spamtraps file "path"` and the like: several files add up. */
-static int parse_spamd_file(struct parser *p, char ***list, size_t *n)
+static int parse_spamd_file(struct parser *p, char ***list, size_t *n, size_t *cap)
 {
 	next(p);
 	if (!is_kw(peek(p), "file"))
 		return expected(p, "\"file\"");
 	next(p);
-	return parse_string_item(p, "file name", list, n);
+	return parse_string_item(p, "file name", list, n, cap);
 }
 
 struct list_parse {
 	struct spamd_parse *sp;
 	struct config_list *l;
+	size_t files_cap, execs_cap, urls_cap;
 };
 
 static int parse_list_option(struct parser *p, void *ctx)
@@ -1794,13 +1770,13 @@ static int parse_list_option(struct parser *p, void *ctx)
 	const struct lex_token *t = next(p), *value = peek(p);
 
 	if (is_kw(t, "file"))
-		return parse_string_item(p, "file name", &l->files, &l->nfiles);
+		return parse_string_item(p, "file name", &l->files, &l->nfiles, &lp->files_cap);
 	if (is_kw(t, "exec"))
-		return parse_string_item(p, "command", &l->execs, &l->nexecs);
+		return parse_string_item(p, "command", &l->execs, &l->nexecs, &lp->execs_cap);
 	if (is_kw(t, "url")) {
 		if (!lp->sp->first_url)
 			lp->sp->first_url = t;
-		return parse_string_item(p, "URL", &l->urls, &l->nurls);
+		return parse_string_item(p, "URL", &l->urls, &l->nurls, &lp->urls_cap);
 	}
 	if (!is_kw(t, "msg"))
 		return unknown_keyword(p, t);
@@ -1819,7 +1795,6 @@ static int parse_spamd_list(struct parser *p, struct spamd_parse *sp)
 	const struct lex_token *kw = next(p), *name = NULL;
 	bool white = is_kw(kw, "whitelist"), black_before = false;
 	struct list_parse lp = {.sp = sp};
-	struct config_list *lists;
 	int ret;
 
 	ret = parse_name(p, "list", &name);
@@ -1833,11 +1808,9 @@ static int parse_spamd_list(struct parser *p, struct spamd_parse *sp)
 	/* spamd-setup subtracts a whitelist from the blacklists before it: here there are none. */
 	if (white && !black_before)
 		return perr(p, kw, "whitelist \"%s\" follows no blacklist", name->text);
-	lists = realloc(s->lists, (s->nlists + 1) * sizeof(*lists));
-	if (!lists)
+	if (array_room(&s->lists, &sp->lists_cap, s->nlists + 1, sizeof(*s->lists), ARRAY_FIRST))
 		return no_memory(p);
-	s->lists = lists;
-	lp.l = memset(&lists[s->nlists++], 0, sizeof(*lp.l));
+	lp.l = memset(&s->lists[s->nlists++], 0, sizeof(*lp.l));
 	lp.l->white = white;
 	lp.l->line = kw->line;
 	lp.l->name = strdup(name->text);
@@ -1888,13 +1861,15 @@ static int parse_spamd_option(struct parser *p, void *ctx)
 		if (is_kw(t, spamd_settings[i].name))
 			return parse_spamd_setting(p, sp, (enum spamd_setting_id)i);
 	if (is_kw(t, "listen"))
-		return parse_spamd_listen(p, s);
+		return parse_spamd_listen(p, sp);
 	if (is_kw(t, "spamtraps"))
-		return parse_spamd_file(p, &s->spamtraps, &s->nspamtraps);
+		return parse_spamd_file(p, &s->spamtraps, &s->nspamtraps, &sp->spamtraps_cap);
 	if (is_kw(t, "alloweddomains"))
-		return parse_spamd_file(p, &s->alloweddomains, &s->nalloweddomains);
+		return parse_spamd_file(p, &s->alloweddomains, &s->nalloweddomains,
+					&sp->alloweddomains_cap);
 	if (is_kw(t, "valid-recipients"))
-		return parse_spamd_file(p, &s->valid_recipients, &s->nvalid_recipients);
+		return parse_spamd_file(p, &s->valid_recipients, &s->nvalid_recipients,
+					&sp->valid_recipients_cap);
 	if (is_kw(t, "blacklist") || is_kw(t, "whitelist"))
 		return parse_spamd_list(p, sp);
 	if (is_kw(t, "sync"))
