@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
+#include <regex.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -1060,6 +1065,240 @@ static void test_load_file(void)
 	CHECK(strstr(err, path) && strstr(err, "No such file"), "missing file message: %s", err);
 }
 
+/*
+ * The keywords greywall.conf(5) documents: the words set in bold, by the
+ * man(7) font macros (.B, .BR, .BI, .RB, .IB, whose arguments alternate
+ * fonts) or by \fB inline. A word only in running text or in an example
+ * does not count.
+ */
+struct man_words {
+	char **words;
+	size_t n;
+};
+
+static void man_add_word(struct man_words *w, const char *word, size_t len)
+{
+	char **more = realloc(w->words, (w->n + 1) * sizeof(*more));
+
+	if (!more)
+		abort();
+	w->words = more;
+	w->words[w->n++] = strndup(word, len);
+}
+
+/* Add the words of one argument of a font macro, set in `font` unless \f changes it. */
+static void man_scan(struct man_words *w, const char *text, char font)
+{
+	char prev = font, word[128];
+	size_t len = 0;
+
+	for (const char *c = text;; c++) {
+		bool letter = *c && (isalnum((unsigned char)*c) || *c == '-' || *c == '_');
+
+		if (*c == '\\' && c[1] == '-') {
+			letter = true;
+			c++;
+		}
+		if (letter && len < sizeof(word)) {
+			word[len++] = *c;
+			continue;
+		}
+		if (len && font == 'B')
+			man_add_word(w, word, len);
+		len = 0;
+		if (!*c)
+			return;
+		if (*c != '\\')
+			continue;
+		if (c[1] == 'f' && c[2]) {
+			char next = c[2] == 'P' ? prev : c[2];
+
+			prev = font;
+			font = next;
+			c += 2;
+		} else if (c[1] == '(' && c[2] && c[3]) {
+			c += 3;
+		} else if (c[1]) {
+			c++;
+		}
+	}
+}
+
+/* Split a macro's arguments as roff does: blanks separate, double quotes group. */
+static size_t man_args(char *line, char **args, size_t max)
+{
+	size_t n = 0;
+	char *c = line;
+
+	while (n < max) {
+		while (*c == ' ' || *c == '\t')
+			c++;
+		if (!*c)
+			break;
+		if (*c == '"') {
+			args[n++] = ++c;
+			while (*c && *c != '"')
+				c++;
+		} else {
+			args[n++] = c;
+			while (*c && *c != ' ' && *c != '\t')
+				c++;
+		}
+		if (*c)
+			*c++ = '\0';
+	}
+	return n;
+}
+
+static void man_read(const char *path, struct man_words *w)
+{
+	static const struct {
+		const char *macro;
+		const char *fonts; /* of the odd and the even arguments */
+	} macros[] = {
+	    {".B ", "BB"}, {".BR ", "BR"}, {".BI ", "BI"}, {".RB ", "RB"}, {".IB ", "IB"},
+	};
+	char line[1024], *args[32];
+	FILE *f = fopen(path, "r");
+
+	CHECK(f != NULL, "%s opens", path);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		size_t i, n;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
+			if (!strncmp(line, macros[i].macro, strlen(macros[i].macro)))
+				break;
+		if (i == sizeof(macros) / sizeof(macros[0])) {
+			if (line[0] != '.')
+				man_scan(w, line, 'R');
+			continue;
+		}
+		n = man_args(line + strlen(macros[i].macro), args, 32);
+		for (size_t k = 0; k < n; k++)
+			man_scan(w, args[k], macros[i].fonts[k % 2]);
+	}
+	fclose(f);
+}
+
+static bool man_has(const struct man_words *w, const char *word)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->words[i], word))
+			return true;
+	return false;
+}
+
+struct keyword_check {
+	const struct man_words *man;
+	char **seen;
+	size_t nseen;
+};
+
+static void check_keyword(const char *grammar, const char *keyword, void *ctx)
+{
+	struct keyword_check *kc = ctx;
+	char **more = realloc(kc->seen, (kc->nseen + 1) * sizeof(*more));
+
+	if (!more)
+		abort();
+	kc->seen = more;
+	kc->seen[kc->nseen++] = strdup(keyword);
+	CHECK(man_has(kc->man, keyword), "greywall.conf(5) documents %s keyword \"%s\"", grammar,
+	      keyword);
+}
+
+static bool keyword_listed(const struct keyword_check *kc, const char *word)
+{
+	for (size_t i = 0; i < kc->nseen; i++)
+		if (!strcmp(kc->seen[i], word))
+			return true;
+	return false;
+}
+
+/*
+ * Every word a parser source compares a token with (is_kw(t, "word")) is
+ * one config_keywords() reports, so that a new keyword cannot miss the
+ * manual by missing the list. "out" is refused with a message of its own.
+ */
+static void check_sources_listed(const char *dir, const struct keyword_check *kc)
+{
+	regex_t re;
+	regmatch_t m[3];
+	struct dirent *e;
+	size_t found = 0;
+	DIR *d = opendir(dir);
+
+	CHECK(d != NULL, "%s opens", dir);
+	if (!d)
+		return;
+	/* The token may be a call, such as peek(p). */
+	if (regcomp(&re, "is_kw\\(([^,()]|\\([^()]*\\))+, \"([^\"]+)\"\\)", REG_EXTENDED))
+		abort();
+	while ((e = readdir(d))) {
+		char path[PATH_MAX + 512], line[1024];
+		size_t len = strlen(e->d_name);
+		FILE *f;
+
+		if (len < 3 || strcmp(e->d_name + len - 2, ".c"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			for (char *c = line; !regexec(&re, c, 3, m, 0); c += m[0].rm_eo) {
+				char word[64];
+
+				snprintf(word, sizeof(word), "%.*s", (int)(m[2].rm_eo - m[2].rm_so),
+					 c + m[2].rm_so);
+				found++;
+				if (!strcmp(word, "out"))
+					continue;
+				if (!keyword_listed(kc, word))
+					CHECK(0, "%s compares with \"%s\", which config_keywords() lacks",
+					      e->d_name, word);
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	regfree(&re);
+	CHECK(found > 50, "the parser sources compare tokens with %zu keywords", found);
+}
+
+static void test_keywords_documented(void)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct man_words man = {0};
+	struct keyword_check kc = {.man = &man};
+	const char *root;
+
+	CHECK(n > 0, "own path");
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	/* The test runs as .output/tests/test_config: the tree is two folders up. */
+	root = dirname(dirname(dirname(exe)));
+	snprintf(path, sizeof(path), "%s/man/greywall.conf.5", root);
+	man_read(path, &man);
+	CHECK(man_has(&man, "persist") && !man_has(&man, "Entries"),
+	      "bold words are told from running text (%zu bold words)", man.n);
+	config_keywords(check_keyword, &kc);
+	CHECK(kc.nseen > 80, "config_keywords() lists %zu keywords", kc.nseen);
+	snprintf(path, sizeof(path), "%s/user/config", root);
+	check_sources_listed(path, &kc);
+	for (size_t i = 0; i < man.n; i++)
+		free(man.words[i]);
+	free(man.words);
+	for (size_t i = 0; i < kc.nseen; i++)
+		free(kc.seen[i]);
+	free(kc.seen);
+}
+
 int main(void)
 {
 	test_spec_example();
@@ -1078,5 +1317,6 @@ int main(void)
 	test_spamd_tables();
 	test_too_many_rules();
 	test_load_file();
+	test_keywords_documented();
 	return check_done();
 }

@@ -182,4 +182,15 @@ int config_table_index(const struct config *cfg, const char *name);
 /* "28d" -> 2419200; plain digits are seconds. Returns -EINVAL/-ERANGE. */
 int config_parse_duration(const char *text, uint32_t *seconds);
 
+typedef void (*config_keyword_fn)(const char *grammar, const char *keyword, void *ctx);
+
+/*
+ * Call fn once for each keyword the parser accepts, with the part of the
+ * grammar it belongs to ("statement", "set", "table", "queue", "rule",
+ * "protocol", "keep state", "spamd", "list"): what greywall.conf(5) must
+ * document. A word the parser refuses with a message of its own ("out") is
+ * not one.
+ */
+void config_keywords(config_keyword_fn fn, void *ctx);
+
 #endif /* __GREYWALL_CONFIG_H */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/lexer.h"
+#include "lib/array.h"
 
 /*
  * Bounds that keep a hostile file (or the fuzzer) from making one statement
@@ -53,9 +54,12 @@ void lex_free(struct lexer *lx)
 	}
 	free(lx->macros);
 	lx->tokens = NULL;
+	lx->cap = 0;
 	lx->text = NULL;
+	lx->textcap = 0;
 	lx->macros = NULL;
 	lx->nmacros = 0;
+	lx->macros_cap = 0;
 }
 
 int lex_verror(struct lexer *lx, int line, int col, const char *fmt, va_list ap)
@@ -137,12 +141,11 @@ int lex_define(struct lexer *lx, const char *name, const char *value)
 			return 0;
 		}
 	}
-	m = realloc(lx->macros, (lx->nmacros + 1) * sizeof(*m));
-	if (!m) {
+	if (array_room(&lx->macros, &lx->macros_cap, lx->nmacros + 1, sizeof(*lx->macros), 8)) {
 		free(copy);
 		return out_of_memory(lx);
 	}
-	lx->macros = m;
+	m = lx->macros;
 	m[lx->nmacros].name = strdup(name);
 	if (!m[lx->nmacros].name) {
 		free(copy);
@@ -239,15 +242,8 @@ static int push(struct lexer *lx, enum lex_type type, const char *text, size_t n
 	if (type != LEX_END && lx->ntokens + 2 > LEX_MAX_TOKENS)
 		return lex_error(lx, line, col, "statement too long");
 	/* One slot always stays free for the LEX_END token. */
-	if (lx->ntokens + 2 > lx->cap) {
-		size_t cap = lx->cap ? lx->cap * 2 : 32;
-
-		t = realloc(lx->tokens, cap * sizeof(*t));
-		if (!t)
-			return out_of_memory(lx);
-		lx->tokens = t;
-		lx->cap = cap;
-	}
+	if (array_room(&lx->tokens, &lx->cap, lx->ntokens + 2, sizeof(*lx->tokens), 32))
+		return out_of_memory(lx);
 	t = &lx->tokens[lx->ntokens];
 	t->text = strndup(text, n);
 	if (!t->text)
@@ -270,10 +266,10 @@ static int push(struct lexer *lx, enum lex_type type, const char *text, size_t n
 static int scan_string(struct lexer *lx, struct lex_cursor *c, int line, int col)
 {
 	int quote = peekc(c, 0), ch, ret;
-	size_t n = 0, cap = 64, k;
-	char *buf = malloc(cap);
+	size_t n = 0, cap = 0, k;
+	char *buf = NULL;
 
-	if (!buf)
+	if (array_room(&buf, &cap, 1, 1, 64))
 		return out_of_memory(lx);
 	advance(c, 1);
 	for (;;) {
@@ -296,15 +292,9 @@ static int scan_string(struct lexer *lx, struct lex_cursor *c, int line, int col
 				ch = peekc(c, 0);
 			}
 		}
-		if (n + 1 >= cap) {
-			char *bigger = realloc(buf, cap * 2);
-
-			if (!bigger) {
-				free(buf);
-				return out_of_memory(lx);
-			}
-			buf = bigger;
-			cap *= 2;
+		if (array_room(&buf, &cap, n + 1, 1, 64)) {
+			free(buf);
+			return out_of_memory(lx);
 		}
 		buf[n++] = (char)ch;
 		advance(c, 1);
@@ -400,20 +390,9 @@ static int scan_all(struct lexer *lx, struct lex_cursor *c, int depth)
 
 static int append_text(struct lexer *lx, const char *raw, size_t n, bool space)
 {
-	size_t need = lx->textlen + n + 2;
-
-	if (need > lx->textcap) {
-		size_t cap = lx->textcap ? lx->textcap : 128;
-		char *t;
-
-		while (cap < need)
-			cap *= 2;
-		t = realloc(lx->text, cap);
-		if (!t)
-			return out_of_memory(lx);
-		lx->text = t;
-		lx->textcap = cap;
-	}
+	/* The text, a space before it and the NUL after it. */
+	if (array_room(&lx->text, &lx->textcap, lx->textlen + n + 2, 1, 128))
+		return out_of_memory(lx);
 	if (space && lx->textlen)
 		lx->text[lx->textlen++] = ' ';
 	for (size_t i = 0; i < n; i++)

@@ -52,6 +52,7 @@ struct lexer {
 
 	struct lex_macro *macros;
 	size_t nmacros;
+	size_t macros_cap;
 
 	/* The current statement, filled by lex_statement(). */
 	struct lex_token *tokens;

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "datapath/mapindex.h"
+#include "lib/array.h"
 
 #define SLOTS4 (1u << 24)
 #define PAGES4 65536u
@@ -232,7 +233,8 @@ static int compare_plen(const void *a, const void *b)
  */
 static int rebuild4(struct mapindex *mi)
 {
-	uint32_t lo = mi->dirty4_lo, hi = mi->dirty4_hi, n = 0, cap = 0;
+	uint32_t lo = mi->dirty4_lo, hi = mi->dirty4_hi;
+	size_t n = 0, cap = 0;
 	bool referenced[GW_CLASSES] = { false };
 	struct addr_prefix *nets = NULL;
 	const struct addr_prefix *key;
@@ -246,16 +248,10 @@ static int rebuild4(struct mapindex *mi)
 	for (size_t i = 0; addrmap_next(&mi->nets4, &i, &key, NULL);) {
 		if (slot_end(key) <= lo || slot_of(key) >= hi)
 			continue;
-		if (n == cap) {
-			struct addr_prefix *more = realloc(nets, (cap = cap ? cap * 2 : 256) *
-								      sizeof(*more));
-
-			if (!more) {
-				free(nets);
-				free(paint);
-				return -ENOMEM;
-			}
-			nets = more;
+		if (array_room(&nets, &cap, n + 1, sizeof(*nets), 256)) {
+			free(nets);
+			free(paint);
+			return -ENOMEM;
 		}
 		nets[n++] = *key;
 	}
@@ -263,7 +259,7 @@ static int rebuild4(struct mapindex *mi)
 	/* Classes still on pages outside the range stay live. */
 	for (uint32_t id = 0; id < GW_CLASSES; id++)
 		referenced[id] = lo > 0 || hi < SLOTS4 ? mi->class_used[id] : false;
-	for (uint32_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		uint32_t s = slot_of(&nets[i]), end = slot_end(&nets[i]);
 		uint8_t class = GW_CLASS_TRIE;
 
@@ -365,14 +361,9 @@ static int index6_prune_kernel(struct mapindex *mi)
 		memcpy(p.bytes, &key, 4);
 		if (addrmap_get(&mi->index6, &p))
 			continue;
-		if (n == cap) {
-			uint32_t *s = realloc(stale, (cap = cap ? cap * 2 : 64) * sizeof(*s));
-
-			if (!s) {
-				free(stale);
-				return -ENOMEM;
-			}
-			stale = s;
+		if (array_room(&stale, &cap, n + 1, sizeof(*stale), 64)) {
+			free(stale);
+			return -ENOMEM;
 		}
 		stale[n++] = key;
 	}
@@ -456,15 +447,9 @@ static int rebuild6(struct mapindex *mi, bool *short_net)
 		for (size_t i = 0; addrmap_next(&mi->index6, &i, &key, NULL);) {
 			if (addrmap_get(&want, key))
 				continue;
-			if (n == cap) {
-				struct addr_prefix *g = realloc(gone, (cap = cap ? cap * 2 : 64) *
-									sizeof(*g));
-
-				if (!g) {
-					err = -ENOMEM;
-					break;
-				}
-				gone = g;
+			if (array_room(&gone, &cap, n + 1, sizeof(*gone), 64)) {
+				err = -ENOMEM;
+				break;
 			}
 			gone[n++] = *key;
 		}

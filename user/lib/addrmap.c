@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/addrmap.h"
+#include "lib/array.h"
 
 /* Slot layout: [uint8 used][pad][struct addr_prefix key][value], 8-aligned. */
 #define SLOT_KEY_OFFSET 2
@@ -260,19 +261,7 @@ int addrmap_next(const struct addrmap *m, size_t *pos, const struct addr_prefix 
 
 int addr_list_reserve(struct addr_list *l, size_t more)
 {
-	size_t cap = l->cap ? l->cap : 1024;
-	struct addr_prefix *items;
-
-	if (l->n + more <= l->cap)
-		return 0;
-	while (cap < l->n + more)
-		cap *= 2;
-	items = realloc(l->items, cap * sizeof(*items));
-	if (!items)
-		return -ENOMEM;
-	l->items = items;
-	l->cap = cap;
-	return 0;
+	return array_room(&l->items, &l->cap, l->n + more, sizeof(*l->items), 1024);
 }
 
 int addr_list_push(struct addr_list *l, const struct addr_prefix *p)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "lib/array.h"
 #include "spamd/blacklist.h"
 
 /* Room for a whole IPv6 address as an integer, and arithmetic on it. */
@@ -118,30 +119,11 @@ static void prefix_from_value(int fam, u128 v, int plen, struct addr_prefix *p)
 	}
 }
 
-/*
- * Room for one more element in array, which holds n of *cap: the array,
- * moved if it had to grow, or NULL (the old one still valid) without memory.
- */
-static void *grow_for_one(void *array, size_t n, size_t *cap, size_t size)
-{
-	size_t bigger = *cap ? *cap * 2 : 1024;
-	void *v;
-
-	if (n < *cap)
-		return array;
-	v = realloc(array, bigger * size);
-	if (v)
-		*cap = bigger;
-	return v;
-}
-
 static int range_list_push(struct range_list *rl, u128 lo, u128 hi)
 {
-	struct range *v = grow_for_one(rl->v, rl->n, &rl->cap, sizeof(*v));
-
-	if (!v)
+	/* Lists run to millions of ranges: start at 1024, not at one. */
+	if (array_room(&rl->v, &rl->cap, rl->n + 1, sizeof(*rl->v), 1024))
 		return -ENOMEM;
-	rl->v = v;
 	rl->v[rl->n].lo = lo;
 	rl->v[rl->n].hi = hi;
 	rl->n++;
@@ -236,14 +218,10 @@ nomem:
 /* -E2BIG past max networks: a few disjoint IPv6 ranges can make millions. */
 static int cidr_push(struct list *l, size_t *cap, size_t max, int fam, u128 v, int plen)
 {
-	struct addr_prefix *c;
-
 	if (l->ncidrs >= max)
 		return -E2BIG;
-	c = grow_for_one(l->cidrs, l->ncidrs, cap, sizeof(*c));
-	if (!c)
+	if (array_room(&l->cidrs, cap, l->ncidrs + 1, sizeof(*l->cidrs), 1024))
 		return -ENOMEM;
-	l->cidrs = c;
 	prefix_from_value(fam, v, plen, &l->cidrs[l->ncidrs++]);
 	return 0;
 }

@@ -26,6 +26,7 @@
 
 #include <sqlite3.h>
 
+#include "lib/array.h"
 #include "spamd/grey.h"
 #include "store/store.h"
 #include "spamd/trap.h"
@@ -727,22 +728,6 @@ int grey_spamtrap_get(struct grey *g, const char *address, grey_entry_cb cb, voi
 	return ret ? ret : w.rows ? 0 : -ENOENT;
 }
 
-/* Make room for one more item in a growable array. */
-static int array_reserve(void **items, size_t *cap, size_t count, size_t size)
-{
-	size_t want = *cap ? *cap * 2 : 64;
-	void *bigger;
-
-	if (count < *cap)
-		return 0;
-	bigger = realloc(*items, want * size);
-	if (!bigger)
-		return -ENOMEM;
-	*items = bigger;
-	*cap = want;
-	return 0;
-}
-
 /* A growable array of prefixes. */
 struct prefix_list {
 	struct addr_prefix *items;
@@ -752,7 +737,7 @@ struct prefix_list {
 
 static int prefix_list_add(struct prefix_list *l, const struct addr_prefix *p)
 {
-	int err = array_reserve((void **)&l->items, &l->cap, l->count, sizeof(*l->items));
+	int err = array_room(&l->items, &l->cap, l->count + 1, sizeof(*l->items), 64);
 
 	if (!err)
 		l->items[l->count++] = *p;
@@ -781,7 +766,7 @@ static int passed_row(sqlite3_stmt *s, void *ctx)
 	int err = column_addr(s, 0, -1, &t.ip);
 
 	if (!err)
-		err = array_reserve((void **)&l->items, &l->cap, l->count, sizeof(*l->items));
+		err = array_room(&l->items, &l->cap, l->count + 1, sizeof(*l->items), 64);
 	if (err)
 		return err;
 	t.first = sqlite3_column_int64(s, 2);

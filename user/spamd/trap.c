@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "spamd/trap.h"
 
 #define TRAP_SET_MIN_SLOTS 64
@@ -140,15 +141,8 @@ int trap_set_add(struct trap_set *set, const char *text)
 		return 0;
 	if (set->count == UINT32_MAX - 1)
 		return -E2BIG;
-	if (set->count == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 16;
-		char **entries = realloc(set->entries, cap * sizeof(*entries));
-
-		if (!entries)
-			return -ENOMEM;
-		set->entries = entries;
-		set->cap = cap;
-	}
+	if (array_room(&set->entries, &set->cap, set->count + 1, sizeof(*set->entries), 16))
+		return -ENOMEM;
 	if ((set->count + 1) * 2 > set->nslots && grow_index(set))
 		return -ENOMEM;
 	set->entries[set->count] = strdup(norm);

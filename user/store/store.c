@@ -210,6 +210,7 @@ struct store {
 	sqlite3_stmt *stmt[STMT_MAX];
 	struct pending_table *pending;
 	size_t npending;
+	size_t pending_cap;
 	struct put_log log;
 	/*
 	 * Evidence ids are handed out here and never twice, even when the
@@ -627,6 +628,7 @@ static void pending_free(struct store *st)
 	free(st->pending);
 	st->pending = NULL;
 	st->npending = 0;
+	st->pending_cap = 0;
 }
 
 static int compare_bucket_numbers(const void *a, const void *b)
@@ -638,18 +640,16 @@ static int compare_bucket_numbers(const void *a, const void *b)
 
 static struct pending_table *pending_table(struct store *st, const char *table)
 {
-	struct pending_table *pt, *more;
+	struct pending_table *pt;
 
 	for (size_t i = 0; i < st->npending; i++)
 		if (!strcmp(st->pending[i].name, table))
 			return &st->pending[i];
 	if (st->npending == UINT16_MAX)
 		return NULL;
-	more = realloc(st->pending, (st->npending + 1) * sizeof(*more));
-	if (!more)
+	if (array_room(&st->pending, &st->pending_cap, st->npending + 1, sizeof(*st->pending), 4))
 		return NULL;
-	st->pending = more;
-	pt = &more[st->npending];
+	pt = &st->pending[st->npending];
 	memset(pt, 0, sizeof(*pt));
 	pt->name = strdup(table);
 	pt->bucket = calloc(STORE_BUCKETS, sizeof(*pt->bucket));

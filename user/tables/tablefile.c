@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/atomicfile.h"
 #include "tables/tablefile.h"
 
@@ -68,23 +69,20 @@ int tablefile_read_fd(int fd, const char *name, off_t max_size, tablefile_cb cb,
 
 	if (err && errlen)
 		err[0] = '\0';
-	buf = malloc(cap + 1);
+	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
 	while (!ret && !eof) {
 		char *line, *nl;
 		ssize_t n;
 
-		if (have == cap) {
-			/* One line longer than the buffer: grow it rather than fail. */
-			char *bigger = realloc(buf, cap * 2 + 1);
-
-			if (!bigger) {
-				ret = -ENOMEM;
-				break;
-			}
-			buf = bigger;
-			cap *= 2;
+		/*
+		 * One line longer than the buffer: grow it rather than fail. The
+		 * '\n' added at the end of the file fits, as a read left room.
+		 */
+		if (have == cap && array_room(&buf, &cap, cap + 1, 1, 0)) {
+			ret = -ENOMEM;
+			break;
 		}
 		n = read(fd, buf + have, cap - have);
 		if (n < 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/array.h"
 #include "tables/tablefile.h"
 #include "tables/tables.h"
 
@@ -1021,16 +1022,9 @@ static int scan_map(struct tables *t, int fd, size_t key_size, int kind)
 				node->in_map = entry.tables ? entry.tables : ~0ULL;
 			continue;
 		}
-		if (nstale == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			unsigned char *n = realloc(stale, ncap * key_size);
-
-			if (!n) {
-				free(stale);
-				return -ENOMEM;
-			}
-			stale = n;
-			cap = ncap;
+		if (array_room(&stale, &cap, nstale + 1, key_size, 256)) {
+			free(stale);
+			return -ENOMEM;
 		}
 		memcpy(stale + nstale++ * key_size, key, key_size);
 	}

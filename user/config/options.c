@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* The options of greywall.conf: `set interface`, `set state-dir`, `set limit` and the rest. */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/parse.h"
+
+#define MAX_TABLE_LIMIT 1000000000ULL /* `set limit table-*` */
+
+static int add_interface(struct parser *p, const struct lex_token *t)
+{
+	struct config *cfg = p->cfg;
+	int ret = check_ifname(p, t);
+
+	if (ret)
+		return ret;
+	if (!strcmp(t->text, "egress"))
+		return perr(p, t, "interface name \"egress\" is reserved");
+	for (size_t i = 0; i < cfg->ninterfaces; i++)
+		if (!strcmp(cfg->interfaces[i], t->text))
+			return perr(p, t, "interface \"%s\" listed twice", t->text);
+	if (cfg->ninterfaces >= CONFIG_MAX_INTERFACES)
+		return perr(p, t, "too many interfaces (at most %d)", CONFIG_MAX_INTERFACES);
+	snprintf(cfg->interfaces[cfg->ninterfaces++], IF_NAMESIZE, "%s", t->text);
+	next(p);
+	return 0;
+}
+
+static int interface_item(struct parser *p, void *ctx)
+{
+	(void)ctx;
+	return add_interface(p, peek(p));
+}
+
+static int parse_set_interface(struct parser *p)
+{
+	if (!is_punct(peek(p), '{'))
+		return add_interface(p, peek(p));
+	return parse_list(p, '}', "interface", interface_item, NULL);
+}
+
+static int parse_limit_item(struct parser *p, void *ctx)
+{
+	const struct lex_token *t = peek(p);
+	uint64_t v;
+	int ret;
+
+	(void)ctx;
+	if (t->type != LEX_WORD)
+		return expected(p, "a limit");
+	if (is_kw(t, "table-entries") || is_kw(t, "table-prefixes")) {
+		next(p);
+		ret = parse_number(p, t->text, 1, MAX_TABLE_LIMIT, &v);
+		if (ret)
+			return ret;
+		if (is_kw(t, "table-entries"))
+			p->cfg->limit_table_hosts = (uint32_t)v;
+		else
+			p->cfg->limit_table_prefixes = (uint32_t)v;
+		return 0;
+	}
+	return perr(p, t, "unknown limit \"%s\"", q(p, t->text));
+}
+
+/*
+ * `set control-group NAME`: resolved now, at start and at every reload, so
+ * that a group that does not exist is an error naming it rather than a
+ * socket nobody can use.
+ */
+static int parse_control_group(struct parser *p)
+{
+	const struct lex_token *t = peek(p);
+	struct group *gr;
+	int ret = parse_string(p, "control-group", &p->cfg->control_group);
+
+	if (ret)
+		return ret;
+	errno = 0;
+	gr = getgrnam(t->text);
+	if (!gr)
+		return perr(p, t, "control-group \"%s\": %s", q(p, t->text),
+			    errno && errno != ENOENT && errno != ESRCH ? strerror(errno)
+								       : "no such group");
+	p->cfg->control_gid = gr->gr_gid;
+	return 0;
+}
+
+int parse_set(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	const struct lex_token *t;
+	int ret;
+
+	next(p);
+	t = peek(p);
+	if (t->type != LEX_WORD)
+		return expected(p, "an option");
+	next(p);
+	if (is_kw(t, "interface")) {
+		ret = parse_set_interface(p);
+	} else if (is_kw(t, "state-dir")) {
+		ret = parse_string(p, "state-dir", &cfg->state_dir);
+	} else if (is_kw(t, "bpf-dir")) {
+		ret = parse_string(p, "bpf-dir", &cfg->bpf_dir);
+	} else if (is_kw(t, "control-socket")) {
+		ret = parse_string(p, "control-socket", &cfg->control_socket);
+	} else if (is_kw(t, "control-group")) {
+		ret = parse_control_group(p);
+	} else if (is_kw(t, "dump-dir")) {
+		ret = parse_string(p, "dump-dir", &cfg->dump_dir);
+	} else if (is_kw(t, "contact")) {
+		ret = parse_string(p, "contact", &cfg->contact);
+	} else if (is_kw(t, "dump-interval")) {
+		ret = parse_duration(p, "dump-interval", 1, UINT32_MAX, &cfg->dump_interval);
+	} else if (is_kw(t, "limit")) {
+		if (!is_punct(peek(p), '{'))
+			ret = parse_limit_item(p, NULL);
+		else
+			ret = parse_list(p, '}', NULL, parse_limit_item, NULL);
+	} else {
+		return perr(p, t, "unknown set option \"%s\"", q(p, t->text));
+	}
+	return ret ? ret : expect_end(p);
+}
+
+void options_keywords(config_keyword_fn fn, void *ctx)
+{
+	static const char *const set[] = {
+	    "interface", "state-dir",	  "bpf-dir", "control-socket", "control-group",	 "dump-dir",
+	    "contact",	 "dump-interval", "limit",   "table-entries",  "table-prefixes", NULL,
+	};
+
+	keywords_each("set", set, fn, ctx);
+}
