@@ -80,7 +80,7 @@ struct spamd_setting {
 #define SPAMD_STRING(n, k, f, len, d)                                                              \
 	.name = n, .kind = k, SPAMD_FIELD(f), .max = len, .def_text = d
 
-/* The defaults are spamd's (SPEC section 6); the ranges of stutter and greystutter too. */
+/* The defaults are spamd(8)'s; the ranges of stutter and greystutter too. */
 static const struct spamd_setting spamd_settings[NSPAMD_SETTINGS] = {
     [SPAMD_SMTP_PORT] = {SPAMD_VALUE("smtp-port", SPAMD_NUMBER, smtp_port, 1, 65535, 25)},
     [SPAMD_BLACK_CODE] = {SPAMD_VALUE("black-code", SPAMD_NUMBER, black_code, 450, 550, 450)},
