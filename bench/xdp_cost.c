@@ -47,6 +47,7 @@
 #include <bpf/libbpf.h>
 
 #include "greywall.h"
+#include "lib/checksum.h"
 #include "datapath/mapindex.h"
 #include "datapath/ruleindex.h"
 #include "datapath/sweeper.h"
@@ -161,19 +162,6 @@ static bool v4_touches_doc(uint32_t net, unsigned int plen)
 
 /* ---- frames ---------------------------------------------------------- */
 
-static uint16_t csum16(const void *buf, size_t len, uint32_t sum)
-{
-	const uint8_t *p = buf;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void fill_tcp_syn(struct tcphdr *tcp)
 {
 	memset(tcp, 0, sizeof(*tcp));
@@ -205,7 +193,7 @@ static uint32_t build_v4(uint8_t *buf, const char *src, const char *dst)
 	ip->protocol = IPPROTO_TCP;
 	inet_pton(AF_INET, src, &ip->saddr);
 	inet_pton(AF_INET, dst, &ip->daddr);
-	ip->check = htons(csum16(ip, sizeof(*ip), 0));
+	ip->check = htons(checksum(ip, sizeof(*ip), 0));
 	fill_tcp_syn(tcp);
 	return (uint32_t)(sizeof(*eth) + sizeof(*ip) + sizeof(*tcp));
 }

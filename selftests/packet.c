@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "lib/checksum.h"
 #include "packet.h"
 
 static const uint8_t pkt_dmac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
@@ -21,25 +22,6 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, v & 0xffff);
 }
 
-static uint32_t csum_add(const void *buf, size_t len, uint32_t sum)
-{
-	const uint8_t *p = buf;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-uint16_t pkt_csum(const void *buf, size_t len, uint32_t sum)
-{
-	sum = csum_add(buf, len, sum);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Pseudo-header sum for the upper layer checksums. */
 static uint32_t pseudo_sum(int family, const uint8_t *src, const uint8_t *dst, uint8_t proto,
 			   uint32_t l4len)
@@ -47,8 +29,8 @@ static uint32_t pseudo_sum(int family, const uint8_t *src, const uint8_t *dst, u
 	uint32_t sum = 0;
 	int alen = family == 4 ? 4 : 16;
 
-	sum = csum_add(src, alen, sum);
-	sum = csum_add(dst, alen, sum);
+	sum = checksum_add(src, alen, sum);
+	sum = checksum_add(dst, alen, sum);
 	sum += proto;
 	sum += l4len >> 16;
 	sum += l4len & 0xffff;
@@ -87,7 +69,7 @@ static void build_l4(const struct pkt_spec *s, uint8_t *l4, size_t l4len, const 
 		put16(l4 + 14, 65535);
 		put16(l4 + 16, 0);
 		put16(l4 + 18, 0);
-		sum = pkt_csum(l4, l4len, pseudo_sum(s->family, src, dst, IPPROTO_TCP, l4len));
+		sum = checksum(l4, l4len, pseudo_sum(s->family, src, dst, IPPROTO_TCP, l4len));
 		put16(l4 + 16, sum);
 		break;
 	case IPPROTO_UDP:
@@ -95,7 +77,7 @@ static void build_l4(const struct pkt_spec *s, uint8_t *l4, size_t l4len, const 
 		put16(l4 + 2, s->dport);
 		put16(l4 + 4, (uint16_t)l4len);
 		put16(l4 + 6, 0);
-		sum = pkt_csum(l4, l4len, pseudo_sum(s->family, src, dst, IPPROTO_UDP, l4len));
+		sum = checksum(l4, l4len, pseudo_sum(s->family, src, dst, IPPROTO_UDP, l4len));
 		put16(l4 + 6, sum ? sum : 0xffff);
 		break;
 	case IPPROTO_ICMP:
@@ -105,9 +87,9 @@ static void build_l4(const struct pkt_spec *s, uint8_t *l4, size_t l4len, const 
 		put16(l4 + 2, 0);
 		put32(l4 + 4, 0x12340001);
 		if (s->proto == IPPROTO_ICMP)
-			sum = pkt_csum(l4, l4len, 0);
+			sum = checksum(l4, l4len, 0);
 		else
-			sum = pkt_csum(l4, l4len,
+			sum = checksum(l4, l4len,
 				       pseudo_sum(6, src, dst, IPPROTO_ICMPV6, l4len));
 		put16(l4 + 2, sum);
 		break;
@@ -170,7 +152,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *layo
 		memcpy(buf + l3 + 12, src, 4);
 		memcpy(buf + l3 + 16, dst, 4);
 		memset(buf + l3 + 20, 1 /* NOP */, s->ip_opts_len);
-		put16(buf + l3 + 10, pkt_csum(buf + l3, hl, 0));
+		put16(buf + l3 + 10, checksum(buf + l3, hl, 0));
 		l4 = l3 + hl;
 	} else {
 		size_t e = l3 + 40;
@@ -226,7 +208,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *layo
 		if (s->family == 4) {
 			put16(buf + l3 + 2, (uint16_t)total);
 			put16(buf + l3 + 10, 0);
-			put16(buf + l3 + 10, pkt_csum(buf + l3, (size_t)(buf[l3] & 0xf) * 4, 0));
+			put16(buf + l3 + 10, checksum(buf + l3, (size_t)(buf[l3] & 0xf) * 4, 0));
 		} else {
 			put16(buf + l3 + 4, (uint16_t)(total - 40));
 		}
@@ -254,14 +236,14 @@ int pkt_checksums_ok(const uint8_t *buf, size_t len, size_t l3_off)
 		size_t hl = (size_t)(ip[0] & 0xf) * 4;
 		size_t total = (size_t)(ip[2] << 8 | ip[3]);
 
-		if (pkt_csum(ip, hl, 0) != 0 || l3_off + total > len)
+		if (checksum(ip, hl, 0) != 0 || l3_off + total > len)
 			return 0;
 		proto = ip[9];
 		l4 = l3_off + hl;
 		l4len = total - hl;
 		if (proto == IPPROTO_ICMP)
-			return pkt_csum(buf + l4, l4len, 0) == 0;
-		return pkt_csum(buf + l4, l4len,
+			return checksum(buf + l4, l4len, 0) == 0;
+		return checksum(buf + l4, l4len,
 				pseudo_sum(4, ip + 12, ip + 16, proto, (uint32_t)l4len)) == 0;
 	}
 	if (family == 6) {
@@ -273,7 +255,7 @@ int pkt_checksums_ok(const uint8_t *buf, size_t len, size_t l3_off)
 		l4len = (size_t)(ip[4] << 8 | ip[5]);
 		if (l4 + l4len > len)
 			return 0;
-		return pkt_csum(buf + l4, l4len,
+		return checksum(buf + l4, l4len,
 				pseudo_sum(6, ip + 8, ip + 24, proto, (uint32_t)l4len)) == 0;
 	}
 	return 0;

@@ -60,8 +60,6 @@ struct pkt_layout {
 /* Build the packet into buf (PKT_MAX bytes); returns its length, 0 on error. */
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, struct pkt_layout *layout);
 
-/* The Internet checksum of buf, folded, starting from sum. */
-uint16_t pkt_csum(const void *buf, size_t len, uint32_t sum);
 /* Verify the IPv4 header and TCP/UDP/ICMP checksums of a built or returned packet. */
 int pkt_checksums_ok(const uint8_t *buf, size_t len, size_t l3_off);
 

@@ -18,7 +18,6 @@
 #include <bpf/libbpf.h>
 
 #include "lib/addr.h"
-#include "check.h"
 #include "datapath/datapath.h"
 #include "datapath/mapindex.h"
 #include "datapath/ruleindex.h"
@@ -37,6 +36,10 @@ static struct {
 } selftests[SELFTESTS_MAX];
 static int nselftests;
 
+/* The counters of check.h, shared by every test file (test_progs.h). */
+int check_count;
+int check_failures;
+
 static struct gw_xdp *xdp_skel;
 static struct gw_tc_egress *tc_skel;
 static struct gw_sk_lookup *sk_skel;
@@ -52,41 +55,6 @@ void selftest_register(const char *name, selftest_fn fn)
 	selftests[nselftests].name = name;
 	selftests[nselftests].fn = fn;
 	nselftests++;
-}
-
-static void st_report(bool ok, const char *file, int line, const char *expr, const char *fmt,
-		      va_list ap)
-{
-	check_count++;
-	if (!ok)
-		check_failures++;
-	printf("%s %d - ", ok ? "ok" : "not ok", check_count);
-	vprintf(fmt, ap);
-	printf("\n");
-	if (!ok)
-		printf("#   failed at %s:%d: %s\n", file, line, expr);
-	fflush(stdout);
-}
-
-void st_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	st_report(ok, file, line, expr, fmt, ap);
-	va_end(ap);
-}
-
-void st_check_int(long long got, long long want, const char *file, int line, const char *fmt,
-		  ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	st_report(got == want, file, line, "got == want", fmt, ap);
-	va_end(ap);
-	if (got != want)
-		printf("#   got:  %lld\n#   want: %lld\n", got, want);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -142,7 +110,7 @@ static void fx_index_publish(void)
 	uint64_t extra = fx_extra_flags;
 
 	if (mapindex_publish(&fx_index))
-		ST_CHECK(0, "fixture: publish the address index");
+		CHECK(0, "fixture: publish the address index");
 	/* Without the index the data path takes its fallback path: tested too. */
 	fx_config(GW_CFG_FLAGS, (fx_index_on ? fx_index.flags : 0) | extra);
 }
@@ -167,11 +135,11 @@ void fx_reset(void)
 
 		fx_datapath(&dp);
 		if (steer_set_tarpit(&dp, -1, -1))
-			ST_CHECK(0, "fixture: empty the tarpit slots");
+			CHECK(0, "fixture: empty the tarpit slots");
 	}
 	/* A seed of its own for every case, as greywalld draws one per boot. */
 	if (sweeper_flow_conf_init(fx_flow_conf_fd(), fx_flows_fd()))
-		ST_CHECK(0, "fixture: draw the flow table's seed");
+		CHECK(0, "fixture: draw the flow table's seed");
 	fx_extra_flags = 0;
 	fx_rules(NULL, 0);
 	mapindex_reset(&fx_index);
@@ -233,7 +201,7 @@ void fx_put_all(const struct fx_entry *entries)
 {
 	for (; entries && entries->addr; entries++)
 		if (fx_put(entries->addr, entries->tables))
-			ST_CHECK(0, "fixture: put %s", entries->addr);
+			CHECK(0, "fixture: put %s", entries->addr);
 }
 
 int fx_get(const char *addr, struct gw_entry *out)
@@ -267,7 +235,7 @@ void fx_rules(const struct gw_rule *rules, int n)
 		bpf_map_update_elem(bpf_map__fd(xdp_skel->maps.gw_rules), &k, &rules[i], BPF_ANY);
 	}
 	if (ruleindex_publish(&maps, rules, (uint32_t)n))
-		ST_CHECK(0, "fixture: compile %d rules", n);
+		CHECK(0, "fixture: compile %d rules", n);
 	fx_config(GW_CFG_NRULES, (uint64_t)n);
 }
 
@@ -644,25 +612,25 @@ static void run_case_mode(const struct xdp_case *c, bool index)
 	fx_config(GW_CFG_COUNTER_TABLES, c->counter_tables);
 	len = pkt_build(&c->pkt, pkt, NULL);
 	if (!len) {
-		ST_CHECK(0, "%s: packet builds", desc);
+		CHECK(0, "%s: packet builds", desc);
 		return;
 	}
 	if (c->trunc)
 		len = c->trunc < len ? c->trunc : len;
 	verdict = fx_run_xdp(pkt, len, NULL, NULL);
-	ST_CHECK(verdict == c->verdict, "%s: %s (got %s, %d)", desc,
-		 verdict_name(c->verdict), verdict_name(verdict), verdict);
+	CHECK(verdict == c->verdict, "%s: %s (got %s, %d)", desc,
+	      verdict_name(c->verdict), verdict_name(verdict), verdict);
 	for (const struct fx_stat_expect *e = c->stats; e->stat; e++)
-		ST_CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: GW_STAT_%s", desc,
-			     stat_name(e->stat - 1));
-	ST_CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP) + (verdict == XDP_TX),
-		     fx_stat(GW_STAT_PACKETS), "%s: pass + drop + tx = packets", desc);
+		CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: GW_STAT_%s", desc,
+			  stat_name(e->stat - 1));
+	CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP) + (verdict == XDP_TX),
+		  fx_stat(GW_STAT_PACKETS), "%s: pass + drop + tx = packets", desc);
 	for (const struct fx_counter_expect *e = c->counters; e->addr; e++) {
 		struct gw_entry entry;
 		bool ok;
 
 		if (fx_get(e->addr, &entry)) {
-			ST_CHECK(0, "%s: entry %s still present", desc, e->addr);
+			CHECK(0, "%s: entry %s still present", desc, e->addr);
 			continue;
 		}
 		ok = true;
@@ -672,19 +640,19 @@ static void run_case_mode(const struct xdp_case *c, bool index)
 			ok = ok && entry.counters.packets[d] == p &&
 			     entry.counters.bytes[d] == p * len;
 		}
-		ST_CHECK(ok, "%s: counters of %s (dir %d: %llu packets / %llu bytes)", desc,
-			 e->addr, e->dir, (unsigned long long)entry.counters.packets[e->dir],
-			 (unsigned long long)entry.counters.bytes[e->dir]);
+		CHECK(ok, "%s: counters of %s (dir %d: %llu packets / %llu bytes)", desc,
+		      e->addr, e->dir, (unsigned long long)entry.counters.packets[e->dir],
+		      (unsigned long long)entry.counters.bytes[e->dir]);
 	}
 	for (const struct fx_rule_expect *e = c->rule_stats; e->rule; e++) {
 		struct gw_rule_stats st = fx_rule_stats((uint32_t)e->rule - 1);
 
-		ST_CHECK(st.evaluations == e->evaluations && st.matches == e->matches &&
-				 st.packets == e->matches && st.bytes == e->matches * len,
-			 "%s: rule %d stats (evaluations %llu, matches %llu, packets %llu, bytes %llu)",
-			 desc, e->rule - 1, (unsigned long long)st.evaluations,
-			 (unsigned long long)st.matches, (unsigned long long)st.packets,
-			 (unsigned long long)st.bytes);
+		CHECK(st.evaluations == e->evaluations && st.matches == e->matches &&
+			      st.packets == e->matches && st.bytes == e->matches * len,
+		      "%s: rule %d stats (evaluations %llu, matches %llu, packets %llu, bytes %llu)",
+		      desc, e->rule - 1, (unsigned long long)st.evaluations,
+		      (unsigned long long)st.matches, (unsigned long long)st.packets,
+		      (unsigned long long)st.bytes);
 	}
 }
 

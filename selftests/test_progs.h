@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* TAP checks (tests/lib/check.h), numbered across all test files. */
+#define CHECK_SHARED_COUNTERS
+#include "check.h"
 #include "greywall.h"
 #include "packet.h"
 
@@ -30,16 +33,6 @@ void selftest_register(const char *name, selftest_fn fn);
 		selftest_register(#name, selftest_##name);                          \
 	}                                                                           \
 	static void selftest_##name(void)
-
-/* One TAP line per check, numbered across all test files. */
-void st_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-void st_check_int(long long got, long long want, const char *file, int line, const char *fmt,
-		  ...) __attribute__((format(printf, 5, 6)));
-
-#define ST_CHECK(cond, ...) st_check(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
-#define ST_CHECK_INT(got, want, ...)                                                \
-	st_check_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 
 /* A map entry for a case's "state before": address or CIDR and its tables. */
 struct fx_entry {

@@ -149,29 +149,29 @@ static size_t check_ip(const char *desc, const uint8_t *in, const struct pkt_lay
 	const uint8_t *ip = out + l3, *orig = in + l3;
 	int family = orig[0] >> 4;
 
-	ST_CHECK(!memcmp(out, in + 6, 6) && !memcmp(out + 6, in, 6), "%s: MACs swapped", desc);
-	ST_CHECK(!memcmp(out + 12, in + 12, l3 - 12), "%s: tags and EtherType as received", desc);
+	CHECK(!memcmp(out, in + 6, 6) && !memcmp(out + 6, in, 6), "%s: MACs swapped", desc);
+	CHECK(!memcmp(out + 12, in + 12, l3 - 12), "%s: tags and EtherType as received", desc);
 	if (family == 4) {
 		alen = 4;
 		iplen = 20;
-		ST_CHECK_INT(ip[0], 0x45, "%s: IPv4 header without options", desc);
-		ST_CHECK_INT(ip[8], 64, "%s: TTL 64", desc);
-		ST_CHECK_INT(ip[9], proto, "%s: protocol", desc);
-		ST_CHECK_INT(get16(ip + 2), out_len - l3, "%s: total length is the frame's", desc);
-		ST_CHECK(!memcmp(ip + 12, orig + 16, alen) && !memcmp(ip + 16, orig + 12, alen),
-			 "%s: addresses swapped", desc);
+		CHECK_INT(ip[0], 0x45, "%s: IPv4 header without options", desc);
+		CHECK_INT(ip[8], 64, "%s: TTL 64", desc);
+		CHECK_INT(ip[9], proto, "%s: protocol", desc);
+		CHECK_INT(get16(ip + 2), out_len - l3, "%s: total length is the frame's", desc);
+		CHECK(!memcmp(ip + 12, orig + 16, alen) && !memcmp(ip + 16, orig + 12, alen),
+		      "%s: addresses swapped", desc);
 	} else {
 		alen = 16;
 		iplen = 40;
-		ST_CHECK_INT(ip[0] >> 4, 6, "%s: IPv6", desc);
-		ST_CHECK_INT(ip[7], 64, "%s: hop limit 64", desc);
-		ST_CHECK_INT(ip[6], proto, "%s: next header, no extension headers", desc);
-		ST_CHECK_INT(get16(ip + 4) + 40, out_len - l3, "%s: payload length is the frame's",
-			     desc);
-		ST_CHECK(!memcmp(ip + 8, orig + 24, alen) && !memcmp(ip + 24, orig + 8, alen),
-			 "%s: addresses swapped", desc);
+		CHECK_INT(ip[0] >> 4, 6, "%s: IPv6", desc);
+		CHECK_INT(ip[7], 64, "%s: hop limit 64", desc);
+		CHECK_INT(ip[6], proto, "%s: next header, no extension headers", desc);
+		CHECK_INT(get16(ip + 4) + 40, out_len - l3, "%s: payload length is the frame's",
+			  desc);
+		CHECK(!memcmp(ip + 8, orig + 24, alen) && !memcmp(ip + 24, orig + 8, alen),
+		      "%s: addresses swapped", desc);
 	}
-	ST_CHECK(pkt_checksums_ok(out, out_len, l3), "%s: checksums (recomputed)", desc);
+	CHECK(pkt_checksums_ok(out, out_len, l3), "%s: checksums (recomputed)", desc);
 	return iplen;
 }
 
@@ -184,19 +184,19 @@ static void check_rst(const char *desc, const struct return_case *c, const uint8
 	const uint8_t *th = out + lay->l3_off + iplen, *orig = in + lay->l4_off;
 	uint32_t occupied = s->payload + !!(s->tcp_flags & TCP_SYN) + !!(s->tcp_flags & TCP_FIN);
 
-	ST_CHECK_INT(out_len, lay->l3_off + iplen + 20, "%s: RST without options or payload", desc);
-	ST_CHECK(get16(th) == get16(orig + 2) && get16(th + 2) == get16(orig),
-		 "%s: ports swapped", desc);
-	ST_CHECK_INT(th[12] >> 4, 5, "%s: data offset 5", desc);
+	CHECK_INT(out_len, lay->l3_off + iplen + 20, "%s: RST without options or payload", desc);
+	CHECK(get16(th) == get16(orig + 2) && get16(th + 2) == get16(orig),
+	      "%s: ports swapped", desc);
+	CHECK_INT(th[12] >> 4, 5, "%s: data offset 5", desc);
 	if (s->tcp_flags & TCP_ACK) {
-		ST_CHECK_INT(th[13], TCP_RST, "%s: flags RST", desc);
-		ST_CHECK_INT(get32(th + 4), s->ack, "%s: seq is the segment's ack", desc);
-		ST_CHECK_INT(get32(th + 8), 0, "%s: no ack", desc);
+		CHECK_INT(th[13], TCP_RST, "%s: flags RST", desc);
+		CHECK_INT(get32(th + 4), s->ack, "%s: seq is the segment's ack", desc);
+		CHECK_INT(get32(th + 8), 0, "%s: no ack", desc);
 	} else {
-		ST_CHECK_INT(th[13], TCP_RST | TCP_ACK, "%s: flags RST|ACK", desc);
-		ST_CHECK_INT(get32(th + 4), 0, "%s: seq 0", desc);
-		ST_CHECK_INT(get32(th + 8), (uint32_t)(s->seq + occupied),
-			     "%s: ack = seq + payload + SYN + FIN", desc);
+		CHECK_INT(th[13], TCP_RST | TCP_ACK, "%s: flags RST|ACK", desc);
+		CHECK_INT(get32(th + 4), 0, "%s: seq 0", desc);
+		CHECK_INT(get32(th + 8), (uint32_t)(s->seq + occupied),
+			  "%s: ack = seq + payload + SYN + FIN", desc);
 	}
 }
 
@@ -210,18 +210,18 @@ static void check_unreach(const char *desc, const uint8_t *in, const struct pkt_
 	size_t quote = lay->l4_off + 8 - lay->l3_off;
 	const uint8_t *icmp = out + lay->l3_off + iplen;
 
-	ST_CHECK_INT(out_len, lay->l3_off + iplen + 8 + quote, "%s: IP header + 8 bytes quoted",
-		     desc);
+	CHECK_INT(out_len, lay->l3_off + iplen + 8 + quote, "%s: IP header + 8 bytes quoted",
+		  desc);
 	if (family == 4) {
-		ST_CHECK(icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_PORT_UNREACH,
-			 "%s: ICMP type 3 code 3", desc);
+		CHECK(icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_PORT_UNREACH,
+		      "%s: ICMP type 3 code 3", desc);
 	} else {
-		ST_CHECK(icmp[0] == ICMPV6_DEST_UNREACH && icmp[1] == ICMPV6_PORT_UNREACH,
-			 "%s: ICMPv6 type 1 code 4", desc);
+		CHECK(icmp[0] == ICMPV6_DEST_UNREACH && icmp[1] == ICMPV6_PORT_UNREACH,
+		      "%s: ICMPv6 type 1 code 4", desc);
 	}
-	ST_CHECK_INT(get32(icmp + 4), 0, "%s: unused word 0", desc);
-	ST_CHECK(!memcmp(icmp + 8, in + lay->l3_off, quote), "%s: quote is the packet as received",
-		 desc);
+	CHECK_INT(get32(icmp + 4), 0, "%s: unused word 0", desc);
+	CHECK(!memcmp(icmp + 8, in + lay->l3_off, quote), "%s: quote is the packet as received",
+	      desc);
 }
 
 /* From a clean fixture, run pkt from src, which is in <block>, under rule alone. */
@@ -230,7 +230,7 @@ static int run_listed(const char *src, struct gw_rule rule, const uint8_t *pkt, 
 {
 	fx_reset();
 	if (fx_put(src, T_BLOCK))
-		ST_CHECK(0, "fixture: put %s", src);
+		CHECK(0, "fixture: put %s", src);
 	fx_rules(&rule, 1);
 	return fx_run_xdp(pkt, len, out, out_len);
 }
@@ -245,7 +245,7 @@ static void run_reply(const struct return_case *c)
 	int verdict = run_listed(source(&c->pkt), (struct gw_rule)RETURN_RULE, in, len, out,
 				 &out_len);
 
-	ST_CHECK_INT(verdict, XDP_TX, "%s: answered", c->desc);
+	CHECK_INT(verdict, XDP_TX, "%s: answered", c->desc);
 	if (verdict != XDP_TX)
 		return;
 	if (c->reply == REPLY_RST)
@@ -271,10 +271,10 @@ SELFTEST(block_return_broadcast_frame)
 	size_t len = pkt_build(&udp, pkt, NULL);
 
 	memset(pkt, 0xff, 6);
-	ST_CHECK_INT(run_listed(source(&udp), (struct gw_rule)RETURN_RULE, pkt, len, NULL, NULL),
-		     XDP_DROP, "broadcast frame: dropped");
-	ST_CHECK_INT(fx_stat(GW_STAT_RETURN_ICMP), 0, "broadcast frame: no unreachable sent");
-	ST_CHECK_INT(fx_stat(GW_STAT_DROP), 1, "broadcast frame: counted as a drop");
+	CHECK_INT(run_listed(source(&udp), (struct gw_rule)RETURN_RULE, pkt, len, NULL, NULL),
+		  XDP_DROP, "broadcast frame: dropped");
+	CHECK_INT(fx_stat(GW_STAT_RETURN_ICMP), 0, "broadcast frame: no unreachable sent");
+	CHECK_INT(fx_stat(GW_STAT_DROP), 1, "broadcast frame: counted as a drop");
 }
 
 /* A block drop rule never answers, whatever the protocol. */
@@ -284,8 +284,8 @@ SELFTEST(block_return_only_return)
 	uint8_t pkt[PKT_MAX];
 	size_t len = pkt_build(&syn, pkt, NULL);
 
-	ST_CHECK_INT(run_listed(source(&syn), (struct gw_rule)BLOCK_FROM(T_BLOCK), pkt, len, NULL,
-				NULL),
-		     XDP_DROP, "block drop: SYN dropped");
-	ST_CHECK_INT(fx_stat(GW_STAT_RETURN_RST), 0, "block drop: no RST");
+	CHECK_INT(run_listed(source(&syn), (struct gw_rule)BLOCK_FROM(T_BLOCK), pkt, len, NULL,
+			     NULL),
+		  XDP_DROP, "block drop: SYN dropped");
+	CHECK_INT(fx_stat(GW_STAT_RETURN_RST), 0, "block drop: no RST");
 }

@@ -73,16 +73,16 @@ SELFTEST(counters_accumulate)
 		fx_run_xdp(a, alen, NULL, NULL);
 	for (int i = 0; i < 2; i++)
 		fx_run_xdp(b, blen, NULL, NULL);
-	ST_CHECK(fx_get("198.51.100.7", &e) == 0, "entry present");
-	ST_CHECK(e.counters.packets[GW_DIR_IN_BLOCK] == 3 &&
-			 e.counters.bytes[GW_DIR_IN_BLOCK] == 3 * alen,
-		 "In/Block: 3 packets, %zu bytes", 3 * alen);
-	ST_CHECK(e.counters.packets[GW_DIR_IN_PASS] == 2 &&
-			 e.counters.bytes[GW_DIR_IN_PASS] == 2 * blen,
-		 "In/Pass: 2 packets, %zu bytes", 2 * blen);
-	ST_CHECK(e.tables == T_BLOCK, "membership untouched by counting");
-	ST_CHECK_INT(fx_stat(GW_STAT_DROP), 3, "GW_STAT_DROP");
-	ST_CHECK_INT(fx_stat(GW_STAT_PASS), 2, "GW_STAT_PASS");
+	CHECK(fx_get("198.51.100.7", &e) == 0, "entry present");
+	CHECK(e.counters.packets[GW_DIR_IN_BLOCK] == 3 &&
+		      e.counters.bytes[GW_DIR_IN_BLOCK] == 3 * alen,
+	      "In/Block: 3 packets, %zu bytes", 3 * alen);
+	CHECK(e.counters.packets[GW_DIR_IN_PASS] == 2 &&
+		      e.counters.bytes[GW_DIR_IN_PASS] == 2 * blen,
+	      "In/Pass: 2 packets, %zu bytes", 2 * blen);
+	CHECK(e.tables == T_BLOCK, "membership untouched by counting");
+	CHECK_INT(fx_stat(GW_STAT_DROP), 3, "GW_STAT_DROP");
+	CHECK_INT(fx_stat(GW_STAT_PASS), 2, "GW_STAT_PASS");
 }
 
 /* The TC egress program, run on an skb: Out/Pass for the destination. */
@@ -129,28 +129,28 @@ SELFTEST(tc_egress)
 		fx_reset();
 		fx_put_all(c->before);
 		fx_config(GW_CFG_COUNTER_TABLES, c->counter_tables);
-		ST_CHECK_INT(fx_run_tc(pkt, len), TC_ACT_OK, "%s: TC_ACT_OK", c->desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_OUT_PACKETS), 1, "%s: GW_STAT_OUT_PACKETS", c->desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_PACKETS), 0, "%s: ingress counters untouched", c->desc);
+		CHECK_INT(fx_run_tc(pkt, len), TC_ACT_OK, "%s: TC_ACT_OK", c->desc);
+		CHECK_INT(fx_stat(GW_STAT_OUT_PACKETS), 1, "%s: GW_STAT_OUT_PACKETS", c->desc);
+		CHECK_INT(fx_stat(GW_STAT_PACKETS), 0, "%s: ingress counters untouched", c->desc);
 		if (c->counted) {
 			memset(&e, 0, sizeof(e));
 			fx_get(c->counted, &e);
-			ST_CHECK(e.counters.packets[GW_DIR_OUT_PASS] == 1 &&
-					 e.counters.bytes[GW_DIR_OUT_PASS] == len &&
-					 e.counters.packets[GW_DIR_IN_PASS] == 0 &&
-					 e.counters.packets[GW_DIR_OUT_BLOCK] == 0,
-				 "%s: %s Out/Pass 1 packet, %zu bytes (got %llu, %llu)", c->desc,
-				 c->counted, len,
-				 (unsigned long long)e.counters.packets[GW_DIR_OUT_PASS],
-				 (unsigned long long)e.counters.bytes[GW_DIR_OUT_PASS]);
+			CHECK(e.counters.packets[GW_DIR_OUT_PASS] == 1 &&
+				      e.counters.bytes[GW_DIR_OUT_PASS] == len &&
+				      e.counters.packets[GW_DIR_IN_PASS] == 0 &&
+				      e.counters.packets[GW_DIR_OUT_BLOCK] == 0,
+			      "%s: %s Out/Pass 1 packet, %zu bytes (got %llu, %llu)", c->desc,
+			      c->counted, len,
+			      (unsigned long long)e.counters.packets[GW_DIR_OUT_PASS],
+			      (unsigned long long)e.counters.bytes[GW_DIR_OUT_PASS]);
 		}
 		if (c->untouched) {
 			static const struct gw_counters zero;
 
 			memset(&e, 0xff, sizeof(e));
 			fx_get(c->untouched, &e);
-			ST_CHECK(!memcmp(&e.counters, &zero, sizeof(zero)), "%s: %s not counted",
-				 c->desc, c->untouched);
+			CHECK(!memcmp(&e.counters, &zero, sizeof(zero)), "%s: %s not counted",
+			      c->desc, c->untouched);
 		}
 	}
 }

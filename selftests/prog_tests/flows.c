@@ -440,14 +440,14 @@ static void check_event(const struct flow_env *env, const struct flow_case *c,
 
 	addr_parse(env->client, &p);
 	addr_to_key(&p, &want);
-	ST_CHECK(ev->type == c->ev_type && ev->rule == c->rule && ev->conns == c->ev_conns &&
-			 ev->rate_count == c->ev_rate && !memcmp(&ev->addr, &want, sizeof(want)),
-		 "%s: event type %u rule %u conns %u rate %u (want %u, %u, %u, %u), from the client",
-		 env->desc, ev->type, ev->rule, ev->conns, ev->rate_count, c->ev_type, c->rule,
-		 c->ev_conns, c->ev_rate);
-	ST_CHECK(ev->when >= CLOCK_START && ev->when <= CLOCK_START + 10,
-		 "%s: event time %llu is the data path's clock", env->desc,
-		 (unsigned long long)ev->when);
+	CHECK(ev->type == c->ev_type && ev->rule == c->rule && ev->conns == c->ev_conns &&
+		      ev->rate_count == c->ev_rate && !memcmp(&ev->addr, &want, sizeof(want)),
+	      "%s: event type %u rule %u conns %u rate %u (want %u, %u, %u, %u), from the client",
+	      env->desc, ev->type, ev->rule, ev->conns, ev->rate_count, c->ev_type, c->rule,
+	      c->ev_conns, c->ev_rate);
+	CHECK(ev->when >= CLOCK_START && ev->when <= CLOCK_START + 10,
+	      "%s: event time %llu is the data path's clock", env->desc,
+	      (unsigned long long)ev->when);
 }
 
 /* Flows of key's source and rule among n: those counted (counted) or holding a half-open count. */
@@ -489,8 +489,8 @@ static void check_flow_counts(const char *desc)
 		bad += f->counted && f->state != GW_FLOW_ESTABLISHED;
 		bad += f->halfopen && f->state != GW_FLOW_SYN && f->state != GW_FLOW_SYNACK;
 	}
-	ST_CHECK_INT(bad, 0, "%s: counts held only by established (conns) and half-open flows",
-		     desc);
+	CHECK_INT(bad, 0, "%s: counts held only by established (conns) and half-open flows",
+		  desc);
 	for (prev = NULL; !bpf_map_get_next_key(fx_src_track_fd(), prev, &next); prev = &key) {
 		struct gw_src_track t;
 
@@ -509,10 +509,10 @@ static void check_flow_counts(const char *desc)
 		sum_halfopen += h.count;
 		bad += (uint32_t)h.count != flows_of(flows, FX_FLOWS_MAX, &key, false);
 	}
-	ST_CHECK(!bad && sum_conns == counted && sum_halfopen == halfopen,
-		 "%s: source counts match the flows (conns %u, counted flows %u; half-open %lld, "
-		 "flows holding one %u; %u sources off)",
-		 desc, sum_conns, counted, (long long)sum_halfopen, halfopen, bad);
+	CHECK(!bad && sum_conns == counted && sum_halfopen == halfopen,
+	      "%s: source counts match the flows (conns %u, counted flows %u; half-open %lld, "
+	      "flows holding one %u; %u sources off)",
+	      desc, sum_conns, counted, (long long)sum_halfopen, halfopen, bad);
 }
 
 static void run_flow_case(const struct flow_case *c, int family)
@@ -531,45 +531,45 @@ static void run_flow_case(const struct flow_case *c, int family)
 		int v = flow_op(&env, c->rule, op);
 
 		if (op->kind >= OP_CLOCK)
-			ST_CHECK(v == 0, "%s: step %d (%s)", env.desc, i, op_name(op->kind));
+			CHECK(v == 0, "%s: step %d (%s)", env.desc, i, op_name(op->kind));
 		else
-			ST_CHECK_INT(v, op->verdict, "%s: step %d (%s port %u) verdict", env.desc,
-				     i, op_name(op->kind), op->port);
+			CHECK_INT(v, op->verdict, "%s: step %d (%s port %u) verdict", env.desc,
+				  i, op_name(op->kind), op->port);
 	}
 	for (const struct flow_expect *e = c->flows; e->port; e++) {
 		struct gw_flow f;
 
 		err = flow_get(&env, e->port, &f);
 		if (!e->state) {
-			ST_CHECK(err == -ENOENT, "%s: no flow for port %u", env.desc, e->port);
+			CHECK(err == -ENOENT, "%s: no flow for port %u", env.desc, e->port);
 			continue;
 		}
-		ST_CHECK(!err && f.state == e->state && f.counted == e->counted &&
-				 f.rule == c->rule && (!e->server_isn || f.server_isn == e->server_isn),
-			 "%s: flow of port %u: state %d counted %d rule %d isn %u (want %d, %d, %u, %u)",
-			 env.desc, e->port, f.state, f.counted, f.rule, f.server_isn, e->state,
-			 e->counted, c->rule, e->server_isn);
+		CHECK(!err && f.state == e->state && f.counted == e->counted &&
+			      f.rule == c->rule && (!e->server_isn || f.server_isn == e->server_isn),
+		      "%s: flow of port %u: state %d counted %d rule %d isn %u (want %d, %d, %u, %u)",
+		      env.desc, e->port, f.state, f.counted, f.rule, f.server_isn, e->state,
+		      e->counted, c->rule, e->server_isn);
 	}
 	err = fx_src_track_get(env.client, c->rule, &t);
 	if (!c->tracked)
-		ST_CHECK(err == -ENOENT, "%s: the client is not tracked", env.desc);
+		CHECK(err == -ENOENT, "%s: the client is not tracked", env.desc);
 	else
-		ST_CHECK(!err && t.conns == c->conns && t.rate_count == c->rate_count &&
-				 t.overloaded == c->overloaded,
-			 "%s: source tracking conns %u rate %u overloaded %u (want %u, %u, %u)",
-			 env.desc, t.conns, t.rate_count, t.overloaded, c->conns, c->rate_count,
-			 c->overloaded);
+		CHECK(!err && t.conns == c->conns && t.rate_count == c->rate_count &&
+			      t.overloaded == c->overloaded,
+		      "%s: source tracking conns %u rate %u overloaded %u (want %u, %u, %u)",
+		      env.desc, t.conns, t.rate_count, t.overloaded, c->conns, c->rate_count,
+		      c->overloaded);
 	for (const struct fx_stat_expect *e = c->stats; e->stat; e++)
-		ST_CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: stat %d", env.desc, e->stat - 1);
-	ST_CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP), fx_stat(GW_STAT_PACKETS),
-		     "%s: pass + drop = packets", env.desc);
+		CHECK_INT(fx_stat(e->stat - 1), e->value, "%s: stat %d", env.desc, e->stat - 1);
+	CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP), fx_stat(GW_STAT_PACKETS),
+		  "%s: pass + drop = packets", env.desc);
 	check_flow_counts(env.desc);
 	n = fx_events(ev, 4);
-	ST_CHECK_INT(n, c->events, "%s: overload events", env.desc);
+	CHECK_INT(n, c->events, "%s: overload events", env.desc);
 	if (n > 0 && c->events > 0)
 		check_event(&env, c, &ev[0]);
-	ST_CHECK_INT(fx_rule_stats(c->rule).overloads, c->events, "%s: the rule's overload count",
-		     env.desc);
+	CHECK_INT(fx_rule_stats(c->rule).overloads, c->events, "%s: the rule's overload count",
+		  env.desc);
 }
 
 SELFTEST(flows)
@@ -652,32 +652,32 @@ SELFTEST(flows_table_full)
 
 			snprintf(what, sizeof(what), "gw_flows full of state %u flows", fills[i].state);
 			flow_setup(&env, family, what);
-			ST_CHECK(!fx_fill_flows(fills[i].state), "%s: filled", env.desc);
+			CHECK(!fx_fill_flows(fills[i].state), "%s: filled", env.desc);
 			if (!fills[i].taken) {
-				ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN_DROPPED(1001)),
-					     XDP_DROP, "%s: the SYN is dropped", env.desc);
-				ST_CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL_DROPS), 1,
-					     "%s: GW_STAT_FLOWS_FULL_DROPS", env.desc);
-				ST_CHECK_INT(fx_stat(GW_STAT_FLOWS_EVICTED), 0, "%s: none evicted",
-					     env.desc);
-				ST_CHECK(flow_get(&env, 1001, &f) == -ENOENT, "%s: no flow", env.desc);
-				ST_CHECK_INT(flows_used(), FX_FLOWS_MAX, "%s: every flow kept",
-					     env.desc);
+				CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN_DROPPED(1001)),
+					  XDP_DROP, "%s: the SYN is dropped", env.desc);
+				CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL_DROPS), 1,
+					  "%s: GW_STAT_FLOWS_FULL_DROPS", env.desc);
+				CHECK_INT(fx_stat(GW_STAT_FLOWS_EVICTED), 0, "%s: none evicted",
+					  env.desc);
+				CHECK(flow_get(&env, 1001, &f) == -ENOENT, "%s: no flow", env.desc);
+				CHECK_INT(flows_used(), FX_FLOWS_MAX, "%s: every flow kept",
+					  env.desc);
 				check_flow_counts(env.desc);
 				continue;
 			}
-			ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1001)), XDP_PASS,
-				     "%s: the handshake passes", env.desc);
-			ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)REFUSED(1002)), XDP_DROP,
-				     "%s: a second one is refused (max-src-conn 1)", env.desc);
-			ST_CHECK_INT(fx_stat(GW_STAT_FLOWS_EVICTED), 2, "%s: two slots taken over",
-				     env.desc);
-			ST_CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL_DROPS), 0, "%s: no SYN dropped",
-				     env.desc);
-			ST_CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 1, "%s: one counted", env.desc);
-			ST_CHECK(!flow_get(&env, 1001, &f) && f.state == GW_FLOW_ESTABLISHED &&
-					 f.counted,
-				 "%s: the first is established and counted", env.desc);
+			CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1001)), XDP_PASS,
+				  "%s: the handshake passes", env.desc);
+			CHECK_INT(flow_op(&env, 0, &(struct flow_op)REFUSED(1002)), XDP_DROP,
+				  "%s: a second one is refused (max-src-conn 1)", env.desc);
+			CHECK_INT(fx_stat(GW_STAT_FLOWS_EVICTED), 2, "%s: two slots taken over",
+				  env.desc);
+			CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL_DROPS), 0, "%s: no SYN dropped",
+				  env.desc);
+			CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 1, "%s: one counted", env.desc);
+			CHECK(!flow_get(&env, 1001, &f) && f.state == GW_FLOW_ESTABLISHED &&
+				      f.counted,
+			      "%s: the first is established and counted", env.desc);
 			check_flow_counts(env.desc);
 		}
 	}
@@ -702,27 +702,27 @@ SELFTEST(flows_src_halfopen)
 		other.client = family == 4 ? "203.0.113.77" : "2001:db8:77::1";
 		for (uint16_t i = 0; i < GW_SRC_HALFOPEN_DEFAULT; i++)
 			bad |= flow_op(&env, 0, &(struct flow_op)SYN(2000 + i)) != XDP_PASS;
-		ST_CHECK(!bad, "%s: %d half-open flows pass", env.desc, GW_SRC_HALFOPEN_DEFAULT);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN_DROPPED(3000)), XDP_DROP,
-			     "%s: the next SYN is dropped", env.desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_SRC_STATES_DROPS), 1, "%s: GW_STAT_SRC_STATES_DROPS",
-			     env.desc);
-		ST_CHECK_INT(flow_op(&other, 0, &(struct flow_op)SYN(3000)), XDP_PASS,
-			     "%s: another source's SYN passes", env.desc);
+		CHECK(!bad, "%s: %d half-open flows pass", env.desc, GW_SRC_HALFOPEN_DEFAULT);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN_DROPPED(3000)), XDP_DROP,
+			  "%s: the next SYN is dropped", env.desc);
+		CHECK_INT(fx_stat(GW_STAT_SRC_STATES_DROPS), 1, "%s: GW_STAT_SRC_STATES_DROPS",
+			  env.desc);
+		CHECK_INT(flow_op(&other, 0, &(struct flow_op)SYN(3000)), XDP_PASS,
+			  "%s: another source's SYN passes", env.desc);
 		flow_op(&env, 0, &(struct flow_op)SYNACK(2000, SISN(2000)));
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)ACK(2000, SISN(2000) + 1)), XDP_PASS,
-			     "%s: one handshake completes", env.desc);
-		ST_CHECK(!fx_src_halfopen_get(env.client, 0, &h) &&
-				 h.count == GW_SRC_HALFOPEN_DEFAULT - 1,
-			 "%s: and gives its half-open count back (%d)", env.desc, h.count);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN(3001)), XDP_PASS,
-			     "%s: so one more SYN passes", env.desc);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN_DROPPED(3002)), XDP_DROP,
-			     "%s: and no more", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)ACK(2000, SISN(2000) + 1)), XDP_PASS,
+			  "%s: one handshake completes", env.desc);
+		CHECK(!fx_src_halfopen_get(env.client, 0, &h) &&
+			      h.count == GW_SRC_HALFOPEN_DEFAULT - 1,
+		      "%s: and gives its half-open count back (%d)", env.desc, h.count);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN(3001)), XDP_PASS,
+			  "%s: so one more SYN passes", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN_DROPPED(3002)), XDP_DROP,
+			  "%s: and no more", env.desc);
 		check_flow_counts(env.desc);
 		fx_clock(CLOCK_START + GW_SRC_HALFOPEN_STALE + 1);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN(3003)), XDP_PASS,
-			     "%s: a stale count starts over", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)SYN(3003)), XDP_PASS,
+			  "%s: a stale count starts over", env.desc);
 	}
 }
 
@@ -734,19 +734,19 @@ SELFTEST(flows_src_track_full)
 		struct gw_flow f;
 
 		flow_setup(&env, family, "gw_src_track full");
-		ST_CHECK(!fx_fill_map(fx_src_track_fd()), "%s: filled",
-			 env.desc);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1001)), XDP_PASS,
-			     "%s: the handshake passes", env.desc);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1002)), XDP_PASS,
-			     "%s: a second one passes too", env.desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_SRC_TRACK_FULL), 2, "%s: GW_STAT_SRC_TRACK_FULL",
-			     env.desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 0, "%s: nothing counted", env.desc);
-		ST_CHECK(!flow_get(&env, 1001, &f) && f.state == GW_FLOW_ESTABLISHED && !f.counted,
-			 "%s: the flow is established, uncounted", env.desc);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)FIN(1001, XDP_PASS)),
-			     XDP_PASS, "%s: its FIN passes", env.desc);
+		CHECK(!fx_fill_map(fx_src_track_fd()), "%s: filled",
+		      env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1001)), XDP_PASS,
+			  "%s: the handshake passes", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(1002)), XDP_PASS,
+			  "%s: a second one passes too", env.desc);
+		CHECK_INT(fx_stat(GW_STAT_SRC_TRACK_FULL), 2, "%s: GW_STAT_SRC_TRACK_FULL",
+			  env.desc);
+		CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 0, "%s: nothing counted", env.desc);
+		CHECK(!flow_get(&env, 1001, &f) && f.state == GW_FLOW_ESTABLISHED && !f.counted,
+		      "%s: the flow is established, uncounted", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)FIN(1001, XDP_PASS)),
+			  XDP_PASS, "%s: its FIN passes", env.desc);
 	}
 }
 
@@ -781,35 +781,35 @@ SELFTEST(flows_spoofed_flood)
 			bad |= flow_send(&forged, true, port, 0x10, i + 1, SISN(i) + 1 + i % 7 + 1,
 					 0) != XDP_PASS;
 			if (i == FLOOD_SOURCES / 2)
-				ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(40000)),
-					     XDP_PASS, "%s: the real client is served", env.desc);
+				CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(40000)),
+					  XDP_PASS, "%s: the real client is served", env.desc);
 		}
-		ST_CHECK(!bad, "%s: every forged packet passed to the server's TCP", env.desc);
+		CHECK(!bad, "%s: every forged packet passed to the server's TCP", env.desc);
 		/* Closed first: max-src-conn 1 would refuse a second one at once. */
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)FIN(40000, XDP_PASS)), XDP_PASS,
-			     "%s: the real client closes", env.desc);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(40001)), XDP_PASS,
-			     "%s: the real client is served with the flow table full", env.desc);
-		ST_CHECK_INT(flow_op(&env, 0, &(struct flow_op)REFUSED(40002)), XDP_DROP,
-			     "%s: and max-src-conn 1 refuses its second connection", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)FIN(40000, XDP_PASS)), XDP_PASS,
+			  "%s: the real client closes", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)CONNECT(40001)), XDP_PASS,
+			  "%s: the real client is served with the flow table full", env.desc);
+		CHECK_INT(flow_op(&env, 0, &(struct flow_op)REFUSED(40002)), XDP_DROP,
+			  "%s: and max-src-conn 1 refuses its second connection", env.desc);
 		used = flows_used();
 		printf("# %s: %u of %u slots used; SYNs finding their slots full %llu, "
 		       "evictions %llu, dropped %llu\n",
 		       env.desc, used, FX_FLOWS_MAX, (unsigned long long)fx_stat(GW_STAT_FLOWS_FULL),
 		       (unsigned long long)fx_stat(GW_STAT_FLOWS_EVICTED),
 		       (unsigned long long)fx_stat(GW_STAT_FLOWS_FULL_DROPS));
-		ST_CHECK(fx_stat(GW_STAT_FLOWS_EVICTED) > 0 &&
-				 fx_stat(GW_STAT_FLOWS_EVICTED) == fx_stat(GW_STAT_FLOWS_FULL),
-			 "%s: every SYN that found its slots full took one over (%llu of %llu)",
-			 env.desc, (unsigned long long)fx_stat(GW_STAT_FLOWS_EVICTED),
-			 (unsigned long long)fx_stat(GW_STAT_FLOWS_FULL));
-		ST_CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL_DROPS), 0, "%s: no SYN dropped", env.desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 2, "%s: only the real client's two counted",
-			     env.desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_OVERLOAD_DROPS), 1, "%s: its third refused", env.desc);
-		ST_CHECK_INT(map_count(fx_src_track_fd()), 1, "%s: no forged source is tracked",
-			     env.desc);
-		ST_CHECK_INT(fx_events(NULL, 0), 1, "%s: one overload, the real client's", env.desc);
+		CHECK(fx_stat(GW_STAT_FLOWS_EVICTED) > 0 &&
+			      fx_stat(GW_STAT_FLOWS_EVICTED) == fx_stat(GW_STAT_FLOWS_FULL),
+		      "%s: every SYN that found its slots full took one over (%llu of %llu)",
+		      env.desc, (unsigned long long)fx_stat(GW_STAT_FLOWS_EVICTED),
+		      (unsigned long long)fx_stat(GW_STAT_FLOWS_FULL));
+		CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL_DROPS), 0, "%s: no SYN dropped", env.desc);
+		CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 2, "%s: only the real client's two counted",
+			  env.desc);
+		CHECK_INT(fx_stat(GW_STAT_OVERLOAD_DROPS), 1, "%s: its third refused", env.desc);
+		CHECK_INT(map_count(fx_src_track_fd()), 1, "%s: no forged source is tracked",
+			  env.desc);
+		CHECK_INT(fx_events(NULL, 0), 1, "%s: one overload, the real client's", env.desc);
 		check_flow_counts(env.desc);
 	}
 }
@@ -828,20 +828,20 @@ SELFTEST(flows_tick)
 
 		flow_setup(&env, family, "tick");
 		flow_op(&env, 0, &(struct flow_op)CONNECT(1001));
-		ST_CHECK(!flow_get(&env, 1001, &f) && f.last_ns == CLOCK_START * sec,
-			 "%s: the handshake reads the clock", env.desc);
+		CHECK(!flow_get(&env, 1001, &f) && f.last_ns == CLOCK_START * sec,
+		      "%s: the handshake reads the clock", env.desc);
 		flow_op(&env, 0, &(struct flow_op)DATA(1001, XDP_PASS));
-		ST_CHECK(!flow_get(&env, 1001, &f) && f.last_ns == CLOCK_START * sec,
-			 "%s: no tick yet: a data segment reads the clock", env.desc);
-		ST_CHECK(!fx_flow_tick(tick), "%s: tick", env.desc);
+		CHECK(!flow_get(&env, 1001, &f) && f.last_ns == CLOCK_START * sec,
+		      "%s: no tick yet: a data segment reads the clock", env.desc);
+		CHECK(!fx_flow_tick(tick), "%s: tick", env.desc);
 		flow_op(&env, 0, &(struct flow_op)DATA(1001, XDP_PASS));
-		ST_CHECK(!flow_get(&env, 1001, &f) && f.last_ns == tick,
-			 "%s: a data segment takes the tick", env.desc);
+		CHECK(!flow_get(&env, 1001, &f) && f.last_ns == tick,
+		      "%s: a data segment takes the tick", env.desc);
 		fx_clock(CLOCK_START + 9);
 		flow_op(&env, 0, &(struct flow_op)FIN(1001, XDP_PASS));
-		ST_CHECK(!flow_get(&env, 1001, &f) && f.state == GW_FLOW_CLOSING &&
-				 f.last_ns == (CLOCK_START + 9) * sec,
-			 "%s: the FIN reads the clock", env.desc);
+		CHECK(!flow_get(&env, 1001, &f) && f.state == GW_FLOW_CLOSING &&
+			      f.last_ns == (CLOCK_START + 9) * sec,
+		      "%s: the FIN reads the clock", env.desc);
 	}
 }
 
@@ -856,10 +856,10 @@ SELFTEST(flows_rule_stats)
 		flow_op(&env, 0, &(struct flow_op)CONNECT(1001));
 		flow_op(&env, 0, &(struct flow_op)DATA(1001, XDP_PASS));
 		st = fx_rule_stats(0);
-		ST_CHECK(st.evaluations == 1 && st.matches == 1 && st.packets == 3,
-			 "%s: evaluations %llu matches %llu packets %llu (want 1, 1, 3)", env.desc,
-			 (unsigned long long)st.evaluations, (unsigned long long)st.matches,
-			 (unsigned long long)st.packets);
+		CHECK(st.evaluations == 1 && st.matches == 1 && st.packets == 3,
+		      "%s: evaluations %llu matches %llu packets %llu (want 1, 1, 3)", env.desc,
+		      (unsigned long long)st.evaluations, (unsigned long long)st.matches,
+		      (unsigned long long)st.packets);
 	}
 }
 
@@ -887,21 +887,21 @@ SELFTEST(flows_rule_guess)
 		fx_clock(CLOCK_START);
 		flow_op(&env, 0, &(struct flow_op)CONNECT(1001));
 		flow_op(&env, 0, &(struct flow_op)DATA(1001, XDP_PASS));
-		ST_CHECK(!flow_get(&env, 1001, &f) && f.rule == 1 && f.state == GW_FLOW_ESTABLISHED,
-			 "%s: an unlisted client's flow is the general rule's", env.desc);
-		ST_CHECK(!fx_put(env.client, T_OTHER), "%s: the client into <other>", env.desc);
+		CHECK(!flow_get(&env, 1001, &f) && f.rule == 1 && f.state == GW_FLOW_ESTABLISHED,
+		      "%s: an unlisted client's flow is the general rule's", env.desc);
+		CHECK(!fx_put(env.client, T_OTHER), "%s: the client into <other>", env.desc);
 		flow_op(&env, 0, &(struct flow_op)CONNECT(1002));
 		flow_op(&env, 0, &(struct flow_op)DATA(1002, XDP_PASS));
 		flow_op(&env, 0, &(struct flow_op)DATA(1002, XDP_PASS));
-		ST_CHECK(!flow_get(&env, 1002, &f) && f.rule == 0 && f.state == GW_FLOW_ESTABLISHED,
-			 "%s: then its flow is the quick rule's", env.desc);
+		CHECK(!flow_get(&env, 1002, &f) && f.rule == 0 && f.state == GW_FLOW_ESTABLISHED,
+		      "%s: then its flow is the quick rule's", env.desc);
 		quick = fx_rule_stats(0);
 		general = fx_rule_stats(1);
 		/* A handshake's SYN and ACK, then its data segments. */
-		ST_CHECK(quick.packets == 4 && general.packets == 3,
-			 "%s: packets %llu on the quick rule, %llu on the general (want 4, 3)",
-			 env.desc, (unsigned long long)quick.packets,
-			 (unsigned long long)general.packets);
+		CHECK(quick.packets == 4 && general.packets == 3,
+		      "%s: packets %llu on the quick rule, %llu on the general (want 4, 3)",
+		      env.desc, (unsigned long long)quick.packets,
+		      (unsigned long long)general.packets);
 	}
 }
 
@@ -958,20 +958,20 @@ SELFTEST(flows_framing)
 				s.payload = 20;
 				len = pkt_build(&s, buf, NULL);
 				v = len ? fx_run_xdp(buf, len, NULL, NULL) : -1;
-				ST_CHECK_INT(v, killed ? XDP_DROP : XDP_PASS, "%s: %s", env.desc,
-					     framings[i].what);
+				CHECK_INT(v, killed ? XDP_DROP : XDP_PASS, "%s: %s", env.desc,
+					  framings[i].what);
 				bad |= v < 0;
 				sent++;
 			}
-			ST_CHECK(!bad, "%s: every framing built", env.desc);
+			CHECK(!bad, "%s: every framing built", env.desc);
 			if (killed)
-				ST_CHECK_INT(fx_stat(GW_STAT_FLOW_KILLED_DROPS), (uint64_t)sent,
-					     "%s: each a killed-flow drop", env.desc);
+				CHECK_INT(fx_stat(GW_STAT_FLOW_KILLED_DROPS), (uint64_t)sent,
+					  "%s: each a killed-flow drop", env.desc);
 			else
-				ST_CHECK_INT(fx_rule_stats(0).packets - before, (uint64_t)sent,
-					     "%s: each counted on the flow's rule", env.desc);
-			ST_CHECK_INT(fx_rule_stats(0).evaluations, 1,
-				     "%s: none evaluated by the rules (only the SYN was)", env.desc);
+				CHECK_INT(fx_rule_stats(0).packets - before, (uint64_t)sent,
+					  "%s: each counted on the flow's rule", env.desc);
+			CHECK_INT(fx_rule_stats(0).evaluations, 1,
+				  "%s: none evaluated by the rules (only the SYN was)", env.desc);
 		}
 	}
 }
@@ -1000,19 +1000,19 @@ SELFTEST(flows_events_lost)
 			bad |= flow_op(&src, 0, &(struct flow_op)REFUSED(2000)) !=
 			       XDP_DROP;
 		}
-		ST_CHECK(!bad, "%s: %zu sources refused", env.desc, LOST_SOURCES);
-		ST_CHECK(fx_stat(GW_STAT_EVENTS_LOST) > 0, "%s: GW_STAT_EVENTS_LOST %llu", env.desc,
-			 (unsigned long long)fx_stat(GW_STAT_EVENTS_LOST));
+		CHECK(!bad, "%s: %zu sources refused", env.desc, LOST_SOURCES);
+		CHECK(fx_stat(GW_STAT_EVENTS_LOST) > 0, "%s: GW_STAT_EVENTS_LOST %llu", env.desc,
+		      (unsigned long long)fx_stat(GW_STAT_EVENTS_LOST));
 		n = fx_events(NULL, 0);
-		ST_CHECK_INT((uint64_t)n + fx_stat(GW_STAT_EVENTS_LOST), LOST_SOURCES,
-			     "%s: events delivered + lost = overloads", env.desc);
-		ST_CHECK_INT(fx_rule_stats(0).overloads, n, "%s: the rule counts delivered ones",
-			     env.desc);
-		ST_CHECK(!fx_src_track_get(addr, 0, &t) && t.overloaded == 0,
-			 "%s: the last (lost) source is not marked overloaded", env.desc);
-		ST_CHECK_INT(flow_op(&src, 0, &(struct flow_op)REFUSED(2001)), XDP_DROP,
-			     "%s: its next handshake is refused", env.desc);
-		ST_CHECK_INT(fx_events(NULL, 0), 1, "%s: and reported", env.desc);
+		CHECK_INT((uint64_t)n + fx_stat(GW_STAT_EVENTS_LOST), LOST_SOURCES,
+			  "%s: events delivered + lost = overloads", env.desc);
+		CHECK_INT(fx_rule_stats(0).overloads, n, "%s: the rule counts delivered ones",
+			  env.desc);
+		CHECK(!fx_src_track_get(addr, 0, &t) && t.overloaded == 0,
+		      "%s: the last (lost) source is not marked overloaded", env.desc);
+		CHECK_INT(flow_op(&src, 0, &(struct flow_op)REFUSED(2001)), XDP_DROP,
+			  "%s: its next handshake is refused", env.desc);
+		CHECK_INT(fx_events(NULL, 0), 1, "%s: and reported", env.desc);
 	}
 }
 
@@ -1042,14 +1042,14 @@ SELFTEST(flows_port_filter)
 		for (uint16_t port = 25; port <= POP3; port += POP3 - 25) {
 			s.dport = port;
 			len = pkt_build(&s, buf, NULL);
-			ST_CHECK(!fx_flow_tuple(env.client, 1001, env.server, port, &killed.tuple) &&
-					 !fx_flow_put(&killed) && len,
-				 "%s: a killed flow to port %u", env.desc, port);
-			ST_CHECK_INT(fx_run_xdp(buf, len, NULL, NULL),
-				     port == POP3 ? XDP_DROP : XDP_PASS,
-				     "%s: its packet to port %u", env.desc, port);
+			CHECK(!fx_flow_tuple(env.client, 1001, env.server, port, &killed.tuple) &&
+				      !fx_flow_put(&killed) && len,
+			      "%s: a killed flow to port %u", env.desc, port);
+			CHECK_INT(fx_run_xdp(buf, len, NULL, NULL),
+				  port == POP3 ? XDP_DROP : XDP_PASS,
+				  "%s: its packet to port %u", env.desc, port);
 		}
-		ST_CHECK_INT(fx_stat(GW_STAT_FLOW_KILLED_DROPS), 1, "%s: one killed-flow drop",
-			     env.desc);
+		CHECK_INT(fx_stat(GW_STAT_FLOW_KILLED_DROPS), 1, "%s: one killed-flow drop",
+			  env.desc);
 	}
 }

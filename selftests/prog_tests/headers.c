@@ -151,8 +151,8 @@ SELFTEST(headers_malformed)
 		fx_rules(&block, 1);
 		if (cases[i].value == 0x4f)
 			len = l->l3_off + 40;
-		ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), cases[i].verdict, "%s", cases[i].desc);
-		ST_CHECK_INT(fx_stat(GW_STAT_UNPARSED), cases[i].unparsed, "%s: UNPARSED",
-			     cases[i].desc);
+		CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), cases[i].verdict, "%s", cases[i].desc);
+		CHECK_INT(fx_stat(GW_STAT_UNPARSED), cases[i].unparsed, "%s: UNPARSED",
+			  cases[i].desc);
 	}
 }

@@ -24,9 +24,9 @@ SELFTEST(libxdp_btf)
 	__u32 len = sizeof(info);
 	int err = bpf_obj_get_info_by_fd(fx_xdp_prog_fd(), &info, &len);
 
-	ST_CHECK(err == 0 && info.btf_id != 0 &&
-			 info.nr_func_info > 0,
-		 "greywall_xdp carries BTF and func info (btf_id %u)", info.btf_id);
+	CHECK(err == 0 && info.btf_id != 0 &&
+		      info.nr_func_info > 0,
+	      "greywall_xdp carries BTF and func info (btf_id %u)", info.btf_id);
 }
 
 SELFTEST(libxdp_dispatcher)
@@ -38,27 +38,27 @@ SELFTEST(libxdp_dispatcher)
 
 	(void)system("ip link del " LIBXDP_IFNAME " 2>/dev/null");
 	err = system("ip link add " LIBXDP_IFNAME " type veth peer name " LIBXDP_IFNAME "p && ip link set " LIBXDP_IFNAME " up");
-	ST_CHECK(err == 0, "create veth " LIBXDP_IFNAME);
+	CHECK(err == 0, "create veth " LIBXDP_IFNAME);
 	ifindex = (int)if_nametoindex(LIBXDP_IFNAME);
 	if (err || !ifindex)
 		return;
 	skel = gw_xdp__open();
-	ST_CHECK(skel != NULL, "open gw_xdp");
+	CHECK(skel != NULL, "open gw_xdp");
 	if (!skel)
 		goto out;
 	prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
 	err = libxdp_get_error(prog);
-	ST_CHECK(!err, "xdp_program__from_bpf_obj (%d)", err);
+	CHECK(!err, "xdp_program__from_bpf_obj (%d)", err);
 	if (err) {
 		prog = NULL;
 		goto out;
 	}
-	ST_CHECK_INT(xdp_program__run_prio(prog), 10, "run priority from XDP_RUN_CONFIG");
-	ST_CHECK(xdp_program__chain_call_enabled(prog, XDP_PASS) &&
-			 !xdp_program__chain_call_enabled(prog, XDP_DROP),
-		 "chain call on XDP_PASS only");
+	CHECK_INT(xdp_program__run_prio(prog), 10, "run priority from XDP_RUN_CONFIG");
+	CHECK(xdp_program__chain_call_enabled(prog, XDP_PASS) &&
+		      !xdp_program__chain_call_enabled(prog, XDP_DROP),
+	      "chain call on XDP_PASS only");
 	err = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
-	ST_CHECK(!err, "attach through libxdp in skb mode (%d)", err);
+	CHECK(!err, "attach through libxdp in skb mode (%d)", err);
 	if (err)
 		goto out;
 	/*
@@ -69,23 +69,23 @@ SELFTEST(libxdp_dispatcher)
 	 */
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
 	err = libxdp_get_error(mp);
-	ST_CHECK(!err && mp, "libxdp sees the program on the interface (%d)", err);
+	CHECK(!err && mp, "libxdp sees the program on the interface (%d)", err);
 	if (!err && mp) {
 		struct xdp_program *p = xdp_multiprog__is_legacy(mp) ?
 						xdp_multiprog__main_prog(mp) :
 						xdp_multiprog__next_prog(NULL, mp);
 
-		ST_CHECK(p && !strcmp(xdp_program__name(p), "greywall_xdp"),
-			 "greywall_xdp is the program libxdp runs");
+		CHECK(p && !strcmp(xdp_program__name(p), "greywall_xdp"),
+		      "greywall_xdp is the program libxdp runs");
 		if (xdp_multiprog__is_legacy(mp))
-			ST_CHECK(1, "dispatcher mode # SKIP libxdp could not load its dispatcher "
-				    "on this kernel and fell back to a single program");
+			CHECK(1, "dispatcher mode # SKIP libxdp could not load its dispatcher "
+				 "on this kernel and fell back to a single program");
 		else
-			ST_CHECK(1, "dispatcher mode: greywall_xdp runs under xdp-dispatcher");
+			CHECK(1, "dispatcher mode: greywall_xdp runs under xdp-dispatcher");
 		xdp_multiprog__close(mp);
 	}
 	err = xdp_program__detach(prog, ifindex, XDP_MODE_SKB, 0);
-	ST_CHECK(!err, "detach (%d)", err);
+	CHECK(!err, "detach (%d)", err);
 out:
 	if (prog)
 		xdp_program__close(prog);

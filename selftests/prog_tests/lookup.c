@@ -153,10 +153,10 @@ SELFTEST(lookup_index_classes_run_out)
 		if (fx_put(net, (1ULL << (i % 40)) | (i * 1ULL << 41) | (i % 2 ? 0 : 1ULL << 40)))
 			bad++;
 	}
-	ST_CHECK_INT(bad, 0, "150 networks with distinct table sets written");
+	CHECK_INT(bad, 0, "150 networks with distinct table sets written");
 	fx_put("198.51.100.0/24", (1ULL << 40) | (1ULL << 63));
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP,
-		     "the 151st table set is still enforced");
+	CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP,
+		  "the 151st table set is still enforced");
 	for (i = 0; i < 150; i++) {
 		struct pkt_spec s = TCP4();
 		char src[32];
@@ -167,5 +167,5 @@ SELFTEST(lookup_index_classes_run_out)
 		if (fx_run_xdp(pkt, len, NULL, NULL) != (i % 2 ? XDP_PASS : XDP_DROP))
 			bad++;
 	}
-	ST_CHECK_INT(bad, 0, "each of the 150 /24s keeps its own tables");
+	CHECK_INT(bad, 0, "each of the 150 /24s keeps its own tables");
 }

@@ -79,17 +79,17 @@ static void run_queue_case(const struct queue_case *c, int family)
 	fx_reset();
 	fx_rules(c->rules, c->nrules);
 	if (c->syn)
-		ST_CHECK_INT(flow_send(&env, true, CPORT, 0x02, CISN(CPORT), 0, 0), XDP_PASS,
-			     "%s: the SYN passes", env.desc);
-	ST_CHECK_INT(server_send(&env, 0x12, SISN(CPORT), CISN(CPORT) + 1, 0, c->priority_in),
-		     c->synack, "%s: the SYN-ACK's priority", env.desc);
+		CHECK_INT(flow_send(&env, true, CPORT, 0x02, CISN(CPORT), 0, 0), XDP_PASS,
+			  "%s: the SYN passes", env.desc);
+	CHECK_INT(server_send(&env, 0x12, SISN(CPORT), CISN(CPORT) + 1, 0, c->priority_in),
+		  c->synack, "%s: the SYN-ACK's priority", env.desc);
 	if (c->syn)
-		ST_CHECK_INT(flow_send(&env, true, CPORT, 0x10, CISN(CPORT) + 1, SISN(CPORT) + 1,
-				       0),
-			     XDP_PASS, "%s: the ACK passes", env.desc);
-	ST_CHECK_INT(server_send(&env, 0x18, SISN(CPORT) + 1, CISN(CPORT) + 1, 100,
-				 c->priority_in),
-		     c->data, "%s: the data's priority", env.desc);
+		CHECK_INT(flow_send(&env, true, CPORT, 0x10, CISN(CPORT) + 1, SISN(CPORT) + 1,
+				    0),
+			  XDP_PASS, "%s: the ACK passes", env.desc);
+	CHECK_INT(server_send(&env, 0x18, SISN(CPORT) + 1, CISN(CPORT) + 1, 100,
+			      c->priority_in),
+		  c->data, "%s: the data's priority", env.desc);
 }
 
 SELFTEST(queues)

@@ -177,15 +177,15 @@ SELFTEST(rule_stats_accumulate)
 
 	fx_put("198.51.100.7", T_BLOCK);
 	fx_rules(rules, 2);
-	ST_CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_DROP, "listed source dropped");
-	ST_CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_DROP, "listed source dropped again");
-	ST_CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_PASS, "other source passes");
+	CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_DROP, "listed source dropped");
+	CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_DROP, "listed source dropped again");
+	CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_PASS, "other source passes");
 	s0 = fx_rule_stats(0);
 	s1 = fx_rule_stats(1);
-	ST_CHECK(s0.evaluations == 3 && s0.matches == 1 && s0.packets == 1 && s0.bytes == blen,
-		 "rule 0: 3 evaluations, decided 1 packet of %zu bytes", blen);
-	ST_CHECK(s1.evaluations == 3 && s1.matches == 2 && s1.packets == 2 && s1.bytes == 2 * alen,
-		 "rule 1: 3 evaluations, decided 2 packets of %zu bytes", alen);
+	CHECK(s0.evaluations == 3 && s0.matches == 1 && s0.packets == 1 && s0.bytes == blen,
+	      "rule 0: 3 evaluations, decided 1 packet of %zu bytes", blen);
+	CHECK(s1.evaluations == 3 && s1.matches == 2 && s1.packets == 2 && s1.bytes == 2 * alen,
+	      "rule 1: 3 evaluations, decided 2 packets of %zu bytes", alen);
 }
 
 /*
@@ -205,30 +205,30 @@ SELFTEST(rules_many)
 	rules[GW_MAX_RULES - 1] = (struct gw_rule)RULE(GW_ACT_BLOCK_DROP);
 	fx_reset();
 	fx_rules(rules, GW_MAX_RULES);
-	ST_CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_DROP, "rule 255 (the last) decides");
-	ST_CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).matches, 1, "rule 255 counted the match");
-	ST_CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).evaluations, 1, "rule 255 evaluated once");
-	ST_CHECK_INT(fx_rule_stats(0).matches, 0, "rule 0 did not match");
+	CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_DROP, "rule 255 (the last) decides");
+	CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).matches, 1, "rule 255 counted the match");
+	CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).evaluations, 1, "rule 255 evaluated once");
+	CHECK_INT(fx_rule_stats(0).matches, 0, "rule 0 did not match");
 
 	/* A quick pass for <other> at 200 stops before the last rule. */
 	rules[200] = (struct gw_rule)RULE(GW_ACT_PASS, .src_tables = T_OTHER, .flags = GW_RULE_QUICK);
 	fx_reset();
 	fx_put("198.51.100.7", T_OTHER);
 	fx_rules(rules, GW_MAX_RULES);
-	ST_CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_PASS, "quick rule 200 passes <other>");
-	ST_CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_DROP, "an unlisted source reaches 255");
-	ST_CHECK_INT(fx_rule_stats(200).matches, 1, "rule 200 decided once");
-	ST_CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).evaluations, 1,
-		     "rule 255 evaluated only for the packet rule 200 did not take");
+	CHECK_INT(fx_run_xdp(a, alen, NULL, NULL), XDP_PASS, "quick rule 200 passes <other>");
+	CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_DROP, "an unlisted source reaches 255");
+	CHECK_INT(fx_rule_stats(200).matches, 1, "rule 200 decided once");
+	CHECK_INT(fx_rule_stats(GW_MAX_RULES - 1).evaluations, 1,
+		  "rule 255 evaluated only for the packet rule 200 did not take");
 
 	/* 65 rules: the multi-word path with one rule in the second word. */
 	fx_reset();
 	fx_rules(rules, 65);
-	ST_CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_PASS, "65 rules, none matching: pass");
+	CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_PASS, "65 rules, none matching: pass");
 	rules[64] = (struct gw_rule)RULE(GW_ACT_BLOCK_DROP);
 	fx_rules(rules, 65);
-	ST_CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_DROP, "rule 64 (second word) decides");
-	ST_CHECK_INT(fx_rule_stats(64).matches, 1, "rule 64 counted the match");
+	CHECK_INT(fx_run_xdp(b, blen, NULL, NULL), XDP_DROP, "rule 64 (second word) decides");
+	CHECK_INT(fx_rule_stats(64).matches, 1, "rule 64 counted the match");
 }
 
 /* A new ruleset replaces the old one whole: no rule of the old one survives. */
@@ -242,11 +242,11 @@ SELFTEST(rules_replace)
 
 	fx_reset();
 	fx_rules(&block_all, 1);
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "block all");
+	CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "block all");
 	fx_rules(&pass_udp, 1);
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_PASS, "replaced: tcp passes");
+	CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_PASS, "replaced: tcp passes");
 	fx_rules(&block_all, 1);
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "replaced again: block all");
+	CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_DROP, "replaced again: block all");
 	fx_rules(NULL, 0);
-	ST_CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_PASS, "no rules: pass");
+	CHECK_INT(fx_run_xdp(pkt, len, NULL, NULL), XDP_PASS, "no rules: pass");
 }

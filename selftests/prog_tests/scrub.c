@@ -201,8 +201,8 @@ SELFTEST(scrub_tc_egress)
 			len = c->trunc;
 		fx_reset();
 		verdict = fx_run_tc(pkt, len);
-		ST_CHECK(len && verdict == TC_ACT_OK && fx_scrub_drops() == 0 &&
-				 fx_stat(GW_STAT_OUT_PACKETS) == 1,
-			 "tc egress: %s: TC_ACT_OK, no drop counted", c->desc);
+		CHECK(len && verdict == TC_ACT_OK && fx_scrub_drops() == 0 &&
+			      fx_stat(GW_STAT_OUT_PACKETS) == 1,
+		      "tc egress: %s: TC_ACT_OK, no drop counted", c->desc);
 	}
 }

@@ -152,7 +152,7 @@ static void lookup_ctx(const struct steer_case *c, struct bpf_sk_lookup *ctx)
 
 	memset(ctx, 0, sizeof(*ctx));
 	if (addr_parse(c->src, &src))
-		ST_CHECK(0, "%s: source %s parses", c->desc, c->src);
+		CHECK(0, "%s: source %s parses", c->desc, c->src);
 	ctx->family = src.family;
 	ctx->protocol = (uint32_t)c->protocol;
 	ctx->remote_port = htons(40000);
@@ -186,18 +186,18 @@ static void run_steer_case(const struct steer_case *c, const int fds[2],
 	if (!err)
 		err = steer_set_tarpit(&dp, c->listeners & L4 ? fds[0] : -1,
 				       c->listeners & L6 ? fds[1] : -1);
-	ST_CHECK_INT(err, 0, "%s: steer_set_port, steer_set_tarpit", desc);
+	CHECK_INT(err, 0, "%s: steer_set_port, steer_set_tarpit", desc);
 	lookup_ctx(c, &ctx);
 	verdict = fx_run_sk_lookup(&ctx);
-	ST_CHECK_INT(verdict, SK_PASS, "%s: SK_PASS", desc);
+	CHECK_INT(verdict, SK_PASS, "%s: SK_PASS", desc);
 	if (c->to == TO_TARPIT)
 		want = ctx.family == AF_INET ? cookies[0] : cookies[1];
-	ST_CHECK(ctx.cookie == want, "%s: %s (socket cookie %llu, want %llu)", desc,
-		 c->to == TO_TARPIT ? "the tarpit listener is chosen" : "no socket is chosen",
-		 (unsigned long long)ctx.cookie, (unsigned long long)want);
+	CHECK(ctx.cookie == want, "%s: %s (socket cookie %llu, want %llu)", desc,
+	      c->to == TO_TARPIT ? "the tarpit listener is chosen" : "no socket is chosen",
+	      (unsigned long long)ctx.cookie, (unsigned long long)want);
 	for (size_t i = 0; i < sizeof(steer_stats) / sizeof(steer_stats[0]); i++)
-		ST_CHECK_INT(fx_stat(steer_stats[i]), c->stat == STEER_STAT(steer_stats[i]),
-			     "%s: steering stat %d", desc, steer_stats[i]);
+		CHECK_INT(fx_stat(steer_stats[i]), c->stat == STEER_STAT(steer_stats[i]),
+			  "%s: steering stat %d", desc, steer_stats[i]);
 }
 
 SELFTEST(sk_lookup)
@@ -207,9 +207,9 @@ SELFTEST(sk_lookup)
 
 	fds[0] = tarpit_listener(AF_INET, &cookies[0]);
 	fds[1] = tarpit_listener(AF_INET6, &cookies[1]);
-	ST_CHECK(fds[0] >= 0 && fds[1] >= 0 && cookies[0] && cookies[1] &&
-			 cookies[0] != cookies[1],
-		 "two tarpit listeners with distinct cookies (%d, %d)", fds[0], fds[1]);
+	CHECK(fds[0] >= 0 && fds[1] >= 0 && cookies[0] && cookies[1] &&
+		      cookies[0] != cookies[1],
+	      "two tarpit listeners with distinct cookies (%d, %d)", fds[0], fds[1]);
 	if (fds[0] < 0 || fds[1] < 0)
 		return;
 	for (size_t i = 0; i < sizeof(steer_cases) / sizeof(steer_cases[0]); i++) {
@@ -231,18 +231,18 @@ SELFTEST(sk_lookup_tarpit_closed)
 	int fd = tarpit_listener(AF_INET, &cookie);
 
 	fx_datapath(&dp);
-	ST_CHECK(fd >= 0, "listener");
-	ST_CHECK_INT(steer_set_port(&dp, 25, PASS_TABLES, TARPIT_TABLES), 0, "steer_set_port");
-	ST_CHECK_INT(steer_set_tarpit(&dp, fd, -1), 0, "steer_set_tarpit");
+	CHECK(fd >= 0, "listener");
+	CHECK_INT(steer_set_port(&dp, 25, PASS_TABLES, TARPIT_TABLES), 0, "steer_set_port");
+	CHECK_INT(steer_set_tarpit(&dp, fd, -1), 0, "steer_set_tarpit");
 	lookup_ctx(&c, &ctx);
 	fx_run_sk_lookup(&ctx);
-	ST_CHECK(ctx.cookie == cookie, "the open listener is chosen");
+	CHECK(ctx.cookie == cookie, "the open listener is chosen");
 	close(fd);
 	lookup_ctx(&c, &ctx);
-	ST_CHECK_INT(fx_run_sk_lookup(&ctx), SK_PASS, "after close: SK_PASS");
-	ST_CHECK_INT(ctx.cookie, 0, "after close: no socket is chosen");
-	ST_CHECK_INT(fx_stat(GW_STAT_STEER_NO_TARPIT), 1, "after close: counted as no tarpit");
-	ST_CHECK_INT(steer_set_tarpit(&dp, -1, -1), 0, "emptying empty slots is no error");
+	CHECK_INT(fx_run_sk_lookup(&ctx), SK_PASS, "after close: SK_PASS");
+	CHECK_INT(ctx.cookie, 0, "after close: no socket is chosen");
+	CHECK_INT(fx_stat(GW_STAT_STEER_NO_TARPIT), 1, "after close: counted as no tarpit");
+	CHECK_INT(steer_set_tarpit(&dp, -1, -1), 0, "emptying empty slots is no error");
 }
 
 /* Only listening TCP sockets can be a tarpit: anything else is refused. */
@@ -252,9 +252,9 @@ SELFTEST(sk_lookup_tarpit_refused)
 	int pipefd[2], udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	fx_datapath(&dp);
-	ST_CHECK(pipe(pipefd) == 0 && udp >= 0, "a pipe and an unbound UDP socket");
-	ST_CHECK(steer_set_tarpit(&dp, pipefd[0], -1) < 0, "a pipe is refused");
-	ST_CHECK(steer_set_tarpit(&dp, -1, udp) < 0, "an unbound UDP socket is refused");
+	CHECK(pipe(pipefd) == 0 && udp >= 0, "a pipe and an unbound UDP socket");
+	CHECK(steer_set_tarpit(&dp, pipefd[0], -1) < 0, "a pipe is refused");
+	CHECK(steer_set_tarpit(&dp, -1, udp) < 0, "an unbound UDP socket is refused");
 	close(pipefd[0]);
 	close(pipefd[1]);
 	close(udp);
@@ -309,22 +309,22 @@ SELFTEST(outbound_smtp)
 		fx_reset();
 		fx_datapath(&dp);
 		steer_set_port(&dp, c->spamd_port, PASS_TABLES, TARPIT_TABLES);
-		ST_CHECK_INT(steer_set_mta_uid(&dp, c->mta_uid), 0, "%s: MTA uid %lld", c->desc,
-			     (long long)c->mta_uid);
-		ST_CHECK_INT(fx_run_tc(pkt, len), TC_ACT_OK, "%s: TC_ACT_OK", c->desc);
+		CHECK_INT(steer_set_mta_uid(&dp, c->mta_uid), 0, "%s: MTA uid %lld", c->desc,
+			  (long long)c->mta_uid);
+		CHECK_INT(fx_run_tc(pkt, len), TC_ACT_OK, "%s: TC_ACT_OK", c->desc);
 		n = steer_drain_outbound(&dp, got, 4);
 		if (n > 0)
 			addr_format(&got[0].addr, text, sizeof(text));
 		if (c->recorded) {
-			ST_CHECK(n == 1 && !strcmp(text, c->recorded), "%s: drained %s (got %d, %s)",
-				 c->desc, c->recorded, n, text);
-			ST_CHECK_INT(fx_stat(GW_STAT_OUTBOUND_SMTP), 1, "%s: counted", c->desc);
+			CHECK(n == 1 && !strcmp(text, c->recorded), "%s: drained %s (got %d, %s)",
+			      c->desc, c->recorded, n, text);
+			CHECK_INT(fx_stat(GW_STAT_OUTBOUND_SMTP), 1, "%s: counted", c->desc);
 		} else {
-			ST_CHECK_INT(n, 0, "%s: nothing drained", c->desc);
-			ST_CHECK_INT(fx_stat(GW_STAT_OUTBOUND_SMTP), 0, "%s: not counted", c->desc);
+			CHECK_INT(n, 0, "%s: nothing drained", c->desc);
+			CHECK_INT(fx_stat(GW_STAT_OUTBOUND_SMTP), 0, "%s: not counted", c->desc);
 		}
-		ST_CHECK_INT(steer_drain_outbound(&dp, got, 4), 0, "%s: a second drain is empty",
-			     c->desc);
+		CHECK_INT(steer_drain_outbound(&dp, got, 4), 0, "%s: a second drain is empty",
+			  c->desc);
 	}
 }
 
@@ -351,12 +351,12 @@ SELFTEST(outbound_smtp_drain)
 			fx_run_tc(pkt, len);
 		}
 	after = time(NULL);
-	ST_CHECK_INT(fx_stat(GW_STAT_OUTBOUND_SMTP), 9, "every SYN is counted");
+	CHECK_INT(fx_stat(GW_STAT_OUTBOUND_SMTP), 9, "every SYN is counted");
 	n = steer_drain_outbound(&dp, got, 2);
-	ST_CHECK_INT(n, 2, "a drain of at most 2 returns 2");
+	CHECK_INT(n, 2, "a drain of at most 2 returns 2");
 	total += n > 0 ? n : 0;
 	n = steer_drain_outbound(&dp, got + 2, 6);
-	ST_CHECK_INT(n, 1, "the next drain returns the rest");
+	CHECK_INT(n, 1, "the next drain returns the rest");
 	total += n > 0 ? n : 0;
 	for (int i = 0; i < total; i++) {
 		char text[ADDR_STRLEN];
@@ -365,10 +365,10 @@ SELFTEST(outbound_smtp_drain)
 		for (size_t j = 0; j < 3; j++)
 			if (!strcmp(text, dests[j]))
 				seen[j] = true;
-		ST_CHECK(got[i].first_seen >= before - 1 && got[i].first_seen <= after + 1,
-			 "%s first seen at %lld, within [%lld, %lld]", text,
-			 (long long)got[i].first_seen, (long long)before, (long long)after);
+		CHECK(got[i].first_seen >= before - 1 && got[i].first_seen <= after + 1,
+		      "%s first seen at %lld, within [%lld, %lld]", text,
+		      (long long)got[i].first_seen, (long long)before, (long long)after);
 	}
-	ST_CHECK(seen[0] && seen[1] && seen[2], "each destination drained once");
-	ST_CHECK_INT(steer_drain_outbound(&dp, got, 8), 0, "then the map is empty");
+	CHECK(seen[0] && seen[1] && seen[2], "each destination drained once");
+	CHECK_INT(steer_drain_outbound(&dp, got, 8), 0, "then the map is empty");
 }

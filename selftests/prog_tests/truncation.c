@@ -72,7 +72,7 @@ SELFTEST(truncation)
 		size_t l4_end = layout.l4_off + base->l4_hdr;
 		char bad_tc[256] = "";
 
-		ST_CHECK(full > TRUNC_MAX / 2, "%s: builds (%zu bytes)", base->desc, full);
+		CHECK(full > TRUNC_MAX / 2, "%s: builds (%zu bytes)", base->desc, full);
 		for (int set = 0; set < SET_MAX; set++) {
 			char bad[512] = "";
 
@@ -111,12 +111,12 @@ SELFTEST(truncation)
 						append_len(bad_tc, sizeof(bad_tc), len);
 				}
 			}
-			ST_CHECK(bad[0] == '\0', "%s, %s: every length 0..%zu as expected%s%s",
-				 base->desc, set_names[set], full < TRUNC_MAX ? full : TRUNC_MAX,
-				 bad[0] ? "; wrong at" : "", bad);
+			CHECK(bad[0] == '\0', "%s, %s: every length 0..%zu as expected%s%s",
+			      base->desc, set_names[set], full < TRUNC_MAX ? full : TRUNC_MAX,
+			      bad[0] ? "; wrong at" : "", bad);
 		}
-		ST_CHECK(bad_tc[0] == '\0', "%s: tc egress returns TC_ACT_OK at every length%s%s",
-			 base->desc, bad_tc[0] ? "; not at" : "", bad_tc);
+		CHECK(bad_tc[0] == '\0', "%s: tc egress returns TC_ACT_OK at every length%s%s",
+		      base->desc, bad_tc[0] ? "; not at" : "", bad_tc);
 	}
 }
 
@@ -138,10 +138,10 @@ SELFTEST(truncation_bare_ethernet)
 		for (size_t len = 14; len <= 17; len++) {
 			fx_reset();
 			fx_rules(&block_all, 1);
-			ST_CHECK(fx_run_xdp(frame, len, NULL, NULL) == XDP_PASS &&
-					 fx_stat(GW_STAT_UNPARSED) == 1 &&
-					 fx_stat(GW_STAT_NON_IP) == 0 && fx_stat(GW_STAT_PASS) == 1,
-				 "ethertype 0x%04x, %zu-byte frame: passes, UNPARSED", types[i], len);
+			CHECK(fx_run_xdp(frame, len, NULL, NULL) == XDP_PASS &&
+				      fx_stat(GW_STAT_UNPARSED) == 1 &&
+				      fx_stat(GW_STAT_NON_IP) == 0 && fx_stat(GW_STAT_PASS) == 1,
+			      "ethertype 0x%04x, %zu-byte frame: passes, UNPARSED", types[i], len);
 		}
 	}
 }

@@ -10,8 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A program whose checks lie in several files (selftests/test_progs)
+ * defines CHECK_SHARED_COUNTERS before including this, and the two
+ * counters once, so that every file counts into one plan. */
+#ifdef CHECK_SHARED_COUNTERS
+extern int check_count;
+extern int check_failures;
+#else
 static int check_count;
 static int check_failures;
+#endif
 
 #define CHECK(cond, ...)                                                      \
 	do {                                                                  \

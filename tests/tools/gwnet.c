@@ -58,6 +58,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/checksum.h"
+
 static int parse_sockaddr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
@@ -210,26 +212,6 @@ _Noreturn static void do_hold(const char *src, const char *dst, int port, int n,
 		pause();
 }
 
-/* The 16-bit big-endian words of data summed (len even). */
-static uint32_t sum_bytes(const void *data, size_t len)
-{
-	const uint8_t *b = data;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	return sum;
-}
-
-/* The Internet checksum of a TCP segment (even length) given its pseudo-header's sum. */
-static uint16_t checksum(uint32_t sum, const void *data, size_t len)
-{
-	sum += sum_bytes(data, len);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
-
 /* A forged source in the documentation ranges of the family. */
 static void forged_source(int family, uint8_t *addr)
 {
@@ -272,7 +254,7 @@ static int send_forged(int fd, int family, const uint8_t *src, const struct sock
 		ip->daddr = ((const struct sockaddr_in *)dst)->sin_addr.s_addr;
 		iplen = sizeof(*ip);
 		/* Pseudo-header: both addresses, protocol, TCP length. */
-		sum = sum_bytes(&ip->saddr, 8);
+		sum = checksum_add(&ip->saddr, 8, 0);
 	} else {
 		struct ip6_hdr *ip6 = (struct ip6_hdr *)pkt;
 
@@ -283,7 +265,7 @@ static int send_forged(int fd, int family, const uint8_t *src, const struct sock
 		memcpy(&ip6->ip6_src, src, 16);
 		ip6->ip6_dst = ((const struct sockaddr_in6 *)dst)->sin6_addr;
 		iplen = sizeof(*ip6);
-		sum = sum_bytes(&ip6->ip6_src, 32);
+		sum = checksum_add(&ip6->ip6_src, 32, 0);
 	}
 	sum += IPPROTO_TCP + sizeof(*th);
 	th = (struct tcphdr *)(pkt + iplen);
@@ -295,7 +277,7 @@ static int send_forged(int fd, int family, const uint8_t *src, const struct sock
 	th->syn = !!(flags & TH_SYN);
 	th->ack = !!(flags & TH_ACK);
 	th->window = htons(64240);
-	th->check = checksum(sum, th, sizeof(*th));
+	th->check = htons(checksum(th, sizeof(*th), sum));
 	return sendto(fd, pkt, iplen + sizeof(*th), 0, (const struct sockaddr *)dst, dlen) < 0 ? -1
 												   : 0;
 }
@@ -495,10 +477,11 @@ static int do_fragsyn(const char *src, const char *dst, int port, int split, int
 		id = (uint32_t)random();
 	if (family == AF_INET) {
 		memcpy(saddr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
-		sum = sum_bytes(saddr, 4) + sum_bytes(&((struct sockaddr_in *)&ss)->sin_addr, 4);
+		sum = checksum_add(&((struct sockaddr_in *)&ss)->sin_addr, 4, checksum_add(saddr, 4, 0));
 	} else {
 		memcpy(saddr, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
-		sum = sum_bytes(saddr, 16) + sum_bytes(&((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		sum = checksum_add(&((struct sockaddr_in6 *)&ss)->sin6_addr, 16,
+				   checksum_add(saddr, 16, 0));
 	}
 	sum += IPPROTO_TCP + FRAGSYN_SEGMENT;
 	th->source = htons(sport);
@@ -508,7 +491,7 @@ static int do_fragsyn(const char *src, const char *dst, int port, int split, int
 	th->syn = 1;
 	th->window = htons(64240);
 	memset(segment + sizeof(*th), 'g', FRAGSYN_DATA);
-	th->check = checksum(sum, segment, sizeof(segment));
+	th->check = htons(checksum(segment, sizeof(segment), sum));
 
 	if (split) {
 		size_t n = fragsyn_packet(pkt, family, saddr, &ss, next_ext, 1, id, segment, 0,

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 #include "files.h"
 #include "spamd/grey.h"
@@ -708,6 +710,41 @@ static void test_black_never_white(void)
 	close_all();
 }
 
+/*
+ * A greylist write whose commit fails (a deferred foreign key here; a full
+ * disk does it too) is rolled back by store_commit(): the error is the
+ * commit's, no transaction stays open, nothing of the write is kept, and
+ * the next write commits.
+ */
+static void test_failed_commit(void)
+{
+	struct addr_prefix a = pfx("198.51.100.70");
+	struct text_walk w = {""};
+	sqlite3 *sql;
+
+	open_fresh();
+	sql = store_sqlite(st);
+	CHECK_INT(sqlite3_exec(sql,
+			       "PRAGMA foreign_keys = ON;"
+			       "CREATE TABLE test_parent(id INTEGER PRIMARY KEY);"
+			       "CREATE TABLE test_child(id INTEGER REFERENCES test_parent(id)"
+			       " DEFERRABLE INITIALLY DEFERRED);"
+			       "CREATE TRIGGER test_dangling AFTER INSERT ON grey_candidates"
+			       " BEGIN INSERT INTO test_child VALUES(1); END;",
+			       NULL, NULL, NULL),
+		  SQLITE_OK, "a trigger that makes the commit of a new candidate fail");
+	CHECK_INT(grey_candidate_note(g, T0, "nobody@our.domain", &a), -EEXIST,
+		  "the commit's error (a constraint) is returned");
+	CHECK_INT(store_write_error(st), -EEXIST, "and is the store's last write error");
+	CHECK(sqlite3_get_autocommit(sql), "no transaction is left open");
+	grey_candidate_foreach(g, candidate_cb, &w);
+	CHECK_STR(w.buf, "", "the candidate was rolled back");
+	sqlite3_exec(sql, "DROP TRIGGER test_dangling", NULL, NULL, NULL);
+	CHECK_INT(grey_candidate_note(g, T0, "nobody@our.domain", &a), 0, "the next write commits");
+	CHECK_INT(store_write_error(st), 0, "and clears the write error");
+	close_all();
+}
+
 int main(void)
 {
 	if (make_temp_path(dir, db, sizeof(db), "greywall.db"))
@@ -725,6 +762,7 @@ int main(void)
 	test_burst();
 	test_maxtuples();
 	test_persistence();
+	test_failed_commit();
 	unlink(db);
 	CHECK_INT(rmdir(dir), 0, "temporary directory removed (no files left behind)");
 	return check_done();

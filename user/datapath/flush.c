@@ -19,6 +19,7 @@
 
 #include "lib/array.h"
 #include "lib/addrmap.h"
+#include "lib/netlink.h"
 #include "datapath/flush.h"
 #include "store/store.h"
 #include "datapath/sweeper.h"
@@ -58,18 +59,6 @@ struct socket_list {
 	struct diag_destroy_request *items;
 	size_t n, cap;
 };
-
-static int diag_open(void)
-{
-	struct timeval timeout = { .tv_sec = 5 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-
-	if (fd < 0)
-		return -errno;
-	/* A kernel that never answers must not hang the daemon. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-	return fd;
-}
 
 static bool conn_listed(const struct inet_diag_msg *m, int family, const struct flush_conn *only,
 			size_t n)
@@ -113,15 +102,33 @@ static int list_push(struct socket_list *l, const struct inet_diag_msg *m)
 	return 0;
 }
 
+struct collect {
+	int family;
+	const struct flush_conn *only;
+	size_t n;
+	struct socket_list *out;
+};
+
+/* One socket of the dump: collected unless only some connections are wanted. */
+static int collect_socket(const struct nlmsghdr *h, void *ctx)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	struct collect *c = ctx;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) ||
+	    (c->only && !conn_listed(m, c->family, c->only, c->n)))
+		return 0;
+	return list_push(c->out, m);
+}
+
 /* Dump the sockets of one family whose peer is `peer`; collect those to destroy. */
 static int diag_collect(int fd, int family, const struct addr_prefix *peer,
 			const struct flush_conn *only, size_t n, struct socket_list *out)
 {
+	struct collect c = { .family = family, .only = only, .n = n, .out = out };
 	size_t alen = peer->family == AF_INET ? 4 : 16;
 	struct diag_dump_request q = { 0 };
-	char buf[32768];
-	int ret = 0;
-	bool done = false;
+	int ret;
 
 	q.nlh.nlmsg_len = (__u32)(offsetof(struct diag_dump_request, addr) + alen);
 	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
@@ -139,60 +146,18 @@ static int diag_collect(int fd, int family, const struct addr_prefix *peer,
 	q.cond.prefix_len = (__u8)addr_max_plen(peer->family);
 	q.cond.port = -1;
 	memcpy(q.addr, peer->bytes, alen);
-	if (send(fd, &q, q.nlh.nlmsg_len, 0) < 0)
-		return -errno;
-	while (!done) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (len < 0)
-			return -errno;
-		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				/* No inet_diag handler for the family: nothing to find there. */
-				ret = e->error == -ENOENT ? 0 : e->error;
-				done = true;
-				break;
-			}
-			if (ret || (only && !conn_listed(m, family, only, n)))
-				continue;
-			ret = list_push(out, m);
-		}
-	}
-	return ret;
+	ret = netlink_request(fd, &q, q.nlh.nlmsg_len, collect_socket, &c);
+	/* No inet_diag handler for the family: nothing to find there. */
+	return ret == -ENOENT ? 0 : ret;
 }
 
-/* Send one SOCK_DESTROY and read its answer: 1 destroyed, 0 already gone, -errno. */
+/* Send one SOCK_DESTROY and read its ack: 1 destroyed, 0 already gone, -errno. */
 static int diag_destroy(int fd, struct diag_destroy_request *r)
 {
-	char buf[512];
-	struct nlmsghdr *h = (struct nlmsghdr *)buf;
-	ssize_t len;
+	int ret = netlink_request(fd, r, r->nlh.nlmsg_len, NULL, NULL);
 
-	if (send(fd, r, r->nlh.nlmsg_len, 0) < 0)
-		return -errno;
-	len = recv(fd, buf, sizeof(buf), 0);
-	if (len < 0)
-		return -errno;
-	if (!NLMSG_OK(h, (size_t)len) || h->nlmsg_type != NLMSG_ERROR)
-		return -EPROTO;
-	switch (((const struct nlmsgerr *)NLMSG_DATA(h))->error) {
-	case 0:
-		return 1;
-	case -ENOENT:
-		/* Closed between the dump and now. */
-		return 0;
-	default:
-		return ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
-	}
+	/* ENOENT: closed between the dump and now. */
+	return !ret ? 1 : ret == -ENOENT ? 0 : ret;
 }
 
 int flush_destroy_sockets(const struct addr_prefix *peer, const struct flush_conn *only,
@@ -200,7 +165,7 @@ int flush_destroy_sockets(const struct addr_prefix *peer, const struct flush_con
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct socket_list list = { 0 };
-	int fd = diag_open(), ret = 0;
+	int fd = netlink_open(NETLINK_SOCK_DIAG), ret = 0;
 
 	*destroyed = 0;
 	if (fd < 0)

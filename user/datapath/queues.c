@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "datapath/datapath.h"
+#include "lib/netlink.h"
 #include "queue_drops.skel.h"
 #include "datapath/queues.h"
 
@@ -77,59 +78,14 @@ static void nl_end(struct nl_msg *m, struct nlattr *nest)
 	nest->nla_len = (__u16)(m->buf + m->nlh.nlmsg_len - (char *)nest);
 }
 
-static int nl_open(void)
+/* Send m on a socket of its own and read the answers (netlink_request()). */
+static int nl_talk(struct nl_msg *m, netlink_msg_fn fn, void *ctx)
 {
-	struct timeval timeout = { .tv_sec = 5 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-
-	if (fd < 0)
-		return -errno;
-	/* A kernel that never answers must not hang the daemon. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-	return fd;
-}
-
-/*
- * Send m and read the answers up to its ack (or a dump's end), handing
- * each other message to fn. Returns 0, the kernel's -errno or fn's.
- */
-static int nl_talk(struct nl_msg *m, int (*fn)(const struct nlmsghdr *, void *), void *ctx)
-{
-	char buf[32768];
-	int fd = nl_open(), ret = 0;
-	bool done = false;
+	int fd = netlink_open(NETLINK_ROUTE), ret;
 
 	if (fd < 0)
 		return fd;
-	if (send(fd, m->buf, m->nlh.nlmsg_len, 0) < 0) {
-		ret = -errno;
-		done = true;
-	}
-	while (!done) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
-
-		if (len < 0) {
-			ret = -errno;
-			break;
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				if (!ret)
-					ret = e->error;
-				done = true;
-				break;
-			}
-			if (fn && !ret)
-				ret = fn(h, ctx);
-		}
-	}
+	ret = netlink_request(fd, m->buf, m->nlh.nlmsg_len, fn, ctx);
 	close(fd);
 	return ret;
 }

@@ -28,6 +28,7 @@
 
 #include "lib/array.h"
 #include "spamd/grey.h"
+#include "store/sql.h"
 #include "store/store.h"
 #include "spamd/trap.h"
 
@@ -196,29 +197,6 @@ void grey_params_default(struct grey_params *p)
 	p->maxtuples = GREY_MAXTUPLES;
 }
 
-/* The store's mapping of SQLite's result codes to -errno (store.h). */
-static int sql_errno(sqlite3 *db, int rc)
-{
-	return store_sqlite_errno(db, rc);
-}
-
-/* Step a statement that returns no rows, then make it ready for reuse. */
-static int run(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : sql_errno(sqlite3_db_handle(s), rc);
-}
-
-/* As run(), but -ENOENT when no row changed. */
-static int run_changing(struct grey *g, sqlite3_stmt *s)
-{
-	int err = run(s);
-
-	return err ? err : sqlite3_changes(g->db) ? 0 : -ENOENT;
-}
-
 static int addr_bytes(int family)
 {
 	return addr_max_plen(family) / 8;
@@ -229,49 +207,17 @@ static int addr_bytes(int family)
  * function binds every parameter of its statement before stepping it, so
  * a pointer left behind after a call is never read.
  */
-static void bind_addr(sqlite3_stmt *s, int family_at, const struct addr_prefix *a)
-{
-	sqlite3_bind_int(s, family_at, a->family);
-	sqlite3_bind_blob(s, family_at + 1, a->bytes, addr_bytes(a->family), SQLITE_STATIC);
-}
 
 /* Bind (family, addr, plen) as ?1, ?2, ?3: the key of grey_addrs. */
 static void bind_addr_key(sqlite3_stmt *s, const struct addr_prefix *a)
 {
-	bind_addr(s, 1, a);
+	sql_bind_addr(s, 1, a);
 	sqlite3_bind_int(s, 3, a->plen);
 }
 
 static void bind_text(sqlite3_stmt *s, int at, const char *text)
 {
 	sqlite3_bind_text(s, at, text, -1, SQLITE_STATIC);
-}
-
-/* Read the address at columns (family_at, family_at + 1); plen -1: a host. */
-static int column_addr(sqlite3_stmt *s, int family_at, int plen, struct addr_prefix *a)
-{
-	int family = sqlite3_column_int(s, family_at);
-	const void *blob = sqlite3_column_blob(s, family_at + 1);
-	int len = sqlite3_column_bytes(s, family_at + 1);
-
-	memset(a, 0, sizeof(*a));
-	if (family != AF_INET && family != AF_INET6)
-		return -EBADMSG;
-	if (plen == -1)
-		plen = addr_max_plen(family);
-	if (!blob || len != addr_bytes(family) || plen < 0 || plen > addr_max_plen(family))
-		return -EBADMSG;
-	a->family = (uint8_t)family;
-	a->plen = (uint8_t)plen;
-	memcpy(a->bytes, blob, (size_t)len);
-	return 0;
-}
-
-static const char *column_text(sqlite3_stmt *s, int at)
-{
-	const unsigned char *text = sqlite3_column_text(s, at);
-
-	return text ? (const char *)text : "";
 }
 
 int grey_open(struct store *st, struct grey **out)
@@ -285,10 +231,9 @@ int grey_open(struct store *st, struct grey **out)
 		return -ENOMEM;
 	g->st = st;
 	g->db = store_sqlite(st);
-	err = sql_errno(g->db, sqlite3_exec(g->db, schema_sql, NULL, NULL, NULL));
-	for (int i = 0; !err && i < STMT_MAX; i++)
-		err = sql_errno(g->db, sqlite3_prepare_v3(g->db, stmt_sql[i], -1,
-						   SQLITE_PREPARE_PERSISTENT, &g->stmt[i], NULL));
+	err = sql_exec(g->db, schema_sql);
+	if (!err)
+		err = sql_prepare_all(g->db, stmt_sql, g->stmt, STMT_MAX);
 	if (err) {
 		grey_close(g);
 		return err;
@@ -301,37 +246,8 @@ void grey_close(struct grey *g)
 {
 	if (!g)
 		return;
-	for (int i = 0; i < STMT_MAX; i++)
-		sqlite3_finalize(g->stmt[i]);
+	sql_finalize_all(g->stmt, STMT_MAX);
 	free(g);
-}
-
-/*
- * Several statements that must happen together run in a transaction of
- * their own, or, when the caller has one open (store_begin() around a
- * burst of tuples), simply inside the caller's.
- */
-static int tx_begin(struct grey *g, bool *own)
-{
-	*own = sqlite3_get_autocommit(g->db);
-	return *own ? store_begin(g->st) : 0;
-}
-
-/* End what tx_begin() began: commit when ret is not an error. */
-static int tx_end(struct grey *g, bool own, int ret)
-{
-	int err;
-
-	if (!own)
-		return ret;
-	if (ret < 0) {
-		store_rollback(g->st);
-		return ret;
-	}
-	err = store_commit(g->st);
-	if (err)
-		store_rollback(g->st);
-	return err ? err : ret;
 }
 
 /* A tuple's source must be one address. */
@@ -378,32 +294,50 @@ static int source_full(struct grey *g, int64_t now, const struct grey_params *p,
 		       const struct addr_prefix *ip)
 {
 	sqlite3_stmt *s = g->stmt[STMT_TUPLES_LIVE];
-	int64_t live = 0;
-	int rc;
+	int64_t live;
+	int err;
 
 	if (!p->maxtuples)
 		return 0;
-	bind_addr(s, 1, ip);
+	sql_bind_addr(s, 1, ip);
 	sqlite3_bind_int64(s, 3, now);
 	sqlite3_bind_int64(s, 4, p->maxtuples);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		live = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return sql_errno(g->db, rc) ?: -EIO;
-	return live >= p->maxtuples;
+	err = sql_row_int64(s, &live);
+	return err ? err : live >= p->maxtuples;
+}
+
+/* What STMT_LOOKUP found for a tuple: its source's WHITE entry, the tuple itself. */
+struct lookup {
+	int host_plen;
+	int white_plen;		/* of the WHITE entry that covers the source; -1: none */
+	bool seen;
+	int64_t first;
+};
+
+static int lookup_row(sqlite3_stmt *s, void *ctx)
+{
+	struct lookup *l = ctx;
+
+	if (sqlite3_column_int(s, 0)) {
+		/* The host's own entry wins over its prefix's. */
+		if (l->white_plen != l->host_plen)
+			l->white_plen = sqlite3_column_int(s, 1);
+	} else {
+		l->seen = true;
+		l->first = sqlite3_column_int64(s, 2);
+	}
+	return 0;
 }
 
 static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p,
 			const struct addr_prefix *ip, const char *helo, const char *from,
 			const char *to)
 {
+	struct lookup l = { .host_plen = ip->plen, .white_plen = -1 };
 	sqlite3_stmt *s = g->stmt[STMT_LOOKUP];
 	struct addr_prefix white;
-	int white_plen = -1, rc, err;
-	int64_t first = 0;
-	bool seen = false, passed;
+	bool passed;
+	int err;
 
 	err = check_tuple(ip);
 	if (!err)
@@ -414,48 +348,38 @@ static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p
 	sqlite3_bind_blob(s, 4, white.bytes, addr_bytes(white.family), SQLITE_STATIC);
 	sqlite3_bind_int(s, 5, white.plen);
 	bind_tuple_fields(s, helo, from, to);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (sqlite3_column_int(s, 0)) {
-			/* The host's own entry wins over its prefix's. */
-			if (white_plen != ip->plen)
-				white_plen = sqlite3_column_int(s, 1);
-		} else {
-			seen = true;
-			first = sqlite3_column_int64(s, 2);
-		}
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sql_errno(g->db, rc);
+	err = sql_rows(s, lookup_row, &l);
+	if (err)
+		return err;
 
-	if (white_plen >= 0) {
+	if (l.white_plen >= 0) {
 		s = g->stmt[STMT_WHITE_BUMP];
-		bind_addr_key(s, white_plen == ip->plen ? ip : &white);
+		bind_addr_key(s, l.white_plen == ip->plen ? ip : &white);
 		sqlite3_bind_int64(s, 4, now + p->whiteexp);
-		err = run(s);
+		err = sql_run(s);
 		return err ? err : GREY_WHITE;
 	}
-	if (!seen) {
+	if (!l.seen) {
 		err = source_full(g, now, p, ip);
 		if (err)
 			return err < 0 ? err : GREY_FULL;
 		s = g->stmt[STMT_TUPLE_INSERT];
-		bind_addr(s, 1, ip);
+		sql_bind_addr(s, 1, ip);
 		sqlite3_bind_int64(s, 3, now);
 		sqlite3_bind_int64(s, 4, now + p->greyexp);
 		bind_tuple_fields(s, helo, from, to);
-		err = run(s);
+		err = sql_run(s);
 		return err ? err : GREY_NEW;
 	}
-	passed = first + p->passtime < now;
+	passed = l.first + p->passtime < now;
 	s = g->stmt[STMT_TUPLE_SEEN];
-	bind_addr(s, 1, ip);
+	sql_bind_addr(s, 1, ip);
 	if (passed)
 		sqlite3_bind_int64(s, 3, now);
 	else
 		sqlite3_bind_null(s, 3);
 	bind_tuple_fields(s, helo, from, to);
-	err = run(s);
+	err = sql_run(s);
 	return err ? err : passed ? GREY_PASSED : GREY_SEEN;
 }
 
@@ -463,13 +387,13 @@ int grey_update(struct grey *g, int64_t now, const struct grey_params *p,
 		const struct addr_prefix *ip, const char *helo, const char *from, const char *to)
 {
 	bool own;
-	int err = tx_begin(g, &own);
+	int err = store_begin_own(g->st, &own);
 
 	/* Lookup and write in one transaction: less locking than two, and
 	 * nothing changes in between. */
 	if (err)
 		return err;
-	return tx_end(g, own, update_tuple(g, now, p, ip, helo, from, to));
+	return store_end_own(g->st, own, update_tuple(g, now, p, ip, helo, from, to));
 }
 
 int grey_trap(struct grey *g, int64_t now, const struct addr_prefix *ip, int64_t expire,
@@ -484,7 +408,7 @@ int grey_trap(struct grey *g, int64_t now, const struct addr_prefix *ip, int64_t
 	sqlite3_bind_int64(s, 4, now);
 	sqlite3_bind_int64(s, 5, expire);
 	bind_tuple_fields(s, helo, from, to);
-	return run(s);
+	return sql_run(s);
 }
 
 static bool valid_prefix(const struct addr_prefix *a)
@@ -508,7 +432,7 @@ static int addr_add(struct grey *g, enum grey_stmt which, int64_t now, int64_t e
 	bind_addr_key(s, a);
 	sqlite3_bind_int64(s, 4, now);
 	sqlite3_bind_int64(s, 5, expire);
-	return run(s);
+	return sql_run(s);
 }
 
 int grey_white_add(struct grey *g, int64_t now, const struct grey_params *p,
@@ -531,7 +455,7 @@ static int addr_delete(struct grey *g, const struct addr_prefix *a, bool trapped
 		return -EINVAL;
 	bind_addr_key(s, a);
 	sqlite3_bind_int(s, 4, trapped);
-	return run_changing(g, s);
+	return sql_run_changing(s);
 }
 
 int grey_white_delete(struct grey *g, const struct addr_prefix *a)
@@ -553,9 +477,9 @@ static int tuples_delete_range(struct grey *g, const struct addr_prefix *a)
 
 	for (int bit = a->plen; bit < len * 8; bit++)
 		last.bytes[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
-	bind_addr(s, 1, a);
+	sql_bind_addr(s, 1, a);
 	sqlite3_bind_blob(s, 3, last.bytes, len, SQLITE_STATIC);
-	return run_changing(g, s);
+	return sql_run_changing(s);
 }
 
 int grey_tuples_delete(struct grey *g, const struct addr_prefix *ip)
@@ -583,7 +507,7 @@ static int run_address(struct grey *g, enum grey_stmt which, const char *address
 	if (err)
 		return err;
 	bind_text(s, 1, norm);
-	err = changing ? run_changing(g, s) : run(s);
+	err = changing ? sql_run_changing(s) : sql_run(s);
 	return err;
 }
 
@@ -599,27 +523,14 @@ int grey_spamtrap_delete(struct grey *g, const char *address)
 	return run_address(g, STMT_SPAMTRAP_DELETE, address, true);
 }
 
-/* Step a query to its end, calling row(g, s, ctx) for each row. */
-static int query_rows(sqlite3_stmt *s, int (*row)(sqlite3_stmt *s, void *ctx), void *ctx)
-{
-	int rc = SQLITE_DONE, ret = 0;
-
-	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		ret = row(s, ctx);
-	if (!ret && rc != SQLITE_DONE)
-		ret = sql_errno(sqlite3_db_handle(s), rc);
-	sqlite3_reset(s);
-	return ret;
-}
-
 static int load_spamtrap_row(sqlite3_stmt *s, void *set)
 {
-	return trap_set_add(set, column_text(s, 0));
+	return trap_set_add(set, sql_column_text(s, 0));
 }
 
 int grey_spamtraps_load(struct grey *g, struct trap_set *set)
 {
-	return query_rows(g->stmt[STMT_SPAMTRAPS_ALL], load_spamtrap_row, set);
+	return sql_rows(g->stmt[STMT_SPAMTRAPS_ALL], load_spamtrap_row, set);
 }
 
 struct entry_walk {
@@ -634,12 +545,12 @@ static int tuple_row(sqlite3_stmt *s, void *ctx)
 	struct grey_entry e = {.kind = GREY_KIND_GREY};
 	int err;
 
-	err = column_addr(s, 0, -1, &e.addr);
+	err = sql_column_addr(s, 0, -1, &e.addr);
 	if (err)
 		return err;
-	e.helo = column_text(s, 2);
-	e.from = column_text(s, 3);
-	e.to = column_text(s, 4);
+	e.helo = sql_column_text(s, 2);
+	e.from = sql_column_text(s, 3);
+	e.to = sql_column_text(s, 4);
 	e.address = "";
 	e.first = sqlite3_column_int64(s, 5);
 	e.pass = sqlite3_column_int64(s, 6);
@@ -658,7 +569,7 @@ static int addr_row(sqlite3_stmt *s, void *ctx)
 	int err;
 
 	memset(&e, 0, sizeof(e));
-	err = column_addr(s, 0, sqlite3_column_int(s, 2), &e.addr);
+	err = sql_column_addr(s, 0, sqlite3_column_int(s, 2), &e.addr);
 	if (err)
 		return err;
 	e.first = sqlite3_column_int64(s, 3);
@@ -667,9 +578,9 @@ static int addr_row(sqlite3_stmt *s, void *ctx)
 	e.bcount = sqlite3_column_int(s, 6);
 	e.pcount = sqlite3_column_int(s, 7);
 	e.kind = e.pcount < 0 ? GREY_KIND_TRAPPED : GREY_KIND_WHITE;
-	e.helo = column_text(s, 8);
-	e.from = column_text(s, 9);
-	e.to = column_text(s, 10);
+	e.helo = sql_column_text(s, 8);
+	e.from = sql_column_text(s, 9);
+	e.to = sql_column_text(s, 10);
 	e.address = "";
 	w->rows++;
 	return w->cb(w->ctx, &e);
@@ -683,7 +594,7 @@ static int spamtrap_row(sqlite3_stmt *s, void *ctx)
 	memset(&e, 0, sizeof(e));
 	e.kind = GREY_KIND_SPAMTRAP;
 	e.helo = e.from = e.to = "";
-	e.address = column_text(s, 0);
+	e.address = sql_column_text(s, 0);
 	e.pcount = -2;
 	w->rows++;
 	return w->cb(w->ctx, &e);
@@ -692,12 +603,12 @@ static int spamtrap_row(sqlite3_stmt *s, void *ctx)
 int grey_foreach(struct grey *g, grey_entry_cb cb, void *ctx)
 {
 	struct entry_walk w = {cb, ctx, 0};
-	int ret = query_rows(g->stmt[STMT_TUPLES_ALL], tuple_row, &w);
+	int ret = sql_rows(g->stmt[STMT_TUPLES_ALL], tuple_row, &w);
 
 	if (!ret)
-		ret = query_rows(g->stmt[STMT_ADDRS_ALL], addr_row, &w);
+		ret = sql_rows(g->stmt[STMT_ADDRS_ALL], addr_row, &w);
 	if (!ret)
-		ret = query_rows(g->stmt[STMT_SPAMTRAPS_ALL], spamtrap_row, &w);
+		ret = sql_rows(g->stmt[STMT_SPAMTRAPS_ALL], spamtrap_row, &w);
 	return ret;
 }
 
@@ -710,7 +621,7 @@ int grey_get(struct grey *g, const struct addr_prefix *a, grey_entry_cb cb, void
 	if (!valid_prefix(a))
 		return -EINVAL;
 	bind_addr_key(s, a);
-	ret = query_rows(s, addr_row, &w);
+	ret = sql_rows(s, addr_row, &w);
 	return ret ? ret : w.rows ? 0 : -ENOENT;
 }
 
@@ -724,7 +635,7 @@ int grey_spamtrap_get(struct grey *g, const char *address, grey_entry_cb cb, voi
 	if (ret)
 		return ret;
 	bind_text(s, 1, norm);
-	ret = query_rows(s, spamtrap_row, &w);
+	ret = sql_rows(s, spamtrap_row, &w);
 	return ret ? ret : w.rows ? 0 : -ENOENT;
 }
 
@@ -763,7 +674,7 @@ static int passed_row(sqlite3_stmt *s, void *ctx)
 {
 	struct passed_list *l = ctx;
 	struct passed_tuple t;
-	int err = column_addr(s, 0, -1, &t.ip);
+	int err = sql_column_addr(s, 0, -1, &t.ip);
 
 	if (!err)
 		err = array_room(&l->items, &l->cap, l->count + 1, sizeof(*l->items), 64);
@@ -790,7 +701,7 @@ static int host_trapped(struct grey *g, const struct addr_prefix *ip, bool *trap
 
 	*trapped = false;
 	bind_addr_key(s, ip);
-	return query_rows(s, trapped_check_row, trapped);
+	return sql_rows(s, trapped_check_row, trapped);
 }
 
 static bool holds_black(const struct grey_black *black, const struct addr_prefix *a)
@@ -829,7 +740,7 @@ static int whitelist_tuple(struct grey *g, int64_t now, const struct grey_params
 	sqlite3_bind_int64(s, 6, now + p->whiteexp);
 	sqlite3_bind_int(s, 7, t->bcount);
 	sqlite3_bind_int(s, 8, t->pcount);
-	err = run(s);
+	err = sql_run(s);
 	if (!err && sqlite3_changes(g->db)) {
 		(*whitelisted)++;
 		err = tuples_delete_range(g, &white);
@@ -848,12 +759,12 @@ static int expire_all(struct grey *g, int64_t now, int64_t whiteexp, size_t *exp
 
 	for (size_t i = 0; !err && i < sizeof(counted) / sizeof(counted[0]); i++) {
 		sqlite3_bind_int64(g->stmt[counted[i]], 1, now);
-		err = run(g->stmt[counted[i]]);
+		err = sql_run(g->stmt[counted[i]]);
 		*expired += err ? 0 : (size_t)sqlite3_changes(g->db);
 	}
 	for (size_t i = 0; !err && i < sizeof(stale) / sizeof(stale[0]); i++) {
 		sqlite3_bind_int64(g->stmt[stale[i]], 1, now - whiteexp);
-		err = run(g->stmt[stale[i]]);
+		err = sql_run(g->stmt[stale[i]]);
 	}
 	return err;
 }
@@ -903,22 +814,22 @@ int grey_scan(struct grey *g, int64_t now, const struct grey_params *p,
 	bool own;
 
 	memset(out, 0, sizeof(*out));
-	err = tx_begin(g, &own);
+	err = store_begin_own(g->st, &own);
 	if (err)
 		return err;
 	err = expire_all(g, now, p->whiteexp, &out->expired);
 	if (!err) {
 		sqlite3_bind_int64(s, 1, now);
 		sqlite3_bind_int64(s, 2, p->passtime);
-		err = query_rows(s, passed_row, &passed);
+		err = sql_rows(s, passed_row, &passed);
 	}
 	for (size_t i = 0; !err && i < passed.count; i++)
 		err = whitelist_tuple(g, now, p, black, &passed.items[i], &out->whitelisted);
 	if (!err)
-		err = query_rows(g->stmt[STMT_ADDRS_ALL], addr_row, &w);
+		err = sql_rows(g->stmt[STMT_ADDRS_ALL], addr_row, &w);
 	if (!err)
 		err = unwhite_all(g, &sets.unwhite, &out->unwhitened);
-	err = tx_end(g, own, err);
+	err = store_end_own(g->st, own, err);
 	free(passed.items);
 	free(sets.unwhite.items);
 	if (err) {
@@ -952,21 +863,21 @@ int grey_candidate_note(struct grey *g, int64_t now, const char *rcpt, const str
 	if (!err && (!valid_prefix(ip) || !addr_is_host(ip)))
 		err = -EINVAL;
 	if (!err)
-		err = tx_begin(g, &own);
+		err = store_begin_own(g->st, &own);
 	if (err)
 		return err;
 	s = g->stmt[STMT_CANDIDATE_NOTE];
 	bind_text(s, 1, norm);
 	sqlite3_bind_int64(s, 2, now);
-	err = run(s);
+	err = sql_run(s);
 	if (!err) {
 		s = g->stmt[STMT_SOURCE_NOTE];
 		bind_text(s, 1, norm);
 		sqlite3_bind_int64(s, 2, now);
-		bind_addr(s, 3, ip);
-		err = run(s);
+		sql_bind_addr(s, 3, ip);
+		err = sql_run(s);
 	}
-	return tx_end(g, own, err);
+	return store_end_own(g->st, own, err);
 }
 
 struct candidate_walk {
@@ -979,7 +890,7 @@ static int candidate_row(sqlite3_stmt *s, void *ctx)
 {
 	struct candidate_walk *w = ctx;
 	struct grey_candidate c = {
-	    .address = column_text(s, 0),
+	    .address = sql_column_text(s, 0),
 	    .first = sqlite3_column_int64(s, 1),
 	    .last = sqlite3_column_int64(s, 2),
 	    .hits = sqlite3_column_int(s, 3),
@@ -993,14 +904,14 @@ int grey_candidate_foreach(struct grey *g, grey_candidate_cb cb, void *ctx)
 {
 	struct candidate_walk w = {.cb = cb, .ctx = ctx};
 
-	return query_rows(g->stmt[STMT_CANDIDATES_ALL], candidate_row, &w);
+	return sql_rows(g->stmt[STMT_CANDIDATES_ALL], candidate_row, &w);
 }
 
 static int source_row(sqlite3_stmt *s, void *ctx)
 {
 	struct candidate_walk *w = ctx;
 	struct grey_candidate_source src;
-	int err = column_addr(s, 0, -1, &src.ip);
+	int err = sql_column_addr(s, 0, -1, &src.ip);
 
 	if (err)
 		return err;
@@ -1020,7 +931,7 @@ int grey_candidate_sources(struct grey *g, const char *address, grey_source_cb c
 	if (err)
 		return err;
 	bind_text(s, 1, norm);
-	err = query_rows(s, source_row, &w);
+	err = sql_rows(s, source_row, &w);
 	return err;
 }
 
@@ -1037,9 +948,9 @@ static int candidate_forget(struct grey *g, const char *address)
 int grey_candidate_delete(struct grey *g, const char *address)
 {
 	bool own;
-	int err = tx_begin(g, &own);
+	int err = store_begin_own(g->st, &own);
 
-	return err ? err : tx_end(g, own, candidate_forget(g, address));
+	return err ? err : store_end_own(g->st, own, candidate_forget(g, address));
 }
 
 int grey_candidate_promote(struct grey *g, const char *address)
@@ -1050,13 +961,13 @@ int grey_candidate_promote(struct grey *g, const char *address)
 	/* Checked first, so that nothing is forgotten for an invalid address. */
 	if (!strchr(address, '@'))
 		return -EINVAL;
-	err = tx_begin(g, &own);
+	err = store_begin_own(g->st, &own);
 	if (err)
 		return err;
 	err = candidate_forget(g, address);
 	if (!err)
 		err = grey_spamtrap_add(g, address);
-	return tx_end(g, own, err);
+	return store_end_own(g->st, own, err);
 }
 
 int grey_callback_note(struct grey *g, int64_t now, const struct addr_prefix *ip, const char *helo,
@@ -1067,12 +978,12 @@ int grey_callback_note(struct grey *g, int64_t now, const struct addr_prefix *ip
 	if (!valid_prefix(ip) || !addr_is_host(ip))
 		return -EINVAL;
 	sqlite3_bind_int64(s, 1, now);
-	bind_addr(s, 2, ip);
+	sql_bind_addr(s, 2, ip);
 	bind_field(s, 4, helo);
 	bind_field(s, 5, rcpt);
 	bind_field(s, 6, probe_host);
 	sqlite3_bind_int64(s, 7, probe_epoch);
-	return run(s);
+	return sql_run(s);
 }
 
 struct callback_walk {
@@ -1084,14 +995,14 @@ static int callback_row(sqlite3_stmt *s, void *ctx)
 {
 	struct callback_walk *w = ctx;
 	struct grey_callback c;
-	int err = column_addr(s, 1, -1, &c.ip);
+	int err = sql_column_addr(s, 1, -1, &c.ip);
 
 	if (err)
 		return err;
 	c.when = sqlite3_column_int64(s, 0);
-	c.helo = column_text(s, 3);
-	c.rcpt = column_text(s, 4);
-	c.probe_host = column_text(s, 5);
+	c.helo = sql_column_text(s, 3);
+	c.rcpt = sql_column_text(s, 4);
+	c.probe_host = sql_column_text(s, 5);
 	c.probe_epoch = sqlite3_column_int64(s, 6);
 	return w->cb(w->ctx, &c);
 }
@@ -1100,5 +1011,5 @@ int grey_callback_foreach(struct grey *g, grey_callback_cb cb, void *ctx)
 {
 	struct callback_walk w = {cb, ctx};
 
-	return query_rows(g->stmt[STMT_CALLBACKS_ALL], callback_row, &w);
+	return sql_rows(g->stmt[STMT_CALLBACKS_ALL], callback_row, &w);
 }

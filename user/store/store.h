@@ -13,6 +13,7 @@
 #ifndef __GREYWALL_STORE_H
 #define __GREYWALL_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,14 +54,6 @@ void store_close(struct store *st);
 const char *store_errmsg(struct store *st);
 /* The database file's path, for messages that name what failed. */
 const char *store_path(const struct store *st);
-/*
- * An SQLite result code of this connection as -errno: the one mapping for
- * every module that runs SQL on it (grey.c too). SQLITE_FULL is -ENOSPC
- * (-EDQUOT over a quota); an I/O error is the OS error where there is one.
- */
-int store_errno(struct store *st, int rc);
-/* The same for a connection alone (statements of grey.c). */
-int store_sqlite_errno(struct sqlite3 *db, int rc);
 /* The last commit's error: 0 once a commit succeeds again. */
 int store_write_error(const struct store *st);
 /* Evidence rows of failed commits, kept in memory for the next commit. */
@@ -79,6 +72,15 @@ struct sqlite3 *store_sqlite(struct store *st);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
+/*
+ * Writes that must happen together (an entry write, a greylist update)
+ * run in a transaction of their own, or, when the caller has one open,
+ * simply inside the caller's. store_begin_own() begins one only when none
+ * is open and says so in *own; store_end_own() ends what it began: commit
+ * when ret >= 0, else roll back. Returns ret, or the commit's error.
+ */
+int store_begin_own(struct store *st, bool *own);
+int store_end_own(struct store *st, bool own, int ret);
 
 /*
  * Returns the new evidence id (> 0) or -errno. An id is never handed out
