@@ -32,10 +32,10 @@
 	  "add addresses to a table")                                                           \
 	X(TABLE_DELETE, "table NAME delete", "ADDRESS...", false, NULL,                        \
 	  ON_TABLE(cmd_table_delete), "remove addresses from a table")                         \
-	X(TABLE_REPLACE, "table NAME replace", "-f FILE", false, NULL,                         \
-	  ON_TABLE(cmd_table_replace), "make a table hold exactly the entries of a file")      \
 	X(TABLE_LOAD, "table NAME load", "-f FILE", false, NULL, ON_TABLE(cmd_table_load),     \
 	  "add every entry of a file to a table")                                               \
+	X(TABLE_REPLACE, "table NAME replace", "-f FILE", false, NULL,                         \
+	  ON_TABLE(cmd_table_replace), "make a table hold exactly the entries of a file")      \
 	X(TABLE_FLUSH, "table NAME flush", "", false, NULL, ON_TABLE(cmd_table_flush),         \
 	  "remove every entry of a table")                                                      \
 	X(TABLE_SHOW, "table NAME show", "[-v]", true, NULL, ON_TABLE(cmd_table_show),         \
