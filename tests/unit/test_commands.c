@@ -13,7 +13,10 @@
  * interfaces (stats, rules, queue show -v, reload, detach); the
  * integration tests run those against a real greywalld.
  *
- *   test_commands [MAN_PAGE]   (default man/greywallctl.8, from the top of the tree)
+ * Run from the top of the tree (tests/run.sh does): it runs ./greywallctl
+ * and reads man/greywallctl.8, or the page given.
+ *
+ *   test_commands [MAN_PAGE]
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -323,6 +327,49 @@ static void test_status_and_help(void)
 	reply_free(&r);
 }
 
+/* The output of a shell command and its exit status, in a static buffer. */
+static const char *shell_output(const char *cmd, int *status)
+{
+	static char buf[8192];
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	*status = -1;
+	if (!p)
+		return buf;
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	*status = pclose(p);
+	*status = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+	return buf;
+}
+
+/* greywallctl itself: help without a daemon, usage on a bad command line, both from the table. */
+static void test_greywallctl(void)
+{
+	char *want = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&want, &len);
+	const char *got;
+	int status;
+
+	verbs_print_list(f, true);
+	fclose(f);
+	got = shell_output("./greywallctl -s /nonexistent/socket help", &status);
+	CHECK_INT(status, CTL_EXIT_OK, "greywallctl help: exit 0 with no greywalld to ask");
+	CHECK_STR(got, want, "greywallctl help: the table's list");
+	free(want);
+	want = NULL;
+	f = open_memstream(&want, &len);
+	verbs_print_list(f, false);
+	fclose(f);
+	got = shell_output("./greywallctl 2>&1", &status);
+	CHECK_INT(status, CTL_EXIT_USAGE, "greywallctl without a command: exit 64");
+	CHECK_STR(got, want, "greywallctl without a command: the table's synopses");
+	free(want);
+}
+
 /* -- greywallctl(8) against the table -- */
 
 /*
@@ -454,6 +501,7 @@ int main(int argc, char **argv)
 	test_tables();
 	test_status_and_help();
 	stop();
+	test_greywallctl();
 	test_man_page(argc > 1 ? argv[1] : "man/greywallctl.8");
 	return check_done();
 }

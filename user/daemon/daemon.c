@@ -74,6 +74,21 @@ struct restore_ctx {
 	size_t restored, unknown, refused;
 };
 
+/*
+ * Count what putting one entry into a table did (1 added, 0 there already,
+ * -ENOSPC refused: the table is full). Any other error stops the filling.
+ */
+static int count_entry(int ret, size_t *added, size_t *refused)
+{
+	if (ret == -ENOSPC)
+		(*refused)++;
+	else if (ret < 0)
+		return ret;
+	else
+		*added += (size_t)ret;
+	return 0;
+}
+
 static int restore_entry(void *ctx, const char *table, const struct addr_prefix *p,
 			 const struct entry_meta *m, const struct gw_counters *baseline)
 {
@@ -85,13 +100,7 @@ static int restore_entry(void *ctx, const char *table, const struct addr_prefix 
 		return 0;
 	}
 	ret = tables_restore(&r->d->tables, idx, p, m, baseline);
-	if (ret == -ENOSPC)
-		r->refused++;
-	else if (ret < 0)
-		return ret;
-	else
-		r->restored += (size_t)ret;
-	return 0;
+	return count_entry(ret, &r->restored, &r->refused);
 }
 
 struct import_ctx {
@@ -108,13 +117,7 @@ static int import_entry(void *ctx, const struct addr_prefix *p, int line)
 	int ret = tables_add(&im->d->tables, im->idx, p, im->evidence, im->now);
 
 	(void)line;
-	if (ret == -ENOSPC)
-		im->refused++;
-	else if (ret < 0)
-		return ret;
-	else
-		im->added += (size_t)ret;
-	return 0;
+	return count_entry(ret, &im->added, &im->refused);
 }
 
 /*
