@@ -318,11 +318,15 @@ static void test_status_and_help(void)
 	CHECK(r.out && !strncmp(r.out, "usage: greywallctl [-s socket] command [args]\n", 46),
 	      "help: the usage line first");
 	for (int id = 0; id < VERB_COUNT; id++) {
-		char synopsis[128], line[256];
+		char synopsis[128], line[160];
+		const char *at;
 
 		verb_synopsis(id, synopsis, sizeof(synopsis));
-		snprintf(line, sizeof(line), "  %-34s %s\n", synopsis, verbs[id].help);
-		CHECK(r.out && strstr(r.out, line), "help: '%s' with its help", synopsis);
+		snprintf(line, sizeof(line), "\n  %s ", synopsis);
+		at = r.out ? strstr(r.out, line) : NULL;
+		CHECK(at && strstr(at, verbs[id].help) &&
+			      strstr(at, verbs[id].help) < strchr(at + 1, '\n'),
+		      "help: '%s' with its help on its line", synopsis);
 	}
 	reply_free(&r);
 }
@@ -345,29 +349,30 @@ static const char *shell_output(const char *cmd, int *status)
 	return buf;
 }
 
-/* greywallctl itself: help without a daemon, usage on a bad command line, both from the table. */
-static void test_greywallctl(void)
+/* Run greywallctl as a shell command; its output should be the table's list. */
+static void check_greywallctl(const char *cmd, bool with_help, int want_status)
 {
-	char *want = NULL;
 	size_t len = 0;
+	char *want = NULL;
 	FILE *f = open_memstream(&want, &len);
 	const char *got;
 	int status;
 
-	verbs_print_list(f, true);
+	if (!f)
+		return;
+	verbs_print_list(f, with_help);
 	fclose(f);
-	got = shell_output("./greywallctl -s /nonexistent/socket help", &status);
-	CHECK_INT(status, CTL_EXIT_OK, "greywallctl help: exit 0 with no greywalld to ask");
-	CHECK_STR(got, want, "greywallctl help: the table's list");
+	got = shell_output(cmd, &status);
+	CHECK_INT(status, want_status, "%s: exit status", cmd);
+	CHECK_STR(got, want, "%s: the table's %s", cmd, with_help ? "list" : "synopses");
 	free(want);
-	want = NULL;
-	f = open_memstream(&want, &len);
-	verbs_print_list(f, false);
-	fclose(f);
-	got = shell_output("./greywallctl 2>&1", &status);
-	CHECK_INT(status, CTL_EXIT_USAGE, "greywallctl without a command: exit 64");
-	CHECK_STR(got, want, "greywallctl without a command: the table's synopses");
-	free(want);
+}
+
+/* greywallctl itself: help without a daemon, usage on a bad command line, both from the table. */
+static void test_greywallctl(void)
+{
+	check_greywallctl("./greywallctl -s /nonexistent/socket help", true, CTL_EXIT_OK);
+	check_greywallctl("./greywallctl 2>&1", false, CTL_EXIT_USAGE);
 }
 
 /* -- greywallctl(8) against the table -- */

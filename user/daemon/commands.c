@@ -175,6 +175,22 @@ static int commit_or_report(struct daemon *d, struct control_request *req, int i
 	return status;
 }
 
+/*
+ * Commit, then say how many addresses the command changed: "D/N addresses
+ * deleted.", or "D addresses deleted." when total < 0 (a flush).
+ */
+static int commit_and_count(struct daemon *d, struct control_request *req, int idx,
+			    size_t done, long total, const char *what)
+{
+	int status = commit_or_report(d, req, idx);
+
+	if (total < 0)
+		fprintf(req->out, "%zu addresses %s.\n", done, what);
+	else
+		fprintf(req->out, "%zu/%ld addresses %s.\n", done, total, what);
+	return status;
+}
+
 static int add_list(struct daemon *d, struct control_request *req, int idx,
 		    const struct addr_prefix *list, size_t n, int64_t evidence, int64_t now)
 {
@@ -187,8 +203,7 @@ static int add_list(struct daemon *d, struct control_request *req, int idx,
 		fprintf(req->err, "greywallctl: %s\n", strerror(-ret));
 		return CTL_EXIT_FAIL;
 	}
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%zu addresses added.\n", added, n);
+	status = commit_and_count(d, req, idx, added, (long)n, "added");
 	if (refused) {
 		fprintf(req->err, "greywallctl: table <%s> is full: %zu addresses refused\n",
 			d->tables.table[idx].name, refused);
@@ -241,7 +256,6 @@ static int cmd_table_delete(struct daemon *d, struct control_request *req, int i
 	struct addr_prefix *list;
 	int64_t now = now_seconds(), ev;
 	size_t deleted = 0;
-	int status;
 
 	if (parse_addresses(req, args, n, &list))
 		return CTL_EXIT_FAIL;
@@ -250,9 +264,7 @@ static int cmd_table_delete(struct daemon *d, struct control_request *req, int i
 		if (tables_delete(&d->tables, idx, &list[i], "delete", ev, now) > 0)
 			deleted++;
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%d addresses deleted.\n", deleted, n);
-	return status;
+	return commit_and_count(d, req, idx, deleted, n, "deleted");
 }
 
 static int cmd_table_flush(struct daemon *d, struct control_request *req, int idx,
@@ -262,7 +274,6 @@ static int cmd_table_flush(struct daemon *d, struct control_request *req, int id
 	int64_t now = now_seconds(), ev;
 	long n = tables_sorted_entries(&d->tables, idx, &list);
 	size_t deleted = 0;
-	int status;
 
 	(void)args;
 	if (nargs)
@@ -274,9 +285,7 @@ static int cmd_table_flush(struct daemon *d, struct control_request *req, int id
 		if (tables_delete(&d->tables, idx, &list[i], "flush", ev, now) > 0)
 			deleted++;
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu addresses deleted.\n", deleted);
-	return status;
+	return commit_and_count(d, req, idx, deleted, -1, "deleted");
 }
 
 static int cmd_table_replace(struct daemon *d, struct control_request *req, int idx,
@@ -352,7 +361,6 @@ static int cmd_table_zero(struct daemon *d, struct control_request *req, int idx
 	struct addr_prefix *list;
 	long count = n;
 	size_t zeroed = 0;
-	int status;
 
 	if (n) {
 		if (parse_addresses(req, args, n, &list))
@@ -366,9 +374,7 @@ static int cmd_table_zero(struct daemon *d, struct control_request *req, int idx
 		if (tables_zero(&d->tables, idx, &list[i], now) > 0)
 			zeroed++;
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%ld addresses zeroed.\n", zeroed, count);
-	return status;
+	return commit_and_count(d, req, idx, zeroed, count, "zeroed");
 }
 
 static int cmd_table_expire(struct daemon *d, struct control_request *req, int idx,
@@ -379,7 +385,6 @@ static int cmd_table_expire(struct daemon *d, struct control_request *req, int i
 	char *end, detail[128];
 	size_t expired = 0;
 	long count;
-	int status;
 
 	if (n != 1)
 		return usage_of(req, VERB_TABLE_EXPIRE);
@@ -402,9 +407,7 @@ static int cmd_table_expire(struct daemon *d, struct control_request *req, int i
 			expired++;
 	}
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%ld addresses expired.\n", expired, count);
-	return status;
+	return commit_and_count(d, req, idx, expired, count, "expired");
 }
 
 static void print_stats_line(FILE *out, const char *label, uint64_t packets, uint64_t bytes)

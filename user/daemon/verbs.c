@@ -125,7 +125,7 @@ void verbs_print_list(FILE *out, bool with_help)
 
 		verb_synopsis(id, synopsis, sizeof(synopsis));
 		if (with_help)
-			fprintf(out, "  %-34s %s\n", synopsis, verbs[id].help);
+			fprintf(out, "  %-29s %s\n", synopsis, verbs[id].help);
 		else
 			fprintf(out, "  %s\n", synopsis);
 	}
