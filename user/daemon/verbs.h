@@ -20,8 +20,9 @@
  *   read_only   whether members of the control group may run it
  *   only_reads  NULL, or a predicate that narrows read_only by the
  *               arguments (spamdb lists, but writes with -a or -d)
- *   handler     the daemon's: RUN(fn) or, for a command on a table,
- *               ON_TABLE(fn), which gets the table found and not const
+ *   handler     the daemon's: RUN(fn), or ON_TABLE(fn) for "table NAME
+ *               ...", which gets the table NAME names (a const table
+ *               only for the read-only commands)
  *   help        one line for `greywallctl help`
  * The order is the order of the usage text and of the man page.
  */
