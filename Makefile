@@ -76,8 +76,10 @@ $(LIB): $(LIB_OBJS)
 greywalld: $(OUT)/user/greywalld.o $(LIB)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+# greywallctl takes from the library only the control socket and the
+# command table: none of the daemon's libraries (check with ldd).
 greywallctl: $(OUT)/user/greywallctl.o $(LIB)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $^ -o $@
 
 $(OUT)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/lib/*.h) | $(OUT)/tests
 	$(CC) $(CFLAGS) -Itests/lib $< $(LIB) $(LDLIBS) -o $@

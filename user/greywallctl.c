@@ -2,7 +2,8 @@
 /*
  * greywallctl: the operator's tool. It sends the command's words to
  * greywalld over the control socket (and, for -f FILE, the open file) and
- * prints what comes back. Usage mirrors greywallctl(8).
+ * prints what comes back. Usage and `help` come from the command table
+ * (daemon/verbs.h), which greywallctl(8)'s SYNOPSIS mirrors.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,34 +17,13 @@
 
 #include "config/config.h"
 #include "daemon/control.h"
-#include "daemon/daemon.h"
+#include "daemon/ctl_exit.h"
+#include "daemon/verbs.h"
 
-
+/* The synopses of the command table (verbs.h), as greywallctl(8) shows them. */
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: greywallctl [-s socket] command [args]\n"
-		"commands:\n"
-		"  tables\n"
-		"  table NAME add|delete ADDRESS...\n"
-		"  table NAME replace|load -f FILE\n"
-		"  table NAME flush\n"
-		"  table NAME show [-v]\n"
-		"  table NAME test ADDRESS...\n"
-		"  table NAME zero [ADDRESS...]\n"
-		"  table NAME expire SECONDS\n"
-		"  why ADDRESS\n"
-		"  rules\n"
-		"  queue show [-v]\n"
-		"  stats\n"
-		"  status\n"
-		"  dump\n"
-		"  reload\n"
-		"  detach\n"
-		"  spamdb [-adGTt] [keys ...]\n"
-		"  traps candidates\n"
-		"  traps add ADDRESS...\n"
-		"  callbacks\n");
+	verbs_print_list(stderr, false);
 	exit(CTL_EXIT_USAGE);
 }
 
@@ -112,6 +92,11 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	/* Help needs no daemon: the table is linked in. */
+	if (argc == 1 && !strcmp(argv[0], "help")) {
+		verbs_print_list(stdout, true);
+		return CTL_EXIT_OK;
+	}
 	/*
 	 * `-f FILE` is opened here, with the caller's rights and cwd: greywalld
 	 * reads the descriptor and never opens the name itself.

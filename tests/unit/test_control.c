@@ -17,7 +17,7 @@
 #include "check.h"
 #include "daemon/commands_access.h"
 #include "daemon/control.h"
-#include "daemon/daemon.h"
+#include "daemon/ctl_exit.h"
 #include "tables/tablefile.h"
 
 static char dir[] = "/tmp/gw-control-XXXXXX";

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * greywallctl's verbs as greywalld runs them. Output formats follow
- * pfctl(8) where pfctl has the verb; greywallctl(8) specifies them.
+ * greywallctl's verbs as greywalld runs them, dispatched through the
+ * command table (verbs.h). Output formats follow pfctl(8) where pfctl has
+ * the verb; greywallctl(8) specifies them.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -11,13 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/array.h"
+#include "daemon/commands.h"
+#include "daemon/commands_spamd.h"
 #include "daemon/daemon.h"
-#include "tables/dump.h"
-#include "lib/escape.h"
-#include "spamd/spamd_lists.h"
-#include "spamd/spamd.h"
+#include "daemon/verbs.h"
 #include "datapath/sweeper.h"
+#include "lib/array.h"
+#include "lib/escape.h"
+#include "spamd/spamd.h"
+#include "spamd/spamd_lists.h"
+#include "tables/dump.h"
 #include "tables/tablefile.h"
 
 static int64_t now_seconds(void)
@@ -28,6 +32,13 @@ static int64_t now_seconds(void)
 static int usage_error(struct control_request *req, const char *msg)
 {
 	fprintf(req->err, "greywallctl: %s\n", msg);
+	return CTL_EXIT_USAGE;
+}
+
+/* The command's synopsis, for arguments it cannot take. */
+static int usage_of(struct control_request *req, enum verb_id id)
+{
+	verb_print_usage(req->err, id);
 	return CTL_EXIT_USAGE;
 }
 
@@ -164,6 +175,22 @@ static int commit_or_report(struct daemon *d, struct control_request *req, int i
 	return status;
 }
 
+/*
+ * Commit, then say how many addresses the command changed: "D/N addresses
+ * deleted.", or "D addresses deleted." when total < 0 (a flush).
+ */
+static int commit_and_count(struct daemon *d, struct control_request *req, int idx,
+			    size_t done, long total, const char *what)
+{
+	int status = commit_or_report(d, req, idx);
+
+	if (total < 0)
+		fprintf(req->out, "%zu addresses %s.\n", done, what);
+	else
+		fprintf(req->out, "%zu/%ld addresses %s.\n", done, total, what);
+	return status;
+}
+
 static int add_list(struct daemon *d, struct control_request *req, int idx,
 		    const struct addr_prefix *list, size_t n, int64_t evidence, int64_t now)
 {
@@ -176,8 +203,7 @@ static int add_list(struct daemon *d, struct control_request *req, int idx,
 		fprintf(req->err, "greywallctl: %s\n", strerror(-ret));
 		return CTL_EXIT_FAIL;
 	}
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%zu addresses added.\n", added, n);
+	status = commit_and_count(d, req, idx, added, (long)n, "added");
 	if (refused) {
 		fprintf(req->err, "greywallctl: table <%s> is full: %zu addresses refused\n",
 			d->tables.table[idx].name, refused);
@@ -193,8 +219,6 @@ static int cmd_table_add(struct daemon *d, struct control_request *req, int idx,
 	int64_t now = now_seconds(), ev;
 	int status;
 
-	if (!n)
-		return usage_error(req, "table add: no address given");
 	if (parse_addresses(req, args, n, &list))
 		return CTL_EXIT_FAIL;
 	ev = manual_evidence(d, "add", d->tables.table[idx].name, now);
@@ -212,7 +236,7 @@ static int cmd_table_load(struct daemon *d, struct control_request *req, int idx
 	int status;
 
 	if (n != 2 || strcmp(args[0], "-f"))
-		return usage_error(req, "usage: table T load -f FILE");
+		return usage_of(req, VERB_TABLE_LOAD);
 	status = read_passed_file(req, args[1], &list);
 	if (status) {
 		free(list.items);
@@ -232,10 +256,7 @@ static int cmd_table_delete(struct daemon *d, struct control_request *req, int i
 	struct addr_prefix *list;
 	int64_t now = now_seconds(), ev;
 	size_t deleted = 0;
-	int status;
 
-	if (!n)
-		return usage_error(req, "table delete: no address given");
 	if (parse_addresses(req, args, n, &list))
 		return CTL_EXIT_FAIL;
 	ev = manual_evidence(d, "delete", d->tables.table[idx].name, now);
@@ -243,19 +264,20 @@ static int cmd_table_delete(struct daemon *d, struct control_request *req, int i
 		if (tables_delete(&d->tables, idx, &list[i], "delete", ev, now) > 0)
 			deleted++;
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%d addresses deleted.\n", deleted, n);
-	return status;
+	return commit_and_count(d, req, idx, deleted, n, "deleted");
 }
 
-static int cmd_table_flush(struct daemon *d, struct control_request *req, int idx)
+static int cmd_table_flush(struct daemon *d, struct control_request *req, int idx,
+			   char **args, int nargs)
 {
 	struct addr_prefix *list;
 	int64_t now = now_seconds(), ev;
 	long n = tables_sorted_entries(&d->tables, idx, &list);
 	size_t deleted = 0;
-	int status;
 
+	(void)args;
+	if (nargs)
+		return usage_of(req, VERB_TABLE_FLUSH);
 	if (n < 0)
 		return CTL_EXIT_FAIL;
 	ev = manual_evidence(d, "flush", d->tables.table[idx].name, now);
@@ -263,9 +285,7 @@ static int cmd_table_flush(struct daemon *d, struct control_request *req, int id
 		if (tables_delete(&d->tables, idx, &list[i], "flush", ev, now) > 0)
 			deleted++;
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu addresses deleted.\n", deleted);
-	return status;
+	return commit_and_count(d, req, idx, deleted, -1, "deleted");
 }
 
 static int cmd_table_replace(struct daemon *d, struct control_request *req, int idx,
@@ -281,7 +301,7 @@ static int cmd_table_replace(struct daemon *d, struct control_request *req, int 
 	int status;
 
 	if (n != 2 || strcmp(args[0], "-f"))
-		return usage_error(req, "usage: table T replace -f FILE");
+		return usage_of(req, VERB_TABLE_REPLACE);
 	status = read_passed_file(req, args[1], &list);
 	if (status) {
 		free(list.items);
@@ -324,8 +344,6 @@ static int cmd_table_test(struct daemon *d, struct control_request *req, int idx
 	struct addr_prefix *list;
 	int matched = 0;
 
-	if (!n)
-		return usage_error(req, "table test: no address given");
 	if (parse_addresses(req, args, n, &list))
 		return CTL_EXIT_FAIL;
 	for (int i = 0; i < n; i++)
@@ -343,7 +361,6 @@ static int cmd_table_zero(struct daemon *d, struct control_request *req, int idx
 	struct addr_prefix *list;
 	long count = n;
 	size_t zeroed = 0;
-	int status;
 
 	if (n) {
 		if (parse_addresses(req, args, n, &list))
@@ -357,9 +374,7 @@ static int cmd_table_zero(struct daemon *d, struct control_request *req, int idx
 		if (tables_zero(&d->tables, idx, &list[i], now) > 0)
 			zeroed++;
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%ld addresses zeroed.\n", zeroed, count);
-	return status;
+	return commit_and_count(d, req, idx, zeroed, count, "zeroed");
 }
 
 static int cmd_table_expire(struct daemon *d, struct control_request *req, int idx,
@@ -370,10 +385,9 @@ static int cmd_table_expire(struct daemon *d, struct control_request *req, int i
 	char *end, detail[128];
 	size_t expired = 0;
 	long count;
-	int status;
 
 	if (n != 1)
-		return usage_error(req, "usage: table T expire SECONDS");
+		return usage_of(req, VERB_TABLE_EXPIRE);
 	errno = 0;
 	age = strtoll(args[0], &end, 10);
 	if (errno || *end || end == args[0] || age < 0)
@@ -393,9 +407,7 @@ static int cmd_table_expire(struct daemon *d, struct control_request *req, int i
 			expired++;
 	}
 	free(list);
-	status = commit_or_report(d, req, idx);
-	fprintf(req->out, "%zu/%ld addresses expired.\n", expired, count);
-	return status;
+	return commit_and_count(d, req, idx, expired, count, "expired");
 }
 
 static void print_stats_line(FILE *out, const char *label, uint64_t packets, uint64_t bytes)
@@ -415,7 +427,7 @@ static int cmd_table_show(struct daemon *d, struct control_request *req, int idx
 	long count;
 
 	if (n && !verbose)
-		return usage_error(req, "usage: table T show [-v]");
+		return usage_of(req, VERB_TABLE_SHOW);
 	count = tables_sorted_entries(&d->tables, idx, &list);
 	if (count < 0)
 		return CTL_EXIT_FAIL;
@@ -445,49 +457,6 @@ static int cmd_table_show(struct daemon *d, struct control_request *req, int idx
 	}
 	free(list);
 	return CTL_EXIT_OK;
-}
-
-static int cmd_table(struct daemon *d, struct control_request *req)
-{
-	const char *name, *verb;
-	char **args = req->argv + 3;
-	int nargs = req->argc - 3, idx;
-
-	if (req->argc < 3)
-		return usage_error(req, "usage: table NAME add|delete|replace|flush|show|test|"
-					"zero|expire|load ...");
-	name = req->argv[1];
-	verb = req->argv[2];
-	idx = tables_find(&d->tables, name);
-	if (idx < 0 || (d->tables.table[idx].flags & CONFIG_TABLE_ANONYMOUS)) {
-		fprintf(req->err, "greywallctl: table <%s> does not exist\n", name);
-		return CTL_EXIT_FAIL;
-	}
-	if ((d->tables.table[idx].flags & CONFIG_TABLE_CONST) &&
-	    strcmp(verb, "show") && strcmp(verb, "test")) {
-		fprintf(req->err, "greywallctl: table <%s> is const\n", name);
-		return CTL_EXIT_FAIL;
-	}
-	if (!strcmp(verb, "add"))
-		return cmd_table_add(d, req, idx, args, nargs);
-	if (!strcmp(verb, "delete"))
-		return cmd_table_delete(d, req, idx, args, nargs);
-	if (!strcmp(verb, "replace"))
-		return cmd_table_replace(d, req, idx, args, nargs);
-	if (!strcmp(verb, "load"))
-		return cmd_table_load(d, req, idx, args, nargs);
-	if (!strcmp(verb, "flush"))
-		return nargs ? usage_error(req, "usage: table T flush") : cmd_table_flush(d, req, idx);
-	if (!strcmp(verb, "show"))
-		return cmd_table_show(d, req, idx, args, nargs);
-	if (!strcmp(verb, "test"))
-		return cmd_table_test(d, req, idx, args, nargs);
-	if (!strcmp(verb, "zero"))
-		return cmd_table_zero(d, req, idx, args, nargs);
-	if (!strcmp(verb, "expire"))
-		return cmd_table_expire(d, req, idx, args, nargs);
-	fprintf(req->err, "greywallctl: unknown table command \"%s\"\n", verb);
-	return CTL_EXIT_USAGE;
 }
 
 static void format_duration(uint32_t seconds, char *buf, size_t len)
@@ -619,8 +588,6 @@ static int cmd_why(struct daemon *d, struct control_request *req)
 	size_t nkeys = 0, found = 0;
 	char text[ADDR_STRLEN];
 
-	if (req->argc != 2)
-		return usage_error(req, "usage: why ADDRESS");
 	if (addr_parse(req->argv[1], &addr)) {
 		fprintf(req->err, "greywallctl: invalid address \"%s\"\n", req->argv[1]);
 		return CTL_EXIT_FAIL;
@@ -821,15 +788,14 @@ static int cmd_rules(struct daemon *d, struct control_request *req)
 }
 
 /* `queue show [-v]`: pfctl -sq's lines; -v adds -vvsq's counters and measured rates. */
-static int cmd_queue(struct daemon *d, struct control_request *req)
+static int cmd_queue_show(struct daemon *d, struct control_request *req)
 {
 	bool verbose = req->argc == 3 && !strcmp(req->argv[2], "-v");
 	struct queue_counters *c;
 	int ret;
 
-	if (req->argc < 2 || strcmp(req->argv[1], "show") || (req->argc == 3 && !verbose) ||
-	    req->argc > 3)
-		return usage_error(req, "usage: queue show [-v]");
+	if (req->argc == 3 && !verbose)
+		return usage_of(req, VERB_QUEUE_SHOW);
 	c = calloc(d->cfg.nqueues ? d->cfg.nqueues : 1, sizeof(*c));
 	if (!c) {
 		fprintf(req->err, "greywallctl: out of memory\n");
@@ -872,60 +838,103 @@ static int cmd_queue(struct daemon *d, struct control_request *req)
 	return CTL_EXIT_OK;
 }
 
+static int cmd_dump(struct daemon *d, struct control_request *req)
+{
+	return daemon_dump(d, now_seconds(), req->out) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}
+
+static int cmd_reload(struct daemon *d, struct control_request *req)
+{
+	char err[512];
+
+	if (daemon_reload(d, err, sizeof(err))) {
+		fprintf(req->err, "greywallctl: reload failed, %s\n", err);
+		return CTL_EXIT_FAIL;
+	}
+	fprintf(req->out, "configuration reloaded.\n");
+	/* A spamd block without lists loads none: nothing to say. */
+	if (spamd_lists_loading(d) && d->cfg.spamd && d->cfg.spamd->nlists)
+		fprintf(req->out, "lists load in the background; those in force serve "
+				  "until they are in.\n");
+	return CTL_EXIT_OK;
+}
+
+static int cmd_detach(struct daemon *d, struct control_request *req)
+{
+	char err[512];
+
+	d->stop = true;
+	datapath_close(&d->dp);
+	if (daemon_detach(&d->cfg, err, sizeof(err))) {
+		fprintf(req->err, "greywallctl: detach: %s\n", err);
+		return CTL_EXIT_FAIL;
+	}
+	fprintf(req->out, "detached: programs removed, maps unpinned; greywalld exits.\n");
+	return CTL_EXIT_OK;
+}
+
+/* greywallctl answers `help` itself; this is for clients that ask the daemon. */
+static int cmd_help(struct daemon *d, struct control_request *req)
+{
+	(void)d;
+	verbs_print_list(req->out, true);
+	return CTL_EXIT_OK;
+}
+
+/* A command's handler: on the daemon, or on the table its NAME word names. */
+struct command {
+	int (*run)(struct daemon *d, struct control_request *req);
+	int (*run_on_table)(struct daemon *d, struct control_request *req, int table,
+			    char **args, int nargs);
+};
+
+#define RUN(fn) { .run = fn }
+#define ON_TABLE(fn) { .run_on_table = fn }
+#define COMMAND(id, words, args, read_only, only_reads, handler, help) [VERB_##id] = handler,
+static const struct command commands[VERB_COUNT] = { GREYWALL_VERBS(COMMAND) };
+#undef COMMAND
+#undef ON_TABLE
+#undef RUN
+
+/*
+ * The table argv[1] names, when it exists and the command may use it: a
+ * const table only answers the commands that read. Returns its index, or
+ * -1 after the message.
+ */
+static int command_table(struct daemon *d, struct control_request *req, enum verb_id id)
+{
+	const char *name = req->argv[1];
+	int idx = tables_find(&d->tables, name);
+
+	if (idx < 0 || (d->tables.table[idx].flags & CONFIG_TABLE_ANONYMOUS)) {
+		fprintf(req->err, "greywallctl: table <%s> does not exist\n", name);
+		return -1;
+	}
+	if ((d->tables.table[idx].flags & CONFIG_TABLE_CONST) && !verbs[id].read_only) {
+		fprintf(req->err, "greywallctl: table <%s> is const\n", name);
+		return -1;
+	}
+	return idx;
+}
+
 int commands_run(struct daemon *d, struct control_request *req)
 {
-	const char *verb = req->argv[0];
+	int id = req->argc > 0 ? verb_find(req->argc, req->argv) : -1, nwords, idx;
 
-	if (!strcmp(verb, "table"))
-		return cmd_table(d, req);
-	if (!strcmp(verb, "tables"))
-		return cmd_tables(d, req);
-	if (!strcmp(verb, "why"))
-		return cmd_why(d, req);
-	if (!strcmp(verb, "status"))
-		return cmd_status(d, req);
-	if (!strcmp(verb, "stats"))
-		return cmd_stats(d, req);
-	if (!strcmp(verb, "rules"))
-		return cmd_rules(d, req);
-	if (!strcmp(verb, "queue"))
-		return cmd_queue(d, req);
-	if (!strcmp(verb, "dump"))
-		return daemon_dump(d, now_seconds(), req->out) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
-	if (!strcmp(verb, "reload")) {
-		char err[512];
-
-		if (daemon_reload(d, err, sizeof(err))) {
-			fprintf(req->err, "greywallctl: reload failed, %s\n", err);
-			return CTL_EXIT_FAIL;
-		}
-		fprintf(req->out, "configuration reloaded.\n");
-		/* A spamd block without lists loads none: nothing to say. */
-		if (spamd_lists_loading(d) && d->cfg.spamd && d->cfg.spamd->nlists)
-			fprintf(req->out, "lists load in the background; those in force serve "
-					  "until they are in.\n");
-		return CTL_EXIT_OK;
+	if (id < 0) {
+		/* "table x frob" or "queue": say what the first word can be followed by. */
+		if (req->argc < 1 || !verbs_print_usage_named(req->err, req->argv[0]))
+			fprintf(req->err, "greywallctl: unknown command \"%s\"\n",
+				req->argc ? req->argv[0] : "");
+		return CTL_EXIT_USAGE;
 	}
-	if (!strcmp(verb, "detach")) {
-		const char *ifname = NULL;
-		char err[512];
-		int ret;
-
-		d->stop = true;
-		datapath_close(&d->dp);
-		if (datapath_detach(&d->cfg, err, sizeof(err))) {
-			fprintf(req->err, "greywallctl: detach: %s\n", err);
-			return CTL_EXIT_FAIL;
-		}
-		ret = queues_detach(&d->cfg, &ifname);
-		if (ret) {
-			fprintf(req->err, "greywallctl: detach: queues on %s: %s\n", ifname,
-				strerror(-ret));
-			return CTL_EXIT_FAIL;
-		}
-		fprintf(req->out, "detached: programs removed, maps unpinned; greywalld exits.\n");
-		return CTL_EXIT_OK;
-	}
-	fprintf(req->err, "greywallctl: unknown command \"%s\"\n", verb);
-	return CTL_EXIT_USAGE;
+	nwords = verb_nwords(id);
+	if (!verb_args_fit(id, req->argc - nwords))
+		return usage_of(req, id);
+	if (commands[id].run)
+		return commands[id].run(d, req);
+	idx = command_table(d, req, id);
+	if (idx < 0)
+		return CTL_EXIT_FAIL;
+	return commands[id].run_on_table(d, req, idx, req->argv + nwords, req->argc - nwords);
 }

@@ -1,85 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * The one place that says which greywallctl commands only read. A command
- * missing here is root's alone, so a verb added to the dispatchers without
- * a line here can never be opened to the control group by mistake.
+ * Who may run which greywallctl command, from the command table
+ * (verbs.h): a command is open to the control group only when its row says
+ * read-only. A command the table does not know is root's alone, so a verb
+ * can never be opened to the group by mistake.
  */
 #include <string.h>
 
 #include "daemon/commands_access.h"
-#include "daemon/daemon.h"
-#include "spamd/spamdb.h"
+#include "daemon/commands_spamd.h"
+#include "daemon/ctl_exit.h"
+#include "daemon/verbs.h"
 
-struct command_access {
-	const char *verb;	/* argv[0] */
-	int sub_index;		/* the word naming the sub-command; 0: none */
-	const char *sub;	/* what that word must be */
-	bool read_only;
-	/* For verbs whose options make them write: read-only only when this says so. */
-	bool (*only_reads)(int argc, char *const argv[]);
-};
+typedef bool (*only_reads_fn)(int argc, char *const argv[]);
 
-/* spamdb lists unless given -a or -d (spamdb_parse is what cmd_spamdb runs). */
-static bool spamdb_only_lists(int argc, char *const argv[])
-{
-	struct spamdb_command cmd;
-
-	return !spamdb_parse(argc - 1, argv + 1, &cmd) && cmd.action == SPAMDB_LIST;
-}
-
-static const struct command_access commands[] = {
-	{ "tables", 0, NULL, true, NULL },
-	{ "table", 2, "show", true, NULL },
-	{ "table", 2, "test", true, NULL },
-	{ "table", 2, "add", false, NULL },
-	{ "table", 2, "delete", false, NULL },
-	{ "table", 2, "replace", false, NULL },
-	{ "table", 2, "load", false, NULL },
-	{ "table", 2, "flush", false, NULL },
-	{ "table", 2, "zero", false, NULL },
-	{ "table", 2, "expire", false, NULL },
-	{ "why", 0, NULL, true, NULL },
-	{ "rules", 0, NULL, true, NULL },
-	{ "queue", 1, "show", true, NULL },
-	{ "stats", 0, NULL, true, NULL },
-	{ "status", 0, NULL, true, NULL },
-	{ "spamdb", 0, NULL, true, spamdb_only_lists },
-	{ "traps", 1, "candidates", true, NULL },
-	{ "traps", 1, "add", false, NULL },
-	{ "callbacks", 0, NULL, true, NULL },
-	{ "dump", 0, NULL, false, NULL },
-	{ "reload", 0, NULL, false, NULL },
-	{ "detach", 0, NULL, false, NULL },
-};
-
-static const struct command_access *find_command(int argc, char *const argv[])
-{
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct command_access *c = &commands[i];
-
-		if (strcmp(argv[0], c->verb))
-			continue;
-		if (c->sub_index && (argc <= c->sub_index || strcmp(argv[c->sub_index], c->sub)))
-			continue;
-		return c;
-	}
-	return NULL;
-}
+#define ONLY_READS(id, words, args, read_only, only_reads, handler, help) [VERB_##id] = only_reads,
+static const only_reads_fn only_reads[VERB_COUNT] = { GREYWALL_VERBS(ONLY_READS) };
+#undef ONLY_READS
 
 bool commands_read_only(int argc, char *const argv[])
 {
-	const struct command_access *c = argc > 0 ? find_command(argc, argv) : NULL;
+	int id = argc > 0 ? verb_find(argc, argv) : -1;
 
-	if (!c || !c->read_only)
+	if (id < 0 || !verbs[id].read_only)
 		return false;
-	return !c->only_reads || c->only_reads(argc, argv);
+	return !only_reads[id] || only_reads[id](argc, argv);
 }
 
 int commands_authorize(const struct control_peer *peer, bool has_group,
 		       struct control_request *req)
 {
+	int id = req->argc > 0 ? verb_find(req->argc, req->argv) : -1;
 	/* The words that name the command: "table T add", "spamdb -a", "reload". */
-	int nwords = !strcmp(req->argv[0], "table") ? 3 : 2;
+	int nwords = id >= 0 && verb_nwords(id) > 2 ? verb_nwords(id) : 2;
 
 	if (peer->uid == 0)
 		return 0;

@@ -10,6 +10,7 @@
 
 #include "daemon/commands_spamd.h"
 #include "daemon/daemon.h"
+#include "daemon/verbs.h"
 #include "tables/dump.h"
 #include "lib/escape.h"
 #include "spamd/spamd.h"
@@ -35,7 +36,14 @@ static void spamtraps_changed(struct daemon *d)
 	spamd_child_send_traps(d);
 }
 
-static int cmd_spamdb(struct daemon *d, struct control_request *req)
+bool commands_spamdb_only_lists(int argc, char *const argv[])
+{
+	struct spamdb_command cmd;
+
+	return !spamdb_parse(argc - 1, argv + 1, &cmd) && cmd.action == SPAMDB_LIST;
+}
+
+int commands_spamdb(struct daemon *d, struct control_request *req)
 {
 	struct grey *g = require_grey(d, req);
 	struct spamdb_command cmd;
@@ -45,7 +53,7 @@ static int cmd_spamdb(struct daemon *d, struct control_request *req)
 	if (!g)
 		return CTL_EXIT_FAIL;
 	if (spamdb_parse(req->argc - 1, req->argv + 1, &cmd)) {
-		fprintf(req->err, "usage: greywallctl spamdb [-adGTt] [keys ...]\n");
+		verb_print_usage(req->err, VERB_SPAMDB);
 		return CTL_EXIT_USAGE;
 	}
 	status = spamdb_run(g, now, spamd_params(d), &cmd, req->out, req->err);
@@ -96,24 +104,23 @@ static int print_candidate(void *ctx, const struct grey_candidate *c)
 	return grey_candidate_sources(cc->grey, c->address, print_source, cc->out);
 }
 
-static int cmd_traps(struct daemon *d, struct control_request *req)
+int commands_traps_candidates(struct daemon *d, struct control_request *req)
+{
+	struct grey *g = require_grey(d, req);
+	struct candidates_ctx cc = { g, req->out };
+
+	if (!g)
+		return CTL_EXIT_FAIL;
+	return grey_candidate_foreach(g, print_candidate, &cc) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}
+
+int commands_traps_add(struct daemon *d, struct control_request *req)
 {
 	struct grey *g = require_grey(d, req);
 	int status = CTL_EXIT_OK, added = 0;
 
 	if (!g)
 		return CTL_EXIT_FAIL;
-	if (req->argc == 2 && !strcmp(req->argv[1], "candidates")) {
-		struct candidates_ctx cc = { g, req->out };
-
-		return grey_candidate_foreach(g, print_candidate, &cc) ? CTL_EXIT_FAIL
-									: CTL_EXIT_OK;
-	}
-	if (req->argc < 3 || strcmp(req->argv[1], "add")) {
-		fprintf(req->err, "usage: greywallctl traps candidates\n"
-				  "       greywallctl traps add address ...\n");
-		return CTL_EXIT_USAGE;
-	}
 	for (int i = 2; i < req->argc; i++) {
 		/* A candidate is promoted (and forgotten); any other address just added. */
 		int ret = grey_candidate_promote(g, req->argv[i]);
@@ -149,28 +156,11 @@ static int print_callback(void *ctx, const struct grey_callback *c)
 	return 0;
 }
 
-static int cmd_callbacks(struct daemon *d, struct control_request *req)
+int commands_callbacks(struct daemon *d, struct control_request *req)
 {
 	struct grey *g = require_grey(d, req);
 
 	if (!g)
 		return CTL_EXIT_FAIL;
-	if (req->argc != 1) {
-		fprintf(req->err, "usage: greywallctl callbacks\n");
-		return CTL_EXIT_USAGE;
-	}
 	return grey_callback_foreach(g, print_callback, req->out) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
-}
-
-int commands_spamd_run(struct daemon *d, struct control_request *req)
-{
-	const char *verb = req->argv[0];
-
-	if (!strcmp(verb, "spamdb"))
-		return cmd_spamdb(d, req);
-	if (!strcmp(verb, "traps"))
-		return cmd_traps(d, req);
-	if (!strcmp(verb, "callbacks"))
-		return cmd_callbacks(d, req);
-	return -1;
 }

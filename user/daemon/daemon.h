@@ -8,24 +8,15 @@
 #include <sys/types.h>
 
 #include "config/config.h"
+#include "daemon/ctl_exit.h"
 #include "daemon/control.h"
 #include "datapath/datapath.h"
+#include "datapath/overload.h"
 #include "datapath/queues.h"
 #include "store/store.h"
 #include "tables/tables.h"
 
 #define GREYWALL_VERSION "0.1"
-
-/* greywallctl's exit codes (greywallctl(8), EXIT STATUS). */
-enum ctl_exit {
-	CTL_EXIT_OK = 0,
-	CTL_EXIT_FAIL = 1,	/* the command failed; the message says why */
-	CTL_EXIT_NO_MATCH = 2,	/* `table T test`: not every address matched */
-	CTL_EXIT_USAGE = 64,	/* bad command line (EX_USAGE) */
-	CTL_EXIT_NOINPUT = 66,	/* the -f file cannot be used (EX_NOINPUT) */
-	CTL_EXIT_UNAVAILABLE = 69, /* greywalld not reachable (EX_UNAVAILABLE) */
-	CTL_EXIT_NOPERM = 77,	/* the caller may not run the command (EX_NOPERM) */
-};
 
 struct spamd;
 
@@ -37,21 +28,54 @@ struct daemon {
 	struct datapath dp;
 	struct spamd *spamd;	/* NULL without a spamd block */
 	struct queues queues;	/* the config's queues' last measurements */
+	struct overload overload; /* the overload event ring; its ring NULL outside the loop */
+	int control_fd;		/* the control socket listening; -1 */
 	int epoll_fd;		/* the event loop's, for descriptors that come and go; -1 */
 	int64_t started;
 	int64_t next_dump;
 	int64_t next_minute;
 	bool stop;
-	bool detach;		/* remove enforcement on the way out */
-	bool reload;
 	int store_err_logged;	/* the tables' store error last logged; 0: in step */
 	uid_t peer_uid;		/* the client of the command being run */
 };
 
-/* Run one greywallctl command; returns its exit status. */
-int commands_run(struct daemon *d, struct control_request *req);
+/* How a struct daemon starts out, before daemon_load_config(). */
+#define DAEMON_INIT(path) { .config_path = (path), .control_fd = -1, .epoll_fd = -1 }
 
-/* Periodic and on-demand work (greywalld.c). */
+/*
+ * Load d->config_path into d->cfg and refuse what the data path cannot
+ * enforce as written. Returns 0 or -errno with the message in err.
+ */
+int daemon_load_config(struct daemon *d, char *err, size_t errlen);
+
+/*
+ * Everything before the event loop: the state-dir and store, the data path
+ * attached, the tables filled from the store and the config's files, the
+ * queues, the tarpit's state, the control socket listening. Returns 0 or
+ * -errno with the message in err; the process is expected to exit then.
+ */
+int daemon_start(struct daemon *d, char *err, size_t errlen);
+
+/*
+ * Announce readiness and serve the control socket, signals, overload
+ * events and the tarpit until d->stop (loop.c). Returns 0 or -errno.
+ */
+int daemon_run(struct daemon *d);
+
+/* Save what is not saved, close and free everything; enforcement stays. */
+void daemon_close(struct daemon *d);
+
+/*
+ * Remove enforcement: the programs, the pinned maps and the bpf-dir, then
+ * the queues, of every interface of cfg. Returns 0 or -errno with the
+ * message in err. `greywalld --detach` and `greywallctl detach` both run it.
+ */
+int daemon_detach(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * Write every table's dump and the changed table files. report (or NULL)
+ * gets greywallctl's lines. Returns 0 or -errno.
+ */
 int daemon_dump(struct daemon *d, int64_t now, FILE *report);
 /*
  * Reload the config. On failure err says what runs: "running config kept:

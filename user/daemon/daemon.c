@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * greywalld's lifecycle: load and check the config, start (store, data
+ * path, tables, queues, tarpit, control socket), reload, dump, detach and
+ * close. The event loop that drives it between start and close is in
+ * loop.c; greywalld.c only parses options and calls these in order.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/notify.h"
+#include "datapath/sweeper.h"
+#include "lib/log.h"
+#include "spamd/spamd.h"
+#include "spamd/spamd_child.h"
+#include "tables/dump.h"
+#include "tables/tablefile.h"
+
+static int mkdir_parents(const char *path, mode_t mode, bool include_last)
+{
+	char buf[PATH_MAX];
+	char *slash;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	if (!include_last) {
+		slash = strrchr(buf, '/');
+		if (!slash || slash == buf)
+			return 0;
+		*slash = '\0';
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Rules the parser accepts but the data path cannot enforce as written:
+ * queues find a connection's replies by its flow, and only `keep state`
+ * rules have flows.
+ */
+static int check_supported(const struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		const struct config_rule *r = &cfg->rules[i];
+
+		if (r->rule.queue && !(r->rule.flags & GW_RULE_KEEP_STATE)) {
+			snprintf(err, errlen, "%s:%d: \"set queue\" needs \"keep state\"",
+				 cfg->path ? cfg->path : "config", r->line);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+struct restore_ctx {
+	struct daemon *d;
+	size_t restored, unknown, refused;
+};
+
+/*
+ * Count what putting one entry into a table did (1 added, 0 there already,
+ * -ENOSPC refused: the table is full). Any other error stops the filling.
+ */
+static int count_entry(int ret, size_t *added, size_t *refused)
+{
+	if (ret == -ENOSPC)
+		(*refused)++;
+	else if (ret < 0)
+		return ret;
+	else
+		*added += (size_t)ret;
+	return 0;
+}
+
+static int restore_entry(void *ctx, const char *table, const struct addr_prefix *p,
+			 const struct entry_meta *m, const struct gw_counters *baseline)
+{
+	struct restore_ctx *r = ctx;
+	int idx = tables_find(&r->d->tables, table), ret;
+
+	if (idx < 0 || (r->d->tables.table[idx].flags & CONFIG_TABLE_ANONYMOUS)) {
+		r->unknown++;
+		return 0;
+	}
+	ret = tables_restore(&r->d->tables, idx, p, m, baseline);
+	return count_entry(ret, &r->restored, &r->refused);
+}
+
+struct import_ctx {
+	struct daemon *d;
+	int idx;
+	int64_t evidence;
+	int64_t now;
+	size_t added, refused;
+};
+
+static int import_entry(void *ctx, const struct addr_prefix *p, int line)
+{
+	struct import_ctx *im = ctx;
+	int ret = tables_add(&im->d->tables, im->idx, p, im->evidence, im->now);
+
+	(void)line;
+	return count_entry(ret, &im->added, &im->refused);
+}
+
+/*
+ * Fill the tables: first what the store remembers (with its evidence and
+ * times), then what the config's files and inline lists add.
+ */
+static int tables_fill(struct daemon *d, char *err, size_t errlen)
+{
+	struct restore_ctx r = { .d = d };
+	int64_t now = (int64_t)time(NULL);
+	int ret;
+
+	ret = store_entries_foreach(d->store, restore_entry, &r);
+	if (ret) {
+		snprintf(err, errlen, "reading the store: %s", strerror(-ret));
+		return ret;
+	}
+	if (r.unknown)
+		log_warn("store: %zu entries of tables no longer in the config were left out",
+			 r.unknown);
+	for (size_t i = 0; i < d->cfg.ntables; i++) {
+		const struct config_table *ct = &d->cfg.tables[i];
+		struct import_ctx im = { .d = d, .idx = (int)i, .now = now };
+		char detail[PATH_MAX + 64];
+
+		for (size_t f = 0; f < ct->nfiles; f++) {
+			char ferr[512];
+
+			snprintf(detail, sizeof(detail), "%s (table file)", ct->files[f]);
+			im.evidence = tables_evidence(&d->tables, "import", detail, now);
+			ret = tablefile_read(ct->files[f], import_entry, &im, ferr, sizeof(ferr));
+			if (ret == -ENOENT) {
+				/* A table file is created on the first save. */
+				continue;
+			}
+			if (ret) {
+				snprintf(err, errlen, "table <%s>: %s", ct->name,
+					 ret == -EINVAL ? ferr : strerror(-ret));
+				/* Nothing of a config that does not start stays in the store. */
+				tables_rollback(&d->tables);
+				return ret;
+			}
+		}
+		if (ct->nentries) {
+			snprintf(detail, sizeof(detail), "%s line %d",
+				 d->cfg.path ? d->cfg.path : "config", ct->line);
+			im.evidence = tables_evidence(&d->tables, "config", detail, now);
+			for (size_t e = 0; e < ct->nentries; e++) {
+				ret = import_entry(&im, &ct->entries[e], ct->line);
+				if (ret)
+					break;
+			}
+		}
+		if (im.refused)
+			log_warn("table <%s>: full, %zu entries from its files refused", ct->name,
+				 im.refused);
+	}
+	ret = tables_commit(&d->tables);
+	if (ret && ret != -ENOSPC) {
+		snprintf(err, errlen, "tables: %s", strerror(-ret));
+		return ret;
+	}
+	log_info("tables: %zu entries restored from the store", r.restored);
+	return 0;
+}
+
+/* Build tables from config, store and files, and bring the maps in line. */
+static int tables_start(struct daemon *d, char *err, size_t errlen)
+{
+	struct tables_maps maps = {
+		d->dp.hosts, d->dp.prefix4, d->dp.prefix6,
+		{ d->dp.index4, d->dp.classes, d->dp.index6, d->dp.config },
+	};
+	int ret = tables_init(&d->tables, &d->cfg, d->store, &maps);
+
+	if (ret) {
+		snprintf(err, errlen, "tables: %s", strerror(-ret));
+		return ret;
+	}
+	ret = tables_fill(d, err, errlen);
+	if (!ret) {
+		ret = tables_sync_maps(&d->tables);
+		if (ret && ret != -ENOSPC)
+			snprintf(err, errlen, "writing the tables to the data path: %s",
+				 strerror(-ret));
+		else
+			ret = 0;
+	}
+	if (!ret) {
+		ret = datapath_set_rules(&d->dp, &d->cfg);
+		if (ret)
+			snprintf(err, errlen, "writing the rules to the data path: %s",
+				 strerror(-ret));
+	}
+	return ret;
+}
+
+/* The config's queues on every interface, measured from now on. */
+static int queues_start(struct daemon *d, char *err, size_t errlen)
+{
+	const char *ifname = NULL;
+	int ret = queues_attach(&d->cfg, &ifname);
+
+	if (ret)
+		snprintf(err, errlen, "queues on %s: %s", ifname, strerror(-ret));
+	else if ((ret = queues_init(&d->queues, &d->cfg)))
+		snprintf(err, errlen, "queues: %s", strerror(-ret));
+	return ret;
+}
+
+/*
+ * Build tables, rules, queues and the tarpit's settings from d->cfg: what
+ * start-up does after the data path is attached. The store holds every
+ * entry with its evidence, so the tables are rebuilt from it; the maps
+ * keep their counters.
+ */
+static int config_apply(struct daemon *d, char *err, size_t errlen)
+{
+	int ret = tables_start(d, err, errlen);
+
+	if (!ret)
+		ret = queues_start(d, err, errlen);
+	if (!ret)
+		ret = spamd_reload(d, err, errlen);
+	return ret;
+}
+
+int daemon_reload(struct daemon *d, char *err, size_t errlen)
+{
+	int rule_map[GW_MAX_RULES];
+	struct config next, old;
+	char why[512];
+	bool moved;
+	int ret;
+
+	notify_systemd("RELOADING=1");
+	ret = config_load_file(d->config_path, &next, err, errlen);
+	if (!ret)
+		ret = check_supported(&next, err, errlen);
+	if (!ret && (strcmp(next.bpf_dir, d->cfg.bpf_dir) ||
+		     next.ninterfaces != d->cfg.ninterfaces ||
+		     memcmp(next.interfaces, d->cfg.interfaces, sizeof(next.interfaces)))) {
+		snprintf(err, errlen, "interfaces and bpf-dir change only with a restart");
+		ret = -EINVAL;
+	}
+	if (!ret && spamd_child_listen_changed(d, &next)) {
+		snprintf(err, errlen, "spamd listen addresses change only with a restart");
+		ret = -EINVAL;
+	}
+	/*
+	 * The new tables are rebuilt from the store: entries it has not saved
+	 * would leave the tables and the maps with the old ones.
+	 */
+	if (!ret && tables_store_retry(&d->tables)) {
+		ret = d->tables.store_err;
+		snprintf(err, errlen, "%s: %s: the store has not saved every entry yet; reload"
+			 " once it has caught up (greywallctl status)", store_path(d->store),
+			 strerror(-ret));
+	}
+	if (ret) {
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "running config kept: %s", why);
+		config_free(&next);
+		notify_systemd("READY=1");
+		return ret;
+	}
+	for (size_t i = 0; i < next.nwarnings; i++)
+		log_warn("%s", next.warnings[i]);
+	/*
+	 * The socket follows a changed control-group now; should that fail,
+	 * each command is still judged by the new group alone.
+	 */
+	if ((next.control_group != NULL) != (d->cfg.control_group != NULL) ||
+	    next.control_gid != d->cfg.control_gid) {
+		int gret = control_set_group(d->cfg.control_socket, next.control_gid,
+					     next.control_group != NULL);
+
+		if (gret)
+			log_err("reload: control socket %s: setting its group: %s",
+				d->cfg.control_socket, strerror(-gret));
+	}
+	/* Events waiting in the ring name rules by their index under the old config. */
+	if (d->overload.ring)
+		overload_poll(&d->overload);
+	moved = sweeper_rule_map(&d->cfg, &next, rule_map);
+	tables_save_files(&d->tables, false);
+	tables_free(&d->tables);
+	old = d->cfg;
+	d->cfg = next;
+	ret = config_apply(d, err, errlen);
+	if (ret) {
+		int back;
+
+		/*
+		 * What failed (a table file, a queue, a listener) is known only
+		 * once the new config is being applied: go back to the old one
+		 * the same way, so that what the message says is what runs.
+		 */
+		snprintf(why, sizeof(why), "%s", err);
+		tables_free(&d->tables);
+		config_free(&d->cfg);
+		d->cfg = old;
+		back = config_apply(d, err, errlen);
+		if (back) {
+			char back_why[512];
+
+			snprintf(back_why, sizeof(back_why), "%s", err);
+			snprintf(err, errlen,
+				 "%s; going back to the running config failed too (%s): its rules"
+				 " and tables are in place as far as they were rebuilt, fix the cause"
+				 " and reload",
+				 why, back_why);
+		} else {
+			snprintf(err, errlen, "running config kept: %s", why);
+		}
+		notify_systemd("READY=1");
+		return ret;
+	}
+	/* Connection counts follow their rules to the new indices. */
+	if (moved) {
+		int mret = sweeper_remap_rules(d->dp.flows, d->dp.src_track, d->dp.src_halfopen,
+					       rule_map, old.nrules);
+
+		if (mret)
+			log_err("reload: moving connection tracking to the new rules: %s",
+				strerror(-mret));
+	}
+	config_free(&old);
+	notify_systemd("READY=1");
+	log_info("configuration reloaded from %s", d->config_path);
+	return 0;
+}
+
+static int64_t evidence_lookup(struct daemon *d, int64_t id, struct evidence *ev,
+			       int64_t *cached_id)
+{
+	if (id == *cached_id)
+		return 0;
+	memset(ev, 0, sizeof(*ev));
+	*cached_id = id;
+	if (id && d->store)
+		return store_evidence_get(d->store, id, ev);
+	return 0;
+}
+
+int daemon_dump(struct daemon *d, int64_t now, FILE *report)
+{
+	size_t ntables = 0;
+	int ret;
+
+	ret = dump_make_directory(d->cfg.dump_dir);
+	if (ret) {
+		log_err("dump-dir %s: %s", d->cfg.dump_dir, strerror(-ret));
+		if (report)
+			fprintf(report, "dump-dir %s: %s\n", d->cfg.dump_dir, strerror(-ret));
+		return ret;
+	}
+	tables_update_last_seen(&d->tables, now);
+	for (size_t i = 0; i < d->tables.ntables; i++) {
+		const struct table *tb = &d->tables.table[i];
+		struct dump_entry *entries;
+		struct addr_prefix *list;
+		struct evidence ev = { 0 };
+		int64_t cached = -1;
+		long n;
+
+		if (tb->flags & CONFIG_TABLE_ANONYMOUS)
+			continue;
+		n = tables_sorted_entries(&d->tables, (int)i, &list);
+		if (n < 0)
+			return (int)n;
+		entries = calloc(n ? (size_t)n : 1, sizeof(*entries));
+		if (!entries) {
+			free(list);
+			return -ENOMEM;
+		}
+		for (long e = 0; e < n; e++) {
+			const struct entry_meta *m = addrmap_get(&tb->entries, &list[e]);
+
+			entries[e].prefix = list[e];
+			entries[e].meta = *m;
+			if (tb->flags & CONFIG_TABLE_COUNTERS)
+				tables_counters(&d->tables, (int)i, &list[e], &entries[e].counters);
+			evidence_lookup(d, m->evidence_id, &ev, &cached);
+			entries[e].evidence = ev;
+		}
+		ret = dump_write_table(d->cfg.dump_dir, tb->name, d->cfg.contact, now, entries,
+				       (size_t)n);
+		free(entries);
+		free(list);
+		if (ret) {
+			log_err("dump <%s> to %s: %s", tb->name, d->cfg.dump_dir, strerror(-ret));
+			if (report)
+				fprintf(report, "dump <%s>: %s\n", tb->name, strerror(-ret));
+			return ret;
+		}
+		ntables++;
+	}
+	ret = tables_save_files(&d->tables, false);
+	if (ret)
+		log_err("saving table files: %s", strerror(-ret));
+	if (report)
+		fprintf(report, "%zu tables dumped to %s.\n", ntables, d->cfg.dump_dir);
+	return 0;
+}
+
+int daemon_load_config(struct daemon *d, char *err, size_t errlen)
+{
+	int ret = config_load_file(d->config_path, &d->cfg, err, errlen);
+
+	if (!ret)
+		ret = check_supported(&d->cfg, err, errlen);
+	return ret;
+}
+
+int daemon_start(struct daemon *d, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!d->cfg.ninterfaces) {
+		snprintf(err, errlen, "%s: no `set interface` line: nothing to attach to",
+			 d->config_path);
+		return -EINVAL;
+	}
+	ret = mkdir_parents(d->cfg.state_dir, 0750, true);
+	if (ret) {
+		snprintf(err, errlen, "state-dir \"%s\": %s", d->cfg.state_dir, strerror(-ret));
+		return ret;
+	}
+	snprintf(path, sizeof(path), "%s/greywall.db", d->cfg.state_dir);
+	ret = store_open(path, &d->store);
+	if (ret) {
+		snprintf(err, errlen, "store \"%s\": %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = datapath_attach(&d->dp, &d->cfg, err, errlen);
+	if (ret)
+		return ret;
+	if (d->dp.stale_maps[0])
+		log_warn("maps of an older layout made anew (an upgrade): %s; the programs are "
+			 "replaced once the tables are refilled from the store; tracked connections "
+			 "and counters start over",
+			 d->dp.stale_maps);
+	ret = tables_start(d, err, errlen);
+	if (!ret)
+		ret = datapath_attach_deferred(&d->dp, &d->cfg, err, errlen);
+	if (!ret)
+		ret = queues_start(d, err, errlen);
+	if (ret)
+		return ret;
+	/* The tarpit counts its grace period for the low-priority MX from here. */
+	d->started = (int64_t)time(NULL);
+	ret = spamd_open(d, err, errlen);
+	if (ret)
+		return ret;
+
+	ret = mkdir_parents(d->cfg.control_socket, 0755, false);
+	d->control_fd = ret ? ret
+			    : control_listen(d->cfg.control_socket, d->cfg.control_gid,
+					     d->cfg.control_group != NULL);
+	if (d->control_fd < 0) {
+		snprintf(err, errlen, "control socket \"%s\": %s", d->cfg.control_socket,
+			 strerror(-d->control_fd));
+		return d->control_fd;
+	}
+	d->started = (int64_t)time(NULL);
+	d->next_minute = d->started + 60;
+	d->next_dump = d->started + d->cfg.dump_interval;
+	return 0;
+}
+
+int daemon_detach(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *ifname = NULL;
+	int ret = datapath_detach(cfg, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = queues_detach(cfg, &ifname);
+	if (ret)
+		snprintf(err, errlen, "queues on %s: %s", ifname, strerror(-ret));
+	return ret;
+}
+
+void daemon_close(struct daemon *d)
+{
+	notify_systemd("STOPPING=1");
+	spamd_close(d);
+	if (tables_store_retry(&d->tables)) {
+		struct tables_unsaved_count c;
+
+		tables_unsaved(&d->tables, &c);
+		log_err("store %s: %s: exiting with %zu entries enforced but not saved: the next"
+			" start rebuilds the maps from the store without them",
+			store_path(d->store), strerror(-d->tables.store_err), c.entries);
+	}
+	tables_save_files(&d->tables, false);
+	if (d->control_fd >= 0) {
+		close(d->control_fd);
+		unlink(d->cfg.control_socket);
+	}
+	tables_free(&d->tables);
+	queues_free(&d->queues);
+	datapath_close(&d->dp);
+	store_close(d->store);
+	config_free(&d->cfg);
+}
