@@ -7,6 +7,7 @@
 # IPv4 and IPv6, while the server never sees them. A block drop source
 # waits for nothing instead, and an unlisted source reaches the server.
 . "$(dirname "$0")/../lib/gw.sh"
+gw_require xdp-filter
 
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
 # A veth transmits what XDP sends back (XDP_TX) only into a peer whose NAPI

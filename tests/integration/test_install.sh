@@ -8,6 +8,7 @@
 # systemd-analyze verify accepts, its commands being there.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/gw.sh
+gw_require systemd-analyze systemd-sysusers systemd-tmpfiles
 
 TMP=$(mktemp -d "/tmp/$GW_ID-install.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
