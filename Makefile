@@ -5,21 +5,47 @@
 # make demo       a gateway in network namespaces, attackers, a mail client
 # make bench      benchmarks against the peers (results go to BENCHMARKS.md)
 # make fuzz       the fuzz harnesses at length
+# make install    binaries, BPF objects, man pages, systemd unit, tmpfiles
+#                 and sysusers files under $(DESTDIR)$(PREFIX) (make uninstall)
+# make V=1        print the whole commands, not one short line each
 
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 OUT := .output
 PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# systemd reads units, tmpfiles.d and sysusers.d under /usr/local/lib too.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+
+# A half-written target (a compiler killed, a full disk) is never taken for a built one.
+.DELETE_ON_ERROR:
+
+# Quiet by default, one line per target ("  CC      .output/user/lib/addr.o");
+# V=1 prints the commands themselves.
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT)
+# Each object (and each test program, built from one source) records the
+# headers it includes in a .d file beside it: touching a header rebuilds
+# only what includes it. -MP keeps the build going when a header goes away.
+DEPFLAGS := -MMD -MP
 LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
-	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
+	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) $(DEPFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
@@ -33,16 +59,23 @@ BINS := greywalld greywallctl
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
-SELFTEST_SRCS := $(wildcard selftests/prog_tests/*.c)
+SELFTEST_SRCS := $(wildcard selftests/*.c selftests/prog_tests/*.c)
+SELFTEST_OBJS := $(patsubst selftests/%.c,$(OUT)/selftests/%.o,$(SELFTEST_SRCS))
 SELFTEST_BIN := $(OUT)/selftests/test_progs
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
+DEPFILES := $(patsubst %,%.d,$(BPF_OBJS:.o=) $(LIB_OBJS:.o=) $(OUT)/user/greywalld \
+	$(OUT)/user/greywallctl $(SELFTEST_OBJS:.o=) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS))
 
-.PHONY: all deps check demo bench fuzz clean install format
+.PHONY: all deps check demo bench fuzz clean install uninstall format
 
-all: $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BENCH_BINS)
+# The BPF objects and skeletons are named here so that make keeps them (an
+# intermediate file would be removed): the objects' .d files name the
+# skeletons, and make install copies the BPF objects (for bpftool; the
+# skeletons embed them, greywalld reads none at run time).
+all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BENCH_BINS)
 
 # Debian 12 packages the build, the tests and the demo need (systemd for
 # systemd-analyze, strace and libcap2-bin's capsh: tests/integration/test_unit.sh).
@@ -58,40 +91,60 @@ $(OUT) $(OUT)/tests $(OUT)/selftests $(OUT)/tools $(OUT)/bench:
 	@mkdir -p $@
 
 $(OUT)/vmlinux.h: | $(OUT)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/greywall.h | $(OUT)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(OUT)/%.bpf.o: bpf/%.bpf.c | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name gw_$(subst -,_,$*) > $@
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name gw_$(subst -,_,$*) > $@
 
-$(OUT)/user/%.o: user/%.c $(wildcard user/*/*.h) include/greywall.h $(SKELS)
+# The skeletons come first (order-only): an object's .d file names the ones
+# it includes, so a changed BPF program rebuilds exactly those.
+$(OUT)/user/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 greywalld: $(OUT)/user/greywalld.o $(LIB)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # greywallctl takes from the library only the control socket and the
 # command table: none of the daemon's libraries (check with ldd).
 greywallctl: $(OUT)/user/greywallctl.o $(LIB)
-	$(CC) $(CFLAGS) $^ -o $@
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/lib/*.h) | $(OUT)/tests
-	$(CC) $(CFLAGS) -Itests/lib $< $(LIB) $(LDLIBS) -o $@
+$(OUT)/tests/%: tests/unit/%.c $(LIB) | $(OUT)/tests $(SKELS)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib $< $(LIB) $(LDLIBS) -o $@
 
-$(SELFTEST_BIN): $(SELFTEST_SRCS) $(wildcard selftests/*.c selftests/*.h) $(SKELS) $(LIB) | $(OUT)/selftests
-	$(CC) $(CFLAGS) -Itests/lib -Iselftests $(wildcard selftests/*.c) $(SELFTEST_SRCS) $(LIB) $(LDLIBS) -o $@
+$(OUT)/selftests/%.o: selftests/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib -Iselftests -c $< -o $@
 
-$(OUT)/tools/%: tests/tools/%.c $(LIB) | $(OUT)/tools
-	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
+$(SELFTEST_BIN): $(SELFTEST_OBJS) $(LIB)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/bench/%: bench/%.c $(wildcard bench/*.h) $(LIB) $(SKELS) | $(OUT)/bench
-	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
+$(OUT)/tools/%: tests/tools/%.c $(LIB) | $(OUT)/tools $(SKELS)
+	$(call msg,TOOL,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
+
+$(OUT)/bench/%: bench/%.c $(LIB) | $(OUT)/bench $(SKELS)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
+
+-include $(DEPFILES)
 
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -110,10 +163,35 @@ fuzz: deps
 	@$(MAKE) --no-print-directory all
 	@./tests/fuzz/run.sh long
 
-install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/greywall
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/greywall/
+MAN_PAGES := $(wildcard man/*.[0-9])
+
+install: $(BINS) $(BPF_OBJS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PREFIX)/lib/greywall $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR)
+	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/greywall/
+	$(Q)for page in $(MAN_PAGES); do \
+		dir=$(DESTDIR)$(MANDIR)/man$${page##*.}; \
+		install -d $$dir && install -m 0644 $$page $$dir/ || exit 1; \
+	done
+	@# The installed unit names the binaries where this install puts them;
+	@# deploy/greywalld.service (written for /usr/local) stays the one source.
+	$(Q)sed 's|/usr/local/sbin/|$(SBINDIR)/|g' deploy/greywalld.service \
+		>$(DESTDIR)$(UNITDIR)/greywalld.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/greywalld.service
+	$(Q)install -m 0644 deploy/greywall.tmpfiles $(DESTDIR)$(TMPFILESDIR)/greywall.conf
+	$(Q)install -m 0644 deploy/greywall.sysusers $(DESTDIR)$(SYSUSERSDIR)/greywall.conf
+
+# Removes what install put there; the state (/var/lib/greywall) stays.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(BINS)) \
+		$(addprefix $(DESTDIR)$(PREFIX)/lib/greywall/,$(notdir $(BPF_OBJS))) \
+		$(foreach page,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(page)))/$(notdir $(page))) \
+		$(DESTDIR)$(UNITDIR)/greywalld.service $(DESTDIR)$(TMPFILESDIR)/greywall.conf \
+		$(DESTDIR)$(SYSUSERSDIR)/greywall.conf
+	$(Q)rmdir $(DESTDIR)$(PREFIX)/lib/greywall 2>/dev/null || true
 
 format:
 	clang-format -i include/*.h bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h

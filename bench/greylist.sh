@@ -25,67 +25,30 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=${1:-10000}
 CONC=${2:-32}
 RUNS=${GREY_RUNS:-2}
-NS=gwgrey$$
-RUN=/run/gwgrey.$$
-BPFFS=$RUN/bpf
-CONF=$RUN/greywall.conf
-SOCK=$RUN/control.sock
-LOG=$RUN/greywalld.log
 RATE=$TOP/.output/bench/grey_rate
 TARPIT_PORT=8025
 POSTGREY_PORT=10023
 FLOOR_PORT=8026
-GWD=$TOP/greywalld
-GW_PID=
 PG_PID=
 FL_PID=
-export LIBXDP_BPFFS=$BPFFS
+BENCH=greylist
+. "$TOP/bench/lib.sh"
+bench_names grey
 
-stop_pid() { # PID: TERM, then KILL after 5 s
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+bench_cleanup_more() {
+	bench_stop_pid "$PG_PID"
+	bench_stop_pid "$FL_PID"
 }
-cleanup() {
-	set +e
-	stop_pid "$GW_PID"
-	stop_pid "$PG_PID"
-	stop_pid "$FL_PID"
-	if [ -f "$CONF" ] && ip netns list | grep -qw "$NS"; then
-		ip netns exec "$NS" "$GWD" -f "$CONF" --detach >/dev/null 2>&1
-	fi
-	ip netns list | grep -qw "$NS" && ip netns del "$NS"
-	mountpoint -q "$BPFFS" && umount "$BPFFS"
-	rm -rf "$RUN"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() { # what; the log to show
-	echo "greylist.sh: $1" >&2
-	[ -n "${2:-}" ] && [ -f "$2" ] && tail -15 "$2" | sed 's/^/#   /' >&2
-	exit 1
-}
-# listening PORT: a TCP socket listens on PORT in the namespace
-listening() { ip netns exec "$NS" ss -Hltn "sport = :$1" | grep -q .; }
-wait_listening() { # PORT PID
-	for _ in $(seq 200); do
-		listening "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+fail() { bench_fail "$@"; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (network namespace, greywalld)"
 [ -x "$RATE" ] && [ -x "$TOP/greywalld" ] && [ -x "$TOP/greywallctl" ] ||
 	fail "not built: make .output/bench/grey_rate greywalld greywallctl"
 command -v postgrey >/dev/null || fail "postgrey is not installed (make bench installs it)"
-# The unprivileged user of the tarpit child (deploy/greywall.sysusers on real systems).
-id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall ||
-	fail "cannot create the user greywall"
-mkdir -p "$RUN/pub" "$RUN/bin" "$BPFFS"
+bench_tarpit_user
+mkdir -p "$RUN/pub" "$RUN/bin"
 # Copies: every run uses the same binaries, whatever is rebuilt meanwhile.
 cp "$TOP/greywalld" "$TOP/greywallctl" "$RATE" "$TOP/.output/bench/smtp_floor" "$RUN/bin/" ||
 	fail "cannot copy the binaries"
@@ -101,18 +64,10 @@ echo "tuples: $COUNT new (127.1.0.0 + i, helo mail.example.net, <sender@example.
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate store failed"
 
 # ---- greywalld and postgrey, in turn, each from an empty store -------------
-ip netns add "$NS" || fail "cannot create a network namespace"
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" ip link add veth0 type veth peer name veth1
-ip netns exec "$NS" ip link set veth0 up
-ip netns exec "$NS" ip link set veth1 up
-mount -t bpf bpf "$BPFFS" || fail "cannot mount bpffs on $BPFFS"
-cat >"$CONF" <<CONF
-set interface veth0
-set bpf-dir "$BPFFS/greywall"
-set state-dir "$RUN/state"
-set control-socket "$SOCK"
-set dump-dir "$RUN/pub"
+bench_netns
+{
+	bench_config_head
+	cat <<CONF
 spamd {
 	listen 127.0.0.1 port $TARPIT_PORT
 	hostname "mx.example.org"
@@ -120,19 +75,20 @@ spamd {
 	greystutter 0s
 }
 CONF
+} >"$CONF"
 
 greywall_run() {
 	rm -rf "$RUN/state" && mkdir -p "$RUN/state"
 	ip netns exec "$NS" "$GWD" -d -f "$CONF" >"$LOG" 2>&1 &
 	GW_PID=$!
-	wait_listening "$TARPIT_PORT" "$GW_PID" || fail "greywalld's tarpit did not start" "$LOG"
+	bench_wait_listening "$TARPIT_PORT" "$GW_PID" || fail "greywalld's tarpit did not start" "$LOG"
 	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$TARPIT_PORT" -l "$LOG" smtp |
 		tee -a "$RUN/greywall.txt"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate smtp failed" "$LOG"
 	grey=$("$GWCTL" -s "$SOCK" spamdb | grep -c '^GREY|')
 	echo "greywallctl spamdb: $grey GREY tuples"
 	[ "$grey" -eq "$COUNT" ] || fail "the store holds $grey GREY tuples, not $COUNT" "$LOG"
-	stop_pid "$GW_PID"
+	bench_stop_pid "$GW_PID"
 	GW_PID=
 	ip netns exec "$NS" "$GWD" -f "$CONF" --detach >/dev/null 2>&1
 }
@@ -142,22 +98,22 @@ postgrey_run() {
 	ip netns exec "$NS" postgrey --inet=127.0.0.1:$POSTGREY_PORT --dbdir="$RUN/postgrey" \
 		>"$RUN/postgrey.log" 2>&1 &
 	PG_PID=$!
-	wait_listening "$POSTGREY_PORT" "$PG_PID" || fail "postgrey did not start" "$RUN/postgrey.log"
+	bench_wait_listening "$POSTGREY_PORT" "$PG_PID" || fail "postgrey did not start" "$RUN/postgrey.log"
 	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$POSTGREY_PORT" postgrey |
 		tee -a "$RUN/postgrey.txt"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate postgrey failed" "$RUN/postgrey.log"
-	stop_pid "$PG_PID"
+	bench_stop_pid "$PG_PID"
 	PG_PID=
 }
 
 floor_run() {
 	ip netns exec "$NS" "$FLOOR" "$FLOOR_PORT" >"$RUN/floor.log" 2>&1 &
 	FL_PID=$!
-	wait_listening "$FLOOR_PORT" "$FL_PID" || fail "smtp_floor did not start" "$RUN/floor.log"
+	bench_wait_listening "$FLOOR_PORT" "$FL_PID" || fail "smtp_floor did not start" "$RUN/floor.log"
 	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$FLOOR_PORT" -N floor smtp |
 		sed 's/^smtp:/floor (smtp_floor):/' | tee -a "$RUN/floor.txt"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate against smtp_floor failed" "$RUN/floor.log"
-	stop_pid "$FL_PID"
+	bench_stop_pid "$FL_PID"
 	FL_PID=
 }
 

@@ -22,36 +22,17 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=${1:-1000000}
 RUNS=${LOAD_RUNS:-3}
-ID=gwbench$$
-NS=$ID
-RUN=/run/gwbench.$$
-BPFFS=$RUN/bpf
-CONF=$RUN/greywall.conf
-SOCK=$RUN/control.sock
+BENCH=load
+. "$TOP/bench/lib.sh"
+bench_names bench
 LIST=$RUN/addresses.txt
-GW_PID=
-export LIBXDP_BPFFS=$BPFFS
 
-cleanup() {
-	set +e
-	if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
-		kill "$GW_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$GW_PID" 2>/dev/null
-		wait "$GW_PID" 2>/dev/null
-	fi
-	if [ -f "$CONF" ] && ip netns list | grep -qw "$NS"; then
-		ip netns exec "$NS" "$TOP/greywalld" -f "$CONF" --detach >/dev/null 2>&1
-	fi
-	if ip netns list | grep -qw "$NS"; then
-		ip netns exec "$NS" ipset destroy bl >/dev/null 2>&1
-		ip netns exec "$NS" ipset destroy bl2 >/dev/null 2>&1
-		ip netns del "$NS"
-	fi
-	mountpoint -q "$BPFFS" && umount "$BPFFS"
-	rm -rf "$RUN"
+bench_cleanup_more() {
+	ip netns list | grep -qw "$NS" || return 0
+	ip netns exec "$NS" ipset destroy bl >/dev/null 2>&1
+	ip netns exec "$NS" ipset destroy bl2 >/dev/null 2>&1
 }
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
@@ -60,12 +41,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 
 [ "$(id -u)" -eq 0 ] || { echo "load.sh: needs root" >&2; exit 1; }
 command -v ipset >/dev/null || { echo "load.sh: ipset is not installed" >&2; exit 1; }
-mkdir -p "$RUN" "$BPFFS"
-ip netns add "$NS" || exit 1
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" ip link add veth0 type veth peer name veth1
-ip netns exec "$NS" ip link set veth0 up
-ip netns exec "$NS" ip link set veth1 up
+bench_netns
 
 # COUNT distinct IPv4 addresses: a bijection on 32 bits applied to 0..COUNT-1,
 # so they are spread over the whole space like a real list, never repeat,
@@ -130,17 +106,12 @@ gw_fail() {
 	exit 3
 }
 [ -x "$TOP/greywalld" ] && [ -x "$TOP/greywallctl" ] || gw_fail "greywalld/greywallctl not built (make greywalld greywallctl)"
-mount -t bpf bpf "$BPFFS" || gw_fail "cannot mount bpffs on $BPFFS"
 mkdir -p "$RUN/state" "$RUN/pub"
-cat >"$CONF" <<CONF
-set interface veth0
-set bpf-dir "$BPFFS/greywall"
-set state-dir "$RUN/state"
-set control-socket "$SOCK"
-set dump-dir "$RUN/pub"
-table <bench> counters
-block drop quick from <bench>
-CONF
+{
+	bench_config_head
+	echo "table <bench> counters"
+	echo "block drop quick from <bench>"
+} >"$CONF"
 ip netns exec "$NS" "$TOP/greywalld" -d -f "$CONF" >"$RUN/greywalld.log" 2>&1 &
 GW_PID=$!
 ready=

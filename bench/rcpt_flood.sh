@@ -13,55 +13,26 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 DIALOGUES=${1:-3000}
 FLOODERS=${2:-8}
-NS=gwflood$$
-RUN=/run/gwflood.$$
-BPFFS=$RUN/bpf
-CONF=$RUN/greywall.conf
-LOG=$RUN/greywalld.log
 PORT=8025
-GW_PID=
-export LIBXDP_BPFFS=$BPFFS
-
-fail() { # what; the log to show
-	echo "rcpt_flood.sh: $1" >&2
-	[ -n "${2:-}" ] && [ -f "$2" ] && tail -15 "$2" | sed 's/^/#   /' >&2
-	exit 1
-}
-cleanup() {
-	set +e
-	if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
-		kill "$GW_PID"
-		wait "$GW_PID" 2>/dev/null
-	fi
-	if [ -f "$CONF" ] && ip netns list | grep -qw "$NS"; then
-		ip netns exec "$NS" "$RUN/bin/greywalld" -f "$CONF" --detach >/dev/null 2>&1
-	fi
-	ip netns list | grep -qw "$NS" && ip netns del "$NS"
-	mountpoint -q "$BPFFS" && umount "$BPFFS"
-	rm -rf "$RUN"
-}
-trap cleanup EXIT
+BENCH=rcpt_flood
+. "$TOP/bench/lib.sh"
+bench_names flood
+GWD=$RUN/bin/greywalld
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
+fail() { bench_fail "$@"; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (network namespace, greywalld)"
 [ -x "$TOP/.output/bench/rcpt_flood" ] && [ -x "$TOP/greywalld" ] ||
 	fail "not built: make .output/bench/rcpt_flood greywalld"
-id greywall >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin greywall ||
-	fail "cannot create the user greywall"
-mkdir -p "$RUN/state" "$RUN/pub" "$RUN/bin" "$BPFFS"
+bench_tarpit_user
+mkdir -p "$RUN/state" "$RUN/pub" "$RUN/bin"
 # Copies: the run uses the same binaries, whatever is rebuilt meanwhile.
 cp "$TOP/greywalld" "$TOP/.output/bench/rcpt_flood" "$RUN/bin/" || fail "cannot copy the binaries"
-ip netns add "$NS" || fail "cannot create a network namespace"
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" ip link add veth0 type veth peer name veth1
-ip netns exec "$NS" ip link set veth0 up
-mount -t bpf bpf "$BPFFS" || fail "cannot mount bpffs on $BPFFS"
-cat >"$CONF" <<CONF
-set interface veth0
-set bpf-dir "$BPFFS/greywall"
-set state-dir "$RUN/state"
-set control-socket "$RUN/control.sock"
-set dump-dir "$RUN/pub"
+bench_netns
+{
+	bench_config_head
+	cat <<CONF
 spamd {
 	listen 127.0.0.1 port $PORT
 	hostname "mx.example.org"
@@ -69,13 +40,10 @@ spamd {
 	greystutter 0s
 }
 CONF
-ip netns exec "$NS" "$RUN/bin/greywalld" -d -f "$CONF" >"$LOG" 2>&1 &
+} >"$CONF"
+ip netns exec "$NS" "$GWD" -d -f "$CONF" >"$LOG" 2>&1 &
 GW_PID=$!
-for _ in $(seq 200); do
-	ip netns exec "$NS" ss -Hltn "sport = :$PORT" | grep -q . && break
-	kill -0 "$GW_PID" 2>/dev/null || fail "greywalld did not start" "$LOG"
-	sleep 0.1
-done
+bench_wait_listening "$PORT" "$GW_PID" || fail "greywalld did not start" "$LOG"
 echo "normal clients: $DIALOGUES dialogues one at a time; flood: $FLOODERS connections pipelining RCPTs"
 ip netns exec "$NS" "$RUN/bin/rcpt_flood" -n "$DIALOGUES" -f "$FLOODERS" -p "$PORT" ||
 	fail "rcpt_flood failed" "$LOG"

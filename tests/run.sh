@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #
-# Runs every test layer and ends with one line "N passed, N failed".
+# Runs every test layer and ends with one line "N passed, N failed, N skipped".
 # Each test program prints TAP lines ("ok N - ..." / "not ok N - ...");
 # a program that exits non-zero without reporting a failure counts as one
-# failed test, so a crash is never silent.
+# failed test, so a crash is never silent. A check this machine cannot run
+# (a kernel feature or a tool missing) is TAP's "ok N - ... # SKIP reason",
+# and a whole program that cannot run prints the plan "1..0 # SKIP reason":
+# both are counted as skipped, never as passed.
 #
 #   tests/run.sh                 all layers
 #   tests/run.sh unit|selftests|integration|fuzz   one layer
@@ -16,26 +19,33 @@ LOGDIR=$OUT/test-logs
 mkdir -p "$LOGDIR"
 passed=0
 failed=0
+skipped=0
 failed_names=()
 
+# TAP's SKIP directive: "# SKIP" (any case) after the description.
+SKIP_RE='^ok .*# *[Ss][Kk][Ii][Pp]'
+
 run_one() { # name, command...
-	local name=$1 log rc p f
+	local name=$1 log rc p f s
 	shift
 	log="$LOGDIR/$(echo "$name" | tr '/ ' '__').log"
 	echo "== $name"
 	"$@" >"$log" 2>&1
 	rc=$?
-	p=$(grep -c '^ok ' "$log")
+	s=$(grep -cE "$SKIP_RE" "$log")
+	p=$(($(grep -c '^ok ' "$log") - s))
 	f=$(grep -c '^not ok ' "$log")
-	grep -E '^(not ok|#)' "$log" | head -40
+	grep -qE '^1\.\.0 *# *[Ss][Kk][Ii][Pp]' "$log" && s=$((s + 1))
+	grep -E "^(not ok|#|1\.\.0)|$SKIP_RE" "$log" | head -40
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc"
 		tail -20 "$log" | sed 's/^/#   /'
 		f=1
 	fi
-	echo "   $p passed, $f failed ($log)"
+	echo "   $p passed, $f failed, $s skipped ($log)"
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + s))
 	[ "$f" -gt 0 ] && failed_names+=("$name")
 }
 
@@ -64,5 +74,5 @@ fi
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

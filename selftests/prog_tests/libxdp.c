@@ -6,16 +6,16 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <xdp/libxdp.h>
 
 #include "cases.h"
 #include "xdp.skel.h"
-
-#define LIBXDP_IFNAME "gwselftest0"
 
 /* freplace needs the program's BTF (func info): the loaded program must have it. */
 SELFTEST(libxdp_btf)
@@ -34,12 +34,16 @@ SELFTEST(libxdp_dispatcher)
 	struct xdp_program *prog = NULL;
 	struct xdp_multiprog *mp = NULL;
 	struct gw_xdp *skel;
+	/* Named after the pid: a second run at once (another checkout) has its own. */
+	char ifname[IFNAMSIZ], cmd[128];
 	int ifindex, err;
 
-	(void)system("ip link del " LIBXDP_IFNAME " 2>/dev/null");
-	err = system("ip link add " LIBXDP_IFNAME " type veth peer name " LIBXDP_IFNAME "p && ip link set " LIBXDP_IFNAME " up");
-	CHECK(err == 0, "create veth " LIBXDP_IFNAME);
-	ifindex = (int)if_nametoindex(LIBXDP_IFNAME);
+	snprintf(ifname, sizeof(ifname), "gwst%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %sp && ip link set %s up",
+		 ifname, ifname, ifname);
+	err = system(cmd);
+	CHECK(err == 0, "create veth %s", ifname);
+	ifindex = (int)if_nametoindex(ifname);
 	if (err || !ifindex)
 		return;
 	skel = gw_xdp__open();
@@ -91,5 +95,6 @@ out:
 		xdp_program__close(prog);
 	if (skel)
 		gw_xdp__destroy(skel);
-	(void)system("ip link del " LIBXDP_IFNAME);
+	snprintf(cmd, sizeof(cmd), "ip link del %s", ifname);
+	(void)system(cmd);
 }

@@ -9,6 +9,7 @@
 # users nothing at all. The users and the group are made here and removed
 # on exit.
 . "$(dirname "$0")/../lib/gw.sh"
+gw_require setpriv useradd groupadd
 
 RO_GROUP=${GW_ID}ro
 RO_USER=${GW_ID}ro
@@ -18,9 +19,9 @@ OTHER_USER=${GW_ID}no
 control_cleanup() {
 	gw_cleanup
 	for u in "$RO_USER" "$RO_PRIMARY" "$OTHER_USER"; do
-		userdel "$u" >/dev/null 2>&1
+		gw_user_db userdel "$u" >/dev/null 2>&1
 	done
-	groupdel "$RO_GROUP" >/dev/null 2>&1
+	gw_user_db groupdel "$RO_GROUP" >/dev/null 2>&1
 }
 
 # A greywalld that hangs (as one did on a FIFO) fails the checks, not the run.
@@ -29,11 +30,11 @@ ctl() { timeout 10 "$GW_BIN/greywallctl" -s "$GW_SOCK" "$@"; }
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
 trap control_cleanup EXIT
 gw_tarpit_user
-groupadd "$RO_GROUP" || { echo "not ok 1 - groupadd"; exit 1; }
+gw_user_db groupadd "$RO_GROUP" || { echo "not ok 1 - groupadd"; exit 1; }
 # A member through a supplementary group, one through the primary group, and a stranger.
-useradd -M -N -s /usr/sbin/nologin -G "$RO_GROUP" "$RO_USER" &&
-	useradd -M -N -s /usr/sbin/nologin -g "$RO_GROUP" "$RO_PRIMARY" &&
-	useradd -M -N -s /usr/sbin/nologin "$OTHER_USER" || { echo "not ok 1 - useradd"; exit 1; }
+gw_user_db useradd -M -N -s /usr/sbin/nologin -G "$RO_GROUP" "$RO_USER" &&
+	gw_user_db useradd -M -N -s /usr/sbin/nologin -g "$RO_GROUP" "$RO_PRIMARY" &&
+	gw_user_db useradd -M -N -s /usr/sbin/nologin "$OTHER_USER" || { echo "not ok 1 - useradd"; exit 1; }
 
 CTLSEND=$GW_TOOLS/ctlsend
 BASE='

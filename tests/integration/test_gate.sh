@@ -10,38 +10,24 @@ cd "$(dirname "$0")/../.." || exit 1
 GW_ID=gwgate$$
 . tests/lib/gw.sh
 
-gw_setup_net || exit 1
-gw_tarpit_user
+gw_setup_tarpit || exit 1
 for a in 198.51.100.20 198.51.100.21 198.51.100.30 198.51.100.31 192.0.2.77 192.0.2.78; do
 	cl ip addr add $a/32 dev veth1
 done
 
-ETC=$GW_RUN/etc
-mkdir -p "$ETC"
-echo "trap@example.org" >"$ETC/spamtraps"
 printf 'example.org\n' >"$ETC/alloweddomains"
 printf '203.0.113.9\n192.0.2.77\n' >"$ETC/black.txt"
-# Whole replies (maxblack 0, greystutter 0) keep the dialogues short; a
-# passtime of 2 s and a scan every second make retries count quickly.
-gw_write_config "spamd {
-	listen 192.0.2.1 port 8025
-	hostname \"mx.example.org\"
-	passtime 2s
+# A passtime of 2 s and a scan every second make retries count quickly.
+gw_spamd_config "	passtime 2s
 	greyexp 1h
-	scan-interval 1s
-	greystutter 0s
-	maxblack 0
 	white-prefix4 24
-	spamtraps file \"$ETC/spamtraps\"
 	alloweddomains file \"$ETC/alloweddomains\"
-	blacklist testlist { file \"$ETC/black.txt\" msg \"Your address %A is on testlist\" }
-}"
+	blacklist testlist { file \"$ETC/black.txt\" msg \"Your address %A is on testlist\" }"
 gw_start || exit 1
 # The MTA's stand-in on port 25: it prints "tcp SRC" for every connection it gets.
 gw "$GW_TOOLS/gwnet" listen 25 >"$GW_RUN/mta.log" 2>&1 &
-wait_for 5 gw ss -Htln 'sport = :25' | grep -q . || true
+wait_for 5 listens gw 25
 
-ev() { eval "$1" >/dev/null 2>&1; ok $? "$2"; }
 # pipelined SRC LINE...: the lines in one write after the banner, as a spam engine sends them
 pipelined() { GWNET_PIPELINE=1 cl "$GW_TOOLS/gwnet" chat "$1" 192.0.2.1 8025 "${@:2}"; }
 chat() { cl "$GW_TOOLS/gwnet" chat "$1" 192.0.2.1 8025 "${@:2}"; }

@@ -6,6 +6,7 @@
 # address gets the gateway's real replies.
 . "$(dirname "$0")/../lib/gw.sh"
 . "$(dirname "$0")/../lib/mta.sh"
+gw_require postfix swaks
 
 gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
 

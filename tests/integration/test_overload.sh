@@ -62,7 +62,7 @@ done
 gw_start
 ok $? "greywalld starts with the limits"
 for port in 110 22 2222; do
-	wait_for 5 gw ss -Hltn "sport = :$port" >/dev/null
+	wait_for 5 listens gw $port
 done
 
 # accepted|reset|closed SRC PORT: how many connections of SRC the server on PORT saw so

@@ -110,7 +110,7 @@ ok $([ $? -eq 64 ] && echo 0 || echo 1) "queue show with a bad flag is a usage e
 # Replies whose skb->priority names class 6777:1 go through queue slow.
 bulk_server 9001 $((0x67770001))
 bulk_server 9002 0
-wait_for 5 eval 'gw ss -ltn | grep -q ":9002 "'
+wait_for 5 listens gw 9002
 slow=$(rate_from 192.0.2.10 192.0.2.1 9001 3)
 fast=$(rate_from 192.0.2.10 192.0.2.1 9002 1)
 echo "# queued: $slow b/s, unqueued: $fast b/s"
@@ -158,7 +158,7 @@ cl tc qdisc del dev veth1 root
 
 # `set queue`: the replies of the connections the rule admits, and only those.
 bulk_server 9010 0
-wait_for 5 eval 'gw ss -ltn | grep -q ":9010 "'
+wait_for 5 listens gw 9010
 rate_from 198.51.100.7 192.0.2.1 9010 4 >"$GW_RUN/flooder.rate" &
 pid=$!
 # Its source is tracked once the handshake completed (sources go with their flows).
@@ -216,7 +216,7 @@ has "the field's queue lets a second of its rate through at once (+10 ms), not a
 	'class htb 6777:1 root .* rate 1Kbit ceil 1Kbit .*burst 126b.* cburst 126b' \
 	"$(gw tc -d class show dev veth0)"
 bulk_server 9020 0
-wait_for 5 eval 'gw ss -ltn | grep -q ":9020 "'
+wait_for 5 listens gw 9020
 # The smallest MSS (88: 76 bytes of data in a 142-byte frame) passes a
 # segment every 1.1 s at 1 kbit/s. Over a veth's microsecond RTT TCP would
 # send GSO packets of up to 64 KB, which HTB charges whole (1.3 KB: 10 s of

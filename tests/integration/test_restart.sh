@@ -25,7 +25,7 @@ cl "$GW_TOOLS/gwnet" send 2001:db8:bad::7 2001:db8::1 9090 2000 2000 &
 s2=$!
 cl "$GW_TOOLS/gwnet" send 192.0.2.66 192.0.2.1 9090 2000 2000 &
 s3=$!
-sleep 0.5
+wait_for 5 grep -qx 'udp 192.0.2.66' "$GW_RUN/udp.log"
 gw_stop KILL
 ok 0 "greywalld killed with SIGKILL while traffic flows"
 sleep 0.5

@@ -10,13 +10,8 @@ cd "$(dirname "$0")/../.." || exit 1
 GW_ID=gwspamd$$
 . tests/lib/gw.sh
 
-gw_setup_net || exit 1
+gw_setup_tarpit || exit 1
 cl ip addr add 192.0.2.77/24 dev veth1 # the RCPT flood's source
-gw_tarpit_user
-
-ETC=$GW_RUN/etc
-mkdir -p "$ETC"
-echo "trap@example.org" >"$ETC/spamtraps"
 printf 'example.org\n' >"$ETC/alloweddomains"
 printf 'user@example.org\npostmaster@example.org\n' >"$ETC/valid"
 echo "203.0.113.0/24" >"$ETC/black.txt"
@@ -41,8 +36,6 @@ maxblack=0
 spamd_config
 gw_start || exit 1
 
-# ev "shell condition" "message": eval the condition, one TAP line
-ev() { eval "$1" >/dev/null 2>&1; ok $? "$2"; }
 # hasf "message" "fixed text" "text": a line starts with the text (spamdb lines hold '|')
 hasf() {
 	if printf '%s\n' "$3" | grep -qF -- "$2" && printf '%s\n' "$3" | grep -F -- "$2" |

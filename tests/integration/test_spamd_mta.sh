@@ -14,12 +14,8 @@ GW_ID=gwsmta$$
 . tests/lib/gw.sh
 . tests/lib/mta.sh
 
-gw_setup_net || exit 1
-gw_tarpit_user
-
-ETC=$GW_RUN/etc
-mkdir -p "$ETC"
-echo "trap@example.org" >"$ETC/spamtraps"
+gw_require postfix swaks
+gw_setup_tarpit || exit 1
 echo "203.0.113.9" >"$ETC/black.txt"
 gw_write_config "spamd {
 	hostname \"mx.example.org\"
@@ -89,8 +85,7 @@ check "and its mail is delivered" mta_wait_delivered alice "^Subject: nospamd$" 
 check "203.0.113.200 is not white before" refute ctl table spamd-white test 203.0.113.200
 # Any listener on 203.0.113.200:25 will do: the SYN the gateway sends is what counts.
 cl "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
-client_listens() { [ -n "$(cl ss -Hltn 'sport = :25')" ]; }
-wait_for 5 client_listens
+wait_for 5 listens cl 25
 # Another local user's connection to a remote SMTP port whitelists nothing:
 # only the MTA's user (mta-user, default postfix) vouches for a destination.
 gw setpriv --reuid=nobody --regid=nogroup --clear-groups \

@@ -7,27 +7,12 @@
 # up in <spamd-greytrap> with a TRAPPED entry, and what greywallctl and the
 # log print holds no raw control byte and keeps its fields.
 cd "$(dirname "$0")/../.." || exit 1
-GW_ID=gwstrings
+GW_ID=gwstrings$$
 . tests/lib/gw.sh
 
-gw_setup_net || exit 1
-gw_tarpit_user
-
-ETC=$GW_RUN/etc
-mkdir -p "$ETC"
-echo "trap@example.org" >"$ETC/spamtraps"
-gw_write_config "spamd {
-	listen 192.0.2.1 port 8025
-	hostname \"mx.example.org\"
-	passtime 2s
-	scan-interval 1s
-	greystutter 0s
-	maxblack 0
-	spamtraps file \"$ETC/spamtraps\"
-}"
+gw_setup_tarpit || exit 1
+gw_spamd_config "	passtime 2s"
 gw_start || exit 1
-
-ev() { eval "$1" >/dev/null 2>&1; ok $? "$2"; }
 chat() { # SRC LINE...: a dialogue with the tarpit
 	local src=$1
 	shift

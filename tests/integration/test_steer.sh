@@ -57,7 +57,7 @@ ok $? "the pinned link is an sk_lookup attachment"
 ip netns exec "$GW_NS" "$GW_TOOLS/gwnet" listen 25 >"$GW_RUN/mta.log" 2>&1 &
 ip netns exec "$GW_NS" "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/web.log" 2>&1 &
 check "the tarpit listeners are in the sockmap" start_tarpit
-wait_for 5 gw ss -Hltn 'sport = :25' >/dev/null
+wait_for 5 listens gw 25
 
 check "steering off (port 0): an unlisted IPv4 source reaches the MTA" on_mta 192.0.2.66 192.0.2.1
 check "steering off: an unlisted IPv6 source reaches the MTA" on_mta 2001:db8::10 2001:db8::1
@@ -153,7 +153,7 @@ check "steering goes on after the upgrade" on_tarpit 198.51.100.7 192.0.2.1
 # spamlogd: SMTP connections the gateway opens record their destination.
 ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
 ip netns exec "$GW_CLIENT" "$GW_TOOLS/gwnet" listen 8080 >/dev/null 2>&1 &
-wait_for 5 cl ss -Hltn 'sport = :25' >/dev/null
+wait_for 5 listens cl 25
 steerctl outbound >/dev/null
 # Only the MTA's user vouches for a destination: here root stands in for it.
 check "steerctl makes root the MTA's user" steerctl mta 0

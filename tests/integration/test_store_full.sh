@@ -12,36 +12,22 @@ GW_ID=gwfull$$
 . tests/lib/gw.sh
 
 STATE=$GW_RUN/state
-gw_setup_net || exit 1
+gw_setup_tarpit || exit 1
 trap 'umount "$STATE" 2>/dev/null; gw_cleanup' EXIT
 mount -t tmpfs -o size=2m tmpfs "$STATE" || { echo "not ok 1 - tmpfs for the state-dir"; exit 1; }
-gw_tarpit_user
 DB=$STATE/greywall.db
 
-ETC=$GW_RUN/etc
-mkdir -p "$ETC"
-echo "trap@example.org" >"$ETC/spamtraps"
-gw_write_config "
+gw_spamd_config "	passtime 2s
+	greyexp 1h" "
 table <big> persist
 table <sshflood> persist
 block drop quick from <big>
 block drop quick from <sshflood>
-pass in on egress proto tcp to port 2222 flags S/SA keep state (max-src-conn 2, overload <sshflood> flush)
-spamd {
-	listen 192.0.2.1 port 8025
-	hostname \"mx.example.org\"
-	passtime 2s
-	greyexp 1h
-	scan-interval 1s
-	greystutter 0s
-	maxblack 0
-	spamtraps file \"$ETC/spamtraps\"
-}"
+pass in on egress proto tcp to port 2222 flags S/SA keep state (max-src-conn 2, overload <sshflood> flush)"
 gw "$GW_TOOLS/gwnet" serve 2222 >"$GW_RUN/s2222.log" 2>&1 &
 gw_start || exit 1
-wait_for 5 gw ss -Hltn "sport = :2222"
+wait_for 5 listens gw 2222
 
-ev() { eval "$1" >/dev/null 2>&1; ok $? "$2"; }
 chat() { cl "$GW_TOOLS/gwnet" chat "$1" 192.0.2.1 8025 "${@:2}"; }
 in_table() { ctl table "$1" test "$2" >/dev/null 2>&1; }
 store_ok() { ctl status | grep -qx "store: $DB: ok"; }

@@ -34,7 +34,7 @@ done
 gw_start
 ok $? "greywalld starts with two tracked ports"
 for port in 110 2222; do
-	wait_for 5 gw ss -Hltn "sport = :$port" >/dev/null
+	wait_for 5 listens gw $port
 done
 
 accepted() { grep -cx "accept $1" "$GW_RUN/s$2.log"; }

@@ -11,12 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 GW_ID=gwtchild$$
 . tests/lib/gw.sh
 
-gw_setup_net || exit 1
-gw_tarpit_user
-
-ETC=$GW_RUN/etc
-mkdir -p "$ETC"
-echo "trap@example.org" >"$ETC/spamtraps"
+gw_setup_tarpit || exit 1
 echo "203.0.113.0/24" >"$ETC/black.txt"
 # spamd_config NAME BANNER CODE MAXBLACK STUTTER GREYSTUTTER MAXRCPT IDLE MAXCON [PORT]
 spamd_config() { gw_write_config "spamd {
@@ -37,7 +32,6 @@ spamd_config() { gw_write_config "spamd {
 spamd_config a.example.org "banner a" 450 700 1 10 100 400s 800
 gw_start || exit 1
 
-ev() { eval "$1" >/dev/null 2>&1; ok $? "$2"; }
 chat() { # SRC LINE...: an SMTP dialogue with the tarpit on 192.0.2.1 port 8025
 	local src=$1
 	shift

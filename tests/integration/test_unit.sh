@@ -12,6 +12,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 GW_ID=gwunit$$
 . tests/lib/gw.sh
+gw_require systemd-analyze strace setpriv
 
 UNIT=deploy/greywalld.service
 MAX_EXPOSURE=4.0

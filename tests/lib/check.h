@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The tiny harness every C test uses. Each check prints one TAP line
- * ("ok N - what" / "not ok N - what"); tests/run.sh counts them across
- * every layer into the final "N passed, N failed" line.
+ * ("ok N - what" / "not ok N - what", "ok N - what # SKIP why");
+ * tests/run.sh counts them across every layer into the final
+ * "N passed, N failed, N skipped" line.
  */
 #ifndef __GREYWALL_CHECK_H
 #define __GREYWALL_CHECK_H
@@ -52,6 +53,21 @@ static int check_failures;
 		CHECK(__g == __w, __VA_ARGS__);                               \
 		if (__g != __w)                                               \
 			printf("#   got:  %lld\n#   want: %lld\n", __g, __w);     \
+	} while (0)
+
+/*
+ * A check this machine cannot run (a kernel feature, a privilege or a tool
+ * missing): TAP's "ok N - what # SKIP reason", which tests/run.sh counts
+ * as skipped, not passed. The reason comes first so that it can be a
+ * format string's argument-less literal.
+ */
+#define CHECK_SKIP(reason, ...)                                               \
+	do {                                                                  \
+		check_count++;                                                \
+		printf("ok %d - ", check_count);                              \
+		printf(__VA_ARGS__);                                          \
+		printf(" # SKIP %s\n", reason);                               \
+		fflush(stdout);                                               \
 	} while (0)
 
 static inline int check_done(void)

@@ -72,15 +72,84 @@ text_matches() {
 		printf '%s\n' "$text" | tail -8 | sed 's/^/#   /'
 	fi
 }
+# skip "reason" "message": a check this machine cannot run (a kernel
+# feature or a tool missing), TAP's "# SKIP", counted apart by tests/run.sh
+skip() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $2 # SKIP $1"
+}
+# skip_all "reason": the whole test cannot run here; TAP's empty plan, and exit
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+# gw_require COMMAND...: skip the whole test unless every command is installed
+gw_require() {
+	local c
+	for c; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "$c is not installed"
+	done
+}
+# gw_user_db useradd|userdel|groupadd|groupdel ARG...: the command, tried
+# again while another test (another checkout's, too) holds the lock on
+# /etc/passwd or /etc/group; any other failure is returned at once.
+gw_user_db() {
+	local try out rc
+	for try in $(seq 50); do
+		out=$("$@" 2>&1)
+		rc=$?
+		case "$rc:$out" in
+		0:*) return 0 ;;
+		*"cannot lock"*) sleep 0.1 ;;
+		*)
+			[ -n "$out" ] && printf '%s\n' "$out" >&2
+			return "$rc"
+			;;
+		esac
+	done
+	printf '%s\n' "$out" >&2
+	return "$rc"
+}
 # The unprivileged user greywalld's tarpit drops to (deploy/greywall.sysusers on real systems).
+# Two tests may make it at once: the one that finds it made by the other is content.
 gw_tarpit_user() {
 	id greywall >/dev/null 2>&1 ||
-		useradd --system --no-create-home --shell /usr/sbin/nologin greywall
+		gw_user_db useradd --system --no-create-home --shell /usr/sbin/nologin greywall ||
+		id greywall >/dev/null 2>&1
+}
+# gw_setup_tarpit: gw_setup_net, the tarpit's user, and $ETC (in $GW_RUN)
+# with a spamtraps file that lists trap@example.org
+gw_setup_tarpit() {
+	gw_setup_net || return 1
+	gw_tarpit_user || return 1
+	ETC=$GW_RUN/etc
+	mkdir -p "$ETC" && echo "trap@example.org" >"$ETC/spamtraps"
+}
+# gw_spamd_config "spamd lines" ["lines before the spamd block"]: the config
+# of a tarpit on 192.0.2.1 port 8025 named mx.example.org that sends whole
+# replies (greystutter 0s, maxblack 0: dialogues take no minutes), scans the
+# greylist every second and traps $ETC/spamtraps (gw_setup_tarpit)
+gw_spamd_config() {
+	gw_write_config "$2
+spamd {
+	listen 192.0.2.1 port 8025
+	hostname \"mx.example.org\"
+	scan-interval 1s
+	greystutter 0s
+	maxblack 0
+	spamtraps file \"$ETC/spamtraps\"
+$1
+}"
 }
 # The tarpit child of this test's greywalld (exec'd with its state dir's empty root), or nothing.
 gw_tarpit_pid() { pgrep -f -- "--tarpit-child $GW_RUN/" | head -1; }
 # refute command...: succeeds when the command fails (for use with check)
 refute() { ! "$@"; }
+# ev "shell condition" "message": eval the condition, one TAP line
+ev() {
+	eval "$1" >/dev/null 2>&1
+	ok $? "$2"
+}
 tap_done() {
 	echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]
@@ -90,7 +159,13 @@ gw() { ip netns exec "$GW_NS" "$@"; }
 cl() { ip netns exec "$GW_CLIENT" "$@"; }
 ctl() { "$GW_BIN/greywallctl" -s "$GW_SOCK" "$@"; }
 
-# wait_for SECONDS command...: poll until the command succeeds
+# listens gw|cl PORT: something listens on TCP PORT in that namespace
+# (ss itself succeeds either way: wait_for needs a command that can fail)
+listens() { [ -n "$("$1" ss -Hltn "sport = :$2")" ]; }
+
+# wait_for SECONDS command...: poll until the command succeeds; the one way
+# a test waits for something to happen (a fixed sleep only where the time
+# that passes is itself what is tested)
 wait_for() {
 	local deadline=$((SECONDS + $1))
 	shift

@@ -987,7 +987,9 @@ static void test_loader(void)
 		kill(pid, SIGTERM);
 		waitpid(pid, &status, 0);
 		close(fd);
-		usleep(100000);
+		/* Until it is gone, for up to a second. */
+		for (int i = 0; i < 100 && sleeper > 0 && process_runs(sleeper); i++)
+			usleep(10000);
 		CHECK(sleeper > 0 && !process_runs(sleeper), "the sleeping command was killed");
 	}
 }

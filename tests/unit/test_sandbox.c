@@ -177,7 +177,7 @@ static void test_chroot(void)
 	struct stat st;
 
 	if (geteuid() != 0) {
-		printf("ok %d - # SKIP chroot needs root\n", ++check_count);
+		CHECK_SKIP("chroot needs root", "chroot into an empty directory");
 		return;
 	}
 	if (!mkdtemp(dir))
