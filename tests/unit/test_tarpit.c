@@ -803,7 +803,7 @@ static void test_rcpt_never_dropped(void)
 }
 
 /*
- * Fair rounds: a client with 3,000 pipelined RCPTs in its socket and
+ * Fair rounds: a client with 2,000 pipelined RCPTs in its socket and
  * another with one RCPT, both ready when the tarpit wakes (it is stopped
  * while they write), the flood's first: the other's RCPT is served after
  * one slice of the flood, not after all of it (or as much as the flood's
@@ -811,10 +811,10 @@ static void test_rcpt_never_dropped(void)
  */
 static void test_fair_turns(void)
 {
-	enum { FLOOD = 3000 };
+	enum { FLOOD = 2000 };
 	static char in[FLOOD * 40], buf[4096];
 	struct tarpit_config cfg = base_config();
-	int flood, other, before = 0, rcpts = 0;
+	int flood, other, before = 0, rcpts = 0, status;
 	bool closed, found = false;
 	struct child h;
 	uint32_t id;
@@ -832,7 +832,9 @@ static void test_fair_turns(void)
 	hear(other, buf, sizeof(buf), MAIL_OK, 3000, &closed);
 	for (int i = 0; i < FLOOD; i++)
 		len += (size_t)sprintf(in + len, "RCPT TO:<u%d@example.org>\r\n", i);
+	/* Stopped for sure before either writes: both are ready when it wakes, the flood first. */
 	kill(h.pid, SIGSTOP);
+	waitpid(h.pid, &status, WUNTRACED);
 	say(flood, in);
 	say(other, "RCPT TO:<b@example.org>\r\n");
 	kill(h.pid, SIGCONT);
