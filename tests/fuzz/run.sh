@@ -25,7 +25,7 @@ cd "$(dirname "$0")/../.."
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c -lz"
 	"smtp 16384: user/spamd/smtp.c user/lib/addr.c"
-	"privsep 81920: user/spamd/privsep.c user/lib/addr.c"
+	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
 	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"
 )
 

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "spamd/privsep.h"
 
 /*
@@ -456,23 +457,15 @@ void privsep_writer_init(struct privsep_writer *w, int fd)
 /* Room for one more line of any length at w->end. */
 static int writer_reserve(struct privsep_writer *w)
 {
-	size_t queued = w->end - w->start, cap;
-	char *bigger;
+	size_t queued = w->end - w->start;
 
 	if (w->start) {
 		memmove(w->buf, w->buf + w->start, queued);
 		w->start = 0;
 		w->end = queued;
 	}
-	if (w->cap - w->end >= PRIVSEP_LINE_MAX + 1)
-		return 0;
-	cap = w->cap ? w->cap * 2 : 2 * (PRIVSEP_LINE_MAX + 1);
-	bigger = realloc(w->buf, cap);
-	if (!bigger)
-		return -ENOMEM;
-	w->buf = bigger;
-	w->cap = cap;
-	return 0;
+	return array_room(&w->buf, &w->cap, w->end + PRIVSEP_LINE_MAX + 1, 1,
+			  2 * (PRIVSEP_LINE_MAX + 1));
 }
 
 int privsep_send(struct privsep_writer *w, const struct privsep_msg *msg)
