@@ -70,6 +70,7 @@
  * its sockets: one source cannot take the tarpit's and the parent's CPU
  * from everyone else. Sources are counted in SOURCE_BUCKETS buckets by a
  * hash with a random key; two sources in one bucket share its budget.
+ * An IPv6 source is its /64.
  */
 #define SOURCE_RATE (64 * 1024)
 #define SOURCE_BUCKETS 4096
@@ -166,7 +167,6 @@ struct tarpit {
 	uint32_t turn_left;	/* input bytes the connection being served may still take */
 	/* Input bytes per source this second (SOURCE_RATE). */
 	struct source_budget {
-		uint64_t key;
 		uint32_t second, used;
 	} *budgets;
 	uint64_t budget_seed;
@@ -378,35 +378,26 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 }
 
 /*
- * Feed the session what the client sent, peeking so that what the session
- * does not take yet stays in the socket, not in a buffer of ours. Stops at
- * EAGAIN, EOF, or when the session takes no more; and, unless drain, once
- * a read comes back short: the socket was empty then, and what arrives
- * after it raises a new edge. A FIN reported with the data it followed
- * does not, so an event with EPOLLRDHUP drains to the EOF. 0 or -errno
- * (close).
+ * The budget of c's source for this second: an IPv4 address, or an IPv6
+ * /64 (one host holds a whole /64, and would otherwise have 2^64 budgets).
  */
-/* The budget of c's source for this second. */
 static struct source_budget *source_budget(struct tarpit *t, const struct conn *c)
 {
-	const uint8_t *b = c->session.client.bytes;
-	uint64_t words[2], h = t->budget_seed ^ c->session.client.family;
+	const struct addr_prefix *a = &c->session.client;
+	uint64_t word, h = t->budget_seed ^ a->family;
 	struct source_budget *sb;
 
-	memcpy(words, b, sizeof(words));
-	for (int i = 0; i < 2; i++) {
-		h ^= words[i];
-		h *= 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-	}
+	/* An IPv4 address's other bytes are zero (addr_from_sockaddr()). */
+	memcpy(&word, a->bytes, sizeof(word));
+	h ^= word;
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
 	sb = &t->budgets[h % SOURCE_BUCKETS];
-	if (sb->second != t->now || sb->key != h) {
-		/* A new second, or the bucket's source had its last one: ours now. */
-		if (sb->second != t->now) {
-			sb->used = 0;
-			sb->second = t->now;
-		}
-		sb->key = h;
+	if (sb->second != t->now) {
+		sb->second = t->now;
+		sb->used = 0;
 	}
 	return sb;
 }
@@ -435,6 +426,15 @@ static bool parent_congested(const struct tarpit *t)
 	return privsep_queued(&t->writer) > PARENT_QUEUE_HIGH;
 }
 
+/*
+ * Feed the session what the client sent, peeking so that what the session
+ * does not take yet stays in the socket, not in a buffer of ours. Stops at
+ * EAGAIN, EOF, or when the session takes no more; and, unless drain, once
+ * a read comes back short: the socket was empty then, and what arrives
+ * after it raises a new edge. A FIN reported with the data it followed
+ * does not, so an event with EPOLLRDHUP drains to the EOF. 0 or -errno
+ * (close).
+ */
 static int conn_read(struct tarpit *t, struct conn *c, bool drain)
 {
 	struct hook_ctx ctx = { t, c };
