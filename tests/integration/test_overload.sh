@@ -192,7 +192,10 @@ family() {
 	wait_count 5 accepted "$rel" 110
 	ok $? "$f: $rel holds 5 pop3 connections"
 	set_clock $(($(monotonic) + 86400 + 60))
-	sleep 2.5
+	# The sweeper runs once a second: wait until it has expired every idle flow.
+	wait_for 10 bash -c "'$GW_BIN/greywallctl' -s '$GW_SOCK' stats |
+		awk '\$1 == \"flows-established\" { exit \$2 != 0 }'"
+	ok $? "$f: the sweeper expired the idle established flows"
 	set_clock 0
 	hold "$rel" "$srv" 110 5
 	wait_count 10 accepted "$rel" 110
