@@ -103,8 +103,10 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name gw_$(subst -,_,$*) > $@
 
 # The skeletons come first (order-only): an object's .d file names the ones
-# it includes, so a changed BPF program rebuilds exactly those.
-$(OUT)/user/%.o: user/%.c | $(SKELS)
+# it includes, so a changed BPF program rebuilds exactly those. A changed
+# Makefile (flags, rules) rebuilds every object: one an older Makefile made
+# has no .d file to say which headers it was built from.
+$(OUT)/user/%.o: user/%.c Makefile | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
@@ -123,11 +125,11 @@ greywallctl: $(OUT)/user/greywallctl.o $(LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB) | $(OUT)/tests $(SKELS)
+$(OUT)/tests/%: tests/unit/%.c $(LIB) Makefile | $(OUT)/tests $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib $< $(LIB) $(LDLIBS) -o $@
 
-$(OUT)/selftests/%.o: selftests/%.c | $(SKELS)
+$(OUT)/selftests/%.o: selftests/%.c Makefile | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib -Iselftests -c $< -o $@
@@ -136,11 +138,11 @@ $(SELFTEST_BIN): $(SELFTEST_OBJS) $(LIB)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tools/%: tests/tools/%.c $(LIB) | $(OUT)/tools $(SKELS)
+$(OUT)/tools/%: tests/tools/%.c $(LIB) Makefile | $(OUT)/tools $(SKELS)
 	$(call msg,TOOL,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
 
-$(OUT)/bench/%: bench/%.c $(LIB) | $(OUT)/bench $(SKELS)
+$(OUT)/bench/%: bench/%.c $(LIB) Makefile | $(OUT)/bench $(SKELS)
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
 

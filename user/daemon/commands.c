@@ -658,9 +658,11 @@ static int cmd_status(struct daemon *d, struct control_request *req)
 				link.ifname, link.tc_attached ? "attached" : "not attached");
 	}
 	fprintf(req->out, "tables: %zu, rules: %zu\n", d->tables.ntables, d->cfg.nrules);
-	if (d->spamd)
+	if (d->spamd) {
 		fprintf(req->out, "lists: %s\n",
 			spamd_lists_loading(d) ? "loading in the background" : "loaded");
+		fprintf(req->out, "greylist scans: %" PRIu64 "\n", d->spamd->scans);
+	}
 	if (store_lag(d, lag, sizeof(lag)))
 		fprintf(req->out, "store: degraded (%s: %s: %s; retried every second)\n",
 			store_path(d->store), strerror(-(store_error(d) ?: -EAGAIN)), lag);

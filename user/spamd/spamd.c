@@ -646,6 +646,7 @@ void spamd_periodic(struct daemon *d, int64_t now)
 
 		if (ret)
 			log_err("greylist scan: %s", strerror(-ret));
+		s->scans++;
 		s->next_scan = now + d->cfg.spamd->scan_interval;
 	}
 	spamd_lists_periodic(d, now);

@@ -38,6 +38,7 @@ struct spamd {
 	struct spamd_lists_load load;	/* the load running, if any (spamd_lists.c) */
 	int64_t started;
 	int64_t next_scan;
+	uint64_t scans;			/* greylist scans run: `status` says, tests wait for it */
 	/* The tarpit child (spamd_child.c). */
 	int listeners[8];
 	size_t nlisteners;
