@@ -736,6 +736,8 @@ static void test_failed_commit(void)
 	CHECK_INT(grey_candidate_note(g, T0, "nobody@our.domain", &a), -EEXIST,
 		  "the commit's error (a constraint) is returned");
 	CHECK_INT(store_write_error(st), -EEXIST, "and is the store's last write error");
+	CHECK(strstr(store_errmsg(st), "FOREIGN KEY") != NULL,
+	      "store_errmsg() says why, after the rollback too (%s)", store_errmsg(st));
 	CHECK(sqlite3_get_autocommit(sql), "no transaction is left open");
 	grey_candidate_foreach(g, candidate_cb, &w);
 	CHECK_STR(w.buf, "", "the candidate was rolled back");

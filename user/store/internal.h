@@ -98,6 +98,8 @@ struct store {
 	struct evidence_list unsaved_evidence;	/* of failed commits, written with the next */
 	size_t evidence_dropped;		/* refused at STORE_UNSAVED_EVIDENCE_MAX */
 	int write_err;				/* of the last commit; 0 once one succeeds */
+	/* SQLite's message for write_err: the rollback after it clears SQLite's own. */
+	char commit_errmsg[256];
 };
 
 /* store.c */

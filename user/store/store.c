@@ -67,7 +67,11 @@ static const char *const stmt_sql[STMT_MAX] = {
 
 const char *store_errmsg(struct store *st)
 {
-	return st && st->db ? sqlite3_errmsg(st->db) : "no store";
+	if (!st || !st->db)
+		return "no store";
+	if (st->write_err && st->commit_errmsg[0])
+		return st->commit_errmsg;
+	return sqlite3_errmsg(st->db);
 }
 
 const char *store_path(const struct store *st)
@@ -245,6 +249,7 @@ int store_commit(struct store *st)
 		err = sql_run(st->stmt[STMT_COMMIT]);
 	st->write_err = err;
 	if (err) {
+		snprintf(st->commit_errmsg, sizeof(st->commit_errmsg), "%s", sqlite3_errmsg(st->db));
 		evidence_keep(st);
 		rollback(st);
 		return err;

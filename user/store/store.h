@@ -50,7 +50,10 @@ struct entry_meta {
  */
 int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
-/* SQLite's message for the last failed call, for the caller's log line. */
+/*
+ * SQLite's message for the last failed call, for the caller's log line:
+ * after a failed commit, the commit's (its rollback cleared SQLite's).
+ */
 const char *store_errmsg(struct store *st);
 /* The database file's path, for messages that name what failed. */
 const char *store_path(const struct store *st);
