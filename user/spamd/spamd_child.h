@@ -48,10 +48,12 @@ void spamd_child_stop(struct daemon *d);
 int spamd_child_attach(struct daemon *d, int fd, int class_fd, pid_t pid);
 
 /*
- * The child's socket is readable: answer its CLASSIFYs, apply the RCPTs
- * that may trap, and queue the others for spamd_child_work() (dropping
- * them, counted, while the queue is full). Takes at most a few thousand
- * messages; then spamd_child_pending() says there is more.
+ * One of the child's sockets is readable: answer every CLASSIFY waiting on
+ * the class channel first (and again between every 16 bulk messages),
+ * apply the RCPTs that may trap, and queue the others for
+ * spamd_child_work() (dropping them, counted, while the queue is full).
+ * Takes at most about a thousand bulk messages; then spamd_child_pending()
+ * says there is more.
  */
 void spamd_child_read(struct daemon *d);
 /* Whether RCPTs wait to be stored or messages to be read: call spamd_child_work() soon. */
