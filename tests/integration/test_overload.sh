@@ -193,8 +193,7 @@ family() {
 	ok $? "$f: $rel holds 5 pop3 connections"
 	set_clock $(($(monotonic) + 86400 + 60))
 	# The sweeper runs once a second: wait until it has expired every idle flow.
-	wait_for 10 bash -c "'$GW_BIN/greywallctl' -s '$GW_SOCK' stats |
-		awk '\$1 == \"flows-established\" { exit \$2 != 0 }'"
+	wait_for 10 no_established_flow
 	ok $? "$f: the sweeper expired the idle established flows"
 	set_clock 0
 	hold "$rel" "$srv" 110 5
@@ -202,6 +201,9 @@ family() {
 	ok $? "$f: after the sweeper expired them, 5 more are admitted (accepted $(accepted "$rel" 110))"
 	ok $([ "$(resets "$rel" 110)" -eq 0 ] && echo 0 || echo 1) "$f: timing out killed nothing"
 }
+
+# Whether the flow table holds no established flow (stats' flows-established).
+no_established_flow() { ctl stats | awk '$1 == "flows-established" { exit $2 != 0 }'; }
 
 # reload NAME SERVER SOURCE: a reload that moves every rule; the 5 tracked
 # connections of SOURCE count on under the new indices.

@@ -180,7 +180,8 @@ gw_write_config "$(sed -n '/^spamd {/,/^}/p' "$GW_CONF" | grep -v 'blacklist ')"
 loads=$(grep -c "lists: loaded in" "$GW_RUN/greywalld.log")
 has "reload without the lists" "configuration reloaded" "$(ctl reload)"
 # The empty set, too, comes from the loader in the background.
-wait_for 5 bash -c "[ \$(grep -c 'lists: loaded in' '$GW_RUN/greywalld.log') -gt $loads ]"
+loads_above() { [ "$(grep -c 'lists: loaded in' "$GW_RUN/greywalld.log")" -gt "$1" ]; }
+wait_for 5 loads_above "$loads"
 ok $? "the loader's empty set is in"
 out=$(grey_dialogue 203.0.113.9 192.0.2.1 user@example.org)
 has "a removed list disappears: 203.0.113.9 is greylisted again" "^< 451 " "$out"

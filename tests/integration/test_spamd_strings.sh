@@ -44,7 +44,8 @@ chat "$s" $'HELO x|a|b|0|0\e[2J' $'MAIL FROM:<\e[2Jevil\r@example.net>' "RCPT TO
 	"RCPT TO:<trap@example.org>" QUIT >/dev/null
 trapped "HELO with ESC and '|'" "$s"
 # The trap is applied at once; the GREY tuple before it is stored with the next batch.
-wait_for 5 bash -c "'$GW_BIN/greywallctl' -s '$GW_SOCK' spamdb | grep -q '^GREY|$s|'"
+grey_stored() { ctl spamdb | grep -q "^GREY|$1|"; }
+wait_for 5 grey_stored "$s"
 db=$(ctl spamdb)
 bad=$(printf '%s\n' "$db" | awk -F'|' '
 	/^GREY\|/ && NF != 10 || /^WHITE\|/ && NF != 9 || /^TRAPPED\|/ && NF != 3 || /^SPAMTRAP\|/ && NF != 2 { print }')
