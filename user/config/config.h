@@ -136,6 +136,31 @@ struct config_spamd {
 	int line;			/* of the `spamd` keyword */
 };
 
+/*
+ * A `watch NAME { ... }` block (greywall.conf(5), WATCH): a log watcher.
+ * Tables are indexes into config.tables, -1 when not given.
+ */
+#define CONFIG_WATCH_NAME_MAX 32
+
+struct config_watch {
+	char name[CONFIG_WATCH_NAME_MAX];	/* letters, digits, "_" and "-" */
+	char **files;			/* `file "path"`, in order */
+	size_t nfiles;
+	bool journal;			/* `journal [unit "u"]... [directory "d"]` */
+	char **units;			/* _SYSTEMD_UNIT values; none: every entry */
+	size_t nunits;
+	char *journal_dir;		/* NULL: the system's journal */
+	int pattern;			/* enum watch_builtin (watch/pattern.h) */
+	char *regex;			/* `regex "..."` (WATCH_PATTERN_REGEX), checked when parsed */
+	int trap_table;			/* `on-trap <t>` */
+	uint32_t threshold;		/* `on-failures N within T <t>`; 0: none */
+	uint32_t window;		/* seconds */
+	int fail_table;
+	int ignore_table;		/* `ignore <t>` */
+	uint32_t max_sources;		/* `max-sources N`, default WATCH_SOURCES_DEFAULT */
+	int line;
+};
+
 struct config {
 	char interfaces[CONFIG_MAX_INTERFACES][IF_NAMESIZE];
 	size_t ninterfaces;
@@ -158,6 +183,10 @@ struct config {
 	struct config_queue *queues;
 	size_t nqueues;
 	struct config_spamd *spamd;	/* NULL without a spamd block */
+	struct config_watch *watches;	/* in the order written */
+	size_t nwatches;
+	char **trap_users;		/* `trap-users file "path"`: login names that are traps */
+	size_t ntrap_users;
 
 	/* "file:line:col: warning: ..." lines, e.g. for pflow. */
 	char **warnings;
