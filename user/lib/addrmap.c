@@ -13,6 +13,8 @@
 /* Slot layout: [uint8 used][pad][struct addr_prefix key][value], 8-aligned. */
 #define SLOT_KEY_OFFSET 2
 #define SLOT_VALUE_OFFSET 24
+/* Slots of a new map; it doubles from there. */
+#define FIRST_CAPACITY 16
 /* Arrays from this size on are backed by huge pages where the kernel can. */
 #define HUGE_ARRAY_MIN (4u << 20)
 #define HUGE_PAGE_SIZE (2u << 20)
@@ -85,7 +87,7 @@ int addrmap_init(struct addrmap *m, size_t value_size)
 	memset(m, 0, sizeof(*m));
 	m->value_size = value_size;
 	m->slot_size = slot_size_for(value_size);
-	m->capacity = 16;
+	m->capacity = FIRST_CAPACITY;
 	m->slots = array_alloc(m->capacity, m->slot_size);
 	return m->slots ? 0 : -ENOMEM;
 }
@@ -187,13 +189,24 @@ void *addrmap_put(struct addrmap *m, const struct addr_prefix *p, int *created)
 	return s + SLOT_VALUE_OFFSET;
 }
 
+/* The capacity, doubled from `capacity`, that holds `entries` within the 5/8 load factor. */
+static size_t capacity_for(size_t capacity, size_t entries)
+{
+	while (entries * 8 > capacity * 5)
+		capacity *= 2;
+	return capacity;
+}
+
 int addrmap_reserve(struct addrmap *m, size_t more)
 {
-	size_t capacity = m->capacity;
+	size_t capacity = capacity_for(m->capacity, m->count + more);
 
-	while ((m->count + more) * 8 > capacity * 5)
-		capacity *= 2;
 	return capacity == m->capacity ? 0 : resize(m, capacity);
+}
+
+size_t addrmap_bytes_for(size_t value_size, size_t entries)
+{
+	return capacity_for(FIRST_CAPACITY, entries) * slot_size_for(value_size);
 }
 
 struct addrmap_pages addrmap_pages(const struct addrmap *m)

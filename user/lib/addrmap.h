@@ -36,6 +36,11 @@ void addrmap_prefetch(const struct addrmap *m, const struct addr_prefix *p);
 /* Make room for `more` further entries without growing on the way. */
 int addrmap_reserve(struct addrmap *m, size_t more);
 /*
+ * Bytes of slots a map of value_size values holds once it has grown to
+ * `entries` entries: a bound for callers that cap their entries.
+ */
+size_t addrmap_bytes_for(size_t value_size, size_t entries);
+/*
  * Where the slots lie, page-aligned inward, for addrmap_populate(): taken
  * before another thread populates them, as the map may move afterwards.
  */

@@ -10,6 +10,26 @@
  * one seen least recently (counted): a flood of new sources costs old
  * sources their counts, never memory. Nothing here lists anyone or does
  * I/O; the watcher decides what a hit means.
+ *
+ * The rules, exactly:
+ * - A failure at t is within the window at now when now - t < window: 5
+ *   failures within 10m are 5 whose first is less than 600 s before the
+ *   last.
+ * - A source's day is hourly: its failures in the hour of now (hours
+ *   counted from the epoch, not the clock's) and the 23 hours before.
+ *   `first` is its first failure since that count was last empty, or the
+ *   start of the oldest of those hours when the failure is older.
+ * - A login name's counts (sources, attempts) cover a day from its
+ *   `first`: an attempt a day or more after it starts them anew. A name is
+ *   listed while its last attempt is within the last day. Distinct sources
+ *   are told apart by a keyed 32-bit hash of the address: two sources may
+ *   (very rarely) count as one, never one as two.
+ *
+ * Memory: per source at most WATCH_SOURCE_BYTES(threshold) (its record and
+ * its share of the address index), per name WATCH_USER_BYTES, and
+ * WATCH_COUNT_FIXED_BYTES once. Records are allocated as they are used;
+ * watch_count_stats() gives both figures from the allocations. While a
+ * pool or the index doubles, the old and the new array are held at once.
  */
 #ifndef __GREYWALL_WATCH_COUNT_H
 #define __GREYWALL_WATCH_COUNT_H
@@ -24,6 +44,10 @@
 #define WATCH_SOURCES_DEFAULT 100000	/* sources counted per watcher */
 #define WATCH_USERS_DEFAULT 10000	/* login names counted per watcher */
 #define WATCH_DAY 86400
+/* Bytes per source and per login name at most (count.c asserts them). */
+#define WATCH_SOURCE_BYTES(threshold) (204 + 4 * (size_t)(threshold))
+#define WATCH_USER_BYTES 576
+#define WATCH_COUNT_FIXED_BYTES 1024	/* and this once, whatever the limits */
 
 struct watch_count;
 
