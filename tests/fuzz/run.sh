@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 # 73984; blacklist: past its 1024-byte carried line, in gzip too).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
-	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c -lz"
+	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
 	"smtp 16384: user/spamd/smtp.c user/lib/addr.c"
 	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
 	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "watch/count.h"
+#include "watch/pattern.h"
 #include "check.h"
 #include "config/config.h"
 
@@ -1299,6 +1301,151 @@ static void test_keywords_documented(void)
 	free(kc.seen);
 }
 
+static void test_watch_block(void)
+{
+	static const char text[] =
+	    "table <nospamd> const { 192.0.2.1 }\n"
+	    "watch pop3 {\n"
+	    "\tfile \"/var/log/dovecot.log\"\n"
+	    "\tfile \"/var/log/dovecot.log.1\"\n"
+	    "\tpattern dovecot\n"
+	    "\ton-trap <longterm>\n"
+	    "\ton-failures 5 within 10m <bruteforce>\n"
+	    "\tignore <nospamd>\n"
+	    "\tmax-sources 200000\n"
+	    "}\n"
+	    "watch ssh { journal unit \"ssh.service\" unit sshd.service directory \"/var/log/journal/remote\"\n"
+	    "\tpattern regex \"Invalid user (?<user>\\\\S+) from (?<addr>\\\\S+) port \\\\d+$\"\n"
+	    "\ton-failures 1 within 1s <bruteforce> }\n"
+	    "watch smtp { journal pattern postfix-sasl on-trap <longterm> }\n"
+	    "trap-users file \"/etc/greywall/trap-users\"\n"
+	    "trap-users file \"/etc/greywall/more-traps\"\n";
+	struct config cfg;
+	char err[256] = "";
+	const struct config_watch *w;
+	int ret = load(text, &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "watch blocks parse (%s)", err);
+	if (ret)
+		return;
+	CHECK_INT(cfg.nwatches, 3, "three watchers, in the order written");
+	w = &cfg.watches[0];
+	CHECK_STR(w->name, "pop3", "name");
+	CHECK(w->nfiles == 2 && !strcmp(w->files[0], "/var/log/dovecot.log") &&
+		  !strcmp(w->files[1], "/var/log/dovecot.log.1") && !w->journal,
+	      "two files, no journal");
+	CHECK_INT(w->pattern, WATCH_PATTERN_DOVECOT, "pattern dovecot");
+	CHECK(!w->regex, "no regex");
+	CHECK_INT(w->trap_table, config_table_index(&cfg, "longterm"), "on-trap <longterm>");
+	CHECK(w->threshold == 5 && w->window == 600 &&
+		  w->fail_table == config_table_index(&cfg, "bruteforce"),
+	      "on-failures 5 within 10m <bruteforce>");
+	CHECK_INT(w->ignore_table, config_table_index(&cfg, "nospamd"), "ignore <nospamd> (const)");
+	CHECK_INT(w->max_sources, 200000, "max-sources");
+	CHECK_INT(w->line, 2, "line");
+	w = &cfg.watches[1];
+	CHECK(w->journal && !w->nfiles && w->nunits == 2 && !strcmp(w->units[0], "ssh.service") &&
+		  !strcmp(w->units[1], "sshd.service") && w->journal_dir &&
+		  !strcmp(w->journal_dir, "/var/log/journal/remote"),
+	      "journal with two units and a directory");
+	CHECK(w->pattern == WATCH_PATTERN_REGEX && w->regex &&
+		  !strcmp(w->regex, "Invalid user (?<user>\\S+) from (?<addr>\\S+) port \\d+$"),
+	      "regex kept as written (%s)", w->regex ? w->regex : "");
+	CHECK(w->trap_table == -1 && w->threshold == 1 && w->window == 1,
+	      "no on-trap; on-failures 1 within 1s");
+	w = &cfg.watches[2];
+	CHECK(w->journal && !w->nunits && !w->journal_dir, "bare journal: every unit, the system's");
+	CHECK(w->threshold == 0 && w->window == 0 && w->fail_table == -1 && w->ignore_table == -1,
+	      "defaults: no on-failures, no ignore");
+	CHECK_INT(w->max_sources, WATCH_SOURCES_DEFAULT, "default max-sources");
+	CHECK(cfg.ntrap_users == 2 && !strcmp(cfg.trap_users[0], "/etc/greywall/trap-users") &&
+		  !strcmp(cfg.trap_users[1], "/etc/greywall/more-traps"),
+	      "trap-users files add up");
+	config_free(&cfg);
+}
+
+static void test_watch_bad_inputs(void)
+{
+#define OK_WATCH "file \"/l\" pattern sshd on-trap <t>"
+	static const struct bad_input cases[] = {
+	    {"watch { " OK_WATCH " }", "t.conf:1:7: invalid watch name \"{\""},
+	    {"watch", "t.conf:1:1: missing a watch name after \"watch\""},
+	    {"watch po.p3 { " OK_WATCH " }", "t.conf:1:7: invalid watch name \"po.p3\""},
+	    {"watch a2345678901234567890123456789012 { " OK_WATCH " }",
+	     "t.conf:1:7: watch name \"a2345678901234567890123456789012\" is too long (at most 31 "
+	     "characters)"},
+	    {"watch a { " OK_WATCH " }\nwatch a { " OK_WATCH " }",
+	     "t.conf:2:7: watch \"a\" declared twice"},
+	    {"watch a { pattern sshd on-trap <t> }", "t.conf:1:7: watch \"a\" has no file or journal"},
+	    {"watch a { file \"/l\" on-trap <t> }", "t.conf:1:7: watch \"a\" has no pattern"},
+	    {"watch a { file \"/l\" pattern sshd }",
+	     "t.conf:1:7: watch \"a\" has no on-trap or on-failures"},
+	    {"watch a { file \"/l\" journal pattern sshd on-trap <t> }",
+	     "t.conf:1:21: watch \"a\" reads files or the journal, not both"},
+	    {"watch a { journal file \"/l\" pattern sshd on-trap <t> }",
+	     "t.conf:1:19: watch \"a\" reads files or the journal, not both"},
+	    {"watch a { journal journal " OK_WATCH " }", "t.conf:1:19: duplicate \"journal\""},
+	    {"watch a { journal directory \"/a\" directory \"/b\" pattern sshd on-trap <t> }",
+	     "t.conf:1:34: duplicate \"directory\""},
+	    {"watch a { journal unit \"\" pattern sshd on-trap <t> }",
+	     "t.conf:1:24: empty unit name"},
+	    {"watch a { " OK_WATCH " pattern dovecot }", "t.conf:1:46: duplicate \"pattern\""},
+	    {"watch a { file \"/l\" pattern imapd on-trap <t> }",
+	     "t.conf:1:29: unknown pattern \"imapd\" (dovecot, sshd, postfix-sasl or regex \"...\")"},
+	    {"watch a { file \"/l\" pattern }", "t.conf:1:29: expected a pattern, not \"}\""},
+	    {"watch a { file \"/l\" pattern regex }", "t.conf:1:35: expected regex, not \"}\""},
+	    {"watch a { " OK_WATCH " on-trap <u> }", "t.conf:1:46: duplicate \"on-trap\""},
+	    {"watch a { " OK_WATCH " ignore <u> ignore <v> }", "t.conf:1:57: duplicate \"ignore\""},
+	    {"watch a { " OK_WATCH " on-failures 0 within 1m <b> }",
+	     "t.conf:1:58: on-failures \"0\" is too small (minimum 1)"},
+	    {"watch a { " OK_WATCH " on-failures 1001 within 1m <b> }",
+	     "t.conf:1:58: on-failures \"1001\" is too large (maximum 1000)"},
+	    {"watch a { " OK_WATCH " on-failures 5 in 1m <b> }",
+	     "t.conf:1:60: expected \"within\", not \"in\""},
+	    {"watch a { " OK_WATCH " on-failures 5 within 0s <b> }",
+	     "t.conf:1:67: within \"0s\" is too small (minimum 1s)"},
+	    {"watch a { " OK_WATCH " on-failures 5 within 8d <b> }",
+	     "t.conf:1:67: within \"8d\" is too large (maximum 604800s)"},
+	    {"watch a { " OK_WATCH " on-failures 5 within 1m b }",
+	     "t.conf:1:70: expected \"<\", not \"b\""},
+	    {"watch a { " OK_WATCH " on-failures 5 within 1m <b>\n on-failures 2 within 1m <b> }",
+	     "t.conf:2:2: duplicate \"on-failures\""},
+	    {"watch a { " OK_WATCH " max-sources 0 }",
+	     "t.conf:1:58: max-sources \"0\" is too small (minimum 1)"},
+	    {"watch a { " OK_WATCH " max-sources 10000001 }",
+	     "t.conf:1:58: max-sources \"10000001\" is too large (maximum 10000000)"},
+	    {"watch a { " OK_WATCH " max-sources 5 max-sources 5 }",
+	     "t.conf:1:60: duplicate \"max-sources\""},
+	    {"watch a { " OK_WATCH " lines 5 }", "t.conf:1:46: unknown keyword \"lines\""},
+	    {"watch a { " OK_WATCH " } x", "t.conf:1:48: unexpected \"x\""},
+	    {"table <t> const\nwatch a { " OK_WATCH " }",
+	     "t.conf:2:43: table <t> is const: watch \"a\" cannot list sources in it"},
+	    {"table <b> const\nwatch a { " OK_WATCH " on-failures 5 within 1m <b> }",
+	     "t.conf:2:71: table <b> is const: watch \"a\" cannot list sources in it"},
+	    {"watch a { " OK_WATCH " }\ntable <t> persist const",
+	     "t.conf:2:19: table <t> is const: watch \"a\" cannot list sources in it"},
+	    {"trap-users \"/x\"", "t.conf:1:12: expected \"file\", not \"/x\""},
+	    {"trap-users file", "t.conf:1:12: missing file name after \"file\""},
+	    {"trap-users file \"/x\" \"/y\"", "t.conf:1:22: unexpected \"/y\""},
+	};
+#undef OK_WATCH
+	struct config cfg;
+	char err[256] = "";
+	int ret;
+
+	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad watch block");
+	/* The regex library's own words follow the position: only the start is ours. */
+	ret = load("watch a {\n file \"/l\"\n pattern regex \"(?<addr>[0-9.]+\" on-trap <t> }", &cfg,
+		   err, sizeof(err));
+	CHECK(ret == -EINVAL && !strncmp(err, "t.conf:3:16: invalid regex \"(?<addr>[0-9.]+\": ",
+					 strlen("t.conf:3:16: invalid regex \"(?<addr>[0-9.]+\": ")),
+	      "a regex that does not compile: %s", err);
+	ret = load("watch a { file \"/l\" pattern regex \"from (\\\\S+)\" on-trap <t> }", &cfg, err,
+		   sizeof(err));
+	CHECK(ret == -EINVAL && strstr(err, "t.conf:1:35: invalid regex \"from (\\\\S+)\": "),
+	      "a regex without (?<addr>): %s", err);
+}
+
 int main(void)
 {
 	test_spec_example();
@@ -1315,6 +1462,8 @@ int main(void)
 	test_spamd_options();
 	test_spamd_bad_inputs();
 	test_spamd_tables();
+	test_watch_block();
+	test_watch_bad_inputs();
 	test_too_many_rules();
 	test_load_file();
 	test_keywords_documented();

@@ -60,6 +60,7 @@ static const struct {
 } statements[] = {
     {"set", parse_set},	   {"table", parse_table}, {"queue", parse_queue},
     {"block", parse_rule}, {"pass", parse_rule},   {"spamd", parse_spamd_block},
+    {"watch", parse_watch_block}, {"trap-users", parse_trap_users},
 };
 
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
@@ -85,6 +86,7 @@ void config_keywords(config_keyword_fn fn, void *ctx)
 	options_keywords(fn, ctx);
 	rules_keywords(fn, ctx);
 	spamd_block_keywords(fn, ctx);
+	watch_block_keywords(fn, ctx);
 }
 
 static int config_init(struct config *cfg, const char *name)
@@ -118,6 +120,7 @@ void config_free(struct config *cfg)
 	free(cfg->rules);
 	free(cfg->queues);
 	config_spamd_free(cfg->spamd);
+	config_watches_free(cfg);
 	free(cfg->warnings);
 	free(cfg->state_dir);
 	free(cfg->bpf_dir);

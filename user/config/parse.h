@@ -4,7 +4,7 @@
  * numbers, durations, strings, names, addresses, lists and blocks). Only
  * user/config/ includes this header: the grammars are options.c (`set`),
  * rules.c (tables, queues, rules), spamd_block.c (the `spamd { }` block),
- * and config.c reads the file and hands each statement to one of them.
+ * watch_block.c (log watchers), and config.c reads the file and hands each statement to one of them.
  *
  * Functions return 0 or -errno; the first error writes the one message the
  * caller of config_load_*() gets, naming file, line, column and token.
@@ -41,7 +41,7 @@ struct parser {
 	size_t i;	       /* the next token */
 	int rule_number;
 	unsigned int nanon;
-	size_t tables_cap, rules_cap, queues_cap, warnings_cap;
+	size_t tables_cap, rules_cap, queues_cap, warnings_cap, watches_cap, trap_users_cap;
 	struct queue_ref *qrefs;
 	size_t nqrefs, qrefs_cap;
 	bool warned[IGNORED_STATE_OPTIONS];
@@ -154,6 +154,8 @@ int parse_set(struct parser *p);
 int table_new(struct parser *p, const struct lex_token *t, const char *name, unsigned int flags,
 	      int *index);
 int parse_table(struct parser *p);
+/* "<name>": the table, created as PF does when no `table` line declares it (yet). */
+int parse_table_ref(struct parser *p, int *index);
 int parse_queue(struct parser *p);
 int parse_rule(struct parser *p);
 int resolve_queue_refs(struct parser *p);
@@ -162,10 +164,18 @@ int resolve_queue_refs(struct parser *p);
 int parse_spamd_block(struct parser *p);
 void config_spamd_free(struct config_spamd *s);
 
+/* watch_block.c: `watch NAME { ... }` and `trap-users file "path"`. */
+int parse_watch_block(struct parser *p);
+int parse_trap_users(struct parser *p);
+void config_watches_free(struct config *cfg);
+/* The name of a watcher that lists sources in the table, or NULL. */
+const char *watch_writing_table(const struct config *cfg, int table);
+
 /* Each grammar's keywords, for config_keywords(); a list ends with NULL. */
 void keywords_each(const char *grammar, const char *const *list, config_keyword_fn fn, void *ctx);
 void options_keywords(config_keyword_fn fn, void *ctx);
 void rules_keywords(config_keyword_fn fn, void *ctx);
 void spamd_block_keywords(config_keyword_fn fn, void *ctx);
+void watch_block_keywords(config_keyword_fn fn, void *ctx);
 
 #endif /* __GREYWALL_CONFIG_PARSE_H */

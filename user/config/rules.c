@@ -127,8 +127,7 @@ static int parse_table_name(struct parser *p, const struct lex_token **out)
 	return ret;
 }
 
-/* "<name>": the table, created as PF does when no `table` line declares it (yet). */
-static int parse_table_ref(struct parser *p, int *index)
+int parse_table_ref(struct parser *p, int *index)
 {
 	const struct lex_token *name;
 	int ret;
@@ -246,6 +245,11 @@ int parse_table(struct parser *p)
 			next(p);
 			if (tab->flags & flag)
 				return perr(p, t, "duplicate \"%s\"", t->text);
+			if (flag == CONFIG_TABLE_CONST && watch_writing_table(p->cfg, index))
+				return perr(p, t,
+					    "table <%s> is const: watch \"%s\" cannot list "
+					    "sources in it",
+					    tab->name, watch_writing_table(p->cfg, index));
 			tab->flags |= flag;
 		} else if (is_kw(t, "timeout")) {
 			next(p);
