@@ -334,8 +334,11 @@ long follow_read(struct follow *f, size_t budget, follow_line_fn fn, void *ctx)
 	if (f->wd < 0) {
 		/* The directory went away and came back: watch it again. */
 		f->wd = inotify_add_watch(f->inotify_fd, f->dir, FOLLOW_EVENTS);
-		if (f->wd < 0)
+		if (f->wd < 0) {
+			/* Not back yet: nothing here wakes the loop again for it. */
+			f->ready = false;
 			return -errno;
+		}
 	}
 	err = read_all(f, &budget, fn, ctx, &lines);
 	if (err >= 0) {
