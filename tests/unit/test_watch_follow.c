@@ -17,41 +17,13 @@
 
 #include "watch/follow.h"
 #include "check.h"
+#include "seen.h"
 
 /* Long enough for a loaded machine; only a missing event ever waits this long. */
 #define EVENT_TIMEOUT_MS 5000
 
 static char dir[] = "/tmp/gw-follow-XXXXXX";
 static int inotify_fd, epoll_fd;
-
-/* Every line handed over, each followed by "\n". */
-struct seen {
-	char text[16384];
-	size_t len;
-	size_t longest;
-};
-
-static void collect(const char *line, size_t len, void *ctx)
-{
-	struct seen *s = ctx;
-
-	if (len > s->longest)
-		s->longest = len;
-	if (s->len + len + 1 >= sizeof(s->text))
-		return;
-	memcpy(s->text + s->len, line, len);
-	s->len += len;
-	s->text[s->len++] = '\n';
-	s->text[s->len] = '\0';
-}
-
-static const char *taken(struct seen *s)
-{
-	s->text[s->len] = '\0';
-	s->len = 0;
-	s->longest = 0;
-	return s->text;
-}
 
 static void path_of(char *out, const char *name)
 {

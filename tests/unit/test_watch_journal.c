@@ -15,6 +15,7 @@
 
 #include "watch/journal.h"
 #include "check.h"
+#include "seen.h"
 
 #define EVENT_TIMEOUT_MS 5000
 
@@ -26,34 +27,6 @@ static const char *const remote_paths[] = {
 static char dir[] = "/tmp/gw-journal-XXXXXX";
 static const char *remote;
 static unsigned long long seconds = 1700000000;
-
-struct seen {
-	char text[16384];
-	size_t len;
-	size_t longest;
-};
-
-static void collect(const char *line, size_t len, void *ctx)
-{
-	struct seen *s = ctx;
-
-	if (len > s->longest)
-		s->longest = len;
-	if (s->len + len + 1 >= sizeof(s->text))
-		return;
-	memcpy(s->text + s->len, line, len);
-	s->len += len;
-	s->text[s->len++] = '\n';
-	s->text[s->len] = '\0';
-}
-
-static const char *taken(struct seen *s)
-{
-	s->text[s->len] = '\0';
-	s->len = 0;
-	s->longest = 0;
-	return s->text;
-}
 
 /*
  * Append entries to DIR/file: "unit message" per entry, the unit "-" for
