@@ -329,7 +329,8 @@ static void test_long_lines(void)
 	put(w, text);
 	CHECK(pump(f, &s), "long: events");
 	CHECK_INT(s.longest, WATCH_LINE_MAX, "long: cut to WATCH_LINE_MAX");
-	CHECK(!strcmp(s.text + WATCH_LINE_MAX, "\nshort\n"), "long: handed over once, then the next line");
+	CHECK(!strcmp(s.text + WATCH_LINE_MAX, "\nshort\n"),
+	      "long: handed over once, then the next line");
 	CHECK_INT(follow_stats(f)->cut, 1, "long: counted");
 	taken(&s);
 	memset(text, 'y', WATCH_LINE_MAX);
@@ -408,7 +409,8 @@ static void test_symlink(void)
 	path_of(link, "link.log");
 	put_file("target.log", "x\n");
 	CHECK_INT(symlink(target, link), 0, "symlink: made");
-	CHECK_INT(follow_new(&f, inotify_fd, link, NULL), -ELOOP, "symlink: refused, name the file");
+	CHECK_INT(follow_new(&f, inotify_fd, link, NULL), -ELOOP,
+		  "symlink: refused, name the file");
 }
 
 int main(void)
@@ -422,7 +424,8 @@ int main(void)
 	}
 	inotify_fd = follow_inotify_open();
 	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	CHECK(inotify_fd >= 0 && epoll_fd >= 0 && !epoll_ctl(epoll_fd, EPOLL_CTL_ADD, inotify_fd, &ev),
+	CHECK(inotify_fd >= 0 && epoll_fd >= 0 &&
+	      !epoll_ctl(epoll_fd, EPOLL_CTL_ADD, inotify_fd, &ev),
 	      "inotify descriptor in an epoll");
 
 	test_pieces();

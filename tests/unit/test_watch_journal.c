@@ -170,7 +170,7 @@ int main(void)
 	snprintf(cursor, sizeof(cursor), "%s", journal_cursor(both));
 	CHECK(strlen(cursor) > 0, "the cursor of the entry handed over");
 	journal_free(both);
-	CHECK_INT(append((const char *const[]){ "ssh.service eight (written while stopped)" }, 1), 0,
+	CHECK_INT(append((const char *const[]){ "ssh.service eight (while stopped)" }, 1), 0,
 		  "appended while the reader is stopped");
 	again = open_journal(two_units, 2, cursor);
 	CHECK(again && journal_ready(again), "restarted from the cursor, ready at once");
@@ -179,7 +179,7 @@ int main(void)
 		goto out;
 	while (journal_ready(again))
 		journal_read(again, 100, collect, &s);
-	CHECK_STR(taken(&s), "six\nseven\neight (written while stopped)\n",
+	CHECK_STR(taken(&s), "six\nseven\neight (while stopped)\n",
 		  "restart: the entry at the cursor is not read again, none after it is lost");
 
 	/* A MESSAGE longer than WATCH_LINE_MAX is cut there (and counted). */

@@ -315,7 +315,7 @@ static int read_all(struct follow *f, size_t *budget, follow_line_fn fn, void *c
 			return err;
 		if (!current_replaced(f))
 			return 1;
-		/* Moved away or deleted: what is still written to it is read before the new file. */
+		/* Moved away or deleted: what is still written to it comes before the new file. */
 		f->stats.rotations++;
 		f->old = f->cur;
 		f->cur.fd = -1;
