@@ -43,7 +43,8 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OU
 # headers it includes in a .d file beside it: touching a header rebuilds
 # only what includes it. -MP keeps the build going when a header goes away.
 DEPFLAGS := -MMD -MP
-LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8
+# The log watchers match lines with PCRE2 and read journald through sd-journal.
+LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8 -lsystemd
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) $(DEPFLAGS)
 
@@ -81,7 +82,9 @@ all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BE
 # systemd-analyze, strace and libcap2-bin's capsh: tests/integration/test_unit.sh).
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
 	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev \
-	postfix swaks libio-socket-inet6-perl systemd strace libcap2-bin libpcre2-dev
+	postfix swaks libio-socket-inet6-perl systemd strace libcap2-bin
+# The log watchers: PCRE2, sd-journal; systemd-journal-remote writes the tests' journals.
+DEPS += libpcre2-dev libsystemd-dev systemd-journal-remote
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool
 deps:
