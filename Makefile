@@ -44,6 +44,8 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OU
 # only what includes it. -MP keeps the build going when a header goes away.
 DEPFLAGS := -MMD -MP
 LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3
+# The log watchers' patterns.
+LDLIBS += -lpcre2-8
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) $(DEPFLAGS)
 
@@ -82,6 +84,8 @@ all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BE
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
 	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev \
 	postfix swaks libio-socket-inet6-perl systemd strace libcap2-bin
+# PCRE2 for the log watchers' patterns; the daemons and clients their tests run.
+DEPS += libpcre2-dev dovecot-core dovecot-pop3d dovecot-imapd openssh-server openssh-client python3
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool
 deps:
