@@ -27,6 +27,7 @@ HARNESSES=(
 	"smtp 16384: user/spamd/smtp.c user/lib/addr.c"
 	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
 	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"
+	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
 )
 
 CLANG=${CLANG:-clang}
