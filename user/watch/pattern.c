@@ -77,7 +77,7 @@ static const char *const dovecot_res[] = {
 	"session=<[A-Za-z0-9+/]*>$",
 };
 static const char *const sshd_res[] = {
-	"(?:Invalid user|Failed (?:password|keyboard-interactive/pam) for (?:invalid user )?)"
+	"(?:Invalid user |Failed (?:password|keyboard-interactive/pam) for (?:invalid user )?)"
 	"(*COMMIT)(?<user>.*) from " ADDR " port \\d+(?: ssh2)?$",
 	"(?:Connection closed by|Disconnected from) invalid user (*COMMIT)(?<user>.*) " ADDR
 	" port \\d+ \\[preauth\\]$",
