@@ -20,7 +20,8 @@ cd "$(dirname "$0")/../.."
 # One line per harness: NAME MAX_LEN: what is linked with tests/fuzz/fuzz_NAME.c.
 # MAX_LEN is libFuzzer's -max_len: room for the longest input that reaches
 # every limit (smtp: past SMTP_LINE_MAX, 8192; privsep: past PRIVSEP_LINE_MAX,
-# 73984; blacklist: past its 1024-byte carried line, in gzip too).
+# 73984; blacklist: past its 1024-byte carried line, in gzip too; watch: past
+# WATCH_LINE_MAX, 4096).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c -lz"

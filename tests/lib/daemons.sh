@@ -13,7 +13,9 @@
 #
 # NETNS  a namespace that exists (ip netns add), where the daemon runs.
 # DIR    an empty directory (under a mktemp -d), the daemon's configuration,
-#        keys, sockets and pid file; one daemon of each kind per DIR.
+#        keys, sockets and pid file; one daemon of each kind per DIR. Dovecot's
+#        auth and mail processes run as the dovecot user: DIR's parents must
+#        be searchable by it (mktemp -d makes 0700: chmod 755 it).
 # LOG    the log file: Dovecot's log_path ("Dec 07 07:30:01 pop3-login:
 #        Info: ..."), sshd's -E file ("sshd[123]: ..."; sshd -E writes no
 #        time stamp). Both daemons append.
