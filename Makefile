@@ -83,8 +83,10 @@ all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BE
 DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
 	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev \
 	postfix swaks libio-socket-inet6-perl systemd strace libcap2-bin
-# The log watchers: PCRE2, sd-journal; systemd-journal-remote writes the tests' journals.
-DEPS += libpcre2-dev libsystemd-dev systemd-journal-remote
+# The log watchers: PCRE2, sd-journal; their tests run Dovecot, sshd and Python
+# clients, and systemd-journal-remote writes their journals.
+DEPS += libpcre2-dev libsystemd-dev systemd-journal-remote dovecot-core dovecot-pop3d \
+	dovecot-imapd openssh-server openssh-client python3
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool
 deps:

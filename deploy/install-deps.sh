@@ -20,7 +20,7 @@ apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends $missing >/dev/null
 # Packages that ship a service: the benchmarks and tests run private
 # instances, so the system's is left disabled and stopped.
-for svc in postfix postgrey endlessh; do
+for svc in postfix postgrey endlessh dovecot; do
 	case " $missing " in *" $svc "*) ;; *) continue ;; esac
 	if command -v systemctl >/dev/null 2>&1; then
 		systemctl disable "$svc.service" >/dev/null 2>&1 || true

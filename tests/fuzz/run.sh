@@ -20,13 +20,15 @@ cd "$(dirname "$0")/../.."
 # One line per harness: NAME MAX_LEN: what is linked with tests/fuzz/fuzz_NAME.c.
 # MAX_LEN is libFuzzer's -max_len: room for the longest input that reaches
 # every limit (smtp: past SMTP_LINE_MAX, 8192; privsep: past PRIVSEP_LINE_MAX,
-# 73984; blacklist: past its 1024-byte carried line, in gzip too).
+# 73984; blacklist: past its 1024-byte carried line, in gzip too; watch: past
+# WATCH_LINE_MAX, 4096).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
 	"smtp 16384: user/spamd/smtp.c user/lib/addr.c"
 	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
 	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"
+	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
 )
 
 CLANG=${CLANG:-clang}

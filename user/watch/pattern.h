@@ -61,9 +61,15 @@ void watch_pattern_free(struct watch_pattern *pat);
  * Returns 1 and fills m when the line is a failure with a valid source
  * address, 0 when it is not (no match, or a match whose address does not
  * parse: counted by the caller as unparsed, never listed), -errno when the
- * match itself failed (PCRE2's match limit).
+ * match itself failed (PCRE2's match limit: -E2BIG).
+ *
+ * A line of WATCH_LINE_MAX bytes or more is one the reader cut: it never
+ * matches, since its end, where the built-ins anchor, is gone.
+ *
+ * pat is not const: it holds the match's scratch space (allocated once,
+ * not per line), so one pattern is matched by one thread at a time.
  */
-int watch_pattern_match(const struct watch_pattern *pat, const char *line, size_t len,
+int watch_pattern_match(struct watch_pattern *pat, const char *line, size_t len,
 			struct watch_match *m);
 
 #endif /* __GREYWALL_WATCH_PATTERN_H */
