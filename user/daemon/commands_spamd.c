@@ -16,6 +16,7 @@
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
 #include "spamd/spamdb.h"
+#include "watch/watch.h"
 
 static struct grey *require_grey(struct daemon *d, struct control_request *req)
 {
@@ -34,6 +35,7 @@ static void spamtraps_changed(struct daemon *d)
 
 	grey_spamtraps_load(s->grey, s->spamtraps);
 	spamd_child_send_traps(d);
+	watch_traps_changed(d);
 }
 
 bool commands_spamdb_only_lists(int argc, char *const argv[])

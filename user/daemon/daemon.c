@@ -20,6 +20,7 @@
 #include "datapath/sweeper.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
+#include "watch/watch.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
 #include "tables/tablefile.h"
@@ -242,6 +243,8 @@ static int config_apply(struct daemon *d, char *err, size_t errlen)
 		ret = queues_start(d, err, errlen);
 	if (!ret)
 		ret = spamd_reload(d, err, errlen);
+	if (!ret)
+		ret = watch_reload(d, err, errlen);
 	return ret;
 }
 
@@ -506,6 +509,7 @@ int daemon_detach(const struct config *cfg, char *err, size_t errlen)
 void daemon_close(struct daemon *d)
 {
 	notify_systemd("STOPPING=1");
+	watch_close(d);
 	spamd_close(d);
 	if (tables_store_retry(&d->tables)) {
 		struct tables_unsaved_count c;

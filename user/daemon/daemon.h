@@ -19,6 +19,7 @@
 #define GREYWALL_VERSION "0.1"
 
 struct spamd;
+struct watch_set;
 
 struct daemon {
 	struct config cfg;
@@ -27,6 +28,7 @@ struct daemon {
 	struct tables tables;
 	struct datapath dp;
 	struct spamd *spamd;	/* NULL without a spamd block */
+	struct watch_set *watch; /* NULL without watch blocks */
 	struct queues queues;	/* the config's queues' last measurements */
 	struct overload overload; /* the overload event ring; its ring NULL outside the loop */
 	int control_fd;		/* the control socket listening; -1 */

@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
+#include "watch/watch.h"
 
 static void handle_client(struct daemon *d, int listen_fd)
 {
@@ -132,6 +133,7 @@ static void periodic(struct daemon *d, int64_t now)
 	}
 	store_catch_up(d);
 	spamd_periodic(d, now);
+	watch_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	ret = queues_sample(&d->queues, &d->cfg, mono.tv_sec * 1000000000ll + mono.tv_nsec);
@@ -199,6 +201,16 @@ int daemon_run(struct daemon *d)
 			return ret;
 		}
 	}
+	{
+		char err[512];
+
+		/* After spamd's: the trap names start from its spamtraps. */
+		ret = watch_start(d, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
 
 	while (!d->stop) {
 		struct epoll_event events[8];
@@ -206,7 +218,8 @@ int daemon_run(struct daemon *d)
 		int n;
 
 		log_flush();
-		n = epoll_wait(ep, events, 8, spamd_child_pending(d) ? 0 : -1);
+		n = epoll_wait(ep, events, 8,
+			       spamd_child_pending(d) || watch_pending(d) ? 0 : -1);
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -224,6 +237,8 @@ int daemon_run(struct daemon *d)
 				spamd_child_read(d);
 			} else if (d->spamd && fd == d->spamd->load.fd) {
 				spamd_lists_read(d);
+			} else if (watch_owns_fd(d, fd)) {
+				watch_event(d, fd);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
@@ -249,6 +264,7 @@ int daemon_run(struct daemon *d)
 			}
 		}
 		spamd_child_work(d);
+		watch_work(d);
 	}
 	overload_close(&d->overload);
 	d->epoll_fd = -1;

@@ -67,6 +67,13 @@
 	  "make addresses spamtraps")                                                           \
 	X(CALLBACKS, "callbacks", "", true, NULL, RUN(commands_callbacks),                     \
 	  "the SMTP callback probes the tarpit saw")                                           \
+	X(WATCH_SHOW, "watch show", "[-v]", true, NULL, RUN(commands_watch_show),              \
+	  "the log watchers: files, counts (-v: sources counting)")                            \
+	X(WATCH_CANDIDATES, "watch candidates", "", true, NULL,                                \
+	  RUN(commands_watch_candidates),                                                      \
+	  "sources below the threshold today, login names that could be traps")               \
+	X(WATCH_ADD_TRAPS, "watch add-traps", "NAME...", false, NULL,                          \
+	  RUN(commands_watch_add_traps), "make login names traps")                             \
 	X(HELP, "help", "", true, NULL, RUN(cmd_help), "this list")
 
 #define VERB_ID(id, words, args, read_only, only_reads, handler, help) VERB_##id,
