@@ -83,6 +83,25 @@ for _ in 1 2 3 4; do line oracle 2001:db8:bad::7; done
 wait_for 5 in_table bruteforce 2001:db8:bad::7
 ok $? "five within the window list an IPv6 source"
 
+# sshd writes up to three lines for one connection: they count once.
+conn() { # user source port
+	local t
+	t="$(date '+%b %e %T') gw sshd[$3]:"
+	{
+		printf '%s Invalid user %s from %s port %d\n' "$t" "$1" "$2" "$3"
+		printf '%s Failed password for invalid user %s from %s port %d ssh2\n' "$t" "$1" "$2" "$3"
+		printf '%s Connection closed by invalid user %s %s port %d [preauth]\n' "$t" "$1" "$2" "$3"
+	} >>"$LOG"
+	n=$((n + 3))
+}
+for p in 50001 50002 50003 50004; do conn test 2001:db8:beef::9 $p; done
+wait_for 5 lines_are 27
+check "four connections of three lines each do not list" refute in_table bruteforce 2001:db8:beef::9
+has "the other lines of a connection are not counted again" "matched 27 \(same connection 8\)" "$(ctl watch show)"
+conn test 2001:db8:beef::9 50005
+wait_for 5 in_table bruteforce 2001:db8:beef::9
+ok $? "the fifth connection lists the source"
+
 # An address inside the login name is the attacker's text, never the source.
 for _ in 1 2 3 4 5; do line "x from 192.0.2.77 port 22" 198.51.100.8; done
 wait_for 5 in_table bruteforce 198.51.100.8
@@ -94,7 +113,7 @@ line luochun ::ffff:203.0.113.200
 wait_for 5 in_table longterm 203.0.113.200
 ok $? "an IPv4-mapped source is listed as IPv4"
 line luochun 192.0.2.66
-wait_for 5 lines_are 22
+wait_for 5 lines_are 37
 check "a source in the ignore table is not listed" refute in_table longterm 192.0.2.66
 has "and counted as ignored" "ignored 1 " "$(ctl watch show)"
 
@@ -105,12 +124,12 @@ line guest 203.0.113.50 "$LOG.1"
 line guest 203.0.113.51 "$LOG.1"
 line guest 203.0.113.52
 line guest 203.0.113.53
-wait_for 5 lines_are 26
-ok $? "mv + create: every line once (26)"
+wait_for 5 lines_are 41
+ok $? "mv + create: every line once (41)"
 cp "$LOG" "$LOG.2" && : >"$LOG"
 line guest 203.0.113.54
-wait_for 5 lines_are 27
-ok $? "copytruncate: every line once (27)"
+wait_for 5 lines_are 42
+ok $? "copytruncate: every line once (42)"
 has "watch show counts the rotation and the truncation" "rotations 1, truncations 1" "$(ctl watch show)"
 
 # A restart continues where it stopped, also past a rotation while down.

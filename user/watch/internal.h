@@ -27,6 +27,19 @@ struct watch_store;
 #define USER_CANDIDATE_SOURCES 2
 #define CANDIDATES_MAX	 1000
 
+/*
+ * The connections (source and port) whose failure a watcher counted
+ * lately, so that the other lines of one connection do not count again:
+ * a direct-mapped cache, an entry per slot, the newest wins.
+ */
+#define CONN_SLOTS 4096
+
+struct conn_seen {
+	struct addr_prefix src;
+	uint16_t port;
+	int64_t when;
+};
+
 struct watcher {
 	char name[CONFIG_WATCH_NAME_MAX];
 	const struct config_watch *cfg;	/* in d->cfg: re-pointed at reload */
@@ -37,6 +50,7 @@ struct watcher {
 	int journal_fd;
 	struct watch_count *count;
 	int64_t *times;			/* threshold of them: the failures that decided */
+	struct conn_seen *conns;	/* CONN_SLOTS of them */
 	struct watch_stats st;
 	bool moved;			/* reload: taken over by a new watcher */
 	bool unsaved;			/* read since the positions were saved */

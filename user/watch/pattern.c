@@ -50,8 +50,9 @@
  *   Connection closed by invalid user X A port P [preauth]
  *   Disconnected from invalid user X A port P [preauth]
  * One connection of an invalid user that tries one password writes three
- * of these (Invalid user, Failed password, Connection closed): on-failures
- * counts lines, as fail2ban's sshd filter does.
+ * of these (Invalid user, Failed password, Connection closed); the source
+ * port (?<port>) tells the watcher they are one connection, which counts
+ * once.
  *
  * (*COMMIT) after the daemon's text that precedes the name: once that is
  * found, the greedy name and the anchored tail either match there or
@@ -78,9 +79,9 @@ static const char *const dovecot_res[] = {
 };
 static const char *const sshd_res[] = {
 	"(?:Invalid user |Failed (?:password|keyboard-interactive/pam) for (?:invalid user )?)"
-	"(*COMMIT)(?<user>.*) from " ADDR " port \\d+(?: ssh2)?$",
+	"(*COMMIT)(?<user>.*) from " ADDR " port (?<port>\\d{1,5})(?: ssh2)?$",
 	"(?:Connection closed by|Disconnected from) invalid user (*COMMIT)(?<user>.*) " ADDR
-	" port \\d+ \\[preauth\\]$",
+	" port (?<port>\\d{1,5}) \\[preauth\\]$",
 };
 static const char *const postfix_sasl_res[] = {
 	"^(?:(?:[^ ]*+ ++){1,4}?postfix[A-Za-z0-9_.-]*/(?:[A-Za-z0-9_.-]+/)*smtpd\\[\\d+\\]: )?"
@@ -107,6 +108,7 @@ struct watch_regex {
 	pcre2_code *code;
 	uint32_t addr_group;
 	uint32_t user_group;		/* 0: none */
+	uint32_t port_group;		/* 0: none */
 };
 
 struct watch_pattern {
@@ -165,6 +167,7 @@ static int regex_compile(struct watch_regex *re, const char *text, char *err, si
 	}
 	re->addr_group = group_number(re->code, "addr");
 	re->user_group = group_number(re->code, "user");
+	re->port_group = group_number(re->code, "port");
 	if (!re->addr_group) {
 		snprintf(err, errlen, "regex: no (?<addr>...) group for the source address");
 		return -EINVAL;
@@ -269,6 +272,19 @@ static int regex_match(struct watch_pattern *pat, const struct watch_regex *re,
 	m->user[0] = '\0';
 	m->has_user = false;
 	m->user_cut = false;
+	m->port = 0;
+	if (re->port_group && ov[2 * re->port_group] != PCRE2_UNSET) {
+		unsigned long port = 0;
+
+		for (size_t i = ov[2 * re->port_group]; i < ov[2 * re->port_group + 1]; i++) {
+			if (line[i] < '0' || line[i] > '9' || port > 65535)
+				return 0;
+			port = port * 10 + (unsigned long)(line[i] - '0');
+		}
+		if (port > 65535)
+			return 0;
+		m->port = (uint16_t)port;
+	}
 	if (re->user_group && ov[2 * re->user_group] != PCRE2_UNSET) {
 		start = ov[2 * re->user_group];
 		ulen = ov[2 * re->user_group + 1] - start;

@@ -6,7 +6,9 @@
  *
  * A pattern is a list of PCRE2 regular expressions, tried in order; the
  * first that matches decides. Each names what it captures: (?<addr>...)
- * the source address (required), (?<user>...) the login name (optional).
+ * the source address (required), (?<user>...) the login name (optional), (?<port>...) the
+ * source port (optional: lines with the same source and port are one
+ * connection, and count once).
  * The built-in patterns (dovecot, sshd, postfix-sasl) are anchored at the
  * end of the line on text the daemon itself writes after any field an
  * outsider chooses, so a login name that contains "from 192.0.2.77 port
@@ -18,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/addr.h"
 
@@ -40,6 +43,12 @@ struct watch_match {
 	char user[WATCH_USER_MAX + 1];	/* as logged; "" when the pattern has none */
 	bool has_user;
 	bool user_cut;			/* longer than WATCH_USER_MAX */
+	/*
+	 * The source port, 0 when the pattern has no (?<port>): the lines
+	 * of one connection (sshd writes up to three) share it, and count
+	 * as one failure.
+	 */
+	uint16_t port;
 };
 
 /* The built-in pattern called name ("dovecot", ...), or -1. */

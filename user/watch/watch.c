@@ -130,6 +130,29 @@ static void threshold_rule(const struct watcher *w, char *buf, size_t len)
 		 cw->threshold, cw->window, first, last);
 }
 
+/*
+ * Whether the failure is another line of a connection counted already
+ * (within the window): sshd writes up to three lines for one.
+ */
+static bool seen_connection(struct watcher *w, const struct watch_match *m, int64_t now)
+{
+	uint32_t h = m->port * 2654435761u;
+	struct conn_seen *slot;
+
+	if (!m->port)
+		return false;
+	for (size_t i = 0; i < sizeof(m->source.bytes); i++)
+		h = (h ^ m->source.bytes[i]) * 16777619u;
+	slot = &w->conns[h % CONN_SLOTS];
+	if (slot->port == m->port && addr_equal(&slot->src, &m->source) &&
+	    now - slot->when < (int64_t)(w->cfg->window ? w->cfg->window : WATCH_DAY))
+		return true;
+	slot->src = m->source;
+	slot->port = m->port;
+	slot->when = now;
+	return false;
+}
+
 static void on_line(const char *line, size_t len, void *ctx)
 {
 	struct line_ctx *c = ctx;
@@ -138,6 +161,7 @@ static void on_line(const char *line, size_t len, void *ctx)
 	struct watch_match m;
 	char rule[160];
 	int ignore = table_of(c->d, cw->ignore_table), ret;
+	bool trap;
 
 	w->st.lines++;
 	w->unsaved = true;
@@ -152,7 +176,8 @@ static void on_line(const char *line, size_t len, void *ctx)
 		watch_count_forget(w->count, &m.source);
 		return;
 	}
-	if (m.has_user && !m.user_cut && watch_is_trap(c->d, m.user)) {
+	trap = m.has_user && !m.user_cut && watch_is_trap(c->d, m.user);
+	if (trap) {
 		w->st.traps++;
 		if (cw->trap_table >= 0) {
 			/* The name goes into the evidence escaped as the line is, on output. */
@@ -162,7 +187,12 @@ static void on_line(const char *line, size_t len, void *ctx)
 			watch_count_forget(w->count, &m.source);
 			return;
 		}
-	} else if (m.has_user && m.user[0] && !m.user_cut) {
+	}
+	if (seen_connection(w, &m, c->now)) {
+		w->st.same_connection++;
+		return;
+	}
+	if (!trap && m.has_user && m.user[0] && !m.user_cut) {
 		ret = watch_count_user(w->count, m.user, &m.source, c->now);
 		if (ret)
 			w->st.match_errors++;
@@ -243,6 +273,7 @@ static void watcher_free(struct watch_set *ws, struct watcher *w)
 	watch_count_free(w->count);
 	watch_pattern_free(w->pat);
 	free(w->times);
+	free(w->conns);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -323,7 +354,8 @@ static int new_counting(struct watcher *w)
 	};
 
 	w->times = calloc(cw->threshold ? cw->threshold : 1, sizeof(*w->times));
-	if (!w->times)
+	w->conns = calloc(CONN_SLOTS, sizeof(*w->conns));
+	if (!w->times || !w->conns)
 		return -ENOMEM;
 	return watch_count_new(&w->count, &lim);
 }
@@ -366,8 +398,10 @@ static int watcher_init(struct daemon *d, struct watcher *w, const struct config
 	if (old && same_counting(old->cfg, cw)) {
 		w->count = old->count;
 		w->times = old->times;
+		w->conns = old->conns;
 		old->count = NULL;
 		old->times = NULL;
+		old->conns = NULL;
 		return 0;
 	}
 	return new_counting(w);

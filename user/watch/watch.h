@@ -28,6 +28,7 @@ struct watch_set;
 struct watch_stats {
 	uint64_t lines;
 	uint64_t matched;		/* failures with a source address */
+	uint64_t same_connection;	/* of them, more lines of a connection counted */
 	uint64_t traps;			/* of them, with a trap login name */
 	uint64_t listed_trap;		/* sources added by on-trap */
 	uint64_t listed_failures;	/* sources added by on-failures */

@@ -103,10 +103,11 @@ static void show_watcher(struct daemon *d, struct watcher *w, bool verbose, FILE
 	}
 	show_actions(d, cw, out);
 	fprintf(out,
-		"\tlines %" PRIu64 " matched %" PRIu64 " traps %" PRIu64 " listed %" PRIu64
+		"\tlines %" PRIu64 " matched %" PRIu64 " (same connection %" PRIu64 ") traps %" PRIu64
+		" listed %" PRIu64
 		" (on-trap %" PRIu64 ", on-failures %" PRIu64 ") already %" PRIu64
 		" ignored %" PRIu64 " refused %" PRIu64 " cut %" PRIu64 " errors %" PRIu64 "\n",
-		st->lines, st->matched, st->traps, st->listed_trap + st->listed_failures,
+		st->lines, st->matched, st->same_connection, st->traps, st->listed_trap + st->listed_failures,
 		st->listed_trap, st->listed_failures, st->already, st->ignored, st->refused, cut,
 		st->match_errors + st->read_errors);
 	watch_count_stats(w->count, &cs);
