@@ -404,6 +404,7 @@ static void test_symlink(void)
 {
 	char target[PATH_MAX], link[PATH_MAX];
 	struct follow *f = NULL;
+	struct seen s = { 0 };
 
 	path_of(target, "target.log");
 	path_of(link, "link.log");
@@ -411,6 +412,23 @@ static void test_symlink(void)
 	CHECK_INT(symlink(target, link), 0, "symlink: made");
 	CHECK_INT(follow_new(&f, inotify_fd, link, NULL), -ELOOP,
 		  "symlink: refused, name the file");
+
+	/* A link put where a missing file is awaited is not opened. */
+	f = start("later-link.log", NULL);
+	CHECK(f && !follow_is_open(f), "symlink later: waits for the file");
+	if (!f)
+		return;
+	path_of(link, "later-link.log");
+	CHECK_INT(symlink(target, link), 0, "symlink later: a link made where the file was awaited");
+	settle(f, &s);
+	CHECK(!follow_is_open(f), "symlink later: the link is not opened");
+	CHECK_STR(taken(&s), "", "symlink later: nothing of the target is read");
+	CHECK_INT(unlink(link), 0, "symlink later: the link removed");
+	put_file("later-link.log", "a real file\n");
+	settle(f, &s);
+	CHECK(follow_is_open(f), "symlink later: the regular file that replaced it is open");
+	CHECK_STR(taken(&s), "a real file\n", "symlink later: read from its start");
+	follow_free(f);
 }
 
 int main(void)
