@@ -218,8 +218,14 @@ static void commit(struct daemon *d)
 		log_err("watch: writing the tables: %s", strerror(-ret));
 }
 
-/* Read one watcher's pending lines, a budget's worth. True while more waits. */
-static bool read_watcher(struct daemon *d, struct watcher *w)
+/*
+ * Read one watcher's pending lines, a budget's worth. True while more waits.
+ * journal_woke: the journal's descriptor woke the loop. journal_ready()
+ * only knows of entries it has seen; new ones are found by journal_read(),
+ * which also acknowledges the wakeup (without it the descriptor stays
+ * readable and the loop spins).
+ */
+static bool read_watcher(struct daemon *d, struct watcher *w, bool journal_woke)
 {
 	struct line_ctx c = { .d = d, .w = w, .now = (int64_t)time(NULL) };
 	bool more = false;
@@ -231,7 +237,7 @@ static bool read_watcher(struct daemon *d, struct watcher *w)
 			w->st.read_errors++;
 		more |= follow_ready(w->files[i]);
 	}
-	if (w->journal && journal_ready(w->journal)) {
+	if (w->journal && (journal_woke || journal_ready(w->journal))) {
 		if (journal_read(w->journal, JOURNAL_BUDGET, on_line, &c) < 0)
 			w->st.read_errors++;
 		more |= journal_ready(w->journal);
@@ -620,7 +626,9 @@ void watch_event(struct daemon *d, int fd)
 		if (ret)
 			log_err("watch: inotify: %s", strerror(-ret));
 	}
-	/* A journal's wakeup is its journal_ready(); watch_work() reads it. */
+	for (size_t i = 0; i < ws->n; i++)
+		if (ws->w[i].journal && fd == ws->w[i].journal_fd)
+			read_watcher(d, &ws->w[i], true);
 	watch_work(d);
 }
 
@@ -632,7 +640,7 @@ bool watch_work(struct daemon *d)
 	if (!ws)
 		return false;
 	for (size_t i = 0; i < ws->n; i++)
-		more |= read_watcher(d, &ws->w[i]);
+		more |= read_watcher(d, &ws->w[i], false);
 	return more;
 }
 
