@@ -304,6 +304,48 @@ static bool same_counting(const struct config_watch *a, const struct config_watc
 	       a->max_sources == b->max_sources;
 }
 
+/*
+ * Open the watcher's journal after the stored cursor. A journal that cannot
+ * be opened (its directory is not there yet) does not keep greywalld from
+ * starting: the watcher waits for a reload, and watch show says why
+ * (journal_err). A stored cursor that cannot be used (not a cursor) is
+ * forgotten: the journal is followed from its end.
+ */
+static void open_journal(struct watch_set *ws, struct watcher *w)
+{
+	const struct config_watch *cw = w->cfg;
+	char cursor[JOURNAL_CURSOR_MAX] = "";
+	bool saved = ws->store &&
+		     !watch_store_get_cursor(ws->store, w->name, cursor, sizeof(cursor)) &&
+		     cursor[0];
+	const char *dir = cw->journal_dir ? cw->journal_dir : "";
+	const char *sep = cw->journal_dir ? " " : "";
+	int ret;
+
+	ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits,
+			  saved ? cursor : NULL);
+	if (ret && saved) {
+		log_warn("watch %s: journal%s%s: the stored cursor: %s; following from its end",
+			 w->name, sep, dir, strerror(-ret));
+		ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits, NULL);
+	}
+	if (!ret) {
+		w->journal_fd = journal_fd(w->journal);
+		ret = w->journal_fd < 0 ? w->journal_fd : 0;
+	}
+	if (ret) {
+		log_warn("watch %s: journal%s%s: %s; not followed until a reload", w->name, sep,
+			 dir, strerror(-ret));
+		journal_free(w->journal);
+		w->journal = NULL;
+		w->journal_fd = -1;
+		w->journal_err = ret;
+		return;
+	}
+	w->journal_err = 0;
+	epoll_add(ws, w->journal_fd);
+}
+
 static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t errlen)
 {
 	const struct config_watch *cw = w->cfg;
@@ -326,26 +368,8 @@ static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t e
 		}
 		w->nfiles++;
 	}
-	if (cw->journal) {
-		char cursor[JOURNAL_CURSOR_MAX] = "";
-		bool saved = ws->store &&
-			     !watch_store_get_cursor(ws->store, w->name, cursor, sizeof(cursor)) &&
-			     cursor[0];
-
-		ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits,
-				  saved ? cursor : NULL);
-		if (!ret) {
-			w->journal_fd = journal_fd(w->journal);
-			ret = w->journal_fd < 0 ? w->journal_fd : 0;
-		}
-		if (ret) {
-			snprintf(err, errlen, "watch %s: journal%s%s: %s", w->name,
-				 cw->journal_dir ? " " : "", cw->journal_dir ? cw->journal_dir : "",
-				 strerror(-ret));
-			return ret;
-		}
-		epoll_add(ws, w->journal_fd);
-	}
+	if (cw->journal)
+		open_journal(ws, w);
 	return 0;
 }
 
@@ -387,7 +411,8 @@ static int watcher_init(struct daemon *d, struct watcher *w, const struct config
 		w->st = old->st;
 		old->moved = true;
 	}
-	if (old && same_sources(old->cfg, cw)) {
+	/* A journal that could not be opened is tried again. */
+	if (old && same_sources(old->cfg, cw) && (!cw->journal || old->journal)) {
 		w->files = old->files;
 		w->nfiles = old->nfiles;
 		w->journal = old->journal;
