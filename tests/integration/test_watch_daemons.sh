@@ -11,10 +11,12 @@
 # on a log it writes itself.
 . "$(dirname "$0")/../lib/gw.sh"
 . "$(dirname "$0")/../lib/daemons.sh"
-gw_require dovecot python3 ssh
+gw_require dovecot sshd python3 ssh
 
 # Failed logins are what is counted here, not Dovecot's delays (daemons.sh).
+# shellcheck disable=SC2034 # read by dovecot_start
 DOVECOT_FAILURE_DELAY=0
+# shellcheck disable=SC2034
 DOVECOT_PENALTY=no
 WINDOW=4
 
