@@ -17,8 +17,9 @@
 #        auth and mail processes run as the dovecot user: DIR's parents must
 #        be searchable by it (mktemp -d makes 0700: chmod 755 it).
 # LOG    the log file: Dovecot's log_path ("Dec 07 07:30:01 pop3-login:
-#        Info: ..."), sshd's -E file ("sshd[123]: ..."; sshd -E writes no
-#        time stamp). Both daemons append.
+#        Info: ..."), sshd's -E file ("Invalid user x from A port P": no
+#        time stamp, no "sshd[pid]: ", each line ending in CR LF, as OpenSSH
+#        logs to stderr). Both daemons append.
 # ADDR   addresses of NETNS to listen on; IPv6 ones without brackets.
 #
 # Dovecot has one user, $DOVECOT_USER with password $DOVECOT_PASS (default
@@ -31,9 +32,22 @@
 # The stop functions are safe to call twice and on a DIR whose daemon never
 # started; callers put them in their EXIT trap, beside their namespace's
 # removal.
+#
+# Dovecot slows failed logins down twice, which makes a test that fails
+# many logins from one source slow: auth_failure_delay (2 s by default)
+# before it answers a failed login, and the auth penalty, a delay per
+# source IP that doubles with each failure from it (2, 4, 8 s, at most
+# 15 s). A test that counts failures, not waits, sets
+#   DOVECOT_FAILURE_DELAY   auth_failure_delay (default Dovecot's 2 secs)
+#   DOVECOT_PENALTY=no      no auth penalty (default yes, Dovecot's): the
+#                           anvil-auth-penalty listener is not made, which
+#                           is how Dovecot's documentation turns it off
+# before dovecot_start. Neither changes what Dovecot logs.
 
 DOVECOT_USER=${DOVECOT_USER:-alice}
 DOVECOT_PASS=${DOVECOT_PASS:-secret}
+DOVECOT_FAILURE_DELAY=${DOVECOT_FAILURE_DELAY:-2 secs}
+DOVECOT_PENALTY=${DOVECOT_PENALTY:-yes}
 
 # Wait up to about five seconds for a pid file to name a live process.
 daemons_wait_pid() { # pidfile
@@ -83,6 +97,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
+auth_failure_delay = $DOVECOT_FAILURE_DELAY
 mail_location = mbox:$dir/mail/%u:INBOX=$dir/mail/%u/inbox
 first_valid_uid = 1
 passdb {
@@ -99,6 +114,15 @@ service auth {
   }
 }
 CONF
+	if [ "$DOVECOT_PENALTY" = no ]; then
+		cat >>"$dir/dovecot.conf" <<CONF
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+CONF
+	fi
 	ip netns exec "$netns" dovecot -c "$dir/dovecot.conf" || return 1
 	daemons_wait_pid "$dir/run/master.pid"
 }

@@ -140,9 +140,12 @@ static void test_pieces(void)
 	put(w, "f\n");
 	CHECK(pump(f, &s), "pieces: the newline is an event");
 	CHECK_STR(taken(&s), "def\n", "pieces: the partial line waited for its newline");
+	put(w, "sshd -E\r\n\r\n");
+	CHECK(pump(f, &s), "pieces: CR LF lines are an event");
+	CHECK_STR(taken(&s), "sshd -E\n\n", "pieces: a CR before the newline is no part of the line");
 	settle(f, &s);
 	CHECK(quiet(f), "pieces: no write, no event, not ready, nothing read");
-	CHECK_INT(follow_stats(f)->lines, 2, "pieces: two lines counted");
+	CHECK_INT(follow_stats(f)->lines, 4, "pieces: four lines counted");
 	close(w);
 	follow_free(f);
 }

@@ -174,7 +174,12 @@ static void flush_partial(struct follow *f, follow_line_fn fn, void *ctx, long *
 	f->skipping = false;
 }
 
-/* Hand over the whole lines in the buffer; keep the start of the last one. */
+/*
+ * Hand over the whole lines in the buffer; keep the start of the last one.
+ * A line may end in CR LF: sshd -E writes its log file so (OpenSSH's log.c
+ * ends every message with "\r\n"), and the patterns, anchored at the end
+ * of the line, must not see the CR.
+ */
 static void split_lines(struct follow *f, follow_line_fn fn, void *ctx, long *lines)
 {
 	size_t start = 0;
@@ -182,9 +187,12 @@ static void split_lines(struct follow *f, follow_line_fn fn, void *ctx, long *li
 
 	while ((nl = memchr(f->buf + start, '\n', f->len - start))) {
 		size_t end = (size_t)(nl - f->buf);
+		size_t len = end - start;
 
+		if (len && f->buf[end - 1] == '\r')
+			len--;
 		if (!f->skipping)
-			hand_over(f, f->buf + start, end - start, fn, ctx, lines);
+			hand_over(f, f->buf + start, len, fn, ctx, lines);
 		f->skipping = false;
 		start = end + 1;
 	}

@@ -46,8 +46,9 @@ struct watcher {
 	struct watch_pattern *pat;
 	struct follow **files;
 	size_t nfiles;
-	struct journal *journal;
+	struct journal *journal;	/* NULL: not open (journal_err says why) */
 	int journal_fd;
+	int journal_err;		/* -errno of the last attempt to open it */
 	struct watch_count *count;
 	int64_t *times;			/* threshold of them: the failures that decided */
 	struct conn_seen *conns;	/* CONN_SLOTS of them */

@@ -218,8 +218,14 @@ static void commit(struct daemon *d)
 		log_err("watch: writing the tables: %s", strerror(-ret));
 }
 
-/* Read one watcher's pending lines, a budget's worth. True while more waits. */
-static bool read_watcher(struct daemon *d, struct watcher *w)
+/*
+ * Read one watcher's pending lines, a budget's worth. True while more waits.
+ * journal_woke: the journal's descriptor woke the loop. journal_ready()
+ * only knows of entries it has seen; new ones are found by journal_read(),
+ * which also acknowledges the wakeup (without it the descriptor stays
+ * readable and the loop spins).
+ */
+static bool read_watcher(struct daemon *d, struct watcher *w, bool journal_woke)
 {
 	struct line_ctx c = { .d = d, .w = w, .now = (int64_t)time(NULL) };
 	bool more = false;
@@ -231,7 +237,7 @@ static bool read_watcher(struct daemon *d, struct watcher *w)
 			w->st.read_errors++;
 		more |= follow_ready(w->files[i]);
 	}
-	if (w->journal && journal_ready(w->journal)) {
+	if (w->journal && (journal_woke || journal_ready(w->journal))) {
 		if (journal_read(w->journal, JOURNAL_BUDGET, on_line, &c) < 0)
 			w->st.read_errors++;
 		more |= journal_ready(w->journal);
@@ -298,6 +304,48 @@ static bool same_counting(const struct config_watch *a, const struct config_watc
 	       a->max_sources == b->max_sources;
 }
 
+/*
+ * Open the watcher's journal after the stored cursor. A journal that cannot
+ * be opened (its directory is not there yet) does not keep greywalld from
+ * starting: the watcher waits for a reload, and watch show says why
+ * (journal_err). A stored cursor that cannot be used (not a cursor) is
+ * forgotten: the journal is followed from its end.
+ */
+static void open_journal(struct watch_set *ws, struct watcher *w)
+{
+	const struct config_watch *cw = w->cfg;
+	char cursor[JOURNAL_CURSOR_MAX] = "";
+	bool saved = ws->store &&
+		     !watch_store_get_cursor(ws->store, w->name, cursor, sizeof(cursor)) &&
+		     cursor[0];
+	const char *dir = cw->journal_dir ? cw->journal_dir : "";
+	const char *sep = cw->journal_dir ? " " : "";
+	int ret;
+
+	ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits,
+			  saved ? cursor : NULL);
+	if (ret && saved) {
+		log_warn("watch %s: journal%s%s: the stored cursor: %s; following from its end",
+			 w->name, sep, dir, strerror(-ret));
+		ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits, NULL);
+	}
+	if (!ret) {
+		w->journal_fd = journal_fd(w->journal);
+		ret = w->journal_fd < 0 ? w->journal_fd : 0;
+	}
+	if (ret) {
+		log_warn("watch %s: journal%s%s: %s; not followed until a reload", w->name, sep,
+			 dir, strerror(-ret));
+		journal_free(w->journal);
+		w->journal = NULL;
+		w->journal_fd = -1;
+		w->journal_err = ret;
+		return;
+	}
+	w->journal_err = 0;
+	epoll_add(ws, w->journal_fd);
+}
+
 static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t errlen)
 {
 	const struct config_watch *cw = w->cfg;
@@ -320,26 +368,8 @@ static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t e
 		}
 		w->nfiles++;
 	}
-	if (cw->journal) {
-		char cursor[JOURNAL_CURSOR_MAX] = "";
-		bool saved = ws->store &&
-			     !watch_store_get_cursor(ws->store, w->name, cursor, sizeof(cursor)) &&
-			     cursor[0];
-
-		ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits,
-				  saved ? cursor : NULL);
-		if (!ret) {
-			w->journal_fd = journal_fd(w->journal);
-			ret = w->journal_fd < 0 ? w->journal_fd : 0;
-		}
-		if (ret) {
-			snprintf(err, errlen, "watch %s: journal%s%s: %s", w->name,
-				 cw->journal_dir ? " " : "", cw->journal_dir ? cw->journal_dir : "",
-				 strerror(-ret));
-			return ret;
-		}
-		epoll_add(ws, w->journal_fd);
-	}
+	if (cw->journal)
+		open_journal(ws, w);
 	return 0;
 }
 
@@ -381,7 +411,8 @@ static int watcher_init(struct daemon *d, struct watcher *w, const struct config
 		w->st = old->st;
 		old->moved = true;
 	}
-	if (old && same_sources(old->cfg, cw)) {
+	/* A journal that could not be opened is tried again. */
+	if (old && same_sources(old->cfg, cw) && (!cw->journal || old->journal)) {
 		w->files = old->files;
 		w->nfiles = old->nfiles;
 		w->journal = old->journal;
@@ -620,7 +651,9 @@ void watch_event(struct daemon *d, int fd)
 		if (ret)
 			log_err("watch: inotify: %s", strerror(-ret));
 	}
-	/* A journal's wakeup is its journal_ready(); watch_work() reads it. */
+	for (size_t i = 0; i < ws->n; i++)
+		if (ws->w[i].journal && fd == ws->w[i].journal_fd)
+			read_watcher(d, &ws->w[i], true);
 	watch_work(d);
 }
 
@@ -632,7 +665,7 @@ bool watch_work(struct daemon *d)
 	if (!ws)
 		return false;
 	for (size_t i = 0; i < ws->n; i++)
-		more |= read_watcher(d, &ws->w[i]);
+		more |= read_watcher(d, &ws->w[i], false);
 	return more;
 }
 
