@@ -87,8 +87,9 @@ DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
 # clients, and systemd-journal-remote writes their journals.
 DEPS += libpcre2-dev libsystemd-dev systemd-journal-remote dovecot-core dovecot-pop3d \
 	dovecot-imapd openssh-server openssh-client python3
-# The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`).
-BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool
+# The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`);
+# fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
+BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify
 deps:
 	@./deploy/install-deps.sh $(DEPS)
 

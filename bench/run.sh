@@ -16,14 +16,17 @@
 #                      attempts/s: greywall vs nftables vs iptables, in turn
 #   bench/rcpt_flood.sh a greylist decision's latency alone and while another
 #                      client floods the tarpit with RCPTs
+#   bench/watch.sh     the log watchers: lines/s through the dovecot and sshd
+#                      patterns vs fail2ban, and a trap login's line to the
+#                      XDP drop of its source
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
 # the loopback, connlimit.sh on a veth, of throwaway network namespaces.
-# Takes about eight minutes.
+# Takes about eleven minutes.
 # Env: BENCH_NO_WRITE=1 prints the results without touching BENCHMARKS.md;
 #      HOLD_RUNS (default 2) runs of each server in bench/tarpit_hold;
 #      BENCH_ONLY=connlimit runs connlimit.sh alone and prints its rows and
-#      section (BENCHMARKS.md untouched).
+#      section (BENCHMARKS.md untouched); BENCH_ONLY=watch the same for watch.sh.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,9 +40,11 @@ command -v ipset >/dev/null && [ -e /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_ip
 	./deploy/install-deps.sh ipset xdp-tools endlessh postgrey || exit 1
 command -v nft >/dev/null && command -v iptables >/dev/null && command -v ethtool >/dev/null ||
 	./deploy/install-deps.sh nftables iptables ethtool || exit 1
+command -v fail2ban-regex >/dev/null && /usr/bin/python3 -c 'import pyinotify' 2>/dev/null ||
+	./deploy/install-deps.sh fail2ban python3-pyinotify || exit 1
 make -s --no-print-directory .output/bench/xdp_cost .output/bench/tarpit_hold \
 	.output/bench/grey_rate .output/bench/smtp_floor .output/bench/conn_burst .output/tools/gwnet \
-	greywalld greywallctl || exit 1
+	.output/bench/watch_match .output/bench/watch_latency greywalld greywallctl || exit 1
 HOLD_RUNS=${HOLD_RUNS:-2}
 nft_v=$(nft -v 2>/dev/null)
 ipt_v=$(iptables -V 2>/dev/null)
@@ -53,6 +58,13 @@ median() {
 			if (!c) exit
 			for (i = 1; i < c; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 			printf "%g\n", c % 2 ? v[(c - 1) / 2] : (v[c / 2 - 1] + v[c / 2]) / 2 }' "$1"
+}
+# "a / b" with its verdict against a target: a b op target -> "ratio verdict"
+verdict() {
+	awk -v a="$1" -v b="$2" -v op="$3" -v t="$4" 'BEGIN {
+		if (a == "" || b == "" || b == 0) { print "? **MISS**"; exit }
+		r = a / b; ok = op == "<=" ? r <= t : r >= t
+		printf "%.2f **%s**\n", r, ok ? "PASS" : "MISS" }'
 }
 # A table row per "RESULT KEY=NAME k=v ..." line: key file awk-statements,
 # which see the fields in f[] and the run number of NAME in r.
@@ -138,6 +150,71 @@ xdpfilter_pick() { # extra load options...
 	rmdir "$bpffs"
 	echo "${name:-unknown}"
 }
+# ---- reading logs ------------------------------------------------------
+watch_run() {
+	echo "== reading logs (bench/watch.sh) =="
+	./bench/watch.sh 2>&1 | tee "$OUT/watch.txt"
+	watch_rc=${PIPESTATUS[0]}
+}
+watchres() { median "$OUT/watch.txt" watch "$1" "$2"; }
+# The same as a whole number (lines/s): name field
+watchrate() { watchres "$1" "$2" | awk '{ printf "%.0f\n", $1 }'; }
+# The log watchers' rows in the targets table.
+watch_rows() {
+	local p gw re sv ok check
+	for p in dovecot sshd; do
+		gw=$(watchrate "match_$p" lines_per_s)
+		re=$(watchrate "f2bregex_$p" lines_per_s)
+		set -- $(verdict "$gw" "$re" ">=" 20)
+		echo "| lines/s through the $p pattern, 1,000,000 lines (10% failures): greywall's matcher (${gw:-?}/s) / fail2ban-regex (${re:-?}/s) >= 20 | $1 | $2 |"
+		gw=$(watchrate "greywalld_$p" lines_per_s)
+		sv=$(watchrate "f2bserver_$p" lines_per_s)
+		set -- $(verdict "$gw" "$sv" ">=" 20)
+		echo "| lines/s through the $p pattern, following the file: greywalld (${gw:-?}/s) / fail2ban-server, pyinotify (${sv:-?}/s) >= 20 | $1 | $2 |"
+	done
+	set -- $(awk '$1 == "RESULT" && $2 == "watch=latency_greywall" {
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		print f["p99_ms"], f["median_ms"], f["max_ms"], f["trials"], f["timeouts"] }' "$OUT/watch.txt")
+	# PASS needs every sampled source's real connection dropped and the unlisted one through.
+	check=$(awk '$2 == "watch=latency_check" { split($3, a, "="); split($4, b, "="); split($5, c, "=")
+		ok = a[2] > 0 && a[2] == b[2] && c[2] == 1; print ok ? "ok" : "failed" }' "$OUT/watch.txt")
+	ok=MISS
+	awk -v p="${1:-x}" -v t="${5:-1}" 'BEGIN { exit !(p != "x" && p + 0 <= 10 && t == 0) }' &&
+		[ "$check" = ok ] && ok=PASS
+	echo "| trap login's log line to the XDP drop of its source, p99 over ${4:-?} trials <= 10 ms (median ${2:-?} ms, max ${3:-?} ms; fail2ban median $(watchres latency_fail2ban median_ms) ms) | ${1:-?} ms | **$ok** |"
+}
+watch_section() {
+	echo "### Reading logs"
+	echo
+	if [ "$watch_rc" -ne 0 ]; then
+		echo "**bench/watch.sh failed** (see the output of \`make bench\`)."
+		echo
+	fi
+	grep -v -e '^RESULT' -e '^SAMPLE' "$OUT/watch.txt" | sed "s|/run/gwwatch\.[0-9]*/|/run/gwwatch.PID/|" | sed 's/^/    /'
+	echo
+	echo "| run | what | pattern | lines | seconds | lines/s |"
+	echo "| ---: | --- | --- | ---: | ---: | ---: |"
+	result_rows watch "$OUT/watch.txt" 'if (f["lines_per_s"] == "") next
+		split(f["watch"], kp, "_")
+		printf "| %d | %s | %s | %d | %.3f | %d |\n", r, kp[1], kp[2], f["lines"], f["seconds"], f["lines_per_s"]'
+	echo
+	echo "Latency, a trap login's line to the drop (ms):"
+	echo
+	echo "| who | trials | timeouts | median | p90 | p99 | max |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	result_rows watch "$OUT/watch.txt" 'if (f["watch"] !~ /^latency_/ || f["median_ms"] == "") next
+		printf "| %s | %d | %d | %.3f | %.3f | %.3f | %.3f |\n", substr(f["watch"], 9), f["trials"],
+			f["timeouts"], f["median_ms"], f["p90_ms"], f["p99_ms"], f["max_ms"]'
+	echo
+}
+if [ "${BENCH_ONLY:-}" = watch ]; then
+	watch_run
+	echo
+	watch_rows
+	echo
+	watch_section
+	exit "$watch_rc"
+fi
 if [ "${BENCH_ONLY:-}" = connlimit ]; then
 	conn_run
 	echo
@@ -181,6 +258,8 @@ echo "== a greylist decision under a RCPT flood (bench/rcpt_flood.sh) =="
 ./bench/rcpt_flood.sh 2>&1 | tee "$OUT/rcpt_flood.txt"
 echo
 conn_run
+echo
+watch_run
 
 # ---- results ----------------------------------------------------------
 res() { # file case -> ns
@@ -194,13 +273,6 @@ loadres() { # name -> seconds
 }
 hold() { median "$OUT/hold.txt" tarpit "$1" "$2"; }
 greyres() { median "$OUT/greylist.txt" greylist "$1" "$2"; }
-# "a / b" with its verdict against a target: a b op target -> "ratio verdict"
-verdict() {
-	awk -v a="$1" -v b="$2" -v op="$3" -v t="$4" 'BEGIN {
-		if (a == "" || b == "" || b == 0) { print "? **MISS**"; exit }
-		r = a / b; ok = op == "<=" ? r <= t : r >= t
-		printf "%.2f **%s**\n", r, ok ? "PASS" : "MISS" }'
-}
 X=$OUT/xdp_cost.txt
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -263,6 +335,7 @@ section() {
 	fi
 	hold_section_rows
 	conn_rows
+	watch_rows
 	echo
 	echo "### Loading 1,000,000 addresses"
 	echo
@@ -271,6 +344,7 @@ section() {
 	hold_section
 	greylist_section
 	conn_section
+	watch_section
 }
 
 # The tarpit's and the greylist's rows in the targets table.
@@ -336,7 +410,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|established|loading|tarpit|greylist|connections)' "$OUT/section.md"
+grep -E '^\| (greywall|established|loading|tarpit|greylist|connections|lines/s|trap login)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
@@ -351,4 +425,5 @@ if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	fi
 	echo "results written to $md"
 fi
-[ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ] && [ "$conn_rc" -eq 0 ]
+[ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ] && [ "$conn_rc" -eq 0 ] &&
+	[ "$watch_rc" -eq 0 ]
