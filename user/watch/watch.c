@@ -298,6 +298,37 @@ static bool same_counting(const struct config_watch *a, const struct config_watc
 	       a->max_sources == b->max_sources;
 }
 
+/*
+ * Open the watcher's journal and register its descriptor, continuing after
+ * the stored cursor; without one, after the last entry there now, or from
+ * the first when late (its directory appeared after the start).
+ * -ENOENT: a journal directory that is not there (yet).
+ */
+static int open_journal(struct watch_set *ws, struct watcher *w, bool late)
+{
+	const struct config_watch *cw = w->cfg;
+	char cursor[JOURNAL_CURSOR_MAX] = "";
+	bool saved = ws->store &&
+		     !watch_store_get_cursor(ws->store, w->name, cursor, sizeof(cursor)) &&
+		     cursor[0];
+	int ret;
+
+	ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits,
+			  saved || late ? cursor : NULL);
+	if (ret)
+		return ret;
+	w->journal_fd = journal_fd(w->journal);
+	if (w->journal_fd < 0) {
+		ret = w->journal_fd;
+		journal_free(w->journal);
+		w->journal = NULL;
+		w->journal_fd = -1;
+		return ret;
+	}
+	epoll_add(ws, w->journal_fd);
+	return 0;
+}
+
 static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t errlen)
 {
 	const struct config_watch *cw = w->cfg;
@@ -321,16 +352,15 @@ static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t e
 		w->nfiles++;
 	}
 	if (cw->journal) {
-		char cursor[JOURNAL_CURSOR_MAX] = "";
-		bool saved = ws->store &&
-			     !watch_store_get_cursor(ws->store, w->name, cursor, sizeof(cursor)) &&
-			     cursor[0];
-
-		ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits,
-				  saved ? cursor : NULL);
-		if (!ret) {
-			w->journal_fd = journal_fd(w->journal);
-			ret = w->journal_fd < 0 ? w->journal_fd : 0;
+		ret = open_journal(ws, w, false);
+		/*
+		 * A journal directory not there yet (systemd-journal-remote has
+		 * not written one) is no error, as a file that is not there:
+		 * watch_periodic() opens it once it is there.
+		 */
+		if (ret == -ENOENT && cw->journal_dir) {
+			log_info("watch %s: journal %s: not there yet", w->name, cw->journal_dir);
+			return 0;
 		}
 		if (ret) {
 			snprintf(err, errlen, "watch %s: journal%s%s: %s", w->name,
@@ -338,7 +368,6 @@ static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t e
 				 strerror(-ret));
 			return ret;
 		}
-		epoll_add(ws, w->journal_fd);
 	}
 	return 0;
 }
@@ -548,7 +577,7 @@ int watch_start(struct daemon *d, char *err, size_t errlen)
 	for (size_t i = 0; i < ws->n; i++)
 		log_info("watch %s: %s, %zu file(s)%s", ws->w[i].name,
 			 watch_builtin_name((enum watch_builtin)ws->w[i].cfg->pattern),
-			 ws->w[i].nfiles, ws->w[i].journal ? " and the journal" : "");
+			 ws->w[i].nfiles, ws->w[i].cfg->journal ? " and the journal" : "");
 	return 0;
 }
 
@@ -669,6 +698,9 @@ void watch_periodic(struct daemon *d, int64_t now)
 		for (size_t j = 0; j < w->nfiles; j++)
 			if (!follow_is_open(w->files[j]))
 				follow_read(w->files[j], READ_BUDGET, on_line, &c);
+		/* A journal directory that was not there: tried once a second too. */
+		if (w->cfg->journal && !w->journal && !open_journal(ws, w, true))
+			log_info("watch %s: journal %s opened", w->name, w->cfg->journal_dir);
 		save_positions(d, w);
 	}
 	commit(d);

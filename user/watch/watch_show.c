@@ -85,7 +85,7 @@ static void show_watcher(struct daemon *d, struct watcher *w, bool verbose, FILE
 		show_file(w->files[i], out);
 		cut += follow_stats(w->files[i])->cut;
 	}
-	if (w->journal) {
+	if (cw->journal) {
 		fputs("\tjournal", out);
 		if (cw->journal_dir) {
 			fputc(' ', out);
@@ -95,11 +95,16 @@ static void show_watcher(struct daemon *d, struct watcher *w, bool verbose, FILE
 			fputs(" unit ", out);
 			escape_vis_file(out, cw->units[i], NULL);
 		}
-		fputs(", cursor ", out);
-		escape_vis_file(out, journal_cursor(w->journal)[0] ? journal_cursor(w->journal) : "-",
-				NULL);
-		fputc('\n', out);
-		cut += journal_stats(w->journal)->cut;
+		if (!w->journal) {
+			fputs(": not there yet\n", out);
+		} else {
+			fputs(", cursor ", out);
+			escape_vis_file(out,
+					journal_cursor(w->journal)[0] ? journal_cursor(w->journal) : "-",
+					NULL);
+			fputc('\n', out);
+			cut += journal_stats(w->journal)->cut;
+		}
 	}
 	show_actions(d, cw, out);
 	fprintf(out,
