@@ -175,7 +175,7 @@ run "$GW_BIN/greywallctl" why 198.51.100.7
 
 say "Its next connection is served through the 1K spamd queue"
 note "A pop3 session (banner, CAPA, a wrong password, QUIT) from a source that is in no"
-note "table takes Dovecot's auth failure delay, 2s:"
+note "table waits only for Dovecot's delay after a wrong password (up to 2s):"
 printf '$ demo-gropers.py login 198.51.100.8 192.0.2.1 alice wrong capa   # python3 poplib\n'
 gropers login 198.51.100.8 192.0.2.1 alice wrong capa | tee "$GW_RUN/pop3.unlisted"
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the pop3 session from 198.51.100.8 failed"
