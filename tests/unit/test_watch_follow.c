@@ -246,6 +246,35 @@ static void test_appears_later(void)
 	follow_free(f);
 }
 
+/*
+ * A file in a directory not there yet (a daemon installed later): no
+ * error; the caller's periodic try watches the directory once it is
+ * there, and the file is read from its start when it appears.
+ */
+static void test_dir_appears_later(void)
+{
+	struct seen s = { 0 };
+	struct follow *f;
+	char sub[PATH_MAX];
+
+	f = start("later.d/daemon.log", NULL);
+	CHECK(f && !follow_is_open(f) && !follow_ready(f),
+	      "no directory: followed all the same, not open");
+	if (!f)
+		return;
+	CHECK(follow_read(f, 1 << 20, collect, &s) < 0 && s.len == 0,
+	      "no directory: a try reads nothing, says it is not there");
+	path_of(sub, "later.d");
+	CHECK_INT(mkdir(sub, 0755), 0, "no directory: made");
+	CHECK_INT(follow_read(f, 1 << 20, collect, &s), 0,
+		  "no directory: the try after it appeared watches it");
+	put_file("later.d/daemon.log", "first line in a new directory\n");
+	CHECK(pump(f, &s), "no directory: the file's creation is an event");
+	CHECK_STR(taken(&s), "first line in a new directory\n",
+		  "no directory: the new file is read from its start");
+	follow_free(f);
+}
+
 static void test_restart(void)
 {
 	struct seen s = { 0 };
@@ -453,6 +482,7 @@ int main(void)
 	test_move_create();
 	test_copytruncate();
 	test_appears_later();
+	test_dir_appears_later();
 	test_restart();
 	test_long_lines();
 	test_budget();

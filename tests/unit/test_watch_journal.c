@@ -202,6 +202,22 @@ int main(void)
 	CHECK(wake_and_read(again, &s), "a new file wakes the descriptor");
 	CHECK_STR(taken(&s), "nine\n", "its entry");
 
+	/* An empty cursor: from the first entry there (a directory that appeared late). */
+	journal_free(one);
+	one = open_journal((char *[]){ "ssh.service" }, 1, "");
+	CHECK(one && journal_ready(one), "empty cursor: ready at once");
+	if (!one)
+		goto out;
+	while (journal_ready(one))
+		journal_read(one, 100, collect, &s);
+	CHECK_STR(taken(&s), "sshd: two\nseven\neight (while stopped)\nnine\n",
+		  "empty cursor: every entry from the first");
+	journal_free(one);
+	one = NULL;
+	CHECK_INT(journal_new(&one, "/nonexistent/gw-journal", NULL, 0, NULL), -ENOENT,
+		  "a directory that is not there: -ENOENT");
+	one = NULL;
+
 	/* A cursor from elsewhere is refused, not taken for the start. */
 	CHECK(journal_new(&one, dir, NULL, 0, "s=nonsense") < 0, "a malformed cursor is an error");
 	one = NULL;

@@ -484,8 +484,13 @@ int follow_new(struct follow **out, int inotify_fd, const char *path,
 		err = -ELOOP;
 		goto fail;
 	}
+	/*
+	 * A directory not there yet (a daemon not installed or not started
+	 * yet) is no error: follow_read() watches it once it is there, as
+	 * after the directory went away.
+	 */
 	f->wd = inotify_add_watch(inotify_fd, f->dir, FOLLOW_EVENTS);
-	if (f->wd < 0) {
+	if (f->wd < 0 && errno != ENOENT) {
 		err = -errno;
 		goto fail;
 	}

@@ -57,9 +57,12 @@ int follow_inotify_open(void);
 /*
  * Follow path with the set's inotify descriptor. saved (or NULL: start at
  * the end of the file as it is now, so an old log is not read again) is
- * where a previous run stopped. The file need not exist. Returns 0 or -errno
- * (the directory cannot be watched; -ELOOP: path is a symbolic link, which
- * is not followed, name its target; the file is there but cannot be opened).
+ * where a previous run stopped. Neither the file nor its directory need
+ * exist: a directory not there is watched by the first follow_read() after
+ * it appeared, which the caller tries now and then (follow_is_open()).
+ * Returns 0 or -errno (the directory is there but cannot be watched;
+ * -ELOOP: path is a symbolic link, which is not followed, name its target;
+ * the file is there but cannot be opened).
  */
 int follow_new(struct follow **out, int inotify_fd, const char *path,
 	       const struct follow_pos *saved);

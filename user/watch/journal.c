@@ -104,8 +104,12 @@ int journal_new(struct journal **out, const char *directory, char *const *units,
 	r = sd_journal_set_data_threshold(jn->j, MESSAGE_PREFIX + WATCH_LINE_MAX + 1);
 	if (r >= 0)
 		r = add_units(jn->j, units, n);
-	if (r >= 0)
-		r = cursor && *cursor ? seek_after(jn, cursor) : seek_end(jn);
+	if (r >= 0 && !cursor)
+		r = seek_end(jn);
+	else if (r >= 0 && *cursor)
+		r = seek_after(jn, cursor);
+	else if (r >= 0)
+		r = sd_journal_seek_head(jn->j);
 	/* Ask for the descriptor now: sd-journal watches the files from then on. */
 	if (r >= 0)
 		r = sd_journal_get_fd(jn->j);
@@ -115,8 +119,9 @@ int journal_new(struct journal **out, const char *directory, char *const *units,
 	}
 	if (cursor)
 		strcpy(jn->cursor, cursor);
-	/* After a cursor, entries written while greywalld was down are waiting. */
-	jn->ready = cursor && *cursor;
+	/* After a cursor, entries written while greywalld was down are waiting;
+	 * from the head, every entry there is. */
+	jn->ready = cursor != NULL;
 	*out = jn;
 	return 0;
 }

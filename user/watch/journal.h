@@ -23,7 +23,9 @@ struct journal;
  * one directory (a test's, or a journal that systemd-journal-remote
  * writes). units (n of them, may be 0) restrict it to entries whose
  * _SYSTEMD_UNIT is one of them. cursor (or NULL: start after the last
- * entry there now) is where a previous run stopped. Returns 0 or -errno.
+ * entry there now) is where a previous run stopped; "" starts at the first
+ * entry (a journal directory that appeared after the start, read whole as
+ * a file that appears is). Returns 0 or -errno.
  */
 int journal_new(struct journal **out, const char *directory, char *const *units, size_t n,
 		const char *cursor);

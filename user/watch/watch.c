@@ -305,13 +305,15 @@ static bool same_counting(const struct config_watch *a, const struct config_watc
 }
 
 /*
- * Open the watcher's journal after the stored cursor. A journal that cannot
- * be opened (its directory is not there yet) does not keep greywalld from
- * starting: the watcher waits for a reload, and watch show says why
- * (journal_err). A stored cursor that cannot be used (not a cursor) is
- * forgotten: the journal is followed from its end.
+ * Open the watcher's journal and register its descriptor, continuing after
+ * the stored cursor; without one, after the last entry there now, or from
+ * the first when late (its directory appeared after the start). A stored
+ * cursor the journal does not take (-EINVAL) is forgotten, with a
+ * warning: the journal is followed from its end. Returns 0 or -errno, also kept in
+ * journal_err for watch show (-ENOENT: the directory is not there yet);
+ * watch_periodic() tries again each second.
  */
-static void open_journal(struct watch_set *ws, struct watcher *w)
+static int open_journal(struct watch_set *ws, struct watcher *w, bool late)
 {
 	const struct config_watch *cw = w->cfg;
 	char cursor[JOURNAL_CURSOR_MAX] = "";
@@ -323,8 +325,8 @@ static void open_journal(struct watch_set *ws, struct watcher *w)
 	int ret;
 
 	ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits,
-			  saved ? cursor : NULL);
-	if (ret && saved) {
+			  saved || late ? cursor : NULL);
+	if (ret == -EINVAL && saved) {
 		log_warn("watch %s: journal%s%s: the stored cursor: %s; following from its end",
 			 w->name, sep, dir, strerror(-ret));
 		ret = journal_new(&w->journal, cw->journal_dir, cw->units, cw->nunits, NULL);
@@ -334,16 +336,15 @@ static void open_journal(struct watch_set *ws, struct watcher *w)
 		ret = w->journal_fd < 0 ? w->journal_fd : 0;
 	}
 	if (ret) {
-		log_warn("watch %s: journal%s%s: %s; not followed until a reload", w->name, sep,
-			 dir, strerror(-ret));
 		journal_free(w->journal);
 		w->journal = NULL;
 		w->journal_fd = -1;
 		w->journal_err = ret;
-		return;
+		return ret;
 	}
 	w->journal_err = 0;
 	epoll_add(ws, w->journal_fd);
+	return 0;
 }
 
 static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t errlen)
@@ -368,8 +369,24 @@ static int open_sources(struct daemon *d, struct watcher *w, char *err, size_t e
 		}
 		w->nfiles++;
 	}
-	if (cw->journal)
-		open_journal(ws, w);
+	if (cw->journal) {
+		const char *dir = cw->journal_dir ? cw->journal_dir : "";
+		const char *sep = cw->journal_dir ? " " : "";
+
+		/*
+		 * A journal that cannot be opened (its directory is not there
+		 * yet: systemd-journal-remote has not written one) keeps
+		 * greywalld from starting no more than a missing file does:
+		 * watch_periodic() opens it once it can, and watch show says why
+		 * it is not open.
+		 */
+		ret = open_journal(ws, w, false);
+		if (ret == -ENOENT)
+			log_info("watch %s: journal%s%s: not there yet", w->name, sep, dir);
+		else if (ret)
+			log_warn("watch %s: journal%s%s: %s; tried again each second", w->name, sep,
+				 dir, strerror(-ret));
+	}
 	return 0;
 }
 
@@ -579,7 +596,7 @@ int watch_start(struct daemon *d, char *err, size_t errlen)
 	for (size_t i = 0; i < ws->n; i++)
 		log_info("watch %s: %s, %zu file(s)%s", ws->w[i].name,
 			 watch_builtin_name((enum watch_builtin)ws->w[i].cfg->pattern),
-			 ws->w[i].nfiles, ws->w[i].journal ? " and the journal" : "");
+			 ws->w[i].nfiles, ws->w[i].cfg->journal ? " and the journal" : "");
 	return 0;
 }
 
@@ -702,6 +719,11 @@ void watch_periodic(struct daemon *d, int64_t now)
 		for (size_t j = 0; j < w->nfiles; j++)
 			if (!follow_is_open(w->files[j]))
 				follow_read(w->files[j], READ_BUDGET, on_line, &c);
+		/* A journal directory that was not there: tried once a second too. */
+		if (w->cfg->journal && !w->journal && !open_journal(ws, w, true))
+			log_info("watch %s: journal%s%s opened", w->name,
+				 w->cfg->journal_dir ? " " : "",
+				 w->cfg->journal_dir ? w->cfg->journal_dir : "");
 		save_positions(d, w);
 	}
 	commit(d);

@@ -96,13 +96,15 @@ static void show_watcher(struct daemon *d, struct watcher *w, bool verbose, FILE
 			escape_vis_file(out, cw->units[i], NULL);
 		}
 		if (!w->journal) {
-			fprintf(out, ": not open (%s), waiting for a reload\n",
-				strerror(-w->journal_err));
+			if (w->journal_err == -ENOENT)
+				fputs(": not there yet\n", out);
+			else
+				fprintf(out, ": not open (%s), tried again each second\n",
+					strerror(-w->journal_err));
 		} else {
 			fputs(", cursor ", out);
-			escape_vis_file(out, journal_cursor(w->journal)[0]
-						     ? journal_cursor(w->journal)
-						     : "-",
+			escape_vis_file(out,
+					journal_cursor(w->journal)[0] ? journal_cursor(w->journal) : "-",
 					NULL);
 			fputc('\n', out);
 			cut += journal_stats(w->journal)->cut;
