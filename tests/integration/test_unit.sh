@@ -4,7 +4,9 @@
 # 4.0 or better and `systemd-analyze verify` accepts it; greywalld does its
 # whole job (XDP and TC attached, a table entry dropped, the tarpit behind
 # sk_lookup answering, queues' drop counting, a restart that takes over,
-# --detach) with exactly the unit's capability bounding set; and every
+# --detach, log watchers reading a syslog-style file of another user's
+# through the unit's supplementary group, and a journal) with exactly the
+# unit's capability bounding set and groups; and every
 # system call it makes meanwhile (traced by strace, tarpit child and fetch
 # command included) is one the unit's SystemCallFilter= allows. PID 1 is
 # not systemd here, so the unit's sandbox itself is not applied: the
@@ -33,6 +35,23 @@ caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")
 setpriv_caps=$(echo "$caps" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
 want_caps=$(echo "$caps" | tr 'A-Z ' 'a-z\n' | sort | tr '\n' ' ')
 ok $([ -n "$caps" ] && echo 0 || echo 1) "the unit has a bounding set ($caps)"
+groups=$(sed -n 's/^SupplementaryGroups=//p' "$UNIT")
+ok $([ "$groups" = adm ] && echo 0 || echo 1) "the unit's supplementary group is adm (${groups:-none}), which reads /var/log"
+setpriv_groups="--groups $(echo "$groups" | tr ' ' ',')"
+
+# A log as rsyslog keeps it on Debian: owned by another user, readable by
+# the group adm (0640 syslog:adm); nobody stands in for syslog. And a
+# journal directory, written by systemd-journal-remote as journald would.
+REMOTE=
+for r in /usr/lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-remote; do
+	[ -x "$r" ] && REMOTE=$r && break
+done
+mkdir -p "$GW_RUN/log" "$GW_RUN/journal"
+chmod 0755 "$GW_RUN/log"
+: >"$GW_RUN/log/auth.log"
+chown nobody:adm "$GW_RUN/log/auth.log"
+chmod 0640 "$GW_RUN/log/auth.log"
+printf 'luochun\n' >"$GW_RUN/trap-users"
 
 gw_tarpit_user
 printf '#!/bin/sh\necho 203.0.113.200\n' >"$GW_RUN/fetch.sh"
@@ -48,11 +67,22 @@ spamd {
 	maxblack 0
 	fetch "'"$GW_RUN"'/fetch.sh -- %s"
 	blacklist fetched { url "https://list.example.org/black.txt" msg "listed" }
+}
+trap-users file "'"$GW_RUN"'/trap-users"
+watch ssh {
+	file "'"$GW_RUN"'/log/auth.log"
+	pattern sshd
+	on-trap <bad>
+}
+watch journal {
+	journal unit "ssh.service" directory "'"$GW_RUN"'/journal"
+	pattern sshd
+	on-trap <bad>
 }'
 gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/server.log" 2>&1 &
 # strace runs inside the capability set, as greywalld's parent: it records
 # every system call of greywalld and its children, which it traces from birth.
-GW_WRAP="setpriv --bounding-set=-all,$setpriv_caps --inh-caps=-all --
+GW_WRAP="setpriv --bounding-set=-all,$setpriv_caps --inh-caps=-all $setpriv_groups --
 	strace -f -qq -o $GW_RUN/strace.log --"
 gw_start
 ok $? "greywalld starts with the unit's bounding set, traced by strace"
@@ -80,6 +110,19 @@ has "the tarpit answers on port 25 through sk_lookup" "^< 220 mx.example.org" "$
 cl "$GW_TOOLS/gwnet" chat 203.0.113.200 192.0.2.1 25 "HELO bl.example.net" QUIT >/dev/null 2>&1
 has "the fetch command ran: the tarpit knows its list" \
 	"203.0.113.200: connected .*, lists: fetched" "$(cat "$GW_RUN/greywalld.log")"
+in_bad() { ctl table bad test "$1" >/dev/null 2>&1; }
+printf 'Dec  7 12:00:00 gw sshd[1001]: Invalid user luochun from 198.51.100.8 port 40001\n' \
+	>>"$GW_RUN/log/auth.log"
+wait_for 5 in_bad 198.51.100.8
+ok $? "a log watcher reads a 0640 nobody:adm log through the group adm and lists a trap login"
+if [ -n "$REMOTE" ]; then
+	printf '__REALTIME_TIMESTAMP=%s\n_SYSTEMD_UNIT=ssh.service\nMESSAGE=Invalid user luochun from 198.51.100.9 port 40002\n\n' \
+		"$(date +%s%6N)" | "$REMOTE" --output="$GW_RUN/journal/remote.journal" - 2>/dev/null
+	wait_for 5 in_bad 198.51.100.9
+	ok $? "a journal watcher reads the journal and lists a trap login"
+else
+	skip "a journal watcher reads the journal (systemd-journal-remote is not installed)"
+fi
 
 # The traced run ends: strace exits once greywalld and its children have.
 kill -TERM "$pid"
@@ -88,7 +131,7 @@ ok $? "greywalld, its children and strace end on SIGTERM"
 gw_stop KILL
 
 # A restart (untraced) takes over the running programs: libxdp finds them by id.
-GW_WRAP="setpriv --bounding-set=-all,$setpriv_caps --inh-caps=-all --"
+GW_WRAP="setpriv --bounding-set=-all,$setpriv_caps --inh-caps=-all $setpriv_groups --"
 gw_start
 ok $? "greywalld starts again with the same set"
 out=$(ctl status)
