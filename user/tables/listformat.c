@@ -20,7 +20,14 @@
 #include "lib/escape.h"
 #include "tables/listformat.h"
 
+/*
+ * How much one read takes; the fuzz harness sets a small one so that its
+ * inputs straddle reads. A line of LISTFORMAT_LINE_MAX bytes must fit.
+ */
+#ifndef READ_BUFSIZE
 #define READ_BUFSIZE (1 << 20)
+#endif
+_Static_assert(READ_BUFSIZE > LISTFORMAT_LINE_MAX, "a longest line fits the read buffer");
 /* The longest token worth handing to addr_parse: an IPv6 address and "/128". */
 #define TOKEN_MAX (ADDR_STRLEN + 8)
 /* The most of a bad line quoted in a message, before escaping. */
@@ -390,12 +397,18 @@ static int deliver(struct reader *r, const struct addr_prefix *p, int64_t added)
 	return r->cb(r->ctx, &e);
 }
 
-/* A comment: only the header of a greywall dump says anything to the reader. */
+/*
+ * A comment: only the header of a greywall dump says anything to the
+ * reader, and only in LISTFORMAT_ANY mode: a table's own file keeps the
+ * rule that comments are ignored.
+ */
 static void handle_comment(struct reader *r, const char *s, const char *end)
 {
 	unsigned long long n;
 	const char *digits;
 
+	if (!any_mode(r))
+		return;
 	if (r->lineno == 1 && starts_with(s, end, greywall_header)) {
 		r->st->forms |= LISTFORMAT_FORM_GREYWALL_HEADER;
 		r->in_dump_header = true;

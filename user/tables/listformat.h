@@ -29,9 +29,10 @@
  * longer than LISTFORMAT_LINE_MAX that is not a comment. A bad line
  * delivers nothing, not even part of itself.
  *
- * A file whose first line is greywall's "# greywall table NAME" header
- * must hold exactly as many entry lines as its "# N entries" line says:
- * a dump cut short in transfer is refused, not taken for a smaller table.
+ * In LISTFORMAT_ANY mode, a file whose first line is greywall's
+ * "# greywall table NAME" header must hold exactly as many entry lines as
+ * its "# N entries" line says: a dump cut short in transfer is refused,
+ * not taken for a smaller table.
  */
 #ifndef __GREYWALL_LISTFORMAT_H
 #define __GREYWALL_LISTFORMAT_H
