@@ -21,7 +21,8 @@ cd "$(dirname "$0")/../.."
 # MAX_LEN is libFuzzer's -max_len: room for the longest input that reaches
 # every limit (smtp: past SMTP_LINE_MAX, 8192; privsep: past PRIVSEP_LINE_MAX,
 # 73984; blacklist: past its 1024-byte carried line, in gzip too; watch: past
-# WATCH_LINE_MAX, 4096).
+# WATCH_LINE_MAX, 4096; listformat: past LISTFORMAT_LINE_MAX, 8192, and
+# across its reads of 8200 bytes).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -29,6 +30,7 @@ HARNESSES=(
 	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
 	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"
 	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
+	"listformat 24576: user/lib/addr.c user/lib/addrrange.c user/lib/escape.c"
 )
 
 CLANG=${CLANG:-clang}

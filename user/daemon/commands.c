@@ -23,7 +23,7 @@
 #include "spamd/spamd.h"
 #include "spamd/spamd_lists.h"
 #include "tables/dump.h"
-#include "tables/tablefile.h"
+#include "tables/listformat.h"
 
 static int64_t now_seconds(void)
 {
@@ -64,22 +64,31 @@ static int parse_addresses(struct control_request *req, char **words, int n,
 	return 0;
 }
 
-static int collect_prefix(void *ctx, const struct addr_prefix *p, int line)
+static int collect_entry(void *ctx, const struct listformat_entry *e)
 {
-	(void)line;
-	return addr_list_push(ctx, p);
+	return addr_list_push(ctx, &e->prefix);
 }
 
 /*
  * Read the file passed with -f: the descriptor greywallctl opened with its
  * caller's rights, read as it is (never reopened, which would read it with
- * ours), and only when it is a regular file within the size limit. Returns
- * 0, or the exit status after the message.
+ * ours), and only when it is a regular file within the size limit. Every
+ * format of the list reader is taken (greywallctl(8), LIST FORMATS); a file
+ * with a bad line is refused whole, as pfctl refuses it, and so is one
+ * with more entries than the table could ever hold (its hosts and
+ * networks limits), which also bounds what a file of ranges costs in
+ * memory. Returns 0, or the exit status after the message.
  */
-static int read_passed_file(struct control_request *req, const char *name,
+static int read_passed_file(struct daemon *d, struct control_request *req, const char *name,
 			    struct addr_list *list)
 {
-	char err[512];
+	struct listformat_options opts = {
+		.mode = LISTFORMAT_ANY,
+		.max_size = CONTROL_MAX_FILE_SIZE,
+		.max_entries = (size_t)d->tables.limit_hosts + d->tables.limit_prefixes,
+	};
+	struct listformat_stats st;
+	char err[1024];
 	int ret;
 
 	if (req->fd < 0) {
@@ -90,9 +99,18 @@ static int read_passed_file(struct control_request *req, const char *name,
 		fprintf(req->err, "greywallctl: %s: %s\n", name, err);
 		return CTL_EXIT_NOINPUT;
 	}
-	ret = tablefile_read_fd(req->fd, name, CONTROL_MAX_FILE_SIZE, collect_prefix, list, err,
-				sizeof(err));
-	if (ret == -EINVAL) {
+	ret = listformat_read_fd(req->fd, name, &opts, collect_entry, list, &st, err, sizeof(err));
+	if (!ret && st.bad_lines) {
+		fprintf(req->err, "greywallctl: %s\n", err);
+		return CTL_EXIT_FAIL;
+	}
+	if (ret == -E2BIG) {
+		fprintf(req->err, "greywallctl: %s: more than %zu entries, more than a table can "
+				  "hold (table-entries, table-prefixes)\n",
+			name, opts.max_entries);
+		return CTL_EXIT_FAIL;
+	}
+	if (ret == -EBADMSG) {
 		fprintf(req->err, "greywallctl: %s\n", err);
 		return CTL_EXIT_FAIL;
 	}
@@ -238,7 +256,7 @@ static int cmd_table_load(struct daemon *d, struct control_request *req, int idx
 
 	if (n != 2 || strcmp(args[0], "-f"))
 		return usage_of(req, VERB_TABLE_LOAD);
-	status = read_passed_file(req, args[1], &list);
+	status = read_passed_file(d, req, args[1], &list);
 	if (status) {
 		free(list.items);
 		return status;
@@ -303,7 +321,7 @@ static int cmd_table_replace(struct daemon *d, struct control_request *req, int 
 
 	if (n != 2 || strcmp(args[0], "-f"))
 		return usage_of(req, VERB_TABLE_REPLACE);
-	status = read_passed_file(req, args[1], &list);
+	status = read_passed_file(d, req, args[1], &list);
 	if (status) {
 		free(list.items);
 		return status;

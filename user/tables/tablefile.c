@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Table files. Loading a million-line list must cost little more than
- * parsing the addresses, so the reader pulls the file through one large
- * buffer with read(2), splits lines in place and never allocates per line.
+ * Table files: read by the list reader in its strict plain mode
+ * (listformat.h), written here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,110 +11,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/array.h"
 #include "lib/atomicfile.h"
+#include "tables/listformat.h"
 #include "tables/tablefile.h"
 
-#define TABLEFILE_BUFSIZE (1 << 20)
 /* A new table file: lists of addresses are nobody else's business. */
 #define TABLEFILE_MODE 0640
 /* The bits an existing table file's mode passes on to its replacement. */
 #define TABLEFILE_MODE_KEPT 0660
 
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
+struct plain_reader {
+	tablefile_cb cb;
+	void *ctx;
+};
 
-/*
- * Handle one line (without its '\n'), which may be modified in place; the
- * byte at line[len] is writable. Returns 0, a callback's value or -EINVAL.
- */
-static int handle_line(char *line, size_t len, int lineno, const char *path,
-		       tablefile_cb cb, void *ctx, char *err, size_t errlen)
+static int deliver_entry(void *ctx, const struct listformat_entry *e)
 {
-	char *hash = memchr(line, '#', len);
-	char *start = line, *end;
-	struct addr_prefix p;
+	struct plain_reader *pr = ctx;
 
-	if (hash)
-		len = (size_t)(hash - line);
-	end = line + len;
-	while (start < end && is_blank(*start))
-		start++;
-	while (end > start && is_blank(end[-1]))
-		end--;
-	if (start == end)
-		return 0;
-	*end = '\0';
-	/* A NUL inside the entry would hide the rest of it from the parser. */
-	if (strlen(start) != (size_t)(end - start) || addr_parse(start, &p) < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s:%d: invalid address \"%.*s\"", path, lineno,
-				 (int)strnlen(start, (size_t)(end - start)), start);
-		return -EINVAL;
-	}
-	return cb(ctx, &p, lineno);
+	return pr->cb(pr->ctx, &e->prefix, e->line);
 }
 
 int tablefile_read_fd(int fd, const char *name, off_t max_size, tablefile_cb cb, void *ctx,
 		      char *err, size_t errlen)
 {
-	size_t cap = TABLEFILE_BUFSIZE, have = 0;
-	int lineno = 0, ret = 0;
-	off_t total = 0;
-	bool eof = false;
-	char *buf;
+	struct listformat_options opts = {
+		.mode = LISTFORMAT_PLAIN,
+		.max_size = max_size == TABLEFILE_NO_LIMIT ? 0 : max_size,
+	};
+	struct plain_reader pr = { .cb = cb, .ctx = ctx };
 
-	if (err && errlen)
-		err[0] = '\0';
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	while (!ret && !eof) {
-		char *line, *nl;
-		ssize_t n;
-
-		/*
-		 * One line longer than the buffer: grow it rather than fail. The
-		 * '\n' added at the end of the file fits, as a read left room.
-		 */
-		if (have == cap && array_room(&buf, &cap, cap + 1, 1, 0)) {
-			ret = -ENOMEM;
-			break;
-		}
-		n = read(fd, buf + have, cap - have);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		/* The size was checked before, but the file may grow while it is read. */
-		total += n;
-		if (total > max_size) {
-			ret = -EFBIG;
-			break;
-		}
-		if (n == 0) {
-			eof = true;
-			/* The last line may lack its '\n'. */
-			if (have)
-				buf[have++] = '\n';
-		}
-		have += (size_t)n;
-
-		line = buf;
-		while (!ret && (nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
-			ret = handle_line(line, (size_t)(nl - line), ++lineno, name, cb, ctx, err,
-					  errlen);
-			line = nl + 1;
-		}
-		have = (size_t)(buf + have - line);
-		memmove(buf, line, have);
-	}
-	free(buf);
-	return ret;
+	return listformat_read_fd(fd, name, &opts, deliver_entry, &pr, NULL, err, errlen);
 }
 
 int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size_t errlen)

@@ -2,6 +2,9 @@
 /*
  * Table files: one address or CIDR network per line, `#` comments (also
  * after an entry), blank lines, leading and trailing white space ignored.
+ * They are read by the list reader's strict plain mode (listformat.h): a
+ * table's file is written back by greywalld in this format, so the other
+ * formats `greywallctl table T load -f` takes would not survive a save.
  */
 #ifndef __GREYWALL_TABLEFILE_H
 #define __GREYWALL_TABLEFILE_H
@@ -17,8 +20,10 @@ typedef int (*tablefile_cb)(void *ctx, const struct addr_prefix *p, int line);
 
 /*
  * Read `path`. Returns 0, a callback's non-zero value, -errno for I/O, or
- * -EINVAL for a bad line with err set to
- *   "/path/file:7: invalid address \"198.51.100.300\"".
+ * -EINVAL for the first bad line with err set to
+ *   "/path/file:7: invalid address \"198.51.100.300\"" (or, for a line of
+ *   more than LISTFORMAT_LINE_MAX bytes that is not a comment,
+ *   "/path/file:7: line longer than 8192 bytes").
  */
 int tablefile_read(const char *path, tablefile_cb cb, void *ctx, char *err, size_t errlen);
 
