@@ -104,8 +104,7 @@ static int compute_hmac(const struct sync_key *key, const uint8_t *buf, size_t l
 }
 
 /* The TLV type of rec, and its length (0 when rec cannot be sent). */
-static uint16_t record_tlv(const struct sync_record *rec, bool v6, size_t *tlv_len,
-			   size_t lens[3])
+static uint16_t record_tlv(const struct sync_record *rec, bool v6, size_t *tlv_len, size_t lens[3])
 {
 	size_t head = v6 ? SYNC_GREY6_HEAD_LEN : SYNC_GREY_HEAD_LEN;
 

@@ -105,17 +105,17 @@
 #include "lib/addr.h"
 #include "sync/key.h"
 
-#define SYNC_VERSION	    2
-#define SYNC_AF_INET	    2
-#define SYNC_HMAC_LEN	    20
-#define SYNC_HEADER_LEN	    32
-#define SYNC_MAX_DATAGRAM   1408
-#define SYNC_ALIGN(n)	    (((n) + 15u) & ~15u)
+#define SYNC_VERSION	  2
+#define SYNC_AF_INET	  2
+#define SYNC_HMAC_LEN	  20
+#define SYNC_HEADER_LEN	  32
+#define SYNC_MAX_DATAGRAM 1408
+#define SYNC_ALIGN(n)	  (((size_t)(n) + 15) & ~(size_t)15)
 /* Room for the most records one datagram can hold (16 bytes each). */
-#define SYNC_MAX_RECORDS    ((SYNC_MAX_DATAGRAM - SYNC_HEADER_LEN) / 16)
+#define SYNC_MAX_RECORDS ((SYNC_MAX_DATAGRAM - SYNC_HEADER_LEN) / 16)
 /* The default UDP port (the spamd-sync service) and multicast group. */
-#define SYNC_PORT	    8025
-#define SYNC_MCAST_GROUP    "224.0.1.240"
+#define SYNC_PORT	 8025
+#define SYNC_MCAST_GROUP "224.0.1.240"
 
 enum sync_tlv_type {
 	SYNC_TLV_END = 0x0000,
