@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 # MAX_LEN is libFuzzer's -max_len: room for the longest input that reaches
 # every limit (smtp: past SMTP_LINE_MAX, 8192; privsep: past PRIVSEP_LINE_MAX,
 # 73984; blacklist: past its 1024-byte carried line, in gzip too; watch: past
-# WATCH_LINE_MAX, 4096).
+# WATCH_LINE_MAX, 4096; sync: past SYNC_MAX_DATAGRAM, 1408).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -29,6 +29,7 @@ HARNESSES=(
 	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
 	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"
 	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
+	"sync 1500: user/sync/wire.c user/sync/key.c user/lib/addr.c -lcrypto"
 )
 
 CLANG=${CLANG:-clang}
