@@ -43,8 +43,9 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OU
 # headers it includes in a .d file beside it: touching a header rebuilds
 # only what includes it. -MP keeps the build going when a header goes away.
 DEPFLAGS := -MMD -MP
-# The log watchers match lines with PCRE2 and read journald through sd-journal.
-LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8 -lsystemd
+# The log watchers match lines with PCRE2 and read journald through sd-journal;
+# spamd sync signs its datagrams with libcrypto's HMAC-SHA1.
+LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8 -lsystemd -lcrypto
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) $(DEPFLAGS)
 
@@ -87,6 +88,8 @@ DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
 # clients, and systemd-journal-remote writes their journals.
 DEPS += libpcre2-dev libsystemd-dev systemd-journal-remote dovecot-core dovecot-pop3d \
 	dovecot-imapd openssh-server openssh-client python3
+# spamd sync: libcrypto (HMAC-SHA1, SHA-1) and its headers.
+DEPS += libssl-dev
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`);
 # fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify

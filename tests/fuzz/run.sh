@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 # every limit (smtp: past SMTP_LINE_MAX, 8192; privsep: past PRIVSEP_LINE_MAX,
 # 73984; blacklist: past its 1024-byte carried line, in gzip too; watch: past
 # WATCH_LINE_MAX, 4096; listformat: past LISTFORMAT_LINE_MAX, 8192, and
-# across its reads of 8200 bytes).
+# across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -31,6 +31,7 @@ HARNESSES=(
 	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"
 	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
 	"listformat 24576: user/lib/addr.c user/lib/addrrange.c user/lib/escape.c"
+	"sync 1500: user/sync/wire.c user/sync/key.c user/lib/addr.c -lcrypto"
 )
 
 CLANG=${CLANG:-clang}
