@@ -20,6 +20,7 @@
 #include "datapath/sweeper.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
+#include "sync/sync.h"
 #include "watch/watch.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
@@ -510,6 +511,7 @@ void daemon_close(struct daemon *d)
 {
 	notify_systemd("STOPPING=1");
 	watch_close(d);
+	sync_close(d);
 	spamd_close(d);
 	if (tables_store_retry(&d->tables)) {
 		struct tables_unsaved_count c;
