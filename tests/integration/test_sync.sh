@@ -211,6 +211,14 @@ show=$(ctlb sync show)
 has "B's sync show: the per-peer rejections" "^heard 2001:db8:5::1: .*rejected .*truncated 1, bad_hmac 1, replay 1, no_sender 1" "$show"
 printf '%s\n' "$show" | sed 's/^/#   /'
 
+# --- a reload keeps an unchanged sync block, and refuses a changed one
+check "a reload with the same sync block succeeds" ctl reload
+a_config "		listen 198.51.100.129
+		peer 2001:db8:5::9"
+out=$(ctl reload 2>&1)
+has "a reload that changes it is refused" "spamd sync changes only with a restart" "$out"
+has "and the running sync goes on" "^peer 2001:db8:5::2: sent [1-9]" "$(ctl sync show)"
+
 # --- multicast: both restart on a group; A's epoch is later than before
 gw_stop
 b_stop

@@ -271,6 +271,10 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "spamd listen addresses change only with a restart");
 		ret = -EINVAL;
 	}
+	if (!ret && sync_config_changed(&d->cfg, &next)) {
+		snprintf(err, errlen, "spamd sync changes only with a restart");
+		ret = -EINVAL;
+	}
 	/*
 	 * The new tables are rebuilt from the store: entries it has not saved
 	 * would leave the tables and the maps with the old ones.

@@ -41,8 +41,7 @@ struct sync_peer {
 	int64_t last_heard;	/* a datagram from it taken; 0: never */
 	uint64_t received, taken;
 	uint64_t rejected[SYNC_REJECT__COUNT];
-	bool has_window;	/* epoch and counter hold the last taken */
-	uint32_t epoch, counter;
+	struct sync_window window;
 };
 
 struct sync {
@@ -70,6 +69,11 @@ struct sync {
 	uint64_t rejected[SYNC_REJECT__COUNT];
 	struct sync_message msg;	/* the datagram being read: too large for the stack */
 };
+
+static const struct config_sync *sync_config(const struct config *cfg)
+{
+	return cfg->spamd ? cfg->spamd->sync : NULL;
+}
 
 static struct sync *sync_of(struct daemon *d)
 {
@@ -341,7 +345,7 @@ static int open_send(struct sync *y, int family, int *fd)
 
 int sync_start(struct daemon *d, char *err, size_t errlen)
 {
-	const struct config_sync *cy = d->cfg.spamd ? d->cfg.spamd->sync : NULL;
+	const struct config_sync *cy = sync_config(&d->cfg);
 	struct sync *y;
 	int ret, fd;
 
@@ -418,6 +422,24 @@ int sync_start(struct daemon *d, char *err, size_t errlen)
 	log_info("sync: %zu peer addresses%s, epoch %" PRIu32, y->npeers,
 		 y->has_mcast ? " and a multicast group" : "", y->epoch);
 	return 0;
+}
+
+bool sync_config_changed(const struct config *old, const struct config *next)
+{
+	const struct config_sync *a = sync_config(old), *b = sync_config(next);
+
+	if (!a || !b)
+		return a != b;
+	if (!addr_equal(&a->listen_addr, &b->listen_addr) ||
+	    strcmp(a->listen_ifname, b->listen_ifname) || a->port != b->port ||
+	    a->npeers != b->npeers || strcmp(a->mcast_ifname, b->mcast_ifname) ||
+	    !addr_equal(&a->mcast_group, &b->mcast_group) || a->mcast_ttl != b->mcast_ttl ||
+	    strcmp(a->key_path, b->key_path))
+		return true;
+	for (size_t i = 0; i < a->npeers; i++)
+		if (strcmp(a->peers[i], b->peers[i]))
+			return true;
+	return false;
 }
 
 void sync_close(struct daemon *d)
@@ -603,18 +625,26 @@ static void apply_record(struct daemon *d, struct sync *y, int64_t now, const ch
 	y->records_applied++;
 }
 
-/* The replay window: SENDER's (epoch, counter) must pass the last taken, its time be near. */
-static int check_window(struct sync_peer *p, const struct sync_message *msg, int64_t now)
+int sync_window_check(const struct sync_window *w, const struct sync_message *msg, int64_t now)
 {
 	if (!msg->has_sender)
-		return p->has_window ? SYNC_REJECT_NO_SENDER : SYNC_OK;
+		return w->has_window ? SYNC_REJECT_NO_SENDER : SYNC_OK;
 	if ((int64_t)msg->sender.sent > now + SYNC_WINDOW_SECONDS ||
 	    (int64_t)msg->sender.sent < now - SYNC_WINDOW_SECONDS)
 		return SYNC_REJECT_STALE;
-	if (p->has_window && (msg->sender.epoch < p->epoch ||
-			      (msg->sender.epoch == p->epoch && msg->counter <= p->counter)))
+	if (w->has_window && (msg->sender.epoch < w->epoch ||
+			      (msg->sender.epoch == w->epoch && msg->counter <= w->counter)))
 		return SYNC_REJECT_REPLAY;
 	return SYNC_OK;
+}
+
+void sync_window_take(struct sync_window *w, const struct sync_message *msg)
+{
+	if (!msg->has_sender)
+		return;
+	w->has_window = true;
+	w->epoch = msg->sender.epoch;
+	w->counter = msg->counter;
 }
 
 static void take_datagram(struct daemon *d, struct sync *y, const uint8_t *buf, size_t len,
@@ -643,14 +673,10 @@ static void take_datagram(struct daemon *d, struct sync *y, const uint8_t *buf, 
 			return reject(y, NULL, src, SYNC_REJECT_SENDERS_FULL);
 		p->received++;
 	}
-	reason = check_window(p, msg, now);
+	reason = sync_window_check(&p->window, msg, now);
 	if (reason != SYNC_OK)
 		return reject(y, p, src, reason);
-	if (msg->has_sender) {
-		p->has_window = true;
-		p->epoch = msg->sender.epoch;
-		p->counter = msg->counter;
-	}
+	sync_window_take(&p->window, msg);
 	p->last_heard = now;
 	p->taken++;
 	y->taken++;
@@ -744,8 +770,9 @@ void sync_show(struct daemon *d, FILE *out)
 		fprintf(out, ": sent %" PRIu64 ", send errors %" PRIu64 ", received %" PRIu64
 			", taken %" PRIu64 ", last heard %s",
 			p->sent, p->send_errors, p->received, p->taken, p->last_heard ? when : "never");
-		if (p->has_window)
-			fprintf(out, ", epoch %" PRIu32 " counter %" PRIu32, p->epoch, p->counter);
+		if (p->window.has_window)
+			fprintf(out, ", epoch %" PRIu32 " counter %" PRIu32, p->window.epoch,
+				p->window.counter);
 		fprintf(out, ", rejected ");
 		print_rejected(out, p->rejected);
 		fprintf(out, "\n");

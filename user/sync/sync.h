@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config/config.h"
 #include "lib/addr.h"
 #include "sync/wire.h"
 
@@ -40,6 +41,23 @@ enum sync_reject {
 	SYNC_REJECT__COUNT,
 };
 
+/* A sender's replay window: the last (epoch, counter) taken from it. */
+struct sync_window {
+	bool has_window; /* it sent SENDER: epoch and counter hold the last taken */
+	uint32_t epoch, counter;
+};
+
+/*
+ * Whether a decoded datagram passes the window at now: SYNC_OK, or
+ * SYNC_REJECT_STALE (SENDER's sent time more than SYNC_WINDOW_SECONDS
+ * away), SYNC_REJECT_REPLAY ((epoch, counter) not past the last taken),
+ * SYNC_REJECT_NO_SENDER (none from a sender that sent one before; spamd's
+ * datagrams, which never have one, pass). sync_window_take() then moves
+ * the window to the datagram's.
+ */
+int sync_window_check(const struct sync_window *w, const struct sync_message *msg, int64_t now);
+void sync_window_take(struct sync_window *w, const struct sync_message *msg);
+
 /*
  * Open the sockets of cfg.spamd->sync, resolve its peers, read its key and
  * pick this run's epoch (stored in the state dir, so the next one is later).
@@ -48,6 +66,11 @@ enum sync_reject {
  */
 int sync_start(struct daemon *d, char *err, size_t errlen);
 void sync_close(struct daemon *d);
+/*
+ * Whether the sync block differs between two configs: the sockets, peers
+ * and key are taken at start, so a reload refuses a change.
+ */
+bool sync_config_changed(const struct config *old, const struct config *next);
 
 /* Whether fd is one of sync's receive sockets; then sync_read() takes its datagrams. */
 bool sync_owns_fd(struct daemon *d, int fd);
