@@ -24,7 +24,7 @@ B_BPFFS=$GW_RUN/bpffs-b
 B_CONF=$B_RUN/greywall.conf
 B_SOCK=$B_RUN/control.sock
 B_PID=
-TOOL="/usr/bin/python3 $GW_TOP/tests/lib/sync_tool.py"
+SYNC_TOOL=$GW_TOP/tests/lib/sync_tool.py
 
 b() { ip netns exec "$B_NS" "$@"; }
 ctlb() { "$GW_BIN/greywallctl" -s "$B_SOCK" "$@"; }
@@ -166,7 +166,7 @@ has "A heard its peer B" "^heard 198.51.100.130: sent 0, send errors 0, received
 
 # --- a replayed datagram: captured on B's link, sent again from A's address
 rm -f "$GW_RUN/captured"
-b $TOOL capture sb 8025 "$GW_RUN/captured" &
+b "$SYNC_TOOL" capture sb 8025 "$GW_RUN/captured" &
 cap=$!
 sleep 0.5
 grey_dialogue 192.0.2.66 192.0.2.1 user@example.org >/dev/null
@@ -175,34 +175,59 @@ ok $? "a datagram from A to B captured"
 wait $cap 2>/dev/null
 wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'GREY|192.0.2.66|'"
 ok $? "B took it the first time"
-gw $TOOL send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/captured"
+gw "$SYNC_TOOL" send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/captured"
 wait_for 5 rejected_is ctlb replay 1
 ok $? "the replay is rejected and counted (replay $(rejected ctlb replay))"
-gw $TOOL send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/captured" 40
+gw "$SYNC_TOOL" send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/captured" 40
 wait_for 5 rejected_is ctlb truncated 1
 ok $? "a truncated datagram is counted (truncated $(rejected ctlb truncated))"
 
 # --- a wrong key: nothing applied, counted
-gw $TOOL trapped 2001:db8:5::1 2001:db8:5::2 8025 "$ETC/wrong.key" 203.0.113.50 \
+gw "$SYNC_TOOL" trapped 2001:db8:5::1 2001:db8:5::2 8025 "$ETC/wrong.key" 203.0.113.50 \
 	$(($(now) + 3600)) $((a_epoch1 + 100)) "$(now)"
 wait_for 5 rejected_is ctlb bad_hmac 1
 ok $? "a datagram under another key is counted as bad_hmac"
 ev "! ctlb table spamd-greytrap test 203.0.113.50" "and its record not applied"
 # Without SENDER from a sender that sends SENDER: refused.
-gw $TOOL trapped 2001:db8:5::1 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.51 $(($(now) + 3600))
+gw "$SYNC_TOOL" trapped 2001:db8:5::1 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.51 $(($(now) + 3600))
 wait_for 5 rejected_is ctlb no_sender 1
 ok $? "A's address without SENDER is refused (no_sender)"
 # --- spamd's own datagrams (no SENDER) from a third sender are taken, as spamd does
-gw $TOOL trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.52 $(($(now) + 3600))
+gw "$SYNC_TOOL" trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.52 $(($(now) + 3600))
 wait_for 5 ctlb table spamd-greytrap test 203.0.113.52
 ok $? "a spamd-style TRAPPED record (no SENDER) is applied"
 has "why names the third sender" "sync from 2001:db8:5::3: trapped there" "$(ctlb why 203.0.113.52)"
-gw $TOOL trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.53 $(($(now) - 10))
+gw "$SYNC_TOOL" trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.53 $(($(now) - 10))
 sleep 0.5
 ev "! ctlb table spamd-greytrap test 203.0.113.53" "a TRAPPED record already expired is ignored"
 has "and counted as expired" "^records: [0-9]+ applied, 1 expired," "$(ctlb sync show)"
+# --- WHITE records: a new source is whitelisted; a trapped one stays trapped
+gw "$SYNC_TOOL" white 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.60 $(($(now) + 3600))
+wait_for 5 ctlb table spamd-white test 203.0.113.60
+ok $? "a WHITE record puts 203.0.113.60 into B's <spamd-white>"
+has "why: whitelisted by sync" "sync: sync from 2001:db8:5::3: whitelisted there at" "$(ctlb why 203.0.113.60)"
+gw "$SYNC_TOOL" white 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 198.51.100.7 $(($(now) + 3600))
+gw "$SYNC_TOOL" trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 127.0.0.1 $(($(now) + 3600))
+wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' sync show | grep -q '^records: .* 1 ignored'"
+ok $? "a TRAPPED record for 127.0.0.1 is ignored"
+ev "! ctlb table spamd-white test 198.51.100.7" "a WHITE record does not whitelist a trapped source"
+has "which stays TRAPPED in B's greylist" "^TRAPPED\|198.51.100.7\|" "$(ctlb spamdb)"
+ev "! ctlb table spamd-greytrap test 127.0.0.1" "127.0.0.1 is not trapped"
+
+# --- latency: a datagram sent -> the source in B's table (polled every 10 ms with greywallctl)
+lat=()
+for i in $(seq 101 120); do
+	t0=$(date +%s%N)
+	gw "$SYNC_TOOL" trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" "203.0.113.$i" $(($(now) + 3600))
+	for _ in $(seq 500); do ctlb table spamd-greytrap test "203.0.113.$i" >/dev/null 2>&1 && break; sleep 0.01; done
+	lat+=($((($(date +%s%N) - t0) / 1000000)))
+done
+n=$(ctlb table spamd-greytrap show | grep -cE '203\.0\.113\.1[0-2][0-9]')
+ev "[ $n -ge 20 ]" "20 TRAPPED records sent one by one are all in B's table ($n)"
+echo "# datagram sent (python, from A's namespace) -> in B's <spamd-greytrap>, 20 runs, ms: median $(printf '%s\n' "${lat[@]}" | sort -n | sed -n 10p), max $(printf '%s\n' "${lat[@]}" | sort -n | tail -1)"
+
 # --- stale: a SENDER sent two minutes ago
-gw $TOOL trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.54 \
+gw "$SYNC_TOOL" trapped 2001:db8:5::3 2001:db8:5::2 8025 "$ETC/spamd.key" 203.0.113.54 \
 	$(($(now) + 3600)) 100 $(($(now) - 120))
 wait_for 5 rejected_is ctlb stale 1
 ok $? "a datagram sent 120 s ago is rejected as stale"
@@ -220,7 +245,7 @@ has "a reload that changes it is refused" "spamd sync changes only with a restar
 has "and the running sync goes on" "^peer 2001:db8:5::2: sent [1-9]" "$(ctl sync show)"
 
 # --- multicast: both restart on a group; A's epoch is later than before
-gw_stop
+gw_stop TERM
 b_stop
 a_config "		multicast sa group 233.252.0.7 ttl 1"
 b_config "		multicast sb group 233.252.0.7"

@@ -8,8 +8,8 @@ an attacker would, independently of greywall's wire.c:
       (IPv4 or IPv6, through an AF_PACKET socket), then exit
   sync_tool.py send SRC DST PORT FILE [BYTES]
       send FILE's bytes (its first BYTES only, when given) from SRC
-  sync_tool.py trapped SRC DST PORT KEYFILE ADDR EXPIRE [EPOCH SENT]
-      send spamd's TRAPPED record for IPv4 ADDR until EXPIRE, signed as
+  sync_tool.py trapped|white SRC DST PORT KEYFILE ADDR EXPIRE [EPOCH SENT]
+      send spamd's TRAPPED (or WHITE) record for IPv4 ADDR until EXPIRE, signed as
       spamd signs (HMAC-SHA1 keyed with the hex SHA-1 of KEYFILE, the
       empty key when it does not exist), with greywall's SENDER trailer
       when EPOCH and SENT are given
@@ -39,8 +39,8 @@ def send(src, dst, port, data):
     s.sendto(data, (dst, port))
 
 
-def trapped(keyfile, addr, expire, counter=7, sender=None):
-    body = struct.pack("!HHII4s", 3, 16, int(time.time()), expire,
+def addr_record(rtype, keyfile, addr, expire, counter=7, sender=None):
+    body = struct.pack("!HHII4s", rtype, 16, int(time.time()), expire,
                        ipaddress.IPv4Address(addr).packed)
     body += struct.pack("!HH", 0, 4)
     if sender:
@@ -87,10 +87,11 @@ def main(argv):
         if len(argv) > 6:
             data = data[: int(argv[6])]
         send(argv[2], argv[3], int(argv[4]), data)
-    elif cmd == "trapped":
+    elif cmd in ("trapped", "white"):
         sender = (int(argv[8]), int(argv[9])) if len(argv) > 9 else None
+        rtype = 3 if cmd == "trapped" else 2
         send(argv[2], argv[3], int(argv[4]),
-             trapped(argv[5], argv[6], int(argv[7]), sender=sender))
+             addr_record(rtype, argv[5], argv[6], int(argv[7]), sender=sender))
     else:
         sys.exit(__doc__)
 

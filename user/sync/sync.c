@@ -575,12 +575,30 @@ static struct sync_peer *peer_heard(struct sync *y, const struct addr_prefix *a)
 	return p;
 }
 
+/* Counted always; logged the first time a reason comes up, then at debug level only. */
 static void reject(struct sync *y, struct sync_peer *p, const char *src, int reason)
 {
-	y->rejected[reason]++;
+	if (y->rejected[reason]++ == 0)
+		log_warn("sync: a datagram from %s dropped: %s (further ones are counted:"
+			 " greywallctl sync show)", src, sync_reject_name(reason));
+	else
+		log_debug("sync: a datagram from %s dropped: %s", src, sync_reject_name(reason));
 	if (p)
 		p->rejected[reason]++;
-	log_debug("sync: a datagram from %s dropped: %s", src, sync_reject_name(reason));
+}
+
+/*
+ * Addresses no mail comes from: a record for one is ignored, whatever the
+ * peer meant (unspecified, loopback, multicast, broadcast).
+ */
+static bool no_source(const struct addr_prefix *a)
+{
+	static const uint8_t zero[16], loop6[16] = {[15] = 1};
+
+	if (a->family == AF_INET)
+		return !memcmp(a->bytes, zero, 4) || a->bytes[0] == 127 ||
+		       (a->bytes[0] & 0xf0) == 0xe0 || !memcmp(a->bytes, "\xff\xff\xff\xff", 4);
+	return !memcmp(a->bytes, zero, 16) || !memcmp(a->bytes, loop6, 16) || a->bytes[0] == 0xff;
 }
 
 /* Hand one record to the greylister, as spamd's receiver does. */
@@ -590,6 +608,10 @@ static void apply_record(struct daemon *d, struct sync *y, int64_t now, const ch
 	char detail[256], when[32], until[32];
 	int ret = 0;
 
+	if (no_source(&rec->addr)) {
+		y->records_ignored++;
+		return;
+	}
 	format_time(rec->timestamp, when, sizeof(when));
 	format_time(rec->expire, until, sizeof(until));
 	switch (rec->type) {
@@ -753,7 +775,7 @@ void sync_show(struct daemon *d, FILE *out)
 	fprintf(out, "received: %" PRIu64 " datagrams, %" PRIu64 " taken, %" PRIu64 " rejected\n",
 		y->received, y->taken, total);
 	fprintf(out, "records: %" PRIu64 " applied, %" PRIu64 " expired, %" PRIu64
-		" ignored (deletes), %" PRIu64 " failed\n",
+		" ignored, %" PRIu64 " failed\n",
 		y->records_applied, y->records_expired, y->records_ignored, y->records_failed);
 	fprintf(out, "rejected: ");
 	print_rejected(out, y->rejected);
