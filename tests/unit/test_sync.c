@@ -111,8 +111,8 @@ static void test_config_changed(void)
 
 			if (load(configs[j], &b))
 				continue;
-			CHECK(sync_config_changed(&a, &b) == !same, "\"%s\" -> \"%s\": %s", configs[i],
-			      configs[j], same ? "unchanged" : "changed");
+			CHECK(sync_config_changed(&a, &b) == !same, "\"%s\" -> \"%s\": %s",
+			      configs[i], configs[j], same ? "unchanged" : "changed");
 			config_free(&b);
 		}
 		config_free(&a);

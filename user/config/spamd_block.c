@@ -422,8 +422,9 @@ static int check_sync_host(struct parser *p, const struct lex_token *t)
 	size_t len = strlen(t->text);
 
 	if (!addr_parse(t->text, &a))
-		return addr_is_host(&a) ? 0 : perr(p, t, "peer \"%s\" is a network, not a host",
-						   q(p, t->text));
+		return addr_is_host(&a)
+			   ? 0
+			   : perr(p, t, "peer \"%s\" is a network, not a host", q(p, t->text));
 	if (!len || len > MAX_SYNC_HOST || t->text[0] == '-' || t->text[0] == '.')
 		return perr(p, t, "invalid peer \"%s\"", q(p, t->text));
 	for (const char *c = t->text; *c; c++)
@@ -483,8 +484,9 @@ static int parse_sync_multicast(struct parser *p, struct sync_parse *yp)
 			group = true;
 			next(p);
 			ret = parse_address(p, &y->mcast_group, &at);
-			if (!ret && (y->mcast_group.family != AF_INET || y->mcast_group.plen != 32 ||
-				     (y->mcast_group.bytes[0] & 0xf0) != 0xe0))
+			if (!ret &&
+			    (y->mcast_group.family != AF_INET || y->mcast_group.plen != 32 ||
+			     (y->mcast_group.bytes[0] & 0xf0) != 0xe0))
 				ret = perr(p, at, "group \"%s\" is not an IPv4 multicast address",
 					   q(p, at->text));
 		} else if (is_kw(t, "ttl") && !ttl) {
@@ -554,7 +556,8 @@ static int parse_spamd_sync(struct parser *p, struct spamd_parse *sp)
 	if (ret)
 		return ret;
 	if (!y->npeers && !y->mcast_ifname[0])
-		return perr(p, kw, "sync has neither \"peer\" nor \"multicast\": nothing to send to");
+		return perr(p, kw,
+			    "sync has neither \"peer\" nor \"multicast\": nothing to send to");
 	return 0;
 }
 
@@ -690,8 +693,8 @@ void spamd_block_keywords(config_keyword_fn fn, void *ctx)
 	    "file",   "blacklist", "whitelist", "sync",		  NULL,
 	};
 	static const char *const list[] = {"file", "exec", "url", "msg", NULL};
-	static const char *const sync[] = {"listen", "port", "peer", "multicast", "group", "ttl",
-					   "key", NULL};
+	static const char *const sync[] = {"listen", "port", "peer", "multicast",
+					   "group",  "ttl",  "key",  NULL};
 
 	for (size_t i = 0; i < NSPAMD_SETTINGS; i++)
 		fn("spamd", spamd_settings[i].name, ctx);

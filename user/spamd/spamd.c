@@ -517,7 +517,7 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		log_info("new entry %s from %s to %s, helo %s", addr, from, to, helo);
 	else if (ret == GREY_FULL)
 		tuple_refused(s, ip, addr);
-	/* As spamd's greyupdate: every tuple update goes to the peers, so retries pass there too. */
+	/* As spamd's greyupdate: every update goes to the peers, so retries pass there too. */
 	if (ret == GREY_NEW || ret == GREY_SEEN || ret == GREY_PASSED)
 		sync_send_grey(d, now, ip, helo, from, to);
 	return (int)v;

@@ -33,12 +33,12 @@
 /* A configured peer (sent to), or a sender heard (its replay window). */
 struct sync_peer {
 	struct addr_prefix addr;
-	char name[256];		/* as configured, or the address */
+	char name[256]; /* as configured, or the address */
 	bool configured;
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	uint64_t sent, send_errors;
-	int64_t last_heard;	/* a datagram from it taken; 0: never */
+	int64_t last_heard; /* a datagram from it taken; 0: never */
 	uint64_t received, taken;
 	uint64_t rejected[SYNC_REJECT__COUNT];
 	struct sync_window window;
@@ -50,7 +50,7 @@ struct sync {
 	int recv_fd[2];
 	size_t nrecv;
 	int send_fd4, send_fd6;
-	struct addr_prefix listen;	/* family 0: none */
+	struct addr_prefix listen; /* family 0: none */
 	uint16_t port;
 	bool has_mcast;
 	struct sockaddr_in mcast;
@@ -67,7 +67,7 @@ struct sync {
 	uint64_t sent, unsendable, received, taken;
 	uint64_t records_applied, records_expired, records_ignored, records_failed;
 	uint64_t rejected[SYNC_REJECT__COUNT];
-	struct sync_message msg;	/* the datagram being read: too large for the stack */
+	struct sync_message msg; /* the datagram being read: too large for the stack */
 };
 
 static const struct config_sync *sync_config(const struct config *cfg)
@@ -153,8 +153,8 @@ static void own_refresh(struct sync *y, int64_t now)
 	for (i = ifa; i; i = i->ifa_next) {
 		struct addr_prefix a;
 
-		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
-				     i->ifa_addr->sa_family != AF_INET6))
+		if (!i->ifa_addr ||
+		    (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
 			continue;
 		if (addr_from_sockaddr(i->ifa_addr, sizeof(struct sockaddr_storage), &a))
 			continue;
@@ -192,7 +192,8 @@ static int interface_address(const char *ifname, struct addr_prefix *out)
 	if (getifaddrs(&ifa))
 		return -errno;
 	for (i = ifa; i; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || strcmp(i->ifa_name, ifname))
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    strcmp(i->ifa_name, ifname))
 			continue;
 		ret = addr_from_sockaddr(i->ifa_addr, sizeof(struct sockaddr_in), out);
 		break;
@@ -252,8 +253,8 @@ static int add_recv(struct daemon *d, struct sync *y, int fd)
 }
 
 /* The multicast group: joined for receiving, and the interface and TTL of the send socket. */
-static int open_multicast(struct daemon *d, struct sync *y, const struct config_sync *cy,
-			  char *err, size_t errlen)
+static int open_multicast(struct daemon *d, struct sync *y, const struct config_sync *cy, char *err,
+			  size_t errlen)
 {
 	struct addr_prefix group = cy->mcast_group;
 	unsigned int ifindex = if_nametoindex(cy->mcast_ifname);
@@ -316,7 +317,8 @@ static int resolve_peer(struct sync *y, const char *host, char *err, size_t errl
 		struct sync_peer *p;
 
 		if (y->npeers == SYNC_MAX_SENDERS) {
-			snprintf(err, errlen, "sync: more than %d peer addresses", SYNC_MAX_SENDERS);
+			snprintf(err, errlen, "sync: more than %d peer addresses",
+				 SYNC_MAX_SENDERS);
 			freeaddrinfo(res);
 			return -E2BIG;
 		}
@@ -490,7 +492,8 @@ static void send_record(struct sync *y, int64_t now, const struct sync_record *r
 		return;
 	}
 	sender.epoch = y->epoch;
-	sender.sent = (uint32_t)now;
+	/* Not the record's time: a queued RCPT is stored (and sent) later than it came. */
+	sender.sent = (uint32_t)time(NULL);
 	len = sync_encode(&y->key, y->counter, rec, &sender, buf, sizeof(buf));
 	if (len < 0) {
 		y->unsendable++;
@@ -524,8 +527,12 @@ void sync_send_grey(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		    const char *from, const char *to)
 {
 	struct sync *y = sync_of(d);
-	struct sync_record rec = {.type = SYNC_RECORD_GREY, .addr = *ip,
-				  .timestamp = (uint32_t)now, .helo = helo, .from = from, .to = to};
+	struct sync_record rec = {.type = SYNC_RECORD_GREY,
+				  .addr = *ip,
+				  .timestamp = (uint32_t)now,
+				  .helo = helo,
+				  .from = from,
+				  .to = to};
 
 	if (y)
 		send_record(y, now, &rec);
@@ -535,15 +542,16 @@ static void send_addr(struct daemon *d, enum sync_record_type type, int64_t now,
 		      const struct addr_prefix *ip, int64_t expire)
 {
 	struct sync *y = sync_of(d);
-	struct sync_record rec = {.type = type, .addr = *ip, .timestamp = (uint32_t)now,
+	struct sync_record rec = {.type = type,
+				  .addr = *ip,
+				  .timestamp = (uint32_t)now,
 				  .expire = expire > UINT32_MAX ? UINT32_MAX : (uint32_t)expire};
 
 	if (y)
 		send_record(y, now, &rec);
 }
 
-void sync_send_trapped(struct daemon *d, int64_t now, const struct addr_prefix *ip,
-		       int64_t expire)
+void sync_send_trapped(struct daemon *d, int64_t now, const struct addr_prefix *ip, int64_t expire)
 {
 	send_addr(d, SYNC_RECORD_TRAPPED, now, ip, expire);
 }
@@ -580,7 +588,8 @@ static void reject(struct sync *y, struct sync_peer *p, const char *src, int rea
 {
 	if (y->rejected[reason]++ == 0)
 		log_warn("sync: a datagram from %s dropped: %s (further ones are counted:"
-			 " greywallctl sync show)", src, sync_reject_name(reason));
+			 " greywallctl sync show)",
+			 src, sync_reject_name(reason));
 	else
 		log_debug("sync: a datagram from %s dropped: %s", src, sync_reject_name(reason));
 	if (p)
@@ -716,8 +725,8 @@ void sync_read(struct daemon *d, int fd)
 		socklen_t sslen = sizeof(ss);
 		struct addr_prefix from;
 		/* MSG_TRUNC: the datagram's real length, so a longer one is seen as such. */
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&ss,
-				     &sslen);
+		ssize_t n =
+		    recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&ss, &sslen);
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -726,8 +735,9 @@ void sync_read(struct daemon *d, int fd)
 		}
 		if (addr_from_sockaddr((struct sockaddr *)&ss, sslen, &from))
 			continue;
-		take_datagram(d, y, buf, (size_t)n > sizeof(buf) ? SYNC_MAX_DATAGRAM + 1 : (size_t)n,
-			      &from, (int64_t)time(NULL));
+		take_datagram(d, y, buf,
+			      (size_t)n > sizeof(buf) ? SYNC_MAX_DATAGRAM + 1 : (size_t)n, &from,
+			      (int64_t)time(NULL));
 	}
 }
 
@@ -774,8 +784,9 @@ void sync_show(struct daemon *d, FILE *out)
 		y->unsendable);
 	fprintf(out, "received: %" PRIu64 " datagrams, %" PRIu64 " taken, %" PRIu64 " rejected\n",
 		y->received, y->taken, total);
-	fprintf(out, "records: %" PRIu64 " applied, %" PRIu64 " expired, %" PRIu64
-		" ignored, %" PRIu64 " failed\n",
+	fprintf(out,
+		"records: %" PRIu64 " applied, %" PRIu64 " expired, %" PRIu64 " ignored, %" PRIu64
+		" failed\n",
 		y->records_applied, y->records_expired, y->records_ignored, y->records_failed);
 	fprintf(out, "rejected: ");
 	print_rejected(out, y->rejected);
@@ -789,9 +800,11 @@ void sync_show(struct daemon *d, FILE *out)
 		fprintf(out, "%s %s", p->configured ? "peer" : "heard", text);
 		if (strcmp(p->name, text))
 			fprintf(out, " (%s)", p->name);
-		fprintf(out, ": sent %" PRIu64 ", send errors %" PRIu64 ", received %" PRIu64
+		fprintf(out,
+			": sent %" PRIu64 ", send errors %" PRIu64 ", received %" PRIu64
 			", taken %" PRIu64 ", last heard %s",
-			p->sent, p->send_errors, p->received, p->taken, p->last_heard ? when : "never");
+			p->sent, p->send_errors, p->received, p->taken,
+			p->last_heard ? when : "never");
 		if (p->window.has_window)
 			fprintf(out, ", epoch %" PRIu32 " counter %" PRIu32, p->window.epoch,
 				p->window.counter);

@@ -87,8 +87,7 @@ void sync_periodic(struct daemon *d, int64_t now);
  */
 void sync_send_grey(struct daemon *d, int64_t now, const struct addr_prefix *ip, const char *helo,
 		    const char *from, const char *to);
-void sync_send_trapped(struct daemon *d, int64_t now, const struct addr_prefix *ip,
-		       int64_t expire);
+void sync_send_trapped(struct daemon *d, int64_t now, const struct addr_prefix *ip, int64_t expire);
 void sync_send_white(struct daemon *d, int64_t now, const struct addr_prefix *ip, int64_t expire);
 
 /* `greywallctl sync show`. */
