@@ -7,6 +7,7 @@
 # with `why` naming A, B's updates reach A over IPv4 while A's reach B over
 # IPv6; a wrong key, a replayed datagram, a truncated one and a stale one
 # are dropped and counted; a spamd-style datagram (no SENDER) is taken;
+# A's MTA whitelisting a destination (spamlogd -Y) reaches B as WHITE;
 # then both restart on a multicast group instead of unicast peers, A with
 # a later epoch than before.
 #
@@ -60,6 +61,7 @@ printf 'another secret\n' >"$ETC/wrong.key"
 # A: the tarpit of gw_spamd_config; B: a tarpit on its own link, traps alike.
 a_config() { # sync lines
 	gw_spamd_config "	listen 2001:db8::1 port 8025
+	mta-user nobody
 	sync {
 $1
 		key \"$ETC/spamd.key\"
@@ -163,6 +165,18 @@ has "B greylists a tuple from 198.51.100.129" "^< 451 " "$out"
 wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$GW_SOCK' spamdb | grep -qF 'GREY|198.51.100.129|a.example.net|b@example.net|'"
 ok $? "A's spamdb has B's tuple (IPv4 transport)"
 has "A heard its peer B" "^heard 198.51.100.130: sent 0, send errors 0, received 1, taken 1, last heard 20" "$(ctl sync show)"
+
+# --- spamlogd's WHITE: our MTA's user (here nobody) connects out to port 25 on A
+cl "$GW_TOOLS/gwnet" listen 25 >/dev/null 2>&1 &
+wait_for 5 listens cl 25
+gw setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$GW_TOOLS/gwnet" connect 192.0.2.1 203.0.113.9 25 1000
+ok $? "mta-user nobody connects from A to 203.0.113.9 port 25"
+wait_for 10 ctl table spamd-white test 203.0.113.9
+ok $? "A whitelists 203.0.113.9 (spamlogd)"
+wait_for 5 ctlb table spamd-white test 203.0.113.9
+ok $? "and B too, by A's WHITE record"
+has "B's why: sync from A" "sync: sync from 2001:db8:5::1: whitelisted there at" "$(ctlb why 203.0.113.9)"
 
 # --- a replayed datagram: captured on B's link, sent again from A's address
 rm -f "$GW_RUN/captured"
