@@ -5,8 +5,8 @@
 # bpffs, state dir, control socket): a tuple greylisted on A is in B's
 # greylist (IPv4 and IPv6 tuples), a trap hit on A tarpits the source on B
 # with `why` naming A, B's updates reach A over IPv4 while A's reach B over
-# IPv6; a wrong key, a replayed datagram, a truncated one and a stale one
-# are dropped and counted; a spamd-style datagram (no SENDER) is taken;
+# IPv6; a wrong key, a replayed datagram, a truncated one, oversized ones
+# and a stale one are dropped and counted; a spamd-style datagram (no SENDER) is taken;
 # A's MTA whitelisting a destination (spamlogd -Y) reaches B as WHITE;
 # then both restart on a multicast group instead of unicast peers, A with
 # a later epoch than before.
@@ -196,6 +196,13 @@ gw "$SYNC_TOOL" send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/captured" 40
 wait_for 5 rejected_is ctlb truncated 1
 ok $? "a truncated datagram is counted (truncated $(rejected ctlb truncated))"
 
+# Past 1408 bytes: within the receive buffer's slack (1450), and past it (3000, fragments).
+head -c 1450 /dev/zero >"$GW_RUN/big" && head -c 3000 /dev/zero >"$GW_RUN/huge"
+gw "$SYNC_TOOL" send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/big"
+gw "$SYNC_TOOL" send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/huge"
+wait_for 5 rejected_is ctlb oversized 2
+ok $? "datagrams of 1450 and 3000 bytes are counted as oversized ($(rejected ctlb oversized))"
+
 # --- a wrong key: nothing applied, counted
 gw "$SYNC_TOOL" trapped 2001:db8:5::1 2001:db8:5::2 8025 "$ETC/wrong.key" 203.0.113.50 \
 	$(($(now) + 3600)) $((a_epoch1 + 100)) "$(now)"
@@ -247,7 +254,7 @@ wait_for 5 rejected_is ctlb stale 1
 ok $? "a datagram sent 120 s ago is rejected as stale"
 ev "! ctlb table spamd-greytrap test 203.0.113.54" "and not applied"
 show=$(ctlb sync show)
-has "B's sync show: the per-peer rejections" "^heard 2001:db8:5::1: .*rejected .*truncated 1, bad_hmac 1, replay 1, no_sender 1" "$show"
+has "B's sync show: the per-peer rejections" "^heard 2001:db8:5::1: .*rejected oversized 2, truncated 1, bad_hmac 1, replay 1, no_sender 1" "$show"
 printf '%s\n' "$show" | sed 's/^/#   /'
 
 # --- a reload keeps an unchanged sync block, and refuses a changed one
