@@ -681,11 +681,20 @@ static void test_spamd_spec_example(void)
 	if (l->nfiles)
 		CHECK_STR(l->files[0], "/etc/greywall/white", "ours file");
 
-	CHECK_INT(cfg.nwarnings, 1, "exactly one warning, for sync");
-	if (cfg.nwarnings)
-		CHECK_STR(cfg.warnings[0],
-			  "t.conf:29:9: warning: \"sync\" is not implemented, ignored",
-			  "sync warning text");
+	CHECK_INT(cfg.nwarnings, 0, "no warning: sync is implemented");
+	CHECK(s->sync != NULL, "sync block present");
+	if (!s->sync)
+		goto out;
+	CHECK_INT(s->sync->line, 29, "sync on line 29");
+	CHECK(s->sync->listen_addr.family == AF_INET && s->sync->listen_addr.bytes[3] == 1 &&
+		      !s->sync->listen_ifname[0],
+	      "sync listens on 192.0.2.1");
+	CHECK_INT(s->sync->port, 8025, "sync port defaults to 8025");
+	CHECK_INT(s->sync->npeers, 1, "one sync peer");
+	if (s->sync->npeers)
+		CHECK_STR(s->sync->peers[0], "198.51.100.9", "sync peer");
+	CHECK(!s->sync->mcast_ifname[0], "no multicast");
+	CHECK_STR(s->sync->key_path, "/etc/greywall/spamd.key", "sync key");
 out:
 	config_free(&cfg);
 	CHECK(cfg.spamd == NULL, "config_free clears the spamd block");
@@ -979,8 +988,31 @@ static void test_spamd_bad_inputs(void)
 	    {"spamd { blacklist b { url \"https://x/\" msg \"m\" } }",
 	     "t.conf:1:23: \"url\" needs a \"fetch\" command"},
 	    {"spamd { sync listen 192.0.2.1 }", "t.conf:1:14: expected \"{\", not \"listen\""},
-	    {"spamd { sync { } sync { } }", "t.conf:1:18: duplicate \"sync\""},
-	    {"spamd { sync { peer { nested } } maxcon x }", "t.conf:1:41: invalid maxcon \"x\""},
+	    {"spamd { sync { peer a } sync { peer b } }", "t.conf:1:25: duplicate \"sync\""},
+	    {"spamd { sync { } }",
+	     "t.conf:1:9: sync has neither \"peer\" nor \"multicast\": nothing to send to"},
+	    {"spamd { sync { peer { } } }", "t.conf:1:23: empty peer list"},
+	    {"spamd { sync { peer } }", "t.conf:1:21: expected a host, not \"}\""},
+	    {"spamd { sync { peer 192.0.2.0/24 } }", "t.conf:1:21: peer \"192.0.2.0\" is a network, not a host"},
+	    {"spamd { sync { peer a_b } }", "t.conf:1:21: invalid peer \"a_b\""},
+	    {"spamd { sync { peer { a, b a } } }", "t.conf:1:28: duplicate peer \"a\""},
+	    {"spamd { sync { peer a listen 192.0.2.1 port 0 } }",
+	     "t.conf:1:45: port \"0\" is too small (minimum 1)"},
+	    {"spamd { sync { peer a listen 192.0.2.0/24 } }",
+	     "t.conf:1:30: sync listen \"192.0.2.0/24\" is a network, not an address"},
+	    {"spamd { sync { peer a listen eth0 listen eth1 } }",
+	     "t.conf:1:35: duplicate \"listen\""},
+	    {"spamd { sync { peer a listen eth0:1 } }",
+	     "t.conf:1:30: invalid interface name \"eth0:1\""},
+	    {"spamd { sync { multicast eth0 group 192.0.2.1 } }",
+	     "t.conf:1:37: group \"192.0.2.1\" is not an IPv4 multicast address"},
+	    {"spamd { sync { multicast eth0 ttl 256 } }",
+	     "t.conf:1:35: ttl \"256\" is too large (maximum 255)"},
+	    {"spamd { sync { multicast eth0 ttl 2 ttl 3 } }", "t.conf:1:37: duplicate \"ttl\""},
+	    {"spamd { sync { multicast eth0 multicast eth1 } }",
+	     "t.conf:1:31: duplicate \"multicast\""},
+	    {"spamd { sync { peer a key \"/k\" key \"/j\" } }", "t.conf:1:32: duplicate \"key\""},
+	    {"spamd { sync { peer a mtu 9000 } }", "t.conf:1:23: unknown keyword \"mtu\""},
 	};
 
 	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad spamd block");

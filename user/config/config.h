@@ -72,6 +72,26 @@ struct config_listen {
 };
 
 /*
+ * The spamd block's `sync { ... }` (greywall.conf(5), SYNC): spamd's -y and
+ * -Y. Peers are kept as written (addresses or host names, resolved when the
+ * daemon starts); the key file is read then too.
+ */
+#define CONFIG_SYNC_KEY_PATH "/etc/greywall/spamd.key"
+
+struct config_sync {
+	struct addr_prefix listen_addr;	/* `listen ADDR`: a host; family 0 when an interface */
+	char listen_ifname[IF_NAMESIZE]; /* `listen IFNAME`: its first address; empty when ADDR */
+	uint16_t port;			/* UDP, default 8025 (spamd-sync) */
+	char **peers;			/* `peer HOST...`, unicast */
+	size_t npeers;
+	char mcast_ifname[IF_NAMESIZE];	/* `multicast IFNAME`; empty: no multicast */
+	struct addr_prefix mcast_group;	/* default 224.0.1.240 */
+	uint8_t mcast_ttl;		/* default 1 */
+	char *key_path;			/* default CONFIG_SYNC_KEY_PATH; missing file: the empty key */
+	int line;			/* of the `sync` keyword */
+};
+
+/*
  * A `blacklist` or `whitelist` of the spamd block (spamd-setup's lists).
  * Sources are kept by kind, each kind in the order written; at least one
  * source is present.
@@ -133,6 +153,7 @@ struct config_spamd {
 	/* In the order written: a whitelist subtracts from the blacklists before it. */
 	struct config_list *lists;
 	size_t nlists;
+	struct config_sync *sync;	/* NULL without a sync block */
 	int line;			/* of the `spamd` keyword */
 };
 

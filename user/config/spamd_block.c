@@ -12,6 +12,7 @@
 #include "config/parse.h"
 #include "lib/array.h"
 #include "spamd/blacklist.h"
+#include "sync/wire.h"
 
 #define MAX_SPAMD_CONNECTIONS 1000000 /* maxcon: a held connection costs a few hundred bytes */
 /* maxrcpt and maxtuples: more than any real sender needs, few enough to stay a bound. */
@@ -376,29 +377,197 @@ static int parse_spamd_list(struct parser *p, struct spamd_parse *sp)
 	return 0;
 }
 
-/* spamd's sync is not implemented: its block is skipped with one warning. */
+#define MAX_SYNC_HOST 253 /* RFC 1035, a name without its last dot */
+
+struct sync_parse {
+	struct config_sync *y;
+	const struct lex_token *listen, *multicast, *key;
+	size_t peers_cap;
+};
+
+/* `listen ADDR|IFNAME [port N]`: a host address, else an interface name. */
+static int parse_sync_listen(struct parser *p, struct sync_parse *yp)
+{
+	struct config_sync *y = yp->y;
+	const struct lex_token *kw = next(p), *t = peek(p);
+	uint64_t v;
+	int ret;
+
+	if (yp->listen)
+		return perr(p, kw, "duplicate \"listen\"");
+	yp->listen = kw;
+	if (t->type != LEX_WORD)
+		return expected(p, "an address or an interface name");
+	if (strlen(t->text) <= 60 && !addr_parse(t->text, &y->listen_addr)) {
+		ret = parse_host_address(p, "sync listen", &y->listen_addr);
+	} else {
+		ret = check_ifname(p, t);
+		if (!ret) {
+			snprintf(y->listen_ifname, sizeof(y->listen_ifname), "%s", t->text);
+			next(p);
+		}
+	}
+	if (!ret && is_kw(peek(p), "port")) {
+		next(p);
+		ret = parse_number(p, "port", 1, 65535, &v);
+		y->port = (uint16_t)v;
+	}
+	return ret;
+}
+
+/* A peer: an address, or a host name resolved when the daemon starts. */
+static int check_sync_host(struct parser *p, const struct lex_token *t)
+{
+	struct addr_prefix a;
+	size_t len = strlen(t->text);
+
+	if (!addr_parse(t->text, &a))
+		return addr_is_host(&a)
+			   ? 0
+			   : perr(p, t, "peer \"%s\" is a network, not a host", q(p, t->text));
+	if (!len || len > MAX_SYNC_HOST || t->text[0] == '-' || t->text[0] == '.')
+		return perr(p, t, "invalid peer \"%s\"", q(p, t->text));
+	for (const char *c = t->text; *c; c++)
+		if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') &&
+		    !(*c >= '0' && *c <= '9') && *c != '-' && *c != '.')
+			return perr(p, t, "invalid peer \"%s\"", q(p, t->text));
+	return 0;
+}
+
+static int parse_sync_peer_item(struct parser *p, void *ctx)
+{
+	struct sync_parse *yp = ctx;
+	struct config_sync *y = yp->y;
+	const struct lex_token *t = peek(p);
+	int ret;
+
+	if (t->type != LEX_WORD)
+		return expected(p, "a host");
+	ret = check_sync_host(p, t);
+	if (!ret && is_punct(&t[1], '/'))
+		ret = perr(p, t, "peer \"%s\" is a network, not a host", q(p, t->text));
+	for (size_t i = 0; !ret && i < y->npeers; i++)
+		if (!strcmp(y->peers[i], t->text))
+			ret = perr(p, t, "duplicate peer \"%s\"", q(p, t->text));
+	return ret ?: parse_string_item(p, "peer", &y->peers, &y->npeers, &yp->peers_cap);
+}
+
+/* `peer HOST` or `peer { HOST ... }`; repeatable. */
+static int parse_sync_peers(struct parser *p, struct sync_parse *yp)
+{
+	next(p);
+	if (is_punct(peek(p), '{'))
+		return parse_list(p, '}', "peer", parse_sync_peer_item, yp);
+	return parse_sync_peer_item(p, yp);
+}
+
+/* `multicast IFNAME [group ADDR] [ttl N]`: spamd's -Y IFNAME[:ttl]. */
+static int parse_sync_multicast(struct parser *p, struct sync_parse *yp)
+{
+	struct config_sync *y = yp->y;
+	const struct lex_token *kw = next(p), *t = peek(p), *at;
+	bool group = false, ttl = false;
+	uint64_t v;
+	int ret;
+
+	if (yp->multicast)
+		return perr(p, kw, "duplicate \"multicast\"");
+	yp->multicast = kw;
+	ret = check_ifname(p, t);
+	if (ret)
+		return ret;
+	snprintf(y->mcast_ifname, sizeof(y->mcast_ifname), "%s", t->text);
+	next(p);
+	for (;;) {
+		t = peek(p);
+		if (is_kw(t, "group") && !group) {
+			group = true;
+			next(p);
+			ret = parse_address(p, &y->mcast_group, &at);
+			if (!ret &&
+			    (y->mcast_group.family != AF_INET || y->mcast_group.plen != 32 ||
+			     (y->mcast_group.bytes[0] & 0xf0) != 0xe0))
+				ret = perr(p, at, "group \"%s\" is not an IPv4 multicast address",
+					   q(p, at->text));
+		} else if (is_kw(t, "ttl") && !ttl) {
+			ttl = true;
+			next(p);
+			ret = parse_number(p, "ttl", 1, 255, &v);
+			y->mcast_ttl = (uint8_t)v;
+		} else if (is_kw(t, "group") || is_kw(t, "ttl")) {
+			return perr(p, t, "duplicate \"%s\"", t->text);
+		} else {
+			return 0;
+		}
+		if (ret)
+			return ret;
+	}
+}
+
+static int parse_sync_option(struct parser *p, void *ctx)
+{
+	struct sync_parse *yp = ctx;
+	const struct lex_token *t = peek(p);
+
+	if (is_kw(t, "listen"))
+		return parse_sync_listen(p, yp);
+	if (is_kw(t, "peer"))
+		return parse_sync_peers(p, yp);
+	if (is_kw(t, "multicast"))
+		return parse_sync_multicast(p, yp);
+	if (!is_kw(t, "key"))
+		return unknown_keyword(p, t);
+	next(p);
+	if (yp->key)
+		return perr(p, t, "duplicate \"key\"");
+	yp->key = t;
+	free(yp->y->key_path);
+	yp->y->key_path = NULL;
+	return parse_string(p, "key file name", &yp->y->key_path);
+}
+
+/*
+ * `sync { listen ... peer ... multicast ... key "path" }`: spamd's -y and
+ * -Y. Sending needs a peer or a multicast interface; receiving needs a
+ * listen (or the multicast interface, which listens on its group too).
+ */
 static int parse_spamd_sync(struct parser *p, struct spamd_parse *sp)
 {
-	const struct lex_token *kw = next(p), *t;
-	int depth = 1, ret;
+	const struct lex_token *kw = next(p);
+	struct sync_parse yp = {0};
+	struct config_sync *y;
+	int ret;
 
 	if (sp->sync)
 		return perr(p, kw, "duplicate \"sync\"");
 	sp->sync = kw;
-	ret = expect_punct(p, '{');
+	y = sp->s->sync = calloc(1, sizeof(*y));
+	if (!y)
+		return no_memory(p);
+	yp.y = y;
+	y->line = kw->line;
+	y->port = SYNC_PORT;
+	y->mcast_ttl = 1;
+	addr_parse(SYNC_MCAST_GROUP, &y->mcast_group);
+	y->key_path = strdup(CONFIG_SYNC_KEY_PATH);
+	if (!y->key_path)
+		return no_memory(p);
+	ret = parse_block(p, parse_sync_option, &yp);
 	if (ret)
 		return ret;
-	while (depth) {
-		t = peek(p);
-		if (t->type == LEX_END)
-			return expected(p, "\"}\"");
-		next(p);
-		if (is_punct(t, '{'))
-			depth++;
-		else if (is_punct(t, '}'))
-			depth--;
-	}
-	return add_warning(p, kw, "sync");
+	if (!y->npeers && !y->mcast_ifname[0])
+		return perr(p, kw,
+			    "sync has neither \"peer\" nor \"multicast\": nothing to send to");
+	return 0;
+}
+
+static void config_sync_free(struct config_sync *y)
+{
+	if (!y)
+		return;
+	free_strings(y->peers, y->npeers);
+	free(y->key_path);
+	free(y);
 }
 
 static int parse_spamd_option(struct parser *p, void *ctx)
@@ -505,6 +674,7 @@ void config_spamd_free(struct config_spamd *s)
 		free_strings(s->lists[i].urls, s->lists[i].nurls);
 	}
 	free(s->lists);
+	config_sync_free(s->sync);
 	free(s->listen);
 	free(s->hostname);
 	free(s->banner);
@@ -523,9 +693,12 @@ void spamd_block_keywords(config_keyword_fn fn, void *ctx)
 	    "file",   "blacklist", "whitelist", "sync",		  NULL,
 	};
 	static const char *const list[] = {"file", "exec", "url", "msg", NULL};
+	static const char *const sync[] = {"listen", "port", "peer", "multicast",
+					   "group",  "ttl",  "key",  NULL};
 
 	for (size_t i = 0; i < NSPAMD_SETTINGS; i++)
 		fn("spamd", spamd_settings[i].name, ctx);
 	keywords_each("spamd", spamd, fn, ctx);
 	keywords_each("list", list, fn, ctx);
+	keywords_each("sync", sync, fn, ctx);
 }

@@ -14,6 +14,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/commands_spamd.h"
+#include "daemon/commands_sync.h"
 #include "daemon/commands_watch.h"
 #include "daemon/daemon.h"
 #include "daemon/verbs.h"

@@ -9,6 +9,7 @@
 
 #include "daemon/commands_access.h"
 #include "daemon/commands_spamd.h"
+#include "daemon/commands_sync.h"
 #include "daemon/commands_watch.h"
 #include "daemon/ctl_exit.h"
 #include "daemon/verbs.h"

@@ -20,6 +20,7 @@
 #include "datapath/sweeper.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
+#include "sync/sync.h"
 #include "watch/watch.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
@@ -270,6 +271,10 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "spamd listen addresses change only with a restart");
 		ret = -EINVAL;
 	}
+	if (!ret && sync_config_changed(&d->cfg, &next)) {
+		snprintf(err, errlen, "spamd sync changes only with a restart");
+		ret = -EINVAL;
+	}
 	/*
 	 * The new tables are rebuilt from the store: entries it has not saved
 	 * would leave the tables and the maps with the old ones.
@@ -510,6 +515,7 @@ void daemon_close(struct daemon *d)
 {
 	notify_systemd("STOPPING=1");
 	watch_close(d);
+	sync_close(d);
 	spamd_close(d);
 	if (tables_store_retry(&d->tables)) {
 		struct tables_unsaved_count c;

@@ -19,6 +19,7 @@
 #define GREYWALL_VERSION "0.1"
 
 struct spamd;
+struct sync;
 struct watch_set;
 
 struct daemon {
@@ -28,6 +29,7 @@ struct daemon {
 	struct tables tables;
 	struct datapath dp;
 	struct spamd *spamd;	/* NULL without a spamd block */
+	struct sync *sync;	/* NULL without a sync block in it (sync/sync.h) */
 	struct watch_set *watch; /* NULL without watch blocks */
 	struct queues queues;	/* the config's queues' last measurements */
 	struct overload overload; /* the overload event ring; its ring NULL outside the loop */

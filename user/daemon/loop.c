@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
+#include "sync/sync.h"
 #include "watch/watch.h"
 
 static void handle_client(struct daemon *d, int listen_fd)
@@ -133,6 +134,7 @@ static void periodic(struct daemon *d, int64_t now)
 	}
 	store_catch_up(d);
 	spamd_periodic(d, now);
+	sync_periodic(d, now);
 	watch_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
@@ -201,6 +203,16 @@ int daemon_run(struct daemon *d)
 			return ret;
 		}
 	}
+	if (d->spamd) {
+		char err[512];
+
+		/* After spamd's, whose greylist applies what the peers send. */
+		ret = sync_start(d, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
 	{
 		char err[512];
 
@@ -237,6 +249,8 @@ int daemon_run(struct daemon *d)
 				spamd_child_read(d);
 			} else if (d->spamd && fd == d->spamd->load.fd) {
 				spamd_lists_read(d);
+			} else if (sync_owns_fd(d, fd)) {
+				sync_read(d, fd);
 			} else if (watch_owns_fd(d, fd)) {
 				watch_event(d, fd);
 			} else if (fd == sfd) {

@@ -74,6 +74,8 @@
 	  "sources below the threshold today, login names that could be traps")               \
 	X(WATCH_ADD_TRAPS, "watch add-traps", "NAME...", false, NULL,                          \
 	  RUN(commands_watch_add_traps), "make login names traps")                             \
+	X(SYNC_SHOW, "sync show", "", true, NULL, RUN(commands_sync_show),                     \
+	  "spamd sync: peers, last heard, datagrams sent, received and rejected")             \
 	X(HELP, "help", "", true, NULL, RUN(cmd_help), "this list")
 
 #define VERB_ID(id, words, args, read_only, only_reads, handler, help) VERB_##id,

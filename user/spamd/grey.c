@@ -75,6 +75,7 @@ enum grey_stmt {
 	STMT_TRAP,
 	STMT_WHITE_ADD,
 	STMT_TRAPPED_ADD,
+	STMT_WHITE_SYNC,
 	STMT_ADDR_DELETE,
 	STMT_ADDR_GET,
 	STMT_ADDRS_ALL,
@@ -135,6 +136,12 @@ static const char *const stmt_sql[STMT_MAX] = {
     [STMT_TRAPPED_ADD] = ADDR_INSERT "VALUES(?1, ?2, ?3, ?4, 0, ?5, 1, -1, '', '', '')"
 				     " ON CONFLICT(family, addr, plen) DO UPDATE SET pcount = -1,"
 				     " expire = excluded.expire",
+    /* A WHITE record from a sync peer (spamd's twupdate): new, it expires
+     * as the record says; existing, pcount++ and the expiry kept. Unlike
+     * spamd, a TRAPPED entry stays TRAPPED: the network cannot untrap. */
+    [STMT_WHITE_SYNC] = ADDR_INSERT "VALUES(?1, ?2, ?3, ?4, ?4, ?5, 1, 0, '', '', '')"
+				    " ON CONFLICT(family, addr, plen) DO UPDATE"
+				    " SET pcount = pcount + 1 WHERE pcount >= 0",
     /* ?4: 1 to delete a TRAPPED entry, 0 a WHITE one. */
     [STMT_ADDR_DELETE] = "DELETE FROM grey_addrs WHERE " ADDR_KEY " AND (pcount < 0) = ?4",
     [STMT_ADDR_GET] = "SELECT " ADDR_COLUMNS " FROM grey_addrs WHERE " ADDR_KEY,
@@ -445,6 +452,13 @@ int grey_trapped_add(struct grey *g, int64_t now, const struct grey_params *p,
 		     const struct addr_prefix *a)
 {
 	return addr_add(g, STMT_TRAPPED_ADD, now, now + p->trapexp, a);
+}
+
+int grey_white_sync(struct grey *g, int64_t now, const struct addr_prefix *a, int64_t expire)
+{
+	if (!addr_is_host(a))
+		return -EINVAL;
+	return addr_add(g, STMT_WHITE_SYNC, now, expire, a);
 }
 
 static int addr_delete(struct grey *g, const struct addr_prefix *a, bool trapped)

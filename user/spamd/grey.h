@@ -147,6 +147,13 @@ int grey_white_add(struct grey *g, int64_t now, const struct grey_params *p,
 /* spamdb -a -t: TRAPPED until now + trapexp, whether new or not. */
 int grey_trapped_add(struct grey *g, int64_t now, const struct grey_params *p,
 		     const struct addr_prefix *a);
+/*
+ * A WHITE record a sync peer sent (spamd's twupdate): a new entry starts at
+ * now and ends at expire; an existing WHITE one counts one more pass
+ * (pcount++) and keeps its expiry; a TRAPPED one is left as it is (spamd
+ * would make it WHITE). a must be a host.
+ */
+int grey_white_sync(struct grey *g, int64_t now, const struct addr_prefix *a, int64_t expire);
 /* -ENOENT when there is no such entry of that kind. */
 int grey_white_delete(struct grey *g, const struct addr_prefix *a);
 int grey_trapped_delete(struct grey *g, const struct addr_prefix *a);

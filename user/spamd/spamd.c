@@ -13,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
+#include "sync/sync.h"
 #include "spamd/spamd_child.h"
 #include "datapath/steer.h"
 #include "spamd/trap.h"
@@ -345,21 +346,19 @@ int spamd_classify(struct daemon *d, const struct addr_prefix *ip, bool *black, 
  * happen, with evidence that names no client field when the full one
  * cannot be stored. Returns the first error, after doing all it could.
  */
-static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *ip,
-		       const char *why, const char *helo, const char *from, const char *to)
+static int trap_enforce(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+			int64_t expire, const char *source, const char *why, const char *detail,
+			const char *helo, const char *from, const char *to)
 {
 	struct spamd *s = d->spamd;
 	int idx = tables_find(&d->tables, CONFIG_TABLE_SPAMD_GREYTRAP);
-	char detail[512], addr[ADDR_STRLEN];
+	char addr[ADDR_STRLEN];
 	int64_t ev;
 	int ret, err;
 
 	addr_format(ip, addr, sizeof(addr));
-	/* Fields are kept raw and bounded; whoever prints them escapes them. */
-	snprintf(detail, sizeof(detail), "%s <%.200s>: helo %.100s, from <%.150s>", why, to,
-		 helo[0] ? helo : "-", from);
 	log_info("%s: trapped (%s)", addr, detail);
-	err = grey_trap(s->grey, now, ip, now + s->params.trapexp, helo, from, to);
+	err = grey_trap(s->grey, now, ip, expire, helo, from, to);
 	if (err) {
 		/* Kept for the retry: the table entry below rests on it at the next scan. */
 		int kept = rcpt_queue_push(&s->traps_unsaved, now, ip, ip, helo, from, to);
@@ -372,11 +371,11 @@ static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *
 	}
 	if (idx < 0)
 		return err;
-	ev = tables_evidence(&d->tables, "greytrap", detail, now);
+	ev = tables_evidence(&d->tables, source, detail, now);
 	if (ev < 0) {
 		log_err("%s: trap evidence not stored: %s", addr, strerror((int)-ev));
 		err = err ?: (int)ev;
-		ev = tables_evidence(&d->tables, "greytrap", why, now);
+		ev = tables_evidence(&d->tables, source, why, now);
 	}
 	ret = tables_add(&d->tables, idx, ip, ev < 0 ? 0 : ev, now);
 	if (ret < 0) {
@@ -394,6 +393,20 @@ static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *
 	/* The group opened above is always closed, whatever failed in it. */
 	ret = tables_commit(&d->tables);
 	return err ?: ret;
+}
+
+/* A trap here: enforced, with the client's fields as evidence, and told to the sync peers. */
+static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		       const char *why, const char *helo, const char *from, const char *to)
+{
+	int64_t expire = now + d->spamd->params.trapexp;
+	char detail[512];
+
+	/* Fields are kept raw and bounded; whoever prints them escapes them. */
+	snprintf(detail, sizeof(detail), "%s <%.200s>: helo %.100s, from <%.150s>", why, to,
+		 helo[0] ? helo : "-", from);
+	sync_send_trapped(d, now, ip, expire);
+	return trap_enforce(d, now, ip, expire, "greytrap", why, detail, helo, from, to);
 }
 
 static bool to_lowprio_mx(const struct config_spamd *cs, const struct addr_prefix *local)
@@ -504,7 +517,59 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		log_info("new entry %s from %s to %s, helo %s", addr, from, to, helo);
 	else if (ret == GREY_FULL)
 		tuple_refused(s, ip, addr);
+	/* As spamd's greyupdate: every update goes to the peers, so retries pass there too. */
+	if (ret == GREY_NEW || ret == GREY_SEEN || ret == GREY_PASSED)
+		sync_send_grey(d, now, ip, helo, from, to);
 	return (int)v;
+}
+
+int spamd_sync_grey(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		    const char *helo, const char *from, const char *to, const char *peer)
+{
+	struct spamd *s = d->spamd;
+	char addr[ADDR_STRLEN];
+	int ret;
+
+	if (!s)
+		return -ENOENT;
+	/* As for a local tuple: a black or trapped source gets none. */
+	if (holds_black(d, ip))
+		return 0;
+	ret = grey_update(s->grey, now, &s->params, ip, helo, from, to);
+	if (ret == GREY_NEW) {
+		addr_format(ip, addr, sizeof(addr));
+		log_info("new entry %s from %s to %s, helo %s (sync from %s)", addr, from, to,
+			 helo, peer);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+int spamd_sync_trapped(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		       int64_t expire, const char *detail)
+{
+	if (!d->spamd)
+		return -ENOENT;
+	return trap_enforce(d, now, ip, expire, "sync", "sync", detail, "", "", "");
+}
+
+int spamd_sync_white(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		     int64_t expire, const char *detail)
+{
+	int idx = tables_find(&d->tables, CONFIG_TABLE_SPAMD_WHITE);
+	int64_t ev;
+	int ret;
+
+	if (!d->spamd)
+		return -ENOENT;
+	ret = grey_white_sync(d->spamd->grey, now, ip, expire);
+	/* A black or trapped source stays out of the whitelist (the scan agrees). */
+	if (ret || idx < 0 || holds_black(d, ip))
+		return ret;
+	ev = tables_evidence(&d->tables, "sync", detail, now);
+	if (ev < 0)
+		return (int)ev;
+	ret = tables_add(&d->tables, idx, ip, ev, now);
+	return ret < 0 ? ret : tables_commit(&d->tables);
 }
 
 int spamd_outbound(struct daemon *d, int64_t now, const struct addr_prefix *dst)
@@ -518,6 +583,8 @@ int spamd_outbound(struct daemon *d, int64_t now, const struct addr_prefix *dst)
 	if (!s)
 		return -ENOENT;
 	ret = grey_white_add(s->grey, now, &s->params, dst);
+	if (!ret)
+		sync_send_white(d, now, dst, now + s->params.whiteexp);
 	if (ret || idx < 0)
 		return ret;
 	addr_format(dst, addr, sizeof(addr));

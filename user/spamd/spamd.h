@@ -120,6 +120,19 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 bool spamd_rcpt_may_trap(struct daemon *d, const struct addr_prefix *local, const char *from,
 			 const char *to);
 
+/*
+ * Records a sync peer sent (sync/sync.c), applied as spamd applies them: a
+ * GREY tuple as a local one, but neither sent on nor trapped for the
+ * low-priority MX; a TRAPPED or WHITE source with the peer's expiry and
+ * the evidence "sync: <detail>". The caller drops expired records.
+ */
+int spamd_sync_grey(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		    const char *helo, const char *from, const char *to, const char *peer);
+int spamd_sync_trapped(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		       int64_t expire, const char *detail);
+int spamd_sync_white(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		     int64_t expire, const char *detail);
+
 /* Whitelist a destination our own MTA sent mail to (spamlogd's job). */
 int spamd_outbound(struct daemon *d, int64_t now, const struct addr_prefix *dst);
 
