@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/commands_exchange.h"
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
 #include "datapath/sweeper.h"
@@ -245,6 +246,8 @@ static int config_apply(struct daemon *d, char *err, size_t errlen)
 		ret = spamd_reload(d, err, errlen);
 	if (!ret)
 		ret = watch_reload(d, err, errlen);
+	if (!ret)
+		ret = exchange_daemon_reload(d, err, errlen);
 	return ret;
 }
 
@@ -510,6 +513,7 @@ void daemon_close(struct daemon *d)
 {
 	notify_systemd("STOPPING=1");
 	watch_close(d);
+	exchange_daemon_close(d);
 	spamd_close(d);
 	if (tables_store_retry(&d->tables)) {
 		struct tables_unsaved_count c;
