@@ -478,6 +478,8 @@ int daemon_start(struct daemon *d, char *err, size_t errlen)
 	/* The tarpit counts its grace period for the low-priority MX from here. */
 	d->started = (int64_t)time(NULL);
 	ret = spamd_open(d, err, errlen);
+	if (!ret)
+		ret = exchange_daemon_reload(d, err, errlen);
 	if (ret)
 		return ret;
 
