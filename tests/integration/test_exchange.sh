@@ -16,7 +16,7 @@ gw_write_config "
 set limit table-entries 5000
 set limit table-prefixes 1000
 table <a> persist
-table <bruteforce> persist timeout 28d exchange { peer \"$PEER_A\"; peer \"$PEER_B\" every 1m }
+table <bruteforce> persist timeout 28d file \"$GW_RUN/bruteforce\" exchange { peer \"$PEER_A\"; peer \"$PEER_B\" every 1m }
 block drop quick from <bruteforce>"
 gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/server.log" 2>&1 &
 printf '# partner B\n203.0.113.200\n' >"$PEER_B"
@@ -44,6 +44,11 @@ has "why: the evidence names peer A" "^  evidence: peer: $PEER_A\$" "$out"
 has "why: the peers that list it" "^  peers: $PEER_A\$" "$out"
 out=$(ctl table bruteforce show -v)
 has "show -v: the Peers line" "^	Peers:       $PEER_A\$" "$out"
+# A reload writes the table file and reads it back: no new reason for the entry.
+check "reload" ctl reload
+check "the table file holds the peer's entry" grep -qx 198.51.100.7 "$GW_RUN/bruteforce"
+has "after a reload the evidence is still the peer's" "^  evidence: peer: $PEER_A\$" \
+	"$(ctl why 198.51.100.7)"
 
 # The same entry on both peers: listed by two.
 printf '# partner B\n203.0.113.200\n2001:db8:bad::7\n' >"$PEER_B"
