@@ -278,6 +278,21 @@ static void test_merge(void)
 	CHECK(entry("192.0.2.77") == NULL, "nothing of a list with a bad line is taken");
 	CHECK(entry("2001:db8::/48") != NULL, "and nothing removed");
 
+	/* An unchanged file is not read again: what was deleted here stays out. */
+	p = P("192.0.2.3");
+	CHECK_INT(tables_delete(&t, 0, &p, "delete", 0, NOW + 500), 1, "192.0.2.3 deleted here");
+	tables_commit(&t);
+	CHECK_INT(exchange_kick(&x, "bf", NOW + 500), 1, "read again");
+	CHECK_INT(exchange_wait(&x, &t, NOW + 500), 0, "merged");
+	CHECK(entry("192.0.2.3") == NULL, "B's file unchanged: not merged again");
+	CHECK(x.peers[1].last_error[0] == '\0' && x.peers[1].copy.entries == 1,
+	      "B's copy stands, no error");
+	write_file(path_b, "# greywall table bf\n# 1 entries\n"
+			   "192.0.2.3\t2026-11-18T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\toverload\n");
+	CHECK_INT(exchange_kick(&x, "bf", NOW + 600), 1, "read again");
+	CHECK_INT(exchange_wait(&x, &t, NOW + 600), 0, "merged");
+	CHECK(entry("192.0.2.3") != NULL, "B's file written again: read and merged");
+
 	exchange_free(&x);
 }
 

@@ -45,9 +45,31 @@ void exchange_copy_free(struct exchange_copy *copy)
 	memset(copy, 0, sizeof(*copy));
 }
 
+static void stamp_of(const struct stat *sb, struct exchange_stamp *out)
+{
+	*out = (struct exchange_stamp){ .valid = true, .dev = sb->st_dev, .ino = sb->st_ino,
+					.size = sb->st_size,
+					.mtime_ns = (int64_t)sb->st_mtim.tv_sec * 1000000000 +
+						    sb->st_mtim.tv_nsec };
+}
+
+static bool stamp_equal(const struct exchange_stamp *a, const struct exchange_stamp *b)
+{
+	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size && a->mtime_ns == b->mtime_ns;
+}
+
 int exchange_read(const char *source, size_t max_entries, struct exchange_copy *copy, char *err,
 		  size_t errlen)
 {
+	return exchange_read_changed(source, max_entries, NULL, NULL, copy, err, errlen);
+}
+
+int exchange_read_changed(const char *source, size_t max_entries,
+			  const struct exchange_stamp *prev, struct exchange_stamp *stamp,
+			  struct exchange_copy *copy, char *err, size_t errlen)
+{
+	struct exchange_stamp now;
 	struct listformat_options opts = { .mode = LISTFORMAT_ANY,
 					   .max_size = EXCHANGE_MAX_BYTES,
 					   .max_entries = max_entries };
@@ -78,6 +100,9 @@ int exchange_read(const char *source, size_t max_entries, struct exchange_copy *
 		ret = -EFBIG;
 		snprintf(err, errlen, "%s: %lld bytes, more than %lld", source,
 			 (long long)sb.st_size, (long long)EXCHANGE_MAX_BYTES);
+	} else if (stamp_of(&sb, &now),
+		   prev && stamp_equal(prev, &now)) {
+		ret = EXCHANGE_UNCHANGED;
 	} else if (sb.st_size == 0) {
 		/* Nothing at all is a publisher that failed, not an empty table. */
 		ret = -ENODATA;
@@ -101,6 +126,8 @@ int exchange_read(const char *source, size_t max_entries, struct exchange_copy *
 			snprintf(err, errlen, "%s: %s", source, strerror(-ret));
 	}
 	close(fd);
+	if (!ret && stamp)
+		*stamp = now;
 	if (!ret)
 		return 0;
 fail:
@@ -351,8 +378,8 @@ static void *reader_thread(void *arg)
 	for (size_t i = 0; i < job->n; i++) {
 		struct exchange_job_item *it = &job->items[i];
 
-		it->ret = exchange_read(it->source, job->max_entries, &it->copy, it->err,
-					sizeof(it->err));
+		it->ret = exchange_read_changed(it->source, job->max_entries, &it->prev,
+						&it->stamp, &it->copy, it->err, sizeof(it->err));
 	}
 	if (write(job->done_fd, &one, sizeof(one)) < 0) {
 		/* An eventfd write fails only on overflow; the join still happens. */
@@ -387,6 +414,8 @@ int exchange_kick(struct exchange *x, const char *only, int64_t now)
 		it->source = strdup(p->source);
 		if (!it->source)
 			goto nomem;
+		if (p->have_copy)
+			it->prev = p->stamp;
 		job->n++;
 		p->queued = true;
 		p->last_try = now;
@@ -428,6 +457,13 @@ static int apply_job(struct exchange *x, struct tables *t, int64_t now)
 		p->queued = false;
 		p->reads++;
 		p->next_run = now + p->every;
+		if (it->ret == EXCHANGE_UNCHANGED) {
+			/* Nothing new from it: what it gave is in, what it dropped is out. */
+			p->last_error[0] = '\0';
+			p->last_good = now;
+			p->last_added = p->last_removed = 0;
+			continue;
+		}
 		if (it->ret) {
 			p->failures++;
 			snprintf(p->last_error, sizeof(p->last_error), "%s", it->err);
@@ -440,6 +476,9 @@ static int apply_job(struct exchange *x, struct tables *t, int64_t now)
 		p->last_error[0] = '\0';
 		p->last_good = now;
 		ret = exchange_merge(x, t, it->peer, &it->copy, now, &res);
+		/* A merge that failed is done again at the next read, changed or not. */
+		p->stamp = it->stamp;
+		p->stamp.valid = !ret;
 		if (ret) {
 			log_err("exchange <%s>: peer %s: merging: %s", p->table, p->source,
 				strerror(-ret));

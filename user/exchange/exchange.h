@@ -41,6 +41,15 @@
 /* The largest peer file read (bytes): a _full.txt dump of a million entries fits. */
 #define EXCHANGE_MAX_BYTES (512LL << 20)
 
+/* Which file a good copy was read from: an unchanged one is not read again. */
+struct exchange_stamp {
+	bool valid;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns;
+};
+
 /* One read of a peer's list. */
 struct exchange_copy {
 	/* addr_prefix -> int64_t: the peer's time for it (0: none given). */
@@ -55,6 +64,7 @@ struct exchange_peer {
 	int64_t next_run;
 	bool have_copy;			/* a good copy read since start */
 	struct exchange_copy copy;	/* the last good copy */
+	struct exchange_stamp stamp;	/* of the file it was read from */
 	int64_t last_try;
 	int64_t last_good;
 	uint64_t reads;
@@ -69,6 +79,8 @@ struct exchange_peer {
 struct exchange_job_item {
 	size_t peer;
 	char *source;
+	struct exchange_stamp prev;	/* the peer's good copy's; unchanged: not read */
+	struct exchange_stamp stamp;
 	struct exchange_copy copy;
 	int ret;
 	char err[320];
@@ -107,6 +119,16 @@ struct exchange_result {
 int exchange_read(const char *source, size_t max_entries, struct exchange_copy *copy, char *err,
 		  size_t errlen);
 void exchange_copy_free(struct exchange_copy *copy);
+/*
+ * exchange_read() that first compares the file with prev (the stamp of the
+ * last good copy, or NULL): EXCHANGE_UNCHANGED when it is the same file,
+ * same size and same modification time, and copy is left empty. stamp
+ * gets the file's stamp after a good read.
+ */
+#define EXCHANGE_UNCHANGED 1
+int exchange_read_changed(const char *source, size_t max_entries,
+			  const struct exchange_stamp *prev, struct exchange_stamp *stamp,
+			  struct exchange_copy *copy, char *err, size_t errlen);
 
 /*
  * (Re)build the peers from cfg. Peers of the same table and source keep
