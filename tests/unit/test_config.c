@@ -1478,6 +1478,60 @@ static void test_watch_bad_inputs(void)
 	      "a regex without (?<addr>): %s", err);
 }
 
+/* A table's `exchange { }`: its peers, their `every`, and what is refused. */
+static void test_exchange(void)
+{
+	static const struct bad_input bad[] = {
+	    {"table <a> exchange { }\n", "t.conf:1:11: empty exchange: name a peer"},
+	    {"table <a> exchange { peer \"rel/path\" }\n",
+	     "t.conf:1:27: peer \"rel/path\" is neither an absolute path nor an http(s) URL"},
+	    {"table <a> exchange { peer /x }\n",
+	     "t.conf:1:27: expected a peer's path or URL in quotes, not \"/\""},
+	    {"table <a> exchange { peer \"/x\" peer \"/x\" }\n",
+	     "t.conf:1:37: peer \"/x\" given twice"},
+	    {"table <a> exchange { peer \"/x\" every 10s }\n",
+	     "t.conf:1:38: every \"10s\" is too small (minimum 60s)"},
+	    {"table <a> exchange { peer \"/x\" every 8d }\n",
+	     "t.conf:1:38: every \"8d\" is too large (maximum 604800s)"},
+	    {"table <a> exchange { peer \"/x\" every 5q }\n",
+	     "t.conf:1:38: invalid duration \"5q\""},
+	    {"table <a> exchange { fetch \"/x\" }\n", "t.conf:1:22: unknown keyword \"fetch\""},
+	    {"table <a> const exchange { peer \"/x\" }\n",
+	     "t.conf:1:17: table <a> is const: peers cannot add to it"},
+	    {"table <a> exchange { peer \"/x\" } const\n",
+	     "t.conf:1:34: table <a> is const: peers cannot add to it"},
+	    {"table <a> exchange { peer \"/x\" } exchange { peer \"/y\" }\n",
+	     "t.conf:1:34: duplicate \"exchange\""},
+	    {"table <a> exchange { peer \"https://gw2.example.org/bf.txt\" }\n",
+	     "t.conf:1:27: URL peers are not supported yet: publish the list as a file"},
+	    {"table <a> exchange { peer \"/x\ty\" }\n",
+	     "t.conf:1:27: peer \"/x\\x09y\" holds a control character or a blank"},
+	    {"table <a> exchange { peer \"/x\" every }\n",
+	     "t.conf:1:38: invalid duration \"}\""},
+	};
+	struct config cfg;
+	char err[256] = "";
+
+	CHECK_INT(load("table <bf> persist timeout 28d exchange { peer \"/var/lib/p/bf_full.txt\""
+		       " every 5m; peer \"/var/lib/q/bf.txt\";\n"
+		       "  peer \"/var/lib/r/bf.txt\" every 1h; peer \"/s\"; }\n",
+		       &cfg, err, sizeof(err)),
+		  0, "exchange block parses: %s", err);
+	CHECK_INT(cfg.tables[0].npeers, 4, "four peers");
+	if (cfg.tables[0].npeers == 4) {
+		CHECK_STR(cfg.tables[0].peers[0].source, "/var/lib/p/bf_full.txt", "first peer");
+		CHECK_INT(cfg.tables[0].peers[0].every, 300, "every 5m; with its semicolon");
+		CHECK_INT(cfg.tables[0].peers[1].every, CONFIG_EXCHANGE_EVERY_DEFAULT,
+			  "every defaults to 30 minutes");
+		CHECK_INT(cfg.tables[0].peers[2].every, 3600, "every 1h;");
+		CHECK_STR(cfg.tables[0].peers[3].source, "/s", "a \";\" before \"}\"");
+		CHECK_INT(cfg.tables[0].peers[3].line, 2, "a peer's line");
+	}
+	CHECK_INT(cfg.tables[0].timeout, 28 * 86400, "timeout beside exchange");
+	config_free(&cfg);
+	check_bad_inputs(bad, sizeof(bad) / sizeof(bad[0]), "exchange");
+}
+
 int main(void)
 {
 	test_spec_example();
@@ -1496,6 +1550,7 @@ int main(void)
 	test_spamd_tables();
 	test_watch_block();
 	test_watch_bad_inputs();
+	test_exchange();
 	test_too_many_rules();
 	test_load_file();
 	test_keywords_documented();

@@ -111,6 +111,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->ntables; i++) {
 		free_strings(cfg->tables[i].files, cfg->tables[i].nfiles);
 		free(cfg->tables[i].entries);
+		for (size_t k = 0; k < cfg->tables[i].npeers; k++)
+			free(cfg->tables[i].peers[k].source);
+		free(cfg->tables[i].peers);
 	}
 	for (size_t i = 0; i < cfg->nrules; i++)
 		free(cfg->rules[i].text);

@@ -31,6 +31,18 @@ enum config_table_flag {
 	CONFIG_TABLE_DECLARED = 1 << 4,		/* has a `table <name>` line */
 };
 
+/* The exchange's default and bounds for `every` (greywall.conf(5)). */
+#define CONFIG_EXCHANGE_EVERY_DEFAULT (30 * 60)
+#define CONFIG_EXCHANGE_EVERY_MIN 60
+#define CONFIG_EXCHANGE_EVERY_MAX (7 * 86400)
+
+/* One `peer "SOURCE" [every DURATION]` of a table's `exchange { }`. */
+struct config_peer {
+	char *source;				/* an absolute path, or an http(s) URL */
+	uint32_t every;				/* seconds between reads */
+	int line;
+};
+
 struct config_table {
 	char name[CONFIG_TABLE_NAME_MAX];	/* without the <>; "__anonN" */
 	unsigned int flags;			/* enum config_table_flag */
@@ -39,6 +51,8 @@ struct config_table {
 	size_t nfiles;
 	struct addr_prefix *entries;		/* inline `{ ... }` entries */
 	size_t nentries;
+	struct config_peer *peers;		/* `exchange { peer ... }`, in order */
+	size_t npeers;
 	int line;				/* where declared or first used */
 };
 

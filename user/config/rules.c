@@ -188,6 +188,7 @@ struct table_parse {
 	struct config_table *tab;
 	size_t entries_cap;
 	size_t files_cap;
+	size_t peers_cap;
 };
 
 /* One address of "{ addr, addr ... }" in a table declaration; the list may be empty. */
@@ -203,6 +204,89 @@ static int entry_item(struct parser *p, void *ctx)
 		return expected(p, "an address or \"}\"");
 	return parse_address(p, &a, &at)
 		   ?: push_entry(p, &tp->tab->entries, &tp->tab->nentries, &tp->entries_cap, &a);
+}
+
+/* The longest peer source (a path or URL) accepted. */
+#define PEER_SOURCE_MAX 2048
+
+/*
+ * An optional ";" between peers (`peer "a" every 30m; peer "b"`): the
+ * tokenizer makes ";" part of a word, so it may also end the duration.
+ */
+static bool is_semicolon(const struct lex_token *t)
+{
+	return t->type == LEX_WORD && !strcmp(t->text, ";");
+}
+
+static void skip_semicolon(struct parser *p)
+{
+	if (is_semicolon(peek(p)))
+		next(p);
+}
+
+static bool is_url(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+}
+
+/* One `peer "SOURCE" [every DURATION]` of `exchange { }`. */
+static int exchange_option(struct parser *p, void *ctx)
+{
+	struct table_parse *tp = ctx;
+	struct config_table *tab = tp->tab;
+	const struct lex_token *kw = next(p), *src;
+	struct config_peer *peer;
+	char *source;
+	int ret;
+
+	if (is_semicolon(kw))
+		return 0;
+	if (!is_kw(kw, "peer"))
+		return unknown_keyword(p, kw);
+	src = peek(p);
+	if (src->type != LEX_STRING)
+		return expected(p, "a peer's path or URL in quotes");
+	if (src->text[0] != '/' && !is_url(src->text))
+		return perr(p, src, "peer \"%s\" is neither an absolute path nor an http(s) URL",
+			    q(p, src->text));
+	if (strlen(src->text) > PEER_SOURCE_MAX)
+		return perr(p, src, "peer is longer than %d characters", PEER_SOURCE_MAX);
+	for (const char *c = src->text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || (is_url(src->text) && *c == ' '))
+			return perr(p, src, "peer \"%s\" holds a control character or a blank",
+				    q(p, src->text));
+	/* URL peers go through the spamd block's fetch in the loader: not yet. */
+	if (is_url(src->text))
+		return perr(p, src, "URL peers are not supported yet: publish the list as a file");
+	for (size_t i = 0; i < tab->npeers; i++)
+		if (!strcmp(tab->peers[i].source, src->text))
+			return perr(p, src, "peer \"%s\" given twice", q(p, src->text));
+	next(p);
+	source = strdup(src->text);
+	if (!source || array_room(&tab->peers, &tp->peers_cap, tab->npeers + 1, sizeof(*tab->peers),
+				  ARRAY_FIRST)) {
+		free(source);
+		return no_memory(p);
+	}
+	peer = &tab->peers[tab->npeers++];
+	*peer = (struct config_peer){ .source = source, .every = CONFIG_EXCHANGE_EVERY_DEFAULT,
+				      .line = kw->line };
+	if (is_kw(peek(p), "every")) {
+		struct lex_token *d;
+		size_t len;
+
+		next(p);
+		d = peek(p);
+		len = d->type == LEX_WORD ? strlen(d->text) : 0;
+		if (len > 1 && d->text[len - 1] == ';')
+			d->text[len - 1] = '\0';
+		ret = parse_duration(p, "every", CONFIG_EXCHANGE_EVERY_MIN,
+				     CONFIG_EXCHANGE_EVERY_MAX, &peer->every);
+		if (ret)
+			return ret;
+	}
+	skip_semicolon(p);
+	return 0;
 }
 
 int parse_table(struct parser *p)
@@ -245,6 +329,9 @@ int parse_table(struct parser *p)
 			next(p);
 			if (tab->flags & flag)
 				return perr(p, t, "duplicate \"%s\"", t->text);
+			if (flag == CONFIG_TABLE_CONST && tab->npeers)
+				return perr(p, t, "table <%s> is const: peers cannot add to it",
+					    tab->name);
 			if (flag == CONFIG_TABLE_CONST && watch_writing_table(p->cfg, index))
 				return perr(p, t,
 					    "table <%s> is const: watch \"%s\" cannot list "
@@ -264,6 +351,18 @@ int parse_table(struct parser *p)
 						&tp.files_cap);
 			if (ret)
 				return ret;
+		} else if (is_kw(t, "exchange")) {
+			next(p);
+			if (tab->flags & CONFIG_TABLE_CONST)
+				return perr(p, t, "table <%s> is const: peers cannot add to it",
+					    tab->name);
+			if (tab->npeers)
+				return perr(p, t, "duplicate \"exchange\"");
+			ret = parse_block(p, exchange_option, &tp);
+			if (ret)
+				return ret;
+			if (!tab->npeers)
+				return perr(p, t, "empty exchange: name a peer");
 		} else if (is_punct(t, '{')) {
 			ret = parse_list(p, '}', NULL, entry_item, &tp);
 			if (ret)
@@ -931,8 +1030,9 @@ int resolve_queue_refs(struct parser *p)
 void rules_keywords(config_keyword_fn fn, void *ctx)
 {
 	static const char *const table[] = {
-	    "persist", "const", "counters", "timeout", "file", NULL,
+	    "persist", "const", "counters", "timeout", "file", "exchange", NULL,
 	};
+	static const char *const exchange[] = {"peer", "every", NULL};
 	static const char *const queue[] = {"bandwidth", "min", "max", "qlimit", NULL};
 	static const char *const rule[] = {
 	    "block", "drop",   "return", "pass",  "in",	   "quick", "log", "all",
@@ -945,6 +1045,7 @@ void rules_keywords(config_keyword_fn fn, void *ctx)
 	};
 
 	keywords_each("table", table, fn, ctx);
+	keywords_each("exchange", exchange, fn, ctx);
 	keywords_each("queue", queue, fn, ctx);
 	keywords_each("rule", rule, fn, ctx);
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)

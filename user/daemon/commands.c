@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "daemon/commands.h"
+#include "daemon/commands_exchange.h"
+#include "exchange/exchange.h"
 #include "daemon/commands_spamd.h"
 #include "daemon/commands_sync.h"
 #include "daemon/commands_watch.h"
@@ -436,6 +438,16 @@ static void print_stats_line(FILE *out, const char *label, uint64_t packets, uin
 		(unsigned long long)packets, (unsigned long long)bytes);
 }
 
+/* The exchange peers whose last good copy lists p, on a line of its own. */
+static void print_peers(struct daemon *d, FILE *out, const char *label, const char *table,
+			const struct addr_prefix *p)
+{
+	char peers[1024];
+
+	if (d->exchange && exchange_holders(d->exchange, table, p, peers, sizeof(peers)))
+		fprintf(out, "%s%s\n", label, peers);
+}
+
 static int cmd_table_show(struct daemon *d, struct control_request *req, int idx, char **args,
 			  int n)
 {
@@ -465,6 +477,7 @@ static int cmd_table_show(struct daemon *d, struct control_request *req, int idx
 			localtime_r(&cleared, &tm);
 			strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
 			fprintf(req->out, "\tCleared:     %s\n", when);
+			print_peers(d, req->out, "\tPeers:       ", tb->name, &list[i]);
 			if (tb->flags & CONFIG_TABLE_COUNTERS) {
 				struct gw_counters c;
 
@@ -643,6 +656,7 @@ static int cmd_why(struct daemon *d, struct control_request *req)
 				fprintf(req->out, "  evidence: %s\n",
 					tb->flags & CONFIG_TABLE_ANONYMOUS ? "config"
 									   : "none recorded");
+			print_peers(d, req->out, "  peers: ", tb->name, &keys[k]);
 		}
 	}
 	if (!found)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/commands_access.h"
+#include "daemon/commands_exchange.h"
 #include "daemon/commands_spamd.h"
 #include "daemon/commands_sync.h"
 #include "daemon/commands_watch.h"

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/commands_exchange.h"
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
 #include "datapath/sweeper.h"
@@ -111,14 +112,23 @@ struct import_ctx {
 	int64_t evidence;
 	int64_t now;
 	size_t added, refused;
+	bool table_file;	/* the table's own file, written back from it */
 };
 
 static int import_entry(void *ctx, const struct addr_prefix *p, int line)
 {
 	struct import_ctx *im = ctx;
-	int ret = tables_add(&im->d->tables, im->idx, p, im->evidence, im->now);
+	int ret;
 
 	(void)line;
+	/*
+	 * A table file mirrors the table: what it holds that the table has
+	 * already is no new reason, and must not make an entry only a peer
+	 * gave a local one (tables_add() would), or no peer could remove it.
+	 */
+	if (im->table_file && tables_entry(&im->d->tables, im->idx, p))
+		return 0;
+	ret = tables_add(&im->d->tables, im->idx, p, im->evidence, im->now);
 	return count_entry(ret, &im->added, &im->refused);
 }
 
@@ -149,6 +159,7 @@ static int tables_fill(struct daemon *d, char *err, size_t errlen)
 			char ferr[512];
 
 			snprintf(detail, sizeof(detail), "%s (table file)", ct->files[f]);
+			im.table_file = true;
 			im.evidence = tables_evidence(&d->tables, "import", detail, now);
 			ret = tablefile_read(ct->files[f], import_entry, &im, ferr, sizeof(ferr));
 			if (ret == -ENOENT) {
@@ -167,6 +178,7 @@ static int tables_fill(struct daemon *d, char *err, size_t errlen)
 			snprintf(detail, sizeof(detail), "%s line %d",
 				 d->cfg.path ? d->cfg.path : "config", ct->line);
 			im.evidence = tables_evidence(&d->tables, "config", detail, now);
+			im.table_file = false;
 			for (size_t e = 0; e < ct->nentries; e++) {
 				ret = import_entry(&im, &ct->entries[e], ct->line);
 				if (ret)
@@ -246,6 +258,8 @@ static int config_apply(struct daemon *d, char *err, size_t errlen)
 		ret = spamd_reload(d, err, errlen);
 	if (!ret)
 		ret = watch_reload(d, err, errlen);
+	if (!ret)
+		ret = exchange_daemon_reload(d, err, errlen);
 	return ret;
 }
 
@@ -480,6 +494,8 @@ int daemon_start(struct daemon *d, char *err, size_t errlen)
 	/* The tarpit counts its grace period for the low-priority MX from here. */
 	d->started = (int64_t)time(NULL);
 	ret = spamd_open(d, err, errlen);
+	if (!ret)
+		ret = exchange_daemon_reload(d, err, errlen);
 	if (ret)
 		return ret;
 
@@ -516,6 +532,7 @@ void daemon_close(struct daemon *d)
 	notify_systemd("STOPPING=1");
 	watch_close(d);
 	sync_close(d);
+	exchange_daemon_close(d);
 	spamd_close(d);
 	if (tables_store_retry(&d->tables)) {
 		struct tables_unsaved_count c;

@@ -20,9 +20,11 @@
 
 #include "daemon/commands.h"
 #include "daemon/commands_access.h"
+#include "daemon/commands_exchange.h"
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
 #include "datapath/sweeper.h"
+#include "exchange/exchange.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
@@ -136,6 +138,7 @@ static void periodic(struct daemon *d, int64_t now)
 	spamd_periodic(d, now);
 	sync_periodic(d, now);
 	watch_periodic(d, now);
+	exchange_daemon_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	ret = queues_sample(&d->queues, &d->cfg, mono.tv_sec * 1000000000ll + mono.tv_nsec);
@@ -224,6 +227,12 @@ int daemon_run(struct daemon *d)
 		}
 	}
 
+	/* The exchange's reader thread says through it that a read is done. */
+	if (d->exchange) {
+		ev.data.fd = d->exchange->done_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+
 	while (!d->stop) {
 		struct epoll_event events[8];
 		/* Queued RCPTs are stored a batch per round, after what is ready is served. */
@@ -251,6 +260,8 @@ int daemon_run(struct daemon *d)
 				spamd_lists_read(d);
 			} else if (sync_owns_fd(d, fd)) {
 				sync_read(d, fd);
+			} else if (d->exchange && fd == d->exchange->done_fd) {
+				exchange_daemon_event(d);
 			} else if (watch_owns_fd(d, fd)) {
 				watch_event(d, fd);
 			} else if (fd == sfd) {

@@ -47,6 +47,8 @@
 	  "zero the counters of the addresses, or of every entry")                             \
 	X(TABLE_EXPIRE, "table NAME expire", "SECONDS", false, NULL,                           \
 	  ON_TABLE(cmd_table_expire), "remove the entries not zeroed for longer than SECONDS") \
+	X(TABLE_EXCHANGE, "table NAME exchange", "", false, NULL,                              \
+	  ON_TABLE(commands_table_exchange), "read a table's exchange peers now and merge")    \
 	X(WHY, "why", "ADDRESS", true, NULL, RUN(cmd_why),                                     \
 	  "the tables that hold an address, with evidence and history")                        \
 	X(RULES, "rules", "", true, NULL, RUN(cmd_rules), "the rules as written, with counters") \

@@ -135,3 +135,37 @@ int store_evidence_get(struct store *st, int64_t id, struct evidence *out)
 		*out = row;
 	return err;
 }
+
+struct ids_ctx {
+	store_evidence_id_cb cb;
+	void *ctx;
+};
+
+static int evidence_id_row(sqlite3_stmt *s, void *ctx)
+{
+	struct ids_ctx *c = ctx;
+
+	return c->cb(c->ctx, sqlite3_column_int64(s, 0));
+}
+
+int store_evidence_ids(struct store *st, const char *source, store_evidence_id_cb cb, void *ctx)
+{
+	const struct evidence_list *lists[2] = { &st->unsaved_evidence, &st->txn_evidence };
+	struct ids_ctx c = { cb, ctx };
+	sqlite3_stmt *s;
+	int err, rc;
+
+	/* Once, at start: not worth a statement kept prepared. */
+	rc = sqlite3_prepare_v2(st->db, "SELECT id FROM evidence WHERE source = ?1 ORDER BY id", -1,
+				&s, NULL);
+	if (rc != SQLITE_OK)
+		return sql_errno(st->db, rc);
+	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	err = sql_rows(s, evidence_id_row, &c);
+	sqlite3_finalize(s);
+	for (int l = 0; l < 2 && !err; l++)
+		for (size_t i = 0; i < lists[l]->n && !err; i++)
+			if (!strcmp(lists[l]->items[i].source, source))
+				err = cb(ctx, lists[l]->items[i].id);
+	return err;
+}

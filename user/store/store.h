@@ -24,7 +24,7 @@ struct store;
 struct sqlite3;
 
 /* Why an entry exists. source is one of "manual", "overload", "greytrap",
- * "log", "sync", "import"; detail is free text ("rule 3: max-src-conn-rate
+ * "log", "sync", "import", "peer"; detail is free text ("rule 3: max-src-conn-rate
  * 6/3 exceeded (7000/6000)", "/var/lib/greywall/bruteforce line 12", ...). */
 struct evidence {
 	int64_t id;
@@ -93,6 +93,13 @@ int store_end_own(struct store *st, bool own, int ret);
  */
 int64_t store_evidence_add(struct store *st, const struct evidence *ev);
 int store_evidence_get(struct store *st, int64_t id, struct evidence *out);
+/*
+ * The id of every evidence row of this source (saved ones in id order,
+ * then those of failed commits). A non-zero callback return stops and is
+ * returned. The table exchange finds its own rows this way at start.
+ */
+typedef int (*store_evidence_id_cb)(void *ctx, int64_t id);
+int store_evidence_ids(struct store *st, const char *source, store_evidence_id_cb cb, void *ctx);
 
 /*
  * Insert or replace the entry (table, p). baseline: the counter values at

@@ -68,6 +68,62 @@ int tables_find(const struct tables *t, const char *name)
 	return -1;
 }
 
+/* Note a peer's evidence id; ids come ascending, but keep the order whatever comes. */
+static int peer_evidence_note(void *ctx, int64_t id)
+{
+	struct tables *t = ctx;
+	size_t at = t->npeer_evidence;
+
+	if (array_room(&t->peer_evidence, &t->peer_evidence_cap, t->npeer_evidence + 1,
+		       sizeof(*t->peer_evidence), 64))
+		return -ENOMEM;
+	while (at > 0 && t->peer_evidence[at - 1] >= id) {
+		if (t->peer_evidence[at - 1] == id)
+			return 0;
+		at--;
+	}
+	memmove(&t->peer_evidence[at + 1], &t->peer_evidence[at],
+		(t->npeer_evidence - at) * sizeof(*t->peer_evidence));
+	t->peer_evidence[at] = id;
+	t->npeer_evidence++;
+	return 0;
+}
+
+bool tables_evidence_is_peer(const struct tables *t, int64_t id)
+{
+	size_t lo = 0, hi = t->npeer_evidence;
+
+	if (id <= 0)
+		return false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->peer_evidence[mid] == id)
+			return true;
+		if (t->peer_evidence[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+int64_t tables_peer_evidence(struct tables *t, const char *detail, int64_t now)
+{
+	int64_t id = tables_evidence(t, "peer", detail, now);
+	int err;
+
+	if (id <= 0)
+		return id;
+	err = peer_evidence_note(t, id);
+	return err ? err : id;
+}
+
+const struct entry_meta *tables_entry(const struct tables *t, int idx, const struct addr_prefix *p)
+{
+	return addrmap_get(&t->table[idx].entries, p);
+}
+
 int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 		const struct tables_maps *maps)
 {
@@ -85,6 +141,8 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 		err = addrmap_init(&t->group_removed, sizeof(struct unsaved_key));
 	if (!err)
 		err = mapindex_init(&t->index, &maps->index);
+	if (!err && st)
+		err = store_evidence_ids(st, "peer", peer_evidence_note, t);
 	for (size_t i = 0; !err && i < cfg->ntables && i < GW_MAX_TABLES; i++) {
 		struct table *tb = &t->table[i];
 
@@ -121,6 +179,7 @@ void tables_free(struct tables *t)
 	addr_list_free(&t->changed);
 	if (t->index.slots)
 		mapindex_free(&t->index);
+	free(t->peer_evidence);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -332,6 +391,26 @@ static int node_read_counters(const struct tables *t, const struct addr_prefix *
 	return 0;
 }
 
+/*
+ * p is in table idx already. If only a peer listed it and this writer is
+ * not a peer, the entry becomes this writer's: its evidence and time, the
+ * clock of the table's timeout restarted. Returns 0 or -errno.
+ */
+static int entry_take_local(struct tables *t, int idx, const struct addr_prefix *p,
+			    int64_t evidence_id, int64_t now)
+{
+	struct table *tb = &t->table[idx];
+	struct entry_meta *m = addrmap_get(&tb->entries, p);
+
+	if (!m || !tables_evidence_is_peer(t, m->evidence_id) ||
+	    tables_evidence_is_peer(t, evidence_id) || evidence_id <= 0)
+		return 0;
+	m->evidence_id = evidence_id;
+	m->added = m->cleared = now;
+	tb->dirty = true;
+	return entry_store(t, idx, p, m);
+}
+
 int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t evidence_id,
 	       int64_t now)
 {
@@ -343,7 +422,9 @@ int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t e
 	if (ret)
 		return ret;
 	ret = entry_add(t, idx, p, &meta, &m, &node);
-	if (ret <= 0)
+	if (ret == 0)
+		return entry_take_local(t, idx, p, evidence_id, now);
+	if (ret < 0)
 		return ret;
 	/*
 	 * The address may already be counted for another table: start this

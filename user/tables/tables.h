@@ -91,6 +91,15 @@ struct tables {
 	struct addrmap group_removed;
 	int store_err;
 	uint64_t unsaved_dropped;
+	/*
+	 * The ids of the peers' evidence (source "peer"), ascending: an entry
+	 * that holds one came from the table exchange alone, and yields to
+	 * any other writer's evidence (tables_add()). Read from the store at
+	 * tables_init(), added to by tables_peer_evidence().
+	 */
+	int64_t *peer_evidence;
+	size_t npeer_evidence;
+	size_t peer_evidence_cap;
 };
 
 /* Counts of the keys the store has not caught up with (tables_unsaved()). */
@@ -114,7 +123,21 @@ int tables_find(const struct tables *t, const char *name);
 int64_t tables_evidence(struct tables *t, const char *source, const char *detail, int64_t now);
 
 /*
- * Add p to table idx. Returns 1 when added, 0 when already there,
+ * Record evidence for a peer's additions (source "peer", detail the peer's
+ * source and what it says): tables_evidence() that also marks the id as a
+ * peer's. Returns the id or -errno; 0 without a store.
+ */
+int64_t tables_peer_evidence(struct tables *t, const char *detail, int64_t now);
+/* Whether evidence id is a peer's (table exchange). */
+bool tables_evidence_is_peer(const struct tables *t, int64_t id);
+/* The metadata of p in table idx, or NULL when it is not there. */
+const struct entry_meta *tables_entry(const struct tables *t, int idx, const struct addr_prefix *p);
+
+/*
+ * Add p to table idx. When p is there already with a peer's evidence and
+ * this evidence is not a peer's, p takes this evidence and time (a local
+ * reason replaces the exchange's, so no peer can remove it later) and 0
+ * is returned. Returns 1 when added, 0 when already there,
  * -ENOSPC when the table is full (counted in refused_full), -errno.
  */
 int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t evidence_id,

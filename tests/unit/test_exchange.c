@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * The table exchange against a real store and the table model (no maps):
+ * reading a peer's list whole or not at all, and the merge's rules: peer
+ * evidence and the peer's time, a local reason that keeps an entry, two
+ * peers listing one entry, a peer that fails or disappears, a restart.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "exchange/exchange.h"
+
+static char dir[] = "/tmp/test_exchange.XXXXXX";
+static char path_a[PATH_MAX], path_b[PATH_MAX], db[PATH_MAX];
+static struct config cfg;
+static struct store *st;
+static struct tables t;
+static const struct tables_maps no_maps = { -1, -1, -1, { -1, -1, -1, -1 } };
+
+/* "now" in these tests: fixed, so the peers' times are exact. */
+#define NOW 1795000000LL
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		perror(path);
+		exit(2);
+	}
+}
+
+/* An ISO 8601 UTC time as the dumps write it, in unix seconds. */
+static int64_t utc(const char *text)
+{
+	struct tm tm = { 0 };
+
+	if (!strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		abort();
+	return (int64_t)timegm(&tm);
+}
+
+static struct addr_prefix P(const char *text)
+{
+	struct addr_prefix p;
+
+	if (addr_parse(text, &p))
+		abort();
+	return p;
+}
+
+static const struct entry_meta *entry(const char *addr)
+{
+	struct addr_prefix p = P(addr);
+
+	return tables_entry(&t, 0, &p);
+}
+
+static const char *evidence_of(const char *addr, char *buf, size_t len)
+{
+	const struct entry_meta *m = entry(addr);
+	struct evidence ev;
+
+	if (!m || store_evidence_get(st, m->evidence_id, &ev))
+		return "(none)";
+	snprintf(buf, len, "%s: %s", ev.source, ev.detail);
+	return buf;
+}
+
+static void setup(void)
+{
+	char conf[4 * PATH_MAX], err[256] = "";
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	snprintf(path_a, sizeof(path_a), "%s/a.txt", dir);
+	snprintf(path_b, sizeof(path_b), "%s/b_full.txt", dir);
+	snprintf(db, sizeof(db), "%s/greywall.db", dir);
+	snprintf(conf, sizeof(conf),
+		 "set state-dir \"%s\"\n"
+		 "table <bf> persist timeout 1d exchange { peer \"%s\"; peer \"%s\" every 5m }\n"
+		 "table <other> persist\n",
+		 dir, path_a, path_b);
+	if (config_load_string("t.conf", conf, &cfg, err, sizeof(err)) || store_open(db, &st) ||
+	    tables_init(&t, &cfg, st, &no_maps)) {
+		fprintf(stderr, "cannot set up: %s\n", err);
+		exit(2);
+	}
+}
+
+static void teardown(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	tables_free(&t);
+	store_close(st);
+	config_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* A peer's list: taken whole, or refused with a reason. */
+static void test_read(void)
+{
+	struct exchange_copy c;
+	char err[400], path[PATH_MAX + 32], big[64 * 20 + 1] = "";
+	int64_t *when;
+	struct addr_prefix p;
+
+	snprintf(path, sizeof(path), "%s/read.txt", dir);
+	write_file(path, "192.0.2.1\n; a comment\n198.51.100.0/24 # net\n"
+			 "203.0.113.10 - 203.0.113.11\n192.0.2.1\n");
+	CHECK_INT(exchange_read(path, 100, &c, err, sizeof(err)), 0, "plain list read: %s", err);
+	CHECK_INT(c.entries, 3, "three distinct entries (a duplicate once, a range as its /31)");
+	exchange_copy_free(&c);
+
+	write_file(path, "192.0.2.1\n192.0.2.999\n198.51.100.1\n");
+	CHECK_INT(exchange_read(path, 100, &c, err, sizeof(err)), -EBADMSG, "a bad line refuses all");
+	CHECK(strstr(err, ":2: ") != NULL, "the message names line 2: %s", err);
+	CHECK_INT(c.entries, 0, "nothing kept from a refused list");
+
+	write_file(path, "# greywall table bf\n# generated 2026-11-22T09:00:00Z\n# 3 entries\n"
+			 "192.0.2.1\n192.0.2.2\n");
+	CHECK_INT(exchange_read(path, 100, &c, err, sizeof(err)), -EBADMSG,
+		  "a dump cut short is refused: %s", err);
+
+	CHECK_INT(exchange_read("/nonexistent/peer.txt", 100, &c, err, sizeof(err)), -ENOENT,
+		  "a missing file");
+	write_file(path, "");
+	CHECK_INT(exchange_read(path, 100, &c, err, sizeof(err)), -ENODATA,
+		  "an empty file is no list: %s", err);
+	CHECK_INT(exchange_read(dir, 100, &c, err, sizeof(err)), -EINVAL, "a directory: %s", err);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	if (mkfifo(path, 0600) == 0)
+		CHECK_INT(exchange_read(path, 100, &c, err, sizeof(err)), -EINVAL,
+			  "a FIFO is refused without blocking: %s", err);
+	snprintf(path, sizeof(path), "%s/read.txt", dir);
+	for (int i = 0; i < 64; i++) {
+		char line[24];
+
+		snprintf(line, sizeof(line), "192.0.2.%d\n", i);
+		strcat(big, line);
+	}
+	write_file(path, big);
+	CHECK_INT(exchange_read(path, 63, &c, err, sizeof(err)), -E2BIG,
+		  "more entries than a table holds: %s", err);
+	CHECK_INT(exchange_read(path, 64, &c, err, sizeof(err)), 0, "exactly as many: fine");
+	exchange_copy_free(&c);
+
+	CHECK_INT(exchange_read("tests/unit/data/lists/greywall_full.txt", 100, &c, err,
+				sizeof(err)),
+		  0, "greywall's _full.txt dump: %s", err);
+	p = P("198.51.100.7");
+	when = addrmap_get(&c.listed, &p);
+	CHECK(when && *when == utc("2026-11-22T08:00:00Z"),
+	      "the peer's added time is kept");
+	exchange_copy_free(&c);
+}
+
+/* Read peer i's file and merge it, as the loop does. */
+static int merge_peer(struct exchange *x, size_t i, int64_t now, struct exchange_result *res)
+{
+	struct exchange_copy c;
+	char err[400];
+	int ret = exchange_read(x->peers[i].source, x->max_entries, &c, err, sizeof(err));
+
+	if (ret) {
+		fprintf(stderr, "# %s\n", err);
+		return ret;
+	}
+	return exchange_merge(x, &t, i, &c, now, res);
+}
+
+static void test_merge(void)
+{
+	struct exchange x;
+	struct exchange_result r;
+	struct addr_prefix p;
+	char ev[600], holders[256];
+	int64_t manual;
+
+	CHECK_INT(exchange_init(&x), 0, "exchange init");
+	CHECK_INT(exchange_configure(&x, &cfg, NOW), 0, "configure");
+	CHECK_INT(x.npeers, 2, "two peers of <bf>");
+
+	/* Peer A: a plain list. B is not read yet, so nothing may be removed. */
+	write_file(path_a, "192.0.2.1\n192.0.2.2\n2001:db8::/48\n");
+	CHECK_INT(merge_peer(&x, 0, NOW, &r), 0, "peer A merged");
+	CHECK_INT(r.added, 3, "A's three entries added");
+	CHECK(entry("192.0.2.1") != NULL, "192.0.2.1 is in <bf>");
+	CHECK(!strncmp(evidence_of("192.0.2.1", ev, sizeof(ev)), "peer: ", 6) &&
+		      !strcmp(ev + 6, path_a),
+	      "its evidence names the peer: %s", ev);
+	CHECK(entry("192.0.2.1") && entry("192.0.2.1")->added == NOW,
+	      "a plain list carries no time: added now");
+	CHECK(tables_evidence_is_peer(&t, entry("192.0.2.1")->evidence_id), "a peer's evidence");
+
+	/* 192.0.2.1 is listed locally too, after A gave it: the local reason keeps it. */
+	manual = tables_evidence(&t, "manual", "greywallctl table bf add (uid 0)", NOW + 10);
+	p = P("192.0.2.1");
+	CHECK_INT(tables_add(&t, 0, &p, manual, NOW + 10), 0, "the local add finds it there");
+	tables_commit(&t);
+	CHECK_INT(entry("192.0.2.1")->evidence_id, manual, "the entry takes the local evidence");
+	CHECK(entry("192.0.2.1")->added == NOW + 10, "and the local time");
+	/* A peer's evidence never replaces a local one. */
+	p = P("198.51.100.50");
+	tables_add(&t, 0, &p, manual, NOW);
+	tables_commit(&t);
+
+	/* Peer B: greywall's _full.txt with its own times; one too old for the timeout. */
+	write_file(path_b, "# greywall table bf\n# 4 entries\n"
+			   "192.0.2.2\t2026-11-18T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\toverload\n"
+			   "192.0.2.3\t2026-11-18T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\toverload\n"
+			   "192.0.2.4\t2026-11-01T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\tmanual\n"
+			   "198.51.100.50\t2026-11-18T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\tmanual\n");
+	{
+		int64_t b_time = utc("2026-11-18T00:00:00Z");
+		int64_t now = b_time + 3600;
+
+		CHECK_INT(merge_peer(&x, 1, now, &r), 0, "peer B merged");
+		CHECK_INT(r.added, 1, "B adds 192.0.2.3 only (.2 and .50 are there already)");
+		CHECK_INT(r.too_old, 1, "192.0.2.4 was listed longer ago than the timeout");
+		CHECK(entry("192.0.2.4") == NULL, "so it is not added");
+		CHECK(entry("192.0.2.3") && entry("192.0.2.3")->added == b_time,
+		      "192.0.2.3 has B's time: the timeout counts from there");
+		CHECK_INT(entry("198.51.100.50")->evidence_id, manual,
+			  "a local entry B lists keeps its evidence");
+		CHECK_INT(exchange_holders(&x, "bf", &(struct addr_prefix){ 0 }, holders,
+					   sizeof(holders)),
+			  0, "no peer lists ::/0");
+		p = P("192.0.2.2");
+		CHECK_INT(exchange_holders(&x, "bf", &p, holders, sizeof(holders)), 2,
+			  "both peers list 192.0.2.2");
+		CHECK(strstr(holders, path_a) && strstr(holders, path_b), "holders: %s", holders);
+	}
+
+	/* A drops everything but the IPv6 net: .1 is local, .2 is B's too: nothing leaves. */
+	write_file(path_a, "2001:db8::/48\n");
+	CHECK_INT(merge_peer(&x, 0, NOW + 100, &r), 0, "A merged again");
+	CHECK_INT(r.removed, 0, "nothing removed");
+	CHECK(entry("192.0.2.1") && entry("192.0.2.2"), ".1 (local) and .2 (B lists it) stay");
+
+	/* B drops .2: now no peer lists it and only peers gave it. */
+	write_file(path_b, "# greywall table bf\n# 1 entries\n"
+			   "192.0.2.3\t2026-11-18T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\toverload\n");
+	CHECK_INT(merge_peer(&x, 1, NOW + 200, &r), 0, "B merged again");
+	CHECK_INT(r.removed, 1, "one removed");
+	CHECK(entry("192.0.2.2") == NULL, "192.0.2.2 left <bf>");
+	CHECK(entry("198.51.100.50") != NULL, "the local entry B stopped listing stays");
+	CHECK(entry("192.0.2.3") != NULL, "192.0.2.3, still listed, stays");
+
+	/* A fails (missing file): its last good copy stays in force. */
+	unlink(path_a);
+	CHECK_INT(exchange_kick(&x, "bf", NOW + 300), 1, "a read of <bf>'s peers starts");
+	CHECK_INT(exchange_wait(&x, &t, NOW + 300), 0, "and is merged");
+	CHECK(x.peers[0].last_error[0] != '\0', "A's failure is recorded: %s",
+	      x.peers[0].last_error);
+	CHECK(x.peers[0].have_copy && x.peers[0].copy.entries == 1, "A's last good copy kept");
+	CHECK(entry("2001:db8::/48") != NULL, "A's entry stays while its file is missing");
+	CHECK(x.peers[1].last_error[0] == '\0', "B was read fine");
+	CHECK(x.peers[1].next_run == NOW + 300 + 300, "B is due again after its every 5m");
+
+	/* Garbage from A: refused whole, nothing changes. */
+	write_file(path_a, "2001:db8::/48\n<html>oops</html>\n192.0.2.77\n");
+	CHECK_INT(exchange_kick(&x, "bf", NOW + 400), 1, "read again");
+	CHECK_INT(exchange_wait(&x, &t, NOW + 400), 0, "merged");
+	CHECK(entry("192.0.2.77") == NULL, "nothing of a list with a bad line is taken");
+	CHECK(entry("2001:db8::/48") != NULL, "and nothing removed");
+
+	/* An unchanged file is not read again: what was deleted here stays out. */
+	p = P("192.0.2.3");
+	CHECK_INT(tables_delete(&t, 0, &p, "delete", 0, NOW + 500), 1, "192.0.2.3 deleted here");
+	tables_commit(&t);
+	CHECK_INT(exchange_kick(&x, "bf", NOW + 500), 1, "read again");
+	CHECK_INT(exchange_wait(&x, &t, NOW + 500), 0, "merged");
+	CHECK(entry("192.0.2.3") == NULL, "B's file unchanged: not merged again");
+	CHECK(x.peers[1].last_error[0] == '\0' && x.peers[1].copy.entries == 1,
+	      "B's copy stands, no error");
+	write_file(path_b, "# greywall table bf\n# 1 entries\n"
+			   "192.0.2.3\t2026-11-18T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\toverload\n");
+	CHECK_INT(exchange_kick(&x, "bf", NOW + 600), 1, "read again");
+	CHECK_INT(exchange_wait(&x, &t, NOW + 600), 0, "merged");
+	CHECK(entry("192.0.2.3") != NULL, "B's file written again: read and merged");
+
+	exchange_free(&x);
+}
+
+/* The peers' evidence ids come back from the store after a restart. */
+static void test_restart(void)
+{
+	struct exchange x;
+	struct exchange_result r;
+	const struct entry_meta *m;
+	int64_t ev;
+	struct addr_prefix p = P("203.0.113.5");
+
+	tables_free(&t);
+	CHECK_INT(tables_init(&t, &cfg, st, &no_maps), 0, "tables from the store");
+	/* Stand in for the start-up's restore: one peer entry and one local. */
+	ev = tables_peer_evidence(&t, path_a, NOW);
+	CHECK(ev > 0, "peer evidence recorded");
+	tables_add(&t, 0, &p, ev, NOW);
+	tables_commit(&t);
+	tables_free(&t);
+	CHECK_INT(tables_init(&t, &cfg, st, &no_maps), 0, "tables again");
+	CHECK(tables_evidence_is_peer(&t, ev), "the store still knows the peer's evidence");
+	CHECK(!tables_evidence_is_peer(&t, ev + 1000), "and no other id");
+
+	/* A is read (it no longer lists 203.0.113.5), B is not: nothing may leave yet. */
+	tables_restore(&t, 0, &p, &(struct entry_meta){ .added = NOW, .cleared = NOW,
+							.evidence_id = ev }, NULL);
+	CHECK_INT(exchange_init(&x), 0, "exchange");
+	CHECK_INT(exchange_configure(&x, &cfg, NOW), 0, "configured");
+	write_file(path_a, "192.0.2.200\n");
+	unlink(path_b);
+	CHECK_INT(merge_peer(&x, 0, NOW, &r), 0, "A merged after the restart");
+	CHECK_INT(r.removed, 0, "B has no copy yet: nothing removed");
+	CHECK(entry("203.0.113.5") != NULL, "203.0.113.5 stays");
+	write_file(path_b, "# greywall table bf\n# 0 entries\n");
+	CHECK_INT(merge_peer(&x, 1, NOW, &r), 0, "B merged: an empty dump is a good copy");
+	CHECK_INT(r.removed, 1, "now no peer lists 203.0.113.5: removed");
+	m = entry("203.0.113.5");
+	CHECK(m == NULL, "203.0.113.5 left");
+	CHECK(entry("192.0.2.200") != NULL, "A's entry is in");
+	exchange_free(&x);
+}
+
+/* A future time from a peer is taken as now; the other table is never touched. */
+static void test_times(void)
+{
+	struct exchange x;
+	struct exchange_result r;
+
+	CHECK_INT(exchange_init(&x), 0, "exchange");
+	CHECK_INT(exchange_configure(&x, &cfg, NOW), 0, "configured");
+	write_file(path_a, "# greywall table bf\n# 1 entries\n"
+			   "192.0.2.99\t2099-01-01T00:00:00Z\t-\t0/0\t0/0\t0/0\t0/0\t-\n");
+	CHECK_INT(merge_peer(&x, 0, NOW, &r), 0, "merged");
+	CHECK(entry("192.0.2.99") && entry("192.0.2.99")->added == NOW,
+	      "a time in the future is taken as now");
+	CHECK_INT(t.table[1].entries.count, 0, "<other> untouched");
+	exchange_free(&x);
+}
+
+int main(void)
+{
+	setup();
+	test_read();
+	test_merge();
+	test_restart();
+	test_times();
+	teardown();
+	return check_done();
+}
