@@ -5,7 +5,8 @@
 # bpffs, state dir, control socket): a tuple greylisted on A is in B's
 # greylist (IPv4 and IPv6 tuples), a trap hit on A tarpits the source on B
 # with `why` naming A, B's updates reach A over IPv4 while A's reach B over
-# IPv6; a wrong key, a replayed datagram, a truncated one, oversized ones
+# IPv6; a wrong key, a replayed datagram (also from a forged source
+# address), a truncated one, oversized ones
 # and a stale one are dropped and counted; a spamd-style datagram (no SENDER) is taken;
 # A's MTA whitelisting a destination (spamlogd -Y) reaches B as WHITE;
 # then both restart on a multicast group instead of unicast peers, A with
@@ -192,6 +193,10 @@ ok $? "B took it the first time"
 gw "$SYNC_TOOL" send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/captured"
 wait_for 5 rejected_is ctlb replay 1
 ok $? "the replay is rejected and counted (replay $(rejected ctlb replay))"
+# From an address B has not heard: that address has no window of its own yet.
+gw "$SYNC_TOOL" send 2001:db8:5::3 2001:db8:5::2 8025 "$GW_RUN/captured"
+wait_for 5 rejected_is ctlb replay 2
+ok $? "the same datagram from another source address is a replay too (replay $(rejected ctlb replay))"
 gw "$SYNC_TOOL" send 2001:db8:5::1 2001:db8:5::2 8025 "$GW_RUN/captured" 40
 wait_for 5 rejected_is ctlb truncated 1
 ok $? "a truncated datagram is counted (truncated $(rejected ctlb truncated))"

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * spamd sync's receiver (sync/sync.h): the replay window on greywall's
- * SENDER TLV, as a table of datagrams taken in order, the reasons' names,
+ * SENDER TLV, as a table of datagrams taken in order, the datagrams taken
+ * lately by HMAC whoever sent them (seen.h), the reasons' names,
  * and what a reload counts as a changed sync block.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "check.h"
 #include "config/config.h"
+#include "sync/seen.h"
 #include "sync/sync.h"
 
 #define NOW 1800000000
@@ -119,9 +122,87 @@ static void test_config_changed(void)
 	}
 }
 
+/* A distinct 20-byte HMAC per i, as a keyed hash's output would be. */
+static void hmac_of(uint32_t i, uint8_t out[20])
+{
+	uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+
+	for (int b = 0; b < 20; b++) {
+		x ^= x >> 29;
+		x *= 0xbf58476d1ce4e5b9ull;
+		out[b] = (uint8_t)(x >> 56);
+	}
+}
+
+static void test_seen(void)
+{
+	struct sync_seen s;
+	uint8_t h[20], other[20];
+	bool all = true;
+	int ret = 0;
+
+	sync_seen_init(&s, 2 * SYNC_WINDOW_SECONDS);
+	hmac_of(1, h);
+	hmac_of(2, other);
+	CHECK(!sync_seen_has(&s, h, NOW), "seen: an empty set has nothing");
+	CHECK_INT(sync_seen_add(&s, h, NOW), 0, "seen: a datagram taken");
+	CHECK(sync_seen_has(&s, h, NOW), "seen: the same HMAC again is seen");
+	CHECK(sync_seen_has(&s, h, NOW + 2 * SYNC_WINDOW_SECONDS - 1),
+	      "seen: still seen while its sent time could pass the window");
+	CHECK(!sync_seen_has(&s, h, NOW + 2 * SYNC_WINDOW_SECONDS),
+	      "seen: forgotten once the window would call it stale");
+	CHECK(!sync_seen_has(&s, other, NOW), "seen: another HMAC is not");
+
+	/* Many within the window: each remembered across the rebuilds. */
+	for (uint32_t i = 10; i < 100010 && !ret; i++) {
+		hmac_of(i, h);
+		ret = sync_seen_add(&s, h, NOW + (i % 60));
+	}
+	CHECK_INT(ret, 0, "seen: 100000 datagrams within the window added");
+	for (uint32_t i = 10; i < 100010; i++) {
+		hmac_of(i, h);
+		all &= sync_seen_has(&s, h, NOW + 60);
+	}
+	CHECK(all, "seen: every one of them is still seen");
+	CHECK(s.cap <= 2 * (size_t)SYNC_SEEN_MAX && s.n <= s.cap / 2 + 1,
+	      "seen: the table holds them at most half full (%zu in %zu)", s.n, s.cap);
+	/* Much later: the old ones make room, the set does not grow. */
+	{
+		size_t cap = s.cap;
+
+		for (uint32_t i = 200000; i < 300000 && !ret; i++) {
+			hmac_of(i, h);
+			ret = sync_seen_add(&s, h, NOW + 10000);
+		}
+		CHECK_INT(ret, 0, "seen: 100000 more, an hour later, added");
+		CHECK(s.cap == cap, "seen: in the room the forgotten ones left (%zu, was %zu)", s.cap,
+		      cap);
+		hmac_of(10, h);
+		CHECK(!sync_seen_has(&s, h, NOW + 10000), "seen: an old one is forgotten");
+	}
+	sync_seen_free(&s);
+
+	/* Full: SYNC_SEEN_MAX within the window, and the next is refused, not let in. */
+	sync_seen_init(&s, 2 * SYNC_WINDOW_SECONDS);
+	ret = 0;
+	for (uint32_t i = 0; i < SYNC_SEEN_MAX && !ret; i++) {
+		hmac_of(1000000 + i, h);
+		ret = sync_seen_add(&s, h, NOW);
+	}
+	CHECK_INT(ret, 0, "seen: SYNC_SEEN_MAX datagrams fit");
+	hmac_of(5000000, h);
+	CHECK_INT(sync_seen_add(&s, h, NOW), -ENOSPC, "seen: one more within the window is refused");
+	CHECK(s.cap == 2 * (size_t)SYNC_SEEN_MAX, "seen: the table stopped at its bound (%zu slots)",
+	      s.cap);
+	CHECK_INT(sync_seen_add(&s, h, NOW + 2 * SYNC_WINDOW_SECONDS), 0,
+		  "seen: once the others are forgotten it is taken");
+	sync_seen_free(&s);
+}
+
 int main(void)
 {
 	test_window();
+	test_seen();
 	test_names();
 	test_config_changed();
 	return check_done();

@@ -23,6 +23,7 @@
 #include "lib/atomicfile.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
+#include "sync/seen.h"
 #include "sync/sync.h"
 
 /* Datagrams one receive round takes from a socket, so that others get their turn. */
@@ -67,6 +68,7 @@ struct sync {
 	uint64_t sent, unsendable, received, taken;
 	uint64_t records_applied, records_expired, records_ignored, records_failed;
 	uint64_t rejected[SYNC_REJECT__COUNT];
+	struct sync_seen seen;	 /* SENDER datagrams taken lately, by HMAC */
 	struct sync_message msg; /* the datagram being read: too large for the stack */
 };
 
@@ -88,6 +90,7 @@ const char *sync_reject_name(int reason)
 	    [SYNC_REJECT_STALE - SYNC_DROP__COUNT] = "stale",
 	    [SYNC_REJECT_NO_SENDER - SYNC_DROP__COUNT] = "no_sender",
 	    [SYNC_REJECT_SENDERS_FULL - SYNC_DROP__COUNT] = "senders_full",
+	    [SYNC_REJECT_SEEN_FULL - SYNC_DROP__COUNT] = "seen_full",
 	};
 
 	if (reason >= 0 && reason < SYNC_DROP__COUNT)
@@ -360,6 +363,8 @@ int sync_start(struct daemon *d, char *err, size_t errlen)
 	}
 	d->sync = y;
 	y->send_fd4 = y->send_fd6 = -1;
+	/* Remembered while its sent time could still be within the window. */
+	sync_seen_init(&y->seen, 2 * SYNC_WINDOW_SECONDS + 1);
 	y->port = cy->port;
 	snprintf(y->key_path, sizeof(y->key_path), "%s", cy->key_path);
 	ret = sync_key_load(cy->key_path, &y->key);
@@ -457,6 +462,7 @@ void sync_close(struct daemon *d)
 	if (y->send_fd6 >= 0)
 		close(y->send_fd6);
 	free(y->own);
+	sync_seen_free(&y->seen);
 	free(y);
 	d->sync = NULL;
 }
@@ -707,6 +713,19 @@ static void take_datagram(struct daemon *d, struct sync *y, const uint8_t *buf, 
 	reason = sync_window_check(&p->window, msg, now);
 	if (reason != SYNC_OK)
 		return reject(y, p, src, reason);
+	/*
+	 * The window above is the source address's, and a source address can
+	 * be forged: the same datagram replayed from an address not heard yet
+	 * would pass it. Whoever it comes from, one taken lately is a replay.
+	 */
+	if (msg->has_sender) {
+		const uint8_t *hmac = buf + SYNC_HMAC_OFFSET;
+
+		if (sync_seen_has(&y->seen, hmac, now))
+			return reject(y, p, src, SYNC_REJECT_REPLAY);
+		if (sync_seen_add(&y->seen, hmac, now))
+			return reject(y, p, src, SYNC_REJECT_SEEN_FULL);
+	}
 	sync_window_take(&p->window, msg);
 	p->last_heard = now;
 	p->taken++;

@@ -38,6 +38,7 @@ enum sync_reject {
 	SYNC_REJECT_STALE,		    /* sent time outside the window */
 	SYNC_REJECT_NO_SENDER,		    /* no SENDER from a sender that sent one before */
 	SYNC_REJECT_SENDERS_FULL,	    /* a new sender beyond SYNC_MAX_SENDERS */
+	SYNC_REJECT_SEEN_FULL,		    /* SYNC_SEEN_MAX datagrams taken within the window */
 	SYNC_REJECT__COUNT,
 };
 

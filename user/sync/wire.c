@@ -11,7 +11,6 @@
 
 #include "sync/wire.h"
 
-#define HMAC_OFFSET 8
 
 static const char *const drop_names[SYNC_DROP__COUNT] = {
     [SYNC_OK] = "ok",
@@ -194,7 +193,7 @@ ssize_t sync_encode(const struct sync_key *key, uint32_t counter, const struct s
 		put32(p + 8, sender->sent);
 	}
 
-	ret = compute_hmac(key, buf, total, buf + HMAC_OFFSET);
+	ret = compute_hmac(key, buf, total, buf + SYNC_HMAC_OFFSET);
 	return ret ? ret : (ssize_t)total;
 }
 
@@ -362,11 +361,11 @@ static enum sync_drop check_header(const struct sync_key *key, const uint8_t *bu
 		return SYNC_DROP_TRUNCATED;
 
 	memcpy(copy, buf, *total);
-	memset(copy + HMAC_OFFSET, 0, SYNC_HMAC_LEN);
+	memset(copy + SYNC_HMAC_OFFSET, 0, SYNC_HMAC_LEN);
 	ret = compute_hmac(key, copy, *total, mac);
 	if (ret)
 		return SYNC_DROP_CRYPTO_ERROR;
-	if (CRYPTO_memcmp(mac, buf + HMAC_OFFSET, SYNC_HMAC_LEN))
+	if (CRYPTO_memcmp(mac, buf + SYNC_HMAC_OFFSET, SYNC_HMAC_LEN))
 		return SYNC_DROP_BAD_HMAC;
 	return SYNC_OK;
 }

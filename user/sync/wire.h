@@ -108,6 +108,7 @@
 #define SYNC_VERSION	  2
 #define SYNC_AF_INET	  2
 #define SYNC_HMAC_LEN	  20
+#define SYNC_HMAC_OFFSET  8 /* in the header */
 #define SYNC_HEADER_LEN	  32
 #define SYNC_MAX_DATAGRAM 1408
 #define SYNC_ALIGN(n)	  (((size_t)(n) + 15) & ~(size_t)15)
