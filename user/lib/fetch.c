@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 
 /* What one read() of the output takes. */
 #define FETCH_CHUNK (64 * 1024)
-/* The child's stack until it executes the command. */
+/* The keeper's stack. */
 #define CHILD_STACK (64 * 1024)
 
 static long long now_ms(void)
@@ -54,42 +55,58 @@ struct child_args {
 	const char *path;
 	char *const *argv;
 	const struct fetch_run *run;
-	int out;		/* the pipe's write end */
-	int error;		/* errno of the step that failed; 0: executed */
+	int out;		/* the output pipe's write end */
+	int report;		/* where a failure's errno goes; closed once the command runs */
 };
 
+/* Tell the caller why the command did not start, and end. */
+static void __attribute__((noreturn)) child_fail(int report, int error)
+{
+	if (write(report, &error, sizeof(error)) < 0) {
+		/* The caller then sees the pipe close and an exit status of 127. */
+	}
+	_exit(127);
+}
+
 /*
- * The child, sharing the caller's memory until it executes the command
- * (CLONE_VM | CLONE_VFORK, as posix_spawn does): system calls only, no
- * allocation, no lock. The identity changes through raw system calls
- * because glibc's wrappers would try to change every thread of the
- * parent's it still believes are there.
+ * The keeper: a copy of the caller (clone() without CLONE_VM) that sets up
+ * the command's process, starts it with vfork() and waits for it, then
+ * ends as it ended. It started with no exit signal and never executes
+ * anything, so it stays a child only the caller's pidfd wait reaps; the
+ * command, its child, is none of the caller's. It was copied from a
+ * process that may have other threads: system calls only, no allocation,
+ * no lock, and the identity changes through raw system calls because
+ * glibc's wrappers would try to change threads that are not there.
  */
-static int child_main(void *arg)
+static int keeper_main(void *arg)
 {
 	static char *const clean_env[] = { "PATH=" FETCH_PATH, NULL };
 	struct child_args *a = arg;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	volatile int exec_error = 0;
 	sigset_t none;
-	int null;
+	int null, status;
+	pid_t pid;
 
+	/* The report pipe goes to fd 3, the output to 1; nothing else stays. */
+	if (dup2(a->report, 3) < 0)
+		_exit(127);
 	if (setpgid(0, 0))
-		goto fail;
+		child_fail(3, errno);
 	null = open("/dev/null", O_RDONLY);
-	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->out, STDOUT_FILENO) < 0)
-		goto fail;
-	if (syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, 0))
-		goto fail;
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->out, STDOUT_FILENO) < 0 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) || syscall(SYS_close_range, 4, ~0U, 0))
+		child_fail(3, errno);
 	if (a->run->drop) {
 		gid_t gid = a->run->gid;
 
 		if (chdir("/") || syscall(SYS_setgroups, 1, &gid) ||
 		    syscall(SYS_setresgid, gid, gid, gid) ||
 		    syscall(SYS_setresuid, a->run->uid, a->run->uid, a->run->uid))
-			goto fail;
+			child_fail(3, errno);
 		/* No set-user-ID program can give back what was left. */
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-			goto fail;
+			child_fail(3, errno);
 	}
 	/* Default handling of every signal; the reserved ones refuse, and stay as they are. */
 	for (int sig = 1; sig < NSIG; sig++)
@@ -97,58 +114,94 @@ static int child_main(void *arg)
 			sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(a->path, a->argv, clean_env);
-fail:
-	a->error = errno ? errno : EINVAL;
-	_exit(127);
+	pid = vfork();
+	if (pid == 0) {
+		execve(a->path, a->argv, clean_env);
+		exec_error = errno;
+		_exit(127);
+	}
+	if (pid < 0)
+		child_fail(3, errno);
+	if (exec_error)
+		child_fail(3, exec_error);
+	/* It runs: the caller stops waiting for a report. */
+	close(3);
+	close(STDOUT_FILENO);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	if (WIFSIGNALED(status)) {
+		/* End as the command ended, so the caller sees its signal. */
+		kill(getpid(), WTERMSIG(status));
+		_exit(128 + WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
 }
 
 /*
- * Start the command with no exit signal, so that only a wait for its pidfd
- * (__WALL) reaps it. Returns 0 with *pid, *pidfd and *outfd, or -errno.
+ * Start the keeper and, through it, the command. Returns 0 with *pid (the
+ * keeper's, also the process group's), *pidfd and *outfd, or -errno.
  */
 static int spawn(const char *path, char *const argv[], const struct fetch_run *run, pid_t *pid,
 		 int *pidfd, int *outfd)
 {
 	struct child_args a = { .path = path, .argv = argv, .run = run };
+	int fds[2], report[2], error = 0, ret = 0;
 	sigset_t all, saved;
+	siginfo_t si;
 	void *stack;
-	int fds[2], ret = 0;
 	pid_t child;
+	ssize_t n;
 
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
-	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
-			     MAP_STACK, -1, 0);
+	if (pipe2(report, O_CLOEXEC)) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return ret;
+	}
+	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED) {
 		ret = -errno;
 		goto out;
 	}
 	a.out = fds[1];
+	a.report = report[1];
 	*pidfd = -1;
-	/* No handler of the caller's may run on the child's side of the shared memory. */
+	/* The keeper starts with every signal blocked, and sets them up itself. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &saved);
-	child = clone(child_main, (char *)stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PIDFD,
-		      &a, pidfd);
-	if (child < 0) {
+	child = clone(keeper_main, (char *)stack + CHILD_STACK, CLONE_PIDFD, &a, pidfd);
+	if (child < 0)
 		ret = -errno;
-	} else if (a.error) {
-		/* It has exited: reap it, then say why. */
-		siginfo_t si;
-
+	else
+		running_group = child;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	munmap(stack, CHILD_STACK);
+	if (ret)
+		goto out;
+	close(report[1]);
+	report[1] = -1;
+	/* Until the command runs or the keeper says why it does not. */
+	do
+		n = read(report[0], &error, sizeof(error));
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		ret = n == sizeof(error) && error > 0 ? -error : -EIO;
 		while (waitid(P_PIDFD, *pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
 			;
 		close(*pidfd);
-		ret = -a.error;
+		running_group = 0;
 	} else {
-		running_group = child;
 		*pid = child;
 	}
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	munmap(stack, CHILD_STACK);
 out:
 	close(fds[1]);
+	close(report[0]);
+	if (report[1] >= 0)
+		close(report[1]);
 	if (ret)
 		close(fds[0]);
 	else

@@ -8,9 +8,11 @@
  * here, PATH=FETCH_PATH for its whole environment, default signal handling,
  * in a process group of its own (a timeout kills the whole pipeline) and,
  * when asked, as an unprivileged user with no capabilities and
- * no_new_privs. It is started with no exit signal, so that a parent whose
- * event loop reaps every child with waitpid(-1) never takes its status:
- * only the caller waits for it, through a pidfd.
+ * no_new_privs. It runs under a keeper process started with no exit signal
+ * that never executes anything: a parent whose event loop reaps every child
+ * with waitpid(-1) never takes its status (the command is the keeper's
+ * child, not the caller's); only the caller waits for the keeper, through
+ * a pidfd, and the keeper ends as the command ended.
  */
 #ifndef __GREYWALL_FETCH_H
 #define __GREYWALL_FETCH_H
