@@ -55,8 +55,8 @@ struct child_args {
 	const char *path;
 	char *const *argv;
 	const struct fetch_run *run;
-	int out;		/* the output pipe's write end */
-	int report;		/* where a failure's errno goes; closed once the command runs */
+	int out;    /* the output pipe's write end */
+	int report; /* where a failure's errno goes; closed once the command runs */
 };
 
 /* Tell the caller why the command did not start, and end. */
@@ -80,9 +80,9 @@ static void __attribute__((noreturn)) child_fail(int report, int error)
  */
 static int keeper_main(void *arg)
 {
-	static char *const clean_env[] = { "PATH=" FETCH_PATH, NULL };
+	static char *const clean_env[] = {"PATH=" FETCH_PATH, NULL};
 	struct child_args *a = arg;
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	volatile int exec_error = 0;
 	sigset_t none;
 	int null, status;
@@ -145,7 +145,7 @@ static int keeper_main(void *arg)
 static int spawn(const char *path, char *const argv[], const struct fetch_run *run, pid_t *pid,
 		 int *pidfd, int *outfd)
 {
-	struct child_args a = { .path = path, .argv = argv, .run = run };
+	struct child_args a = {.path = path, .argv = argv, .run = run};
 	int fds[2], report[2], error = 0, ret = 0;
 	sigset_t all, saved;
 	siginfo_t si;
@@ -217,7 +217,7 @@ static int stream_until(int fd, long long deadline, fetch_sink_fn sink, void *ct
 	int ret = buf ? 1 : -ENOMEM;
 
 	while (ret > 0) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		long long left = deadline - now_ms();
 		ssize_t n;
 
@@ -250,7 +250,7 @@ static int stream_until(int fd, long long deadline, fetch_sink_fn sink, void *ct
 /* Reap the command before the deadline. It has closed its output, so it is about to exit. */
 static int wait_until(int pidfd, long long deadline, siginfo_t *si)
 {
-	const struct timespec pause = { 0, 2 * 1000 * 1000 };
+	const struct timespec pause = {0, 2 * 1000 * 1000};
 
 	for (;;) {
 		memset(si, 0, sizeof(*si));
@@ -266,8 +266,8 @@ static int wait_until(int pidfd, long long deadline, siginfo_t *si)
 	}
 }
 
-int fetch_run(const char *path, char *const argv[], const struct fetch_run *run,
-	      fetch_sink_fn sink, void *ctx, char *err, size_t errlen)
+int fetch_run(const char *path, char *const argv[], const struct fetch_run *run, fetch_sink_fn sink,
+	      void *ctx, char *err, size_t errlen)
 {
 	long long deadline = now_ms() + run->timeout_ms;
 	int fd = -1, pidfd = -1, ret;
@@ -342,8 +342,8 @@ static int find_program(const char *name, char *path, size_t len)
 	return -ENOENT;
 }
 
-int fetch_url(const char *fetcher, const char *url, const struct fetch_run *run,
-	      fetch_sink_fn sink, void *ctx, char *err, size_t errlen)
+int fetch_url(const char *fetcher, const char *url, const struct fetch_run *run, fetch_sink_fn sink,
+	      void *ctx, char *err, size_t errlen)
 {
 	char *words = strdup(fetcher), **argv = calloc(strlen(fetcher) / 2 + 2, sizeof(*argv));
 	char path[PATH_MAX], *save = NULL;

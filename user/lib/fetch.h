@@ -37,8 +37,8 @@ typedef int (*fetch_sink_fn)(void *ctx, const unsigned char *data, size_t len, c
 			     size_t errlen);
 
 struct fetch_run {
-	int timeout_ms;		/* from the start to the exit status; > 0 */
-	bool drop;		/* run as uid:gid with no capabilities; false: as the caller */
+	int timeout_ms; /* from the start to the exit status; > 0 */
+	bool drop;	/* run as uid:gid with no capabilities; false: as the caller */
 	uid_t uid;
 	gid_t gid;
 };
@@ -58,15 +58,15 @@ bool fetch_command_valid(const char *fetcher);
  * ms", "killed by signal 9", "cannot run PATH: ..."), except the sink's
  * -EFBIG and -E2BIG, which are left for the caller to describe.
  */
-int fetch_run(const char *path, char *const argv[], const struct fetch_run *run,
-	      fetch_sink_fn sink, void *ctx, char *err, size_t errlen);
+int fetch_run(const char *path, char *const argv[], const struct fetch_run *run, fetch_sink_fn sink,
+	      void *ctx, char *err, size_t errlen);
 
 /*
  * Fetch url with fetcher (fetch_command_valid()): its program, named
  * without a slash, is looked up in FETCH_PATH. Returns as fetch_run().
  */
-int fetch_url(const char *fetcher, const char *url, const struct fetch_run *run,
-	      fetch_sink_fn sink, void *ctx, char *err, size_t errlen);
+int fetch_url(const char *fetcher, const char *url, const struct fetch_run *run, fetch_sink_fn sink,
+	      void *ctx, char *err, size_t errlen);
 
 /*
  * Kill the process group of the command running now, if any: for a
