@@ -1503,7 +1503,15 @@ static void test_exchange(void)
 	    {"table <a> exchange { peer \"/x\" } exchange { peer \"/y\" }\n",
 	     "t.conf:1:34: duplicate \"exchange\""},
 	    {"table <a> exchange { peer \"https://gw2.example.org/bf.txt\" }\n",
-	     "t.conf:1:27: URL peers are not supported yet: publish the list as a file"},
+	     "t.conf:1:27: peer \"https://gw2.example.org/bf.txt\" is a URL and nothing fetches "
+	     "it: set fetch \"COMMAND -- %s\" (or the spamd block's fetch)"},
+	    {"set fetch \"curl -sf %s\"\n",
+	     "t.conf:1:11: fetch \"curl -sf %s\" must end with \"-- %s\" and hold no other %"},
+	    {"set fetch \"curl -- %s\"\nset fetch \"wget -- %s\"\n", "t.conf:2:11: fetch set twice"},
+	    {"set fetch-timeout 2h\n",
+	     "t.conf:1:19: fetch-timeout \"2h\" is too large (maximum 3600s)"},
+	    {"set fetch-max-bytes 1G\n",
+	     "t.conf:1:21: fetch-max-bytes \"1G\" is too large (maximum 536870912)"},
 	    {"table <a> exchange { peer \"/x\ty\" }\n",
 	     "t.conf:1:27: peer \"/x\\x09y\" holds a control character or a blank"},
 	    {"table <a> exchange { peer \"/x\" every }\n",
@@ -1528,6 +1536,23 @@ static void test_exchange(void)
 		CHECK_INT(cfg.tables[0].peers[3].line, 2, "a peer's line");
 	}
 	CHECK_INT(cfg.tables[0].timeout, 28 * 86400, "timeout beside exchange");
+	CHECK(cfg.fetch == NULL, "no fetch command by default");
+	CHECK_INT(cfg.fetch_timeout, 120, "fetch-timeout defaults to 2 minutes");
+	CHECK(cfg.fetch_max_bytes == 512ULL << 20, "fetch-max-bytes defaults to 512M");
+	config_free(&cfg);
+
+	CHECK_INT(load("table <bf> exchange { peer \"https://gw2.example.org/bf.txt\" }\n"
+		       "set fetch \"curl -sf -- %s\"\nset fetch-timeout 30s\nset fetch-max-bytes 64M\n",
+		       &cfg, err, sizeof(err)),
+		  0, "a URL peer with set fetch (after it): %s", err);
+	CHECK_STR(cfg.fetch ? cfg.fetch : "", "curl -sf -- %s", "set fetch");
+	CHECK_INT(cfg.fetch_timeout, 30, "set fetch-timeout");
+	CHECK(cfg.fetch_max_bytes == 64ULL << 20, "set fetch-max-bytes");
+	config_free(&cfg);
+	CHECK_INT(load("table <bf> exchange { peer \"http://gw2.example.org/bf.txt\" }\n"
+		       "spamd { fetch \"curl -sf -- %s\" }\n",
+		       &cfg, err, sizeof(err)),
+		  0, "a URL peer with the spamd block's fetch: %s", err);
 	config_free(&cfg);
 	check_bad_inputs(bad, sizeof(bad) / sizeof(bad[0]), "exchange");
 }

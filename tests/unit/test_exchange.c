@@ -7,11 +7,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -353,6 +356,142 @@ static void test_times(void)
 	exchange_free(&x);
 }
 
+static void write_script(const char *path, const char *text)
+{
+	write_file(path, text);
+	if (chmod(path, 0755)) {
+		perror(path);
+		exit(2);
+	}
+}
+
+/* The loop's reaper, in a thread: it must never take a fetch command's status. */
+static volatile int reaping;
+static volatile int reaped;
+
+static void *reap_everything(void *arg)
+{
+	(void)arg;
+	while (reaping)
+		if (waitpid(-1, NULL, WNOHANG) > 0)
+			reaped++;
+	return NULL;
+}
+
+/*
+ * URL peers: the fetch command's output, spooled and read whole or not at
+ * all. "cat -- %s" stands for curl, a path for the URL; the integration
+ * test fetches over HTTP.
+ */
+static void test_fetch(void)
+{
+	struct exchange_fetcher f = { .command = "cat -- %s", .spool_dir = dir, .timeout_ms = 5000,
+				      .max_bytes = 1 << 20, .drop = true };
+	struct exchange_stamp s1 = { 0 }, s2 = { 0 };
+	struct exchange_copy c;
+	struct passwd *pw = getpwnam("nobody");
+	char err[400], path[PATH_MAX + 32], script[PATH_MAX + 32];
+	struct addr_prefix p;
+	struct timespec t0, t1;
+	pthread_t reaper;
+
+	if (geteuid() != 0 || !pw) {
+		CHECK(1, "# SKIP fetch tests need root and the user nobody");
+		return;
+	}
+	f.uid = pw->pw_uid;
+	f.gid = pw->pw_gid;
+	/* The fetch runs as nobody: it must reach the files. */
+	chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/served.txt", dir);
+	write_file(path, "192.0.2.1\n198.51.100.0/24\n");
+	chmod(path, 0644);
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, &s1, &c, err, sizeof(err)), 0,
+		  "fetched and read: %s", err);
+	CHECK_INT(c.entries, 2, "both entries");
+	exchange_copy_free(&c);
+	CHECK_INT(exchange_fetch(path, &f, 100, &s1, &s2, &c, err, sizeof(err)),
+		  EXCHANGE_UNCHANGED, "the same bytes again: unchanged, not read");
+	write_file(path, "192.0.2.1\n198.51.100.0/24\n203.0.113.5\n");
+	CHECK_INT(exchange_fetch(path, &f, 100, &s1, &s2, &c, err, sizeof(err)), 0,
+		  "other bytes: read again");
+	CHECK_INT(c.entries, 3, "the new entry too");
+	exchange_copy_free(&c);
+
+	write_file(path, "192.0.2.1\n<html>not found</html>\n");
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -EBADMSG,
+		  "garbage refuses the whole list: %s", err);
+	CHECK_INT(c.entries, 0, "nothing kept of it");
+	write_file(path, "");
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -ENODATA,
+		  "nothing fetched is no list: %s", err);
+	snprintf(script, sizeof(script), "%s/missing.txt", dir);
+	CHECK_INT(exchange_fetch(script, &f, 100, NULL, NULL, &c, err, sizeof(err)), -EIO,
+		  "the command failed: %s", err);
+	CHECK(strstr(err, "exit status 1") != NULL, "its exit status is said: %s", err);
+
+	f.max_bytes = 16;
+	write_file(path, "192.0.2.1\n198.51.100.0/24\n");
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -EFBIG,
+		  "more bytes than the bound: %s", err);
+	CHECK(strstr(err, "fetch-max-bytes") != NULL, "the bound is named: %s", err);
+	f.max_bytes = 1 << 20;
+
+	snprintf(script, sizeof(script), "%s/slow", dir);
+	write_script(script, "#!/bin/sh\necho 192.0.2.1\nexec sleep 10\n");
+	f.command = script;
+	snprintf(script, sizeof(script), "%s/slow -- %%s", dir);
+	f.command = script;
+	f.timeout_ms = 300;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -ETIMEDOUT,
+		  "a command that does not end: %s", err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(t1.tv_sec - t0.tv_sec < 3, "killed at the timeout");
+	f.timeout_ms = 5000;
+
+	/* Who runs it, with which environment: only what the script sees tells. */
+	snprintf(script, sizeof(script), "%s/whoami", dir);
+	write_script(script, "#!/bin/sh\n"
+			     "if [ \"$(id -u)\" = \"$1\" ] && [ \"$(id -G)\" = \"$2\" ] &&\n"
+			     "   [ -z \"$HOME\" ] && [ \"$PATH\" = /usr/bin:/bin ]; then\n"
+			     "\techo 192.0.2.77\nelse\n\techo \"$(id)\" >&2; echo 192.0.2.66\nfi\n");
+	snprintf(script, sizeof(script), "%s/whoami %u %u -- %%s", dir, (unsigned)pw->pw_uid,
+		 (unsigned)pw->pw_gid);
+	f.command = script;
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), 0,
+		  "fetched: %s", err);
+	p = P("192.0.2.77");
+	CHECK(c.entries == 1 && addrmap_get(&c.listed, &p),
+	      "the command ran as nobody, in its group alone, with PATH alone");
+	exchange_copy_free(&c);
+
+	/* A reaper like the loop's, running meanwhile, never sees the command. */
+	f.command = "cat -- %s";
+	reaping = 1;
+	pthread_create(&reaper, NULL, reap_everything, NULL);
+	for (int i = 0; i < 20; i++)
+		if (exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)) == 0)
+			exchange_copy_free(&c);
+		else
+			break;
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), 0,
+		  "fetches succeed while a waitpid(-1) loop runs: %s", err);
+	exchange_copy_free(&c);
+	reaping = 0;
+	pthread_join(reaper, NULL);
+	CHECK_INT(reaped, 0, "the reaper took no fetch command's status");
+
+	f.command = NULL;
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -ENOPROTOOPT,
+		  "no fetch command: %s", err);
+	f.command = "cat -- %s";
+	f.drop = false;
+	snprintf(f.user_err, sizeof(f.user_err), "user \"greywall\": no such user");
+	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -EPERM,
+		  "no user to run it as: not run as root instead: %s", err);
+}
+
 int main(void)
 {
 	setup();
@@ -360,6 +499,7 @@ int main(void)
 	test_merge();
 	test_restart();
 	test_times();
+	test_fetch();
 	teardown();
 	return check_done();
 }

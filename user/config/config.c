@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,8 @@ static int config_init(struct config *cfg, const char *name)
 	cfg->dump_interval = DEFAULT_DUMP_INTERVAL;
 	cfg->limit_table_hosts = DEFAULT_TABLE_HOSTS;
 	cfg->limit_table_prefixes = DEFAULT_TABLE_PREFIXES;
+	cfg->fetch_timeout = CONFIG_FETCH_TIMEOUT_DEFAULT;
+	cfg->fetch_max_bytes = CONFIG_FETCH_MAX_BYTES;
 	if (!cfg->state_dir || !cfg->bpf_dir || !cfg->control_socket || !cfg->dump_dir ||
 	    !cfg->path)
 		return -ENOMEM;
@@ -131,8 +134,44 @@ void config_free(struct config *cfg)
 	free(cfg->control_group);
 	free(cfg->dump_dir);
 	free(cfg->contact);
+	free(cfg->fetch);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int error_at(struct parser *p, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = lex_verror(&p->lx, line, col, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/*
+ * A URL peer is fetched with `set fetch` or the spamd block's fetch, which
+ * may come after the table in the file: checked once all is read.
+ */
+static int check_url_peers(struct parser *p)
+{
+	const struct config *cfg = p->cfg;
+
+	if (cfg->fetch || (cfg->spamd && cfg->spamd->fetch))
+		return 0;
+	for (size_t i = 0; i < cfg->ntables; i++)
+		for (size_t k = 0; k < cfg->tables[i].npeers; k++) {
+			const struct config_peer *peer = &cfg->tables[i].peers[k];
+
+			if (peer->source[0] != '/')
+				return error_at(p, peer->line, peer->col,
+						"peer \"%s\" is a URL and nothing fetches it: "
+						"set fetch \"COMMAND -- %%s\" (or the spamd "
+						"block's fetch)",
+						q(p, peer->source));
+		}
+	return 0;
 }
 
 int config_load_string(const char *name, const char *text, struct config *cfg, char *err,
@@ -155,6 +194,8 @@ int config_load_string(const char *name, const char *text, struct config *cfg, c
 		}
 		if (!ret)
 			ret = resolve_queue_refs(&p);
+		if (!ret)
+			ret = check_url_peers(&p);
 	}
 	lex_free(&p.lx);
 	free(p.qrefs);

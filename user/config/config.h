@@ -41,6 +41,7 @@ struct config_peer {
 	char *source;				/* an absolute path, or an http(s) URL */
 	uint32_t every;				/* seconds between reads */
 	int line;
+	int col;				/* of the source */
 };
 
 struct config_table {
@@ -196,6 +197,11 @@ struct config_watch {
 	int line;
 };
 
+/* `set fetch-timeout` and `set fetch-max-bytes`: defaults and bounds. */
+#define CONFIG_FETCH_TIMEOUT_DEFAULT 120
+#define CONFIG_FETCH_TIMEOUT_MAX 3600
+#define CONFIG_FETCH_MAX_BYTES (512ULL << 20)	/* the exchange's bound on a peer's file */
+
 struct config {
 	char interfaces[CONFIG_MAX_INTERFACES][IF_NAMESIZE];
 	size_t ninterfaces;
@@ -209,6 +215,14 @@ struct config {
 	uint32_t dump_interval;		/* seconds, default 3600 */
 	uint32_t limit_table_hosts;	/* per table, default 1000000 */
 	uint32_t limit_table_prefixes;	/* per table, default 200000 */
+	/*
+	 * How URL peers are fetched: `set fetch` (NULL: the spamd block's
+	 * fetch; a URL peer needs one of them), `set fetch-timeout` and
+	 * `set fetch-max-bytes`.
+	 */
+	char *fetch;
+	uint32_t fetch_timeout;		/* seconds, default CONFIG_FETCH_TIMEOUT_DEFAULT */
+	uint64_t fetch_max_bytes;	/* default and most CONFIG_FETCH_MAX_BYTES */
 
 	/* The index of a table is its bit in gw_entry.tables. */
 	struct config_table *tables;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/parse.h"
+#include "lib/fetch.h"
 
 #define MAX_TABLE_LIMIT 1000000000ULL /* `set limit table-*` */
 
@@ -87,6 +88,21 @@ static int parse_control_group(struct parser *p)
 	return 0;
 }
 
+/* `set fetch "COMMAND -- %s"`: how URL peers are fetched (lib/fetch.h). */
+static int parse_set_fetch(struct parser *p)
+{
+	const struct lex_token *t = peek(p);
+	int ret;
+
+	if (p->cfg->fetch)
+		return perr(p, t, "fetch set twice");
+	ret = parse_string(p, "fetch", &p->cfg->fetch);
+	if (!ret && !fetch_command_valid(t->text))
+		ret = perr(p, t, "fetch \"%s\" must end with \"-- %%s\" and hold no other %%",
+			   q(p, t->text));
+	return ret;
+}
+
 int parse_set(struct parser *p)
 {
 	struct config *cfg = p->cfg;
@@ -114,6 +130,14 @@ int parse_set(struct parser *p)
 		ret = parse_string(p, "contact", &cfg->contact);
 	} else if (is_kw(t, "dump-interval")) {
 		ret = parse_duration(p, "dump-interval", 1, UINT32_MAX, &cfg->dump_interval);
+	} else if (is_kw(t, "fetch")) {
+		ret = parse_set_fetch(p);
+	} else if (is_kw(t, "fetch-timeout")) {
+		ret = parse_duration(p, "fetch-timeout", 1, CONFIG_FETCH_TIMEOUT_MAX,
+				     &cfg->fetch_timeout);
+	} else if (is_kw(t, "fetch-max-bytes")) {
+		ret = parse_size(p, "fetch-max-bytes", 1024, CONFIG_FETCH_MAX_BYTES,
+				 &cfg->fetch_max_bytes);
 	} else if (is_kw(t, "limit")) {
 		if (!is_punct(peek(p), '{'))
 			ret = parse_limit_item(p, NULL);
@@ -129,7 +153,8 @@ void options_keywords(config_keyword_fn fn, void *ctx)
 {
 	static const char *const set[] = {
 	    "interface", "state-dir",	  "bpf-dir", "control-socket", "control-group",	 "dump-dir",
-	    "contact",	 "dump-interval", "limit",   "table-entries",  "table-prefixes", NULL,
+	    "contact",	 "dump-interval", "limit",   "table-entries",  "table-prefixes", "fetch",
+	    "fetch-timeout", "fetch-max-bytes", NULL,
 	};
 
 	keywords_each("set", set, fn, ctx);

@@ -112,6 +112,9 @@ int parse_number(struct parser *p, const char *what, uint64_t min, uint64_t max,
 
 int parse_duration(struct parser *p, const char *what, uint32_t min, uint32_t max, uint32_t *out);
 
+/* A byte count: digits, then nothing or K, M or G (powers of 1024), in [min, max]. */
+int parse_size(struct parser *p, const char *what, uint64_t min, uint64_t max, uint64_t *out);
+
 /* A string setting: quoted, or a bare word. */
 int parse_string(struct parser *p, const char *what, char **out);
 

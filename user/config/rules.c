@@ -255,9 +255,6 @@ static int exchange_option(struct parser *p, void *ctx)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f || (is_url(src->text) && *c == ' '))
 			return perr(p, src, "peer \"%s\" holds a control character or a blank",
 				    q(p, src->text));
-	/* URL peers go through the spamd block's fetch in the loader: not yet. */
-	if (is_url(src->text))
-		return perr(p, src, "URL peers are not supported yet: publish the list as a file");
 	for (size_t i = 0; i < tab->npeers; i++)
 		if (!strcmp(tab->peers[i].source, src->text))
 			return perr(p, src, "peer \"%s\" given twice", q(p, src->text));
@@ -270,7 +267,7 @@ static int exchange_option(struct parser *p, void *ctx)
 	}
 	peer = &tab->peers[tab->npeers++];
 	*peer = (struct config_peer){ .source = source, .every = CONFIG_EXCHANGE_EVERY_DEFAULT,
-				      .line = kw->line };
+				      .line = src->line, .col = src->col };
 	if (is_kw(peek(p), "every")) {
 		struct lex_token *d;
 		size_t len;

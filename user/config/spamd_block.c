@@ -143,32 +143,6 @@ static void store_uint(void *field, size_t size, uint64_t v)
 		*(uint64_t *)field = v;
 }
 
-/* A byte count: digits, then nothing or K, M or G (powers of 1024), in [min, max]. */
-static int parse_size(struct parser *p, const char *what, uint64_t min, uint64_t max, uint64_t *out)
-{
-	const struct lex_token *t = peek(p);
-	static const char units[] = "KMG";
-	const char *end, *unit;
-	int shift = 0;
-
-	if (t->type == LEX_END)
-		return expected(p, what);
-	next(p);
-	if (t->type != LEX_WORD || !parse_digits(t->text, &end, out))
-		return perr(p, t, "invalid %s \"%s\"", what, q(p, t->text));
-	if (*end) {
-		unit = strchr(units, *end);
-		if (!unit || end[1])
-			return perr(p, t, "invalid %s \"%s\"", what, q(p, t->text));
-		shift = 10 * (int)(unit - units + 1);
-		if (*out > (UINT64_MAX >> shift))
-			return perr(p, t, "%s \"%s\" is too large (maximum %llu)", what,
-				    q(p, t->text), (unsigned long long)max);
-		*out <<= shift;
-	}
-	return check_range(p, t, what, *out, min, max);
-}
-
 /*
  * Text that goes into SMTP replies: a control character could end a reply
  * line early or forge another one, and a reply line has at most 512 bytes.

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,7 +15,10 @@
 
 #include "exchange/exchange.h"
 #include "lib/array.h"
+#include "lib/fetch.h"
 #include "lib/log.h"
+#include "spamd/privsep.h"
+#include "spamd/spamd_child.h"
 #include "tables/listformat.h"
 
 struct read_ctx {
@@ -65,16 +69,46 @@ int exchange_read(const char *source, size_t max_entries, struct exchange_copy *
 	return exchange_read_changed(source, max_entries, NULL, NULL, copy, err, errlen);
 }
 
-int exchange_read_changed(const char *source, size_t max_entries,
-			  const struct exchange_stamp *prev, struct exchange_stamp *stamp,
-			  struct exchange_copy *copy, char *err, size_t errlen)
+/*
+ * Read the list in fd (a regular file of size bytes, at its start) into
+ * copy, initialised by the caller. Nothing at all is a publisher that
+ * failed, not an empty table.
+ */
+static int read_opened(int fd, const char *source, off_t size, size_t max_entries,
+		       struct exchange_copy *copy, char *err, size_t errlen)
 {
-	struct exchange_stamp now;
 	struct listformat_options opts = { .mode = LISTFORMAT_ANY,
 					   .max_size = EXCHANGE_MAX_BYTES,
 					   .max_entries = max_entries };
 	struct listformat_stats st;
 	struct read_ctx ctx = { copy };
+	/*
+	 * One allocation up front instead of a dozen doublings: a plain list
+	 * has a dozen or more bytes a line, never more entries than the bound.
+	 */
+	size_t guess = (size_t)size / 12 + 16;
+	int ret;
+
+	if (size == 0) {
+		snprintf(err, errlen, "%s: empty file", source);
+		return -ENODATA;
+	}
+	addrmap_reserve(&copy->listed, max_entries && guess > max_entries ? max_entries : guess);
+	ret = listformat_read_fd(fd, source, &opts, read_entry, &ctx, &st, err, errlen);
+	if (!ret && st.bad_lines)
+		ret = -EBADMSG;
+	if (ret == -E2BIG)
+		snprintf(err, errlen, "%s: more than %zu entries", source, max_entries);
+	else if (ret && !err[0])
+		snprintf(err, errlen, "%s: %s", source, strerror(-ret));
+	return ret;
+}
+
+int exchange_read_changed(const char *source, size_t max_entries,
+			  const struct exchange_stamp *prev, struct exchange_stamp *stamp,
+			  struct exchange_copy *copy, char *err, size_t errlen)
+{
+	struct exchange_stamp now;
 	struct stat sb;
 	int fd, ret;
 
@@ -103,27 +137,8 @@ int exchange_read_changed(const char *source, size_t max_entries,
 	} else if (stamp_of(&sb, &now),
 		   prev && stamp_equal(prev, &now)) {
 		ret = EXCHANGE_UNCHANGED;
-	} else if (sb.st_size == 0) {
-		/* Nothing at all is a publisher that failed, not an empty table. */
-		ret = -ENODATA;
-		snprintf(err, errlen, "%s: empty file", source);
 	} else {
-		/*
-		 * One allocation up front instead of a dozen doublings: a plain
-		 * list has a dozen or more bytes a line, never more entries
-		 * than the bound.
-		 */
-		size_t guess = (size_t)sb.st_size / 12 + 16;
-
-		addrmap_reserve(&copy->listed, max_entries && guess > max_entries ? max_entries
-										  : guess);
-		ret = listformat_read_fd(fd, source, &opts, read_entry, &ctx, &st, err, errlen);
-		if (!ret && st.bad_lines)
-			ret = -EBADMSG;
-		if (ret == -E2BIG)
-			snprintf(err, errlen, "%s: more than %zu entries", source, max_entries);
-		else if (ret && !err[0])
-			snprintf(err, errlen, "%s: %s", source, strerror(-ret));
+		ret = read_opened(fd, source, sb.st_size, max_entries, copy, err, errlen);
 	}
 	close(fd);
 	if (!ret && stamp)
@@ -132,6 +147,127 @@ int exchange_read_changed(const char *source, size_t max_entries,
 		return 0;
 fail:
 	exchange_copy_free(copy);
+	return ret;
+}
+
+bool exchange_source_is_url(const char *source)
+{
+	return !strncmp(source, "http://", 7) || !strncmp(source, "https://", 8);
+}
+
+/* Where a fetch's output goes: the spool file, bounded, and its digest. */
+struct spool {
+	int fd;
+	uint64_t bytes, max_bytes;
+	EVP_MD_CTX *md;
+};
+
+static int spool_write(void *ctx, const unsigned char *data, size_t len, char *err,
+		       size_t errlen)
+{
+	struct spool *sp = ctx;
+
+	(void)err;
+	(void)errlen;
+	if (len > sp->max_bytes - sp->bytes)
+		return -EFBIG;
+	sp->bytes += len;
+	if (!EVP_DigestUpdate(sp->md, data, len))
+		return -ENOMEM;
+	while (len) {
+		ssize_t n = write(sp->fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int exchange_fetch(const char *url, const struct exchange_fetcher *f, size_t max_entries,
+		   const struct exchange_stamp *prev, struct exchange_stamp *stamp,
+		   struct exchange_copy *copy, char *err, size_t errlen)
+{
+	struct fetch_run run = { .timeout_ms = f->timeout_ms, .drop = f->drop, .uid = f->uid,
+				 .gid = f->gid };
+	struct spool sp = { .fd = -1, .max_bytes = f->max_bytes };
+	struct exchange_stamp now = { .valid = true, .fetched = true };
+	char why[256];
+	unsigned int dlen = 0;
+	int ret;
+
+	err[0] = '\0';
+	memset(copy, 0, sizeof(*copy));
+	ret = addrmap_init(&copy->listed, sizeof(int64_t));
+	if (ret)
+		return ret;
+	if (!f->command) {
+		ret = -ENOPROTOOPT;
+		snprintf(err, errlen, "%s: no fetch command", url);
+		goto out;
+	}
+	if (!f->spool_dir) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "%s: no state directory to spool in", url);
+		goto out;
+	}
+	if (!f->drop) {
+		ret = -EPERM;
+		snprintf(err, errlen, "%s: not fetched, %s", url, f->user_err);
+		goto out;
+	}
+	sp.md = EVP_MD_CTX_new();
+	if (!sp.md || !EVP_DigestInit_ex(sp.md, EVP_sha256(), NULL)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* An unnamed file: nothing is left behind, whatever happens. */
+	sp.fd = open(f->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (sp.fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: spooling in %s: %s", url, f->spool_dir, strerror(-ret));
+		goto out;
+	}
+	ret = fetch_url(f->command, url, &run, spool_write, &sp, why, sizeof(why));
+	if (ret == -EFBIG) {
+		snprintf(err, errlen, "%s: more than %llu bytes (fetch-max-bytes)", url,
+			 (unsigned long long)f->max_bytes);
+		goto out;
+	}
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", url, why[0] ? why : strerror(-ret));
+		goto out;
+	}
+	if (!EVP_DigestFinal_ex(sp.md, now.digest, &dlen) || dlen != sizeof(now.digest)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	now.size = (off_t)sp.bytes;
+	if (prev && prev->valid && prev->fetched && prev->size == now.size &&
+	    !memcmp(prev->digest, now.digest, sizeof(now.digest))) {
+		ret = EXCHANGE_UNCHANGED;
+		goto out;
+	}
+	if (lseek(sp.fd, 0, SEEK_SET) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", url, strerror(-ret));
+		goto out;
+	}
+	ret = read_opened(sp.fd, url, now.size, max_entries, copy, err, errlen);
+	if (!ret && stamp)
+		*stamp = now;
+out:
+	if (sp.fd >= 0)
+		close(sp.fd);
+	EVP_MD_CTX_free(sp.md);
+	if (ret)
+		exchange_copy_free(copy);
+	if (ret && ret != EXCHANGE_UNCHANGED && !err[0])
+		snprintf(err, errlen, "%s: %s", url, strerror(-ret));
 	return ret;
 }
 
@@ -146,6 +282,8 @@ static void job_free(struct exchange_job *job)
 {
 	if (!job)
 		return;
+	free(job->fetcher.command);
+	free(job->fetcher.spool_dir);
 	for (size_t i = 0; i < job->n; i++) {
 		free(job->items[i].source);
 		exchange_copy_free(&job->items[i].copy);
@@ -172,6 +310,27 @@ static void peer_free(struct exchange_peer *p)
 {
 	free(p->source);
 	exchange_copy_free(&p->copy);
+}
+
+/* The config's fetch command, `set fetch`'s first, and its bounds. */
+static int exchange_configure_fetch(struct exchange *x, const struct config *cfg)
+{
+	const char *command = cfg->fetch ? cfg->fetch : cfg->spamd ? cfg->spamd->fetch : NULL;
+	char *fetch = command ? strdup(command) : NULL;
+	char *state_dir = strdup(cfg->state_dir);
+
+	if ((command && !fetch) || !state_dir) {
+		free(fetch);
+		free(state_dir);
+		return -ENOMEM;
+	}
+	free(x->fetch);
+	free(x->state_dir);
+	x->fetch = fetch;
+	x->state_dir = state_dir;
+	x->fetch_timeout_ms = (int)cfg->fetch_timeout * 1000;
+	x->fetch_max_bytes = cfg->fetch_max_bytes;
+	return 0;
 }
 
 int exchange_configure(struct exchange *x, const struct config *cfg, int64_t now)
@@ -219,7 +378,7 @@ int exchange_configure(struct exchange *x, const struct config *cfg, int64_t now
 	x->peers = next;
 	x->npeers = n;
 	x->max_entries = (size_t)cfg->limit_table_hosts + cfg->limit_table_prefixes;
-	return 0;
+	return exchange_configure_fetch(x, cfg);
 nomem:
 	for (size_t i = 0; i < n; i++)
 		peer_free(&next[i]);
@@ -234,6 +393,8 @@ void exchange_free(struct exchange *x)
 	for (size_t i = 0; i < x->npeers; i++)
 		peer_free(&x->peers[i]);
 	free(x->peers);
+	free(x->fetch);
+	free(x->state_dir);
 	if (x->done_fd >= 0)
 		close(x->done_fd);
 	memset(x, 0, sizeof(*x));
@@ -378,13 +539,43 @@ static void *reader_thread(void *arg)
 	for (size_t i = 0; i < job->n; i++) {
 		struct exchange_job_item *it = &job->items[i];
 
-		it->ret = exchange_read_changed(it->source, job->max_entries, &it->prev,
-						&it->stamp, &it->copy, it->err, sizeof(it->err));
+		if (exchange_source_is_url(it->source))
+			it->ret = exchange_fetch(it->source, &job->fetcher, job->max_entries,
+						 &it->prev, &it->stamp, &it->copy, it->err,
+						 sizeof(it->err));
+		else
+			it->ret = exchange_read_changed(it->source, job->max_entries, &it->prev,
+							&it->stamp, &it->copy, it->err,
+							sizeof(it->err));
 	}
 	if (write(job->done_fd, &one, sizeof(one)) < 0) {
 		/* An eventfd write fails only on overflow; the join still happens. */
 	}
 	return NULL;
+}
+
+/*
+ * The job's copy of how URLs are fetched; the user is looked up here, in
+ * the loop's thread (getpwnam() is not thread-safe), and again at every
+ * job: a user created after start counts.
+ */
+static int job_fetcher(const struct exchange *x, struct exchange_job *job)
+{
+	struct exchange_fetcher *f = &job->fetcher;
+	int ret;
+
+	f->timeout_ms = x->fetch_timeout_ms;
+	f->max_bytes = x->fetch_max_bytes;
+	f->command = x->fetch ? strdup(x->fetch) : NULL;
+	f->spool_dir = x->state_dir ? strdup(x->state_dir) : NULL;
+	if ((x->fetch && !f->command) || (x->state_dir && !f->spool_dir))
+		return -ENOMEM;
+	ret = privsep_lookup(SPAMD_CHILD_USER, &f->uid, &f->gid);
+	if (ret)
+		snprintf(f->user_err, sizeof(f->user_err), "user \"%s\": %s", SPAMD_CHILD_USER,
+			 ret == -ENOENT ? "no such user" : strerror(-ret));
+	f->drop = !ret;
+	return 0;
 }
 
 int exchange_kick(struct exchange *x, const char *only, int64_t now)
@@ -400,6 +591,11 @@ int exchange_kick(struct exchange *x, const char *only, int64_t now)
 		return -ENOMEM;
 	job->max_entries = x->max_entries;
 	job->done_fd = x->done_fd;
+	ret = job_fetcher(x, job);
+	if (ret) {
+		job_free(job);
+		return ret;
+	}
 	for (size_t i = 0; i < x->npeers; i++) {
 		struct exchange_peer *p = &x->peers[i];
 		struct exchange_job_item *it;

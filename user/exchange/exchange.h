@@ -20,6 +20,14 @@
  *   writer added, or added again after a peer (tables_add() gives it that
  *   writer's evidence), is never removed nor shortened by a peer.
  *
+ * A URL peer is fetched by the fetch command (`set fetch`, else the spamd
+ * block's fetch) run as the user greywall with no capabilities, a timeout
+ * (`set fetch-timeout`) and a byte bound (`set fetch-max-bytes`); its
+ * output is spooled into an unnamed file in the state directory and read
+ * from there as a peer's file is. A failed fetch (exit status, timeout,
+ * too big) is a failed read: the last good copy stays. A fetch whose bytes
+ * are the last good copy's (SHA-256) is not read again.
+ *
  * Peers are read on a thread of their own (a local file of a million
  * lines takes tens of milliseconds to parse); the merge runs in the event
  * loop once the thread says it is done through an eventfd.
@@ -41,9 +49,14 @@
 /* The largest peer file read (bytes): a _full.txt dump of a million entries fits. */
 #define EXCHANGE_MAX_BYTES (512LL << 20)
 
-/* Which file a good copy was read from: an unchanged one is not read again. */
+/*
+ * Which file a good copy was read from: an unchanged one is not read again.
+ * A URL peer's: its size and the SHA-256 of its bytes.
+ */
 struct exchange_stamp {
 	bool valid;
+	bool fetched;
+	unsigned char digest[32];
 	dev_t dev;
 	ino_t ino;
 	off_t size;
@@ -75,6 +88,18 @@ struct exchange_peer {
 	bool queued;			/* in the running job */
 };
 
+/* How URL peers are fetched (lib/fetch.h), in a job of the reader thread. */
+struct exchange_fetcher {
+	char *command;			/* "curl -sf -- %s"; NULL: URL peers fail */
+	char *spool_dir;		/* where the bytes go (an O_TMPFILE file) */
+	int timeout_ms;
+	uint64_t max_bytes;
+	bool drop;			/* run as uid:gid; false with user_err: not at all */
+	uid_t uid;
+	gid_t gid;
+	char user_err[96];		/* why the user could not be looked up */
+};
+
 /* A job of the reader thread: the peers due, read one after the other. */
 struct exchange_job_item {
 	size_t peer;
@@ -90,6 +115,7 @@ struct exchange_job {
 	struct exchange_job_item *items;
 	size_t n;
 	size_t max_entries;
+	struct exchange_fetcher fetcher;
 	int done_fd;
 };
 
@@ -97,6 +123,10 @@ struct exchange {
 	struct exchange_peer *peers;
 	size_t npeers;
 	size_t max_entries;		/* a peer's list at most: what a table may hold */
+	char *fetch;			/* the config's fetch command, or NULL */
+	char *state_dir;
+	int fetch_timeout_ms;
+	uint64_t fetch_max_bytes;
 	int done_fd;			/* eventfd: the reader thread finished */
 	bool running;
 	pthread_t thread;
@@ -129,6 +159,19 @@ void exchange_copy_free(struct exchange_copy *copy);
 int exchange_read_changed(const char *source, size_t max_entries,
 			  const struct exchange_stamp *prev, struct exchange_stamp *stamp,
 			  struct exchange_copy *copy, char *err, size_t errlen);
+
+/* Whether a peer's source is a URL (fetched) rather than a path (read). */
+bool exchange_source_is_url(const char *source);
+
+/*
+ * Fetch url with f and read what came as exchange_read_changed() reads a
+ * file: whole or nothing, EXCHANGE_UNCHANGED when the bytes are those of
+ * prev's. err says what failed: "URL: exit status 22", "URL: timed out
+ * after 120000 ms", "URL: more than N bytes (fetch-max-bytes)", a bad line.
+ */
+int exchange_fetch(const char *url, const struct exchange_fetcher *f, size_t max_entries,
+		   const struct exchange_stamp *prev, struct exchange_stamp *stamp,
+		   struct exchange_copy *copy, char *err, size_t errlen);
 
 /*
  * (Re)build the peers from cfg. Peers of the same table and source keep

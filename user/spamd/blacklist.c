@@ -12,18 +12,16 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "lib/array.h"
+#include "lib/fetch.h"
 #include "spamd/blacklist.h"
 
 /* Room for a whole IPv6 address as an integer, and arithmetic on it. */
@@ -544,126 +542,15 @@ static void stream_free(struct output_stream *st)
 	free(st->out);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The process group of the command running now, for a loader told to stop meanwhile. */
-static volatile pid_t running_group;
-
 void blacklist_kill_running(void)
 {
-	pid_t group = running_group;
-
-	if (group > 0)
-		kill(-group, SIGKILL);
+	fetch_kill_running();
 }
 
-/*
- * Start argv at path with stdin from /dev/null, stdout into a pipe and
- * PATH=BLACKLIST_PATH for its whole environment, in a process group of its
- * own so a timeout can kill the whole pipeline, and with default signal
- * handling whatever the caller blocked or ignored.
- */
-static int spawn_command(const char *path, char *const argv[], pid_t *pid, int *outfd)
+/* A command's output goes through the gunzip stream into the list. */
+static int stream_sink(void *ctx, const unsigned char *data, size_t len, char *err, size_t errlen)
 {
-	static char *const clean_env[] = { "PATH=" BLACKLIST_PATH, NULL };
-	posix_spawn_file_actions_t actions;
-	posix_spawnattr_t attr;
-	sigset_t none, all, saved;
-	int fds[2], ret;
-
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF);
-	/* A SIGTERM between the spawn and the note of its group would miss the command. */
-	sigprocmask(SIG_BLOCK, &all, &saved);
-	ret = posix_spawn(pid, path, &actions, &attr, argv, clean_env);
-	if (!ret)
-		running_group = *pid;
-	sigprocmask(SIG_SETMASK, &saved, NULL);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&actions);
-	close(fds[1]);
-	if (ret) {
-		close(fds[0]);
-		return -ret;
-	}
-	*outfd = fds[0];
-	return 0;
-}
-
-/* Feed fd's data to st until its end, before the deadline. */
-static int stream_until(int fd, long long deadline, struct output_stream *st, char *err,
-			size_t errlen)
-{
-	unsigned char *buf = malloc(READ_CHUNK);
-	int ret = buf ? 1 : -ENOMEM;
-
-	while (ret > 0) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
-		ssize_t n;
-
-		if (left <= 0) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		if (poll(&pfd, 1, (int)(left > 1000000 ? 1000000 : left)) < 0) {
-			if (errno != EINTR)
-				ret = -errno;
-			continue;
-		}
-		if (!pfd.revents)
-			continue;
-		n = read(fd, buf, READ_CHUNK);
-		if (n < 0) {
-			if (errno != EINTR && errno != EAGAIN)
-				ret = -errno;
-			continue;
-		}
-		if (n == 0)
-			ret = 0;
-		else
-			ret = stream_feed(st, buf, (size_t)n, err, errlen) ?: 1;
-	}
-	free(buf);
-	return ret;
-}
-
-/* Reap pid before the deadline. The child has closed its output, so it is about to exit. */
-static int wait_until(pid_t pid, long long deadline, int *status)
-{
-	const struct timespec pause = {0, 2 * 1000 * 1000};
-
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (now_ms() >= deadline)
-			return -ETIMEDOUT;
-		nanosleep(&pause, NULL);
-	}
+	return stream_feed(ctx, data, len, err, errlen);
 }
 
 /*
@@ -673,104 +560,32 @@ static int wait_until(pid_t pid, long long deadline, int *status)
 static int read_command_source(struct loader *l, const char *path, char *const argv[],
 			       int timeout_ms, char *err, size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	const struct fetch_run run = { .timeout_ms = timeout_ms };
 	struct output_stream st = { .l = l };
-	int fd = -1, status, ret;
-	pid_t pid;
+	int ret = fetch_run(path, argv, &run, stream_sink, &st, err, errlen);
 
-	ret = spawn_command(path, argv, &pid, &fd);
-	if (ret) {
-		snprintf(err, errlen, "cannot run %s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = stream_until(fd, deadline, &st, err, errlen);
-	close(fd);
 	if (!ret)
-		ret = wait_until(pid, deadline, &status);
-	if (ret) {
-		kill(-pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (ret == -ETIMEDOUT)
-			snprintf(err, errlen, "timed out after %d ms", timeout_ms);
-		else if (!err[0] && ret != -EFBIG && ret != -E2BIG)
-			snprintf(err, errlen, "%s", strerror(-ret));
-	} else if (WIFSIGNALED(status)) {
-		snprintf(err, errlen, "killed by signal %d", WTERMSIG(status));
-		ret = -EIO;
-	} else if (WEXITSTATUS(status)) {
-		snprintf(err, errlen, "exit status %d", WEXITSTATUS(status));
-		ret = -EIO;
-	} else {
 		ret = stream_end(&st, err, errlen);
-	}
-	running_group = 0;
 	stream_free(&st);
 	return ret;
 }
 
 bool blacklist_fetcher_valid(const char *fetcher)
 {
-	const char *p = strchr(fetcher, '%');
-
-	/* One '%', in the last argument "%s"... */
-	if (!p || strcmp(p, "%s") || p == fetcher || !isblank((unsigned char)p[-1]))
-		return false;
-	/* ...after an argument "--"... */
-	while (p > fetcher && isblank((unsigned char)p[-1]))
-		p--;
-	if (p - fetcher < 3 || strncmp(p - 2, "--", 2) || !isblank((unsigned char)p[-3]))
-		return false;
-	/* ...after the program. */
-	for (p -= 3; p > fetcher && isblank((unsigned char)p[-1]);)
-		p--;
-	return p > fetcher;
-}
-
-/* A program named without a slash, looked up in BLACKLIST_PATH: 0 with path filled. */
-static int find_program(const char *name, char *path, size_t len)
-{
-	const char *dir = BLACKLIST_PATH;
-
-	if (strchr(name, '/')) {
-		snprintf(path, len, "%s", name);
-		return 0;
-	}
-	while (*dir) {
-		size_t n = strcspn(dir, ":");
-
-		snprintf(path, len, "%.*s/%s", (int)n, dir, name);
-		if (!access(path, X_OK))
-			return 0;
-		dir += n + (dir[n] == ':');
-	}
-	return -ENOENT;
+	return fetch_command_valid(fetcher);
 }
 
 /* Fetch url: the fetcher's words, the URL in place of its "%s" as one argument of its own. */
 static int read_url_source(struct loader *l, const char *fetcher, const char *url, int timeout_ms,
 			   char *err, size_t errlen)
 {
-	char *words = strdup(fetcher), **argv = calloc(strlen(fetcher) / 2 + 2, sizeof(*argv));
-	char path[PATH_MAX], *save = NULL;
-	size_t argc = 0;
-	int ret;
+	const struct fetch_run run = { .timeout_ms = timeout_ms };
+	struct output_stream st = { .l = l };
+	int ret = fetch_url(fetcher, url, &run, stream_sink, &st, err, errlen);
 
-	if (!words || !argv) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-		argv[argc++] = strcmp(w, "%s") ? w : (char *)url;
-	ret = find_program(argv[0], path, sizeof(path));
-	if (ret)
-		snprintf(err, errlen, "fetch command \"%s\" not found in %s", argv[0],
-			 BLACKLIST_PATH);
-	else
-		ret = read_command_source(l, path, argv, timeout_ms, err, errlen);
-out:
-	free(argv);
-	free(words);
+	if (!ret)
+		ret = stream_end(&st, err, errlen);
+	stream_free(&st);
 	return ret;
 }
 

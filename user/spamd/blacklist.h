@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "lib/addr.h"
+#include "lib/fetch.h"
 
 /* Default for blacklist_options.timeout_ms. */
 #define BLACKLIST_TIMEOUT_MS 120000
@@ -33,12 +34,8 @@
 #define BLACKLIST_MAX_ENTRIES 1000000
 /* A list's final CIDR set may hold this many networks per max_entries. */
 #define BLACKLIST_NETWORKS_PER_ENTRY 4
-/*
- * The whole environment of exec and url sources, and where a fetch command
- * without a slash is looked up: nothing of the daemon's environment leaks
- * into programs that handle what a list server sends.
- */
-#define BLACKLIST_PATH "/usr/bin:/bin"
+/* The whole environment of exec and url sources (lib/fetch.h). */
+#define BLACKLIST_PATH FETCH_PATH
 
 enum list_source_type {
 	LIST_SOURCE_FILE, /* a path, read through zlib: gzip or plain */
