@@ -12,8 +12,10 @@
  *       every millisecond at RATE a second, built by greywall's own
  *       encoder (user/sync/wire.c) as a peer sends them: one record,
  *       SENDER (EPOCH, now) trailer, counters from COUNTER on; tuple i
- *       (from INDEX on) is (203.0.113.(1 + i % 254), flood.example.net,
- *       <flood@example.net>, <f-i@example.org>), new each time
+ *       (from INDEX on) is (source i % 380, flood.example.net,
+ *       <flood@example.net>, <f-i@example.org>), new each time; the
+ *       sources are latency's 380 (a peer keeps at most 200 live tuples
+ *       a source, GREY_MAXTUPLES: the caller keeps INDEX under 76,000)
  *   latency IFNAME NETNS PORT TRAP TRIALS GAP_MS DST LABEL
  *       run in B's namespace: each trial opens an SMTP dialogue in NETNS
  *       (A's namespace) from a fresh source to A's tarpit on
@@ -108,6 +110,15 @@ static int follow(const char *path, unsigned long want)
 	return count == want ? 0 : 1;
 }
 
+/* The sources: 192.0.2.1 to .254, then 198.51.100.1 to .126. */
+static void source_of(unsigned int i, char *buf, size_t len)
+{
+	if (i < 254)
+		snprintf(buf, len, "192.0.2.%u", i + 1);
+	else
+		snprintf(buf, len, "198.51.100.%u", i - 253);
+}
+
 /* ---- flood ----------------------------------------------------------------- */
 
 static int flood(char **argv)
@@ -145,12 +156,9 @@ static int flood(char **argv)
 			due = total;
 		while (sent + errors < due) {
 			uint32_t i = index + (uint32_t)(sent + errors);
-			char to[64];
+			char to[64], from_ip[32];
 			uint8_t buf[SYNC_MAX_DATAGRAM];
 			struct sync_record rec = { .type = SYNC_RECORD_GREY,
-						   .addr = { .family = AF_INET, .plen = 32,
-							     .bytes = { 203, 0, 113,
-									(uint8_t)(1 + i % 254) } },
 						   .timestamp = (uint32_t)time(NULL),
 						   .helo = "flood.example.net",
 						   .from = "flood@example.net",
@@ -159,6 +167,9 @@ static int flood(char **argv)
 			ssize_t len;
 
 			snprintf(to, sizeof(to), "f-%u@example.org", i);
+			source_of(i % MAX_TRIALS, from_ip, sizeof(from_ip));
+			if (addr_parse(from_ip, &rec.addr))
+				return 1;
 			len = sync_encode(&key, counter++, &rec, &snd, buf, sizeof(buf));
 			if (len < 0) {
 				fprintf(stderr, "sync_bench: sync_encode: %s\n", strerror((int)-len));
@@ -180,14 +191,6 @@ static int flood(char **argv)
 }
 
 /* ---- latency --------------------------------------------------------------- */
-
-static void source_of(unsigned int i, char *buf, size_t len)
-{
-	if (i < 254)
-		snprintf(buf, len, "192.0.2.%u", i + 1);
-	else
-		snprintf(buf, len, "198.51.100.%u", i - 253);
-}
 
 /* Ethernet + IPv4 + TCP SYN from src to dst port 8080; returns the length. */
 static uint32_t build_syn(uint8_t *buf, const char *src, const char *dst)
