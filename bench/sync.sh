@@ -234,9 +234,9 @@ a_sent() { ctla sync show | awk -v f="$1" '$1 == "peer" && $2 == "198.51.100.130
 	for (i = 3; i <= NF; i++) { w = $i; sub(",", "", w); if (w == f) { v = $(i + 1); sub(",", "", v); print v + 0; exit } } }'; }
 as0=$(a_sent sent)
 ae0=$(a_sent errors)
-"$SB" follow "$RUN/a/greywalld.log" "$COUNT" >"$RUN/follow-a" &
+"$SB" follow "$RUN/a/greywalld.log" "$COUNT" 5 >"$RUN/follow-a" &
 fa=$!
-"$SB" follow "$RUN/b/greywalld.log" "$COUNT" >"$RUN/follow-b" &
+"$SB" follow "$RUN/b/greywalld.log" "$COUNT" 5 >"$RUN/follow-b" &
 fb=$!
 sleep 0.3
 a "$RUN/bin/grey_rate" -n "$COUNT" -c 32 -p 8025 -l "$RUN/a/greywalld.log" -S 203.0.113.0 -N sync_tarpit smtp |

@@ -2,9 +2,10 @@
 /*
  * spamd sync between two gateways, measured (bench/sync.sh runs it):
  *
- *   follow LOG COUNT
+ *   follow LOG COUNT [STALL_S]
  *       count greywalld's "new entry " lines appended to LOG from now on,
- *       polled every 1 ms, until COUNT (or nothing new for 30 s); print
+ *       polled every 1 ms, until COUNT (or nothing new for STALL_S
+ *       seconds after the first, default 30; 30 before it); print
  *       the CLOCK_MONOTONIC times of the first and the last, so that two
  *       followers (A's log, B's log) compare on one clock
  *   flood SRC DST PORT KEYFILE RATE SECONDS EPOCH COUNTER INDEX
@@ -67,7 +68,7 @@
 
 /* ---- follow ---------------------------------------------------------------- */
 
-static int follow(const char *path, unsigned long want)
+static int follow(const char *path, unsigned long want, double stall)
 {
 	const size_t mlen = strlen(MARK);
 	static char buf[1 << 16];
@@ -80,7 +81,7 @@ static int follow(const char *path, unsigned long want)
 		fprintf(stderr, "sync_bench: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	while (count < want && bench_now() - moved < STALL_S) {
+	while (count < want && bench_now() - moved < (count ? stall : STALL_S)) {
 		ssize_t n = read(fd, buf + carry, sizeof(buf) - carry - 1);
 
 		if (n <= 0) {
@@ -415,13 +416,13 @@ static int latency(char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "follow"))
-		return follow(argv[2], strtoul(argv[3], NULL, 10));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "follow"))
+		return follow(argv[2], strtoul(argv[3], NULL, 10), argc == 5 ? atof(argv[4]) : STALL_S);
 	if (argc == 11 && !strcmp(argv[1], "flood"))
 		return flood(argv + 2);
 	if (argc == 10 && !strcmp(argv[1], "latency"))
 		return latency(argv + 2);
-	fprintf(stderr, "usage: sync_bench follow LOG COUNT\n"
+	fprintf(stderr, "usage: sync_bench follow LOG COUNT [STALL_S]\n"
 			"       sync_bench flood SRC DST PORT KEYFILE RATE SECONDS EPOCH COUNTER INDEX\n"
 			"       sync_bench latency IFNAME NETNS PORT TRAP TRIALS GAP_MS DST LABEL\n");
 	return 2;
