@@ -10,7 +10,10 @@
  *             each RCPT to greywalld, whose grey_update() records it; a
  *             decision counts once greywalld has logged the tuple's "new
  *             entry" line (-l, its log), so what is timed is the decision,
- *             not just the 250 to RCPT the child gives at once.
+ *             not just the 250 to RCPT the child gives at once. With -S
+ *             A.B.C.0 the source of tuple i is A.B.C.(1 + i % 254)
+ *             instead (bench/sync.sh: a peer ignores loopback sources;
+ *             the caller makes the /24 local, e.g. a local route on lo).
  *   store     grey_update() alone on a fresh store: one transaction per
  *             tuple, as greywalld writes them; then (for reference) the same
  *             number of other tuples in transactions of BATCH tuples.
@@ -23,6 +26,7 @@
  *
  * Output: a summary line, then "RESULT greylist=..." lines for bench/run.sh.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -51,6 +55,7 @@ static unsigned int opt_conc = 32;
 static uint16_t opt_port;
 static const char *opt_log;
 static const char *opt_name;	/* the RESULT line's name; default greywall or postgrey */
+static uint32_t opt_src24;	/* -S: the /24 of the sources (host order), 0: 127.1.0.0 + i */
 
 /* The recipient of tuple i. */
 static void tuple_rcpt(uint32_t i, char *buf, size_t len)
@@ -223,7 +228,10 @@ static int slot_connect(struct run *r, struct slot *s, bool smtp)
 	s->tuple = r->next++;
 	s->step = 0;
 	s->len = 0;
-	s->fd = bench_connect(smtp ? s->tuple : 0, false, opt_port);
+	if (smtp && opt_src24)
+		s->fd = bench_connect(opt_src24 + 1 + s->tuple % 254 - BENCH_SRC_BASE, false, opt_port);
+	else
+		s->fd = bench_connect(smtp ? s->tuple : 0, false, opt_port);
 	if (s->fd < 0)
 		return s->fd;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, s->fd, &ev)) {
@@ -473,7 +481,8 @@ static void usage(const char *prog)
 		"at most %d)\n"
 		"  -p port         the tarpit's or postgrey's port on 127.0.0.1\n"
 		"  -l log          smtp: greywalld's log, where each decision shows\n"
-		"  -N name         the name in the RESULT line (e.g. floor: bench/smtp_floor)\n",
+		"  -N name         the name in the RESULT line (e.g. floor: bench/smtp_floor)\n"
+		"  -S A.B.C.0      smtp: tuple i from A.B.C.(1 + i %% 254), not 127.1.0.0 + i\n",
 		prog, SLOTS_MAX);
 	exit(2);
 }
@@ -483,7 +492,7 @@ int main(int argc, char **argv)
 	const char *mode;
 	int opt, ret;
 
-	while ((opt = getopt(argc, argv, "n:c:p:l:N:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:p:l:N:S:")) != -1) {
 		switch (opt) {
 		case 'n':
 			opt_tuples = (unsigned int)strtoul(optarg, NULL, 10);
@@ -500,6 +509,14 @@ int main(int argc, char **argv)
 		case 'N':
 			opt_name = optarg;
 			break;
+		case 'S': {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, optarg, &a) != 1 || (ntohl(a.s_addr) & 0xff))
+				usage(argv[0]);
+			opt_src24 = ntohl(a.s_addr);
+			break;
+		}
 		default:
 			usage(argv[0]);
 		}

@@ -19,14 +19,21 @@
 #   bench/watch.sh     the log watchers: lines/s through the dovecot and sshd
 #                      patterns vs fail2ban, and a trap login's line to the
 #                      XDP drop of its source
+#   bench/sync.sh      spamd sync between two gateways: the greylist updates/s
+#                      B applies (a signed GREY stream at rising rates, and A's
+#                      tarpit flat out), a trap hit on A to B's XDP drop
+#   bench/exchange.sh  a 1,000,000-entry peer list with 1% churn merged into
+#                      a table of 1,000,000: greywallctl table T exchange vs
+#                      ipset restore into a swapped set
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
 # the loopback, connlimit.sh on a veth, of throwaway network namespaces.
-# Takes about eleven minutes.
+# Takes about thirteen minutes.
 # Env: BENCH_NO_WRITE=1 prints the results without touching BENCHMARKS.md;
 #      HOLD_RUNS (default 2) runs of each server in bench/tarpit_hold;
 #      BENCH_ONLY=connlimit runs connlimit.sh alone and prints its rows and
-#      section (BENCHMARKS.md untouched); BENCH_ONLY=watch the same for watch.sh.
+#      section (BENCHMARKS.md untouched); BENCH_ONLY=watch the same for watch.sh,
+#      BENCH_ONLY=sync for sync.sh, BENCH_ONLY=exchange for exchange.sh.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +51,8 @@ command -v fail2ban-regex >/dev/null && /usr/bin/python3 -c 'import pyinotify' 2
 	./deploy/install-deps.sh fail2ban python3-pyinotify || exit 1
 make -s --no-print-directory .output/bench/xdp_cost .output/bench/tarpit_hold \
 	.output/bench/grey_rate .output/bench/smtp_floor .output/bench/conn_burst .output/tools/gwnet \
-	.output/bench/watch_match .output/bench/watch_latency greywalld greywallctl || exit 1
+	.output/bench/watch_match .output/bench/watch_latency .output/bench/sync_bench \
+	greywalld greywallctl || exit 1
 HOLD_RUNS=${HOLD_RUNS:-2}
 nft_v=$(nft -v 2>/dev/null)
 ipt_v=$(iptables -V 2>/dev/null)
@@ -207,6 +215,114 @@ watch_section() {
 			f["timeouts"], f["median_ms"], f["p90_ms"], f["p99_ms"], f["max_ms"]'
 	echo
 }
+# ---- spamd sync ------------------------------------------------------------
+sync_run() {
+	echo "== spamd sync between two gateways (bench/sync.sh) =="
+	./bench/sync.sh 2>&1 | tee "$OUT/sync.txt"
+	sync_rc=${PIPESTATUS[0]}
+}
+# A field of the (first) "RESULT sync=NAME" line: name field
+syncres() {
+	awk -v n="$1" -v f="$2" '$1 == "RESULT" && $2 == "sync=" n {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit } }' "$OUT/sync.txt"
+}
+# B's lossless capacity: the highest offered rate before the first step that lost any
+sync_capacity() {
+	awk '$1 == "RESULT" && $2 == "sync=capacity" {
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		if (f["lost"] + 0 > 0) exit
+		c = f["offered"] } END { if (c != "") print c }' "$OUT/sync.txt"
+}
+sync_rows() {
+	local cap a_rate lost ok check p99
+	cap=$(sync_capacity)
+	a_rate=$(awk '$1 == "RESULT" && $2 == "greylist=sync_tarpit" { for (i = 3; i <= NF; i++) if ($i ~ /^rate=/) { sub("rate=", "", $i); print $i } }' "$OUT/sync.txt")
+	lost=$(syncres tarpit lost)
+	set -- $(verdict "$cap" "$a_rate" ">=" 1.0)
+	ok=$2
+	[ "${lost:-x}" = 0 ] || ok=**MISS**
+	echo "| greylist updates/s B applies from peer A: B's lossless rate for a stream of signed GREY datagrams (${cap:-?}/s) / A's tarpit flat out in the same run (${a_rate:-?} decisions/s) >= 1.0, and nothing lost with A's tarpit flat out (B took $(syncres tarpit b_taken) of $(syncres tarpit count), lost ${lost:-?}) | $1 | $ok |"
+	check=$(awk '$2 == "sync=latency_check" { split($3, a, "="); split($4, b, "="); split($5, c, "=")
+		ok = a[2] > 0 && a[2] == b[2] && c[2] == 1; print ok ? "ok" : "failed" }' "$OUT/sync.txt")
+	p99=$(syncres latency_greywall p99_ms)
+	ok=MISS
+	awk -v p="${p99:-x}" -v t="$(syncres latency_greywall timeouts)" 'BEGIN { exit !(p != "x" && p + 0 <= 50 && t == "0") }' &&
+		[ "$check" = ok ] && ok=PASS
+	echo "| a trap hit on A to B's XDP dropping the source, p99 over $(syncres latency_greywall trials) trials <= 50 ms (median $(syncres latency_greywall median_ms) ms, max $(syncres latency_greywall max_ms) ms; sampled real connections $(syncres latency_check dropped) of $(syncres latency_check sampled) dropped) | ${p99:-?} ms | **$ok** |"
+}
+sync_section() {
+	echo "### spamd sync between two gateways"
+	echo
+	if [ "$sync_rc" -ne 0 ]; then
+		echo "**bench/sync.sh failed** (see the output of \`make bench\`)."
+		echo
+	fi
+	grep -v -e '^RESULT' -e '^SAMPLE' "$OUT/sync.txt" | sed -e "s|/run/gwsync\.[0-9]*/|/run/gwsync.PID/|" \
+		-e 's/gwsy[0-9]*-/gwsyPID-/g' | sed 's/^/    /'
+	echo
+	echo "B's capacity, signed GREY datagrams at rising rates:"
+	echo
+	echo "| offered/s | sent | received | taken | lost | UDP receive-buffer drops | taken/s |"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	result_rows sync "$OUT/sync.txt" 'if (f["sync"] != "capacity") next
+		printf "| %d | %d | %d | %d | %d | %d | %d |\n", f["offered"], f["sent"], f["received"], f["taken"],
+			f["lost"], f["udp_rcvbuf_drops"], f["taken_per_s"]'
+	echo
+	echo "A's tarpit flat out: A decided $(syncres tarpit a_logged) at $(syncres tarpit a_rate)/s (first to last in its log)," \
+		"sent B $(syncres tarpit a_sent) datagrams ($(syncres tarpit a_send_errors) send errors);" \
+		"B took $(syncres tarpit b_taken) at $(syncres tarpit b_rate)/s, its last $(syncres tarpit lag_ms) ms after A's;" \
+		"UDP receive-buffer drops on B: $(syncres tarpit udp_rcvbuf_drops)."
+	echo
+	echo "A trap hit on A to B's XDP drop (ms): median $(syncres latency_greywall median_ms), p90 $(syncres latency_greywall p90_ms)," \
+		"p99 $(syncres latency_greywall p99_ms), max $(syncres latency_greywall max_ms), min $(syncres latency_greywall min_ms);" \
+		"$(syncres latency_greywall trials) trials, $(syncres latency_greywall timeouts) timeouts."
+	echo
+}
+# ---- table exchange ----------------------------------------------------------
+exch_run() {
+	echo "== table exchange: 1,000,000 entries, 1% churn (bench/exchange.sh) =="
+	./bench/exchange.sh 2>&1 | tee "$OUT/exchange.txt"
+	exch_rc=${PIPESTATUS[0]}
+}
+exchres() {
+	awk -v n="$1" -v f="$2" '$1 == "RESULT" && $2 == "exchange=" n {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit } }' "$OUT/exchange.txt"
+}
+exch_rows() {
+	local gw ip
+	gw=$(exchres greywall seconds)
+	ip=$(exchres ipset seconds)
+	set -- $(verdict "$gw" "$ip" "<=" 0.5)
+	[ "$exch_rc" -eq 0 ] || set -- "$1" "**MISS**"
+	echo "| merging a 1,000,000-entry peer list with 1% churn into a table of 1,000,000: greywallctl table T exchange (${gw:-?} s) / ipset restore into a swapped set (${ip:-?} s) <= 0.5 | $1 | $2 |"
+	echo "| greywalld's event loop during those merges: the slowest greywallctl status answer, table T exchange (which waits in the loop for the read and the merge); periodic exchange (only the merge in the loop): $(exchres greywall periodic_status_max_ms) ms; idle: median $(exchres greywall idle_status_median_ms) ms, max $(exchres greywall idle_status_max_ms) ms | $(exchres greywall status_max_ms) ms | info |"
+}
+exch_section() {
+	echo "### Table exchange: 1,000,000 entries, 1% churn"
+	echo
+	if [ "$exch_rc" -ne 0 ]; then
+		echo "**bench/exchange.sh failed** (see the output of \`make bench\`)."
+		echo
+	fi
+	grep -v -e '^RESULT' -e '^RATIO' "$OUT/exchange.txt" | sed "s|/run/gwexch\.[0-9]*/|/run/gwexch.PID/|g" | sed 's/^/    /'
+	echo
+}
+if [ "${BENCH_ONLY:-}" = sync ]; then
+	sync_run
+	echo
+	sync_rows
+	echo
+	sync_section
+	exit "$sync_rc"
+fi
+if [ "${BENCH_ONLY:-}" = exchange ]; then
+	exch_run
+	echo
+	exch_rows
+	echo
+	exch_section
+	exit "$exch_rc"
+fi
 if [ "${BENCH_ONLY:-}" = watch ]; then
 	watch_run
 	echo
@@ -260,6 +376,10 @@ echo
 conn_run
 echo
 watch_run
+echo
+sync_run
+echo
+exch_run
 
 # ---- results ----------------------------------------------------------
 res() { # file case -> ns
@@ -336,6 +456,8 @@ section() {
 	hold_section_rows
 	conn_rows
 	watch_rows
+	sync_rows
+	exch_rows
 	echo
 	echo "### Loading 1,000,000 addresses"
 	echo
@@ -345,6 +467,8 @@ section() {
 	greylist_section
 	conn_section
 	watch_section
+	sync_section
+	exch_section
 }
 
 # The tarpit's and the greylist's rows in the targets table.
@@ -410,7 +534,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|established|loading|tarpit|greylist|connections|lines/s|trap login)' "$OUT/section.md"
+grep -E '^\| (greywall|established|loading|tarpit|greylist|connections|lines/s|trap login|a trap hit|merging)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
@@ -426,4 +550,4 @@ if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	echo "results written to $md"
 fi
 [ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ] && [ "$conn_rc" -eq 0 ] &&
-	[ "$watch_rc" -eq 0 ]
+	[ "$watch_rc" -eq 0 ] && [ "$sync_rc" -eq 0 ] && [ "$exch_rc" -eq 0 ]
