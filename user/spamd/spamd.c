@@ -534,14 +534,15 @@ int spamd_sync_grey(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		return -ENOENT;
 	/* As for a local tuple: a black or trapped source gets none. */
 	if (holds_black(d, ip))
-		return 0;
+		return 1;
 	ret = grey_update(s->grey, now, &s->params, ip, helo, from, to);
 	if (ret == GREY_NEW) {
 		addr_format(ip, addr, sizeof(addr));
 		log_info("new entry %s from %s to %s, helo %s (sync from %s)", addr, from, to,
 			 helo, peer);
 	}
-	return ret < 0 ? ret : 0;
+	/* maxtuples holds for a peer's tuples as for ours: refused, not stored. */
+	return ret < 0 ? ret : ret == GREY_FULL ? 1 : 0;
 }
 
 int spamd_sync_trapped(struct daemon *d, int64_t now, const struct addr_prefix *ip,

@@ -125,6 +125,8 @@ bool spamd_rcpt_may_trap(struct daemon *d, const struct addr_prefix *local, cons
  * GREY tuple as a local one, but neither sent on nor trapped for the
  * low-priority MX; a TRAPPED or WHITE source with the peer's expiry and
  * the evidence "sync: <detail>". The caller drops expired records.
+ * spamd_sync_grey() returns 0 when the tuple was recorded, 1 when it was
+ * refused (a black or trapped source, or one at maxtuples), -errno.
  */
 int spamd_sync_grey(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 		    const char *helo, const char *from, const char *to, const char *peer);

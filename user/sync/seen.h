@@ -9,7 +9,8 @@
  * forgotten.
  *
  * Bounded: at most SYNC_SEEN_MAX datagrams are remembered (16 bytes a
- * slot, at least half the slots free: 16 MiB at the most); when that many were taken within the
+ * slot, at least half the slots free: 64 MiB at the most, as the rate
+ * needs it); when that many were taken within the
  * window the set is full and sync_seen_add() refuses, the caller counts
  * and rejects: a replay is never let through for want of room.
  */
@@ -20,8 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 4,369 datagrams a second, each held for 120 s. */
-#define SYNC_SEEN_MAX (1u << 19)
+/* 17,000 datagrams a second, each held for two minutes: past what one
+ * receiver applies (bench/sync.sh) and a tarpit sends. */
+#define SYNC_SEEN_MAX (1u << 21)
 
 struct sync_seen {
 	uint64_t *keys;	 /* 0: a free slot */

@@ -28,6 +28,8 @@
 
 /* Datagrams one receive round takes from a socket, so that others get their turn. */
 #define SYNC_READ_BATCH 64
+/* A receive socket's buffer: about 8,000 datagrams of a GREY's usual size. */
+#define SYNC_RCVBUF (8 << 20)
 /* How often the addresses that are ours are read again. */
 #define SYNC_OWN_REFRESH 60
 
@@ -67,6 +69,7 @@ struct sync {
 	uint32_t epoch, counter;
 	uint64_t sent, unsendable, received, taken;
 	uint64_t records_applied, records_expired, records_ignored, records_failed;
+	uint64_t records_refused; /* a GREY the greylist would not take (maxtuples, black) */
 	uint64_t rejected[SYNC_REJECT__COUNT];
 	struct sync_seen seen;	 /* SENDER datagrams taken lately, by HMAC */
 	struct sync_message msg; /* the datagram being read: too large for the stack */
@@ -248,7 +251,16 @@ static int udp_socket(int family, const struct addr_prefix *addr, uint16_t port)
 static int add_recv(struct daemon *d, struct sync *y, int fd)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	int size = SYNC_RCVBUF;
 
+	/*
+	 * Room for a burst: the system's default holds about 200 datagrams,
+	 * and a peer's tarpit flat out sends thousands a second while a
+	 * store write holds the loop. Past net.core.rmem_max with
+	 * CAP_NET_ADMIN (greywalld has it), else as much as it allows.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	y->recv_fd[y->nrecv++] = fd;
 	if (d->epoll_fd >= 0 && epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
@@ -659,6 +671,10 @@ static void apply_record(struct daemon *d, struct sync *y, int64_t now, const ch
 			sync_record_type_name(rec->type), strerror(-ret));
 		return;
 	}
+	if (ret > 0) {
+		y->records_refused++;
+		return;
+	}
 	y->records_applied++;
 }
 
@@ -805,8 +821,9 @@ void sync_show(struct daemon *d, FILE *out)
 		y->received, y->taken, total);
 	fprintf(out,
 		"records: %" PRIu64 " applied, %" PRIu64 " expired, %" PRIu64 " ignored, %" PRIu64
-		" failed\n",
-		y->records_applied, y->records_expired, y->records_ignored, y->records_failed);
+		" failed, %" PRIu64 " refused\n",
+		y->records_applied, y->records_expired, y->records_ignored, y->records_failed,
+		y->records_refused);
 	fprintf(out, "rejected: ");
 	print_rejected(out, y->rejected);
 	fprintf(out, "\n");
