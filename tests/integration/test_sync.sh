@@ -60,15 +60,16 @@ printf 'a shared secret\n' >"$ETC/spamd.key"
 printf 'another secret\n' >"$ETC/wrong.key"
 
 # A: the tarpit of gw_spamd_config; B: a tarpit on its own link, traps alike.
-a_config() { # sync lines
+a_config() { # sync lines [more spamd lines]
 	gw_spamd_config "	listen 2001:db8::1 port 8025
 	mta-user nobody
+${2:-}
 	sync {
 $1
 		key \"$ETC/spamd.key\"
 	}"
 }
-b_config() { # sync lines
+b_config() { # sync lines [more spamd lines]
 	mkdir -p "$B_RUN/state"
 	cat >"$B_CONF" <<CONF
 set interface sb
@@ -84,6 +85,7 @@ spamd {
 	greystutter 0s
 	maxblack 0
 	spamtraps file "$ETC/spamtraps"
+${2:-}
 	sync {
 $1
 		key "$ETC/spamd.key"
@@ -270,11 +272,12 @@ out=$(ctl reload 2>&1)
 has "a reload that changes it is refused" "spamd sync changes only with a restart" "$out"
 has "and the running sync goes on" "^peer 2001:db8:5::2: sent [1-9]" "$(ctl sync show)"
 
-# --- multicast: both restart on a group; A's epoch is later than before
+# --- multicast: both restart on a group, with a passtime of seconds; A's
+# epoch is later than before
 gw_stop TERM
 b_stop
-a_config "		multicast sa group 233.252.0.7 ttl 1"
-b_config "		multicast sb group 233.252.0.7"
+a_config "		multicast sa group 233.252.0.7 ttl 1" "	passtime 2s"
+b_config "		multicast sb group 233.252.0.7" "	passtime 2s"
 gw_start || exit 1
 b_start || exit 1
 a_epoch2=$(ctl sync show | sed -n 's/.*epoch \([0-9]*\),.*/\1/p')
@@ -285,5 +288,18 @@ wait_for 5 ctlb table spamd-greytrap test 198.51.100.8
 ok $? "a trap hit on A reaches B over multicast group 233.252.0.7"
 has "A's sync show: the group and what was sent" "^multicast sa group 233.252.0.7 ttl 1: sent [1-9]" "$(ctl sync show)"
 has "B heard A's address on the group" "^heard 198.51.100.129: .*taken [1-9]" "$(ctlb sync show)"
+
+# --- passtime reached on B after the retry on A: A's retry sends the tuple
+# again (spamd's greyupdate), B sees it passed and its scan whitelists it
+out=$(grey_dialogue 203.0.113.200 192.0.2.1 user@example.org)
+has "A greylists 203.0.113.200" "^< 451 " "$out"
+wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'GREY|203.0.113.200|'"
+ok $? "B has the tuple"
+sleep 2.5
+grey_dialogue 203.0.113.200 192.0.2.1 user@example.org >/dev/null
+wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'WHITE|203.0.113.200|'"
+ok $? "after A's retry past passtime, B's scan whitelists 203.0.113.200"
+wait_for 5 ctlb table spamd-white test 203.0.113.200
+ok $? "and B's <spamd-white> holds it: its next connection reaches B's MTA, not the tarpit"
 
 tap_done
