@@ -33,6 +33,22 @@ static inline double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* qsort's comparison for doubles, ascending. */
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The p-th percentile (nearest rank) of the n sorted values (n > 0). */
+static inline double bench_percentile(const double *v, unsigned int n, double p)
+{
+	unsigned int k = (unsigned int)(p / 100.0 * n + 0.999999);
+
+	return v[(k ? k : 1) - 1];
+}
+
 /* Raise this process's open-file limit to its hard limit; the new limit. */
 static inline rlim_t bench_fd_limit(void)
 {

@@ -317,21 +317,6 @@ static int open_dialogue(int a_ns, int own_ns, const char *src, unsigned int por
 	return fd;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The p-th percentile (nearest rank) of the n sorted values. */
-static double pct(const double *v, unsigned int n, double p)
-{
-	unsigned int k = (unsigned int)(p / 100.0 * n + 0.999999);
-
-	return v[(k ? k : 1) - 1];
-}
-
 static int latency(char **argv)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
@@ -402,14 +387,14 @@ static int latency(char **argv)
 			printf("SAMPLE %s %s\n", src, r ? "blocked" : "timeout");
 		nanosleep(&gap, NULL);
 	}
-	qsort(lat, n, sizeof(*lat), cmp_double);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	if (!n) {
 		printf("RESULT sync=latency_%s trials=%u timeouts=%u\n", label, trials, timeouts);
 		return 1;
 	}
 	printf("RESULT sync=latency_%s trials=%u timeouts=%u median_ms=%.3f p90_ms=%.3f p99_ms=%.3f "
 	       "max_ms=%.3f min_ms=%.3f\n",
-	       label, trials, timeouts, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 99),
+	       label, trials, timeouts, bench_percentile(lat, n, 50), bench_percentile(lat, n, 90), bench_percentile(lat, n, 99),
 	       lat[n - 1], lat[0]);
 	return timeouts ? 1 : 0;
 }

@@ -145,21 +145,6 @@ static int blocked(const struct target *t, const char *src, const uint8_t *pkt, 
 	return found;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The p-th percentile (nearest rank) of the n sorted values. */
-static double pct(const double *v, unsigned int n, double p)
-{
-	unsigned int k = (unsigned int)(p / 100.0 * n + 0.999999);
-
-	return v[(k ? k : 1) - 1];
-}
-
 int main(int argc, char **argv)
 {
 	struct target t = { 0 };
@@ -246,14 +231,14 @@ int main(int argc, char **argv)
 			printf("SAMPLE %s %s\n", src, r ? "blocked" : "timeout");
 		nanosleep(&gap, NULL);
 	}
-	qsort(lat, n, sizeof(*lat), cmp_double);
+	qsort(lat, n, sizeof(*lat), bench_cmp_double);
 	if (!n) {
 		printf("RESULT watch=latency_%s trials=%u timeouts=%u\n", argv[9], trials, timeouts);
 		return 1;
 	}
 	printf("RESULT watch=latency_%s trials=%u timeouts=%u median_ms=%.3f p90_ms=%.3f p99_ms=%.3f "
 	       "max_ms=%.3f min_ms=%.3f\n",
-	       argv[9], trials, timeouts, pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 99),
+	       argv[9], trials, timeouts, bench_percentile(lat, n, 50), bench_percentile(lat, n, 90), bench_percentile(lat, n, 99),
 	       lat[n - 1], lat[0]);
 	return timeouts ? 1 : 0;
 }
