@@ -1516,6 +1516,10 @@ static void test_exchange(void)
 	     "t.conf:1:27: peer \"/x\\x09y\" holds a control character or a blank"},
 	    {"table <a> exchange { peer \"/x\" every }\n",
 	     "t.conf:1:38: invalid duration \"}\""},
+	    {"table <a> exchange { peer exec \" \" }\n", "t.conf:1:32: empty command"},
+	    {"table <a> exchange { peer exec /x }\n", "t.conf:1:32: expected a command in quotes, not \"/\""},
+	    {"table <a> exchange { peer exec \"get-list\" peer exec \"get-list\" }\n",
+	     "t.conf:1:53: peer \"get-list\" given twice"},
 	};
 	struct config cfg;
 	char err[256] = "";
@@ -1553,6 +1557,17 @@ static void test_exchange(void)
 		       "spamd { fetch \"curl -sf -- %s\" }\n",
 		       &cfg, err, sizeof(err)),
 		  0, "a URL peer with the spamd block's fetch: %s", err);
+	config_free(&cfg);
+	CHECK_INT(load("table <bf> exchange { peer exec \"/usr/local/bin/get-list bf | sort\" every 10m\n"
+		       "  peer \"/usr/local/bin/get-list bf | sort\" }\n",
+		       &cfg, err, sizeof(err)),
+		  0, "an exec peer needs no fetch command; a path of the same text is another: %s",
+		  err);
+	if (cfg.ntables && cfg.tables[0].npeers == 2) {
+		CHECK_STR(cfg.tables[0].peers[0].source, "exec /usr/local/bin/get-list bf | sort",
+			  "an exec peer's source is \"exec COMMAND\"");
+		CHECK_INT(cfg.tables[0].peers[0].every, 600, "with its every");
+	}
 	config_free(&cfg);
 	check_bad_inputs(bad, sizeof(bad) / sizeof(bad[0]), "exchange");
 }

@@ -485,6 +485,32 @@ static void test_fetch(void)
 	f.command = NULL;
 	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -ENOPROTOOPT,
 		  "no fetch command: %s", err);
+
+	/* An exec peer: its command's output, through sh -c, run as a fetch is. */
+	{
+		char exec_src[PATH_MAX + 128];
+
+		snprintf(script, sizeof(script), "%s/whoami", dir);
+		snprintf(exec_src, sizeof(exec_src), "exec %s %u %u | sort", script,
+			 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+		CHECK(exchange_source_is_exec(exec_src) && !exchange_source_is_url(exec_src),
+		      "\"exec COMMAND\" is an exec source");
+		CHECK_INT(exchange_fetch(exec_src, &f, 100, NULL, &s1, &c, err, sizeof(err)), 0,
+			  "exec peer without a fetch command: run: %s", err);
+		p = P("192.0.2.77");
+		CHECK(c.entries == 1 && addrmap_get(&c.listed, &p),
+		      "exec peer: a shell pipeline's output, run as nobody with PATH alone");
+		exchange_copy_free(&c);
+		CHECK_INT(exchange_fetch(exec_src, &f, 100, &s1, &s2, &c, err, sizeof(err)),
+			  EXCHANGE_UNCHANGED, "exec peer: the same output again is unchanged");
+		CHECK_INT(exchange_fetch("exec exit 3", &f, 100, NULL, NULL, &c, err, sizeof(err)), -EIO,
+			  "exec peer: a failing command: %s", err);
+		CHECK(strstr(err, "exec exit 3: exit status 3") != NULL,
+		      "its source and exit status are said: %s", err);
+		CHECK_INT(exchange_fetch("exec echo 192.0.2.300", &f, 100, NULL, NULL, &c, err,
+					 sizeof(err)),
+			  -EBADMSG, "exec peer: a bad line refuses the whole output: %s", err);
+	}
 	f.command = "cat -- %s";
 	f.drop = false;
 	snprintf(f.user_err, sizeof(f.user_err), "user \"greywall\": no such user");

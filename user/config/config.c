@@ -164,7 +164,7 @@ static int check_url_peers(struct parser *p)
 		for (size_t k = 0; k < cfg->tables[i].npeers; k++) {
 			const struct config_peer *peer = &cfg->tables[i].peers[k];
 
-			if (peer->source[0] != '/')
+			if (peer->source[0] != '/' && strncmp(peer->source, "exec ", 5))
 				return error_at(p, peer->line, peer->col,
 						"peer \"%s\" is a URL and nothing fetches it: "
 						"set fetch \"COMMAND -- %%s\" (or the spamd "

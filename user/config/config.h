@@ -38,7 +38,7 @@ enum config_table_flag {
 
 /* One `peer "SOURCE" [every DURATION]` of a table's `exchange { }`. */
 struct config_peer {
-	char *source;				/* an absolute path, or an http(s) URL */
+	char *source;				/* an absolute path, an http(s) URL, or "exec COMMAND" */
 	uint32_t every;				/* seconds between reads */
 	int line;
 	int col;				/* of the source */

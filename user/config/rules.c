@@ -229,7 +229,11 @@ static bool is_url(const char *s)
 	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
 }
 
-/* One `peer "SOURCE" [every DURATION]` of `exchange { }`. */
+/*
+ * One `peer "SOURCE" [every DURATION]` or `peer exec "COMMAND" [every
+ * DURATION]` of `exchange { }`. An exec peer's source is "exec COMMAND":
+ * paths start with '/' and URLs with "http", so no source is both.
+ */
 static int exchange_option(struct parser *p, void *ctx)
 {
 	struct table_parse *tp = ctx;
@@ -237,29 +241,40 @@ static int exchange_option(struct parser *p, void *ctx)
 	const struct lex_token *kw = next(p), *src;
 	struct config_peer *peer;
 	char *source;
+	bool exec = false;
 	int ret;
 
 	if (is_semicolon(kw))
 		return 0;
 	if (!is_kw(kw, "peer"))
 		return unknown_keyword(p, kw);
+	if (is_kw(peek(p), "exec")) {
+		next(p);
+		exec = true;
+	}
 	src = peek(p);
 	if (src->type != LEX_STRING)
-		return expected(p, "a peer's path or URL in quotes");
-	if (src->text[0] != '/' && !is_url(src->text))
+		return expected(p, exec ? "a command in quotes" : "a peer's path or URL in quotes");
+	if (exec && !src->text[strspn(src->text, " \t")])
+		return perr(p, src, "empty command");
+	if (!exec && src->text[0] != '/' && !is_url(src->text))
 		return perr(p, src, "peer \"%s\" is neither an absolute path nor an http(s) URL",
 			    q(p, src->text));
-	if (strlen(src->text) > PEER_SOURCE_MAX)
-		return perr(p, src, "peer is longer than %d characters", PEER_SOURCE_MAX);
+	if (strlen(src->text) > PEER_SOURCE_MAX - 5)
+		return perr(p, src, "peer is longer than %d characters", PEER_SOURCE_MAX - 5);
 	for (const char *c = src->text; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f || (is_url(src->text) && *c == ' '))
 			return perr(p, src, "peer \"%s\" holds a control character or a blank",
 				    q(p, src->text));
-	for (size_t i = 0; i < tab->npeers; i++)
-		if (!strcmp(tab->peers[i].source, src->text))
+	source = malloc(strlen(src->text) + 6);
+	if (source)
+		sprintf(source, "%s%s", exec ? "exec " : "", src->text);
+	for (size_t i = 0; source && i < tab->npeers; i++)
+		if (!strcmp(tab->peers[i].source, source)) {
+			free(source);
 			return perr(p, src, "peer \"%s\" given twice", q(p, src->text));
+		}
 	next(p);
-	source = strdup(src->text);
 	if (!source || array_room(&tab->peers, &tp->peers_cap, tab->npeers + 1, sizeof(*tab->peers),
 				  ARRAY_FIRST)) {
 		free(source);
@@ -1029,7 +1044,7 @@ void rules_keywords(config_keyword_fn fn, void *ctx)
 	static const char *const table[] = {
 	    "persist", "const", "counters", "timeout", "file", "exchange", NULL,
 	};
-	static const char *const exchange[] = {"peer", "every", NULL};
+	static const char *const exchange[] = {"peer", "exec", "every", NULL};
 	static const char *const queue[] = {"bandwidth", "min", "max", "qlimit", NULL};
 	static const char *const rule[] = {
 	    "block", "drop",   "return", "pass",  "in",	   "quick", "log", "all",

@@ -155,6 +155,11 @@ bool exchange_source_is_url(const char *source)
 	return !strncmp(source, "http://", 7) || !strncmp(source, "https://", 8);
 }
 
+bool exchange_source_is_exec(const char *source)
+{
+	return !strncmp(source, "exec ", 5);
+}
+
 /* Where a fetch's output goes: the spool file, bounded, and its digest. */
 struct spool {
 	int fd;
@@ -205,7 +210,7 @@ int exchange_fetch(const char *url, const struct exchange_fetcher *f, size_t max
 	ret = addrmap_init(&copy->listed, sizeof(int64_t));
 	if (ret)
 		return ret;
-	if (!f->command) {
+	if (!f->command && !exchange_source_is_exec(url)) {
 		ret = -ENOPROTOOPT;
 		snprintf(err, errlen, "%s: no fetch command", url);
 		goto out;
@@ -232,7 +237,14 @@ int exchange_fetch(const char *url, const struct exchange_fetcher *f, size_t max
 		snprintf(err, errlen, "%s: spooling in %s: %s", url, f->spool_dir, strerror(-ret));
 		goto out;
 	}
-	ret = fetch_url(f->command, url, &run, spool_write, &sp, why, sizeof(why));
+	if (exchange_source_is_exec(url)) {
+		/* As the blacklists' exec sources: sh -c, as greywall, bounded alike. */
+		char *argv[] = { "sh", "-c", (char *)url + 5, NULL };
+
+		ret = fetch_run("/bin/sh", argv, &run, spool_write, &sp, why, sizeof(why));
+	} else {
+		ret = fetch_url(f->command, url, &run, spool_write, &sp, why, sizeof(why));
+	}
 	if (ret == -EFBIG) {
 		snprintf(err, errlen, "%s: more than %llu bytes (fetch-max-bytes)", url,
 			 (unsigned long long)f->max_bytes);
@@ -539,7 +551,7 @@ static void *reader_thread(void *arg)
 	for (size_t i = 0; i < job->n; i++) {
 		struct exchange_job_item *it = &job->items[i];
 
-		if (exchange_source_is_url(it->source))
+		if (exchange_source_is_url(it->source) || exchange_source_is_exec(it->source))
 			it->ret = exchange_fetch(it->source, &job->fetcher, job->max_entries,
 						 &it->prev, &it->stamp, &it->copy, it->err,
 						 sizeof(it->err));

@@ -162,9 +162,12 @@ int exchange_read_changed(const char *source, size_t max_entries,
 
 /* Whether a peer's source is a URL (fetched) rather than a path (read). */
 bool exchange_source_is_url(const char *source);
+/* Whether it is "exec COMMAND": the command's output, run as a fetch is. */
+bool exchange_source_is_exec(const char *source);
 
 /*
- * Fetch url with f and read what came as exchange_read_changed() reads a
+ * Fetch url with f (or run an exec source's command, "exec COMMAND", with
+ * sh -c as f says) and read what came as exchange_read_changed() reads a
  * file: whole or nothing, EXCHANGE_UNCHANGED when the bytes are those of
  * prev's. err says what failed: "URL: exit status 22", "URL: timed out
  * after 120000 ms", "URL: more than N bytes (fetch-max-bytes)", a bad line.
