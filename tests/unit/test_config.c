@@ -943,17 +943,17 @@ static void test_spamd_bad_inputs(void)
 	    {"spamd { banner \"a\x01z\" }", "t.conf:1:16: invalid character in banner \"a\\x01z\""},
 	    {"spamd { banner \"\" }", "t.conf:1:16: empty banner"},
 	    {"spamd { fetch \"curl\" }",
-	     "t.conf:1:15: fetch \"curl\" must end with \"-- %s\" and hold no other %"},
+	     "t.conf:1:15: fetch \"curl\" must end with \"-- %s\" and hold no other % but words %t"},
 	    {"spamd { fetch \"curl -sf %s\" }",
-	     "t.conf:1:15: fetch \"curl -sf %s\" must end with \"-- %s\" and hold no other %"},
+	     "t.conf:1:15: fetch \"curl -sf %s\" must end with \"-- %s\" and hold no other % but words %t"},
 	    {"spamd { fetch \"curl -- %s %s\" }",
-	     "t.conf:1:15: fetch \"curl -- %s %s\" must end with \"-- %s\" and hold no other %"},
+	     "t.conf:1:15: fetch \"curl -- %s %s\" must end with \"-- %s\" and hold no other % but words %t"},
 	    {"spamd { fetch \"curl %d -- %s\" }",
-	     "t.conf:1:15: fetch \"curl %d -- %s\" must end with \"-- %s\" and hold no other %"},
+	     "t.conf:1:15: fetch \"curl %d -- %s\" must end with \"-- %s\" and hold no other % but words %t"},
 	    {"spamd { fetch \"curl x-- %s\" }",
-	     "t.conf:1:15: fetch \"curl x-- %s\" must end with \"-- %s\" and hold no other %"},
+	     "t.conf:1:15: fetch \"curl x-- %s\" must end with \"-- %s\" and hold no other % but words %t"},
 	    {"spamd { fetch \" -- %s\" }",
-	     "t.conf:1:15: fetch \" -- %s\" must end with \"-- %s\" and hold no other %"},
+	     "t.conf:1:15: fetch \" -- %s\" must end with \"-- %s\" and hold no other % but words %t"},
 	    {"spamd { list-max-bytes 1023 }",
 	     "t.conf:1:24: list-max-bytes \"1023\" is too small (minimum 1024)"},
 	    {"spamd { list-max-bytes 2T }", "t.conf:1:24: invalid list-max-bytes \"2T\""},
@@ -1506,7 +1506,7 @@ static void test_exchange(void)
 	     "t.conf:1:27: peer \"https://gw2.example.org/bf.txt\" is a URL and nothing fetches "
 	     "it: set fetch \"COMMAND -- %s\" (or the spamd block's fetch)"},
 	    {"set fetch \"curl -sf %s\"\n",
-	     "t.conf:1:11: fetch \"curl -sf %s\" must end with \"-- %s\" and hold no other %"},
+	     "t.conf:1:11: fetch \"curl -sf %s\" must end with \"-- %s\" and hold no other % but words %t"},
 	    {"set fetch \"curl -- %s\"\nset fetch \"wget -- %s\"\n", "t.conf:2:11: fetch set twice"},
 	    {"set fetch-timeout 2h\n",
 	     "t.conf:1:19: fetch-timeout \"2h\" is too large (maximum 3600s)"},
@@ -1517,6 +1517,9 @@ static void test_exchange(void)
 	    {"table <a> exchange { peer \"/x\" every }\n",
 	     "t.conf:1:38: invalid duration \"}\""},
 	    {"table <a> exchange { peer exec \" \" }\n", "t.conf:1:32: empty command"},
+	    {"set fetch \"curl -z%t -- %s\"\n",
+	     "t.conf:1:11: fetch \"curl -z%t -- %s\" must end with \"-- %s\" and hold no other % but "
+	     "words %t"},
 	    {"table <a> exchange { peer exec /x }\n", "t.conf:1:32: expected a command in quotes, not \"/\""},
 	    {"table <a> exchange { peer exec \"get-list\" peer exec \"get-list\" }\n",
 	     "t.conf:1:53: peer \"get-list\" given twice"},
@@ -1552,6 +1555,9 @@ static void test_exchange(void)
 	CHECK_STR(cfg.fetch ? cfg.fetch : "", "curl -sf -- %s", "set fetch");
 	CHECK_INT(cfg.fetch_timeout, 30, "set fetch-timeout");
 	CHECK(cfg.fetch_max_bytes == 64ULL << 20, "set fetch-max-bytes");
+	config_free(&cfg);
+	CHECK_INT(load("set fetch \"curl -sf -z %t -- %s\"\n", &cfg, err, sizeof(err)), 0,
+		  "a conditional fetch command (a word %%t): %s", err);
 	config_free(&cfg);
 	CHECK_INT(load("table <bf> exchange { peer \"http://gw2.example.org/bf.txt\" }\n"
 		       "spamd { fetch \"curl -sf -- %s\" }\n",

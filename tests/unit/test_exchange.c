@@ -486,6 +486,46 @@ static void test_fetch(void)
 	CHECK_INT(exchange_fetch(path, &f, 100, NULL, NULL, &c, err, sizeof(err)), -ENOPROTOOPT,
 		  "no fetch command: %s", err);
 
+	/* A conditional fetch: %t is the last good copy's time; nothing newer, nothing written. */
+	{
+		char cmd[PATH_MAX + 64], seen[PATH_MAX + 32], got[128] = "";
+		FILE *fp;
+
+		snprintf(seen, sizeof(seen), "%s/since", dir);
+		write_file(seen, "");
+		chmod(seen, 0666);
+		snprintf(script, sizeof(script), "%s/cond", dir);
+		write_script(script, "#!/bin/sh\n"
+				     "echo \"$1\" >\"$(dirname \"$0\")/since\"\n"
+				     "[ \"$1\" = 'Thu, 01 Jan 1970 00:00:00 GMT' ] && exec cat \"$3\"\n"
+				     "exit 0\n");
+		snprintf(cmd, sizeof(cmd), "%s %%t -- %%s", script);
+		f.command = cmd;
+		write_file(path, "192.0.2.1\n198.51.100.0/24\n");
+		CHECK_INT(exchange_fetch(path, &f, 100, NULL, &s1, &c, err, sizeof(err)), 0,
+			  "conditional fetch, no copy yet: fetched: %s", err);
+		CHECK_INT(c.entries, 2, "conditional fetch: the whole list");
+		exchange_copy_free(&c);
+		CHECK_INT(exchange_fetch(path, &f, 100, &s1, &s2, &c, err, sizeof(err)),
+			  EXCHANGE_UNCHANGED, "nothing newer (no output, exit 0): unchanged: %s", err);
+		fp = fopen(seen, "r");
+		if (fp) {
+			if (!fgets(got, sizeof(got), fp))
+				got[0] = '\0';
+			fclose(fp);
+		}
+		{
+			char want[64];
+			time_t t = (time_t)(s1.mtime_ns / 1000000000);
+			struct tm tm;
+
+			gmtime_r(&t, &tm);
+			strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT\n", &tm);
+			CHECK_STR(got, want, "%%t was the last good copy's time as an HTTP date");
+		}
+		f.command = "cat -- %s";
+	}
+
 	/* An exec peer: its command's output, through sh -c, run as a fetch is. */
 	{
 		char exec_src[PATH_MAX + 128];

@@ -98,7 +98,7 @@ static int parse_set_fetch(struct parser *p)
 		return perr(p, t, "fetch set twice");
 	ret = parse_string(p, "fetch", &p->cfg->fetch);
 	if (!ret && !fetch_command_valid(t->text))
-		ret = perr(p, t, "fetch \"%s\" must end with \"-- %%s\" and hold no other %%",
+		ret = perr(p, t, "fetch \"%s\" must end with \"-- %%s\" and hold no other %% but words %%t",
 			   q(p, t->text));
 	return ret;
 }

@@ -166,7 +166,7 @@ static int check_reply_text(struct parser *p, const struct lex_token *t, const c
 static int check_fetch(struct parser *p, const struct lex_token *t)
 {
 	if (!blacklist_fetcher_valid(t->text))
-		return perr(p, t, "fetch \"%s\" must end with \"-- %%s\" and hold no other %%",
+		return perr(p, t, "fetch \"%s\" must end with \"-- %%s\" and hold no other %% but words %%t",
 			    q(p, t->text));
 	return 0;
 }

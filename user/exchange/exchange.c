@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exchange/exchange.h"
@@ -201,7 +202,11 @@ int exchange_fetch(const char *url, const struct exchange_fetcher *f, size_t max
 				 .gid = f->gid };
 	struct spool sp = { .fd = -1, .max_bytes = f->max_bytes };
 	struct exchange_stamp now = { .valid = true, .fetched = true };
-	char why[256];
+	/* A conditional fetch (a %t in the fetcher) asks for what is newer than the last good copy. */
+	bool conditional = f->command && !exchange_source_is_exec(url) &&
+			   fetch_command_has_since(f->command) && prev && prev->valid && prev->fetched;
+	char why[256], since[64] = "";
+	struct timespec ts;
 	unsigned int dlen = 0;
 	int ret;
 
@@ -237,13 +242,23 @@ int exchange_fetch(const char *url, const struct exchange_fetcher *f, size_t max
 		snprintf(err, errlen, "%s: spooling in %s: %s", url, f->spool_dir, strerror(-ret));
 		goto out;
 	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now.mtime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (conditional) {
+		time_t t = (time_t)(prev->mtime_ns / 1000000000);
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm))
+			strftime(since, sizeof(since), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	}
 	if (exchange_source_is_exec(url)) {
 		/* As the blacklists' exec sources: sh -c, as greywall, bounded alike. */
 		char *argv[] = { "sh", "-c", (char *)url + 5, NULL };
 
 		ret = fetch_run("/bin/sh", argv, &run, spool_write, &sp, why, sizeof(why));
 	} else {
-		ret = fetch_url(f->command, url, &run, spool_write, &sp, why, sizeof(why));
+		ret = fetch_url_since(f->command, url, since[0] ? since : NULL, &run, spool_write,
+				      &sp, why, sizeof(why));
 	}
 	if (ret == -EFBIG) {
 		snprintf(err, errlen, "%s: more than %llu bytes (fetch-max-bytes)", url,
@@ -252,6 +267,11 @@ int exchange_fetch(const char *url, const struct exchange_fetcher *f, size_t max
 	}
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", url, why[0] ? why : strerror(-ret));
+		goto out;
+	}
+	/* Nothing newer than the last good copy: a conditional fetch writes nothing (curl on a 304). */
+	if (conditional && !sp.bytes) {
+		ret = EXCHANGE_UNCHANGED;
 		goto out;
 	}
 	if (!EVP_DigestFinal_ex(sp.md, now.digest, &dlen) || dlen != sizeof(now.digest)) {

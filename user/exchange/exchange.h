@@ -60,7 +60,7 @@ struct exchange_stamp {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
-	int64_t mtime_ns;
+	int64_t mtime_ns;	/* a file's; a fetched copy's: when it was fetched */
 };
 
 /* One read of a peer's list. */

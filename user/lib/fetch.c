@@ -304,7 +304,41 @@ int fetch_run(const char *path, char *const argv[], const struct fetch_run *run,
 	return ret;
 }
 
+static bool command_valid(const char *fetcher);
+
+/*
+ * The fetcher with each word "%t" (FETCH_SINCE) written "T": what is left
+ * must then be a fetcher without it. NULL without memory.
+ */
+static char *mask_since(const char *fetcher)
+{
+	char *s = strdup(fetcher);
+
+	for (char *t = s; t && (t = strstr(t, FETCH_SINCE)); t += 2)
+		if ((t == s || isblank((unsigned char)t[-1])) && (!t[2] || isblank((unsigned char)t[2])))
+			memcpy(t, "T ", 2);
+	return s;
+}
+
+bool fetch_command_has_since(const char *fetcher)
+{
+	char *s = mask_since(fetcher);
+	bool has = s && strcmp(s, fetcher);
+
+	free(s);
+	return has;
+}
+
 bool fetch_command_valid(const char *fetcher)
+{
+	char *masked = mask_since(fetcher);
+	bool valid = masked && command_valid(masked);
+
+	free(masked);
+	return valid;
+}
+
+static bool command_valid(const char *fetcher)
 {
 	const char *p = strchr(fetcher, '%');
 
@@ -345,6 +379,13 @@ static int find_program(const char *name, char *path, size_t len)
 int fetch_url(const char *fetcher, const char *url, const struct fetch_run *run, fetch_sink_fn sink,
 	      void *ctx, char *err, size_t errlen)
 {
+	return fetch_url_since(fetcher, url, NULL, run, sink, ctx, err, errlen);
+}
+
+int fetch_url_since(const char *fetcher, const char *url, const char *since,
+		    const struct fetch_run *run, fetch_sink_fn sink, void *ctx, char *err,
+		    size_t errlen)
+{
 	char *words = strdup(fetcher), **argv = calloc(strlen(fetcher) / 2 + 2, sizeof(*argv));
 	char path[PATH_MAX], *save = NULL;
 	size_t argc = 0;
@@ -356,7 +397,9 @@ int fetch_url(const char *fetcher, const char *url, const struct fetch_run *run,
 		goto out;
 	}
 	for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-		argv[argc++] = strcmp(w, "%s") ? w : (char *)url;
+		argv[argc++] = !strcmp(w, "%s")		? (char *)url
+			       : !strcmp(w, FETCH_SINCE) ? (char *)(since ? since : FETCH_SINCE_NEVER)
+							 : w;
 	if (!argc) {
 		ret = -EINVAL;
 		snprintf(err, errlen, "empty fetch command");

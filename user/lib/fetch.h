@@ -46,10 +46,19 @@ struct fetch_run {
 /*
  * Whether fetcher is a usable fetch command: words split at blanks (no
  * shell, no quoting) ending with the arguments "--" and "%s", no other
- * '%'. "curl -sf -- %s": the URL replaces the %s as one argument of its
- * own, after the "--" that keeps it from being read as an option.
+ * '%' but words "%t". "curl -sf -- %s": the URL replaces the %s as one
+ * argument of its own, after the "--" that keeps it from being read as an
+ * option. "curl -sf -z %t -- %s": a conditional fetch, %t the time of the
+ * last good copy as an HTTP date (fetch_url_since()); a fetcher that gets
+ * nothing new writes nothing and exits 0 (curl on a 304).
  */
 bool fetch_command_valid(const char *fetcher);
+/* Whether it has a word "%t": its fetches are conditional. */
+bool fetch_command_has_since(const char *fetcher);
+
+#define FETCH_SINCE "%t"
+/* What %t becomes with no good copy yet: a time everything is newer than. */
+#define FETCH_SINCE_NEVER "Thu, 01 Jan 1970 00:00:00 GMT"
 
 /*
  * Run argv at path and feed its output to sink until it ends; the command
@@ -67,6 +76,10 @@ int fetch_run(const char *path, char *const argv[], const struct fetch_run *run,
  */
 int fetch_url(const char *fetcher, const char *url, const struct fetch_run *run, fetch_sink_fn sink,
 	      void *ctx, char *err, size_t errlen);
+/* The same, since (an HTTP date, or NULL: FETCH_SINCE_NEVER) in place of each %t. */
+int fetch_url_since(const char *fetcher, const char *url, const char *since,
+		    const struct fetch_run *run, fetch_sink_fn sink, void *ctx, char *err,
+		    size_t errlen);
 
 /*
  * Kill the process group of the command running now, if any: for a
