@@ -21,6 +21,8 @@ chown greywall "$WHO"
 cat >"$GW_RUN/fetch" <<EOF
 #!/bin/sh
 { id -un; echo "PATH=\$PATH HOME=\${HOME:-}"; } >"$WHO/last"
+# A fetch that hangs a while: greywalld must go on meanwhile.
+[ -e "$WHO/slow" ] && sleep 4
 exec curl "\$@"
 EOF
 chmod 755 "$GW_RUN/fetch"
@@ -114,6 +116,48 @@ check_output "back: the dropped entries go" "peer $URL: lists 1, 0 added, 2 remo
 	ctl table bruteforce exchange
 check "203.0.113.9 connects again" connect 203.0.113.9 192.0.2.1
 check "198.51.100.7 stays dropped" blocked 198.51.100.7 192.0.2.1
+
+# A fetch that takes 4 s: `table T exchange` is answered when it is merged,
+# and greywalld answers other commands meanwhile.
+printf '# partner\n198.51.100.7\n203.0.113.77\n' >"$WWW/bruteforce.txt"
+touch "$WHO/slow"
+rm -f "$GW_RUN/slow.rc"
+( ctl table bruteforce exchange >"$GW_RUN/slow.out" 2>&1; echo $? >"$GW_RUN/slow.rc" ) &
+SLOW_PID=$!
+sleep 1
+t0=$(date +%s%N)
+ctl status >/dev/null 2>&1
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+ok $([ $rc -eq 0 ] && [ $ms -lt 500 ] && echo 0 || echo 1) \
+	"status answers while the fetch hangs ($ms ms)"
+ok $([ ! -e "$GW_RUN/slow.rc" ] && echo 0 || echo 1) "... and the exchange is still waiting"
+check "a listed address is still tested meanwhile" ctl table bruteforce test 198.51.100.7
+wait "$SLOW_PID"
+ok $([ "$(cat "$GW_RUN/slow.rc")" = 0 ] && echo 0 || echo 1) \
+	"the exchange ends with status 0 once the fetch is merged"
+has "... and reports the merge" "peer $URL: lists 2, 1 added, 0 removed" "$(cat "$GW_RUN/slow.out")"
+check "203.0.113.77 is listed" ctl table bruteforce test 203.0.113.77
+
+# A client that goes away while it waits: greywalld drops it and goes on.
+( ctl table bruteforce exchange >/dev/null 2>&1 ) &
+GONE_PID=$!
+sleep 1
+kill "$GONE_PID"
+wait "$GONE_PID" 2>/dev/null
+check "status answers after a waiting client went away" ctl status
+# Two waiting together, the second behind the first's read: both answered.
+( ctl table bruteforce exchange >"$GW_RUN/a.out" 2>&1; echo $? >"$GW_RUN/a.rc" ) &
+A_PID=$!
+sleep 0.3
+( ctl table bruteforce exchange >"$GW_RUN/b.out" 2>&1; echo $? >"$GW_RUN/b.rc" ) &
+B_PID=$!
+wait "$A_PID" "$B_PID"
+ok $([ "$(cat "$GW_RUN/a.rc")$(cat "$GW_RUN/b.rc")" = 00 ] && echo 0 || echo 1) \
+	"two waiting exchanges both end with status 0"
+has "... the second reports its own read" "peer $URL: lists 2" "$(cat "$GW_RUN/b.out")"
+rm -f "$WHO/slow"
+check "status after the fetches ended" ctl status
 
 gw_stop
 tap_done

@@ -166,6 +166,60 @@ static void test_peer(void)
 	close(sv[1]);
 }
 
+/*
+ * A deferred request: taken over with its connection, printed into after
+ * the command returned, answered later with what was printed and the
+ * status; a client that hung up is seen as gone.
+ */
+static void test_deferred(void)
+{
+	char *argv[] = {"table", "t", "exchange"};
+	struct control_request req;
+	struct control_deferred *p;
+	char *out_buf = NULL, *err_buf = NULL;
+	size_t out_len = 0, err_len = 0;
+	FILE *out, *err;
+	int sv[2], before = open_fds();
+
+	CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");
+	CHECK_INT(control_send_request(sv[0], 3, argv, -1), 0, "a request sent");
+	CHECK_INT(control_read_request(sv[1], &req), 0, "... and read");
+	CHECK_INT(req.sock, sv[1], "the request knows its connection");
+	fprintf(req.out, "before ");
+	p = control_defer(&req);
+	CHECK(p != NULL, "deferred");
+	CHECK(req.argv == NULL && req.out == NULL && req.sock == -1 && req.fd == -1,
+	      "... the request left empty");
+	control_request_free(&req);
+	CHECK(!control_deferred_gone(p), "a client still waiting is not gone");
+	fprintf(p->req.out, "after");
+	fprintf(p->req.err, "late\n");
+	CHECK_INT(control_deferred_answer(p, CTL_EXIT_FAIL), 0, "answered later");
+	out = open_memstream(&out_buf, &out_len);
+	err = open_memstream(&err_buf, &err_len);
+	CHECK_INT(control_read_reply(sv[0], out, err), CTL_EXIT_FAIL, "the status arrives");
+	fclose(out);
+	fclose(err);
+	CHECK_STR(out_buf, "before after", "... with what was printed before and after");
+	CHECK_STR(err_buf, "late\n", "... and the errors");
+	free(out_buf);
+	free(err_buf);
+	CHECK_INT(control_read_reply(sv[0], stdout, stderr), -ECONNRESET,
+		  "the connection is closed after the answer");
+	close(sv[0]);
+
+	/* A client that hangs up: gone; dropped, nothing leaks. */
+	CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");
+	CHECK_INT(control_send_request(sv[0], 3, argv, -1), 0, "a request sent");
+	CHECK_INT(control_read_request(sv[1], &req), 0, "... and read");
+	p = control_defer(&req);
+	CHECK(p != NULL, "deferred");
+	close(sv[0]);
+	CHECK(control_deferred_gone(p), "a client that hung up is gone");
+	control_deferred_drop(p);
+	CHECK_INT(open_fds(), before, "no descriptor left behind");
+}
+
 struct verb_case {
 	const char *words[4];
 	bool read_only;
@@ -290,6 +344,7 @@ int main(void)
 	test_passed_file_check();
 	test_read_bound();
 	test_peer();
+	test_deferred();
 	test_verbs();
 	test_authorize();
 	{

@@ -7,12 +7,17 @@
 #ifndef __GREYWALL_COMMANDS_EXCHANGE_H
 #define __GREYWALL_COMMANDS_EXCHANGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/control.h"
 
 struct daemon;
 
+/*
+ * `table T exchange`: answered later (CONTROL_DEFERRED), once the read of
+ * the table's peers started for it is merged; the loop goes on meanwhile.
+ */
 int commands_table_exchange(struct daemon *d, struct control_request *req, int table,
 			    char **args, int nargs);
 
@@ -22,6 +27,10 @@ int exchange_daemon_reload(struct daemon *d, char *err, size_t errlen);
 void exchange_daemon_periodic(struct daemon *d, int64_t now);
 /* The reader thread is done: merge. */
 void exchange_daemon_event(struct daemon *d);
+/* A waiting `table T exchange` client's connection: fd is one; its event. */
+bool exchange_daemon_owns_fd(const struct daemon *d, int fd);
+void exchange_daemon_client_event(struct daemon *d, int fd);
+/* Stop; waiting `table T exchange` requests are answered with a failure. */
 void exchange_daemon_close(struct daemon *d);
 
 #endif /* __GREYWALL_COMMANDS_EXCHANGE_H */

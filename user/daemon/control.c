@@ -230,6 +230,7 @@ void control_request_free(struct control_request *req)
 		close(req->fd);
 	memset(req, 0, sizeof(*req));
 	req->fd = -1;
+	req->sock = -1;
 }
 
 /*
@@ -286,6 +287,7 @@ int control_read_request(int sock, struct control_request *req)
 
 	memset(req, 0, sizeof(*req));
 	req->fd = -1;
+	req->sock = sock;
 	do {
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
 	} while (n < 0 && errno == EINTR);
@@ -361,6 +363,96 @@ int control_finish(int sock, struct control_request *req, int status)
 		err = send_frame(sock, 'x', &st, sizeof(st));
 	control_request_free(req);
 	return err;
+}
+
+/*
+ * A memory stream at *buf, *len with what the old one held: a stream of
+ * open_memstream() writes through pointers into the request, which does
+ * not move with a copy of the request.
+ */
+static FILE *stream_move(FILE **old, char **old_buf, size_t *old_len, char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+
+	if (!f)
+		return NULL;
+	fclose(*old);
+	*old = NULL;
+	if (*old_len && fwrite(*old_buf, 1, *old_len, f) != *old_len) {
+		fclose(f);
+		free(*buf);
+		*buf = NULL;
+		return NULL;
+	}
+	free(*old_buf);
+	*old_buf = NULL;
+	*old_len = 0;
+	return f;
+}
+
+struct control_deferred *control_defer(struct control_request *req)
+{
+	struct control_deferred *p = calloc(1, sizeof(*p));
+	struct control_request *r;
+
+	if (!p)
+		return NULL;
+	r = &p->req;
+	/* What the streams held so far lands in out_buf/out_len. */
+	fflush(req->out);
+	fflush(req->err);
+	r->out = stream_move(&req->out, &req->out_buf, &req->out_len, &r->out_buf, &r->out_len);
+	if (r->out)
+		r->err = stream_move(&req->err, &req->err_buf, &req->err_len, &r->err_buf,
+				     &r->err_len);
+	if (!r->out || !r->err) {
+		/* req keeps what it had: its output stream, if moved, comes back. */
+		if (!req->out)
+			req->out = open_memstream(&req->out_buf, &req->out_len);
+		if (r->out) {
+			fflush(r->out);
+			if (req->out && r->out_len)
+				fwrite(r->out_buf, 1, r->out_len, req->out);
+			fclose(r->out);
+			free(r->out_buf);
+		}
+		free(p);
+		return NULL;
+	}
+	r->sock = req->sock;
+	r->fd = req->fd;
+	r->argc = req->argc;
+	r->argv = req->argv;
+	p->sock = req->sock;
+	memset(req, 0, sizeof(*req));
+	req->fd = -1;
+	req->sock = -1;
+	return p;
+}
+
+int control_deferred_answer(struct control_deferred *p, int status)
+{
+	int err = control_finish(p->sock, &p->req, status);
+
+	close(p->sock);
+	free(p);
+	return err;
+}
+
+void control_deferred_drop(struct control_deferred *p)
+{
+	control_request_free(&p->req);
+	close(p->sock);
+	free(p);
+}
+
+bool control_deferred_gone(const struct control_deferred *p)
+{
+	char c;
+	ssize_t n = recv(p->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	/* 0: end of file; bytes: not a client of this protocol; errors but EAGAIN: broken. */
+	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 /*

@@ -48,6 +48,7 @@ int control_read_reply(int sock, FILE *out, FILE *err);
 
 /* Server side: a request and the buffers its reply is written into. */
 struct control_request {
+	int sock;		/* the connection it came on (not the request's to close) */
 	int argc;
 	char **argv;
 	int fd;			/* passed file descriptor, or -1 */
@@ -79,5 +80,41 @@ int control_read_request(int sock, struct control_request *req);
 /* Send everything printed, then the exit status; frees the request. */
 int control_finish(int sock, struct control_request *req, int status);
 void control_request_free(struct control_request *req);
+
+/*
+ * A request answered later: a command that waits for work done outside the
+ * event loop (a thread, a child) takes the request and its connection over
+ * with control_defer() and returns CONTROL_DEFERRED, which tells the loop
+ * to neither answer nor close. What the command prints goes on into the
+ * request's buffers; control_deferred_answer() sends it all, as
+ * control_finish() would, when the work is done. Until then the client's
+ * end is watched (control_deferred_gone()): a client that went away is
+ * dropped without an answer.
+ */
+#define CONTROL_DEFERRED (-1)
+
+struct control_deferred {
+	struct control_request req;
+	int sock;
+	int state;			/* the caller's: what it waits for */
+	char what[64];			/* the caller's: e.g. a table name */
+	struct control_deferred *next;
+};
+
+/*
+ * Take req and its connection (req->sock) over: req is left empty and
+ * control_request_free() on it does nothing. Returns NULL (req untouched)
+ * when out of memory.
+ */
+struct control_deferred *control_defer(struct control_request *req);
+/* Send the reply, close the connection and free p. 0 or -errno of the send. */
+int control_deferred_answer(struct control_deferred *p, int status);
+/* Close the connection without an answer and free p. */
+void control_deferred_drop(struct control_deferred *p);
+/*
+ * Whether the client hung up (or sent bytes it should not have): its end
+ * is readable. Does not block.
+ */
+bool control_deferred_gone(const struct control_deferred *p);
 
 #endif /* __GREYWALL_CONTROL_H */

@@ -60,6 +60,9 @@ static void handle_client(struct daemon *d, int listen_fd)
 			 peer.in_group ? "it needs root" : "not in the control group");
 	if (!status)
 		status = commands_run(d, &req);
+	/* The command took the request and its connection; it answers later. */
+	if (status == CONTROL_DEFERRED)
+		return;
 	control_finish(sock, &req, status);
 	close(sock);
 }
@@ -262,6 +265,8 @@ int daemon_run(struct daemon *d)
 				sync_read(d, fd);
 			} else if (d->exchange && fd == d->exchange->done_fd) {
 				exchange_daemon_event(d);
+			} else if (exchange_daemon_owns_fd(d, fd)) {
+				exchange_daemon_client_event(d, fd);
 			} else if (watch_owns_fd(d, fd)) {
 				watch_event(d, fd);
 			} else if (fd == sfd) {
