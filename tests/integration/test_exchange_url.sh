@@ -7,6 +7,7 @@
 # server serving garbage, a huge file, a 404 or nothing at all (stopped)
 # leaves the table as it was and the last good copy in force; the fetch
 # runs as the user greywall. A URL peer with no fetch command is refused.
+# With %t in the fetch command the fetches are conditional (curl -z).
 . "$(dirname "$0")/../lib/gw.sh"
 
 gw_require curl python3
@@ -158,6 +159,23 @@ ok $([ "$(cat "$GW_RUN/a.rc")$(cat "$GW_RUN/b.rc")" = 00 ] && echo 0 || echo 1) 
 has "... the second reports its own read" "peer $URL: lists 2" "$(cat "$GW_RUN/b.out")"
 rm -f "$WHO/slow"
 check "status after the fetches ended" ctl status
+
+# Conditional fetches (%t: curl -z): a list not modified since the last
+# good copy is not transferred (304), a newer one is.
+gw_write_config "
+set fetch \"$GW_RUN/fetch -sS -f --max-time 20 -z %t -- %s\"
+set fetch-max-bytes 1M
+set fetch-timeout 30s
+table <bruteforce> persist timeout 28d exchange { peer \"$URL\" every 1h }
+block drop quick from <bruteforce>"
+check "reload with a conditional fetch command" ctl reload
+check "an exchange of a list not modified since" ctl table bruteforce exchange
+has "the server answered 304 Not Modified" "GET /bruteforce.txt HTTP/1.1\" 304" "$(cat "$GW_RUN/http.log")"
+check "203.0.113.77 is still listed (the last good copy stays)" ctl table bruteforce test 203.0.113.77
+sleep 1.1
+printf '# partner\n198.51.100.7\n203.0.113.77\n203.0.113.78\n' >"$WWW/bruteforce.txt"
+check_output "a list modified since is fetched and merged" "peer $URL: lists 3, 1 added, 0 removed" \
+	ctl table bruteforce exchange
 
 gw_stop
 tap_done
