@@ -295,7 +295,7 @@ exch_rows() {
 	set -- $(verdict "$gw" "$ip" "<=" 0.5)
 	[ "$exch_rc" -eq 0 ] || set -- "$1" "**MISS**"
 	echo "| merging a 1,000,000-entry peer list with 1% churn into a table of 1,000,000: greywallctl table T exchange (${gw:-?} s) / ipset restore into a swapped set (${ip:-?} s) <= 0.5 | $1 | $2 |"
-	echo "| greywalld's event loop during those merges: the slowest greywallctl status answer, table T exchange (which waits in the loop for the read and the merge); periodic exchange (only the merge in the loop): $(exchres greywall periodic_status_max_ms) ms; idle: median $(exchres greywall idle_status_median_ms) ms, max $(exchres greywall idle_status_max_ms) ms | $(exchres greywall status_max_ms) ms | info |"
+	echo "| greywalld's event loop during those merges: the slowest greywallctl status answer, table T exchange (answered once merged; the read beside the loop, the merge in it); periodic exchange (only the merge in the loop): $(exchres greywall periodic_status_max_ms) ms; idle: median $(exchres greywall idle_status_median_ms) ms, max $(exchres greywall idle_status_max_ms) ms | $(exchres greywall status_max_ms) ms | info |"
 }
 exch_section() {
 	echo "### Table exchange: 1,000,000 entries, 1% churn"
