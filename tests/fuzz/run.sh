@@ -25,10 +25,10 @@ cd "$(dirname "$0")/../.."
 # across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
-	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
+	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/lib/fetch.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
 	"smtp 16384: user/spamd/smtp.c user/lib/addr.c"
 	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
-	"blacklist 8192: user/lib/addr.c user/lib/array.c -lz"
+	"blacklist 8192: user/lib/addr.c user/lib/array.c user/lib/fetch.c -lz"
 	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
 	"listformat 24576: user/lib/addr.c user/lib/addrrange.c user/lib/escape.c"
 	"sync 1500: user/sync/wire.c user/sync/key.c user/lib/addr.c -lcrypto"

@@ -295,7 +295,7 @@ out=$(grey_dialogue 203.0.113.200 192.0.2.1 user@example.org)
 has "A greylists 203.0.113.200" "^< 451 " "$out"
 wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'GREY|203.0.113.200|'"
 ok $? "B has the tuple"
-sleep 2.5
+sleep 4  # spamd's rule, in whole seconds: first + passtime < now
 grey_dialogue 203.0.113.200 192.0.2.1 user@example.org >/dev/null
 wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'WHITE|203.0.113.200|'"
 ok $? "after A's retry past passtime, B's scan whitelists 203.0.113.200"
