@@ -157,7 +157,20 @@ wait "$A_PID" "$B_PID"
 ok $([ "$(cat "$GW_RUN/a.rc")$(cat "$GW_RUN/b.rc")" = 00 ] && echo 0 || echo 1) \
 	"two waiting exchanges both end with status 0"
 has "... the second reports its own read" "peer $URL: lists 2" "$(cat "$GW_RUN/b.out")"
+# At most 64 wait at once: the next is refused at once, the 64 are answered.
+touch "$WHO/slow"
+many=
+for i in $(seq 64); do
+	( ctl table bruteforce exchange >/dev/null 2>&1; echo $? >"$GW_RUN/many.$i" ) &
+	many="$many $!"
+done
+refused_busy() { ctl table bruteforce exchange 2>&1 | grep -q "64 exchanges are waiting already"; }
+wait_for 10 refused_busy
+ok $? "a 65th waiting exchange is refused"
 rm -f "$WHO/slow"
+# shellcheck disable=SC2086 # the pids are words
+wait $many
+ok $([ "$(cat "$GW_RUN"/many.* | sort -u)" = 0 ] && echo 0 || echo 1) "the 64 waiting ones end with status 0"
 check "status after the fetches ended" ctl status
 
 # Conditional fetches (%t: curl -z): a list not modified since the last

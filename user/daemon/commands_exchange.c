@@ -23,7 +23,19 @@
  */
 enum { PENDING_WAITING = 1, PENDING_KICKED };
 
+/* Requests waiting at once, each a connection and its buffers: more are refused. */
+#define PENDING_MAX 64
+
 static struct control_deferred *pending;
+
+static size_t pending_count(void)
+{
+	size_t n = 0;
+
+	for (const struct control_deferred *p = pending; p; p = p->next)
+		n++;
+	return n;
+}
 
 static bool table_has_peers(const struct exchange *x, const char *name)
 {
@@ -225,6 +237,11 @@ int commands_table_exchange(struct daemon *d, struct control_request *req, int t
 	}
 	if (!table_has_peers(x, name)) {
 		fprintf(req->err, "greywallctl: table <%s> has no exchange peers\n", name);
+		return CTL_EXIT_FAIL;
+	}
+	if (pending_count() >= PENDING_MAX) {
+		fprintf(req->err, "greywallctl: %d exchanges are waiting already: try again later\n",
+			PENDING_MAX);
 		return CTL_EXIT_FAIL;
 	}
 	/* No read runs: this table's peers, now; else after the running one is merged. */
