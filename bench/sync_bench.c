@@ -55,6 +55,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "xdp_probe.h"
 #include "lib/addr.h"
 #include "lib/checksum.h"
 #include "sync/key.h"
@@ -193,50 +194,6 @@ static int flood(char **argv)
 
 /* ---- latency --------------------------------------------------------------- */
 
-/* Ethernet + IPv4 + TCP SYN from src to dst port 8080; returns the length. */
-static uint32_t build_syn(uint8_t *buf, const char *src, const char *dst)
-{
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
-
-	memset(buf, 0, 128);
-	eth->h_dest[0] = 0x02;
-	eth->h_source[0] = 0x02;
-	eth->h_source[5] = 2;
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
-	ip->id = htons(1);
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	inet_pton(AF_INET, src, &ip->saddr);
-	inet_pton(AF_INET, dst, &ip->daddr);
-	ip->check = htons(checksum(ip, sizeof(*ip), 0));
-	tcp->source = htons(40000);
-	tcp->dest = htons(8080);
-	tcp->seq = htonl(1);
-	tcp->doff = 5;
-	tcp->syn = 1;
-	tcp->window = htons(64240);
-	return sizeof(*eth) + sizeof(*ip) + sizeof(*tcp);
-}
-
-/* 1 dropped, 0 not, -errno */
-static int dropped(int prog_fd, int ifindex, const uint8_t *pkt, uint32_t len)
-{
-	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = (uint32_t)ifindex };
-	uint8_t out[256];
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len, .data_out = out,
-		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		    .repeat = 1);
-
-	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		return -errno;
-	return opts.retval == XDP_DROP;
-}
-
 /* Read one SMTP reply (its last line "NNN "); 0, or -errno / -EPROTO. */
 static int smtp_reply(int fd, char *code)
 {
@@ -355,8 +312,8 @@ static int latency(char **argv)
 		int fd, r;
 
 		source_of(i, src, sizeof(src));
-		len = build_syn(pkt, src, dst);
-		if (dropped(prog_fd, ifindex, pkt, len) != 0) {
+		len = bench_syn_frame(pkt, src, dst, dst);
+		if (bench_xdp_drops(prog_fd, ifindex, pkt, len) != 0) {
 			fprintf(stderr, "sync_bench: %s is dropped (or cannot be asked) before its trap hit\n",
 				src);
 			return 1;
@@ -371,7 +328,7 @@ static int latency(char **argv)
 			fprintf(stderr, "sync_bench: RCPT from %s: %s\n", src, strerror(errno));
 			return 1;
 		}
-		while ((r = dropped(prog_fd, ifindex, pkt, len)) == 0 && bench_now() - t0 < TIMEOUT_S)
+		while ((r = bench_xdp_drops(prog_fd, ifindex, pkt, len)) == 0 && bench_now() - t0 < TIMEOUT_S)
 			nanosleep(&poll, NULL);
 		dt = bench_now() - t0;
 		close(fd);

@@ -47,6 +47,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "xdp_probe.h"
 #include "lib/checksum.h"
 
 #define POLL_US 20
@@ -70,68 +71,11 @@ static void source_of(unsigned int i, char *buf, size_t len)
 		snprintf(buf, len, "2001:db8:14::%x", i - 507);
 }
 
-/* Ethernet + IP + TCP SYN from src to dst port 8080; returns the length. */
-static uint32_t build_syn(uint8_t *buf, const char *src, const char *dst4, const char *dst6)
-{
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	struct tcphdr *tcp;
-	uint32_t len;
-
-	memset(buf, 0, 128);
-	eth->h_dest[0] = 0x02;
-	eth->h_source[0] = 0x02;
-	eth->h_source[5] = 2;
-	if (strchr(src, ':')) {
-		struct ipv6hdr *ip6 = (struct ipv6hdr *)(eth + 1);
-
-		eth->h_proto = htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->payload_len = htons(sizeof(*tcp));
-		ip6->nexthdr = IPPROTO_TCP;
-		ip6->hop_limit = 64;
-		inet_pton(AF_INET6, src, &ip6->saddr);
-		inet_pton(AF_INET6, dst6, &ip6->daddr);
-		tcp = (struct tcphdr *)(ip6 + 1);
-		len = sizeof(*eth) + sizeof(*ip6) + sizeof(*tcp);
-	} else {
-		struct iphdr *ip = (struct iphdr *)(eth + 1);
-
-		eth->h_proto = htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
-		ip->id = htons(1);
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_TCP;
-		inet_pton(AF_INET, src, &ip->saddr);
-		inet_pton(AF_INET, dst4, &ip->daddr);
-		ip->check = htons(checksum(ip, sizeof(*ip), 0));
-		tcp = (struct tcphdr *)(ip + 1);
-		len = sizeof(*eth) + sizeof(*ip) + sizeof(*tcp);
-	}
-	tcp->source = htons(40000);
-	tcp->dest = htons(8080);
-	tcp->seq = htonl(1);
-	tcp->doff = 5;
-	tcp->syn = 1;
-	tcp->window = htons(64240);
-	return len;
-}
-
 /* 1 blocked, 0 not, -errno */
 static int blocked(const struct target *t, const char *src, const uint8_t *pkt, uint32_t len)
 {
-	if (t->xdp) {
-		struct xdp_md ctx = { .data_end = len, .ingress_ifindex = (uint32_t)t->ifindex };
-		uint8_t out[256];
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = len,
-			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
-			    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-		if (bpf_prog_test_run_opts(t->prog_fd, &opts))
-			return -errno;
-		return opts.retval == XDP_DROP;
-	}
+	if (t->xdp)
+		return bench_xdp_drops(t->prog_fd, t->ifindex, pkt, len);
 	char line[128];
 	size_t n = strlen(src);
 	FILE *f = fopen(t->path, "r");
@@ -201,7 +145,7 @@ int main(int argc, char **argv)
 		int len_line, r;
 
 		source_of(i, src, sizeof(src));
-		len = build_syn(pkt, src, t.dst4, t.dst6);
+		len = bench_syn_frame(pkt, src, t.dst4, t.dst6);
 		if (blocked(&t, src, pkt, len) != 0) {
 			fprintf(stderr, "watch_latency: %s is blocked (or cannot be asked) before its line\n",
 				src);
