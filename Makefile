@@ -45,7 +45,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OU
 DEPFLAGS := -MMD -MP
 # The log watchers match lines with PCRE2 and read journald through sd-journal;
 # spamd sync signs its datagrams with libcrypto's HMAC-SHA1.
-LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8 -lsystemd -lcrypto
+LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8 -lsystemd -lcrypto -lcurl -ljson-c
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) $(DEPFLAGS)
 
@@ -90,6 +90,8 @@ DEPS += libpcre2-dev libsystemd-dev systemd-journal-remote dovecot-core dovecot-
 	dovecot-imapd openssh-server openssh-client python3
 # spamd sync: libcrypto (HMAC-SHA1, SHA-1) and its headers.
 DEPS += libssl-dev
+# The CrowdSec client: libcurl (HTTP, TLS) and json-c.
+DEPS += libcurl4-openssl-dev libjson-c-dev
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`);
 # fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify
