@@ -1396,6 +1396,104 @@ static void test_watch_block(void)
 	config_free(&cfg);
 }
 
+static void test_crowdsec_block(void)
+{
+	static const char text[] =
+	    "table <popflooders> persist timeout 1h\n"
+	    "crowdsec {\n"
+	    "\turl \"http://127.0.0.1:8080\"\n"
+	    "\tca-file \"/etc/ssl/lapi.pem\"\n"
+	    "\tbouncer-key file \"/etc/greywall/crowdsec-bouncer.key\"\n"
+	    "\ttable <crowdsec>\n"
+	    "\tevery 15s timeout 1m max-bytes 1M\n"
+	    "\tmachine \"gw1\" password file \"/etc/greywall/crowdsec-machine.pw\"\n"
+	    "\tpush <popflooders> <longterm>\n"
+	    "\tpush-queue 500 push-duration 4h\n"
+	    "}\n";
+	const struct config_crowdsec *c;
+	struct config cfg;
+	char err[256] = "";
+	int ret = load(text, &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "crowdsec block parses (%s)", err);
+	if (ret)
+		return;
+	c = cfg.crowdsec;
+	CHECK(c != NULL, "crowdsec block kept");
+	if (!c)
+		return;
+	CHECK_STR(c->url, "http://127.0.0.1:8080/", "url gets its final /");
+	CHECK_STR(c->ca_file, "/etc/ssl/lapi.pem", "ca-file");
+	CHECK_STR(c->bouncer_key_file, "/etc/greywall/crowdsec-bouncer.key", "bouncer-key file");
+	CHECK_INT(c->table, config_table_index(&cfg, "crowdsec"), "table <crowdsec> made as PF does");
+	CHECK(c->every == 15 && c->timeout == 60 && c->max_bytes == 1 << 20,
+	      "every, timeout, max-bytes");
+	CHECK(c->machine && !strcmp(c->machine, "gw1") && c->password_file &&
+		  !strcmp(c->password_file, "/etc/greywall/crowdsec-machine.pw"),
+	      "machine and its password file");
+	CHECK(c->push_tables == ((1ULL << config_table_index(&cfg, "popflooders")) |
+				 (1ULL << config_table_index(&cfg, "longterm"))),
+	      "push tables");
+	CHECK(c->push_queue == 500 && c->push_duration == 4 * 3600, "push-queue, push-duration");
+	config_free(&cfg);
+	ret = load("crowdsec { url \"https://lapi.example.org/\" machine m password file \"/p\" "
+		   "push <t> }", &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "push alone (%s)", err);
+	if (!ret) {
+		c = cfg.crowdsec;
+		CHECK(!c->bouncer_key_file && c->table == -1 &&
+			  c->every == CONFIG_CROWDSEC_EVERY_DEFAULT &&
+			  c->push_queue == CONFIG_CROWDSEC_PUSH_QUEUE_DEFAULT &&
+			  c->push_duration == CONFIG_CROWDSEC_PUSH_DURATION_DEFAULT,
+		      "no pull half; defaults");
+		config_free(&cfg);
+	}
+}
+
+static void test_crowdsec_bad_inputs(void)
+{
+#define PULL "url \"http://l/\" bouncer-key file \"/k\" table <cs>"
+	static const struct bad_input cases[] = {
+	    {"crowdsec { bouncer-key file \"/k\" table <cs> }", "t.conf:1:1: crowdsec has no url"},
+	    {"crowdsec { url \"http://l/\" }",
+	     "t.conf:1:1: crowdsec has neither bouncer-key and table (pull) nor machine and push "
+	     "(push)"},
+	    {"crowdsec { url \"ftp://l/\" }", "t.conf:1:16: url \"ftp://l/\" is not http:// or https://"},
+	    {"crowdsec { url \"http://u:p@l/\" }",
+	     "t.conf:1:16: url \"http://u:p@l/\": give no credentials in the url"},
+	    {"crowdsec { url \"http://l/?a=b\" }",
+	     "t.conf:1:16: url \"http://l/?a=b\": no spaces, query or fragment"},
+	    {"crowdsec { url \"http://l/\" table <cs> }",
+	     "t.conf:1:28: crowdsec table without bouncer-key file"},
+	    {"crowdsec { url \"http://l/\" bouncer-key file \"/k\" }",
+	     "t.conf:1:28: crowdsec bouncer-key without a table"},
+	    {"crowdsec { url \"http://l/\" bouncer-key \"abc\" table <cs> }",
+	     "t.conf:1:40: expected \"file\" (secrets are read from files), not \"abc\""},
+	    {"crowdsec { " PULL " push <t> }",
+	     "t.conf:1:61: crowdsec push without machine and password"},
+	    {"crowdsec { url \"http://l/\" machine m password file \"/p\" }",
+	     "t.conf:1:28: crowdsec machine without push tables"},
+	    {"crowdsec { url \"http://l/\" machine m file \"/p\" push <t> }",
+	     "t.conf:1:38: expected \"password\", not \"file\""},
+	    {"crowdsec { " PULL " machine m password file \"/p\" push <cs> }",
+	     "t.conf:1:90: crowdsec cannot push <cs>, the table it pulls into"},
+	    {"crowdsec { " PULL " push }", "t.conf:1:66: expected a table (<name>), not \"}\""},
+	    {"crowdsec { " PULL " every 0s }", "t.conf:1:67: every \"0s\" is too small (minimum 1s)"},
+	    {"crowdsec { " PULL " every 10s every 10s }", "t.conf:1:71: duplicate \"every\""},
+	    {"crowdsec { " PULL " max-bytes 1K }",
+	     "t.conf:1:71: max-bytes \"1K\" is too small (minimum 4096)"},
+	    {"crowdsec { " PULL " frequency 10s }", "t.conf:1:61: unknown keyword \"frequency\""},
+	    {"crowdsec { " PULL " }\ncrowdsec { " PULL " }", "t.conf:2:1: a second crowdsec block"},
+	    {"table <cs> const\ncrowdsec { " PULL " }",
+	     "t.conf:2:57: table <cs> is const: crowdsec cannot list sources in it"},
+	    {"crowdsec { " PULL " }\ntable <cs> persist const",
+	     "t.conf:2:20: table <cs> is const: crowdsec cannot list sources in it"},
+	};
+#undef PULL
+
+	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad crowdsec block");
+}
+
 static void test_watch_bad_inputs(void)
 {
 #define OK_WATCH "file \"/l\" pattern sshd on-trap <t>"
@@ -1596,6 +1694,8 @@ int main(void)
 	test_spamd_tables();
 	test_watch_block();
 	test_watch_bad_inputs();
+	test_crowdsec_block();
+	test_crowdsec_bad_inputs();
 	test_exchange();
 	test_too_many_rules();
 	test_load_file();

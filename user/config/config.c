@@ -62,6 +62,7 @@ static const struct {
     {"set", parse_set},	   {"table", parse_table}, {"queue", parse_queue},
     {"block", parse_rule}, {"pass", parse_rule},   {"spamd", parse_spamd_block},
     {"watch", parse_watch_block}, {"trap-users", parse_trap_users},
+    {"crowdsec", parse_crowdsec_block},
 };
 
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
@@ -88,6 +89,7 @@ void config_keywords(config_keyword_fn fn, void *ctx)
 	rules_keywords(fn, ctx);
 	spamd_block_keywords(fn, ctx);
 	watch_block_keywords(fn, ctx);
+	crowdsec_block_keywords(fn, ctx);
 }
 
 static int config_init(struct config *cfg, const char *name)
@@ -127,6 +129,7 @@ void config_free(struct config *cfg)
 	free(cfg->queues);
 	config_spamd_free(cfg->spamd);
 	config_watches_free(cfg);
+	config_crowdsec_free(cfg->crowdsec);
 	free(cfg->warnings);
 	free(cfg->state_dir);
 	free(cfg->bpf_dir);

@@ -197,6 +197,35 @@ struct config_watch {
 	int line;
 };
 
+/*
+ * The `crowdsec { }` block (greywall.conf(5), CROWDSEC): greywall as a
+ * bouncer of a CrowdSec Local API (pull: its ban decisions into `table`)
+ * and as a source of its decisions (push: additions to the `push` tables
+ * as alerts). Either half may be given alone. Tables are indexes into
+ * config.tables, -1 when not given.
+ */
+#define CONFIG_CROWDSEC_EVERY_DEFAULT 10
+#define CONFIG_CROWDSEC_TIMEOUT_DEFAULT 30
+#define CONFIG_CROWDSEC_MAX_BYTES_DEFAULT (256ULL << 20)
+#define CONFIG_CROWDSEC_PUSH_QUEUE_DEFAULT 100000
+#define CONFIG_CROWDSEC_PUSH_DURATION_DEFAULT 86400
+
+struct config_crowdsec {
+	char *url;			/* http:// or https://, ends with "/" */
+	char *ca_file;			/* `ca-file "path"`; NULL: the system's CAs */
+	char *bouncer_key_file;		/* `bouncer-key file "path"`; NULL: no pull */
+	int table;			/* `table <t>`: where decisions go */
+	uint32_t every;			/* seconds between pulls */
+	uint32_t timeout;		/* seconds a request may take */
+	uint64_t max_bytes;		/* the largest answer taken */
+	char *machine;			/* `machine "id" password file "path"`; NULL: no push */
+	char *password_file;
+	uint64_t push_tables;		/* `push <t>...`: bit i = table i */
+	uint32_t push_queue;		/* alerts waiting at most */
+	uint32_t push_duration;		/* a decision's duration for a table without timeout */
+	int line;
+};
+
 /* `set fetch-timeout` and `set fetch-max-bytes`: defaults and bounds. */
 #define CONFIG_FETCH_TIMEOUT_DEFAULT 120
 #define CONFIG_FETCH_TIMEOUT_MAX 3600
@@ -234,6 +263,7 @@ struct config {
 	struct config_spamd *spamd;	/* NULL without a spamd block */
 	struct config_watch *watches;	/* in the order written */
 	size_t nwatches;
+	struct config_crowdsec *crowdsec;	/* NULL without a crowdsec block */
 	char **trap_users;		/* `trap-users file "path"`: login names that are traps */
 	size_t ntrap_users;
 

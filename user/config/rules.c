@@ -349,6 +349,11 @@ int parse_table(struct parser *p)
 					    "table <%s> is const: watch \"%s\" cannot list "
 					    "sources in it",
 					    tab->name, watch_writing_table(p->cfg, index));
+			if (flag == CONFIG_TABLE_CONST && p->cfg->crowdsec &&
+			    p->cfg->crowdsec->table == index)
+				return perr(p, t,
+					    "table <%s> is const: crowdsec cannot list sources in it",
+					    tab->name);
 			tab->flags |= flag;
 		} else if (is_kw(t, "timeout")) {
 			next(p);

@@ -17,6 +17,7 @@
 #include "exchange/exchange.h"
 #include "daemon/commands_spamd.h"
 #include "daemon/commands_sync.h"
+#include "daemon/commands_crowdsec.h"
 #include "daemon/commands_watch.h"
 #include "daemon/daemon.h"
 #include "daemon/verbs.h"

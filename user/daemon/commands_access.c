@@ -11,6 +11,7 @@
 #include "daemon/commands_exchange.h"
 #include "daemon/commands_spamd.h"
 #include "daemon/commands_sync.h"
+#include "daemon/commands_crowdsec.h"
 #include "daemon/commands_watch.h"
 #include "daemon/ctl_exit.h"
 #include "daemon/verbs.h"

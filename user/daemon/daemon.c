@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "spamd/spamd.h"
 #include "sync/sync.h"
+#include "crowdsec/crowdsec.h"
 #include "watch/watch.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
@@ -260,6 +261,9 @@ static int config_apply(struct daemon *d, char *err, size_t errlen)
 		ret = watch_reload(d, err, errlen);
 	if (!ret)
 		ret = exchange_daemon_reload(d, err, errlen);
+	/* In the loop only: crowdsec_start() starts the client there. */
+	if (!ret && d->epoll_fd >= 0 && (d->crowdsec || d->cfg.crowdsec))
+		ret = crowdsec_reload(d, err, errlen);
 	return ret;
 }
 
@@ -532,6 +536,7 @@ void daemon_close(struct daemon *d)
 	notify_systemd("STOPPING=1");
 	watch_close(d);
 	sync_close(d);
+	crowdsec_close(d);
 	exchange_daemon_close(d);
 	spamd_close(d);
 	if (tables_store_retry(&d->tables)) {

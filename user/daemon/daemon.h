@@ -22,6 +22,7 @@ struct spamd;
 struct sync;
 struct watch_set;
 struct exchange;
+struct crowdsec;
 
 struct daemon {
 	struct config cfg;
@@ -33,6 +34,7 @@ struct daemon {
 	struct sync *sync;	/* NULL without a sync block in it (sync/sync.h) */
 	struct watch_set *watch; /* NULL without watch blocks */
 	struct exchange *exchange; /* the table exchange's peers; NULL before the first config */
+	struct crowdsec *crowdsec; /* the CrowdSec client; NULL without a crowdsec block */
 	struct queues queues;	/* the config's queues' last measurements */
 	struct overload overload; /* the overload event ring; its ring NULL outside the loop */
 	int control_fd;		/* the control socket listening; -1 */

@@ -25,6 +25,7 @@
 #include "daemon/notify.h"
 #include "datapath/sweeper.h"
 #include "exchange/exchange.h"
+#include "crowdsec/crowdsec.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
@@ -142,6 +143,7 @@ static void periodic(struct daemon *d, int64_t now)
 	sync_periodic(d, now);
 	watch_periodic(d, now);
 	exchange_daemon_periodic(d, now);
+	crowdsec_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	ret = queues_sample(&d->queues, &d->cfg, mono.tv_sec * 1000000000ll + mono.tv_nsec);
@@ -156,7 +158,7 @@ static void reap_children(struct daemon *d)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (!spamd_lists_reaped(d, pid, status))
+		if (!spamd_lists_reaped(d, pid, status) && !crowdsec_reaped(d, pid, status))
 			spamd_child_reaped(d, pid, status);
 }
 
@@ -230,6 +232,17 @@ int daemon_run(struct daemon *d)
 		}
 	}
 
+	if (d->cfg.crowdsec) {
+		char err[512];
+
+		/* After the watchers': their additions may be pushed from the start. */
+		ret = crowdsec_start(d, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
+
 	/* The exchange's reader thread says through it that a read is done. */
 	if (d->exchange) {
 		ev.data.fd = d->exchange->done_fd;
@@ -243,7 +256,9 @@ int daemon_run(struct daemon *d)
 
 		log_flush();
 		n = epoll_wait(ep, events, 8,
-			       spamd_child_pending(d) || watch_pending(d) ? 0 : -1);
+			       spamd_child_pending(d) || watch_pending(d) || crowdsec_pending(d)
+				   ? 0
+				   : -1);
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -269,6 +284,8 @@ int daemon_run(struct daemon *d)
 				exchange_daemon_client_event(d, fd);
 			} else if (watch_owns_fd(d, fd)) {
 				watch_event(d, fd);
+			} else if (fd == crowdsec_fd(d)) {
+				crowdsec_read(d);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
@@ -295,6 +312,8 @@ int daemon_run(struct daemon *d)
 		}
 		spamd_child_work(d);
 		watch_work(d);
+		if (crowdsec_pending(d))
+			crowdsec_read(d);
 	}
 	overload_close(&d->overload);
 	d->epoll_fd = -1;

@@ -78,6 +78,10 @@
 	  RUN(commands_watch_add_traps), "make login names traps")                             \
 	X(SYNC_SHOW, "sync show", "", true, NULL, RUN(commands_sync_show),                     \
 	  "spamd sync: peers, last heard, datagrams sent, received and rejected")             \
+	X(CROWDSEC_SHOW, "crowdsec show", "", true, NULL, RUN(commands_crowdsec_show),         \
+	  "CrowdSec: connected, last pull, decisions held, pushes, errors")                   \
+	X(CROWDSEC_PULL, "crowdsec pull", "", false, NULL, RUN(commands_crowdsec_pull),        \
+	  "pull CrowdSec's decisions now")                                                     \
 	X(HELP, "help", "", true, NULL, RUN(cmd_help), "this list")
 
 #define VERB_ID(id, words, args, read_only, only_reads, handler, help) VERB_##id,

@@ -68,44 +68,67 @@ int tables_find(const struct tables *t, const char *name)
 	return -1;
 }
 
-/* Note a peer's evidence id; ids come ascending, but keep the order whatever comes. */
-static int peer_evidence_note(void *ctx, int64_t id)
+/* Note an evidence id in a sorted set; ids come ascending, but keep the order whatever comes. */
+static int evidence_ids_note(struct evidence_ids *set, int64_t id)
 {
-	struct tables *t = ctx;
-	size_t at = t->npeer_evidence;
+	size_t at = set->n;
 
-	if (array_room(&t->peer_evidence, &t->peer_evidence_cap, t->npeer_evidence + 1,
-		       sizeof(*t->peer_evidence), 64))
+	if (array_room(&set->ids, &set->cap, set->n + 1, sizeof(*set->ids), 64))
 		return -ENOMEM;
-	while (at > 0 && t->peer_evidence[at - 1] >= id) {
-		if (t->peer_evidence[at - 1] == id)
+	while (at > 0 && set->ids[at - 1] >= id) {
+		if (set->ids[at - 1] == id)
 			return 0;
 		at--;
 	}
-	memmove(&t->peer_evidence[at + 1], &t->peer_evidence[at],
-		(t->npeer_evidence - at) * sizeof(*t->peer_evidence));
-	t->peer_evidence[at] = id;
-	t->npeer_evidence++;
+	memmove(&set->ids[at + 1], &set->ids[at], (set->n - at) * sizeof(*set->ids));
+	set->ids[at] = id;
+	set->n++;
 	return 0;
 }
 
-bool tables_evidence_is_peer(const struct tables *t, int64_t id)
+static bool evidence_ids_has(const struct evidence_ids *set, int64_t id)
 {
-	size_t lo = 0, hi = t->npeer_evidence;
+	size_t lo = 0, hi = set->n;
 
 	if (id <= 0)
 		return false;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (t->peer_evidence[mid] == id)
+		if (set->ids[mid] == id)
 			return true;
-		if (t->peer_evidence[mid] < id)
+		if (set->ids[mid] < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return false;
+}
+
+static int peer_evidence_note(void *ctx, int64_t id)
+{
+	return evidence_ids_note(&((struct tables *)ctx)->peer_evidence, id);
+}
+
+static int crowdsec_evidence_note(void *ctx, int64_t id)
+{
+	return evidence_ids_note(&((struct tables *)ctx)->crowdsec_evidence, id);
+}
+
+bool tables_evidence_is_peer(const struct tables *t, int64_t id)
+{
+	return evidence_ids_has(&t->peer_evidence, id);
+}
+
+bool tables_evidence_is_crowdsec(const struct tables *t, int64_t id)
+{
+	return evidence_ids_has(&t->crowdsec_evidence, id);
+}
+
+/* Evidence that yields to a local writer's: a peer's or CrowdSec's. */
+static bool evidence_yields(const struct tables *t, int64_t id)
+{
+	return tables_evidence_is_peer(t, id) || tables_evidence_is_crowdsec(t, id);
 }
 
 int64_t tables_peer_evidence(struct tables *t, const char *detail, int64_t now)
@@ -116,6 +139,17 @@ int64_t tables_peer_evidence(struct tables *t, const char *detail, int64_t now)
 	if (id <= 0)
 		return id;
 	err = peer_evidence_note(t, id);
+	return err ? err : id;
+}
+
+int64_t tables_crowdsec_evidence(struct tables *t, const char *detail, int64_t now)
+{
+	int64_t id = tables_evidence(t, "crowdsec", detail, now);
+	int err;
+
+	if (id <= 0)
+		return id;
+	err = crowdsec_evidence_note(t, id);
 	return err ? err : id;
 }
 
@@ -143,6 +177,8 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 		err = mapindex_init(&t->index, &maps->index);
 	if (!err && st)
 		err = store_evidence_ids(st, "peer", peer_evidence_note, t);
+	if (!err && st)
+		err = store_evidence_ids(st, "crowdsec", crowdsec_evidence_note, t);
 	for (size_t i = 0; !err && i < cfg->ntables && i < GW_MAX_TABLES; i++) {
 		struct table *tb = &t->table[i];
 
@@ -179,7 +215,8 @@ void tables_free(struct tables *t)
 	addr_list_free(&t->changed);
 	if (t->index.slots)
 		mapindex_free(&t->index);
-	free(t->peer_evidence);
+	free(t->peer_evidence.ids);
+	free(t->crowdsec_evidence.ids);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -189,6 +226,11 @@ static int group_open(struct tables *t)
 		return 0;
 	t->in_group = true;
 	return t->store ? store_begin(t->store) : 0;
+}
+
+int tables_begin(struct tables *t)
+{
+	return group_open(t);
 }
 
 int64_t tables_evidence(struct tables *t, const char *source, const char *detail, int64_t now)
@@ -392,8 +434,8 @@ static int node_read_counters(const struct tables *t, const struct addr_prefix *
 }
 
 /*
- * p is in table idx already. If only a peer listed it and this writer is
- * not a peer, the entry becomes this writer's: its evidence and time, the
+ * p is in table idx already. If only a peer or CrowdSec listed it and this writer is
+ * neither, the entry becomes this writer's: its evidence and time, the
  * clock of the table's timeout restarted. Returns 0 or -errno.
  */
 static int entry_take_local(struct tables *t, int idx, const struct addr_prefix *p,
@@ -402,13 +444,18 @@ static int entry_take_local(struct tables *t, int idx, const struct addr_prefix 
 	struct table *tb = &t->table[idx];
 	struct entry_meta *m = addrmap_get(&tb->entries, p);
 
-	if (!m || !tables_evidence_is_peer(t, m->evidence_id) ||
-	    tables_evidence_is_peer(t, evidence_id) || evidence_id <= 0)
+	int ret;
+
+	if (!m || !evidence_yields(t, m->evidence_id) || evidence_yields(t, evidence_id) ||
+	    evidence_id <= 0)
 		return 0;
 	m->evidence_id = evidence_id;
 	m->added = m->cleared = now;
 	tb->dirty = true;
-	return entry_store(t, idx, p, m);
+	ret = entry_store(t, idx, p, m);
+	if (!ret && t->on_add)
+		t->on_add(t->on_add_ctx, idx, p, evidence_id, now);
+	return ret;
 }
 
 int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t evidence_id,
@@ -443,6 +490,8 @@ int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t e
 	if (ret)
 		return ret;
 	t->table[idx].dirty = true;
+	if (t->on_add && !evidence_yields(t, evidence_id))
+		t->on_add(t->on_add_ctx, idx, p, evidence_id, now);
 	return 1;
 }
 

@@ -61,6 +61,12 @@ struct tables_maps {
 	struct mapindex_maps index;	/* the first-level index in front of them */
 };
 
+/* A sorted set of evidence ids. */
+struct evidence_ids {
+	int64_t *ids;
+	size_t n, cap;
+};
+
 struct tables {
 	struct table table[GW_MAX_TABLES];
 	size_t ntables;
@@ -92,14 +98,23 @@ struct tables {
 	int store_err;
 	uint64_t unsaved_dropped;
 	/*
-	 * The ids of the peers' evidence (source "peer"), ascending: an entry
-	 * that holds one came from the table exchange alone, and yields to
-	 * any other writer's evidence (tables_add()). Read from the store at
-	 * tables_init(), added to by tables_peer_evidence().
+	 * The ids of evidence that yields to any other writer's (tables_add()):
+	 * the peers' (source "peer", the table exchange) and CrowdSec's
+	 * decisions (source "crowdsec"), each ascending. Read from the store at
+	 * tables_init(), added to by tables_peer_evidence() and
+	 * tables_crowdsec_evidence().
 	 */
-	int64_t *peer_evidence;
-	size_t npeer_evidence;
-	size_t peer_evidence_cap;
+	struct evidence_ids peer_evidence;
+	struct evidence_ids crowdsec_evidence;
+	/*
+	 * Called once for every entry that becomes a table's with a local
+	 * writer's evidence (tables_add() adding it, or taking it from a peer
+	 * or CrowdSec): what the CrowdSec client pushes. NULL: nobody listens.
+	 * Bulk loads (tables_add_list(), tables_restore()) do not call it.
+	 */
+	void (*on_add)(void *ctx, int idx, const struct addr_prefix *p, int64_t evidence_id,
+		       int64_t now);
+	void *on_add_ctx;
 };
 
 /* Counts of the keys the store has not caught up with (tables_unsaved()). */
@@ -119,6 +134,13 @@ void tables_free(struct tables *t);
 /* Index of the table called name, or -1. */
 int tables_find(const struct tables *t, const char *name);
 
+/*
+ * Open the change group now: the store's writes of a table writer's own
+ * (on the store's connection) join the group's transaction. Returns 0 or
+ * -errno; tables_commit() ends it.
+ */
+int tables_begin(struct tables *t);
+
 /* Record evidence (with the store; 0 without one). Returns id or -errno. */
 int64_t tables_evidence(struct tables *t, const char *source, const char *detail, int64_t now);
 
@@ -130,14 +152,21 @@ int64_t tables_evidence(struct tables *t, const char *source, const char *detail
 int64_t tables_peer_evidence(struct tables *t, const char *detail, int64_t now);
 /* Whether evidence id is a peer's (table exchange). */
 bool tables_evidence_is_peer(const struct tables *t, int64_t id);
+/*
+ * Record evidence for a CrowdSec decision (source "crowdsec"): like a
+ * peer's, it yields to any local writer. Returns the id, -errno, 0 without
+ * a store.
+ */
+int64_t tables_crowdsec_evidence(struct tables *t, const char *detail, int64_t now);
+bool tables_evidence_is_crowdsec(const struct tables *t, int64_t id);
 /* The metadata of p in table idx, or NULL when it is not there. */
 const struct entry_meta *tables_entry(const struct tables *t, int idx, const struct addr_prefix *p);
 
 /*
- * Add p to table idx. When p is there already with a peer's evidence and
- * this evidence is not a peer's, p takes this evidence and time (a local
- * reason replaces the exchange's, so no peer can remove it later) and 0
- * is returned. Returns 1 when added, 0 when already there,
+ * Add p to table idx. When p is there already with a peer's or CrowdSec's
+ * evidence and this evidence is neither, p takes this evidence and time (a
+ * local reason replaces the remote one, so no peer or CrowdSec decision can
+ * remove it later) and 0 is returned. Returns 1 when added, 0 when already there,
  * -ENOSPC when the table is full (counted in refused_full), -errno.
  */
 int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t evidence_id,
