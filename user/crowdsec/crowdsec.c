@@ -245,47 +245,24 @@ static void requeue_inflight(struct crowdsec *cs)
 	cs->ninflight = 0;
 }
 
-static int start_child(struct daemon *d, char *err, size_t errlen)
+int crowdsec_attach(struct daemon *d, int fd, pid_t pid, char *err, size_t errlen)
 {
 	struct crowdsec *cs = cs_of(d);
-	struct cs_msg_config m;
-	char fdarg[16];
-	char *argv[] = { "greywalld", CROWDSEC_CHILD_OPTION, fdarg, NULL };
 	struct epoll_event ev = { .events = EPOLLIN };
-	int sv[2], ret;
-	pid_t pid;
+	struct cs_msg_config m;
+	int ret = build_config(d, &m, err, errlen);
 
-	ret = build_config(d, &m, err, errlen);
 	if (ret)
 		goto out;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-		ret = -errno;
-		snprintf(err, errlen, "crowdsec: socketpair: %s", strerror(errno));
-		goto out;
-	}
-	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "crowdsec: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		goto out;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		exec_child(sv[1], argv);
-	}
-	close(sv[1]);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	cs->pid = pid;
-	cs->fd = sv[0];
+	cs->fd = fd;
 	cs->restart_at = 0;
 	if (send(cs->fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(m)) {
 		ret = -errno;
 		snprintf(err, errlen, "crowdsec: sending the settings: %s", strerror(errno));
-		kill(pid, SIGTERM);
-		drop_child_io(d);
+		cs->fd = -1;
+		cs->pid = 0;
 		goto out;
 	}
 	if (d->epoll_fd >= 0) {
@@ -296,6 +273,41 @@ static int start_child(struct daemon *d, char *err, size_t errlen)
 		 m.pull ? ", pulling" : "", m.push ? ", pushing" : "");
 out:
 	explicit_bzero(&m, sizeof(m));
+	return ret;
+}
+
+static int start_child(struct daemon *d, char *err, size_t errlen)
+{
+	char fdarg[16];
+	char *argv[] = { "greywalld", CROWDSEC_CHILD_OPTION, fdarg, NULL };
+	int sv[2], ret;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		ret = -errno;
+		snprintf(err, errlen, "crowdsec: socketpair: %s", strerror(errno));
+		return ret;
+	}
+	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "crowdsec: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		exec_child(sv[1], argv);
+	}
+	close(sv[1]);
+	ret = crowdsec_attach(d, sv[0], pid, err, errlen);
+	if (ret) {
+		close(sv[0]);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
 	return ret;
 }
 
@@ -1014,7 +1026,7 @@ static int queue_size(struct crowdsec *cs, const struct config_crowdsec *c)
 	return 0;
 }
 
-int crowdsec_start(struct daemon *d, char *err, size_t errlen)
+int crowdsec_open(struct daemon *d, char *err, size_t errlen)
 {
 	struct crowdsec *cs;
 	int ret;
@@ -1046,13 +1058,17 @@ int crowdsec_start(struct daemon *d, char *err, size_t errlen)
 	}
 	d->tables.on_add = on_table_add;
 	d->tables.on_add_ctx = d;
-	ret = start_child(d, err, errlen);
-	if (ret)
-		return ret;
 	/* Decisions that ended while greywalld was down go now. */
 	expire_due(d, (int64_t)time(NULL));
 	commit(d);
 	return 0;
+}
+
+int crowdsec_start(struct daemon *d, char *err, size_t errlen)
+{
+	int ret = crowdsec_open(d, err, errlen);
+
+	return ret || !d->crowdsec ? ret : start_child(d, err, errlen);
 }
 
 void crowdsec_periodic(struct daemon *d, int64_t now)

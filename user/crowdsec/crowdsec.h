@@ -32,6 +32,13 @@ struct daemon;
  * the message in err.
  */
 int crowdsec_start(struct daemon *d, char *err, size_t errlen);
+/*
+ * crowdsec_start() is these two and a fork: the state and the store
+ * (no child), then a child's socket taken (the settings sent to it).
+ * A unit test plays the child on a socketpair of its own.
+ */
+int crowdsec_open(struct daemon *d, char *err, size_t errlen);
+int crowdsec_attach(struct daemon *d, int fd, pid_t pid, char *err, size_t errlen);
 /* The child's socket, for the loop; -1 when none. */
 int crowdsec_fd(const struct daemon *d);
 /* The child's socket is readable: apply a bounded piece of what it sent. */
