@@ -81,7 +81,7 @@ struct lapi_stream {
  *
  * Returns 0 with *out filled (free it with lapi_stream_free()), -EBADMSG
  * with a reason in reason[0..reasonlen) for anything else: not JSON
- * (strict, valid UTF-8, nested deeper than LAPI_JSON_DEPTH, a NUL byte,
+ * (json-c's strict mode, valid UTF-8, nested deeper than LAPI_JSON_DEPTH, a NUL byte,
  * trailing text), a field missing or of the wrong type, a string holding
  * a NUL, a duration that does not parse, a value of any decision that
  * lapi_parse_value() refuses. -ENOMEM. On error *out is empty.
