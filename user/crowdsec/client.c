@@ -28,10 +28,10 @@
 #include "spamd/privsep.h"
 
 /* Backoff after a failed pull: from 1 s, doubling, to max(every, 60 s). */
-#define BACKOFF_FIRST_MS 1000
-#define BACKOFF_CAP_MIN_MS 60000
+#define BACKOFF_FIRST_MS    1000
+#define BACKOFF_CAP_MIN_MS  60000
 #define CONNECT_TIMEOUT_MAX 5
-#define USER_AGENT "greywall-bouncer/1"
+#define USER_AGENT	    "greywall-bouncer/1"
 
 struct answer {
 	char *buf;
@@ -53,7 +53,7 @@ struct child {
 	bool startup;
 	/* Push: the login token and the batch being collected. */
 	char token[LAPI_TOKEN_MAX];
-	int64_t token_expire;	/* unix seconds */
+	int64_t token_expire; /* unix seconds */
 	struct cs_msg_alert *batch;
 	size_t nbatch;
 	uint64_t batch_seq;
@@ -86,11 +86,11 @@ static bool send_msg(struct child *c, const void *msg, size_t len)
 }
 
 static bool send_log(struct child *c, enum cs_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static bool send_log(struct child *c, enum cs_log_level level, const char *fmt, ...)
 {
-	struct cs_msg_log m = { .type = CS_MSG_LOG, .level = level };
+	struct cs_msg_log m = {.type = CS_MSG_LOG, .level = level};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -102,11 +102,11 @@ static bool send_log(struct child *c, enum cs_log_level level, const char *fmt, 
 static bool send_fail(struct child *c, enum cs_what what, const struct outcome *o, uint64_t seq)
 {
 	struct cs_msg_fail m = {
-		.type = CS_MSG_FAIL,
-		.what = what,
-		.kind = o->kind,
-		.http_status = o->http_status,
-		.seq = seq,
+	    .type = CS_MSG_FAIL,
+	    .what = what,
+	    .kind = o->kind,
+	    .http_status = o->http_status,
+	    .seq = seq,
 	};
 
 	snprintf(m.text, sizeof(m.text), "%s", o->text);
@@ -114,7 +114,7 @@ static bool send_fail(struct child *c, enum cs_what what, const struct outcome *
 }
 
 static void fail(struct outcome *o, enum cs_err_kind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fail(struct outcome *o, enum cs_err_kind kind, const char *fmt, ...)
 {
@@ -241,7 +241,7 @@ static bool request(struct child *c, const char *path, const char *header, const
 		return false;
 	}
 
-	curl_easy_reset(c->curl);	/* keeps the open connection */
+	curl_easy_reset(c->curl); /* keeps the open connection */
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -287,9 +287,8 @@ static bool request(struct child *c, const char *path, const char *header, const
 	if (c->http_status < 200 || c->http_status > 299) {
 		fail(o, c->http_status == 401 || c->http_status == 403 ? CS_ERR_AUTH : CS_ERR_HTTP,
 		     "%s: HTTP status %ld", path, c->http_status);
-		o->http_status = c->http_status > 0 && c->http_status < 1000 ?
-					 (uint32_t)c->http_status :
-					 0;
+		o->http_status =
+		    c->http_status > 0 && c->http_status < 1000 ? (uint32_t)c->http_status : 0;
 		return false;
 	}
 	return true;
@@ -298,7 +297,7 @@ static bool request(struct child *c, const char *path, const char *header, const
 /* One pull: the messages on success, a FAIL otherwise; false when the parent is gone. */
 static bool pull(struct child *c)
 {
-	struct cs_msg_pull_begin begin = { .type = CS_MSG_PULL_BEGIN };
+	struct cs_msg_pull_begin begin = {.type = CS_MSG_PULL_BEGIN};
 	char header[CS_SECRET_MAX + 32], reason[LAPI_REASON_MAX];
 	struct lapi_stream stream;
 	struct outcome o;
@@ -311,8 +310,9 @@ static bool pull(struct child *c)
 		ok = false;
 	} else {
 		snprintf(header, sizeof(header), "X-Api-Key: %s", c->cfg.bouncer_key);
-		ok = request(c, startup ? "v1/decisions/stream?startup=true" :
-					  "v1/decisions/stream?startup=false",
+		ok = request(c,
+			     startup ? "v1/decisions/stream?startup=true"
+				     : "v1/decisions/stream?startup=false",
 			     header, NULL, 0, &o);
 		explicit_bzero(header, sizeof(header));
 	}
@@ -400,8 +400,8 @@ static bool post_alerts(struct child *c, const char *body, size_t len, struct ou
 /* Push the batch collected; answers PUSH_DONE or FAIL. False when the parent is gone. */
 static bool push(struct child *c, uint64_t seq)
 {
-	struct cs_msg_seq done = { .type = CS_MSG_PUSH_DONE, .seq = seq };
-	struct outcome o = { 0 };
+	struct cs_msg_seq done = {.type = CS_MSG_PUSH_DONE, .seq = seq};
+	struct outcome o = {0};
 	size_t n = 0, len;
 	char *body = NULL;
 	bool ok = true, unauthorized;
@@ -431,7 +431,8 @@ static bool push(struct child *c, uint64_t seq)
 		return send_fail(c, CS_WHAT_PUSH, &o, seq);
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!c->token[0] || c->token_expire - CROWDSEC_TOKEN_MARGIN <= (int64_t)time(NULL)) {
+		if (!c->token[0] ||
+		    c->token_expire - CROWDSEC_TOKEN_MARGIN <= (int64_t)time(NULL)) {
 			if (!login(c, &o)) {
 				free(body);
 				if (!send_fail(c, CS_WHAT_LOGIN, &o, seq))
@@ -507,7 +508,7 @@ static int handle(struct child *c, const void *buf, size_t len, bool *configured
 
 int crowdsec_child_main(int fd)
 {
-	struct child c = { .fd = fd };
+	struct child c = {.fd = fd};
 	bool configured = false;
 	int status = CROWDSEC_EXIT_FATAL;
 	/* One byte more than the largest message, so a longer one shows as too long. */
@@ -524,7 +525,7 @@ int crowdsec_child_main(int fd)
 	if (!c.curl)
 		goto out;
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int64_t wait = -1;
 		ssize_t n;
 		int ret;

@@ -17,10 +17,10 @@
 #define CROWDSEC_TOKEN_MARGIN 60
 
 /* Exit statuses of the child. */
-#define CROWDSEC_EXIT_EOF 0	/* the parent closed FD */
-#define CROWDSEC_EXIT_FATAL 1	/* out of memory, libcurl would not start */
-#define CROWDSEC_EXIT_PROTO 2	/* the parent sent something proto.h does not allow */
-#define CROWDSEC_EXIT_USAGE 64	/* bad command line, or the privilege drop failed */
+#define CROWDSEC_EXIT_EOF   0  /* the parent closed FD */
+#define CROWDSEC_EXIT_FATAL 1  /* out of memory, libcurl would not start */
+#define CROWDSEC_EXIT_PROTO 2  /* the parent sent something proto.h does not allow */
+#define CROWDSEC_EXIT_USAGE 64 /* bad command line, or the privilege drop failed */
 
 /*
  * The child's loop over fd (a SOCK_SEQPACKET socket): reads CS_MSG_CONFIG

@@ -22,14 +22,14 @@ static const struct {
 	const char *name;
 	uint64_t ns;
 } duration_units[] = {
-	{ "ns", 1 },
-	{ "us", 1000 },
-	{ "\xc2\xb5s", 1000 },	/* U+00B5 micro sign */
-	{ "\xce\xbcs", 1000 },	/* U+03BC Greek mu */
-	{ "ms", 1000000 },
-	{ "s", NS_PER_SECOND },
-	{ "m", 60 * NS_PER_SECOND },
-	{ "h", 3600 * NS_PER_SECOND },
+    {"ns", 1},
+    {"us", 1000},
+    {"\xc2\xb5s", 1000}, /* U+00B5 micro sign */
+    {"\xce\xbcs", 1000}, /* U+03BC Greek mu */
+    {"ms", 1000000},
+    {"s", NS_PER_SECOND},
+    {"m", 60 * NS_PER_SECOND},
+    {"h", 3600 * NS_PER_SECOND},
 };
 
 static bool is_digit(char c)
@@ -112,7 +112,7 @@ int lapi_parse_duration(const char *text, int64_t *seconds)
 
 		if (ret)
 			return ret;
-		total += ns;	/* both <= 2^63: no wrap */
+		total += ns; /* both <= 2^63: no wrap */
 		if (total > DURATION_NS_MAX)
 			return -ERANGE;
 	}
@@ -142,7 +142,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 
 static unsigned days_in_month(unsigned y, unsigned m)
 {
-	static const unsigned char days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const unsigned char days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : days[m - 1];
@@ -235,7 +235,7 @@ int lapi_parse_value(const char *text, struct addr_prefix *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8], canonical[ADDR_STRLEN];
 	const char *slash;
-	struct addr_prefix p = { 0 };
+	struct addr_prefix p = {0};
 	uint8_t raw[16];
 	size_t alen;
 	long plen = -1;
@@ -269,7 +269,7 @@ int lapi_parse_value(const char *text, struct addr_prefix *out)
 			return -EINVAL;
 		p.plen = (uint8_t)(plen < 0 ? 32 : plen);
 	} else if (inet_pton(AF_INET6, buf, raw) == 1) {
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 		if (plen > 128)
 			return -EINVAL;
@@ -294,7 +294,7 @@ int lapi_parse_value(const char *text, struct addr_prefix *out)
 }
 
 static void say(char *reason, size_t reasonlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void say(char *reason, size_t reasonlen, const char *fmt, ...)
 {
@@ -311,8 +311,7 @@ static void say(char *reason, size_t reasonlen, const char *fmt, ...)
  * Parse body[0..len) as one strict JSON document, valid UTF-8, at most
  * LAPI_JSON_DEPTH deep, with nothing but whitespace after it.
  */
-static struct json_object *parse_json(const char *body, size_t len, char *reason,
-				      size_t reasonlen)
+static struct json_object *parse_json(const char *body, size_t len, char *reason, size_t reasonlen)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -333,7 +332,7 @@ static struct json_object *parse_json(const char *body, size_t len, char *reason
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 |
-					    JSON_TOKENER_ALLOW_TRAILING_CHARS);
+					JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
@@ -390,11 +389,11 @@ struct stream_walk {
 	size_t reasonlen;
 };
 
-static int stream_decision(struct stream_walk *w, struct json_object *d, const char *list,
-			   size_t i, bool deleted)
+static int stream_decision(struct stream_walk *w, struct json_object *d, const char *list, size_t i,
+			   bool deleted)
 {
-	static const char *const strings[] = { "type", "scope", "value", "origin", "scenario",
-					       "duration" };
+	static const char *const strings[] = {"type",	"scope",    "value",
+					      "origin", "scenario", "duration"};
 	const char *text[6];
 	size_t len[6];
 	struct json_object *idobj;
@@ -479,7 +478,7 @@ static int stream_list(struct stream_walk *w, struct json_object *root, const ch
 	size_t n;
 
 	if (!json_object_object_get_ex(root, key, &list) || !list)
-		return 0;	/* missing or null: none */
+		return 0; /* missing or null: none */
 	if (!json_object_is_type(list, json_type_array)) {
 		say(w->reason, w->reasonlen, "\"%s\" is neither null nor an array", key);
 		return -EBADMSG;
@@ -503,7 +502,7 @@ void lapi_stream_free(struct lapi_stream *stream)
 int lapi_parse_stream(const char *body, size_t len, struct lapi_stream *out, char *reason,
 		      size_t reasonlen)
 {
-	struct stream_walk w = { .out = out, .reason = reason, .reasonlen = reasonlen };
+	struct stream_walk w = {.out = out, .reason = reason, .reasonlen = reasonlen};
 	struct json_object *root;
 	int ret;
 
@@ -710,7 +709,7 @@ static int serialize(struct json_object *root, char **body, size_t *len)
 	size_t n;
 
 	text = json_object_to_json_string_length(
-		root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	if (!text)
 		return -ENOMEM;
 	*body = malloc(n + 1);

@@ -61,9 +61,9 @@ int lapi_parse_value(const char *text, struct addr_prefix *out);
 
 /* One /v1/decisions/stream answer, taken whole. */
 struct lapi_stream {
-	struct cs_msg_decision *decisions;	/* type, deleted, scope, id, ... set */
+	struct cs_msg_decision *decisions; /* type, deleted, scope, id, ... set */
 	size_t ndecisions;
-	struct cs_msg_pull_end counts;		/* added, deleted, ignored_*: the rest 0 */
+	struct cs_msg_pull_end counts; /* added, deleted, ignored_*: the rest 0 */
 };
 
 /*
