@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crowdsec/client.h"
 #include "daemon/daemon.h"
 #include "lib/log.h"
 #include "spamd/tarpit_child.h"
@@ -41,6 +42,9 @@ int main(int argc, char **argv)
 	/* The tarpit child, exec'd by spamd_child.c: nothing of the daemon's start-up runs. */
 	if (argc > 1 && !strcmp(argv[1], TARPIT_CHILD_OPTION))
 		_exit(tarpit_child_main(argc, argv));
+	/* The crowdsec child (crowdsec/client.h): the only part that speaks HTTP to CrowdSec. */
+	if (argc > 1 && !strcmp(argv[1], CROWDSEC_CHILD_OPTION))
+		_exit(crowdsec_child_exec_main(argc, argv));
 	/*
 	 * Whatever umask greywalld was started with: what it creates (the
 	 * store, the state-dir, pinned maps, the files of fetch commands) is

@@ -22,7 +22,8 @@ cd "$(dirname "$0")/../.."
 # every limit (smtp: past SMTP_LINE_MAX, 8192; privsep: past PRIVSEP_LINE_MAX,
 # 73984; blacklist: past its 1024-byte carried line, in gzip too; watch: past
 # WATCH_LINE_MAX, 4096; listformat: past LISTFORMAT_LINE_MAX, 8192, and
-# across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408).
+# across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408;
+# crowdsec: a stream answer of a few dozen decisions).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/lib/fetch.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -32,6 +33,7 @@ HARNESSES=(
 	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
 	"listformat 24576: user/lib/addr.c user/lib/addrrange.c user/lib/escape.c"
 	"sync 1500: user/sync/wire.c user/sync/key.c user/lib/addr.c -lcrypto"
+	"crowdsec 16384: user/crowdsec/lapi.c user/crowdsec/proto.c user/lib/addr.c user/lib/array.c -ljson-c"
 )
 
 CLANG=${CLANG:-clang}
