@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crowdsec/client.h"
 #include "crowdsec/crowdsec.h"
 #include "crowdsec/cs_store.h"
 #include "crowdsec/proto.h"
@@ -74,7 +76,7 @@ struct crowdsec {
 	bool connected;
 	int64_t last_pull, last_ok;
 	uint64_t last_millis, last_bytes, pulls_ok, pulls_failed;
-	uint64_t added, deleted, expired, ignored_type, ignored_scope, refused, rejected;
+	uint64_t added, deleted, expired, ignored_type, ignored_scope, refused, rejected, too_wide;
 	uint64_t errors[CS_ERR_KINDS];
 	char last_error[CS_TEXT_MAX + 64];
 	int64_t last_error_at;
@@ -82,8 +84,8 @@ struct crowdsec {
 	/* Push state. */
 	struct cs_push_item *queue;	/* a ring of capacity push_queue */
 	size_t qhead, qlen, qcap;
-	struct cs_push_item inflight[CROWDSEC_BATCH_MAX];
-	int64_t inflight_until[CROWDSEC_BATCH_MAX];
+	struct cs_push_item inflight[CROWDSEC_PUSH_BATCH];
+	int64_t inflight_until[CROWDSEC_PUSH_BATCH];
 	size_t ninflight;
 	uint64_t seq;
 	int64_t push_next_at;
@@ -429,6 +431,9 @@ static int decision_prefix(const struct cs_msg_decision *m, struct addr_prefix *
 		return -EINVAL;
 	if (m->scope == CS_SCOPE_IP && !addr_is_host(p))
 		return -EINVAL;
+	/* A typo in cscli (or a LAPI gone wrong) must not cut the gateway off the Internet. */
+	if (p->plen < (p->family == AF_INET ? CROWDSEC_WIDEST4 : CROWDSEC_WIDEST6))
+		return -E2BIG;
 	return 0;
 }
 
@@ -443,7 +448,14 @@ static void decision_new(struct daemon *d, const struct cs_msg_decision *m, int6
 	int64_t evidence, until;
 	int created, ret;
 
-	if (decision_prefix(m, &p) || m->duration > INT32_MAX) {
+	ret = decision_prefix(m, &p);
+	if (ret == -E2BIG) {
+		if (!cs->too_wide++)
+			log_err("crowdsec: decision %" PRId64 " bans %s: wider than /%d (IPv4) or /%d"
+				" (IPv6), refused", m->id, m->value, CROWDSEC_WIDEST4, CROWDSEC_WIDEST6);
+		return;
+	}
+	if (ret || m->duration > INT32_MAX) {
 		cs->rejected++;
 		return;
 	}
@@ -685,9 +697,13 @@ static bool make_alert(struct daemon *d, const struct cs_push_item *it, uint64_t
 		return false;
 	if (until && *until > now)
 		return false;
-	duration = tb->timeout ? (int64_t)tb->timeout - (now - m->added)
-			       : (int64_t)cfg_of(d)->push_duration;
-	if (duration <= 0)
+	/*
+	 * CrowdSec ends a decision at the alert's stop_at (when the entry
+	 * was added) plus its duration: the table's whole timeout, so both
+	 * end together, even for an addition pushed late.
+	 */
+	duration = tb->timeout ? (int64_t)tb->timeout : (int64_t)cfg_of(d)->push_duration;
+	if (m->added + duration <= now)
 		return false;
 	if (!d->store || store_evidence_get(d->store, m->evidence_id, &ev)) {
 		memset(&ev, 0, sizeof(ev));
@@ -725,7 +741,7 @@ static void push_batch(struct daemon *d, int64_t now)
 
 	if (cs->fd < 0 || cs->ninflight || !cs->qlen || now < cs->push_next_at)
 		return;
-	while (cs->qlen && cs->ninflight < CROWDSEC_BATCH_MAX) {
+	while (cs->qlen && cs->ninflight < CROWDSEC_PUSH_BATCH) {
 		struct cs_push_item it = cs->queue[cs->qhead];
 
 		if (in_batch(cs, &it.p) || !make_alert(d, &it, seq, now, &a)) {
@@ -735,7 +751,7 @@ static void push_batch(struct daemon *d, int64_t now)
 			/* The child is busy (a long pull): the rest waits for the next second. */
 			break;
 		} else {
-			cs->inflight_until[cs->ninflight] = now + a.duration;
+			cs->inflight_until[cs->ninflight] = a.when + a.duration;
 			cs->inflight[cs->ninflight++] = it;
 		}
 		cs->qhead = (cs->qhead + 1) % cs->qcap;
@@ -1217,9 +1233,9 @@ void crowdsec_show(struct daemon *d, FILE *out)
 			"  decisions: %" PRIu64 " added, %" PRIu64 " deleted, %" PRIu64
 			" expired; ignored: %" PRIu64 " not ban, %" PRIu64
 			" not Ip or Range; refused: %" PRIu64 " table full, %" PRIu64
-			" bad value\n",
+			" bad value, %" PRIu64 " too wide\n",
 			cs->added, cs->deleted, cs->expired, cs->ignored_type, cs->ignored_scope,
-			cs->refused, cs->rejected);
+			cs->refused, cs->rejected, cs->too_wide);
 	}
 	if (c->machine) {
 		fprintf(out, "push: machine %s, tables", c->machine);

@@ -22,7 +22,13 @@
 struct daemon;
 
 /* Alerts a push batch carries at most. */
-#define CROWDSEC_BATCH_MAX 100
+#define CROWDSEC_PUSH_BATCH 100
+/*
+ * The widest networks a decision may ban: a wider one (0.0.0.0/0 from a
+ * typo) is refused, counted and logged.
+ */
+#define CROWDSEC_WIDEST4 8
+#define CROWDSEC_WIDEST6 16
 /* Seconds before a child that ended is started again. */
 #define CROWDSEC_RESTART_DELAY 5
 

@@ -171,9 +171,6 @@ struct cs_msg_log {
 	char text[CS_TEXT_MAX];
 };
 
-/* The option greywalld is executed with to be the child: greywalld --crowdsec-child FD. */
-#define CROWDSEC_CHILD_OPTION "--crowdsec-child"
-
 /* The largest message, for receive buffers. */
 #define CS_MSG_MAX sizeof(struct cs_msg_config)
 
