@@ -61,7 +61,7 @@ login=$(gw curl -s -m 5 -X POST -d '{"machine_id":"gw1","password":"a-password-f
 has "the machine logs in (POST /v1/watchers/login from the gateway)" '"code":200.*"token":"' "$login"
 refute_login=$(gw curl -s -m 5 -X POST -d '{"machine_id":"gw1","password":"wrong"}' \
 	"$(cs_url "$CS/lapi")v1/watchers/login")
-ev "! printf '%s' '$refute_login' | grep -q token" "a wrong password gets no token"
+text_matches "a wrong password gets no token" "$refute_login" refute grep -q token
 
 reaches() { cl "$GW_TOOLS/gwnet" connect "$1" "$2" 8080 700; }
 count_is() { [ "$(cs_fwbouncer_count "$CS/bouncer")" = "$1" ]; }
@@ -107,7 +107,7 @@ for mode in nftables ipset; do
 	check "$mode: 198.51.100.7 connects again" reaches 198.51.100.7 192.0.2.1
 	cs_fwbouncer_stop "$CS/bouncer"
 	left=$(gw nft list ruleset 2>&1; gw ipset list -n 2>&1; gw iptables -S 2>&1; gw ip6tables -S 2>&1)
-	ev "! printf '%s' \"\$left\" | grep -q gwcs" "$mode: cs_fwbouncer_stop leaves no table, set or rule of it"
+	text_matches "$mode: cs_fwbouncer_stop leaves no table, set or rule of it" "$left" refute grep -q gwcs
 	check "$mode: cs_fwbouncer_count fails once it is stopped" refute cs_fwbouncer_count "$CS/bouncer"
 done
 

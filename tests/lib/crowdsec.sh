@@ -158,10 +158,10 @@ cs_lapi_answers() {
 
 # cs_lapi_run DIR: start the LAPI of an existing DIR; wait until it answers
 cs_lapi_run() {
-	local dir=$1 i pid
+	local dir=$1 pid
 	cs_spawn "$dir" lapi.netns lapi.pid "$dir/log/stdout.log" crowdsec -c "$dir/config.yaml" -no-cs
 	pid=$(cat "$dir/lapi.pid")
-	for i in $(seq 150); do
+	for _ in $(seq 150); do
 		cs_lapi_answers "$dir" && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.2
@@ -195,7 +195,7 @@ cs_lapi_restart() {
 cs_fwbouncer_name() { echo "gwcs$(printf '%s' "$1" | cksum | cut -d' ' -f1)-$2"; }
 
 cs_fwbouncer_start() {
-	local dir=$1 netns=$2 mode=$3 url=$4 key=$5 n4 n6 i
+	local dir=$1 netns=$2 mode=$3 url=$4 key=$5 n4 n6
 	case $mode in nftables | ipset) ;; *)
 		echo "# cs_fwbouncer_start: mode $mode: nftables or ipset"
 		return 1
@@ -241,7 +241,7 @@ cs_fwbouncer_start() {
 		crowdsec-firewall-bouncer -c "$dir/fwbouncer.yaml"
 	# Ready once its sets (and in nftables mode its rules) are made and its
 	# stream has started: it logs this line before its first pull.
-	for i in $(seq 150); do
+	for _ in $(seq 150); do
 		grep -q "Processing new and deleted decisions" \
 			"$dir/crowdsec-firewall-bouncer.log" 2>/dev/null && break
 		kill -0 "$(cat "$dir/fwbouncer.pid")" 2>/dev/null || break
