@@ -25,15 +25,21 @@
 #   bench/exchange.sh  a 1,000,000-entry peer list with 1% churn merged into
 #                      a table of 1,000,000: greywallctl table T exchange vs
 #                      ipset restore into a swapped set
+#   bench/crowdsec.sh  100,000 CrowdSec decisions imported at once into a
+#                      private LAPI: time until enforced, memory per decision
+#                      and CPU per idle pull of crowdsec-firewall-bouncer in
+#                      nftables mode and in ipset mode (and of every other
+#                      enforcer the script measures)
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
 # the loopback, connlimit.sh on a veth, of throwaway network namespaces.
-# Takes about thirteen minutes.
+# Takes about twenty minutes.
 # Env: BENCH_NO_WRITE=1 prints the results without touching BENCHMARKS.md;
 #      HOLD_RUNS (default 2) runs of each server in bench/tarpit_hold;
 #      BENCH_ONLY=connlimit runs connlimit.sh alone and prints its rows and
 #      section (BENCHMARKS.md untouched); BENCH_ONLY=watch the same for watch.sh,
-#      BENCH_ONLY=sync for sync.sh, BENCH_ONLY=exchange for exchange.sh.
+#      BENCH_ONLY=sync for sync.sh, BENCH_ONLY=exchange for exchange.sh,
+#      BENCH_ONLY=crowdsec for crowdsec.sh.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +55,8 @@ command -v nft >/dev/null && command -v iptables >/dev/null && command -v ethtoo
 	./deploy/install-deps.sh nftables iptables ethtool || exit 1
 command -v fail2ban-regex >/dev/null && /usr/bin/python3 -c 'import pyinotify' 2>/dev/null ||
 	./deploy/install-deps.sh fail2ban python3-pyinotify || exit 1
+command -v crowdsec >/dev/null && command -v crowdsec-firewall-bouncer >/dev/null && command -v jq >/dev/null ||
+	./deploy/install-deps.sh crowdsec crowdsec-firewall-bouncer jq || exit 1
 make -s --no-print-directory .output/bench/xdp_cost .output/bench/tarpit_hold \
 	.output/bench/grey_rate .output/bench/smtp_floor .output/bench/conn_burst .output/tools/gwnet \
 	.output/bench/watch_match .output/bench/watch_latency .output/bench/sync_bench \
@@ -307,6 +315,61 @@ exch_section() {
 	grep -v -e '^RESULT' -e '^RATIO' "$OUT/exchange.txt" | sed "s|/run/gwexch\.[0-9]*/|/run/gwexch.PID/|g" | sed 's/^/    /'
 	echo
 }
+# ---- CrowdSec decisions ---------------------------------------------------------
+cs_run() {
+	echo "== 100,000 CrowdSec decisions imported at once (bench/crowdsec.sh) =="
+	./bench/crowdsec.sh 2>&1 | tee "$OUT/crowdsec.txt"
+	cs_rc=${PIPESTATUS[0]}
+}
+csres() {
+	awk -v n="$1" -v f="$2" '$1 == "RESULT" && $2 == "crowdsec=" n {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit } }' "$OUT/crowdsec.txt"
+}
+# The faster of the firewall bouncer's two modes, among those that held every decision: "mode seconds"
+cs_fastest_peer() {
+	awk '$1 == "RESULT" && $2 ~ /^crowdsec=fw_/ {
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		if (f["complete"] == 1 && (best == "" || f["seconds"] + 0 < best)) { best = f["seconds"] + 0; name = substr($2, 13) } }
+		END { if (name != "") print name, best }' "$OUT/crowdsec.txt"
+}
+cs_rows() {
+	local gw peer
+	gw=$(csres greywall seconds)
+	[ "$(csres greywall complete)" = 1 ] || gw=
+	set -- $(cs_fastest_peer)
+	peer="${1:-none} ${2:-?} s"
+	set -- $(verdict "$gw" "${2:-}" "<=" 0.1)
+	[ "$cs_rc" -eq 0 ] || set -- "$1" "**MISS**"
+	echo "| $(csres fw_nftables count) CrowdSec decisions imported at once to all enforced: greywall (${gw:-not measured} s) / the faster crowdsec-firewall-bouncer mode ($peer; nftables $(csres fw_nftables seconds) s, ipset $(csres fw_ipset seconds) s) <= 0.1 | $1 | $2 |"
+}
+cs_section() {
+	echo "### CrowdSec decisions: 100,000 imported at once"
+	echo
+	if [ "$cs_rc" -ne 0 ]; then
+		echo "**bench/crowdsec.sh failed** (see the output of \`make bench\`)."
+		echo
+	fi
+	grep -v '^RESULT' "$OUT/crowdsec.txt" | sed -e 's/gwcrowdsec[0-9]*/gwcrowdsecPID/g' | sed 's/^/    /'
+	echo
+	echo "| enforcer | held | to all enforced (s) | import (s) | kernel B / decision | process RSS B / decision | idle pulls | CPU / idle pull (us, utime+stime) | on-CPU / idle pull (us, schedstat) | LAPI CPU / pull (us) | LAPI answer (ms, median) |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	result_rows crowdsec "$OUT/crowdsec.txt" 'printf "| %s | %s of %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f["crowdsec"],
+			f["held"], f["count"], f["seconds"], f["import_s"], f["kernel_bytes_per_decision"],
+			f["rss_bytes_per_decision"], f["pulls"], f["cpu_us_per_pull"], f["sched_us_per_pull"],
+			f["lapi_cpu_us_per_pull"], f["lapi_answer_median_ms"]'
+	echo
+	echo "ipset's own size of its two sets: $(csres fw_ipset ipset_bytes_per_decision) B a decision;" \
+		"crowdsec-firewall-bouncer's nftables sets hold a range as: $(csres fw_nftables ranges)."
+	echo
+}
+if [ "${BENCH_ONLY:-}" = crowdsec ]; then
+	cs_run
+	echo
+	cs_rows
+	echo
+	cs_section
+	exit "$cs_rc"
+fi
 if [ "${BENCH_ONLY:-}" = sync ]; then
 	sync_run
 	echo
@@ -380,6 +443,8 @@ echo
 sync_run
 echo
 exch_run
+echo
+cs_run
 
 # ---- results ----------------------------------------------------------
 res() { # file case -> ns
@@ -458,6 +523,7 @@ section() {
 	watch_rows
 	sync_rows
 	exch_rows
+	cs_rows
 	echo
 	echo "### Loading 1,000,000 addresses"
 	echo
@@ -469,6 +535,7 @@ section() {
 	watch_section
 	sync_section
 	exch_section
+	cs_section
 }
 
 # The tarpit's and the greylist's rows in the targets table.
@@ -534,7 +601,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|established|loading|tarpit|greylist|connections|lines/s|trap login|a trap hit|merging)' "$OUT/section.md"
+grep -E '^\| (greywall|established|loading|tarpit|greylist|connections|lines/s|trap login|a trap hit|merging|[0-9]+ CrowdSec)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
@@ -550,4 +617,4 @@ if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	echo "results written to $md"
 fi
 [ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ] && [ "$conn_rc" -eq 0 ] &&
-	[ "$watch_rc" -eq 0 ] && [ "$sync_rc" -eq 0 ] && [ "$exch_rc" -eq 0 ]
+	[ "$watch_rc" -eq 0 ] && [ "$sync_rc" -eq 0 ] && [ "$exch_rc" -eq 0 ] && [ "$cs_rc" -eq 0 ]

@@ -16,11 +16,23 @@ export DEBIAN_FRONTEND=noninteractive
 case " $missing " in *" postfix "*)
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 esac
+# CrowdSec's post-install script registers with the online API unless
+# online_api_credentials.yaml has something in it; offline that fails the
+# install. The tests run private LAPIs, which never use it.
+case " $missing " in *" crowdsec "*)
+	if [ ! -s /etc/crowdsec/online_api_credentials.yaml ]; then
+		mkdir -p /etc/crowdsec
+		echo "# greywall: no online API (deploy/install-deps.sh)" \
+			>/etc/crowdsec/online_api_credentials.yaml
+	fi
+esac
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends $missing >/dev/null
 # Packages that ship a service: the benchmarks and tests run private
 # instances, so the system's is left disabled and stopped.
-for svc in postfix postgrey endlessh dovecot; do
+# crowdsec-firewall-bouncer's post-install also registers a bouncer in the
+# system LAPI's database: harmless, left as it is.
+for svc in postfix postgrey endlessh dovecot crowdsec crowdsec-firewall-bouncer; do
 	case " $missing " in *" $svc "*) ;; *) continue ;; esac
 	if command -v systemctl >/dev/null 2>&1; then
 		systemctl disable "$svc.service" >/dev/null 2>&1 || true
