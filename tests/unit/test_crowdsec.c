@@ -429,6 +429,15 @@ static void test_push(void)
 	crowdsec_periodic(&d, now + 6);
 	n = received(a, 8, &end);
 	CHECK_INT(n, 5, "a full queue keeps its bound: 5 of 8 sent, the rest counted as dropped");
+
+	/* greywalld stops with that batch unanswered: it is pushed after the next start. */
+	crowdsec_close(&d);
+	close(child);
+	attach();
+	crowdsec_periodic(&d, now + 7);
+	n = received(a, 8, &end);
+	CHECK(n == 5 && !strcmp(a[0].value, "192.0.2.100") && !strcmp(a[4].value, "192.0.2.104"),
+	      "what was not pushed at stop is pushed after the start, in order (%zu)", n);
 }
 
 static void test_protocol_errors(void)

@@ -1019,6 +1019,43 @@ static int load_pushed(void *ctx, const struct addr_prefix *p, int64_t until)
 	return 0;
 }
 
+static int load_queued(void *ctx, const struct addr_prefix *p, const char *table,
+		       int64_t evidence_id, int64_t added)
+{
+	struct daemon *d = ctx;
+	struct crowdsec *cs = cs_of(d);
+	int idx = tables_find(&d->tables, table);
+	struct cs_push_item *it;
+
+	if (idx < 0 || cs->qlen == cs->qcap)
+		return 0;
+	it = &cs->queue[(cs->qhead + cs->qlen) % cs->qcap];
+	it->p = *p;
+	it->table = idx;
+	it->evidence_id = evidence_id;
+	it->when = added;
+	cs->qlen++;
+	return 0;
+}
+
+/* The queue (and a batch out) into the store, for the next start. */
+static void save_queue(struct daemon *d)
+{
+	struct crowdsec *cs = cs_of(d);
+
+	requeue_inflight(cs);
+	if (!cs->store || !cs->qlen)
+		return;
+	begin(d);
+	for (size_t i = 0; i < cs->qlen; i++) {
+		const struct cs_push_item *it = &cs->queue[(cs->qhead + i) % cs->qcap];
+
+		cs_store_queue_put(cs->store, (int64_t)i, &it->p, d->tables.table[it->table].name,
+				   it->evidence_id, it->when);
+	}
+	log_info("crowdsec: %zu additions not pushed yet kept for the next start", cs->qlen);
+}
+
 static int queue_size(struct crowdsec *cs, const struct config_crowdsec *c)
 {
 	size_t want = c && c->machine ? c->push_queue : 0;
@@ -1067,6 +1104,10 @@ int crowdsec_open(struct daemon *d, char *err, size_t errlen)
 			ret = cs_store_decisions(cs->store, load_decision, d);
 		if (!ret)
 			ret = cs_store_pushed(cs->store, load_pushed, cs);
+		if (!ret && cs->qcap) {
+			begin(d);
+			ret = cs_store_queue_take(cs->store, load_queued, d);
+		}
 	}
 	if (ret) {
 		snprintf(err, errlen, "crowdsec: its state in the store: %s", strerror(-ret));
@@ -1143,6 +1184,7 @@ void crowdsec_close(struct daemon *d)
 	if (!cs)
 		return;
 	stop_child(d);
+	save_queue(d);
 	commit(d);
 	d->tables.on_add = NULL;
 	cs_store_close(cs->store);

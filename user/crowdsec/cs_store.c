@@ -13,7 +13,10 @@ static const char schema_sql[] =
     " id INTEGER PRIMARY KEY, value TEXT NOT NULL, until INTEGER NOT NULL,"
     " origin TEXT NOT NULL, scope INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS crowdsec_pushed("
-    " value TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;";
+    " value TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS crowdsec_queue("
+    " pos INTEGER PRIMARY KEY, value TEXT NOT NULL, tbl TEXT NOT NULL,"
+    " evidence INTEGER NOT NULL, added INTEGER NOT NULL);";
 
 enum cs_stmt {
 	STMT_DEC_ALL,
@@ -22,6 +25,9 @@ enum cs_stmt {
 	STMT_PUSHED_ALL,
 	STMT_PUSHED_PUT,
 	STMT_PUSHED_DEL,
+	STMT_QUEUE_ALL,
+	STMT_QUEUE_PUT,
+	STMT_QUEUE_CLEAR,
 	STMT_MAX,
 };
 
@@ -33,6 +39,10 @@ static const char *const stmt_sql[STMT_MAX] = {
     [STMT_PUSHED_ALL] = "SELECT value, until FROM crowdsec_pushed",
     [STMT_PUSHED_PUT] = "INSERT OR REPLACE INTO crowdsec_pushed(value, until) VALUES(?1, ?2)",
     [STMT_PUSHED_DEL] = "DELETE FROM crowdsec_pushed WHERE value = ?1",
+    [STMT_QUEUE_ALL] = "SELECT value, tbl, evidence, added FROM crowdsec_queue ORDER BY pos",
+    [STMT_QUEUE_PUT] = "INSERT INTO crowdsec_queue(pos, value, tbl, evidence, added)"
+		       " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [STMT_QUEUE_CLEAR] = "DELETE FROM crowdsec_queue",
 };
 
 struct cs_store {
@@ -70,6 +80,7 @@ void cs_store_close(struct cs_store *cs)
 struct rows_ctx {
 	cs_store_decision_fn dec;
 	cs_store_pushed_fn pushed;
+	cs_store_queued_fn queued;
 	void *ctx;
 };
 
@@ -167,5 +178,45 @@ int cs_store_pushed_delete(struct cs_store *cs, const struct addr_prefix *p)
 	s = cs->stmt[STMT_PUSHED_DEL];
 	addr_format(p, value, sizeof(value));
 	sqlite3_bind_text(s, 1, value, -1, SQLITE_TRANSIENT);
+	return sql_run(s);
+}
+
+static int queued_row(sqlite3_stmt *s, void *arg)
+{
+	struct rows_ctx *c = arg;
+	const char *value = sql_column_text(s, 0), *table = sql_column_text(s, 1);
+	struct addr_prefix p;
+
+	if (!value || !table || addr_parse(value, &p))
+		return 0;
+	return c->queued(c->ctx, &p, table, sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3));
+}
+
+int cs_store_queue_take(struct cs_store *cs, cs_store_queued_fn fn, void *ctx)
+{
+	struct rows_ctx c = { .queued = fn, .ctx = ctx };
+	int err;
+
+	if (!cs)
+		return 0;
+	err = sql_rows(cs->stmt[STMT_QUEUE_ALL], queued_row, &c);
+	return err ? err : sql_run(cs->stmt[STMT_QUEUE_CLEAR]);
+}
+
+int cs_store_queue_put(struct cs_store *cs, int64_t pos, const struct addr_prefix *p,
+		       const char *table, int64_t evidence_id, int64_t added)
+{
+	char value[ADDR_STRLEN];
+	sqlite3_stmt *s;
+
+	if (!cs)
+		return 0;
+	s = cs->stmt[STMT_QUEUE_PUT];
+	addr_format(p, value, sizeof(value));
+	sqlite3_bind_int64(s, 1, pos);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, table, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, evidence_id);
+	sqlite3_bind_int64(s, 5, added);
 	return sql_run(s);
 }
