@@ -158,4 +158,6 @@ check "and still enforced" ctl table crowdsec test 203.0.113.9 2001:db8:bad::7
 
 wait_for 20 pushed 198.51.100.31
 ok $? "and so does the one queued before the restart (the queue is kept in the store)"
+# What greywalld logged of all this, for whoever reads the test's log.
+grep crowdsec "$GW_RUN/greywalld.log" | sort | uniq -c | sort -rn | head -20 | sed 's/^/# /'
 tap_done
