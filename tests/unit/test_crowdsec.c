@@ -473,6 +473,21 @@ static void test_protocol_errors(void)
 				  {202, "198.51.100.78", 600, 0, NULL, NULL}};
 
 	pull(0, bad, 4);
+	{
+		/* cscli decisions import makes every line scope Ip, networks too. */
+		struct cs_msg_pull_begin b = { .type = CS_MSG_PULL_BEGIN };
+		struct cs_msg_decision m = { .type = CS_MSG_DECISION, .id = 204,
+					     .scope = CS_SCOPE_IP, .duration = 600 };
+		struct cs_msg_pull_end e = { .type = CS_MSG_PULL_END, .added = 1 };
+
+		snprintf(m.value, sizeof(m.value), "198.51.100.64/29");
+		snprintf(m.origin, sizeof(m.origin), "cscli-import");
+		send_raw(&b, sizeof(b));
+		send_raw(&m, sizeof(m));
+		send_raw(&e, sizeof(e));
+		crowdsec_read(&d);
+		CHECK(entry(pull_idx, "198.51.100.64/29"), "a network under scope Ip is taken as one");
+	}
 	CHECK(!entry(pull_idx, "0.0.0.0/0") && !entry(pull_idx, "2000::/15"),
 	      "a ban wider than /8 (IPv4) or /16 (IPv6) is refused");
 	CHECK(entry(pull_idx, "198.51.100.78") && crowdsec_fd(&d) >= 0,

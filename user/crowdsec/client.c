@@ -30,6 +30,15 @@
 /* Backoff after a failed pull: from 1 s, doubling, to max(every, 60 s). */
 #define BACKOFF_FIRST_MS    1000
 #define BACKOFF_CAP_MIN_MS  60000
+/*
+ * The LAPI's stream (1.4.6) misses decisions committed while a pull runs
+ * (rows created before the pull's time, visible after it): a bulk import
+ * during a pull loses a few in every delta. So once the deltas have brought
+ * changes and a delta comes back empty, the next pull asks for the whole
+ * state again, at most every RESYNC_MIN_MS; and every RESYNC_MAX_MS anyway.
+ */
+#define RESYNC_MIN_MS       30000
+#define RESYNC_MAX_MS       3600000
 #define CONNECT_TIMEOUT_MAX 5
 #define USER_AGENT	    "greywall-bouncer/1"
 
@@ -51,6 +60,8 @@ struct child {
 	int64_t next_pull;
 	int64_t backoff;
 	bool startup;
+	int64_t last_startup;	/* when the last startup pull succeeded */
+	bool changed;		/* a delta since then brought decisions */
 	/* Push: the login token and the batch being collected. */
 	char token[LAPI_TOKEN_MAX];
 	int64_t token_expire; /* unix seconds */
@@ -345,9 +356,19 @@ static bool pull(struct child *c)
 	stream.counts.startup = startup;
 	stream.counts.millis = (uint64_t)(now_ms() - start);
 	ok = ok && send_msg(c, &stream.counts, sizeof(stream.counts));
-	lapi_stream_free(&stream);
 	c->backoff = 0;
 	c->startup = false;
+	if (startup) {
+		c->last_startup = start;
+		c->changed = false;
+	} else if (stream.counts.added || stream.counts.deleted) {
+		c->changed = true;
+	} else if (c->changed && start - c->last_startup >= RESYNC_MIN_MS) {
+		c->startup = true;
+	}
+	if (start - c->last_startup >= RESYNC_MAX_MS)
+		c->startup = true;
+	lapi_stream_free(&stream);
 	c->next_pull = now_ms() + (every > 0 ? every : 1000);
 	return ok;
 }

@@ -427,9 +427,12 @@ static void decision_drop(struct daemon *d, int64_t id, const char *action, int6
 /* Parse and check what the child says a decision is about. */
 static int decision_prefix(const struct cs_msg_decision *m, struct addr_prefix *p)
 {
+	/*
+	 * Scope Ip may hold a network: cscli decisions import gives every
+	 * line of a file scope Ip, ranges too, and CrowdSec's bouncers take
+	 * it as the range it names.
+	 */
 	if (addr_parse(m->value, p))
-		return -EINVAL;
-	if (m->scope == CS_SCOPE_IP && !addr_is_host(p))
 		return -EINVAL;
 	/* A typo in cscli (or a LAPI gone wrong) must not cut the gateway off the Internet. */
 	if (p->plen < (p->family == AF_INET ? CROWDSEC_WIDEST4 : CROWDSEC_WIDEST6))
