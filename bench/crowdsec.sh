@@ -60,6 +60,8 @@ COUNT=${CS_COUNT:-100000}
 IDLE_S=${CS_IDLE_S:-60}
 LIMIT_S=${CS_LIMIT_S:-900}
 STILL_S=${CS_STILL_S:-60}
+# Which enforcers, in this order (a subset for a quick look; make bench runs all).
+ENFORCERS=${CS_ENFORCERS:-greywall nftables ipset}
 export CS_FWBOUNCER_EVERY=${CS_EVERY:-1s}
 export CS_IPSET_MAXELEM=262144
 BENCH=crowdsec
@@ -84,13 +86,16 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # Kernel memory in use, bytes: Slab + VmallocUsed
 kernel_bytes() { awk '$1 == "Slab:" || $1 == "VmallocUsed:" { kb += $2 } END { print kb * 1024 }' /proc/meminfo; }
-rss_bytes() { awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$1/status"; }
+# VmRSS of processes (pids as separate arguments), summed, bytes
+rss_bytes() { local p; for p in "$@"; do cat "/proc/$p/status"; done | awk '$1 == "VmRSS:" { s += $2 * 1024 } END { print s + 0 }'; }
 # utime + stime of a process, in ms (its dead threads included)
 cpu_ms() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"
+	local p
+	for p in "$@"; do cat "/proc/$p/stat"; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += ($12 + $13) * 1000 / hz } END { print s }'
 }
 # on-CPU time of a process's live threads, ns (schedstat's first field)
-sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+sched_ns() { local p; for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 # The LAPI's access log lines of pulls after the first ("GET /v1/decisions/stream",
 # with startup=false or no startup parameter, which means the same)
 pull_lines() { grep 'GET /v1/decisions/stream' | grep -v 'startup=true'; }
@@ -161,7 +166,8 @@ cs_bench_enforce() {
 	shift
 	cs_bench_settled
 	k0=$(kernel_bytes)
-	[ -n "${ENFORCER_PID:-}" ] && r0=$(rss_bytes "$ENFORCER_PID")
+	# shellcheck disable=SC2086 # ENFORCER_PID may name several processes.
+	[ -n "${ENFORCER_PID:-}" ] && r0=$(rss_bytes $ENFORCER_PID)
 	t0=$(now)
 	# One after the other: two at once fail ("database is locked").
 	{
@@ -190,7 +196,8 @@ cs_bench_enforce() {
 	wait "$pid" 2>/dev/null
 	[ "$imp" = "?" ] && imp=$(elapsed "$t0" "$(now)")
 	k1=$(kernel_bytes)
-	[ -n "${ENFORCER_PID:-}" ] && r1=$(rss_bytes "$ENFORCER_PID")
+	# shellcheck disable=SC2086
+	[ -n "${ENFORCER_PID:-}" ] && r1=$(rss_bytes $ENFORCER_PID)
 	{
 		printf 'seconds=%s import_s=%s held=%s complete=%d kernel_bytes_per_decision=%s' \
 			"$(elapsed "$t0" "$t_last")" "$imp" "$held" "$([ "$held" -ge "$COUNT" ] && echo 1 || echo 0)" \
@@ -202,15 +209,16 @@ cs_bench_enforce() {
 		"kernel memory +$(((k1 - k0) / 1024)) KiB$([ -n "${ENFORCER_PID:-}" ] && echo ", its RSS +$(((r1 - r0) / 1024)) KiB")"
 }
 
-# cs_bench_idle NAME PID: CPU of PID per pull over IDLE_S seconds in which
+# cs_bench_idle NAME PID...: CPU of the processes per pull over IDLE_S seconds in which
 # nothing changed; the RESULT fields into $RUN/NAME.idle
 cs_bench_idle() {
-	local name=$1 pid=$2 lapi_pid c0 c1 s0 s1 l0 l1 p0 p1 n
+	local name=$1 lapi_pid c0 c1 s0 s1 l0 l1 p0 p1 n
+	shift
 	lapi_pid=$(cat "$LAPI/lapi.pid")
 	sleep 2 # a pull that was under way when the enforcer became full
-	p0=$(pulls); c0=$(cpu_ms "$pid"); s0=$(sched_ns "$pid"); l0=$(cpu_ms "$lapi_pid")
+	p0=$(pulls); c0=$(cpu_ms "$@"); s0=$(sched_ns "$@"); l0=$(cpu_ms "$lapi_pid")
 	sleep "$IDLE_S"
-	p1=$(pulls); c1=$(cpu_ms "$pid"); s1=$(sched_ns "$pid"); l1=$(cpu_ms "$lapi_pid")
+	p1=$(pulls); c1=$(cpu_ms "$@"); s1=$(sched_ns "$@"); l1=$(cpu_ms "$lapi_pid")
 	n=$((p1 - p0))
 	# The LAPI's answer times of those pulls (its log: "... 200 2.435485ms ...")
 	pull_lines <"$LAPI/log/crowdsec_api.log" | tail -n "$n" |
@@ -237,7 +245,88 @@ cs_bench_clear() {
 	fail "the enforcer still holds $("$@" 2>/dev/null) entries 60 s after every decision was deleted"
 }
 
+# greywall: greywalld in $NS with the data path on its veth, pulling into
+# <crowdsec> every CS_EVERY; counted by `greywallctl tables` (entries that
+# are in the table are in the maps: each piece read is committed to both).
+measured() { case " $ENFORCERS " in *" $1 "*) return 0 ;; esac; return 1; }
+if measured greywall; then
+bench_tarpit_user
+gw_key=$(printf 'bench-greywall-%s' "$$" | sha256sum | cut -c1-32)
+cs_bouncer_add "$LAPI" greywall "$gw_key" >"$RUN/add.txt" 2>&1 || fail "cscli bouncers add failed" "$RUN/add.txt"
+printf '%s\n' "$gw_key" >"$RUN/greywall.key"
+chmod 600 "$RUN/greywall.key"
+mkdir -p "$RUN/state"
+{
+	bench_config_head
+	cat <<CONF
+table <crowdsec> persist
+crowdsec {
+	url "$LAPI_URL"
+	bouncer-key file "$RUN/greywall.key"
+	table <crowdsec>
+	every $CS_FWBOUNCER_EVERY
+}
+block drop quick from <crowdsec>
+CONF
+} >"$CONF"
+ip netns exec "$NS" "$GWD" -d -f "$CONF" >"$LOG" 2>&1 &
+GW_PID=$!
+gw_ctl() { "$TOP/greywallctl" -s "$SOCK" "$@"; }
+for _ in $(seq 200); do
+	gw_ctl crowdsec show 2>/dev/null | grep -q "connected;" && break
+	kill -0 "$GW_PID" 2>/dev/null || fail "greywalld did not start" "$LOG"
+	sleep 0.1
+done
+gw_ctl crowdsec show 2>/dev/null | grep -q "connected;" || fail "greywalld's first pull did not come" "$LOG"
+gw_count() { gw_ctl tables | awk '$1 == "crowdsec" { print $2 + $3 }'; }
+gw_child=$(pgrep -P "$GW_PID" -f -- "--crowdsec-child" | head -1)
+[ -n "$gw_child" ] || fail "greywalld's CrowdSec client is not running" "$LOG"
+# Both processes: greywalld applies, its client fetches and parses.
+ENFORCER_PID="$GW_PID $gw_child"
+echo "-- greywall (greywalld pid $GW_PID, its CrowdSec client pid $gw_child: both measured)"
+# The client asks for the whole state once the deltas that brought the
+# import go quiet (1.4.6's stream misses rows committed during a pull): the
+# idle pulls are measured after that one.
+whole() { gw_ctl crowdsec show | sed -n 's/.*ok (\([0-9]*\) of the whole state.*/\1/p'; }
+w0=$(whole)
+cs_bench_enforce greywall gw_count
+for _ in $(seq 600); do
+	[ "$(whole)" -gt "$w0" ] && break
+	sleep 0.1
+done
+echo "greywall: its whole-state pulls: $w0 before the import, $(whole) now"
+# greywalld's own once-a-second work (the flow sweeper, expiry, the store)
+# is not the pull's: measured with the client stopped, and taken off.
+kill -STOP "$gw_child"
+sleep 1
+b0=$(sched_ns "$GW_PID")
+sleep "$IDLE_S"
+b1=$(sched_ns "$GW_PID")
+kill -CONT "$gw_child"
+base_ns=$((b1 - b0))
+echo "greywall: greywalld alone, its client stopped: $((base_ns / 1000)) us on-CPU in $IDLE_S s (its timer's work)"
+c_child0=$(sched_ns "$gw_child")
+c_gw0=$(sched_ns "$GW_PID")
+cs_bench_idle greywall "$GW_PID" "$gw_child"
+c_child1=$(sched_ns "$gw_child")
+c_gw1=$(sched_ns "$GW_PID")
+n_idle=$(sed -n 's/.* pulls=\([0-9]*\) .*/\1/p' "$RUN/greywall.idle")
+echo "greywall: on-CPU per idle pull (with 2 s before the window): the client $(per $((c_child1 - c_child0)) "$n_idle" 0.001) us," \
+	"greywalld $(per $((c_gw1 - c_gw0)) "$n_idle" 0.001) us of which its timer's $(per "$base_ns" "$n_idle" 0.001) us"
+# Both processes' on-CPU time per pull over cs_bench_idle's window, less greywalld's timer.
+both_us=$(sed -n 's/.* sched_us_per_pull=\([0-9.]*\) .*/\1/p' "$RUN/greywall.idle")
+echo " pull_us_without_timer=$(awk -v b="$both_us" -v t="$base_ns" -v n="$n_idle" 'BEGIN { if (n > 0) printf "%.1f", b - t / 1000 / n; else print "?" }')" >>"$RUN/greywall.idle"
+tr -d '\n' <"$RUN/greywall.idle" >"$RUN/greywall.idle.1" && mv "$RUN/greywall.idle.1" "$RUN/greywall.idle"
+gw_ctl crowdsec show | sed 's/^/greywall: /'
+echo "RESULT crowdsec=greywall count=$COUNT $(cat "$RUN/greywall.enforce") $(cat "$RUN/greywall.idle")"
+cs_bench_clear gw_count
+bench_stop_pid "$GW_PID"
+GW_PID=
+ENFORCER_PID=
+fi
+
 for mode in nftables ipset; do
+	measured "$mode" || continue
 	dir=$RUN/fw-$mode
 	key=$(printf 'bench-%s-%s' "$mode" "$$" | sha256sum | cut -c1-32)
 	cs_bouncer_add "$LAPI" "fw-$mode" "$key" >"$RUN/add.txt" 2>&1 || fail "cscli bouncers add failed" "$RUN/add.txt"

@@ -7,6 +7,9 @@
 # changed), nothing writes there, and the system's LAPI and bouncer are not
 # started or touched.
 #
+#   CS_TLS_CERT, CS_TLS_KEY  when set (PEM files), cs_lapi_start serves HTTPS
+#                       with them and its URL is https://; cscli skips the
+#                       check of the certificate
 #   cs_lapi_start DIR ADDR PORT [NETNS]  the LAPI on ADDR:PORT (ADDR an IPv4 or a
 #                       bare IPv6 address), in NETNS when given; returns when
 #                       it answers HTTP, with a cscli machine registered so
@@ -136,6 +139,15 @@ cs_lapi_config() { # dir listen
 		-e '/^    online_client:/,+1d' \
 		-e '/^prometheus:/,/^[^ ]/s|^\(  enabled:\).*|\1 false|' \
 		/etc/crowdsec/config.yaml >"$dir/config.yaml" || return 1
+	if [ -n "${CS_TLS_CERT:-}" ]; then
+		sed -i -e "s|^#    tls:|    tls:|" -e "s|^#      cert_file:.*|      cert_file: $CS_TLS_CERT|" \
+			-e "s|^#      key_file:.*|      key_file: $CS_TLS_KEY|" \
+			-e 's|^\(    insecure_skip_verify:\).*|\1 true|' "$dir/config.yaml" || return 1
+		grep -q "^      cert_file: $CS_TLS_CERT\$" "$dir/config.yaml" || {
+			echo "# /etc/crowdsec/config.yaml: no tls lines where cs_lapi_config looks"
+			return 1
+		}
+	fi
 	# A packaged file that no longer has these lines must fail here, not
 	# start a LAPI that writes to the system's database or listens on its port.
 	grep -q "^  db_path: $dir/" "$dir/config.yaml" &&
@@ -151,7 +163,7 @@ cs_lapi_config() { # dir listen
 # without a key is 403)
 cs_lapi_answers() {
 	local code
-	code=$(cs_in "$1" lapi.netns curl -s -o /dev/null -m 2 -w '%{http_code}' \
+	code=$(cs_in "$1" lapi.netns curl -k -s -o /dev/null -m 2 -w '%{http_code}' \
 		"$(cs_url "$1")v1/decisions")
 	[ -n "$code" ] && [ "$code" != 000 ]
 }
@@ -177,7 +189,7 @@ cs_lapi_start() {
 	case $addr in *:*) host="[$addr]" ;; esac
 	mkdir -p "$dir/data" "$dir/log" || return 1
 	printf '%s\n' "$netns" >"$dir/lapi.netns"
-	echo "http://$host:$port/" >"$dir/lapi.url"
+	echo "http${CS_TLS_CERT:+s}://$host:$port/" >"$dir/lapi.url"
 	cs_lapi_config "$dir" "$host:$port" || return 1
 	cs_lapi_run "$dir" || return 1
 	cs_quiet "cscli machines add localcli" cs_cli "$dir" machines add localcli --auto \

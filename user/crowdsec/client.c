@@ -8,6 +8,7 @@
  * bodies only, never into a log line or a message.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,9 +36,14 @@
  * (rows created before the pull's time, visible after it): a bulk import
  * during a pull loses a few in every delta. So once the deltas have brought
  * changes and a delta comes back empty, the next pull asks for the whole
- * state again, at most every RESYNC_MIN_MS; and every RESYNC_MAX_MS anyway.
+ * state again: at most every RESYNC_MIN_MS, or ten times as long as the
+ * last whole state took, whichever is longer (the LAPI spends a tenth of
+ * its time on it at most); and every RESYNC_MAX_MS anyway.
  */
-#define RESYNC_MIN_MS       30000
+#define RESYNC_MIN_MS       5000
+/* An answer buffer larger than this is freed after its pull. */
+#define ANSWER_KEEP         (1 << 20)
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define RESYNC_MAX_MS       3600000
 #define CONNECT_TIMEOUT_MAX 5
 #define USER_AGENT	    "greywall-bouncer/1"
@@ -61,6 +67,7 @@ struct child {
 	int64_t backoff;
 	bool startup;
 	int64_t last_startup;	/* when the last startup pull succeeded */
+	int64_t startup_ms;	/* how long it took */
 	bool changed;		/* a delta since then brought decisions */
 	/* Push: the login token and the batch being collected. */
 	char token[LAPI_TOKEN_MAX];
@@ -360,15 +367,28 @@ static bool pull(struct child *c)
 	c->startup = false;
 	if (startup) {
 		c->last_startup = start;
+		c->startup_ms = now_ms() - start;
 		c->changed = false;
 	} else if (stream.counts.added || stream.counts.deleted) {
 		c->changed = true;
-	} else if (c->changed && start - c->last_startup >= RESYNC_MIN_MS) {
+	} else if (c->changed &&
+		   start - c->last_startup >= MAX(RESYNC_MIN_MS, 10 * c->startup_ms)) {
 		c->startup = true;
 	}
 	if (start - c->last_startup >= RESYNC_MAX_MS)
 		c->startup = true;
 	lapi_stream_free(&stream);
+	/*
+	 * A whole state of 100,000 decisions is some 14 MB of text and ten
+	 * times that of parsed JSON for a moment: hand it back to the system
+	 * rather than hold the peak between pulls.
+	 */
+	if (c->answer.len > ANSWER_KEEP) {
+		free(c->answer.buf);
+		c->answer.buf = NULL;
+		c->answer.len = c->answer.cap = 0;
+		malloc_trim(0);
+	}
 	c->next_pull = now_ms() + (every > 0 ? every : 1000);
 	return ok;
 }

@@ -75,7 +75,8 @@ struct crowdsec {
 	/* Pull state, for `crowdsec show`. */
 	bool connected;
 	int64_t last_pull, last_ok;
-	uint64_t last_millis, last_bytes, pulls_ok, pulls_failed;
+	uint64_t last_millis, last_bytes, pulls_ok, pulls_failed, pulls_whole;
+	int64_t last_whole;
 	uint64_t added, deleted, expired, ignored_type, ignored_scope, refused, rejected, too_wide;
 	uint64_t errors[CS_ERR_KINDS];
 	char last_error[CS_TEXT_MAX + 64];
@@ -892,6 +893,8 @@ static int handle(struct daemon *d, const void *buf, size_t len, int64_t now)
 
 		if (!cs->reading_pull)
 			return -EPROTO;
+		/* The store's writes below join the tables' transaction. */
+		begin(d);
 		if (m->deleted)
 			decision_deleted(d, m, now);
 		else
@@ -903,8 +906,12 @@ static int handle(struct daemon *d, const void *buf, size_t len, int64_t now)
 
 		if (!cs->reading_pull || (m->startup != 0) != cs->pull_startup)
 			return -EPROTO;
-		if (cs->pull_startup)
+		if (cs->pull_startup) {
+			begin(d);
 			startup_reconcile(d, now);
+			cs->pulls_whole++;
+			cs->last_whole = now;
+		}
 		cs->reading_pull = false;
 		cs->connected = true;
 		cs->last_pull = cs->last_ok = now;
@@ -951,7 +958,6 @@ void crowdsec_read(struct daemon *d)
 	if (!cs || cs->fd < 0)
 		return;
 	cs->pending = false;
-	begin(d);
 	for (n = 0; n < READ_BUDGET; n++) {
 		ssize_t len = recv(cs->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
@@ -1257,8 +1263,10 @@ void crowdsec_show(struct daemon *d, FILE *out)
 		print_time(out, "last pull", cs->last_ok, now);
 		fprintf(out, ", %" PRIu64 " ms, %" PRIu64 " bytes\n", cs->last_millis,
 			cs->last_bytes);
-		fprintf(out, "  pulls: %" PRIu64 " ok, %" PRIu64 " failed\n", cs->pulls_ok,
-			cs->pulls_failed);
+		fprintf(out, "  pulls: %" PRIu64 " ok (%" PRIu64 " of the whole state, ", cs->pulls_ok,
+			cs->pulls_whole);
+		print_time(out, "the last", cs->last_whole, now);
+		fprintf(out, "), %" PRIu64 " failed\n", cs->pulls_failed);
 		for (size_t pos = 0; idmap_next(&cs->decisions, &pos, &id, &value);) {
 			const struct cs_decision_rec *r = value;
 
