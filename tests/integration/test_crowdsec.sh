@@ -30,18 +30,12 @@ gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
 gw_tarpit_user || { echo "not ok 1 - the user greywall"; exit 1; }
 cs_cleanup() {
 	cs_lapi_stop "$CS/lapi"
-	for pid in $(ip netns pids "$CS_NS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	ip netns del "$CS_NS" 2>/dev/null
+	cs_netns_del "$CS_NS"
 	gw_cleanup
 }
 trap cs_cleanup EXIT
 mkdir -p "$CS/lapi"
-ip netns add "$CS_NS" &&
-	ip link add lapi0 netns "$GW_NS" type veth peer name lapi1 netns "$CS_NS" &&
-	ip -n "$CS_NS" link set lo up &&
-	gw ip addr add 192.0.2.249/30 dev lapi0 &&
-	ip -n "$CS_NS" addr add 192.0.2.250/30 dev lapi1 &&
-	gw ip link set lapi0 up && ip -n "$CS_NS" link set lapi1 up
+cs_netns "$CS_NS" && cs_link "$CS_NS" "$GW_NS" lapi1 192.0.2.250 192.0.2.249
 ok $? "the LAPI's namespace, linked to the gateway"
 cs_lapi_start "$CS/lapi" 192.0.2.250 8080 "$CS_NS"
 ok $? "the LAPI answers at $(cs_url "$CS/lapi")"

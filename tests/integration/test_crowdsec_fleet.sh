@@ -18,32 +18,15 @@
 gw_require crowdsec cscli crowdsec-firewall-bouncer nft jq
 [ -x "$GW_TOOLS/gwnet" ] || skip_all "not built: $GW_TOOLS/gwnet (make all)"
 
-BASE_ID=$GW_ID
-CS_NS=$BASE_ID-cs
-CS=/run/$BASE_ID-cs
+CS_NS=$GW_BASE_ID-cs
+CS=/run/$GW_BASE_ID-cs
 KEY_A=greywall-fleet-key-a-0123456789
 KEY_B=greywall-fleet-key-b-0123456789
 KEY_C=greywall-fleet-key-c-0123456789
-# gw_use a|b|c: the gateway the gw.sh helpers (gw, cl, ctl, gw_start, ...) act on.
-declare -A PIDS
-gw_use() {
-	[ -n "${CUR:-}" ] && PIDS[$CUR]=$GW_PID
-	CUR=$1
-	GW_ID=$BASE_ID$1
-	GW_NS=$GW_ID-gw
-	GW_CLIENT=$GW_ID-cl
-	GW_RUN=/run/$GW_ID
-	GW_BPFFS=$GW_RUN/bpffs
-	GW_CONF=$GW_RUN/greywall.conf
-	GW_SOCK=$GW_RUN/control.sock
-	GW_PID=${PIDS[$1]:-}
-	export LIBXDP_BPFFS=$GW_BPFFS GREYWALL_SOCKET=$GW_SOCK
-}
 fleet_cleanup() {
 	cs_fwbouncer_stop "$CS/bouncer"
 	cs_lapi_stop "$CS/lapi"
-	for pid in $(ip netns pids "$CS_NS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	ip netns del "$CS_NS" 2>/dev/null
+	cs_netns_del "$CS_NS"
 	for g in a b c; do
 		gw_use $g
 		gw_cleanup
@@ -60,15 +43,10 @@ gw_tarpit_user || { echo "not ok 1 - the user greywall"; exit 1; }
 mkdir -p "$CS/lapi"
 
 # The LAPI's namespace and a /30 to each gateway.
-ip netns add "$CS_NS" && ip -n "$CS_NS" link set lo up
-link() { # gateway our-address its-address
-	gw_use "$1"
-	ip link add lapi0 netns "$GW_NS" type veth peer name "lapi$1" netns "$CS_NS" &&
-		gw ip addr add "$3/30" dev lapi0 && gw ip link set lapi0 up &&
-		ip -n "$CS_NS" addr add "$2/30" dev "lapi$1" && ip -n "$CS_NS" link set "lapi$1" up &&
-		{ [ "$2" = 192.0.2.250 ] || gw ip route add 192.0.2.250/32 via "$2" dev lapi0; }
-}
-link a 192.0.2.250 192.0.2.249 && link b 192.0.2.254 192.0.2.253 && link c 192.0.2.246 192.0.2.245
+cs_netns "$CS_NS" &&
+	cs_link "$CS_NS" "${GW_BASE_ID}a-gw" lapia 192.0.2.250 192.0.2.249 &&
+	cs_link "$CS_NS" "${GW_BASE_ID}b-gw" lapib 192.0.2.254 192.0.2.253 &&
+	cs_link "$CS_NS" "${GW_BASE_ID}c-gw" lapic 192.0.2.246 192.0.2.245
 ok $? "the LAPI's namespace, linked to the three gateways"
 cs_lapi_start "$CS/lapi" 192.0.2.250 8080 "$CS_NS"
 ok $? "the LAPI answers at $(cs_url "$CS/lapi")"

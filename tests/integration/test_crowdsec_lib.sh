@@ -32,18 +32,12 @@ CS=$GW_RUN/crowdsec
 cs_cleanup() {
 	cs_fwbouncer_stop "$CS/bouncer"
 	cs_lapi_stop "$CS/lapi"
-	for pid in $(ip netns pids "$CS_NS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	ip netns del "$CS_NS" 2>/dev/null
+	cs_netns_del "$CS_NS"
 	gw_cleanup
 }
 trap cs_cleanup EXIT
 mkdir -p "$CS"
-ip netns add "$CS_NS" &&
-	ip link add lapi0 netns "$GW_NS" type veth peer name lapi1 netns "$CS_NS" &&
-	ip -n "$CS_NS" link set lo up &&
-	gw ip addr add 192.0.2.249/30 dev lapi0 &&
-	ip -n "$CS_NS" addr add 192.0.2.250/30 dev lapi1 &&
-	gw ip link set lapi0 up && ip -n "$CS_NS" link set lapi1 up
+cs_netns "$CS_NS" && cs_link "$CS_NS" "$GW_NS" lapi1 192.0.2.250 192.0.2.249
 ok $? "the LAPI's namespace, linked to the gateway"
 cl ip addr add 2001:db8:1::7/128 dev veth1 nodad
 gw ip -6 route add 2001:db8:1::/48 dev veth0

@@ -8,22 +8,6 @@
 # exchange; deleting it on A removes it from B, unless B listed it itself.
 . "$(dirname "$0")/../lib/gw.sh"
 
-BASE_ID=$GW_ID
-# gw_use a|b: the gateway the gw.sh helpers (gw, cl, ctl, gw_start, ...) act on.
-declare -A PIDS
-gw_use() {
-	[ -n "${CUR:-}" ] && PIDS[$CUR]=$GW_PID
-	CUR=$1
-	GW_ID=$BASE_ID$1
-	GW_NS=$GW_ID-gw
-	GW_CLIENT=$GW_ID-cl
-	GW_RUN=/run/$GW_ID
-	GW_BPFFS=$GW_RUN/bpffs
-	GW_CONF=$GW_RUN/greywall.conf
-	GW_SOCK=$GW_RUN/control.sock
-	GW_PID=${PIDS[$1]:-}
-	export LIBXDP_BPFFS=$GW_BPFFS GREYWALL_SOCKET=$GW_SOCK
-}
 both_cleanup() {
 	gw_use a
 	gw_cleanup
@@ -36,7 +20,7 @@ gw_setup_net || { echo "not ok 1 - network setup of A"; both_cleanup; exit 1; }
 gw_use b
 gw_setup_net || { echo "not ok 1 - network setup of B"; both_cleanup; exit 1; }
 trap both_cleanup EXIT
-PUB_A=/run/${BASE_ID}a/pub
+PUB_A=/run/${GW_BASE_ID}a/pub
 
 gw_use a
 gw_write_config '

@@ -36,6 +36,13 @@
 #   cs_fwbouncer_stop DIR   stop it, then remove its nftables tables, or its
 #                       ipsets and the rules that use them
 #
+#   cs_netns NS         a namespace for the LAPI, lo up
+#   cs_link NS GW_NS IF LAPI_ADDR GW_ADDR  a /30 veth: lapi0 (GW_ADDR) in the
+#                       gateway's namespace GW_NS, IF (LAPI_ADDR) in NS; when
+#                       LAPI_ADDR is not 192.0.2.250 the gateway reaches
+#                       192.0.2.250 (where the LAPI listens) through it
+#   cs_netns_del NS     its processes killed, the namespace gone
+#
 # DIR    an empty directory (under a mktemp -d), one LAPI and one bouncer at
 #        most in each (their files do not collide, so one DIR may hold both).
 #        The LAPI's files: config.yaml, local_api_credentials.yaml, data/
@@ -51,6 +58,20 @@
 # their namespaces are removed.
 
 CS_FWBOUNCER_EVERY=${CS_FWBOUNCER_EVERY:-1s}
+
+cs_netns() { ip netns add "$1" && ip -n "$1" link set lo up; }
+cs_link() {
+	local ns=$1 gw_ns=$2 ifname=$3 lapi=$4 gw=$5
+	ip link add lapi0 netns "$gw_ns" type veth peer name "$ifname" netns "$ns" &&
+		ip -n "$gw_ns" addr add "$gw/30" dev lapi0 && ip -n "$gw_ns" link set lapi0 up &&
+		ip -n "$ns" addr add "$lapi/30" dev "$ifname" && ip -n "$ns" link set "$ifname" up &&
+		{ [ "$lapi" = 192.0.2.250 ] || ip -n "$gw_ns" route add 192.0.2.250/32 via "$lapi" dev lapi0; }
+}
+cs_netns_del() {
+	local pid
+	for pid in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+	ip netns del "$1" 2>/dev/null
+}
 
 # cs_in DIR FILE COMMAND...: the command in the namespace named in DIR/FILE, if any
 cs_in() {

@@ -23,6 +23,25 @@ GW_PID=
 export LIBXDP_BPFFS=$GW_BPFFS
 export GREYWALL_SOCKET=$GW_SOCK
 
+# Several gateways in one test: gw_use NAME makes the helpers below (gw, cl,
+# ctl, gw_start, gw_cleanup, ...) act on gateway NAME, each with its own
+# namespaces, bpffs, run directory and greywalld ($GW_BASE_ID + NAME).
+GW_BASE_ID=$GW_ID
+declare -A GW_PIDS
+gw_use() {
+	[ -n "${GW_CUR:-}" ] && GW_PIDS[$GW_CUR]=$GW_PID
+	GW_CUR=$1
+	GW_ID=$GW_BASE_ID$1
+	GW_NS=$GW_ID-gw
+	GW_CLIENT=$GW_ID-cl
+	GW_RUN=/run/$GW_ID
+	GW_BPFFS=$GW_RUN/bpffs
+	GW_CONF=$GW_RUN/greywall.conf
+	GW_SOCK=$GW_RUN/control.sock
+	GW_PID=${GW_PIDS[$1]:-}
+	export LIBXDP_BPFFS=$GW_BPFFS GREYWALL_SOCKET=$GW_SOCK
+}
+
 tap_n=0
 tap_failed=0
 ok() { # condition-result message...

@@ -25,14 +25,6 @@ struct crowdsec_parse {
 	    *machine, *push, *push_queue, *push_duration;
 };
 
-static int once(struct parser *p, const struct lex_token *kw, const struct lex_token **seen)
-{
-	if (*seen)
-		return perr(p, kw, "duplicate \"%s\"", kw->text);
-	*seen = kw;
-	return 0;
-}
-
 /* `url "http://host:port/"`: http or https, no user or password in it, "/" added at the end. */
 static int parse_crowdsec_url(struct parser *p, struct config_crowdsec *c)
 {
@@ -109,25 +101,25 @@ static int parse_crowdsec_option(struct parser *p, void *ctx)
 	int ret;
 
 	if (is_kw(t, "url"))
-		return once(p, t, &cp->url) ?: parse_crowdsec_url(p, c);
+		return parse_once(p, t, &cp->url) ?: parse_crowdsec_url(p, c);
 	if (is_kw(t, "ca-file"))
-		return once(p, t, &cp->ca_file) ?: parse_string(p, "ca-file", &c->ca_file);
+		return parse_once(p, t, &cp->ca_file) ?: parse_string(p, "ca-file", &c->ca_file);
 	if (is_kw(t, "bouncer-key"))
-		return once(p, t, &cp->bouncer_key)
+		return parse_once(p, t, &cp->bouncer_key)
 			   ?: parse_secret_file(p, "bouncer-key file", &c->bouncer_key_file);
 	if (is_kw(t, "table"))
-		return once(p, t, &cp->table) ?: parse_pull_table(p, c);
+		return parse_once(p, t, &cp->table) ?: parse_pull_table(p, c);
 	if (is_kw(t, "every"))
-		return once(p, t, &cp->every)
+		return parse_once(p, t, &cp->every)
 			   ?: parse_duration(p, "every", 1, CROWDSEC_EVERY_MAX, &c->every);
 	if (is_kw(t, "timeout"))
-		return once(p, t, &cp->timeout)
+		return parse_once(p, t, &cp->timeout)
 			   ?: parse_duration(p, "timeout", 1, CROWDSEC_TIMEOUT_MAX, &c->timeout);
 	if (is_kw(t, "max-bytes"))
-		return once(p, t, &cp->max_bytes)
+		return parse_once(p, t, &cp->max_bytes)
 			   ?: parse_size(p, "max-bytes", 4096, CONFIG_FETCH_MAX_BYTES, &c->max_bytes);
 	if (is_kw(t, "machine")) {
-		ret = once(p, t, &cp->machine) ?: parse_string(p, "machine", &c->machine);
+		ret = parse_once(p, t, &cp->machine) ?: parse_string(p, "machine", &c->machine);
 		if (ret)
 			return ret;
 		if (!c->machine[0] || strlen(c->machine) >= CS_MACHINE_MAX)
@@ -138,16 +130,16 @@ static int parse_crowdsec_option(struct parser *p, void *ctx)
 		return parse_secret_file(p, "password file", &c->password_file);
 	}
 	if (is_kw(t, "push"))
-		return once(p, t, &cp->push) ?: parse_push_tables(p, c);
+		return parse_once(p, t, &cp->push) ?: parse_push_tables(p, c);
 	if (is_kw(t, "push-queue")) {
-		ret = once(p, t, &cp->push_queue)
+		ret = parse_once(p, t, &cp->push_queue)
 			  ?: parse_number(p, "push-queue", 1, CROWDSEC_QUEUE_MAX, &n);
 		if (!ret)
 			c->push_queue = (uint32_t)n;
 		return ret;
 	}
 	if (is_kw(t, "push-duration"))
-		return once(p, t, &cp->push_duration)
+		return parse_once(p, t, &cp->push_duration)
 			   ?: parse_duration(p, "push-duration", 1, CROWDSEC_DURATION_MAX,
 					     &c->push_duration);
 	return unknown_keyword(p, t);

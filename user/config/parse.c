@@ -331,6 +331,14 @@ int add_warning(struct parser *p, const struct lex_token *t, const char *what)
 }
 
 /* A `{ ... }` block of options: option() once per option, until the closing brace. */
+int parse_once(struct parser *p, const struct lex_token *kw, const struct lex_token **seen)
+{
+	if (*seen)
+		return perr(p, kw, "duplicate \"%s\"", kw->text);
+	*seen = kw;
+	return 0;
+}
+
 int parse_block(struct parser *p, int (*option)(struct parser *p, void *ctx), void *ctx)
 {
 	const struct lex_token *t;

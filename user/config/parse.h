@@ -147,6 +147,9 @@ int check_ifname(struct parser *p, const struct lex_token *t);
 
 int add_warning(struct parser *p, const struct lex_token *t, const char *what);
 
+/* An option that may be given once: remember where (*seen), refuse the second. */
+int parse_once(struct parser *p, const struct lex_token *kw, const struct lex_token **seen);
+
 /* A `{ ... }` block of options: option() once per option, until the closing brace. */
 int parse_block(struct parser *p, int (*option)(struct parser *p, void *ctx), void *ctx);
 

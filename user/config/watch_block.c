@@ -28,15 +28,6 @@ struct watch_parse {
 	size_t files_cap, units_cap;
 };
 
-/* An option that may be given once: remember where, refuse the second. */
-static int once(struct parser *p, const struct lex_token *kw, const struct lex_token **seen)
-{
-	if (*seen)
-		return perr(p, kw, "duplicate \"%s\"", kw->text);
-	*seen = kw;
-	return 0;
-}
-
 const char *watch_writing_table(const struct config *cfg, int table)
 {
 	for (size_t i = 0; i < cfg->nwatches; i++)
@@ -85,7 +76,7 @@ static int parse_watch_journal(struct parser *p, struct watch_parse *wp)
 						&wp->units_cap);
 		} else if (is_kw(t, "directory")) {
 			next(p);
-			ret = once(p, t, &wp->directory)
+			ret = parse_once(p, t, &wp->directory)
 				  ?: parse_string(p, "directory", &w->journal_dir);
 		} else {
 			break;
@@ -160,18 +151,18 @@ static int parse_watch_option(struct parser *p, void *ctx)
 			   ?: parse_string_item(p, "file name", &w->files, &w->nfiles,
 						&wp->files_cap);
 	if (is_kw(t, "journal"))
-		return once(p, t, &wp->journal) ?: check_one_kind(p, wp, t)
+		return parse_once(p, t, &wp->journal) ?: check_one_kind(p, wp, t)
 						    ?: parse_watch_journal(p, wp);
 	if (is_kw(t, "pattern"))
-		return once(p, t, &wp->pattern) ?: parse_watch_pattern(p, wp);
+		return parse_once(p, t, &wp->pattern) ?: parse_watch_pattern(p, wp);
 	if (is_kw(t, "on-trap"))
-		return once(p, t, &wp->on_trap) ?: parse_written_table(p, wp, &w->trap_table);
+		return parse_once(p, t, &wp->on_trap) ?: parse_written_table(p, wp, &w->trap_table);
 	if (is_kw(t, "on-failures"))
-		return once(p, t, &wp->on_failures) ?: parse_watch_failures(p, wp);
+		return parse_once(p, t, &wp->on_failures) ?: parse_watch_failures(p, wp);
 	if (is_kw(t, "ignore"))
-		return once(p, t, &wp->ignore) ?: parse_table_ref(p, &w->ignore_table);
+		return parse_once(p, t, &wp->ignore) ?: parse_table_ref(p, &w->ignore_table);
 	if (is_kw(t, "max-sources")) {
-		ret = once(p, t, &wp->max_sources)
+		ret = parse_once(p, t, &wp->max_sources)
 			  ?: parse_number(p, "max-sources", 1, WATCH_SOURCES_MAX, &n);
 		if (!ret)
 			w->max_sources = (uint32_t)n;

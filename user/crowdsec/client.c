@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "crowdsec/client.h"
+#include "lib/sandbox.h"
 #include "crowdsec/lapi.h"
 #include "crowdsec/proto.h"
 #include "spamd/privsep.h"
@@ -610,21 +611,9 @@ out:
 	return status;
 }
 
-static int parse_fd(const char *text)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v <= 2 || v > 1 << 20)
-		return -1;
-	return (int)v;
-}
-
 int crowdsec_child_exec_main(int argc, char **argv)
 {
-	int fd = argc == 3 ? parse_fd(argv[2]) : -1, type = 0, ret;
+	int fd = argc == 3 ? sandbox_parse_fd(argv[2]) : -1, type = 0, ret;
 	socklen_t len = sizeof(type);
 
 	/* The kernel named us after /proc/self/exe: "exe". */

@@ -309,9 +309,9 @@ static void say(char *reason, size_t reasonlen, const char *fmt, ...)
 
 /*
  * Parse body[0..len) as one strict JSON document, valid UTF-8, at most
- * LAPI_JSON_DEPTH deep, with nothing but whitespace after it.
+ * LAPI_JSON_DEPTH deep, with nothing but whitespace after it, and an object.
  */
-static struct json_object *parse_json(const char *body, size_t len, char *reason, size_t reasonlen)
+static struct json_object *parse_object(const char *body, size_t len, char *reason, size_t reasonlen)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -349,6 +349,11 @@ static struct json_object *parse_json(const char *body, size_t len, char *reason
 			json_object_put(root);
 			return NULL;
 		}
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		say(reason, reasonlen, "the answer is not an object");
+		json_object_put(root);
+		return NULL;
 	}
 	return root;
 }
@@ -509,17 +514,12 @@ int lapi_parse_stream(const char *body, size_t len, struct lapi_stream *out, cha
 	memset(out, 0, sizeof(*out));
 	out->counts.type = CS_MSG_PULL_END;
 	say(reason, reasonlen, "%s", "");
-	root = parse_json(body, len, reason, reasonlen);
+	root = parse_object(body, len, reason, reasonlen);
 	if (!root)
 		return -EBADMSG;
-	if (!json_object_is_type(root, json_type_object)) {
-		say(reason, reasonlen, "the answer is not an object");
-		ret = -EBADMSG;
-	} else {
-		ret = stream_list(&w, root, "new", false);
-		if (!ret)
-			ret = stream_list(&w, root, "deleted", true);
-	}
+	ret = stream_list(&w, root, "new", false);
+	if (!ret)
+		ret = stream_list(&w, root, "deleted", true);
 	json_object_put(root);
 	if (ret) {
 		lapi_stream_free(out);
@@ -537,13 +537,9 @@ int lapi_parse_login(const char *body, size_t len, char *token, size_t tokenlen,
 	int ret = -EBADMSG;
 
 	say(reason, reasonlen, "%s", "");
-	root = parse_json(body, len, reason, reasonlen);
+	root = parse_object(body, len, reason, reasonlen);
 	if (!root)
 		return -EBADMSG;
-	if (!json_object_is_type(root, json_type_object)) {
-		say(reason, reasonlen, "the answer is not an object");
-		goto out;
-	}
 	t = member_string(root, "token", &tlen);
 	e = member_string(root, "expire", &elen);
 	if (!t || !e) {

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -163,4 +164,16 @@ int sandbox_chroot(const char *path)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+int sandbox_parse_fd(const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v <= 2 || v > 1 << 20)
+		return -1;
+	return (int)v;
 }

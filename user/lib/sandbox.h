@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The tarpit child's confinement past its privilege drop: an empty root
+ * The children's confinement. The tarpit child's past its privilege drop: an empty root
  * directory and a seccomp filter allowing only the system calls its event
  * loop makes (tarpit.c, smtp.c, privsep.c, malloc). Any other call kills
  * the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS): the parent
@@ -24,5 +24,11 @@ int sandbox_chroot(const char *path);
  * x86_64) and mmap of executable memory. Returns 0 or -errno.
  */
 int sandbox_seccomp(void);
+
+/*
+ * A descriptor number a child was given on its command line: digits only,
+ * above stderr, below 2^20. Returns it, or -1.
+ */
+int sandbox_parse_fd(const char *text);
 
 #endif /* __GREYWALL_SANDBOX_H */

@@ -45,19 +45,6 @@ static int log_early(void *ctx, int priority, const char *text)
 	return n < 0 ? n : 0;
 }
 
-/* A descriptor number from argv: digits only, above stderr. */
-static int parse_fd(const char *text)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v <= 2 || v > 1 << 20)
-		return -1;
-	return (int)v;
-}
-
 static bool is_socket(int fd, int type, bool listening)
 {
 	int value = 0;
@@ -162,8 +149,8 @@ int tarpit_child_main(int argc, char **argv)
 
 	/* The kernel named us after /proc/self/exe: "exe". */
 	prctl(PR_SET_NAME, "greywalld", 0, 0, 0);
-	parent_fd = argc >= 4 ? parse_fd(argv[3]) : -1;
-	class_fd = argc >= 5 ? parse_fd(argv[4]) : -1;
+	parent_fd = argc >= 4 ? sandbox_parse_fd(argv[3]) : -1;
+	class_fd = argc >= 5 ? sandbox_parse_fd(argv[4]) : -1;
 	if (argc < 6 || argc - 5 > TARPIT_LISTEN_MAX || parent_fd < 0 || class_fd < 0 ||
 	    class_fd == parent_fd || !is_socket(parent_fd, SOCK_STREAM, false) ||
 	    !is_socket(class_fd, SOCK_STREAM, false)) {
@@ -172,7 +159,7 @@ int tarpit_child_main(int argc, char **argv)
 	}
 	log_set_sink(log_early, &parent_fd);
 	for (int i = 5; i < argc; i++) {
-		int fd = parse_fd(argv[i]);
+		int fd = sandbox_parse_fd(argv[i]);
 
 		if (fd < 0 || !is_socket(fd, SOCK_STREAM, true)) {
 			log_err("tarpit: \"%s\" is no listening socket", argv[i]);

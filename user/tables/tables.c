@@ -131,26 +131,27 @@ static bool evidence_yields(const struct tables *t, int64_t id)
 	return tables_evidence_is_peer(t, id) || tables_evidence_is_crowdsec(t, id);
 }
 
-int64_t tables_peer_evidence(struct tables *t, const char *detail, int64_t now)
+/* Evidence of a remote writer (peer, CrowdSec): recorded, and its id noted in set. */
+static int64_t remote_evidence(struct tables *t, struct evidence_ids *set, const char *source,
+			       const char *detail, int64_t now)
 {
-	int64_t id = tables_evidence(t, "peer", detail, now);
+	int64_t id = tables_evidence(t, source, detail, now);
 	int err;
 
 	if (id <= 0)
 		return id;
-	err = peer_evidence_note(t, id);
+	err = evidence_ids_note(set, id);
 	return err ? err : id;
+}
+
+int64_t tables_peer_evidence(struct tables *t, const char *detail, int64_t now)
+{
+	return remote_evidence(t, &t->peer_evidence, "peer", detail, now);
 }
 
 int64_t tables_crowdsec_evidence(struct tables *t, const char *detail, int64_t now)
 {
-	int64_t id = tables_evidence(t, "crowdsec", detail, now);
-	int err;
-
-	if (id <= 0)
-		return id;
-	err = crowdsec_evidence_note(t, id);
-	return err ? err : id;
+	return remote_evidence(t, &t->crowdsec_evidence, "crowdsec", detail, now);
 }
 
 const struct entry_meta *tables_entry(const struct tables *t, int idx, const struct addr_prefix *p)
