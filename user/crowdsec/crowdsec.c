@@ -488,6 +488,14 @@ static void decision_new(struct daemon *d, const struct cs_msg_decision *m, int6
 		}
 		return;
 	}
+	/*
+	 * Decisions are bounded by the table's limits, so are the records of
+	 * them: many decisions on one address must not grow them past that.
+	 */
+	if (cs->decisions.count >= (size_t)d->tables.limit_hosts + d->tables.limit_prefixes) {
+		cs->refused++;
+		return;
+	}
 	snprintf(detail, sizeof(detail), "%s %s (decision %" PRId64 ")", m->origin, m->scenario,
 		 m->id);
 	evidence = tables_crowdsec_evidence(&d->tables, detail, now);
