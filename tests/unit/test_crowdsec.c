@@ -494,6 +494,31 @@ static void test_protocol_errors(void)
 	      "a bad value is refused alone; the rest is applied");
 }
 
+/* Many decisions on one address: their records stay within the table's limits. */
+static void test_bounds(void)
+{
+	struct dec many[40];
+	char *text = NULL;
+	size_t len = 0, held = 0;
+	const char *at;
+	FILE *out;
+
+	d.tables.limit_hosts = 20;
+	d.tables.limit_prefixes = 5;
+	for (int i = 0; i < 40; i++)
+		many[i] = (struct dec){ 1000 + i, "192.0.2.200", 600, 0, NULL, NULL };
+	pull(0, many, 40);
+	out = open_memstream(&text, &len);
+	crowdsec_show(&d, out);
+	fclose(out);
+	at = text ? strstr(text, "decisions held: ") : NULL;
+	if (at)
+		held = strtoul(at + 16, NULL, 10);
+	CHECK(entry(pull_idx, "192.0.2.200") && held > 0 && held <= 25,
+	      "40 decisions on one address: at most the limits' 25 records kept (%zu)", held);
+	free(text);
+}
+
 int main(void)
 {
 	setup();
@@ -504,6 +529,7 @@ int main(void)
 	test_restart();
 	test_push();
 	test_protocol_errors();
+	test_bounds();
 	teardown();
 	return check_done();
 }
