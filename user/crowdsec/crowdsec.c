@@ -74,6 +74,7 @@ struct crowdsec {
 
 	/* Pull state, for `crowdsec show`. */
 	bool connected;
+	bool failing;		/* pulls failed since the last that succeeded */
 	int64_t last_pull, last_ok;
 	uint64_t last_millis, last_bytes, pulls_ok, pulls_failed, pulls_whole;
 	int64_t last_whole;
@@ -847,11 +848,13 @@ static void on_fail(struct daemon *d, const struct cs_msg_fail *m, int64_t now)
 	cs->errors[m->kind]++;
 	note_error(cs, now, "%s: %s", what[m->what], m->text);
 	if (m->what == CS_WHAT_PULL) {
+		/* Logged when the LAPI goes away and for each new kind, not at every retry. */
+		if (cs->connected || cs->pulls_failed == 0 || cs->errors[m->kind] == 1)
+			log_err("crowdsec: pull failed: %s", m->text);
 		cs->pulls_failed++;
 		cs->connected = false;
 		cs->reading_pull = false;
-		if (cs->pulls_failed == 1 || cs->errors[m->kind] == 1)
-			log_err("crowdsec: pull failed: %s", m->text);
+		cs->failing = true;
 	} else {
 		if (cs->push_failed == 0)
 			log_err("crowdsec: %s failed: %s", what[m->what], m->text);
@@ -922,6 +925,9 @@ static int handle(struct daemon *d, const void *buf, size_t len, int64_t now)
 		}
 		cs->reading_pull = false;
 		cs->connected = true;
+		if (cs->failing)
+			log_info("crowdsec: pulls succeed again");
+		cs->failing = false;
 		cs->last_pull = cs->last_ok = now;
 		cs->last_millis = m->millis;
 		cs->ignored_type += m->ignored_type;
