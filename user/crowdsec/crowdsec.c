@@ -32,6 +32,8 @@
 #define READ_BUDGET 2048
 /* Origins told apart in `crowdsec show`; more are counted as "other". */
 #define ORIGINS_MAX 15
+/* Seconds a decision's end may seem to move between pulls (rounding) without being one. */
+#define UNTIL_SLACK 5
 /* The push backoff's longest wait, seconds. */
 #define PUSH_BACKOFF_MAX 60
 
@@ -473,7 +475,11 @@ static void decision_new(struct daemon *d, const struct cs_msg_decision *m, int6
 		r->gen = cs->gen;
 		if (!addr_equal(&r->p, &p))
 			return;
-		if (until != r->until) {
+		/*
+		 * A whole-state pull says the same end again, give or take the
+		 * rounding of "seconds left": written only when it moved.
+		 */
+		if (until > r->until + UNTIL_SLACK || until < r->until - UNTIL_SLACK) {
 			r->until = until;
 			cs_store_decision_put(cs->store, m->id, &r->p, until, m->origin, r->scope);
 		}
