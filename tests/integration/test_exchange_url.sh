@@ -164,8 +164,13 @@ for i in $(seq 64); do
 	( ctl table bruteforce exchange >/dev/null 2>&1; echo $? >"$GW_RUN/many.$i" ) &
 	many="$many $!"
 done
+# Only once all 64 are connected and waiting: a 65th sent earlier would
+# take a place of theirs and wait with them (and one of them be refused).
+waiting() { [ "$(ss -xH 2>/dev/null | grep -c -- " $GW_SOCK ")" -ge 64 ]; }
+wait_for 20 waiting
+ok $? "64 exchanges wait (connected to the control socket)"
 refused_busy() { ctl table bruteforce exchange 2>&1 | grep -q "64 exchanges are waiting already"; }
-wait_for 10 refused_busy
+refused_busy
 ok $? "a 65th waiting exchange is refused"
 rm -f "$WHO/slow"
 # shellcheck disable=SC2086 # the pids are words

@@ -288,6 +288,22 @@ static const char *conn_ip(const struct conn *c, char *buf)
 	return buf;
 }
 
+/*
+ * Input that arrived and was never read (a pipelining client cut off by a
+ * 421) makes close() answer with a RST, and a RST may throw away the
+ * replies the client has not read yet, the 421 among them: what has
+ * arrived is read and dropped first, 64 KiB at most, so that the close is
+ * an orderly FIN. The socket is non-blocking: nothing waits here.
+ */
+static void drain_input(int fd)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 16; i++)
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			break;
+}
+
 static void conn_close(struct tarpit *t, struct conn *c)
 {
 	char ip[ADDR_STRLEN];
@@ -296,6 +312,7 @@ static void conn_close(struct tarpit *t, struct conn *c)
 		return;
 	if (!(c->flags & CONN_CLASSIFYING))
 		log_info("%s: disconnected after %u seconds.", conn_ip(c, ip), t->now - c->started);
+	drain_input(c->fd);
 	close(c->fd);
 	t->clients--;
 	if (c->session.black)
