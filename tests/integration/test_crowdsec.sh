@@ -23,20 +23,10 @@
 gw_require crowdsec cscli jq
 [ -x "$GW_TOOLS/gwnet" ] || skip_all "not built: $GW_TOOLS/gwnet (make all)"
 
-CS_NS=$GW_ID-cs
 KEY=greywall-test-bouncer-key-0123456789
-CS=$GW_RUN/crowdsec
-gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
-gw_tarpit_user || { echo "not ok 1 - the user greywall"; exit 1; }
-cs_cleanup() {
-	cs_lapi_stop "$CS/lapi"
-	cs_netns_del "$CS_NS"
-	gw_cleanup
-}
-trap cs_cleanup EXIT
-mkdir -p "$CS/lapi"
-cs_netns "$CS_NS" && cs_link "$CS_NS" "$GW_NS" lapi1 192.0.2.250 192.0.2.249
-ok $? "the LAPI's namespace, linked to the gateway"
+cs_test_setup
+ok $? "the gateway, and the LAPI's namespace linked to it"
+gw_tarpit_user || { echo "not ok 2 - the user greywall"; exit 1; }
 cs_lapi_start "$CS/lapi" 192.0.2.250 8080 "$CS_NS"
 ok $? "the LAPI answers at $(cs_url "$CS/lapi")"
 cs_bouncer_add "$CS/lapi" greywall "$KEY" && cs_machine_add "$CS/lapi" gw1 'gw1-password'

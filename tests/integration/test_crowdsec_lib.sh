@@ -25,20 +25,9 @@
 gw_require crowdsec cscli crowdsec-firewall-bouncer nft ipset iptables ip6tables jq curl
 [ -x "$GW_TOOLS/gwnet" ] || skip_all "not built: $GW_TOOLS/gwnet (make all)"
 
-CS_NS=$GW_ID-cs
 KEY=0123456789abcdef0123456789abcdef
-gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
-CS=$GW_RUN/crowdsec
-cs_cleanup() {
-	cs_fwbouncer_stop "$CS/bouncer"
-	cs_lapi_stop "$CS/lapi"
-	cs_netns_del "$CS_NS"
-	gw_cleanup
-}
-trap cs_cleanup EXIT
-mkdir -p "$CS"
-cs_netns "$CS_NS" && cs_link "$CS_NS" "$GW_NS" lapi1 192.0.2.250 192.0.2.249
-ok $? "the LAPI's namespace, linked to the gateway"
+cs_test_setup
+ok $? "the gateway, and the LAPI's namespace linked to it"
 cl ip addr add 2001:db8:1::7/128 dev veth1 nodad
 gw ip -6 route add 2001:db8:1::/48 dev veth0
 gw "$GW_TOOLS/gwnet" listen 8080 >/dev/null 2>&1 &

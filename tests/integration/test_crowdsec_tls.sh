@@ -10,19 +10,12 @@
 gw_require crowdsec cscli openssl
 [ -x "$GW_TOOLS/gwnet" ] || skip_all "not built: $GW_TOOLS/gwnet (make all)"
 
-CS_NS=$GW_ID-cs
 KEY=greywall-tls-bouncer-key-0123456789
-CS=$GW_RUN/crowdsec
-gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
-gw_tarpit_user || { echo "not ok 1 - the user greywall"; exit 1; }
-cs_cleanup() {
-	cs_lapi_stop "$CS/lapi"
-	cs_netns_del "$CS_NS"
-	gw_cleanup
-}
-trap cs_cleanup EXIT
-mkdir -p "$CS/lapi" "$GW_RUN/pki"
+cs_test_setup
+ok $? "the gateway, and the LAPI's namespace linked to it"
+gw_tarpit_user || { echo "not ok 2 - the user greywall"; exit 1; }
 PKI=$GW_RUN/pki
+mkdir -p "$PKI"
 # ca: signs the LAPI's certificate; other: a CA that signed nothing of it.
 openssl_quiet() { openssl "$@" >/dev/null 2>&1; }
 openssl_quiet req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -37,8 +30,6 @@ openssl_quiet req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days
 ok $? "a test CA, another CA, and the LAPI's certificate for 192.0.2.250"
 chmod 644 "$PKI"/*.pem
 
-cs_netns "$CS_NS" && cs_link "$CS_NS" "$GW_NS" lapi1 192.0.2.250 192.0.2.249
-ok $? "the LAPI's namespace, linked to the gateway"
 CS_TLS_CERT=$PKI/lapi.pem CS_TLS_KEY=$PKI/lapi.key cs_lapi_start "$CS/lapi" 192.0.2.250 8080 "$CS_NS"
 ok $? "the LAPI serves HTTPS at $(cs_url "$CS/lapi")"
 cs_bouncer_add "$CS/lapi" greywall "$KEY"

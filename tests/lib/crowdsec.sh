@@ -42,6 +42,11 @@
 #                       LAPI_ADDR is not 192.0.2.250 the gateway reaches
 #                       192.0.2.250 (where the LAPI listens) through it
 #   cs_netns_del NS     its processes killed, the namespace gone
+#   cs_test_setup       for a test of gw.sh's one gateway: its network, CS_NS
+#                       ($GW_ID-cs, the LAPI's namespace, linked to the
+#                       gateway: the LAPI is to listen on 192.0.2.250), CS (a
+#                       directory for the LAPI and a bouncer), and a cleanup
+#                       on exit (bouncer, LAPI, namespace, then gw_cleanup)
 #
 # DIR    an empty directory (under a mktemp -d), one LAPI and one bouncer at
 #        most in each (their files do not collide, so one DIR may hold both).
@@ -66,6 +71,20 @@ cs_link() {
 		ip -n "$gw_ns" addr add "$gw/30" dev lapi0 && ip -n "$gw_ns" link set lapi0 up &&
 		ip -n "$ns" addr add "$lapi/30" dev "$ifname" && ip -n "$ns" link set "$ifname" up &&
 		{ [ "$lapi" = 192.0.2.250 ] || ip -n "$gw_ns" route add 192.0.2.250/32 via "$lapi" dev lapi0; }
+}
+cs_test_setup() {
+	CS_NS=$GW_ID-cs
+	CS=$GW_RUN/crowdsec
+	gw_setup_net || return 1
+	trap cs_test_cleanup EXIT
+	mkdir -p "$CS/lapi" && cs_netns "$CS_NS" &&
+		cs_link "$CS_NS" "$GW_NS" lapi1 192.0.2.250 192.0.2.249
+}
+cs_test_cleanup() {
+	cs_fwbouncer_stop "$CS/bouncer"
+	cs_lapi_stop "$CS/lapi"
+	cs_netns_del "$CS_NS"
+	gw_cleanup
 }
 cs_netns_del() {
 	local pid
