@@ -12,16 +12,19 @@
 GW_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 GW_BIN=$GW_TOP
 GW_TOOLS=$GW_TOP/.output/tools
+# gw_names: the names of gateway $GW_ID (namespaces, directories, socket)
+gw_names() {
+	GW_NS=$GW_ID-gw
+	GW_CLIENT=$GW_ID-cl
+	GW_RUN=/run/$GW_ID
+	GW_BPFFS=$GW_RUN/bpffs
+	GW_CONF=$GW_RUN/greywall.conf
+	GW_SOCK=$GW_RUN/control.sock
+	export LIBXDP_BPFFS=$GW_BPFFS GREYWALL_SOCKET=$GW_SOCK
+}
 GW_ID=${GW_ID:-gwt$$}
-GW_NS=$GW_ID-gw
-GW_CLIENT=$GW_ID-cl
-GW_RUN=/run/$GW_ID
-GW_BPFFS=$GW_RUN/bpffs
-GW_CONF=$GW_RUN/greywall.conf
-GW_SOCK=$GW_RUN/control.sock
+gw_names
 GW_PID=
-export LIBXDP_BPFFS=$GW_BPFFS
-export GREYWALL_SOCKET=$GW_SOCK
 
 # Several gateways in one test: gw_use NAME makes the helpers below (gw, cl,
 # ctl, gw_start, gw_cleanup, ...) act on gateway NAME, each with its own
@@ -32,14 +35,8 @@ gw_use() {
 	[ -n "${GW_CUR:-}" ] && GW_PIDS[$GW_CUR]=$GW_PID
 	GW_CUR=$1
 	GW_ID=$GW_BASE_ID$1
-	GW_NS=$GW_ID-gw
-	GW_CLIENT=$GW_ID-cl
-	GW_RUN=/run/$GW_ID
-	GW_BPFFS=$GW_RUN/bpffs
-	GW_CONF=$GW_RUN/greywall.conf
-	GW_SOCK=$GW_RUN/control.sock
+	gw_names
 	GW_PID=${GW_PIDS[$1]:-}
-	export LIBXDP_BPFFS=$GW_BPFFS GREYWALL_SOCKET=$GW_SOCK
 }
 
 tap_n=0
