@@ -31,22 +31,7 @@ cs_lapi_start "$CS/lapi" 192.0.2.250 8080 "$CS_NS"
 ok $? "the LAPI answers at $(cs_url "$CS/lapi")"
 cs_bouncer_add "$CS/lapi" greywall "$KEY" && cs_machine_add "$CS/lapi" gw1 'gw1-password'
 ok $? "a bouncer key and a machine for greywall"
-printf '%s\n' "$KEY" >"$GW_RUN/bouncer.key"
-printf 'gw1-password\n' >"$GW_RUN/machine.pw"
-chmod 600 "$GW_RUN/bouncer.key" "$GW_RUN/machine.pw"
-
-gw_write_config "
-table <crowdsec> persist counters
-table <popflooders> persist timeout 1h
-crowdsec {
-	url \"$(cs_url "$CS/lapi")\"
-	bouncer-key file \"$GW_RUN/bouncer.key\"
-	table <crowdsec>
-	every 1s
-	machine \"gw1\" password file \"$GW_RUN/machine.pw\"
-	push <popflooders>
-}
-block drop quick from <crowdsec>"
+cs_gw_config "$CS/lapi" "$KEY" gw1 gw1-password ""
 gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/server.log" 2>&1 &
 gw_start
 ok $? "greywalld starts with the crowdsec block"

@@ -55,35 +55,14 @@ cs_bouncer_add "$CS/lapi" gw-a "$KEY_A" && cs_bouncer_add "$CS/lapi" gw-b "$KEY_
 	cs_machine_add "$CS/lapi" gw-a 'password-of-a' && cs_machine_add "$CS/lapi" gw-b 'password-of-b'
 ok $? "bouncers for A, B and C; machines for A and B"
 
-# gw_crowdsec_config KEY MACHINE PASSWORD "other lines"
-gw_crowdsec_config() {
-	printf '%s\n' "$1" >"$GW_RUN/bouncer.key"
-	printf '%s\n' "$3" >"$GW_RUN/machine.pw"
-	chmod 600 "$GW_RUN/bouncer.key" "$GW_RUN/machine.pw"
-	gw_write_config "
-table <crowdsec> persist
-table <popflooders> persist timeout 1h
-crowdsec {
-	url \"$(cs_url "$CS/lapi")\"
-	bouncer-key file \"$GW_RUN/bouncer.key\"
-	table <crowdsec>
-	every 1s
-	machine \"$2\" password file \"$GW_RUN/machine.pw\"
-	push <popflooders>
-}
-block drop quick from <crowdsec>
-block drop quick from <popflooders>
-$4"
-}
-
 gw_use a
-gw_crowdsec_config "$KEY_A" gw-a password-of-a \
-	'pass in on egress proto tcp to port 110 flags S/SA keep state (max-src-conn 2, overload <popflooders> flush)'
+cs_gw_config "$CS/lapi" "$KEY_A" gw-a password-of-a 'block drop quick from <popflooders>
+pass in on egress proto tcp to port 110 flags S/SA keep state (max-src-conn 2, overload <popflooders> flush)'
 gw "$GW_TOOLS/gwnet" serve 110 >"$GW_RUN/serve.log" 2>&1 &
 gw_start
 ok $? "A starts"
 gw_use b
-gw_crowdsec_config "$KEY_B" gw-b password-of-b
+cs_gw_config "$CS/lapi" "$KEY_B" gw-b password-of-b "block drop quick from <popflooders>"
 gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/server.log" 2>&1 &
 gw_start
 ok $? "B starts"

@@ -42,6 +42,10 @@
 #                       LAPI_ADDR is not 192.0.2.250 the gateway reaches
 #                       192.0.2.250 (where the LAPI listens) through it
 #   cs_netns_del NS     its processes killed, the namespace gone
+#   cs_gw_config DIR KEY MACHINE PASSWORD "more lines"  gw.sh's greywall.conf
+#                       for a gateway of the LAPI in DIR: <crowdsec> pulled
+#                       every second with KEY and dropped, <popflooders>
+#                       (timeout 1h) pushed as MACHINE, then the lines given
 #   cs_test_setup       for a test of gw.sh's one gateway: its network, CS_NS
 #                       ($GW_ID-cs, the LAPI's namespace, linked to the
 #                       gateway: the LAPI is to listen on 192.0.2.250), CS (a
@@ -71,6 +75,24 @@ cs_link() {
 		ip -n "$gw_ns" addr add "$gw/30" dev lapi0 && ip -n "$gw_ns" link set lapi0 up &&
 		ip -n "$ns" addr add "$lapi/30" dev "$ifname" && ip -n "$ns" link set "$ifname" up &&
 		{ [ "$lapi" = 192.0.2.250 ] || ip -n "$gw_ns" route add 192.0.2.250/32 via "$lapi" dev lapi0; }
+}
+cs_gw_config() {
+	printf '%s\n' "$2" >"$GW_RUN/bouncer.key"
+	printf '%s\n' "$4" >"$GW_RUN/machine.pw"
+	chmod 600 "$GW_RUN/bouncer.key" "$GW_RUN/machine.pw"
+	gw_write_config "
+table <crowdsec> persist counters
+table <popflooders> persist timeout 1h
+crowdsec {
+	url \"$(cs_url "$1")\"
+	bouncer-key file \"$GW_RUN/bouncer.key\"
+	table <crowdsec>
+	every 1s
+	machine \"$3\" password file \"$GW_RUN/machine.pw\"
+	push <popflooders>
+}
+block drop quick from <crowdsec>
+$5"
 }
 cs_test_setup() {
 	CS_NS=$GW_ID-cs
