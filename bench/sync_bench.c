@@ -312,7 +312,7 @@ static int latency(char **argv)
 		int fd, r;
 
 		source_of(i, src, sizeof(src));
-		len = bench_syn_frame(pkt, src, dst, dst);
+		len = bench_syn_frame(pkt, src, dst, dst, 8080);
 		if (bench_xdp_drops(prog_fd, ifindex, pkt, len) != 0) {
 			fprintf(stderr, "sync_bench: %s is dropped (or cannot be asked) before its trap hit\n",
 				src);

@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 		int len_line, r;
 
 		source_of(i, src, sizeof(src));
-		len = bench_syn_frame(pkt, src, t.dst4, t.dst6);
+		len = bench_syn_frame(pkt, src, t.dst4, t.dst6, 8080);
 		if (blocked(&t, src, pkt, len) != 0) {
 			fprintf(stderr, "watch_latency: %s is blocked (or cannot be asked) before its line\n",
 				src);

@@ -48,6 +48,7 @@
 
 #include "greywall.h"
 #include "lib/checksum.h"
+#include "xdp_probe.h"
 #include "datapath/mapindex.h"
 #include "datapath/ruleindex.h"
 #include "datapath/sweeper.h"
@@ -162,63 +163,6 @@ static bool v4_touches_doc(uint32_t net, unsigned int plen)
 
 /* ---- frames ---------------------------------------------------------- */
 
-static void fill_tcp_syn(struct tcphdr *tcp)
-{
-	memset(tcp, 0, sizeof(*tcp));
-	tcp->source = htons(40000);
-	tcp->dest = htons(25);
-	tcp->seq = htonl(1);
-	tcp->doff = 5;
-	tcp->syn = 1;
-	tcp->window = htons(64240);
-}
-
-/* Ethernet + IPv4 + TCP SYN to port 25; returns the length. */
-static uint32_t build_v4(uint8_t *buf, const char *src, const char *dst)
-{
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
-	uint8_t mac_a[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 1 }, mac_b[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 2 };
-
-	memset(buf, 0, 128);
-	memcpy(eth->h_dest, mac_a, ETH_ALEN);
-	memcpy(eth->h_source, mac_b, ETH_ALEN);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
-	ip->id = htons(1);
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	inet_pton(AF_INET, src, &ip->saddr);
-	inet_pton(AF_INET, dst, &ip->daddr);
-	ip->check = htons(checksum(ip, sizeof(*ip), 0));
-	fill_tcp_syn(tcp);
-	return (uint32_t)(sizeof(*eth) + sizeof(*ip) + sizeof(*tcp));
-}
-
-static uint32_t build_v6(uint8_t *buf, const char *src, const char *dst)
-{
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	struct ipv6hdr *ip6 = (struct ipv6hdr *)(eth + 1);
-	struct tcphdr *tcp = (struct tcphdr *)(ip6 + 1);
-
-	memset(buf, 0, 128);
-	eth->h_dest[0] = 0x02;
-	eth->h_source[0] = 0x02;
-	eth->h_source[5] = 2;
-	eth->h_proto = htons(ETH_P_IPV6);
-	ip6->version = 6;
-	ip6->payload_len = htons(sizeof(*tcp));
-	ip6->nexthdr = IPPROTO_TCP;
-	ip6->hop_limit = 64;
-	inet_pton(AF_INET6, src, &ip6->saddr);
-	inet_pton(AF_INET6, dst, &ip6->daddr);
-	fill_tcp_syn(tcp);
-	return (uint32_t)(sizeof(*eth) + sizeof(*ip6) + sizeof(*tcp));
-}
-
 static struct bench_case *add_case(const char *name, const char *desc, int prog_fd, int family,
 				   const char *src, uint32_t want)
 {
@@ -226,12 +170,15 @@ static struct bench_case *add_case(const char *name, const char *desc, int prog_
 
 	if (ncases == MAX_CASES)
 		die("too many cases", E2BIG);
+	/* The frame's family is the source's (bench_syn_frame()). */
+	if ((family == 6) != (strchr(src, ':') != NULL))
+		die(name, EINVAL);
 	c = &cases[ncases++];
 	c->name = name;
 	c->desc = desc;
 	c->prog_fd = prog_fd;
 	c->want = want;
-	c->len = family == 4 ? build_v4(c->pkt, src, V4_DST) : build_v6(c->pkt, src, V6_DST);
+	c->len = bench_syn_frame(c->pkt, src, V4_DST, V6_DST, 25);
 	return c;
 }
 
@@ -776,7 +723,7 @@ static double sweep_pass(int prog_fd, struct gw_xdp *skel, uint64_t seed, double
 		if ((a >> 28) >= 0xe || (a >> 24) == 0 || (a >> 24) == 127 || !gw_unlisted4(skel, a))
 			continue;
 		inet_ntop(AF_INET, &ia, src, sizeof(src));
-		len = build_v4(pkt, src, V4_DST);
+		len = bench_syn_frame(pkt, src, V4_DST, V6_DST, 25);
 		ns = test_run(prog_fd, pkt, len, opt_repeat, &ret);
 		if (ns < 0)
 			die("sweep", (int)-ns);

@@ -25,11 +25,11 @@
 #include "lib/checksum.h"
 
 /*
- * Ethernet + IPv4 or IPv6 (as src is) + a TCP SYN from src to dst4 or
- * dst6 port 8080, into buf (128 bytes at least); returns its length.
+ * Ethernet + IPv4 or IPv6 (as src is) + a TCP SYN from src port 40000 to
+ * dst4 or dst6 port dport, into buf (128 bytes at least); returns its length.
  */
 static inline uint32_t bench_syn_frame(uint8_t *buf, const char *src, const char *dst4,
-				       const char *dst6)
+				       const char *dst6, uint16_t dport)
 {
 	struct ethhdr *eth = (struct ethhdr *)buf;
 	struct tcphdr *tcp;
@@ -68,7 +68,7 @@ static inline uint32_t bench_syn_frame(uint8_t *buf, const char *src, const char
 		len = sizeof(*eth) + sizeof(*ip) + sizeof(*tcp);
 	}
 	tcp->source = htons(40000);
-	tcp->dest = htons(8080);
+	tcp->dest = htons(dport);
 	tcp->seq = htonl(1);
 	tcp->doff = 5;
 	tcp->syn = 1;
