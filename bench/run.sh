@@ -82,6 +82,11 @@ verdict() {
 		r = a / b; ok = op == "<=" ? r <= t : r >= t
 		printf "%.2f **%s**\n", r, ok ? "PASS" : "MISS" }'
 }
+# One field of the first "RESULT KEY=NAME k=v ..." line: file key name field -> value
+result_field() {
+	awk -v k="$2" -v n="$3" -v f="$4" '$1 == "RESULT" && $2 == k "=" n {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit } }' "$1"
+}
 # A table row per "RESULT KEY=NAME k=v ..." line: key file awk-statements,
 # which see the fields in f[] and the run number of NAME in r.
 result_rows() {
@@ -230,10 +235,7 @@ sync_run() {
 	sync_rc=${PIPESTATUS[0]}
 }
 # A field of the (first) "RESULT sync=NAME" line: name field
-syncres() {
-	awk -v n="$1" -v f="$2" '$1 == "RESULT" && $2 == "sync=" n {
-		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit } }' "$OUT/sync.txt"
-}
+syncres() { result_field "$OUT/sync.txt" sync "$1" "$2"; }
 # B's lossless capacity: the highest offered rate before the first step that lost any
 sync_capacity() {
 	awk '$1 == "RESULT" && $2 == "sync=capacity" {
@@ -292,10 +294,7 @@ exch_run() {
 	./bench/exchange.sh 2>&1 | tee "$OUT/exchange.txt"
 	exch_rc=${PIPESTATUS[0]}
 }
-exchres() {
-	awk -v n="$1" -v f="$2" '$1 == "RESULT" && $2 == "exchange=" n {
-		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit } }' "$OUT/exchange.txt"
-}
+exchres() { result_field "$OUT/exchange.txt" exchange "$1" "$2"; }
 exch_rows() {
 	local gw ip
 	gw=$(exchres greywall seconds)
@@ -321,10 +320,7 @@ cs_run() {
 	./bench/crowdsec.sh 2>&1 | tee "$OUT/crowdsec.txt"
 	cs_rc=${PIPESTATUS[0]}
 }
-csres() {
-	awk -v n="$1" -v f="$2" '$1 == "RESULT" && $2 == "crowdsec=" n {
-		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit } }' "$OUT/crowdsec.txt"
-}
+csres() { result_field "$OUT/crowdsec.txt" crowdsec "$1" "$2"; }
 # The faster of the firewall bouncer's two modes: "mode seconds" (to the last
 # decision it got: CrowdSec's stream may never hand over a few, bench/crowdsec.sh)
 cs_fastest_peer() {
