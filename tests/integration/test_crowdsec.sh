@@ -98,7 +98,9 @@ wait_for 5 ctl table crowdsec test 198.51.100.30
 ok $? "our own decision comes back in the pull, into <crowdsec> ..."
 ctl table popflooders delete 198.51.100.30 >/dev/null
 ctl table popflooders add 198.51.100.30 >/dev/null
-sleep 2
+# Once its batch came round: skipped, not sent.
+wait_for 10 eval 'ctl crowdsec show | grep -q " [1-9][0-9]* skipped"'
+ok $? "the addition came round in a push batch and was skipped"
 check_output "... and is not pushed again while CrowdSec holds it" 1 \
 	eval "decisions | jq '[.[] | .decisions[]? | select(.value == \"198.51.100.30\")] | length'"
 

@@ -66,13 +66,18 @@ wait_for 10 eval 'ctl crowdsec show | grep -q "tls [1-9]"'
 ok $? "the handshake is refused, counted as tls"
 has "crowdsec show: not connected" "not connected" "$(ctl crowdsec show)"
 cs_cli "$CS/lapi" decisions add -i 198.51.100.8 -d 1h >/dev/null 2>&1
-sleep 2
+# Two more refused pulls after the decision was made, not a fixed wait.
+tls_count() { ctl crowdsec show | sed -n 's/.* tls \([0-9]*\) .*/\1/p'; }
+tls_past() { [ "$(tls_count)" -ge "$1" ]; }
+wait_for 15 tls_past $(($(tls_count) + 2))
+ok $? "two more pulls refused (tls) since the decision was made"
 check "nothing comes from a LAPI greywall cannot verify" refute ctl table crowdsec test 198.51.100.8
 check "what it held stays" ctl table crowdsec test 198.51.100.7
 
 config ""
 check "reload without ca-file (the system's CAs)" ctl reload
-sleep 3
+wait_for 15 tls_past $(($(tls_count) + 2))
+ok $? "two pulls refused (tls) with the system's CAs"
 check "the test CA is not among them: still nothing new" refute ctl table crowdsec test 198.51.100.8
 has "still counted as tls" "tls [1-9]" "$(ctl crowdsec show)"
 
