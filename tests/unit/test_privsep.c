@@ -555,6 +555,80 @@ static void test_worst_rcpt(void)
 	      "and decodes to the same fields");
 }
 
+static void test_policy(void)
+{
+	static char helo[PRIVSEP_FIELD_MAX + 2], sender[PRIVSEP_FIELD_MAX + 1],
+		rcpt[PRIVSEP_FIELD_MAX + 1], shorty[PRIVSEP_SHORT_MAX + 2], line[PRIVSEP_LINE_MAX + 1];
+	struct privsep_msg m = { .type = PRIVSEP_POLICY }, back;
+	char small[256], action[PRIVSEP_ACTION_MAX + 2];
+	int n;
+
+	m.policy = (struct privsep_policy){ 7, "smtpd_access_policy", "RCPT", "192.0.2.7",
+					    "a.example.net", "", "u@example.org", "0",
+					    "123.4567.89ab.0" };
+	n = privsep_encode(&m, small, sizeof(small));
+	small[n > 0 ? n : 0] = '\0';
+	CHECK_STR(small, "POLICY 7 smtpd_access_policy RCPT 192.0.2.7 a.example.net - "
+		  "u@example.org 0 123.4567.89ab.0\n", "POLICY on the wire (the null sender empty)");
+	small[n - 1] = '\0';
+	CHECK(!privsep_decode(small, (size_t)n - 1, &back) && back.type == PRIVSEP_POLICY &&
+		      back.policy.req_id == 7 && !strcmp(back.policy.state, "RCPT") &&
+		      !*back.policy.sender && !strcmp(back.policy.recipient, "u@example.org") &&
+		      !strcmp(back.policy.instance, "123.4567.89ab.0"),
+	      "POLICY decodes to the same fields");
+	/* The worst: three long fields and five short ones, every byte escaped. */
+	memset(helo, 0x01, PRIVSEP_FIELD_MAX);
+	memset(sender, ' ', PRIVSEP_FIELD_MAX);
+	memset(rcpt, 0xff, PRIVSEP_FIELD_MAX);
+	memset(shorty, '%', PRIVSEP_SHORT_MAX);
+	m.policy = (struct privsep_policy){ UINT32_MAX, shorty, shorty, shorty, helo, sender, rcpt,
+					    shorty, shorty };
+	n = privsep_encode(&m, line, sizeof(line));
+	if (n > 0)
+		line[n - 1] = '\0';
+	CHECK(n > 0 && privsep_decode(line, (size_t)n - 1, &back) == 0 &&
+		      !strcmp(back.policy.helo, helo) && !strcmp(back.policy.sender, sender) &&
+		      !strcmp(back.policy.instance, shorty),
+	      "the worst POLICY fits a line and decodes: %d bytes", n);
+	helo[PRIVSEP_FIELD_MAX] = 'a';
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EMSGSIZE, "POLICY: a helo too long");
+	helo[PRIVSEP_FIELD_MAX] = '\0';
+	shorty[PRIVSEP_SHORT_MAX] = 'a';
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EMSGSIZE,
+		  "POLICY: a short field one byte too long");
+	snprintf(line, sizeof(line), "POLICY 1 a b %s d e f g h", shorty);
+	CHECK_INT(privsep_decode(line, strlen(line), &back), -EPROTO,
+		  "POLICY: a client address over PRIVSEP_SHORT_MAX refused on decode");
+	snprintf(small, sizeof(small), "POLICY 1 a b c d e f g");
+	CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO, "POLICY: a field missing");
+
+	m = (struct privsep_msg){ .type = PRIVSEP_VERDICT,
+				  .verdict = { 9, "DEFER_IF_PERMIT 4.7.1 Greylisted, see x" } };
+	n = privsep_encode(&m, small, sizeof(small));
+	small[n > 0 ? n : 0] = '\0';
+	CHECK_STR(small, "VERDICT 9 DEFER_IF_PERMIT%204.7.1%20Greylisted,%20see%20x\n",
+		  "VERDICT on the wire");
+	small[n - 1] = '\0';
+	CHECK(!privsep_decode(small, (size_t)n - 1, &back) && back.verdict.req_id == 9 &&
+		      !strcmp(back.verdict.action, "DEFER_IF_PERMIT 4.7.1 Greylisted, see x"),
+	      "VERDICT decodes");
+	m.verdict.action = "DUNNO\naction=OK";
+	CHECK_INT(privsep_encode(&m, small, sizeof(small)), -EINVAL,
+		  "VERDICT: an action of two lines refused");
+	m.verdict.action = "";
+	CHECK_INT(privsep_encode(&m, small, sizeof(small)), -EINVAL, "VERDICT: an empty action");
+	memset(action, 'A', PRIVSEP_ACTION_MAX + 1);
+	action[PRIVSEP_ACTION_MAX + 1] = '\0';
+	m.verdict.action = action;
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "VERDICT: an action too long");
+	snprintf(small, sizeof(small), "VERDICT 1 DUNNO%%0Aaction=OK");
+	CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO,
+		  "VERDICT: an escaped line break refused on decode");
+	snprintf(small, sizeof(small), "VERDICT 1 -");
+	CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO,
+		  "VERDICT: an empty action refused on decode");
+}
+
 int main(void)
 {
 	test_round_trips();
@@ -564,5 +638,6 @@ int main(void)
 	test_writer();
 	test_drop();
 	test_worst_rcpt();
+	test_policy();
 	return check_done();
 }

@@ -313,9 +313,9 @@ static void test_grey_dialogue(void)
 		  "grey dialogue: 451 at DATA");
 	CHECK(r.closed, "grey dialogue: closed after 451");
 	CHECK_STR(r.log.seen,
-		  "client.example|Spammer@Example.COM|User@Example.ORG|0\n"
-		  "client.example|a@b.example|c@d.example|0\n",
-		  "grey dialogue: every RCPT reported, exactly as received");
+		  "client.example|<Spammer@Example.COM>|<User@Example.ORG>|0\n"
+		  "client.example|<a@b.example>|<c@d.example>|0\n",
+		  "grey dialogue: every RCPT reported, exactly as received, brackets kept as spamd keeps them");
 	check_recipients(&r, "grey dialogue", 2, 0);
 	CHECK_INT(r.end.bad_commands, 0, "grey dialogue: no bad command");
 	CHECK(r.idle_buffers, "grey dialogue: no buffer kept between replies");
@@ -365,14 +365,14 @@ static void test_paths(void)
 		      "MAIL FROM:bare@example.com\r\nRCPT TO:x@example.org NOTIFY=NEVER\r\n"
 		      "RCPT TO:<Trap@Example.org> ORCPT=rfc822;y\r\n");
 	CHECK_STR(r.log.seen,
-		  "||Postmaster|0\n"
+		  "|<>|<Postmaster>|0\n"
 		  "|bare@example.com|x@example.org|0\n"
-		  "|bare@example.com|Trap@Example.org|0\n",
-		  "paths: brackets stripped, parameters dropped, no HELO gives an empty helo");
-	CHECK_STR(r.last_tuple, "|bare@example.com|Trap@Example.org",
+		  "|bare@example.com|<Trap@Example.org>|0\n",
+		  "paths: brackets kept (<> the null sender), parameters dropped, no HELO gives an empty helo");
+	CHECK_STR(r.last_tuple, "|bare@example.com|<Trap@Example.org>",
 		  "paths: the last RCPT's tuple kept for the log");
 	talk_text(&r, "HELO a\r\nMAIL FROM:<b@c>\r\nRCPT TO:<d@e>\r\nRSET\r\n");
-	CHECK_STR(r.last_tuple, "a|b@c|d@e", "paths: RSET keeps the last tuple");
+	CHECK_STR(r.last_tuple, "a|<b@c>|<d@e>", "paths: RSET keeps the last tuple");
 	talk_text(&r, "HELO a\r\nMAIL FROM:<b@c>\r\nRCPT TO:<d@e>\r\nRSET\r\nMAIL FROM:<f@g>\r\n");
 	CHECK_STR(r.last_tuple, "none", "paths: a new MAIL forgets the last tuple");
 }
@@ -489,7 +489,7 @@ static void test_trap_and_splits(void)
 	size_t len = strlen(pipelined);
 	bool all_same = true, one_pending_bound = true;
 	struct run r = {
-		.log.trap_to = "spamtrap@example.org",
+		.log.trap_to = "<spamtrap@example.org>",
 		.log.trap_message = "Trapped: %A wrote to a spamtrap, 100%% sure.\r\n\n"
 				    "See https://example.org/lookup?%A %B\n",
 	};
@@ -497,9 +497,9 @@ static void test_trap_and_splits(void)
 	CHECK_STR(talk_text(&r, pipelined), want, "trap mid-session: 354, then 450 with %%A");
 	CHECK(r.closed, "trap mid-session: closed after the final reply");
 	CHECK_STR(r.log.seen,
-		  "relay.example|bounce@relay.example|a@example.org|0\n"
-		  "relay.example|bounce@relay.example|spamtrap@example.org|0\n"
-		  "relay.example|bounce@relay.example|b@example.org|1\n",
+		  "relay.example|<bounce@relay.example>|<a@example.org>|0\n"
+		  "relay.example|<bounce@relay.example>|<spamtrap@example.org>|0\n"
+		  "relay.example|<bounce@relay.example>|<b@example.org>|1\n",
 		  "trap mid-session: the hook learns the session turned black");
 	check_recipients(&r, "trap mid-session", 1, 2);
 	CHECK_INT(r.end.data_bytes, 65, "trap mid-session: message bytes counted");
@@ -546,7 +546,7 @@ static void test_black(void)
 		  want, "black at connect: 354, message read, 450 multi-line, IPv6 %%A");
 	CHECK(r.closed, "black at connect: closed after the final reply");
 	check_recipients(&r, "black at connect", 0, 1);
-	CHECK_STR(r.log.seen, "x|a@b|c@d|1\n", "black at connect: the hook still hears the RCPT");
+	CHECK_STR(r.log.seen, "x|<a@b>|<c@d>|1\n", "black at connect: the hook still hears the RCPT");
 
 	r.black_message = NULL;
 	params.black_code = 550;

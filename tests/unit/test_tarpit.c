@@ -384,7 +384,7 @@ static void test_dialogues(void)
 		  "grey: banner with the date of the second, 451 at DATA");
 	CHECK(closed, "grey: closed after 451");
 	CHECK(next_msg(&h, 2000) &&
-		      is_rcpt(&h, "127.0.0.1", "client.example", "a@b.example", "trap@example.org"),
+		      is_rcpt(&h, "127.0.0.1", "client.example", "<a@b.example>", "<trap@example.org>"),
 	      "grey: the RCPT reaches the parent with both addresses and the tuple");
 	close(grey);
 
@@ -414,7 +414,7 @@ static void test_dialogues(void)
 		  "550-Your address 127.0.0.1 is listed\r\n550 on 127.0.0.1's lists\r\n",
 		  "black beyond maxblack: whole replies, 354, then the list message as 550");
 	CHECK(closed, "black: closed after the final reply");
-	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "127.0.0.1", "x", "s@spam.example", "u@example.org"),
+	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "127.0.0.1", "x", "<s@spam.example>", "<u@example.org>"),
 	      "black: its RCPT is reported too");
 	close(black);
 
@@ -430,9 +430,9 @@ static void test_dialogues(void)
 		  "450-Your address ::1 is listed as a source of spam.\r\n"
 		  "450 No mail from it is accepted here.\r\n",
 		  "traps: a RCPT to the spamtrap turns the session black (354, then 450)");
-	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "::1", "y", "s@spam.example", "ok@example.org") &&
+	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "::1", "y", "<s@spam.example>", "<ok@example.org>") &&
 		      next_msg(&h, 2000) &&
-		      is_rcpt(&h, "::1", "y", "s@spam.example", "trap@example.org"),
+		      is_rcpt(&h, "::1", "y", "<s@spam.example>", "<trap@example.org>"),
 	      "traps: both RCPTs reported");
 	close(fd);
 	fd = dial(&h, false, &id, 3000);
@@ -536,8 +536,8 @@ static void test_maxrcpt(void)
 	for (int i = 0; i < 3; i++) {
 		char to[32];
 
-		snprintf(to, sizeof(to), "u%d@example.org", i);
-		reported &= next_msg(&h, 2000) && is_rcpt(&h, "127.0.0.1", "c.example", "a@b.example", to);
+		snprintf(to, sizeof(to), "<u%d@example.org>", i);
+		reported &= next_msg(&h, 2000) && is_rcpt(&h, "127.0.0.1", "c.example", "<a@b.example>", to);
 	}
 	CHECK(reported, "maxrcpt 3: the three accepted RCPTs reach the parent");
 	while (next_msg(&h, 500))
@@ -553,7 +553,7 @@ static void test_maxrcpt(void)
 	CHECK_STR(buf, BANNER HELO_OK MAIL_OK RCPT_OK GREY451,
 		  "maxrcpt: a new connection gets its own three");
 	CHECK(next_msg(&h, 2000) &&
-		      is_rcpt(&h, "127.0.0.1", "c.example", "a@b.example", "new@example.org"),
+		      is_rcpt(&h, "127.0.0.1", "c.example", "<a@b.example>", "<new@example.org>"),
 	      "maxrcpt: and its RCPT is reported");
 	close(fd);
 
@@ -784,8 +784,8 @@ static void test_rcpt_never_dropped(void)
 		if (h.msg.type != PRIVSEP_RCPT)
 			continue;
 		rcpts++;
-		whole += !strcmp(h.msg.rcpt.helo, helo) && !strcmp(h.msg.rcpt.from, "a@example.net");
-		if (!strcmp(h.msg.rcpt.to, "trap@example.org")) {
+		whole += !strcmp(h.msg.rcpt.helo, helo) && !strcmp(h.msg.rcpt.from, "<a@example.net>");
+		if (!strcmp(h.msg.rcpt.to, "<trap@example.org>")) {
 			trapped = 1;
 			break;
 		}
@@ -853,7 +853,7 @@ static void test_fair_turns(void)
 	while (!found && next_msg(&h, 5000)) {
 		if (h.msg.type != PRIVSEP_RCPT)
 			continue;
-		found = !strcmp(h.msg.rcpt.to, "b@example.org");
+		found = !strcmp(h.msg.rcpt.to, "<b@example.org>");
 		before += !found;
 	}
 	CHECK(found && before <= 512 / 20,

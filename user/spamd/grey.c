@@ -338,7 +338,7 @@ static int lookup_row(sqlite3_stmt *s, void *ctx)
 
 static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p,
 			const struct addr_prefix *ip, const char *helo, const char *from,
-			const char *to)
+			const char *to, int64_t *first)
 {
 	struct lookup l = { .host_plen = ip->plen, .white_plen = -1 };
 	sqlite3_stmt *s = g->stmt[STMT_LOOKUP];
@@ -379,6 +379,7 @@ static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p
 		return err ? err : GREY_NEW;
 	}
 	passed = l.first + p->passtime < now;
+	*first = l.first;
 	s = g->stmt[STMT_TUPLE_SEEN];
 	sql_bind_addr(s, 1, ip);
 	if (passed)
@@ -390,9 +391,11 @@ static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p
 	return err ? err : passed ? GREY_PASSED : GREY_SEEN;
 }
 
-int grey_update(struct grey *g, int64_t now, const struct grey_params *p,
-		const struct addr_prefix *ip, const char *helo, const char *from, const char *to)
+int grey_update_first(struct grey *g, int64_t now, const struct grey_params *p,
+		      const struct addr_prefix *ip, const char *helo, const char *from,
+		      const char *to, int64_t *first)
 {
+	int64_t seen = now;
 	bool own;
 	int err = store_begin_own(g->st, &own);
 
@@ -400,7 +403,16 @@ int grey_update(struct grey *g, int64_t now, const struct grey_params *p,
 	 * nothing changes in between. */
 	if (err)
 		return err;
-	return store_end_own(g->st, own, update_tuple(g, now, p, ip, helo, from, to));
+	err = store_end_own(g->st, own, update_tuple(g, now, p, ip, helo, from, to, &seen));
+	if (first)
+		*first = seen;
+	return err;
+}
+
+int grey_update(struct grey *g, int64_t now, const struct grey_params *p,
+		const struct addr_prefix *ip, const char *helo, const char *from, const char *to)
+{
+	return grey_update_first(g, now, p, ip, helo, from, to, NULL);
 }
 
 int grey_trap(struct grey *g, int64_t now, const struct addr_prefix *ip, int64_t expire,

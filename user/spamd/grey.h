@@ -88,6 +88,14 @@ enum grey_result {
  */
 int grey_update(struct grey *g, int64_t now, const struct grey_params *p,
 		const struct addr_prefix *ip, const char *helo, const char *from, const char *to);
+/*
+ * grey_update() that also says when the tuple was first seen (*first, for
+ * GREY_NEW, GREY_SEEN and GREY_PASSED; now otherwise): the policy service
+ * tells how long a passed tuple waited.
+ */
+int grey_update_first(struct grey *g, int64_t now, const struct grey_params *p,
+		      const struct addr_prefix *ip, const char *helo, const char *from,
+		      const char *to, int64_t *first);
 
 /*
  * Trap a host until expire, with the evidence: the trap address (to), helo

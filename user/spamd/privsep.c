@@ -25,6 +25,7 @@
 #define WRITER_KEEP (2 * (PRIVSEP_LINE_MAX + 1))
 /* The most fields a message has: CONFIG's eleven. */
 #define FIELDS_MAX 11
+#define POLICY_FIELDS 10
 
 static const char *const type_names[] = {
 	[PRIVSEP_CLASSIFY] = "CLASSIFY", [PRIVSEP_RCPT] = "RCPT",
@@ -32,6 +33,7 @@ static const char *const type_names[] = {
 	[PRIVSEP_SPAMTRAP] = "SPAMTRAP", [PRIVSEP_DOMAIN] = "DOMAIN",
 	[PRIVSEP_VALID] = "VALID",	 [PRIVSEP_TRAPS_END] = "TRAPS-END",
 	[PRIVSEP_CONFIG] = "CONFIG",	 [PRIVSEP_LOG] = "LOG",
+	[PRIVSEP_POLICY] = "POLICY",	 [PRIVSEP_VERDICT] = "VERDICT",
 };
 
 #define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
@@ -168,6 +170,42 @@ static void add_log(struct line_out *l, const struct privsep_log *log)
 	add_field(l, log->text);
 }
 
+static void add_bounded(struct line_out *l, const char *text, size_t max)
+{
+	if (text && strlen(text) > max)
+		l->err = -EMSGSIZE;
+	add_field(l, text);
+}
+
+/* POLICY's i-th string field: helo, sender and recipient are the long ones. */
+static size_t policy_field_max(size_t i)
+{
+	return i >= 3 && i <= 5 ? PRIVSEP_FIELD_MAX : PRIVSEP_SHORT_MAX;
+}
+
+static void add_policy(struct line_out *l, const struct privsep_policy *p)
+{
+	const char *fields[] = { p->request, p->state,	   p->client,	  p->helo,
+				 p->sender,  p->recipient, p->rcpt_count, p->instance };
+
+	add_number(l, p->req_id);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		add_bounded(l, fields[i], policy_field_max(i));
+}
+
+/* One line of text: no control byte, at most PRIVSEP_ACTION_MAX. */
+static bool action_valid(const char *action)
+{
+	size_t n = 0;
+
+	if (!action || !*action)
+		return false;
+	for (; action[n]; n++)
+		if ((unsigned char)action[n] < 0x20 || action[n] == 0x7f)
+			return false;
+	return n <= PRIVSEP_ACTION_MAX;
+}
+
 int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len)
 {
 	struct line_out l = { .buf = buf, .cap = len < PRIVSEP_LINE_MAX + 1 ? len : PRIVSEP_LINE_MAX + 1 };
@@ -205,6 +243,15 @@ int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len)
 		break;
 	case PRIVSEP_LOG:
 		add_log(&l, &msg->log);
+		break;
+	case PRIVSEP_POLICY:
+		add_policy(&l, &msg->policy);
+		break;
+	case PRIVSEP_VERDICT:
+		if (!action_valid(msg->verdict.action))
+			l.err = -EINVAL;
+		add_number(&l, msg->verdict.req_id);
+		add_field(&l, msg->verdict.action);
 		break;
 	}
 	if (l.err)
@@ -400,6 +447,26 @@ int privsep_decode(char *line, size_t len, struct privsep_msg *msg)
 		msg->log.text = f[2];
 		return 0;
 	}
+	case PRIVSEP_POLICY: {
+		const char **out[] = { &msg->policy.request, &msg->policy.state,
+				       &msg->policy.client,  &msg->policy.helo,
+				       &msg->policy.sender,  &msg->policy.recipient,
+				       &msg->policy.rcpt_count, &msg->policy.instance };
+
+		if (n != POLICY_FIELDS || parse_conn_id(f[1], &msg->policy.req_id))
+			return -EPROTO;
+		for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+			if (strlen(f[2 + i]) > policy_field_max(i))
+				return -EPROTO;
+			*out[i] = f[2 + i];
+		}
+		return 0;
+	}
+	case PRIVSEP_VERDICT:
+		if (n != 3 || parse_conn_id(f[1], &msg->verdict.req_id) || !action_valid(f[2]))
+			return -EPROTO;
+		msg->verdict.action = f[2];
+		return 0;
 	}
 	return -EPROTO;
 }

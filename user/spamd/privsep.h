@@ -36,6 +36,18 @@
  *         the tarpit's settings (struct tarpit_config's): the first message
  *         the child reads, and again after every reload. New connections
  *         get them at once; held ones keep what they were told already.
+ *   child -> parent (the policy child, user/policy/, on its own socketpair)
+ *     POLICY <req-id> <request> <protocol-state> <client-address> <helo>
+ *            <sender> <recipient> <recipient-count> <instance>
+ *         one request of Postfix's policy protocol, the attributes' values
+ *         exactly as received (an attribute absent: empty); req-id is the
+ *         child's name for the request, unique among those unanswered.
+ *         The parent parses and checks every value itself.
+ *   parent -> child
+ *     VERDICT <req-id> <action>
+ *         the answer: the child writes "action=<action>\n\n" to the
+ *         request's client. The action is one line (no byte < 0x20 nor
+ *         0x7f), at most PRIVSEP_ACTION_MAX bytes.
  *   child -> parent
  *     LOG <priority> <text>
  *         one line of the child's log (priority LOG_EMERG..LOG_DEBUG, text
@@ -59,14 +71,21 @@
 
 /* Longest helo, from or to a RCPT carries: SMTP_LINE_MAX (tarpit.c checks). */
 #define PRIVSEP_FIELD_MAX	8192
-/* A RCPT: its type, two addresses, three fields each escaped to 3 bytes a byte. */
-#define PRIVSEP_LINE_MAX	(3 * 3 * PRIVSEP_FIELD_MAX + 256)
+/* POLICY's short fields (all but helo, sender, recipient) at most. */
+#define PRIVSEP_SHORT_MAX	255
+/*
+ * A RCPT: its type, two addresses, three fields each escaped to 3 bytes a
+ * byte; a POLICY: three such fields and five short ones.
+ */
+#define PRIVSEP_LINE_MAX	(3 * 3 * PRIVSEP_FIELD_MAX + 5 * 3 * PRIVSEP_SHORT_MAX + 256)
 /*
  * Bytes a writer queues for a peer that does not read, before -ENOBUFS.
  * The tarpit stops reading its clients well before (tarpit.c), so that a
  * slow parent delays RCPTs instead of losing them.
  */
 #define PRIVSEP_QUEUE_MAX	(8 * 1024 * 1024)
+/* A VERDICT's action at most (Postfix's own reply lines are shorter). */
+#define PRIVSEP_ACTION_MAX	2048
 /* A LOG's text at most: escaped, it still fits a line. */
 #define PRIVSEP_LOG_MAX		(3 * PRIVSEP_FIELD_MAX)
 
@@ -81,6 +100,8 @@ enum privsep_type {
 	PRIVSEP_TRAPS_END,	/* parent -> child: the set is complete */
 	PRIVSEP_CONFIG,		/* parent -> child: the tarpit's settings */
 	PRIVSEP_LOG,		/* child -> parent: a line for the log */
+	PRIVSEP_POLICY,		/* policy child -> parent: one policy request */
+	PRIVSEP_VERDICT,	/* parent -> policy child: its answer */
 };
 
 struct privsep_classify {
@@ -99,6 +120,28 @@ struct privsep_class {
 	uint16_t code;		/* black: 450, 550 or 0 (the tarpit's default) */
 	const char *message;	/* black: "" (or NULL to encode) for the default text */
 	const char *lists;	/* black: "" (or NULL to encode) when none were named */
+};
+
+/*
+ * helo, sender and recipient at most PRIVSEP_FIELD_MAX bytes, the others
+ * PRIVSEP_SHORT_MAX (encode refuses longer ones with -EMSGSIZE, decode
+ * with -EPROTO); NULL encodes as empty.
+ */
+struct privsep_policy {
+	uint32_t req_id;
+	const char *request;	/* "smtpd_access_policy" from Postfix */
+	const char *state;	/* protocol_state: "RCPT", "DATA", ... */
+	const char *client;	/* client_address, unparsed */
+	const char *helo;	/* helo_name */
+	const char *sender;	/* without angle brackets; empty: the null sender */
+	const char *recipient;
+	const char *rcpt_count;	/* recipient_count, unparsed */
+	const char *instance;	/* the same for every request of one message */
+};
+
+struct privsep_verdict {
+	uint32_t req_id;
+	const char *action;	/* e.g. "DUNNO", "DEFER_IF_PERMIT 4.7.1 Greylisted, ..." */
 };
 
 struct privsep_log {
@@ -120,6 +163,8 @@ struct privsep_msg {
 		 */
 		struct tarpit_config config;
 		struct privsep_log log;
+		struct privsep_policy policy;
+		struct privsep_verdict verdict;
 	};
 };
 

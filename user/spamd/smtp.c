@@ -381,8 +381,12 @@ static int black_reply(struct smtp_session *s)
 	return ret;
 }
 
-/* The address in "<...>" (possibly empty) or the first word. */
-static int parse_path(const char *arg, size_t len, const char **addr, size_t *n)
+/*
+ * The path as the client wrote it, as spamd keeps it: "<...>" with its
+ * angle brackets (possibly "<>"), or else the first word. *empty says
+ * whether it names no address ("<>").
+ */
+static int parse_path(const char *arg, size_t len, const char **addr, size_t *n, bool *empty)
 {
 	const char *gt;
 
@@ -390,16 +394,17 @@ static int parse_path(const char *arg, size_t len, const char **addr, size_t *n)
 		arg++;
 		len--;
 	}
+	*addr = arg;
 	if (len && *arg == '<') {
 		gt = memchr(arg, '>', len);
 		if (!gt)
 			return -EINVAL;
-		*addr = arg + 1;
-		*n = (size_t)(gt - arg) - 1;
+		*n = (size_t)(gt - arg) + 1;
+		*empty = *n == 2;
 		return 0;
 	}
-	*addr = arg;
 	*n = word_length(arg, len);
+	*empty = false;
 	return *n ? 0 : -EINVAL;
 }
 
@@ -435,13 +440,14 @@ static int command_helo(struct smtp_session *s, const char *arg, size_t len, voi
 static int command_mail(struct smtp_session *s, const char *arg, size_t len, void *ctx)
 {
 	const char *addr;
+	bool empty;
 	size_t n;
 	int ret;
 
 	(void)ctx;
 	if (s->in_transaction)
 		return bad_command(s, REPLY_NESTED);
-	if (!has_keyword(arg, len, "FROM:") || parse_path(arg + 5, len - 5, &addr, &n))
+	if (!has_keyword(arg, len, "FROM:") || parse_path(arg + 5, len - 5, &addr, &n, &empty))
 		return bad_command(s, REPLY_MAIL_ARG);
 	ret = tuple_set(s, TUPLE_FROM, addr, n);
 	if (ret)
@@ -455,12 +461,14 @@ static int command_rcpt(struct smtp_session *s, const char *arg, size_t len, voi
 {
 	const char *addr, *message = NULL;
 	struct smtp_tuple t;
+	bool empty;
 	size_t n;
 	int ret, verdict = SMTP_RCPT_ACCEPT;
 
 	if (!s->in_transaction)
 		return bad_command(s, REPLY_NO_MAIL);
-	if (!has_keyword(arg, len, "TO:") || parse_path(arg + 3, len - 3, &addr, &n) || !n)
+	if (!has_keyword(arg, len, "TO:") || parse_path(arg + 3, len - 3, &addr, &n, &empty) ||
+	    empty)
 		return bad_command(s, REPLY_RCPT_ARG);
 	/*
 	 * Every RCPT the hook sees is a write in the parent: a session gets

@@ -20,9 +20,10 @@
  * - MAIL without HELO/EHLO is accepted with an empty helo, as spamd does;
  *   a second MAIL in one transaction, RCPT before MAIL and DATA before a
  *   RCPT get 503. HELO/EHLO and MAIL start a new transaction.
- * - from and to are the text between '<' and '>' (or the first word when
- *   there are no brackets), exactly as received: the greylist key.
- *   "MAIL FROM:<>" is the null sender and valid; "RCPT TO:<>" is not.
+ * - from and to are the path exactly as received, angle brackets
+ *   included as spamd keeps them ("<a@example.net>", or the first word
+ *   when there are no brackets): the greylist key. "MAIL FROM:<>" is the
+ *   null sender ("<>") and valid; "RCPT TO:<>" is not.
  * - A line is at most SMTP_LINE_MAX bytes without its "\r\n" or "\n". A
  *   longer one is answered "500 Line too long" when its newline arrives;
  *   the excess is counted, never buffered.
@@ -87,7 +88,7 @@ void smtp_shared_put(struct smtp_shared *shared);
 
 struct smtp_tuple {
 	const char *helo;	/* "" when the client sent no HELO/EHLO */
-	const char *from;	/* "" for the null sender */
+	const char *from;	/* "<>" for the null sender */
 	const char *to;
 };
 

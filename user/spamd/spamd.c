@@ -403,7 +403,7 @@ static int trap_source(struct daemon *d, int64_t now, const struct addr_prefix *
 	char detail[512];
 
 	/* Fields are kept raw and bounded; whoever prints them escapes them. */
-	snprintf(detail, sizeof(detail), "%s <%.200s>: helo %.100s, from <%.150s>", why, to,
+	snprintf(detail, sizeof(detail), "%s %.200s: helo %.100s, from %.150s", why, to,
 		 helo[0] ? helo : "-", from);
 	sync_send_trapped(d, now, ip, expire);
 	return trap_enforce(d, now, ip, expire, "greytrap", why, detail, helo, from, to);
@@ -460,30 +460,36 @@ bool spamd_rcpt_may_trap(struct daemon *d, const struct addr_prefix *local, cons
 	return v == TRAP_SPAMTRAP || v == TRAP_DOMAIN || to_lowprio_mx(d->cfg.spamd, local);
 }
 
-int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
-	       const struct addr_prefix *local, const char *helo, const char *from,
-	       const char *to)
+bool spamd_passes(struct daemon *d, const struct addr_prefix *ip)
+{
+	return in_table(d, CONFIG_TABLE_SPAMD_WHITE, ip) || in_table(d, CONFIG_TABLE_NOSPAMD, ip);
+}
+
+int spamd_tuple(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		const struct addr_prefix *local, const char *helo, const char *from,
+		const char *to, unsigned int flags, struct spamd_tuple_result *res)
 {
 	struct spamd *s = d->spamd;
 	const struct config_spamd *cs = d->cfg.spamd;
 	struct trap_probe probe;
-	enum trap_verdict v;
-	char addr[ADDR_STRLEN];
+	char addr[ADDR_STRLEN], why[64];
+	const char *via = flags & SPAMD_TUPLE_POLICY ? " via policy" : "";
 	int ret;
 
+	*res = (struct spamd_tuple_result){ .first = now };
 	if (!s)
 		return -ENOENT;
 	addr_format(ip, addr, sizeof(addr));
-	v = trap_classify(&s->rules, from, to, &probe);
-	switch (v) {
+	res->trap = (int)trap_classify(&s->rules, from, to, &probe);
+	switch (res->trap) {
 	case TRAP_SPAMTRAP:
-		ret = trap_source(d, now, ip, "spamtrap", helo, from, to);
-		return ret ? ret : (int)v;
+		snprintf(why, sizeof(why), "spamtrap%s", via);
+		return trap_source(d, now, ip, why, helo, from, to);
 	case TRAP_DOMAIN:
-		ret = trap_source(d, now, ip, "recipient outside alloweddomains", helo, from, to);
-		return ret ? ret : (int)v;
+		snprintf(why, sizeof(why), "recipient outside alloweddomains%s", via);
+		return trap_source(d, now, ip, why, helo, from, to);
 	case TRAP_CALLBACK:
-		log_info("%s: callback probe from %s (epoch %lld) for <%s>", addr, probe.host,
+		log_info("%s: callback probe from %s (epoch %lld) for %s", addr, probe.host,
 			 (long long)probe.epoch, to);
 		ret = grey_callback_note(s->grey, now, ip, helo, to, probe.host, probe.epoch);
 		if (ret)
@@ -500,19 +506,24 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 	/* A tuple sent to the low-priority MX by a source not yet white: spamd -M. */
 	if (to_lowprio_mx(cs, local) && now - s->started >= LOWPRIO_GRACE &&
 	    !in_table(d, CONFIG_TABLE_SPAMD_WHITE, ip)) {
-		ret = trap_source(d, now, ip, "mail to the low-priority MX for", helo, from, to);
-		return ret ? ret : TRAP_SPAMTRAP;
+		res->trap = TRAP_SPAMTRAP;
+		return trap_source(d, now, ip, "mail to the low-priority MX for", helo, from, to);
 	}
 	/*
 	 * A blacklisted or trapped source gets no tuple, so no retry can
 	 * whitelist it (spamd greylists only clients that match no list).
 	 * The parent decides this itself: the child is not trusted to.
 	 */
-	if (holds_black(d, ip))
-		return TRAP_GREY;
-	ret = grey_update(s->grey, now, &s->params, ip, helo, from, to);
+	if (holds_black(d, ip)) {
+		res->black = true;
+		return 0;
+	}
+	if (flags & SPAMD_TUPLE_TRAPS_ONLY)
+		return 0;
+	ret = grey_update_first(s->grey, now, &s->params, ip, helo, from, to, &res->first);
 	if (ret < 0)
 		return ret;
+	res->grey = ret;
 	if (ret == GREY_NEW)
 		log_info("new entry %s from %s to %s, helo %s", addr, from, to, helo);
 	else if (ret == GREY_FULL)
@@ -520,7 +531,17 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 	/* As spamd's greyupdate: every update goes to the peers, so retries pass there too. */
 	if (ret == GREY_NEW || ret == GREY_SEEN || ret == GREY_PASSED)
 		sync_send_grey(d, now, ip, helo, from, to);
-	return (int)v;
+	return 0;
+}
+
+int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+	       const struct addr_prefix *local, const char *helo, const char *from,
+	       const char *to)
+{
+	struct spamd_tuple_result res;
+	int ret = spamd_tuple(d, now, ip, local, helo, from, to, 0, &res);
+
+	return ret ? ret : res.trap;
 }
 
 int spamd_sync_grey(struct daemon *d, int64_t now, const struct addr_prefix *ip,

@@ -112,6 +112,40 @@ int spamd_rcpt(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 	       const struct addr_prefix *local, const char *helo, const char *from,
 	       const char *to);
 
+/* spamd_tuple()'s flags. */
+enum {
+	/* The tuple came through the policy service: a trap's evidence says so. */
+	SPAMD_TUPLE_POLICY = 1 << 0,
+	/*
+	 * Traps, callback probes and candidates only: no GREY tuple (the
+	 * policy service greylists the null sender at DATA, not at RCPT, so
+	 * that sender verification probes get through).
+	 */
+	SPAMD_TUPLE_TRAPS_ONLY = 1 << 1,
+};
+
+struct spamd_tuple_result {
+	int trap;	/* enum trap_verdict; TRAP_SPAMTRAP also for the low-priority MX */
+	int grey;	/* enum grey_result; 0: no tuple recorded (trapped, black, traps only) */
+	int64_t first;	/* the tuple's first sighting (GREY_NEW, _SEEN, _PASSED); now otherwise */
+	bool black;	/* a blacklist or <spamd-greytrap> holds the source: no tuple */
+};
+
+/*
+ * spamd_rcpt() with flags and what it decided in *res (local may be NULL:
+ * the policy service does not know which of our addresses was reached).
+ * Returns 0 or -errno (then *res says what was done before the failure).
+ */
+int spamd_tuple(struct daemon *d, int64_t now, const struct addr_prefix *ip,
+		const struct addr_prefix *local, const char *helo, const char *from,
+		const char *to, unsigned int flags, struct spamd_tuple_result *res);
+
+/*
+ * Whether ip goes past greylisting: it is in <spamd-white> or <nospamd>
+ * (the tables sk_lookup lets through to the MTA).
+ */
+bool spamd_passes(struct daemon *d, const struct addr_prefix *ip);
+
 /*
  * Whether spamd_rcpt() may trap for this tuple and so write the tables
  * (which run their own transactions); false means it only writes the

@@ -379,7 +379,7 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 	(void)black_message; /* the default text: no list named a trapped client */
 	conn_ip(c, ip);
 	/* The log escapes the client's bytes (log.c). */
-	log_info("(%s) %s: <%s> -> <%s>", black || trapped ? "BLACK" : "GREY", ip, tuple->from,
+	log_info("(%s) %s: %s -> %s", black || trapped ? "BLACK" : "GREY", ip, tuple->from,
 		 tuple->to);
 	m.rcpt = (struct privsep_rcpt){ .client = c->session.client, .helo = tuple->helo,
 					.from = tuple->from, .to = tuple->to };
@@ -389,7 +389,7 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 	if (!ret)
 		ret = privsep_send(&t->writer, &m);
 	if (ret)
-		log_warn("%s: RCPT to <%s> not reported to the parent: %s", ip, tuple->to,
+		log_warn("%s: RCPT to %s not reported to the parent: %s", ip, tuple->to,
 			 strerror(-ret));
 	return trapped ? SMTP_RCPT_TRAP : SMTP_RCPT_ACCEPT;
 }
