@@ -72,7 +72,7 @@ ev "! ls -l /proc/$pid/fd 2>/dev/null | grep -q greywall.db" "the child holds no
 out=$(grey_dialogue 192.0.2.10 192.0.2.1 user@example.org)
 has "banner with the hostname" "^< 220 mx.example.org ESMTP greywall" "$out"
 has "first attempt greylisted: 451 at DATA" "^< 451 " "$out"
-hasf "spamdb lists the GREY tuple" "GREY|192.0.2.10|client.example.net|a@example.net|user@example.org|" "$(ctl spamdb)"
+hasf "spamdb lists the GREY tuple" "GREY|192.0.2.10|client.example.net|<a@example.net>|<user@example.org>|" "$(ctl spamdb)"
 ev "! ctl table spamd-white test 192.0.2.10 >/dev/null" "not white before passtime"
 # Greylisting is about time itself: the retry must come later than passtime (2 s).
 sleep 3
@@ -136,6 +136,12 @@ logged "spamd's connect log line names the list" "203.0.113.9: connected (.*), l
 logged "spamd's (BLACK) log line" "\(BLACK\) 203.0.113.9: <b@example.net> -> <user@example.org>"
 logged "spamd's (GREY) log line" "\(GREY\) 192.0.2.10: <a@example.net> -> <user@example.org>"
 logged "spamd's disconnect log line" "192.0.2.10: disconnected after [0-9]* seconds."
+logged "spamd's new entry line, paths as the client wrote them" \
+	"new entry 192.0.2.10 from <a@example.net> to <user@example.org>, helo client.example.net"
+# --- the spamtraps file's addresses are in spamdb's listing, as in spamd's database
+hasf "spamdb lists the file's spamtrap" "SPAMTRAP|trap@example.org" "$(ctl spamdb)"
+out=$(ctl spamdb -d trap@example.org 2>&1)
+has "spamdb -d of a file's spamtrap says it cannot" "in a spamtraps file, not deleted" "$out"
 
 # --- spamtrap candidates and callback probes (greywallctl traps, callbacks)
 grey_dialogue 192.0.2.66 192.0.2.1 nobody@example.org >/dev/null

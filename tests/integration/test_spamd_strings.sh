@@ -51,7 +51,7 @@ bad=$(printf '%s\n' "$db" | awk -F'|' '
 	/^GREY\|/ && NF != 10 || /^WHITE\|/ && NF != 9 || /^TRAPPED\|/ && NF != 3 || /^SPAMTRAP\|/ && NF != 2 { print }')
 ok "$([ -z "$bad" ]; echo $?)" "every spamdb line has its fixed field count${bad:+: $bad}"
 clean "spamdb prints no raw control byte" "$db"
-has "the GREY tuple keeps the '|' and ESC escaped" '^GREY\|'"$s"'\|x\\174a\\174b\\1740\\1740\\033\[2J\|\\033\[2Jevil\\r@example.net\|' "$db"
+has "the GREY tuple keeps the '|' and ESC escaped" '^GREY\|'"$s"'\|x\\174a\\174b\\1740\\1740\\033\[2J\|<\\033\[2Jevil\\r@example.net>\|' "$db"
 clean "why prints no raw control byte" "$(ctl why "$s")"
 
 # --- an 8,000-byte HELO of control bytes (24 KB once escaped for the parent)

@@ -100,7 +100,7 @@ ok $? "status: the store caught up once there is room"
 check "the catch-up is logged" grep -q "store $DB: caught up, every entry saved" "$GW_RUN/greywalld.log"
 hasf() { printf '%s\n' "$3" | grep -qF -- "$2"; ok $? "$1"; }
 hasf "spamdb lists the TRAPPED entry" "TRAPPED|198.51.100.7|" "$(ctl spamdb)"
-hasf "spamdb lists the greylisted tuple" "GREY|192.0.2.10|client.example.net|a@example.net|user@example.org|" "$(ctl spamdb)"
+hasf "spamdb lists the greylisted tuple" "GREY|192.0.2.10|client.example.net|<a@example.net>|<user@example.org>|" "$(ctl spamdb)"
 
 # --- kill -9 and a restart: what was saved or caught up is still there
 gw_stop KILL
@@ -115,7 +115,7 @@ check "the overload entry" in_table sshflood 198.51.100.8
 has "with its evidence" "evidence: overload: rule 3: max-src-conn 2 exceeded" "$(ctl why 198.51.100.8)"
 check "the trap entry" in_table spamd-greytrap 198.51.100.7
 hasf "spamdb still lists the TRAPPED entry" "TRAPPED|198.51.100.7|" "$(ctl spamdb)"
-hasf "spamdb still lists the tuple" "GREY|192.0.2.10|client.example.net|a@example.net|user@example.org|" "$(ctl spamdb)"
+hasf "spamdb still lists the tuple" "GREY|192.0.2.10|client.example.net|<a@example.net>|<user@example.org>|" "$(ctl spamdb)"
 check "status: in step after the restart" store_ok
 check "the loaded host is still dropped" blocked 2001:db8:1::1a2b 2001:db8::1
 

@@ -139,11 +139,11 @@ a_epoch1=$(printf '%s\n' "$show" | sed -n 's/.*epoch \([0-9]*\),.*/\1/p')
 # --- a tuple greylisted on A is in B's greylist, IPv4 and IPv6
 out=$(grey_dialogue 192.0.2.10 192.0.2.1 user@example.org)
 has "A greylists 192.0.2.10" "^< 451 " "$out"
-wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'GREY|192.0.2.10|client.example.net|a@example.net|user@example.org|'"
+wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'GREY|192.0.2.10|client.example.net|<a@example.net>|<user@example.org>|'"
 ok $? "B's spamdb has A's GREY tuple of 192.0.2.10"
 out=$(grey_dialogue 2001:db8::10 2001:db8::1 user@example.org)
 has "A greylists 2001:db8::10" "^< 451 " "$out"
-wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'GREY|2001:db8::10|client.example.net|a@example.net|user@example.org|'"
+wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$B_SOCK' spamdb | grep -qF 'GREY|2001:db8::10|client.example.net|<a@example.net>|<user@example.org>|'"
 ok $? "B's spamdb has the IPv6 tuple (GREY6 record)"
 has "B heard A over IPv6, its window kept" "^heard 2001:db8:5::1: .*taken 2, last heard .*epoch $a_epoch1 counter 1," "$(ctlb sync show)"
 
@@ -165,7 +165,7 @@ ev "! ctl sync show | grep -q '^rejected: .*own'" "A dropped nothing as its own"
 out=$(gw "$GW_TOOLS/gwnet" chat 198.51.100.129 198.51.100.130 8025 "HELO a.example.net" \
 	"MAIL FROM:<b@example.net>" "RCPT TO:<user@example.org>" DATA)
 has "B greylists a tuple from 198.51.100.129" "^< 451 " "$out"
-wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$GW_SOCK' spamdb | grep -qF 'GREY|198.51.100.129|a.example.net|b@example.net|'"
+wait_for 5 sh -c "'$GW_BIN/greywallctl' -s '$GW_SOCK' spamdb | grep -qF 'GREY|198.51.100.129|a.example.net|<b@example.net>|'"
 ok $? "A's spamdb has B's tuple (IPv4 transport)"
 has "A heard its peer B" "^heard 198.51.100.130: sent 0, send errors 0, received 1, taken 1, last heard 20" "$(ctl sync show)"
 

@@ -62,7 +62,7 @@ static const char *dump(void)
 	free(text);
 	text = NULL;
 	fp = open_memstream(&text, &len);
-	if (spamdb_list(g, fp))
+	if (spamdb_list(g, NULL, fp))
 		fprintf(fp, "(listing failed)");
 	fclose(fp);
 	return text;

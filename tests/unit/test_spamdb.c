@@ -9,6 +9,7 @@
 #include "lib/escape.h"
 #include "files.h"
 #include "spamd/spamdb.h"
+#include "spamd/trap.h"
 #include "store/store.h"
 
 #define NOW 1700000000LL
@@ -17,6 +18,8 @@ static char dir[] = "/tmp/gw-spamdb-XXXXXX";
 static char db[PATH_MAX];
 static struct grey *g;
 static struct grey_params params;
+/* The config's spamtraps files, for the steps that set them. */
+static const struct trap_set *file_traps;
 
 /* What one spamdb run printed, and its status. */
 struct run_result {
@@ -47,7 +50,7 @@ static void spamdb(int64_t now, const char *args)
 		fprintf(err, "usage\n");
 		r.status = 1;
 	} else {
-		r.status = spamdb_run(g, now, &params, &cmd, out, err);
+		r.status = spamdb_run(g, file_traps, now, &params, &cmd, out, err);
 	}
 	fclose(out);
 	fclose(err);
@@ -222,6 +225,40 @@ static void test_list(void)
 		  "the whole store, byte for byte, in spamdb's formats");
 }
 
+/* Spamtraps from files: listed as spamd lists its database's, never deleted by -d. */
+static void test_file_spamtraps(void)
+{
+	struct trap_set *set = NULL;
+
+	CHECK_INT(trap_set_new(&set), 0, "a spamtraps file's set");
+	if (!set)
+		return;
+	trap_set_add(set, "Trap@Our.Domain");
+	trap_set_add(set, "file-only@our.domain");
+	file_traps = set;
+	spamdb(NOW, "");
+	CHECK(r.out && strstr(r.out, "SPAMTRAP|trap@our.domain\nSPAMTRAP|file-only@our.domain\n"),
+	      "the file's spamtraps listed after the store's, one held by both once: %s", r.out);
+	spamdb(NOW, "file-only@our.domain FILE-ONLY@our.domain");
+	CHECK_STR(r.out, "SPAMTRAP|file-only@our.domain\nSPAMTRAP|file-only@our.domain\n",
+		  "spamdb KEY shows a file's spamtrap, case as spamd folds it");
+	CHECK_INT(r.status, 0, "and finds it");
+	spamdb(NOW, "-d file-only@our.domain");
+	CHECK_INT(r.status, 1, "-d of a file's spamtrap fails");
+	CHECK_STR(r.err,
+		  "file-only@our.domain: in a spamtraps file, not deleted: remove it from the file"
+		  " and reload\n", "-d says why");
+	spamdb(NOW, "-d trap@our.domain");
+	CHECK_INT(r.status, 1, "-d of a spamtrap in the store and in a file fails too");
+	spamdb(NOW, "");
+	CHECK(r.out && strstr(r.out, "SPAMTRAP|trap@our.domain\n"),
+	      "and it is still listed (from the file)");
+	spamdb(NOW, "-d nowhere@our.domain");
+	CHECK_STR(r.err, "no entry for nowhere@our.domain\n", "an unknown one: spamdb's message");
+	file_traps = NULL;
+	trap_set_free(set);
+}
+
 /* The fields of a spamdb line (without its newline) split at '|'. */
 static int count_fields(const char *line, size_t len)
 {
@@ -308,6 +345,7 @@ int main(void)
 	test_parse();
 	test_add_delete();
 	test_list();
+	test_file_spamtraps();
 	test_hostile_fields();
 	grey_close(g);
 	store_close(st);

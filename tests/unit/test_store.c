@@ -648,7 +648,7 @@ static void test_upgrade_from_v1(void)
 	CHECK_INT(err, 0, "open upgrades version 1");
 	if (err)
 		return;
-	CHECK_INT(query_int(st, "PRAGMA user_version"), 2, "now version 2");
+	CHECK_INT(query_int(st, "PRAGMA user_version"), 3, "now version 3");
 	CHECK_INT(query_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'entries_v1'"), 0,
 		  "the old entries table is gone");
 	CHECK_STR(listing(st),
@@ -670,6 +670,105 @@ static void test_upgrade_from_v1(void)
 	if (!err) {
 		CHECK_INT(query_int(st, "SELECT count(*) FROM history"), 3,
 			  "no conversion the second time");
+		store_close(st);
+	}
+	remove_db(path);
+}
+
+/* Version 2's greylist: paths without angle brackets, one from a spamd peer with them. */
+static const char v2_grey_sql[] =
+	"CREATE TABLE grey_tuples(family INTEGER NOT NULL, addr BLOB NOT NULL,"
+	" helo TEXT NOT NULL, mfrom TEXT NOT NULL, rcpt TEXT NOT NULL,"
+	" first INTEGER NOT NULL, pass INTEGER NOT NULL, expire INTEGER NOT NULL,"
+	" bcount INTEGER NOT NULL, pcount INTEGER NOT NULL,"
+	" PRIMARY KEY(family, addr, helo, mfrom, rcpt)) WITHOUT ROWID;"
+	"CREATE TABLE grey_addrs(family INTEGER NOT NULL, addr BLOB NOT NULL, plen INTEGER NOT NULL,"
+	" first INTEGER NOT NULL, pass INTEGER NOT NULL, expire INTEGER NOT NULL,"
+	" bcount INTEGER NOT NULL, pcount INTEGER NOT NULL, helo TEXT NOT NULL DEFAULT '',"
+	" mfrom TEXT NOT NULL DEFAULT '', rcpt TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY(family, addr, plen)) WITHOUT ROWID;"
+	"CREATE TABLE grey_callbacks(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" family INTEGER NOT NULL, addr BLOB NOT NULL, helo TEXT NOT NULL,"
+	" rcpt TEXT NOT NULL, host TEXT NOT NULL, epoch INTEGER NOT NULL);"
+	"INSERT INTO grey_tuples VALUES(2, x'c6336407', 'a.example.net', 'A@a.example.net',"
+	" 'u@example.org', 100, 200, 300, 1, 0);"
+	"INSERT INTO grey_tuples VALUES(2, x'c6336407', 'a.example.net', '', 'v@example.org',"
+	" 100, 200, 300, 2, 0);"
+	"INSERT INTO grey_tuples VALUES(2, x'c6336408', 'b', 'x@b', 'y@example.org',"
+	" 110, 210, 310, 1, 0);"
+	"INSERT INTO grey_tuples VALUES(2, x'c6336408', 'b', '<x@b>', '<y@example.org>',"
+	" 120, 220, 320, 5, 0);"
+	"INSERT INTO grey_addrs VALUES(2, x'c6336409', 32, 1, 1, 9, 1, -1, 'h', 's@x', 'trap@example.org');"
+	"INSERT INTO grey_addrs VALUES(2, x'c633640a', 32, 1, 1, 9, 1, -1, '', '', '');"
+	"INSERT INTO grey_callbacks VALUES(1, 5, 2, x'c6336407', 'h', 'rnd@example.org', 'mx', 7);";
+
+/* Rows of a query, '|' after each, columns joined by ' '. */
+static const char *rows(struct store *st, const char *sql)
+{
+	static char out[1024];
+	size_t len = 0;
+	sqlite3_stmt *s;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(store_sqlite(st), sql, -1, &s, NULL) != SQLITE_OK)
+		return "(bad query)";
+	while (sqlite3_step(s) == SQLITE_ROW && len < sizeof(out)) {
+		for (int i = 0; i < sqlite3_column_count(s) && len < sizeof(out); i++)
+			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", i ? " " : "",
+						(const char *)sqlite3_column_text(s, i));
+		if (len < sizeof(out))
+			len += (size_t)snprintf(out + len, sizeof(out) - len, "|");
+	}
+	sqlite3_finalize(s);
+	return out;
+}
+
+static void test_upgrade_grey_from_v2(void)
+{
+	char path[PATH_MAX];
+	struct store *st;
+	sqlite3 *raw;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/v2grey.db", dir);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "a new store");
+	if (err)
+		return;
+	store_close(st);
+	CHECK_INT(sqlite3_open(path, &raw), SQLITE_OK, "open it raw");
+	CHECK_INT(sqlite3_exec(raw, v2_grey_sql, NULL, NULL, NULL), SQLITE_OK,
+		  "version 2's greylist rows");
+	CHECK_INT(sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK,
+		  "marked version 2");
+	sqlite3_close(raw);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "open converts version 2");
+	if (err)
+		return;
+	CHECK_INT(query_int(st, "PRAGMA user_version"), 3, "now version 3");
+	CHECK_STR(rows(st, "SELECT hex(addr), mfrom, rcpt, first, bcount FROM grey_tuples"
+			   " ORDER BY addr, mfrom, rcpt"),
+		  "C6336407 <> <v@example.org> 100 2|"
+		  "C6336407 <A@a.example.net> <u@example.org> 100 1|"
+		  "C6336408 <x@b> <y@example.org> 120 5|",
+		  "tuples in spamd's form, the null sender <>; a peer's bracketed duplicate kept once");
+	CHECK_STR(rows(st, "SELECT hex(addr), mfrom, rcpt FROM grey_addrs ORDER BY addr"),
+		  "C6336409 <s@x> <trap@example.org>|C633640A  |",
+		  "a TRAPPED entry's evidence converted, a hand-added one left empty");
+	CHECK_STR(rows(st, "SELECT rcpt FROM grey_callbacks"), "<rnd@example.org>|",
+		  "callback probes' recipients converted");
+	/* A client that wrote "MAIL FROM:bare@b" is kept so now. */
+	CHECK_INT(sqlite3_exec(store_sqlite(st),
+			       "INSERT INTO grey_tuples VALUES(2, x'c633640b', 'b', 'bare@b',"
+			       " 'bare@example.org', 1, 1, 1, 1, 0)", NULL, NULL, NULL),
+		  SQLITE_OK, "a tuple of a client that wrote bare paths");
+	store_close(st);
+	err = store_open(path, &st);
+	CHECK_INT(err, 0, "a converted store opens again");
+	if (!err) {
+		CHECK_STR(rows(st, "SELECT mfrom FROM grey_tuples ORDER BY addr, mfrom"),
+			  "<>|<A@a.example.net>|<x@b>|bare@b|", "no conversion the second time");
 		store_close(st);
 	}
 	remove_db(path);
@@ -705,6 +804,7 @@ int main(void)
 	test_open_errors();
 	test_file_modes();
 	test_upgrade_from_v1();
+	test_upgrade_grey_from_v2();
 	test_corrupt_bucket();
 	test_many_into_stored_table();
 	benchmark_million_puts();

@@ -58,7 +58,8 @@ int commands_spamdb(struct daemon *d, struct control_request *req)
 		verb_print_usage(req->err, VERB_SPAMDB);
 		return CTL_EXIT_USAGE;
 	}
-	status = spamdb_run(g, now, spamd_params(d), &cmd, req->out, req->err);
+	status = spamdb_run(g, d->spamd->file_spamtraps, now, spamd_params(d), &cmd, req->out,
+			    req->err);
 	if (cmd.action != SPAMDB_LIST) {
 		/* The data path follows the greylist now, not at the next scan. */
 		spamd_scan(d, now);
@@ -152,7 +153,7 @@ static int print_callback(void *ctx, const struct grey_callback *c)
 	addr_format(&c->ip, addr, sizeof(addr));
 	dump_format_time(c->when, when, sizeof(when));
 	dump_format_time(c->probe_epoch, epoch, sizeof(epoch));
-	fprintf(out, "%s  %-39s  helo %s  probe-host %s  probe-time %s  rcpt <%s>\n", when, addr,
+	fprintf(out, "%s  %-39s  helo %s  probe-host %s  probe-time %s  rcpt %s\n", when, addr,
 		printable(c->helo, helo), printable(c->probe_host, host), epoch,
 		c->rcpt[0] ? printable(c->rcpt, rcpt) : "");
 	return 0;

@@ -82,9 +82,10 @@ static int build_lists(struct daemon *d, char *err, size_t errlen)
 static void spamd_rules_free(struct spamd *s)
 {
 	trap_set_free(s->spamtraps);
+	trap_set_free(s->file_spamtraps);
 	trap_set_free(s->domains);
 	trap_set_free(s->valid);
-	s->spamtraps = s->domains = s->valid = NULL;
+	s->spamtraps = s->file_spamtraps = s->domains = s->valid = NULL;
 }
 
 /* Trap files and the store's spamtraps, from d->cfg. */
@@ -94,6 +95,9 @@ static int spamd_rules_load(struct daemon *d, struct spamd *s, char *err, size_t
 	int ret;
 
 	ret = load_trap_files(&s->spamtraps, cs->spamtraps, cs->nspamtraps, err, errlen);
+	if (!ret)
+		ret = load_trap_files(&s->file_spamtraps, cs->spamtraps, cs->nspamtraps, err,
+				      errlen);
 	if (!ret)
 		ret = load_trap_files(&s->domains, cs->alloweddomains, cs->nalloweddomains, err,
 				      errlen);
@@ -257,6 +261,7 @@ int spamd_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	spamd_rules_free(s);
 	s->spamtraps = next.spamtraps;
+	s->file_spamtraps = next.file_spamtraps;
 	s->domains = next.domains;
 	s->valid = next.valid;
 	s->rules = (struct trap_rules){ s->spamtraps, s->domains, s->valid };

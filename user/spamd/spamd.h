@@ -31,6 +31,7 @@ struct spamd {
 	struct grey *grey;
 	struct grey_params params;
 	struct trap_set *spamtraps;	/* files + the store's SPAMTRAP entries */
+	struct trap_set *file_spamtraps; /* the files' alone: spamdb lists them */
 	struct trap_set *domains;	/* alloweddomains; empty: not set */
 	struct trap_set *valid;		/* valid recipients; NULL: no candidates */
 	struct trap_rules rules;

@@ -62,9 +62,39 @@ static int print_cb(void *fp, const struct grey_entry *e)
 	return spamdb_print(fp, e);
 }
 
-int spamdb_list(struct grey *g, FILE *fp)
+static int found_cb(void *ctx, const struct grey_entry *e)
 {
-	return grey_foreach(g, print_cb, fp);
+	(void)ctx;
+	(void)e;
+	return 0;
+}
+
+/* The file's spamtrap address as a SPAMTRAP line, unless the store has it too. */
+static int print_file_trap(struct grey *g, const char *address, FILE *fp)
+{
+	struct grey_entry e = { .kind = GREY_KIND_SPAMTRAP, .address = address, .pcount = -2 };
+	int ret = grey_spamtrap_get(g, address, found_cb, NULL);
+
+	if (ret != -ENOENT)
+		return ret;
+	return spamdb_print(fp, &e);
+}
+
+int spamdb_list(struct grey *g, const struct trap_set *file_traps, FILE *fp)
+{
+	int ret = grey_foreach(g, print_cb, fp);
+
+	for (size_t i = 0; !ret && file_traps && i < trap_set_count(file_traps); i++)
+		ret = print_file_trap(g, trap_set_entry(file_traps, i), fp);
+	return ret;
+}
+
+/* Whether key names an address of the spamtraps files: *norm gets it normalised. */
+static bool in_file_traps(const struct trap_set *file_traps, const char *key,
+			  char norm[TRAP_ADDRESS_MAX + 2])
+{
+	return file_traps && trap_normalize(key, norm, TRAP_ADDRESS_MAX + 2) >= 0 &&
+	       trap_set_contains(file_traps, norm);
 }
 
 int spamdb_parse(int argc, char *const argv[], struct spamdb_command *cmd)
@@ -146,9 +176,10 @@ static int add_key(struct grey *g, int64_t now, const struct grey_params *p, enu
 }
 
 /* spamdb -d [-G] KEY: the entry the key names, whatever its kind. */
-static int delete_key(struct grey *g, enum spamdb_type type, const char *key, FILE *err)
+static int delete_key(struct grey *g, const struct trap_set *file_traps, enum spamdb_type type,
+		      const char *key, FILE *err)
 {
-	char address[TRAP_ADDRESS_MAX + 2];
+	char address[TRAP_ADDRESS_MAX + 2], norm[TRAP_ADDRESS_MAX + 2];
 	struct addr_prefix a;
 	bool is_addr = addr_parse(key, &a) == 0;
 	int ret;
@@ -159,6 +190,13 @@ static int delete_key(struct grey *g, enum spamdb_type type, const char *key, FI
 		ret = grey_spamtrap_delete(g, spamtrap_key(key, address));
 	else if ((ret = grey_white_delete(g, &a)) == -ENOENT)
 		ret = grey_trapped_delete(g, &a);
+	/* Deleted from the store or not, a file's address stays a spamtrap: say so. */
+	if (!is_addr && type != SPAMDB_GREY &&
+	    in_file_traps(file_traps, spamtrap_key(key, address), norm)) {
+		fprintf(err, "%s: in a spamtraps file, not deleted: remove it from the file and"
+			" reload\n", key);
+		return 1;
+	}
 	if (ret == -ENOENT || ret == -EINVAL) {
 		fprintf(err, "no entry for %s\n", key);
 		return 1;
@@ -171,29 +209,31 @@ static int delete_key(struct grey *g, enum spamdb_type type, const char *key, FI
 }
 
 /* spamdb KEY: print the entry a key names; 1 if there is none. */
-static int show_key(struct grey *g, const char *key, FILE *out)
+static int show_key(struct grey *g, const struct trap_set *file_traps, const char *key, FILE *out)
 {
-	char address[TRAP_ADDRESS_MAX + 2];
+	char address[TRAP_ADDRESS_MAX + 2], norm[TRAP_ADDRESS_MAX + 2];
 	struct addr_prefix a;
 	int ret;
 
 	if (addr_parse(key, &a) == 0)
-		ret = grey_get(g, &a, print_cb, out);
-	else
-		ret = grey_spamtrap_get(g, spamtrap_key(key, address), print_cb, out);
+		return grey_get(g, &a, print_cb, out) < 0;
+	ret = grey_spamtrap_get(g, spamtrap_key(key, address), print_cb, out);
+	if (ret == -ENOENT && in_file_traps(file_traps, spamtrap_key(key, address), norm))
+		ret = print_file_trap(g, norm, out);
 	return ret < 0;
 }
 
-int spamdb_run(struct grey *g, int64_t now, const struct grey_params *p,
-	       const struct spamdb_command *cmd, FILE *out, FILE *err)
+int spamdb_run(struct grey *g, const struct trap_set *file_traps, int64_t now,
+	       const struct grey_params *p, const struct spamdb_command *cmd, FILE *out,
+	       FILE *err)
 {
 	int status = 0, counted = 0;
 
 	if (cmd->action == SPAMDB_LIST) {
 		if (!cmd->nkeys)
-			return spamdb_list(g, out) < 0;
+			return spamdb_list(g, file_traps, out) < 0;
 		for (int i = 0; i < cmd->nkeys; i++)
-			status += show_key(g, cmd->keys[i], out);
+			status += show_key(g, file_traps, cmd->keys[i], out);
 		return status;
 	}
 	if (cmd->action == SPAMDB_ADD && cmd->type == SPAMDB_GREY) {
@@ -210,7 +250,7 @@ int spamdb_run(struct grey *g, int64_t now, const struct grey_params *p,
 		if (cmd->action == SPAMDB_ADD)
 			ret = add_key(g, now, p, cmd->type, cmd->keys[i], err);
 		else
-			ret = delete_key(g, cmd->type, cmd->keys[i], err);
+			ret = delete_key(g, file_traps, cmd->type, cmd->keys[i], err);
 		if (ret == SPAMDB_STATUS_FATAL)
 			return ret;
 		status += ret;

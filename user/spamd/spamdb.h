@@ -35,8 +35,15 @@
 int spamdb_format(const struct grey_entry *e, char *buf, size_t len);
 /* Write the line to fp; 0 or -EIO. */
 int spamdb_print(FILE *fp, const struct grey_entry *e);
-/* Every entry: GREY, then WHITE, TRAPPED, SPAMTRAP. */
-int spamdb_list(struct grey *g, FILE *fp);
+struct trap_set;
+
+/*
+ * Every entry: GREY, then WHITE, TRAPPED, SPAMTRAP; then, as SPAMTRAP
+ * lines too, the spamtraps of file_traps (the config's spamtraps files;
+ * NULL: none) that the store does not hold: spamd keeps all of them in its
+ * database, so spamdb's listing names them all.
+ */
+int spamdb_list(struct grey *g, const struct trap_set *file_traps, FILE *fp);
 
 enum spamdb_action {
 	SPAMDB_LIST,
@@ -86,8 +93,12 @@ int spamdb_parse(int argc, char *const argv[], struct spamdb_command *cmd);
  * entries of per-source-prefix whitelisting). A SPAMTRAP key is read as
  * the listing prints it, escapes undone (escape_unvis()), so what spamdb
  * printed can be passed back; a key that does not decode is taken as it is.
+ * file_traps (may be NULL) are the spamtraps files' addresses: listed and
+ * shown as SPAMTRAP entries, and -d of one says "KEY: in a spamtraps
+ * file, not deleted: remove it from the file and reload" (status 1).
  */
-int spamdb_run(struct grey *g, int64_t now, const struct grey_params *p,
-	       const struct spamdb_command *cmd, FILE *out, FILE *err);
+int spamdb_run(struct grey *g, const struct trap_set *file_traps, int64_t now,
+	       const struct grey_params *p, const struct spamdb_command *cmd, FILE *out,
+	       FILE *err);
 
 #endif /* __GREYWALL_SPAMDB_H */

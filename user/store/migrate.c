@@ -10,7 +10,9 @@
  *   history   every removal, zero, ... of an address (history.c).
  *
  * Version 1 kept one row per entry and one history row per addition; it
- * is converted on open.
+ * is converted on open. Version 2 kept the greylist's (user/spamd/grey.c)
+ * MAIL FROM and RCPT TO paths without their angle brackets; version 3
+ * keeps them as spamd does, as the client wrote them ("<a@b>", "<>").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +21,7 @@
 #include "store/internal.h"
 #include "store/sql.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 static const char evidence_sql[] =
 	"CREATE TABLE evidence("
@@ -87,6 +89,44 @@ static int column_baseline(sqlite3_stmt *s, int at, struct gw_counters *c)
 			c->bytes[i - GW_DIR_MAX] = v;
 	}
 	return 0;
+}
+
+/*
+ * Version 2 to 3: the greylist's paths get spamd's angle brackets (the
+ * null sender, stored empty, becomes "<>"). Paths that have them already
+ * (from a spamd sync peer) stay. Should a tuple then exist twice (once
+ * from the tarpit, once from a spamd peer), the converted one goes: the
+ * peer's row keeps the key. The greylist's tables exist only in stores a
+ * spamd block has used (grey_open() makes them in the current form).
+ */
+#define BRACKETED(col) "(" col " LIKE '<%>')"
+#define BRACKET(col) col " = CASE WHEN " BRACKETED(col) " THEN " col " ELSE '<' || " col " || '>' END"
+
+static const char upgrade_v2_sql[] =
+	"UPDATE OR IGNORE grey_tuples SET " BRACKET("mfrom") ", " BRACKET("rcpt")
+	" WHERE NOT (" BRACKETED("mfrom") " AND " BRACKETED("rcpt") ");"
+	"DELETE FROM grey_tuples WHERE NOT (" BRACKETED("mfrom") " AND " BRACKETED("rcpt") ");"
+	/* A TRAPPED entry's evidence; an entry added by hand has none. */
+	"UPDATE grey_addrs SET " BRACKET("mfrom") ", " BRACKET("rcpt") " WHERE rcpt != '';"
+	"UPDATE grey_callbacks SET " BRACKET("rcpt") " WHERE rcpt != '';";
+
+static int upgrade_v2(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t n = 0;
+	int err = sql_errno(st->db, sqlite3_prepare_v2(st->db,
+						       "SELECT count(*) FROM sqlite_master WHERE"
+						       " type = 'table' AND name IN ('grey_tuples',"
+						       " 'grey_addrs', 'grey_callbacks')",
+						       -1, &s, NULL));
+
+	if (!err)
+		err = sql_row_int64(s, &n);
+	sqlite3_finalize(s);
+	if (err || n == 0)
+		return err;
+	/* The three come and go together (grey_open()); a store with some only is not ours. */
+	return n == 3 ? sql_exec(st->db, upgrade_v2_sql) : -EBADMSG;
 }
 
 static int read_user_version(struct store *st, int *version)
@@ -173,8 +213,11 @@ int store_migrate(struct store *st)
 			err = sql_exec(st->db, entries_sql);
 		if (!err)
 			err = sql_exec(st->db, history_sql);
-	} else if (!err && version == 1) {
-		err = upgrade_v1(st);
+	} else if (!err) {
+		if (version == 1)
+			err = upgrade_v1(st);
+		if (!err && version <= 2)
+			err = upgrade_v2(st);
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	if (!err)
