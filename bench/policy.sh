@@ -17,9 +17,9 @@
 # (default 2).
 #
 # Usage: bench/policy.sh [COUNT [CONCURRENCY]]   (default 10000 32)
-# Output: each run's lines and its "RESULT policy ..." lines, named
-# greywall_new, greywall_repeat, postgrey_new, postgrey_repeat;
-# bench/run.sh takes the medians and the ratios.
+# Output: each run's lines and its "RESULT policy=NAME ..." lines, NAME
+# being SERVER_TUPLES_CONN: greywall or postgrey, new or repeat, persistent
+# or per-request; bench/run.sh takes the medians and the ratios.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)

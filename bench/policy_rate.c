@@ -21,8 +21,8 @@
  * few).
  *
  * Output: a summary line and
- *   RESULT policy name=NAME conn=persistent|per-request n=N rate=R
- *          p50_us=P p99_us=Q errors=E
+ *   RESULT policy=NAME_persistent|NAME_per-request n=N rate=R p50_us=P
+ *          p99_us=Q errors=E
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 	       answered ? 1e6 * bench_percentile(latency, answered, 50) : 0,
 	       answered ? 1e6 * bench_percentile(latency, answered, 99) : 0, done, opt_expect,
 	       errors, ret ? " (run failed)" : "");
-	printf("RESULT policy name=%s conn=%s n=%u rate=%.0f p50_us=%.0f p99_us=%.0f errors=%u\n",
+	printf("RESULT policy=%s_%s n=%u rate=%.0f p50_us=%.0f p99_us=%.0f errors=%u\n",
 	       opt_name, opt_per_request ? "per-request" : "persistent", answered,
 	       answered / elapsed, answered ? 1e6 * bench_percentile(latency, answered, 50) : 0,
 	       answered ? 1e6 * bench_percentile(latency, answered, 99) : 0,

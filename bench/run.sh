@@ -11,7 +11,9 @@
 #   bench/tarpit_hold  50,000 connections held and stuttered: greywall's
 #                      tarpit vs endlessh, in turn, HOLD_RUNS times each
 #   bench/greylist.sh  greylist decisions per second: full SMTP dialogues
-#                      through greywalld's tarpit vs postgrey's policy protocol
+#                      through greywalld's tarpit vs bench/smtp_floor
+#   bench/policy.sh    policy decisions per second and latency: greywall's
+#                      policy service vs postgrey, the same client
 #   bench/connlimit.sh connection-rate enforcement under a burst of 1,000
 #                      attempts/s: greywall vs nftables vs iptables, in turn
 #   bench/rcpt_flood.sh a greylist decision's latency alone and while another
@@ -39,7 +41,7 @@
 #      BENCH_ONLY=connlimit runs connlimit.sh alone and prints its rows and
 #      section (BENCHMARKS.md untouched); BENCH_ONLY=watch the same for watch.sh,
 #      BENCH_ONLY=sync for sync.sh, BENCH_ONLY=exchange for exchange.sh,
-#      BENCH_ONLY=crowdsec for crowdsec.sh.
+#      BENCH_ONLY=crowdsec for crowdsec.sh, BENCH_ONLY=policy for policy.sh.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -359,6 +361,49 @@ cs_section() {
 		"crowdsec-firewall-bouncer's nftables sets hold a range as: $(csres fw_nftables ranges)."
 	echo
 }
+polres() { median "$OUT/policy.txt" policy "$1" "$2"; }
+policy_run() {
+	echo "== policy decisions per second (bench/policy.sh) =="
+	./bench/policy.sh 2>&1 | tee "$OUT/policy.txt"
+	policy_rc=${PIPESTATUS[0]}
+}
+policy_rows() {
+	for t in new repeat; do
+		for c in persistent per-request; do
+			set -- $(verdict "$(polres "greywall_${t}_$c" rate)" "$(polres "postgrey_${t}_$c" rate)" ">=" 10)
+			echo "| policy decisions/s, $t tuples, $c connections: greywall ($(polres "greywall_${t}_$c" rate)/s) / postgrey ($(polres "postgrey_${t}_$c" rate)/s) >= 10 | $1 | $2 |"
+		done
+	done
+}
+policy_section() {
+	echo "### Policy decisions per second"
+	echo
+	if [ "$policy_rc" -ne 0 ]; then
+		echo "**bench/policy.sh failed:**"
+		echo
+	fi
+	grep -v -e '^RESULT' -e '^#   ' "$OUT/policy.txt" | sed 's/^/    /'
+	echo
+	echo "Medians (decisions/s, p50 and p99 latency in microseconds):"
+	echo
+	echo "| tuples | connections | greywall /s | p50 | p99 | postgrey /s | p50 | p99 | ratio |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for t in new repeat; do
+		for c in persistent per-request; do
+			echo "| $t | $c | $(polres "greywall_${t}_$c" rate) | $(polres "greywall_${t}_$c" p50_us) | $(polres "greywall_${t}_$c" p99_us) | $(polres "postgrey_${t}_$c" rate) | $(polres "postgrey_${t}_$c" p50_us) | $(polres "postgrey_${t}_$c" p99_us) | $(verdict "$(polres "greywall_${t}_$c" rate)" "$(polres "postgrey_${t}_$c" rate)" ">=" 10 | cut -d' ' -f1) |"
+		done
+	done
+	echo
+}
+
+if [ "${BENCH_ONLY:-}" = policy ]; then
+	policy_run
+	echo
+	policy_rows
+	echo
+	policy_section
+	exit "$policy_rc"
+fi
 if [ "${BENCH_ONLY:-}" = crowdsec ]; then
 	cs_run
 	echo
@@ -429,6 +474,8 @@ echo
 echo "== greylist decisions per second (bench/greylist.sh) =="
 ./bench/greylist.sh 2>&1 | tee "$OUT/greylist.txt"
 grey_rc=${PIPESTATUS[0]}
+echo
+policy_run
 echo
 echo "== a greylist decision under a RCPT flood (bench/rcpt_flood.sh) =="
 ./bench/rcpt_flood.sh 2>&1 | tee "$OUT/rcpt_flood.txt"
@@ -516,6 +563,7 @@ section() {
 		echo "| loading 1,000,000 addresses <= 0.5x ipset | ipset ${ipset_s:-?} s, greywall: not measured | **MISS** |"
 	fi
 	hold_section_rows
+	policy_rows
 	conn_rows
 	watch_rows
 	sync_rows
@@ -528,6 +576,7 @@ section() {
 	echo
 	hold_section
 	greylist_section
+	policy_section
 	conn_section
 	watch_section
 	sync_section
@@ -545,8 +594,8 @@ hold_section_rows() {
 	echo "| tarpit CPU holding 50,000: greywall ($(hold greywall cpu_pct)% of a core) / endlessh ($(hold endlessh cpu_pct)%) <= 1.5 | $1 | $2 |"
 	set -- $(verdict "${gw_held:-0}" 800 ">=" 60)
 	echo "| tarpit connections held and stuttered: greywall (${gw_held:-0}) / spamd's maxcon 800 >= 60 | $1 | $2 |"
-	set -- $(verdict "$(greyres greywall rate)" "$(greyres postgrey rate)" ">=" 10)
-	echo "| greylist decisions/s: greywall full SMTP dialogues ($(greyres greywall rate)/s) / postgrey ($(greyres postgrey rate)/s) >= 10 | $1 | $2 |"
+	set -- $(verdict "$(greyres greywall rate)" "$(greyres floor rate)" ">=" 0.85)
+	echo "| full SMTP dialogues/s (connect to 451): greywall's tarpit ($(greyres greywall rate)/s) / bench/smtp_floor ($(greyres floor rate)/s) >= 0.85 | $1 | $2 |"
 	set -- $(awk '$1 == "RESULT" { for (i = 2; i <= NF; i++) if ($i ~ /^median_ms=/) { sub(".*=", "", $i); print $i } }' "$OUT/rcpt_flood.txt")
 	set -- $(verdict "${2:-}" "${1:-}" "<=" 2.0) "${1:-?}" "${2:-?}"
 	echo "| greylist decision, connect to 451: with another client flooding RCPTs ($4 ms) / alone ($3 ms) <= 2.0 (medians) | $1 | $2 |"
@@ -598,7 +647,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|established|loading|tarpit|greylist|connections|lines/s|trap login|a trap hit|merging|[0-9]+ CrowdSec)' "$OUT/section.md"
+grep -E '^\| (greywall|established|loading|tarpit|greylist|full SMTP|policy|connections|lines/s|trap login|a trap hit|merging|[0-9]+ CrowdSec)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
