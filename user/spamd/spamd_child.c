@@ -340,8 +340,11 @@ int spamd_child_start(struct daemon *d, char *err, size_t errlen)
 	struct spamd *s = d->spamd;
 	int ret;
 
-	if (!s || !d->cfg.spamd->tarpit)
+	if (!s)
 		return 0;
+	/* `tarpit no`: steering off, in case a run before left it on in the pinned maps. */
+	if (!d->cfg.spamd->tarpit)
+		return spamd_child_steer(d, err, errlen);
 	if (!s->nlisteners) {
 		ret = open_listeners(d, err, errlen);
 		if (!ret)
