@@ -1494,6 +1494,106 @@ static void test_crowdsec_bad_inputs(void)
 	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad crowdsec block");
 }
 
+static void test_policy_block(void)
+{
+	static const char text[] =
+	    "spamd {\n"
+	    "\ttarpit no\n"
+	    "\tblacklist b { file \"/b\" msg \"no\" policy defer }\n"
+	    "\tblacklist c { file \"/c\" msg \"no\" policy reject }\n"
+	    "\tblacklist d { file \"/d\" msg \"no\" }\n"
+	    "}\n"
+	    "policy {\n"
+	    "\tlisten unix \"/var/spool/postfix/private/greywall\" mode 0660 group root\n"
+	    "\tlisten 127.0.0.1 port 10023\n"
+	    "\tlisten ::1\n"
+	    "\tdefer-message \"Wait %s seconds for %r, 100%%\"\n"
+	    "\tx-greylist-header no\n"
+	    "}\n";
+	const struct config_policy *pol;
+	struct config cfg;
+	char err[256] = "", addr[ADDR_STRLEN];
+	int ret = load(text, &cfg, err, sizeof(err));
+
+	CHECK_INT(ret, 0, "policy block parses (%s)", err);
+	if (ret)
+		return;
+	pol = cfg.policy;
+	CHECK(pol != NULL && pol->nlisten == 3, "three listen sockets");
+	CHECK_STR(pol->listen[0].path, "/var/spool/postfix/private/greywall", "unix path");
+	CHECK_INT(pol->listen[0].mode, 0660, "mode 0660");
+	CHECK_STR(pol->listen[0].group, "root", "group kept");
+	CHECK_INT(pol->listen[0].gid, 0, "and looked up");
+	CHECK(pol->listen[1].path == NULL && pol->listen[1].port == 10023, "127.0.0.1 port 10023");
+	addr_format(&pol->listen[2].addr, addr, sizeof(addr));
+	CHECK_STR(addr, "::1", "IPv6 listen");
+	CHECK_INT(pol->listen[2].port, CONFIG_POLICY_PORT, "postgrey's port by default");
+	CHECK_STR(pol->defer_message, "Wait %s seconds for %r, 100%%", "defer-message kept");
+	CHECK(!pol->x_greylist_header, "x-greylist-header no");
+	CHECK(!cfg.spamd->tarpit, "tarpit no");
+	CHECK(cfg.spamd->lists[0].policy_defer && !cfg.spamd->lists[1].policy_defer &&
+		  !cfg.spamd->lists[2].policy_defer,
+	      "policy defer per list, reject by default");
+	config_free(&cfg);
+
+	ret = load("policy { listen unix \"/run/p.sock\" }\nspamd { }\n", &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "a policy block before the spamd block (%s)", err);
+	if (ret)
+		return;
+	pol = cfg.policy;
+	CHECK_INT(pol->listen[0].mode, CONFIG_POLICY_MODE, "a unix socket's default mode");
+	CHECK(pol->listen[0].group == NULL, "no group by default");
+	CHECK_STR(pol->defer_message, CONFIG_POLICY_DEFER_MESSAGE, "postgrey's defer message");
+	CHECK(pol->x_greylist_header, "x-greylist-header yes by default");
+	CHECK(cfg.spamd->tarpit, "tarpit yes by default");
+	config_free(&cfg);
+}
+
+static void test_policy_bad_inputs(void)
+{
+	static const struct bad_input cases[] = {
+	    {"policy { listen 127.0.0.1 }",
+	     "t.conf:1:1: the policy service greylists on the spamd block's greylist: add a spamd "
+	     "block (spamd { tarpit no } for no tarpit)"},
+	    {"spamd { }\npolicy { }", "t.conf:2:1: policy has no listen socket"},
+	    {"spamd { }\npolicy { listen unix \"run/p\" }",
+	     "t.conf:2:22: socket path \"run/p\" is not absolute"},
+	    {"spamd { }\npolicy { listen unix \"/p\" mode 0888 }",
+	     "t.conf:2:32: mode \"0888\" is not an octal mode such as 0660"},
+	    {"spamd { }\npolicy { listen unix \"/p\" mode 4755 }",
+	     "t.conf:2:32: mode \"4755\": only permission bits (at most 0777)"},
+	    {"spamd { }\npolicy { listen unix \"/p\" mode 0600 mode 0600 }",
+	     "t.conf:2:37: duplicate \"mode\""},
+	    {"spamd { }\npolicy { listen unix \"/p\" group \"no such group here\" }",
+	     "t.conf:2:33: group \"no such group here\": no such group"},
+	    {"spamd { }\npolicy { listen 192.0.2.0/24 }",
+	     "t.conf:2:17: listen \"192.0.2.0/24\" is a network, not an address"},
+	    {"spamd { }\npolicy { listen 127.0.0.1 port 0 }",
+	     "t.conf:2:32: port \"0\" is too small (minimum 1)"},
+	    {"spamd { }\npolicy { listen 127.0.0.1 listen 127.0.0.1 port 10023 }",
+	     "t.conf:2:27: duplicate policy listen socket"},
+	    {"spamd { }\npolicy { listen unix \"/p\" listen unix \"/p\" }",
+	     "t.conf:2:27: duplicate policy listen socket"},
+	    {"spamd { }\npolicy { listen ::1 defer-message \"50% off\" }",
+	     "t.conf:2:35: defer-message \"50% off\": % is followed by r, s or %"},
+	    {"spamd { }\npolicy { listen ::1 defer-message \"a\" defer-message \"b\" }",
+	     "t.conf:2:39: duplicate \"defer-message\""},
+	    {"spamd { }\npolicy { listen ::1 x-greylist-header maybe }",
+	     "t.conf:2:39: expected yes or no, not \"maybe\""},
+	    {"spamd { }\npolicy { listen ::1 }\npolicy { listen ::1 }",
+	     "t.conf:3:1: a second policy block"},
+	    {"spamd { tarpit maybe }", "t.conf:1:16: expected yes or no, not \"maybe\""},
+	    {"spamd { tarpit no tarpit no }", "t.conf:1:19: duplicate \"tarpit\""},
+	    {"spamd { blacklist b { file \"/b\" msg \"m\" policy later } }",
+	     "t.conf:1:48: expected defer or reject, not \"later\""},
+	    {"spamd { blacklist b { file \"/b\" msg \"m\" }\n"
+	     "whitelist w { file \"/w\" policy defer } }",
+	     "t.conf:2:25: \"policy\" is not valid in a whitelist"},
+	};
+
+	check_bad_inputs(cases, sizeof(cases) / sizeof(cases[0]), "bad policy block");
+}
+
 static void test_watch_bad_inputs(void)
 {
 #define OK_WATCH "file \"/l\" pattern sshd on-trap <t>"
@@ -1696,6 +1796,8 @@ int main(void)
 	test_watch_bad_inputs();
 	test_crowdsec_block();
 	test_crowdsec_bad_inputs();
+	test_policy_block();
+	test_policy_bad_inputs();
 	test_exchange();
 	test_too_many_rules();
 	test_load_file();

@@ -62,7 +62,7 @@ static const struct {
     {"set", parse_set},	   {"table", parse_table}, {"queue", parse_queue},
     {"block", parse_rule}, {"pass", parse_rule},   {"spamd", parse_spamd_block},
     {"watch", parse_watch_block}, {"trap-users", parse_trap_users},
-    {"crowdsec", parse_crowdsec_block},
+    {"crowdsec", parse_crowdsec_block}, {"policy", parse_policy_block},
 };
 
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
@@ -90,6 +90,7 @@ void config_keywords(config_keyword_fn fn, void *ctx)
 	spamd_block_keywords(fn, ctx);
 	watch_block_keywords(fn, ctx);
 	crowdsec_block_keywords(fn, ctx);
+	policy_block_keywords(fn, ctx);
 }
 
 static int config_init(struct config *cfg, const char *name)
@@ -130,6 +131,7 @@ void config_free(struct config *cfg)
 	config_spamd_free(cfg->spamd);
 	config_watches_free(cfg);
 	config_crowdsec_free(cfg->crowdsec);
+	config_policy_free(cfg->policy);
 	free(cfg->warnings);
 	free(cfg->state_dir);
 	free(cfg->bpf_dir);
@@ -199,6 +201,8 @@ int config_load_string(const char *name, const char *text, struct config *cfg, c
 			ret = resolve_queue_refs(&p);
 		if (!ret)
 			ret = check_url_peers(&p);
+		if (!ret)
+			ret = policy_block_finish(&p);
 	}
 	lex_free(&p.lx);
 	free(p.qrefs);

@@ -121,6 +121,8 @@ struct config_list {
 	size_t nexecs;
 	char **urls;		/* `url "u"`, fetched with config_spamd.fetch */
 	size_t nurls;
+	/* `policy defer`: the policy service answers DEFER, not REJECT (blacklists only). */
+	bool policy_defer;
 	int line;
 };
 
@@ -137,6 +139,11 @@ struct config_spamd {
 	struct config_listen *listen;	/* default 127.0.0.1 and ::1, port 8025 */
 	size_t nlisten;
 	uint16_t smtp_port;		/* default 25 */
+	/*
+	 * `tarpit no`: no listeners, no SMTP steering, no tarpit child (the
+	 * MTA keeps port 25, the policy service alone greylists); default yes.
+	 */
+	bool tarpit;
 	uint16_t black_code;		/* 450 or 550, default 450 */
 	char *hostname;			/* NULL: the system's host name */
 	char *banner;			/* default "greywall IP-based SPAM blocker" */
@@ -170,6 +177,33 @@ struct config_spamd {
 	size_t nlists;
 	struct config_sync *sync;	/* NULL without a sync block */
 	int line;			/* of the `spamd` keyword */
+};
+
+/*
+ * The `policy { ... }` block (greywall.conf(5), POLICY): Postfix's SMTPD
+ * policy delegation protocol served on the spamd block's greylist.
+ */
+#define CONFIG_POLICY_PORT 10023	/* postgrey's */
+#define CONFIG_POLICY_MODE 0666		/* a unix socket's, without `mode` */
+#define CONFIG_POLICY_DEFER_MESSAGE "Greylisted, see http://postgrey.schweikert.ch/help/%r.html"
+
+/* `listen unix "path" [mode M] [group G]` or `listen ADDR [port N]`. */
+struct config_policy_listen {
+	char *path;			/* unix: absolute; NULL for a TCP socket */
+	mode_t mode;			/* unix: the socket's permissions */
+	char *group;			/* unix: its group; NULL: root's */
+	gid_t gid;			/* group's, looked up when parsed */
+	struct addr_prefix addr;	/* TCP: a host */
+	uint16_t port;
+	int line;
+};
+
+struct config_policy {
+	struct config_policy_listen *listen;
+	size_t nlisten;
+	char *defer_message;		/* %r: recipient's domain, %s: seconds left */
+	bool x_greylist_header;		/* PREPEND X-Greylist on a tuple's pass; default yes */
+	int line, col;			/* of the `policy` keyword */
 };
 
 /*
@@ -264,6 +298,7 @@ struct config {
 	struct config_watch *watches;	/* in the order written */
 	size_t nwatches;
 	struct config_crowdsec *crowdsec;	/* NULL without a crowdsec block */
+	struct config_policy *policy;	/* NULL without a policy block (needs a spamd block) */
 	char **trap_users;		/* `trap-users file "path"`: login names that are traps */
 	size_t ntrap_users;
 
@@ -295,7 +330,7 @@ typedef void (*config_keyword_fn)(const char *grammar, const char *keyword, void
 /*
  * Call fn once for each keyword the parser accepts, with the part of the
  * grammar it belongs to ("statement", "set", "table", "queue", "rule",
- * "protocol", "keep state", "spamd", "list"): what greywall.conf(5) must
+ * "protocol", "keep state", "spamd", "list", "policy"): what greywall.conf(5) must
  * document. A word the parser refuses with a message of its own ("out") is
  * not one.
  */

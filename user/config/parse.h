@@ -4,7 +4,8 @@
  * numbers, durations, strings, names, addresses, lists and blocks). Only
  * user/config/ includes this header: the grammars are options.c (`set`),
  * rules.c (tables, queues, rules), spamd_block.c (the `spamd { }` block),
- * watch_block.c (log watchers), crowdsec_block.c (CrowdSec), and config.c reads the file and hands each statement to one of them.
+ * watch_block.c (log watchers), crowdsec_block.c (CrowdSec),
+ * policy_block.c (the policy service), and config.c reads the file and hands each statement to one of them.
  *
  * Functions return 0 or -errno; the first error writes the one message the
  * caller of config_load_*() gets, naming file, line, column and token.
@@ -181,6 +182,11 @@ const char *watch_writing_table(const struct config *cfg, int table);
 int parse_crowdsec_block(struct parser *p);
 void config_crowdsec_free(struct config_crowdsec *c);
 
+/* policy_block.c: `policy { ... }`; checked against the spamd block at the end. */
+int parse_policy_block(struct parser *p);
+int policy_block_finish(struct parser *p);
+void config_policy_free(struct config_policy *pol);
+
 /* Each grammar's keywords, for config_keywords(); a list ends with NULL. */
 void keywords_each(const char *grammar, const char *const *list, config_keyword_fn fn, void *ctx);
 void options_keywords(config_keyword_fn fn, void *ctx);
@@ -188,5 +194,6 @@ void rules_keywords(config_keyword_fn fn, void *ctx);
 void spamd_block_keywords(config_keyword_fn fn, void *ctx);
 void watch_block_keywords(config_keyword_fn fn, void *ctx);
 void crowdsec_block_keywords(config_keyword_fn fn, void *ctx);
+void policy_block_keywords(config_keyword_fn fn, void *ctx);
 
 #endif /* __GREYWALL_CONFIG_PARSE_H */

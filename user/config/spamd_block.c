@@ -126,6 +126,7 @@ struct spamd_parse {
 	const struct lex_token *seen[NSPAMD_SETTINGS];
 	const struct lex_token *first_url;
 	const struct lex_token *sync;
+	const struct lex_token *tarpit;
 	const struct lex_token *keyword; /* `spamd`: where implicit tables are declared */
 	/* Capacities of the block's arrays: one block fills them all. */
 	size_t listen_cap, lists_cap, spamtraps_cap, alloweddomains_cap, valid_recipients_cap;
@@ -285,6 +286,7 @@ static int parse_spamd_file(struct parser *p, char ***list, size_t *n, size_t *c
 struct list_parse {
 	struct spamd_parse *sp;
 	struct config_list *l;
+	const struct lex_token *policy;
 	size_t files_cap, execs_cap, urls_cap;
 };
 
@@ -302,6 +304,18 @@ static int parse_list_option(struct parser *p, void *ctx)
 		if (!lp->sp->first_url)
 			lp->sp->first_url = t;
 		return parse_string_item(p, "URL", &l->urls, &l->nurls, &lp->urls_cap);
+	}
+	if (is_kw(t, "policy")) {
+		if (l->white)
+			return perr(p, t, "\"policy\" is not valid in a whitelist");
+		if (lp->policy)
+			return perr(p, t, "duplicate \"policy\"");
+		lp->policy = t;
+		if (!is_kw(value, "defer") && !is_kw(value, "reject"))
+			return expected(p, "defer or reject");
+		l->policy_defer = is_kw(value, "defer");
+		next(p);
+		return 0;
 	}
 	if (!is_kw(t, "msg"))
 		return unknown_keyword(p, t);
@@ -567,6 +581,16 @@ static int parse_spamd_option(struct parser *p, void *ctx)
 		return parse_spamd_list(p, sp);
 	if (is_kw(t, "sync"))
 		return parse_spamd_sync(p, sp);
+	if (is_kw(t, "tarpit")) {
+		next(p);
+		if (sp->tarpit)
+			return perr(p, t, "duplicate \"tarpit\"");
+		sp->tarpit = t;
+		if (!is_kw(peek(p), "yes") && !is_kw(peek(p), "no"))
+			return expected(p, "yes or no");
+		s->tarpit = is_kw(next(p), "yes");
+		return 0;
+	}
 	return unknown_keyword(p, t);
 }
 
@@ -631,6 +655,7 @@ int parse_spamd_block(struct parser *p)
 		return no_memory(p);
 	sp.s = cfg->spamd;
 	sp.s->line = kw->line;
+	sp.s->tarpit = true;
 	sp.keyword = kw;
 	return spamd_defaults(p, sp.s) ?: parse_block(p, parse_spamd_option, &sp)
 					 ?: expect_end(p) ?: spamd_finish(p, &sp);
@@ -664,9 +689,11 @@ void spamd_block_keywords(config_keyword_fn fn, void *ctx)
 {
 	static const char *const spamd[] = {
 	    "listen", "port",	   "spamtraps", "alloweddomains", "valid-recipients",
-	    "file",   "blacklist", "whitelist", "sync",		  NULL,
+	    "file",   "blacklist", "whitelist", "sync",		  "tarpit",
+	    "yes",    "no",	   NULL,
 	};
-	static const char *const list[] = {"file", "exec", "url", "msg", NULL};
+	static const char *const list[] = {"file", "exec", "url", "msg", "policy", "defer",
+					   "reject", NULL};
 	static const char *const sync[] = {"listen", "port", "peer", "multicast",
 					   "group",  "ttl",  "key",  NULL};
 

@@ -18,6 +18,7 @@
 #include "daemon/commands_spamd.h"
 #include "daemon/commands_sync.h"
 #include "daemon/commands_crowdsec.h"
+#include "daemon/commands_policy.h"
 #include "daemon/commands_watch.h"
 #include "daemon/daemon.h"
 #include "daemon/verbs.h"

@@ -24,6 +24,7 @@
 #include "sync/sync.h"
 #include "crowdsec/crowdsec.h"
 #include "watch/watch.h"
+#include "policy/policy.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
 #include "tables/tablefile.h"
@@ -264,6 +265,9 @@ static int config_apply(struct daemon *d, char *err, size_t errlen)
 	/* In the loop only: crowdsec_start() starts the client there. */
 	if (!ret && d->epoll_fd >= 0 && (d->crowdsec || d->cfg.crowdsec))
 		ret = crowdsec_reload(d, err, errlen);
+	/* In the loop only, as at start: policy_start() runs there. */
+	if (!ret && d->epoll_fd >= 0)
+		ret = policy_reload(d, err, errlen);
 	return ret;
 }
 
@@ -286,7 +290,11 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		ret = -EINVAL;
 	}
 	if (!ret && spamd_child_listen_changed(d, &next)) {
-		snprintf(err, errlen, "spamd listen addresses change only with a restart");
+		snprintf(err, errlen, "spamd listen addresses change only with a restart (so does tarpit)");
+		ret = -EINVAL;
+	}
+	if (!ret && policy_listen_changed(d, &next)) {
+		snprintf(err, errlen, "policy listen sockets change only with a restart");
 		ret = -EINVAL;
 	}
 	if (!ret && sync_config_changed(&d->cfg, &next)) {
@@ -538,6 +546,8 @@ void daemon_close(struct daemon *d)
 	sync_close(d);
 	crowdsec_close(d);
 	exchange_daemon_close(d);
+	/* Before the greylist it decides on goes. */
+	policy_stop(d);
 	spamd_close(d);
 	if (tables_store_retry(&d->tables)) {
 		struct tables_unsaved_count c;

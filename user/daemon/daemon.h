@@ -23,6 +23,7 @@ struct sync;
 struct watch_set;
 struct exchange;
 struct crowdsec;
+struct policy;
 
 struct daemon {
 	struct config cfg;
@@ -35,6 +36,7 @@ struct daemon {
 	struct watch_set *watch; /* NULL without watch blocks */
 	struct exchange *exchange; /* the table exchange's peers; NULL before the first config */
 	struct crowdsec *crowdsec; /* the CrowdSec client; NULL without a crowdsec block */
+	struct policy *policy;	/* the policy service; NULL without a policy block */
 	struct queues queues;	/* the config's queues' last measurements */
 	struct overload overload; /* the overload event ring; its ring NULL outside the loop */
 	int control_fd;		/* the control socket listening; -1 */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * greywalld's event loop: the control socket, signals, the overload ring,
- * the tarpit child and the list loader on one epoll, and the work done
+ * the tarpit and policy children and the list loader on one epoll, and the work done
  * once a second. Nothing here ends the process on a per-event error.
  */
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include "exchange/exchange.h"
 #include "crowdsec/crowdsec.h"
 #include "lib/log.h"
+#include "policy/policy.h"
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
 #include "sync/sync.h"
@@ -144,6 +145,7 @@ static void periodic(struct daemon *d, int64_t now)
 	watch_periodic(d, now);
 	exchange_daemon_periodic(d, now);
 	crowdsec_periodic(d, now);
+	policy_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	ret = queues_sample(&d->queues, &d->cfg, mono.tv_sec * 1000000000ll + mono.tv_nsec);
@@ -158,7 +160,8 @@ static void reap_children(struct daemon *d)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (!spamd_lists_reaped(d, pid, status) && !crowdsec_reaped(d, pid, status))
+		if (!spamd_lists_reaped(d, pid, status) && !crowdsec_reaped(d, pid, status) &&
+		    !policy_reaped(d, pid, status))
 			spamd_child_reaped(d, pid, status);
 }
 
@@ -211,6 +214,16 @@ int daemon_run(struct daemon *d)
 			return ret;
 		}
 	}
+	if (d->cfg.policy) {
+		char err[512];
+
+		/* After spamd's: its greylist decides. */
+		ret = policy_start(d, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
 	if (d->spamd) {
 		char err[512];
 
@@ -256,7 +269,8 @@ int daemon_run(struct daemon *d)
 
 		log_flush();
 		n = epoll_wait(ep, events, 8,
-			       spamd_child_pending(d) || watch_pending(d) || crowdsec_pending(d)
+			       spamd_child_pending(d) || watch_pending(d) || crowdsec_pending(d) ||
+					   policy_pending(d)
 				   ? 0
 				   : -1);
 
@@ -274,6 +288,8 @@ int daemon_run(struct daemon *d)
 			} else if (d->spamd &&
 				   (fd == d->spamd->child_fd || fd == d->spamd->class_fd)) {
 				spamd_child_read(d);
+			} else if (policy_owns_fd(d, fd)) {
+				policy_read(d);
 			} else if (d->spamd && fd == d->spamd->load.fd) {
 				spamd_lists_read(d);
 			} else if (sync_owns_fd(d, fd)) {
@@ -314,6 +330,8 @@ int daemon_run(struct daemon *d)
 		watch_work(d);
 		if (crowdsec_pending(d))
 			crowdsec_read(d);
+		if (policy_pending(d))
+			policy_read(d);
 	}
 	overload_close(&d->overload);
 	d->epoll_fd = -1;

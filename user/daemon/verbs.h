@@ -82,6 +82,8 @@
 	  "CrowdSec: connected, last pull, decisions held, pushes, errors")                   \
 	X(CROWDSEC_PULL, "crowdsec pull", "", false, NULL, RUN(commands_crowdsec_pull),        \
 	  "pull CrowdSec's decisions now")                                                     \
+	X(POLICY_SHOW, "policy show", "", true, NULL, RUN(commands_policy_show),               \
+	  "the Postfix policy service: sockets, child, requests, answers, errors")            \
 	X(HELP, "help", "", true, NULL, RUN(cmd_help), "this list")
 
 #define VERB_ID(id, words, args, read_only, only_reads, handler, help) VERB_##id,

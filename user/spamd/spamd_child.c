@@ -125,6 +125,23 @@ static void close_other_fds(const int *keep, size_t nkeep)
 	closedir(dir);
 }
 
+void spamd_child_exec(const char *what, const int *keep, size_t nkeep, char **argv, int status)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	close_other_fds(keep, nkeep);
+	for (size_t i = 0; i < nkeep; i++)
+		fcntl(keep[i], F_SETFD, 0);
+	/* The running image, even when an upgrade replaced the file since. */
+	execv("/proc/self/exe", argv);
+	log_err("%s: executing /proc/self/exe: %s", what, strerror(errno));
+	_exit(status);
+}
+
 /*
  * In the forked child: keep the listeners and our end of the socketpair
  * across exec, close everything else, and run the tarpit as a new image
@@ -134,22 +151,11 @@ static void __attribute__((noreturn)) exec_child(struct spamd *s, int sock, int 
 						       char **argv)
 {
 	int keep[TARPIT_LISTEN_MAX + 2];
-	sigset_t none;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
 	memcpy(keep, s->listeners, s->nlisteners * sizeof(int));
 	keep[s->nlisteners] = sock;
 	keep[s->nlisteners + 1] = class_sock;
-	close_other_fds(keep, s->nlisteners + 2);
-	for (size_t i = 0; i < s->nlisteners + 2; i++)
-		fcntl(keep[i], F_SETFD, 0);
-	/* The running image, even when an upgrade replaced the file since. */
-	execv("/proc/self/exe", argv);
-	log_err("tarpit: executing /proc/self/exe: %s", strerror(errno));
-	_exit(TARPIT_CHILD_EXIT_SETUP);
+	spamd_child_exec("tarpit", keep, s->nlisteners + 2, argv, TARPIT_CHILD_EXIT_SETUP);
 }
 
 static void child_io_free(struct spamd *s)
@@ -292,7 +298,8 @@ int spamd_child_steer(struct daemon *d, char *err, size_t errlen)
 	int fd4 = -1, fd6 = -1, white, nospamd, trap, ret;
 	uint64_t pass = 0, tarpit = 0;
 
-	if (!s) {
+	/* `tarpit no`: the MTA keeps port 25; the policy service greylists. */
+	if (!s || !d->cfg.spamd->tarpit) {
 		ret = steer_set_mta_uid(&d->dp, -1) ?: steer_set_port(&d->dp, 0, 0, 0);
 		if (ret)
 			snprintf(err, errlen, "spamd: steering off: %s", strerror(-ret));
@@ -335,6 +342,9 @@ int spamd_child_start(struct daemon *d, char *err, size_t errlen)
 
 	if (!s)
 		return 0;
+	/* `tarpit no`: steering off, in case a run before left it on in the pinned maps. */
+	if (!d->cfg.spamd->tarpit)
+		return spamd_child_steer(d, err, errlen);
 	if (!s->nlisteners) {
 		ret = open_listeners(d, err, errlen);
 		if (!ret)
@@ -458,6 +468,9 @@ bool spamd_child_listen_changed(const struct daemon *d, const struct config *nex
 {
 	const struct config_spamd *old = d->cfg.spamd, *new = next->spamd;
 
+	/* The tarpit's listeners and child come and go with a restart only. */
+	if (d->spamd && old && new && old->tarpit != new->tarpit)
+		return true;
 	if (!d->spamd || !d->spamd->nlisteners || !old || !new)
 		return false;
 	if (old->nlisten != new->nlisten)

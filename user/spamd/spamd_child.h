@@ -26,14 +26,14 @@ struct daemon;
 
 /*
  * Create the listeners of cfg->spamd (once; they outlive child restarts)
- * and start the child. The child's socket is registered with d->epoll_fd
+ * and start the child; nothing with `tarpit no`. The child's socket is registered with d->epoll_fd
  * when that is set. Returns 0 or -errno with a message in err.
  */
 int spamd_child_start(struct daemon *d, char *err, size_t errlen);
 /*
  * Point the data path's SMTP steering at the listeners, with <spamd-white>
  * and <nospamd> passed to the real MTA; without a spamd block (d->spamd
- * NULL), turn steering off. Table numbers change on reload: call again.
+ * NULL) or with `tarpit no`, turn steering off. Table numbers change on reload: call again.
  */
 int spamd_child_steer(struct daemon *d, char *err, size_t errlen);
 /* Stop the child (SIGTERM, then reap) and close the listeners. */
@@ -73,11 +73,20 @@ void spamd_child_periodic(struct daemon *d, int64_t now);
  */
 int spamd_child_send_config(struct daemon *d);
 /*
- * Whether next listens elsewhere than the running listeners: a reload
- * cannot move them (they outlive the child, and the data path steers to
- * them), so it is refused and needs a restart.
+ * Whether next listens elsewhere than the running listeners, or turns the
+ * tarpit on or off: a reload cannot move them (they outlive the child, and
+ * the data path steers to them), so it is refused and needs a restart.
  */
 bool spamd_child_listen_changed(const struct daemon *d, const struct config *next);
+/*
+ * In a forked child (the tarpit's, the policy service's): signals back to
+ * their defaults, every descriptor closed but stdio and the nkeep in keep
+ * (which exec keeps), then /proc/self/exe executed with argv. Logs and
+ * exits with status when exec fails.
+ */
+void __attribute__((noreturn)) spamd_child_exec(const char *what, const int *keep, size_t nkeep,
+						char **argv, int status);
+
 /* Send the current trap rules (after a reload or a spamdb/traps change). */
 int spamd_child_send_traps(struct daemon *d);
 
