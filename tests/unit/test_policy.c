@@ -26,7 +26,8 @@
 #include "spamd/spamd.h"
 
 static char dir[] = "/tmp/gw-policy-XXXXXX";
-static char db[PATH_MAX], traps[PATH_MAX], black1[PATH_MAX], black2[PATH_MAX];
+static char db[PATH_MAX], traps[PATH_MAX], black1[PATH_MAX], black2[PATH_MAX],
+	allowed[PATH_MAX + 8];
 static struct daemon d = { .epoll_fd = -1 };
 static int child_end; /* the test's end of the socketpair: it plays the child */
 static int64_t now = 1700000000;
@@ -56,10 +57,14 @@ static void load_lists(void)
 		  "the lists load (%s)", err);
 }
 
+/* The next start()'s spamd block sets alloweddomains (example.org). */
+static bool with_alloweddomains;
+
 static void start(const char *policy_options)
 {
 	static const char conf_fmt[] =
-		"spamd {\n\tspamtraps file \"%s\"\n\tpasstime 5\n\ttarpit no\n"
+		"spamd {\n\tspamtraps file \"%s\"\n%s%s%s"
+		"\tpasstime 5\n\ttarpit no\n"
 		"\tblacklist hard { file \"%s\" msg \"Your address %%A is listed, see "
 		"http://bl.example.org/\" }\n"
 		"\tblacklist soft { file \"%s\" msg \"Soft %%A\" policy defer }\n}\n"
@@ -69,9 +74,14 @@ static void start(const char *policy_options)
 	int sv[2];
 
 	write_file(traps, "trap@example.org\n");
+	snprintf(allowed, sizeof(allowed), "%s.allowed", traps);
+	write_file(allowed, "example.org\n");
 	write_file(black1, "203.0.113.5\n203.0.113.7\n");
 	write_file(black2, "203.0.113.9\n203.0.113.7\n");
-	snprintf(conf, sizeof(conf), conf_fmt, traps, black1, black2, dir, policy_options);
+	snprintf(conf, sizeof(conf), conf_fmt, traps,
+		 with_alloweddomains ? "\talloweddomains file \"" : "",
+		 with_alloweddomains ? allowed : "", with_alloweddomains ? "\"\n" : "", black1, black2,
+		 dir, policy_options);
 	if (config_load_string("t.conf", conf, &d.cfg, err, sizeof(err)) ||
 	    store_open(db, &d.store) || tables_init(&d.tables, &d.cfg, d.store, &maps) ||
 	    spamd_open(&d, err, sizeof(err)) ||
@@ -97,6 +107,7 @@ static void stop(void)
 	close(child_end);
 	unlink(db);
 	unlink(traps);
+	unlink(allowed);
 	unlink(black1);
 	unlink(black2);
 	memset(&d, 0, sizeof(d));
@@ -257,7 +268,9 @@ static void test_header_off_and_null_sender(void)
 	struct privsep_policy r = request("RCPT", "198.51.100.8", "", "u@example.org", "N1");
 	int total;
 
+	with_alloweddomains = true;
 	start("\tx-greylist-header no\n");
+	with_alloweddomains = false;
 	load_lists();
 	CHECK_INT(decide(&r), POLICY_DUNNO, "the null sender at RCPT: DUNNO (probes pass)");
 	CHECK_INT(tuples("<>", "<u@example.org>", &total), 0, "and no tuple at RCPT");
@@ -270,8 +283,10 @@ static void test_header_off_and_null_sender(void)
 	CHECK_INT(tuples("<>", "<u@example.org>", NULL), 1, "tuple (<>, <u@example.org>)");
 	r.recipient = "";
 	r.rcpt_count = "3";
-	CHECK_INT(decide(&r), POLICY_GREYLIST, "DATA to several recipients is greylisted");
+	CHECK_INT(decide(&r), POLICY_GREYLIST,
+		  "DATA to several recipients is greylisted, alloweddomains set");
 	CHECK_INT(tuples("<>", "<>", NULL), 1, "on the tuple (<>, <>)");
+	CHECK(!trapped("198.51.100.8"), "whose <> is no recipient outside alloweddomains");
 	now += 6;
 	r.recipient = "u@example.org";
 	CHECK_INT(decide(&r), POLICY_PASS, "its retry passes");

@@ -281,16 +281,13 @@ enum policy_answer policy_decide(struct daemon *d, int64_t now, const struct pri
 	if (rcpt && !req->sender[0]) {
 		/* Sender verification probes must pass: the null sender greylists at DATA. */
 		flags |= SPAMD_TUPLE_TRAPS_ONLY;
-	} else if (!req->recipient[0] && spamd_rcpt_may_trap(d, NULL, from, to)) {
+	} else if (!rcpt) {
 		/*
-		 * DATA of the null sender to several recipients: the tuple's "<>"
-		 * would be outside alloweddomains and trap an innocent bounce.
-		 * Its recipients were checked against the traps at RCPT.
+		 * DATA of the null sender: its recipients met the traps at RCPT,
+		 * and the tuple's "<>" for several of them must not count as a
+		 * recipient outside alloweddomains.
 		 */
-		put_text(&a, "DUNNO", 5);
-		log_decision(POLICY_DUNNO, "null sender to several recipients, alloweddomains set",
-			     req);
-		return POLICY_DUNNO;
+		flags |= SPAMD_TUPLE_NO_TRAPS;
 	}
 	ret = spamd_tuple(d, now, &ip, NULL, req->helo, from, to, flags, &res);
 	if (res.trap == TRAP_SPAMTRAP || res.trap == TRAP_DOMAIN) {

@@ -484,8 +484,12 @@ int spamd_tuple(struct daemon *d, int64_t now, const struct addr_prefix *ip,
 	*res = (struct spamd_tuple_result){ .first = now };
 	if (!s)
 		return -ENOENT;
+	/* Every step below rests on the client's address: never trap what is no host. */
+	if (!addr_is_host(ip))
+		return -EINVAL;
 	addr_format(ip, addr, sizeof(addr));
-	res->trap = (int)trap_classify(&s->rules, from, to, &probe);
+	res->trap = flags & SPAMD_TUPLE_NO_TRAPS ? TRAP_GREY
+						 : (int)trap_classify(&s->rules, from, to, &probe);
 	switch (res->trap) {
 	case TRAP_SPAMTRAP:
 		snprintf(why, sizeof(why), "spamtrap%s", via);

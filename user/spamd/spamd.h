@@ -123,6 +123,12 @@ enum {
 	 * that sender verification probes get through).
 	 */
 	SPAMD_TUPLE_TRAPS_ONLY = 1 << 1,
+	/*
+	 * The greylist only: no trap, probe or candidate (the policy
+	 * service's DATA of the null sender, whose recipients met the traps
+	 * at RCPT; for several of them the tuple's recipient is "<>").
+	 */
+	SPAMD_TUPLE_NO_TRAPS = 1 << 2,
 };
 
 struct spamd_tuple_result {
