@@ -9,6 +9,8 @@
 #ifndef __GREYWALL_SANDBOX_H
 #define __GREYWALL_SANDBOX_H
 
+#include <stdbool.h>
+
 /*
  * Make path (mode 0555, ours) when it is missing, check that it is a
  * directory owned by root (or by us), writable by nobody else and empty,
@@ -30,5 +32,18 @@ int sandbox_seccomp(void);
  * above stderr, below 2^20. Returns it, or -1.
  */
 int sandbox_parse_fd(const char *text);
+
+/*
+ * Whether fd is a socket of type (SOCK_STREAM, ...) that is listening or,
+ * with listening false, is not: what a child checks of the descriptors it
+ * was handed before it trusts them.
+ */
+bool sandbox_is_socket(int fd, int type, bool listening);
+
+/*
+ * A child holds a descriptor per connection: its soft descriptor limit
+ * goes as high as the hard one (quietly left as it is when that fails).
+ */
+void sandbox_raise_fd_limit(void);
 
 #endif /* __GREYWALL_SANDBOX_H */
