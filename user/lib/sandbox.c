@@ -34,8 +34,8 @@
 #endif
 
 /*
- * What the tarpit's loop calls once it is set up, and what glibc calls
- * for it: the sockets (accept4, recv and send are recvfrom and sendto),
+ * What the tarpit's and the policy child's loops call once they are set
+ * up, and what glibc calls for them: the sockets (accept4, recv and send are recvfrom and sendto),
  * epoll and the signalfd for SIGTERM, the clock (the vDSO's fallback),
  * malloc (brk, mmap without PROT_EXEC, munmap, mremap, madvise), the
  * descriptor limit read at start, and the way out. No open, no socket,

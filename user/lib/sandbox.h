@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The children's confinement. The tarpit child's past its privilege drop: an empty root
- * directory and a seccomp filter allowing only the system calls its event
- * loop makes (tarpit.c, smtp.c, privsep.c, malloc). Any other call kills
+ * The children's confinement. The tarpit's and the policy child's past
+ * their privilege drop: an empty root directory and a seccomp filter
+ * allowing only the system calls their event loops make (tarpit.c, smtp.c,
+ * policy/server.c, privsep.c, malloc). Any other call kills
  * the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS): the parent
  * logs it as a seccomp violation and starts a new child.
  */
@@ -21,7 +22,7 @@
 int sandbox_chroot(const char *path);
 
 /*
- * Install the tarpit's seccomp filter for good (no_new_privs is set on
+ * Install the children's seccomp filter for good (no_new_privs is set on
  * the way). Besides the system calls, it refuses other ABIs (x32, i386 on
  * x86_64) and mmap of executable memory. Returns 0 or -errno.
  */

@@ -30,8 +30,10 @@
  *   seconds after its first byte came, or an answer the client does not
  *   take for as long, closes it too.
  * - When more than POLICY_PARENT_QUEUE_HIGH bytes wait for the parent,
- *   no new request is sent (nor read) until it has read them; nothing is
- *   dropped.
+ *   no new request is sent until it has read them: a connection whose
+ *   next request is whole keeps it and reads no more, the rest stay in its
+ *   socket. Nothing is dropped; a request that waits so for
+ *   POLICY_VERDICT_TIMEOUT seconds gets POLICY_ANSWER_NO_VERDICT.
  *
  * Memory: a connection costs a 48-byte slot and nothing else while idle;
  * its input buffer (at most POLICY_REQUEST_MAX bytes) exists only while a
