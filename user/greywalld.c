@@ -17,6 +17,7 @@
 #include "crowdsec/client.h"
 #include "daemon/daemon.h"
 #include "lib/log.h"
+#include "policy/policy_child.h"
 #include "spamd/tarpit_child.h"
 
 /* No permissions for others, no write for the group (greywalld(8), FILES). */
@@ -42,6 +43,9 @@ int main(int argc, char **argv)
 	/* The tarpit child, exec'd by spamd_child.c: nothing of the daemon's start-up runs. */
 	if (argc > 1 && !strcmp(argv[1], TARPIT_CHILD_OPTION))
 		_exit(tarpit_child_main(argc, argv));
+	/* The policy child (policy/policy_child.h), exec'd the same way. */
+	if (argc > 1 && !strcmp(argv[1], POLICY_CHILD_OPTION))
+		_exit(policy_child_main(argc, argv));
 	/* The crowdsec child (crowdsec/client.h): the only part that speaks HTTP to CrowdSec. */
 	if (argc > 1 && !strcmp(argv[1], CROWDSEC_CHILD_OPTION))
 		_exit(crowdsec_child_exec_main(argc, argv));

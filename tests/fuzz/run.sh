@@ -23,7 +23,8 @@ cd "$(dirname "$0")/../.."
 # 73984; blacklist: past its 1024-byte carried line, in gzip too; watch: past
 # WATCH_LINE_MAX, 4096; listformat: past LISTFORMAT_LINE_MAX, 8192, and
 # across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408;
-# crowdsec: a stream answer of a few dozen decisions).
+# crowdsec: a stream answer of a few dozen decisions; policy: past
+# POLICY_REQUEST_MAX, 16384, with requests before it).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/lib/fetch.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -34,6 +35,7 @@ HARNESSES=(
 	"listformat 24576: user/lib/addr.c user/lib/addrrange.c user/lib/escape.c"
 	"sync 1500: user/sync/wire.c user/sync/key.c user/lib/addr.c -lcrypto"
 	"crowdsec 16384: user/crowdsec/lapi.c user/crowdsec/proto.c user/lib/addr.c user/lib/array.c -ljson-c"
+	"policy 36864: user/policy/request.c"
 )
 
 CLANG=${CLANG:-clang}

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,8 +34,8 @@
 #endif
 
 /*
- * What the tarpit's loop calls once it is set up, and what glibc calls
- * for it: the sockets (accept4, recv and send are recvfrom and sendto),
+ * What the tarpit's and the policy child's loops call once they are set
+ * up, and what glibc calls for them: the sockets (accept4, recv and send are recvfrom and sendto),
  * epoll and the signalfd for SIGTERM, the clock (the vDSO's fallback),
  * malloc (brk, mmap without PROT_EXEC, munmap, mremap, madvise), the
  * descriptor limit read at start, and the way out. No open, no socket,
@@ -176,4 +178,25 @@ int sandbox_parse_fd(const char *text)
 	if (errno || end == text || *end || v <= 2 || v > 1 << 20)
 		return -1;
 	return (int)v;
+}
+
+bool sandbox_is_socket(int fd, int type, bool listening)
+{
+	int value = 0;
+	socklen_t len = sizeof(value);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &len) || value != type)
+		return false;
+	len = sizeof(value);
+	return !getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &len) && !!value == listening;
+}
+
+void sandbox_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The children's confinement. The tarpit child's past its privilege drop: an empty root
- * directory and a seccomp filter allowing only the system calls its event
- * loop makes (tarpit.c, smtp.c, privsep.c, malloc). Any other call kills
+ * The children's confinement. The tarpit's and the policy child's past
+ * their privilege drop: an empty root directory and a seccomp filter
+ * allowing only the system calls their event loops make (tarpit.c, smtp.c,
+ * policy/server.c, privsep.c, malloc). Any other call kills
  * the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS): the parent
  * logs it as a seccomp violation and starts a new child.
  */
 #ifndef __GREYWALL_SANDBOX_H
 #define __GREYWALL_SANDBOX_H
+
+#include <stdbool.h>
 
 /*
  * Make path (mode 0555, ours) when it is missing, check that it is a
@@ -19,7 +22,7 @@
 int sandbox_chroot(const char *path);
 
 /*
- * Install the tarpit's seccomp filter for good (no_new_privs is set on
+ * Install the children's seccomp filter for good (no_new_privs is set on
  * the way). Besides the system calls, it refuses other ABIs (x32, i386 on
  * x86_64) and mmap of executable memory. Returns 0 or -errno.
  */
@@ -30,5 +33,18 @@ int sandbox_seccomp(void);
  * above stderr, below 2^20. Returns it, or -1.
  */
 int sandbox_parse_fd(const char *text);
+
+/*
+ * Whether fd is a socket of type (SOCK_STREAM, ...) that is listening or,
+ * with listening false, is not: what a child checks of the descriptors it
+ * was handed before it trusts them.
+ */
+bool sandbox_is_socket(int fd, int type, bool listening);
+
+/*
+ * A child holds a descriptor per connection: its soft descriptor limit
+ * goes as high as the hard one (quietly left as it is when that fails).
+ */
+void sandbox_raise_fd_limit(void);
 
 #endif /* __GREYWALL_SANDBOX_H */

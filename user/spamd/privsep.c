@@ -647,6 +647,21 @@ int privsep_lookup(const char *user, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+int privsep_log_early(void *ctx, int priority, const char *text)
+{
+	struct privsep_msg m = { .type = PRIVSEP_LOG, .log = { priority, text } };
+	int fd = *(int *)ctx, n;
+	char *line = malloc(PRIVSEP_LINE_MAX + 1);
+
+	if (!line)
+		return -ENOMEM;
+	n = privsep_encode(&m, line, PRIVSEP_LINE_MAX + 1);
+	if (n > 0 && send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+		n = -EIO;
+	free(line);
+	return n < 0 ? n : 0;
+}
+
 int privsep_drop(const char *user)
 {
 	uid_t uid;

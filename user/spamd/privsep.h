@@ -244,6 +244,14 @@ int privsep_flush(struct privsep_writer *w);
 void privsep_writer_free(struct privsep_writer *w);
 
 /*
+ * A log sink (log_set_sink()) for a child before its event loop's writer
+ * exists: each line goes to the parent as LOG in one send(2) on the
+ * socketpair *(int *)ctx. The socket is empty this early, and a child
+ * that logs here is about to exit anyway.
+ */
+int privsep_log_early(void *ctx, int priority, const char *text);
+
+/*
  * Become user for good, before touching the network: supplementary
  * groups, gid and uid set to user's (getpwnam), cwd "/", every capability
  * cleared (effective, permitted, inheritable, ambient and bounding sets),

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -24,48 +23,6 @@
 
 /* Seconds the child waits for its first CONFIG: the parent sends it right after the fork. */
 #define CONFIG_WAIT_MS 10000
-
-/*
- * Before the tarpit's own writer exists, a line goes to the parent in one
- * send: the socket is empty this early, and a child that logs here is
- * about to exit anyway.
- */
-static int log_early(void *ctx, int priority, const char *text)
-{
-	struct privsep_msg m = { .type = PRIVSEP_LOG, .log = { priority, text } };
-	int fd = *(int *)ctx, n;
-	char *line = malloc(PRIVSEP_LINE_MAX + 1);
-
-	if (!line)
-		return -ENOMEM;
-	n = privsep_encode(&m, line, PRIVSEP_LINE_MAX + 1);
-	if (n > 0 && send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
-		n = -EIO;
-	free(line);
-	return n < 0 ? n : 0;
-}
-
-static bool is_socket(int fd, int type, bool listening)
-{
-	int value = 0;
-	socklen_t len = sizeof(value);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &len) || value != type)
-		return false;
-	len = sizeof(value);
-	return !getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &len) && !!value == listening;
-}
-
-/* One descriptor per held connection: the soft limit goes as high as the hard one. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
 
 /*
  * The first message, which must be CONFIG, read whole and no further: the
@@ -114,7 +71,7 @@ static int confine(const char *empty_dir, int parent_fd, char *line, struct priv
 	gid_t gid;
 	int ret;
 
-	raise_fd_limit();
+	sandbox_raise_fd_limit();
 	/* The banner's date needs the zone: /etc/localtime is out of reach after chroot. */
 	tzset();
 	*step = "looking up user \"" SPAMD_CHILD_USER "\"";
@@ -152,16 +109,16 @@ int tarpit_child_main(int argc, char **argv)
 	parent_fd = argc >= 4 ? sandbox_parse_fd(argv[3]) : -1;
 	class_fd = argc >= 5 ? sandbox_parse_fd(argv[4]) : -1;
 	if (argc < 6 || argc - 5 > TARPIT_LISTEN_MAX || parent_fd < 0 || class_fd < 0 ||
-	    class_fd == parent_fd || !is_socket(parent_fd, SOCK_STREAM, false) ||
-	    !is_socket(class_fd, SOCK_STREAM, false)) {
+	    class_fd == parent_fd || !sandbox_is_socket(parent_fd, SOCK_STREAM, false) ||
+	    !sandbox_is_socket(class_fd, SOCK_STREAM, false)) {
 		fprintf(stderr, "greywalld: %s is for greywalld's own use\n", TARPIT_CHILD_OPTION);
 		return 64;
 	}
-	log_set_sink(log_early, &parent_fd);
+	log_set_sink(privsep_log_early, &parent_fd);
 	for (int i = 5; i < argc; i++) {
 		int fd = sandbox_parse_fd(argv[i]);
 
-		if (fd < 0 || !is_socket(fd, SOCK_STREAM, true)) {
+		if (fd < 0 || !sandbox_is_socket(fd, SOCK_STREAM, true)) {
 			log_err("tarpit: \"%s\" is no listening socket", argv[i]);
 			return TARPIT_CHILD_EXIT_SETUP;
 		}
