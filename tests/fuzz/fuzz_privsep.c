@@ -90,6 +90,19 @@ static bool same_message(const struct privsep_msg *a, const struct privsep_msg *
 		       same_string(a->config.banner, b->config.banner);
 	case PRIVSEP_LOG:
 		return a->log.priority == b->log.priority && same_string(a->log.text, b->log.text);
+	case PRIVSEP_POLICY:
+		return a->policy.req_id == b->policy.req_id &&
+		       same_string(a->policy.request, b->policy.request) &&
+		       same_string(a->policy.state, b->policy.state) &&
+		       same_string(a->policy.client, b->policy.client) &&
+		       same_string(a->policy.helo, b->policy.helo) &&
+		       same_string(a->policy.sender, b->policy.sender) &&
+		       same_string(a->policy.recipient, b->policy.recipient) &&
+		       same_string(a->policy.rcpt_count, b->policy.rcpt_count) &&
+		       same_string(a->policy.instance, b->policy.instance);
+	case PRIVSEP_VERDICT:
+		return a->verdict.req_id == b->verdict.req_id &&
+		       same_string(a->verdict.action, b->verdict.action);
 	}
 	return false;
 }
@@ -301,9 +314,10 @@ static void check_built(const uint8_t *data, size_t size)
 	const uint8_t *p = data + 1, *end = data + size;
 	struct privsep_msg msg = {.type = (enum privsep_type)(data[0] & 7)}, back;
 	uint8_t flags = data[0] >> 3;
-	bool mapped = false;
-	/* Every field's bytes and its NUL: at most the input and three NULs. */
-	char *store = malloc(size + 3);
+	/* An IPv4-mapped address, a bad action, an over-long short field: refused by design. */
+	bool mapped = false, refusable = false;
+	/* Every field's bytes and its NUL: at most the input and eight NULs (POLICY's). */
+	char *store = malloc(size + 8);
 	size_t used = 0;
 	int n;
 
@@ -339,15 +353,50 @@ static void check_built(const uint8_t *data, size_t size)
 		msg.entry = next_field(&p, end, store, &used);
 		break;
 	case PRIVSEP_TRAPS_END:
-		/* Its flag bit makes a LOG line instead: type 7 is the last the low bits name. */
+		/*
+		 * Its flag bits make a LOG line, a POLICY or a VERDICT instead:
+		 * type 7 is the last the low bits name.
+		 */
 		if (flags & 1) {
 			msg.type = PRIVSEP_LOG;
 			msg.log.priority = (flags >> 1) & 7;
 			msg.log.text = next_field(&p, end, store, &used);
+		} else if (flags & 2) {
+			msg.type = PRIVSEP_POLICY;
+			msg.policy.req_id = (uint32_t)next_number(&p, end, 4);
+			msg.policy.request = next_field(&p, end, store, &used);
+			msg.policy.state = next_field(&p, end, store, &used);
+			msg.policy.client = next_field(&p, end, store, &used);
+			msg.policy.helo = next_field(&p, end, store, &used);
+			msg.policy.sender = next_field(&p, end, store, &used);
+			msg.policy.recipient = next_field(&p, end, store, &used);
+			msg.policy.rcpt_count = next_field(&p, end, store, &used);
+			msg.policy.instance = next_field(&p, end, store, &used);
+			/* Its short fields have a bound of their own (PRIVSEP_SHORT_MAX). */
+			for (const char *const *f = (const char *const[]){ msg.policy.request,
+									   msg.policy.state,
+									   msg.policy.client,
+									   msg.policy.rcpt_count,
+									   msg.policy.instance, NULL };
+			     *f; f++)
+				if (strlen(*f) > PRIVSEP_SHORT_MAX)
+					refusable = true;
+		} else if (flags & 4) {
+			msg.type = PRIVSEP_VERDICT;
+			msg.verdict.req_id = (uint32_t)next_number(&p, end, 4);
+			msg.verdict.action = next_field(&p, end, store, &used);
+			/* An action must be one non-empty line: encode refuses others. */
+			for (const char *c = msg.verdict.action; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					refusable = true;
+			if (!*msg.verdict.action || strlen(msg.verdict.action) > PRIVSEP_ACTION_MAX)
+				refusable = true;
 		}
 		break;
 	case PRIVSEP_CONFIG:
 	case PRIVSEP_LOG:
+	case PRIVSEP_POLICY:
+	case PRIVSEP_VERDICT:
 		break;
 	}
 	n = encode_line(&msg, line);
@@ -355,7 +404,8 @@ static void check_built(const uint8_t *data, size_t size)
 	 * Refused only when it does not fit: each byte escapes to at most
 	 * three, and the type, two addresses and the spaces take under 128.
 	 */
-	if ((n == -EMSGSIZE && 3 * size + 128 > PRIVSEP_LINE_MAX) || (n == -EINVAL && mapped)) {
+	if ((n == -EMSGSIZE && (3 * size + 128 > PRIVSEP_LINE_MAX || refusable)) ||
+	    (n == -EINVAL && (mapped || refusable))) {
 		free(store);
 		return;
 	}
