@@ -16,6 +16,13 @@
 # greywall and postgrey run in turn, GREY_RUNS times each (default 2), each
 # run from an empty store.
 #
+# CPU per dialogue: the user and system time (/proc/PID/stat) the greywalld
+# parent and its tarpit child, or smtp_floor, and the client took during the
+# dialogues, over the dialogues. On a machine shared with other work the
+# rates move with its load; the CPU per dialogue much less, and the ratio
+# (floor + client) / (greywall + client) is what the rates' ratio comes to
+# when the CPUs are the limit.
+#
 # Usage: bench/greylist.sh [COUNT [CONCURRENCY]]   (default 10000 32)
 # Output: a summary per run with its "RESULT ..." line; bench/run.sh takes
 # the medians and the ratios.
@@ -43,6 +50,23 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 fail() { bench_fail "$@"; }
+# cpu_ticks PID: its user + system time so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+# cpu_line NAME TICKS [k=v...]: a server's CPU per dialogue, read and as a RESULT line
+cpu_line() {
+	local name=$1 ticks=$2
+	shift 2
+	echo "$name CPU per dialogue: $((ticks * TICK_US / COUNT)) us ($*)"
+	echo "RESULT greylist=${name}_cpu us_per_dialogue=$((ticks * TICK_US / COUNT)) $*"
+}
+# The client's own CPU time, when GNU time is there to take it.
+TIMED=()
+[ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f '%U %S' -o "$RUN/client.time")
+client_cpu() { # -> the client's microseconds per dialogue in the last run, or ?
+	awk -v n="$COUNT" '{ printf "%d", ($1 + $2) * 1000000 / n; ok = 1 }
+		END { if (!ok) printf "?" }' "$RUN/client.time" 2>/dev/null || echo "?"
+}
 [ "$(id -u)" -eq 0 ] || fail "needs root (network namespace, greywalld)"
 [ -x "$RATE" ] && [ -x "$TOP/greywalld" ] && [ -x "$TOP/greywallctl" ] ||
 	fail "not built: make .output/bench/grey_rate greywalld greywallctl"
@@ -82,9 +106,17 @@ greywall_run() {
 	ip netns exec "$NS" "$GWD" -d -f "$CONF" >"$LOG" 2>&1 &
 	GW_PID=$!
 	bench_wait_listening "$TARPIT_PORT" "$GW_PID" || fail "greywalld's tarpit did not start" "$LOG"
-	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$TARPIT_PORT" -l "$LOG" smtp |
-		tee -a "$RUN/greywall.txt"
+	local child p0 c0 p1 c1
+	child=$(pgrep -f -- "--tarpit-child $RUN/" | head -1)
+	p0=$(cpu_ticks "$GW_PID") c0=$(cpu_ticks "$child")
+	rm -f "$RUN/client.time"
+	ip netns exec "$NS" "${TIMED[@]}" "$RATE" -n "$COUNT" -c "$CONC" -p "$TARPIT_PORT" \
+		-l "$LOG" smtp | tee -a "$RUN/greywall.txt"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate smtp failed" "$LOG"
+	p1=$(cpu_ticks "$GW_PID") c1=$(cpu_ticks "$child")
+	cpu_line greywall $((p1 - p0 + c1 - c0)) \
+		"parent=$(((p1 - p0) * TICK_US / COUNT)) child=$(((c1 - c0) * TICK_US / COUNT))" \
+		"client=$(client_cpu)" | tee -a "$RUN/greywall.txt"
 	grey=$("$GWCTL" -s "$SOCK" spamdb | grep -c '^GREY|')
 	echo "greywallctl spamdb: $grey GREY tuples"
 	[ "$grey" -eq "$COUNT" ] || fail "the store holds $grey GREY tuples, not $COUNT" "$LOG"
@@ -110,9 +142,15 @@ floor_run() {
 	ip netns exec "$NS" "$FLOOR" "$FLOOR_PORT" >"$RUN/floor.log" 2>&1 &
 	FL_PID=$!
 	bench_wait_listening "$FLOOR_PORT" "$FL_PID" || fail "smtp_floor did not start" "$RUN/floor.log"
-	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$FLOOR_PORT" -N floor smtp |
+	local f0 f1
+	f0=$(cpu_ticks "$FL_PID")
+	rm -f "$RUN/client.time"
+	ip netns exec "$NS" "${TIMED[@]}" "$RATE" -n "$COUNT" -c "$CONC" -p "$FLOOR_PORT" \
+		-N floor smtp |
 		sed 's/^smtp:/floor (smtp_floor):/' | tee -a "$RUN/floor.txt"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate against smtp_floor failed" "$RUN/floor.log"
+	f1=$(cpu_ticks "$FL_PID")
+	cpu_line floor $((f1 - f0)) "client=$(client_cpu)" | tee -a "$RUN/floor.txt"
 	bench_stop_pid "$FL_PID"
 	FL_PID=
 }

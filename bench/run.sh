@@ -642,6 +642,16 @@ greylist_section() {
 		"$(verdict "$(greyres floor rate)" "$(greyres postgrey rate)" ">=" 10 | cut -d' ' -f1)x postgrey;" \
 		"greywall reached $(verdict "$(greyres greywall rate)" "$(greyres floor rate)" ">=" 1 | cut -d' ' -f1) of it."
 	echo
+	local gw fl gwc flc
+	gw=$(greyres greywall_cpu us_per_dialogue) fl=$(greyres floor_cpu us_per_dialogue)
+	gwc=$(greyres greywall_cpu client) flc=$(greyres floor_cpu client)
+	[ -n "$gw" ] && [ -n "$fl" ] && echo "CPU per dialogue (medians, user + system time):" \
+		"greywalld ${gw} us (parent $(greyres greywall_cpu parent), tarpit child" \
+		"$(greyres greywall_cpu child)), smtp_floor ${fl} us; the client ${gwc:-?} us against" \
+		"greywalld, ${flc:-?} us against the floor. Where the CPUs are the limit greywall" \
+		"reaches (floor + client) / (greywalld + client) =" \
+		"$(verdict "$((fl + ${flc:-0}))" "$((gw + ${gwc:-0}))" ">=" 1 | cut -d' ' -f1) of the floor."
+	echo
 }
 
 section >"$OUT/section.md"

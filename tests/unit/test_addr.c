@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 
 #include "lib/addr.h"
 #include "check.h"
@@ -18,6 +19,39 @@ static void parse_round_trip(const char *in, const char *want)
 	CHECK_STR(buf, want, "format %s", in);
 }
 
+/*
+ * addr_format() writes IPv4 addresses itself: the same text as
+ * inet_ntop() for every octet value in every position, and cut as
+ * snprintf() cuts.
+ */
+static void test_format_ipv4(void)
+{
+	struct addr_prefix a = { .family = AF_INET, .plen = 32 };
+	char buf[ADDR_STRLEN], want[INET_ADDRSTRLEN];
+	size_t differ = 0;
+
+	for (int pos = 0; pos < 4; pos++) {
+		for (int v = 0; v < 256; v++) {
+			static const uint8_t others[4] = { 198, 51, 100, 7 };
+
+			memcpy(a.bytes, others, 4);
+			a.bytes[pos] = (uint8_t)v;
+			addr_format(&a, buf, sizeof(buf));
+			inet_ntop(AF_INET, a.bytes, want, sizeof(want));
+			differ += strcmp(buf, want) != 0;
+		}
+	}
+	CHECK_INT((int)differ, 0, "IPv4: addr_format() writes what inet_ntop() writes");
+	memcpy(a.bytes, "\xcb\x00\x71\xff", 4);
+	addr_format(&a, buf, sizeof(buf));
+	CHECK_STR(buf, "203.0.113.255", "IPv4: 203.0.113.255");
+	addr_format(&a, buf, 6);
+	CHECK_STR(buf, "203.0", "IPv4: cut to the buffer, as snprintf() cuts");
+	buf[0] = 'x';
+	addr_format(&a, buf, 0);
+	CHECK(buf[0] == 'x', "IPv4: nothing written into no room");
+}
+
 int main(void)
 {
 	static const char *bad[] = {
@@ -28,6 +62,7 @@ int main(void)
 	struct addr_prefix a, b;
 	struct gw_addr key;
 
+	test_format_ipv4();
 	parse_round_trip("198.51.100.7", "198.51.100.7");
 	parse_round_trip("198.51.100.7/32", "198.51.100.7");
 	parse_round_trip("198.51.100.0/24", "198.51.100.0/24");

@@ -197,6 +197,11 @@ static void test_encode_errors(void)
 	memcpy(m.classify.client.bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\x00\x02\x01", 16);
 	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL,
 		  "an IPv4-mapped IPv6 client (::ffff:192.0.2.1) refused, as decode does");
+	/* add_host() takes an IPv4 host without parsing it again: its check stands in. */
+	m = (struct privsep_msg){ .type = PRIVSEP_CLASSIFY, .classify = { 1, host("192.0.2.1") } };
+	m.classify.client.bytes[9] = 1;
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL,
+		  "an IPv4 client with bytes past its four refused (decode would not give it back)");
 	m = (struct privsep_msg){ .type = PRIVSEP_RCPT,
 				  .rcpt = { host("192.0.2.1"), host("192.0.2.2"), NULL, "", "x" } };
 	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EINVAL, "a NULL field refused");

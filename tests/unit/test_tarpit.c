@@ -456,6 +456,31 @@ static void test_dialogues(void)
 	close(grey);
 	next_msg(&h, 2000);
 
+	/*
+	 * A whole dialogue sent before the banner, while the connection waits
+	 * for CLASS: its edge came then, and is not lost (the tarpit reads the
+	 * socket at CLASS only when an edge came). Once with the client's FIN
+	 * behind it, once without.
+	 */
+	for (int fin = 0; fin < 2; fin++) {
+		fd = dial(&h, false, &id, 3000);
+		say(fd, "HELO early\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<e@example.org>\r\n"
+			"DATA\r\n");
+		if (fin)
+			shutdown(fd, SHUT_WR);
+		/* The tarpit sees the input while it waits for CLASS. */
+		usleep(200 * 1000);
+		answer(&h, id, false, 0, NULL, NULL);
+		hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+		CHECK_STR(buf, BANNER HELO_OK MAIL_OK RCPT_OK GREY451,
+			  "input before the banner%s: answered once the dialogue begins",
+			  fin ? ", then the client's FIN" : "");
+		CHECK(closed, "input before the banner%s: closed after the 451",
+		      fin ? ", then FIN" : "");
+		close(fd);
+		next_msg(&h, 2000);
+	}
+
 	/* 400 s without a word from a client: closed. */
 	fd = dial(&h, false, &id, 3000);
 	answer(&h, id, false, 0, NULL, NULL);

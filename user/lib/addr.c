@@ -79,16 +79,49 @@ bool addr_is_host(const struct addr_prefix *p)
 	return p->plen == addr_max_plen(p->family);
 }
 
+/*
+ * An IPv4 address as inet_ntop() writes it, without its two printf
+ * calls: the tarpit formats several addresses per SMTP dialogue.
+ */
+static void format_ipv4(const uint8_t *bytes, char out[INET_ADDRSTRLEN])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned int v = bytes[i];
+
+		if (i)
+			out[n++] = '.';
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+	}
+	out[n] = '\0';
+}
+
 void addr_format(const struct addr_prefix *p, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
+	size_t n;
 
-	if (!inet_ntop(p->family, p->bytes, a, sizeof(a)))
+	if (p->family == AF_INET)
+		format_ipv4(p->bytes, a);
+	else if (!inet_ntop(p->family, p->bytes, a, sizeof(a)))
 		snprintf(a, sizeof(a), "?");
-	if (addr_is_host(p))
-		snprintf(buf, len, "%s", a);
-	else
+	if (!addr_is_host(p)) {
 		snprintf(buf, len, "%s/%u", a, p->plen);
+		return;
+	}
+	/* As snprintf("%s") would: cut to len - 1 bytes. */
+	if (!len)
+		return;
+	n = strlen(a);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, a, n);
+	buf[n] = '\0';
 }
 
 bool addr_equal(const struct addr_prefix *a, const struct addr_prefix *b)

@@ -13,20 +13,22 @@ static const char cstyle_letters[] = "nrtbavf";
 /* One byte's escaped form into seq (at most 4 bytes, no NUL); returns its length. */
 static size_t escape_byte(unsigned char c, const char *extra, char seq[4])
 {
-	const char *cstyle = c ? strchr(cstyle_bytes, c) : NULL;
+	const char *cstyle;
 
+	/* Most bytes of a log line stand for themselves: they are looked at first. */
+	if (c >= 0x20 && c < 0x7f && c != '\\' && !(extra && strchr(extra, c))) {
+		seq[0] = (char)c;
+		return 1;
+	}
 	if (c == '\\') {
 		seq[0] = seq[1] = '\\';
 		return 2;
 	}
+	cstyle = c ? strchr(cstyle_bytes, c) : NULL;
 	if (cstyle) {
 		seq[0] = '\\';
 		seq[1] = cstyle_letters[cstyle - cstyle_bytes];
 		return 2;
-	}
-	if (c >= 0x20 && c < 0x7f && !(extra && strchr(extra, c))) {
-		seq[0] = (char)c;
-		return 1;
 	}
 	seq[0] = '\\';
 	seq[1] = (char)('0' + (c >> 6));

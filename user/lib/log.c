@@ -125,20 +125,13 @@ static void log_stderr(int priority, const char *text)
  * HELO, an address) can neither end a log line early nor reach the
  * reader's terminal as control bytes, whichever caller logged it.
  */
-static void log_vwrite(int priority, const char *fmt, va_list ap)
+static void log_line(int priority, const char *text)
 {
-	char stack[LOG_LINE_STACK], escaped_stack[LOG_LINE_STACK];
-	char *text = format_message(stack, sizeof(stack), fmt, ap), *escaped = escaped_stack;
-	size_t len = strlen(text), need;
+	char escaped_stack[LOG_LINE_STACK], *escaped = escaped_stack;
+	size_t need;
 
-	/* libbpf's messages end in a newline of their own: the line gets one anyway. */
-	while (len && text[len - 1] == '\n')
-		text[--len] = '\0';
-	if (log_sink && !log_sink(log_sink_ctx, LOG_PRI(priority), text)) {
-		if (text != stack)
-			free(text);
+	if (log_sink && !log_sink(log_sink_ctx, LOG_PRI(priority), text))
 		return;
-	}
 	need = escape_vis(escaped_stack, sizeof(escaped_stack), text, NULL);
 	if (need >= sizeof(escaped_stack)) {
 		escaped = malloc(need + 1);
@@ -152,10 +145,22 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 		log_stderr(priority, escaped);
 	else
 		syslog(priority, "%s", escaped);
-	if (text != stack)
-		free(text);
 	if (escaped != escaped_stack)
 		free(escaped);
+}
+
+static void log_vwrite(int priority, const char *fmt, va_list ap)
+{
+	char stack[LOG_LINE_STACK];
+	char *text = format_message(stack, sizeof(stack), fmt, ap);
+	size_t len = strlen(text);
+
+	/* libbpf's messages end in a newline of their own: the line gets one anyway. */
+	while (len && text[len - 1] == '\n')
+		text[--len] = '\0';
+	log_line(priority, text);
+	if (text != stack)
+		free(text);
 }
 
 static void log_write(int priority, const char *fmt, ...)
@@ -169,7 +174,13 @@ static void log_write(int priority, const char *fmt, ...)
 
 void log_tarpit_line(int priority, const char *text)
 {
-	log_write(LOG_MAIL | LOG_PRI(priority), "%s", text);
+	size_t len = strlen(text);
+
+	/* The child's lines come formatted: only one that ends in a newline is copied to cut it. */
+	if (len && text[len - 1] == '\n')
+		log_write(LOG_MAIL | LOG_PRI(priority), "%s", text);
+	else
+		log_line(LOG_MAIL | LOG_PRI(priority), text);
 }
 
 void log_set_sink(log_sink_fn sink, void *ctx)

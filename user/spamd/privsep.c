@@ -107,6 +107,8 @@ static void add_number(struct line_out *l, uint64_t v)
 	add_field(l, text);
 }
 
+static const uint8_t zero_tail[12];
+
 static void add_host(struct line_out *l, const struct addr_prefix *host)
 {
 	char text[ADDR_STRLEN];
@@ -117,9 +119,12 @@ static void add_host(struct line_out *l, const struct addr_prefix *host)
 	addr_format(host, text, sizeof(text));
 	/*
 	 * Send only what the peer's parse_host() takes back: it refuses an
-	 * IPv4-mapped IPv6 address, and a refused line makes it drop us.
+	 * IPv4-mapped IPv6 address, and a refused line makes it drop us. An
+	 * IPv4 address comes back whole when the bytes past its four are
+	 * zero, as addr_parse() leaves them: no need to parse it again.
 	 */
-	if (addr_parse(text, &back) || !addr_equal(host, &back))
+	if (host->family == AF_INET ? memcmp(host->bytes + 4, zero_tail, sizeof(zero_tail))
+				    : addr_parse(text, &back) || !addr_equal(host, &back))
 		goto invalid;
 	add_field(l, text);
 	return;

@@ -262,6 +262,8 @@ int spamd_child_attach(struct daemon *d, int fd, int class_fd, pid_t pid)
 	if (class_fd >= 0) {
 		fcntl(class_fd, F_SETFL, O_NONBLOCK);
 		privsep_writer_init(&io->class_writer, class_fd);
+		/* The CLASSes of one read go out together (read_classifies()). */
+		privsep_cork(&io->class_writer);
 		io->class_out = &io->class_writer;
 	}
 	s->child_reader = io;
@@ -408,6 +410,15 @@ static void schedule_restart(struct daemon *d)
 		s->child_restart_at = (int64_t)time(NULL) + SPAMD_CHILD_RESTART_DELAY;
 }
 
+/* A child that takes no more of what we send is stuck: it is restarted. */
+static void child_not_reading(struct daemon *d, int err)
+{
+	log_err("tarpit: the child does not read (%s): restarting it", strerror(-err));
+	if (d->spamd->child_pid > 0)
+		kill(d->spamd->child_pid, SIGTERM);
+	schedule_restart(d);
+}
+
 static int send_to_child(struct daemon *d, const struct privsep_msg *msg)
 {
 	struct child_io *io = d->spamd->child_reader;
@@ -416,13 +427,23 @@ static int send_to_child(struct daemon *d, const struct privsep_msg *msg)
 	if (!io)
 		return -EPIPE;
 	ret = privsep_send(msg->type == PRIVSEP_CLASS ? io->class_out : &io->writer, msg);
-	if (ret && ret != -EMSGSIZE && ret != -EINVAL) {
-		log_err("tarpit: the child does not read (%s): restarting it", strerror(-ret));
-		if (d->spamd->child_pid > 0)
-			kill(d->spamd->child_pid, SIGTERM);
-		schedule_restart(d);
-	}
+	if (ret && ret != -EMSGSIZE && ret != -EINVAL)
+		child_not_reading(d, ret);
 	return ret;
+}
+
+/* The CLASSes queued on the class channel, in one system call when it takes them all. */
+static int flush_class(struct daemon *d)
+{
+	struct child_io *io = d->spamd->child_reader;
+	int ret = io ? privsep_flush(&io->class_writer) : 0;
+
+	/* -EAGAIN: the rest goes with the next CLASS, or at the next tick. */
+	if (ret && ret != -EAGAIN) {
+		child_not_reading(d, ret);
+		return ret;
+	}
+	return 0;
 }
 
 static int send_trap_set(struct daemon *d, enum privsep_type type, const struct trap_set *set)
@@ -681,9 +702,11 @@ static int read_classifies(struct daemon *d)
 		if (!io)
 			return -EPIPE;
 	}
-	if (ret < 0)
+	if (ret < 0) {
 		child_failed(d, ret);
-	return ret < 0 ? ret : 0;
+		return ret;
+	}
+	return flush_class(d);
 }
 
 void spamd_child_read(struct daemon *d)

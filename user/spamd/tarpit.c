@@ -56,6 +56,18 @@
  */
 #define PARENT_QUEUE_HIGH (PRIVSEP_QUEUE_MAX / 8)
 /*
+ * What goes to the parent goes at most once per this many milliseconds
+ * (or once this many bytes wait), so that under load the parent wakes
+ * once for many RCPTs and stores them in one transaction, instead of once
+ * per round of ours. A RCPT goes at once when none went in the last
+ * PARENT_FLUSH_MS: a lone dialogue's tuple is with the parent before its
+ * client reads the 451 (greywallctl spamdb shows it then), as before. A
+ * trap's RCPT always goes at once; log lines wait for a RCPT, or for
+ * PARENT_FLUSH_MS.
+ */
+#define PARENT_FLUSH_MS 2
+#define PARENT_FLUSH_BYTES (16 * 1024)
+/*
  * Input bytes one connection is served per round of the event loop (and
  * the most one read peeks): a client pipelining commands as fast as it can
  * waits for the next round rather than holding the loop, so another
@@ -119,6 +131,12 @@ struct conn {
 	uint8_t flags;		/* enum conn_flag */
 	uint8_t ready : 1;	/* in the ready list: input left for the next round */
 	uint8_t throttled : 1;	/* its source's second is used: reads on at the next */
+	/*
+	 * While classifying: input (or the client's FIN) raised its edge, so
+	 * the socket is read once the dialogue begins; without it there is
+	 * nothing to read yet, and the first command raises an edge of its own.
+	 */
+	uint8_t early_input : 1;
 };
 
 /* endlessh's client is a glibc chunk of 96 bytes; a slot costs no header. */
@@ -171,6 +189,10 @@ struct tarpit {
 	} *budgets;
 	uint64_t budget_seed;
 	bool input_waits;	/* a connection stopped reading until the parent reads */
+	uint64_t flush_at_ms;	/* when what is queued for the parent goes; 0: nothing queued */
+	uint64_t rcpt_flushed_ms; /* when the last RCPT went to the parent */
+	bool rcpt_queued;	/* a RCPT waits in writer */
+	bool flush_now;		/* a trap's RCPT is queued: it goes this round */
 	bool stop;
 	int err;
 	char buf[READ_CHUNK];
@@ -391,6 +413,9 @@ static int conn_rcpt(void *ctx, const struct smtp_tuple *tuple, bool black,
 	if (ret)
 		log_warn("%s: RCPT to %s not reported to the parent: %s", ip, tuple->to,
 			 strerror(-ret));
+	t->rcpt_queued = true;
+	if (trapped)
+		t->flush_now = true;
 	return trapped ? SMTP_RCPT_TRAP : SMTP_RCPT_ACCEPT;
 }
 
@@ -660,12 +685,19 @@ static void conn_classified(struct tarpit *t, struct conn *c, const struct privs
 	log_info("%s: connected (%u/%u)%s%s", ip, t->clients, t->blacks,
 		 class->black && *class->lists ? ", lists: " : "",
 		 class->black ? class->lists : "");
-	/* Input that came before the banner raised its one edge already. */
-	conn_turn(t);
-	ret = conn_read(t, c, true);
-	if (ret) {
-		conn_close(t, c);
-		return;
+	/*
+	 * Input that came before the banner raised its one edge already, and
+	 * was noted then; a client that waits for the banner sent nothing, and
+	 * a read now would only find the socket empty.
+	 */
+	if (c->early_input) {
+		c->early_input = 0;
+		conn_turn(t);
+		ret = conn_read(t, c, true);
+		if (ret) {
+			conn_close(t, c);
+			return;
+		}
 	}
 	conn_progress(t, c);
 }
@@ -750,9 +782,20 @@ static void conn_accept(struct tarpit *t, int fd, const struct sockaddr_storage 
 	t->clients++;
 	m.classify.conn_id = c->id;
 	m.classify.client = c->session.client;
+	/* Queued: accept_connections() sends the batch's CLASSIFYs together. */
 	ret = privsep_send(t->classify, &m);
 	if (ret)
 		log_warn("%s: not classified by the parent: %s", conn_ip(c, ip), strerror(-ret));
+}
+
+/* The CLASSIFYs queued so far, in one system call when the socket takes them all. */
+static void flush_classify(struct tarpit *t)
+{
+	int ret = privsep_flush(t->classify);
+
+	/* -EAGAIN: the rest goes on EPOLLOUT; a gone parent shows on reading. */
+	if (ret && ret != -EAGAIN && ret != -EPIPE)
+		log_warn("tarpit: writing to the parent: %s", strerror(-ret));
 }
 
 static void accept_connections(struct tarpit *t, int listen_fd)
@@ -767,18 +810,19 @@ static void accept_connections(struct tarpit *t, int listen_fd)
 			       errno == ENOMEM)) {
 			log_warn("tarpit: accept: %s, pausing", strerror(errno));
 			accept_pause(t, true);
-			return;
+			break;
 		}
 		/* Connections that died in the backlog. */
 		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO))
 			continue;
 		if (fd < 0)
-			return;
+			break;
 		if (t->clients >= t->cfg->maxcon)
 			close(fd);
 		else
 			conn_accept(t, fd, &ss, len);
 	}
+	flush_classify(t);
 }
 
 static void conn_event(struct tarpit *t, struct conn *c, uint32_t events)
@@ -791,6 +835,8 @@ static void conn_event(struct tarpit *t, struct conn *c, uint32_t events)
 		/* Input waits for the banner; only a connection gone for good ends it. */
 		if (events & (EPOLLHUP | EPOLLERR))
 			conn_close(t, c);
+		else if (events & (EPOLLIN | EPOLLRDHUP))
+			c->early_input = 1;
 		return;
 	}
 	if (events & EPOLLERR) {
@@ -1066,7 +1112,7 @@ static void dispatch(struct tarpit *t, const struct epoll_event *ev)
 	}
 }
 
-/* What this round queued for the parent, in one system call when it takes it all. */
+/* What was queued for the parent, in one system call when it takes it all. */
 static void flush_parent(struct tarpit *t)
 {
 	int ret = privsep_flush(&t->writer);
@@ -1074,6 +1120,37 @@ static void flush_parent(struct tarpit *t)
 	/* -EAGAIN: the rest goes on EPOLLOUT; a gone parent shows on reading. */
 	if (ret && ret != -EAGAIN && ret != -EPIPE)
 		log_warn("tarpit: writing to the parent: %s", strerror(-ret));
+	if (t->rcpt_queued)
+		t->rcpt_flushed_ms = t->now_ms;
+	t->rcpt_queued = t->flush_now = false;
+	t->flush_at_ms = 0;
+}
+
+/*
+ * Before waiting: send what is queued for the parent once its time has
+ * come (PARENT_FLUSH_MS), and the longest the wait may be in milliseconds
+ * so that what stays queued goes in time.
+ */
+static int flush_parent_due(struct tarpit *t, int timeout)
+{
+	size_t queued = privsep_queued(&t->writer);
+	uint64_t due;
+
+	if (!queued) {
+		t->flush_at_ms = 0;
+		t->rcpt_queued = false;
+		return timeout;
+	}
+	if (!t->flush_at_ms)
+		t->flush_at_ms = t->now_ms + PARENT_FLUSH_MS;
+	due = t->flush_at_ms;
+	if (t->rcpt_queued && t->rcpt_flushed_ms + PARENT_FLUSH_MS < due)
+		due = t->rcpt_flushed_ms + PARENT_FLUSH_MS;
+	if (t->flush_now || queued >= PARENT_FLUSH_BYTES || t->now_ms >= due) {
+		flush_parent(t);
+		return timeout;
+	}
+	return timeout < (int)(due - t->now_ms) ? timeout : (int)(due - t->now_ms);
 }
 
 static void close_all(struct tarpit *t)
@@ -1258,9 +1335,11 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 	t->epfd = t->sigfd = -1;
 	t->free_top = t->dead_top = SLOT_NONE;
 	privsep_writer_init(&t->writer, cfg->parent_fd);
-	/* RCPTs and log lines go out once a round (flush_parent()); CLASSIFY at once. */
+	/* RCPTs and log lines go out together (flush_parent_due()). */
 	privsep_cork(&t->writer);
 	privsep_writer_init(&t->class_writer, cfg->class_fd > 0 ? cfg->class_fd : -1);
+	/* A batch of accepts sends its CLASSIFYs at once (accept_connections()). */
+	privsep_cork(&t->class_writer);
 	t->classify = &t->writer;
 	if (cfg->log_to_parent)
 		log_set_sink(log_to_parent, t);
@@ -1272,10 +1351,10 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 	while (!ret && !t->stop) {
 		int timeout, n;
 
-		flush_parent(t);
 		/* Wake at the next second, when the wheel turns. */
 		clock_update(t);
 		timeout = t->nready ? 0 : 1000 - (int)((t->now_ms - t->start_ms) % 1000);
+		timeout = flush_parent_due(t, timeout);
 		n = epoll_wait(t->epfd, events, EVENT_BATCH, timeout);
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
