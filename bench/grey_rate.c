@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * Greylist decisions per second, three ways, on the same tuples:
+ * Greylist decisions per second, two ways, on the same tuples:
  * tuple i is (127.1.0.0 + i, "mail.example.net", "<sender@example.net>",
  * "<rcpt-i@example.org>"), new every time, so every decision is "greylist".
  *
@@ -17,14 +17,10 @@
  *   store     grey_update() alone on a fresh store: one transaction per
  *             tuple, as greywalld writes them; then (for reference) the same
  *             number of other tuples in transactions of BATCH tuples.
- *   postgrey  Postfix's policy protocol against a running postgrey:
- *             request=smtpd_access_policy, protocol_state=RCPT,
- *             client_address, client_name, helo_name, sender, recipient, a
- *             blank line; the answer "action=..." and a blank line. -c
- *             connections at a time, each kept open for its next request,
- *             as Postfix's policy client does.
  *
  * Output: a summary line, then "RESULT greylist=..." lines for bench/run.sh.
+ * (bench/policy_rate.c is the policy protocol's client, for postgrey and
+ * greywall's policy service.)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,7 +50,7 @@ static unsigned int opt_tuples = 20000;
 static unsigned int opt_conc = 32;
 static uint16_t opt_port;
 static const char *opt_log;
-static const char *opt_name;	/* the RESULT line's name; default greywall or postgrey */
+static const char *opt_name;	/* the RESULT line's name; default greywall */
 static uint32_t opt_src24;	/* -S: the /24 of the sources (host order), 0: 127.1.0.0 + i */
 
 /* The recipient of tuple i. */
@@ -184,7 +180,7 @@ static void log_poll(struct log_watch *w)
 
 /* ---- dialogues -------------------------------------------------------- */
 
-/* One dialogue or policy connection, and the reply being read. */
+/* One dialogue, and the reply being read. */
 struct slot {
 	int fd;
 	uint32_t tuple;		/* the tuple in flight */
@@ -220,18 +216,18 @@ static int send_text(int fd, const char *text)
 	return write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
 }
 
-/* Open slot s's next connection: the next tuple's dialogue, or a policy connection. */
-static int slot_connect(struct run *r, struct slot *s, bool smtp)
+/* Open slot s's next connection: the next tuple's dialogue. */
+static int slot_connect(struct run *r, struct slot *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = s };
 
 	s->tuple = r->next++;
 	s->step = 0;
 	s->len = 0;
-	if (smtp && opt_src24)
+	if (opt_src24)
 		s->fd = bench_connect(opt_src24 + 1 + s->tuple % 254 - BENCH_SRC_BASE, false, opt_port);
 	else
-		s->fd = bench_connect(smtp ? s->tuple : 0, false, opt_port);
+		s->fd = bench_connect(s->tuple, false, opt_port);
 	if (s->fd < 0)
 		return s->fd;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, s->fd, &ev)) {
@@ -253,7 +249,7 @@ static void slot_close(struct slot *s)
  * Read what came; 1 when a whole reply is in s->reply (NUL-terminated), 0
  * when more must come, -errno when the connection ended or failed.
  */
-static int slot_read(struct slot *s, bool smtp)
+static int slot_read(struct slot *s)
 {
 	ssize_t n = read(s->fd, s->reply + s->len, sizeof(s->reply) - 1 - s->len);
 	char *last;
@@ -266,8 +262,6 @@ static int slot_read(struct slot *s, bool smtp)
 	s->reply[s->len] = '\0';
 	if (s->len == sizeof(s->reply) - 1)
 		return -EMSGSIZE;
-	if (!smtp)
-		return strstr(s->reply, "\n\n") ? 1 : 0;
 	/* An SMTP reply ends with a line "NNN text\r\n" (a space, not '-'). */
 	if (s->len < 2 || memcmp(s->reply + s->len - 2, "\r\n", 2))
 		return 0;
@@ -301,61 +295,12 @@ static int smtp_reply(struct run *r, struct slot *s)
 	return send_text(s->fd, line);
 }
 
-/* The policy request of tuple s->tuple, sent on the open connection. */
-static int policy_request(struct slot *s)
-{
-	struct sockaddr_storage ss;
-	struct addr_prefix ip;
-	char addr[ADDR_STRLEN], to[64], req[512];
-	socklen_t len = bench_source(s->tuple, false, &ss);
-	int ret = addr_from_sockaddr((struct sockaddr *)&ss, len, &ip);
-
-	if (ret)
-		return ret;
-	addr_format(&ip, addr, sizeof(addr));
-	tuple_rcpt(s->tuple, to, sizeof(to));
-	snprintf(req, sizeof(req),
-		 "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=SMTP\n"
-		 "client_address=%s\nclient_name=unknown\nhelo_name=%s\nsender=%s\n"
-		 "recipient=%s\n\n",
-		 addr, HELO, SENDER, to);
-	s->len = 0;
-	return send_text(s->fd, req);
-}
-
-/* A whole policy answer came: count it, send the next request or close. */
-static int policy_reply(struct run *r, struct slot *s)
-{
-	if (strncmp(s->reply, "action=DEFER_IF_PERMIT", 22)) {
-		fprintf(stderr, "grey_rate: tuple %u: not greylisted: %.60s\n", s->tuple, s->reply);
-		r->errors++;
-	} else {
-		r->done++;
-	}
-	if (r->next >= opt_tuples) {
-		slot_close(s);
-		return 0;
-	}
-	s->tuple = r->next++;
-	return policy_request(s);
-}
-
-/* Start slot s: a dialogue's connection, or a policy connection and its first request. */
-static int slot_start(struct run *r, struct slot *s, bool smtp)
-{
-	int ret = slot_connect(r, s, smtp);
-
-	if (!ret && !smtp)
-		ret = policy_request(s);
-	return ret;
-}
-
 /*
  * Every tuple through the server, opt_conc at a time. With a log to watch,
  * *decided is when the last decision was logged; else when the last
  * answer came.
  */
-static int run_clients(struct run *r, bool smtp, struct log_watch *w, double *answered,
+static int run_clients(struct run *r, struct log_watch *w, double *answered,
 		       double *decided)
 {
 	double last_move = bench_now();
@@ -367,7 +312,7 @@ static int run_clients(struct run *r, bool smtp, struct log_watch *w, double *an
 	if (r->epfd < 0)
 		return -errno;
 	for (unsigned int i = 0; i < opt_conc && r->next < opt_tuples && !ret; i++) {
-		ret = slot_start(r, &r->slots[i], smtp);
+		ret = slot_connect(r, &r->slots[i]);
 		active += !ret;
 	}
 	while (!ret && active) {
@@ -376,7 +321,7 @@ static int run_clients(struct run *r, bool smtp, struct log_watch *w, double *an
 
 		for (int i = 0; i < n && !ret; i++) {
 			struct slot *s = ev[i].data.ptr;
-			int got = slot_read(s, smtp);
+			int got = slot_read(s);
 
 			if (got < 0) {
 				fprintf(stderr, "grey_rate: tuple %u: %s after step %u\n", s->tuple,
@@ -384,13 +329,13 @@ static int run_clients(struct run *r, bool smtp, struct log_watch *w, double *an
 				r->errors++;
 				slot_close(s);
 			} else if (got > 0) {
-				ret = smtp ? smtp_reply(r, s) : policy_reply(r, s);
+				ret = smtp_reply(r, s);
 			}
 			if (!ret && s->fd < 0) {
 				active--;
-				/* smtp: the slot's next dialogue; policy connections stay. */
-				if (smtp && r->next < opt_tuples) {
-					ret = slot_start(r, s, smtp);
+				/* The slot's next dialogue. */
+				if (r->next < opt_tuples) {
+					ret = slot_connect(r, s);
 					active += !ret;
 				}
 			}
@@ -420,7 +365,7 @@ static int run_clients(struct run *r, bool smtp, struct log_watch *w, double *an
 	return ret;
 }
 
-static int run_dialogues(bool smtp)
+static int run_dialogues(void)
 {
 	struct run *r = calloc(1, sizeof(*r));
 	struct log_watch *w = NULL;
@@ -436,29 +381,24 @@ static int run_dialogues(bool smtp)
 	}
 	t0 = bench_now();
 	if (!ret)
-		ret = run_clients(r, smtp, w, &answered, &decided);
+		ret = run_clients(r, w, &answered, &decided);
 	decisions = w ? w->count : r->done;
 	if (ret) {
 		fprintf(stderr, "grey_rate: %s\n", strerror(-ret));
-	} else if (smtp && w) {
+	} else if (w) {
 		printf("smtp: %u dialogues (banner, HELO, MAIL, RCPT, DATA: 451), %u at a time, "
 		       "in %.2f s: %.0f/s; greylist decisions logged by greywalld: %u in %.2f s: "
 		       "%.0f/s; %u errors\n",
 		       r->done, opt_conc, answered - t0, r->done / (answered - t0), decisions,
 		       decided - t0, decisions / (decided - t0), r->errors);
-	} else if (smtp) {
+	} else {
 		printf("smtp: %u dialogues (banner, HELO, MAIL, RCPT, DATA: 451), %u at a time, "
 		       "in %.2f s: %.0f/s; %u errors\n",
 		       r->done, opt_conc, answered - t0, r->done / (answered - t0), r->errors);
-	} else {
-		printf("postgrey: %u policy requests, %u connections, in %.2f s: %.0f/s; "
-		       "%u greylisted, %u errors\n",
-		       opt_tuples, opt_conc, answered - t0, r->done / (answered - t0), r->done,
-		       r->errors);
 	}
 	if (!ret)
 		printf("RESULT greylist=%s tuples=%u decisions=%u seconds=%.3f rate=%.0f errors=%u\n",
-		       opt_name ? opt_name : smtp ? "greywall" : "postgrey", opt_tuples, decisions,
+		       opt_name ? opt_name : "greywall", opt_tuples, decisions,
 		       decided - t0,
 		       decisions / (decided - t0), r->errors);
 	if (!ret && (decisions != opt_tuples || r->errors))
@@ -475,11 +415,11 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n tuples] [-c concurrency] [-p port] [-l log] [-N name] "
-		"smtp|store|postgrey\n"
+		"smtp|store\n"
 		"  -n tuples       distinct tuples, one decision each (default 20000)\n"
-		"  -c concurrency  dialogues or policy connections at a time (default 32; "
+		"  -c concurrency  dialogues at a time (default 32; "
 		"at most %d)\n"
-		"  -p port         the tarpit's or postgrey's port on 127.0.0.1\n"
+		"  -p port         the tarpit's port on 127.0.0.1\n"
 		"  -l log          smtp: greywalld's log, where each decision shows\n"
 		"  -N name         the name in the RESULT line (e.g. floor: bench/smtp_floor)\n"
 		"  -S A.B.C.0      smtp: tuple i from A.B.C.(1 + i %% 254), not 127.1.0.0 + i\n",
@@ -528,8 +468,8 @@ int main(int argc, char **argv)
 	bench_fd_limit();
 	if (!strcmp(mode, "store"))
 		ret = run_store();
-	else if ((!strcmp(mode, "smtp") || !strcmp(mode, "postgrey")) && opt_port)
-		ret = run_dialogues(!strcmp(mode, "smtp"));
+	else if (!strcmp(mode, "smtp") && opt_port)
+		ret = run_dialogues();
 	else
 		usage(argv[0]);
 	return ret ? 1 : 0;

@@ -7,14 +7,14 @@
 #             throwaway network namespace; full SMTP dialogues against its
 #             tarpit on 127.0.0.1:8025, decisions counted in greywalld's log
 #   store     grey_update() alone on a fresh store, no daemon
-#   postgrey  Debian's postgrey (defaults, its own database directory) in the
-#             same namespace on 127.0.0.1:10023, Postfix's policy protocol
 #   floor     bench/smtp_floor on 127.0.0.1:8026: the same dialogues against a
 #             server that only answers them (no greylist, no store, no log):
 #             the most any tarpit could reach here with this client
 #
-# greywall and postgrey run in turn, GREY_RUNS times each (default 2), each
-# run from an empty store.
+# greywall and the floor run in turn, GREY_RUNS times each (default 2),
+# greywall from an empty store each time. (Postgrey answers Postfix's policy
+# protocol, not SMTP: bench/policy.sh compares it with greywall's policy
+# service, request for request.)
 #
 # CPU per dialogue: the user and system time (/proc/PID/stat) the greywalld
 # parent and its tarpit child, or smtp_floor, and the client took during the
@@ -34,18 +34,13 @@ CONC=${2:-32}
 RUNS=${GREY_RUNS:-2}
 RATE=$TOP/.output/bench/grey_rate
 TARPIT_PORT=8025
-POSTGREY_PORT=10023
 FLOOR_PORT=8026
-PG_PID=
 FL_PID=
 BENCH=greylist
 . "$TOP/bench/lib.sh"
 bench_names grey
 
-bench_cleanup_more() {
-	bench_stop_pid "$PG_PID"
-	bench_stop_pid "$FL_PID"
-}
+bench_cleanup_more() { bench_stop_pid "$FL_PID"; }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -70,7 +65,6 @@ client_cpu() { # -> the client's microseconds per dialogue in the last run, or ?
 [ "$(id -u)" -eq 0 ] || fail "needs root (network namespace, greywalld)"
 [ -x "$RATE" ] && [ -x "$TOP/greywalld" ] && [ -x "$TOP/greywallctl" ] ||
 	fail "not built: make .output/bench/grey_rate greywalld greywallctl"
-command -v postgrey >/dev/null || fail "postgrey is not installed (make bench installs it)"
 bench_tarpit_user
 mkdir -p "$RUN/pub" "$RUN/bin"
 # Copies: every run uses the same binaries, whatever is rebuilt meanwhile.
@@ -87,7 +81,7 @@ echo "tuples: $COUNT new (127.1.0.0 + i, helo mail.example.net, <sender@example.
 "$RATE" -n "$COUNT" store | tee "$RUN/store.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate store failed"
 
-# ---- greywalld and postgrey, in turn, each from an empty store -------------
+# ---- greywalld and the floor, in turn, greywalld from an empty store -------
 bench_netns
 {
 	bench_config_head
@@ -125,19 +119,6 @@ greywall_run() {
 	ip netns exec "$NS" "$GWD" -f "$CONF" --detach >/dev/null 2>&1
 }
 
-postgrey_run() {
-	rm -rf "$RUN/postgrey" && mkdir -p "$RUN/postgrey" && chown postgrey "$RUN/postgrey"
-	ip netns exec "$NS" postgrey --inet=127.0.0.1:$POSTGREY_PORT --dbdir="$RUN/postgrey" \
-		>"$RUN/postgrey.log" 2>&1 &
-	PG_PID=$!
-	bench_wait_listening "$POSTGREY_PORT" "$PG_PID" || fail "postgrey did not start" "$RUN/postgrey.log"
-	ip netns exec "$NS" "$RATE" -n "$COUNT" -c "$CONC" -p "$POSTGREY_PORT" postgrey |
-		tee -a "$RUN/postgrey.txt"
-	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "grey_rate postgrey failed" "$RUN/postgrey.log"
-	bench_stop_pid "$PG_PID"
-	PG_PID=
-}
-
 floor_run() {
 	ip netns exec "$NS" "$FLOOR" "$FLOOR_PORT" >"$RUN/floor.log" 2>&1 &
 	FL_PID=$!
@@ -157,6 +138,5 @@ floor_run() {
 
 for _ in $(seq "$RUNS"); do
 	greywall_run
-	postgrey_run
 	floor_run
 done

@@ -634,13 +634,12 @@ greylist_section() {
 	fi
 	grep -v -e '^RESULT' -e '^#   ' "$OUT/greylist.txt" | sed "s|/run/gwgrey\.[0-9]*/|/run/gwgrey.PID/|" | sed 's/^/    /'
 	echo
-	echo "Medians: greywall $(greyres greywall rate)/s, postgrey $(greyres postgrey rate)/s," \
-		"grey_update alone $(greyres grey_update rate)/s: $(verdict "$(greyres grey_update rate)" "$(greyres postgrey rate)" ">=" 10 | cut -d' ' -f1)x postgrey."
+	echo "Medians: greywall $(greyres greywall rate)/s, grey_update alone $(greyres grey_update rate)/s" \
+		"(in transactions of 1000: $(greyres grey_update_batched rate)/s)."
 	echo
 	echo "The floor (bench/smtp_floor: the same dialogues answered by a server that does" \
-		"nothing else) reached $(greyres floor rate)/s," \
-		"$(verdict "$(greyres floor rate)" "$(greyres postgrey rate)" ">=" 10 | cut -d' ' -f1)x postgrey;" \
-		"greywall reached $(verdict "$(greyres greywall rate)" "$(greyres floor rate)" ">=" 1 | cut -d' ' -f1) of it."
+		"nothing else) reached $(greyres floor rate)/s; greywall reached" \
+		"$(verdict "$(greyres greywall rate)" "$(greyres floor rate)" ">=" 1 | cut -d' ' -f1) of it."
 	echo
 	local gw fl gwc flc
 	gw=$(greyres greywall_cpu us_per_dialogue) fl=$(greyres floor_cpu us_per_dialogue)
