@@ -182,6 +182,25 @@ int addr_from_sockaddr(const struct sockaddr *sa, unsigned int len, struct addr_
 	return 0;
 }
 
+unsigned int addr_to_sockaddr(const struct addr_prefix *a, uint16_t port,
+			      struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a->bytes, 4);
+		return sizeof(*sin);
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	memcpy(&sin6->sin6_addr, a->bytes, 16);
+	return sizeof(*sin6);
+}
+
 void addr_to_key(const struct addr_prefix *p, struct gw_addr *key)
 {
 	if (p->family == AF_INET) {

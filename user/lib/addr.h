@@ -44,7 +44,11 @@ int addr_compare(const struct addr_prefix *a, const struct addr_prefix *b);
  * AF_INET6, an IPv4-mapped IPv6 address as IPv4. -EAFNOSUPPORT otherwise.
  */
 struct sockaddr;
+struct sockaddr_storage;
 int addr_from_sockaddr(const struct sockaddr *sa, unsigned int len, struct addr_prefix *out);
+/* The socket address of host a (AF_INET or AF_INET6) and port, in ss; its length. */
+unsigned int addr_to_sockaddr(const struct addr_prefix *a, uint16_t port,
+			      struct sockaddr_storage *ss);
 
 /* Conversions to and from the data path's keys. */
 void addr_to_key(const struct addr_prefix *p, struct gw_addr *key);

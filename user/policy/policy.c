@@ -85,24 +85,9 @@ fail:
 
 static int listen_inet(const struct config_policy_listen *l)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
+	struct sockaddr_storage ss;
+	socklen_t len = addr_to_sockaddr(&l->addr, l->port, &ss);
 
-	if (l->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(l->port);
-		memcpy(&sin->sin_addr, l->addr.bytes, 4);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(l->port);
-		memcpy(&sin6->sin6_addr, l->addr.bytes, 16);
-		len = sizeof(*sin6);
-	}
 	return tarpit_listen((struct sockaddr *)&ss, len, false);
 }
 

@@ -23,21 +23,8 @@
 /* Everything before the server runs; 0 or -errno with what failed in *step. */
 static int confine(const char *empty_dir, const char **step)
 {
-	uid_t uid;
-	gid_t gid;
-	int ret;
+	int ret = privsep_confine(SPAMD_CHILD_USER, empty_dir, step);
 
-	sandbox_raise_fd_limit();
-	*step = "looking up user \"" SPAMD_CHILD_USER "\"";
-	ret = privsep_lookup(SPAMD_CHILD_USER, &uid, &gid);
-	if (ret)
-		return ret;
-	*step = "chroot";
-	ret = sandbox_chroot(empty_dir);
-	if (ret)
-		return ret;
-	*step = "dropping privileges to \"" SPAMD_CHILD_USER "\"";
-	ret = privsep_drop_ids(uid, gid);
 	if (ret)
 		return ret;
 	*step = "installing the seccomp filter";

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/array.h"
+#include "lib/sandbox.h"
 #include "spamd/privsep.h"
 
 /*
@@ -699,4 +700,23 @@ int privsep_drop_ids(uid_t uid, gid_t gid)
 	if ((uid != 0 && !setuid(0)) || !no_capability_left())
 		return -EPERM;
 	return 0;
+}
+
+int privsep_confine(const char *user, const char *root, const char **step)
+{
+	uid_t uid;
+	gid_t gid;
+	int ret;
+
+	sandbox_raise_fd_limit();
+	*step = "looking up the user";
+	ret = privsep_lookup(user, &uid, &gid);
+	if (ret)
+		return ret;
+	*step = "chroot";
+	ret = sandbox_chroot(root);
+	if (ret)
+		return ret;
+	*step = "dropping privileges";
+	return privsep_drop_ids(uid, gid);
 }

@@ -268,5 +268,13 @@ int privsep_lookup(const char *user, uid_t *uid, gid_t *gid);
  * that can no longer read the user database (chrooted).
  */
 int privsep_drop_ids(uid_t uid, gid_t gid);
+/*
+ * A child's confinement before it reads from the network: the descriptor
+ * limit raised to the hard one, user looked up, chroot into root
+ * (sandbox_chroot()), then privsep_drop_ids(). On failure *step says which
+ * of these failed ("chroot", ...). The seccomp filter is the caller's
+ * last step, once it has read what it needs.
+ */
+int privsep_confine(const char *user, const char *root, const char **step);
 
 #endif /* __GREYWALL_PRIVSEP_H */

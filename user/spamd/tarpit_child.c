@@ -67,23 +67,11 @@ static int read_config(int fd, char *line, struct privsep_msg *msg)
 static int confine(const char *empty_dir, int parent_fd, char *line, struct privsep_msg *config,
 		   const char **step)
 {
-	uid_t uid;
-	gid_t gid;
 	int ret;
 
-	sandbox_raise_fd_limit();
 	/* The banner's date needs the zone: /etc/localtime is out of reach after chroot. */
 	tzset();
-	*step = "looking up user \"" SPAMD_CHILD_USER "\"";
-	ret = privsep_lookup(SPAMD_CHILD_USER, &uid, &gid);
-	if (ret)
-		return ret;
-	*step = "chroot";
-	ret = sandbox_chroot(empty_dir);
-	if (ret)
-		return ret;
-	*step = "dropping privileges to \"" SPAMD_CHILD_USER "\"";
-	ret = privsep_drop_ids(uid, gid);
+	ret = privsep_confine(SPAMD_CHILD_USER, empty_dir, step);
 	if (ret)
 		return ret;
 	*step = "reading the settings from the parent";

@@ -208,26 +208,6 @@ static int interface_address(const char *ifname, struct addr_prefix *out)
 	return ret;
 }
 
-static socklen_t to_sockaddr(const struct addr_prefix *a, uint16_t port,
-			     struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, a->bytes, 4);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	memcpy(&sin6->sin6_addr, a->bytes, 16);
-	return sizeof(*sin6);
-}
-
 /* A UDP socket, non-blocking, bound to addr:port when addr is given. */
 static int udp_socket(int family, const struct addr_prefix *addr, uint16_t port)
 {
@@ -239,7 +219,7 @@ static int udp_socket(int family, const struct addr_prefix *addr, uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (addr && bind(fd, (struct sockaddr *)&ss, to_sockaddr(addr, port, &ss))) {
+	if (addr && bind(fd, (struct sockaddr *)&ss, addr_to_sockaddr(addr, port, &ss))) {
 		int err = -errno;
 
 		close(fd);
@@ -308,7 +288,7 @@ static int open_multicast(struct daemon *d, struct sync *y, const struct config_
 		return ret;
 	}
 	y->has_mcast = true;
-	to_sockaddr(&group, y->port, (struct sockaddr_storage *)&y->mcast);
+	addr_to_sockaddr(&group, y->port, (struct sockaddr_storage *)&y->mcast);
 	snprintf(y->mcast_ifname, sizeof(y->mcast_ifname), "%s", cy->mcast_ifname);
 	y->mcast_ttl = cy->mcast_ttl;
 	return 0;
