@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/listener.h"
 #include "lib/log.h"
 #include "policy/request.h"
 #include "policy/server.h"
@@ -27,7 +28,6 @@
 #define EVENT_BATCH 128
 /* Connections taken from one listener per wakeup, so the others get a turn. */
 #define ACCEPT_BATCH 64
-#define ACCEPT_PAUSE_MS 1000
 #define READ_CHUNK 4096
 /*
  * Requests one connection has answered by the server itself per turn: a
@@ -97,7 +97,7 @@ struct server {
 	uint32_t scanned;	/* the last second whose deadlines were served */
 	struct conn slots[POLICY_CONN_MAX];
 	uint32_t used, free_top, clients, nready, next_request;
-	uint64_t accept_resume_ms; /* 0: accepting */
+	struct listeners listen;	/* the listening sockets, paused or not */
 	struct privsep_reader reader;
 	struct privsep_writer writer;
 	bool input_waits;	/* a connection waits for the parent to read */
@@ -152,26 +152,12 @@ static bool parent_congested(const struct server *t)
 	return privsep_queued(&t->writer) > POLICY_PARENT_QUEUE_HIGH;
 }
 
-/*
- * Input that arrived and was never read (the rest of a request over the
- * bound) makes close() answer with a RST, which may throw away the answer
- * the client has not read yet: what has arrived is read and dropped
- * first, 64 KiB at most, as the tarpit does (tarpit.c), so that the close
- * is an orderly FIN. The socket is nonblocking: nothing waits here.
- */
-static void drain_input(int fd, char *buf, size_t len)
-{
-	for (int i = 0; i < 16; i++)
-		if (read(fd, buf, len) <= 0)
-			break;
-}
-
 static void conn_close(struct server *t, struct conn *c)
 {
 	if (!(c->flags & CONN_LIVE))
 		return;
 	if (!(c->flags & CONN_READS_OVER))
-		drain_input(c->fd, t->scratch, sizeof(t->scratch));
+		listener_drain(c->fd);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -543,16 +529,6 @@ static void serve_ready(struct server *t)
 	}
 }
 
-static void accept_pause(struct server *t, bool pause)
-{
-	for (size_t i = 0; i < t->cfg->nlisten; i++) {
-		struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.u64 = TAG_LISTEN + i };
-
-		epoll_ctl(t->epfd, EPOLL_CTL_MOD, t->cfg->listen_fds[i], &ev);
-	}
-	t->accept_resume_ms = pause ? t->now_ms + ACCEPT_PAUSE_MS : 0;
-}
-
 static struct conn *slot_take(struct server *t)
 {
 	struct conn *c;
@@ -602,11 +578,11 @@ static void accept_connections(struct server *t, int lfd)
 			conn_accept(t, fd);
 			continue;
 		}
-		if (errno == EINTR || errno == ECONNABORTED)
+		if (!listeners_accept_error(errno))
 			continue;
-		if (errno == EMFILE || errno == ENFILE) {
-			log_warn("policy: out of descriptors, accepting again in a second");
-			accept_pause(t, true);
+		if (listeners_accept_error(errno) > 0) {
+			log_warn("policy: accept: %s, accepting again in a second", strerror(errno));
+			listeners_pause(&t->listen, true, t->now_ms);
 		}
 		/* EAGAIN: none left; another error: the listener reports it again. */
 		return;
@@ -711,6 +687,7 @@ static int server_setup(struct server *t)
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (t->sigfd < 0 || t->epfd < 0)
 		return -errno;
+	t->listen = (struct listeners){ t->epfd, t->cfg->listen_fds, t->cfg->nlisten, TAG_LISTEN, 0 };
 	ret = set_nonblocking(t->cfg->parent_fd);
 	if (!ret)
 		ret = epoll_add(t, t->sigfd, EPOLLIN, TAG_SIGNAL);
@@ -787,8 +764,8 @@ int policy_server_run(const struct policy_server_config *cfg, const struct polic
 		parent_drained(t);
 		run_timers(t);
 		serve_ready(t);
-		if (t->accept_resume_ms && t->now_ms >= t->accept_resume_ms)
-			accept_pause(t, false);
+		if (t->listen.resume_ms && t->now_ms >= t->listen.resume_ms)
+			listeners_pause(&t->listen, false, t->now_ms);
 	}
 	flush_parent(t);
 	if (!ret)

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/listener.h"
 #include "lib/log.h"
 #include "spamd/privsep.h"
 #include "spamd/smtp.h"
@@ -43,7 +44,6 @@
 /* Connections taken from one listener per wakeup, so the others get a turn. */
 #define ACCEPT_BATCH 64
 #define READ_CHUNK 4096
-#define ACCEPT_PAUSE_MS 1000
 /* As spamd: replies go out whole when fewer free slots than this remain. */
 #define WHOLE_REPLY_SLOTS 5
 /* Distinct blacklist messages kept for sharing between connections. */
@@ -162,7 +162,7 @@ struct tarpit {
 	uint32_t nslots, used, slot_bits;
 	uint32_t free_top, dead_top; /* stacks through conn.next */
 	uint32_t clients, blacks, next_id;
-	uint64_t accept_resume_ms; /* 0: accepting */
+	struct listeners listen;	/* the listening sockets, paused or not */
 	struct smtp_shared *banner;
 	int64_t banner_time;
 	struct smtp_shared *messages[MESSAGES_MAX];
@@ -310,22 +310,6 @@ static const char *conn_ip(const struct conn *c, char *buf)
 	return buf;
 }
 
-/*
- * Input that arrived and was never read (a pipelining client cut off by a
- * 421) makes close() answer with a RST, and a RST may throw away the
- * replies the client has not read yet, the 421 among them: what has
- * arrived is read and dropped first, 64 KiB at most, so that the close is
- * an orderly FIN. The socket is non-blocking: nothing waits here.
- */
-static void drain_input(int fd)
-{
-	char buf[4096];
-
-	for (int i = 0; i < 16; i++)
-		if (read(fd, buf, sizeof(buf)) <= 0)
-			break;
-}
-
 static void conn_close(struct tarpit *t, struct conn *c)
 {
 	char ip[ADDR_STRLEN];
@@ -334,7 +318,7 @@ static void conn_close(struct tarpit *t, struct conn *c)
 		return;
 	if (!(c->flags & CONN_CLASSIFYING))
 		log_info("%s: disconnected after %u seconds.", conn_ip(c, ip), t->now - c->started);
-	drain_input(c->fd);
+	listener_drain(c->fd);
 	close(c->fd);
 	t->clients--;
 	if (c->session.black)
@@ -726,16 +710,6 @@ static void run_timers(struct tarpit *t)
 	}
 }
 
-static void accept_pause(struct tarpit *t, bool pause)
-{
-	for (size_t i = 0; i < t->cfg->nlisten; i++) {
-		struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.u64 = TAG_LISTEN + i };
-
-		epoll_ctl(t->epfd, EPOLL_CTL_MOD, t->cfg->listen_fds[i], &ev);
-	}
-	t->accept_resume_ms = pause ? t->now_ms + ACCEPT_PAUSE_MS : 0;
-}
-
 /* A free slot, zeroed; NULL when every slot is taken (dead ones not yet freed). */
 static struct conn *slot_take(struct tarpit *t)
 {
@@ -800,20 +774,19 @@ static void flush_classify(struct tarpit *t)
 
 static void accept_connections(struct tarpit *t, int listen_fd)
 {
-	for (int i = 0; i < ACCEPT_BATCH && !t->accept_resume_ms; i++) {
+	for (int i = 0; i < ACCEPT_BATCH && !t->listen.resume_ms; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int fd = accept4(listen_fd, (struct sockaddr *)&ss, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			       errno == ENOMEM)) {
+		if (fd < 0 && listeners_accept_error(errno) > 0) {
 			log_warn("tarpit: accept: %s, pausing", strerror(errno));
-			accept_pause(t, true);
+			listeners_pause(&t->listen, true, t->now_ms);
 			break;
 		}
 		/* Connections that died in the backlog. */
-		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO))
+		if (fd < 0 && !listeners_accept_error(errno))
 			continue;
 		if (fd < 0)
 			break;
@@ -1235,6 +1208,7 @@ static int tarpit_setup(struct tarpit *t)
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (t->sigfd < 0 || t->epfd < 0)
 		return -errno;
+	t->listen = (struct listeners){ t->epfd, t->cfg->listen_fds, t->cfg->nlisten, TAG_LISTEN, 0 };
 	flags = fcntl(t->cfg->parent_fd, F_GETFL);
 	if (flags < 0 || fcntl(t->cfg->parent_fd, F_SETFL, flags | O_NONBLOCK))
 		return -errno;
@@ -1367,8 +1341,8 @@ int tarpit_run(const struct tarpit_config *cfg, const struct tarpit_clock *clock
 		parent_drained(t);
 		run_timers(t);
 		serve_ready(t);
-		if (t->accept_resume_ms && t->now_ms >= t->accept_resume_ms)
-			accept_pause(t, false);
+		if (t->listen.resume_ms && t->now_ms >= t->listen.resume_ms)
+			listeners_pause(&t->listen, false, t->now_ms);
 		free_dead(t);
 	}
 	/* What the last round queued (a trap's RCPT among them) goes before we do. */
