@@ -184,7 +184,7 @@ struct config_spamd {
  * policy delegation protocol served on the spamd block's greylist.
  */
 #define CONFIG_POLICY_PORT 10023	/* postgrey's */
-#define CONFIG_POLICY_MODE 0666		/* a unix socket's, without `mode` */
+#define CONFIG_POLICY_MODE 0660		/* a unix socket's, without `mode` */
 #define CONFIG_POLICY_DEFER_MESSAGE "Greylisted, see http://postgrey.schweikert.ch/help/%r.html"
 
 /* `listen unix "path" [mode M] [group G]` or `listen ADDR [port N]`. */
