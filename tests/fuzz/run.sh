@@ -29,7 +29,7 @@ cd "$(dirname "$0")/../.."
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/lib/fetch.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
 	"smtp 16384: user/spamd/smtp.c user/lib/addr.c"
-	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c"
+	"privsep 81920: user/spamd/privsep.c user/lib/addr.c user/lib/array.c user/lib/sandbox.c"
 	"blacklist 8192: user/lib/addr.c user/lib/array.c user/lib/fetch.c -lz"
 	"watch 8192: user/watch/pattern.c user/lib/addr.c -lpcre2-8"
 	"listformat 24576: user/lib/addr.c user/lib/addrrange.c user/lib/escape.c"
