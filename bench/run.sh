@@ -35,6 +35,8 @@
 #   bench/wire.sh      a SYN flood from a listed source over a veth: receiver
 #                      CPU per dropped packet, greywall vs xdp-filter vs
 #                      nftables netdev ingress vs iptables raw + ipset
+#   bench/memory.sh    bytes per host and per network at 1M + 100k: greywall's
+#                      maps and greywalld's RSS vs ipset hash:ip / hash:net
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
 # the loopback, connlimit.sh on a veth, of throwaway network namespaces.
@@ -45,7 +47,7 @@
 #      section (BENCHMARKS.md untouched); BENCH_ONLY=watch the same for watch.sh,
 #      BENCH_ONLY=sync for sync.sh, BENCH_ONLY=exchange for exchange.sh,
 #      BENCH_ONLY=crowdsec for crowdsec.sh, BENCH_ONLY=policy for policy.sh,
-#      BENCH_ONLY=wire for wire.sh.
+#      BENCH_ONLY=wire for wire.sh, BENCH_ONLY=memory for memory.sh.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -400,6 +402,35 @@ policy_section() {
 	echo
 }
 
+# ---- memory per entry ------------------------------------------------------
+mem_run() {
+	echo "== memory per entry (bench/memory.sh) =="
+	./bench/memory.sh 2>&1 | tee "$OUT/memory.txt"
+	mem_rc=${PIPESTATUS[0]}
+}
+memres() { result_field "$OUT/memory.txt" memory "$1" "$2"; }
+mem_rows() {
+	local k
+	for k in hosts nets; do
+		echo "| memory per $([ $k = hosts ] && echo host || echo network) at $(memres "greywall_$k" entries) entries: greywall, kernel maps + greywalld RSS growth ($(memres "greywall_$k" bytes_per_entry) B) / ipset $([ $k = hosts ] && echo hash:ip || echo hash:net) ($(memres "ipset_$k" bytes_per_entry) B) | $(verdict "$(memres "greywall_$k" bytes_per_entry)" "$(memres "ipset_$k" bytes_per_entry)" "<=" 1 | cut -d' ' -f1) | info |"
+	done
+}
+mem_section() {
+	echo "### Memory per entry"
+	echo
+	[ "$mem_rc" -eq 0 ] || { echo "**bench/memory.sh failed** (see the output of \`make bench\`)."; echo; }
+	grep -v '^RESULT' "$OUT/memory.txt" | sed 's/^/    /'
+	echo
+	echo "| entries | greywall kernel growth (B) | greywalld RSS growth (B) | greywall B / entry | ipset B / entry (Size in memory) |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for k in hosts nets; do
+		echo "| $(memres "greywall_$k" entries) $k | $(memres "greywall_$k" kernel_delta) | $(memres "greywall_$k" rss_delta) | $(memres "greywall_$k" bytes_per_entry) | $(memres "ipset_$k" bytes_per_entry) |"
+	done
+	echo
+	echo "greywall's host map at its full size: $(memres greywall_hosts host_map) B, $(memres greywall_hosts host_map_per_entry) B per host held; the IPv4 trie $(memres greywall_nets prefix_map_per_entry) B per network. Everything greywall holds (maps and greywalld): $(memres greywall_total bytes_per_entry) B per entry."
+	echo
+}
+
 # ---- the drop path on the wire -------------------------------------------
 wire_run() {
 	echo "== the drop path on the wire (bench/wire.sh) =="
@@ -492,6 +523,14 @@ if [ "${BENCH_ONLY:-}" = watch ]; then
 	watch_section
 	exit "$watch_rc"
 fi
+if [ "${BENCH_ONLY:-}" = memory ]; then
+	mem_run
+	echo
+	mem_rows
+	echo
+	mem_section
+	exit "$mem_rc"
+fi
 if [ "${BENCH_ONLY:-}" = wire ]; then
 	wire_run
 	echo
@@ -555,6 +594,8 @@ echo
 cs_run
 echo
 wire_run
+echo
+mem_run
 
 # ---- results ----------------------------------------------------------
 res() { # file case -> ns
@@ -636,6 +677,7 @@ section() {
 	exch_rows
 	cs_rows
 	wire_rows
+	mem_rows
 	echo
 	echo "### Loading 1,000,000 addresses"
 	echo
@@ -650,6 +692,7 @@ section() {
 	exch_section
 	cs_section
 	wire_section
+	mem_section
 }
 
 # The tarpit's and the greylist's rows in the targets table.
@@ -724,7 +767,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|established|loading|tarpit|greylist|full SMTP|policy|connections|lines/s|trap login|a trap hit|merging|[0-9]+ CrowdSec|receiver CPU)' "$OUT/section.md"
+grep -E '^\| (greywall|established|loading|tarpit|greylist|full SMTP|policy|connections|lines/s|trap login|a trap hit|merging|[0-9]+ CrowdSec|receiver CPU|memory per)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
@@ -741,4 +784,4 @@ if [ -z "${BENCH_NO_WRITE:-}" ]; then
 fi
 [ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ] && [ "$conn_rc" -eq 0 ] &&
 	[ "$watch_rc" -eq 0 ] && [ "$sync_rc" -eq 0 ] && [ "$exch_rc" -eq 0 ] && [ "$cs_rc" -eq 0 ] &&
-	[ "$wire_rc" -eq 0 ]
+	[ "$wire_rc" -eq 0 ] && [ "$mem_rc" -eq 0 ]
