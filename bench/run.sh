@@ -451,6 +451,17 @@ wire_rows() {
 			echo "| receiver CPU per dropped packet on the wire, $what, XDP frames: greywall ($(wireres "greywall_xdp_$src" ns_per_pkt) ns) / $peer ($(wireres "${peer}_xdp_$src" ns_per_pkt) ns) <= $t (AF_PACKET sender: $(verdict "$(wireres "greywall_packet_$src" ns_per_pkt)" "$(wireres "${peer}_packet_$src" ns_per_pkt)" "<=" $t | cut -d' ' -f1)) | $1 | $2 |"
 		done
 	done
+	wire_dispatch_row
+}
+# The dispatcher's row: under libxdp's dispatcher / attached directly, BPF_PROG_TEST_RUN.
+wire_dispatch_row() {
+	local st
+	st=$(result_field "$OUT/wire.txt" wire dispatch_host status)
+	if [ "$st" = no_dispatcher ]; then
+		echo "| greywall under libxdp's dispatcher / attached directly (BPF_PROG_TEST_RUN, same maps): libxdp attached greywall without its dispatcher on this machine, nothing to compare | ? | info |"
+		return
+	fi
+	echo "| greywall under libxdp's dispatcher / attached directly (BPF_PROG_TEST_RUN, same maps, listed host: $(wireres dispatch_host dispatcher_ns) / $(wireres dispatch_host direct_ns) ns; in a listed /24: $(wireres dispatch_net dispatcher_ns) / $(wireres dispatch_net direct_ns) ns) | $(wireres dispatch_host ratio) | info |"
 }
 wire_section() {
 	local e s src
@@ -460,7 +471,7 @@ wire_section() {
 		echo "**bench/wire.sh failed** (see the output of \`make bench\`)."
 		echo
 	fi
-	grep -v -e '^RESULT' -e '^-- ' "$OUT/wire.txt" | sed 's/^/    /'
+	grep -v -e '^RESULT' -e '^-- ' "$OUT/wire.txt" | sed -e 's/gwwire[0-9]*/gwwirePID/g' -e 's/w[0-9]*r/wPIDr/g' | sed 's/^/    /'
 	echo
 	echo "Medians over the runs: receiver CPU per frame taken in (ns, the NAPI thread's on-CPU time), and packets per second per receiving core (frames / on-CPU seconds):"
 	echo

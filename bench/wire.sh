@@ -246,6 +246,29 @@ flood() {
 			n, l, r, x, c / 1e6, r ? c / r : 0, r / s, c ? r / (c / 1e9) : 0 }'
 }
 
+# Under libxdp's dispatcher against a direct attach (bench/xdp_dispatch):
+# the attached dispatcher and a direct copy of greywall's program on the
+# same maps, the flood's frames through both with BPF_PROG_TEST_RUN.
+dispatch_cost() {
+	local status disp ext src
+	status=$(rx xdp-loader status "$IFR" 2>&1)
+	disp=$(echo "$status" | awk -v i="$IFR" '$1 == i && $2 == "xdp_dispatcher" { print $4 }')
+	ext=$(echo "$status" | awk '$1 == "=>" && $3 == "greywall_xdp" { print $4 }')
+	if [ -z "$disp" ] || [ -z "$ext" ]; then
+		# libxdp falls back to attaching the program alone when it cannot
+		# load its dispatcher; then there is nothing to compare.
+		echo "dispatcher: none on $IFR, greywall attached directly ($(echo "$status" |
+			awk -v i="$IFR" '$1 == i { print $2, $3, $4 }'); greywalld.log: $(grep -m1 -o \
+			"failed to load object '[^']*xdp-dispatcher.o'" "$RUN/greywalld.log" || echo "no libxdp error"))"
+		echo "RESULT wire=dispatch_host status=no_dispatcher"
+		return 0
+	fi
+	for src in host:$HOST_SRC net:$NET_SRC; do
+		"$RUN/bin/xdp_dispatch" -D "$disp" -E "$ext" -s "${src#*:}" -d $RX_ADDR |
+			sed "s/^RESULT wire=dispatch /RESULT wire=dispatch_${src%%:*} /" || return 1
+	done
+}
+
 run_enforcer() { # name
 	local name=$1 s
 	case $name in
@@ -260,6 +283,7 @@ run_enforcer() { # name
 		flood "$name" "$s" host $HOST_SRC
 		flood "$name" "$s" net $NET_SRC
 	done
+	[ "$name" = greywall ] && { dispatch_cost || fail "greywall: cannot measure the dispatcher"; }
 	enforcer_off
 }
 
@@ -267,13 +291,13 @@ run_enforcer() { # name
 for c in nft iptables ipset ethtool xdp-filter bpftool jq python3 taskset; do
 	command -v $c >/dev/null || fail "$c is not installed (make bench installs it)"
 done
-for b in greywalld greywallctl .output/bench/wire_send; do
+for b in greywalld greywallctl .output/bench/wire_send .output/bench/xdp_dispatch; do
 	[ -x "$TOP/$b" ] || fail "not built: $b (make all)"
 done
 [ "$(nproc)" -ge 2 ] || fail "needs two CPUs (sender and receiver)"
 mkdir -p "$RUN/bin"
 # Copies: every run uses the same binaries, whatever is rebuilt meanwhile.
-cp "$TOP/greywalld" "$TOP/greywallctl" "$TOP/.output/bench/wire_send" "$RUN/bin/" ||
+cp "$TOP/greywalld" "$TOP/greywallctl" "$TOP/.output/bench/wire_send" "$TOP/.output/bench/xdp_dispatch" "$RUN/bin/" ||
 	fail "cannot copy the binaries"
 python3 "$TOP/bench/wire_lists.py" "$RUN" "$HOSTS" "$NETS" $HOST_SRC $NET || fail "cannot make the lists"
 setup_net || fail "cannot set up the namespaces"

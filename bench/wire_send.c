@@ -44,9 +44,8 @@
 #include <linux/bpf.h>
 
 #include "bench.h"
-#include "lib/checksum.h"
+#include "wire_frame.h"
 
-#define FRAME_LEN (sizeof(struct ether_header) + sizeof(struct iphdr) + sizeof(struct tcphdr))
 #define BATCH_MAX 1024
 /* BPF_PROG_TEST_RUN repeats per call in -x mode: about 10-50 ms of sending. */
 #define LIVE_REPEAT (1U << 15)
@@ -87,47 +86,6 @@ static int parse_mac(const char *s, uint8_t mac[6])
 		mac[i] = (uint8_t)b[i];
 	}
 	return 0;
-}
-
-/* The SYN: Ethernet (dst, src), IPv4 (src, dst, DF, TTL 64), TCP (port 40000 to port). */
-static void build_syn(uint8_t *frame, const uint8_t dst_mac[6], const uint8_t src_mac[6],
-		      struct in_addr src, struct in_addr dst, uint16_t port)
-{
-	struct ether_header *eth = (struct ether_header *)frame;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
-	struct {
-		uint32_t src, dst;
-		uint8_t zero, proto;
-		uint16_t len;
-	} __attribute__((packed)) pseudo;
-
-	memset(frame, 0, FRAME_LEN);
-	memcpy(eth->ether_dhost, dst_mac, 6);
-	memcpy(eth->ether_shost, src_mac, 6);
-	eth->ether_type = htons(ETHERTYPE_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
-	ip->id = htons(1);
-	ip->frag_off = htons(IP_DF);
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->saddr = src.s_addr;
-	ip->daddr = dst.s_addr;
-	ip->check = htons(checksum(ip, sizeof(*ip), 0));
-	tcp->source = htons(40000);
-	tcp->dest = htons(port);
-	tcp->seq = htonl(0x12345678);
-	tcp->doff = 5;
-	tcp->syn = 1;
-	tcp->window = htons(64240);
-	pseudo.src = src.s_addr;
-	pseudo.dst = dst.s_addr;
-	pseudo.zero = 0;
-	pseudo.proto = IPPROTO_TCP;
-	pseudo.len = htons(sizeof(*tcp));
-	tcp->check = htons(checksum(tcp, sizeof(*tcp), checksum_add(&pseudo, sizeof(pseudo), 0)));
 }
 
 /*
