@@ -442,7 +442,7 @@ wireres() { median "$OUT/wire.txt" wire "$1" "$2"; }
 wire_rows() {
 	local src peer t what
 	for src in host net; do
-		what="a listed host ($(awk '/^tables:/ { print $2, $3, $4, $5; exit }' "$OUT/wire.txt") loaded)"
+		what="a listed host ($(awk '/^tables:/ { print $2, $3, $4, $5, $6; exit }' "$OUT/wire.txt") loaded)"
 		[ "$src" = net ] && what="a source in a listed /24"
 		for peer in xdp-filter nftables; do
 			t=1.0
