@@ -32,6 +32,11 @@
 #                      and CPU per idle pull of crowdsec-firewall-bouncer in
 #                      nftables mode and in ipset mode (and of every other
 #                      enforcer the script measures)
+#   bench/wire.sh      a SYN flood from a listed source over a veth: receiver
+#                      CPU per dropped packet, greywall vs xdp-filter vs
+#                      nftables netdev ingress vs iptables raw + ipset
+#   bench/memory.sh    bytes per host and per network at 1M + 100k: greywall's
+#                      maps and greywalld's RSS vs ipset hash:ip / hash:net
 #
 # Nothing is sent on any network: the tarpit and greylist benchmarks run on
 # the loopback, connlimit.sh on a veth, of throwaway network namespaces.
@@ -41,7 +46,8 @@
 #      BENCH_ONLY=connlimit runs connlimit.sh alone and prints its rows and
 #      section (BENCHMARKS.md untouched); BENCH_ONLY=watch the same for watch.sh,
 #      BENCH_ONLY=sync for sync.sh, BENCH_ONLY=exchange for exchange.sh,
-#      BENCH_ONLY=crowdsec for crowdsec.sh, BENCH_ONLY=policy for policy.sh.
+#      BENCH_ONLY=crowdsec for crowdsec.sh, BENCH_ONLY=policy for policy.sh,
+#      BENCH_ONLY=wire for wire.sh, BENCH_ONLY=memory for memory.sh.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,7 +67,7 @@ command -v crowdsec >/dev/null && command -v crowdsec-firewall-bouncer >/dev/nul
 	./deploy/install-deps.sh crowdsec crowdsec-firewall-bouncer jq || exit 1
 make -s --no-print-directory .output/bench/xdp_cost .output/bench/tarpit_hold \
 	.output/bench/grey_rate .output/bench/smtp_floor .output/bench/conn_burst .output/tools/gwnet \
-	.output/bench/watch_match .output/bench/watch_latency .output/bench/sync_bench \
+	.output/bench/watch_match .output/bench/watch_latency .output/bench/sync_bench .output/bench/wire_send \
 	greywalld greywallctl || exit 1
 HOLD_RUNS=${HOLD_RUNS:-2}
 nft_v=$(nft -v 2>/dev/null)
@@ -396,6 +402,98 @@ policy_section() {
 	echo
 }
 
+# ---- memory per entry ------------------------------------------------------
+mem_run() {
+	echo "== memory per entry (bench/memory.sh) =="
+	./bench/memory.sh 2>&1 | tee "$OUT/memory.txt"
+	mem_rc=${PIPESTATUS[0]}
+}
+memres() { result_field "$OUT/memory.txt" memory "$1" "$2"; }
+mem_rows() {
+	local k
+	for k in hosts nets; do
+		echo "| memory per $([ $k = hosts ] && echo host || echo network) at $(memres "greywall_$k" entries) entries: greywall, kernel maps + greywalld RSS growth ($(memres "greywall_$k" bytes_per_entry) B) / ipset $([ $k = hosts ] && echo hash:ip || echo hash:net) ($(memres "ipset_$k" bytes_per_entry) B) | $(verdict "$(memres "greywall_$k" bytes_per_entry)" "$(memres "ipset_$k" bytes_per_entry)" "<=" 1 | cut -d' ' -f1) | info |"
+	done
+}
+mem_section() {
+	echo "### Memory per entry"
+	echo
+	[ "$mem_rc" -eq 0 ] || { echo "**bench/memory.sh failed** (see the output of \`make bench\`)."; echo; }
+	grep -v '^RESULT' "$OUT/memory.txt" | sed 's/^/    /'
+	echo
+	echo "| entries | greywall kernel growth (B) | greywalld RSS growth (B) | greywall B / entry | ipset B / entry (Size in memory) |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for k in hosts nets; do
+		echo "| $(memres "greywall_$k" entries) $k | $(memres "greywall_$k" kernel_delta) | $(memres "greywall_$k" rss_delta) | $(memres "greywall_$k" bytes_per_entry) | $(memres "ipset_$k" bytes_per_entry) |"
+	done
+	echo
+	echo "greywall's host map at its full size: $(memres greywall_hosts host_map) B, $(memres greywall_hosts host_map_per_entry) B per host held; the IPv4 trie $(memres greywall_nets prefix_map_per_entry) B per network. Everything greywall holds (maps and greywalld): $(memres greywall_total bytes_per_entry) B per entry."
+	echo
+}
+
+# ---- the drop path on the wire -------------------------------------------
+wire_run() {
+	echo "== the drop path on the wire (bench/wire.sh) =="
+	./bench/wire.sh 2>&1 | tee "$OUT/wire.txt"
+	wire_rc=${PIPESTATUS[0]}
+}
+# The median of a flood's field over the runs: ENFORCER_SENDER_SOURCE field
+wireres() { median "$OUT/wire.txt" wire "$1" "$2"; }
+wire_rows() {
+	local src peer t what
+	for src in host net; do
+		what="a listed host ($(awk '/^tables:/ { print $2, $3, $4, $5, $6; exit }' "$OUT/wire.txt") loaded)"
+		[ "$src" = net ] && what="a source in a listed /24"
+		for peer in xdp-filter nftables; do
+			t=1.0
+			[ "$peer" = nftables ] && t=0.3
+			set -- $(verdict "$(wireres "greywall_xdp_$src" ns_per_pkt)" "$(wireres "${peer}_xdp_$src" ns_per_pkt)" "<=" $t)
+			echo "| receiver CPU per dropped packet on the wire, $what, XDP frames: greywall ($(wireres "greywall_xdp_$src" ns_per_pkt) ns) / $peer ($(wireres "${peer}_xdp_$src" ns_per_pkt) ns) <= $t (AF_PACKET sender: $(verdict "$(wireres "greywall_packet_$src" ns_per_pkt)" "$(wireres "${peer}_packet_$src" ns_per_pkt)" "<=" $t | cut -d' ' -f1)) | $1 | $2 |"
+		done
+	done
+	wire_dispatch_row
+}
+# The dispatcher's row: under libxdp's dispatcher / attached directly, BPF_PROG_TEST_RUN.
+wire_dispatch_row() {
+	local st
+	st=$(result_field "$OUT/wire.txt" wire dispatch_host status)
+	if [ "$st" = no_dispatcher ]; then
+		echo "| greywall under libxdp's dispatcher / attached directly (BPF_PROG_TEST_RUN, same maps): libxdp attached greywall without its dispatcher on this machine, nothing to compare | ? | info |"
+		return
+	fi
+	echo "| greywall under libxdp's dispatcher / attached directly (BPF_PROG_TEST_RUN, same maps, listed host: $(wireres dispatch_host dispatcher_ns) / $(wireres dispatch_host direct_ns) ns; in a listed /24: $(wireres dispatch_net dispatcher_ns) / $(wireres dispatch_net direct_ns) ns) | $(wireres dispatch_host ratio) | info |"
+}
+wire_section() {
+	local e s src
+	echo "### The drop path on the wire"
+	echo
+	if [ "$wire_rc" -ne 0 ]; then
+		echo "**bench/wire.sh failed** (see the output of \`make bench\`)."
+		echo
+	fi
+	grep -v -e '^RESULT' -e '^-- ' "$OUT/wire.txt" | sed -e 's/gwwire[0-9]*/gwwirePID/g' -e 's/w[0-9]*r/wPIDr/g' | sed 's/^/    /'
+	echo
+	echo "Medians over the runs: receiver CPU per frame taken in (ns, the NAPI thread's on-CPU time), and packets per second per receiving core (frames / on-CPU seconds):"
+	echo
+	echo "| sender | source | none (stack, RST) | greywall | xdp-filter | nftables | iptables |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+	for s in xdp packet; do
+		for src in host net; do
+			printf "| %s | %s |" "$s" "$src"
+			for e in none greywall xdp-filter nftables iptables; do
+				printf " %s ns, %.0f/s |" "$(wireres "${e}_${s}_$src" ns_per_pkt)" "$(wireres "${e}_${s}_$src" core_pps)"
+			done
+			echo
+		done
+	done
+	echo
+	echo "| run | flood | sent | sent/s | taken in | leaked | NAPI (ms) | ns / frame | taken in /s | per core /s |"
+	echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	result_rows wire "$OUT/wire.txt" 'printf "| %d | %s | %d | %d | %d | %d | %.1f | %.1f | %d | %d |\n", r, f["wire"],
+			f["sent"], f["pps"], f["received"], f["leaked"], f["napi_ms"], f["ns_per_pkt"], f["rx_pps"], f["core_pps"]'
+	echo
+}
+
 if [ "${BENCH_ONLY:-}" = policy ]; then
 	policy_run
 	echo
@@ -435,6 +533,22 @@ if [ "${BENCH_ONLY:-}" = watch ]; then
 	echo
 	watch_section
 	exit "$watch_rc"
+fi
+if [ "${BENCH_ONLY:-}" = memory ]; then
+	mem_run
+	echo
+	mem_rows
+	echo
+	mem_section
+	exit "$mem_rc"
+fi
+if [ "${BENCH_ONLY:-}" = wire ]; then
+	wire_run
+	echo
+	wire_rows
+	echo
+	wire_section
+	exit "$wire_rc"
 fi
 if [ "${BENCH_ONLY:-}" = connlimit ]; then
 	conn_run
@@ -489,6 +603,10 @@ echo
 exch_run
 echo
 cs_run
+echo
+wire_run
+echo
+mem_run
 
 # ---- results ----------------------------------------------------------
 res() { # file case -> ns
@@ -569,6 +687,8 @@ section() {
 	sync_rows
 	exch_rows
 	cs_rows
+	wire_rows
+	mem_rows
 	echo
 	echo "### Loading 1,000,000 addresses"
 	echo
@@ -582,6 +702,8 @@ section() {
 	sync_section
 	exch_section
 	cs_section
+	wire_section
+	mem_section
 }
 
 # The tarpit's and the greylist's rows in the targets table.
@@ -656,7 +778,7 @@ greylist_section() {
 section >"$OUT/section.md"
 echo
 echo "== summary =="
-grep -E '^\| (greywall|established|loading|tarpit|greylist|full SMTP|policy|connections|lines/s|trap login|a trap hit|merging|[0-9]+ CrowdSec)' "$OUT/section.md"
+grep -E '^\| (greywall|established|loading|tarpit|greylist|full SMTP|policy|connections|lines/s|trap login|a trap hit|merging|[0-9]+ CrowdSec|receiver CPU|memory per)' "$OUT/section.md"
 
 if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	md=BENCHMARKS.md
@@ -672,4 +794,5 @@ if [ -z "${BENCH_NO_WRITE:-}" ]; then
 	echo "results written to $md"
 fi
 [ "$xdp_rc" -eq 0 ] && [ "$hold_rc" -eq 0 ] && [ "$grey_rc" -eq 0 ] && [ "$conn_rc" -eq 0 ] &&
-	[ "$watch_rc" -eq 0 ] && [ "$sync_rc" -eq 0 ] && [ "$exch_rc" -eq 0 ] && [ "$cs_rc" -eq 0 ]
+	[ "$watch_rc" -eq 0 ] && [ "$sync_rc" -eq 0 ] && [ "$exch_rc" -eq 0 ] && [ "$cs_rc" -eq 0 ] &&
+	[ "$wire_rc" -eq 0 ] && [ "$mem_rc" -eq 0 ]
