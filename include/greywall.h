@@ -37,6 +37,7 @@
 #define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
 #define GW_MAP_SRC_HALFOPEN gw_src_halfopen /* LRU: struct gw_src_key -> struct gw_src_halfopen */
 #define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
+#define GW_MAP_COUNTERS gw_counters	/* percpu: __u32 counter slot -> struct gw_counters */
 
 #define __GW_STR(x) #x
 #define GW_MAP_NAME(m) __GW_STR(m)
@@ -46,6 +47,8 @@
 #define GW_MAX_RULES 256		/* compiled rules, evaluated in order */
 #define GW_HOSTS_MAX_DEFAULT 2097152	/* host map capacity (all tables) */
 #define GW_PREFIX_MAX_DEFAULT 524288	/* per-family prefix trie capacity */
+/* Counter slots: one per entry of the host map and the tries at most. */
+#define GW_COUNTER_SLOTS_MAX (GW_HOSTS_MAX_DEFAULT + 2 * GW_PREFIX_MAX_DEFAULT)
 #define GW_OUTBOUND_MAX 16384		/* SMTP destinations recorded between two drains */
 /*
  * gw_flows' slots, a power of two (see struct gw_flow_conf): 8 MiB. A SYN
@@ -153,11 +156,15 @@ struct gw_counters {
  * effective membership: the entry's own tables OR-ed with those of every
  * prefix that covers it (userspace keeps that invariant), so the data path
  * needs one host lookup, and one trie lookup only on a host miss.
- * Counters are updated by the data path with atomic adds.
+ * `counter` is the entry's slot in gw_counters, given by userspace to
+ * entries in a `counters` table only (0: none). The counters themselves
+ * are per CPU: a drop writes its own CPU's copy, no atomic operation, no
+ * cache line shared between CPUs; userspace sums the copies.
  */
 struct gw_entry {
 	__u64 tables;
-	struct gw_counters counters;
+	__u32 counter;
+	__u32 pad;
 };
 
 /* Actions of a compiled rule. */
@@ -610,7 +617,8 @@ enum gw_config_flag {
 _Static_assert(sizeof(struct gw_addr) == 16, "gw_addr is a map key ABI");
 _Static_assert(sizeof(struct gw_lpm4_key) == 8, "gw_lpm4_key is a map key ABI");
 _Static_assert(sizeof(struct gw_lpm6_key) == 20, "gw_lpm6_key is a map key ABI");
-_Static_assert(sizeof(struct gw_entry) == 72, "gw_entry is a map value ABI");
+_Static_assert(sizeof(struct gw_entry) == 16, "gw_entry is a map value ABI");
+_Static_assert(sizeof(struct gw_counters) == 64, "gw_counters is a map value ABI");
 _Static_assert(sizeof(struct gw_rule) == 56, "gw_rule is a map value ABI");
 _Static_assert(sizeof(struct gw_rule_stats) == 40, "gw_rule_stats is a map value ABI");
 _Static_assert(sizeof(struct gw_flow_tuple) == 8 * GW_FLOW_SEED_WORDS,

@@ -45,8 +45,14 @@ struct fx_entry {
 
 /* Clear every map and the config: each case starts from nothing. */
 void fx_reset(void);
-/* Put addr (host -> gw_hosts, CIDR -> a trie) with tables; 0 or -errno. */
+/*
+ * Put addr (host -> gw_hosts, CIDR -> a trie) with tables and a counter
+ * slot of its own, as greywalld gives entries of `counters` tables (the
+ * cases say which tables count, GW_CFG_COUNTER_TABLES); 0 or -errno.
+ */
 int fx_put(const char *addr, uint64_t tables);
+/* The same with the given counter slot (0: none, as greywalld gives other entries). */
+int fx_put_slot(const char *addr, uint64_t tables, uint32_t slot);
 /* Put a list of entries terminated by addr == NULL. */
 void fx_put_all(const struct fx_entry *entries);
 /* Install rules[0..n-1] and set GW_CFG_NRULES. */
@@ -58,6 +64,10 @@ void fx_set_flags(uint64_t flags);
 void fx_index_mode(bool on);
 /* Read an entry back by its exact key (host or CIDR); 0 or -errno. */
 int fx_get(const char *addr, struct gw_entry *out);
+/* An entry's counters summed over the CPUs (zero without a slot); 0 or -errno. */
+int fx_counters(const char *addr, struct gw_counters *out);
+/* One CPU's copy of an entry's counters; -ENOENT without a slot. */
+int fx_counters_cpu(const char *addr, int cpu, struct gw_counters *out);
 /* Sums over CPUs. */
 uint64_t fx_stat(enum gw_stat stat);
 /* Packets dropped before the rules (the scrub's stats), whatever the reason. */

@@ -41,7 +41,7 @@ static const struct {
 	PINNED(GW_MAP_OUTBOUND, outbound),	PINNED(GW_MAP_FLOWS, flows),
 	PINNED(GW_MAP_SRC_TRACK, src_track),	PINNED(GW_MAP_EVENTS, events),
 	PINNED(GW_MAP_FLOW_CONF, flow_conf),	PINNED(GW_MAP_FLOW_PORTS, flow_ports),
-	PINNED(GW_MAP_SRC_HALFOPEN, src_halfopen),
+	PINNED(GW_MAP_SRC_HALFOPEN, src_halfopen), PINNED(GW_MAP_COUNTERS, counters),
 #undef PINNED
 };
 

@@ -41,6 +41,7 @@ struct datapath {
 	int hosts;
 	int prefix4;
 	int prefix6;
+	int counters;
 	int rules;
 	int rule_stats;
 	int stats;
