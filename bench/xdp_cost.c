@@ -611,7 +611,8 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 
 	if (!keys || !vals)
 		die("calloc", ENOMEM);
-	err = counter_slots_init(&slots, bpf_map__fd(skel->maps.gw_counters));
+	err = counter_slots_init(&slots, bpf_map__fd(skel->maps.gw_counters),
+				bpf_map__fd(skel->maps.gw_counters_spill));
 	if (err)
 		die("counter_slots_init", -err);
 	/* greywalld's first-level index, kept as tables.c keeps it. */
@@ -777,6 +778,23 @@ static double sweep_pass(int prog_fd, struct gw_xdp *skel, uint64_t seed, double
 	return median(v, n);
 }
 
+/*
+ * A greywall_xdp whose gw_counters has room for nslots counted entries, as
+ * greywalld sizes it for the slots in use: none of them spills.
+ */
+static struct gw_xdp *gw_open_counted(unsigned long nslots)
+{
+	struct gw_xdp *skel = gw_xdp__open();
+
+	if (!skel)
+		die("gw_xdp__open", errno);
+	if (bpf_map__set_max_entries(skel->maps.gw_counters, (uint32_t)nslots + 1))
+		die("gw_counters: size", errno);
+	if (gw_xdp__load(skel))
+		die("gw_xdp__load", errno);
+	return skel;
+}
+
 /* ---- established flows -------------------------------------------------- */
 
 #define FLOW_RULES 50
@@ -796,7 +814,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 		{ NULL, tables->maps.gw_hosts },   { NULL, tables->maps.gw_prefix4 },
 		{ NULL, tables->maps.gw_prefix6 }, { NULL, tables->maps.gw_index4 },
 		{ NULL, tables->maps.gw_classes }, { NULL, tables->maps.gw_index6 },
-		{ NULL, tables->maps.gw_counters },
+		{ NULL, tables->maps.gw_counters }, { NULL, tables->maps.gw_counters_spill },
 	};
 	struct gw_xdp *skel = gw_xdp__open();
 	uint32_t key = GW_CFG_FLAGS;
@@ -811,6 +829,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 	shared[4][0] = skel->maps.gw_classes;
 	shared[5][0] = skel->maps.gw_index6;
 	shared[6][0] = skel->maps.gw_counters;
+	shared[7][0] = skel->maps.gw_counters_spill;
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
 		if (bpf_map__reuse_fd(shared[i][0], bpf_map__fd(shared[i][1])))
 			die("bpf_map__reuse_fd", errno);
@@ -1215,7 +1234,7 @@ int main(int argc, char **argv)
 	xf_all = load_xdpfilt("xdpfilt_alw_all.o", v4(V4_LISTED_HOST), &xf_all_fd, &xf_all_cap);
 
 	gw_small = gw_xdp__open_and_load();
-	gw_big = gw_xdp__open_and_load();
+	gw_big = gw_open_counted(opt_hosts + opt_prefixes + opt_prefixes6);
 	if (!gw_small || !gw_big)
 		die("gw_xdp__open_and_load", errno);
 	gw_setup_rules(gw_small, 1);

@@ -44,8 +44,22 @@ struct {
 /*
  * Per-entry counters by counter slot (struct gw_entry.counter), one copy per
  * CPU. Userspace gives a slot to each entry of a `counters` table, reads
- * (sums) and removes the slot's counters; XDP and TC make them at the
- * entry's first packet and add to their CPU's copy. Not preallocated:
+ * (sums) and zeroes the slot's counters; XDP and TC add to their CPU's copy.
+ * An array, whose lookup the verifier inlines (a hash lookup is a call, and
+ * calls are dear under return-thunk mitigations); its size is greywalld's
+ * choice, for the slots in use (GW_COUNTER_ARRAY_DEFAULT at least).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GW_COUNTER_ARRAY_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct gw_counters);
+} GW_MAP_COUNTERS SEC(".maps");
+
+/*
+ * The counters of slots beyond gw_counters' size (slots given while it was
+ * full), one copy per CPU. XDP and TC make a slot's counters at its entry's
+ * first packet; userspace reads (sums) and removes them. Not preallocated:
  * memory only for the entries that see packets.
  */
 struct {
@@ -54,7 +68,7 @@ struct {
 	__uint(max_entries, GW_COUNTER_SLOTS_MAX);
 	__type(key, __u32);
 	__type(value, struct gw_counters);
-} GW_MAP_COUNTERS SEC(".maps");
+} GW_MAP_COUNTERS_SPILL SEC(".maps");
 
 /* Compiled rules. Userspace writes; XDP reads entries 0 .. GW_CFG_NRULES-1. */
 struct {

@@ -123,7 +123,8 @@ void fx_reset(void)
 	map_clear(xdp_skel->maps.gw_hosts);
 	map_clear(xdp_skel->maps.gw_prefix4);
 	map_clear(xdp_skel->maps.gw_prefix6);
-	map_clear(xdp_skel->maps.gw_counters);
+	array_zero(xdp_skel->maps.gw_counters, true);
+	map_clear(xdp_skel->maps.gw_counters_spill);
 	counter_slots_forget(&fx_slots);
 	array_zero(xdp_skel->maps.gw_rules, false);
 	array_zero(xdp_skel->maps.gw_rule_stats, true);
@@ -210,6 +211,21 @@ int fx_put(const char *addr, uint64_t tables)
 	return err ? err : fx_put_slot(addr, tables, slot);
 }
 
+int fx_del(const char *addr)
+{
+	struct bpf_map *map;
+	uint8_t key[20] = { 0 };
+	struct gw_entry e;
+
+	if (entry_key(addr, &map, key))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(map), key, &e) ||
+	    bpf_map_delete_elem(bpf_map__fd(map), key))
+		return -errno;
+	counter_slots_give(&fx_slots, e.counter);
+	return 0;
+}
+
 void fx_put_all(const struct fx_entry *entries)
 {
 	for (; entries && entries->addr; entries++)
@@ -247,8 +263,10 @@ int fx_counters_cpu(const char *addr, int cpu, struct gw_counters *out)
 		return err;
 	if (!e.counter || cpu < 0 || cpu >= fx_slots.ncpus)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(bpf_map__fd(xdp_skel->maps.gw_counters), &e.counter,
-				values))
+	if (bpf_map_lookup_elem(e.counter < fx_slots.array_slots
+					? bpf_map__fd(xdp_skel->maps.gw_counters)
+					: bpf_map__fd(xdp_skel->maps.gw_counters_spill),
+				&e.counter, values))
 		return -errno;
 	*out = values[cpu];
 	return 0;
@@ -747,6 +765,8 @@ static int fixture_setup(void)
 	if (!err)
 		err = bpf_map__set_max_entries(xdp_skel->maps.gw_events, FX_EVENTS_BYTES);
 	if (!err)
+		err = bpf_map__set_max_entries(xdp_skel->maps.gw_counters, FX_COUNTER_ARRAY);
+	if (!err)
 		err = gw_xdp__load(xdp_skel);
 	if (err)
 		return err;
@@ -774,7 +794,8 @@ static int fixture_setup(void)
 		err = mapindex_init(&fx_index, &maps);
 	}
 	if (!err)
-		err = counter_slots_init(&fx_slots, bpf_map__fd(xdp_skel->maps.gw_counters));
+		err = counter_slots_init(&fx_slots, bpf_map__fd(xdp_skel->maps.gw_counters),
+					 bpf_map__fd(xdp_skel->maps.gw_counters_spill));
 	if (err)
 		return err;
 	fx_ring = ring_buffer__new(bpf_map__fd(xdp_skel->maps.gw_events), take_event, NULL, NULL);

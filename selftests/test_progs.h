@@ -53,6 +53,11 @@ void fx_reset(void);
 int fx_put(const char *addr, uint64_t tables);
 /* The same with the given counter slot (0: none, as greywalld gives other entries). */
 int fx_put_slot(const char *addr, uint64_t tables, uint32_t slot);
+/*
+ * Remove addr's entry and give its counter slot back, as greywalld removes
+ * an entry (the index keeps marking it: a lookup misses); 0 or -errno.
+ */
+int fx_del(const char *addr);
 /* Put a list of entries terminated by addr == NULL. */
 void fx_put_all(const struct fx_entry *entries);
 /* Install rules[0..n-1] and set GW_CFG_NRULES. */
@@ -97,6 +102,11 @@ int fx_run_sk_lookup(struct bpf_sk_lookup *ctx);
  */
 #define FX_FLOWS_MAX 4096
 #define FX_EVENTS_BYTES 4096
+/*
+ * Slots of the fixture's gw_counters (slot 0 unused): a case with more
+ * counted entries than that counts the rest in gw_counters_spill.
+ */
+#define FX_COUNTER_ARRAY 8
 
 /*
  * Flow tracking (bpf/flow.h). fx_clock() sets the data path's clock in

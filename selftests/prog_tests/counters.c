@@ -200,13 +200,14 @@ static int run_on_cpu(int cpu)
 }
 
 /*
- * The first packet makes the slot's counters; each CPU counts in its own
- * copy (no shared cache line, no atomic operation), and the copies add up
- * to the entry's total: 3 drops
+ * Each CPU counts in its own copy of the slot (no shared cache line, no
+ * atomic operation), and the copies add up to the entry's total: 3 drops
  * on one CPU and 2 on another read back as 3, 2 and 5, on ingress (XDP)
- * and egress (TC) alike.
+ * and egress (TC) alike. A slot of the array reads zero before the first
+ * packet; a spilled slot (the array full: FX_COUNTER_ARRAY slots) has no
+ * counters until its first packet makes them.
  */
-SELFTEST(counters_per_cpu)
+static void counters_per_cpu_case(bool spilled)
 {
 	struct pkt_spec in = TCP4(.src = "198.51.100.7", .payload = 40);
 	struct pkt_spec out = TCP4(.src = "203.0.113.1", .dst = "198.51.100.7", .payload = 7);
@@ -229,11 +230,30 @@ SELFTEST(counters_per_cpu)
 		return;
 	}
 	fx_reset();
+	/* Fillers take the array's slots (1 .. FX_COUNTER_ARRAY - 1). */
+	for (int i = 1; spilled && i < FX_COUNTER_ARRAY; i++) {
+		char filler[32];
+
+		snprintf(filler, sizeof(filler), "203.0.113.%d", 100 + i);
+		fx_put(filler, T_BLOCK);
+	}
 	fx_put("198.51.100.7", T_BLOCK);
 	fx_rules(&rule, 1);
 	fx_config(GW_CFG_COUNTER_TABLES, T_BLOCK);
-	CHECK_INT(fx_counters_cpu("198.51.100.7", cpus[0], &c0), -ENOENT,
-		  "no counters made before the entry's first packet");
+	{
+		struct gw_entry e;
+
+		CHECK(fx_get("198.51.100.7", &e) == 0 &&
+			      (e.counter >= FX_COUNTER_ARRAY) == spilled,
+		      "its slot %u is %s the array", e.counter, spilled ? "beyond" : "in");
+	}
+	if (spilled)
+		CHECK_INT(fx_counters_cpu("198.51.100.7", cpus[0], &c0), -ENOENT,
+			  "spilled: no counters made before the entry's first packet");
+	else
+		CHECK(fx_counters_cpu("198.51.100.7", cpus[0], &c0) == 0 &&
+			      c0.packets[GW_DIR_IN_BLOCK] == 0 && c0.bytes[GW_DIR_IN_BLOCK] == 0,
+		      "array: zero before the entry's first packet");
 	CHECK_INT(run_on_cpu(cpus[0]), 0, "run on CPU %d", cpus[0]);
 	for (int i = 0; i < 3; i++)
 		fx_run_xdp(a, alen, NULL, NULL);
@@ -261,4 +281,56 @@ SELFTEST(counters_per_cpu)
 	      "summed over the CPUs: In/Block 5, Out/Pass 1 (got %llu, %llu)",
 	      (unsigned long long)sum.packets[GW_DIR_IN_BLOCK],
 	      (unsigned long long)sum.packets[GW_DIR_OUT_PASS]);
+}
+
+SELFTEST(counters_per_cpu)
+{
+	counters_per_cpu_case(false);
+}
+
+SELFTEST(counters_per_cpu_spilled)
+{
+	counters_per_cpu_case(true);
+}
+
+/*
+ * A slot given back keeps what its entry counted until it is taken again;
+ * taken by a new entry, it reads zero, on every CPU, and counts the new
+ * entry's packets only.
+ */
+SELFTEST(counters_slot_reused)
+{
+	struct pkt_spec from_a = TCP4(.src = "198.51.100.7"), from_b = TCP4(.src = "198.51.100.8");
+	struct gw_rule rule = BLOCK_FROM(T_BLOCK);
+	uint8_t a[PKT_MAX], b[PKT_MAX];
+	size_t alen = pkt_build(&from_a, a, NULL), blen = pkt_build(&from_b, b, NULL);
+	struct gw_counters c;
+	struct gw_entry ea, eb;
+
+	fx_reset();
+	fx_put("198.51.100.7", T_BLOCK);
+	fx_rules(&rule, 1);
+	fx_config(GW_CFG_COUNTER_TABLES, T_BLOCK);
+	fx_run_xdp(a, alen, NULL, NULL);
+	fx_run_xdp(a, alen, NULL, NULL);
+	CHECK(fx_get("198.51.100.7", &ea) == 0 && ea.counter, "the first entry has a slot");
+	CHECK(fx_del("198.51.100.7") == 0, "the first entry removed, its slot given back");
+	/* Every other slot taken: the next one is the slot given back. */
+	for (int i = 2; i < FX_COUNTER_ARRAY; i++) {
+		char filler[32];
+
+		snprintf(filler, sizeof(filler), "203.0.113.%d", 100 + i);
+		fx_put(filler, T_BLOCK);
+	}
+	fx_put("198.51.100.8", T_BLOCK);
+	CHECK(fx_get("198.51.100.8", &eb) == 0 && eb.counter == ea.counter,
+	      "the new entry has the slot given back (%u, was %u)", eb.counter, ea.counter);
+	CHECK(fx_counters("198.51.100.8", &c) == 0 && c.packets[GW_DIR_IN_BLOCK] == 0 &&
+		      c.bytes[GW_DIR_IN_BLOCK] == 0,
+	      "taken again, it reads zero (got %llu)",
+	      (unsigned long long)c.packets[GW_DIR_IN_BLOCK]);
+	fx_run_xdp(b, blen, NULL, NULL);
+	CHECK(fx_counters("198.51.100.8", &c) == 0 && c.packets[GW_DIR_IN_BLOCK] == 1 &&
+		      c.bytes[GW_DIR_IN_BLOCK] == blen,
+	      "and counts the new entry's packet only");
 }

@@ -42,6 +42,7 @@ struct datapath {
 	int prefix4;
 	int prefix6;
 	int counters;
+	int counters_spill;
 	int rules;
 	int rule_stats;
 	int stats;

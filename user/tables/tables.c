@@ -171,7 +171,7 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 	t->limit_prefixes = cfg->limit_table_prefixes;
 	err = addrmap_init(&t->nodes, sizeof(struct table_node));
 	if (!err)
-		err = counter_slots_init(&t->counter_slots, maps->counters);
+		err = counter_slots_init(&t->counter_slots, maps->counters, maps->counters_spill);
 	if (!err)
 		err = addrmap_init(&t->unsaved, sizeof(struct unsaved_key));
 	if (!err)

@@ -60,6 +60,7 @@ struct tables_maps {
 	int prefix4;
 	int prefix6;
 	int counters;			/* gw_counters, the per-CPU counters by slot */
+	int counters_spill;		/* gw_counters_spill, those of slots beyond it */
 	struct mapindex_maps index;	/* the first-level index in front of them */
 };
 
