@@ -601,6 +601,12 @@ enum gw_stat {
 	GW_STAT_FRAGMENT_OFFSET1, /* IPv4 fragments at offset 1 (overwrite the TCP flags) */
 	GW_STAT_IPV6_CHAIN,	/* IPv6 extension chains too long or cut short */
 	GW_STAT_SHORT_HEADER,	/* unfragmented TCP/UDP with the header cut short */
+	/*
+	 * Flows a SYN started in gw_flows, counted once the flow is written:
+	 * while it stays the same and the last sweep left no flow, the sweeper
+	 * knows the table is empty without reading it.
+	 */
+	GW_STAT_FLOWS_CREATED,
 	GW_STAT_MAX,
 };
 
