@@ -34,6 +34,7 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +50,7 @@
 #include "greywall.h"
 #include "lib/checksum.h"
 #include "xdp_probe.h"
+#include "datapath/counters.h"
 #include "datapath/mapindex.h"
 #include "datapath/ruleindex.h"
 #include "datapath/sweeper.h"
@@ -78,6 +80,7 @@ static unsigned long opt_prefixes = 100000;
 static unsigned long opt_prefixes6 = 10000;
 static unsigned int opt_sweep = 64;
 static bool opt_verbose;
+static bool opt_kernel_time;
 static bool opt_diag = true;
 
 struct bench_case {
@@ -188,7 +191,10 @@ static struct bench_case *add_case(const char *name, const char *desc, int prog_
  * One BPF_PROG_TEST_RUN of repeat runs: mean ns per run, or <0 on error.
  * Timed here around the call rather than taken from opts.duration, which
  * the kernel truncates to whole ns: a 1 ns step is 7% of a pass verdict.
- * The call's own cost is a few microseconds over a million runs.
+ * The call's own cost is a few microseconds over a million runs. With -k,
+ * the kernel's own time instead: it leaves out the slices other tasks took
+ * while the loop yielded the CPU (a machine shared with other work), at the
+ * price of whole ns.
  */
 static double test_run(int prog_fd, const void *pkt, uint32_t len, unsigned long repeat,
 		       uint32_t *retval)
@@ -203,6 +209,8 @@ static double test_run(int prog_fd, const void *pkt, uint32_t len, unsigned long
 		return -errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*retval = opts.retval;
+	if (opt_kernel_time)
+		return opts.duration;
 	return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
 	       (double)repeat;
 }
@@ -378,10 +386,24 @@ static struct bpf_object *load_xdpfilt(const char *file, uint32_t listed, int *p
 
 #define T0 1ULL
 
-static void gw_put_host4(int fd, uint32_t a, uint64_t tables)
+/*
+ * A counter slot for a new entry of <t0>, a `counters` table, as
+ * greywalld's tables give one (user/datapath/counters.c).
+ */
+static uint32_t gw_slot(struct counter_slots *slots)
+{
+	uint32_t slot;
+	int err = counter_slots_take(slots, &slot);
+
+	if (err)
+		die("counter slot", -err);
+	return slot;
+}
+
+static void gw_put_host4(int fd, uint32_t a, uint64_t tables, uint32_t slot)
 {
 	struct gw_addr key = { .bytes = { [10] = 0xff, [11] = 0xff } };
-	struct gw_entry e = { .tables = tables };
+	struct gw_entry e = { .tables = tables, .counter = slot };
 	uint32_t be = htonl(a);
 
 	memcpy(&key.bytes[12], &be, 4);
@@ -390,10 +412,10 @@ static void gw_put_host4(int fd, uint32_t a, uint64_t tables)
 }
 
 /* Returns 0, or -EEXIST when the prefix was already there. */
-static int gw_put_net4(int fd, uint32_t net, unsigned int plen, uint64_t tables)
+static int gw_put_net4(int fd, uint32_t net, unsigned int plen, uint64_t tables, uint32_t slot)
 {
 	struct gw_lpm4_key key = { .prefixlen = plen };
-	struct gw_entry e = { .tables = tables };
+	struct gw_entry e = { .tables = tables, .counter = slot };
 	uint32_t be = htonl(net & plen_mask(plen));
 
 	memcpy(key.bytes, &be, 4);
@@ -581,6 +603,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 				       bpf_map__fd(skel->maps.gw_classes),
 				       bpf_map__fd(skel->maps.gw_index6),
 				       bpf_map__fd(skel->maps.gw_config) };
+	struct counter_slots slots;
 	struct mapindex index;
 	struct timespec t0;
 	uint32_t i = 0;
@@ -588,12 +611,16 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 
 	if (!keys || !vals)
 		die("calloc", ENOMEM);
+	err = counter_slots_init(&slots, bpf_map__fd(skel->maps.gw_counters),
+				bpf_map__fd(skel->maps.gw_counters_spill));
+	if (err)
+		die("counter_slots_init", -err);
 	/* greywalld's first-level index, kept as tables.c keeps it. */
 	err = mapindex_init(&index, &imaps);
 	if (err)
 		die("mapindex_init", -err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	gw_put_host4(hfd, v4(V4_LISTED_HOST), T0);
+	gw_put_host4(hfd, v4(V4_LISTED_HOST), T0, gw_slot(&slots));
 	index_host4(&index, v4(V4_LISTED_HOST));
 	hosts++;
 	while (hosts < nhosts) {
@@ -610,6 +637,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 			memcpy(&keys[n].bytes[12], &be, 4);
 			memset(&vals[n], 0, sizeof(vals[n]));
 			vals[n].tables = T0;
+			vals[n].counter = gw_slot(&slots);
 			n++;
 		}
 		if (bpf_map_update_batch(hfd, keys, vals, &n, &bopts))
@@ -628,7 +656,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rng_state = 0x9e3779b97f4a7c15ULL;
 	if (nnets) {
-		if (gw_put_net4(pfd, v4(V4_LISTED_NET), 24, T0))
+		if (gw_put_net4(pfd, v4(V4_LISTED_NET), 24, T0, gw_slot(&slots)))
 			die("gw_prefix4: put the listed network", errno);
 		index_net(&index, AF_INET, v4(V4_LISTED_NET), NULL, 24);
 		nets++;
@@ -640,9 +668,13 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 
 		if (v4_touches_doc(net, plen))
 			continue;
-		err = gw_put_net4(pfd, net, plen, T0);
-		if (err == -EEXIST)
+		uint32_t slot = gw_slot(&slots);
+
+		err = gw_put_net4(pfd, net, plen, T0, slot);
+		if (err == -EEXIST) {
+			counter_slots_give(&slots, slot);
 			continue;
+		}
 		if (err)
 			die("gw_prefix4: put", err);
 		index_net(&index, AF_INET, net, NULL, plen);
@@ -651,7 +683,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 	/* IPv6: /29../48 in 2000::/3, outside 2001:db8::/32. */
 	while (nets6 < nnets6) {
 		struct gw_lpm6_key key = { .prefixlen = 29 + (uint32_t)(rng() % 20) };
-		struct gw_entry e = { .tables = T0 };
+		struct gw_entry e = { .tables = T0, .counter = gw_slot(&slots) };
 		uint64_t hi = rng();
 		unsigned int bits = key.prefixlen;
 
@@ -659,11 +691,15 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 		hi &= ~0ULL << (64 - bits);
 		for (int b = 0; b < 8; b++)
 			key.bytes[b] = (uint8_t)(hi >> (56 - 8 * b));
-		if ((hi >> 32) == 0x20010db8U)
+		if ((hi >> 32) == 0x20010db8U) {
+			counter_slots_give(&slots, e.counter);
 			continue;
+		}
 		if (bpf_map_update_elem(p6fd, &key, &e, BPF_NOEXIST)) {
-			if (errno == EEXIST)
+			if (errno == EEXIST) {
+				counter_slots_give(&slots, e.counter);
 				continue;
+			}
 			die("gw_prefix6: put", errno);
 		}
 		index_net(&index, AF_INET6, 0, key.bytes, key.prefixlen);
@@ -680,6 +716,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 		fprintf(stderr, "xdp_cost: first-level index built and written in %.2f s\n",
 			seconds_since(&t0));
 	mapindex_free(&index);
+	counter_slots_free(&slots);
 	free(keys);
 	free(vals);
 }
@@ -741,6 +778,23 @@ static double sweep_pass(int prog_fd, struct gw_xdp *skel, uint64_t seed, double
 	return median(v, n);
 }
 
+/*
+ * A greywall_xdp whose gw_counters has room for nslots counted entries, as
+ * greywalld sizes it for the slots in use: none of them spills.
+ */
+static struct gw_xdp *gw_open_counted(unsigned long nslots)
+{
+	struct gw_xdp *skel = gw_xdp__open();
+
+	if (!skel)
+		die("gw_xdp__open", errno);
+	if (bpf_map__set_max_entries(skel->maps.gw_counters, (uint32_t)nslots + 1))
+		die("gw_counters: size", errno);
+	if (gw_xdp__load(skel))
+		die("gw_xdp__load", errno);
+	return skel;
+}
+
 /* ---- established flows -------------------------------------------------- */
 
 #define FLOW_RULES 50
@@ -760,6 +814,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 		{ NULL, tables->maps.gw_hosts },   { NULL, tables->maps.gw_prefix4 },
 		{ NULL, tables->maps.gw_prefix6 }, { NULL, tables->maps.gw_index4 },
 		{ NULL, tables->maps.gw_classes }, { NULL, tables->maps.gw_index6 },
+		{ NULL, tables->maps.gw_counters }, { NULL, tables->maps.gw_counters_spill },
 	};
 	struct gw_xdp *skel = gw_xdp__open();
 	uint32_t key = GW_CFG_FLAGS;
@@ -773,6 +828,8 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 	shared[3][0] = skel->maps.gw_index4;
 	shared[4][0] = skel->maps.gw_classes;
 	shared[5][0] = skel->maps.gw_index6;
+	shared[6][0] = skel->maps.gw_counters;
+	shared[7][0] = skel->maps.gw_counters_spill;
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
 		if (bpf_map__reuse_fd(shared[i][0], bpf_map__fd(shared[i][1])))
 			die("bpf_map__reuse_fd", errno);
@@ -1003,10 +1060,87 @@ static void sweep_flows(const struct bench_case *c, const struct bench_case *pas
 	out->ratio_median = median(r, opt_sweep);
 }
 
+/* ---- two CPUs at once ------------------------------------------------ */
+
+struct scale_thread {
+	const struct bench_case *c;
+	int cpu;
+	pthread_barrier_t *start;
+	double ns;
+};
+
+static void *scale_run(void *arg)
+{
+	struct scale_thread *t = arg;
+	cpu_set_t set;
+	uint32_t ret;
+
+	CPU_ZERO(&set);
+	CPU_SET(t->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		t->ns = -errno;
+	pthread_barrier_wait(t->start);
+	if (!t->ns)
+		t->ns = test_run(t->c->prog_fd, t->c->pkt, t->c->len, opt_repeat, &ret);
+	if (t->ns > 0 && ret != t->c->want)
+		t->ns = -EPROTO;
+	return NULL;
+}
+
+/*
+ * Packets per second of case c on nthreads CPUs at once (each thread
+ * pinned to a CPU of its own, all running BPF_PROG_TEST_RUN on the same
+ * frame, released together): the sum of each thread's 1e9 / ns.
+ */
+static double scale_pps(const struct bench_case *c, const int *cpus, int nthreads)
+{
+	struct scale_thread t[2] = { { 0 } };
+	pthread_barrier_t start;
+	pthread_t th[2];
+	double pps = 0;
+
+	pthread_barrier_init(&start, NULL, (unsigned int)nthreads);
+	for (int i = 0; i < nthreads; i++) {
+		t[i] = (struct scale_thread){ .c = c, .cpu = cpus[i], .start = &start };
+		if (pthread_create(&th[i], NULL, scale_run, &t[i]))
+			die("pthread_create", errno);
+	}
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+	for (int i = 0; i < nthreads; i++) {
+		if (t[i].ns <= 0)
+			die("two CPUs at once", t[i].ns < 0 ? (int)-t[i].ns : EIO);
+		pps += 1e9 / t[i].ns;
+	}
+	return pps;
+}
+
+/*
+ * The median over runs of one CPU's and two CPUs' packets per second on
+ * case c, measured alternately; 0 when fewer than two CPUs are online.
+ */
+static void scale_two(const struct bench_case *c, double *one, double *two)
+{
+	double v1[MAX_RUNS], v2[MAX_RUNS];
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	int cpus[2] = { (int)n - 1, (int)n - 2 };
+
+	*one = *two = 0;
+	if (n < 2)
+		return;
+	for (unsigned int r = 0; r < opt_runs; r++) {
+		v1[r] = scale_pps(c, cpus, 1);
+		v2[r] = scale_pps(c, cpus, 2);
+	}
+	*one = median(v1, opt_runs);
+	*two = median(v2, opt_runs);
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-r runs] [-n repeat] [-H hosts] [-P prefixes] [-S sweep] [-q] [-v]\n"
+		"usage: %s [-r runs] [-n repeat] [-H hosts] [-P prefixes] [-S sweep] [-q] [-k] [-v]\n"
 		"  -r runs      measurements per case, median reported (default 5)\n"
 		"  -n repeat    BPF_PROG_TEST_RUN repeat (default 1000000)\n"
 		"  -H hosts     host entries in the big table (default 1000000)\n"
@@ -1014,6 +1148,7 @@ static void usage(const char *prog)
 		"  -S sweep     random unlisted sources for the pass sweep, and established flows\n"
 		"               for the flow sweep (default 64, 0 = off)\n"
 		"  -q           skip the diagnostic cases (each big map alone, no rules)\n"
+		"  -k           the kernel's time per run (whole ns; leaves out other tasks' slices)\n"
 		"  -v           libbpf's messages\n",
 		prog);
 	exit(2);
@@ -1028,11 +1163,12 @@ int main(int argc, char **argv)
 	int empty_fd, xf_ip_fd, xf_all_fd, gs_fd, gb_fd, opt;
 	double sweep_small = 0, sweep_big = 0, smin = 0, smax = 0, bmin = 0, bmax = 0;
 	struct flow_sweep fs = { 0 };
+	double scale_one, scale_both, xf_scale_one, xf_scale_both;
 	cpu_set_t cpus;
 	char cpu_model[128] = "?";
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "r:n:H:P:S:qv")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:H:P:S:qkv")) != -1) {
 		switch (opt) {
 		case 'r':
 			opt_runs = (unsigned int)strtoul(optarg, NULL, 10);
@@ -1051,6 +1187,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			opt_diag = false;
+			break;
+		case 'k':
+			opt_kernel_time = true;
 			break;
 		case 'v':
 			opt_verbose = true;
@@ -1095,7 +1234,7 @@ int main(int argc, char **argv)
 	xf_all = load_xdpfilt("xdpfilt_alw_all.o", v4(V4_LISTED_HOST), &xf_all_fd, &xf_all_cap);
 
 	gw_small = gw_xdp__open_and_load();
-	gw_big = gw_xdp__open_and_load();
+	gw_big = gw_open_counted(opt_hosts + opt_prefixes + opt_prefixes6);
 	if (!gw_small || !gw_big)
 		die("gw_xdp__open_and_load", errno);
 	gw_setup_rules(gw_small, 1);
@@ -1187,6 +1326,8 @@ int main(int argc, char **argv)
 			 V6_UNLISTED, 2);
 	}
 	measure_all();
+	scale_two(find_case("gw1m_drop_host"), &scale_one, &scale_both);
+	scale_two(find_case("xdpfilt_ip_drop"), &xf_scale_one, &xf_scale_both);
 	if (opt_sweep) {
 		sweep_small = sweep_pass(gs_fd, gw_small, 42, &smin, &smax);
 		sweep_big = sweep_pass(gb_fd, gw_big, 42, &bmin, &bmax);
@@ -1202,6 +1343,9 @@ int main(int argc, char **argv)
 		double g100 = find_case("gw100_pass")->median, g1m = find_case("gw1m_pass")->median;
 		double flow = find_case("gw1m_flow")->median, flow6 = find_case("gw1m_flow6")->median;
 		double g1m6 = find_case("gw1m_pass6")->median;
+		double xf_drop = find_case("xdpfilt_ip_drop")->median;
+		double drop_host = find_case("gw1m_drop_host")->median;
+		double drop_pfx = find_case("gw1m_drop_prefix")->median;
 
 		printf("BPF_PROG_TEST_RUN, repeat %lu, median of %u runs, CPU %s, %u-byte IPv4 TCP SYN\n",
 		       opt_repeat, opt_runs, cpu_model, cases[1].len);
@@ -1256,6 +1400,10 @@ int main(int argc, char **argv)
 		printf("greywall established flow (50 rules, %u slots from its home) / pass 1M: "
 		       "%.2f; IPv6 %.2f\n",
 		       flow_dist, flow / g1m, flow6 / g1m6);
+		printf("greywall 1M listed host drop / xdp-filter(alw_ip) drop: %.2f (target <= 1.0: "
+		       "%s); source in a listed /24: %.2f\n",
+		       drop_host / xf_drop, drop_host / xf_drop <= 1.0 ? "PASS" : "MISS",
+		       drop_pfx / xf_drop);
 		printf("greywall pass 1M / pass 100: %.2f (target <= 1.3: %s)\n", g1m / g100,
 		       g1m / g100 <= 1.3 ? "PASS" : "MISS");
 		if (opt_sweep) {
@@ -1266,6 +1414,12 @@ int main(int argc, char **argv)
 			       opt_sweep, fs.ratio_median, fs.ratio_mean,
 			       fs.ratio_mean <= 1.5 ? "PASS" : "MISS");
 		}
+		if (scale_one > 0)
+			printf("listed host drop on two CPUs at once / on one: greywall %.2f "
+			       "(%.2f / %.2f Mpps, target >= 1.8: %s), xdp-filter %.2f\n",
+			       scale_both / scale_one, scale_both / 1e6, scale_one / 1e6,
+			       scale_both / scale_one >= 1.8 ? "PASS" : "MISS",
+			       xf_scale_both / xf_scale_one);
 		printf("above the empty-program floor: xdp-filter(alw_ip) pass %.1f ns, greywall "
 		       "pass %.1f ns (100) / %.1f ns (1M)\n\n",
 		       xf_pass - floor_ns, g100 - floor_ns, g1m - floor_ns);
@@ -1287,10 +1441,21 @@ int main(int argc, char **argv)
 		       "insns_empty=%u insns_xdpfilt_ip=%u insns_xdpfilt_all=%u insns_greywall=%u\n",
 		       xf_ip_cap, opt_hosts, opt_prefixes, opt_prefixes6, pe.xlated_insns,
 		       pxi.xlated_insns, pxa.xlated_insns, pg.xlated_insns);
+		if (scale_one > 0) {
+			printf("RESULT case=gw1m_drop_host_2cpu pps=%.0f one_cpu_pps=%.0f "
+			       "xdpfilt_pps=%.0f xdpfilt_one_cpu_pps=%.0f\n",
+			       scale_both, scale_one, xf_scale_both, xf_scale_one);
+			printf("RATIO name=gw_drop_2cpu_vs_1cpu value=%.3f target=1.8 %s\n",
+			       scale_both / scale_one, scale_both / scale_one >= 1.8 ? "PASS" : "MISS");
+		}
 		printf("RATIO name=gw_pass_vs_xdpfilter value=%.3f target=1.0 %s\n", g100 / xf_pass,
 		       g100 / xf_pass <= 1.0 ? "PASS" : "MISS");
 		printf("RATIO name=gw_pass1m_vs_xdpfilter value=%.3f target=1.0 %s\n", g1m / xf_pass,
 		       g1m / xf_pass <= 1.0 ? "PASS" : "MISS");
+		printf("RATIO name=gw_drop1m_host_vs_xdpfilter value=%.3f target=1.0 %s\n",
+		       drop_host / xf_drop, drop_host / xf_drop <= 1.0 ? "PASS" : "MISS");
+		printf("RATIO name=gw_drop1m_prefix_vs_xdpfilter value=%.3f target=1.0 %s\n",
+		       drop_pfx / xf_drop, drop_pfx / xf_drop <= 1.0 ? "PASS" : "MISS");
 		printf("RATIO name=gw_flow_vs_pass1m value=%.3f slots_from_home=%u\n", flow / g1m,
 		       flow_dist);
 		printf("RATIO name=gw_pass1m_vs_pass100 value=%.3f target=1.3 %s\n", g1m / g100,

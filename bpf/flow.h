@@ -425,6 +425,8 @@ __noinline int gw_flow_syn(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 r
 		return -1;
 	}
 	gw_flow_start(f, &t, isn, now);
+	/* After the flow is stamped: a sweeper that reads this count sees the flow too. */
+	gw_stat_inc(GW_STAT_FLOWS_CREATED);
 	return 0;
 }
 

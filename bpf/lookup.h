@@ -126,13 +126,39 @@ no_index:
 		gw_lookup_trie(addr, family, out);
 }
 
-/* Add one packet of len bytes to e's counters in direction dir. */
-static __always_inline void gw_count(struct gw_entry *e, __u32 dir, __u64 len)
+/*
+ * Add one packet of len bytes to e's counters in direction dir: this CPU's
+ * copy, so CPUs dropping the same source at once never share a cache line,
+ * and plain adds, as XDP and TC run with bottom halves off and never
+ * interrupt each other on one CPU. Slots inside gw_counters count there (an
+ * inlined array lookup, no call); a slot beyond it counts in
+ * gw_counters_spill, whose counters its first packet makes (zero on the
+ * other CPUs).
+ */
+static __always_inline void gw_count(const struct gw_entry *e, __u32 dir, __u64 len)
 {
-	if (dir >= GW_DIR_MAX)
+	struct gw_counters *c, first = {};
+	__u32 slot = e->counter;
+
+	if (!slot || dir >= GW_DIR_MAX)
 		return;
-	__sync_fetch_and_add(&e->counters.packets[dir], 1);
-	__sync_fetch_and_add(&e->counters.bytes[dir], len);
+	c = bpf_map_lookup_elem(&GW_MAP_COUNTERS, &slot);
+	if (c)
+		goto add;
+	c = bpf_map_lookup_elem(&GW_MAP_COUNTERS_SPILL, &slot);
+	if (!c) {
+		first.packets[dir] = 1;
+		first.bytes[dir] = len;
+		if (!bpf_map_update_elem(&GW_MAP_COUNTERS_SPILL, &slot, &first, BPF_NOEXIST))
+			return;
+		/* Another CPU made them first. */
+		c = bpf_map_lookup_elem(&GW_MAP_COUNTERS_SPILL, &slot);
+		if (!c)
+			return;
+	}
+add:
+	c->packets[dir] += 1;
+	c->bytes[dir] += len;
 }
 
 #endif /* __GREYWALL_LOOKUP_H */

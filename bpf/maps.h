@@ -14,7 +14,7 @@
 
 #include "greywall.h"
 
-/* Host entries (/32, /128). Userspace writes; XDP and TC read and add counters. */
+/* Host entries (/32, /128). Userspace writes; XDP and TC read. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -23,7 +23,7 @@ struct {
 	__type(value, struct gw_entry);
 } GW_MAP_HOSTS SEC(".maps");
 
-/* IPv4 networks. Userspace writes; XDP and TC read on a host miss and add counters. */
+/* IPv4 networks. Userspace writes; XDP and TC read on a host miss. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -32,7 +32,7 @@ struct {
 	__type(value, struct gw_entry);
 } GW_MAP_PREFIX4 SEC(".maps");
 
-/* IPv6 networks. Userspace writes; XDP and TC read on a host miss and add counters. */
+/* IPv6 networks. Userspace writes; XDP and TC read on a host miss. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -40,6 +40,35 @@ struct {
 	__type(key, struct gw_lpm6_key);
 	__type(value, struct gw_entry);
 } GW_MAP_PREFIX6 SEC(".maps");
+
+/*
+ * Per-entry counters by counter slot (struct gw_entry.counter), one copy per
+ * CPU. Userspace gives a slot to each entry of a `counters` table, reads
+ * (sums) and zeroes the slot's counters; XDP and TC add to their CPU's copy.
+ * An array, whose lookup the verifier inlines (a hash lookup is a call, and
+ * calls are dear under return-thunk mitigations); its size is greywalld's
+ * choice, for the slots in use (GW_COUNTER_ARRAY_DEFAULT at least).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GW_COUNTER_ARRAY_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct gw_counters);
+} GW_MAP_COUNTERS SEC(".maps");
+
+/*
+ * The counters of slots beyond gw_counters' size (slots given while it was
+ * full), one copy per CPU. XDP and TC make a slot's counters at its entry's
+ * first packet; userspace reads (sums) and removes them. Not preallocated:
+ * memory only for the entries that see packets.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_COUNTER_SLOTS_MAX);
+	__type(key, __u32);
+	__type(value, struct gw_counters);
+} GW_MAP_COUNTERS_SPILL SEC(".maps");
 
 /* Compiled rules. Userspace writes; XDP reads entries 0 .. GW_CFG_NRULES-1. */
 struct {

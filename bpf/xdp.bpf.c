@@ -199,6 +199,24 @@ static __always_inline int gw_decide(const struct gw_match *m, __u32 gen, __u64 
 	return -1;
 }
 
+/*
+ * The deciding rule of a source in src_tables when one of the leading
+ * quick rules on source tables alone decides it (GW_RIX_FIRST_QUICK), or
+ * -1: the rule index must decide.
+ */
+static __always_inline int gw_first_quick(__u32 gen, __u64 src_tables)
+{
+	struct gw_ruleset *first = gw_rix(gen * GW_RIX_MAX, GW_RIX_FIRST_QUICK);
+	__u32 i;
+
+	if (!first)
+		return -1;
+	for (i = 0; i < GW_FIRST_QUICK_MAX; i++)
+		if (src_tables & first->bits[i])
+			return (int)((first->bits[GW_FIRST_QUICK_MAX] >> (8 * i)) & 0xff);
+	return -1;
+}
+
 /* The action of rule idx in generation gen. */
 static __always_inline __u32 gw_rule_action(__u32 gen, __u32 idx)
 {
@@ -350,8 +368,12 @@ int greywall_xdp(struct xdp_md *ctx)
 			action = flow == GW_FLOW_PASS ? GW_ACT_PASS : GW_ACT_BLOCK_DROP;
 			goto verdict;
 		}
+		/* A listed source's first quick rule decides it without the rule index. */
+		if (src.tables & meta->bits[2])
+			rule = gw_first_quick(gen, src.tables);
 		/* Most sources are in no table, and most rules want one. */
-		if ((src.tables & meta->bits[2]) || !(meta->bits[1] & GW_RULE_META_NEED_SRC))
+		if (rule < 0 &&
+		    ((src.tables & meta->bits[2]) || !(meta->bits[1] & GW_RULE_META_NEED_SRC)))
 			rule = gw_evaluate(ctx, &pkt, gen, src.tables, cfg_flags);
 		/* Rule 0 sees every packet that is evaluated: userspace derives the others. */
 		idx = 0;

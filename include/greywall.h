@@ -37,6 +37,8 @@
 #define GW_MAP_SRC_TRACK gw_src_track	/* struct gw_src_key -> struct gw_src_track */
 #define GW_MAP_SRC_HALFOPEN gw_src_halfopen /* LRU: struct gw_src_key -> struct gw_src_halfopen */
 #define GW_MAP_EVENTS gw_events		/* ringbuf of struct gw_event */
+#define GW_MAP_COUNTERS gw_counters	/* percpu array: __u32 counter slot -> struct gw_counters */
+#define GW_MAP_COUNTERS_SPILL gw_counters_spill /* percpu hash: slots beyond gw_counters' */
 
 #define __GW_STR(x) #x
 #define GW_MAP_NAME(m) __GW_STR(m)
@@ -46,6 +48,14 @@
 #define GW_MAX_RULES 256		/* compiled rules, evaluated in order */
 #define GW_HOSTS_MAX_DEFAULT 2097152	/* host map capacity (all tables) */
 #define GW_PREFIX_MAX_DEFAULT 524288	/* per-family prefix trie capacity */
+/* Counter slots: one per entry of the host map and the tries at most. */
+#define GW_COUNTER_SLOTS_MAX (GW_HOSTS_MAX_DEFAULT + 2 * GW_PREFIX_MAX_DEFAULT)
+/*
+ * Slots in gw_counters, the per-CPU array (slot 0 unused) when greywalld
+ * makes it: 4 MiB per CPU. greywalld makes it larger when the slots in use
+ * outgrow it; until then slots beyond it count in gw_counters_spill.
+ */
+#define GW_COUNTER_ARRAY_DEFAULT 65536
 #define GW_OUTBOUND_MAX 16384		/* SMTP destinations recorded between two drains */
 /*
  * gw_flows' slots, a power of two (see struct gw_flow_conf): 8 MiB. A SYN
@@ -153,11 +163,15 @@ struct gw_counters {
  * effective membership: the entry's own tables OR-ed with those of every
  * prefix that covers it (userspace keeps that invariant), so the data path
  * needs one host lookup, and one trie lookup only on a host miss.
- * Counters are updated by the data path with atomic adds.
+ * `counter` is the entry's slot in gw_counters, given by userspace to
+ * entries in a `counters` table only (0: none). The counters themselves
+ * are per CPU: a drop writes its own CPU's copy, no atomic operation, no
+ * cache line shared between CPUs; userspace sums the copies.
  */
 struct gw_entry {
 	__u64 tables;
-	struct gw_counters counters;
+	__u32 counter;
+	__u32 pad;
 };
 
 /* Actions of a compiled rule. */
@@ -250,11 +264,24 @@ enum gw_rule_index_key {
 	GW_RIX_DST_POS,
 	GW_RIX_DST_NEG,
 	GW_RIX_IF_ANY,		/* rules without `on IF` */
+	GW_RIX_FIRST_QUICK,	/* the leading quick rules on source tables alone (below) */
 	GW_RIX_BASE = 16,
 	GW_RIX_SRC_TABLE = GW_RIX_BASE + 24,	/* + table: rules whose from <...> has it */
 	GW_RIX_DST_TABLE = GW_RIX_SRC_TABLE + GW_MAX_TABLES,
 	GW_RIX_MAX = GW_RIX_DST_TABLE + GW_MAX_TABLES,
 };
+
+/*
+ * GW_RIX_FIRST_QUICK: the first quick rules of the ruleset, in order, while
+ * each matches on source tables alone (`block drop quick from <t>`: no
+ * protocol, port, interface, family, flags, destination or negation), up to
+ * GW_FIRST_QUICK_MAX of them. bits[i] is rule i's source tables (0: no
+ * such rule), byte i of bits[GW_FIRST_QUICK_MAX] its index. A source in
+ * one of those tables is decided by the first rule whose tables it is in,
+ * without the rule index: no quick rule before that one can match (each
+ * would have to match on its tables too), and a matching quick rule wins.
+ */
+#define GW_FIRST_QUICK_MAX 3
 
 /*
  * The TCP ports of rules that track flows, per generation, in gw_flow_ports:
@@ -574,6 +601,12 @@ enum gw_stat {
 	GW_STAT_FRAGMENT_OFFSET1, /* IPv4 fragments at offset 1 (overwrite the TCP flags) */
 	GW_STAT_IPV6_CHAIN,	/* IPv6 extension chains too long or cut short */
 	GW_STAT_SHORT_HEADER,	/* unfragmented TCP/UDP with the header cut short */
+	/*
+	 * Flows a SYN started in gw_flows, counted once the flow is written:
+	 * while it stays the same and the last sweep left no flow, the sweeper
+	 * knows the table is empty without reading it.
+	 */
+	GW_STAT_FLOWS_CREATED,
 	GW_STAT_MAX,
 };
 
@@ -610,7 +643,8 @@ enum gw_config_flag {
 _Static_assert(sizeof(struct gw_addr) == 16, "gw_addr is a map key ABI");
 _Static_assert(sizeof(struct gw_lpm4_key) == 8, "gw_lpm4_key is a map key ABI");
 _Static_assert(sizeof(struct gw_lpm6_key) == 20, "gw_lpm6_key is a map key ABI");
-_Static_assert(sizeof(struct gw_entry) == 72, "gw_entry is a map value ABI");
+_Static_assert(sizeof(struct gw_entry) == 16, "gw_entry is a map value ABI");
+_Static_assert(sizeof(struct gw_counters) == 64, "gw_counters is a map value ABI");
 _Static_assert(sizeof(struct gw_rule) == 56, "gw_rule is a map value ABI");
 _Static_assert(sizeof(struct gw_rule_stats) == 40, "gw_rule_stats is a map value ABI");
 _Static_assert(sizeof(struct gw_flow_tuple) == 8 * GW_FLOW_SEED_WORDS,

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "lib/addr.h"
+#include "datapath/counters.h"
 #include "datapath/datapath.h"
 #include "datapath/mapindex.h"
 #include "datapath/ruleindex.h"
@@ -102,6 +103,8 @@ static int fx_config_fd(void)
 
 /* The index the fixture keeps in step with what fx_put() writes, as tables.c does. */
 static struct mapindex fx_index;
+/* Counter slots as tables.c gives them, through the same module. */
+static struct counter_slots fx_slots;
 static bool fx_index_on = true;
 static uint64_t fx_extra_flags;	/* GW_CFG_FLAGS bits a test sets besides the index's */
 
@@ -120,6 +123,9 @@ void fx_reset(void)
 	map_clear(xdp_skel->maps.gw_hosts);
 	map_clear(xdp_skel->maps.gw_prefix4);
 	map_clear(xdp_skel->maps.gw_prefix6);
+	array_zero(xdp_skel->maps.gw_counters, true);
+	map_clear(xdp_skel->maps.gw_counters_spill);
+	counter_slots_forget(&fx_slots);
 	array_zero(xdp_skel->maps.gw_rules, false);
 	array_zero(xdp_skel->maps.gw_rule_stats, true);
 	array_zero(xdp_skel->maps.gw_stats, true);
@@ -177,9 +183,9 @@ static int entry_key(const char *text, struct bpf_map **map, uint8_t key[20])
 	return 0;
 }
 
-int fx_put(const char *addr, uint64_t tables)
+int fx_put_slot(const char *addr, uint64_t tables, uint32_t slot)
 {
-	struct gw_entry e = { .tables = tables };
+	struct gw_entry e = { .tables = tables, .counter = slot };
 	struct bpf_map *map;
 	uint8_t key[20] = { 0 };
 
@@ -197,6 +203,29 @@ int fx_put(const char *addr, uint64_t tables)
 	return err;
 }
 
+int fx_put(const char *addr, uint64_t tables)
+{
+	uint32_t slot;
+	int err = counter_slots_take(&fx_slots, &slot);
+
+	return err ? err : fx_put_slot(addr, tables, slot);
+}
+
+int fx_del(const char *addr)
+{
+	struct bpf_map *map;
+	uint8_t key[20] = { 0 };
+	struct gw_entry e;
+
+	if (entry_key(addr, &map, key))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(bpf_map__fd(map), key, &e) ||
+	    bpf_map_delete_elem(bpf_map__fd(map), key))
+		return -errno;
+	counter_slots_give(&fx_slots, e.counter);
+	return 0;
+}
+
 void fx_put_all(const struct fx_entry *entries)
 {
 	for (; entries && entries->addr; entries++)
@@ -212,6 +241,35 @@ int fx_get(const char *addr, struct gw_entry *out)
 	if (entry_key(addr, &map, key))
 		return -EINVAL;
 	return bpf_map_lookup_elem(bpf_map__fd(map), key, out) ? -errno : 0;
+}
+
+int fx_counters(const char *addr, struct gw_counters *out)
+{
+	struct gw_entry e;
+	int err = fx_get(addr, &e);
+
+	memset(out, 0, sizeof(*out));
+	return err ? err : counter_slots_read(&fx_slots, e.counter, out);
+}
+
+int fx_counters_cpu(const char *addr, int cpu, struct gw_counters *out)
+{
+	struct gw_counters values[fx_slots.ncpus];
+	struct gw_entry e;
+	int err = fx_get(addr, &e);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	if (!e.counter || cpu < 0 || cpu >= fx_slots.ncpus)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(e.counter < fx_slots.array_slots
+					? bpf_map__fd(xdp_skel->maps.gw_counters)
+					: bpf_map__fd(xdp_skel->maps.gw_counters_spill),
+				&e.counter, values))
+		return -errno;
+	*out = values[cpu];
+	return 0;
 }
 
 void fx_config(enum gw_config_key key, uint64_t value)
@@ -626,10 +684,10 @@ static void run_case_mode(const struct xdp_case *c, bool index)
 	CHECK_INT(fx_stat(GW_STAT_PASS) + fx_stat(GW_STAT_DROP) + (verdict == XDP_TX),
 		  fx_stat(GW_STAT_PACKETS), "%s: pass + drop + tx = packets", desc);
 	for (const struct fx_counter_expect *e = c->counters; e->addr; e++) {
-		struct gw_entry entry;
+		struct gw_counters counted;
 		bool ok;
 
-		if (fx_get(e->addr, &entry)) {
+		if (fx_counters(e->addr, &counted)) {
 			CHECK(0, "%s: entry %s still present", desc, e->addr);
 			continue;
 		}
@@ -637,12 +695,11 @@ static void run_case_mode(const struct xdp_case *c, bool index)
 		for (int d = 0; d < GW_DIR_MAX; d++) {
 			uint64_t p = d == e->dir ? e->packets : 0;
 
-			ok = ok && entry.counters.packets[d] == p &&
-			     entry.counters.bytes[d] == p * len;
+			ok = ok && counted.packets[d] == p && counted.bytes[d] == p * len;
 		}
 		CHECK(ok, "%s: counters of %s (dir %d: %llu packets / %llu bytes)", desc,
-		      e->addr, e->dir, (unsigned long long)entry.counters.packets[e->dir],
-		      (unsigned long long)entry.counters.bytes[e->dir]);
+		      e->addr, e->dir, (unsigned long long)counted.packets[e->dir],
+		      (unsigned long long)counted.bytes[e->dir]);
 	}
 	for (const struct fx_rule_expect *e = c->rule_stats; e->rule; e++) {
 		struct gw_rule_stats st = fx_rule_stats((uint32_t)e->rule - 1);
@@ -708,6 +765,8 @@ static int fixture_setup(void)
 	if (!err)
 		err = bpf_map__set_max_entries(xdp_skel->maps.gw_events, FX_EVENTS_BYTES);
 	if (!err)
+		err = bpf_map__set_max_entries(xdp_skel->maps.gw_counters, FX_COUNTER_ARRAY);
+	if (!err)
 		err = gw_xdp__load(xdp_skel);
 	if (err)
 		return err;
@@ -734,6 +793,9 @@ static int fixture_setup(void)
 
 		err = mapindex_init(&fx_index, &maps);
 	}
+	if (!err)
+		err = counter_slots_init(&fx_slots, bpf_map__fd(xdp_skel->maps.gw_counters),
+					 bpf_map__fd(xdp_skel->maps.gw_counters_spill));
 	if (err)
 		return err;
 	fx_ring = ring_buffer__new(bpf_map__fd(xdp_skel->maps.gw_events), take_event, NULL, NULL);

@@ -45,8 +45,19 @@ struct fx_entry {
 
 /* Clear every map and the config: each case starts from nothing. */
 void fx_reset(void);
-/* Put addr (host -> gw_hosts, CIDR -> a trie) with tables; 0 or -errno. */
+/*
+ * Put addr (host -> gw_hosts, CIDR -> a trie) with tables and a counter
+ * slot of its own, as greywalld gives entries of `counters` tables (the
+ * cases say which tables count, GW_CFG_COUNTER_TABLES); 0 or -errno.
+ */
 int fx_put(const char *addr, uint64_t tables);
+/* The same with the given counter slot (0: none, as greywalld gives other entries). */
+int fx_put_slot(const char *addr, uint64_t tables, uint32_t slot);
+/*
+ * Remove addr's entry and give its counter slot back, as greywalld removes
+ * an entry (the index keeps marking it: a lookup misses); 0 or -errno.
+ */
+int fx_del(const char *addr);
 /* Put a list of entries terminated by addr == NULL. */
 void fx_put_all(const struct fx_entry *entries);
 /* Install rules[0..n-1] and set GW_CFG_NRULES. */
@@ -58,6 +69,10 @@ void fx_set_flags(uint64_t flags);
 void fx_index_mode(bool on);
 /* Read an entry back by its exact key (host or CIDR); 0 or -errno. */
 int fx_get(const char *addr, struct gw_entry *out);
+/* An entry's counters summed over the CPUs (zero without a slot); 0 or -errno. */
+int fx_counters(const char *addr, struct gw_counters *out);
+/* One CPU's copy of an entry's counters; -ENOENT without a slot. */
+int fx_counters_cpu(const char *addr, int cpu, struct gw_counters *out);
 /* Sums over CPUs. */
 uint64_t fx_stat(enum gw_stat stat);
 /* Packets dropped before the rules (the scrub's stats), whatever the reason. */
@@ -87,6 +102,11 @@ int fx_run_sk_lookup(struct bpf_sk_lookup *ctx);
  */
 #define FX_FLOWS_MAX 4096
 #define FX_EVENTS_BYTES 4096
+/*
+ * Slots of the fixture's gw_counters (slot 0 unused): a case with more
+ * counted entries than that counts the rest in gw_counters_spill.
+ */
+#define FX_COUNTER_ARRAY 8
 
 /*
  * Flow tracking (bpf/flow.h). fx_clock() sets the data path's clock in

@@ -660,6 +660,8 @@ SELFTEST(flows_table_full)
 					  "%s: GW_STAT_FLOWS_FULL_DROPS", env.desc);
 				CHECK_INT(fx_stat(GW_STAT_FLOWS_EVICTED), 0, "%s: none evicted",
 					  env.desc);
+				CHECK_INT(fx_stat(GW_STAT_FLOWS_CREATED), 0, "%s: none created",
+					  env.desc);
 				CHECK(flow_get(&env, 1001, &f) == -ENOENT, "%s: no flow", env.desc);
 				CHECK_INT(flows_used(), FX_FLOWS_MAX, "%s: every flow kept",
 					  env.desc);
@@ -672,6 +674,8 @@ SELFTEST(flows_table_full)
 				  "%s: a second one is refused (max-src-conn 1)", env.desc);
 			CHECK_INT(fx_stat(GW_STAT_FLOWS_EVICTED), 2, "%s: two slots taken over",
 				  env.desc);
+			CHECK_INT(fx_stat(GW_STAT_FLOWS_CREATED), 2,
+				  "%s: two flows created (the sweeper's idle check)", env.desc);
 			CHECK_INT(fx_stat(GW_STAT_FLOWS_FULL_DROPS), 0, "%s: no SYN dropped",
 				  env.desc);
 			CHECK_INT(fx_stat(GW_STAT_HANDSHAKES), 1, "%s: one counted", env.desc);

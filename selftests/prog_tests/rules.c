@@ -166,6 +166,92 @@ SELFTEST(rules)
 	FX_RUN_CASES(rule_cases);
 }
 
+/*
+ * The leading quick rules that match on source tables alone decide their
+ * sources without the rule index (GW_RIX_FIRST_QUICK): the same verdicts
+ * and rule counters as the index gives, and the index still decides where
+ * the chain stops (a quick rule with any other condition, a negation, more
+ * than GW_FIRST_QUICK_MAX of them).
+ */
+#define QUICK_FROM(act, tables, ...) RULE(act, .src_tables = (tables), .flags = GW_RULE_QUICK, \
+					  __VA_ARGS__)
+#define T_FOURTH (1ULL << 6)
+
+static const struct xdp_case first_quick_cases[] = {
+	{ "first quick: a source in two chained tables: the first rule decides", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK | T_OTHER } },
+	  { QUICK_FROM(PASS_ACT, T_OTHER), QUICK_FROM(BLK, T_BLOCK), RULE(BLK) }, 3, 0, 0,
+	  XDP_PASS, { FX_STAT(GW_STAT_PASS, 1) }, {}, { R(0, 1, 1), R(1, 0, 0), R(2, 0, 0) } },
+	{ "first quick: a source in the second chained table only", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } },
+	  { QUICK_FROM(PASS_ACT, T_OTHER), QUICK_FROM(BLK, T_BLOCK), RULE(PASS_ACT) }, 3, 0,
+	  T_BLOCK, XDP_DROP, { FX_STAT(GW_STAT_DROP, 1) },
+	  { { "198.51.100.7", GW_DIR_IN_BLOCK, 1 } }, { R(0, 1, 0), R(1, 1, 1), R(2, 0, 0) } },
+	{ "first quick: IPv6 source in a listed /48", TCP6(), 0,
+	  { { "2001:db8:1::/48", T_BLOCK } }, { QUICK_FROM(BLK, T_BLOCK), RULE(PASS_ACT) }, 2, 0,
+	  T_BLOCK, XDP_DROP, { FX_STAT(GW_STAT_PREFIX_HIT, 1), FX_STAT(GW_STAT_DROP, 1) },
+	  { { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 1 } }, { R(0, 1, 1), R(1, 0, 0) } },
+	{ "first quick: behind two VLAN tags", TCP4(.nvlan = 2, .vlan_tpid = { 0x88a8, 0 },
+						       .vlan_id = { 10, 20 }),
+	  0, { { "198.51.100.7", T_BLOCK } }, { QUICK_FROM(BLK, T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  {}, {}, { R(0, 1, 1) } },
+	{ "first quick: IPv6 with extension headers", TCP6(.next = 2, .ext = { 0, 60 }), 0,
+	  { { "2001:db8:1::7", T_BLOCK } }, { QUICK_FROM(BLK, T_BLOCK) }, 1, 0, 0, XDP_DROP,
+	  { FX_STAT(GW_STAT_IPV6_EXT, 1) }, {}, { R(0, 1, 1) } },
+	{ "first quick: non-quick rules before it change nothing", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } },
+	  { RULE(PASS_ACT, .src_tables = T_BLOCK), QUICK_FROM(BLK, T_BLOCK) }, 2, 0, 0, XDP_DROP,
+	  {}, {}, { R(0, 1, 0), R(1, 1, 1) } },
+	{ "first quick: block return answers", TCP4(), 0, { { "198.51.100.7", T_BLOCK } },
+	  { QUICK_FROM(GW_ACT_BLOCK_RETURN, T_BLOCK) }, 1, 0, 0, XDP_TX,
+	  { FX_STAT(GW_STAT_RETURN_RST, 1) }, {}, { R(0, 1, 1) } },
+	{ "chain stops at a quick rule with a port: that rule still decides its port",
+	  TCP4(.dport = 110), 0, { { "198.51.100.7", T_BLOCK | T_OTHER } },
+	  { QUICK_FROM(PASS_ACT, T_OTHER, .dport_lo = 110, .dport_hi = 110),
+	    QUICK_FROM(BLK, T_BLOCK) },
+	  2, 0, 0, XDP_PASS, {}, {}, { R(0, 1, 1), R(1, 0, 0) } },
+	{ "chain stops at a quick rule with a port: other ports go on", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK | T_OTHER } },
+	  { QUICK_FROM(PASS_ACT, T_OTHER, .dport_lo = 110, .dport_hi = 110),
+	    QUICK_FROM(BLK, T_BLOCK) },
+	  2, 0, 0, XDP_DROP, {}, {}, { R(0, 1, 0), R(1, 1, 1) } },
+	{ "chain stops at a quick rule of one family: IPv4 goes on", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } },
+	  { QUICK_FROM(PASS_ACT, T_BLOCK, .flags = GW_RULE_QUICK | GW_RULE_INET6),
+	    QUICK_FROM(BLK, T_BLOCK) },
+	  2, 0, 0, XDP_DROP, {}, {}, { R(0, 1, 0), R(1, 1, 1) } },
+	{ "chain stops at a quick rule of one family: IPv6 matches it", TCP6(), 0,
+	  { { "2001:db8:1::7", T_BLOCK } },
+	  { QUICK_FROM(PASS_ACT, T_BLOCK, .flags = GW_RULE_QUICK | GW_RULE_INET6),
+	    QUICK_FROM(BLK, T_BLOCK) },
+	  2, 0, 0, XDP_PASS, {}, {}, { R(0, 1, 1), R(1, 0, 0) } },
+	{ "chain stops at a quick flags S/SA rule: a non-SYN goes on", TCP4(.tcp_flags = 0x10), 0,
+	  { { "198.51.100.7", T_BLOCK } },
+	  { QUICK_FROM(PASS_ACT, T_BLOCK, .flags = GW_RULE_QUICK | GW_RULE_FLAGS_S_SA),
+	    QUICK_FROM(BLK, T_BLOCK) },
+	  2, 0, 0, XDP_DROP, {}, {}, { R(0, 1, 0), R(1, 1, 1) } },
+	{ "chain stops at a negated quick rule", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK | T_OTHER } },
+	  { QUICK_FROM(BLK, T_OTHER, .flags = GW_RULE_QUICK | GW_RULE_SRC_NOT),
+	    QUICK_FROM(PASS_ACT, T_BLOCK) },
+	  2, 0, 0, XDP_PASS, {}, {}, { R(0, 1, 0), R(1, 1, 1) } },
+	{ "chain stops at a quick rule to <t>", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK }, { "203.0.113.1", T_OTHER } },
+	  { QUICK_FROM(PASS_ACT, T_BLOCK, .dst_tables = T_OTHER), QUICK_FROM(BLK, T_BLOCK) }, 2,
+	  0, 0, XDP_PASS, {}, {}, { R(0, 1, 1), R(1, 0, 0) } },
+	{ "a fourth source-only quick rule is the index's", TCP4(), 0,
+	  { { "198.51.100.7", T_BLOCK } },
+	  { QUICK_FROM(BLK, T_OTHER), QUICK_FROM(BLK, T_THIRD), QUICK_FROM(BLK, T_FOURTH),
+	    QUICK_FROM(PASS_ACT, T_BLOCK), RULE(BLK) },
+	  5, 0, 0, XDP_PASS, {}, {},
+	  { R(0, 1, 0), R(1, 1, 0), R(2, 1, 0), R(3, 1, 1), R(4, 0, 0) } },
+};
+
+SELFTEST(rules_first_quick)
+{
+	FX_RUN_CASES(first_quick_cases);
+}
+
 /* Stats accumulate across packets; the deciding rule counts packets and bytes. */
 SELFTEST(rule_stats_accumulate)
 {

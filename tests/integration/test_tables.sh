@@ -120,7 +120,9 @@ check_output "the table file was written back" "192.0.2.66
 
 out=$(bpftool map dump pinned "$GW_BPFFS/greywall/gw_hosts" 2>&1)
 echo "$out" | grep -q '"tables":' ; ok $? "bpftool map dump shows named fields (BTF)"
-echo "$out" | grep -q '"counters":' ; ok $? "bpftool shows the counters struct"
+echo "$out" | grep -q '"counter":' ; ok $? "bpftool shows each entry's counter slot"
+out=$(bpftool map dump pinned "$GW_BPFFS/greywall/gw_counters" 2>&1)
+echo "$out" | grep -q '"packets":' ; ok $? "bpftool shows the per-CPU counters of the counted entries"
 
 out=$(ctl status)
 echo "$out" | grep -Eq "^interface veth0: xdp attached \((native|generic), (libxdp dispatcher|single program)\), tc egress attached$"

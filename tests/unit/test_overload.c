@@ -33,7 +33,7 @@
 
 #define NS SWEEPER_NSEC
 
-static int flows_fd, src_fd, halfopen_fd, config_fd, conf_fd;
+static int flows_fd, src_fd, halfopen_fd, config_fd, conf_fd, stats_fd;
 
 /* gw_flows' slots here: a power of two, few enough to clear quickly. */
 #define TEST_FLOW_SLOTS 1024
@@ -416,6 +416,71 @@ static void test_sweep_adaptive(const struct config *cfg)
 	clear_maps();
 }
 
+/* Set GW_STAT_FLOWS_CREATED to n, on the first CPU (the data path counts on its own). */
+static void set_flows_created(uint64_t n)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t values[ncpus > 0 ? ncpus : 1];
+	uint32_t key = GW_STAT_FLOWS_CREATED;
+
+	memset(values, 0, sizeof(values));
+	values[0] = n;
+	bpf_map_update_elem(stats_fd, &key, values, BPF_ANY);
+}
+
+/*
+ * The idle sweep: the flow table is read while a flow may be in it, and
+ * not once a sweep left none and no flow has been counted since; source
+ * entries are swept either way.
+ */
+static void test_sweep_watched(const struct config *cfg)
+{
+	struct gw_flow_tuple k = flow_tuple("198.51.100.7", 1000, 110);
+	struct sweeper_watch w = { 0 };
+	uint64_t now = 400000 * NS;
+	struct sweeper_result res;
+	bool skipped;
+
+	clear_maps();
+	set_flows_created(7);
+	CHECK(!sweeper_run_watched(&w, stats_fd, flows_fd, src_fd, halfopen_fd, cfg, now, &res,
+				   &skipped) && !skipped,
+	      "watched: nothing known at start: the table is read");
+	CHECK(w.empty, "watched: and found empty");
+	CHECK(!sweeper_run_watched(&w, stats_fd, flows_fd, src_fd, halfopen_fd, cfg, now, &res,
+				   &skipped) && skipped,
+	      "watched: empty, no flow created since: not read");
+	/* The data path writes a flow, then counts it. */
+	put_flow(&k, GW_FLOW_SYN, 4, 0, now);
+	set_flows_created(8);
+	CHECK(!sweeper_run_watched(&w, stats_fd, flows_fd, src_fd, halfopen_fd, cfg, now + NS,
+				   &res, &skipped) && !skipped && res.flows == 1 &&
+		      !res.flows_expired,
+	      "watched: a flow created: read, the flow seen and kept");
+	CHECK(!sweeper_run_watched(&w, stats_fd, flows_fd, src_fd, halfopen_fd, cfg, now + 2 * NS,
+				   &res, &skipped) && !skipped && res.flows == 1,
+	      "watched: read again while the flow lives");
+	CHECK(!sweeper_run_watched(&w, stats_fd, flows_fd, src_fd, halfopen_fd, cfg,
+				   now + 200 * NS, &res, &skipped) &&
+		      !skipped && res.flows_expired == 1,
+	      "watched: the flow expires on time (tcp.first)");
+	CHECK(w.empty, "watched: the sweep left the table empty");
+	put_source("198.51.100.8", 4, 0, 0, 0, 0);
+	CHECK(!sweeper_run_watched(&w, stats_fd, flows_fd, src_fd, halfopen_fd, cfg,
+				   now + 201 * NS, &res, &skipped) &&
+		      skipped && res.sources_deleted == 1,
+	      "watched: table not read, an idle source entry deleted all the same");
+	/* A flow written behind the last pass was counted after it: the count moved. */
+	put_flow(&k, GW_FLOW_SYN, 4, 0, now + 201 * NS);
+	set_flows_created(9);
+	CHECK(!sweeper_run_watched(&w, stats_fd, flows_fd, src_fd, halfopen_fd, cfg,
+				   now + 202 * NS, &res, &skipped) &&
+		      !skipped && res.flows == 1,
+	      "watched: a flow created while the table was skipped is seen");
+	clear_maps();
+	set_flows_created(0);
+}
+
 /* A flush request for a source: rule < 0 means flush global. */
 static struct flush_request flush_of(const char *source, int rule)
 {
@@ -664,7 +729,7 @@ static const char pop3_conf[] =
 static void test_overload_apply(void)
 {
 	static char dir[] = "/tmp/gw-overload-XXXXXX";
-	struct tables_maps maps = { -1, -1, -1, { -1, -1, -1, -1 } };
+	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1 } };
 	struct daemon d = { .epoll_fd = -1 };
 	struct gw_flow_tuple pop = flow_tuple("198.51.100.7", 3001, 110),
 			     ssh = flow_tuple("198.51.100.7", 3002, 22),
@@ -901,6 +966,7 @@ int main(void)
 	halfopen_fd = bpf_map__fd(skel->maps.gw_src_halfopen);
 	config_fd = bpf_map__fd(skel->maps.gw_config);
 	conf_fd = bpf_map__fd(skel->maps.data_flowconf);
+	stats_fd = bpf_map__fd(skel->maps.gw_stats);
 
 	test_rate_and_timeouts();
 	test_clock();
@@ -915,6 +981,7 @@ int main(void)
 			   &empty, err, sizeof(err));
 	test_sweep(&empty);
 	test_sweep_adaptive(&empty);
+	test_sweep_watched(&empty);
 	config_free(&empty);
 	test_flush_flows();
 	test_sock_destroy();

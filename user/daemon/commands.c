@@ -735,6 +735,7 @@ static int cmd_stats(struct daemon *d, struct control_request *req)
 		[GW_STAT_FRAGMENT_OFFSET1] = "fragment-offset1-drops",
 		[GW_STAT_IPV6_CHAIN] = "ipv6-chain-drops",
 		[GW_STAT_SHORT_HEADER] = "short-header-drops",
+		[GW_STAT_FLOWS_CREATED] = "flows-created",
 	};
 	struct sweeper_fill fill;
 

@@ -13,6 +13,7 @@
 #include "datapath/datapath.h"
 #include "datapath/overload.h"
 #include "datapath/queues.h"
+#include "datapath/sweeper.h"
 #include "store/store.h"
 #include "tables/tables.h"
 
@@ -39,6 +40,7 @@ struct daemon {
 	struct policy *policy;	/* the policy service; NULL without a policy block */
 	struct queues queues;	/* the config's queues' last measurements */
 	struct overload overload; /* the overload event ring; its ring NULL outside the loop */
+	struct sweeper_watch sweep_watch; /* whether the flow table is known empty */
 	int control_fd;		/* the control socket listening; -1 */
 	int epoll_fd;		/* the event loop's, for descriptors that come and go; -1 */
 	int64_t started;

@@ -73,6 +73,7 @@ static void handle_client(struct daemon *d, int listen_fd)
 static void sweep(struct daemon *d)
 {
 	struct sweeper_result res;
+	bool idle;
 	uint64_t now;
 	int ret;
 
@@ -83,7 +84,8 @@ static void sweep(struct daemon *d)
 	ret = sweeper_flow_tick(d->dp.flow_conf, now);
 	if (ret)
 		log_err("flow clock tick: %s", strerror(-ret));
-	ret = sweeper_run(d->dp.flows, d->dp.src_track, d->dp.src_halfopen, &d->cfg, now, &res);
+	ret = sweeper_run_watched(&d->sweep_watch, d->dp.stats, d->dp.flows, d->dp.src_track,
+				  d->dp.src_halfopen, &d->cfg, now, &res, &idle);
 	if (ret)
 		log_err("flow sweep: %s", strerror(-ret));
 	if (res.flows_expired || res.sources_deleted)

@@ -41,7 +41,8 @@ static const struct {
 	PINNED(GW_MAP_OUTBOUND, outbound),	PINNED(GW_MAP_FLOWS, flows),
 	PINNED(GW_MAP_SRC_TRACK, src_track),	PINNED(GW_MAP_EVENTS, events),
 	PINNED(GW_MAP_FLOW_CONF, flow_conf),	PINNED(GW_MAP_FLOW_PORTS, flow_ports),
-	PINNED(GW_MAP_SRC_HALFOPEN, src_halfopen),
+	PINNED(GW_MAP_SRC_HALFOPEN, src_halfopen), PINNED(GW_MAP_COUNTERS, counters),
+	PINNED(GW_MAP_COUNTERS_SPILL, counters_spill),
 #undef PINNED
 };
 
@@ -90,7 +91,16 @@ static const char *pin_name(const struct bpf_map *map)
 	return NULL;
 }
 
-/* Point every shared map of obj at its pin so all objects share them. */
+/* Whether map is gw_counters, whose size greywalld chooses. */
+static bool is_counter_array(const struct bpf_map *map)
+{
+	return !strcmp(bpf_map__name(map), GW_MAP_NAME(GW_MAP_COUNTERS));
+}
+
+/*
+ * Point every shared map of obj at its pin so all objects share them. A
+ * pinned gw_counters keeps its size: obj's takes it.
+ */
 static int set_pin_paths(struct bpf_object *obj, const char *dir)
 {
 	struct bpf_map *map;
@@ -104,6 +114,17 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 		err = datapath_pin_path(path, sizeof(path), dir, pin_name(map));
 		if (!err)
 			err = bpf_map__set_pin_path(map, path);
+		if (!err && is_counter_array(map)) {
+			struct bpf_map_info info = { 0 };
+			uint32_t info_len = sizeof(info);
+			int fd = bpf_obj_get(path);
+
+			if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len) &&
+			    info.type == bpf_map__type(map))
+				err = bpf_map__set_max_entries(map, info.max_entries);
+			if (fd >= 0)
+				close(fd);
+		}
 		if (err)
 			return err;
 	}
@@ -132,7 +153,7 @@ static int pin_stale(int fd, const struct bpf_map *map)
 		return -errno;
 	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
 	    info.value_size != bpf_map__value_size(map) ||
-	    info.max_entries != bpf_map__max_entries(map) ||
+	    (info.max_entries != bpf_map__max_entries(map) && !is_counter_array(map)) ||
 	    info.map_flags != bpf_map__map_flags(map))
 		return 1;
 	if (strcmp(pin_name(map), GW_MAP_NAME(GW_MAP_FLOW_CONF)))

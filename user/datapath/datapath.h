@@ -41,6 +41,8 @@ struct datapath {
 	int hosts;
 	int prefix4;
 	int prefix6;
+	int counters;
+	int counters_spill;
 	int rules;
 	int rule_stats;
 	int stats;

@@ -44,6 +44,35 @@ static bool rule_matches_base(const struct gw_rule *r, uint32_t family6, uint32_
 	return true;
 }
 
+/*
+ * Whether quick rule r matches on its source tables alone: a packet from
+ * a source in one of them matches it whatever else the packet is.
+ */
+static bool rule_source_only(const struct gw_rule *r)
+{
+	const uint32_t other = GW_RULE_SRC_NOT | GW_RULE_DST_NOT | GW_RULE_INET | GW_RULE_INET6 |
+			       GW_RULE_FLAGS_S_SA;
+
+	return r->src_tables && !(r->flags & other) && !r->dst_tables && !r->proto_mask &&
+	       !r->ifindex && r->dport_lo == 0 && r->dport_hi == 65535;
+}
+
+/* GW_RIX_FIRST_QUICK: the leading quick rules that match on source tables alone. */
+static void compile_first_quick(struct gw_ruleset *rs, const struct gw_rule *rules, uint32_t n)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n && k < GW_FIRST_QUICK_MAX; i++) {
+		if (!(rules[i].flags & GW_RULE_QUICK))
+			continue;
+		if (!rule_source_only(&rules[i]))
+			break;
+		rs->bits[k] = rules[i].src_tables;
+		rs->bits[GW_FIRST_QUICK_MAX] |= (uint64_t)i << (8 * k);
+		k++;
+	}
+}
+
 /* One address side (source or destination) of the index. */
 static void compile_side(struct gw_ruleset *ix, uint32_t i, uint64_t tables, bool negated,
 			 uint32_t key_none, uint32_t key_table)
@@ -202,6 +231,7 @@ int ruleindex_publish(const struct ruleindex_maps *maps, const struct gw_rule *r
 		flags |= GW_RULE_META_NEED_SRC;
 	ix[GW_RIX_META].bits[0] = n;
 	ix[GW_RIX_META].bits[1] = flags;
+	compile_first_quick(&ix[GW_RIX_FIRST_QUICK], rules, n);
 
 	err = write_array(maps->index, gen * GW_RIX_MAX, ix, sizeof(*ix), GW_RIX_MAX);
 	if (!err)

@@ -8,6 +8,7 @@
  * once, in a race of microseconds against an entry that timed out.
  */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,21 +438,69 @@ static int sweep_source(void *ctx, const void *key, void *value)
 	return 0;
 }
 
-int sweeper_run(int flows_fd, int src_track_fd, int halfopen_fd, const struct config *cfg,
-		uint64_t now_ns, struct sweeper_result *out)
+/* One sweep; the flow table's only when flows. */
+static int sweep_maps(int flows_fd, int src_track_fd, int halfopen_fd, const struct config *cfg,
+		      uint64_t now_ns, struct sweeper_result *out, bool flows)
 {
 	struct sweep s = { flows_fd, src_track_fd, halfopen_fd, cfg, now_ns, out, 0 };
-	int ret;
+	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	/* A pass over the mapped table first: the timeouts adapt to its fill. */
-	ret = sweeper_flow_fill(flows_fd, &out->fill);
-	if (!ret)
+	if (flows)
+		ret = sweeper_flow_fill(flows_fd, &out->fill);
+	if (!ret && flows)
 		ret = sweeper_flow_foreach(flows_fd, sweep_flow, &s);
 	if (!ret)
 		ret = sweeper_map_foreach(src_track_fd, sizeof(struct gw_src_key),
 					  sizeof(struct gw_src_track), BPF_F_LOCK, sweep_source, &s);
 	return ret ? ret : s.error;
+}
+
+int sweeper_run(int flows_fd, int src_track_fd, int halfopen_fd, const struct config *cfg,
+		uint64_t now_ns, struct sweeper_result *out)
+{
+	return sweep_maps(flows_fd, src_track_fd, halfopen_fd, cfg, now_ns, out, true);
+}
+
+/* GW_STAT_FLOWS_CREATED summed over the CPUs. */
+static int flows_created(int stats_fd, uint64_t *out)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t key = GW_STAT_FLOWS_CREATED;
+	uint64_t *values;
+	int ret = 0;
+
+	*out = 0;
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	values = calloc((size_t)ncpus, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(stats_fd, &key, values))
+		ret = -errno;
+	for (int i = 0; !ret && i < ncpus; i++)
+		*out += values[i];
+	free(values);
+	return ret;
+}
+
+int sweeper_run_watched(struct sweeper_watch *w, int stats_fd, int flows_fd, int src_track_fd,
+			int halfopen_fd, const struct config *cfg, uint64_t now_ns,
+			struct sweeper_result *out, bool *skipped)
+{
+	uint64_t created;
+	int ret = flows_created(stats_fd, &created);
+
+	*skipped = !ret && w->empty && created == w->created;
+	w->empty = false;
+	ret = sweep_maps(flows_fd, src_track_fd, halfopen_fd, cfg, now_ns, out, !*skipped) ?: ret;
+	if (ret)
+		return ret;
+	/* Every slot free once the expired ones are: empty until a flow is counted. */
+	w->empty = *skipped || out->fill.free + out->flows_expired >= out->fill.slots;
+	w->created = created;
+	return 0;
 }
 
 struct moved_source {

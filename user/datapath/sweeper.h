@@ -178,6 +178,30 @@ int sweeper_run(int flows_fd, int src_track_fd, int halfopen_fd, const struct co
 		uint64_t now_ns, struct sweeper_result *out);
 
 /*
+ * What greywalld's sweeps know between two of them: whether gw_flows may
+ * hold a flow. Zeroed: nothing known yet (flows pinned by an earlier run).
+ */
+struct sweeper_watch {
+	bool empty;		/* the last sweep read the table and left no flow in it */
+	uint64_t created;	/* GW_STAT_FLOWS_CREATED, read before that sweep */
+};
+
+/*
+ * sweeper_run(), without reading the flow table while it is known empty:
+ * an idle greywalld reads one counter a second, not 8 MiB of slots.
+ * GW_STAT_FLOWS_CREATED (stats_fd, summed over the CPUs) is read before the
+ * sweep; unchanged since a sweep that left no flow, no flow has been made
+ * since. The data path counts a flow after writing it, so a flow the last
+ * sweep's pass missed (written behind it) had not been counted when the
+ * count was read: the count has moved since, and this sweep reads the
+ * table. Source entries are swept either way. *skipped: the flow table was
+ * not read. Returns 0 or -errno.
+ */
+int sweeper_run_watched(struct sweeper_watch *w, int stats_fd, int flows_fd, int src_track_fd,
+			int halfopen_fd, const struct config *cfg, uint64_t now_ns,
+			struct sweeper_result *out, bool *skipped);
+
+/*
  * After a reload: new_index[i] is the new compiled index of old rule i, or
  * -1 when that rule is gone (sweeper_rule_map()). Flows and source entries
  * of kept rules follow their rule; those of vanished rules are deleted. A

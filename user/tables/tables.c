@@ -171,6 +171,8 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 	t->limit_prefixes = cfg->limit_table_prefixes;
 	err = addrmap_init(&t->nodes, sizeof(struct table_node));
 	if (!err)
+		err = counter_slots_init(&t->counter_slots, maps->counters, maps->counters_spill);
+	if (!err)
 		err = addrmap_init(&t->unsaved, sizeof(struct unsaved_key));
 	if (!err)
 		err = addrmap_init(&t->group_removed, sizeof(struct unsaved_key));
@@ -185,6 +187,8 @@ int tables_init(struct tables *t, const struct config *cfg, struct store *st,
 
 		snprintf(tb->name, sizeof(tb->name), "%s", cfg->tables[i].name);
 		tb->flags = cfg->tables[i].flags;
+		if (tb->flags & CONFIG_TABLE_COUNTERS)
+			t->counted_tables |= 1ULL << i;
 		tb->timeout = cfg->tables[i].timeout;
 		if (cfg->tables[i].nfiles) {
 			tb->save_path = strdup(cfg->tables[i].files[0]);
@@ -211,6 +215,7 @@ void tables_free(struct tables *t)
 		free(t->table[i].save_path);
 	}
 	addrmap_free(&t->nodes);
+	counter_slots_free(&t->counter_slots);
 	addrmap_free(&t->unsaved);
 	addrmap_free(&t->group_removed);
 	addr_list_free(&t->changed);
@@ -419,7 +424,10 @@ static int map_key_for(const struct tables *t, const struct addr_prefix *p, unio
 	return t->maps.prefix6;
 }
 
-/* Current counters of a node from the map; zero when it has none. */
+/*
+ * Current counters of a node: its map entry's slot, summed over the CPUs;
+ * zero when it has no slot (in no `counters` table).
+ */
 static int node_read_counters(const struct tables *t, const struct addr_prefix *p,
 			      struct gw_counters *out)
 {
@@ -430,8 +438,25 @@ static int node_read_counters(const struct tables *t, const struct addr_prefix *
 	memset(out, 0, sizeof(*out));
 	if (bpf_map_lookup_elem(fd, &key, &entry))
 		return -errno;
-	*out = entry.counters;
-	return 0;
+	return counter_slots_read(&t->counter_slots, entry.counter, out);
+}
+
+/*
+ * The counter slot an entry of effective set tables_set should have, given
+ * the one it has (0: none): kept while the set has a `counters` table, a
+ * new one when it gains one, none when it has none. A slot that runs out
+ * leaves the entry enforced, without counters.
+ */
+static uint32_t node_counter_slot(struct tables *t, uint64_t tables_set, uint32_t had)
+{
+	uint32_t slot = 0;
+
+	if (!(tables_set & t->counted_tables))
+		return 0;
+	if (had)
+		return had;
+	counter_slots_take(&t->counter_slots, &slot);
+	return slot;
 }
 
 /*
@@ -644,11 +669,15 @@ uint64_t tables_lookup(const struct tables *t, const struct addr_prefix *addr)
 	return (node ? node->own : 0) | covering_membership(t, addr);
 }
 
-/* Write one node's entry; counters are carried over from the map. */
+/*
+ * Write one node's entry; its counter slot, and so its counters, are
+ * carried over from the map while it stays in a `counters` table.
+ */
 static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tables_set,
 		     bool exists)
 {
 	struct gw_entry entry = { .tables = tables_set };
+	uint32_t had = 0;
 	union map_key key;
 	int fd = map_key_for(t, p, &key);
 
@@ -656,10 +685,18 @@ static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tab
 		struct gw_entry old;
 
 		if (!bpf_map_lookup_elem(fd, &key, &old))
-			entry.counters = old.counters;
+			had = old.counter;
 	}
-	if (bpf_map_update_elem(fd, &key, &entry, BPF_ANY))
-		return -errno;
+	entry.counter = node_counter_slot(t, tables_set, had);
+	if (bpf_map_update_elem(fd, &key, &entry, BPF_ANY)) {
+		int err = -errno;
+
+		if (entry.counter != had)
+			counter_slots_give(&t->counter_slots, entry.counter);
+		return err;
+	}
+	if (had != entry.counter)
+		counter_slots_give(&t->counter_slots, had);
 	if (!addr_is_host(p))
 		return mapindex_net(&t->index, p, tables_set);
 	return exists ? 0 : mapindex_host(&t->index, p, true);
@@ -667,11 +704,15 @@ static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tab
 
 static int map_remove(struct tables *t, const struct addr_prefix *p, bool was_there)
 {
+	struct gw_entry old = { 0 };
 	union map_key key;
 	int fd = map_key_for(t, p, &key);
 
+	if (was_there && bpf_map_lookup_elem(fd, &key, &old))
+		old.counter = 0;
 	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 		return -errno;
+	counter_slots_give(&t->counter_slots, old.counter);
 	if (!was_there)
 		return 0;
 	if (!addr_is_host(p))
@@ -711,6 +752,7 @@ static int host_batch_flush(struct tables *t, struct host_batch *b)
 
 			if (node)
 				node->in_map = 0;
+			counter_slots_give(&t->counter_slots, b->values[done].counter);
 			drop_everywhere(t, &b->prefixes[done]);
 			t->map_write_failures++;
 			err = -ENOSPC;
@@ -776,6 +818,7 @@ static int node_apply(struct tables *t, const struct addr_prefix *p, struct host
 		addr_to_key(p, &batch->keys[i]);
 		memset(&batch->values[i], 0, sizeof(batch->values[i]));
 		batch->values[i].tables = want;
+		batch->values[i].counter = node_counter_slot(t, want, 0);
 		batch->prefixes[i] = *p;
 		node->in_map = want;
 		return batch->n == MAP_BATCH ? host_batch_flush(t, batch) : 0;
@@ -1149,8 +1192,16 @@ static int scan_map(struct tables *t, int fd, size_t key_size, int kind)
 		node = addrmap_get(&t->nodes, &p);
 		if (node) {
 			/* An exact key: the lookup answers with this very entry. */
-			if (!bpf_map_lookup_elem(fd, key, &entry))
-				node->in_map = entry.tables ? entry.tables : ~0ULL;
+			if (bpf_map_lookup_elem(fd, key, &entry))
+				continue;
+			node->in_map = entry.tables ? entry.tables : ~0ULL;
+			counter_slots_mark(&t->counter_slots, entry.counter);
+			/*
+			 * Its table gained or lost `counters` (a reload): rewritten
+			 * with a slot or without, whatever its membership.
+			 */
+			if (!entry.counter != !(entry.tables & t->counted_tables))
+				node->in_map = ~0ULL;
 			continue;
 		}
 		if (array_room(&stale, &cap, nstale + 1, key_size, 256)) {
@@ -1195,6 +1246,7 @@ int tables_sync_maps(struct tables *t)
 
 	for (size_t i = 0; addrmap_next(&t->nodes, &i, &key, &value);)
 		((struct table_node *)value)->in_map = 0;
+	counter_slots_forget(&t->counter_slots);
 	/*
 	 * Entries from an earlier run stay in place while the model is
 	 * compared with them: unchanged ones are not touched, changed ones
@@ -1205,6 +1257,9 @@ int tables_sync_maps(struct tables *t)
 		err = scan_map(t, t->maps.prefix4, sizeof(struct gw_lpm4_key), 4);
 	if (!err)
 		err = scan_map(t, t->maps.prefix6, sizeof(struct gw_lpm6_key), 6);
+	/* Counters of entries gone (stale ones, an earlier run's leftovers) go too. */
+	if (!err)
+		err = counter_slots_prune(&t->counter_slots);
 	if (!err)
 		err = apply_all(t, true);
 	if (!err || err == -ENOSPC) {
@@ -1322,7 +1377,8 @@ int tables_update_last_seen(struct tables *t, int64_t now)
 		struct gw_counters c;
 		uint64_t total = 0;
 
-		if (!node->in_map || node_read_counters(t, key, &c))
+		/* Only entries of `counters` tables have counters to read. */
+		if (!(node->in_map & t->counted_tables) || node_read_counters(t, key, &c))
 			continue;
 		for (int d = 0; d < GW_DIR_MAX; d++)
 			total += c.packets[d];

@@ -19,6 +19,7 @@
 #include "lib/addrmap.h"
 #include "config/config.h"
 #include "greywall.h"
+#include "datapath/counters.h"
 #include "datapath/mapindex.h"
 #include "store/store.h"
 
@@ -58,6 +59,8 @@ struct tables_maps {
 	int hosts;
 	int prefix4;
 	int prefix6;
+	int counters;			/* gw_counters, the per-CPU counters by slot */
+	int counters_spill;		/* gw_counters_spill, those of slots beyond it */
 	struct mapindex_maps index;	/* the first-level index in front of them */
 };
 
@@ -76,6 +79,9 @@ struct tables {
 	uint32_t prefix_lengths[2][129];
 	struct tables_maps maps;
 	struct mapindex index;
+	/* Counter slots of the entries in `counters` tables (the others have none). */
+	struct counter_slots counter_slots;
+	uint64_t counted_tables;	/* table bits of the `counters` tables */
 	struct store *store;		/* may be NULL (tests, const tables) */
 	uint32_t limit_hosts;
 	uint32_t limit_prefixes;
