@@ -25,11 +25,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <linux/if_packet.h>
-#include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/tcp.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -26,14 +26,17 @@
 
 /*
  * Ethernet + IPv4 or IPv6 (as src is) + a TCP SYN from src port 40000 to
- * dst4 or dst6 port dport, into buf (128 bytes at least); returns its length.
+ * dst4 or dst6 port dport, into buf (128 bytes at least), its checksums
+ * right (so that a stack it reaches takes it); returns its length.
  */
 static inline uint32_t bench_syn_frame(uint8_t *buf, const char *src, const char *dst4,
 				       const char *dst6, uint16_t dport)
 {
 	struct ethhdr *eth = (struct ethhdr *)buf;
 	struct tcphdr *tcp;
-	uint32_t len;
+	uint32_t len, sum;
+	/* The pseudo header's length and next header, as 16-bit words. */
+	uint16_t tail[2] = { htons(sizeof(*tcp)), htons(IPPROTO_TCP) };
 
 	memset(buf, 0, 128);
 	eth->h_dest[0] = 0x02;
@@ -51,6 +54,7 @@ static inline uint32_t bench_syn_frame(uint8_t *buf, const char *src, const char
 		inet_pton(AF_INET6, dst6, &ip6->daddr);
 		tcp = (struct tcphdr *)(ip6 + 1);
 		len = sizeof(*eth) + sizeof(*ip6) + sizeof(*tcp);
+		sum = checksum_add(&ip6->saddr, 32, 0);
 	} else {
 		struct iphdr *ip = (struct iphdr *)(eth + 1);
 
@@ -66,6 +70,7 @@ static inline uint32_t bench_syn_frame(uint8_t *buf, const char *src, const char
 		ip->check = htons(checksum(ip, sizeof(*ip), 0));
 		tcp = (struct tcphdr *)(ip + 1);
 		len = sizeof(*eth) + sizeof(*ip) + sizeof(*tcp);
+		sum = checksum_add(&ip->saddr, 8, 0);
 	}
 	tcp->source = htons(40000);
 	tcp->dest = htons(dport);
@@ -73,6 +78,8 @@ static inline uint32_t bench_syn_frame(uint8_t *buf, const char *src, const char
 	tcp->doff = 5;
 	tcp->syn = 1;
 	tcp->window = htons(64240);
+	sum = checksum_add(tail, sizeof(tail), sum);
+	tcp->check = htons(checksum(tcp, sizeof(*tcp), sum));
 	return len;
 }
 
