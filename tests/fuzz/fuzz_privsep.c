@@ -361,6 +361,9 @@ static void check_built(const uint8_t *data, size_t size)
 			msg.type = PRIVSEP_LOG;
 			msg.log.priority = (flags >> 1) & 7;
 			msg.log.text = next_field(&p, end, store, &used);
+			/* A log line has a bound of its own (PRIVSEP_LOG_MAX). */
+			if (strlen(msg.log.text) > PRIVSEP_LOG_MAX)
+				refusable = true;
 		} else if (flags & 2) {
 			msg.type = PRIVSEP_POLICY;
 			msg.policy.req_id = (uint32_t)next_number(&p, end, 4);
@@ -372,7 +375,14 @@ static void check_built(const uint8_t *data, size_t size)
 			msg.policy.recipient = next_field(&p, end, store, &used);
 			msg.policy.rcpt_count = next_field(&p, end, store, &used);
 			msg.policy.instance = next_field(&p, end, store, &used);
-			/* Its short fields have a bound of their own (PRIVSEP_SHORT_MAX). */
+			/*
+			 * Its fields have bounds of their own: helo, sender and
+			 * recipient PRIVSEP_FIELD_MAX, the others PRIVSEP_SHORT_MAX.
+			 */
+			if (strlen(msg.policy.helo) > PRIVSEP_FIELD_MAX ||
+			    strlen(msg.policy.sender) > PRIVSEP_FIELD_MAX ||
+			    strlen(msg.policy.recipient) > PRIVSEP_FIELD_MAX)
+				refusable = true;
 			for (const char *const *f = (const char *const[]){ msg.policy.request,
 									   msg.policy.state,
 									   msg.policy.client,
