@@ -619,6 +619,68 @@ static void test_maxtuples(void)
 	close_all();
 }
 
+/*
+ * grey.c keeps, per recent source, a bound of its live tuples instead of
+ * counting them for each new tuple: the bound must never fall below the
+ * truth, whatever happens between two tuples of a source.
+ */
+static void test_maxtuples_bound(void)
+{
+	struct addr_prefix a;
+	char to[64], ip[64];
+	int full = 0, fresh = 0;
+
+	open_fresh();
+	params.maxtuples = 5;
+	CHECK_INT(update(T0, "198.51.100.80", "<a0@our.domain>"), GREY_NEW, "a source's first tuple");
+	/* Taken while unbounded, they still count once the bound is back. */
+	params.maxtuples = 0;
+	for (int i = 1; i < 10; i++) {
+		snprintf(to, sizeof(to), "<a%d@our.domain>", i);
+		full += update(T0, "198.51.100.80", to) == GREY_FULL;
+	}
+	CHECK_INT(full, 0, "unbounded: nine more taken");
+	params.maxtuples = 5;
+	CHECK_INT(update(T0 + 1, "198.51.100.80", "<b@our.domain>"), GREY_FULL,
+		  "bounded again: ten live tuples, a new one refused");
+	params.maxtuples = 12;
+	CHECK_INT(update(T0 + 2, "198.51.100.80", "<c@our.domain>"), GREY_NEW, "maxtuples 12: the 11th");
+	CHECK_INT(update(T0 + 2, "198.51.100.80", "<d@our.domain>"), GREY_NEW, "the 12th");
+	CHECK_INT(update(T0 + 2, "198.51.100.80", "<e@our.domain>"), GREY_FULL, "the 13th refused");
+
+	/* Deleted tuples free their room at once. */
+	a = pfx("198.51.100.80");
+	CHECK_INT(grey_tuples_delete(g, &a), 0, "spamdb -d of the source's tuples");
+	CHECK_INT(update(T0 + 3, "198.51.100.80", "<e@our.domain>"), GREY_NEW,
+		  "after the delete, a new tuple is taken");
+
+	/*
+	 * More sources than the bounds kept: each still gets exactly its
+	 * maxtuples, in whatever order their tuples come.
+	 */
+	params.maxtuples = 2;
+	full = 0;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 6000; i++) {
+			snprintf(ip, sizeof(ip), "2001:db8:%x::%x", i / 256, i % 256 + 1);
+			snprintf(to, sizeof(to), "<r%d@our.domain>", round);
+			switch (update(T0 + 10, ip, to)) {
+			case GREY_NEW:
+				fresh++;
+				break;
+			case GREY_FULL:
+				full++;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	CHECK_INT(fresh, 12000, "6000 sources, 3 tuples each, maxtuples 2: 12000 taken");
+	CHECK_INT(full, 6000, "and 6000 refused");
+	close_all();
+}
+
 /* A burst of tuples inside the caller's transaction is part of it. */
 static void test_burst(void)
 {
@@ -763,6 +825,7 @@ int main(void)
 	test_callbacks();
 	test_burst();
 	test_maxtuples();
+	test_maxtuples_bound();
 	test_persistence();
 	test_failed_commit();
 	unlink(db);

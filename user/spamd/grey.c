@@ -187,10 +187,30 @@ static const char *const stmt_sql[STMT_MAX] = {
 			   " FROM grey_callbacks ORDER BY at, id",
 };
 
+/*
+ * For recent sources, an upper bound of their live tuples, so that a new
+ * tuple costs no count of its source's key range (that count was a fifth
+ * of a decision). A slot is set from a count and grows with each insert;
+ * nothing else adds a tuple (spamd's peers' tuples come through
+ * grey_update too) and expiry, deletion, a rolled-back insert and time
+ * only lower the true count. So a source under maxtuples by its bound is
+ * under it indeed; one whose bound reaches maxtuples is counted again.
+ * Direct-mapped and of fixed size: a collision costs one count, never
+ * memory.
+ */
+#define GREY_SOURCE_SLOTS 16384
+
+struct source_slot {
+	uint32_t tuples;
+	uint8_t family;		/* 0: empty */
+	uint8_t bytes[16];
+};
+
 struct grey {
 	struct store *st;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_MAX];
+	struct source_slot sources[GREY_SOURCE_SLOTS];
 };
 
 void grey_params_default(struct grey_params *p)
@@ -296,21 +316,66 @@ static void bind_tuple_fields(sqlite3_stmt *s, const char *helo, const char *fro
 	bind_field(s, 8, to);
 }
 
-/* 1 when ip has p->maxtuples live tuples already, 0 when it may have one more, or -errno. */
+/* ip's slot in g->sources (a host: its family and address bytes are the key). */
+static struct source_slot *source_slot(struct grey *g, const struct addr_prefix *ip)
+{
+	/* FNV-1a over the address bytes, then a final mix. */
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)ip->family;
+	size_t n = ip->family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ip->bytes[i]) * 1099511628211ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return &g->sources[h % GREY_SOURCE_SLOTS];
+}
+
+static bool slot_holds(const struct source_slot *slot, const struct addr_prefix *ip)
+{
+	return slot->family == ip->family &&
+	       !memcmp(slot->bytes, ip->bytes, ip->family == AF_INET ? 4 : 16);
+}
+
+/*
+ * 1 when ip has p->maxtuples live tuples already, 0 when it may have one
+ * more, or -errno. Leaves ip's slot holding ip (the caller counts its
+ * insert there) unless counting failed.
+ */
 static int source_full(struct grey *g, int64_t now, const struct grey_params *p,
 		       const struct addr_prefix *ip)
 {
 	sqlite3_stmt *s = g->stmt[STMT_TUPLES_LIVE];
+	struct source_slot *slot = source_slot(g, ip);
 	int64_t live;
 	int err;
 
 	if (!p->maxtuples)
 		return 0;
+	if (slot_holds(slot, ip) && slot->tuples < p->maxtuples)
+		return 0;
 	sql_bind_addr(s, 1, ip);
 	sqlite3_bind_int64(s, 3, now);
 	sqlite3_bind_int64(s, 4, p->maxtuples);
 	err = sql_row_int64(s, &live);
-	return err ? err : live >= p->maxtuples;
+	if (err) {
+		slot->family = 0;
+		return err;
+	}
+	slot->family = ip->family;
+	memcpy(slot->bytes, ip->bytes, sizeof(slot->bytes));
+	/* The count stops at maxtuples: beyond it, the bound is unknown. */
+	slot->tuples = live < p->maxtuples ? (uint32_t)live : UINT32_MAX;
+	return live >= p->maxtuples;
+}
+
+/* One tuple more for ip: its bound grows (source_full() left the slot to ip). */
+static void source_added(struct grey *g, const struct addr_prefix *ip)
+{
+	struct source_slot *slot = source_slot(g, ip);
+
+	if (slot_holds(slot, ip) && slot->tuples < UINT32_MAX)
+		slot->tuples++;
 }
 
 /* What STMT_LOOKUP found for a tuple: its source's WHITE entry, the tuple itself. */
@@ -376,7 +441,10 @@ static int update_tuple(struct grey *g, int64_t now, const struct grey_params *p
 		sqlite3_bind_int64(s, 4, now + p->greyexp);
 		bind_tuple_fields(s, helo, from, to);
 		err = sql_run(s);
-		return err ? err : GREY_NEW;
+		if (err)
+			return err;
+		source_added(g, ip);
+		return GREY_NEW;
 	}
 	passed = l.first + p->passtime < now;
 	*first = l.first;
