@@ -592,6 +592,37 @@ static void test_many_into_stored_table(void)
 	remove_db(path);
 }
 
+/*
+ * Checkpoints: a busy store's commits leave them to store_checkpoint()
+ * (SQLite's own comes only at a large WAL), which copies the WAL back.
+ */
+static void test_checkpoint(void)
+{
+	char path[PATH_MAX];
+	struct entry_meta m = meta(10, 1);
+	struct store *st;
+	int err = 0, frames = -1, done = -1;
+
+	st = open_named("ckpt.db", path);
+	if (!st)
+		return;
+	/* 1500 commits of one entry each (a page or more each): over SQLite's default 1000. */
+	for (uint32_t i = 0; !err && i < 1500; i++) {
+		struct addr_prefix p = host_n(0x0a010000u + i * 7919u);
+
+		err = store_entry_put(st, "ckpt", &p, &m, NULL);
+	}
+	CHECK_INT(err, 0, "1500 entries, a commit each");
+	CHECK_INT(store_checkpoint(st, &frames, &done), 0, "checkpoint");
+	CHECK(frames > 1000, "the WAL held them all (%d frames): no checkpoint inside a commit",
+	      frames);
+	CHECK_INT(done, frames, "every frame is in the database now");
+	CHECK_INT(store_checkpoint(st, &frames, &done), 0, "checkpoint again");
+	CHECK_INT(done, frames, "nothing left to copy");
+	store_close(st);
+	remove_db(path);
+}
+
 /* A store as version 1 wrote it: one row per entry, one history row per addition. */
 static const char v1_sql[] =
 	"CREATE TABLE evidence(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
@@ -807,6 +838,7 @@ int main(void)
 	test_upgrade_grey_from_v2();
 	test_corrupt_bucket();
 	test_many_into_stored_table();
+	test_checkpoint();
 	benchmark_million_puts();
 
 	remove_db(db);

@@ -48,6 +48,7 @@ struct daemon {
 	int64_t next_minute;
 	bool stop;
 	int store_err_logged;	/* the tables' store error last logged; 0: in step */
+	int store_ckpt_err_logged;	/* the last checkpoint error logged; 0: none */
 	uid_t peer_uid;		/* the client of the command being run */
 };
 

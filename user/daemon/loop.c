@@ -142,6 +142,10 @@ static void periodic(struct daemon *d, int64_t now)
 		d->next_dump = now + d->cfg.dump_interval;
 	}
 	store_catch_up(d);
+	ret = store_checkpoint(d->store, NULL, NULL);
+	if (ret && ret != d->store_ckpt_err_logged)
+		log_warn("store %s: checkpoint: %s", store_path(d->store), strerror(-ret));
+	d->store_ckpt_err_logged = ret;
 	spamd_periodic(d, now);
 	sync_periodic(d, now);
 	watch_periodic(d, now);

@@ -76,6 +76,15 @@ int store_begin(struct store *st);
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
 /*
+ * Copy what the WAL holds back into the database, as far as no reader
+ * needs it (a passive checkpoint: it never waits). The daemon calls it
+ * once a second, which bounds what a power loss can take (commits are not
+ * synced one by one) and keeps checkpoints out of the busy commits.
+ * *frames and *done (either may be NULL): the WAL's frames, and how many
+ * of them are in the database now. Returns 0 or -errno.
+ */
+int store_checkpoint(struct store *st, int *frames, int *done);
+/*
  * Writes that must happen together (an entry write, a greylist update)
  * run in a transaction of their own, or, when the caller has one open,
  * simply inside the caller's. store_begin_own() begins one only when none
