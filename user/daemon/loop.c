@@ -27,6 +27,7 @@
 #include "exchange/exchange.h"
 #include "crowdsec/crowdsec.h"
 #include "lib/log.h"
+#include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
@@ -148,6 +149,7 @@ static void periodic(struct daemon *d, int64_t now)
 	exchange_daemon_periodic(d, now);
 	crowdsec_periodic(d, now);
 	policy_periodic(d, now);
+	metrics_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	ret = queues_sample(&d->queues, &d->cfg, mono.tv_sec * 1000000000ll + mono.tv_nsec);
@@ -163,7 +165,7 @@ static void reap_children(struct daemon *d)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if (!spamd_lists_reaped(d, pid, status) && !crowdsec_reaped(d, pid, status) &&
-		    !policy_reaped(d, pid, status))
+		    !policy_reaped(d, pid, status) && !metrics_reaped(d, pid, status))
 			spamd_child_reaped(d, pid, status);
 }
 
@@ -221,6 +223,15 @@ int daemon_run(struct daemon *d)
 
 		/* After spamd's: its greylist decides. */
 		ret = policy_start(d, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
+	if (d->cfg.metrics) {
+		char err[512];
+
+		ret = metrics_start(d, err, sizeof(err));
 		if (ret) {
 			log_err("%s", err);
 			return ret;
@@ -292,6 +303,8 @@ int daemon_run(struct daemon *d)
 				spamd_child_read(d);
 			} else if (policy_owns_fd(d, fd)) {
 				policy_read(d);
+			} else if (metrics_owns_fd(d, fd)) {
+				metrics_io(d);
 			} else if (d->spamd && fd == d->spamd->load.fd) {
 				spamd_lists_read(d);
 			} else if (sync_owns_fd(d, fd)) {

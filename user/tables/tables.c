@@ -239,9 +239,37 @@ int tables_begin(struct tables *t)
 	return group_open(t);
 }
 
+const char *const tables_source_names[TABLES_SOURCES] = {
+	"manual",   "import", "config", "overload", "greytrap", "greylist",
+	"spamlogd", "log",    "sync",   "peer",	    "crowdsec", "other",
+};
+
+/* Remember which source an evidence id is, for the additions that follow it. */
+static void source_note(struct tables *t, int64_t id, const char *source)
+{
+	size_t i = 0;
+
+	while (i < TABLES_SOURCES - 1 && strcmp(tables_source_names[i], source))
+		i++;
+	t->recent_evidence[t->recent_next] = (struct tables_recent_evidence){ id, (uint8_t)i };
+	t->recent_next = (t->recent_next + 1) % TABLES_RECENT_EVIDENCE;
+}
+
+/* An addition counted by its evidence's source: one of the last ids made, else "other". */
+static void count_addition(struct tables *t, int64_t id)
+{
+	size_t source = TABLES_SOURCES - 1;
+
+	for (size_t i = 0; i < TABLES_RECENT_EVIDENCE; i++)
+		if (id > 0 && t->recent_evidence[i].id == id)
+			source = t->recent_evidence[i].source;
+	t->added[source]++;
+}
+
 int64_t tables_evidence(struct tables *t, const char *source, const char *detail, int64_t now)
 {
 	struct evidence ev = { .when = now };
+	int64_t id;
 	int err;
 
 	if (!t->store)
@@ -251,7 +279,10 @@ int64_t tables_evidence(struct tables *t, const char *source, const char *detail
 		return err;
 	snprintf(ev.source, sizeof(ev.source), "%s", source);
 	snprintf(ev.detail, sizeof(ev.detail), "%s", detail);
-	return store_evidence_add(t->store, &ev);
+	id = store_evidence_add(t->store, &ev);
+	if (id > 0)
+		source_note(t, id, source);
+	return id;
 }
 
 /* Queue a node whose own membership changed for the next commit, once. */
@@ -516,6 +547,7 @@ int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t e
 	if (ret)
 		return ret;
 	t->table[idx].dirty = true;
+	count_addition(t, evidence_id);
 	if (t->on_add && !evidence_yields(t, evidence_id))
 		t->on_add(t->on_add_ctx, idx, p, evidence_id, now);
 	return 1;
@@ -1304,6 +1336,26 @@ int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p
 		} else {
 			out->packets[d] = now.packets[d];
 			out->bytes[d] = now.bytes[d];
+		}
+	}
+	return 0;
+}
+
+int tables_counters_sum(const struct tables *t, int idx, struct gw_counters *out)
+{
+	const struct addr_prefix *key;
+
+	memset(out, 0, sizeof(*out));
+	if (!(t->table[idx].flags & CONFIG_TABLE_COUNTERS))
+		return -ENOENT;
+	for (size_t i = 0; addrmap_next(&t->table[idx].entries, &i, &key, NULL);) {
+		struct gw_counters c;
+
+		if (tables_counters(t, idx, key, &c))
+			continue;
+		for (int d = 0; d < GW_DIR_MAX; d++) {
+			out->packets[d] += c.packets[d];
+			out->bytes[d] += c.bytes[d];
 		}
 	}
 	return 0;

@@ -70,6 +70,20 @@ struct evidence_ids {
 	size_t n, cap;
 };
 
+/*
+ * The sources of evidence (docs/DESIGN.md, evidence for every entry) that
+ * tables_add() counts additions by, "other" last: tables_source_names.
+ */
+#define TABLES_SOURCES 12
+extern const char *const tables_source_names[TABLES_SOURCES];
+/* Evidence ids remembered with their source: a writer adds right after it makes one. */
+#define TABLES_RECENT_EVIDENCE 8
+
+struct tables_recent_evidence {
+	int64_t id;
+	uint8_t source;			/* index into tables_source_names */
+};
+
 struct tables {
 	struct table table[GW_MAX_TABLES];
 	size_t ntables;
@@ -121,6 +135,10 @@ struct tables {
 	void (*on_add)(void *ctx, int idx, const struct addr_prefix *p, int64_t evidence_id,
 		       int64_t now);
 	void *on_add_ctx;
+	/* Entries added since start, by their evidence's source (the metrics). */
+	uint64_t added[TABLES_SOURCES];
+	struct tables_recent_evidence recent_evidence[TABLES_RECENT_EVIDENCE];
+	size_t recent_next;
 };
 
 /* Counts of the keys the store has not caught up with (tables_unsaved()). */
@@ -230,6 +248,12 @@ int tables_sync_maps(struct tables *t);
 /* Counters of an entry since it was added or zeroed (current - baseline). */
 int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p,
 		    struct gw_counters *out);
+/*
+ * The counters of every entry of a `counters` table, summed (each as
+ * tables_counters() gives it): one map read per entry, for the metrics.
+ * Returns 0, or -ENOENT for a table without counters.
+ */
+int tables_counters_sum(const struct tables *t, int idx, struct gw_counters *out);
 
 /*
  * Entries of table idx sorted by address. *out is malloc'd, caller frees.
