@@ -294,7 +294,7 @@ static void test_render(void)
 	d.started = 1700000000;
 
 	expo_init(&e, PRIVSEP_METRICS_MAX);
-	CHECK_INT(metrics_render(&d, &e, NULL, 0), 0, "the render succeeds");
+	CHECK_INT(metrics_render(&d, &e, NULL), 0, "the render succeeds");
 	text = text_of(&e);
 	CHECK_INT(format_errors(text), 0, "every line is HELP, TYPE or a sample of its family");
 	snprintf(want, sizeof(want), "\ngreywall_packets_verdict_total{verdict=\"drop\"} %d\n",
@@ -316,6 +316,8 @@ static void test_render(void)
 	CHECK(strstr(text, "\ngreywall_rule_matches_total{rule=\"1\"} 0\n"), "rule 1's");
 	CHECK(strstr(text, "\ngreywall_start_time_seconds 1700000000\n"), "the start time");
 	CHECK(!strstr(text, "greywall_greylist_"), "no greylist families without a spamd block");
+	CHECK(!strstr(text, "greywall_table_packets"),
+	      "no per-table sums before the walk that makes them");
 	CHECK(!strstr(text, "\ngreywall_datapath_events_total{event=\"dropped\"}"),
 	      "a counter with a family of its own is not repeated in the generic one");
 	CHECK(strstr(text, "\ngreywall_datapath_events_total{event=\"flows-evicted\"} 0\n"),

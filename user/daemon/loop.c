@@ -283,7 +283,7 @@ int daemon_run(struct daemon *d)
 		log_flush();
 		n = epoll_wait(ep, events, 8,
 			       spamd_child_pending(d) || watch_pending(d) || crowdsec_pending(d) ||
-					   policy_pending(d)
+					   policy_pending(d) || metrics_pending(d)
 				   ? 0
 				   : -1);
 
@@ -347,6 +347,8 @@ int daemon_run(struct daemon *d)
 			crowdsec_read(d);
 		if (policy_pending(d))
 			policy_read(d);
+		if (metrics_pending(d))
+			metrics_io(d);
 	}
 	overload_close(&d->overload);
 	d->epoll_fd = -1;

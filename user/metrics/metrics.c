@@ -60,6 +60,7 @@ int metrics_attach(struct daemon *d, int fd, pid_t pid)
 	m->child_pid = pid;
 	m->restart_at = 0;
 	m->want_write = false;
+	m->paused = false;
 	if (d->epoll_fd >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
@@ -165,6 +166,7 @@ static void drop_child_io(struct daemon *d)
 	close(m->child_fd);
 	m->child_fd = -1;
 	m->want_write = false;
+	m->paused = false;
 	privsep_reader_free(&m->reader);
 	privsep_writer_free(&m->writer);
 }
@@ -260,7 +262,7 @@ static int answer(struct daemon *d, uint32_t req_id)
 
 	m->scrapes++;
 	if (!m->rendered_ms || now - m->rendered_ms >= METRICS_RENDER_MIN_MS || m->text.err) {
-		ret = metrics_render(d, &m->text, m, now);
+		ret = metrics_render(d, &m->text, m);
 		m->rendered_ms = now;
 		m->renders++;
 	}
@@ -286,8 +288,9 @@ void metrics_io(struct daemon *d)
 		child_failed(d, ret);
 		return;
 	}
-	/* A few messages a wakeup: the child sends one METRICS at a time anyway. */
-	while (n++ < 16 && (ret = privsep_receive(&m->reader, &msg)) == 1) {
+	/* A few messages a wakeup (the child sends one METRICS at a time); the rest next round. */
+	m->paused = false;
+	while (n++ < METRICS_READ_BATCH && (ret = privsep_receive(&m->reader, &msg)) == 1) {
 		if (msg.type == PRIVSEP_LOG) {
 			log_tarpit_line(msg.log.priority, msg.log.text);
 		} else if (msg.type == PRIVSEP_METRICS) {
@@ -303,7 +306,13 @@ void metrics_io(struct daemon *d)
 		child_failed(d, ret);
 		return;
 	}
+	m->paused = ret == 1;
 	watch_child(d, privsep_queued(&m->writer) > 0);
+}
+
+bool metrics_pending(const struct daemon *d)
+{
+	return d->metrics && d->metrics->paused && d->metrics->child_fd >= 0;
 }
 
 bool metrics_reaped(struct daemon *d, pid_t pid, int status)

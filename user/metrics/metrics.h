@@ -18,7 +18,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "greywall.h"
 #include "metrics/expo.h"
 #include "metrics/metrics_child.h"
 #include "spamd/privsep.h"
@@ -29,11 +28,8 @@ struct daemon;
 #define METRICS_RESTART_DELAY 1
 #define METRICS_SETUP_DELAY 10
 #define METRICS_RENDER_MIN_MS 500
-/*
- * The per-table sums of a counters table's entries are a walk of its
- * entries (one map read each): made at most this often.
- */
-#define METRICS_TABLE_SUMS_MS 10000
+/* Messages read from the child a wakeup at most. */
+#define METRICS_READ_BATCH 16
 
 struct metrics {
 	int listen_fd;
@@ -42,15 +38,12 @@ struct metrics {
 	int64_t restart_at;		/* 0: no restart pending */
 	bool started;			/* a child ran once: later ones are restarts */
 	bool want_write;		/* EPOLLOUT registered */
+	bool paused;			/* stopped reading with messages maybe buffered */
 	struct privsep_reader reader;
 	struct privsep_writer writer;
 	struct expo text;		/* the last render */
 	uint64_t rendered_ms;		/* when (CLOCK_MONOTONIC); 0: never */
 	uint64_t scrapes, renders, restarts, render_errors;
-	/* The per-table sums of the last walk, and when it was (0: never). */
-	struct gw_counters sums[GW_MAX_TABLES];
-	bool sums_valid[GW_MAX_TABLES];
-	uint64_t sums_ms;
 };
 
 /* Open the socket and start the child; nothing without metrics-listen. 0 or -errno and err. */
@@ -65,6 +58,8 @@ int metrics_attach(struct daemon *d, int fd, pid_t pid);
 bool metrics_owns_fd(const struct daemon *d, int fd);
 /* The child's socket is readable or writable: send what waits, answer METRICS. */
 void metrics_io(struct daemon *d);
+/* Whether messages may wait in the reader's buffer: call metrics_io() again soon. */
+bool metrics_pending(const struct daemon *d);
 /* A child ended (SIGCHLD): true when it was the metrics child. */
 bool metrics_reaped(struct daemon *d, pid_t pid, int status);
 /* Once a second: a due restart. */

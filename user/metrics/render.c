@@ -70,12 +70,31 @@ static void render_datapath(struct daemon *d, struct expo *e)
 	expo_sample2(e, "state", "killed", NULL, NULL, fill.killed);
 }
 
-static void render_tables(struct daemon *d, struct expo *e, struct metrics *m, uint64_t now_ms)
+/* One of the per-table sums' families: packets or bytes of each counters table's entries. */
+static void render_table_sums(const struct tables *t, struct expo *e, bool bytes)
 {
 	static const char *const dir[GW_DIR_MAX] = { "in", "in", "out", "out" };
 	static const char *const action[GW_DIR_MAX] = { "block", "pass", "block", "pass" };
+
+	for (size_t i = 0; i < t->ntables; i++) {
+		const struct gw_counters *c = &t->counter_sums[i];
+
+		if (!(t->counted_tables & (1ULL << i)) ||
+		    (t->table[i].flags & CONFIG_TABLE_ANONYMOUS))
+			continue;
+		for (int k = 0; k < GW_DIR_MAX; k++) {
+			struct expo_label l[3] = { { "table", t->table[i].name },
+						   { "direction", dir[k] },
+						   { "action", action[k] } };
+
+			expo_sample(e, l, 3, bytes ? c->bytes[k] : c->packets[k]);
+		}
+	}
+}
+
+static void render_tables(struct daemon *d, struct expo *e)
+{
 	const struct tables *t = &d->tables;
-	bool fresh = !m || !m->sums_ms || now_ms - m->sums_ms >= METRICS_TABLE_SUMS_MS;
 
 	expo_family(e, "greywall_table_entries", EXPO_GAUGE,
 		    "Entries of the table, hosts and networks.");
@@ -98,44 +117,23 @@ static void render_tables(struct daemon *d, struct expo *e, struct metrics *m, u
 	for (size_t i = 0; i < TABLES_SOURCES; i++)
 		expo_sample2(e, "reason", tables_source_names[i], NULL, NULL, t->added[i]);
 	/*
-	 * Per table, the counters of its entries summed: a walk of the
-	 * entries (the data path counts per entry, not per table), so it is
-	 * done at most every METRICS_TABLE_SUMS_MS.
+	 * The data path counts per entry, not per table: the sums are those
+	 * of the walk that notes the entries' last-seen time (every minute
+	 * and at each dump), none before the first.
 	 */
-	if (m && fresh) {
-		for (size_t i = 0; i < t->ntables; i++)
-			m->sums_valid[i] = !tables_counters_sum(t, (int)i, &m->sums[i]);
-		m->sums_ms = now_ms;
-	}
-	if (!m)
+	if (!t->counter_sums_at || !t->counted_tables)
 		return;
 	expo_family(e, "greywall_table_packets", EXPO_GAUGE,
-		    "Packets of the entries of a counters table, summed over its current entries "
-		    "(falls when an entry leaves).");
-	for (size_t i = 0; i < t->ntables; i++) {
-		if (!m->sums_valid[i] || (t->table[i].flags & CONFIG_TABLE_ANONYMOUS))
-			continue;
-		for (int k = 0; k < GW_DIR_MAX; k++) {
-			struct expo_label l[3] = { { "table", t->table[i].name },
-						   { "direction", dir[k] },
-						   { "action", action[k] } };
-
-			expo_sample(e, l, 3, m->sums[i].packets[k]);
-		}
-	}
+		    "Packets of a counters table's current entries, summed, as of "
+		    "greywall_table_counters_time_seconds (falls when an entry leaves).");
+	render_table_sums(t, e, false);
 	expo_family(e, "greywall_table_bytes", EXPO_GAUGE,
-		    "Bytes of the entries of a counters table, summed over its current entries.");
-	for (size_t i = 0; i < t->ntables; i++) {
-		if (!m->sums_valid[i] || (t->table[i].flags & CONFIG_TABLE_ANONYMOUS))
-			continue;
-		for (int k = 0; k < GW_DIR_MAX; k++) {
-			struct expo_label l[3] = { { "table", t->table[i].name },
-						   { "direction", dir[k] },
-						   { "action", action[k] } };
-
-			expo_sample(e, l, 3, m->sums[i].bytes[k]);
-		}
-	}
+		    "Bytes of a counters table's current entries, summed, as of "
+		    "greywall_table_counters_time_seconds.");
+	render_table_sums(t, e, true);
+	expo_family(e, "greywall_table_counters_time_seconds", EXPO_GAUGE,
+		    "When the per-table sums were taken, in seconds since the epoch.");
+	expo_sample(e, NULL, 0, (uint64_t)t->counter_sums_at);
 }
 
 /* Each written rule's counters: its compiled parts (expanded port lists) summed. */
@@ -210,12 +208,12 @@ static void render_endpoint(struct daemon *d, struct expo *e, const struct metri
 	expo_sample(e, NULL, 0, m->restarts);
 }
 
-int metrics_render(struct daemon *d, struct expo *e, struct metrics *m, uint64_t now_ms)
+int metrics_render(struct daemon *d, struct expo *e, const struct metrics *m)
 {
 	expo_reset(e);
 	render_endpoint(d, e, m);
 	render_datapath(d, e);
-	render_tables(d, e, m, now_ms);
+	render_tables(d, e);
 	render_rules(d, e);
 	spamd_metrics(d, e);
 	policy_metrics(d, e);

@@ -9,18 +9,15 @@
 #ifndef __GREYWALL_METRICS_RENDER_H
 #define __GREYWALL_METRICS_RENDER_H
 
-#include <stdint.h>
-
 #include "metrics/expo.h"
 
 struct daemon;
 struct metrics;
 
 /*
- * Render everything into e (reset first). m (NULL in tests without an
- * endpoint) keeps the per-table sums between renders; now_ms is
- * CLOCK_MONOTONIC's. Returns 0 or -errno (e->err).
+ * Render everything into e (reset first); m is the endpoint's own state
+ * for its families (NULL: none). Returns 0 or -errno (e->err).
  */
-int metrics_render(struct daemon *d, struct expo *e, struct metrics *m, uint64_t now_ms);
+int metrics_render(struct daemon *d, struct expo *e, const struct metrics *m);
 
 #endif /* __GREYWALL_METRICS_RENDER_H */

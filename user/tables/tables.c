@@ -1341,26 +1341,6 @@ int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p
 	return 0;
 }
 
-int tables_counters_sum(const struct tables *t, int idx, struct gw_counters *out)
-{
-	const struct addr_prefix *key;
-
-	memset(out, 0, sizeof(*out));
-	if (!(t->table[idx].flags & CONFIG_TABLE_COUNTERS))
-		return -ENOENT;
-	for (size_t i = 0; addrmap_next(&t->table[idx].entries, &i, &key, NULL);) {
-		struct gw_counters c;
-
-		if (tables_counters(t, idx, key, &c))
-			continue;
-		for (int d = 0; d < GW_DIR_MAX; d++) {
-			out->packets[d] += c.packets[d];
-			out->bytes[d] += c.bytes[d];
-		}
-	}
-	return 0;
-}
-
 static int prefix_sort_compare(const void *a, const void *b)
 {
 	return addr_compare(a, b);
@@ -1419,8 +1399,25 @@ long tables_expire_due(struct tables *t, int64_t now)
 	return expired;
 }
 
+/* The entry of table idx at key counted with c now: what it adds to the table's sum. */
+static void sum_entry(const struct table *tb, const struct addr_prefix *key,
+		      const struct gw_counters *c, struct gw_counters *sum)
+{
+	const struct gw_counters *base = addrmap_get(&tb->baselines, key);
+
+	for (int d = 0; d < GW_DIR_MAX; d++) {
+		/* As tables_counters(): a map made anew restarts below the baseline. */
+		bool above = base && c->packets[d] >= base->packets[d] &&
+			     c->bytes[d] >= base->bytes[d];
+
+		sum->packets[d] += c->packets[d] - (above ? base->packets[d] : 0);
+		sum->bytes[d] += c->bytes[d] - (above ? base->bytes[d] : 0);
+	}
+}
+
 int tables_update_last_seen(struct tables *t, int64_t now)
 {
+	struct gw_counters sums[GW_MAX_TABLES] = { 0 };
 	const struct addr_prefix *key;
 	void *value;
 
@@ -1432,6 +1429,10 @@ int tables_update_last_seen(struct tables *t, int64_t now)
 		/* Only entries of `counters` tables have counters to read. */
 		if (!(node->in_map & t->counted_tables) || node_read_counters(t, key, &c))
 			continue;
+		/* The same read gives each counters table its entries' sum (the metrics). */
+		for (size_t idx = 0; idx < t->ntables; idx++)
+			if (node->own & t->counted_tables & (1ULL << idx))
+				sum_entry(&t->table[idx], key, &c, &sums[idx]);
 		for (int d = 0; d < GW_DIR_MAX; d++)
 			total += c.packets[d];
 		total &= ~(1ULL << 63);
@@ -1451,6 +1452,8 @@ int tables_update_last_seen(struct tables *t, int64_t now)
 				entry_store(t, (int)idx, key, m);
 		}
 	}
+	memcpy(t->counter_sums, sums, sizeof(sums));
+	t->counter_sums_at = now;
 	return tables_commit(t);
 }
 

@@ -135,6 +135,13 @@ struct tables {
 	void (*on_add)(void *ctx, int idx, const struct addr_prefix *p, int64_t evidence_id,
 		       int64_t now);
 	void *on_add_ctx;
+	/*
+	 * Each `counters` table's entries' counters summed (as
+	 * tables_counters() gives each) by the last tables_update_last_seen(),
+	 * which reads them all anyway, and when (0: never): the metrics.
+	 */
+	struct gw_counters counter_sums[GW_MAX_TABLES];
+	int64_t counter_sums_at;
 	/* Entries added since start, by their evidence's source (the metrics). */
 	uint64_t added[TABLES_SOURCES];
 	struct tables_recent_evidence recent_evidence[TABLES_RECENT_EVIDENCE];
@@ -248,12 +255,7 @@ int tables_sync_maps(struct tables *t);
 /* Counters of an entry since it was added or zeroed (current - baseline). */
 int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p,
 		    struct gw_counters *out);
-/*
- * The counters of every entry of a `counters` table, summed (each as
- * tables_counters() gives it): one map read per entry, for the metrics.
- * Returns 0, or -ENOENT for a table without counters.
- */
-int tables_counters_sum(const struct tables *t, int idx, struct gw_counters *out);
+
 
 /*
  * Entries of table idx sorted by address. *out is malloc'd, caller frees.
@@ -271,7 +273,11 @@ uint64_t tables_lookup(const struct tables *t, const struct addr_prefix *addr);
  */
 long tables_expire_due(struct tables *t, int64_t now);
 
-/* Note the time of entries whose counters moved since the last call. */
+/*
+ * Note the time of entries whose counters moved since the last call, and
+ * keep each `counters` table's sum of its entries' counters (counter_sums)
+ * from the same reads. Every minute and at each dump.
+ */
 int tables_update_last_seen(struct tables *t, int64_t now);
 
 /* Write the tables with a file back to it if changed. Returns 0 or -errno. */
