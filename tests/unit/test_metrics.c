@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -23,6 +27,7 @@
 #include "metrics/expo.h"
 #include "metrics/http.h"
 #include "metrics/render.h"
+#include "metrics/server.h"
 #include "spamd/privsep.h"
 
 static char *text_of(const struct expo *e)
@@ -336,11 +341,183 @@ out:
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* The server's clock runs 20 times as fast: its 10 s deadlines pass in half a second. */
+static uint64_t fast_clock(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) * 20;
+}
+
+struct served {
+	pid_t pid;
+	int parent;		/* our end: we are the server's parent */
+	struct sockaddr_in addr;
+	struct privsep_reader reader;
+	struct privsep_writer writer;
+};
+
+static void serve(struct served *sv)
+{
+	socklen_t len = sizeof(sv->addr);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), pair[2];
+
+	sv->addr = (struct sockaddr_in){ .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sv->addr, len) || listen(lfd, 64) ||
+	    getsockname(lfd, (struct sockaddr *)&sv->addr, &len) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, pair)) {
+		perror("server set-up");
+		exit(2);
+	}
+	sv->pid = fork();
+	if (sv->pid == 0) {
+		struct metrics_server_config cfg = { .listen_fds = &lfd, .nlisten = 1,
+						     .parent_fd = pair[1],
+						     .monotonic_ms = fast_clock };
+
+		close(pair[0]);
+		_exit(metrics_server_run(&cfg) ? 1 : 0);
+	}
+	close(lfd);
+	close(pair[1]);
+	sv->parent = pair[0];
+	privsep_reader_init(&sv->reader, sv->parent);
+	privsep_writer_init(&sv->writer, sv->parent);
+}
+
+/* The server's exit status, after it is told to stop (parent closed) or on its own. */
+static int unserve(struct served *sv)
+{
+	int status = -1;
+
+	privsep_reader_free(&sv->reader);
+	privsep_writer_free(&sv->writer);
+	close(sv->parent);
+	waitpid(sv->pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int client(const struct served *sv, const char *request)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&sv->addr, sizeof(sv->addr)) ||
+	    write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+		perror("client");
+		exit(2);
+	}
+	return fd;
+}
+
+/* Everything the server sends before it closes. */
+static char *answer_of(int fd)
+{
+	static char buf[8192];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* The next METRICS from the server, its id; 0 for anything else or none within 2 s. */
+static uint32_t asked(struct served *sv)
+{
+	struct privsep_msg m;
+	struct timeval tv = { .tv_sec = 2 };
+
+	setsockopt(sv->parent, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return privsep_receive(&sv->reader, &m) == 1 && m.type == PRIVSEP_METRICS
+		       ? m.metrics.req_id
+		       : 0;
+}
+
+static void give(struct served *sv, uint32_t id, const char *text, uint64_t length)
+{
+	struct privsep_msg m = { .type = PRIVSEP_METRICS_PART, .metrics = { id, text, 0 } };
+
+	if (*text)
+		privsep_send(&sv->writer, &m);
+	m = (struct privsep_msg){ .type = PRIVSEP_METRICS_END, .metrics = { id, NULL, length } };
+	privsep_send(&sv->writer, &m);
+	while (privsep_flush(&sv->writer) == -EAGAIN)
+		usleep(1000);
+}
+
+static void test_server(void)
+{
+	static const char get[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char text[] = "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n";
+	struct served sv;
+	char *got, want[256];
+	uint32_t id;
+	int a, b;
+
+	serve(&sv);
+	a = client(&sv, get);
+	id = asked(&sv);
+	CHECK(id != 0, "a scrape asks the parent METRICS");
+	b = client(&sv, "HEAD /metrics HTTP/1.0\r\n\r\n");
+	usleep(100000);
+	give(&sv, id, text, strlen(text));
+	got = answer_of(a);
+	snprintf(want, sizeof(want), "Content-Length: %zu\r\n", strlen(text));
+	CHECK(!strncmp(got, "HTTP/1.1 200 OK\r\n", 17) && strstr(got, want) &&
+		      strstr(got, "\r\n\r\n") && !strcmp(strstr(got, "\r\n\r\n") + 4, text),
+	      "the parent's text is the answer's body");
+	got = answer_of(b);
+	CHECK(!strncmp(got, "HTTP/1.1 200 OK\r\n", 17) && strstr(got, want) &&
+		      !strcmp(strstr(got, "\r\n\r\n"), "\r\n\r\n"),
+	      "a scrape that came meanwhile shares the answer (HEAD: the head alone)");
+
+	a = client(&sv, "GET /other HTTP/1.1\r\n\r\n");
+	got = answer_of(a);
+	CHECK(!strncmp(got, "HTTP/1.1 404 Not Found\r\n", 24), "404 from the server itself");
+
+	a = client(&sv, get);
+	CHECK((id = asked(&sv)) != 0, "one METRICS a scrape: the last answer is not kept");
+	give(&sv, id, "", 0);
+	got = answer_of(a);
+	CHECK(!strncmp(got, "HTTP/1.1 503 ", 13), "an empty text from the parent: 503");
+
+	a = client(&sv, get);
+	id = asked(&sv);
+	got = answer_of(a);
+	CHECK(!strncmp(got, "HTTP/1.1 503 ", 13), "a parent that does not answer: 503");
+	give(&sv, id, text, strlen(text));
+	a = client(&sv, get);
+	id = asked(&sv);
+	give(&sv, id, text, strlen(text));
+	got = answer_of(a);
+	CHECK(!strncmp(got, "HTTP/1.1 200 ", 13),
+	      "the late answer is dropped and the next scrape served");
+
+	a = client(&sv, "GET /metrics HTTP/1.1\r\n");
+	got = answer_of(a);
+	CHECK(!*got, "a request not whole within its deadline is closed unanswered");
+
+	a = client(&sv, get);
+	id = asked(&sv);
+	give(&sv, id, text, strlen(text) + 1);
+	answer_of(a);
+	CHECK_INT(unserve(&sv), 1, "a length that is not the text's ends the server");
+
+	serve(&sv);
+	CHECK_INT(unserve(&sv), 0, "the parent closing ends the server");
+}
+
 int main(void)
 {
 	test_expo_format();
 	test_expo_refusals();
 	test_http();
 	test_render();
+	test_server();
 	return check_done();
 }
