@@ -135,6 +135,16 @@ out4=$(scrape)
 printf '%s\n' "$out4" | promtool check metrics >/dev/null 2>&1
 ok $? "a scrape after the bad requests passes promtool"
 
+# A reload without metrics-listen stops the endpoint, one with it starts it again.
+sed -i 's/^set metrics-listen .*/# no metrics/' "$GW_CONF"
+check_output "a reload without metrics-listen" "configuration reloaded." ctl reload
+check "the endpoint is gone" refute scrape -o /dev/null
+check "and its child" refute pgrep -f -- "--metrics-child $GW_RUN/"
+sed -i 's/^# no metrics$/set metrics-listen 127.0.0.1 port 9108/' "$GW_CONF"
+check_output "a reload with it again" "configuration reloaded." ctl reload
+wait_for 10 scrape -o /dev/null
+ok $? "the endpoint answers again"
+
 # IPv6, and a reload that moves the endpoint is refused.
 sed -i 's/^set metrics-listen .*/set metrics-listen ::1 port 9109/' "$GW_CONF"
 out=$(ctl reload 2>&1)
