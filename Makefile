@@ -95,6 +95,8 @@ DEPS += libcurl4-openssl-dev libjson-c-dev
 # CrowdSec itself for the tests and bench/crowdsec.sh: its LAPI (crowdsec, cscli) run
 # privately, and the firewall bouncer as the peer that enforces the same decisions.
 DEPS += crowdsec crowdsec-firewall-bouncer
+# The metrics endpoint's test: promtool checks the exposition, Prometheus scrapes it.
+DEPS += prometheus
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`);
 # fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify

@@ -32,7 +32,7 @@ apt-get install -y -q --no-install-recommends $missing >/dev/null
 # instances, so the system's is left disabled and stopped.
 # crowdsec-firewall-bouncer's post-install also registers a bouncer in the
 # system LAPI's database: harmless, left as it is.
-for svc in postfix postgrey endlessh dovecot crowdsec crowdsec-firewall-bouncer; do
+for svc in postfix postgrey endlessh dovecot crowdsec crowdsec-firewall-bouncer prometheus; do
 	case " $missing " in *" $svc "*) ;; *) continue ;; esac
 	if command -v systemctl >/dev/null 2>&1; then
 		systemctl disable "$svc.service" >/dev/null 2>&1 || true

@@ -17,6 +17,7 @@
 #include "crowdsec/client.h"
 #include "daemon/daemon.h"
 #include "lib/log.h"
+#include "metrics/metrics_child.h"
 #include "policy/policy_child.h"
 #include "spamd/tarpit_child.h"
 
@@ -46,6 +47,9 @@ int main(int argc, char **argv)
 	/* The policy child (policy/policy_child.h), exec'd the same way. */
 	if (argc > 1 && !strcmp(argv[1], POLICY_CHILD_OPTION))
 		_exit(policy_child_main(argc, argv));
+	/* The metrics child (metrics/metrics_child.h): the only part that speaks HTTP to scrapers. */
+	if (argc > 1 && !strcmp(argv[1], METRICS_CHILD_OPTION))
+		_exit(metrics_child_main(argc, argv));
 	/* The crowdsec child (crowdsec/client.h): the only part that speaks HTTP to CrowdSec. */
 	if (argc > 1 && !strcmp(argv[1], CROWDSEC_CHILD_OPTION))
 		_exit(crowdsec_child_exec_main(argc, argv));

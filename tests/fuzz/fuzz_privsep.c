@@ -9,8 +9,9 @@
  *   decodes encodes again, and that line decodes to the same message, field
  *   by field, and encodes to itself.
  * - A message built from the input (the first byte picks the type and the
- *   flags, the rest split at NUL bytes gives the strings and addresses)
- *   encodes, or is refused: -EMSGSIZE only when too long, -EINVAL only for
+ *   flags, which name the types past the low bits' eight: LOG, POLICY,
+ *   VERDICT and the metrics child's three; the rest split at NUL bytes
+ *   gives the strings and addresses) encodes, or is refused: -EMSGSIZE only when too long, -EINVAL only for
  *   an IPv4-mapped IPv6 address (which decode refuses); and it decodes to
  *   exactly what was built: every byte value but NUL survives escaping.
  * - The input streamed through a socketpair in pseudo-random chunks gives,
@@ -103,6 +104,14 @@ static bool same_message(const struct privsep_msg *a, const struct privsep_msg *
 	case PRIVSEP_VERDICT:
 		return a->verdict.req_id == b->verdict.req_id &&
 		       same_string(a->verdict.action, b->verdict.action);
+	case PRIVSEP_METRICS:
+		return a->metrics.req_id == b->metrics.req_id;
+	case PRIVSEP_METRICS_PART:
+		return a->metrics.req_id == b->metrics.req_id &&
+		       same_string(a->metrics.text, b->metrics.text);
+	case PRIVSEP_METRICS_END:
+		return a->metrics.req_id == b->metrics.req_id &&
+		       a->metrics.length == b->metrics.length;
 	}
 	return false;
 }
@@ -401,12 +410,34 @@ static void check_built(const uint8_t *data, size_t size)
 					refusable = true;
 			if (!*msg.verdict.action || strlen(msg.verdict.action) > PRIVSEP_ACTION_MAX)
 				refusable = true;
+		} else if (flags & 8) {
+			/* The metrics child's pair: METRICS, METRICS-PART or METRICS-END. */
+			static const enum privsep_type kinds[] = { PRIVSEP_METRICS,
+								   PRIVSEP_METRICS_PART,
+								   PRIVSEP_METRICS_END };
+
+			msg.type = kinds[next_number(&p, end, 1) % 3];
+			msg.metrics.req_id = (uint32_t)next_number(&p, end, 4);
+			if (msg.type == PRIVSEP_METRICS_PART) {
+				msg.metrics.text = next_field(&p, end, store, &used);
+				/* A piece is 1 to PRIVSEP_FIELD_MAX bytes. */
+				if (!*msg.metrics.text ||
+				    strlen(msg.metrics.text) > PRIVSEP_FIELD_MAX)
+					refusable = true;
+			} else if (msg.type == PRIVSEP_METRICS_END) {
+				msg.metrics.length = next_number(&p, end, 3);
+				if (msg.metrics.length > PRIVSEP_METRICS_MAX)
+					refusable = true;
+			}
 		}
 		break;
 	case PRIVSEP_CONFIG:
 	case PRIVSEP_LOG:
 	case PRIVSEP_POLICY:
 	case PRIVSEP_VERDICT:
+	case PRIVSEP_METRICS:
+	case PRIVSEP_METRICS_PART:
+	case PRIVSEP_METRICS_END:
 		break;
 	}
 	n = encode_line(&msg, line);

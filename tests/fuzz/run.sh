@@ -24,7 +24,8 @@ cd "$(dirname "$0")/../.."
 # WATCH_LINE_MAX, 4096; listformat: past LISTFORMAT_LINE_MAX, 8192, and
 # across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408;
 # crowdsec: a stream answer of a few dozen decisions; policy: past
-# POLICY_REQUEST_MAX, 16384, with requests before it).
+# POLICY_REQUEST_MAX, 16384, with requests before it; http: past
+# HTTP_REQUEST_MAX, 4096).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/lib/fetch.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -36,6 +37,7 @@ HARNESSES=(
 	"sync 1500: user/sync/wire.c user/sync/key.c user/lib/addr.c -lcrypto"
 	"crowdsec 16384: user/crowdsec/lapi.c user/crowdsec/proto.c user/lib/addr.c user/lib/array.c -ljson-c"
 	"policy 36864: user/policy/request.c"
+	"http 4200: user/metrics/http.c"
 )
 
 CLANG=${CLANG:-clang}

@@ -176,6 +176,7 @@ static void test_defaults_and_set(void)
 		CHECK_INT(cfg.limit_table_hosts, 1000000, "default table-entries");
 		CHECK_INT(cfg.limit_table_prefixes, 200000, "default table-prefixes");
 		CHECK_INT(cfg.ninterfaces, 0, "no interfaces");
+		CHECK(!cfg.metrics, "default: no metrics endpoint");
 		CHECK_INT(cfg.nrules + cfg.ntables + cfg.nqueues + cfg.nwarnings, 0,
 			  "nothing else");
 		CHECK_STR(cfg.path, "t.conf", "path recorded");
@@ -191,7 +192,8 @@ static void test_defaults_and_set(void)
 		   "set dump-interval 15m\n"
 		   "set contact \"postmaster@example.org\"\n"
 		   "set limit table-entries 5000\n"
-		   "set limit { table-prefixes 300, }\n",
+		   "set limit { table-prefixes 300, }\n"
+		   "set metrics-listen ::1\n",
 		   &cfg, err, sizeof(err));
 	CHECK_INT(ret, 0, "set options parse (%s)", err);
 	if (ret)
@@ -210,7 +212,17 @@ static void test_defaults_and_set(void)
 	CHECK_STR(cfg.contact, "postmaster@example.org", "contact");
 	CHECK_INT(cfg.limit_table_hosts, 5000, "limit table-entries");
 	CHECK_INT(cfg.limit_table_prefixes, 300, "limit table-prefixes (list form)");
+	CHECK(cfg.metrics && cfg.metrics_addr.family == AF_INET6 && cfg.metrics_addr.plen == 128,
+	      "metrics-listen on an IPv6 address");
+	CHECK_INT(cfg.metrics_port, 9108, "metrics-listen's default port");
 	config_free(&cfg);
+	ret = load("set metrics-listen 127.0.0.1 port 9200\n", &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "metrics-listen with a port (%s)", err);
+	if (!ret) {
+		CHECK(cfg.metrics && cfg.metrics_addr.family == AF_INET, "metrics-listen on IPv4");
+		CHECK_INT(cfg.metrics_port, 9200, "metrics-listen's port");
+		config_free(&cfg);
+	}
 }
 
 static void test_macros_and_continuations(void)
@@ -474,6 +486,13 @@ static void test_bad_inputs(void)
 {
 	static const struct bad_input cases[] = {
 	    {"blok drop all\n", "t.conf:1:1: unknown keyword \"blok\""},
+	    {"set metrics-listen 127.0.0.0/8\n",
+	     "t.conf:1:20: metrics-listen \"127.0.0.0/8\" is a network, not an address"},
+	    {"set metrics-listen ::1\nset metrics-listen ::1\n",
+	     "t.conf:2:20: metrics-listen set twice"},
+	    {"set metrics-listen ::1 port 0\n",
+	     "t.conf:1:29: port \"0\" is too small (minimum 1)"},
+	    {"set metrics-listen\n", "t.conf:1:5: missing an address after \"metrics-listen\""},
 	    {"set control-group \"no such group here\"\n",
 	     "t.conf:1:19: control-group \"no such group here\": no such group"},
 	    {"\n\n   pass in frm any\n", "t.conf:3:12: unknown keyword \"frm\""},

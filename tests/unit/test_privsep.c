@@ -634,6 +634,74 @@ static void test_policy(void)
 		  "VERDICT: an empty action refused on decode");
 }
 
+/* The metrics child's pair: METRICS, and the text back in pieces with its length. */
+static void test_metrics(void)
+{
+	static char line[PRIVSEP_LINE_MAX + 2], piece[PRIVSEP_FIELD_MAX + 2];
+	struct privsep_msg m = { .type = PRIVSEP_METRICS, .metrics = { .req_id = 7 } }, back;
+	char small[256];
+	int n;
+
+	n = privsep_encode(&m, small, sizeof(small));
+	small[n > 0 ? n : 0] = '\0';
+	CHECK_STR(small, "METRICS 7\n", "METRICS on the wire");
+	small[n - 1] = '\0';
+	CHECK(!privsep_decode(small, (size_t)n - 1, &back) && back.type == PRIVSEP_METRICS &&
+		      back.metrics.req_id == 7,
+	      "METRICS decodes");
+
+	m = (struct privsep_msg){ .type = PRIVSEP_METRICS_PART,
+				  .metrics = { 7, "# TYPE x counter\nx{a=\"b c\"} 1\n" } };
+	n = privsep_encode(&m, small, sizeof(small));
+	small[n > 0 ? n : 0] = '\0';
+	CHECK_STR(small, "METRICS-PART 7 #%20TYPE%20x%20counter%0Ax{a=\"b%20c\"}%201%0A\n",
+		  "METRICS-PART escapes the text's spaces and line breaks");
+	small[n - 1] = '\0';
+	CHECK(!privsep_decode(small, (size_t)n - 1, &back) && back.metrics.req_id == 7 &&
+		      !strcmp(back.metrics.text, "# TYPE x counter\nx{a=\"b c\"} 1\n"),
+	      "METRICS-PART decodes to the text");
+	m.metrics.text = "";
+	CHECK_INT(privsep_encode(&m, small, sizeof(small)), -EINVAL, "METRICS-PART: an empty piece");
+	memset(piece, '\n', PRIVSEP_FIELD_MAX);
+	piece[PRIVSEP_FIELD_MAX] = '\0';
+	m.metrics.text = piece;
+	n = privsep_encode(&m, line, sizeof(line));
+	CHECK(n > 0, "METRICS-PART: a piece of PRIVSEP_FIELD_MAX line breaks fits a line");
+	line[n > 0 ? n - 1 : 0] = '\0';
+	CHECK(n > 0 && !privsep_decode(line, (size_t)n - 1, &back) &&
+		      strlen(back.metrics.text) == PRIVSEP_FIELD_MAX,
+	      "and decodes whole");
+	piece[PRIVSEP_FIELD_MAX] = 'x';
+	piece[PRIVSEP_FIELD_MAX + 1] = '\0';
+	CHECK_INT(privsep_encode(&m, line, sizeof(line)), -EMSGSIZE,
+		  "METRICS-PART: a piece one byte too long");
+	snprintf(line, sizeof(line), "METRICS-PART 1 %s", piece);
+	CHECK_INT(privsep_decode(line, strlen(line), &back), -EPROTO,
+		  "METRICS-PART: a piece one byte too long refused on decode");
+	snprintf(small, sizeof(small), "METRICS-PART 1 -");
+	CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO,
+		  "METRICS-PART: an empty piece refused on decode");
+
+	m = (struct privsep_msg){ .type = PRIVSEP_METRICS_END,
+				  .metrics = { .req_id = 7, .length = PRIVSEP_METRICS_MAX } };
+	n = privsep_encode(&m, small, sizeof(small));
+	small[n > 0 ? n - 1 : 0] = '\0';
+	CHECK(!privsep_decode(small, (size_t)n - 1, &back) &&
+		      back.metrics.length == PRIVSEP_METRICS_MAX,
+	      "METRICS-END with the largest length");
+	m.metrics.length = PRIVSEP_METRICS_MAX + 1;
+	CHECK_INT(privsep_encode(&m, small, sizeof(small)), -EMSGSIZE,
+		  "METRICS-END: a length past PRIVSEP_METRICS_MAX");
+	snprintf(small, sizeof(small), "METRICS-END 1 %d", PRIVSEP_METRICS_MAX + 1);
+	CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO,
+		  "METRICS-END: a length past PRIVSEP_METRICS_MAX refused on decode");
+	snprintf(small, sizeof(small), "METRICS 1 2");
+	CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO, "METRICS: a field too many");
+	snprintf(small, sizeof(small), "METRICS-END 1");
+	CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO,
+		  "METRICS-END: its length missing");
+}
+
 int main(void)
 {
 	test_round_trips();
@@ -644,5 +712,6 @@ int main(void)
 	test_drop();
 	test_worst_rcpt();
 	test_policy();
+	test_metrics();
 	return check_done();
 }

@@ -265,6 +265,9 @@ struct config_crowdsec {
 #define CONFIG_FETCH_TIMEOUT_MAX 3600
 #define CONFIG_FETCH_MAX_BYTES (512ULL << 20)	/* the exchange's bound on a peer's file */
 
+/* `set metrics-listen`'s port when none is given (Prometheus' registry of default ports). */
+#define CONFIG_METRICS_PORT 9108
+
 struct config {
 	char interfaces[CONFIG_MAX_INTERFACES][IF_NAMESIZE];
 	size_t ninterfaces;
@@ -276,6 +279,10 @@ struct config {
 	char *dump_dir;			/* default "/var/lib/greywall/pub" */
 	char *contact;			/* default NULL: no contact line */
 	uint32_t dump_interval;		/* seconds, default 3600 */
+	/* `set metrics-listen ADDR [port N]`: the Prometheus endpoint (metrics/metrics.h). */
+	bool metrics;			/* false: no endpoint */
+	struct addr_prefix metrics_addr; /* a host address, IPv4 or IPv6 */
+	uint16_t metrics_port;		/* default CONFIG_METRICS_PORT */
 	uint32_t limit_table_hosts;	/* per table, default 1000000 */
 	uint32_t limit_table_prefixes;	/* per table, default 200000 */
 	/*

@@ -103,6 +103,34 @@ static int parse_set_fetch(struct parser *p)
 	return ret;
 }
 
+/* `set metrics-listen ADDR [port N]`: one endpoint, on an address of this host. */
+static int parse_metrics_listen(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	const struct lex_token *at;
+	char text[ADDR_STRLEN];
+	uint64_t v;
+	int ret;
+
+	if (cfg->metrics)
+		return perr(p, peek(p), "metrics-listen set twice");
+	ret = parse_address(p, &cfg->metrics_addr, &at);
+	if (ret)
+		return ret;
+	if (!addr_is_host(&cfg->metrics_addr)) {
+		addr_format(&cfg->metrics_addr, text, sizeof(text));
+		return perr(p, at, "metrics-listen \"%s\" is a network, not an address", text);
+	}
+	cfg->metrics = true;
+	cfg->metrics_port = CONFIG_METRICS_PORT;
+	if (!is_kw(peek(p), "port"))
+		return 0;
+	next(p);
+	ret = parse_number(p, "port", 1, 65535, &v);
+	cfg->metrics_port = (uint16_t)v;
+	return ret;
+}
+
 int parse_set(struct parser *p)
 {
 	struct config *cfg = p->cfg;
@@ -138,6 +166,8 @@ int parse_set(struct parser *p)
 	} else if (is_kw(t, "fetch-max-bytes")) {
 		ret = parse_size(p, "fetch-max-bytes", 1024, CONFIG_FETCH_MAX_BYTES,
 				 &cfg->fetch_max_bytes);
+	} else if (is_kw(t, "metrics-listen")) {
+		ret = parse_metrics_listen(p);
 	} else if (is_kw(t, "limit")) {
 		if (!is_punct(peek(p), '{'))
 			ret = parse_limit_item(p, NULL);
@@ -154,7 +184,7 @@ void options_keywords(config_keyword_fn fn, void *ctx)
 	static const char *const set[] = {
 	    "interface", "state-dir",	  "bpf-dir", "control-socket", "control-group",	 "dump-dir",
 	    "contact",	 "dump-interval", "limit",   "table-entries",  "table-prefixes", "fetch",
-	    "fetch-timeout", "fetch-max-bytes", NULL,
+	    "fetch-timeout", "fetch-max-bytes", "metrics-listen", "port", NULL,
 	};
 
 	keywords_each("set", set, fn, ctx);

@@ -27,6 +27,7 @@
 #include "lib/addrmap.h"
 #include "lib/idmap.h"
 #include "lib/log.h"
+#include "metrics/expo.h"
 
 /* Messages applied a wakeup at most: a startup pull of 100,000 decisions never holds the loop. */
 #define READ_BUDGET 2048
@@ -1330,4 +1331,44 @@ void crowdsec_show(struct daemon *d, FILE *out)
 		print_time(out, "last error", cs->last_error_at, now);
 		fprintf(out, ": %s\n", cs->last_error);
 	}
+}
+
+void crowdsec_metrics(struct daemon *d, struct expo *e)
+{
+	static const char *const kinds[CS_ERR_KINDS] = {
+	    [CS_ERR_CONNECT] = "connect", [CS_ERR_TIMEOUT] = "timeout", [CS_ERR_TLS] = "tls",
+	    [CS_ERR_HTTP] = "http",	  [CS_ERR_AUTH] = "auth",	[CS_ERR_OVERSIZE] = "oversize",
+	    [CS_ERR_MALFORMED] = "malformed", [CS_ERR_OTHER] = "other",
+	};
+	struct crowdsec *cs = cs_of(d);
+
+	if (!cs || !cfg_of(d))
+		return;
+	expo_family(e, "greywall_crowdsec_pulls_total", EXPO_COUNTER,
+		    "Pulls of the Local API's decision stream, by result.");
+	expo_sample2(e, "result", "ok", NULL, NULL, cs->pulls_ok);
+	expo_sample2(e, "result", "failed", NULL, NULL, cs->pulls_failed);
+	expo_family(e, "greywall_crowdsec_decisions_held", EXPO_GAUGE,
+		    "CrowdSec decisions greywall holds in the pull table.");
+	expo_sample(e, NULL, 0, cs->decisions.count);
+	expo_family(e, "greywall_crowdsec_decisions_total", EXPO_COUNTER,
+		    "CrowdSec decisions, by what greywall did with them.");
+	expo_sample2(e, "result", "added", NULL, NULL, cs->added);
+	expo_sample2(e, "result", "deleted", NULL, NULL, cs->deleted);
+	expo_sample2(e, "result", "expired", NULL, NULL, cs->expired);
+	expo_sample2(e, "result", "ignored_type", NULL, NULL, cs->ignored_type);
+	expo_sample2(e, "result", "ignored_scope", NULL, NULL, cs->ignored_scope);
+	expo_sample2(e, "result", "refused", NULL, NULL, cs->refused);
+	expo_sample2(e, "result", "rejected", NULL, NULL, cs->rejected);
+	expo_sample2(e, "result", "too_wide", NULL, NULL, cs->too_wide);
+	expo_family(e, "greywall_crowdsec_pushed_total", EXPO_COUNTER,
+		    "Additions pushed to CrowdSec as alerts, by result.");
+	expo_sample2(e, "result", "pushed", NULL, NULL, cs->pushed_ok);
+	expo_sample2(e, "result", "skipped", NULL, NULL, cs->push_skipped);
+	expo_sample2(e, "result", "dropped", NULL, NULL, cs->push_dropped);
+	expo_sample2(e, "result", "failed", NULL, NULL, cs->push_failed);
+	expo_family(e, "greywall_crowdsec_errors_total", EXPO_COUNTER,
+		    "Errors talking to the Local API, by kind.");
+	for (int k = 1; k < CS_ERR_KINDS; k++)
+		expo_sample2(e, "kind", kinds[k], NULL, NULL, cs->errors[k]);
 }

@@ -68,4 +68,8 @@ void crowdsec_show(struct daemon *d, FILE *out);
 /* `greywallctl crowdsec pull`: ask the child to pull now. Returns 0 or -errno. */
 int crowdsec_pull_now(struct daemon *d);
 
+struct expo;
+/* The CrowdSec client's metrics (metrics/render.h): what `crowdsec show` counts. */
+void crowdsec_metrics(struct daemon *d, struct expo *e);
+
 #endif /* __GREYWALL_CROWDSEC_H */

@@ -709,38 +709,10 @@ static int cmd_status(struct daemon *d, struct control_request *req)
 
 static int cmd_stats(struct daemon *d, struct control_request *req)
 {
-	static const char *const names[GW_STAT_MAX] = {
-		[GW_STAT_PACKETS] = "packets",	    [GW_STAT_PASS] = "passed",
-		[GW_STAT_DROP] = "dropped",	    [GW_STAT_NON_IP] = "non-ip",
-		[GW_STAT_UNPARSED] = "unparsed",    [GW_STAT_IPV6_EXT] = "ipv6-extension-headers",
-		[GW_STAT_FRAGMENT] = "fragments",   [GW_STAT_HOST_HIT] = "host-hits",
-		[GW_STAT_PREFIX_HIT] = "prefix-hits", [GW_STAT_OUT_PACKETS] = "out-packets",
-		[GW_STAT_STEER_TARPIT] = "smtp-to-tarpit", [GW_STAT_STEER_PASS] = "smtp-to-mta-passed",
-		[GW_STAT_STEER_NO_TARPIT] = "smtp-to-mta-no-tarpit",
-		[GW_STAT_STEER_LOCAL] = "smtp-to-mta-local",
-		[GW_STAT_OUTBOUND_SMTP] = "outbound-smtp-syns",
-		[GW_STAT_FLOWS_FULL] = "flows-full",
-		[GW_STAT_SRC_TRACK_FULL] = "src-track-full",
-		[GW_STAT_HANDSHAKES] = "handshakes",
-		[GW_STAT_BAD_ACK] = "bad-handshake-acks",
-		[GW_STAT_OVERLOAD_DROPS] = "overload-drops",
-		[GW_STAT_FLOW_KILLED_DROPS] = "killed-flow-drops",
-		[GW_STAT_RETURN_RST] = "returned-rst",
-		[GW_STAT_RETURN_ICMP] = "returned-icmp",
-		[GW_STAT_EVENTS_LOST] = "events-lost",
-		[GW_STAT_FLOWS_EVICTED] = "flows-evicted",
-		[GW_STAT_FLOWS_FULL_DROPS] = "flows-full-drops",
-		[GW_STAT_SRC_STATES_DROPS] = "src-states-drops",
-		[GW_STAT_TINY_FRAGMENT] = "tiny-fragment-drops",
-		[GW_STAT_FRAGMENT_OFFSET1] = "fragment-offset1-drops",
-		[GW_STAT_IPV6_CHAIN] = "ipv6-chain-drops",
-		[GW_STAT_SHORT_HEADER] = "short-header-drops",
-		[GW_STAT_FLOWS_CREATED] = "flows-created",
-	};
 	struct sweeper_fill fill;
 
 	for (int i = 0; i < GW_STAT_MAX; i++)
-		fprintf(req->out, "%-24s %" PRIu64 "\n", names[i] ? names[i] : "?",
+		fprintf(req->out, "%-24s %" PRIu64 "\n", datapath_stat_name((enum gw_stat)i),
 			datapath_stat(&d->dp, (enum gw_stat)i));
 	/* The flow table's fill, as the sweeper's adaptive timeouts see it. */
 	if (!sweeper_flow_fill(d->dp.flows, &fill)) {

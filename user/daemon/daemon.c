@@ -24,6 +24,7 @@
 #include "sync/sync.h"
 #include "crowdsec/crowdsec.h"
 #include "watch/watch.h"
+#include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
@@ -268,12 +269,15 @@ static int config_apply(struct daemon *d, char *err, size_t errlen)
 	/* In the loop only, as at start: policy_start() runs there. */
 	if (!ret && d->epoll_fd >= 0)
 		ret = policy_reload(d, err, errlen);
+	if (!ret && d->epoll_fd >= 0)
+		ret = metrics_reload(d, err, errlen);
 	return ret;
 }
 
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	int rule_map[GW_MAX_RULES];
+	uint64_t added[TABLES_SOURCES];
 	struct config next, old;
 	char why[512];
 	bool moved;
@@ -291,6 +295,10 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	if (!ret && spamd_child_listen_changed(d, &next)) {
 		snprintf(err, errlen, "spamd listen addresses change only with a restart (so does tarpit)");
+		ret = -EINVAL;
+	}
+	if (!ret && metrics_listen_changed(d, &next)) {
+		snprintf(err, errlen, "metrics-listen changes only with a restart");
 		ret = -EINVAL;
 	}
 	if (!ret && policy_listen_changed(d, &next)) {
@@ -338,10 +346,14 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		overload_poll(&d->overload);
 	moved = sweeper_rule_map(&d->cfg, &next, rule_map);
 	tables_save_files(&d->tables, false);
+	/* The additions' counters are the metrics' and go on across the rebuild. */
+	memcpy(added, d->tables.added, sizeof(added));
 	tables_free(&d->tables);
 	old = d->cfg;
 	d->cfg = next;
 	ret = config_apply(d, err, errlen);
+	for (size_t i = 0; i < TABLES_SOURCES; i++)
+		d->tables.added[i] += added[i];
 	if (ret) {
 		int back;
 
@@ -546,6 +558,7 @@ void daemon_close(struct daemon *d)
 	sync_close(d);
 	crowdsec_close(d);
 	exchange_daemon_close(d);
+	metrics_stop(d);
 	/* Before the greylist it decides on goes. */
 	policy_stop(d);
 	spamd_close(d);

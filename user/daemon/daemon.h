@@ -25,6 +25,7 @@ struct watch_set;
 struct exchange;
 struct crowdsec;
 struct policy;
+struct metrics;
 
 struct daemon {
 	struct config cfg;
@@ -38,6 +39,7 @@ struct daemon {
 	struct exchange *exchange; /* the table exchange's peers; NULL before the first config */
 	struct crowdsec *crowdsec; /* the CrowdSec client; NULL without a crowdsec block */
 	struct policy *policy;	/* the policy service; NULL without a policy block */
+	struct metrics *metrics; /* the metrics endpoint; NULL without metrics-listen */
 	struct queues queues;	/* the config's queues' last measurements */
 	struct overload overload; /* the overload event ring; its ring NULL outside the loop */
 	struct sweeper_watch sweep_watch; /* whether the flow table is known empty */

@@ -27,6 +27,7 @@
 #include "exchange/exchange.h"
 #include "crowdsec/crowdsec.h"
 #include "lib/log.h"
+#include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "spamd/spamd.h"
 #include "spamd/spamd_child.h"
@@ -152,6 +153,7 @@ static void periodic(struct daemon *d, int64_t now)
 	exchange_daemon_periodic(d, now);
 	crowdsec_periodic(d, now);
 	policy_periodic(d, now);
+	metrics_periodic(d, now);
 	sweep(d);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	ret = queues_sample(&d->queues, &d->cfg, mono.tv_sec * 1000000000ll + mono.tv_nsec);
@@ -167,7 +169,7 @@ static void reap_children(struct daemon *d)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if (!spamd_lists_reaped(d, pid, status) && !crowdsec_reaped(d, pid, status) &&
-		    !policy_reaped(d, pid, status))
+		    !policy_reaped(d, pid, status) && !metrics_reaped(d, pid, status))
 			spamd_child_reaped(d, pid, status);
 }
 
@@ -230,6 +232,15 @@ int daemon_run(struct daemon *d)
 			return ret;
 		}
 	}
+	if (d->cfg.metrics) {
+		char err[512];
+
+		ret = metrics_start(d, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			return ret;
+		}
+	}
 	if (d->spamd) {
 		char err[512];
 
@@ -276,7 +287,7 @@ int daemon_run(struct daemon *d)
 		log_flush();
 		n = epoll_wait(ep, events, 8,
 			       spamd_child_pending(d) || watch_pending(d) || crowdsec_pending(d) ||
-					   policy_pending(d)
+					   policy_pending(d) || metrics_pending(d)
 				   ? 0
 				   : -1);
 
@@ -296,6 +307,8 @@ int daemon_run(struct daemon *d)
 				spamd_child_read(d);
 			} else if (policy_owns_fd(d, fd)) {
 				policy_read(d);
+			} else if (metrics_owns_fd(d, fd)) {
+				metrics_io(d);
 			} else if (d->spamd && fd == d->spamd->load.fd) {
 				spamd_lists_read(d);
 			} else if (sync_owns_fd(d, fd)) {
@@ -338,6 +351,8 @@ int daemon_run(struct daemon *d)
 			crowdsec_read(d);
 		if (policy_pending(d))
 			policy_read(d);
+		if (metrics_pending(d))
+			metrics_io(d);
 	}
 	overload_close(&d->overload);
 	d->epoll_fd = -1;

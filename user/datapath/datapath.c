@@ -792,6 +792,40 @@ int datapath_set_rules(struct datapath *dp, const struct config *cfg)
 	return err;
 }
 
+const char *datapath_stat_name(enum gw_stat stat)
+{
+	static const char *const names[GW_STAT_MAX] = {
+		[GW_STAT_PACKETS] = "packets",	    [GW_STAT_PASS] = "passed",
+		[GW_STAT_DROP] = "dropped",	    [GW_STAT_NON_IP] = "non-ip",
+		[GW_STAT_UNPARSED] = "unparsed",    [GW_STAT_IPV6_EXT] = "ipv6-extension-headers",
+		[GW_STAT_FRAGMENT] = "fragments",   [GW_STAT_HOST_HIT] = "host-hits",
+		[GW_STAT_PREFIX_HIT] = "prefix-hits", [GW_STAT_OUT_PACKETS] = "out-packets",
+		[GW_STAT_STEER_TARPIT] = "smtp-to-tarpit", [GW_STAT_STEER_PASS] = "smtp-to-mta-passed",
+		[GW_STAT_STEER_NO_TARPIT] = "smtp-to-mta-no-tarpit",
+		[GW_STAT_STEER_LOCAL] = "smtp-to-mta-local",
+		[GW_STAT_OUTBOUND_SMTP] = "outbound-smtp-syns",
+		[GW_STAT_FLOWS_FULL] = "flows-full",
+		[GW_STAT_SRC_TRACK_FULL] = "src-track-full",
+		[GW_STAT_HANDSHAKES] = "handshakes",
+		[GW_STAT_BAD_ACK] = "bad-handshake-acks",
+		[GW_STAT_OVERLOAD_DROPS] = "overload-drops",
+		[GW_STAT_FLOW_KILLED_DROPS] = "killed-flow-drops",
+		[GW_STAT_RETURN_RST] = "returned-rst",
+		[GW_STAT_RETURN_ICMP] = "returned-icmp",
+		[GW_STAT_EVENTS_LOST] = "events-lost",
+		[GW_STAT_FLOWS_EVICTED] = "flows-evicted",
+		[GW_STAT_FLOWS_FULL_DROPS] = "flows-full-drops",
+		[GW_STAT_SRC_STATES_DROPS] = "src-states-drops",
+		[GW_STAT_TINY_FRAGMENT] = "tiny-fragment-drops",
+		[GW_STAT_FRAGMENT_OFFSET1] = "fragment-offset1-drops",
+		[GW_STAT_IPV6_CHAIN] = "ipv6-chain-drops",
+		[GW_STAT_SHORT_HEADER] = "short-header-drops",
+		[GW_STAT_FLOWS_CREATED] = "flows-created",
+	};
+
+	return (unsigned int)stat < GW_STAT_MAX && names[stat] ? names[stat] : "?";
+}
+
 uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -811,7 +845,7 @@ uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat)
 }
 
 /* The per-CPU counters of rule index, summed. */
-static int rule_stats_sum(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out)
+int datapath_rule_counters(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct gw_rule_stats *values;
@@ -846,9 +880,9 @@ int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rul
 	 * The data path counts evaluated packets on rule 0 only: a rule is
 	 * evaluated for every such packet that no earlier quick rule took.
 	 */
-	err = rule_stats_sum(dp, 0, &first);
+	err = datapath_rule_counters(dp, 0, &first);
 	if (!err)
-		err = rule_stats_sum(dp, index, out);
+		err = datapath_rule_counters(dp, index, out);
 	if (err)
 		return err;
 	out->evaluations = first.evaluations;
@@ -860,7 +894,7 @@ int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rul
 			return -errno;
 		if (!(rule.flags & GW_RULE_QUICK))
 			continue;
-		err = rule_stats_sum(dp, j, &s);
+		err = datapath_rule_counters(dp, j, &s);
 		if (err)
 			return err;
 		out->evaluations -= s.matches < out->evaluations ? s.matches : out->evaluations;

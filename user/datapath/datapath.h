@@ -120,6 +120,14 @@ int datapath_set_rules(struct datapath *dp, const struct config *cfg);
 
 /* Sum of a percpu stats counter. */
 uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat);
+/* A counter's name in `greywallctl stats` and the metrics: "dropped", "flows-full", ... */
+const char *datapath_stat_name(enum gw_stat stat);
 int datapath_rule_stats(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out);
+/*
+ * Rule index's own counters, summed over the CPUs, without
+ * datapath_rule_stats()'s walk of the rules before it for evaluations
+ * (which the data path counts on rule 0 only). Returns 0 or -errno.
+ */
+int datapath_rule_counters(const struct datapath *dp, uint32_t index, struct gw_rule_stats *out);
 
 #endif /* __GREYWALL_DATAPATH_H */

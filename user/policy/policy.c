@@ -24,6 +24,7 @@
 
 #include "daemon/daemon.h"
 #include "lib/log.h"
+#include "metrics/expo.h"
 #include "policy/policy.h"
 #include "spamd/spamd_child.h"
 #include "spamd/tarpit.h"
@@ -538,4 +539,24 @@ void policy_show(const struct daemon *d, FILE *out)
 	fprintf(out, "\nerrors: protocol %llu, store %llu, restarts %llu\n",
 		(unsigned long long)p->counts.protocol_errors,
 		(unsigned long long)p->counts.store_errors, (unsigned long long)p->counts.restarts);
+}
+
+void policy_metrics(const struct daemon *d, struct expo *e)
+{
+	const struct policy *p = d->policy;
+
+	if (!p)
+		return;
+	expo_family(e, "greywall_policy_requests_total", EXPO_COUNTER,
+		    "Postfix policy requests the parent decided.");
+	expo_sample(e, NULL, 0, p->counts.requests);
+	expo_family(e, "greywall_policy_answers_total", EXPO_COUNTER,
+		    "Answers to Postfix policy requests, by kind.");
+	for (int i = 0; i < POLICY_ANSWERS; i++)
+		expo_sample2(e, "answer", policy_answer_names[i], NULL, NULL, p->counts.answers[i]);
+	expo_family(e, "greywall_policy_errors_total", EXPO_COUNTER,
+		    "Policy service errors: the child's protocol, the store, child restarts.");
+	expo_sample2(e, "kind", "protocol", NULL, NULL, p->counts.protocol_errors);
+	expo_sample2(e, "kind", "store", NULL, NULL, p->counts.store_errors);
+	expo_sample2(e, "kind", "restart", NULL, NULL, p->counts.restarts);
 }

@@ -102,4 +102,8 @@ void policy_periodic(struct daemon *d, int64_t now);
 /* `greywallctl policy show`: sockets, the child, requests, answers by kind, errors. */
 void policy_show(const struct daemon *d, FILE *out);
 
+struct expo;
+/* The policy service's metrics (metrics/render.h): what `policy show` counts. */
+void policy_metrics(const struct daemon *d, struct expo *e);
+
 #endif /* __GREYWALL_POLICY_H */

@@ -35,6 +35,8 @@ static const char *const type_names[] = {
 	[PRIVSEP_VALID] = "VALID",	 [PRIVSEP_TRAPS_END] = "TRAPS-END",
 	[PRIVSEP_CONFIG] = "CONFIG",	 [PRIVSEP_LOG] = "LOG",
 	[PRIVSEP_POLICY] = "POLICY",	 [PRIVSEP_VERDICT] = "VERDICT",
+	[PRIVSEP_METRICS] = "METRICS",	 [PRIVSEP_METRICS_PART] = "METRICS-PART",
+	[PRIVSEP_METRICS_END] = "METRICS-END",
 };
 
 #define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
@@ -259,6 +261,22 @@ int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len)
 		add_number(&l, msg->verdict.req_id);
 		add_field(&l, msg->verdict.action);
 		break;
+	case PRIVSEP_METRICS:
+		add_number(&l, msg->metrics.req_id);
+		break;
+	case PRIVSEP_METRICS_PART:
+		/* An empty piece would say nothing; a longer one breaks the child's bound. */
+		if (!msg->metrics.text || !*msg->metrics.text)
+			l.err = -EINVAL;
+		add_number(&l, msg->metrics.req_id);
+		add_bounded(&l, msg->metrics.text, PRIVSEP_FIELD_MAX);
+		break;
+	case PRIVSEP_METRICS_END:
+		if (msg->metrics.length > PRIVSEP_METRICS_MAX)
+			l.err = -EMSGSIZE;
+		add_number(&l, msg->metrics.req_id);
+		add_number(&l, msg->metrics.length);
+		break;
 	}
 	if (l.err)
 		return l.err;
@@ -472,6 +490,19 @@ int privsep_decode(char *line, size_t len, struct privsep_msg *msg)
 		if (n != 3 || parse_conn_id(f[1], &msg->verdict.req_id) || !action_valid(f[2]))
 			return -EPROTO;
 		msg->verdict.action = f[2];
+		return 0;
+	case PRIVSEP_METRICS:
+		return n == 2 ? parse_conn_id(f[1], &msg->metrics.req_id) : -EPROTO;
+	case PRIVSEP_METRICS_PART:
+		if (n != 3 || parse_conn_id(f[1], &msg->metrics.req_id) || !*f[2] ||
+		    strlen(f[2]) > PRIVSEP_FIELD_MAX)
+			return -EPROTO;
+		msg->metrics.text = f[2];
+		return 0;
+	case PRIVSEP_METRICS_END:
+		if (n != 3 || parse_conn_id(f[1], &msg->metrics.req_id) ||
+		    parse_number(f[2], PRIVSEP_METRICS_MAX, &msg->metrics.length))
+			return -EPROTO;
 		return 0;
 	}
 	return -EPROTO;

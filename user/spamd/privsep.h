@@ -48,6 +48,18 @@
  *         the answer: the child writes "action=<action>\n\n" to the
  *         request's client. The action is one line (no byte < 0x20 nor
  *         0x7f), at most PRIVSEP_ACTION_MAX bytes.
+ *   child -> parent (the metrics child, user/metrics/, on its own socketpair)
+ *     METRICS <req-id>
+ *         a scrape: the parent answers with the exposition text of that
+ *         moment; req-id is the child's name for it. One at a time.
+ *   parent -> child
+ *     METRICS-PART <req-id> <text>
+ *         the next piece of the answer's text, 1 to PRIVSEP_FIELD_MAX
+ *         bytes (any but NUL); any number of them, in order.
+ *     METRICS-END <req-id> <length>
+ *         the answer is complete: length is the sum of its pieces' bytes,
+ *         at most PRIVSEP_METRICS_MAX; 0 (no pieces) when the parent has
+ *         no text to give (the child answers 503).
  *   child -> parent
  *     LOG <priority> <text>
  *         one line of the child's log (priority LOG_EMERG..LOG_DEBUG, text
@@ -88,6 +100,11 @@
 #define PRIVSEP_ACTION_MAX	2048
 /* A LOG's text at most: escaped, it still fits a line. */
 #define PRIVSEP_LOG_MAX		(3 * PRIVSEP_FIELD_MAX)
+/*
+ * A METRICS answer's text at most. Escaped (3 bytes a byte at worst) it
+ * fits a writer's queue with room to spare.
+ */
+#define PRIVSEP_METRICS_MAX	(1024 * 1024)
 
 enum privsep_type {
 	PRIVSEP_CLASSIFY,	/* child -> parent */
@@ -102,6 +119,9 @@ enum privsep_type {
 	PRIVSEP_LOG,		/* child -> parent: a line for the log */
 	PRIVSEP_POLICY,		/* policy child -> parent: one policy request */
 	PRIVSEP_VERDICT,	/* parent -> policy child: its answer */
+	PRIVSEP_METRICS,	/* metrics child -> parent: a scrape */
+	PRIVSEP_METRICS_PART,	/* parent -> metrics child: a piece of the text */
+	PRIVSEP_METRICS_END,	/* parent -> metrics child: the text is whole */
 };
 
 struct privsep_classify {
@@ -144,6 +164,16 @@ struct privsep_verdict {
 	const char *action;	/* e.g. "DUNNO", "DEFER_IF_PERMIT 4.7.1 Greylisted, ..." */
 };
 
+/*
+ * METRICS: req_id. METRICS-PART: req_id and text (1 to PRIVSEP_FIELD_MAX
+ * bytes). METRICS-END: req_id and length (at most PRIVSEP_METRICS_MAX).
+ */
+struct privsep_metrics {
+	uint32_t req_id;
+	const char *text;
+	uint64_t length;
+};
+
 struct privsep_log {
 	int priority;		/* LOG_EMERG (0) .. LOG_DEBUG (7) */
 	const char *text;
@@ -165,6 +195,7 @@ struct privsep_msg {
 		struct privsep_log log;
 		struct privsep_policy policy;
 		struct privsep_verdict verdict;
+		struct privsep_metrics metrics;
 	};
 };
 

@@ -12,6 +12,7 @@
 #include "spamd/blacklist.h"
 #include "daemon/daemon.h"
 #include "lib/log.h"
+#include "metrics/expo.h"
 #include "spamd/spamd.h"
 #include "sync/sync.h"
 #include "spamd/spamd_child.h"
@@ -705,6 +706,10 @@ int spamd_scan(struct daemon *d, int64_t now)
 	if (sets.whitelisted || sets.expired)
 		log_info("greylist scan: %zu tuples whitelisted, %zu entries expired",
 			 sets.whitelisted, sets.expired);
+	s->scan_white = sets.nwhite;
+	s->scan_trapped = sets.ntrapped;
+	s->scan_whitelisted += sets.whitelisted;
+	s->scan_expired += sets.expired;
 	grey_sets_free(&sets);
 	return ret;
 }
@@ -749,4 +754,27 @@ void spamd_periodic(struct daemon *d, int64_t now)
 	}
 	spamd_lists_periodic(d, now);
 	spamd_child_periodic(d, now);
+}
+
+void spamd_metrics(struct daemon *d, struct expo *e)
+{
+	struct spamd *s = d->spamd;
+
+	if (!s)
+		return;
+	expo_family(e, "greywall_greylist_scans_total", EXPO_COUNTER, "Greylist scans run.");
+	expo_sample(e, NULL, 0, s->scans);
+	expo_family(e, "greywall_greylist_sources", EXPO_GAUGE,
+		    "WHITE and TRAPPED sources of the greylist, as the last scan found them.");
+	expo_sample2(e, "state", "white", NULL, NULL, s->scan_white);
+	expo_sample2(e, "state", "trapped", NULL, NULL, s->scan_trapped);
+	expo_family(e, "greywall_greylist_whitelisted_total", EXPO_COUNTER,
+		    "Greylisted tuples the scans whitelisted (retried after passtime).");
+	expo_sample(e, NULL, 0, s->scan_whitelisted);
+	expo_family(e, "greywall_greylist_expired_total", EXPO_COUNTER,
+		    "Greylist entries the scans removed as expired.");
+	expo_sample(e, NULL, 0, s->scan_expired);
+	expo_family(e, "greywall_greylist_refused_total", EXPO_COUNTER,
+		    "New tuples refused because their source had maxtuples already.");
+	expo_sample(e, NULL, 0, s->refused);
 }

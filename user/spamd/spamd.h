@@ -40,6 +40,9 @@ struct spamd {
 	int64_t started;
 	int64_t next_scan;
 	uint64_t scans;			/* greylist scans run: `status` says, tests wait for it */
+	/* What the last scan found, and what the scans did (the metrics). */
+	size_t scan_white, scan_trapped;
+	uint64_t scan_whitelisted, scan_expired;
 	/* The tarpit child (spamd_child.c). */
 	int listeners[8];
 	size_t nlisteners;
@@ -192,5 +195,9 @@ void spamd_periodic(struct daemon *d, int64_t now);
 /* For greywallctl's spamdb, traps and callbacks verbs. */
 struct grey *spamd_grey(struct daemon *d);
 const struct grey_params *spamd_params(struct daemon *d);
+
+struct expo;
+/* The greylist's metrics (metrics/render.h): its sets at the last scan, what the scans did. */
+void spamd_metrics(struct daemon *d, struct expo *e);
 
 #endif /* __GREYWALL_SPAMD_H */

@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "lib/atomicfile.h"
 #include "lib/log.h"
+#include "metrics/expo.h"
 #include "spamd/spamd.h"
 #include "sync/seen.h"
 #include "sync/sync.h"
@@ -828,4 +829,43 @@ void sync_show(struct daemon *d, FILE *out)
 		print_rejected(out, p->rejected);
 		fprintf(out, "\n");
 	}
+}
+
+void sync_metrics(struct daemon *d, struct expo *e)
+{
+	struct sync *y = sync_of(d);
+
+	if (!y)
+		return;
+	expo_family(e, "greywall_sync_sent_total", EXPO_COUNTER,
+		    "Sync datagrams sent, to every peer and group.");
+	expo_sample(e, NULL, 0, y->sent);
+	expo_family(e, "greywall_sync_received_total", EXPO_COUNTER, "Sync datagrams received.");
+	expo_sample(e, NULL, 0, y->received);
+	expo_family(e, "greywall_sync_taken_total", EXPO_COUNTER,
+		    "Sync datagrams received and taken (past the HMAC and the replay window).");
+	expo_sample(e, NULL, 0, y->taken);
+	expo_family(e, "greywall_sync_rejected_total", EXPO_COUNTER,
+		    "Sync datagrams received and not taken, by reason.");
+	for (int r = 0; r < SYNC_REJECT__COUNT; r++)
+		expo_sample2(e, "reason", sync_reject_name(r), NULL, NULL, y->rejected[r]);
+	expo_family(e, "greywall_sync_records_total", EXPO_COUNTER,
+		    "Records of taken datagrams, by what became of them.");
+	expo_sample2(e, "result", "applied", NULL, NULL, y->records_applied);
+	expo_sample2(e, "result", "expired", NULL, NULL, y->records_expired);
+	expo_sample2(e, "result", "ignored", NULL, NULL, y->records_ignored);
+	expo_sample2(e, "result", "failed", NULL, NULL, y->records_failed);
+	expo_sample2(e, "result", "refused", NULL, NULL, y->records_refused);
+	expo_family(e, "greywall_sync_peer_sent_total", EXPO_COUNTER,
+		    "Sync datagrams sent to the peer.");
+	for (size_t i = 0; i < y->npeers; i++)
+		expo_sample2(e, "peer", y->peers[i].name, NULL, NULL, y->peers[i].sent);
+	expo_family(e, "greywall_sync_peer_received_total", EXPO_COUNTER,
+		    "Sync datagrams received from the peer.");
+	for (size_t i = 0; i < y->npeers; i++)
+		expo_sample2(e, "peer", y->peers[i].name, NULL, NULL, y->peers[i].received);
+	expo_family(e, "greywall_sync_peer_taken_total", EXPO_COUNTER,
+		    "Sync datagrams received from the peer and taken.");
+	for (size_t i = 0; i < y->npeers; i++)
+		expo_sample2(e, "peer", y->peers[i].name, NULL, NULL, y->peers[i].taken);
 }

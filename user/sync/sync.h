@@ -97,4 +97,8 @@ void sync_show(struct daemon *d, FILE *out);
 /* "own", "replay", ...: a reject reason's name, the wire's included. */
 const char *sync_reject_name(int reason);
 
+struct expo;
+/* spamd sync's metrics (metrics/render.h): what `sync show` counts. */
+void sync_metrics(struct daemon *d, struct expo *e);
+
 #endif /* __GREYWALL_SYNC_SYNC_H */

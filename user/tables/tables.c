@@ -239,9 +239,37 @@ int tables_begin(struct tables *t)
 	return group_open(t);
 }
 
+const char *const tables_source_names[TABLES_SOURCES] = {
+	"manual",   "import", "config", "overload", "greytrap", "greylist",
+	"spamlogd", "log",    "sync",   "peer",	    "crowdsec", "other",
+};
+
+/* Remember which source an evidence id is, for the additions that follow it. */
+static void source_note(struct tables *t, int64_t id, const char *source)
+{
+	size_t i = 0;
+
+	while (i < TABLES_SOURCES - 1 && strcmp(tables_source_names[i], source))
+		i++;
+	t->recent_evidence[t->recent_next] = (struct tables_recent_evidence){ id, (uint8_t)i };
+	t->recent_next = (t->recent_next + 1) % TABLES_RECENT_EVIDENCE;
+}
+
+/* An addition counted by its evidence's source: one of the last ids made, else "other". */
+static void count_addition(struct tables *t, int64_t id)
+{
+	size_t source = TABLES_SOURCES - 1;
+
+	for (size_t i = 0; i < TABLES_RECENT_EVIDENCE; i++)
+		if (id > 0 && t->recent_evidence[i].id == id)
+			source = t->recent_evidence[i].source;
+	t->added[source]++;
+}
+
 int64_t tables_evidence(struct tables *t, const char *source, const char *detail, int64_t now)
 {
 	struct evidence ev = { .when = now };
+	int64_t id;
 	int err;
 
 	if (!t->store)
@@ -251,7 +279,10 @@ int64_t tables_evidence(struct tables *t, const char *source, const char *detail
 		return err;
 	snprintf(ev.source, sizeof(ev.source), "%s", source);
 	snprintf(ev.detail, sizeof(ev.detail), "%s", detail);
-	return store_evidence_add(t->store, &ev);
+	id = store_evidence_add(t->store, &ev);
+	if (id > 0)
+		source_note(t, id, source);
+	return id;
 }
 
 /* Queue a node whose own membership changed for the next commit, once. */
@@ -516,6 +547,7 @@ int tables_add(struct tables *t, int idx, const struct addr_prefix *p, int64_t e
 	if (ret)
 		return ret;
 	t->table[idx].dirty = true;
+	count_addition(t, evidence_id);
 	if (t->on_add && !evidence_yields(t, evidence_id))
 		t->on_add(t->on_add_ctx, idx, p, evidence_id, now);
 	return 1;
@@ -1367,8 +1399,25 @@ long tables_expire_due(struct tables *t, int64_t now)
 	return expired;
 }
 
+/* The entry of table idx at key counted with c now: what it adds to the table's sum. */
+static void sum_entry(const struct table *tb, const struct addr_prefix *key,
+		      const struct gw_counters *c, struct gw_counters *sum)
+{
+	const struct gw_counters *base = addrmap_get(&tb->baselines, key);
+
+	for (int d = 0; d < GW_DIR_MAX; d++) {
+		/* As tables_counters(): a map made anew restarts below the baseline. */
+		bool above = base && c->packets[d] >= base->packets[d] &&
+			     c->bytes[d] >= base->bytes[d];
+
+		sum->packets[d] += c->packets[d] - (above ? base->packets[d] : 0);
+		sum->bytes[d] += c->bytes[d] - (above ? base->bytes[d] : 0);
+	}
+}
+
 int tables_update_last_seen(struct tables *t, int64_t now)
 {
+	struct gw_counters sums[GW_MAX_TABLES] = { 0 };
 	const struct addr_prefix *key;
 	void *value;
 
@@ -1380,6 +1429,10 @@ int tables_update_last_seen(struct tables *t, int64_t now)
 		/* Only entries of `counters` tables have counters to read. */
 		if (!(node->in_map & t->counted_tables) || node_read_counters(t, key, &c))
 			continue;
+		/* The same read gives each counters table its entries' sum (the metrics). */
+		for (size_t idx = 0; idx < t->ntables; idx++)
+			if (node->own & t->counted_tables & (1ULL << idx))
+				sum_entry(&t->table[idx], key, &c, &sums[idx]);
 		for (int d = 0; d < GW_DIR_MAX; d++)
 			total += c.packets[d];
 		total &= ~(1ULL << 63);
@@ -1399,6 +1452,8 @@ int tables_update_last_seen(struct tables *t, int64_t now)
 				entry_store(t, (int)idx, key, m);
 		}
 	}
+	memcpy(t->counter_sums, sums, sizeof(sums));
+	t->counter_sums_at = now;
 	return tables_commit(t);
 }
 

@@ -70,6 +70,20 @@ struct evidence_ids {
 	size_t n, cap;
 };
 
+/*
+ * The sources of evidence (docs/DESIGN.md, evidence for every entry) that
+ * tables_add() counts additions by, "other" last: tables_source_names.
+ */
+#define TABLES_SOURCES 12
+extern const char *const tables_source_names[TABLES_SOURCES];
+/* Evidence ids remembered with their source: a writer adds right after it makes one. */
+#define TABLES_RECENT_EVIDENCE 8
+
+struct tables_recent_evidence {
+	int64_t id;
+	uint8_t source;			/* index into tables_source_names */
+};
+
 struct tables {
 	struct table table[GW_MAX_TABLES];
 	size_t ntables;
@@ -121,6 +135,17 @@ struct tables {
 	void (*on_add)(void *ctx, int idx, const struct addr_prefix *p, int64_t evidence_id,
 		       int64_t now);
 	void *on_add_ctx;
+	/*
+	 * Each `counters` table's entries' counters summed (as
+	 * tables_counters() gives each) by the last tables_update_last_seen(),
+	 * which reads them all anyway, and when (0: never): the metrics.
+	 */
+	struct gw_counters counter_sums[GW_MAX_TABLES];
+	int64_t counter_sums_at;
+	/* Entries added since start, by their evidence's source (the metrics). */
+	uint64_t added[TABLES_SOURCES];
+	struct tables_recent_evidence recent_evidence[TABLES_RECENT_EVIDENCE];
+	size_t recent_next;
 };
 
 /* Counts of the keys the store has not caught up with (tables_unsaved()). */
@@ -231,6 +256,7 @@ int tables_sync_maps(struct tables *t);
 int tables_counters(const struct tables *t, int idx, const struct addr_prefix *p,
 		    struct gw_counters *out);
 
+
 /*
  * Entries of table idx sorted by address. *out is malloc'd, caller frees.
  * Returns the count or -errno.
@@ -247,7 +273,11 @@ uint64_t tables_lookup(const struct tables *t, const struct addr_prefix *addr);
  */
 long tables_expire_due(struct tables *t, int64_t now);
 
-/* Note the time of entries whose counters moved since the last call. */
+/*
+ * Note the time of entries whose counters moved since the last call, and
+ * keep each `counters` table's sum of its entries' counters (counter_sums)
+ * from the same reads. Every minute and at each dump.
+ */
 int tables_update_last_seen(struct tables *t, int64_t now);
 
 /* Write the tables with a file back to it if changed. Returns 0 or -errno. */

@@ -72,4 +72,8 @@ void watch_candidates(struct daemon *d, FILE *out);
 /* Returns how many names were new traps, or -errno. */
 int watch_add_traps(struct daemon *d, char *const names[], int n, FILE *out, FILE *err);
 
+struct expo;
+/* The watchers' metrics (metrics/render.h): lines, matches, listings, per watcher. */
+void watch_metrics(struct daemon *d, struct expo *e);
+
 #endif /* __GREYWALL_WATCH_H */

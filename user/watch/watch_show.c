@@ -6,12 +6,15 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "daemon/daemon.h"
 #include "lib/escape.h"
+#include "metrics/expo.h"
 #include "spamd/trap.h"
 #include "tables/dump.h"
 #include "watch/count.h"
@@ -236,4 +239,44 @@ int watch_add_traps(struct daemon *d, char *const names[], int n, FILE *out, FIL
 	}
 	fprintf(out, "%d/%d names added as traps.\n", added, n);
 	return ret ? ret : added;
+}
+
+void watch_metrics(struct daemon *d, struct expo *e)
+{
+	static const struct {
+		const char *name, *help;
+		size_t offset;		/* SIZE_MAX: the listings, by reason */
+	} families[] = {
+		{ "greywall_watcher_lines_total", "Log lines the watcher read.",
+		  offsetof(struct watch_stats, lines) },
+		{ "greywall_watcher_matches_total", "Lines that matched: failures with a source address.",
+		  offsetof(struct watch_stats, matched) },
+		{ "greywall_watcher_trap_matches_total", "Matches whose login name is a trap.",
+		  offsetof(struct watch_stats, traps) },
+		{ "greywall_watcher_listed_total", "Sources the watcher put into a table.",
+		  SIZE_MAX },
+		{ "greywall_watcher_refused_total",
+		  "Sources the watcher decided to list that the table refused (full) or failed.",
+		  offsetof(struct watch_stats, refused) },
+	};
+	struct watch_set *ws = d->watch;
+
+	if (!ws || !ws->n)
+		return;
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		expo_family(e, families[f].name, EXPO_COUNTER, families[f].help);
+		for (size_t i = 0; i < ws->n; i++) {
+			const struct watch_stats *st = &ws->w[i].st;
+
+			if (families[f].offset == SIZE_MAX) {
+				expo_sample2(e, "watcher", ws->w[i].name, "reason", "trap",
+					     st->listed_trap);
+				expo_sample2(e, "watcher", ws->w[i].name, "reason", "failures",
+					     st->listed_failures);
+				continue;
+			}
+			expo_sample2(e, "watcher", ws->w[i].name, NULL, NULL,
+				     *(const uint64_t *)((const char *)st + families[f].offset));
+		}
+	}
 }
