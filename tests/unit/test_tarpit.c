@@ -355,6 +355,68 @@ static bool is_rcpt(const struct child *h, const char *client, const char *helo,
 }
 
 /*
+ * stutter 0: the banner is the same bytes at once for black and grey, so
+ * it goes out before CLASS; the client's input still waits for CLASS,
+ * which decides the dialogue as before.
+ */
+static void test_early_banner(void)
+{
+	static char buf[8192];
+	struct tarpit_config cfg = base_config();
+	struct child h;
+	uint32_t id;
+	bool closed;
+	int fd;
+
+	cfg.stutter = 0;
+	cfg.maxblack = 50;
+	child_start(&h, cfg, 0);
+
+	fd = dial(&h, false, &id, 3000);
+	CHECK(id != 0, "stutter 0: CLASSIFY arrives");
+	hear(fd, buf, sizeof(buf), "\r\n", 3000, &closed);
+	CHECK_STR(buf, BANNER, "stutter 0: the banner comes before CLASS is answered");
+	say(fd, "HELO x\r\nMAIL FROM:<s@spam.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n"
+		"Subject: spam\r\n\r\n.\r\n");
+	hear(fd, buf, sizeof(buf), NULL, 300, &closed);
+	CHECK_STR(buf, "", "the client's commands wait for CLASS");
+	answer(&h, id, true, 550, "Your address %A is listed", "traplist");
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, HELO_OK MAIL_OK RCPT_OK DATA_GO "550 Your address 127.0.0.1 is listed\r\n",
+		  "a black CLASS after the banner: the black dialogue, the list's message");
+	CHECK(closed, "black: closed after the final reply");
+	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "127.0.0.1", "x", "<s@spam.example>", "<u@example.org>"),
+	      "black: its RCPT is reported");
+	close(fd);
+
+	fd = dial(&h, true, &id, 3000);
+	hear(fd, buf, sizeof(buf), "\r\n", 3000, &closed);
+	CHECK_STR(buf, BANNER, "IPv6: the banner before CLASS");
+	answer(&h, id, false, 0, NULL, NULL);
+	say(fd, "HELO y\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<g@example.org>\r\nDATA\r\n");
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, HELO_OK MAIL_OK RCPT_OK GREY451, "a grey CLASS after the banner: 451 at DATA");
+	CHECK(next_msg(&h, 2000) && is_rcpt(&h, "::1", "y", "<a@b.example>", "<g@example.org>"),
+	      "grey: its RCPT is reported");
+	close(fd);
+
+	/* No CLASS within 10 s: grey, its banner not sent twice. */
+	fd = dial(&h, false, &id, 3000);
+	hear(fd, buf, sizeof(buf), "\r\n", 3000, &closed);
+	CHECK_STR(buf, BANNER, "the banner before a CLASS that never comes");
+	jump_clock(TARPIT_CLASSIFY_TIMEOUT);
+	say(fd, "HELO z\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<n@example.org>\r\nDATA\r\n");
+	hear(fd, buf, sizeof(buf), NULL, 3000, &closed);
+	CHECK_STR(buf, HELO_OK MAIL_OK RCPT_OK GREY451, "no CLASS within 10 s: grey, no second banner");
+	close(fd);
+	next_msg(&h, 2000);
+
+	kill(h.pid, SIGTERM);
+	CHECK_INT(child_wait(&h), 0, "SIGTERM: the tarpit returns 0");
+	CHECK(!strstr(h.log, "cannot start"), "no dialogue failed to start");
+}
+
+/*
  * Grey and black dialogues, stutter, maxblack, TRAPS, the CLASS and idle
  * timeouts, and the log lines, in one tarpit (stutter 1 s, maxblack 1).
  */
@@ -1151,6 +1213,7 @@ int main(void)
 	setenv("TZ", "UTC", 1);
 	signal(SIGPIPE, SIG_IGN);
 	test_dialogues();
+	test_early_banner();
 	test_maxrcpt();
 	test_maxcon();
 	test_config();

@@ -747,6 +747,22 @@ int smtp_session_start(struct smtp_session *s, const struct smtp_params *p,
 	return 0;
 }
 
+int smtp_session_classify(struct smtp_session *s, const struct smtp_params *p, bool black,
+			  struct smtp_shared *black_message)
+{
+	if (!params_valid(p))
+		return -EINVAL;
+	/* Fed nothing yet: no line begun, no command answered, no tuple. */
+	if (!s->params || s->in || s->tuple_fields || s->bad_commands || s->in_transaction ||
+	    s->state != SMTP_COMMANDS || s->black || s->black_message)
+		return -EBUSY;
+	s->params = p;
+	s->black = black;
+	if (black && black_message)
+		s->black_message = smtp_shared_get(black_message);
+	return 0;
+}
+
 int smtp_session_init(struct smtp_session *s, const struct smtp_params *p,
 		      const struct addr_prefix *client, const char *date, bool black,
 		      const char *black_message)

@@ -183,6 +183,15 @@ int smtp_session_start(struct smtp_session *s, const struct smtp_params *p,
 		       struct smtp_shared *black_message);
 
 /*
+ * Give a session started before its client was classified (its banner
+ * may be out already) the class it has: p, black and black_message as
+ * smtp_session_start() takes them. Only before any input was fed to it:
+ * -EBUSY after, -EINVAL for bad params.
+ */
+int smtp_session_classify(struct smtp_session *s, const struct smtp_params *p, bool black,
+			  struct smtp_shared *black_message);
+
+/*
  * smtp_session_start() with a banner of its own for date and a copy of
  * black_message (NULL: the default text): for callers that start one
  * session at a time. -EINVAL for bad params or over-long strings, -ENOMEM.

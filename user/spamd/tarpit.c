@@ -103,7 +103,7 @@ enum {
 #define SLOT_NONE UINT32_MAX
 
 enum conn_flag {
-	CONN_CLASSIFYING = 1 << 0,   /* waiting for CLASS; only session.client is set */
+	CONN_CLASSIFYING = 1 << 0,   /* waiting for CLASS: see conn_accept() */
 	CONN_WHOLE_REPLIES = 1 << 1, /* black beyond maxblack: never stuttered */
 	CONN_WRITE_BLOCKED = 1 << 2, /* the socket took no more: wait for EPOLLOUT */
 	CONN_INPUT_BLOCKED = 1 << 3, /* the session took no more: read once replies are out */
@@ -651,10 +651,16 @@ static void conn_classified(struct tarpit *t, struct conn *c, const struct privs
 	char ip[ADDR_STRLEN];
 	int ret;
 
-	ret = banner_refresh(t);
-	if (!ret)
-		ret = smtp_session_start(&c->session, &t->params[code == 550], &client, t->banner,
-					 class->black, message);
+	if (c->session.params) {
+		/* Started at accept, its banner maybe out: the class is all it lacks. */
+		ret = smtp_session_classify(&c->session, &t->params[code == 550], class->black,
+					    message);
+	} else {
+		ret = banner_refresh(t);
+		if (!ret)
+			ret = smtp_session_start(&c->session, &t->params[code == 550], &client,
+						 t->banner, class->black, message);
+	}
 	smtp_shared_put(message);
 	conn_ip(c, ip);
 	if (ret) {
@@ -727,6 +733,26 @@ static struct conn *slot_take(struct tarpit *t)
 	return c;
 }
 
+/* Start c's session as grey (conn_classified() gives it its class) and send the banner. */
+static void banner_now(struct tarpit *t, struct conn *c)
+{
+	struct addr_prefix client = c->session.client;
+	const char *data;
+	int ret = banner_refresh(t);
+
+	if (!ret)
+		ret = smtp_session_start(&c->session, &t->params[0], &client, t->banner, false,
+					 NULL);
+	if (ret) {
+		/* conn_classified() tries again. */
+		c->session.client = client;
+		return;
+	}
+	ret = conn_send(t, c, smtp_session_pending(&c->session, &data));
+	/* -EAGAIN: the rest goes once classified; a send that failed shows again then. */
+	(void)ret;
+}
+
 static void conn_accept(struct tarpit *t, int fd, const struct sockaddr_storage *ss,
 			socklen_t len)
 {
@@ -760,6 +786,14 @@ static void conn_accept(struct tarpit *t, int fd, const struct sockaddr_storage 
 	ret = privsep_send(t->classify, &m);
 	if (ret)
 		log_warn("%s: not classified by the parent: %s", conn_ip(c, ip), strerror(-ret));
+	/*
+	 * Until CLASS comes, the client's input waits in the socket and only
+	 * session.client is set; but with stutter 0 the banner is the same
+	 * bytes at once for black and grey, so it goes out now, and the
+	 * parent's round trip overlaps the client's own.
+	 */
+	if (!t->cfg->stutter)
+		banner_now(t, c);
 }
 
 /* The CLASSIFYs queued so far, in one system call when the socket takes them all. */
@@ -805,7 +839,10 @@ static void conn_event(struct tarpit *t, struct conn *c, uint32_t events)
 	if (c->flags & CONN_DEAD)
 		return;
 	if (c->flags & CONN_CLASSIFYING) {
-		/* Input waits for the banner; only a connection gone for good ends it. */
+		/* An early banner's rest may go now (conn_progress() once classified). */
+		if (events & EPOLLOUT)
+			c->flags &= (uint8_t)~CONN_WRITE_BLOCKED;
+		/* Input waits for the class; only a connection gone for good ends it. */
 		if (events & (EPOLLHUP | EPOLLERR))
 			conn_close(t, c);
 		else if (events & (EPOLLIN | EPOLLRDHUP))
