@@ -106,9 +106,11 @@ BUILD_NEEDS := gcc:$(CC) clang:$(CLANG) bpftool:$(BPFTOOL) \
 ifeq ($(ARCH),x86)
 BUILD_NEEDS += gcc-multilib:/usr/include/$(MULTIARCH)/gnu/stubs-32.h
 endif
-BUILD_DEPS := make $(foreach need,$(BUILD_NEEDS),$(firstword $(subst :, ,$(need))))
-# make deb: debhelper (dpkg-buildpackage, dpkg-shlibdeps come with it in dpkg-dev).
-DEB_DEPS := debhelper dpkg-dev
+# make deb: debhelper, and dpkg-dev's dpkg-buildpackage and dpkg-shlibdeps.
+DEB_NEEDS := debhelper:dh dpkg-dev:dpkg-buildpackage
+deps_of = $(foreach need,$(1),$(firstword $(subst :, ,$(need))))
+BUILD_DEPS := make $(call deps_of,$(BUILD_NEEDS))
+DEB_DEPS := $(call deps_of,$(DEB_NEEDS))
 # Debian 12 packages the build, the tests and the demo need (systemd for
 # systemd-analyze, strace and libcap2-bin's capsh: tests/integration/test_unit.sh;
 # lintian for tests/integration/test_deb.sh).
@@ -127,8 +129,9 @@ BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3
 deps:
 	@./deploy/install-deps.sh $(DEPS)
 
+# What make, make install and make deb need.
 build-deps:
-	@./deploy/install-deps.sh $(BUILD_DEPS)
+	@./deploy/install-deps.sh $(BUILD_DEPS) $(DEB_DEPS)
 
 # Every build goes through $(OUT) (order-only), and so through this check
 # first: without a dependency, make stops here with one message naming the
@@ -246,6 +249,11 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/greywalld.service $(DESTDIR)$(TMPFILESDIR)/greywall.conf \
 		$(DESTDIR)$(SYSUSERSDIR)/greywall.conf
 	$(Q)rmdir $(DESTDIR)$(PREFIX)/lib/greywall 2>/dev/null || true
+
+# The package's Build-Depends are BUILD_DEPS but for what build-essential has.
+deb:
+	@DEPS_ROOT='$(DEPS_ROOT)' ./deploy/check-deps.sh $(BUILD_NEEDS) $(DEB_NEEDS)
+	@./deploy/build-deb.sh $(filter-out make gcc libc6-dev,$(BUILD_DEPS))
 
 format:
 	clang-format -i include/*.h bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h
