@@ -219,7 +219,6 @@ static int for_each_interface(const struct config *cfg, bool attach, const char 
 			continue;
 		ret = !ifindex ? -ENODEV : attach ? queues_apply(cfg, ifindex)
 						  : queues_remove(ifindex);
-
 		if (ret) {
 			*failed = cfg->interfaces[i];
 			return ret;
