@@ -92,7 +92,8 @@ all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BE
 # WHAT a command or a file: deploy/check-deps.sh looks for them before
 # anything is built (a few stat calls, no apt, no dpkg) and names the
 # packages missing. A library the build starts to use goes here, with a
-# header of its -dev package. DEPS_ROOT=DIR looks for the files under DIR
+# header of its -dev package; netbase's /etc/services gives greywalld (and
+# its tests) the port names of greywall.conf. DEPS_ROOT=DIR looks for the files under DIR
 # (tests/integration/test_check_deps.sh).
 BUILD_NEEDS := gcc:$(CC) clang:$(CLANG) bpftool:$(BPFTOOL) \
 	libc6-dev:/usr/include/stdio.h linux-libc-dev:/usr/include/linux/bpf.h \
@@ -101,13 +102,15 @@ BUILD_NEEDS := gcc:$(CC) clang:$(CLANG) bpftool:$(BPFTOOL) \
 	libsqlite3-dev:/usr/include/sqlite3.h libpcre2-dev:/usr/include/pcre2.h \
 	libsystemd-dev:/usr/include/systemd/sd-journal.h libssl-dev:/usr/include/openssl/hmac.h \
 	libcurl4-openssl-dev:/usr/include/$(MULTIARCH)/curl/curl.h \
-	libjson-c-dev:/usr/include/json-c/json.h
+	libjson-c-dev:/usr/include/json-c/json.h netbase:/etc/services
 # clang -target bpf includes the 32-bit glibc stubs on x86 (the BPF target is not __x86_64__).
 ifeq ($(ARCH),x86)
 BUILD_NEEDS += gcc-multilib:/usr/include/$(MULTIARCH)/gnu/stubs-32.h
 endif
-# make deb: debhelper, and dpkg-dev's dpkg-buildpackage and dpkg-shlibdeps.
-DEB_NEEDS := debhelper:dh dpkg-dev:dpkg-buildpackage
+# make deb: debhelper, dpkg-dev's dpkg-buildpackage and dpkg-shlibdeps, and
+# build-essential, which dpkg-buildpackage requires of every build.
+DEB_NEEDS := debhelper:dh dpkg-dev:dpkg-buildpackage \
+	build-essential:/usr/share/build-essential/essential-packages-list
 deps_of = $(foreach need,$(1),$(firstword $(subst :, ,$(need))))
 BUILD_DEPS := make $(call deps_of,$(BUILD_NEEDS))
 DEB_DEPS := $(call deps_of,$(DEB_NEEDS))
