@@ -16,15 +16,17 @@ out=$(make -s --no-print-directory check-deps 2>&1)
 ok $? "make check-deps passes on this machine${out:+: $out}"
 check_output "and says nothing" "" echo "$out"
 
-# The Makefile's own list, PACKAGE:WHAT each.
+# The Makefile's own lists, PACKAGE:WHAT each: the build's, and make deb's.
 needs=$(make -s --no-print-directory --eval 'gw-print-needs: ; @echo $(BUILD_NEEDS)' \
+	gw-print-needs)
+deb_needs=$(make -s --no-print-directory --eval 'gw-print-needs: ; @echo $(DEB_NEEDS)' \
 	gw-print-needs)
 has "BUILD_NEEDS names libxdp-dev's header" '(^| )libxdp-dev:/usr/include/xdp/libxdp.h( |$)' \
 	"$needs"
 
-# A root with every file of the list but libxdp-dev's.
+# A root with every file of the lists but libxdp-dev's.
 ROOT=$TMP/root
-for need in $needs; do
+for need in $needs $deb_needs; do
 	what=${need#*:}
 	case "$need" in libxdp-dev:*) continue ;; esac
 	case "$what" in /*) mkdir -p "$ROOT$(dirname "$what")" && touch "$ROOT$what" ;; esac

@@ -124,6 +124,12 @@ check_output "the man pages name that version" "" \
 out=$(/usr/sbin/greywalld -n -f "$CONF" 2>&1)
 ok $? "greywalld -n passes on the shipped config${out:+: $out}"
 
+# prerm's detach must not fail on a config whose interface is gone (greywalld(8), --detach).
+sed -e 's/^set interface eth0$/set interface gwdebgone0/' "$CONF" >"$TMP/gone.conf"
+echo 'set bpf-dir "/sys/fs/bpf/gwdebgone"' >>"$TMP/gone.conf"
+out=$(/usr/sbin/greywalld --detach -f "$TMP/gone.conf" 2>&1)
+ok $? "greywalld --detach skips an interface that is gone: $out"
+
 # The installed greywalld with the shipped config, on this namespace's eth0.
 /usr/sbin/greywalld -d -f "$CONF" >"$TMP/greywalld.log" 2>&1 &
 DAEMON_PID=$!
