@@ -7,7 +7,7 @@
 # make fuzz       the fuzz harnesses at length
 # make install    binaries, BPF objects, man pages, systemd unit, tmpfiles
 #                 and sysusers files under $(DESTDIR)$(PREFIX) (make uninstall)
-# make deb        the Debian package .output/greywall_$(VERSION)_$(arch).deb
+# make deb        the Debian package .output/deb/greywall_VERSION_ARCH.deb
 # make build-deps install the Debian packages the build needs (make deps: also
 #                 what the tests, the demo and make deb need)
 # make V=1        print the whole commands, not one short line each
