@@ -8,8 +8,8 @@
 # make install    binaries, BPF objects, man pages, systemd unit, tmpfiles
 #                 and sysusers files under $(DESTDIR)$(PREFIX) (make uninstall)
 # make deb        the Debian package .output/deb/greywall_VERSION_ARCH.deb
-# make build-deps install the Debian packages the build needs (make deps: also
-#                 what the tests, the demo and make deb need)
+# make build-deps install the Debian packages make, make install and make deb
+#                 need (make deps: also what the tests and the demo need)
 # make V=1        print the whole commands, not one short line each
 
 # The one place the version is kept: greywalld, greywallctl status and the
