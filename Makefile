@@ -7,11 +7,18 @@
 # make fuzz       the fuzz harnesses at length
 # make install    binaries, BPF objects, man pages, systemd unit, tmpfiles
 #                 and sysusers files under $(DESTDIR)$(PREFIX) (make uninstall)
+# make deb        the Debian package .output/deb/greywall_VERSION_ARCH.deb
+# make build-deps install the Debian packages make, make install and make deb
+#                 need (make deps: also what the tests and the demo need)
 # make V=1        print the whole commands, not one short line each
 
+# The one place the version is kept: greywalld, greywallctl status and the
+# Debian package take it from the file VERSION.
+VERSION := $(shell cat VERSION)
 CC ?= gcc
 CLANG ?= clang
-BPFTOOL ?= bpftool
+# Debian puts bpftool in /usr/sbin, which a user's PATH may lack.
+BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 OUT := .output
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -35,10 +42,12 @@ msg = @printf '  %-7s %s\n' '$(1)' '$(2)';
 endif
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+# Without a compiler (make stops at the dependency check then) Debian's name for it.
+MULTIARCH := $(or $(shell $(CC) -print-multiarch 2>/dev/null),$(shell uname -m)-linux-gnu)
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT)
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT) \
+	-DGREYWALL_VERSION='"$(VERSION)"'
 # Each object (and each test program, built from one source) records the
 # headers it includes in a .d file beside it: touching a header rebuilds
 # only what includes it. -MP keeps the build going when a header goes away.
@@ -71,7 +80,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 DEPFILES := $(patsubst %,%.d,$(BPF_OBJS:.o=) $(LIB_OBJS:.o=) $(OUT)/user/greywalld \
 	$(OUT)/user/greywallctl $(SELFTEST_OBJS:.o=) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS))
 
-.PHONY: all deps check demo bench fuzz clean install uninstall format
+.PHONY: all deps build-deps check-deps check demo bench fuzz clean install uninstall format deb
 
 # The BPF objects and skeletons are named here so that make keeps them (an
 # intermediate file would be removed): the objects' .d files name the
@@ -79,19 +88,41 @@ DEPFILES := $(patsubst %,%.d,$(BPF_OBJS:.o=) $(LIB_OBJS:.o=) $(OUT)/user/greywal
 # skeletons embed them, greywalld reads none at run time).
 all: $(BPF_OBJS) $(SKELS) $(BINS) $(UNIT_BINS) $(SELFTEST_BIN) $(TOOL_BINS) $(BENCH_BINS)
 
+# What the build takes from each Debian 12 package it needs, as PACKAGE:WHAT,
+# WHAT a command or a file: deploy/check-deps.sh looks for them before
+# anything is built (a few stat calls, no apt, no dpkg) and names the
+# packages missing. A library the build starts to use goes here, with a
+# header of its -dev package; netbase's /etc/services gives greywalld (and
+# its tests) the port names of greywall.conf. DEPS_ROOT=DIR looks for the files under DIR
+# (tests/integration/test_check_deps.sh).
+BUILD_NEEDS := gcc:$(CC) clang:$(CLANG) bpftool:$(BPFTOOL) \
+	libc6-dev:/usr/include/stdio.h linux-libc-dev:/usr/include/linux/bpf.h \
+	libbpf-dev:/usr/include/bpf/bpf_core_read.h libxdp-dev:/usr/include/xdp/libxdp.h \
+	libelf-dev:/usr/include/libelf.h zlib1g-dev:/usr/include/zlib.h \
+	libsqlite3-dev:/usr/include/sqlite3.h libpcre2-dev:/usr/include/pcre2.h \
+	libsystemd-dev:/usr/include/systemd/sd-journal.h libssl-dev:/usr/include/openssl/hmac.h \
+	libcurl4-openssl-dev:/usr/include/$(MULTIARCH)/curl/curl.h \
+	libjson-c-dev:/usr/include/json-c/json.h netbase:/etc/services
+# clang -target bpf includes the 32-bit glibc stubs on x86 (the BPF target is not __x86_64__).
+ifeq ($(ARCH),x86)
+BUILD_NEEDS += gcc-multilib:/usr/include/$(MULTIARCH)/gnu/stubs-32.h
+endif
+# make deb: debhelper, dpkg-dev's dpkg-buildpackage and dpkg-shlibdeps, and
+# build-essential, which dpkg-buildpackage requires of every build.
+DEB_NEEDS := debhelper:dh dpkg-dev:dpkg-buildpackage \
+	build-essential:/usr/share/build-essential/essential-packages-list
+deps_of = $(foreach need,$(1),$(firstword $(subst :, ,$(need))))
+BUILD_DEPS := make $(call deps_of,$(BUILD_NEEDS))
+DEB_DEPS := $(call deps_of,$(DEB_NEEDS))
 # Debian 12 packages the build, the tests and the demo need (systemd for
-# systemd-analyze, strace and libcap2-bin's capsh: tests/integration/test_unit.sh).
-DEPS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev libsqlite3-dev \
-	bpftool xdp-tools iproute2 linux-libc-dev gcc-multilib make netbase libclang-rt-14-dev \
-	postfix swaks libio-socket-inet6-perl systemd strace libcap2-bin
-# The log watchers: PCRE2, sd-journal; their tests run Dovecot, sshd and Python
-# clients, and systemd-journal-remote writes their journals.
-DEPS += libpcre2-dev libsystemd-dev systemd-journal-remote dovecot-core dovecot-pop3d \
-	dovecot-imapd openssh-server openssh-client python3
-# spamd sync: libcrypto (HMAC-SHA1, SHA-1) and its headers.
-DEPS += libssl-dev
-# The CrowdSec client: libcurl (HTTP, TLS) and json-c.
-DEPS += libcurl4-openssl-dev libjson-c-dev
+# systemd-analyze, strace and libcap2-bin's capsh: tests/integration/test_unit.sh;
+# lintian for tests/integration/test_deb.sh).
+DEPS := $(BUILD_DEPS) $(DEB_DEPS) llvm xdp-tools iproute2 netbase libclang-rt-14-dev \
+	postfix swaks libio-socket-inet6-perl systemd strace libcap2-bin lintian
+# The log watchers' tests run Dovecot, sshd and Python clients, and
+# systemd-journal-remote writes their journals.
+DEPS += systemd-journal-remote dovecot-core dovecot-pop3d dovecot-imapd openssh-server \
+	openssh-client python3
 # CrowdSec itself for the tests and bench/crowdsec.sh: its LAPI (crowdsec, cscli) run
 # privately, and the firewall bouncer as the peer that enforces the same decisions.
 DEPS += crowdsec crowdsec-firewall-bouncer
@@ -103,7 +134,20 @@ BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3
 deps:
 	@./deploy/install-deps.sh $(DEPS)
 
-$(OUT) $(OUT)/tests $(OUT)/selftests $(OUT)/tools $(OUT)/bench:
+# What make, make install and make deb need.
+build-deps:
+	@./deploy/install-deps.sh $(BUILD_DEPS) $(DEB_DEPS)
+
+# Every build goes through $(OUT) (order-only), and so through this check
+# first: without a dependency, make stops here with one message naming the
+# packages, not later inside clang.
+check-deps:
+	@DEPS_ROOT='$(DEPS_ROOT)' ./deploy/check-deps.sh $(BUILD_NEEDS)
+
+$(OUT): | check-deps
+	@mkdir -p $@
+
+$(OUT)/tests $(OUT)/selftests $(OUT)/tools $(OUT)/bench: | $(OUT)
 	@mkdir -p $@
 
 $(OUT)/vmlinux.h: | $(OUT)
@@ -125,7 +169,7 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 $(OUT)/user/%.o: user/%.c Makefile | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -133,34 +177,34 @@ $(LIB): $(LIB_OBJS)
 
 greywalld: $(OUT)/user/greywalld.o $(LIB)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # greywallctl takes from the library only the control socket and the
 # command table: none of the daemon's libraries (check with ldd).
 greywallctl: $(OUT)/user/greywallctl.o $(LIB)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
 $(OUT)/tests/%: tests/unit/%.c $(LIB) Makefile | $(OUT)/tests $(SKELS)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEPFLAGS) -Itests/lib $< $(LIB) $(LDLIBS) -o $@
 
 $(OUT)/selftests/%.o: selftests/%.c Makefile | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/lib -Iselftests -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -Itests/lib -Iselftests -c $< -o $@
 
 $(SELFTEST_BIN): $(SELFTEST_OBJS) $(LIB)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUT)/tools/%: tests/tools/%.c $(LIB) Makefile | $(OUT)/tools $(SKELS)
 	$(call msg,TOOL,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
 
 $(OUT)/bench/%: bench/%.c $(LIB) Makefile | $(OUT)/bench $(SKELS)
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEPFLAGS) $< $(LIB) $(LDLIBS) -lpthread -o $@
 
 -include $(DEPFILES)
 
@@ -210,6 +254,11 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/greywalld.service $(DESTDIR)$(TMPFILESDIR)/greywall.conf \
 		$(DESTDIR)$(SYSUSERSDIR)/greywall.conf
 	$(Q)rmdir $(DESTDIR)$(PREFIX)/lib/greywall 2>/dev/null || true
+
+# The package's Build-Depends are BUILD_DEPS but for what build-essential has.
+deb:
+	@DEPS_ROOT='$(DEPS_ROOT)' ./deploy/check-deps.sh $(BUILD_NEEDS) $(DEB_NEEDS)
+	@./deploy/build-deb.sh $(filter-out make gcc libc6-dev,$(BUILD_DEPS))
 
 format:
 	clang-format -i include/*.h bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h

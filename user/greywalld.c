@@ -26,7 +26,8 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: greywalld [-dnv] [-f file] [--detach]\n");
+	fprintf(stderr, "usage: greywalld [-dnv] [-f file] [--detach]\n"
+			"       greywalld --version\n");
 	exit(CTL_EXIT_USAGE);
 }
 
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = DAEMON_INIT(CONFIG_DEFAULT_PATH);
@@ -77,6 +79,9 @@ int main(int argc, char **argv)
 		case 'D':
 			detach = true;
 			break;
+		case 'V':
+			printf("greywalld %s\n", GREYWALL_VERSION);
+			return 0;
 		default:
 			usage();
 		}

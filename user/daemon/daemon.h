@@ -17,7 +17,10 @@
 #include "store/store.h"
 #include "tables/tables.h"
 
-#define GREYWALL_VERSION "0.1"
+/* The Makefile passes it, from the file VERSION (the package's version too). */
+#ifndef GREYWALL_VERSION
+#error "GREYWALL_VERSION is not defined: build with the Makefile (-DGREYWALL_VERSION=...)"
+#endif
 
 struct spamd;
 struct sync;

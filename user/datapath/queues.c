@@ -212,9 +212,13 @@ static int for_each_interface(const struct config *cfg, bool attach, const char 
 {
 	for (size_t i = 0; i < cfg->ninterfaces; i++) {
 		int ifindex = (int)if_nametoindex(cfg->interfaces[i]);
-		int ret = !ifindex ? -ENODEV : attach ? queues_apply(cfg, ifindex)
-						      : queues_remove(ifindex);
+		int ret;
 
+		/* An interface that is gone took its qdiscs with it: nothing to remove. */
+		if (!ifindex && !attach)
+			continue;
+		ret = !ifindex ? -ENODEV : attach ? queues_apply(cfg, ifindex)
+						  : queues_remove(ifindex);
 		if (ret) {
 			*failed = cfg->interfaces[i];
 			return ret;
