@@ -9,6 +9,10 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/gw.sh
 
+# Run by make check, the makes below would be sub-makes ("make[1]: ***",
+# the outer make's jobserver): they run as a user's make does.
+unset MAKELEVEL MAKEFLAGS MFLAGS
+
 TMP=$(mktemp -d "/tmp/$GW_ID-check-deps.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
