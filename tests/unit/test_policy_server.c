@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child/child_main.h"
 #include "policy/policy_child.h"
 #include "policy/request.h"
 #include "policy/server.h"
@@ -775,8 +776,8 @@ static void test_whole_child(void)
 		}
 		CHECK(WIFEXITED(status[0]) && WEXITSTATUS(status[0]) == 64,
 		      "a parent descriptor that is no socket: refused (64)");
-		CHECK(WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == POLICY_CHILD_EXIT_SETUP,
-		      "a listener that does not listen: refused (%d)", POLICY_CHILD_EXIT_SETUP);
+		CHECK(WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == CHILD_EXIT_SETUP,
+		      "a listener that does not listen: refused (%d)", CHILD_EXIT_SETUP);
 		close(null);
 		close(sv[0]);
 		close(sv[1]);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child/child_main.h"
 #include "daemon/daemon.h"
 #include "lib/log.h"
 #include "metrics/metrics.h"
@@ -104,7 +105,7 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 	if (pid == 0) {
 		close(sv[0]);
 		fcntl(sv[1], F_SETFL, O_NONBLOCK);
-		spamd_child_exec("metrics", keep, 2, argv, METRICS_CHILD_EXIT_SETUP);
+		spamd_child_exec("metrics", keep, 2, argv, CHILD_EXIT_SETUP);
 	}
 	close(sv[1]);
 	ret = metrics_attach(d, sv[0], pid);
@@ -322,7 +323,7 @@ bool metrics_reaped(struct daemon *d, pid_t pid, int status)
 
 	if (!m || pid != m->child_pid)
 		return false;
-	setup = WIFEXITED(status) && WEXITSTATUS(status) == METRICS_CHILD_EXIT_SETUP;
+	setup = WIFEXITED(status) && WEXITSTATUS(status) == CHILD_EXIT_SETUP;
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
 		log_err("metrics child (pid %d) killed by SIGSYS: a seccomp violation: restarting it",
 			(int)pid);

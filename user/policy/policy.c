@@ -22,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include "child/child_main.h"
 #include "daemon/daemon.h"
 #include "lib/log.h"
 #include "metrics/expo.h"
@@ -209,7 +210,7 @@ static int fork_child(struct daemon *d, char *err, size_t errlen)
 	if (pid == 0) {
 		close(sv[0]);
 		fcntl(sv[1], F_SETFL, O_NONBLOCK);
-		spamd_child_exec("policy", keep, p->nlisteners + 1, argv, POLICY_CHILD_EXIT_SETUP);
+		spamd_child_exec("policy", keep, p->nlisteners + 1, argv, CHILD_EXIT_SETUP);
 	}
 	close(sv[1]);
 	ret = policy_attach(d, sv[0], pid);
@@ -473,7 +474,7 @@ bool policy_reaped(struct daemon *d, pid_t pid, int status)
 
 	if (!p || pid != p->child_pid)
 		return false;
-	setup = WIFEXITED(status) && WEXITSTATUS(status) == POLICY_CHILD_EXIT_SETUP;
+	setup = WIFEXITED(status) && WEXITSTATUS(status) == CHILD_EXIT_SETUP;
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
 		log_err("policy child (pid %d) killed by SIGSYS: a seccomp violation: restarting it",
 			(int)pid);

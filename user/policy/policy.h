@@ -23,7 +23,7 @@ struct daemon;
 
 /* A child that died is started again after this many seconds. */
 #define POLICY_RESTART_DELAY 1
-/* One that could not set itself up (POLICY_CHILD_EXIT_SETUP), after this many. */
+/* One that could not set itself up (CHILD_EXIT_SETUP), after this many. */
 #define POLICY_SETUP_DELAY 10
 /* POLICY messages one read decides at most, in one store transaction. */
 #define POLICY_BATCH 128
