@@ -116,7 +116,7 @@ static int listen_tcp(int *port)
  */
 static void child_start(struct child *h, bool whole_child, const char *empty_dir)
 {
-	struct policy_clock clock = { test_monotonic_ms, NULL };
+	struct child_clock clock = { test_monotonic_ms, NULL };
 	int listeners[2], sv[2];
 
 	memset(h, 0, sizeof(*h));
@@ -127,7 +127,7 @@ static void child_start(struct child *h, bool whole_child, const char *empty_dir
 	fflush(stdout);
 	h->pid = fork();
 	if (h->pid == 0) {
-		struct policy_server_config cfg = {
+		struct child_server_config cfg = {
 			.listen_fds = listeners,
 			.nlisten = 2,
 			.parent_fd = sv[1],

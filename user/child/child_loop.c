@@ -29,21 +29,38 @@ static int log_to_parent(void *ctx, int priority, const char *text)
 	return privsep_send(&l->writer, &m);
 }
 
-int child_loop_init(struct child_loop *l, const int *listen_fds, size_t nlisten,
-		    size_t listen_max, int parent_fd, bool log_to_parent_on)
+static uint64_t system_monotonic_ms(void *ctx)
 {
-	if (!listen_fds || nlisten < 1 || nlisten > listen_max || parent_fd < 0)
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int child_loop_init(struct child_loop *l, const struct child_server_config *cfg,
+		    size_t listen_max, const struct child_clock *clock)
+{
+	if (!cfg->listen_fds || cfg->nlisten < 1 || cfg->nlisten > listen_max || cfg->parent_fd < 0)
 		return -EINVAL;
 	memset(l, 0, sizeof(*l));
 	l->epfd = l->sigfd = -1;
-	l->parent_fd = parent_fd;
-	l->listen = (struct listeners){ -1, listen_fds, nlisten, CHILD_TAG_LISTEN, 0 };
+	l->parent_fd = cfg->parent_fd;
+	l->clock.monotonic_ms =
+		clock && clock->monotonic_ms ? clock->monotonic_ms : system_monotonic_ms;
+	l->clock.ctx = clock ? clock->ctx : NULL;
+	l->listen = (struct listeners){ -1, cfg->listen_fds, cfg->nlisten, CHILD_TAG_LISTEN, 0 };
 	l->reader.fd = -1;
-	l->log_to_parent = log_to_parent_on;
-	privsep_writer_init(&l->writer, parent_fd);
-	if (log_to_parent_on)
+	l->log_to_parent = cfg->log_to_parent;
+	privsep_writer_init(&l->writer, cfg->parent_fd);
+	if (cfg->log_to_parent)
 		log_set_sink(log_to_parent, l);
 	return 0;
+}
+
+uint64_t child_loop_now_ms(const struct child_loop *l)
+{
+	return l->clock.monotonic_ms(l->clock.ctx);
 }
 
 static int epoll_add(struct child_loop *l, int fd, uint32_t events, uint64_t tag)
@@ -111,13 +128,4 @@ void child_loop_teardown(struct child_loop *l)
 		close(l->sigfd);
 	if (l->mask_saved)
 		sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
-}
-
-uint64_t child_loop_monotonic_ms(void *ctx)
-{
-	struct timespec ts;
-
-	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -20,6 +20,21 @@
 #include "lib/listener.h"
 #include "spamd/privsep.h"
 
+/* What a listener child's server is given: child_main() fills it from its command line. */
+struct child_server_config {
+	const int *listen_fds;	/* listening stream sockets; made nonblocking */
+	size_t nlisten;
+	int parent_fd;		/* the child's end of the socketpair; made nonblocking */
+	/* Log lines go to the parent as LOG (privsep.h), not to stderr or syslog. */
+	bool log_to_parent;
+};
+
+/* Where a child's server reads the time; tests move it. */
+struct child_clock {
+	uint64_t (*monotonic_ms)(void *ctx);	/* milliseconds that never go back */
+	void *ctx;
+};
+
 enum child_loop_tag {
 	CHILD_TAG_SIGNAL = 1,
 	CHILD_TAG_PARENT = 2,
@@ -29,6 +44,7 @@ enum child_loop_tag {
 struct child_loop {
 	int epfd, sigfd;
 	int parent_fd;
+	struct child_clock clock;
 	sigset_t old_mask;
 	bool mask_saved;
 	bool log_to_parent;
@@ -38,14 +54,15 @@ struct child_loop {
 };
 
 /*
- * Check the descriptors (-EINVAL for no parent_fd, no listener or more
- * than listen_max: then nothing is done); take the writer on parent_fd
- * and, with log_to_parent, the log sink that sends LOG to the parent (a
- * line over PRIVSEP_LOG_MAX is cut). Returns 0 or -EINVAL; after 0,
+ * Check cfg's descriptors (-EINVAL for no parent_fd, no listener or more
+ * than listen_max: then nothing is done); take the clock (NULL, or no
+ * function in it: CLOCK_MONOTONIC), the writer on parent_fd and, with
+ * log_to_parent, the log sink that sends LOG to the parent (a line over
+ * PRIVSEP_LOG_MAX is cut). Returns 0 or -EINVAL; after 0,
  * child_loop_teardown() undoes whatever was done, whatever failed since.
  */
-int child_loop_init(struct child_loop *l, const int *listen_fds, size_t nlisten,
-		    size_t listen_max, int parent_fd, bool log_to_parent);
+int child_loop_init(struct child_loop *l, const struct child_server_config *cfg,
+		    size_t listen_max, const struct child_clock *clock);
 
 /*
  * Block SIGTERM and take it from a signalfd, make the epoll instance, make
@@ -66,7 +83,7 @@ bool child_loop_signalled(struct child_loop *l);
  */
 void child_loop_teardown(struct child_loop *l);
 
-/* The children's clock (their servers' default): CLOCK_MONOTONIC in milliseconds. */
-uint64_t child_loop_monotonic_ms(void *ctx);
+/* The loop's clock, in milliseconds. */
+uint64_t child_loop_now_ms(const struct child_loop *l);
 
 #endif /* __GREYWALL_CHILD_LOOP_H */

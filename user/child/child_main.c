@@ -32,6 +32,7 @@ int child_main(const struct child_main_spec *spec, int argc, char **argv)
 	int listeners[CHILD_LISTEN_MAX], parent_fd;
 	size_t listen_max = spec->listen_max < CHILD_LISTEN_MAX ? spec->listen_max
 								: CHILD_LISTEN_MAX;
+	struct child_server_config cfg;
 	const char *step = "";
 	size_t nlisten = 0;
 	int ret;
@@ -63,7 +64,13 @@ int child_main(const struct child_main_spec *spec, int argc, char **argv)
 		log_err("%s: %s: %s", spec->name, step, strerror(-ret));
 		return CHILD_EXIT_SETUP;
 	}
-	ret = spec->serve(listeners, nlisten, parent_fd);
+	cfg = (struct child_server_config){
+		.listen_fds = listeners,
+		.nlisten = nlisten,
+		.parent_fd = parent_fd,
+		.log_to_parent = true,
+	};
+	ret = spec->serve(&cfg, NULL);
 	if (ret)
 		log_err("%s: %s", spec->name, strerror(-ret));
 	return ret ? 1 : 0;

@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include "child/child_loop.h"
+
 /* Listening sockets a child takes at most, whatever its own bound. */
 #define CHILD_LISTEN_MAX 16
 /* Exit status for a command line greywalld did not write (EX_USAGE). */
@@ -32,10 +34,11 @@ struct child_main_spec {
 	const char *option;	/* "--policy-child": argv[1] */
 	size_t listen_max;	/* listening sockets it takes, 1..CHILD_LISTEN_MAX */
 	/*
-	 * The server, once confined; its log lines go to the parent. Returns
-	 * 0 when it ended well, or -errno (logged as "<name>: <error>").
+	 * The server, once confined, given the descriptors with log_to_parent
+	 * and the default clock. Returns 0 when it ended well, or -errno
+	 * (logged as "<name>: <error>").
 	 */
-	int (*serve)(const int *listen_fds, size_t nlisten, int parent_fd);
+	int (*serve)(const struct child_server_config *cfg, const struct child_clock *clock);
 };
 
 /*

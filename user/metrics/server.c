@@ -56,7 +56,7 @@ struct conn {
 };
 
 struct server {
-	const struct metrics_server_config *cfg;
+	const struct child_server_config *cfg;
 	struct child_loop loop;	/* epoll, SIGTERM, listeners, the parent's channel */
 	bool stop;
 	uint64_t now_ms, last_scan_ms;
@@ -71,8 +71,7 @@ struct server {
 
 static void clock_update(struct server *t)
 {
-	t->now_ms = t->cfg->monotonic_ms ? t->cfg->monotonic_ms(t->cfg->clock_ctx)
-					 : child_loop_monotonic_ms(NULL);
+	t->now_ms = child_loop_now_ms(&t->loop);
 }
 
 static void body_put(struct body *b)
@@ -413,7 +412,7 @@ static void server_teardown(struct server *t)
 	child_loop_teardown(&t->loop);
 }
 
-int metrics_server_run(const struct metrics_server_config *cfg)
+int metrics_server_run(const struct child_server_config *cfg, const struct child_clock *clock)
 {
 	struct epoll_event events[EVENT_BATCH];
 	struct server *t;
@@ -423,8 +422,7 @@ int metrics_server_run(const struct metrics_server_config *cfg)
 	if (!t)
 		return -ENOMEM;
 	t->cfg = cfg;
-	ret = child_loop_init(&t->loop, cfg->listen_fds, cfg->nlisten, METRICS_LISTEN_MAX,
-			      cfg->parent_fd, cfg->log_to_parent);
+	ret = child_loop_init(&t->loop, cfg, METRICS_LISTEN_MAX, clock);
 	if (ret) {
 		free(t);
 		return ret;

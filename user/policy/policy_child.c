@@ -3,25 +3,11 @@
  * The exec'd policy child: child/child_main.c checks its descriptors and
  * confines it, then the policy server runs. See policy_child.h.
  */
-#include <stdbool.h>
-
 #include "child/child_main.h"
 #include "policy/policy_child.h"
 #include "policy/server.h"
 
 _Static_assert(POLICY_LISTEN_MAX <= CHILD_LISTEN_MAX, "child_main() takes every socket");
-
-static int serve(const int *listen_fds, size_t nlisten, int parent_fd)
-{
-	struct policy_server_config cfg = {
-		.listen_fds = listen_fds,
-		.nlisten = nlisten,
-		.parent_fd = parent_fd,
-		.log_to_parent = true,
-	};
-
-	return policy_server_run(&cfg, NULL);
-}
 
 int policy_child_main(int argc, char **argv)
 {
@@ -29,7 +15,7 @@ int policy_child_main(int argc, char **argv)
 		.name = "policy",
 		.option = POLICY_CHILD_OPTION,
 		.listen_max = POLICY_LISTEN_MAX,
-		.serve = serve,
+		.serve = policy_server_run,
 	};
 
 	return child_main(&spec, argc, argv);

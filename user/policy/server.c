@@ -82,8 +82,7 @@ struct conn {
 _Static_assert(sizeof(struct conn) <= 48, "an idle connection must stay small");
 
 struct server {
-	const struct policy_server_config *cfg;
-	struct policy_clock clock;
+	const struct child_server_config *cfg;
 	struct child_loop loop;	/* epoll, SIGTERM, listeners, the parent's channel */
 	uint64_t start_ms, now_ms;
 	uint32_t now;		/* seconds since start */
@@ -102,7 +101,7 @@ struct server {
 
 static void clock_update(struct server *t)
 {
-	t->now_ms = t->clock.monotonic_ms(t->clock.ctx);
+	t->now_ms = child_loop_now_ms(&t->loop);
 	t->now = (uint32_t)((t->now_ms - t->start_ms) / 1000);
 }
 
@@ -626,7 +625,7 @@ static void server_teardown(struct server *t)
 	child_loop_teardown(&t->loop);
 }
 
-int policy_server_run(const struct policy_server_config *cfg, const struct policy_clock *clock)
+int policy_server_run(const struct child_server_config *cfg, const struct child_clock *clock)
 {
 	struct epoll_event events[EVENT_BATCH];
 	struct server *t;
@@ -635,20 +634,16 @@ int policy_server_run(const struct policy_server_config *cfg, const struct polic
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	ret = child_loop_init(&t->loop, cfg->listen_fds, cfg->nlisten, POLICY_LISTEN_MAX,
-			      cfg->parent_fd, cfg->log_to_parent);
+	ret = child_loop_init(&t->loop, cfg, POLICY_LISTEN_MAX, clock);
 	if (ret) {
 		free(t);
 		return ret;
 	}
 	t->cfg = cfg;
-	t->clock.monotonic_ms = clock && clock->monotonic_ms ? clock->monotonic_ms
-							     : child_loop_monotonic_ms;
-	t->clock.ctx = clock ? clock->ctx : NULL;
 	t->free_top = SLOT_NONE;
 	/* POLICY and LOG lines go out once a round (flush_parent()). */
 	privsep_cork(&t->loop.writer);
-	t->start_ms = t->clock.monotonic_ms(t->clock.ctx);
+	t->start_ms = child_loop_now_ms(&t->loop);
 	clock_update(t);
 	ret = child_loop_setup(&t->loop);
 	while (!ret && !t->stop) {
