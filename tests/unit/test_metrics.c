@@ -374,12 +374,12 @@ static void serve(struct served *sv)
 	}
 	sv->pid = fork();
 	if (sv->pid == 0) {
-		struct metrics_server_config cfg = { .listen_fds = &lfd, .nlisten = 1,
-						     .parent_fd = pair[1],
-						     .monotonic_ms = fast_clock };
+		struct child_server_config cfg = { .listen_fds = &lfd, .nlisten = 1,
+						   .parent_fd = pair[1] };
+		struct child_clock clock = { .monotonic_ms = fast_clock };
 
 		close(pair[0]);
-		_exit(metrics_server_run(&cfg) ? 1 : 0);
+		_exit(metrics_server_run(&cfg, &clock) ? 1 : 0);
 	}
 	close(lfd);
 	close(pair[1]);

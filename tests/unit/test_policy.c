@@ -92,7 +92,7 @@ static void start(const char *policy_options)
 	/* policy_start() without its sockets and fork: the test is the child. */
 	d.policy = calloc(1, sizeof(*d.policy));
 	d.policy->verdicts = calloc(POLICY_BATCH, sizeof(*d.policy->verdicts));
-	d.policy->child_fd = -1;
+	child_process_init(&d.policy->child, "policy", POLICY_CHILD_OPTION);
 	CHECK_INT(policy_attach(&d, sv[0], 0), 0, "the parent takes the socketpair");
 	child_end = sv[1];
 }
@@ -443,8 +443,8 @@ static void test_socketpair(void)
 	send_line("CLASSIFY 1 198.51.100.1\n");
 	policy_read(&d);
 	CHECK_INT(d.policy->counts.protocol_errors, 1, "a wrong message is a protocol error");
-	CHECK_INT(d.policy->child_fd, -1, "the channel is dropped");
-	CHECK(d.policy->restart_at > 0, "and a restart scheduled");
+	CHECK_INT(d.policy->child.fd, -1, "the channel is dropped");
+	CHECK(d.policy->child.restart_at > 0, "and a restart scheduled");
 	stop();
 }
 

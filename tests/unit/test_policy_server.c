@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child/child_main.h"
 #include "policy/policy_child.h"
 #include "policy/request.h"
 #include "policy/server.h"
@@ -115,7 +116,7 @@ static int listen_tcp(int *port)
  */
 static void child_start(struct child *h, bool whole_child, const char *empty_dir)
 {
-	struct policy_clock clock = { test_monotonic_ms, NULL };
+	struct child_clock clock = { test_monotonic_ms, NULL };
 	int listeners[2], sv[2];
 
 	memset(h, 0, sizeof(*h));
@@ -126,7 +127,7 @@ static void child_start(struct child *h, bool whole_child, const char *empty_dir
 	fflush(stdout);
 	h->pid = fork();
 	if (h->pid == 0) {
-		struct policy_server_config cfg = {
+		struct child_server_config cfg = {
 			.listen_fds = listeners,
 			.nlisten = 2,
 			.parent_fd = sv[1],
@@ -775,8 +776,8 @@ static void test_whole_child(void)
 		}
 		CHECK(WIFEXITED(status[0]) && WEXITSTATUS(status[0]) == 64,
 		      "a parent descriptor that is no socket: refused (64)");
-		CHECK(WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == POLICY_CHILD_EXIT_SETUP,
-		      "a listener that does not listen: refused (%d)", POLICY_CHILD_EXIT_SETUP);
+		CHECK(WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == CHILD_EXIT_SETUP,
+		      "a listener that does not listen: refused (%d)", CHILD_EXIT_SETUP);
 		close(null);
 		close(sv[0]);
 		close(sv[1]);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The children's confinement. The tarpit's and the policy child's past
- * their privilege drop: an empty root directory and a seccomp filter
- * allowing only the system calls their event loops make (tarpit.c, smtp.c,
- * policy/server.c, privsep.c, malloc). Any other call kills
+ * The children's confinement. The tarpit's, the policy child's and the
+ * metrics child's past their privilege drop: an empty root directory and
+ * a seccomp filter allowing only the system calls their event loops make
+ * (tarpit.c, smtp.c, child/child_loop.c, policy/server.c,
+ * metrics/server.c, privsep.c, malloc). Any other call kills
  * the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS): the parent
  * logs it as a seccomp violation and starts a new child.
  */

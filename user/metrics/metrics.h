@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "child/child_process.h"
 #include "metrics/expo.h"
 #include "metrics/metrics_child.h"
 #include "spamd/privsep.h"
@@ -25,25 +26,16 @@
 struct config;
 struct daemon;
 
-#define METRICS_RESTART_DELAY 1
-#define METRICS_SETUP_DELAY 10
 #define METRICS_RENDER_MIN_MS 500
 /* Messages read from the child a wakeup at most. */
 #define METRICS_READ_BATCH 16
 
 struct metrics {
 	int listen_fd;
-	int child_fd;			/* our end of the socketpair; -1: no child */
-	pid_t child_pid;
-	int64_t restart_at;		/* 0: no restart pending */
-	bool started;			/* a child ran once: later ones are restarts */
-	bool want_write;		/* EPOLLOUT registered */
-	bool paused;			/* stopped reading with messages maybe buffered */
-	struct privsep_reader reader;
-	struct privsep_writer writer;
+	struct child_process child;	/* its socket, restarts (counted there) */
 	struct expo text;		/* the last render */
 	uint64_t rendered_ms;		/* when (CLOCK_MONOTONIC); 0: never */
-	uint64_t scrapes, renders, restarts, render_errors;
+	uint64_t scrapes, renders, render_errors;
 };
 
 /* Open the socket and start the child; nothing without metrics-listen. 0 or -errno and err. */

@@ -11,14 +11,13 @@
  * HTTP (server.h). For each scrape it sends the parent METRICS over
  * parent-fd (a SOCK_STREAM socketpair, privsep.h) and answers with the
  * text that comes back. Its log lines go to the parent as LOG. It ends
- * when the parent closes parent-fd or on SIGTERM.
+ * when the parent closes parent-fd or on SIGTERM. The checks and the
+ * confinement are child/child_main.h's, its exit statuses too.
  */
 #ifndef __GREYWALL_METRICS_CHILD_H
 #define __GREYWALL_METRICS_CHILD_H
 
 #define METRICS_CHILD_OPTION "--metrics-child"
-/* Exit status when setting up failed (the parent logs it and retries later). */
-#define METRICS_CHILD_EXIT_SETUP 70
 
 /* main() for argv[1] == METRICS_CHILD_OPTION; returns the exit status. */
 int metrics_child_main(int argc, char **argv);

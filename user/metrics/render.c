@@ -205,7 +205,7 @@ static void render_endpoint(struct daemon *d, struct expo *e, const struct metri
 	expo_sample(e, NULL, 0, m->scrapes);
 	expo_family(e, "greywall_metrics_child_restarts_total", EXPO_COUNTER,
 		    "Metrics children started after the first.");
-	expo_sample(e, NULL, 0, m->restarts);
+	expo_sample(e, NULL, 0, m->child.restarts);
 }
 
 int metrics_render(struct daemon *d, struct expo *e, const struct metrics *m)

@@ -6,16 +6,13 @@
  * Deadlines are checked by one scan of the slots a second: there are few.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "child/child_loop.h"
 #include "lib/listener.h"
 #include "lib/log.h"
 #include "metrics/http.h"
@@ -25,12 +22,8 @@
 #define EVENT_BATCH 64
 #define HEAD_MAX 256
 
-enum {
-	TAG_SIGNAL = 1,
-	TAG_PARENT = 2,
-	TAG_LISTEN = 16,			  /* + the listener's index */
-	TAG_CONN = TAG_LISTEN + METRICS_LISTEN_MAX, /* + the slot, + generation << 32 */
-};
+/* A connection's epoll tag, past child_loop.h's: + the slot, + generation << 32. */
+#define TAG_CONN (CHILD_TAG_LISTEN + METRICS_LISTEN_MAX)
 
 /* An answer's text, shared by the connections that send it. */
 struct body {
@@ -63,16 +56,12 @@ struct conn {
 };
 
 struct server {
-	const struct metrics_server_config *cfg;
-	int epfd, sigfd;
-	sigset_t old_mask;
-	bool mask_saved, stop;
+	const struct child_server_config *cfg;
+	struct child_loop loop;	/* epoll, SIGTERM, listeners, the parent's channel */
+	bool stop;
 	uint64_t now_ms, last_scan_ms;
 	struct conn conns[METRICS_CONN_MAX];
 	size_t nconns;
-	struct listeners listen;
-	struct privsep_reader reader;
-	struct privsep_writer writer;
 	/* The METRICS in flight (0: none), when it was sent, and its text so far. */
 	uint32_t asked, next_id;
 	uint64_t asked_ms;
@@ -80,19 +69,9 @@ struct server {
 	int err;
 };
 
-static uint64_t system_monotonic_ms(void *ctx)
-{
-	struct timespec ts;
-
-	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void clock_update(struct server *t)
 {
-	t->now_ms = t->cfg->monotonic_ms ? t->cfg->monotonic_ms(t->cfg->clock_ctx)
-					 : system_monotonic_ms(NULL);
+	t->now_ms = child_loop_now_ms(&t->loop);
 }
 
 static void body_put(struct body *b)
@@ -110,12 +89,12 @@ static void conn_watch(struct server *t, struct conn *c, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = conn_tag(t, c) };
 
-	epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(t->loop.epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 static void conn_close(struct server *t, struct conn *c)
 {
-	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(t->loop.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	listener_drain(c->fd);
 	close(c->fd);
 	body_put(c->body);
@@ -201,7 +180,7 @@ static void ask_parent(struct server *t)
 		return;
 	t->next_id = t->next_id + 1 ? t->next_id + 1 : 1;
 	m.metrics.req_id = t->next_id;
-	ret = privsep_send(&t->writer, &m);
+	ret = privsep_send(&t->loop.writer, &m);
 	if (ret && ret != -EAGAIN) {
 		t->err = ret;
 		return;
@@ -253,7 +232,7 @@ static void accept_connections(struct server *t, int lfd)
 			int what = listeners_accept_error(errno);
 
 			if (what > 0)
-				listeners_pause(&t->listen, true, t->now_ms);
+				listeners_pause(&t->loop.listen, true, t->now_ms);
 			if (what)
 				return;
 			continue;
@@ -273,7 +252,7 @@ static void accept_connections(struct server *t, int lfd)
 		c->body = NULL;
 		c->accepted_ms = t->now_ms;
 		ev.data.u64 = conn_tag(t, c);
-		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		if (epoll_ctl(t->loop.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			close(fd);
 			c->state = CONN_FREE;
 			continue;
@@ -349,7 +328,7 @@ static void parent_input(struct server *t)
 	struct privsep_msg m;
 	int ret;
 
-	while ((ret = privsep_receive(&t->reader, &m)) == 1) {
+	while ((ret = privsep_receive(&t->loop.reader, &m)) == 1) {
 		bool ours = t->asked && m.metrics.req_id == t->asked;
 
 		if (m.type == PRIVSEP_METRICS_PART) {
@@ -377,8 +356,8 @@ static void scan(struct server *t)
 	if (t->now_ms - t->last_scan_ms < 1000)
 		return;
 	t->last_scan_ms = t->now_ms;
-	if (t->listen.resume_ms && t->now_ms >= t->listen.resume_ms)
-		listeners_pause(&t->listen, false, t->now_ms);
+	if (t->loop.listen.resume_ms && t->now_ms >= t->loop.listen.resume_ms)
+		listeners_pause(&t->loop.listen, false, t->now_ms);
 	if (t->asked && t->now_ms - t->asked_ms >= METRICS_PARENT_TIMEOUT * 1000ull) {
 		log_warn("metrics: the parent gave no answer within %ds", METRICS_PARENT_TIMEOUT);
 		/* Its answer, should it come, belongs to nobody. */
@@ -401,18 +380,16 @@ static void dispatch(struct server *t, const struct epoll_event *ev)
 {
 	uint64_t tag = ev->data.u64;
 
-	if (tag == TAG_SIGNAL) {
-		struct signalfd_siginfo info;
-
-		if (read(t->sigfd, &info, sizeof(info)) == (ssize_t)sizeof(info))
+	if (tag == CHILD_TAG_SIGNAL) {
+		if (child_loop_signalled(&t->loop))
 			t->stop = true;
-	} else if (tag == TAG_PARENT) {
+	} else if (tag == CHILD_TAG_PARENT) {
 		if (ev->events & EPOLLOUT)
-			privsep_flush(&t->writer);
+			privsep_flush(&t->loop.writer);
 		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			parent_input(t);
-	} else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + t->cfg->nlisten) {
-		accept_connections(t, t->cfg->listen_fds[tag - TAG_LISTEN]);
+	} else if (tag >= CHILD_TAG_LISTEN && tag < CHILD_TAG_LISTEN + t->cfg->nlisten) {
+		accept_connections(t, t->cfg->listen_fds[tag - CHILD_TAG_LISTEN]);
 	} else if ((tag & UINT32_MAX) >= TAG_CONN &&
 		   (tag & UINT32_MAX) < TAG_CONN + METRICS_CONN_MAX) {
 		struct conn *c = &t->conns[(tag & UINT32_MAX) - TAG_CONN];
@@ -426,109 +403,38 @@ static void dispatch(struct server *t, const struct epoll_event *ev)
 	}
 }
 
-static int log_to_parent(void *ctx, int priority, const char *text)
-{
-	struct server *t = ctx;
-	struct privsep_msg m = { .type = PRIVSEP_LOG, .log = { priority, text } };
-	char cut[PRIVSEP_LOG_MAX + 1];
-
-	if (strlen(text) > PRIVSEP_LOG_MAX) {
-		memcpy(cut, text, PRIVSEP_LOG_MAX);
-		cut[PRIVSEP_LOG_MAX] = '\0';
-		m.log.text = cut;
-	}
-	return privsep_send(&t->writer, &m);
-}
-
-static int epoll_add(struct server *t, int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = tag };
-
-	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-static int set_nonblocking(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	return flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) ? -errno : 0;
-}
-
-static int server_setup(struct server *t)
-{
-	sigset_t term;
-	int ret;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &term, &t->old_mask))
-		return -errno;
-	t->mask_saved = true;
-	t->sigfd = signalfd(-1, &term, SFD_NONBLOCK | SFD_CLOEXEC);
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->sigfd < 0 || t->epfd < 0)
-		return -errno;
-	t->listen = (struct listeners){ t->epfd, t->cfg->listen_fds, t->cfg->nlisten, TAG_LISTEN, 0 };
-	ret = set_nonblocking(t->cfg->parent_fd);
-	if (!ret)
-		ret = epoll_add(t, t->sigfd, EPOLLIN, TAG_SIGNAL);
-	if (!ret)
-		ret = epoll_add(t, t->cfg->parent_fd, EPOLLIN | EPOLLOUT | EPOLLET, TAG_PARENT);
-	for (size_t i = 0; !ret && i < t->cfg->nlisten; i++) {
-		ret = set_nonblocking(t->cfg->listen_fds[i]);
-		if (!ret)
-			ret = epoll_add(t, t->cfg->listen_fds[i], EPOLLIN, TAG_LISTEN + i);
-	}
-	if (!ret)
-		ret = privsep_reader_init(&t->reader, t->cfg->parent_fd);
-	return ret;
-}
-
 static void server_teardown(struct server *t)
 {
 	for (size_t i = 0; i < METRICS_CONN_MAX; i++)
 		if (t->conns[i].state != CONN_FREE)
 			conn_close(t, &t->conns[i]);
-	if (t->cfg->log_to_parent) {
-		privsep_flush(&t->writer);
-		log_set_sink(NULL, NULL);
-	}
 	body_put(t->part);
-	privsep_reader_free(&t->reader);
-	privsep_writer_free(&t->writer);
-	if (t->epfd >= 0)
-		close(t->epfd);
-	if (t->sigfd >= 0)
-		close(t->sigfd);
-	if (t->mask_saved)
-		sigprocmask(SIG_SETMASK, &t->old_mask, NULL);
+	child_loop_teardown(&t->loop);
 }
 
-int metrics_server_run(const struct metrics_server_config *cfg)
+int metrics_server_run(const struct child_server_config *cfg, const struct child_clock *clock)
 {
 	struct epoll_event events[EVENT_BATCH];
 	struct server *t;
 	int ret;
 
-	if (!cfg->listen_fds || cfg->nlisten < 1 || cfg->nlisten > METRICS_LISTEN_MAX ||
-	    cfg->parent_fd < 0)
-		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->cfg = cfg;
-	t->epfd = t->sigfd = -1;
-	privsep_writer_init(&t->writer, cfg->parent_fd);
-	if (cfg->log_to_parent)
-		log_set_sink(log_to_parent, t);
+	ret = child_loop_init(&t->loop, cfg, METRICS_LISTEN_MAX, clock);
+	if (ret) {
+		free(t);
+		return ret;
+	}
 	clock_update(t);
 	t->last_scan_ms = t->now_ms;
-	ret = server_setup(t);
+	ret = child_loop_setup(&t->loop);
 	while (!ret && !t->stop && !t->err) {
 		int n;
 
-		privsep_flush(&t->writer);
-		n = epoll_wait(t->epfd, events, EVENT_BATCH, 1000);
+		privsep_flush(&t->loop.writer);
+		n = epoll_wait(t->loop.epfd, events, EVENT_BATCH, 1000);
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;

@@ -26,29 +26,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "child/child_loop.h"
+
 #define METRICS_LISTEN_MAX 4
 #define METRICS_CONN_MAX 32
 #define METRICS_REQUEST_TIMEOUT 10
 #define METRICS_ANSWER_TIMEOUT 30
 #define METRICS_PARENT_TIMEOUT 10
 
-struct metrics_server_config {
-	const int *listen_fds;	/* listening TCP sockets, 1..METRICS_LISTEN_MAX; made nonblocking */
-	size_t nlisten;
-	int parent_fd;		/* the child's end of the socketpair; made nonblocking */
-	/* Log lines go to the parent as LOG (privsep.h), not to stderr or syslog. */
-	bool log_to_parent;
-	/* Where the server reads the time (tests move it); NULL: CLOCK_MONOTONIC. */
-	uint64_t (*monotonic_ms)(void *ctx);
-	void *clock_ctx;
-};
-
 /*
- * Serve until the parent closes its end or SIGTERM comes: both return 0.
- * Returns -EINVAL for a bad config, -errno when setting up fails,
+ * Serve on cfg's sockets (1..METRICS_LISTEN_MAX listening TCP sockets),
+ * reading the time from clock (NULL: CLOCK_MONOTONIC), until the parent
+ * closes its end or SIGTERM comes: both return 0. Returns -EINVAL for a bad config, -errno when setting up fails,
  * -EPROTO/-EMSGSIZE/-errno when the parent's channel fails. The listening
  * sockets and parent_fd stay open (they are the caller's).
  */
-int metrics_server_run(const struct metrics_server_config *cfg);
+int metrics_server_run(const struct child_server_config *cfg, const struct child_clock *clock);
 
 #endif /* __GREYWALL_METRICS_SERVER_H */

@@ -5,28 +5,24 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "child/child_process.h"
 #include "daemon/daemon.h"
 #include "lib/log.h"
 #include "metrics/expo.h"
 #include "policy/policy.h"
-#include "spamd/spamd_child.h"
 #include "spamd/tarpit.h"
 #include "store/store.h"
 
@@ -133,6 +129,11 @@ static int open_listeners(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+static void log_started(const struct policy *p)
+{
+	log_info("policy service started (pid %d, %zu sockets)", (int)p->child.pid, p->nlisteners);
+}
+
 static void close_listeners(struct policy *p)
 {
 	for (size_t i = 0; i < p->nlisteners; i++) {
@@ -151,79 +152,19 @@ static void close_listeners(struct policy *p)
 
 int policy_attach(struct daemon *d, int fd, pid_t pid)
 {
-	struct policy *p = d->policy;
-	int ret = privsep_reader_init(&p->reader, fd);
-
-	if (ret)
-		return ret;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	privsep_writer_init(&p->writer, fd);
-	p->child_fd = fd;
-	p->child_pid = pid;
-	p->restart_at = 0;
-	p->paused = false;
-	if (d->epoll_fd >= 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-		epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
-	}
-	return 0;
+	return child_process_attach(&d->policy->child, d->epoll_fd, fd, pid);
 }
 
-static int fork_child(struct daemon *d, char *err, size_t errlen)
+/* Fork and exec the child with the sockets (child_process.h). */
+static int start_child(struct daemon *d, char *err, size_t errlen)
 {
 	struct policy *p = d->policy;
-	char empty_dir[PATH_MAX], fds[POLICY_LISTEN_MAX + 1][16];
-	char *argv[POLICY_LISTEN_MAX + 5];
-	int keep[POLICY_LISTEN_MAX + 1];
-	size_t argc = 0;
-	int sv[2], ret;
-	pid_t pid;
+	int ret = child_process_start(&p->child, d->epoll_fd, d->cfg.state_dir, p->listeners,
+				      p->nlisteners, err, errlen);
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
-		snprintf(err, errlen, "policy: socketpair: %s", strerror(errno));
-		return -errno;
-	}
-	/* The child's command line, made before the fork (policy_child.h). */
-	snprintf(empty_dir, sizeof(empty_dir), "%s/" SPAMD_CHILD_ROOT, d->cfg.state_dir);
-	argv[argc++] = "greywalld";
-	argv[argc++] = POLICY_CHILD_OPTION;
-	argv[argc++] = empty_dir;
-	snprintf(fds[0], sizeof(fds[0]), "%d", sv[1]);
-	argv[argc++] = fds[0];
-	keep[0] = sv[1];
-	for (size_t i = 0; i < p->nlisteners; i++) {
-		snprintf(fds[i + 1], sizeof(fds[i + 1]), "%d", p->listeners[i]);
-		argv[argc++] = fds[i + 1];
-		keep[i + 1] = p->listeners[i];
-	}
-	argv[argc] = NULL;
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "policy: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return ret;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		fcntl(sv[1], F_SETFL, O_NONBLOCK);
-		spamd_child_exec("policy", keep, p->nlisteners + 1, argv, POLICY_CHILD_EXIT_SETUP);
-	}
-	close(sv[1]);
-	ret = policy_attach(d, sv[0], pid);
-	if (ret) {
-		close(sv[0]);
-		kill(pid, SIGTERM);
-		snprintf(err, errlen, "policy: %s", strerror(-ret));
-		return ret;
-	}
-	if (p->started)
-		p->counts.restarts++;
-	p->started = true;
-	log_info("policy service started (pid %d, %zu sockets)", (int)pid, p->nlisteners);
-	return 0;
+	if (!ret)
+		log_started(p);
+	return ret;
 }
 
 int policy_start(struct daemon *d, char *err, size_t errlen)
@@ -241,30 +182,14 @@ int policy_start(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "policy: out of memory");
 		return -ENOMEM;
 	}
-	p->child_fd = -1;
+	child_process_init(&p->child, "policy", POLICY_CHILD_OPTION);
 	d->policy = p;
 	ret = open_listeners(d, err, errlen);
 	if (!ret)
-		ret = fork_child(d, err, errlen);
+		ret = start_child(d, err, errlen);
 	if (ret)
 		policy_stop(d);
 	return ret;
-}
-
-/* Forget the child's socket (it died or is being stopped). */
-static void drop_child_io(struct daemon *d)
-{
-	struct policy *p = d->policy;
-
-	if (p->child_fd < 0)
-		return;
-	if (d->epoll_fd >= 0)
-		epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, p->child_fd, NULL);
-	close(p->child_fd);
-	p->child_fd = -1;
-	p->paused = false;
-	privsep_reader_free(&p->reader);
-	privsep_writer_free(&p->writer);
 }
 
 void policy_stop(struct daemon *d)
@@ -273,11 +198,7 @@ void policy_stop(struct daemon *d)
 
 	if (!p)
 		return;
-	drop_child_io(d);
-	if (p->child_pid > 0) {
-		kill(p->child_pid, SIGTERM);
-		waitpid(p->child_pid, NULL, 0);
-	}
+	child_process_stop(&p->child, d->epoll_fd);
 	close_listeners(p);
 	free(p->verdicts);
 	free(p);
@@ -319,16 +240,7 @@ int policy_reload(struct daemon *d, char *err, size_t errlen)
 
 bool policy_owns_fd(const struct daemon *d, int fd)
 {
-	return d->policy && fd >= 0 && fd == d->policy->child_fd;
-}
-
-static void schedule_restart(struct daemon *d, int delay)
-{
-	struct policy *p = d->policy;
-
-	drop_child_io(d);
-	if (!p->restart_at)
-		p->restart_at = (int64_t)time(NULL) + delay;
+	return d->policy && fd >= 0 && fd == d->policy->child.fd;
 }
 
 /* The channel failed (-EPIPE: the child went away): restart it. */
@@ -341,9 +253,7 @@ static void child_failed(struct daemon *d, int err)
 			strerror(-err));
 		p->counts.protocol_errors++;
 	}
-	if (p->child_pid > 0)
-		kill(p->child_pid, SIGTERM);
-	schedule_restart(d, POLICY_RESTART_DELAY);
+	child_process_restart(&p->child, d->epoll_fd);
 }
 
 /*
@@ -405,7 +315,7 @@ static void send_verdicts(struct daemon *d, size_t n)
 	struct policy *p = d->policy;
 	int ret = 0;
 
-	privsep_cork(&p->writer);
+	privsep_cork(&p->child.writer);
 	for (size_t i = 0; i < n; i++) {
 		struct privsep_msg m = { .type = PRIVSEP_VERDICT };
 
@@ -414,15 +324,15 @@ static void send_verdicts(struct daemon *d, size_t n)
 		m.verdict.req_id = p->verdicts[i].req_id;
 		m.verdict.action = p->verdicts[i].action;
 		if (!ret)
-			ret = privsep_send(&p->writer, &m);
+			ret = privsep_send(&p->child.writer, &m);
 		/* An action privsep refuses cannot reach Postfix as such: never a pass. */
 		if (ret == -EMSGSIZE || ret == -EINVAL) {
 			m.verdict.action = STORE_TEXT;
-			ret = privsep_send(&p->writer, &m);
+			ret = privsep_send(&p->child.writer, &m);
 		}
 	}
 	if (!ret)
-		ret = privsep_flush(&p->writer);
+		ret = privsep_flush(&p->child.writer);
 	if (ret && ret != -EAGAIN) {
 		log_err("policy: the child does not read (%s): restarting it", strerror(-ret));
 		child_failed(d, -EPIPE);
@@ -437,10 +347,10 @@ void policy_read(struct daemon *d)
 	bool open = false;
 	int ret = 0;
 
-	if (!p || p->child_fd < 0)
+	if (!p || p->child.fd < 0)
 		return;
-	p->paused = false;
-	while (n < POLICY_BATCH && (ret = privsep_receive(&p->reader, &msg)) == 1) {
+	p->child.paused = false;
+	while (n < POLICY_BATCH && (ret = privsep_receive(&p->child.reader, &msg)) == 1) {
 		if (msg.type == PRIVSEP_LOG) {
 			log_tarpit_line(msg.log.priority, msg.log.text);
 		} else if (msg.type == PRIVSEP_POLICY) {
@@ -455,56 +365,33 @@ void policy_read(struct daemon *d)
 	/* The decisions stand even when the channel failed after them; a new child asks again. */
 	if (n)
 		send_verdicts(d, n);
-	if (ret == 1 && p->child_fd >= 0)
-		p->paused = true;
-	if (ret < 0 && p->child_fd >= 0)
+	if (ret == 1 && p->child.fd >= 0)
+		p->child.paused = true;
+	if (ret < 0 && p->child.fd >= 0)
 		child_failed(d, ret);
 }
 
 bool policy_pending(const struct daemon *d)
 {
-	return d->policy && d->policy->paused;
+	return d->policy && d->policy->child.paused;
 }
 
 bool policy_reaped(struct daemon *d, pid_t pid, int status)
 {
-	struct policy *p = d->policy;
-	bool setup;
-
-	if (!p || pid != p->child_pid)
-		return false;
-	setup = WIFEXITED(status) && WEXITSTATUS(status) == POLICY_CHILD_EXIT_SETUP;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-		log_err("policy child (pid %d) killed by SIGSYS: a seccomp violation: restarting it",
-			(int)pid);
-	else if (WIFSIGNALED(status))
-		log_err("policy child (pid %d) killed by signal %d: restarting it", (int)pid,
-			WTERMSIG(status));
-	else
-		log_err("policy child (pid %d) exited with status %d: restarting it in %ds",
-			(int)pid, WEXITSTATUS(status),
-			setup ? POLICY_SETUP_DELAY : POLICY_RESTART_DELAY);
-	p->child_pid = 0;
-	schedule_restart(d, setup ? POLICY_SETUP_DELAY : POLICY_RESTART_DELAY);
-	return true;
+	return d->policy && child_process_reaped(&d->policy->child, d->epoll_fd, pid, status);
 }
 
 void policy_periodic(struct daemon *d, int64_t now)
 {
 	struct policy *p = d->policy;
-	char err[256];
 
 	if (!p)
 		return;
-	if (p->child_fd >= 0)
-		privsep_flush(&p->writer);
-	if (p->restart_at && now >= p->restart_at && p->child_pid <= 0) {
-		p->restart_at = 0;
-		if (fork_child(d, err, sizeof(err))) {
-			log_err("%s", err);
-			p->restart_at = now + POLICY_RESTART_DELAY;
-		}
-	}
+	if (p->child.fd >= 0)
+		privsep_flush(&p->child.writer);
+	if (child_process_periodic(&p->child, d->epoll_fd, now, d->cfg.state_dir, p->listeners,
+				   p->nlisteners) > 0)
+		log_started(p);
 }
 
 void policy_show(const struct daemon *d, FILE *out)
@@ -527,8 +414,8 @@ void policy_show(const struct daemon *d, FILE *out)
 				l->group ? l->group : "root");
 		fprintf(out, "\n");
 	}
-	if (p->child_pid > 0 && p->child_fd >= 0)
-		fprintf(out, "child: running (pid %d)\n", (int)p->child_pid);
+	if (p->child.pid > 0 && p->child.fd >= 0)
+		fprintf(out, "child: running (pid %d)\n", (int)p->child.pid);
 	else
 		fprintf(out, "child: not running (restarting)\n");
 	fprintf(out, "requests: %llu\n", (unsigned long long)p->counts.requests);
@@ -538,7 +425,7 @@ void policy_show(const struct daemon *d, FILE *out)
 			(unsigned long long)p->counts.answers[i]);
 	fprintf(out, "\nerrors: protocol %llu, store %llu, restarts %llu\n",
 		(unsigned long long)p->counts.protocol_errors,
-		(unsigned long long)p->counts.store_errors, (unsigned long long)p->counts.restarts);
+		(unsigned long long)p->counts.store_errors, (unsigned long long)p->child.restarts);
 }
 
 void policy_metrics(const struct daemon *d, struct expo *e)
@@ -558,5 +445,5 @@ void policy_metrics(const struct daemon *d, struct expo *e)
 		    "Policy service errors: the child's protocol, the store, child restarts.");
 	expo_sample2(e, "kind", "protocol", NULL, NULL, p->counts.protocol_errors);
 	expo_sample2(e, "kind", "store", NULL, NULL, p->counts.store_errors);
-	expo_sample2(e, "kind", "restart", NULL, NULL, p->counts.restarts);
+	expo_sample2(e, "kind", "restart", NULL, NULL, p->child.restarts);
 }

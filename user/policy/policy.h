@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "child/child_process.h"
 #include "policy/decide.h"
 #include "policy/policy_child.h"
 #include "spamd/privsep.h"
@@ -21,10 +22,6 @@
 struct config;
 struct daemon;
 
-/* A child that died is started again after this many seconds. */
-#define POLICY_RESTART_DELAY 1
-/* One that could not set itself up (POLICY_CHILD_EXIT_SETUP), after this many. */
-#define POLICY_SETUP_DELAY 10
 /* POLICY messages one read decides at most, in one store transaction. */
 #define POLICY_BATCH 128
 
@@ -33,7 +30,6 @@ struct policy_counts {
 	uint64_t answers[POLICY_ANSWERS];	/* by kind */
 	uint64_t protocol_errors;		/* the child's channel failed: it was restarted */
 	uint64_t store_errors;			/* batches whose commit failed */
-	uint64_t restarts;			/* children started after the first */
 };
 
 struct policy_verdict {
@@ -48,13 +44,7 @@ struct policy {
 	/* The unix sockets we made, removed at stop when they are still ours. */
 	char *paths[POLICY_LISTEN_MAX];
 	ino_t inodes[POLICY_LISTEN_MAX];
-	int child_fd;			/* our end of the socketpair; -1: no child */
-	pid_t child_pid;
-	int64_t restart_at;		/* 0: no restart pending */
-	bool started;			/* a child ran once: later ones are restarts */
-	bool paused;			/* stopped reading with messages maybe buffered */
-	struct privsep_reader reader;
-	struct privsep_writer writer;
+	struct child_process child;	/* its socket, restarts (counted there) */
 	struct policy_instances instances;
 	struct policy_verdict *verdicts; /* POLICY_BATCH of them */
 	struct policy_counts counts;

@@ -12,7 +12,8 @@
  * hands each to the parent as a POLICY message over parent-fd (a
  * SOCK_STREAM socketpair, privsep.h); the parent's VERDICT becomes the
  * client's "action=...". Its log lines go to the parent as LOG. It ends
- * when the parent closes parent-fd or on SIGTERM.
+ * when the parent closes parent-fd or on SIGTERM. The checks and the
+ * confinement are child/child_main.h's, its exit statuses too.
  */
 #ifndef __GREYWALL_POLICY_CHILD_H
 #define __GREYWALL_POLICY_CHILD_H
@@ -20,8 +21,6 @@
 #define POLICY_CHILD_OPTION "--policy-child"
 /* Listening sockets the child takes at most. */
 #define POLICY_LISTEN_MAX 16
-/* Exit status when setting up failed (the parent logs it and retries later). */
-#define POLICY_CHILD_EXIT_SETUP 70
 
 /* main() for argv[1] == POLICY_CHILD_OPTION; returns the exit status. */
 int policy_child_main(int argc, char **argv);

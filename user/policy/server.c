@@ -9,16 +9,13 @@
  * taken again) is recognised and dropped.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "child/child_loop.h"
 #include "lib/listener.h"
 #include "lib/log.h"
 #include "policy/request.h"
@@ -48,13 +45,11 @@ _Static_assert(POLICY_REQUEST_MAX <= UINT16_MAX && POLICY_ANSWER_MAX <= UINT16_M
 _Static_assert(POLICY_PARENT_QUEUE_HIGH + 2 * (PRIVSEP_LINE_MAX + 1) < PRIVSEP_QUEUE_MAX,
 	       "a POLICY must fit the parent's queue past the mark");
 
-/* epoll data: what woke us; a connection's carries its slot's generation above. */
-enum {
-	TAG_SIGNAL = 1,
-	TAG_PARENT = 2,
-	TAG_LISTEN = 16,	/* + the listener's index */
-	TAG_CONN = TAG_LISTEN + POLICY_LISTEN_MAX, /* + the slot, + generation << 32 */
-};
+/*
+ * A connection's epoll tag, past child_loop.h's: + the slot, + its
+ * generation << 32.
+ */
+#define TAG_CONN (CHILD_TAG_LISTEN + POLICY_LISTEN_MAX)
 
 #define SLOT_NONE UINT32_MAX
 
@@ -87,19 +82,13 @@ struct conn {
 _Static_assert(sizeof(struct conn) <= 48, "an idle connection must stay small");
 
 struct server {
-	const struct policy_server_config *cfg;
-	struct policy_clock clock;
-	int epfd, sigfd;
-	sigset_t old_mask;
-	bool mask_saved;
+	const struct child_server_config *cfg;
+	struct child_loop loop;	/* epoll, SIGTERM, listeners, the parent's channel */
 	uint64_t start_ms, now_ms;
 	uint32_t now;		/* seconds since start */
 	uint32_t scanned;	/* the last second whose deadlines were served */
 	struct conn slots[POLICY_CONN_MAX];
 	uint32_t used, free_top, clients, nready, next_request;
-	struct listeners listen;	/* the listening sockets, paused or not */
-	struct privsep_reader reader;
-	struct privsep_writer writer;
 	bool input_waits;	/* a connection waits for the parent to read */
 	bool stop;
 	int err;
@@ -110,18 +99,9 @@ struct server {
 	char answer[POLICY_ANSWER_MAX];
 };
 
-static uint64_t system_monotonic_ms(void *ctx)
-{
-	struct timespec ts;
-
-	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void clock_update(struct server *t)
 {
-	t->now_ms = t->clock.monotonic_ms(t->clock.ctx);
+	t->now_ms = child_loop_now_ms(&t->loop);
 	t->now = (uint32_t)((t->now_ms - t->start_ms) / 1000);
 }
 
@@ -149,7 +129,7 @@ static bool fault_log_allowed(struct server *t)
 
 static bool parent_congested(const struct server *t)
 {
-	return privsep_queued(&t->writer) > POLICY_PARENT_QUEUE_HIGH;
+	return privsep_queued(&t->loop.writer) > POLICY_PARENT_QUEUE_HIGH;
 }
 
 static void conn_close(struct server *t, struct conn *c)
@@ -302,7 +282,7 @@ static int conn_request(struct server *t, struct conn *c)
 
 	t->next_request = (t->next_request + 1) & (UINT32_MAX >> SLOT_BITS);
 	m.policy.req_id = t->next_request << SLOT_BITS | slot_of(t, c);
-	ret = privsep_send(&t->writer, &m);
+	ret = privsep_send(&t->loop.writer, &m);
 	if (ret)
 		return ret;
 	c->req_id = m.policy.req_id;
@@ -431,7 +411,7 @@ static void parent_input(struct server *t)
 	struct privsep_msg m;
 	int ret;
 
-	while ((ret = privsep_receive(&t->reader, &m)) == 1) {
+	while ((ret = privsep_receive(&t->loop.reader, &m)) == 1) {
 		if (m.type != PRIVSEP_VERDICT) {
 			ret = -EPROTO;
 			break;
@@ -563,7 +543,7 @@ static void conn_accept(struct server *t, int fd)
 	t->clients++;
 	ev.data.u64 = TAG_CONN + slot_of(t, c) + ((uint64_t)c->gen << 32);
 	/* Input already there is reported by the registration itself. */
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+	if (epoll_ctl(t->loop.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		log_warn("policy: cannot watch a connection: %s", strerror(errno));
 		conn_close(t, c);
 	}
@@ -582,7 +562,7 @@ static void accept_connections(struct server *t, int lfd)
 			continue;
 		if (listeners_accept_error(errno) > 0) {
 			log_warn("policy: accept: %s, accepting again in a second", strerror(errno));
-			listeners_pause(&t->listen, true, t->now_ms);
+			listeners_pause(&t->loop.listen, true, t->now_ms);
 		}
 		/* EAGAIN: none left; another error: the listener reports it again. */
 		return;
@@ -612,7 +592,7 @@ static void conn_event(struct server *t, uint64_t tag, uint32_t events)
 
 static void flush_parent(struct server *t)
 {
-	int ret = privsep_flush(&t->writer);
+	int ret = privsep_flush(&t->loop.writer);
 
 	/* -EAGAIN: the rest goes on EPOLLOUT; a gone parent shows on reading. */
 	if (ret && ret != -EAGAIN && ret != -EPIPE)
@@ -623,129 +603,49 @@ static void dispatch(struct server *t, const struct epoll_event *ev)
 {
 	uint64_t tag = ev->data.u64;
 
-	if (tag == TAG_SIGNAL) {
-		struct signalfd_siginfo info;
-
-		if (read(t->sigfd, &info, sizeof(info)) == (ssize_t)sizeof(info))
+	if (tag == CHILD_TAG_SIGNAL) {
+		if (child_loop_signalled(&t->loop))
 			t->stop = true;
-	} else if (tag == TAG_PARENT) {
+	} else if (tag == CHILD_TAG_PARENT) {
 		if (ev->events & EPOLLOUT)
 			flush_parent(t);
 		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			parent_input(t);
-	} else if (tag >= TAG_LISTEN && tag < TAG_LISTEN + t->cfg->nlisten) {
-		accept_connections(t, t->cfg->listen_fds[tag - TAG_LISTEN]);
+	} else if (tag >= CHILD_TAG_LISTEN && tag < CHILD_TAG_LISTEN + t->cfg->nlisten) {
+		accept_connections(t, t->cfg->listen_fds[tag - CHILD_TAG_LISTEN]);
 	} else if ((tag & UINT32_MAX) >= TAG_CONN) {
 		conn_event(t, tag, ev->events);
 	}
-}
-
-/* Log lines to the parent, behind the messages before them; a long one is cut. */
-static int log_to_parent(void *ctx, int priority, const char *text)
-{
-	struct server *t = ctx;
-	struct privsep_msg m = { .type = PRIVSEP_LOG, .log = { priority, text } };
-	char *cut = NULL;
-	int ret;
-
-	if (strlen(text) > PRIVSEP_LOG_MAX) {
-		cut = strndup(text, PRIVSEP_LOG_MAX);
-		if (!cut)
-			return -ENOMEM;
-		m.log.text = cut;
-	}
-	ret = privsep_send(&t->writer, &m);
-	free(cut);
-	return ret;
-}
-
-static int epoll_add(struct server *t, int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = tag };
-
-	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-static int set_nonblocking(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	return flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) ? -errno : 0;
-}
-
-static int server_setup(struct server *t)
-{
-	sigset_t term;
-	int ret;
-
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &term, &t->old_mask))
-		return -errno;
-	t->mask_saved = true;
-	t->sigfd = signalfd(-1, &term, SFD_NONBLOCK | SFD_CLOEXEC);
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->sigfd < 0 || t->epfd < 0)
-		return -errno;
-	t->listen = (struct listeners){ t->epfd, t->cfg->listen_fds, t->cfg->nlisten, TAG_LISTEN, 0 };
-	ret = set_nonblocking(t->cfg->parent_fd);
-	if (!ret)
-		ret = epoll_add(t, t->sigfd, EPOLLIN, TAG_SIGNAL);
-	if (!ret)
-		ret = epoll_add(t, t->cfg->parent_fd, EPOLLIN | EPOLLOUT | EPOLLET, TAG_PARENT);
-	for (size_t i = 0; !ret && i < t->cfg->nlisten; i++) {
-		ret = set_nonblocking(t->cfg->listen_fds[i]);
-		if (!ret)
-			ret = epoll_add(t, t->cfg->listen_fds[i], EPOLLIN, TAG_LISTEN + i);
-	}
-	if (!ret)
-		ret = privsep_reader_init(&t->reader, t->cfg->parent_fd);
-	return ret;
 }
 
 static void server_teardown(struct server *t)
 {
 	for (uint32_t i = 0; i < t->used; i++)
 		conn_close(t, &t->slots[i]);
-	if (t->cfg->log_to_parent)
-		log_set_sink(NULL, NULL);
-	privsep_reader_free(&t->reader);
-	privsep_writer_free(&t->writer);
-	if (t->epfd >= 0)
-		close(t->epfd);
-	if (t->sigfd >= 0)
-		close(t->sigfd);
-	if (t->mask_saved)
-		sigprocmask(SIG_SETMASK, &t->old_mask, NULL);
+	child_loop_teardown(&t->loop);
 }
 
-int policy_server_run(const struct policy_server_config *cfg, const struct policy_clock *clock)
+int policy_server_run(const struct child_server_config *cfg, const struct child_clock *clock)
 {
 	struct epoll_event events[EVENT_BATCH];
 	struct server *t;
 	int ret;
 
-	if (!cfg->listen_fds || cfg->nlisten < 1 || cfg->nlisten > POLICY_LISTEN_MAX ||
-	    cfg->parent_fd < 0)
-		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	ret = child_loop_init(&t->loop, cfg, POLICY_LISTEN_MAX, clock);
+	if (ret) {
+		free(t);
+		return ret;
+	}
 	t->cfg = cfg;
-	t->clock.monotonic_ms = clock && clock->monotonic_ms ? clock->monotonic_ms
-							     : system_monotonic_ms;
-	t->clock.ctx = clock ? clock->ctx : NULL;
-	t->epfd = t->sigfd = -1;
 	t->free_top = SLOT_NONE;
-	t->reader.fd = -1;
-	privsep_writer_init(&t->writer, cfg->parent_fd);
 	/* POLICY and LOG lines go out once a round (flush_parent()). */
-	privsep_cork(&t->writer);
-	if (cfg->log_to_parent)
-		log_set_sink(log_to_parent, t);
-	t->start_ms = t->clock.monotonic_ms(t->clock.ctx);
+	privsep_cork(&t->loop.writer);
+	t->start_ms = child_loop_now_ms(&t->loop);
 	clock_update(t);
-	ret = server_setup(t);
+	ret = child_loop_setup(&t->loop);
 	while (!ret && !t->stop) {
 		int timeout, n;
 
@@ -753,7 +653,7 @@ int policy_server_run(const struct policy_server_config *cfg, const struct polic
 		clock_update(t);
 		/* Wake at the next second, when the deadlines are served. */
 		timeout = t->nready ? 0 : 1000 - (int)((t->now_ms - t->start_ms) % 1000);
-		n = epoll_wait(t->epfd, events, EVENT_BATCH, timeout);
+		n = epoll_wait(t->loop.epfd, events, EVENT_BATCH, timeout);
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
@@ -764,8 +664,8 @@ int policy_server_run(const struct policy_server_config *cfg, const struct polic
 		parent_drained(t);
 		run_timers(t);
 		serve_ready(t);
-		if (t->listen.resume_ms && t->now_ms >= t->listen.resume_ms)
-			listeners_pause(&t->listen, false, t->now_ms);
+		if (t->loop.listen.resume_ms && t->now_ms >= t->loop.listen.resume_ms)
+			listeners_pause(&t->loop.listen, false, t->now_ms);
 	}
 	flush_parent(t);
 	if (!ret)

@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "child/child_loop.h"
 #include "policy/policy_child.h"
 
 #define POLICY_CONN_MAX 1024
@@ -57,27 +58,15 @@
 /* Bytes queued for the parent before requests wait (a POLICY is at most ~50 KB). */
 #define POLICY_PARENT_QUEUE_HIGH (1024 * 1024)
 
-struct policy_server_config {
-	const int *listen_fds;	/* listening stream sockets, 1..POLICY_LISTEN_MAX; made nonblocking */
-	size_t nlisten;
-	int parent_fd;		/* the child's end of the socketpair; made nonblocking */
-	/* Log lines go to the parent as LOG (privsep.h), not to stderr or syslog. */
-	bool log_to_parent;
-};
-
-/* Where the server reads the time; tests move it. NULL: CLOCK_MONOTONIC. */
-struct policy_clock {
-	uint64_t (*monotonic_ms)(void *ctx);	/* milliseconds that never go back */
-	void *ctx;
-};
-
 /*
- * Serve until the parent closes its end or SIGTERM comes (blocked while
- * it runs, taken from a signalfd): both return 0. Returns -EINVAL for a
- * bad config, -errno when setting up fails, -EPROTO/-EMSGSIZE/-errno when
- * the parent's channel fails. Connections are closed on the way out; the
+ * Serve on cfg's sockets (1..POLICY_LISTEN_MAX listening stream sockets,
+ * unix or TCP), reading the time from clock (NULL: CLOCK_MONOTONIC),
+ * until the parent closes its end or SIGTERM comes (blocked while it
+ * runs, taken from a signalfd): both return 0. Returns -EINVAL for a bad
+ * config, -errno when setting up fails, -EPROTO/-EMSGSIZE/-errno when the
+ * parent's channel fails. Connections are closed on the way out; the
  * listening sockets and parent_fd stay open (they are the caller's).
  */
-int policy_server_run(const struct policy_server_config *cfg, const struct policy_clock *clock);
+int policy_server_run(const struct child_server_config *cfg, const struct child_clock *clock);
 
 #endif /* __GREYWALL_POLICY_SERVER_H */
