@@ -103,6 +103,9 @@ BUILD_NEEDS := gcc:$(CC) clang:$(CLANG) bpftool:$(BPFTOOL) \
 	libsystemd-dev:/usr/include/systemd/sd-journal.h libssl-dev:/usr/include/openssl/hmac.h \
 	libcurl4-openssl-dev:/usr/include/$(MULTIARCH)/curl/curl.h \
 	libjson-c-dev:/usr/include/json-c/json.h netbase:/etc/services
+# npm fetches the report's charting library once (UPLOT below); the build
+# needs neither npm nor the network while .output/npm holds its package.
+BUILD_NEEDS += npm:npm
 # clang -target bpf includes the 32-bit glibc stubs on x86 (the BPF target is not __x86_64__).
 ifeq ($(ARCH),x86)
 BUILD_NEEDS += gcc-multilib:/usr/include/$(MULTIARCH)/gnu/stubs-32.h
@@ -128,6 +131,8 @@ DEPS += systemd-journal-remote dovecot-core dovecot-pop3d dovecot-imapd openssh-
 DEPS += crowdsec crowdsec-firewall-bouncer
 # The metrics endpoint's test: promtool checks the exposition, Prometheus scrapes it.
 DEPS += prometheus
+# The report's test loads report.html in Debian's Chromium, headless.
+DEPS += chromium
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`);
 # fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify
@@ -170,6 +175,40 @@ $(OUT)/user/%.o: user/%.c Makefile | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# report.html's charting library (user/report/assets.h): uPlot from the npm
+# registry, pinned by version and by the SHA-512 of its package, which npm's
+# own integrity field ("sha512-KIMVnG68...") gives in base64. npm pack runs
+# only when the package is not in .output/npm already (and reads npm's
+# cache first); a package that does not match is deleted, and the build stops.
+UPLOT_VERSION := 1.6.32
+UPLOT_SHA512 := 2883159c6ebccefbb95d751b0b82d010f9e1c0ec41b8bc96d401eda66e882935c89a46cb824332fa369b8cb8122cc6ac36e186cd09bf7a9ded3a4c93c6989023
+UPLOT_TGZ := $(OUT)/npm/uplot-$(UPLOT_VERSION).tgz
+REPORT_ASSETS := page:user/report/page.html \
+	library_js:$(OUT)/uplot/package/dist/uPlot.iife.min.js \
+	library_css:$(OUT)/uplot/package/dist/uPlot.min.css \
+	library_license:$(OUT)/uplot/package/LICENSE
+
+$(UPLOT_TGZ): | $(OUT)
+	$(call msg,NPM,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(@D) && npm pack --silent --prefer-offline uplot@$(UPLOT_VERSION) >/dev/null
+	$(Q)echo '$(UPLOT_SHA512)  $@' | sha512sum --check --quiet - || \
+		{ echo '$@: not the SHA-512 this Makefile pins' >&2; rm -f $@; exit 1; }
+
+$(OUT)/report_assets.h: $(UPLOT_TGZ) user/report/page.html Makefile
+	$(call msg,GEN,$@)
+	$(Q)echo '$(UPLOT_SHA512)  $<' | sha512sum --check --quiet -
+	$(Q)rm -rf $(OUT)/uplot && mkdir -p $(OUT)/uplot
+	$(Q)tar -xzf $< -C $(OUT)/uplot package/dist/uPlot.iife.min.js package/dist/uPlot.min.css \
+		package/LICENSE
+	$(Q)for asset in $(REPORT_ASSETS); do \
+		echo "const unsigned char report_$${asset%%:*}[] = {"; \
+		od -An -v -tx1 $${asset#*:} | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g' || exit 1; \
+		echo "};"; \
+	done > $@
+
+$(OUT)/user/report/assets.o: $(OUT)/report_assets.h
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
