@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+# report.html in a real browser: a gateway that has seen traffic (entries
+# added by hand, loaded from a file, one deleted, and a source that an
+# overload rule catches with real TCP connections) dumps; report.json holds
+# what happened; Debian's Chromium, headless, loads report.html from the
+# dump directory (file://) and the test reads the DOM it rendered: the
+# page's script counts the charts it drew and every error (window.onerror,
+# a file that does not load) into <body data-charts data-errors>. A
+# screenshot goes to .output/test-logs/report.png. The same check on a copy
+# without the charting library, and on one whose data is broken, must see
+# the errors: the check itself can fail.
+. "$(dirname "$0")/../lib/gw.sh"
+
+gw_require chromium python3
+
+gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
+gw_write_config '
+table <bruteforce> persist counters
+table <popflooders> persist counters
+block drop quick from <bruteforce>
+block drop quick from <popflooders>
+pass in on egress proto tcp to port 8080 flags S/SA keep state \
+        (max-src-conn-rate 3/10, overload <popflooders>)'
+gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/server.log" 2>&1 &
+gw_start
+ok $? "greywalld starts"
+wait_for 5 listens gw 8080
+
+check_output "two addresses added by hand" "2/2 addresses added." \
+	ctl table bruteforce add 198.51.100.7 2001:db8:bad::/48
+printf '203.0.113.0/25\n203.0.113.200\n2001:db8:7::1\n' >"$GW_RUN/load.txt"
+check_output "three loaded from a file" "3/3 addresses added." \
+	ctl table bruteforce load -f "$GW_RUN/load.txt"
+check_output "one deleted (a history row)" "1/1 addresses deleted." \
+	ctl table bruteforce delete 203.0.113.200
+# Connections in a burst: the 4th within 10 s trips the overload rule.
+for i in 1 2 3 4 5 6; do
+	connect 192.0.2.66 192.0.2.1 >/dev/null 2>&1
+done
+wait_for 3 ctl table popflooders test 192.0.2.66
+ok $? "the overload rule put 192.0.2.66 in <popflooders>"
+
+PUB=$GW_RUN/pub
+check_output "dump" "2 tables dumped to $PUB." ctl dump
+for f in report.html report.json uPlot.iife.min.js uPlot.min.css uPlot.LICENSE.txt; do
+	check "the dump wrote $f" test -s "$PUB/$f"
+done
+check "the library is uPlot's" grep -q 'uPlot' "$PUB/uPlot.iife.min.js"
+
+# What report.json says, as python3 reads it.
+facts=$(python3 - "$PUB/report.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = {x["name"]: x for x in d["entries"]["tables"]}
+print("tables", " ".join(sorted(t)))
+for name in sorted(t):
+    print("now", name, t[name]["now"], t[name]["series"][-1], len(t[name]["series"]))
+for r in d["additions"]["reasons"]:
+    print("added", r["reason"], sum(r["series"]), len(r["series"]))
+print("missing", " ".join(d["missing"]))
+print("countries", "countries" in d)
+PY
+)
+ok $? "report.json parses"
+has "report.json: both tables" "^tables bruteforce popflooders$" "$facts"
+has "report.json: <bruteforce> has 4 entries now, 720 hourly buckets" \
+	"^now bruteforce 4 4 720$" "$facts"
+has "report.json: <popflooders> has 1" "^now popflooders 1 1 720$" "$facts"
+has "report.json: 2 manual additions over 30 days" "^added manual 2 30$" "$facts"
+has "report.json: 3 imported (the deleted one too, from the history)" "^added import 3 30$" \
+	"$facts"
+has "report.json: 1 overload addition" "^added overload 1 30$" "$facts"
+has "report.json: no greylist, no tarpit history: said, not faked" \
+	"^missing traps greylist_passes tarpit_connections$" "$facts"
+has "report.json: no countries without a location database" "^countries False$" "$facts"
+# The page carries the same data (file:// pages cannot fetch report.json).
+embedded=$(python3 - "$PUB/report.html" "$PUB/report.json" <<'PY'
+import json, re, sys
+page = open(sys.argv[1]).read()
+m = re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S)
+print(m is not None and json.loads(m.group(1)) == json.load(open(sys.argv[2])))
+PY
+)
+check_output "report.html embeds report.json" "True" echo "$embedded"
+
+# browse DIR NAME: Chromium's DOM of DIR/report.html after its scripts ran
+LOGS=$GW_TOP/.output/test-logs
+mkdir -p "$LOGS"
+browse() {
+	timeout 60 chromium --headless=new --no-sandbox --disable-gpu --no-first-run \
+		--user-data-dir="$GW_RUN/chromium-$2" --virtual-time-budget=5000 \
+		"${@:3}" "file://$1/report.html" 2>>"$GW_RUN/chromium.log"
+}
+# body_attr NAME DOM: the value of <body data-NAME="...">
+body_attr() { printf '%s\n' "$2" | grep -o "<body[^>]*>" | grep -o "data-$1=\"[^\"]*\"" | cut -d'"' -f2; }
+
+dom=$(browse "$PUB" ok --dump-dom)
+ok $? "chromium loads report.html from file://"
+check_output "the page's script ran to its end" "1" body_attr ready "$dom"
+check_output "no error in the page" "0" body_attr errors "$dom"
+check_output "two charts drawn (entries, additions)" "2" body_attr charts "$dom"
+n=$(printf '%s' "$dom" | grep -o "<canvas" | wc -l)
+ok $([ "$n" -ge 2 ] && echo 0 || echo 1) "uPlot's canvases are in the page (got $n)"
+has "the tables' names are in the legend" "bruteforce" "$dom"
+has "the reasons are named" "overload rule" "$dom"
+has "what is not charted is said" "Tarpit connections held: greywalld counts them only" "$dom"
+rm -f "$LOGS/report.png"
+browse "$PUB" shot --screenshot="$LOGS/report.png" --window-size=1200,1600 >/dev/null
+check "a screenshot in $LOGS/report.png" test -s "$LOGS/report.png"
+
+# The same check must fail without the library, and with broken data.
+cp -r "$PUB" "$GW_RUN/nolib" && rm "$GW_RUN/nolib/uPlot.iife.min.js"
+dom=$(browse "$GW_RUN/nolib" nolib --dump-dom)
+errors=$(body_attr errors "$dom")
+ok $([ "${errors:-0}" -ge 1 ] && echo 0 || echo 1) \
+	"without uPlot.iife.min.js the page counts errors (got ${errors:-none})"
+check_output "and draws no chart" "0" body_attr charts "$dom"
+has "it says the library is missing" "charting library .* is not loaded" "$dom"
+cp -r "$PUB" "$GW_RUN/broken"
+sed -i 's/"version":1,/"version":1,,/' "$GW_RUN/broken/report.html"
+dom=$(browse "$GW_RUN/broken" broken --dump-dom)
+errors=$(body_attr errors "$dom")
+ok $([ "${errors:-0}" -ge 1 ] && echo 0 || echo 1) \
+	"with broken data the page counts errors (got ${errors:-none})"
+check_output "and draws no chart" "0" body_attr charts "$dom"
+
+echo "1..$tap_n"
+[ "$tap_failed" -eq 0 ]
