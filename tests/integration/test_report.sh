@@ -3,7 +3,8 @@
 # report.html in a real browser: a gateway that has seen traffic (entries
 # added by hand, loaded from a file, one deleted, and a source that an
 # overload rule catches with real TCP connections) dumps; report.json holds
-# what happened; Debian's Chromium, headless, loads report.html from the
+# what happened, and with a spamd block, a trap hit and a greylist pass;
+# Debian's Chromium, headless, loads report.html from the
 # dump directory (file://) and the test reads the DOM it rendered: the
 # page's script counts the charts it drew and every error (window.onerror,
 # a file that does not load) into <body data-charts data-errors>. A
@@ -14,8 +15,9 @@
 
 gw_require chromium python3
 
-gw_setup_net || { echo "not ok 1 - network setup"; exit 1; }
-gw_write_config '
+gw_setup_tarpit || { echo "not ok 1 - network setup"; exit 1; }
+cl ip addr add 198.51.100.20/32 dev veth1
+gw_spamd_config '	passtime 2s' '
 table <bruteforce> persist counters
 table <popflooders> persist counters
 block drop quick from <bruteforce>
@@ -26,6 +28,23 @@ gw "$GW_TOOLS/gwnet" listen 8080 >"$GW_RUN/server.log" 2>&1 &
 gw_start
 ok $? "greywalld starts"
 wait_for 5 listens gw 8080
+wait_for 5 listens gw 8025
+
+chat() { cl "$GW_TOOLS/gwnet" chat "$1" 192.0.2.1 8025 "HELO client.example.net" \
+	"MAIL FROM:<a@example.net>" "RCPT TO:<$2>" DATA >/dev/null 2>&1; }
+# A greylist pass: a tuple, retries after passtime until the scan whitelists it.
+chat 192.0.2.10 user@example.org
+sleep 2.5
+passed=1
+for i in 1 2 3 4 5 6 7 8; do
+	chat 192.0.2.10 user@example.org
+	wait_for 1 ctl table spamd-white test 192.0.2.10 && { passed=0; break; }
+done
+ok $passed "192.0.2.10 passed the greylist"
+# A trap hit.
+chat 198.51.100.20 trap@example.org
+wait_for 5 ctl table spamd-greytrap test 198.51.100.20
+ok $? "198.51.100.20 hit the spamtrap"
 
 check_output "two addresses added by hand" "2/2 addresses added." \
 	ctl table bruteforce add 198.51.100.7 2001:db8:bad::/48
@@ -42,7 +61,7 @@ wait_for 3 ctl table popflooders test 192.0.2.66
 ok $? "the overload rule put 192.0.2.66 in <popflooders>"
 
 PUB=$GW_RUN/pub
-check_output "dump" "2 tables dumped to $PUB." ctl dump
+has "dump" "^[0-9]+ tables dumped to $PUB\.$" "$(ctl dump)"
 for f in report.html report.json uPlot.iife.min.js uPlot.min.css uPlot.LICENSE.txt; do
 	check "the dump wrote $f" test -s "$PUB/$f"
 done
@@ -59,11 +78,15 @@ for name in sorted(t):
 for r in d["additions"]["reasons"]:
     print("added", r["reason"], sum(r["series"]), len(r["series"]))
 print("missing", " ".join(d["missing"]))
+for k in ("traps", "greylist_passes"):
+    print(k, sum(d[k]["series"]), len(d[k]["series"]))
 print("countries", "countries" in d)
 PY
 )
 ok $? "report.json parses"
-has "report.json: both tables" "^tables bruteforce popflooders$" "$facts"
+printf '%s\n' "$facts" | sed 's/^/# /'
+has "report.json: the config's tables and spamd's" \
+	"^tables bruteforce nospamd popflooders spamd-greytrap spamd-white$" "$facts"
 has "report.json: <bruteforce> has 4 entries now, 720 hourly buckets" \
 	"^now bruteforce 4 4 720$" "$facts"
 has "report.json: <popflooders> has 1" "^now popflooders 1 1 720$" "$facts"
@@ -71,8 +94,10 @@ has "report.json: 2 manual additions over 30 days" "^added manual 2 30$" "$facts
 has "report.json: 3 imported (the deleted one too, from the history)" "^added import 3 30$" \
 	"$facts"
 has "report.json: 1 overload addition" "^added overload 1 30$" "$facts"
-has "report.json: no greylist, no tarpit history: said, not faked" \
-	"^missing traps greylist_passes tarpit_connections$" "$facts"
+has "report.json: 1 greytrap addition" "^added greytrap 1 30$" "$facts"
+has "report.json: 1 trap hit" "^traps 1 30$" "$facts"
+has "report.json: 1 greylist pass" "^greylist_passes 1 30$" "$facts"
+has "report.json: no tarpit history: said, not faked" "^missing tarpit_connections$" "$facts"
 has "report.json: no countries without a location database" "^countries False$" "$facts"
 # The page carries the same data (file:// pages cannot fetch report.json).
 embedded=$(python3 - "$PUB/report.html" "$PUB/report.json" <<'PY'
@@ -99,11 +124,12 @@ dom=$(browse "$PUB" ok --dump-dom)
 ok $? "chromium loads report.html from file://"
 check_output "the page's script ran to its end" "1" body_attr ready "$dom"
 check_output "no error in the page" "0" body_attr errors "$dom"
-check_output "two charts drawn (entries, additions)" "2" body_attr charts "$dom"
+check_output "three charts drawn (entries, additions, traps and passes)" "3" body_attr charts "$dom"
 n=$(printf '%s' "$dom" | grep -o "<canvas" | wc -l)
-ok $([ "$n" -ge 2 ] && echo 0 || echo 1) "uPlot's canvases are in the page (got $n)"
+ok $([ "$n" -ge 3 ] && echo 0 || echo 1) "uPlot's canvases are in the page (got $n)"
 has "the tables' names are in the legend" "bruteforce" "$dom"
 has "the reasons are named" "overload rule" "$dom"
+has "the greylist's series are named" "greylist passes" "$dom"
 has "what is not charted is said" "Tarpit connections held: greywalld counts them only" "$dom"
 rm -f "$LOGS/report.png"
 browse "$PUB" shot --screenshot="$LOGS/report.png" --window-size=1200,1600 >/dev/null
