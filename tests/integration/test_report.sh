@@ -130,7 +130,7 @@ ok $([ "$n" -ge 3 ] && echo 0 || echo 1) "uPlot's canvases are in the page (got 
 has "the tables' names are in the legend" "bruteforce" "$dom"
 has "the reasons are named" "overload rule" "$dom"
 has "the greylist's series are named" "greylist passes" "$dom"
-has "what is not charted is said" "Tarpit connections held: greywalld counts them only" "$dom"
+has "what is not charted is said" "Tarpit connections held: the tarpit.s child keeps them" "$dom"
 rm -f "$LOGS/report.png"
 browse "$PUB" shot --screenshot="$LOGS/report.png" --window-size=1200,1600 >/dev/null
 check "a screenshot in $LOGS/report.png" test -s "$LOGS/report.png"
@@ -150,6 +150,17 @@ errors=$(body_attr errors "$dom")
 ok $([ "${errors:-0}" -ge 1 ] && echo 0 || echo 1) \
 	"with broken data the page counts errors (got ${errors:-none})"
 check_output "and draws no chart" "0" body_attr charts "$dom"
+
+# A report that cannot be written: the lists are still written, the dump fails saying why.
+rm -f "$PUB/report.html" "$PUB/bruteforce.txt"
+mkdir -p "$PUB/report.html/x"
+out=$(ctl dump 2>&1)
+ok $([ $? -ne 0 ] && echo 0 || echo 1) "greywallctl dump fails when report.html cannot be written"
+has "and says why" "^report.html: Is a directory$" "$out"
+check "the lists were written all the same" test -s "$PUB/bruteforce.txt"
+rm -r "$PUB/report.html"
+has "the next dump writes it" "tables dumped to" "$(ctl dump)"
+check "report.html is back" test -s "$PUB/report.html"
 
 echo "1..$tap_n"
 [ "$tap_failed" -eq 0 ]

@@ -59,8 +59,8 @@ static void test_json(void)
 	CHECK_STR(ESC("</script><!--&"), "\"\\u003c/script\\u003e\\u003c!--\\u0026\"",
 		  "</script>, <!-- and & cannot appear");
 	CHECK_STR(ESC("a\"b\\c"), "\"a\\\"b\\\\c\"", "quote and backslash");
-	CHECK_STR(ESC("\x01\n\r\t\b\f\x1f\x7f"),
-		  "\"\\u0001\\n\\r\\t\\b\\f\\u001f\\u007f\"", "control bytes and DEL");
+	CHECK_STR(ESC("\x01\n\r\t\b\f\x1f\x7f"), "\"\\u0001\\n\\r\\t\\b\\f\\u001f\\u007f\"",
+		  "control bytes and DEL");
 	CHECK_STR(ESC("a\0b"), "\"a\\u0000b\"", "NUL inside counted bytes");
 	CHECK_STR(ESC("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
 		  "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"", "valid UTF-8 stays as it is");
@@ -97,10 +97,10 @@ static void test_series(void)
 	CHECK_INT(series_bucket(&s, s.start - 1), -1, "before the window: -1");
 	CHECK_INT(series_bucket(&s, s.start + 30 * day), -1, "after the window: -1");
 	series_count(&s, now);
-	series_count(&s, now - now % day);	/* midnight: today */
-	series_count(&s, now - now % day - 1);	/* a second before: yesterday */
-	series_count(&s, s.start - 1);		/* dropped */
-	series_count(&s, now + 2 * day);	/* dropped */
+	series_count(&s, now - now % day);     /* midnight: today */
+	series_count(&s, now - now % day - 1); /* a second before: yesterday */
+	series_count(&s, s.start - 1);	       /* dropped */
+	series_count(&s, now + 2 * day);       /* dropped */
 	CHECK_INT(s.v[29], 2, "two events today");
 	CHECK_INT(s.v[28], 1, "one yesterday");
 	CHECK_INT(s.v[0], 0, "none before the window in bucket 0");
@@ -133,7 +133,7 @@ static void test_series(void)
 
 static int64_t add_evidence(struct store *st, int64_t when, const char *source)
 {
-	struct evidence ev = { .when = when };
+	struct evidence ev = {.when = when};
 
 	snprintf(ev.source, sizeof(ev.source), "%s", source);
 	snprintf(ev.detail, sizeof(ev.detail), "test </script> \"%s\"", source);
@@ -143,7 +143,7 @@ static int64_t add_evidence(struct store *st, int64_t when, const char *source)
 static void put_entry(struct store *st, const char *table, const char *addr, int64_t added,
 		      int64_t evidence_id)
 {
-	struct entry_meta m = { .added = added, .cleared = added, .evidence_id = evidence_id };
+	struct entry_meta m = {.added = added, .cleared = added, .evidence_id = evidence_id};
 	struct addr_prefix p;
 
 	addr_parse(addr, &p);
@@ -232,13 +232,14 @@ static void test_report_store(void)
 	report_entry(&r, black, now - 3 * hour, "greytrap");
 	report_entry(&r, bad, now - 5 * day, "overload");
 	report_entry(&r, bad, now - 100 * day, "something new");
-	report_entry(&r, 7, now, "manual");	/* no such table: ignored */
+	report_entry(&r, 7, now, "manual"); /* no such table: ignored */
 	CHECK_INT(report_read_store(&r, store_sqlite(st)), 0, "report_read_store");
 	report_finish(&r);
 
 	/* Hourly, the last bucket is now's: 2 days ago is bucket 719 - 48. */
 	CHECK_INT(r.table[black].series.v[719], 1, "black now: the trap's entry");
-	CHECK_INT(r.table[black].series.v[719 - 5], 0, "black 5 hours ago: none (one gone, one to come)");
+	CHECK_INT(r.table[black].series.v[719 - 5], 0,
+		  "black 5 hours ago: none (one gone, one to come)");
 	CHECK_INT(r.table[black].series.v[719 - 11], 1, "black 11 hours ago: the 40-day one");
 	CHECK_INT(r.table[black].series.v[719 - 30], 2, "black 30 hours ago: two that left since");
 	CHECK_INT(r.table[black].series.v[719 - 47], 2, "black 47 hours ago: both");
@@ -259,15 +260,13 @@ static void test_report_store(void)
 	o = text ? json_tokener_parse(text) : NULL;
 	CHECK(o != NULL, "report.json parses");
 	CHECK(o && json_object_object_get_ex(o, "entries", &v) &&
-		      json_object_object_get_ex(v, "tables", &v) &&
-		      json_object_array_length(v) == 2,
+		  json_object_object_get_ex(v, "tables", &v) && json_object_array_length(v) == 2,
 	      "report.json: two tables");
 	t = o && v ? json_object_array_get_idx(v, 1) : NULL;
 	CHECK(t && json_object_object_get_ex(t, "name", &v) &&
-		      !strcmp(json_object_get_string(v), hostile),
+		  !strcmp(json_object_get_string(v), hostile),
 	      "the hostile table name reads back as it was");
-	CHECK(o && json_object_object_get_ex(o, "missing", &v) &&
-		      json_object_array_length(v) == 3,
+	CHECK(o && json_object_object_get_ex(o, "missing", &v) && json_object_array_length(v) == 3,
 	      "missing: traps, greylist passes, tarpit connections");
 	CHECK(o && !json_object_object_get_ex(o, "countries", &v),
 	      "no countries without a location database");
@@ -311,7 +310,8 @@ static void test_report_store(void)
 		grey_white_add(g, now - 60, &gp, &w2);
 		grey_trapped_add(g, now - 60, &gp, &tr);
 		CHECK_INT(report_init(&r, now), 0, "report_init again");
-		CHECK_INT(report_read_store(&r, store_sqlite(st)), 0, "report_read_store with a greylist");
+		CHECK_INT(report_read_store(&r, store_sqlite(st)), 0,
+			  "report_read_store with a greylist");
 		report_finish(&r);
 		CHECK_INT(r.have_traps && r.have_passes, 1, "trap and pass series now");
 		CHECK_INT(r.traps.v[29], 1, "one trap hit today (the greytrap evidence)");
@@ -325,8 +325,9 @@ static void test_report_store(void)
 
 			report_write_json(&r, fp);
 			fclose(fp);
-			CHECK(json && strstr(json, "\"traps\":{") && strstr(json, "\"greylist_passes\":{") &&
-				      strstr(json, "\"missing\":[\"tarpit_connections\"]"),
+			CHECK(json && strstr(json, "\"traps\":{") &&
+				  strstr(json, "\"greylist_passes\":{") &&
+				  strstr(json, "\"missing\":[\"tarpit_connections\"]"),
 			      "report.json has both series; only the tarpit is missing");
 			free(json);
 		}
@@ -388,6 +389,55 @@ static void test_large(void)
 	report_free(&r);
 }
 
+/* 100,000 history rows (entries that left): what report_read_store() reads. */
+static void test_large_history(void)
+{
+	const int64_t now = 1795339800;
+	struct timespec t0;
+	struct store *st;
+	struct report r;
+	char path[PATH_MAX];
+	int64_t ev;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/large.db", dir);
+	if (store_open(path, &st)) {
+		CHECK(0, "open a store (large)");
+		return;
+	}
+	ev = add_evidence(st, now - 86400, "overload");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	store_begin(st);
+	for (int i = 0; i < 100000 && !err; i++) {
+		struct entry_meta m = {.added = now - 40 * 86400 + i * 20, .evidence_id = ev};
+		struct addr_prefix p = {0};
+		char text[32];
+
+		snprintf(text, sizeof(text), "2001:db8::%x:%x", i >> 16, i & 0xffff);
+		addr_parse(text, &p);
+		m.cleared = m.added;
+		err = store_entry_put(st, "t", &p, &m, NULL);
+		if (!err)
+			err = store_entry_remove(st, m.added + 3600, "t", &p, "expire", 0);
+	}
+	CHECK_INT(err ?: store_commit(st), 0, "100,000 entries added and removed");
+	printf("# 100000 history rows written in %.1f ms\n", seconds_since(&t0) * 1000);
+	report_init(&r, now);
+	report_add_table(&r, "t");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(report_read_store(&r, store_sqlite(st)), 0, "report_read_store (large)");
+	printf("# report_read_store over 100000 history rows: %.1f ms\n",
+	       seconds_since(&t0) * 1000);
+	report_finish(&r);
+	/* Entries added every 20 s, each there for an hour: 180 at any hour's end
+	 * while they were being added (the last one 40 d - 100000 * 20 s = 16.9 d ago). */
+	CHECK_INT(r.table[0].series.v[719 - 24 * 20], 180,
+		  "180 entries at an hour's end 20 days ago");
+	CHECK_INT(r.table[0].series.v[719], 0, "none now");
+	report_free(&r);
+	store_close(st);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -398,6 +448,7 @@ int main(void)
 	test_series();
 	test_report_store();
 	test_large();
+	test_large_history();
 	printf("1..%d\n", check_count);
 	{
 		char cmd[PATH_MAX + 16];

@@ -432,7 +432,7 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 {
 	struct report rep;
 	size_t ntables = 0;
-	int ret;
+	int ret, report_ret;
 
 	ret = dump_make_directory(d->cfg.dump_dir);
 	if (ret) {
@@ -493,16 +493,14 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 		}
 		ntables++;
 	}
-	ret = dump_report(d, &rep, report);
+	report_ret = dump_report(d, &rep, report);
 	report_free(&rep);
-	if (ret)
-		return ret;
 	ret = tables_save_files(&d->tables, false);
 	if (ret)
 		log_err("saving table files: %s", strerror(-ret));
 	if (report)
 		fprintf(report, "%zu tables dumped to %s.\n", ntables, d->cfg.dump_dir);
-	return 0;
+	return report_ret;
 }
 
 int daemon_load_config(struct daemon *d, char *err, size_t errlen)

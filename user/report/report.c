@@ -25,17 +25,15 @@
 #include "report/report.h"
 #include "tables/dump.h"
 
-#define REPORT_HOUR 3600
-#define REPORT_DAY 86400
+#define REPORT_HOUR	 3600
+#define REPORT_DAY	 86400
 #define REPORT_FILE_MODE 0644
 
 static const char *const reason_name[REPORT_REASONS] = {
-	[REPORT_MANUAL] = "manual",	[REPORT_IMPORT] = "import",
-	[REPORT_CONFIG] = "config",	[REPORT_OVERLOAD] = "overload",
-	[REPORT_GREYTRAP] = "greytrap", [REPORT_GREYLIST] = "greylist",
-	[REPORT_SPAMLOGD] = "spamlogd", [REPORT_LOG] = "log",
-	[REPORT_SYNC] = "sync",		[REPORT_PEER] = "peer",
-	[REPORT_CROWDSEC] = "crowdsec", [REPORT_OTHER] = "other",
+    [REPORT_MANUAL] = "manual",	    [REPORT_IMPORT] = "import",	    [REPORT_CONFIG] = "config",
+    [REPORT_OVERLOAD] = "overload", [REPORT_GREYTRAP] = "greytrap", [REPORT_GREYLIST] = "greylist",
+    [REPORT_SPAMLOGD] = "spamlogd", [REPORT_LOG] = "log",	    [REPORT_SYNC] = "sync",
+    [REPORT_PEER] = "peer",	    [REPORT_CROWDSEC] = "crowdsec", [REPORT_OTHER] = "other",
 };
 
 static enum report_reason reason_of(const char *source)
@@ -242,8 +240,8 @@ void report_write_json(const struct report *r, FILE *fp)
 	fputs("{\"version\":1,\"generated\":", fp);
 	json_write_string(fp, when);
 	fprintf(fp, ",\"now\":%lld,\"entries\":{\"start\":%lld,\"step\":%d,\"tables\":[",
-		(long long)r->now,
-		(long long)(r->ntables ? r->table[0].series.start : 0), REPORT_HOUR);
+		(long long)r->now, (long long)(r->ntables ? r->table[0].series.start : 0),
+		REPORT_HOUR);
 	for (size_t i = 0; i < r->ntables; i++) {
 		const struct report_table *t = &r->table[i];
 
@@ -341,8 +339,8 @@ int report_write(const struct report *r, const char *dir)
 				 report_library_css_len, "", 0);
 	if (!err)
 		err = write_file(dir, REPORT_LIBRARY_LICENSE, "", 0,
-				 (const char *)report_library_license,
-				 report_library_license_len, "", 0);
+				 (const char *)report_library_license, report_library_license_len,
+				 "", 0);
 	if (!err)
 		err = write_file(dir, "report.json", "", 0, json, len, "", 0);
 	if (!err)

@@ -21,8 +21,8 @@
 
 struct sqlite3;
 
-#define REPORT_DAYS 30
-#define REPORT_TABLES_MAX 64
+#define REPORT_DAYS	      30
+#define REPORT_TABLES_MAX     64
 #define REPORT_TABLE_NAME_MAX 64
 
 /* The evidence sources (tables.c's list) the additions are counted by;
@@ -45,18 +45,18 @@ enum report_reason {
 
 struct report_table {
 	char name[REPORT_TABLE_NAME_MAX];
-	int64_t entries;		/* now */
-	struct series series;		/* hourly, entries present */
+	int64_t entries;      /* now */
+	struct series series; /* hourly, entries present */
 };
 
 struct report {
 	int64_t now;
 	struct report_table *table;
 	size_t ntables;
-	struct series additions[REPORT_REASONS];	/* daily */
-	struct series traps;		/* daily: greytrap evidence */
-	struct series passes;		/* daily: WHITE entries by their pass time */
-	int have_traps, have_passes;	/* the store has the greylist's tables */
+	struct series additions[REPORT_REASONS]; /* daily */
+	struct series traps;			 /* daily: greytrap evidence */
+	struct series passes;			 /* daily: WHITE entries by their pass time */
+	int have_traps, have_passes;		 /* the store has the greylist's tables */
 };
 
 int report_init(struct report *r, int64_t now);
@@ -83,8 +83,8 @@ void report_write_json(const struct report *r, FILE *fp);
  */
 int report_write(const struct report *r, const char *dir);
 
-#define REPORT_LIBRARY_JS "uPlot.iife.min.js"
-#define REPORT_LIBRARY_CSS "uPlot.min.css"
+#define REPORT_LIBRARY_JS      "uPlot.iife.min.js"
+#define REPORT_LIBRARY_CSS     "uPlot.min.css"
 #define REPORT_LIBRARY_LICENSE "uPlot.LICENSE.txt"
 
 #endif /* __GREYWALL_REPORT_H */

@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 struct series {
-	int64_t start;		/* the first bucket's first second */
-	int64_t step;		/* seconds per bucket, > 0 */
+	int64_t start; /* the first bucket's first second */
+	int64_t step;  /* seconds per bucket, > 0 */
 	size_t n;
-	int64_t *v;		/* n + 1: spans keep their differences here */
+	int64_t *v; /* n + 1: spans keep their differences here */
 };
 
 /* n buckets of step seconds ending with the one holding now. 0 or -errno. */
