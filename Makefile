@@ -183,7 +183,9 @@ $(OUT)/user/%.o: user/%.c Makefile | $(SKELS)
 # cache first); a package that does not match is deleted, and the build stops.
 UPLOT_VERSION := 1.6.32
 UPLOT_SHA512 := 2883159c6ebccefbb95d751b0b82d010f9e1c0ec41b8bc96d401eda66e882935c89a46cb824332fa369b8cb8122cc6ac36e186cd09bf7a9ded3a4c93c6989023
-UPLOT_TGZ := $(OUT)/npm/uplot-$(UPLOT_VERSION).tgz
+# make deb hands its package to the build in its copy of the tree (which has
+# no .output) as UPLOT_TGZ, so that the package build needs no network.
+UPLOT_TGZ ?= $(OUT)/npm/uplot-$(UPLOT_VERSION).tgz
 REPORT_ASSETS := page:user/report/page.html \
 	library_js:$(OUT)/uplot/package/dist/uPlot.iife.min.js \
 	library_css:$(OUT)/uplot/package/dist/uPlot.min.css \
@@ -295,9 +297,9 @@ uninstall:
 	$(Q)rmdir $(DESTDIR)$(PREFIX)/lib/greywall 2>/dev/null || true
 
 # The package's Build-Depends are BUILD_DEPS but for what build-essential has.
-deb:
+deb: $(UPLOT_TGZ)
 	@DEPS_ROOT='$(DEPS_ROOT)' ./deploy/check-deps.sh $(BUILD_NEEDS) $(DEB_NEEDS)
-	@./deploy/build-deb.sh $(filter-out make gcc libc6-dev,$(BUILD_DEPS))
+	@UPLOT_TGZ='$(abspath $(UPLOT_TGZ))' ./deploy/build-deb.sh $(filter-out make gcc libc6-dev,$(BUILD_DEPS))
 
 format:
 	clang-format -i include/*.h bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h
