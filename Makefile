@@ -103,9 +103,6 @@ BUILD_NEEDS := gcc:$(CC) clang:$(CLANG) bpftool:$(BPFTOOL) \
 	libsystemd-dev:/usr/include/systemd/sd-journal.h libssl-dev:/usr/include/openssl/hmac.h \
 	libcurl4-openssl-dev:/usr/include/$(MULTIARCH)/curl/curl.h \
 	libjson-c-dev:/usr/include/json-c/json.h netbase:/etc/services
-# npm fetches the report's charting library once (UPLOT below); the build
-# needs neither npm nor the network while .output/npm holds its package.
-BUILD_NEEDS += npm:npm
 # clang -target bpf includes the 32-bit glibc stubs on x86 (the BPF target is not __x86_64__).
 ifeq ($(ARCH),x86)
 BUILD_NEEDS += gcc-multilib:/usr/include/$(MULTIARCH)/gnu/stubs-32.h
@@ -114,6 +111,12 @@ endif
 # build-essential, which dpkg-buildpackage requires of every build.
 DEB_NEEDS := debhelper:dh dpkg-dev:dpkg-buildpackage \
 	build-essential:/usr/share/build-essential/essential-packages-list
+# npm fetches the report's charting library once (UPLOT below): checked
+# only then, as the build needs neither npm nor the network while .output/npm
+# holds its package. make deps and make build-deps install Debian's npm only
+# where no npm is found: a NodeSource nodejs has its own, and conflicts with it.
+REPORT_NEEDS := npm:npm
+NPM_DEPS := $(if $(shell command -v npm 2>/dev/null),,npm)
 deps_of = $(foreach need,$(1),$(firstword $(subst :, ,$(need))))
 BUILD_DEPS := make $(call deps_of,$(BUILD_NEEDS))
 DEB_DEPS := $(call deps_of,$(DEB_NEEDS))
@@ -137,11 +140,11 @@ DEPS += chromium
 # fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify
 deps:
-	@./deploy/install-deps.sh $(DEPS)
+	@./deploy/install-deps.sh $(DEPS) $(NPM_DEPS)
 
 # What make, make install and make deb need.
 build-deps:
-	@./deploy/install-deps.sh $(BUILD_DEPS) $(DEB_DEPS)
+	@./deploy/install-deps.sh $(BUILD_DEPS) $(DEB_DEPS) $(NPM_DEPS)
 
 # Every build goes through $(OUT) (order-only), and so through this check
 # first: without a dependency, make stops here with one message naming the
@@ -193,6 +196,7 @@ REPORT_ASSETS := page:user/report/page.html \
 
 $(UPLOT_TGZ): | $(OUT)
 	$(call msg,NPM,$@)
+	@DEPS_ROOT='$(DEPS_ROOT)' ./deploy/check-deps.sh $(REPORT_NEEDS)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd $(@D) && npm pack --silent --prefer-offline uplot@$(UPLOT_VERSION) >/dev/null
 	$(Q)echo '$(UPLOT_SHA512)  $@' | sha512sum --check --quiet - || \
