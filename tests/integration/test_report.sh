@@ -54,7 +54,7 @@ check_output "three loaded from a file" "3/3 addresses added." \
 check_output "one deleted (a history row)" "1/1 addresses deleted." \
 	ctl table bruteforce delete 203.0.113.200
 # Connections in a burst: the 4th within 10 s trips the overload rule.
-for i in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
 	connect 192.0.2.66 192.0.2.1 >/dev/null 2>&1
 done
 wait_for 3 ctl table popflooders test 192.0.2.66
@@ -150,6 +150,29 @@ errors=$(body_attr errors "$dom")
 ok $([ "${errors:-0}" -ge 1 ] && echo 0 || echo 1) \
 	"with broken data the page counts errors (got ${errors:-none})"
 check_output "and draws no chart" "0" body_attr charts "$dom"
+
+# The section a location database fills (report.json's "countries" and
+# "networks", which this greywalld does not write): shown only with them,
+# and what they hold is text, never markup. The data is put into a copy.
+has "no countries section without the data" '<section id="countries" hidden=""' "$(browse "$PUB" ok --dump-dom)"
+cp -r "$PUB" "$GW_RUN/cc"
+python3 - "$GW_RUN/cc/report.html" <<'PY'
+import json, re, sys
+page = open(sys.argv[1]).read()
+m = re.search(r'(<script type="application/json" id="data">)(.*?)(</script>)', page, re.S)
+d = json.loads(m.group(2))
+d["countries"] = [{"country": "<b>XX</b>", "count": 3}]
+d["networks"] = [{"network": "192.0.2.0/24", "as": "AS64496 <img src=x onerror=alert(1)>",
+                  "country": "XX", "count": 3}]
+data = json.dumps(d).replace("<", "\\u003c").replace(">", "\\u003e")
+open(sys.argv[1], "w").write(page[:m.start(2)] + data + page[m.end(2):])
+PY
+dom=$(browse "$GW_RUN/cc" cc --dump-dom)
+check_output "with countries: no error" "0" body_attr errors "$dom"
+has "the section is shown" '<section id="countries">' "$dom"
+has "a country's name is text" '<td>&lt;b&gt;XX&lt;/b&gt;</td>' "$dom"
+has "a network's AS is text" '<td>AS64496 &lt;img src=x onerror=alert\(1\)&gt;</td>' "$dom"
+check "no element made from the data" refute grep -qE '<b>XX|<img' <<<"$dom"
 
 # A report that cannot be written: the lists are still written, the dump fails saying why.
 rm -f "$PUB/report.html" "$PUB/bruteforce.txt"

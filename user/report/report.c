@@ -9,6 +9,12 @@
  *    "greylist_passes":{"start":S,"step":86400,"series":[...]},  (with a greylist)
  *    "missing":["..."]}
  *
+ * A greywalld that reads a location database may add (and only then) the
+ * top of its tables by country and by network, which the page shows in a
+ * section of its own (the first 20 of each, in the order given):
+ *    "countries":[{"country":"DE","count":N},...],
+ *    "networks":[{"network":"192.0.2.0/24","as":"AS64496 ...","country":"DE","count":N},...]
+ *
  * series[i] is the bucket starting at start + i * step. "missing" names
  * the charts greywalld has no data for, which the page shows as text.
  * Only reasons with at least one addition in the window are listed.
