@@ -111,6 +111,12 @@ endif
 # build-essential, which dpkg-buildpackage requires of every build.
 DEB_NEEDS := debhelper:dh dpkg-dev:dpkg-buildpackage \
 	build-essential:/usr/share/build-essential/essential-packages-list
+# npm fetches the report's charting library once (UPLOT below): checked
+# only then, as the build needs neither npm nor the network while .output/npm
+# holds its package. make deps and make build-deps install Debian's npm only
+# where no npm is found: a NodeSource nodejs has its own, and conflicts with it.
+REPORT_NEEDS := npm:npm
+NPM_DEPS := $(if $(shell command -v npm 2>/dev/null),,npm)
 deps_of = $(foreach need,$(1),$(firstword $(subst :, ,$(need))))
 BUILD_DEPS := make $(call deps_of,$(BUILD_NEEDS))
 DEB_DEPS := $(call deps_of,$(DEB_NEEDS))
@@ -128,15 +134,17 @@ DEPS += systemd-journal-remote dovecot-core dovecot-pop3d dovecot-imapd openssh-
 DEPS += crowdsec crowdsec-firewall-bouncer
 # The metrics endpoint's test: promtool checks the exposition, Prometheus scrapes it.
 DEPS += prometheus
+# The report's test loads report.html in Debian's Chromium, headless.
+DEPS += chromium
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`);
 # fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify
 deps:
-	@./deploy/install-deps.sh $(DEPS)
+	@./deploy/install-deps.sh $(DEPS) $(NPM_DEPS)
 
 # What make, make install and make deb need.
 build-deps:
-	@./deploy/install-deps.sh $(BUILD_DEPS) $(DEB_DEPS)
+	@./deploy/install-deps.sh $(BUILD_DEPS) $(DEB_DEPS) $(NPM_DEPS)
 
 # Every build goes through $(OUT) (order-only), and so through this check
 # first: without a dependency, make stops here with one message naming the
@@ -170,6 +178,43 @@ $(OUT)/user/%.o: user/%.c Makefile | $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# report.html's charting library (user/report/assets.h): uPlot from the npm
+# registry, pinned by version and by the SHA-512 of its package, which npm's
+# own integrity field ("sha512-KIMVnG68...") gives in base64. npm pack runs
+# only when the package is not in .output/npm already (and reads npm's
+# cache first); a package that does not match is deleted, and the build stops.
+UPLOT_VERSION := 1.6.32
+UPLOT_SHA512 := 2883159c6ebccefbb95d751b0b82d010f9e1c0ec41b8bc96d401eda66e882935c89a46cb824332fa369b8cb8122cc6ac36e186cd09bf7a9ded3a4c93c6989023
+# make deb hands its package to the build in its copy of the tree (which has
+# no .output) as UPLOT_TGZ, so that the package build needs no network.
+UPLOT_TGZ ?= $(OUT)/npm/uplot-$(UPLOT_VERSION).tgz
+REPORT_ASSETS := page:user/report/page.html \
+	library_js:$(OUT)/uplot/package/dist/uPlot.iife.min.js \
+	library_css:$(OUT)/uplot/package/dist/uPlot.min.css \
+	library_license:$(OUT)/uplot/package/LICENSE
+
+$(UPLOT_TGZ): | $(OUT)
+	$(call msg,NPM,$@)
+	@DEPS_ROOT='$(DEPS_ROOT)' ./deploy/check-deps.sh $(REPORT_NEEDS)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(@D) && npm pack --silent --prefer-offline uplot@$(UPLOT_VERSION) >/dev/null
+	$(Q)echo '$(UPLOT_SHA512)  $@' | sha512sum --check --quiet - || \
+		{ echo '$@: not the SHA-512 this Makefile pins' >&2; rm -f $@; exit 1; }
+
+$(OUT)/report_assets.h: $(UPLOT_TGZ) user/report/page.html Makefile
+	$(call msg,GEN,$@)
+	$(Q)echo '$(UPLOT_SHA512)  $<' | sha512sum --check --quiet -
+	$(Q)rm -rf $(OUT)/uplot && mkdir -p $(OUT)/uplot
+	$(Q)tar -xzf $< -C $(OUT)/uplot package/dist/uPlot.iife.min.js package/dist/uPlot.min.css \
+		package/LICENSE
+	$(Q)for asset in $(REPORT_ASSETS); do \
+		echo "const unsigned char report_$${asset%%:*}[] = {"; \
+		od -An -v -tx1 $${asset#*:} | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g' || exit 1; \
+		echo "};"; \
+	done > $@
+
+$(OUT)/user/report/assets.o: $(OUT)/report_assets.h
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -256,9 +301,9 @@ uninstall:
 	$(Q)rmdir $(DESTDIR)$(PREFIX)/lib/greywall 2>/dev/null || true
 
 # The package's Build-Depends are BUILD_DEPS but for what build-essential has.
-deb:
+deb: $(UPLOT_TGZ)
 	@DEPS_ROOT='$(DEPS_ROOT)' ./deploy/check-deps.sh $(BUILD_NEEDS) $(DEB_NEEDS)
-	@./deploy/build-deb.sh $(filter-out make gcc libc6-dev,$(BUILD_DEPS))
+	@UPLOT_TGZ='$(abspath $(UPLOT_TGZ))' ./deploy/build-deb.sh $(filter-out make gcc libc6-dev,$(BUILD_DEPS))
 
 format:
 	clang-format -i include/*.h bpf/*.c bpf/*.h user/*.c user/*/*.c user/*/*.h

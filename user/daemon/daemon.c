@@ -28,6 +28,7 @@
 #include "policy/policy.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
+#include "report/report.h"
 #include "tables/tablefile.h"
 
 static int mkdir_parents(const char *path, mode_t mode, bool include_last)
@@ -409,10 +410,29 @@ static int64_t evidence_lookup(struct daemon *d, int64_t id, struct evidence *ev
 	return 0;
 }
 
+/* report.html and report.json from the entries gathered and the store's history. */
+static int dump_report(struct daemon *d, struct report *rep, FILE *report)
+{
+	int ret = d->store ? report_read_store(rep, store_sqlite(d->store)) : 0;
+
+	if (ret)
+		log_err("report: reading %s: %s", store_path(d->store), strerror(-ret));
+	report_finish(rep);
+	if (!ret)
+		ret = report_write(rep, d->cfg.dump_dir);
+	if (ret) {
+		log_err("report.html in %s: %s", d->cfg.dump_dir, strerror(-ret));
+		if (report)
+			fprintf(report, "report.html: %s\n", strerror(-ret));
+	}
+	return ret;
+}
+
 int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 {
+	struct report rep;
 	size_t ntables = 0;
-	int ret;
+	int ret, report_ret;
 
 	ret = dump_make_directory(d->cfg.dump_dir);
 	if (ret) {
@@ -421,6 +441,9 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 			fprintf(report, "dump-dir %s: %s\n", d->cfg.dump_dir, strerror(-ret));
 		return ret;
 	}
+	ret = report_init(&rep, now);
+	if (ret)
+		return ret;
 	tables_update_last_seen(&d->tables, now);
 	for (size_t i = 0; i < d->tables.ntables; i++) {
 		const struct table *tb = &d->tables.table[i];
@@ -428,18 +451,24 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 		struct addr_prefix *list;
 		struct evidence ev = { 0 };
 		int64_t cached = -1;
+		int rt;
 		long n;
 
 		if (tb->flags & CONFIG_TABLE_ANONYMOUS)
 			continue;
 		n = tables_sorted_entries(&d->tables, (int)i, &list);
-		if (n < 0)
+		if (n < 0) {
+			report_free(&rep);
 			return (int)n;
+		}
 		entries = calloc(n ? (size_t)n : 1, sizeof(*entries));
 		if (!entries) {
 			free(list);
+			report_free(&rep);
 			return -ENOMEM;
 		}
+		/* Past REPORT_TABLES_MAX a table is dumped but not charted. */
+		rt = report_add_table(&rep, tb->name);
 		for (long e = 0; e < n; e++) {
 			const struct entry_meta *m = addrmap_get(&tb->entries, &list[e]);
 
@@ -449,6 +478,7 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 				tables_counters(&d->tables, (int)i, &list[e], &entries[e].counters);
 			evidence_lookup(d, m->evidence_id, &ev, &cached);
 			entries[e].evidence = ev;
+			report_entry(&rep, rt, m->added, ev.source);
 		}
 		ret = dump_write_table(d->cfg.dump_dir, tb->name, d->cfg.contact, now, entries,
 				       (size_t)n);
@@ -458,16 +488,19 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 			log_err("dump <%s> to %s: %s", tb->name, d->cfg.dump_dir, strerror(-ret));
 			if (report)
 				fprintf(report, "dump <%s>: %s\n", tb->name, strerror(-ret));
+			report_free(&rep);
 			return ret;
 		}
 		ntables++;
 	}
+	report_ret = dump_report(d, &rep, report);
+	report_free(&rep);
 	ret = tables_save_files(&d->tables, false);
 	if (ret)
 		log_err("saving table files: %s", strerror(-ret));
 	if (report)
 		fprintf(report, "%zu tables dumped to %s.\n", ntables, d->cfg.dump_dir);
-	return 0;
+	return report_ret;
 }
 
 int daemon_load_config(struct daemon *d, char *err, size_t errlen)
