@@ -112,6 +112,8 @@ static bool same_message(const struct privsep_msg *a, const struct privsep_msg *
 	case PRIVSEP_METRICS_END:
 		return a->metrics.req_id == b->metrics.req_id &&
 		       a->metrics.length == b->metrics.length;
+	case PRIVSEP_CONNS:
+		return a->conns.held == b->conns.held && a->conns.black == b->conns.black;
 	}
 	return false;
 }
@@ -363,7 +365,8 @@ static void check_built(const uint8_t *data, size_t size)
 		break;
 	case PRIVSEP_TRAPS_END:
 		/*
-		 * Its flag bits make a LOG line, a POLICY or a VERDICT instead:
+		 * Its flag bits make a LOG line, a POLICY, a VERDICT, a METRICS
+		 * message or a CONNS instead:
 		 * type 7 is the last the low bits name.
 		 */
 		if (flags & 1) {
@@ -429,6 +432,13 @@ static void check_built(const uint8_t *data, size_t size)
 				if (msg.metrics.length > PRIVSEP_METRICS_MAX)
 					refusable = true;
 			}
+		} else if (flags & 16) {
+			/* The tarpit's CONNS: black more than held is refused by design. */
+			msg.type = PRIVSEP_CONNS;
+			msg.conns.held = (uint32_t)next_number(&p, end, 4);
+			msg.conns.black = (uint32_t)next_number(&p, end, 4);
+			if (msg.conns.black > msg.conns.held)
+				refusable = true;
 		}
 		break;
 	case PRIVSEP_CONFIG:
@@ -438,6 +448,7 @@ static void check_built(const uint8_t *data, size_t size)
 	case PRIVSEP_METRICS:
 	case PRIVSEP_METRICS_PART:
 	case PRIVSEP_METRICS_END:
+	case PRIVSEP_CONNS:
 		break;
 	}
 	n = encode_line(&msg, line);

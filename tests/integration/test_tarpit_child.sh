@@ -126,13 +126,22 @@ has "reload with maxcon 1" "configuration reloaded" "$(ctl reload 2>&1)"
 wait_for 5 grep -q "settings changed: maxcon 1," "$GW_RUN/greywalld.log"
 connected() { grep -c ': connected (' "$GW_RUN/greywalld.log"; }
 before=$(connected)
-cl timeout 15 bash -c 'exec 3<>/dev/tcp/192.0.2.1/8025 && sleep 10' >/dev/null 2>&1 &
+# Not through cl (a function: $! would be its subshell), and sleep without
+# the socket: killing the holder closes it.
+ip netns exec "$GW_CLIENT" timeout 15 bash -c 'exec 3<>/dev/tcp/192.0.2.1/8025 && sleep 10 3>&-' \
+	>/dev/null 2>&1 &
 holder=$!
 more_connected() { [ "$(connected)" -gt "$before" ]; }
 wait_for 5 more_connected
 out=$(chat 192.0.2.66 QUIT)
 ev "! printf '%s\n' \"\$out\" | grep -q '^< 220'" "maxcon 1: a second connection gets no banner"
+# The child tells the parent what it holds once a second (CONNS): status says it.
+held() { ctl status 2>/dev/null | grep -q "^tarpit: $1 connections held, 0 black"; }
+check "status: the tarpit holds the one connection" wait_for 5 held 1
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
+check "status: and none once it is gone" wait_for 5 held 0
+has "status: the most held at once" "^tarpit: 0 connections held, 0 black \(at most [1-9]" \
+	"$(ctl status 2>&1)"
 
 tap_done

@@ -29,6 +29,7 @@
 #include "metrics/render.h"
 #include "metrics/server.h"
 #include "spamd/privsep.h"
+#include "spamd/spamd.h"
 
 static char *text_of(const struct expo *e)
 {
@@ -328,6 +329,24 @@ static void test_render(void)
 	CHECK(strstr(text, "\ngreywall_datapath_events_total{event=\"flows-evicted\"} 0\n"),
 	      "the generic family names counters as greywallctl stats does");
 	expo_free(&e);
+
+	/* A tarpit child that said (CONNS) it holds 5, 2 of them black, and held 9 at most. */
+	{
+		struct spamd s = { .child_fd = 3, .tarpit_held = 5, .tarpit_black = 2,
+				   .tarpit_peak = 9 };
+
+		d.spamd = &s;
+		expo_init(&e, PRIVSEP_METRICS_MAX);
+		CHECK_INT(metrics_render(&d, &e, NULL), 0, "the render with a spamd block");
+		text = text_of(&e);
+		CHECK_INT(format_errors(text), 0, "every line still HELP, TYPE or a sample");
+		CHECK(strstr(text, "\ngreywall_tarpit_connections{state=\"black\"} 2\n") &&
+			      strstr(text, "\ngreywall_tarpit_connections{state=\"grey\"} 3\n"),
+		      "the tarpit's connections by state");
+		CHECK(strstr(text, "\ngreywall_tarpit_connections_peak 9\n"), "and the most it held");
+		expo_free(&e);
+		d.spamd = NULL;
+	}
 out:
 	close(d.dp.stats);
 	close(d.dp.rule_stats);

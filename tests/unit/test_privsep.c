@@ -702,6 +702,36 @@ static void test_metrics(void)
 		  "METRICS-END: its length missing");
 }
 
+/* The tarpit's CONNS: held and black, black never more than held. */
+static void test_conns(void)
+{
+	struct privsep_msg m = { .type = PRIVSEP_CONNS, .conns = { 50000, 800 } }, back;
+	static const char *const bad[] = { "CONNS 3 4", "CONNS 3", "CONNS 3 1 1", "CONNS -1 0",
+					   "CONNS 4294967296 0", "CONNS x 0", "CONNS 3 -" };
+	char small[64];
+	int n;
+
+	n = privsep_encode(&m, small, sizeof(small));
+	small[n > 0 ? n : 0] = '\0';
+	CHECK_STR(small, "CONNS 50000 800\n", "CONNS on the wire");
+	small[n > 0 ? n - 1 : 0] = '\0';
+	CHECK(n > 0 && !privsep_decode(small, (size_t)n - 1, &back) && back.type == PRIVSEP_CONNS &&
+		      back.conns.held == 50000 && back.conns.black == 800,
+	      "CONNS decodes");
+	m.conns = (struct privsep_conns){ 0, 0 };
+	n = privsep_encode(&m, small, sizeof(small));
+	small[n > 0 ? n - 1 : 0] = '\0';
+	CHECK(n > 0 && !privsep_decode(small, (size_t)n - 1, &back) && !back.conns.held,
+	      "CONNS 0 0: the tarpit is empty");
+	m.conns = (struct privsep_conns){ 3, 4 };
+	CHECK_INT(privsep_encode(&m, small, sizeof(small)), -EINVAL,
+		  "CONNS: more black than held is not sent");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(small, sizeof(small), "%s", bad[i]);
+		CHECK_INT(privsep_decode(small, strlen(small), &back), -EPROTO, "refused: %s", bad[i]);
+	}
+}
+
 int main(void)
 {
 	test_round_trips();
@@ -713,5 +743,6 @@ int main(void)
 	test_worst_rcpt();
 	test_policy();
 	test_metrics();
+	test_conns();
 	return check_done();
 }

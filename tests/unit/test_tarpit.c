@@ -71,6 +71,7 @@ struct child {
 	struct privsep_reader reader;
 	struct privsep_writer writer;
 	struct privsep_msg msg;	/* the last message from the tarpit */
+	struct privsep_conns conns; /* what its last CONNS said */
 	int port4, port6;
 	int class_fd;		/* the class channel's end, -1 without one */
 	char log_path[32];
@@ -244,7 +245,11 @@ static bool log_shows(struct child *h, const char *text, int ms)
 	return false;
 }
 
-/* The next message from the tarpit into h->msg, within ms. */
+/*
+ * The next message from the tarpit into h->msg, within ms. CONNS, which
+ * the tarpit sends once a second whenever its connections changed, only
+ * updates h->conns.
+ */
 static bool next_msg(struct child *h, int ms)
 {
 	uint64_t deadline = real_ms() + (uint64_t)ms;
@@ -253,11 +258,28 @@ static bool next_msg(struct child *h, int ms)
 		struct pollfd p = { .fd = h->fd, .events = POLLIN };
 		int ret = privsep_receive(&h->reader, &h->msg);
 
+		if (ret == 1 && h->msg.type == PRIVSEP_CONNS) {
+			h->conns = h->msg.conns;
+			continue;
+		}
 		if (ret)
 			return ret == 1;
 		if (poll(&p, 1, remaining_ms(deadline)) <= 0)
 			return false;
 	}
+}
+
+/* Wait up to ms for a CONNS saying held and black (other messages are dropped). */
+static bool conns_become(struct child *h, uint32_t held, uint32_t black, int ms)
+{
+	uint64_t deadline = real_ms() + (uint64_t)ms;
+
+	while (h->conns.held != held || h->conns.black != black) {
+		if (!remaining_ms(deadline))
+			return false;
+		next_msg(h, remaining_ms(deadline) < 100 ? remaining_ms(deadline) : 100);
+	}
+	return true;
 }
 
 static void answer(struct child *h, uint32_t id, bool black, uint16_t code, const char *message,
@@ -1206,6 +1228,33 @@ static void test_memory(void)
 	free(fds);
 }
 
+/*
+ * CONNS: once a second, when they changed, the tarpit tells the parent
+ * the connections it holds and how many are black.
+ */
+static void test_conns(void)
+{
+	struct child h;
+	uint32_t id;
+	int grey, black;
+
+	child_start(&h, base_config(), 0);
+	grey = dial(&h, false, &id, 3000);
+	answer(&h, id, false, 0, NULL, NULL);
+	black = dial(&h, true, &id, 3000);
+	answer(&h, id, true, 0, NULL, NULL);
+	CHECK(conns_become(&h, 2, 1, 3000), "CONNS: two held, one black (%u, %u)", h.conns.held,
+	      h.conns.black);
+	close(black);
+	CHECK(conns_become(&h, 1, 0, 3000), "CONNS: the black one gone (%u, %u)", h.conns.held,
+	      h.conns.black);
+	close(grey);
+	CHECK(conns_become(&h, 0, 0, 3000), "CONNS: none left (%u, %u)", h.conns.held,
+	      h.conns.black);
+	kill(h.pid, SIGTERM);
+	CHECK_INT(child_wait(&h), 0, "SIGTERM: the tarpit returns 0");
+}
+
 int main(void)
 {
 	clock_offset_ms = mmap(NULL, sizeof(*clock_offset_ms), PROT_READ | PROT_WRITE,
@@ -1214,6 +1263,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_dialogues();
 	test_early_banner();
+	test_conns();
 	test_maxrcpt();
 	test_maxcon();
 	test_config();

@@ -698,6 +698,10 @@ static int cmd_status(struct daemon *d, struct control_request *req)
 		fprintf(req->out, "lists: %s\n",
 			spamd_lists_loading(d) ? "loading in the background" : "loaded");
 		fprintf(req->out, "greylist scans: %" PRIu64 "\n", d->spamd->scans);
+		if (d->spamd->child_fd >= 0)
+			fprintf(req->out, "tarpit: %u connections held, %u black (at most %u)\n",
+				d->spamd->tarpit_held, d->spamd->tarpit_black,
+				d->spamd->tarpit_peak);
 	}
 	if (store_lag(d, lag, sizeof(lag)))
 		fprintf(req->out, "store: degraded (%s: %s: %s; retried every second)\n",

@@ -36,7 +36,7 @@ static const char *const type_names[] = {
 	[PRIVSEP_CONFIG] = "CONFIG",	 [PRIVSEP_LOG] = "LOG",
 	[PRIVSEP_POLICY] = "POLICY",	 [PRIVSEP_VERDICT] = "VERDICT",
 	[PRIVSEP_METRICS] = "METRICS",	 [PRIVSEP_METRICS_PART] = "METRICS-PART",
-	[PRIVSEP_METRICS_END] = "METRICS-END",
+	[PRIVSEP_METRICS_END] = "METRICS-END", [PRIVSEP_CONNS] = "CONNS",
 };
 
 #define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
@@ -277,6 +277,12 @@ int privsep_encode(const struct privsep_msg *msg, char *buf, size_t len)
 		add_number(&l, msg->metrics.req_id);
 		add_number(&l, msg->metrics.length);
 		break;
+	case PRIVSEP_CONNS:
+		if (msg->conns.black > msg->conns.held)
+			l.err = -EINVAL;
+		add_number(&l, msg->conns.held);
+		add_number(&l, msg->conns.black);
+		break;
 	}
 	if (l.err)
 		return l.err;
@@ -504,6 +510,16 @@ int privsep_decode(char *line, size_t len, struct privsep_msg *msg)
 		    parse_number(f[2], PRIVSEP_METRICS_MAX, &msg->metrics.length))
 			return -EPROTO;
 		return 0;
+	case PRIVSEP_CONNS: {
+		uint64_t held, black;
+
+		if (n != 3 || parse_number(f[1], UINT32_MAX, &held) ||
+		    parse_number(f[2], held, &black))
+			return -EPROTO;
+		msg->conns.held = (uint32_t)held;
+		msg->conns.black = (uint32_t)black;
+		return 0;
+	}
 	}
 	return -EPROTO;
 }

@@ -60,6 +60,10 @@
  *         the answer is complete: length is the sum of its pieces' bytes,
  *         at most PRIVSEP_METRICS_MAX; 0 (no pieces) when the parent has
  *         no text to give (the child answers 503).
+ *   child -> parent (the tarpit child)
+ *     CONNS <held> <black>
+ *         the connections the tarpit holds, and how many of them are
+ *         black (black <= held): sent once a second when they changed.
  *   child -> parent
  *     LOG <priority> <text>
  *         one line of the child's log (priority LOG_EMERG..LOG_DEBUG, text
@@ -122,6 +126,7 @@ enum privsep_type {
 	PRIVSEP_METRICS,	/* metrics child -> parent: a scrape */
 	PRIVSEP_METRICS_PART,	/* parent -> metrics child: a piece of the text */
 	PRIVSEP_METRICS_END,	/* parent -> metrics child: the text is whole */
+	PRIVSEP_CONNS,		/* child -> parent: the connections the tarpit holds */
 };
 
 struct privsep_classify {
@@ -174,6 +179,12 @@ struct privsep_metrics {
 	uint64_t length;
 };
 
+/* PRIVSEP_CONNS: black <= held. */
+struct privsep_conns {
+	uint32_t held;		/* connections the tarpit holds, classified or not */
+	uint32_t black;		/* of them, black (listed, trapped or beyond maxblack) */
+};
+
 struct privsep_log {
 	int priority;		/* LOG_EMERG (0) .. LOG_DEBUG (7) */
 	const char *text;
@@ -196,6 +207,7 @@ struct privsep_msg {
 		struct privsep_policy policy;
 		struct privsep_verdict verdict;
 		struct privsep_metrics metrics;
+		struct privsep_conns conns;
 	};
 };
 

@@ -777,4 +777,14 @@ void spamd_metrics(struct daemon *d, struct expo *e)
 	expo_family(e, "greywall_greylist_refused_total", EXPO_COUNTER,
 		    "New tuples refused because their source had maxtuples already.");
 	expo_sample(e, NULL, 0, s->refused);
+	if (s->child_fd < 0 && !s->tarpit_peak)
+		return;
+	/* As the tarpit child last said (once a second, when it changed). */
+	expo_family(e, "greywall_tarpit_connections", EXPO_GAUGE,
+		    "Connections the tarpit holds, black (listed or trapped) or grey.");
+	expo_sample2(e, "state", "black", NULL, NULL, s->tarpit_black);
+	expo_sample2(e, "state", "grey", NULL, NULL, s->tarpit_held - s->tarpit_black);
+	expo_family(e, "greywall_tarpit_connections_peak", EXPO_GAUGE,
+		    "The most connections the tarpit held at once since greywalld started.");
+	expo_sample(e, NULL, 0, s->tarpit_peak);
 }

@@ -51,6 +51,9 @@ struct spamd {
 	int child_pid;
 	int64_t child_restart_at;	/* 0: no restart pending */
 	void *child_reader;		/* line reader state on child_fd */
+	/* What the child's last CONNS said; 0 0 while no child runs. */
+	uint32_t tarpit_held, tarpit_black;
+	uint32_t tarpit_peak;		/* the most held at once since greywalld started */
 	/* RCPTs read from the child, not stored yet (spamd_child.c). */
 	struct rcpt_queue rcpts;
 	uint64_t rcpts_dropped;		/* since the last scan: the queue was full */

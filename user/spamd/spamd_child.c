@@ -155,6 +155,8 @@ static void child_io_free(struct spamd *s)
 	privsep_writer_free(&io->class_writer);
 	free(io);
 	s->child_reader = NULL;
+	/* Its connections went with it. */
+	s->tarpit_held = s->tarpit_black = 0;
 }
 
 static int fork_child(struct daemon *d, char *err, size_t errlen)
@@ -719,6 +721,12 @@ void spamd_child_read(struct daemon *d)
 			break;
 		case PRIVSEP_LOG:
 			log_tarpit_line(msg.log.priority, msg.log.text);
+			break;
+		case PRIVSEP_CONNS:
+			s->tarpit_held = msg.conns.held;
+			s->tarpit_black = msg.conns.black;
+			if (s->tarpit_peak < s->tarpit_held)
+				s->tarpit_peak = s->tarpit_held;
 			break;
 		default:
 			log_err("tarpit: unexpected message %d from the child", (int)msg.type);

@@ -162,6 +162,8 @@ struct tarpit {
 	uint32_t nslots, used, slot_bits;
 	uint32_t free_top, dead_top; /* stacks through conn.next */
 	uint32_t clients, blacks, next_id;
+	/* What the last CONNS told the parent (report_conns()); 0 0 before any, as it assumes. */
+	uint32_t told_held, told_black;
 	struct listeners listen;	/* the listening sockets, paused or not */
 	struct smtp_shared *banner;
 	int64_t banner_time;
@@ -692,12 +694,33 @@ static void conn_classified(struct tarpit *t, struct conn *c, const struct privs
 	conn_progress(t, c);
 }
 
+/* Tell the parent what the tarpit holds, when that changed (once a second). */
+static void report_conns(struct tarpit *t)
+{
+	struct privsep_msg m = { .type = PRIVSEP_CONNS, .conns = { t->clients, t->blacks } };
+	int ret;
+
+	if (t->clients == t->told_held && t->blacks == t->told_black)
+		return;
+	/* blacks never passes clients; the message refuses it if it ever did. */
+	if (m.conns.black > m.conns.held)
+		m.conns.black = m.conns.held;
+	ret = privsep_send(&t->writer, &m);
+	if (ret) {
+		log_warn("tarpit: telling the parent its connections: %s", strerror(-ret));
+		return;
+	}
+	t->told_held = t->clients;
+	t->told_black = t->blacks;
+}
+
 /* Once a second: serve every connection whose deadline has come. */
 static void run_timers(struct tarpit *t)
 {
 	if (t->scanned == t->now)
 		return;
 	t->scanned = t->now;
+	report_conns(t);
 	for (uint32_t i = 0; i < t->used; i++) {
 		struct conn *c = &t->slots[i];
 
@@ -1043,7 +1066,8 @@ static void parent_input(struct tarpit *t, struct privsep_reader *r, bool class_
 		if (ret)
 			break;
 	}
-	if (ret == -EPIPE) {
+	/* The parent closed its end (with our messages unread: -ECONNRESET): it is gone. */
+	if (ret == -EPIPE || ret == -ECONNRESET) {
 		t->stop = true;
 	} else if (ret < 0) {
 		log_err("tarpit: the parent's channel failed: %s", strerror(-ret));
