@@ -29,10 +29,14 @@
 
 #include "lib/location.h"
 
+/* Ranges no registry allocation says anything about: special_ranges, parsed. */
+#define SPECIAL_RANGES 23
+
 struct location {
 	struct loc_ctx *ctx;
 	struct loc_database *db;
 	FILE *file;		/* libloc reads through it: kept open */
+	struct addr_prefix special[SPECIAL_RANGES];
 };
 
 /* libloc logs to stderr by default; its reasons reach our callers as -errno. */
@@ -153,6 +157,20 @@ static int check_file(int fd, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * Ranges no registry allocation says anything about (RFC 6890 and its
+ * updates): what is not globally routable, the documentation ranges first
+ * among them.
+ */
+static const char *const special_ranges[SPECIAL_RANGES] = {
+	"0.0.0.0/8",	   "10.0.0.0/8",     "100.64.0.0/10",  "127.0.0.0/8",
+	"169.254.0.0/16",  "172.16.0.0/12",  "192.0.0.0/24",   "192.0.2.0/24",
+	"192.168.0.0/16",  "198.18.0.0/15",  "198.51.100.0/24", "203.0.113.0/24",
+	"224.0.0.0/4",	   "240.0.0.0/4",    "::/128",	       "::1/128",
+	"64:ff9b:1::/48",  "100::/64",	     "2001::/23",      "2001:db8::/32",
+	"fc00::/7",	   "fe80::/10",	     "ff00::/8",
+};
+
 int location_open(const char *path, struct location **out, char *why, size_t whylen)
 {
 	struct location *loc;
@@ -179,6 +197,9 @@ int location_open(const char *path, struct location **out, char *why, size_t why
 		fclose(f);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < SPECIAL_RANGES; i++)
+		if (addr_parse(special_ranges[i], &loc->special[i]))
+			abort();	/* the table above is wrong: a build's bug */
 	ret = loc_new(&loc->ctx);
 	if (ret) {
 		ret = ret < 0 ? ret : -ENOMEM;
@@ -212,29 +233,13 @@ void location_close(struct location *loc)
 	free(loc);
 }
 
-/*
- * Ranges no registry allocation says anything about (RFC 6890 and its
- * updates): what is not globally routable, the documentation ranges first
- * among them.
- */
-static const char *const special_ranges[] = {
-	"0.0.0.0/8",	   "10.0.0.0/8",     "100.64.0.0/10",  "127.0.0.0/8",
-	"169.254.0.0/16",  "172.16.0.0/12",  "192.0.0.0/24",   "192.0.2.0/24",
-	"192.168.0.0/16",  "198.18.0.0/15",  "198.51.100.0/24", "203.0.113.0/24",
-	"224.0.0.0/4",	   "240.0.0.0/4",    "::/128",	       "::1/128",
-	"64:ff9b:1::/48",  "100::/64",	     "2001::/23",      "2001:db8::/32",
-	"fc00::/7",	   "fe80::/10",	     "ff00::/8",
-};
-
-static bool special_range_of(const struct addr_prefix *addr, struct addr_prefix *range)
+static const struct addr_prefix *special_range_of(const struct location *loc,
+						  const struct addr_prefix *addr)
 {
-	for (size_t i = 0; i < sizeof(special_ranges) / sizeof(special_ranges[0]); i++) {
-		if (addr_parse(special_ranges[i], range))
-			continue;
-		if (addr_contains(range, addr))
-			return true;
-	}
-	return false;
+	for (size_t i = 0; i < SPECIAL_RANGES; i++)
+		if (addr_contains(&loc->special[i], addr))
+			return &loc->special[i];
+	return NULL;
 }
 
 static void to_in6(const struct addr_prefix *addr, struct in6_addr *out)
@@ -261,21 +266,40 @@ int location_lookup(struct location *loc, const struct addr_prefix *addr,
 		    struct location_place *out)
 {
 	struct loc_network *network = NULL;
-	struct addr_prefix host = *addr, range;
+	struct addr_prefix host = *addr;
+	const struct addr_prefix *range;
+	const struct in6_addr *first;
 	struct in6_addr in6;
-	const char *cc, *text;
+	unsigned int plen;
+	const char *cc;
 	int ret = 0;
 
 	host.plen = (uint8_t)addr_max_plen(addr->family);
 	to_in6(&host, &in6);
 	if (loc_database_lookup(loc->db, &in6, &network) || !network)
 		return -ENOENT;
-	text = loc_network_str(network);
-	if (!text || addr_parse(text, &out->network) || !addr_contains(&out->network, &host)) {
+	/* libloc gives an IPv4 network's prefix in IPv4 bits, its address mapped. */
+	first = loc_network_get_first_address(network);
+	plen = loc_network_prefix(network);
+	memset(&out->network, 0, sizeof(out->network));
+	out->network.family = (uint8_t)addr->family;
+	if (addr->family == AF_INET)
+		memcpy(out->network.bytes, &first->s6_addr[12], 4);
+	else
+		memcpy(out->network.bytes, first->s6_addr, 16);
+	if (loc_network_address_family(network) != addr->family ||
+	    plen > (unsigned int)addr_max_plen(addr->family)) {
 		ret = -ENOENT;
 		goto out;
 	}
-	if (special_range_of(&host, &range) && !addr_contains(&range, &out->network)) {
+	out->network.plen = (uint8_t)plen;
+	addr_mask(&out->network);
+	if (!addr_contains(&out->network, &host)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	range = special_range_of(loc, &host);
+	if (range && !addr_contains(range, &out->network)) {
 		ret = -ENOENT;
 		goto out;
 	}
