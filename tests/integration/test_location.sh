@@ -19,13 +19,27 @@ PUB=$GW_RUN/pub
 "$GW_TOP/.output/tests/test_location" --write-db "$DB"
 ok $? "libloc's writer makes the test database"
 
+LOG=$GW_RUN/auth.log
+: >"$LOG"
 config() {
 	gw_write_config "
 set location-db \"$1\"
 set dump-gzip yes
 table <groper> persist
-block drop quick from <groper>"
+block drop quick from <groper>
+watch ssh {
+	file \"$LOG\"
+	pattern sshd
+	on-failures 1000 within 1h <groper>
+}"
 }
+n=0
+line() { # user source
+	n=$((n + 1))
+	printf '%s gw sshd[%d]: Invalid user %s from %s port %d\n' "$(date '+%b %e %T')" \
+		$((1000 + n)) "$1" "$2" $((40000 + n)) >>"$LOG"
+}
+lines_read() { [ "$(ctl watch show | awk '$1 == "lines" { print $2; exit }')" = "$1" ]; }
 config "$DB"
 check "greywalld -n accepts location-db and dump-gzip" gw "$GW_BIN/greywalld" -n -f "$GW_CONF"
 gw_start
@@ -54,7 +68,19 @@ has "why, IPv6" "^location: SE AS64501 Example Net B, network 2001:db8:1::/48$" 
 out=$(ctl why 198.51.100.7)
 has "why on an address placed nowhere: --" "^location: -- \(not placed by the location database\)$" "$out"
 
+line root 192.0.2.7
+line root 192.0.2.7
+line '=HYPERLINK("http://x")' 198.51.100.7
+line admin 2001:db8:1::5
+wait_for 10 lines_read 4
+ok $? "the watcher read its lines"
 check "greywallctl dump" ctl dump
+check_output "ssh_attempts.csv: pairs, counts, places, the formula guarded" "$(printf '%s\r\n' \
+	"address,user,attempts,first_seen,last_seen,network,asn,country" \
+	"192.0.2.7,\"root\",2,T,T,192.0.2.0/25,AS64500,DE" \
+	"198.51.100.7,\"'=HYPERLINK(\"\"http://x\"\")\",1,T,T,--,--,--" \
+	"2001:db8:1::5,\"admin\",1,T,T,2001:db8:1::/48,AS64501,SE")" \
+	sh -c 'sed -E "s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z/T/g" "$1"' _ "$PUB/ssh_attempts.csv"
 cc=$(grep -v '^#' "$PUB/groper_cc.txt")
 check_output "groper_cc.txt" "$(printf '%s\n' \
 	"192.0.2.0/25	DE	AS64500	Example Net A" \
@@ -72,11 +98,11 @@ check_output "groper_by_network.txt" "$(printf '%s\n' \
 	"2001:db8:1::/48	AS64501	SE	1	Example Net B" \
 	"--	--	--	1	--")" grep -v '^# [^c]\|^# contact' "$PUB/groper_by_network.txt"
 n=0 bad=0
-for f in "$PUB"/*.txt; do
+for f in "$PUB"/*.txt "$PUB"/*.csv; do
 	n=$((n + 1))
 	gzip -dc "$f.gz" | cmp -s - "$f" || bad=$((bad + 1))
 done
-ok $([ $n -eq 5 ] && [ $bad -eq 0 ] && echo 0 || echo 1) "every dump file's .gz copy inflates to it ($n files, $bad differ)"
+ok $([ $n -eq 6 ] && [ $bad -eq 0 ] && echo 0 || echo 1) "every dump file's .gz copy inflates to it ($n files, $bad differ)"
 check_output "the copies are 0644 as the dumps" "644" stat -c %a "$PUB/groper_cc.txt.gz"
 
 # --for: the network leaves, with an expire in its history.

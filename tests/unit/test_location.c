@@ -31,6 +31,7 @@
 #include "lib/location.h"
 #include "tables/dump.h"
 #include "tables/dump_location.h"
+#include "watch/attempts.h"
 
 static char base[] = "/tmp/gw-location-XXXXXX";
 static char dir[PATH_MAX - 64];
@@ -277,6 +278,32 @@ static void test_print_place(struct location *loc)
 	free(buf);
 }
 
+/* A watcher's attempts with places. */
+static void test_attempts_csv(struct location *loc)
+{
+	struct watch_attempts *a;
+	struct addr_prefix x, y;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	addr_parse("192.0.2.7", &x);
+	addr_parse("198.51.100.7", &y);
+	watch_attempts_new(10, &a);
+	watch_attempts_note(a, &x, "root", 1795338000);
+	watch_attempts_note(a, &y, "+admin", 1795338001);
+	CHECK_INT(watch_attempts_write_csv(a, fp, loc), 0, "attempts CSV with places");
+	fclose(fp);
+	CHECK_STR(buf,
+		  "address,user,attempts,first_seen,last_seen,network,asn,country\r\n"
+		  "192.0.2.7,\"root\",1,2026-11-22T09:00:00Z,2026-11-22T09:00:00Z,"
+		  "192.0.2.0/25,AS64500,DE\r\n"
+		  "198.51.100.7,\"'+admin\",1,2026-11-22T09:00:01Z,2026-11-22T09:00:01Z,--,--,--\r\n",
+		  "the attempts CSV: network, AS and country, -- where none");
+	free(buf);
+	watch_attempts_free(a);
+}
+
 static int copy_prefix(const char *from, const char *to, long len)
 {
 	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
@@ -439,6 +466,7 @@ int main(int argc, char **argv)
 		test_lookups(loc);
 		test_dumps(loc);
 		test_print_place(loc);
+		test_attempts_csv(loc);
 		location_close(loc);
 	}
 	test_refusals(db);

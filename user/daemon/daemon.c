@@ -489,6 +489,13 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 		}
 		ntables++;
 	}
+	ret = watch_dump_attempts(d, d->cfg.dump_dir, d->cfg.dump_gzip, d->location);
+	if (ret) {
+		log_err("dump of the watchers' attempts to %s: %s", d->cfg.dump_dir,
+			strerror(-ret));
+		if (report)
+			fprintf(report, "watchers' attempts: %s\n", strerror(-ret));
+	}
 	ret = tables_save_files(&d->tables, false);
 	if (ret)
 		log_err("saving table files: %s", strerror(-ret));
