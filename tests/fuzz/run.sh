@@ -25,7 +25,8 @@ cd "$(dirname "$0")/../.."
 # across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408;
 # crowdsec: a stream answer of a few dozen decisions; policy: past
 # POLICY_REQUEST_MAX, 16384, with requests before it; http: past
-# HTTP_REQUEST_MAX, 4096).
+# HTTP_REQUEST_MAX, 4096; location: a database of a few networks and ASes,
+# about 20 KB as libloc's writer makes it, and room to grow).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/lib/fetch.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -38,6 +39,7 @@ HARNESSES=(
 	"crowdsec 16384: user/crowdsec/lapi.c user/crowdsec/proto.c user/lib/addr.c user/lib/array.c -ljson-c"
 	"policy 36864: user/policy/request.c"
 	"http 4200: user/metrics/http.c"
+	"location 32768: user/lib/location.c user/lib/addr.c -lloc"
 )
 
 CLANG=${CLANG:-clang}

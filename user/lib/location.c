@@ -276,8 +276,12 @@ int location_lookup(struct location *loc, const struct addr_prefix *addr,
 
 	host.plen = (uint8_t)addr_max_plen(addr->family);
 	to_in6(&host, &in6);
-	if (loc_database_lookup(loc->db, &in6, &network) || !network)
+	/* libloc may hand a network out with an error: it is released all the same. */
+	if (loc_database_lookup(loc->db, &in6, &network) || !network) {
+		if (network)
+			loc_network_unref(network);
 		return -ENOENT;
+	}
 	/* libloc gives an IPv4 network's prefix in IPv4 bits, its address mapped. */
 	first = loc_network_get_first_address(network);
 	plen = loc_network_prefix(network);
