@@ -142,6 +142,9 @@ fi
 # A truncated database: refused, said once, the plain dumps go on.
 head -c $(($(stat -c %s "$DB") / 2)) "$DB" >"$GW_RUN/cut.db"
 config "$GW_RUN/cut.db"
+out=$("$GW_BIN/greywalld" -n -f "$GW_CONF" 2>&1)
+ok $? "greywalld -n: a truncated location-db is not an error"
+has "... but it warns" "^greywalld: warning: location-db $GW_RUN/cut\.db: Bad message, truncated" "$out"
 before=$(stat -c %Y.%s "$PUB/groper.txt")
 cc_before=$(md5sum <"$PUB/groper_cc.txt")
 sleep 1.1 # the dump's "generated" line moves by the second

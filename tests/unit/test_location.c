@@ -383,6 +383,12 @@ static void test_refusals(const char *good)
 	poke_be32(path, tree + offsetof(struct loc_database_network_node_v1, one), 0x7fffffff);
 	CHECK_INT(location_open(path, &loc, why, sizeof(why)), -EBADMSG,
 		  "a tree node out of range: refused (%s)", why);
+	/* A tree that starts off its 4-byte alignment (libloc would read it in place). */
+	copy_prefix(good, path, -1);
+	poke_be32(path, header + offsetof(struct loc_database_header_v1, network_tree_offset),
+		  (uint32_t)tree + 2);
+	CHECK_INT(location_open(path, &loc, why, sizeof(why)), -EBADMSG,
+		  "a misaligned section: refused (%s)", why);
 	/* A section said to be longer than the file. */
 	copy_prefix(good, path, -1);
 	poke_be32(path, header + offsetof(struct loc_database_header_v1, pool_length), 0x10000000);

@@ -52,12 +52,17 @@ static void say(char *why, size_t len, const char *text)
 		snprintf(why, len, "%s", text);
 }
 
-/* A section [offset, offset + length) inside the file, of whole records. */
+/*
+ * A section [offset, offset + length) inside the file, of whole records
+ * that start on 4 bytes (their u32 fields, as libloc's writer lays them
+ * out: libloc reads them in place).
+ */
 static bool section_fits(uint32_t offset_be, uint32_t length_be, size_t record, uint64_t size)
 {
 	uint64_t offset = be32toh(offset_be), length = be32toh(length_be);
 
-	return offset + length <= size && (!record || length % record == 0);
+	return offset + length <= size &&
+	       (!record || (length % record == 0 && offset % sizeof(uint32_t) == 0));
 }
 
 /*
@@ -147,7 +152,9 @@ static int check_file(int fd, char *why, size_t whylen)
 	    !section_fits(h.pool_offset, h.pool_length, 0, size) ||
 	    be16toh(h.signature1_length) > LOC_SIGNATURE_MAX_LENGTH ||
 	    be16toh(h.signature2_length) > LOC_SIGNATURE_MAX_LENGTH) {
-		say(why, whylen, "truncated or corrupt: a section lies beyond the end of the file");
+		say(why, whylen,
+		    "truncated or corrupt: a section lies beyond the end of the file or off its "
+		    "alignment");
 		return -EBADMSG;
 	}
 	if (check_tree(fd, &h) || check_pool(fd, &h)) {
