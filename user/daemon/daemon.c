@@ -544,8 +544,15 @@ int daemon_start(struct daemon *d, char *err, size_t errlen)
 			 d->dp.stale_maps);
 	ret = tables_start(d, err, errlen);
 	location_reload(d);
-	if (!ret)
-		ret = network_deadlines_load(d);
+	if (!ret) {
+		int dret = network_deadlines_load(d);
+
+		/* Enforcement does not wait for it: what it would expire stays listed. */
+		if (dret)
+			log_err("%s/network-deadlines: %s: the networks added with --for stay until "
+				"deleted",
+				d->cfg.state_dir, strerror(-dret));
+	}
 	if (!ret)
 		ret = datapath_attach_deferred(&d->dp, &d->cfg, err, errlen);
 	if (!ret)
