@@ -54,7 +54,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Iuser -I$(OU
 DEPFLAGS := -MMD -MP
 # The log watchers match lines with PCRE2 and read journald through sd-journal;
 # spamd sync signs its datagrams with libcrypto's HMAC-SHA1.
-LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8 -lsystemd -lcrypto -lcurl -ljson-c
+LDLIBS += -lxdp -lbpf -lelf -lz -lsqlite3 -lpcre2-8 -lsystemd -lcrypto -lcurl -ljson-c -lloc
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) $(DEPFLAGS)
 
@@ -103,6 +103,8 @@ BUILD_NEEDS := gcc:$(CC) clang:$(CLANG) bpftool:$(BPFTOOL) \
 	libsystemd-dev:/usr/include/systemd/sd-journal.h libssl-dev:/usr/include/openssl/hmac.h \
 	libcurl4-openssl-dev:/usr/include/$(MULTIARCH)/curl/curl.h \
 	libjson-c-dev:/usr/include/json-c/json.h netbase:/etc/services
+# libloc reads `set location-db` (user/lib/location.c).
+BUILD_NEEDS += libloc-dev:/usr/include/libloc/database.h
 # clang -target bpf includes the 32-bit glibc stubs on x86 (the BPF target is not __x86_64__).
 ifeq ($(ARCH),x86)
 BUILD_NEEDS += gcc-multilib:/usr/include/$(MULTIARCH)/gnu/stubs-32.h
@@ -136,6 +138,8 @@ DEPS += crowdsec crowdsec-firewall-bouncer
 DEPS += prometheus
 # The report's test loads report.html in Debian's Chromium, headless.
 DEPS += chromium
+# Countries and networks in the dumps: Debian's location database for the tests.
+DEPS += libloc-database
 # The peers `make bench` measures against, and ethtool for its veths (not needed by `make check`);
 # fail2ban follows files with pyinotify when it is installed (Debian's default backend, auto).
 BENCH_DEPS := ipset endlessh postgrey nftables iptables ethtool fail2ban python3-pyinotify

@@ -16,6 +16,7 @@
 
 #include "crowdsec/client.h"
 #include "daemon/daemon.h"
+#include "lib/location.h"
 #include "lib/log.h"
 #include "metrics/metrics_child.h"
 #include "policy/policy_child.h"
@@ -29,6 +30,29 @@ static void usage(void)
 	fprintf(stderr, "usage: greywalld [-dnv] [-f file] [--detach]\n"
 			"       greywalld --version\n");
 	exit(CTL_EXIT_USAGE);
+}
+
+/*
+ * -n: a location-db that cannot be read is not an error (greywalld runs
+ * without places, and says so in the log), but the operator checking the
+ * config is told now.
+ */
+static void check_location_db(const struct config *cfg)
+{
+	struct location *loc;
+	char why[128];
+	int ret;
+
+	if (!cfg->location_db)
+		return;
+	ret = location_open(cfg->location_db, &loc, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "greywalld: warning: location-db %s: %s%s%s: the dumps would go on "
+				"without countries and networks\n",
+			cfg->location_db, strerror(-ret), why[0] ? ", " : "", why);
+		return;
+	}
+	location_close(loc);
 }
 
 int main(int argc, char **argv)
@@ -98,6 +122,7 @@ int main(int argc, char **argv)
 	if (ret)
 		errx(1, "%s", errbuf);
 	if (check_only) {
+		check_location_db(&d.cfg);
 		printf("%s: configuration OK\n", d.config_path);
 		return 0;
 	}

@@ -25,7 +25,9 @@ cd "$(dirname "$0")/../.."
 # across its reads of 8200 bytes; sync: past SYNC_MAX_DATAGRAM, 1408;
 # crowdsec: a stream answer of a few dozen decisions; policy: past
 # POLICY_REQUEST_MAX, 16384, with requests before it; http: past
-# HTTP_REQUEST_MAX, 4096; reportjson: strings are cut at 4096).
+# HTTP_REQUEST_MAX, 4096; reportjson: strings are cut at 4096;
+# location: a database of a few networks and ASes, about 20 KB as libloc's
+# writer makes it, and room to grow).
 # tests/fuzz/NAME.dict, when present, is passed as the dictionary.
 HARNESSES=(
 	"config 4096: user/config/*.c user/lib/addr.c user/lib/array.c user/lib/fetch.c user/spamd/blacklist.c user/watch/pattern.c -lz -lpcre2-8"
@@ -39,6 +41,7 @@ HARNESSES=(
 	"policy 36864: user/policy/request.c"
 	"http 4200: user/metrics/http.c"
 	"reportjson 4096: user/report/json.c -ljson-c"
+	"location 32768: user/lib/location.c user/lib/addr.c -lloc"
 )
 
 CLANG=${CLANG:-clang}

@@ -180,7 +180,15 @@ static void test_args_fit(void)
 		{ VERB_WHY, 1, true },		  { VERB_WHY, 2, false },
 		{ VERB_SPAMDB, 0, true },	  { VERB_SPAMDB, 7, true },
 		{ VERB_TRAPS_CANDIDATES, 1, false }, { VERB_TRAPS_ADD, 0, false },
+		{ VERB_TABLE_ADD_NETWORK, 0, false }, { VERB_TABLE_ADD_NETWORK, 1, true },
+		{ VERB_TABLE_ADD_NETWORK, 3, true }, { VERB_TABLE_ADD_NETWORK, 4, false },
 	};
+	char *add[] = { "table", "t", "add", "192.0.2.7" };
+	char *add_network[] = { "table", "t", "add", "--network", "192.0.2.7" };
+
+	CHECK_INT(verb_find(4, add), VERB_TABLE_ADD, "'table t add 192.0.2.7' is table add");
+	CHECK_INT(verb_find(5, add_network), VERB_TABLE_ADD_NETWORK,
+		  "'table t add --network 192.0.2.7' is table add --network (the longer)");
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK(verb_args_fit(cases[i].id, cases[i].nargs) == cases[i].fits,

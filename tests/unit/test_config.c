@@ -221,8 +221,23 @@ static void test_defaults_and_set(void)
 	if (!ret) {
 		CHECK(cfg.metrics && cfg.metrics_addr.family == AF_INET, "metrics-listen on IPv4");
 		CHECK_INT(cfg.metrics_port, 9200, "metrics-listen's port");
+		CHECK(!cfg.location_db && !cfg.dump_gzip, "default: no location-db, no dump-gzip");
 		config_free(&cfg);
 	}
+	ret = load("set location-db \"/usr/share/libloc-location/location.db\"\n"
+		   "set dump-gzip yes\n",
+		   &cfg, err, sizeof(err));
+	CHECK_INT(ret, 0, "location-db and dump-gzip (%s)", err);
+	if (!ret) {
+		CHECK_STR(cfg.location_db, "/usr/share/libloc-location/location.db", "location-db");
+		CHECK(cfg.dump_gzip, "dump-gzip yes");
+		config_free(&cfg);
+	}
+	ret = load("set dump-gzip maybe\n", &cfg, err, sizeof(err));
+	CHECK(ret == -EINVAL && strstr(err, "yes or no"), "dump-gzip maybe: refused (%s)", err);
+	ret = load("set location-db \"\"\n", &cfg, err, sizeof(err));
+	CHECK(ret == -EINVAL && strstr(err, "empty location-db"), "an empty location-db: refused (%s)",
+	      err);
 }
 
 static void test_macros_and_continuations(void)

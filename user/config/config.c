@@ -139,6 +139,7 @@ void config_free(struct config *cfg)
 	free(cfg->control_group);
 	free(cfg->dump_dir);
 	free(cfg->contact);
+	free(cfg->location_db);
 	free(cfg->fetch);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));

@@ -279,6 +279,8 @@ struct config {
 	char *dump_dir;			/* default "/var/lib/greywall/pub" */
 	char *contact;			/* default NULL: no contact line */
 	uint32_t dump_interval;		/* seconds, default 3600 */
+	char *location_db;		/* `set location-db`: NULL, no places in the dumps */
+	bool dump_gzip;			/* `set dump-gzip yes`: a .gz copy of every dump file */
 	/* `set metrics-listen ADDR [port N]`: the Prometheus endpoint (metrics/metrics.h). */
 	bool metrics;			/* false: no endpoint */
 	struct addr_prefix metrics_addr; /* a host address, IPv4 or IPv6 */

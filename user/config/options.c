@@ -158,6 +158,13 @@ int parse_set(struct parser *p)
 		ret = parse_string(p, "contact", &cfg->contact);
 	} else if (is_kw(t, "dump-interval")) {
 		ret = parse_duration(p, "dump-interval", 1, UINT32_MAX, &cfg->dump_interval);
+	} else if (is_kw(t, "location-db")) {
+		ret = parse_string(p, "location-db", &cfg->location_db);
+	} else if (is_kw(t, "dump-gzip")) {
+		if (!is_kw(peek(p), "yes") && !is_kw(peek(p), "no"))
+			return expected(p, "yes or no");
+		cfg->dump_gzip = is_kw(next(p), "yes");
+		ret = 0;
 	} else if (is_kw(t, "fetch")) {
 		ret = parse_set_fetch(p);
 	} else if (is_kw(t, "fetch-timeout")) {
@@ -184,7 +191,8 @@ void options_keywords(config_keyword_fn fn, void *ctx)
 	static const char *const set[] = {
 	    "interface", "state-dir",	  "bpf-dir", "control-socket", "control-group",	 "dump-dir",
 	    "contact",	 "dump-interval", "limit",   "table-entries",  "table-prefixes", "fetch",
-	    "fetch-timeout", "fetch-max-bytes", "metrics-listen", "port", NULL,
+	    "fetch-timeout", "fetch-max-bytes", "metrics-listen", "port", "location-db",
+	    "dump-gzip", "yes", "no", NULL,
 	};
 
 	keywords_each("set", set, fn, ctx);

@@ -14,6 +14,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/commands_exchange.h"
+#include "daemon/commands_location.h"
 #include "exchange/exchange.h"
 #include "daemon/commands_spamd.h"
 #include "daemon/commands_sync.h"
@@ -28,6 +29,7 @@
 #include "spamd/spamd.h"
 #include "spamd/spamd_lists.h"
 #include "tables/dump.h"
+#include "tables/dump_location.h"
 #include "tables/listformat.h"
 
 static int64_t now_seconds(void)
@@ -215,8 +217,8 @@ static int commit_and_count(struct daemon *d, struct control_request *req, int i
 	return status;
 }
 
-static int add_list(struct daemon *d, struct control_request *req, int idx,
-		    const struct addr_prefix *list, size_t n, int64_t evidence, int64_t now)
+int commands_add_list(struct daemon *d, struct control_request *req, int idx,
+		      const struct addr_prefix *list, size_t n, int64_t evidence, int64_t now)
 {
 	size_t added, refused;
 	int status, ret;
@@ -246,7 +248,7 @@ static int cmd_table_add(struct daemon *d, struct control_request *req, int idx,
 	if (parse_addresses(req, args, n, &list))
 		return CTL_EXIT_FAIL;
 	ev = manual_evidence(d, "add", d->tables.table[idx].name, now);
-	status = add_list(d, req, idx, list, (size_t)n, ev, now);
+	status = commands_add_list(d, req, idx, list, (size_t)n, ev, now);
 	free(list);
 	return status;
 }
@@ -269,7 +271,7 @@ static int cmd_table_load(struct daemon *d, struct control_request *req, int idx
 	snprintf(detail, sizeof(detail), "%s (greywallctl load, uid %u)", args[1],
 		 (unsigned)d->peer_uid);
 	ev = tables_evidence(&d->tables, "import", detail, now);
-	status = add_list(d, req, idx, list.items, list.n, ev, now);
+	status = commands_add_list(d, req, idx, list.items, list.n, ev, now);
 	free(list.items);
 	return status;
 }
@@ -663,6 +665,14 @@ static int cmd_why(struct daemon *d, struct control_request *req)
 	}
 	if (!found)
 		fprintf(req->out, "%s is in no table\n", text);
+	if (d->location) {
+		fputs("location: ", req->out);
+		dump_print_place(req->out, d->location, &addr);
+		fputc('\n', req->out);
+	} else if (d->cfg.location_db) {
+		fputs("location: the location database could not be read (see the log)\n",
+		      req->out);
+	}
 	if (d->store)
 		print_history(req->out, d->store, keys, nkeys);
 	return found ? CTL_EXIT_OK : CTL_EXIT_NO_MATCH;

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "daemon/commands_exchange.h"
+#include "daemon/commands_location.h"
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
 #include "datapath/sweeper.h"
+#include "lib/location.h"
 #include "lib/log.h"
 #include "spamd/spamd.h"
 #include "sync/sync.h"
@@ -247,6 +249,26 @@ static int queues_start(struct daemon *d, char *err, size_t errlen)
 }
 
 /*
+ * (Re)open `set location-db`, at start and at each reload (so a database
+ * updated in place of the old one, by rename, is read). A missing or broken
+ * file is said once, here; the dumps go on without places.
+ */
+static void location_reload(struct daemon *d)
+{
+	char why[128];
+	int ret;
+
+	location_close(d->location);
+	d->location = NULL;
+	if (!d->cfg.location_db)
+		return;
+	ret = location_open(d->cfg.location_db, &d->location, why, sizeof(why));
+	if (ret)
+		log_err("location-db %s: %s%s%s: the dumps go on without countries and networks",
+			d->cfg.location_db, strerror(-ret), why[0] ? ", " : "", why);
+}
+
+/*
  * Build tables, rules, queues and the tarpit's settings from d->cfg: what
  * start-up does after the data path is attached. The store holds every
  * entry with its evidence, so the tables are rebuilt from it; the maps
@@ -256,6 +278,7 @@ static int config_apply(struct daemon *d, char *err, size_t errlen)
 {
 	int ret = tables_start(d, err, errlen);
 
+	location_reload(d);
 	if (!ret)
 		ret = queues_start(d, err, errlen);
 	if (!ret)
@@ -431,6 +454,11 @@ static int dump_report(struct daemon *d, struct report *rep, FILE *report)
 int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 {
 	struct report rep;
+	const struct dump_options opts = {
+		.contact = d->cfg.contact,
+		.location = d->location,
+		.gzip = d->cfg.dump_gzip,
+	};
 	size_t ntables = 0;
 	int ret, report_ret;
 
@@ -480,8 +508,7 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 			entries[e].evidence = ev;
 			report_entry(&rep, rt, m->added, ev.source);
 		}
-		ret = dump_write_table(d->cfg.dump_dir, tb->name, d->cfg.contact, now, entries,
-				       (size_t)n);
+		ret = dump_write_table(d->cfg.dump_dir, tb->name, &opts, now, entries, (size_t)n);
 		free(entries);
 		free(list);
 		if (ret) {
@@ -495,6 +522,13 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 	}
 	report_ret = dump_report(d, &rep, report);
 	report_free(&rep);
+	ret = watch_dump_attempts(d, d->cfg.dump_dir, d->cfg.dump_gzip, d->location);
+	if (ret) {
+		log_err("dump of the watchers' attempts to %s: %s", d->cfg.dump_dir,
+			strerror(-ret));
+		if (report)
+			fprintf(report, "watchers' attempts: %s\n", strerror(-ret));
+	}
 	ret = tables_save_files(&d->tables, false);
 	if (ret)
 		log_err("saving table files: %s", strerror(-ret));
@@ -542,6 +576,16 @@ int daemon_start(struct daemon *d, char *err, size_t errlen)
 			 "and counters start over",
 			 d->dp.stale_maps);
 	ret = tables_start(d, err, errlen);
+	location_reload(d);
+	if (!ret) {
+		int dret = network_deadlines_load(d);
+
+		/* Enforcement does not wait for it: what it would expire stays listed. */
+		if (dret)
+			log_err("%s/network-deadlines: %s: the networks added with --for stay until "
+				"deleted",
+				d->cfg.state_dir, strerror(-dret));
+	}
 	if (!ret)
 		ret = datapath_attach_deferred(&d->dp, &d->cfg, err, errlen);
 	if (!ret)
@@ -609,6 +653,8 @@ void daemon_close(struct daemon *d)
 		unlink(d->cfg.control_socket);
 	}
 	tables_free(&d->tables);
+	location_close(d->location);
+	free(d->deadlines);
 	queues_free(&d->queues);
 	datapath_close(&d->dp);
 	store_close(d->store);

@@ -29,6 +29,7 @@ struct exchange;
 struct crowdsec;
 struct policy;
 struct metrics;
+struct location;
 
 struct daemon {
 	struct config cfg;
@@ -43,6 +44,10 @@ struct daemon {
 	struct crowdsec *crowdsec; /* the CrowdSec client; NULL without a crowdsec block */
 	struct policy *policy;	/* the policy service; NULL without a policy block */
 	struct metrics *metrics; /* the metrics endpoint; NULL without metrics-listen */
+	struct location *location; /* `set location-db`; NULL without one, or a broken one */
+	/* Networks added with `table add --network --for`: when each leaves (commands_location.c). */
+	struct network_deadline *deadlines;
+	size_t ndeadlines, deadlines_cap;
 	struct queues queues;	/* the config's queues' last measurements */
 	struct overload overload; /* the overload event ring; its ring NULL outside the loop */
 	struct sweeper_watch sweep_watch; /* whether the flow table is known empty */

@@ -21,6 +21,7 @@
 #include "daemon/commands.h"
 #include "daemon/commands_access.h"
 #include "daemon/commands_exchange.h"
+#include "daemon/commands_location.h"
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
 #include "datapath/sweeper.h"
@@ -127,7 +128,7 @@ static void periodic(struct daemon *d, int64_t now)
 	struct timespec mono;
 	int ret;
 
-	long expired = tables_expire_due(&d->tables, now);
+	long expired = tables_expire_due(&d->tables, now) + network_deadlines_expire(d, now);
 
 	if (expired > 0) {
 		log_info("expired %ld table entries", expired);

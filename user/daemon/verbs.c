@@ -37,8 +37,11 @@ int verb_nwords(enum verb_id id)
 	return n;
 }
 
+/* The command whose words argv starts with, the one with the most words. */
 int verb_find(int argc, char *const argv[])
 {
+	int best = -1, best_words = 0;
+
 	for (int id = 0; id < VERB_COUNT; id++) {
 		const char *s = verbs[id].words, *w;
 		size_t len;
@@ -52,15 +55,18 @@ int verb_find(int argc, char *const argv[])
 				break;
 			i++;
 		}
-		if (!len)
-			return id;
+		if (!len && i > best_words) {
+			best = id;
+			best_words = i;
+		}
 	}
-	return -1;
+	return best;
 }
 
 /*
- * From the synopsis: every word outside brackets is required, every
- * bracketed group adds one optional word, and "..." allows any number.
+ * From the synopsis: every word outside brackets is required, every word
+ * of a bracketed group optional ("[--for DURATION]" two), and "..." allows
+ * any number.
  */
 bool verb_args_fit(enum verb_id id, int nargs)
 {
@@ -70,10 +76,11 @@ bool verb_args_fit(enum verb_id id, int nargs)
 	size_t len;
 
 	while ((len = next_word(&s, &w))) {
-		if (w[0] == '[' && !depth++)
-			max++;
-		else if (!depth)
-			min++, max++;
+		if (w[0] == '[')
+			depth++;
+		if (!depth)
+			min++;
+		max++;
 		if (memmem(w, len, "...", 3))
 			unbounded = true;
 		for (const char *c = w; c < w + len; c++)

@@ -31,6 +31,9 @@
 	  "list the tables with their sizes, flags and timeouts")                              \
 	X(TABLE_ADD, "table NAME add", "ADDRESS...", false, NULL, ON_TABLE(cmd_table_add),     \
 	  "add addresses to a table")                                                           \
+	X(TABLE_ADD_NETWORK, "table NAME add --network", "ADDRESS [--for DURATION]", false,    \
+	  NULL, ON_TABLE(commands_table_add_network),                                          \
+	  "add the network the location database places an address in")                       \
 	X(TABLE_DELETE, "table NAME delete", "ADDRESS...", false, NULL,                        \
 	  ON_TABLE(cmd_table_delete), "remove addresses from a table")                         \
 	X(TABLE_LOAD, "table NAME load", "-f FILE", false, NULL, ON_TABLE(cmd_table_load),     \
@@ -99,7 +102,10 @@ struct verb {
 
 extern const struct verb verbs[VERB_COUNT];
 
-/* The command argv names (its leading words), or -1 when none. */
+/*
+ * The command argv names (its leading words; of two that fit, the one of
+ * more words: "table T add --network"), or -1 when none.
+ */
 int verb_find(int argc, char *const argv[]);
 /* How many words name the command ("table NAME add": 3). */
 int verb_nwords(enum verb_id id);

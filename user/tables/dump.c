@@ -27,6 +27,10 @@
  * newline "\n", '\' "\\"), so every entry stays one line of eight fields
  * and a client's bytes inside a trap's evidence reach no reader raw. Lines end in
  * '\n'; "entries" is plural even for 1 so that scripts can match it.
+ *
+ * With a location database, <table>_cc.txt, _by_country.txt and
+ * _by_network.txt too (dump_location.c); with dump-gzip, a <file>.gz copy
+ * of each file, written after it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,10 +42,11 @@
 #include <unistd.h>
 
 #include "lib/atomicfile.h"
-#include "tables/dump.h"
 #include "lib/escape.h"
+#include "lib/gzipcopy.h"
+#include "tables/dump.h"
+#include "tables/dump_location.h"
 
-#define DUMP_FILE_MODE 0644
 #define DUMP_DIR_MODE 0755
 
 void dump_format_time(int64_t t, char *buf, size_t len)
@@ -67,8 +72,7 @@ static void put_time(FILE *fp, int64_t t)
 	fputs(buf, fp);
 }
 
-static void write_header(FILE *fp, const char *table, const char *contact, int64_t now,
-			 size_t n)
+void dump_write_header(FILE *fp, const char *table, const char *contact, int64_t now, size_t n)
 {
 	char when[32];
 
@@ -182,7 +186,7 @@ static int write_one(const char *dir, const char *table, const char *suffix,
 	err = atomic_file_open(&af, path, DUMP_FILE_MODE);
 	if (err)
 		return err;
-	write_header(af.fp, table, contact, now, n);
+	dump_write_header(af.fp, table, contact, now, n);
 	if (full)
 		write_full(af.fp, entries, n);
 	else
@@ -194,8 +198,20 @@ static int write_one(const char *dir, const char *table, const char *suffix,
 	return atomic_file_commit(&af);
 }
 
-int dump_write_table(const char *dir, const char *table, const char *contact, int64_t now,
-		     const struct dump_entry *entries, size_t n)
+/* The .gz copy of <dir>/<table><suffix>, when asked for. */
+static int gzip_one(const char *dir, const char *table, const char *suffix, bool gzip)
+{
+	char path[PATH_MAX];
+
+	if (!gzip)
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s%s", dir, table, suffix) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return gzip_copy_file(path, DUMP_FILE_MODE);
+}
+
+int dump_write_table(const char *dir, const char *table, const struct dump_options *opts,
+		     int64_t now, const struct dump_entry *entries, size_t n)
 {
 	int err;
 
@@ -204,8 +220,17 @@ int dump_write_table(const char *dir, const char *table, const char *contact, in
 		return -EINVAL;
 	err = dump_make_directory(dir);
 	if (!err)
-		err = write_one(dir, table, ".txt", contact, now, entries, n, false);
+		err = write_one(dir, table, ".txt", opts->contact, now, entries, n, false);
 	if (!err)
-		err = write_one(dir, table, "_full.txt", contact, now, entries, n, true);
+		err = write_one(dir, table, "_full.txt", opts->contact, now, entries, n, true);
+	if (!err && opts->location)
+		err = dump_write_location(dir, table, opts->contact, now, entries, n,
+					  opts->location);
+	if (!err)
+		err = gzip_one(dir, table, ".txt", opts->gzip);
+	if (!err)
+		err = gzip_one(dir, table, "_full.txt", opts->gzip);
+	for (int i = 0; i < 3 && !err && opts->location; i++)
+		err = gzip_one(dir, table, dump_location_suffixes[i], opts->gzip);
 	return err;
 }

@@ -6,11 +6,24 @@
 #ifndef __GREYWALL_DUMP_H
 #define __GREYWALL_DUMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/addr.h"
 #include "store/store.h"
+
+/* Every dump file's mode: a web server reads them. */
+#define DUMP_FILE_MODE 0644
+
+struct location;
+
+struct dump_options {
+	const char *contact;		/* NULL: no contact line */
+	struct location *location;	/* NULL: no _cc, _by_country, _by_network files */
+	bool gzip;			/* a .gz copy of every file (`set dump-gzip`) */
+};
 
 struct dump_entry {
 	struct addr_prefix prefix;
@@ -21,10 +34,14 @@ struct dump_entry {
 
 /*
  * Write <dir>/<table>.txt and <dir>/<table>_full.txt for entries (in the
- * order given). contact may be NULL. Returns 0 or -errno.
+ * order given), the location files and the gzip copies opts asks for.
+ * Returns 0 or -errno.
  */
-int dump_write_table(const char *dir, const char *table, const char *contact, int64_t now,
-		     const struct dump_entry *entries, size_t n);
+int dump_write_table(const char *dir, const char *table, const struct dump_options *opts,
+		     int64_t now, const struct dump_entry *entries, size_t n);
+
+/* The header every dump file starts with (dump.c). */
+void dump_write_header(FILE *fp, const char *table, const char *contact, int64_t now, size_t n);
 
 /*
  * Create dir and its missing parents, each with mode 0755 whatever the

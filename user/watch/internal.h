@@ -16,6 +16,7 @@
 struct follow;
 struct journal;
 struct trap_set;
+struct watch_attempts;
 struct watch_count;
 struct watch_pattern;
 struct watch_store;
@@ -52,6 +53,7 @@ struct watcher {
 	struct watch_count *count;
 	int64_t *times;			/* threshold of them: the failures that decided */
 	struct conn_seen *conns;	/* CONN_SLOTS of them */
+	struct watch_attempts *attempts; /* (address, login name) pairs: _attempts.csv */
 	struct watch_stats st;
 	bool moved;			/* reload: taken over by a new watcher */
 	bool unsaved;			/* read since the positions were saved */

@@ -20,6 +20,7 @@
 #include "spamd/spamd.h"
 #include "spamd/trap.h"
 #include "tables/dump.h"
+#include "watch/attempts.h"
 #include "watch/count.h"
 #include "watch/follow.h"
 #include "watch/internal.h"
@@ -192,6 +193,9 @@ static void on_line(const char *line, size_t len, void *ctx)
 		w->st.same_connection++;
 		return;
 	}
+	/* Published as counted: one per connection, traps listed at once aside. */
+	if (watch_attempts_note(w->attempts, &m.source, m.has_user ? m.user : "", c->now))
+		w->st.match_errors++;
 	if (!trap && m.has_user && m.user[0] && !m.user_cut) {
 		ret = watch_count_user(w->count, m.user, &m.source, c->now);
 		if (ret)
@@ -277,6 +281,7 @@ static void watcher_free(struct watch_set *ws, struct watcher *w)
 		journal_free(w->journal);
 	}
 	watch_count_free(w->count);
+	watch_attempts_free(w->attempts);
 	watch_pattern_free(w->pat);
 	free(w->times);
 	free(w->conns);
@@ -427,6 +432,16 @@ static int watcher_init(struct daemon *d, struct watcher *w, const struct config
 	if (old) {
 		w->st = old->st;
 		old->moved = true;
+		/* The pairs are for publication: they go on whatever else changed. */
+		w->attempts = old->attempts;
+		old->attempts = NULL;
+	}
+	if (!w->attempts) {
+		ret = watch_attempts_new(WATCH_ATTEMPTS_MAX, &w->attempts);
+		if (ret) {
+			snprintf(err, errlen, "watch %s: %s", cw->name, strerror(-ret));
+			return ret;
+		}
 	}
 	/* A journal that could not be opened is tried again. */
 	if (old && same_sources(old->cfg, cw) && (!cw->journal || old->journal)) {

@@ -72,6 +72,15 @@ void watch_candidates(struct daemon *d, FILE *out);
 /* Returns how many names were new traps, or -errno. */
 int watch_add_traps(struct daemon *d, char *const names[], int n, FILE *out, FILE *err);
 
+/*
+ * Write <dir>/<watcher>_attempts.csv for every watcher (attempts.h has the
+ * format), atomically, with its .gz copy when gzip; places from loc (may be
+ * NULL). Returns 0 or the first -errno (the other watchers' files are
+ * still written).
+ */
+struct location;
+int watch_dump_attempts(struct daemon *d, const char *dir, bool gzip, struct location *loc);
+
 struct expo;
 /* The watchers' metrics (metrics/render.h): lines, matches, listings, per watcher. */
 void watch_metrics(struct daemon *d, struct expo *e);
