@@ -130,7 +130,7 @@ ok $([ "$n" -ge 3 ] && echo 0 || echo 1) "uPlot's canvases are in the page (got 
 has "the tables' names are in the legend" "bruteforce" "$dom"
 has "the reasons are named" "overload rule" "$dom"
 has "the greylist's series are named" "greylist passes" "$dom"
-has "what is not charted is said" "Tarpit connections held: the tarpit.s child keeps them" "$dom"
+has "what is not charted is said" "Tarpit connections held: greywalld knows how many the tarpit holds now" "$dom"
 rm -f "$LOGS/report.png"
 browse "$PUB" shot --screenshot="$LOGS/report.png" --window-size=1200,1600 >/dev/null
 check "a screenshot in $LOGS/report.png" test -s "$LOGS/report.png"

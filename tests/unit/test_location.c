@@ -250,6 +250,35 @@ static void test_dumps(struct location *loc)
 		      "no place files and no .gz without the options");
 		CHECK(slurp("plain.txt") != NULL, "the plain dump is there");
 	}
+	/* Every table's places together, for the report's top countries and networks. */
+	{
+		struct dump_place_row c[20], nw[20];
+		struct dump_places all;
+		struct dump_options with = opts;
+		size_t nc = 0, nn = 0;
+
+		CHECK_INT(dump_places_init(&all), 0, "places: init");
+		with.places = &all;
+		with.gzip = false;
+		CHECK_INT(dump_write_table(dir, "groper", &with, now, e, 6), 0, "places: one table");
+		CHECK_INT(dump_write_table(dir, "second", &with, now, e, 1), 0, "places: another");
+		CHECK_INT(dump_places_top(&all, loc, c, &nc, nw, &nn, 20), 0, "places: the top");
+		CHECK(nc == 3 && !strcmp(c[0].country, "--") && c[0].count == 3 &&
+			      !strcmp(c[1].country, "DE") && c[1].count == 3 &&
+			      !strcmp(c[2].country, "SE") && c[2].count == 1,
+		      "places: countries of both tables, by count, then code (%zu)", nc);
+		CHECK(nn == 3 && !strcmp(nw[0].network, "192.0.2.0/25") && nw[0].count == 3 &&
+			      !strcmp(nw[0].as, "AS64500 Example Net A") &&
+			      !strcmp(nw[0].country, "DE"),
+		      "places: the first network, its AS and country (%zu)", nn);
+		CHECK(nn == 3 && !strcmp(nw[1].network, "192.0.2.128/26") &&
+			      !strcmp(nw[1].as, "AS64502 Tab\tand\nnewline") &&
+			      !strcmp(nw[2].network, "2001:db8:1::/48") && nw[2].count == 1,
+		      "places: the others, the AS name as the database has it");
+		CHECK_INT(dump_places_top(&all, loc, c, &nc, nw, &nn, 1), 0, "places: a top of one");
+		CHECK(nc == 1 && nn == 1, "places: max bounds the rows");
+		dump_places_free(&all);
+	}
 	/* An empty table: headers only, no line of counts. */
 	CHECK_INT(dump_write_table(dir, "empty", &opts, now, NULL, 0), 0, "empty table");
 	CHECK_STR(slurp("empty_by_network.txt"),

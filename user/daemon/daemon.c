@@ -30,6 +30,7 @@
 #include "policy/policy.h"
 #include "spamd/spamd_child.h"
 #include "tables/dump.h"
+#include "tables/dump_location.h"
 #include "report/report.h"
 #include "tables/tablefile.h"
 
@@ -453,8 +454,11 @@ static int dump_report(struct daemon *d, struct report *rep, FILE *report)
 
 int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 {
+	/* The rows the report points at until it is written (one dump at a time). */
+	static struct dump_place_row top_countries[REPORT_PLACES_TOP], top_networks[REPORT_PLACES_TOP];
 	struct report rep;
-	const struct dump_options opts = {
+	struct dump_places places;
+	struct dump_options opts = {
 		.contact = d->cfg.contact,
 		.location = d->location,
 		.gzip = d->cfg.dump_gzip,
@@ -472,6 +476,9 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 	ret = report_init(&rep, now);
 	if (ret)
 		return ret;
+	/* The report's top countries and networks, from the same lookups as the dumps'. */
+	if (d->location && !dump_places_init(&places))
+		opts.places = &places;
 	tables_update_last_seen(&d->tables, now);
 	for (size_t i = 0; i < d->tables.ntables; i++) {
 		const struct table *tb = &d->tables.table[i];
@@ -486,14 +493,14 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 			continue;
 		n = tables_sorted_entries(&d->tables, (int)i, &list);
 		if (n < 0) {
-			report_free(&rep);
-			return (int)n;
+			ret = (int)n;
+			goto out;
 		}
 		entries = calloc(n ? (size_t)n : 1, sizeof(*entries));
 		if (!entries) {
 			free(list);
-			report_free(&rep);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto out;
 		}
 		/* Past REPORT_TABLES_MAX a table is dumped but not charted. */
 		rt = report_add_table(&rep, tb->name);
@@ -515,13 +522,23 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 			log_err("dump <%s> to %s: %s", tb->name, d->cfg.dump_dir, strerror(-ret));
 			if (report)
 				fprintf(report, "dump <%s>: %s\n", tb->name, strerror(-ret));
-			report_free(&rep);
-			return ret;
+			goto out;
 		}
 		ntables++;
 	}
+	if (opts.places) {
+		ret = dump_places_top(&places, d->location, top_countries, &rep.ncountries,
+				      top_networks, &rep.nnetworks, REPORT_PLACES_TOP);
+		rep.countries = top_countries;
+		rep.networks = top_networks;
+		rep.have_places = !ret;
+		if (ret)
+			log_err("report: the top places: %s", strerror(-ret));
+	}
 	report_ret = dump_report(d, &rep, report);
 	report_free(&rep);
+	if (opts.places)
+		dump_places_free(&places);
 	ret = watch_dump_attempts(d, d->cfg.dump_dir, d->cfg.dump_gzip, d->location);
 	if (ret) {
 		log_err("dump of the watchers' attempts to %s: %s", d->cfg.dump_dir,
@@ -535,6 +552,11 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 	if (report)
 		fprintf(report, "%zu tables dumped to %s.\n", ntables, d->cfg.dump_dir);
 	return report_ret;
+out:
+	report_free(&rep);
+	if (opts.places)
+		dump_places_free(&places);
+	return ret;
 }
 
 int daemon_load_config(struct daemon *d, char *err, size_t errlen)

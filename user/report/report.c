@@ -30,6 +30,7 @@
 #include "report/json.h"
 #include "report/report.h"
 #include "tables/dump.h"
+#include "tables/dump_location.h"
 
 #define REPORT_HOUR	 3600
 #define REPORT_DAY	 86400
@@ -237,6 +238,34 @@ static int series_any(const struct series *s)
 	return 0;
 }
 
+/* ,"countries":[...],"networks":[...] */
+static void write_places(const struct report *r, FILE *fp)
+{
+	fputs(",\"countries\":[", fp);
+	for (size_t i = 0; i < r->ncountries; i++) {
+		fputs(i ? ",{" : "{", fp);
+		json_write_key(fp, "country");
+		json_write_string(fp, r->countries[i].country);
+		fprintf(fp, ",\"count\":%llu}", (unsigned long long)r->countries[i].count);
+	}
+	fputs("],\"networks\":[", fp);
+	for (size_t i = 0; i < r->nnetworks; i++) {
+		const struct dump_place_row *n = &r->networks[i];
+
+		fputs(i ? ",{" : "{", fp);
+		json_write_key(fp, "network");
+		json_write_string(fp, n->network);
+		putc(',', fp);
+		json_write_key(fp, "as");
+		json_write_string(fp, n->as);
+		putc(',', fp);
+		json_write_key(fp, "country");
+		json_write_string(fp, n->country);
+		fprintf(fp, ",\"count\":%llu}", (unsigned long long)n->count);
+	}
+	putc(']', fp);
+}
+
 void report_write_json(const struct report *r, FILE *fp)
 {
 	char when[32];
@@ -281,6 +310,8 @@ void report_write_json(const struct report *r, FILE *fp)
 		putc(',', fp);
 		write_series(fp, "greylist_passes", &r->passes);
 	}
+	if (r->have_places)
+		write_places(r, fp);
 	fputs(",\"missing\":[", fp);
 	if (!r->have_traps)
 		fputs("\"traps\",\"greylist_passes\",", fp);

@@ -20,10 +20,13 @@
 #include "report/series.h"
 
 struct sqlite3;
+struct dump_place_row;
 
 #define REPORT_DAYS	      30
 #define REPORT_TABLES_MAX     64
 #define REPORT_TABLE_NAME_MAX 64
+/* Countries and networks the report lists at most (the page shows 20). */
+#define REPORT_PLACES_TOP     20
 
 /* The evidence sources (tables.c's list) the additions are counted by;
  * any other is counted as "other". */
@@ -57,6 +60,10 @@ struct report {
 	struct series traps;			 /* daily: greytrap evidence */
 	struct series passes;			 /* daily: WHITE entries by their pass time */
 	int have_traps, have_passes;		 /* the store has the greylist's tables */
+	/* With a location database: the top places of all tables (the caller's rows). */
+	const struct dump_place_row *countries, *networks;
+	size_t ncountries, nnetworks;
+	int have_places;
 };
 
 int report_init(struct report *r, int64_t now);

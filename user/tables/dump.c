@@ -225,7 +225,7 @@ int dump_write_table(const char *dir, const char *table, const struct dump_optio
 		err = write_one(dir, table, "_full.txt", opts->contact, now, entries, n, true);
 	if (!err && opts->location)
 		err = dump_write_location(dir, table, opts->contact, now, entries, n,
-					  opts->location);
+					  opts->location, opts->places);
 	if (!err)
 		err = gzip_one(dir, table, ".txt", opts->gzip);
 	if (!err)

@@ -18,11 +18,13 @@
 #define DUMP_FILE_MODE 0644
 
 struct location;
+struct dump_places;
 
 struct dump_options {
 	const char *contact;		/* NULL: no contact line */
 	struct location *location;	/* NULL: no _cc, _by_country, _by_network files */
 	bool gzip;			/* a .gz copy of every file (`set dump-gzip`) */
+	struct dump_places *places;	/* with location: every table's places added here */
 };
 
 struct dump_entry {

@@ -37,9 +37,8 @@
 const char *const dump_location_suffixes[3] = { "_cc.txt", "_by_country.txt",
 						"_by_network.txt" };
 
-/* Country codes are two of [0-9A-Z], or "--": 37 * 37 counters. */
-#define CODE_SYMBOLS 37
-#define COUNTRY_SLOTS (CODE_SYMBOLS * CODE_SYMBOLS)
+#define CODE_SYMBOLS DUMP_CODE_SYMBOLS
+#define COUNTRY_SLOTS DUMP_COUNTRY_SLOTS
 
 struct network_count {
 	uint64_t count;
@@ -169,7 +168,28 @@ static void put_name(FILE *fp, const char *name)
 }
 
 /* Place one entry, count it, and write its _cc.txt line. */
-static int tally_entry(struct place_tally *t, FILE *cc, const struct addr_prefix *p)
+/* One placed entry more in all's network (a new one only while there is room). */
+static int places_add(struct dump_places *all, const struct location_place *place)
+{
+	struct network_count *nc = addrmap_get(&all->networks, &place->network);
+	int created;
+
+	all->countries[country_slot(place->country)]++;
+	if (!nc && all->networks.count >= DUMP_PLACES_NETWORKS)
+		return 0;
+	if (!nc) {
+		nc = addrmap_put(&all->networks, &place->network, &created);
+		if (!nc)
+			return -ENOMEM;
+		nc->asn = place->asn;
+		memcpy(nc->country, place->country, sizeof(nc->country));
+	}
+	nc->count++;
+	return 0;
+}
+
+static int tally_entry(struct place_tally *t, FILE *cc, const struct addr_prefix *p,
+		       struct dump_places *all)
 {
 	struct location_place place;
 	struct network_count *nc;
@@ -181,6 +201,8 @@ static int tally_entry(struct place_tally *t, FILE *cc, const struct addr_prefix
 	if (location_lookup(t->loc, p, &place)) {
 		t->unplaced++;
 		t->countries[country_slot(LOCATION_NONE)]++;
+		if (all)
+			all->countries[country_slot(LOCATION_NONE)]++;
 		fprintf(cc, "%s\t--\t--\t--\n", text);
 		return 0;
 	}
@@ -193,6 +215,11 @@ static int tally_entry(struct place_tally *t, FILE *cc, const struct addr_prefix
 	}
 	nc->count++;
 	t->countries[country_slot(place.country)]++;
+	if (all) {
+		ret = places_add(all, &place);
+		if (ret)
+			return ret;
+	}
 	ret = as_name_of(t, place.asn, &name);
 	if (ret)
 		return ret;
@@ -294,7 +321,8 @@ static int write_by_network(FILE *fp, struct place_tally *t)
 }
 
 int dump_write_location(const char *dir, const char *table, const char *contact, int64_t now,
-			const struct dump_entry *entries, size_t n, struct location *loc)
+			const struct dump_entry *entries, size_t n, struct location *loc,
+			struct dump_places *all)
 {
 	struct atomic_file af[3];
 	struct place_tally *t;
@@ -321,7 +349,7 @@ int dump_write_location(const char *dir, const char *table, const char *contact,
 	if (!ret) {
 		fputs("# columns: address country asn as_name\n", af[0].fp);
 		for (size_t i = 0; i < n && !ret; i++)
-			ret = tally_entry(t, af[0].fp, &entries[i].prefix);
+			ret = tally_entry(t, af[0].fp, &entries[i].prefix, all);
 	}
 	if (!ret) {
 		write_by_country(af[1].fp, t, n);
@@ -340,6 +368,69 @@ int dump_write_location(const char *dir, const char *table, const char *contact,
 	addrmap_free(&t->networks);
 	as_names_free(&t->names);
 	free(t);
+	return ret;
+}
+
+int dump_places_init(struct dump_places *p)
+{
+	memset(p, 0, sizeof(*p));
+	return addrmap_init(&p->networks, sizeof(struct network_count));
+}
+
+void dump_places_free(struct dump_places *p)
+{
+	addrmap_free(&p->networks);
+}
+
+int dump_places_top(const struct dump_places *p, struct location *loc,
+		    struct dump_place_row *countries, size_t *ncountries,
+		    struct dump_place_row *networks, size_t *nnetworks, size_t max)
+{
+	struct country_row crows[COUNTRY_SLOTS];
+	struct network_row *nrows;
+	struct place_tally names = { .loc = loc };
+	const struct addr_prefix *key;
+	size_t nc = 0, nn = 0;
+	void *value;
+	int ret = 0;
+
+	*ncountries = *nnetworks = 0;
+	for (int s = 0; s < COUNTRY_SLOTS; s++)
+		if (p->countries[s])
+			crows[nc++] = (struct country_row){ p->countries[s], s };
+	qsort(crows, nc, sizeof(crows[0]), compare_countries);
+	for (size_t i = 0; i < nc && i < max; i++) {
+		struct dump_place_row *r = &countries[(*ncountries)++];
+
+		memset(r, 0, sizeof(*r));
+		r->country[0] = symbol_char(crows[i].slot / CODE_SYMBOLS);
+		r->country[1] = symbol_char(crows[i].slot % CODE_SYMBOLS);
+		r->count = crows[i].count;
+	}
+	nrows = calloc(p->networks.count ? p->networks.count : 1, sizeof(*nrows));
+	if (!nrows)
+		return -ENOMEM;
+	for (size_t pos = 0; addrmap_next(&p->networks, &pos, &key, &value);)
+		nrows[nn++] = (struct network_row){ key, value };
+	qsort(nrows, nn, sizeof(nrows[0]), compare_networks);
+	for (size_t i = 0; i < nn && i < max && !ret; i++) {
+		struct dump_place_row *r = &networks[(*nnetworks)++];
+		const char *name = NULL;
+
+		memset(r, 0, sizeof(*r));
+		memcpy(r->country, nrows[i].nc->country, sizeof(r->country));
+		addr_format(nrows[i].network, r->network, sizeof(r->network));
+		r->count = nrows[i].nc->count;
+		ret = as_name_of(&names, nrows[i].nc->asn, &name);
+		if (!nrows[i].nc->asn)
+			snprintf(r->as, sizeof(r->as), "%s", LOCATION_NONE);
+		else if (name)
+			snprintf(r->as, sizeof(r->as), "AS%" PRIu32 " %s", nrows[i].nc->asn, name);
+		else
+			snprintf(r->as, sizeof(r->as), "AS%" PRIu32, nrows[i].nc->asn);
+	}
+	as_names_free(&names.names);
+	free(nrows);
 	return ret;
 }
 
