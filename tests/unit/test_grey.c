@@ -125,6 +125,7 @@ static void test_passtime(void)
 	CHECK_STR(dump(), want, "seen: bcount 2, pass unchanged");
 	CHECK_INT(scan(T0 + pt, &sets), 0, "scan");
 	CHECK_INT(sets.nwhite, 0, "nothing whitelisted before passing");
+	CHECK_INT(sets.ngrey, 1, "the scan counts the one GREY tuple");
 	grey_sets_free(&sets);
 
 	CHECK_INT(update(T0 + pt + 1, "198.51.100.7", "<bob@our.domain>"), GREY_PASSED,
@@ -147,6 +148,7 @@ static void test_passtime(void)
 		CHECK_STR(text, "198.51.100.7", "white set holds the source");
 	}
 	CHECK_INT(sets.ntrapped, 0, "trapped set empty");
+	CHECK_INT(sets.ngrey, 0, "the WHITE source's tuples are gone from the count");
 	grey_sets_free(&sets);
 	snprintf(want, sizeof(want), "WHITE|198.51.100.7|||%lld|%lld|%lld|3|0\n", T0, T0 + pt + 1,
 		 T0 + pt + 2 + we);

@@ -333,7 +333,7 @@ static void test_render(void)
 	/* A tarpit child that said (CONNS) it holds 5, 2 of them black, and held 9 at most. */
 	{
 		struct spamd s = { .child_fd = 3, .tarpit_held = 5, .tarpit_black = 2,
-				   .tarpit_peak = 9 };
+				   .tarpit_peak = 9, .scan_grey = 7 };
 
 		d.spamd = &s;
 		expo_init(&e, PRIVSEP_METRICS_MAX);
@@ -344,6 +344,7 @@ static void test_render(void)
 			      strstr(text, "\ngreywall_tarpit_connections{state=\"grey\"} 3\n"),
 		      "the tarpit's connections by state");
 		CHECK(strstr(text, "\ngreywall_tarpit_connections_peak 9\n"), "and the most it held");
+		CHECK(strstr(text, "\ngreywall_greylist_tuples 7\n"), "the GREY tuples of the last scan");
 		expo_free(&e);
 		d.spamd = NULL;
 	}

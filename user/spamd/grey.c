@@ -100,6 +100,7 @@ enum grey_stmt {
 	STMT_SOURCES_DELETE,
 	STMT_CALLBACK_ADD,
 	STMT_CALLBACKS_ALL,
+	STMT_TUPLES_COUNT,
 	STMT_MAX,
 };
 
@@ -115,6 +116,7 @@ static const char *const stmt_sql[STMT_MAX] = {
 			  " mfrom, rcpt, bcount, pcount) VALUES(?1, ?2, ?3, ?4, ?4, ?6, ?7, ?8,"
 			  " 1, 0)",
     /* A source's tuples are one range of the primary key; ?4 caps the rows read. */
+    [STMT_TUPLES_COUNT] = "SELECT count(*) FROM grey_tuples",
     [STMT_TUPLES_LIVE] = "SELECT count(*) FROM (SELECT 1 FROM grey_tuples"
 			 " WHERE family = ?1 AND addr = ?2 AND expire > ?3 LIMIT ?4)",
     /* ?3: the new pass time, or NULL to keep it. */
@@ -923,6 +925,12 @@ int grey_scan(struct grey *g, int64_t now, const struct grey_params *p,
 		err = sql_rows(g->stmt[STMT_ADDRS_ALL], addr_row, &w);
 	if (!err)
 		err = unwhite_all(g, &sets.unwhite, &out->unwhitened);
+	if (!err) {
+		int64_t grey = 0;
+
+		err = sql_row_int64(g->stmt[STMT_TUPLES_COUNT], &grey);
+		out->ngrey = (size_t)grey;
+	}
 	err = store_end_own(g->st, own, err);
 	free(passed.items);
 	free(sets.unwhite.items);

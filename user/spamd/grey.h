@@ -113,6 +113,7 @@ struct grey_sets {
 	size_t nwhite;
 	struct addr_prefix *trapped;
 	size_t ntrapped;
+	size_t ngrey;	    /* GREY tuples left after the scan */
 	size_t expired;	    /* entries the scan deleted */
 	size_t whitelisted; /* tuples the scan whitelisted */
 	size_t unwhitened;  /* WHITE entries deleted for holding a black source */

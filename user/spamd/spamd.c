@@ -708,6 +708,7 @@ int spamd_scan(struct daemon *d, int64_t now)
 			 sets.whitelisted, sets.expired);
 	s->scan_white = sets.nwhite;
 	s->scan_trapped = sets.ntrapped;
+	s->scan_grey = sets.ngrey;
 	s->scan_whitelisted += sets.whitelisted;
 	s->scan_expired += sets.expired;
 	grey_sets_free(&sets);
@@ -768,6 +769,9 @@ void spamd_metrics(struct daemon *d, struct expo *e)
 		    "WHITE and TRAPPED sources of the greylist, as the last scan found them.");
 	expo_sample2(e, "state", "white", NULL, NULL, s->scan_white);
 	expo_sample2(e, "state", "trapped", NULL, NULL, s->scan_trapped);
+	expo_family(e, "greywall_greylist_tuples", EXPO_GAUGE,
+		    "GREY tuples (source, helo, from, to) waiting to be retried, as the last scan left them.");
+	expo_sample(e, NULL, 0, s->scan_grey);
 	expo_family(e, "greywall_greylist_whitelisted_total", EXPO_COUNTER,
 		    "Greylisted tuples the scans whitelisted (retried after passtime).");
 	expo_sample(e, NULL, 0, s->scan_whitelisted);

@@ -41,7 +41,7 @@ struct spamd {
 	int64_t next_scan;
 	uint64_t scans;			/* greylist scans run: `status` says, tests wait for it */
 	/* What the last scan found, and what the scans did (the metrics). */
-	size_t scan_white, scan_trapped;
+	size_t scan_white, scan_trapped, scan_grey;
 	uint64_t scan_whitelisted, scan_expired;
 	/* The tarpit child (spamd_child.c). */
 	int listeners[8];
