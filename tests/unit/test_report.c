@@ -331,6 +331,31 @@ static void test_report_store(void)
 			      "report.json has both series; only the tarpit is missing");
 			free(json);
 		}
+		/* The tarpit's hourly peaks: the most per hour, outside the window dropped. */
+		report_tarpit_hour(&r, (now / 3600) * 3600, 3);
+		report_tarpit_hour(&r, (now / 3600) * 3600, 7);
+		report_tarpit_hour(&r, (now / 3600) * 3600, 5);
+		report_tarpit_hour(&r, (now / 3600 - 2) * 3600, 2);
+		report_tarpit_hour(&r, (now / 3600 - 30 * 24) * 3600, 99);
+		CHECK(r.have_tarpit && r.tarpit.n == 720 && r.tarpit.v[719] == 7 &&
+			      r.tarpit.v[717] == 2 && r.tarpit.v[718] == 0,
+		      "tarpit: the most in each hour, the last bucket this hour's");
+		{
+			char *json = NULL;
+			size_t jlen = 0;
+			FILE *fp = open_memstream(&json, &jlen);
+			int64_t sum = 0;
+
+			for (size_t i = 0; i < r.tarpit.n; i++)
+				sum += r.tarpit.v[i];
+			CHECK_INT(sum, 9, "tarpit: an hour outside the 30 days is dropped");
+			report_write_json(&r, fp);
+			fclose(fp);
+			CHECK(json && strstr(json, "\"tarpit\":{\"start\":") &&
+				  strstr(json, "\"missing\":[]"),
+			      "report.json has the tarpit's series; nothing is missing");
+			free(json);
+		}
 		report_free(&r);
 		grey_close(g);
 	}

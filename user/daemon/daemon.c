@@ -535,6 +535,11 @@ int daemon_dump(struct daemon *d, int64_t now, FILE *report)
 		if (ret)
 			log_err("report: the top places: %s", strerror(-ret));
 	}
+	/* The tarpit's hourly peaks, kept in memory since greywalld started. */
+	for (size_t h = 0; d->spamd && h < SPAMD_TARPIT_HOURS; h++)
+		if (d->spamd->tarpit_hour_of[h])
+			report_tarpit_hour(&rep, d->spamd->tarpit_hour_of[h] * 3600,
+					   d->spamd->tarpit_hour_peak[h]);
 	report_ret = dump_report(d, &rep, report);
 	report_free(&rep);
 	if (opts.places)

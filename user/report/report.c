@@ -79,6 +79,19 @@ void report_free(struct report *r)
 		series_free(&r->additions[i]);
 	series_free(&r->traps);
 	series_free(&r->passes);
+	series_free(&r->tarpit);
+}
+
+void report_tarpit_hour(struct report *r, int64_t hour_start, uint32_t held)
+{
+	long b;
+
+	if (!r->tarpit.v && series_init(&r->tarpit, r->now, REPORT_HOUR, REPORT_DAYS * 24))
+		return;
+	r->have_tarpit = 1;
+	b = series_bucket(&r->tarpit, hour_start);
+	if (b >= 0 && r->tarpit.v[b] < (int64_t)held)
+		r->tarpit.v[b] = held;
 }
 
 int report_add_table(struct report *r, const char *name)
@@ -312,11 +325,16 @@ void report_write_json(const struct report *r, FILE *fp)
 	}
 	if (r->have_places)
 		write_places(r, fp);
+	if (r->have_tarpit) {
+		putc(',', fp);
+		write_series(fp, "tarpit", &r->tarpit);
+	}
 	fputs(",\"missing\":[", fp);
 	if (!r->have_traps)
-		fputs("\"traps\",\"greylist_passes\",", fp);
-	/* The tarpit's connections are counted now (metrics), never kept over time. */
-	fputs("\"tarpit_connections\"]}\n", fp);
+		fputs("\"traps\",\"greylist_passes\"", fp);
+	if (!r->have_tarpit)
+		fputs(r->have_traps ? "\"tarpit_connections\"" : ",\"tarpit_connections\"", fp);
+	fputs("]}\n", fp);
 }
 
 static int write_file(const char *dir, const char *name, const char *head, size_t head_len,

@@ -60,6 +60,8 @@ struct report {
 	struct series traps;			 /* daily: greytrap evidence */
 	struct series passes;			 /* daily: WHITE entries by their pass time */
 	int have_traps, have_passes;		 /* the store has the greylist's tables */
+	struct series tarpit;			 /* hourly: the most connections held */
+	int have_tarpit;			 /* report_tarpit_hour() was called */
 	/* With a location database: the top places of all tables (the caller's rows). */
 	const struct dump_place_row *countries, *networks;
 	size_t ncountries, nnetworks;
@@ -79,6 +81,8 @@ void report_entry(struct report *r, int t, int64_t added, const char *source);
  * (greytrap evidence), greylist passes (WHITE entries). Returns 0 or -errno.
  */
 int report_read_store(struct report *r, struct sqlite3 *db);
+/* The most connections the tarpit held in the hour starting at hour_start. */
+void report_tarpit_hour(struct report *r, int64_t hour_start, uint32_t held);
 /* Once every entry and the store are in: the hourly counts from their spans. */
 void report_finish(struct report *r);
 /* The data as JSON (report.json's text) to fp. */

@@ -734,12 +734,30 @@ static void whitelist_outbound(struct daemon *d, int64_t now)
 	}
 }
 
+/* Once a second: what the tarpit holds now counts toward this hour's most. */
+static void note_tarpit_hour(struct spamd *s, int64_t now)
+{
+	int64_t hour = now / 3600;
+	size_t slot;
+
+	if (hour <= 0 || (s->child_fd < 0 && !s->tarpit_held))
+		return;
+	slot = (size_t)(hour % SPAMD_TARPIT_HOURS);
+	if (s->tarpit_hour_of[slot] != hour) {
+		s->tarpit_hour_of[slot] = hour;
+		s->tarpit_hour_peak[slot] = 0;
+	}
+	if (s->tarpit_hour_peak[slot] < s->tarpit_held)
+		s->tarpit_hour_peak[slot] = s->tarpit_held;
+}
+
 void spamd_periodic(struct daemon *d, int64_t now)
 {
 	struct spamd *s = d->spamd;
 
 	if (!s)
 		return;
+	note_tarpit_hour(s, now);
 	if (s->traps_unsaved.count && now >= s->store_retry_at)
 		traps_retry(d, now);
 	if (now >= s->next_scan) {

@@ -27,6 +27,9 @@ struct daemon;
 /* Longest list message sent to the tarpit for one connection. */
 #define SPAMD_MESSAGE_MAX 4096
 
+/* Hours of the tarpit's held connections kept (the report's 30 days). */
+#define SPAMD_TARPIT_HOURS (30 * 24)
+
 struct spamd {
 	struct grey *grey;
 	struct grey_params params;
@@ -54,6 +57,9 @@ struct spamd {
 	/* What the child's last CONNS said; 0 0 while no child runs. */
 	uint32_t tarpit_held, tarpit_black;
 	uint32_t tarpit_peak;		/* the most held at once since greywalld started */
+	/* The most held in each of the last SPAMD_TARPIT_HOURS hours (since start): hour h in slot h % N. */
+	uint32_t tarpit_hour_peak[SPAMD_TARPIT_HOURS];
+	int64_t tarpit_hour_of[SPAMD_TARPIT_HOURS]; /* the hour (unix time / 3600) a slot holds; 0: none */
 	/* RCPTs read from the child, not stored yet (spamd_child.c). */
 	struct rcpt_queue rcpts;
 	uint64_t rcpts_dropped;		/* since the last scan: the queue was full */
