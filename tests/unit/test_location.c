@@ -412,6 +412,30 @@ static void test_refusals(const char *good)
 	poke_be32(path, tree + offsetof(struct loc_database_network_node_v1, one), 0x7fffffff);
 	CHECK_INT(location_open(path, &loc, why, sizeof(why)), -EBADMSG,
 		  "a tree node out of range: refused (%s)", why);
+	/*
+	 * A tree that is no tree: a node its own child (a cycle), and a node
+	 * reached twice (the root's two children the same). libloc's lookup
+	 * sets one bit a level of a 128-bit address on its stack: a fuzzed
+	 * file with a cycle smashed it.
+	 */
+	for (int shape = 0; shape < 2; shape++) {
+		long one = offsetof(struct loc_database_network_node_v1, one);
+		long zero = offsetof(struct loc_database_network_node_v1, zero);
+		long size = sizeof(struct loc_database_network_node_v1);
+		uint32_t child;
+
+		copy_prefix(good, path, -1);
+		child = peek_be32(path, tree + zero) ? peek_be32(path, tree + zero)
+						      : peek_be32(path, tree + one);
+		if (shape == 0) {
+			poke_be32(path, tree + (long)child * size + one, child);
+		} else {
+			poke_be32(path, tree + zero, child);
+			poke_be32(path, tree + one, child);
+		}
+		CHECK_INT(location_open(path, &loc, why, sizeof(why)), -EBADMSG, "%s: refused (%s)",
+			  shape ? "a node reached twice" : "a node its own child", why);
+	}
 	/* A tree that starts off its 4-byte alignment (libloc would read it in place). */
 	copy_prefix(good, path, -1);
 	poke_be32(path, header + offsetof(struct loc_database_header_v1, network_tree_offset),

@@ -66,8 +66,54 @@ static bool section_fits(uint32_t offset_be, uint32_t length_be, size_t record, 
 }
 
 /*
- * Every child and network index of the tree inside its section: what a
- * lookup follows. The tree is mapped here read-only, walked once, unmapped.
+ * libloc's lookup descends from the root, one address bit per level,
+ * setting that bit of a 128-bit address on its stack at every level: a
+ * cycle, or a path longer than 128 bits, writes past it (a crafted file
+ * smashed the stack). So the tree must be one: from the root every node
+ * is reached once (child index 0 is "none"), at most 128 levels down.
+ * An explicit stack: depth first, at most two entries per level.
+ */
+#define TREE_MAX_DEPTH 128
+
+static int check_tree_shape(const struct loc_database_network_node_v1 *node, uint64_t nodes)
+{
+	struct {
+		uint32_t index;
+		uint32_t depth;
+	} stack[2 * (TREE_MAX_DEPTH + 1)];
+	unsigned char *seen = calloc((size_t)(nodes / 8 + 1), 1);
+	size_t top = 0;
+	int ret = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	seen[0] = 1;
+	stack[top++].index = 0;
+	stack[0].depth = 0;
+	while (top && !ret) {
+		uint32_t at = stack[--top].index, depth = stack[top].depth;
+		uint32_t child[2] = { be32toh(node[at].zero), be32toh(node[at].one) };
+
+		for (int c = 0; c < 2 && !ret; c++) {
+			if (!child[c])
+				continue;
+			if (depth >= TREE_MAX_DEPTH || (seen[child[c] / 8] & (1u << (child[c] % 8)))) {
+				ret = -EBADMSG;
+				break;
+			}
+			seen[child[c] / 8] |= (unsigned char)(1u << (child[c] % 8));
+			stack[top].index = child[c];
+			stack[top++].depth = depth + 1;
+		}
+	}
+	free(seen);
+	return ret;
+}
+
+/*
+ * Every child and network index of the tree inside its section, and the
+ * tree a tree (check_tree_shape()): what a lookup follows. The tree is
+ * mapped here read-only, walked, unmapped.
  */
 static int check_tree(int fd, const struct loc_database_header_v1 *h)
 {
@@ -94,6 +140,8 @@ static int check_tree(int fd, const struct loc_database_header_v1 *h)
 		if (zero >= nodes || one >= nodes || (network != 0xffffffff && network >= networks))
 			ret = -EBADMSG;
 	}
+	if (!ret)
+		ret = check_tree_shape(node, nodes);
 	munmap(map, length + (offset - start));
 	return ret;
 }
@@ -158,7 +206,7 @@ static int check_file(int fd, char *why, size_t whylen)
 		return -EBADMSG;
 	}
 	if (check_tree(fd, &h) || check_pool(fd, &h)) {
-		say(why, whylen, "corrupt: its network tree or string pool points outside the file");
+		say(why, whylen, "corrupt: its network tree (indices, a cycle, deeper than 128) or string pool");
 		return -EBADMSG;
 	}
 	return 0;
