@@ -119,7 +119,9 @@ for i in range(20):
     socks.append(s)
 time.sleep(15)' &
 stall=$!
-sleep 1
+# The 20 are connected (and hold their slots) before the scrape.
+stalling() { [ "$(gw ss -Htn state established "( sport = :9108 )" | wc -l)" -ge 20 ]; }
+check "the 20 stalling connections are up" wait_for 5 stalling
 check "a scrape is served while 20 connections stall" scrape -o /dev/null
 closed=$(gw python3 -c '
 import socket, time
