@@ -42,9 +42,18 @@ size_t escape_vis(char *out, size_t outlen, const char *in, const char *extra)
 	size_t total = 0, written = 0;
 
 	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
 		char seq[4];
-		size_t n = escape_byte((unsigned char)*in, extra, seq);
+		size_t n;
 
+		/* Most bytes stand for themselves: copied one by one, no escape built. */
+		if (c >= 0x20 && c < 0x7f && c != '\\' && !extra) {
+			if (written == total && total + 1 < outlen)
+				out[written++] = (char)c;
+			total++;
+			continue;
+		}
+		n = escape_byte(c, extra, seq);
 		/* Whole escapes only, so a cut line never ends in half of one. */
 		if (written == total && total + n < outlen) {
 			memcpy(out + written, seq, n);

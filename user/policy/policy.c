@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +81,24 @@ fail:
 	return ret;
 }
 
+/* How long the kernel holds a connection that has sent nothing (TCP_DEFER_ACCEPT). */
+#define POLICY_DEFER_ACCEPT_S 10
+
 static int listen_inet(const struct config_policy_listen *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = addr_to_sockaddr(&l->addr, l->port, &ss);
 
-	return tarpit_listen((struct sockaddr *)&ss, len, false);
+	int fd = tarpit_listen((struct sockaddr *)&ss, len, false), secs = POLICY_DEFER_ACCEPT_S;
+
+	/*
+	 * Postfix writes its request as it connects: a connection is handed
+	 * over with its request, and one that says nothing costs no
+	 * descriptor while the kernel waits.
+	 */
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+	return fd;
 }
 
 static void listen_name(const struct config_policy_listen *l, char *buf, size_t len)

@@ -542,7 +542,15 @@ static void conn_accept(struct server *t, int fd)
 	c->due = t->now + POLICY_IDLE_TIMEOUT;
 	t->clients++;
 	ev.data.u64 = TAG_CONN + slot_of(t, c) + ((uint64_t)c->gen << 32);
-	/* Input already there is reported by the registration itself. */
+	/*
+	 * The request is usually here already (a TCP listener accepts only
+	 * once data came, TCP_DEFER_ACCEPT): served now, not a round of the
+	 * loop later. What comes after this read is reported by the
+	 * registration itself.
+	 */
+	conn_serve(t, c);
+	if (!(c->flags & CONN_LIVE))
+		return;
 	if (epoll_ctl(t->loop.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		log_warn("policy: cannot watch a connection: %s", strerror(errno));
 		conn_close(t, c);
