@@ -260,6 +260,10 @@ dispatch_cost() {
 		echo "dispatcher: none on $IFR, greywall attached directly ($(echo "$status" |
 			awk -v i="$IFR" '$1 == i { print $2, $3, $4 }'); greywalld.log: $(grep -m1 -o \
 			"failed to load object '[^']*xdp-dispatcher.o'" "$RUN/greywalld.log" || echo "no libxdp error"))"
+		# The dispatcher runs its programs as freplace extensions, which need
+		# the kernel's BPF trampolines (ftrace).
+		echo "dispatcher: bpftool feature probe: $(bpftool feature probe kernel 2>/dev/null |
+			grep -m1 'program_type ext' || echo 'no answer on program_type ext')"
 		echo "RESULT wire=dispatch_host status=no_dispatcher"
 		return 0
 	fi
