@@ -438,7 +438,7 @@ static void index_host4(struct mapindex *index, uint32_t a)
 
 /* An IPv4 network (net in host order) or an IPv6 one (bytes6), all in <t0>. */
 static void index_net(struct mapindex *index, int family, uint32_t net, const uint8_t *bytes6,
-		      unsigned int plen)
+		      unsigned int plen, uint32_t counter)
 {
 	struct addr_prefix p = { .family = (uint8_t)family, .plen = (uint8_t)plen };
 	int err;
@@ -450,7 +450,7 @@ static void index_net(struct mapindex *index, int family, uint32_t net, const ui
 	} else {
 		memcpy(p.bytes, bytes6, 16);
 	}
-	err = mapindex_net(index, &p, T0);
+	err = mapindex_net(index, &p, T0, counter);
 	if (err)
 		die("mapindex_net", -err);
 }
@@ -602,7 +602,8 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 	struct mapindex_maps imaps = { bpf_map__fd(skel->maps.gw_index4),
 				       bpf_map__fd(skel->maps.gw_classes),
 				       bpf_map__fd(skel->maps.gw_index6),
-				       bpf_map__fd(skel->maps.gw_config) };
+				       bpf_map__fd(skel->maps.gw_config),
+				       bpf_map__fd(skel->maps.gw_nets4) };
 	struct counter_slots slots;
 	struct mapindex index;
 	struct timespec t0;
@@ -656,9 +657,11 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rng_state = 0x9e3779b97f4a7c15ULL;
 	if (nnets) {
-		if (gw_put_net4(pfd, v4(V4_LISTED_NET), 24, T0, gw_slot(&slots)))
+		uint32_t slot = gw_slot(&slots);
+
+		if (gw_put_net4(pfd, v4(V4_LISTED_NET), 24, T0, slot))
 			die("gw_prefix4: put the listed network", errno);
-		index_net(&index, AF_INET, v4(V4_LISTED_NET), NULL, 24);
+		index_net(&index, AF_INET, v4(V4_LISTED_NET), NULL, 24, slot);
 		nets++;
 	}
 	while (nets < nnets) {
@@ -677,7 +680,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 		}
 		if (err)
 			die("gw_prefix4: put", err);
-		index_net(&index, AF_INET, net, NULL, plen);
+		index_net(&index, AF_INET, net, NULL, plen, slot);
 		nets++;
 	}
 	/* IPv6: /29../48 in 2000::/3, outside 2001:db8::/32. */
@@ -702,7 +705,7 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 			}
 			die("gw_prefix6: put", errno);
 		}
-		index_net(&index, AF_INET6, 0, key.bytes, key.prefixlen);
+		index_net(&index, AF_INET6, 0, key.bytes, key.prefixlen, e.counter);
 		nets6++;
 	}
 	if (nnets > 1000)
@@ -815,6 +818,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 		{ NULL, tables->maps.gw_prefix6 }, { NULL, tables->maps.gw_index4 },
 		{ NULL, tables->maps.gw_classes }, { NULL, tables->maps.gw_index6 },
 		{ NULL, tables->maps.gw_counters }, { NULL, tables->maps.gw_counters_spill },
+		{ NULL, tables->maps.gw_nets4 },
 	};
 	struct gw_xdp *skel = gw_xdp__open();
 	uint32_t key = GW_CFG_FLAGS;
@@ -830,6 +834,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 	shared[5][0] = skel->maps.gw_index6;
 	shared[6][0] = skel->maps.gw_counters;
 	shared[7][0] = skel->maps.gw_counters_spill;
+	shared[8][0] = skel->maps.gw_nets4;
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
 		if (bpf_map__reuse_fd(shared[i][0], bpf_map__fd(shared[i][1])))
 			die("bpf_map__reuse_fd", errno);

@@ -51,6 +51,34 @@ static __always_inline void gw_lookup_trie(const struct gw_addr *addr, __u8 fami
 }
 
 /*
+ * The covering /plen network's entry from gw_nets4 (plen <= 24, as the
+ * index byte says), or from the trie should gw_nets4 not have it: an entry
+ * the index names is written there first and deleted last, so a miss is
+ * only ever a race with userspace, which the trie answers correctly.
+ */
+static __always_inline void gw_lookup_net4(const struct gw_addr *addr, __u32 plen,
+					   struct gw_member *out)
+{
+	struct gw_lpm4_key k4 = { .prefixlen = plen };
+	__u32 host = (__u32)addr->bytes[12] << 24 | (__u32)addr->bytes[13] << 16 |
+		     (__u32)addr->bytes[14] << 8;
+	struct gw_entry *e;
+
+	host &= (__u32)(0xffffffffULL << (32 - plen));
+	k4.bytes[0] = host >> 24;
+	k4.bytes[1] = host >> 16;
+	k4.bytes[2] = host >> 8;
+	e = bpf_map_lookup_elem(&GW_MAP_NETS4, &k4);
+	if (!e) {
+		gw_lookup_trie(addr, 4, out);
+		return;
+	}
+	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->tables = e->tables;
+	out->entry = e;
+}
+
+/*
  * Networks the index names by their tables alone need no trie walk, unless
  * the packet must be counted on the network's own entry.
  */
@@ -97,6 +125,10 @@ static __always_inline void gw_lookup(const struct gw_addr *addr, __u8 family, _
 			return;
 		if (class == GW_CLASS_TRIE) {
 			gw_lookup_trie(addr, family, out);
+			return;
+		}
+		if (class >= GW_CLASS_NET) {
+			gw_lookup_net4(addr, class - GW_CLASS_NET, out);
 			return;
 		}
 		tables = bpf_map_lookup_elem(&GW_MAP_CLASSES, &class);

@@ -23,6 +23,7 @@
 #define GW_MAP_INDEX4 gw_index4		/* __u32 IPv4 /16 -> struct gw_index4_page */
 #define GW_MAP_INDEX6 gw_index6		/* __u32 IPv6 /32 -> struct gw_index6_entry */
 #define GW_MAP_CLASSES gw_classes	/* __u32 class -> __u64 tables */
+#define GW_MAP_NETS4 gw_nets4		/* struct gw_lpm4_key (exact) -> struct gw_entry */
 #define GW_MAP_RULE_INDEX gw_rule_index	/* generation * GW_RIX_MAX + enum gw_rule_index_key
 					   -> struct gw_ruleset */
 #define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
@@ -108,9 +109,12 @@ struct gw_lpm6_key {
  * a page, one page per /16. The byte says whether host entries exist in that /24
  * (GW_SLOT_HOSTS: look in the host map) and what the networks of /24 or
  * shorter that cover it are: GW_CLASS_NONE (none), a class number whose
- * table set is in gw_classes, or GW_CLASS_TRIE (networks longer than /24
- * lie inside, or the classes ran out: ask the trie). A source whose byte is
- * 0 is in no table, without any hash or trie lookup.
+ * table set is in gw_classes, GW_CLASS_NET + L (the longest of them is an
+ * /L with a counter slot: its entry is in gw_nets4, an exact-match hash,
+ * keyed as the trie keys it), or GW_CLASS_TRIE (networks longer than /24
+ * lie inside, or the classes ran out, or gw_nets4 was full: ask the trie).
+ * A source whose byte is 0 is in no table, without any hash or trie lookup.
+ * gw_nets4 holds one entry per such network, never one per /24 it covers.
  */
 struct gw_index4_page {
 	__u8 slot[256];
@@ -120,7 +124,10 @@ struct gw_index4_page {
 #define GW_SLOT_CLASS 0x7f
 #define GW_CLASS_NONE 0
 #define GW_CLASS_TRIE 0x7f
-#define GW_CLASSES 128			/* gw_classes entries; 1..126 name table sets */
+#define GW_CLASS_NET 0x66		/* 0x66 + L, L = 0..24: an /L network in gw_nets4 */
+#define GW_CLASS_NET_MAX_PLEN 24
+#define GW_CLASSES 128			/* gw_classes entries; 1..0x65 name table sets */
+#define GW_NETS4_MAX GW_PREFIX_MAX_DEFAULT
 
 /*
  * IPv6: a hash keyed by the /32 (first four bytes, network order). No entry:
@@ -656,6 +663,8 @@ _Static_assert(sizeof(struct gw_src_halfopen) == 8, "gw_src_halfopen is a map va
 _Static_assert(sizeof(struct gw_src_track) == 24, "gw_src_track is a map value ABI");
 _Static_assert(sizeof(struct gw_event) == 40, "gw_event is a ringbuf record ABI");
 _Static_assert(sizeof(struct gw_index4_page) == 256, "gw_index4_page is a map value ABI");
+_Static_assert(GW_CLASS_NET + GW_CLASS_NET_MAX_PLEN + 1 == GW_CLASS_TRIE,
+	       "the network classes end where GW_CLASS_TRIE begins");
 _Static_assert(sizeof(struct gw_index6_entry) == 16, "gw_index6_entry is a map value ABI");
 _Static_assert(sizeof(struct gw_ruleset) == 32, "gw_ruleset is a map value ABI");
 

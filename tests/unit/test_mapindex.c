@@ -3,10 +3,15 @@
  * The first-level index's host bookkeeping: a /24's GW_SLOT_HOSTS bit is
  * set while at least one of its hosts is in the host map, whatever the
  * number, up to all 256. Only memory is involved until mapindex_publish(),
- * so no map is needed here.
+ * so no map is needed for that. The painting of counted networks
+ * (GW_CLASS_NET + L, their entries in gw_nets4) is checked on real maps.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "check.h"
 #include "datapath/mapindex.h"
@@ -25,9 +30,163 @@ static bool hosts_bit(const struct mapindex *mi, uint32_t slot)
 	return mi->slots[slot] & GW_SLOT_HOSTS;
 }
 
+static struct addr_prefix v4_net(const char *text)
+{
+	struct addr_prefix p;
+
+	memset(&p, 0, sizeof(p));
+	if (addr_parse(text, &p))
+		memset(&p, 0, sizeof(p));
+	return p;
+}
+
+static uint8_t slot_of_text(const struct mapindex *mi, const char *addr)
+{
+	struct addr_prefix p = v4_net(addr);
+
+	return mi->slots[(uint32_t)p.bytes[0] << 16 | p.bytes[1] << 8 | p.bytes[2]];
+}
+
+/* The published page byte for addr, as the data path reads it. */
+static uint8_t kernel_slot(const struct mapindex *mi, const char *addr)
+{
+	struct addr_prefix p = v4_net(addr);
+	struct gw_index4_page page;
+	uint32_t key = (uint32_t)p.bytes[0] << 8 | p.bytes[1];
+
+	if (bpf_map_lookup_elem(mi->maps.index4, &key, &page))
+		return 0xff;
+	return page.slot[p.bytes[2]];
+}
+
+/* 0 and *out when gw_nets4 holds net, -ENOENT when not. */
+static int nets4_entry(const struct mapindex *mi, const char *net, struct gw_entry *out)
+{
+	struct addr_prefix p = v4_net(net);
+	struct gw_lpm4_key k4;
+
+	addr_to_lpm4(&p, &k4);
+	return bpf_map_lookup_elem(mi->maps.nets4, &k4, out) ? -errno : 0;
+}
+
+static uint32_t nets4_count(const struct mapindex *mi)
+{
+	struct gw_lpm4_key key, next, *prev = NULL;
+	uint32_t n = 0;
+
+	while (!bpf_map_get_next_key(mi->maps.nets4, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+static int net(struct mapindex *mi, const char *text, uint64_t tables, uint32_t counter)
+{
+	struct addr_prefix p = v4_net(text);
+	int err = mapindex_net(mi, &p, tables, counter);
+
+	return err ? err : mapindex_publish(mi);
+}
+
+/* Counted networks of /24 and shorter: painted by length, entries in gw_nets4, kept exact. */
+static void test_counted_networks(void)
+{
+	struct mapindex_maps maps = {
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index4_page), 65536,
+			       NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CLASSES, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gw_index6_entry), 1024,
+			       NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CFG_MAX, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm4_key),
+			       sizeof(struct gw_entry), 4, NULL),
+	};
+	struct gw_lpm4_key stale = { .prefixlen = 16, .bytes = { 10, 9 } };
+	struct gw_entry e, junk = { .tables = 1, .counter = 99 };
+	struct mapindex mi, again;
+	uint8_t b;
+
+	if (maps.index4 < 0 || maps.classes < 0 || maps.index6 < 0 || maps.config < 0 ||
+	    maps.nets4 < 0) {
+		CHECK_SKIP("no BPF maps (not root?)", "counted networks on real maps");
+		goto out;
+	}
+	/* An earlier run's entry, which the first publish must take away. */
+	CHECK(!bpf_map_update_elem(maps.nets4, &stale, &junk, BPF_ANY), "a stale gw_nets4 entry");
+	CHECK_INT(mapindex_init(&mi, &maps), 0, "init on maps");
+	CHECK_INT(mapindex_publish(&mi), 0, "first publish");
+	CHECK_INT(nets4_count(&mi), 0, "the first publish pruned the stale entry");
+
+	CHECK_INT(net(&mi, "198.51.0.0/16", 1, 7), 0, "a counted /16");
+	CHECK_INT(slot_of_text(&mi, "198.51.0.1"), GW_CLASS_NET + 16, "first /24: the /16 by length");
+	CHECK_INT(kernel_slot(&mi, "198.51.255.1"), GW_CLASS_NET + 16, "last /24, as published");
+	CHECK_INT(kernel_slot(&mi, "198.52.0.1"), 0, "the next /24 is in none");
+	CHECK(!nets4_entry(&mi, "198.51.0.0/16", &e) && e.tables == 1 && e.counter == 7,
+	      "gw_nets4 holds its tables and counter slot");
+
+	CHECK_INT(net(&mi, "198.51.100.0/24", 3, 8), 0, "a counted /24 inside");
+	CHECK_INT(kernel_slot(&mi, "198.51.100.1"), GW_CLASS_NET + 24, "the /24 wins its slot");
+	CHECK_INT(kernel_slot(&mi, "198.51.101.1"), GW_CLASS_NET + 16, "the /16 keeps the rest");
+	CHECK_INT(net(&mi, "198.51.7.0/25", 1, 9), 0, "a counted /25 inside");
+	CHECK_INT(kernel_slot(&mi, "198.51.7.1"), GW_CLASS_TRIE, "a /25's /24 asks the trie");
+	CHECK_INT(nets4_entry(&mi, "198.51.7.0/25", &e), -ENOENT, "a /25 is not in gw_nets4");
+	CHECK_INT(net(&mi, "198.51.8.0/22", 5, 0), 0, "an uncounted /22 inside");
+	b = kernel_slot(&mi, "198.51.9.1");
+	CHECK(b >= 1 && b < GW_CLASS_NET && mi.class_tables[b] == 5,
+	      "an uncounted network gets a table class (%u)", b);
+	CHECK_INT(nets4_entry(&mi, "198.51.8.0/22", &e), -ENOENT, "and no gw_nets4 entry");
+
+	CHECK_INT(net(&mi, "198.51.0.0/16", 1, 11), 0, "the /16's counter slot changes");
+	CHECK(!nets4_entry(&mi, "198.51.0.0/16", &e) && e.counter == 11, "gw_nets4 follows");
+	CHECK_INT(net(&mi, "198.51.100.0/24", 0, 0), 0, "the /24 goes");
+	CHECK_INT(kernel_slot(&mi, "198.51.100.1"), GW_CLASS_NET + 16, "its slot names the /16");
+	CHECK_INT(nets4_entry(&mi, "198.51.100.0/24", &e), -ENOENT, "it left gw_nets4");
+
+	CHECK_INT(net(&mi, "10.0.0.0/8", 2, 12), 0, "a counted /8");
+	CHECK_INT(kernel_slot(&mi, "10.255.255.1"), GW_CLASS_NET + 8, "painted over 65,536 /24s");
+	CHECK_INT(nets4_count(&mi), 2, "with one gw_nets4 entry (the /8 and the /16)");
+
+	CHECK_INT(net(&mi, "203.0.113.0/24", 1, 13), 0, "a third");
+	CHECK_INT(net(&mi, "192.0.2.0/24", 1, 14), 0, "a fourth");
+	CHECK_INT(net(&mi, "192.0.2.0/23", 1, 15), 0, "a fifth: gw_nets4 (4 entries) is full");
+	CHECK_INT(nets4_entry(&mi, "192.0.2.0/23", &e), -ENOENT, "the fifth is not in it");
+	b = kernel_slot(&mi, "192.0.3.1");
+	CHECK(b >= 1 && b < GW_CLASS_NET, "its /24s get a table class (%u): the trie counts", b);
+	CHECK_INT(net(&mi, "203.0.113.0/24", 0, 0), 0, "one goes");
+	CHECK_INT(net(&mi, "192.0.2.0/23", 1, 15), 0, "the fifth is written again");
+	CHECK_INT(nets4_entry(&mi, "192.0.2.0/23", &e), -ENOENT,
+		  "unchanged networks are not retried until something repaints them");
+	CHECK_INT(net(&mi, "192.0.2.0/23", 1, 16), 0, "its counter slot changes");
+	CHECK(!nets4_entry(&mi, "192.0.2.0/23", &e) && e.counter == 16, "now it is in gw_nets4");
+	CHECK_INT(kernel_slot(&mi, "192.0.3.1"), GW_CLASS_NET + 23, "and named by length");
+
+	/* A restart: a new mirror on the same maps, rebuilt from the model. */
+	CHECK_INT(mapindex_init(&again, &maps), 0, "a second index on the same maps");
+	{
+		struct addr_prefix a = v4_net("198.51.0.0/16"), c = v4_net("10.0.0.0/8");
+
+		CHECK_INT(mapindex_net(&again, &a, 1, 11), 0, "the /16 again");
+		CHECK_INT(mapindex_net(&again, &c, 2, 12), 0, "the /8 again");
+	}
+	CHECK_INT(mapindex_publish(&again), 0, "its first publish");
+	CHECK_INT(nets4_count(&again), 2, "gw_nets4 holds exactly the two networks");
+	CHECK_INT(kernel_slot(&again, "192.0.3.1"), 0, "what the model lost is gone from the index");
+	CHECK_INT(kernel_slot(&again, "198.51.9.1"), GW_CLASS_NET + 16, "the /16 is named");
+	mapindex_free(&again);
+	mapindex_free(&mi);
+out:
+	close(maps.index4);
+	close(maps.classes);
+	close(maps.index6);
+	close(maps.config);
+	close(maps.nets4);
+}
+
 int main(void)
 {
-	struct mapindex_maps maps = { -1, -1, -1, -1 };
+	struct mapindex_maps maps = { -1, -1, -1, -1, -1 };
 	uint32_t net = 0xc0000200u, slot = net >> 8;	/* 192.0.2.0/24 */
 	struct mapindex mi;
 	int bad = 0;
@@ -73,5 +232,6 @@ int main(void)
 		CHECK(!hosts_bit(&mi, slot), "counted from zero after the reset");
 	}
 	mapindex_free(&mi);
+	test_counted_networks();
 	return check_done();
 }

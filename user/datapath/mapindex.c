@@ -36,9 +36,11 @@ int mapindex_init(struct mapindex *mi, const struct mapindex_maps *maps)
 	}
 	err = addrmap_init(&mi->hosts6, sizeof(uint32_t));
 	if (!err)
-		err = addrmap_init(&mi->nets4, sizeof(uint64_t));
+		err = addrmap_init(&mi->nets4, sizeof(struct gw_entry));
 	if (!err)
-		err = addrmap_init(&mi->nets6, sizeof(uint64_t));
+		err = addrmap_init(&mi->nets6, sizeof(struct gw_entry));
+	if (!err)
+		err = addrmap_init(&mi->nets4_pub, sizeof(struct gw_entry));
 	if (!err)
 		err = addrmap_init(&mi->index6, sizeof(struct gw_index6_entry));
 	if (!err)
@@ -56,6 +58,7 @@ void mapindex_free(struct mapindex *mi)
 	addrmap_free(&mi->hosts6);
 	addrmap_free(&mi->nets4);
 	addrmap_free(&mi->nets6);
+	addrmap_free(&mi->nets4_pub);
 	addrmap_free(&mi->index6);
 	addrmap_free(&mi->dirty6);
 	mi->slots = mi->page_dirty = mi->hosts4 = NULL;
@@ -169,19 +172,21 @@ int mapindex_host(struct mapindex *mi, const struct addr_prefix *host, bool pres
 	return addrmap_put(&mi->dirty6, &b, NULL) ? 0 : -ENOMEM;
 }
 
-int mapindex_net(struct mapindex *mi, const struct addr_prefix *net, uint64_t tables)
+int mapindex_net(struct mapindex *mi, const struct addr_prefix *net, uint64_t tables,
+		 uint32_t counter)
 {
 	bool v4 = net->family == AF_INET;
 	struct addrmap *nets = v4 ? &mi->nets4 : &mi->nets6;
-	uint64_t *v;
+	struct gw_entry *v;
 
 	if (tables) {
 		v = addrmap_put(nets, net, NULL);
 		if (!v)
 			return -ENOMEM;
-		if (*v == tables)
+		if (v->tables == tables && v->counter == counter)
 			return 0;
-		*v = tables;
+		v->tables = tables;
+		v->counter = counter;
 	} else if (addrmap_delete(nets, net)) {
 		return 0;
 	}
@@ -203,7 +208,7 @@ static uint8_t class_for(struct mapindex *mi, uint64_t tables, bool *referenced)
 {
 	uint32_t free_id = 0;
 
-	for (uint32_t id = 1; id < GW_CLASS_TRIE; id++) {
+	for (uint32_t id = 1; id < GW_CLASS_NET; id++) {
 		if ((mi->class_used[id] || referenced[id]) && mi->class_tables[id] == tables) {
 			referenced[id] = true;
 			return (uint8_t)id;
@@ -263,9 +268,16 @@ static int rebuild4(struct mapindex *mi)
 		uint32_t s = slot_of(&nets[i]), end = slot_end(&nets[i]);
 		uint8_t class = GW_CLASS_TRIE;
 
-		if (nets[i].plen <= 24)
-			class = class_for(mi, *(uint64_t *)addrmap_get(&mi->nets4, &nets[i]),
-					  referenced);
+		if (nets[i].plen <= GW_CLASS_NET_MAX_PLEN) {
+			const struct gw_entry *e = addrmap_get(&mi->nets4, &nets[i]);
+			const struct gw_entry *pub = addrmap_get(&mi->nets4_pub, &nets[i]);
+
+			/* Counted: the entry itself, from gw_nets4 when it is there. */
+			if (pub && !memcmp(pub, e, sizeof(*e)))
+				class = (uint8_t)(GW_CLASS_NET + nets[i].plen);
+			else
+				class = class_for(mi, e->tables, referenced);
+		}
 		s = s < lo ? lo : s;
 		end = end > hi ? hi : end;
 		memset(paint + (s - lo), class, end - s);
@@ -296,6 +308,114 @@ static int rebuild4(struct mapindex *mi)
 	}
 	mi->classes_short = false;
 	return 0;
+}
+
+/* Whether net's entry belongs in gw_nets4: of /24 or shorter, with a counter slot. */
+static bool net4_wanted(const struct addr_prefix *net, const struct gw_entry *e)
+{
+	return net->plen <= GW_CLASS_NET_MAX_PLEN && e->counter;
+}
+
+/*
+ * Before the pages are repainted: write the gw_nets4 entries that are new
+ * or changed (a changed one is replaced in place, so a page naming it sees
+ * the old entry or the new one). An entry the map refuses (full) is not
+ * published: its /24s get a table class, and the trie answers for them.
+ * Its old copy, if any, goes after the repaint with the others that went.
+ */
+static int nets4_write(struct mapindex *mi)
+{
+	const struct addr_prefix *key;
+	void *value;
+
+	if (mi->maps.nets4 < 0)
+		return 0;
+	for (size_t i = 0; addrmap_next(&mi->nets4, &i, &key, &value);) {
+		const struct gw_entry *e = value;
+		struct gw_entry *pub;
+		struct gw_lpm4_key k4;
+
+		if (!net4_wanted(key, e))
+			continue;
+		pub = addrmap_get(&mi->nets4_pub, key);
+		if (pub && !memcmp(pub, e, sizeof(*e)))
+			continue;
+		addr_to_lpm4(key, &k4);
+		if (bpf_map_update_elem(mi->maps.nets4, &k4, e, BPF_ANY)) {
+			if (pub) {
+				/* Stale now: no page may name it until it is rewritten. */
+				memset(pub, 0, sizeof(*pub));
+				mark4(mi, key);
+			}
+			continue;
+		}
+		pub = addrmap_put(&mi->nets4_pub, key, NULL);
+		if (!pub)
+			return -ENOMEM;
+		*pub = *e;
+	}
+	return 0;
+}
+
+/* After the pages are repainted: delete the gw_nets4 entries no page names any more. */
+static int nets4_delete(struct mapindex *mi)
+{
+	struct addr_prefix *gone = NULL;
+	const struct addr_prefix *key;
+	size_t n = 0, cap = 0;
+	void *value;
+	int err = 0;
+
+	for (size_t i = 0; addrmap_next(&mi->nets4_pub, &i, &key, &value);) {
+		const struct gw_entry *e = addrmap_get(&mi->nets4, key);
+
+		if (e && net4_wanted(key, e) && !memcmp(e, value, sizeof(*e)))
+			continue;
+		if (array_room(&gone, &cap, n + 1, sizeof(*gone), 64)) {
+			free(gone);
+			return -ENOMEM;
+		}
+		gone[n++] = *key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct gw_lpm4_key k4;
+
+		addr_to_lpm4(&gone[i], &k4);
+		if (bpf_map_delete_elem(mi->maps.nets4, &k4) && errno != ENOENT)
+			err = -errno;
+		else
+			addrmap_delete(&mi->nets4_pub, &gone[i]);
+	}
+	free(gone);
+	return err;
+}
+
+/* Delete gw_nets4 keys the mirror does not have (left by an earlier run). */
+static int nets4_prune_kernel(struct mapindex *mi)
+{
+	struct gw_lpm4_key key, next, *prev = NULL, *stale = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(mi->maps.nets4, prev, &next)) {
+		struct addr_prefix p = { .family = AF_INET, .plen = (uint8_t)next.prefixlen };
+
+		key = next;
+		prev = &key;
+		memcpy(p.bytes, next.bytes, 4);
+		if (next.prefixlen <= 32 && addrmap_get(&mi->nets4_pub, &p))
+			continue;
+		if (array_room(&stale, &cap, n + 1, sizeof(*stale), 64)) {
+			free(stale);
+			return -ENOMEM;
+		}
+		stale[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(mi->maps.nets4, &stale[i]) && errno != ENOENT)
+			err = -errno;
+	free(stale);
+	return err;
 }
 
 static int write_pages(struct mapindex *mi)
@@ -421,7 +541,7 @@ static int rebuild6(struct mapindex *mi, bool *short_net)
 					err = -ENOMEM;
 					break;
 				}
-				e->tables = *(uint64_t *)value;
+				e->tables = ((const struct gw_entry *)value)->tables;
 			}
 		}
 	}
@@ -489,6 +609,7 @@ int mapindex_publish(struct mapindex *mi)
 	bool short_net = (mi->flags & GW_CFG_F_INDEX6_OFF) != 0;
 	uint32_t key = GW_CFG_FLAGS;
 	uint64_t flags;
+	bool repaint;
 	int err = 0;
 
 	if (!mi->published) {
@@ -497,9 +618,18 @@ int mapindex_publish(struct mapindex *mi)
 		mi->dirty4_hi = SLOTS4;
 		mi->nets6_dirty = true;
 	}
-	err = rebuild4(mi);
+	/* gw_nets4 entries are written before a page names them and deleted after none does. */
+	repaint = mi->dirty4_lo < mi->dirty4_hi;
+	if (repaint)
+		err = nets4_write(mi);
+	if (!err)
+		err = rebuild4(mi);
 	if (!err)
 		err = write_pages(mi);
+	if (!err && repaint && mi->maps.nets4 >= 0)
+		err = nets4_delete(mi);
+	if (!err && !mi->published && mi->maps.nets4 >= 0)
+		err = nets4_prune_kernel(mi);
 	if (err)
 		return err;
 	if (mi->nets6_dirty) {
