@@ -24,6 +24,7 @@
 #define GW_MAP_INDEX6 gw_index6		/* __u32 IPv6 /32 -> struct gw_index6_entry */
 #define GW_MAP_CLASSES gw_classes	/* __u32 class -> __u64 tables */
 #define GW_MAP_NETS4 gw_nets4		/* struct gw_lpm4_key (exact) -> struct gw_entry */
+#define GW_MAP_NETS6 gw_nets6		/* struct gw_lpm6_key (exact) -> struct gw_entry */
 #define GW_MAP_RULE_INDEX gw_rule_index	/* generation * GW_RIX_MAX + enum gw_rule_index_key
 					   -> struct gw_ruleset */
 #define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
@@ -135,18 +136,29 @@ struct gw_index4_page {
  * /32 or shorter covering the /32, and flags say where else to look.
  * Networks shorter than GW_INDEX6_MIN_PLEN are not spread over /32 keys;
  * while one exists, GW_CFG_F_INDEX6_OFF sends every IPv6 source to the host
- * map and the trie.
+ * map and the trie. When the networks longer than /32 inside a /32 all
+ * have one length L of GW_INDEX6_NET_MIN_PLEN..GW_INDEX6_NET_MAX_PLEN (a
+ * provider's /48s), GW_INDEX6_NET and net_plen = L say so: their entries
+ * are in gw_nets6 (keyed like the trie, exact), a source masked to /L finds
+ * its network's entry with one hash lookup, and a miss means none of them
+ * covers it (`tables` answers). gw_nets6 entries are written before an
+ * index entry names them and deleted after none does.
  */
 struct gw_index6_entry {
 	__u64 tables;
 	__u32 flags;			/* enum gw_index6_flag */
-	__u32 pad;
+	__u32 net_plen;			/* with GW_INDEX6_NET */
 };
 
 enum gw_index6_flag {
 	GW_INDEX6_HOSTS = 1 << 0,	/* host entries inside this /32 */
-	GW_INDEX6_TRIE = 1 << 1,	/* networks longer than /32 inside */
+	GW_INDEX6_TRIE = 1 << 1,	/* networks longer than /32 inside: ask the trie */
+	GW_INDEX6_NET = 1 << 2,		/* ... all /net_plen, in gw_nets6 */
 };
+
+#define GW_INDEX6_NET_MIN_PLEN 33
+#define GW_INDEX6_NET_MAX_PLEN 64
+#define GW_NETS6_MAX GW_PREFIX_MAX_DEFAULT
 
 #define GW_INDEX6_MIN_PLEN 16
 #define GW_INDEX6_MAX_DEFAULT 1048576	/* /32 keys */

@@ -124,6 +124,7 @@ void fx_reset(void)
 	map_clear(xdp_skel->maps.gw_prefix4);
 	map_clear(xdp_skel->maps.gw_prefix6);
 	map_clear(xdp_skel->maps.gw_nets4);
+	map_clear(xdp_skel->maps.gw_nets6);
 	array_zero(xdp_skel->maps.gw_counters, true);
 	map_clear(xdp_skel->maps.gw_counters_spill);
 	counter_slots_forget(&fx_slots);
@@ -401,6 +402,7 @@ void fx_datapath(struct datapath *dp)
 	dp->index4 = bpf_map__fd(xdp_skel->maps.gw_index4);
 	dp->classes = bpf_map__fd(xdp_skel->maps.gw_classes);
 	dp->nets4 = bpf_map__fd(xdp_skel->maps.gw_nets4);
+	dp->nets6 = bpf_map__fd(xdp_skel->maps.gw_nets6);
 	dp->index6 = bpf_map__fd(xdp_skel->maps.gw_index6);
 	dp->rule_index = bpf_map__fd(xdp_skel->maps.gw_rule_index);
 	dp->rule_ports = bpf_map__fd(xdp_skel->maps.gw_rule_ports);
@@ -799,7 +801,8 @@ static int fixture_setup(void)
 					      bpf_map__fd(xdp_skel->maps.gw_classes),
 					      bpf_map__fd(xdp_skel->maps.gw_index6),
 					      bpf_map__fd(xdp_skel->maps.gw_config),
-					      bpf_map__fd(xdp_skel->maps.gw_nets4) };
+					      bpf_map__fd(xdp_skel->maps.gw_nets4),
+					      bpf_map__fd(xdp_skel->maps.gw_nets6) };
 
 		err = mapindex_init(&fx_index, &maps);
 	}

@@ -234,6 +234,50 @@ static const struct xdp_case net_cases[] = {
 	{ "ipv4 counted /16 behind a VLAN tag", TCP4(.nvlan = 1, .vlan_id = { 100 }), 0,
 	  { { "198.51.0.0/16", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
 	  { PREFIX_HIT(1) }, { { "198.51.0.0/16", GW_DIR_IN_BLOCK, 1 } } },
+	{ "ipv6 source in a /48: counted on the /48", TCP6(), 0,
+	  { { "2001:db8:1::/48", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
+	  { HOST_HIT(0), PREFIX_HIT(1) }, { { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 1 } } },
+	{ "ipv6 /48 beside another /48 of the same /32", TCP6(.src = "2001:db8:2::7"), 0,
+	  { { "2001:db8:1::/48", T_OTHER }, { "2001:db8:2::/48", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP, { PREFIX_HIT(1) },
+	  { { "2001:db8:2::/48", GW_DIR_IN_BLOCK, 1 }, { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 0 } } },
+	{ "ipv6 in the /32 but in none of its /48s passes", TCP6(.src = "2001:db8:3::7"), 0,
+	  { { "2001:db8:1::/48", T_BLOCK }, { "2001:db8:2::/48", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_PASS, { PREFIX_HIT(0) } },
+	{ "ipv6 in none of the /48s, the covering /32 counts", TCP6(.src = "2001:db8:3::7"), 0,
+	  { { "2001:db8::/32", T_OTHER }, { "2001:db8:1::/48", T_BLOCK } },
+	  { BLOCK_FROM(T_OTHER) }, 1, 0, T_BLOCK | T_OTHER, XDP_DROP, { PREFIX_HIT(1) },
+	  { { "2001:db8::/32", GW_DIR_IN_BLOCK, 1 }, { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 0 } } },
+	{ "ipv6 /48 without <block> inside a /32 with it passes", TCP6(), 0,
+	  { { "2001:db8::/32", T_BLOCK }, { "2001:db8:1::/48", T_OTHER } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK | T_OTHER, XDP_PASS, { PREFIX_HIT(1) },
+	  { { "2001:db8:1::/48", GW_DIR_IN_PASS, 1 } } },
+	{ "ipv6 /64 inside a /48 (two lengths: the trie)", TCP6(.src = "2001:db8:1:0::7"), 0,
+	  { { "2001:db8:1::/48", T_OTHER }, { "2001:db8:1::/64", T_BLOCK } },
+	  { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK | T_OTHER, XDP_DROP, { PREFIX_HIT(1) },
+	  { { "2001:db8:1::/64", GW_DIR_IN_BLOCK, 1 }, { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 0 } } },
+	{ "ipv6 /33: the mask crosses no byte boundary", TCP6(.src = "2001:db8:7fff::7"), 0,
+	  { { "2001:db8::/33", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
+	  { PREFIX_HIT(1) }, { { "2001:db8::/33", GW_DIR_IN_BLOCK, 1 } } },
+	{ "ipv6 just outside a /33", TCP6(.src = "2001:db8:8000::7"), 0,
+	  { { "2001:db8::/33", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_PASS,
+	  { PREFIX_HIT(0) } },
+	{ "ipv6 /61: the last bits of the mask", TCP6(.src = "2001:db8:1:7::7"), 0,
+	  { { "2001:db8:1::/61", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
+	  { PREFIX_HIT(1) } },
+	{ "ipv6 just outside a /61", TCP6(.src = "2001:db8:1:8::7"), 0,
+	  { { "2001:db8:1::/61", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_PASS,
+	  { PREFIX_HIT(0) } },
+	{ "ipv6 host inside a /48: counted on the host", TCP6(), 0,
+	  { { "2001:db8:1::/48", T_BLOCK }, { "2001:db8:1::7", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) },
+	  1, 0, T_BLOCK, XDP_DROP, { HOST_HIT(1), PREFIX_HIT(0) },
+	  { { "2001:db8:1::7", GW_DIR_IN_BLOCK, 1 }, { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 0 } } },
+	{ "ipv6 /48 behind a hop-by-hop header", TCP6(.next = 1, .ext = { IPPROTO_HOPOPTS }), 0,
+	  { { "2001:db8:1::/48", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
+	  { PREFIX_HIT(1) }, { { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 1 } } },
+	{ "ipv6 /48 behind a VLAN tag", TCP6(.nvlan = 1, .vlan_id = { 100 }), 0,
+	  { { "2001:db8:1::/48", T_BLOCK } }, { BLOCK_FROM(T_BLOCK) }, 1, 0, T_BLOCK, XDP_DROP,
+	  { PREFIX_HIT(1) }, { { "2001:db8:1::/48", GW_DIR_IN_BLOCK, 1 } } },
 };
 
 SELFTEST(lookup_index_nets)
@@ -347,4 +391,51 @@ SELFTEST(lookup_index_nets_map)
 	fx_reset();
 	CHECK(bpf_map_get_next_key(dp.nets4, NULL, &k4) && errno == ENOENT,
 	      "the fixture's reset empties gw_nets4");
+}
+
+static int run_src6(const char *src)
+{
+	struct pkt_spec spec = TCP6();
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	spec.src = src;
+	len = pkt_build(&spec, pkt, NULL);
+	return fx_run_xdp(pkt, len, NULL, NULL);
+}
+
+/* The same for IPv6 networks of /33../64 and gw_nets6. */
+SELFTEST(lookup_index_nets6_map)
+{
+	struct gw_rule rule = BLOCK_FROM(T_BLOCK);
+	struct gw_lpm6_key k6;
+	struct addr_prefix p;
+	struct gw_counters c;
+	struct datapath dp;
+	struct gw_entry e;
+
+	fx_reset();
+	fx_datapath(&dp);
+	fx_rules(&rule, 1);
+	fx_config(GW_CFG_COUNTER_TABLES, T_BLOCK);
+	CHECK_INT(fx_put("2001:db8:1::/48", T_BLOCK), 0, "a counted /48");
+	addr_parse("2001:db8:1::/48", &p);
+	addr_to_lpm6(&p, &k6);
+	CHECK(!bpf_map_lookup_elem(dp.nets6, &k6, &e) && e.tables == T_BLOCK,
+	      "gw_nets6 holds its entry");
+	CHECK_INT(run_src6("2001:db8:1:ffff::7"), XDP_DROP, "a source in it is dropped");
+	e.tables = T_OTHER;
+	CHECK(!bpf_map_update_elem(dp.nets6, &k6, &e, BPF_EXIST), "gw_nets6 entry changed");
+	CHECK_INT(run_src6("2001:db8:1:ffff::7"), XDP_PASS,
+		  "the data path read gw_nets6, not the trie (changed there: passes)");
+	e.tables = T_BLOCK;
+	CHECK(!bpf_map_update_elem(dp.nets6, &k6, &e, BPF_EXIST), "changed back");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_DROP, "dropped again");
+	CHECK(!fx_counters("2001:db8:1::/48", &c) && c.packets[GW_DIR_IN_BLOCK] == 2 &&
+		      c.packets[GW_DIR_IN_PASS] == 0,
+	      "both drops counted on the /48's entry (the pass, in no counters table then, not)");
+	CHECK_INT(fx_del("2001:db8:1::/48"), 0, "the /48 deleted");
+	CHECK(bpf_map_lookup_elem(dp.nets6, &k6, &e) && errno == ENOENT, "it left gw_nets6");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_PASS, "deletion restores pass");
+	fx_reset();
 }

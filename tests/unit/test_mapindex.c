@@ -90,6 +90,76 @@ static int net(struct mapindex *mi, const char *text, uint64_t tables, uint32_t 
 	return err ? err : mapindex_publish(mi);
 }
 
+/* The published gw_index6 entry of addr's /32; flags 0xffffffff when none. */
+static struct gw_index6_entry index6_of(const struct mapindex *mi, const char *addr)
+{
+	struct gw_index6_entry e = { .flags = 0xffffffffu };
+	struct addr_prefix p = v4_net(addr);
+	uint32_t key;
+
+	memcpy(&key, p.bytes, 4);
+	if (bpf_map_lookup_elem(mi->maps.index6, &key, &e))
+		e.flags = 0xffffffffu;
+	return e;
+}
+
+static int nets6_entry(const struct mapindex *mi, const char *net, struct gw_entry *out)
+{
+	struct addr_prefix p = v4_net(net);
+	struct gw_lpm6_key k6;
+
+	addr_to_lpm6(&p, &k6);
+	return bpf_map_lookup_elem(mi->maps.nets6, &k6, out) ? -errno : 0;
+}
+
+/* IPv6 networks of /33../64: named by their length while a /32 holds one length only. */
+static void test_ipv6_networks(struct mapindex *mi)
+{
+	struct gw_index6_entry ie;
+	struct gw_entry e;
+
+	CHECK_INT(net(mi, "3fff:2:77::/48", 1, 21), 0, "a /48");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.net_plen == 48 && ie.tables == 0,
+	      "its /32 names /48 networks (flags %u, /%u)", ie.flags, ie.net_plen);
+	CHECK(!nets6_entry(mi, "3fff:2:77::/48", &e) && e.tables == 1 && e.counter == 21,
+	      "gw_nets6 holds its entry");
+	CHECK_INT(net(mi, "3fff:2:78::/48", 2, 0), 0, "an uncounted /48 beside it");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.net_plen == 48, "still named by length");
+	CHECK_INT(nets6_entry(mi, "3fff:2:78::/48", &e), 0, "uncounted ones are in gw_nets6 too");
+	CHECK_INT(net(mi, "3fff:2::/32", 4, 22), 0, "the covering /32");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.tables == 4,
+	      "the /32's tables answer the rest of it (flags %u, tables %llu)", ie.flags,
+	      (unsigned long long)ie.tables);
+	CHECK_INT(net(mi, "3fff:2:79::/56", 1, 23), 0, "a /56 in the same /32");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_TRIE && ie.net_plen == 0, "two lengths: the trie (flags %u)",
+	      ie.flags);
+	CHECK_INT(nets6_entry(mi, "3fff:2:77::/48", &e), 0,
+		  "gw_nets6 keeps the /48s (the index does not name them meanwhile)");
+	CHECK_INT(net(mi, "3fff:2:79::/56", 0, 0), 0, "the /56 goes");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.net_plen == 48, "named by length again");
+	CHECK_INT(nets6_entry(mi, "3fff:2:77::/48", &e), 0, "and back in gw_nets6");
+	CHECK_INT(net(mi, "3fff:3::/96", 1, 24), 0, "a /96");
+	ie = index6_of(mi, "3fff:3::");
+	CHECK(ie.flags == GW_INDEX6_TRIE, "longer than /64: the trie");
+	CHECK_INT(nets6_entry(mi, "3fff:3::/96", &e), -ENOENT, "not in gw_nets6");
+	CHECK_INT(net(mi, "3fff:4:1::/48", 1, 25), 0, "a third network of /33../64");
+	CHECK_INT(net(mi, "3fff:4:2::/48", 1, 26), 0, "a fourth");
+	CHECK_INT(net(mi, "3fff:4:3::/48", 1, 27), 0, "a fifth: gw_nets6 (4 entries) is full");
+	CHECK_INT(nets6_entry(mi, "3fff:4:3::/48", &e), -ENOENT, "the fifth is not in it");
+	ie = index6_of(mi, "3fff:4::");
+	CHECK(ie.flags == GW_INDEX6_TRIE, "a /32 with a network gw_nets6 refused asks the trie");
+	CHECK_INT(net(mi, "3fff:2:77::/48", 0, 0), 0, "the /48 goes");
+	CHECK_INT(net(mi, "3fff:2:78::/48", 0, 0), 0, "and the other");
+	CHECK_INT(nets6_entry(mi, "3fff:2:77::/48", &e), -ENOENT, "both left gw_nets6");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == 0 && ie.tables == 4, "the /32 keeps its own tables only");
+}
+
 /* Counted networks of /24 and shorter: painted by length, entries in gw_nets4, kept exact. */
 static void test_counted_networks(void)
 {
@@ -102,6 +172,8 @@ static void test_counted_networks(void)
 		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CFG_MAX, NULL),
 		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm4_key),
 			       sizeof(struct gw_entry), 4, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm6_key),
+			       sizeof(struct gw_entry), 4, NULL),
 	};
 	struct gw_lpm4_key stale = { .prefixlen = 16, .bytes = { 10, 9 } };
 	struct gw_entry e, junk = { .tables = 1, .counter = 99 };
@@ -109,7 +181,7 @@ static void test_counted_networks(void)
 	uint8_t b;
 
 	if (maps.index4 < 0 || maps.classes < 0 || maps.index6 < 0 || maps.config < 0 ||
-	    maps.nets4 < 0) {
+	    maps.nets4 < 0 || maps.nets6 < 0) {
 		CHECK_SKIP("no BPF maps (not root?)", "counted networks on real maps");
 		goto out;
 	}
@@ -175,6 +247,7 @@ static void test_counted_networks(void)
 	CHECK_INT(kernel_slot(&again, "192.0.3.1"), 0, "what the model lost is gone from the index");
 	CHECK_INT(kernel_slot(&again, "198.51.9.1"), GW_CLASS_NET + 16, "the /16 is named");
 	mapindex_free(&again);
+	test_ipv6_networks(&mi);
 	mapindex_free(&mi);
 out:
 	close(maps.index4);
@@ -182,11 +255,12 @@ out:
 	close(maps.index6);
 	close(maps.config);
 	close(maps.nets4);
+	close(maps.nets6);
 }
 
 int main(void)
 {
-	struct mapindex_maps maps = { -1, -1, -1, -1, -1 };
+	struct mapindex_maps maps = { -1, -1, -1, -1, -1, -1 };
 	uint32_t net = 0xc0000200u, slot = net >> 8;	/* 192.0.2.0/24 */
 	struct mapindex mi;
 	int bad = 0;

@@ -50,6 +50,7 @@ struct datapath {
 	int index4;
 	int classes;
 	int nets4;
+	int nets6;
 	int index6;
 	int rule_index;
 	int rule_ports;

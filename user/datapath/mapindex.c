@@ -42,6 +42,8 @@ int mapindex_init(struct mapindex *mi, const struct mapindex_maps *maps)
 	if (!err)
 		err = addrmap_init(&mi->nets4_pub, sizeof(struct gw_entry));
 	if (!err)
+		err = addrmap_init(&mi->nets6_pub, sizeof(struct gw_entry));
+	if (!err)
 		err = addrmap_init(&mi->index6, sizeof(struct gw_index6_entry));
 	if (!err)
 		err = addrmap_init(&mi->dirty6, 1);
@@ -59,6 +61,7 @@ void mapindex_free(struct mapindex *mi)
 	addrmap_free(&mi->nets4);
 	addrmap_free(&mi->nets6);
 	addrmap_free(&mi->nets4_pub);
+	addrmap_free(&mi->nets6_pub);
 	addrmap_free(&mi->index6);
 	addrmap_free(&mi->dirty6);
 	mi->slots = mi->page_dirty = mi->hosts4 = NULL;
@@ -83,6 +86,32 @@ static void mark4(struct mapindex *mi, const struct addr_prefix *p)
 	if (slot_end(p) > mi->dirty4_hi)
 		mi->dirty4_hi = slot_end(p);
 }
+
+/*
+ * Whether net's entry belongs in gw_nets4 (of /24 or shorter, with a
+ * counter slot) or gw_nets6 (/33../64: the index can name their length).
+ */
+static bool net_wanted(const struct addr_prefix *net, const struct gw_entry *e)
+{
+	if (net->family == AF_INET)
+		return net->plen <= GW_CLASS_NET_MAX_PLEN && e->counter;
+	return net->plen >= GW_INDEX6_NET_MIN_PLEN && net->plen <= GW_INDEX6_NET_MAX_PLEN;
+}
+
+/* Whether the index may name net: its gw_nets4/6 entry is the trie's. */
+static bool net_published(const struct addrmap *pub, const struct addr_prefix *net,
+			  const struct gw_entry *e)
+{
+	const struct gw_entry *p = addrmap_get(pub, net);
+
+	return p && !memcmp(p, e, sizeof(*e));
+}
+
+/* A gw_nets4 or gw_nets6 key. */
+union net_key {
+	struct gw_lpm4_key k4;
+	struct gw_lpm6_key k6;
+};
 
 void mapindex_reset(struct mapindex *mi)
 {
@@ -270,10 +299,9 @@ static int rebuild4(struct mapindex *mi)
 
 		if (nets[i].plen <= GW_CLASS_NET_MAX_PLEN) {
 			const struct gw_entry *e = addrmap_get(&mi->nets4, &nets[i]);
-			const struct gw_entry *pub = addrmap_get(&mi->nets4_pub, &nets[i]);
 
 			/* Counted: the entry itself, from gw_nets4 when it is there. */
-			if (pub && !memcmp(pub, e, sizeof(*e)))
+			if (net_wanted(&nets[i], e) && net_published(&mi->nets4_pub, &nets[i], e))
 				class = (uint8_t)(GW_CLASS_NET + nets[i].plen);
 			else
 				class = class_for(mi, e->tables, referenced);
@@ -310,46 +338,60 @@ static int rebuild4(struct mapindex *mi)
 	return 0;
 }
 
-/* Whether net's entry belongs in gw_nets4: of /24 or shorter, with a counter slot. */
-static bool net4_wanted(const struct addr_prefix *net, const struct gw_entry *e)
+struct net_map {
+	struct addrmap *nets, *pub;
+	int fd;
+};
+
+static struct net_map net_map(struct mapindex *mi, int family)
 {
-	return net->plen <= GW_CLASS_NET_MAX_PLEN && e->counter;
+	if (family == AF_INET)
+		return (struct net_map){ &mi->nets4, &mi->nets4_pub, mi->maps.nets4 };
+	return (struct net_map){ &mi->nets6, &mi->nets6_pub, mi->maps.nets6 };
+}
+
+static void net_key(const struct addr_prefix *net, union net_key *key)
+{
+	if (net->family == AF_INET)
+		addr_to_lpm4(net, &key->k4);
+	else
+		addr_to_lpm6(net, &key->k6);
 }
 
 /*
- * Before the pages are repainted: write the gw_nets4 entries that are new
- * or changed (a changed one is replaced in place, so a page naming it sees
- * the old entry or the new one). An entry the map refuses (full) is not
- * published: its /24s get a table class, and the trie answers for them.
- * Its old copy, if any, goes after the repaint with the others that went.
+ * Before the index is rewritten: write the gw_nets4/6 entries that are new
+ * or changed (a changed one is replaced in place, so an index entry naming
+ * it sees the old entry or the new one). An entry the map refuses (full)
+ * is not published: the index does not name it (the trie answers), and
+ * its old copy, if any, goes after the rewrite with the others that went.
  */
-static int nets4_write(struct mapindex *mi)
+static int nets_write(struct mapindex *mi, int family)
 {
+	struct net_map m = net_map(mi, family);
 	const struct addr_prefix *key;
 	void *value;
 
-	if (mi->maps.nets4 < 0)
+	if (m.fd < 0)
 		return 0;
-	for (size_t i = 0; addrmap_next(&mi->nets4, &i, &key, &value);) {
+	for (size_t i = 0; addrmap_next(m.nets, &i, &key, &value);) {
+		union net_key k = { 0 };
 		const struct gw_entry *e = value;
 		struct gw_entry *pub;
-		struct gw_lpm4_key k4;
 
-		if (!net4_wanted(key, e))
+		if (!net_wanted(key, e) || net_published(m.pub, key, e))
 			continue;
-		pub = addrmap_get(&mi->nets4_pub, key);
-		if (pub && !memcmp(pub, e, sizeof(*e)))
-			continue;
-		addr_to_lpm4(key, &k4);
-		if (bpf_map_update_elem(mi->maps.nets4, &k4, e, BPF_ANY)) {
+		pub = addrmap_get(m.pub, key);
+		net_key(key, &k);
+		if (bpf_map_update_elem(m.fd, &k, e, BPF_ANY)) {
 			if (pub) {
-				/* Stale now: no page may name it until it is rewritten. */
+				/* Stale now: the index must not name it until it is rewritten. */
 				memset(pub, 0, sizeof(*pub));
-				mark4(mi, key);
+				if (family == AF_INET)
+					mark4(mi, key);
 			}
 			continue;
 		}
-		pub = addrmap_put(&mi->nets4_pub, key, NULL);
+		pub = addrmap_put(m.pub, key, NULL);
 		if (!pub)
 			return -ENOMEM;
 		*pub = *e;
@@ -357,19 +399,22 @@ static int nets4_write(struct mapindex *mi)
 	return 0;
 }
 
-/* After the pages are repainted: delete the gw_nets4 entries no page names any more. */
-static int nets4_delete(struct mapindex *mi)
+/* After the index is rewritten: delete the gw_nets4/6 entries it no longer names. */
+static int nets_delete(struct mapindex *mi, int family)
 {
+	struct net_map m = net_map(mi, family);
 	struct addr_prefix *gone = NULL;
 	const struct addr_prefix *key;
 	size_t n = 0, cap = 0;
 	void *value;
 	int err = 0;
 
-	for (size_t i = 0; addrmap_next(&mi->nets4_pub, &i, &key, &value);) {
-		const struct gw_entry *e = addrmap_get(&mi->nets4, key);
+	if (m.fd < 0)
+		return 0;
+	for (size_t i = 0; addrmap_next(m.pub, &i, &key, &value);) {
+		const struct gw_entry *e = addrmap_get(m.nets, key);
 
-		if (e && net4_wanted(key, e) && !memcmp(e, value, sizeof(*e)))
+		if (e && net_wanted(key, e) && !memcmp(e, value, sizeof(*e)))
 			continue;
 		if (array_room(&gone, &cap, n + 1, sizeof(*gone), 64)) {
 			free(gone);
@@ -378,41 +423,49 @@ static int nets4_delete(struct mapindex *mi)
 		gone[n++] = *key;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct gw_lpm4_key k4;
+		union net_key k = { 0 };
 
-		addr_to_lpm4(&gone[i], &k4);
-		if (bpf_map_delete_elem(mi->maps.nets4, &k4) && errno != ENOENT)
+		net_key(&gone[i], &k);
+		if (bpf_map_delete_elem(m.fd, &k) && errno != ENOENT)
 			err = -errno;
 		else
-			addrmap_delete(&mi->nets4_pub, &gone[i]);
+			addrmap_delete(m.pub, &gone[i]);
 	}
 	free(gone);
 	return err;
 }
 
-/* Delete gw_nets4 keys the mirror does not have (left by an earlier run). */
-static int nets4_prune_kernel(struct mapindex *mi)
+/* Delete gw_nets4/6 keys the mirror does not have (left by an earlier run). */
+static int nets_prune_kernel(struct mapindex *mi, int family)
 {
-	struct gw_lpm4_key key, next, *prev = NULL, *stale = NULL;
+	struct net_map m = net_map(mi, family);
+	size_t key_size = family == AF_INET ? sizeof(struct gw_lpm4_key)
+					    : sizeof(struct gw_lpm6_key);
+	struct gw_lpm6_key key, next;	/* the larger of the two */
+	uint8_t *stale = NULL;
 	size_t n = 0, cap = 0;
+	bool first = true;
 	int err = 0;
 
-	while (!bpf_map_get_next_key(mi->maps.nets4, prev, &next)) {
-		struct addr_prefix p = { .family = AF_INET, .plen = (uint8_t)next.prefixlen };
+	if (m.fd < 0)
+		return 0;
+	while (!bpf_map_get_next_key(m.fd, first ? NULL : &key, &next)) {
+		struct addr_prefix p = { .family = (uint8_t)family };
 
-		key = next;
-		prev = &key;
-		memcpy(p.bytes, next.bytes, 4);
-		if (next.prefixlen <= 32 && addrmap_get(&mi->nets4_pub, &p))
+		first = false;
+		memcpy(&key, &next, key_size);
+		p.plen = (uint8_t)next.prefixlen;
+		memcpy(p.bytes, next.bytes, family == AF_INET ? 4 : 16);
+		if (next.prefixlen <= (family == AF_INET ? 32u : 128u) && addrmap_get(m.pub, &p))
 			continue;
-		if (array_room(&stale, &cap, n + 1, sizeof(*stale), 64)) {
+		if (array_room(&stale, &cap, n + 1, key_size, 64)) {
 			free(stale);
 			return -ENOMEM;
 		}
-		stale[n++] = key;
+		memcpy(stale + n++ * key_size, &next, key_size);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(mi->maps.nets4, &stale[i]) && errno != ENOENT)
+		if (bpf_map_delete_elem(m.fd, stale + i * key_size) && errno != ENOENT)
 			err = -errno;
 	free(stale);
 	return err;
@@ -524,7 +577,16 @@ static int rebuild6(struct mapindex *mi, bool *short_net)
 					err = -ENOMEM;
 					break;
 				}
-				e->flags |= GW_INDEX6_TRIE;
+				/* Networks of one length in gw_nets6: named by it; else the trie. */
+				if (!(e->flags & GW_INDEX6_TRIE) && net_wanted(key, value) &&
+				    net_published(&mi->nets6_pub, key, value) &&
+				    (!(e->flags & GW_INDEX6_NET) || e->net_plen == (uint32_t)plen)) {
+					e->flags |= GW_INDEX6_NET;
+					e->net_plen = (uint32_t)plen;
+					continue;
+				}
+				e->flags = (e->flags & ~(uint32_t)GW_INDEX6_NET) | GW_INDEX6_TRIE;
+				e->net_plen = 0;
 				continue;
 			}
 			for (uint64_t k = 0; k < (1ULL << (32 - plen)); k++) {
@@ -621,21 +683,27 @@ int mapindex_publish(struct mapindex *mi)
 	/* gw_nets4 entries are written before a page names them and deleted after none does. */
 	repaint = mi->dirty4_lo < mi->dirty4_hi;
 	if (repaint)
-		err = nets4_write(mi);
+		err = nets_write(mi, AF_INET);
 	if (!err)
 		err = rebuild4(mi);
 	if (!err)
 		err = write_pages(mi);
-	if (!err && repaint && mi->maps.nets4 >= 0)
-		err = nets4_delete(mi);
-	if (!err && !mi->published && mi->maps.nets4 >= 0)
-		err = nets4_prune_kernel(mi);
+	if (!err && repaint)
+		err = nets_delete(mi, AF_INET);
+	if (!err && !mi->published)
+		err = nets_prune_kernel(mi, AF_INET);
 	if (err)
 		return err;
 	if (mi->nets6_dirty) {
-		err = rebuild6(mi, &short_net);
+		err = nets_write(mi, AF_INET6);
+		if (!err)
+			err = rebuild6(mi, &short_net);
+		if (!err)
+			err = nets_delete(mi, AF_INET6);
 		if (!err && !mi->published)
 			err = index6_prune_kernel(mi);
+		if (!err && !mi->published)
+			err = nets_prune_kernel(mi, AF_INET6);
 	} else {
 		err = update_hosts6(mi);
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The first-level address index of the data path (gw_index4, gw_classes,
- * gw_nets4, gw_index6; see include/greywall.h): derived from what the host map and
+ * gw_nets4, gw_index6, gw_nets6; see include/greywall.h): derived from what the host map and
  * the tries hold, so most sources are answered without a hash or trie
  * lookup. The writer of those maps reports every entry that appears or
  * goes (mapindex_host, mapindex_net) and calls mapindex_publish() after
@@ -24,6 +24,7 @@ struct mapindex_maps {
 	int index6;
 	int config;
 	int nets4;
+	int nets6;
 };
 
 struct mapindex {
@@ -39,6 +40,8 @@ struct mapindex {
 	/* network -> struct gw_entry in gw_nets4 (networks of /24 or shorter
 	 * with a counter slot), as published; only these the pages may name. */
 	struct addrmap nets4_pub;
+	/* network -> struct gw_entry in gw_nets6 (/33../64), as published. */
+	struct addrmap nets6_pub;
 	struct addrmap index6;		/* /32 -> struct gw_index6_entry, as published */
 	struct addrmap dirty6;		/* /32 keys whose host count crossed zero */
 	uint64_t class_tables[GW_CLASSES];
