@@ -648,7 +648,7 @@ section() {
 	else
 		echo "### Per-packet cost (BPF_PROG_TEST_RUN)"
 		echo
-		head -3 "$X" | sed 's/^/    /'
+		head -4 "$X" | sed 's/^/    /'
 		echo
 		sed -n '/^case /,/^above the empty/p' "$X" | sed 's/^/    /'
 		echo
@@ -671,6 +671,23 @@ section() {
 		echo "| established pop3 flow, 50 rules, 1M entries / pass path 1M+100k <= 1.5 (median over 64 flows spread among 50,000, each over the pass path measured beside it) | $1 | **$2** |"
 		set -- $(ratio "$X" gw_flowmean_vs_pass1m)
 		echo "| established pop3 flow, 50 rules, 1M entries / pass path 1M+100k <= 1.5 (mean over the 64 flows) | $1 | **$2** |"
+		drop_row() { # name text
+			local r
+			r=$(ratio "$X" "$1")
+			[ -n "$r" ] || return 0
+			set -- $r "$2"
+			echo "| $3 | $1 | **$2** |"
+		}
+		drop_row gw_drop1m_host_vs_xdpfilter "greywall listed-host drop (1M+100k, \`counters\`) / xdp-filter drop <= 1.0"
+		drop_row gw_drop1m_prefix_vs_xdpfilter "greywall drop, source in a listed /24 (1M hosts + 100k IPv4 + 10k IPv6 prefixes) / xdp-filter drop <= 1.0"
+		drop_row gw_drop1m_prefix_vs_host "greywall drop, source in a listed /24 (1M+100k+10k) / greywall's listed-host drop <= 1.2"
+		drop_row gw_drop1k_vs_xdpfilter "greywall drop, Spamhaus-DROP-sized set (1,000 prefixes /11../24), source in one / xdp-filter drop <= 1.0"
+		drop_row gw_drop1k_vs_host "greywall drop, Spamhaus-DROP-sized set, source in one / greywall's listed-host drop <= 1.2"
+		drop_row gw_fh4500_vs_xdpfilter "greywall drop, FireHOL-level1-sized set (4,500 prefixes), source in one / xdp-filter drop <= 1.0"
+		drop_row gw_fh4500_vs_host "greywall drop, FireHOL-level1-sized set, source in one / greywall's listed-host drop <= 1.2"
+		drop_row gw_drop_host6_vs_host "greywall listed IPv6 host drop / listed IPv4 host drop (1M+100k+10k) <= 1.2"
+		drop_row gw_drop_prefix6_vs_prefix "greywall drop, IPv6 source in a listed /48 / IPv4 source in a listed /24 (1M+100k+10k) <= 1.2"
+		drop_row gw_drop_2cpu_vs_1cpu "greywall listed-host drop, two CPUs at once / one CPU >= 1.8 (packets per second)"
 	fi
 	ipset_s=$(loadres ipset)
 	gw_s=$(loadres greywall)

@@ -51,6 +51,67 @@ static __always_inline void gw_lookup_trie(const struct gw_addr *addr, __u8 fami
 }
 
 /*
+ * The covering /plen network's entry from gw_nets4 (plen <= 24, as the
+ * index byte says), or from the trie should gw_nets4 not have it: an entry
+ * the index names is written there first and deleted last, so a miss is
+ * only ever a race with userspace, which the trie answers correctly.
+ */
+static __always_inline void gw_lookup_net4(const struct gw_addr *addr, __u32 plen,
+					   struct gw_member *out)
+{
+	struct gw_lpm4_key k4 = { .prefixlen = plen };
+	__u32 host = (__u32)addr->bytes[12] << 24 | (__u32)addr->bytes[13] << 16 |
+		     (__u32)addr->bytes[14] << 8;
+	struct gw_entry *e;
+
+	host &= (__u32)(0xffffffffULL << (32 - plen));
+	k4.bytes[0] = host >> 24;
+	k4.bytes[1] = host >> 16;
+	k4.bytes[2] = host >> 8;
+	e = bpf_map_lookup_elem(&GW_MAP_NETS4, &k4);
+	if (!e) {
+		gw_lookup_trie(addr, 4, out);
+		return;
+	}
+	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->tables = e->tables;
+	out->entry = e;
+}
+
+/*
+ * The entry of the /plen network inside the source's /32 (gw_index6 says
+ * all its networks longer than /32 are /plen): 1, or 0 when none covers
+ * the source. A length out of range is userspace's bug: the trie answers.
+ */
+static __always_inline int gw_lookup_net6(const struct gw_addr *addr, __u32 plen,
+					  struct gw_member *out)
+{
+	struct gw_lpm6_key k6 = { .prefixlen = plen };
+	struct gw_entry *e;
+	__u32 word;
+
+	if (plen < GW_INDEX6_NET_MIN_PLEN || plen > GW_INDEX6_NET_MAX_PLEN) {
+		gw_lookup_trie(addr, 6, out);
+		return 1;
+	}
+	word = (__u32)addr->bytes[4] << 24 | (__u32)addr->bytes[5] << 16 |
+	       (__u32)addr->bytes[6] << 8 | addr->bytes[7];
+	word &= (__u32)(0xffffffffULL << (64 - plen));
+	__builtin_memcpy(k6.bytes, addr->bytes, 4);
+	k6.bytes[4] = word >> 24;
+	k6.bytes[5] = word >> 16;
+	k6.bytes[6] = word >> 8;
+	k6.bytes[7] = word;
+	e = bpf_map_lookup_elem(&GW_MAP_NETS6, &k6);
+	if (!e)
+		return 0;
+	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->tables = e->tables;
+	out->entry = e;
+	return 1;
+}
+
+/*
  * Networks the index names by their tables alone need no trie walk, unless
  * the packet must be counted on the network's own entry.
  */
@@ -99,6 +160,10 @@ static __always_inline void gw_lookup(const struct gw_addr *addr, __u8 family, _
 			gw_lookup_trie(addr, family, out);
 			return;
 		}
+		if (class >= GW_CLASS_NET) {
+			gw_lookup_net4(addr, class - GW_CLASS_NET, out);
+			return;
+		}
 		tables = bpf_map_lookup_elem(&GW_MAP_CLASSES, &class);
 		if (tables)
 			gw_index_tables(*tables, counter_tables, addr, family, out);
@@ -116,6 +181,8 @@ static __always_inline void gw_lookup(const struct gw_addr *addr, __u8 family, _
 			return;
 		if (ie->flags & GW_INDEX6_TRIE)
 			gw_lookup_trie(addr, family, out);
+		else if ((ie->flags & GW_INDEX6_NET) && gw_lookup_net6(addr, ie->net_plen, out))
+			return;
 		else if (ie->tables)
 			gw_index_tables(ie->tables, counter_tables, addr, family, out);
 		return;

@@ -118,6 +118,36 @@ struct {
 	__type(value, __u64);
 } GW_MAP_CLASSES SEC(".maps");
 
+/*
+ * The entries of the IPv4 networks of /24 or shorter that have a counter
+ * slot, by exact network (prefixlen = its length), copies of their trie
+ * entries: the index names one by its length (GW_CLASS_NET + L) and the
+ * data path finds its entry with one hash lookup, no trie walk. Userspace
+ * (mapindex.c) writes an entry before any index page names it and deletes
+ * it after none does; XDP and TC read.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_NETS4_MAX);
+	__type(key, struct gw_lpm4_key);
+	__type(value, struct gw_entry);
+} GW_MAP_NETS4 SEC(".maps");
+
+/*
+ * The entries of the IPv6 networks of /33../64 whose /32 holds networks of
+ * one length only (GW_INDEX6_NET), by exact network, copies of their trie
+ * entries. Userspace (mapindex.c) writes an entry before gw_index6 names
+ * it and deletes it after; XDP and TC read.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_NETS6_MAX);
+	__type(key, struct gw_lpm6_key);
+	__type(value, struct gw_entry);
+} GW_MAP_NETS6 SEC(".maps");
+
 /* IPv6 first-level index by /32. Userspace writes; XDP and TC read. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

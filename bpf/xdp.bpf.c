@@ -381,8 +381,10 @@ int greywall_xdp(struct xdp_md *ctx)
 		if (st)
 			st->evaluations++;
 		if (rule >= 0) {
+			/* Most drops are the first rule's: its counters are at hand. */
 			idx = (__u32)rule;
-			st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &idx);
+			if (idx)
+				st = bpf_map_lookup_elem(&GW_MAP_RULE_STATS, &idx);
 			if (st) {
 				st->matches++;
 				st->packets++;

@@ -23,6 +23,8 @@
 #define GW_MAP_INDEX4 gw_index4		/* __u32 IPv4 /16 -> struct gw_index4_page */
 #define GW_MAP_INDEX6 gw_index6		/* __u32 IPv6 /32 -> struct gw_index6_entry */
 #define GW_MAP_CLASSES gw_classes	/* __u32 class -> __u64 tables */
+#define GW_MAP_NETS4 gw_nets4		/* struct gw_lpm4_key (exact) -> struct gw_entry */
+#define GW_MAP_NETS6 gw_nets6		/* struct gw_lpm6_key (exact) -> struct gw_entry */
 #define GW_MAP_RULE_INDEX gw_rule_index	/* generation * GW_RIX_MAX + enum gw_rule_index_key
 					   -> struct gw_ruleset */
 #define GW_MAP_RULE_PORTS gw_rule_ports	/* generation * GW_RULE_PORT_KEYS + port -> struct gw_ruleset */
@@ -108,9 +110,12 @@ struct gw_lpm6_key {
  * a page, one page per /16. The byte says whether host entries exist in that /24
  * (GW_SLOT_HOSTS: look in the host map) and what the networks of /24 or
  * shorter that cover it are: GW_CLASS_NONE (none), a class number whose
- * table set is in gw_classes, or GW_CLASS_TRIE (networks longer than /24
- * lie inside, or the classes ran out: ask the trie). A source whose byte is
- * 0 is in no table, without any hash or trie lookup.
+ * table set is in gw_classes, GW_CLASS_NET + L (the longest of them is an
+ * /L with a counter slot: its entry is in gw_nets4, an exact-match hash,
+ * keyed as the trie keys it), or GW_CLASS_TRIE (networks longer than /24
+ * lie inside, or the classes ran out, or gw_nets4 was full: ask the trie).
+ * A source whose byte is 0 is in no table, without any hash or trie lookup.
+ * gw_nets4 holds one entry per such network, never one per /24 it covers.
  */
 struct gw_index4_page {
 	__u8 slot[256];
@@ -120,7 +125,10 @@ struct gw_index4_page {
 #define GW_SLOT_CLASS 0x7f
 #define GW_CLASS_NONE 0
 #define GW_CLASS_TRIE 0x7f
-#define GW_CLASSES 128			/* gw_classes entries; 1..126 name table sets */
+#define GW_CLASS_NET 0x66		/* 0x66 + L, L = 0..24: an /L network in gw_nets4 */
+#define GW_CLASS_NET_MAX_PLEN 24
+#define GW_CLASSES 128			/* gw_classes entries; 1..0x65 name table sets */
+#define GW_NETS4_MAX GW_PREFIX_MAX_DEFAULT
 
 /*
  * IPv6: a hash keyed by the /32 (first four bytes, network order). No entry:
@@ -128,18 +136,29 @@ struct gw_index4_page {
  * /32 or shorter covering the /32, and flags say where else to look.
  * Networks shorter than GW_INDEX6_MIN_PLEN are not spread over /32 keys;
  * while one exists, GW_CFG_F_INDEX6_OFF sends every IPv6 source to the host
- * map and the trie.
+ * map and the trie. When the networks longer than /32 inside a /32 all
+ * have one length L of GW_INDEX6_NET_MIN_PLEN..GW_INDEX6_NET_MAX_PLEN (a
+ * provider's /48s), GW_INDEX6_NET and net_plen = L say so: their entries
+ * are in gw_nets6 (keyed like the trie, exact), a source masked to /L finds
+ * its network's entry with one hash lookup, and a miss means none of them
+ * covers it (`tables` answers). gw_nets6 entries are written before an
+ * index entry names them and deleted after none does.
  */
 struct gw_index6_entry {
 	__u64 tables;
 	__u32 flags;			/* enum gw_index6_flag */
-	__u32 pad;
+	__u32 net_plen;			/* with GW_INDEX6_NET */
 };
 
 enum gw_index6_flag {
 	GW_INDEX6_HOSTS = 1 << 0,	/* host entries inside this /32 */
-	GW_INDEX6_TRIE = 1 << 1,	/* networks longer than /32 inside */
+	GW_INDEX6_TRIE = 1 << 1,	/* networks longer than /32 inside: ask the trie */
+	GW_INDEX6_NET = 1 << 2,		/* ... all /net_plen, in gw_nets6 */
 };
+
+#define GW_INDEX6_NET_MIN_PLEN 33
+#define GW_INDEX6_NET_MAX_PLEN 64
+#define GW_NETS6_MAX GW_PREFIX_MAX_DEFAULT
 
 #define GW_INDEX6_MIN_PLEN 16
 #define GW_INDEX6_MAX_DEFAULT 1048576	/* /32 keys */
@@ -656,6 +675,8 @@ _Static_assert(sizeof(struct gw_src_halfopen) == 8, "gw_src_halfopen is a map va
 _Static_assert(sizeof(struct gw_src_track) == 24, "gw_src_track is a map value ABI");
 _Static_assert(sizeof(struct gw_event) == 40, "gw_event is a ringbuf record ABI");
 _Static_assert(sizeof(struct gw_index4_page) == 256, "gw_index4_page is a map value ABI");
+_Static_assert(GW_CLASS_NET + GW_CLASS_NET_MAX_PLEN + 1 == GW_CLASS_TRIE,
+	       "the network classes end where GW_CLASS_TRIE begins");
 _Static_assert(sizeof(struct gw_index6_entry) == 16, "gw_index6_entry is a map value ABI");
 _Static_assert(sizeof(struct gw_ruleset) == 32, "gw_ruleset is a map value ABI");
 

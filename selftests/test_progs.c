@@ -123,6 +123,8 @@ void fx_reset(void)
 	map_clear(xdp_skel->maps.gw_hosts);
 	map_clear(xdp_skel->maps.gw_prefix4);
 	map_clear(xdp_skel->maps.gw_prefix6);
+	map_clear(xdp_skel->maps.gw_nets4);
+	map_clear(xdp_skel->maps.gw_nets6);
 	array_zero(xdp_skel->maps.gw_counters, true);
 	map_clear(xdp_skel->maps.gw_counters_spill);
 	counter_slots_forget(&fx_slots);
@@ -197,7 +199,7 @@ int fx_put_slot(const char *addr, uint64_t tables, uint32_t slot)
 	if (bpf_map_update_elem(bpf_map__fd(map), key, &e, BPF_ANY))
 		return -errno;
 	err = addr_is_host(&p) ? mapindex_host(&fx_index, &p, true)
-			       : mapindex_net(&fx_index, &p, tables);
+			       : mapindex_net(&fx_index, &p, tables, slot);
 	if (!err)
 		fx_index_publish();
 	return err;
@@ -215,15 +217,22 @@ int fx_del(const char *addr)
 {
 	struct bpf_map *map;
 	uint8_t key[20] = { 0 };
+	struct addr_prefix p;
 	struct gw_entry e;
+	int err;
 
-	if (entry_key(addr, &map, key))
+	if (entry_key(addr, &map, key) || addr_parse(addr, &p))
 		return -EINVAL;
 	if (bpf_map_lookup_elem(bpf_map__fd(map), key, &e) ||
 	    bpf_map_delete_elem(bpf_map__fd(map), key))
 		return -errno;
 	counter_slots_give(&fx_slots, e.counter);
-	return 0;
+	/* The index follows, as tables.c's map_remove() has it. */
+	err = addr_is_host(&p) ? mapindex_host(&fx_index, &p, false)
+			       : mapindex_net(&fx_index, &p, 0, 0);
+	if (!err)
+		fx_index_publish();
+	return err;
 }
 
 void fx_put_all(const struct fx_entry *entries)
@@ -392,6 +401,8 @@ void fx_datapath(struct datapath *dp)
 	dp->config = bpf_map__fd(xdp_skel->maps.gw_config);
 	dp->index4 = bpf_map__fd(xdp_skel->maps.gw_index4);
 	dp->classes = bpf_map__fd(xdp_skel->maps.gw_classes);
+	dp->nets4 = bpf_map__fd(xdp_skel->maps.gw_nets4);
+	dp->nets6 = bpf_map__fd(xdp_skel->maps.gw_nets6);
 	dp->index6 = bpf_map__fd(xdp_skel->maps.gw_index6);
 	dp->rule_index = bpf_map__fd(xdp_skel->maps.gw_rule_index);
 	dp->rule_ports = bpf_map__fd(xdp_skel->maps.gw_rule_ports);
@@ -789,7 +800,9 @@ static int fixture_setup(void)
 		struct mapindex_maps maps = { bpf_map__fd(xdp_skel->maps.gw_index4),
 					      bpf_map__fd(xdp_skel->maps.gw_classes),
 					      bpf_map__fd(xdp_skel->maps.gw_index6),
-					      bpf_map__fd(xdp_skel->maps.gw_config) };
+					      bpf_map__fd(xdp_skel->maps.gw_config),
+					      bpf_map__fd(xdp_skel->maps.gw_nets4),
+					      bpf_map__fd(xdp_skel->maps.gw_nets6) };
 
 		err = mapindex_init(&fx_index, &maps);
 	}

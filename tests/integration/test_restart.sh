@@ -16,6 +16,13 @@ gw "$GW_TOOLS/gwnet" listen 9090 >"$GW_RUN/udp.log" 2>&1 &
 gw_start
 ok $? "greywalld starts"
 check_output "block a source" "2/2 addresses added." ctl table bruteforce add 198.51.100.7 2001:db8:bad::7
+# Networks of a counters table: their sources are found through gw_nets4 and gw_nets6.
+ctl table bruteforce add 203.0.113.0/24 2001:db8:beef::/48 >/dev/null
+ok $? "block two networks"
+# A blocked IPv6 source cannot resolve the gateway (its neighbour
+# solicitations are dropped too): the client knows it beforehand.
+cl ip -6 neigh replace 2001:db8::1 lladdr "$(gw cat /sys/class/net/veth0/address)" dev veth1 \
+	nud permanent
 prog_before=$(gw bpftool net show dev veth0 | grep -o 'id [0-9]*' | head -1)
 
 # Both sources send 2000 datagrams, one every 2 ms, across two hard kills.
@@ -25,6 +32,10 @@ cl "$GW_TOOLS/gwnet" send 2001:db8:bad::7 2001:db8::1 9090 2000 2000 &
 s2=$!
 cl "$GW_TOOLS/gwnet" send 192.0.2.66 192.0.2.1 9090 2000 2000 &
 s3=$!
+cl "$GW_TOOLS/gwnet" send 203.0.113.9 192.0.2.1 9090 2000 2000 &
+s4=$!
+cl "$GW_TOOLS/gwnet" send 2001:db8:beef::9 2001:db8::1 9090 2000 2000 &
+s5=$!
 wait_for 5 grep -qx 'udp 192.0.2.66' "$GW_RUN/udp.log"
 gw_stop KILL
 ok 0 "greywalld killed with SIGKILL while traffic flows"
@@ -35,7 +46,7 @@ gw_stop KILL
 sleep 0.3
 gw_start
 ok $? "and once more"
-wait $s1 $s2 $s3
+wait $s1 $s2 $s3 $s4 $s5
 # The receiver logs asynchronously: wait until the unlisted source's last datagrams are in.
 wait_for 5 sh -c "[ \$(grep -cx 'udp 192.0.2.66' '$GW_RUN/udp.log') -ge 2000 ]"
 blocked4=$(grep -cx "udp 198.51.100.7" "$GW_RUN/udp.log")
@@ -43,24 +54,39 @@ blocked6=$(grep -cx "udp 2001:db8:bad::7" "$GW_RUN/udp.log")
 passed=$(grep -cx "udp 192.0.2.66" "$GW_RUN/udp.log")
 check_output "receiver got zero packets from the blocked IPv4 source" "0" echo "$blocked4"
 check_output "receiver got zero packets from the blocked IPv6 source" "0" echo "$blocked6"
+check_output "receiver got zero packets from inside the blocked /24" "0" \
+	grep -cx "udp 203.0.113.9" "$GW_RUN/udp.log"
+check_output "receiver got zero packets from inside the blocked /48" "0" \
+	grep -cx "udp 2001:db8:beef::9" "$GW_RUN/udp.log"
 ok $([ "$passed" -ge 1900 ] && echo 0 || echo 1) "the unlisted source got through during restarts ($passed/2000)"
 
 prog_after=$(gw bpftool net show dev veth0 | grep -o 'id [0-9]*' | head -1)
 check_output "the same build stays attached across restarts (no re-attach)" "$prog_before" echo "$prog_after"
-check_output "entries survive the restarts" "   198.51.100.7
-   2001:db8:bad::7" ctl table bruteforce show
+out=$(ctl table bruteforce show)
+has "entries survive the restarts: the IPv4 host" "^   198.51.100.7$" "$out"
+has "the IPv6 host" "^   2001:db8:bad::7$" "$out"
+has "the /24" "^   203.0.113.0/24$" "$out"
+has "the /48" "^   2001:db8:beef::/48$" "$out"
 check "evidence survives" sh -c "$GW_BIN/greywallctl -s $GW_SOCK why 198.51.100.7 | grep -q 'evidence: manual: greywallctl table bruteforce add'"
 out=$(ctl table bruteforce show -v)
 inblock=$(echo "$out" | awk '/^   198.51.100.7/{f=1} f && /In\/Block:/{print $4; exit}')
 ok $([ "${inblock:-0}" -ge 1900 ] && echo 0 || echo 1) "counters kept across restarts (In/Block ${inblock:-none} >= 1900)"
+for net in 203.0.113.0/24 2001:db8:beef::/48; do
+	n=$(echo "$out" | awk -v e="   $net" '$0 == e {f=1} f && /In\/Block:/{print $4; exit}')
+	ok $([ "${n:-0}" -ge 1900 ] && [ "${n:-0}" -le 2000 ] && echo 0 || echo 1) \
+		"$net: its sources' drops counted on its entry across restarts (In/Block ${n:-none})"
+done
+ctl table bruteforce delete 203.0.113.0/24 2001:db8:beef::/48 >/dev/null
+ok $? "the networks deleted"
+check "a source inside the /24 connects again" connect 203.0.113.9 192.0.2.1 9090
+check "a source inside the /48 connects again" connect 2001:db8:beef::9 2001:db8::1 9090
 
 # A clean stop and start keeps the entries too (store and table file).
 gw_stop TERM
 check "the table file holds the entries after SIGTERM" grep -qx "198.51.100.7" "$GW_RUN/bruteforce"
 check "the blocked source stays blocked while greywalld is down" blocked 198.51.100.7 192.0.2.1
 gw_start
-check_output "entries come back after a clean restart" "   198.51.100.7
-   2001:db8:bad::7" ctl table bruteforce show
+has "entries come back after a clean restart" "^   198.51.100.7$" "$(ctl table bruteforce show)"
 
 # An upgrade over maps an older build pinned with another layout: they are
 # made anew and refilled, and the blocked source stays blocked throughout

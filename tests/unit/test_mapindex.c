@@ -3,10 +3,15 @@
  * The first-level index's host bookkeeping: a /24's GW_SLOT_HOSTS bit is
  * set while at least one of its hosts is in the host map, whatever the
  * number, up to all 256. Only memory is involved until mapindex_publish(),
- * so no map is needed here.
+ * so no map is needed for that. The painting of counted networks
+ * (GW_CLASS_NET + L, their entries in gw_nets4) is checked on real maps.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "check.h"
 #include "datapath/mapindex.h"
@@ -25,9 +30,237 @@ static bool hosts_bit(const struct mapindex *mi, uint32_t slot)
 	return mi->slots[slot] & GW_SLOT_HOSTS;
 }
 
+static struct addr_prefix v4_net(const char *text)
+{
+	struct addr_prefix p;
+
+	memset(&p, 0, sizeof(p));
+	if (addr_parse(text, &p))
+		memset(&p, 0, sizeof(p));
+	return p;
+}
+
+static uint8_t slot_of_text(const struct mapindex *mi, const char *addr)
+{
+	struct addr_prefix p = v4_net(addr);
+
+	return mi->slots[(uint32_t)p.bytes[0] << 16 | p.bytes[1] << 8 | p.bytes[2]];
+}
+
+/* The published page byte for addr, as the data path reads it. */
+static uint8_t kernel_slot(const struct mapindex *mi, const char *addr)
+{
+	struct addr_prefix p = v4_net(addr);
+	struct gw_index4_page page;
+	uint32_t key = (uint32_t)p.bytes[0] << 8 | p.bytes[1];
+
+	if (bpf_map_lookup_elem(mi->maps.index4, &key, &page))
+		return 0xff;
+	return page.slot[p.bytes[2]];
+}
+
+/* 0 and *out when gw_nets4 holds net, -ENOENT when not. */
+static int nets4_entry(const struct mapindex *mi, const char *net, struct gw_entry *out)
+{
+	struct addr_prefix p = v4_net(net);
+	struct gw_lpm4_key k4;
+
+	addr_to_lpm4(&p, &k4);
+	return bpf_map_lookup_elem(mi->maps.nets4, &k4, out) ? -errno : 0;
+}
+
+static uint32_t nets4_count(const struct mapindex *mi)
+{
+	struct gw_lpm4_key key, next, *prev = NULL;
+	uint32_t n = 0;
+
+	while (!bpf_map_get_next_key(mi->maps.nets4, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+static int net(struct mapindex *mi, const char *text, uint64_t tables, uint32_t counter)
+{
+	struct addr_prefix p = v4_net(text);
+	int err = mapindex_net(mi, &p, tables, counter);
+
+	return err ? err : mapindex_publish(mi);
+}
+
+/* The published gw_index6 entry of addr's /32; flags 0xffffffff when none. */
+static struct gw_index6_entry index6_of(const struct mapindex *mi, const char *addr)
+{
+	struct gw_index6_entry e = { .flags = 0xffffffffu };
+	struct addr_prefix p = v4_net(addr);
+	uint32_t key;
+
+	memcpy(&key, p.bytes, 4);
+	if (bpf_map_lookup_elem(mi->maps.index6, &key, &e))
+		e.flags = 0xffffffffu;
+	return e;
+}
+
+static int nets6_entry(const struct mapindex *mi, const char *net, struct gw_entry *out)
+{
+	struct addr_prefix p = v4_net(net);
+	struct gw_lpm6_key k6;
+
+	addr_to_lpm6(&p, &k6);
+	return bpf_map_lookup_elem(mi->maps.nets6, &k6, out) ? -errno : 0;
+}
+
+/* IPv6 networks of /33../64: named by their length while a /32 holds one length only. */
+static void test_ipv6_networks(struct mapindex *mi)
+{
+	struct gw_index6_entry ie;
+	struct gw_entry e;
+
+	CHECK_INT(net(mi, "3fff:2:77::/48", 1, 21), 0, "a /48");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.net_plen == 48 && ie.tables == 0,
+	      "its /32 names /48 networks (flags %u, /%u)", ie.flags, ie.net_plen);
+	CHECK(!nets6_entry(mi, "3fff:2:77::/48", &e) && e.tables == 1 && e.counter == 21,
+	      "gw_nets6 holds its entry");
+	CHECK_INT(net(mi, "3fff:2:78::/48", 2, 0), 0, "an uncounted /48 beside it");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.net_plen == 48, "still named by length");
+	CHECK_INT(nets6_entry(mi, "3fff:2:78::/48", &e), 0, "uncounted ones are in gw_nets6 too");
+	CHECK_INT(net(mi, "3fff:2::/32", 4, 22), 0, "the covering /32");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.tables == 4,
+	      "the /32's tables answer the rest of it (flags %u, tables %llu)", ie.flags,
+	      (unsigned long long)ie.tables);
+	CHECK_INT(net(mi, "3fff:2:79::/56", 1, 23), 0, "a /56 in the same /32");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_TRIE && ie.net_plen == 0, "two lengths: the trie (flags %u)",
+	      ie.flags);
+	CHECK_INT(nets6_entry(mi, "3fff:2:77::/48", &e), 0,
+		  "gw_nets6 keeps the /48s (the index does not name them meanwhile)");
+	CHECK_INT(net(mi, "3fff:2:79::/56", 0, 0), 0, "the /56 goes");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == GW_INDEX6_NET && ie.net_plen == 48, "named by length again");
+	CHECK_INT(nets6_entry(mi, "3fff:2:77::/48", &e), 0, "and back in gw_nets6");
+	CHECK_INT(net(mi, "3fff:3::/96", 1, 24), 0, "a /96");
+	ie = index6_of(mi, "3fff:3::");
+	CHECK(ie.flags == GW_INDEX6_TRIE, "longer than /64: the trie");
+	CHECK_INT(nets6_entry(mi, "3fff:3::/96", &e), -ENOENT, "not in gw_nets6");
+	CHECK_INT(net(mi, "3fff:4:1::/48", 1, 25), 0, "a third network of /33../64");
+	CHECK_INT(net(mi, "3fff:4:2::/48", 1, 26), 0, "a fourth");
+	CHECK_INT(net(mi, "3fff:4:3::/48", 1, 27), 0, "a fifth: gw_nets6 (4 entries) is full");
+	CHECK_INT(nets6_entry(mi, "3fff:4:3::/48", &e), -ENOENT, "the fifth is not in it");
+	ie = index6_of(mi, "3fff:4::");
+	CHECK(ie.flags == GW_INDEX6_TRIE, "a /32 with a network gw_nets6 refused asks the trie");
+	CHECK_INT(net(mi, "3fff:2:77::/48", 0, 0), 0, "the /48 goes");
+	CHECK_INT(net(mi, "3fff:2:78::/48", 0, 0), 0, "and the other");
+	CHECK_INT(nets6_entry(mi, "3fff:2:77::/48", &e), -ENOENT, "both left gw_nets6");
+	ie = index6_of(mi, "3fff:2::");
+	CHECK(ie.flags == 0 && ie.tables == 4, "the /32 keeps its own tables only");
+}
+
+/* Counted networks of /24 and shorter: painted by length, entries in gw_nets4, kept exact. */
+static void test_counted_networks(void)
+{
+	struct mapindex_maps maps = {
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index4_page), 65536,
+			       NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CLASSES, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gw_index6_entry), 1024,
+			       NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CFG_MAX, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm4_key),
+			       sizeof(struct gw_entry), 4, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm6_key),
+			       sizeof(struct gw_entry), 4, NULL),
+	};
+	struct gw_lpm4_key stale = { .prefixlen = 16, .bytes = { 10, 9 } };
+	struct gw_entry e, junk = { .tables = 1, .counter = 99 };
+	struct mapindex mi, again;
+	uint8_t b;
+
+	if (maps.index4 < 0 || maps.classes < 0 || maps.index6 < 0 || maps.config < 0 ||
+	    maps.nets4 < 0 || maps.nets6 < 0) {
+		CHECK_SKIP("no BPF maps (not root?)", "counted networks on real maps");
+		goto out;
+	}
+	/* An earlier run's entry, which the first publish must take away. */
+	CHECK(!bpf_map_update_elem(maps.nets4, &stale, &junk, BPF_ANY), "a stale gw_nets4 entry");
+	CHECK_INT(mapindex_init(&mi, &maps), 0, "init on maps");
+	CHECK_INT(mapindex_publish(&mi), 0, "first publish");
+	CHECK_INT(nets4_count(&mi), 0, "the first publish pruned the stale entry");
+
+	CHECK_INT(net(&mi, "198.51.0.0/16", 1, 7), 0, "a counted /16");
+	CHECK_INT(slot_of_text(&mi, "198.51.0.1"), GW_CLASS_NET + 16, "first /24: the /16 by length");
+	CHECK_INT(kernel_slot(&mi, "198.51.255.1"), GW_CLASS_NET + 16, "last /24, as published");
+	CHECK_INT(kernel_slot(&mi, "198.52.0.1"), 0, "the next /24 is in none");
+	CHECK(!nets4_entry(&mi, "198.51.0.0/16", &e) && e.tables == 1 && e.counter == 7,
+	      "gw_nets4 holds its tables and counter slot");
+
+	CHECK_INT(net(&mi, "198.51.100.0/24", 3, 8), 0, "a counted /24 inside");
+	CHECK_INT(kernel_slot(&mi, "198.51.100.1"), GW_CLASS_NET + 24, "the /24 wins its slot");
+	CHECK_INT(kernel_slot(&mi, "198.51.101.1"), GW_CLASS_NET + 16, "the /16 keeps the rest");
+	CHECK_INT(net(&mi, "198.51.7.0/25", 1, 9), 0, "a counted /25 inside");
+	CHECK_INT(kernel_slot(&mi, "198.51.7.1"), GW_CLASS_TRIE, "a /25's /24 asks the trie");
+	CHECK_INT(nets4_entry(&mi, "198.51.7.0/25", &e), -ENOENT, "a /25 is not in gw_nets4");
+	CHECK_INT(net(&mi, "198.51.8.0/22", 5, 0), 0, "an uncounted /22 inside");
+	b = kernel_slot(&mi, "198.51.9.1");
+	CHECK(b >= 1 && b < GW_CLASS_NET && mi.class_tables[b] == 5,
+	      "an uncounted network gets a table class (%u)", b);
+	CHECK_INT(nets4_entry(&mi, "198.51.8.0/22", &e), -ENOENT, "and no gw_nets4 entry");
+
+	CHECK_INT(net(&mi, "198.51.0.0/16", 1, 11), 0, "the /16's counter slot changes");
+	CHECK(!nets4_entry(&mi, "198.51.0.0/16", &e) && e.counter == 11, "gw_nets4 follows");
+	CHECK_INT(net(&mi, "198.51.100.0/24", 0, 0), 0, "the /24 goes");
+	CHECK_INT(kernel_slot(&mi, "198.51.100.1"), GW_CLASS_NET + 16, "its slot names the /16");
+	CHECK_INT(nets4_entry(&mi, "198.51.100.0/24", &e), -ENOENT, "it left gw_nets4");
+
+	CHECK_INT(net(&mi, "10.0.0.0/8", 2, 12), 0, "a counted /8");
+	CHECK_INT(kernel_slot(&mi, "10.255.255.1"), GW_CLASS_NET + 8, "painted over 65,536 /24s");
+	CHECK_INT(nets4_count(&mi), 2, "with one gw_nets4 entry (the /8 and the /16)");
+
+	CHECK_INT(net(&mi, "203.0.113.0/24", 1, 13), 0, "a third");
+	CHECK_INT(net(&mi, "192.0.2.0/24", 1, 14), 0, "a fourth");
+	CHECK_INT(net(&mi, "192.0.2.0/23", 1, 15), 0, "a fifth: gw_nets4 (4 entries) is full");
+	CHECK_INT(nets4_entry(&mi, "192.0.2.0/23", &e), -ENOENT, "the fifth is not in it");
+	b = kernel_slot(&mi, "192.0.3.1");
+	CHECK(b >= 1 && b < GW_CLASS_NET, "its /24s get a table class (%u): the trie counts", b);
+	CHECK_INT(net(&mi, "203.0.113.0/24", 0, 0), 0, "one goes");
+	CHECK_INT(net(&mi, "192.0.2.0/23", 1, 15), 0, "the fifth is written again");
+	CHECK_INT(nets4_entry(&mi, "192.0.2.0/23", &e), -ENOENT,
+		  "unchanged networks are not retried until something repaints them");
+	CHECK_INT(net(&mi, "192.0.2.0/23", 1, 16), 0, "its counter slot changes");
+	CHECK(!nets4_entry(&mi, "192.0.2.0/23", &e) && e.counter == 16, "now it is in gw_nets4");
+	CHECK_INT(kernel_slot(&mi, "192.0.3.1"), GW_CLASS_NET + 23, "and named by length");
+
+	/* A restart: a new mirror on the same maps, rebuilt from the model. */
+	CHECK_INT(mapindex_init(&again, &maps), 0, "a second index on the same maps");
+	{
+		struct addr_prefix a = v4_net("198.51.0.0/16"), c = v4_net("10.0.0.0/8");
+
+		CHECK_INT(mapindex_net(&again, &a, 1, 11), 0, "the /16 again");
+		CHECK_INT(mapindex_net(&again, &c, 2, 12), 0, "the /8 again");
+	}
+	CHECK_INT(mapindex_publish(&again), 0, "its first publish");
+	CHECK_INT(nets4_count(&again), 2, "gw_nets4 holds exactly the two networks");
+	CHECK_INT(kernel_slot(&again, "192.0.3.1"), 0, "what the model lost is gone from the index");
+	CHECK_INT(kernel_slot(&again, "198.51.9.1"), GW_CLASS_NET + 16, "the /16 is named");
+	mapindex_free(&again);
+	test_ipv6_networks(&mi);
+	mapindex_free(&mi);
+out:
+	close(maps.index4);
+	close(maps.classes);
+	close(maps.index6);
+	close(maps.config);
+	close(maps.nets4);
+	close(maps.nets6);
+}
+
 int main(void)
 {
-	struct mapindex_maps maps = { -1, -1, -1, -1 };
+	struct mapindex_maps maps = { -1, -1, -1, -1, -1, -1 };
 	uint32_t net = 0xc0000200u, slot = net >> 8;	/* 192.0.2.0/24 */
 	struct mapindex mi;
 	int bad = 0;
@@ -73,5 +306,6 @@ int main(void)
 		CHECK(!hosts_bit(&mi, slot), "counted from zero after the reset");
 	}
 	mapindex_free(&mi);
+	test_counted_networks();
 	return check_done();
 }

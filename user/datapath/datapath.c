@@ -42,7 +42,8 @@ static const struct {
 	PINNED(GW_MAP_SRC_TRACK, src_track),	PINNED(GW_MAP_EVENTS, events),
 	PINNED(GW_MAP_FLOW_CONF, flow_conf),	PINNED(GW_MAP_FLOW_PORTS, flow_ports),
 	PINNED(GW_MAP_SRC_HALFOPEN, src_halfopen), PINNED(GW_MAP_COUNTERS, counters),
-	PINNED(GW_MAP_COUNTERS_SPILL, counters_spill),
+	PINNED(GW_MAP_COUNTERS_SPILL, counters_spill), PINNED(GW_MAP_NETS4, nets4),
+	PINNED(GW_MAP_NETS6, nets6),
 #undef PINNED
 };
 

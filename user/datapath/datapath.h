@@ -49,6 +49,8 @@ struct datapath {
 	int config;
 	int index4;
 	int classes;
+	int nets4;
+	int nets6;
 	int index6;
 	int rule_index;
 	int rule_ports;

@@ -36,9 +36,13 @@ int mapindex_init(struct mapindex *mi, const struct mapindex_maps *maps)
 	}
 	err = addrmap_init(&mi->hosts6, sizeof(uint32_t));
 	if (!err)
-		err = addrmap_init(&mi->nets4, sizeof(uint64_t));
+		err = addrmap_init(&mi->nets4, sizeof(struct gw_entry));
 	if (!err)
-		err = addrmap_init(&mi->nets6, sizeof(uint64_t));
+		err = addrmap_init(&mi->nets6, sizeof(struct gw_entry));
+	if (!err)
+		err = addrmap_init(&mi->nets4_pub, sizeof(struct gw_entry));
+	if (!err)
+		err = addrmap_init(&mi->nets6_pub, sizeof(struct gw_entry));
 	if (!err)
 		err = addrmap_init(&mi->index6, sizeof(struct gw_index6_entry));
 	if (!err)
@@ -56,6 +60,8 @@ void mapindex_free(struct mapindex *mi)
 	addrmap_free(&mi->hosts6);
 	addrmap_free(&mi->nets4);
 	addrmap_free(&mi->nets6);
+	addrmap_free(&mi->nets4_pub);
+	addrmap_free(&mi->nets6_pub);
 	addrmap_free(&mi->index6);
 	addrmap_free(&mi->dirty6);
 	mi->slots = mi->page_dirty = mi->hosts4 = NULL;
@@ -80,6 +86,32 @@ static void mark4(struct mapindex *mi, const struct addr_prefix *p)
 	if (slot_end(p) > mi->dirty4_hi)
 		mi->dirty4_hi = slot_end(p);
 }
+
+/*
+ * Whether net's entry belongs in gw_nets4 (of /24 or shorter, with a
+ * counter slot) or gw_nets6 (/33../64: the index can name their length).
+ */
+static bool net_wanted(const struct addr_prefix *net, const struct gw_entry *e)
+{
+	if (net->family == AF_INET)
+		return net->plen <= GW_CLASS_NET_MAX_PLEN && e->counter;
+	return net->plen >= GW_INDEX6_NET_MIN_PLEN && net->plen <= GW_INDEX6_NET_MAX_PLEN;
+}
+
+/* Whether the index may name net: its gw_nets4/6 entry is the trie's. */
+static bool net_published(const struct addrmap *pub, const struct addr_prefix *net,
+			  const struct gw_entry *e)
+{
+	const struct gw_entry *p = addrmap_get(pub, net);
+
+	return p && !memcmp(p, e, sizeof(*e));
+}
+
+/* A gw_nets4 or gw_nets6 key. */
+union net_key {
+	struct gw_lpm4_key k4;
+	struct gw_lpm6_key k6;
+};
 
 void mapindex_reset(struct mapindex *mi)
 {
@@ -169,19 +201,21 @@ int mapindex_host(struct mapindex *mi, const struct addr_prefix *host, bool pres
 	return addrmap_put(&mi->dirty6, &b, NULL) ? 0 : -ENOMEM;
 }
 
-int mapindex_net(struct mapindex *mi, const struct addr_prefix *net, uint64_t tables)
+int mapindex_net(struct mapindex *mi, const struct addr_prefix *net, uint64_t tables,
+		 uint32_t counter)
 {
 	bool v4 = net->family == AF_INET;
 	struct addrmap *nets = v4 ? &mi->nets4 : &mi->nets6;
-	uint64_t *v;
+	struct gw_entry *v;
 
 	if (tables) {
 		v = addrmap_put(nets, net, NULL);
 		if (!v)
 			return -ENOMEM;
-		if (*v == tables)
+		if (v->tables == tables && v->counter == counter)
 			return 0;
-		*v = tables;
+		v->tables = tables;
+		v->counter = counter;
 	} else if (addrmap_delete(nets, net)) {
 		return 0;
 	}
@@ -203,7 +237,7 @@ static uint8_t class_for(struct mapindex *mi, uint64_t tables, bool *referenced)
 {
 	uint32_t free_id = 0;
 
-	for (uint32_t id = 1; id < GW_CLASS_TRIE; id++) {
+	for (uint32_t id = 1; id < GW_CLASS_NET; id++) {
 		if ((mi->class_used[id] || referenced[id]) && mi->class_tables[id] == tables) {
 			referenced[id] = true;
 			return (uint8_t)id;
@@ -263,9 +297,15 @@ static int rebuild4(struct mapindex *mi)
 		uint32_t s = slot_of(&nets[i]), end = slot_end(&nets[i]);
 		uint8_t class = GW_CLASS_TRIE;
 
-		if (nets[i].plen <= 24)
-			class = class_for(mi, *(uint64_t *)addrmap_get(&mi->nets4, &nets[i]),
-					  referenced);
+		if (nets[i].plen <= GW_CLASS_NET_MAX_PLEN) {
+			const struct gw_entry *e = addrmap_get(&mi->nets4, &nets[i]);
+
+			/* Counted: the entry itself, from gw_nets4 when it is there. */
+			if (net_wanted(&nets[i], e) && net_published(&mi->nets4_pub, &nets[i], e))
+				class = (uint8_t)(GW_CLASS_NET + nets[i].plen);
+			else
+				class = class_for(mi, e->tables, referenced);
+		}
 		s = s < lo ? lo : s;
 		end = end > hi ? hi : end;
 		memset(paint + (s - lo), class, end - s);
@@ -296,6 +336,139 @@ static int rebuild4(struct mapindex *mi)
 	}
 	mi->classes_short = false;
 	return 0;
+}
+
+struct net_map {
+	struct addrmap *nets, *pub;
+	int fd;
+};
+
+static struct net_map net_map(struct mapindex *mi, int family)
+{
+	if (family == AF_INET)
+		return (struct net_map){ &mi->nets4, &mi->nets4_pub, mi->maps.nets4 };
+	return (struct net_map){ &mi->nets6, &mi->nets6_pub, mi->maps.nets6 };
+}
+
+static void net_key(const struct addr_prefix *net, union net_key *key)
+{
+	if (net->family == AF_INET)
+		addr_to_lpm4(net, &key->k4);
+	else
+		addr_to_lpm6(net, &key->k6);
+}
+
+/*
+ * Before the index is rewritten: write the gw_nets4/6 entries that are new
+ * or changed (a changed one is replaced in place, so an index entry naming
+ * it sees the old entry or the new one). An entry the map refuses (full)
+ * is not published: the index does not name it (the trie answers), and
+ * its old copy, if any, goes after the rewrite with the others that went.
+ */
+static int nets_write(struct mapindex *mi, int family)
+{
+	struct net_map m = net_map(mi, family);
+	const struct addr_prefix *key;
+	void *value;
+
+	if (m.fd < 0)
+		return 0;
+	for (size_t i = 0; addrmap_next(m.nets, &i, &key, &value);) {
+		union net_key k = { 0 };
+		const struct gw_entry *e = value;
+		struct gw_entry *pub;
+
+		if (!net_wanted(key, e) || net_published(m.pub, key, e))
+			continue;
+		pub = addrmap_get(m.pub, key);
+		net_key(key, &k);
+		if (bpf_map_update_elem(m.fd, &k, e, BPF_ANY)) {
+			if (pub) {
+				/* Stale now: the index must not name it until it is rewritten. */
+				memset(pub, 0, sizeof(*pub));
+				if (family == AF_INET)
+					mark4(mi, key);
+			}
+			continue;
+		}
+		pub = addrmap_put(m.pub, key, NULL);
+		if (!pub)
+			return -ENOMEM;
+		*pub = *e;
+	}
+	return 0;
+}
+
+/* After the index is rewritten: delete the gw_nets4/6 entries it no longer names. */
+static int nets_delete(struct mapindex *mi, int family)
+{
+	struct net_map m = net_map(mi, family);
+	struct addr_prefix *gone = NULL;
+	const struct addr_prefix *key;
+	size_t n = 0, cap = 0;
+	void *value;
+	int err = 0;
+
+	if (m.fd < 0)
+		return 0;
+	for (size_t i = 0; addrmap_next(m.pub, &i, &key, &value);) {
+		const struct gw_entry *e = addrmap_get(m.nets, key);
+
+		if (e && net_wanted(key, e) && !memcmp(e, value, sizeof(*e)))
+			continue;
+		if (array_room(&gone, &cap, n + 1, sizeof(*gone), 64)) {
+			free(gone);
+			return -ENOMEM;
+		}
+		gone[n++] = *key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		union net_key k = { 0 };
+
+		net_key(&gone[i], &k);
+		if (bpf_map_delete_elem(m.fd, &k) && errno != ENOENT)
+			err = -errno;
+		else
+			addrmap_delete(m.pub, &gone[i]);
+	}
+	free(gone);
+	return err;
+}
+
+/* Delete gw_nets4/6 keys the mirror does not have (left by an earlier run). */
+static int nets_prune_kernel(struct mapindex *mi, int family)
+{
+	struct net_map m = net_map(mi, family);
+	size_t key_size = family == AF_INET ? sizeof(struct gw_lpm4_key)
+					    : sizeof(struct gw_lpm6_key);
+	struct gw_lpm6_key key, next;	/* the larger of the two */
+	uint8_t *stale = NULL;
+	size_t n = 0, cap = 0;
+	bool first = true;
+	int err = 0;
+
+	if (m.fd < 0)
+		return 0;
+	while (!bpf_map_get_next_key(m.fd, first ? NULL : &key, &next)) {
+		struct addr_prefix p = { .family = (uint8_t)family };
+
+		first = false;
+		memcpy(&key, &next, key_size);
+		p.plen = (uint8_t)next.prefixlen;
+		memcpy(p.bytes, next.bytes, family == AF_INET ? 4 : 16);
+		if (next.prefixlen <= (family == AF_INET ? 32u : 128u) && addrmap_get(m.pub, &p))
+			continue;
+		if (array_room(&stale, &cap, n + 1, key_size, 64)) {
+			free(stale);
+			return -ENOMEM;
+		}
+		memcpy(stale + n++ * key_size, &next, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(m.fd, stale + i * key_size) && errno != ENOENT)
+			err = -errno;
+	free(stale);
+	return err;
 }
 
 static int write_pages(struct mapindex *mi)
@@ -404,7 +577,16 @@ static int rebuild6(struct mapindex *mi, bool *short_net)
 					err = -ENOMEM;
 					break;
 				}
-				e->flags |= GW_INDEX6_TRIE;
+				/* Networks of one length in gw_nets6: named by it; else the trie. */
+				if (!(e->flags & GW_INDEX6_TRIE) && net_wanted(key, value) &&
+				    net_published(&mi->nets6_pub, key, value) &&
+				    (!(e->flags & GW_INDEX6_NET) || e->net_plen == (uint32_t)plen)) {
+					e->flags |= GW_INDEX6_NET;
+					e->net_plen = (uint32_t)plen;
+					continue;
+				}
+				e->flags = (e->flags & ~(uint32_t)GW_INDEX6_NET) | GW_INDEX6_TRIE;
+				e->net_plen = 0;
 				continue;
 			}
 			for (uint64_t k = 0; k < (1ULL << (32 - plen)); k++) {
@@ -421,7 +603,7 @@ static int rebuild6(struct mapindex *mi, bool *short_net)
 					err = -ENOMEM;
 					break;
 				}
-				e->tables = *(uint64_t *)value;
+				e->tables = ((const struct gw_entry *)value)->tables;
 			}
 		}
 	}
@@ -489,6 +671,7 @@ int mapindex_publish(struct mapindex *mi)
 	bool short_net = (mi->flags & GW_CFG_F_INDEX6_OFF) != 0;
 	uint32_t key = GW_CFG_FLAGS;
 	uint64_t flags;
+	bool repaint;
 	int err = 0;
 
 	if (!mi->published) {
@@ -497,15 +680,30 @@ int mapindex_publish(struct mapindex *mi)
 		mi->dirty4_hi = SLOTS4;
 		mi->nets6_dirty = true;
 	}
-	err = rebuild4(mi);
+	/* gw_nets4 entries are written before a page names them and deleted after none does. */
+	repaint = mi->dirty4_lo < mi->dirty4_hi;
+	if (repaint)
+		err = nets_write(mi, AF_INET);
+	if (!err)
+		err = rebuild4(mi);
 	if (!err)
 		err = write_pages(mi);
+	if (!err && repaint)
+		err = nets_delete(mi, AF_INET);
+	if (!err && !mi->published)
+		err = nets_prune_kernel(mi, AF_INET);
 	if (err)
 		return err;
 	if (mi->nets6_dirty) {
-		err = rebuild6(mi, &short_net);
+		err = nets_write(mi, AF_INET6);
+		if (!err)
+			err = rebuild6(mi, &short_net);
+		if (!err)
+			err = nets_delete(mi, AF_INET6);
 		if (!err && !mi->published)
 			err = index6_prune_kernel(mi);
+		if (!err && !mi->published)
+			err = nets_prune_kernel(mi, AF_INET6);
 	} else {
 		err = update_hosts6(mi);
 	}

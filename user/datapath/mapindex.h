@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The first-level address index of the data path (gw_index4, gw_classes,
- * gw_index6; see include/greywall.h): derived from what the host map and
+ * gw_nets4, gw_index6, gw_nets6; see include/greywall.h): derived from what the host map and
  * the tries hold, so most sources are answered without a hash or trie
  * lookup. The writer of those maps reports every entry that appears or
  * goes (mapindex_host, mapindex_net) and calls mapindex_publish() after
@@ -23,6 +23,8 @@ struct mapindex_maps {
 	int classes;
 	int index6;
 	int config;
+	int nets4;
+	int nets6;
 };
 
 struct mapindex {
@@ -33,8 +35,13 @@ struct mapindex {
 	 * has GW_SLOT_HOSTS (a /24 holds 1 to 256 hosts then). */
 	uint8_t *hosts4;
 	struct addrmap hosts6;		/* /32 -> uint32_t host entries in it */
-	struct addrmap nets4;		/* network -> uint64_t tables in the trie */
+	struct addrmap nets4;		/* network -> struct gw_entry in the trie */
 	struct addrmap nets6;
+	/* network -> struct gw_entry in gw_nets4 (networks of /24 or shorter
+	 * with a counter slot), as published; only these the pages may name. */
+	struct addrmap nets4_pub;
+	/* network -> struct gw_entry in gw_nets6 (/33../64), as published. */
+	struct addrmap nets6_pub;
 	struct addrmap index6;		/* /32 -> struct gw_index6_entry, as published */
 	struct addrmap dirty6;		/* /32 keys whose host count crossed zero */
 	uint64_t class_tables[GW_CLASSES];
@@ -53,8 +60,12 @@ void mapindex_reset(struct mapindex *mi);
 
 /* A host entry appeared in (present) or left the host map. */
 int mapindex_host(struct mapindex *mi, const struct addr_prefix *host, bool present);
-/* A network is in its trie with these effective tables; 0: it left. */
-int mapindex_net(struct mapindex *mi, const struct addr_prefix *net, uint64_t tables);
+/*
+ * A network is in its trie with these effective tables and counter slot
+ * (0: none); tables 0: it left.
+ */
+int mapindex_net(struct mapindex *mi, const struct addr_prefix *net, uint64_t tables,
+		 uint32_t counter);
 
 /* Write what changed to the maps. The first call writes everything. */
 int mapindex_publish(struct mapindex *mi);

@@ -730,7 +730,7 @@ static int map_write(struct tables *t, const struct addr_prefix *p, uint64_t tab
 	if (had != entry.counter)
 		counter_slots_give(&t->counter_slots, had);
 	if (!addr_is_host(p))
-		return mapindex_net(&t->index, p, tables_set);
+		return mapindex_net(&t->index, p, tables_set, entry.counter);
 	return exists ? 0 : mapindex_host(&t->index, p, true);
 }
 
@@ -748,7 +748,7 @@ static int map_remove(struct tables *t, const struct addr_prefix *p, bool was_th
 	if (!was_there)
 		return 0;
 	if (!addr_is_host(p))
-		return mapindex_net(&t->index, p, 0);
+		return mapindex_net(&t->index, p, 0, 0);
 	return mapindex_host(&t->index, p, false);
 }
 
@@ -1262,10 +1262,18 @@ static int index_rebuild(struct tables *t)
 
 		if (!node->in_map)
 			continue;
-		if (addr_is_host(key))
+		if (addr_is_host(key)) {
 			err = mapindex_host(&t->index, key, true);
-		else
-			err = mapindex_net(&t->index, key, node->in_map);
+		} else {
+			/* The counter slot the entry has in the map (carried over, or new). */
+			struct gw_entry entry = { 0 };
+			union map_key mk;
+			int fd = map_key_for(t, key, &mk);
+
+			if (bpf_map_lookup_elem(fd, &mk, &entry))
+				entry.counter = 0;
+			err = mapindex_net(&t->index, key, node->in_map, entry.counter);
+		}
 	}
 	return err;
 }
