@@ -9,10 +9,16 @@
 #include "maps.h"
 #include "parse.h"
 
-/* What gw_lookup() found. entry is where counters go; NULL when none is needed. */
+/*
+ * What gw_lookup() found. entry is where counters go; NULL when none is
+ * needed. hit is GW_STAT_HOST_HIT or GW_STAT_PREFIX_HIT when an entry or
+ * a network answered, else 0: the caller counts it (gw_count_hit()), with
+ * the counters record it holds already.
+ */
 struct gw_member {
 	__u64 tables;
 	struct gw_entry *entry;
+	__u32 hit;
 };
 
 static __always_inline int gw_lookup_host(const struct gw_addr *addr, struct gw_member *out)
@@ -21,7 +27,7 @@ static __always_inline int gw_lookup_host(const struct gw_addr *addr, struct gw_
 
 	if (!e)
 		return 0;
-	gw_stat_inc(GW_STAT_HOST_HIT);
+	out->hit = GW_STAT_HOST_HIT;
 	out->tables = e->tables;
 	out->entry = e;
 	return 1;
@@ -45,7 +51,7 @@ static __always_inline void gw_lookup_trie(const struct gw_addr *addr, __u8 fami
 	}
 	if (!e)
 		return;
-	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->hit = GW_STAT_PREFIX_HIT;
 	out->tables = e->tables;
 	out->entry = e;
 }
@@ -73,7 +79,7 @@ static __always_inline void gw_lookup_net4(const struct gw_addr *addr, __u32 ple
 		gw_lookup_trie(addr, 4, out);
 		return;
 	}
-	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->hit = GW_STAT_PREFIX_HIT;
 	out->tables = e->tables;
 	out->entry = e;
 }
@@ -105,7 +111,7 @@ static __always_inline int gw_lookup_net6(const struct gw_addr *addr, __u32 plen
 	e = bpf_map_lookup_elem(&GW_MAP_NETS6, &k6);
 	if (!e)
 		return 0;
-	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->hit = GW_STAT_PREFIX_HIT;
 	out->tables = e->tables;
 	out->entry = e;
 	return 1;
@@ -123,7 +129,7 @@ static __always_inline void gw_index_tables(__u64 tables, __u64 counter_tables,
 		gw_lookup_trie(addr, family, out);
 		return;
 	}
-	gw_stat_inc(GW_STAT_PREFIX_HIT);
+	out->hit = GW_STAT_PREFIX_HIT;
 	out->tables = tables;
 }
 
@@ -137,6 +143,7 @@ static __always_inline void gw_lookup(const struct gw_addr *addr, __u8 family, _
 {
 	out->tables = 0;
 	out->entry = NULL;
+	out->hit = 0;
 	if (!(cfg_flags & GW_CFG_F_INDEX_READY))
 		goto no_index;
 	if (family == 4) {
@@ -191,6 +198,16 @@ no_index:
 	/* Before userspace has built the index (first start, upgrade). */
 	if (!gw_lookup_host(addr, out))
 		gw_lookup_trie(addr, family, out);
+}
+
+/* Count m's hit, if any, in s (this CPU's record, or NULL: looked up here). */
+static __always_inline void gw_count_hit(struct gw_stats *s, const struct gw_member *m)
+{
+	if (!m->hit)
+		return;
+	if (!s)
+		s = gw_stats_get();
+	gw_stats_add(s, m->hit);
 }
 
 /*

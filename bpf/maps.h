@@ -86,12 +86,15 @@ struct {
 	__type(value, struct gw_rule_stats);
 } GW_MAP_RULE_STATS SEC(".maps");
 
-/* Global counters (enum gw_stat). XDP and TC write; userspace reads (greywallctl stats). */
+/*
+ * Global counters (struct gw_stats, key 0): XDP, TC and sk_lookup write
+ * their CPU's record; userspace reads and sums them (greywallctl stats).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GW_STAT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct gw_stats);
 } GW_MAP_STATS SEC(".maps");
 
 /* Runtime settings (enum gw_config_key). Userspace writes; XDP and TC read. */
@@ -268,12 +271,25 @@ struct {
 	__uint(max_entries, GW_EVENTS_BYTES);
 } GW_MAP_EVENTS SEC(".maps");
 
+/* This CPU's counters (an inlined array lookup, no call). */
+static __always_inline struct gw_stats *gw_stats_get(void)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(&GW_MAP_STATS, &key);
+}
+
+/* One more of stat in s, this CPU's record from gw_stats_get(). */
+static __always_inline void gw_stats_add(struct gw_stats *s, __u32 stat)
+{
+	if (s && stat < GW_STAT_MAX)
+		s->v[stat] += 1;
+}
+
+/* One more of stat, for paths that count one thing: they look the record up here. */
 static __always_inline void gw_stat_inc(__u32 stat)
 {
-	__u64 *v = bpf_map_lookup_elem(&GW_MAP_STATS, &stat);
-
-	if (v)
-		*v += 1;
+	gw_stats_add(gw_stats_get(), stat);
 }
 
 static __always_inline __u64 gw_config_get(__u32 key)

@@ -81,6 +81,7 @@ int greywall_sk_lookup(struct bpf_sk_lookup *ctx)
 	 * enough: no trie walk for networks of counters tables.
 	 */
 	gw_lookup(&addr, family, gw_config_get(GW_CFG_FLAGS), 0, &src);
+	gw_count_hit(NULL, &src);
 	/*
 	 * A trapped host stays in the tarpit inside a white network (a
 	 * white-prefix entry made before, or beside, its trap).

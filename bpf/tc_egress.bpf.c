@@ -61,6 +61,7 @@ int greywall_tc_egress(struct __sk_buff *skb)
 	if (!counter_tables)
 		return TC_ACT_OK;
 	gw_lookup(&pkt.dst, pkt.family, gw_config_get(GW_CFG_FLAGS), counter_tables, &dst);
+	gw_count_hit(NULL, &dst);
 	if (dst.entry && (dst.tables & counter_tables))
 		gw_count(dst.entry, GW_DIR_OUT_PASS, skb->len);
 	return TC_ACT_OK;

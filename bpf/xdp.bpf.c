@@ -295,6 +295,7 @@ __noinline int gw_evaluate(struct xdp_md *ctx, const struct gw_pkt *pkt, __u32 g
 		struct gw_member dst;
 
 		gw_lookup(&pkt->dst, pkt->family, cfg_flags, 0, &dst);
+		gw_count_hit(NULL, &dst);
 		m.dst_tables = dst.tables & meta->bits[3];
 	}
 	m.ifindex = ctx->ingress_ifindex;
@@ -316,6 +317,7 @@ int greywall_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
 	__u64 cfg_flags, counter_tables;
+	struct gw_stats *stats = gw_stats_get();
 	struct gw_rule_stats *st;
 	struct gw_ruleset *meta;
 	struct gw_member src;
@@ -323,11 +325,11 @@ int greywall_xdp(struct xdp_md *ctx)
 	__u32 action = GW_ACT_PASS, gen, idx, scrub = 0;
 	int status;
 
-	gw_stat_inc(GW_STAT_PACKETS);
+	gw_stats_add(stats, GW_STAT_PACKETS);
 	status = gw_parse(data, data_end, &pkt);
 	if (status != GW_PARSE_IP) {
-		gw_stat_inc(status == GW_PARSE_NON_IP ? GW_STAT_NON_IP : GW_STAT_UNPARSED);
-		gw_stat_inc(GW_STAT_PASS);
+		gw_stats_add(stats, status == GW_PARSE_NON_IP ? GW_STAT_NON_IP : GW_STAT_UNPARSED);
+		gw_stats_add(stats, GW_STAT_PASS);
 		return XDP_PASS;
 	}
 	/*
@@ -337,19 +339,20 @@ int greywall_xdp(struct xdp_md *ctx)
 	if (pkt.l4 != GW_L4_OK) {
 		scrub = gw_scrub_reason(&pkt);
 		if (scrub)
-			gw_stat_inc(scrub);
+			gw_stats_add(stats, scrub);
 		else if (pkt.l4 == GW_L4_TRUNCATED)
-			gw_stat_inc(GW_STAT_UNPARSED);
+			gw_stats_add(stats, GW_STAT_UNPARSED);
 		if (pkt.l4 == GW_L4_FRAGMENT)
-			gw_stat_inc(GW_STAT_FRAGMENT);
+			gw_stats_add(stats, GW_STAT_FRAGMENT);
 	}
 	if (pkt.ipv6_ext)
-		gw_stat_inc(GW_STAT_IPV6_EXT);
+		gw_stats_add(stats, GW_STAT_IPV6_EXT);
 
 	cfg_flags = gw_config_get(GW_CFG_FLAGS);
 	counter_tables = gw_config_get(GW_CFG_COUNTER_TABLES);
 	gen = gw_config_get(GW_CFG_RULE_GEN) & 1;
 	gw_lookup(&pkt.src, pkt.family, cfg_flags, counter_tables, &src);
+	gw_count_hit(stats, &src);
 	if (scrub) {
 		action = GW_ACT_BLOCK_DROP;
 		goto verdict;
@@ -402,13 +405,13 @@ verdict:
 		gw_count(src.entry, action == GW_ACT_PASS ? GW_DIR_IN_PASS : GW_DIR_IN_BLOCK, len);
 
 	if (action == GW_ACT_PASS) {
-		gw_stat_inc(GW_STAT_PASS);
+		gw_stats_add(stats, GW_STAT_PASS);
 		return XDP_PASS;
 	}
 	/* Answered (PF's return) unless the packet is one never to answer. */
 	if (action == GW_ACT_BLOCK_RETURN && gw_block_return(ctx, &pkt) == XDP_TX)
 		return XDP_TX;
-	gw_stat_inc(GW_STAT_DROP);
+	gw_stats_add(stats, GW_STAT_DROP);
 	return XDP_DROP;
 }
 

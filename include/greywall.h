@@ -18,7 +18,7 @@
 #define GW_MAP_PREFIX6 gw_prefix6	/* struct gw_lpm6_key -> struct gw_entry */
 #define GW_MAP_RULES gw_rules		/* __u32 index -> struct gw_rule */
 #define GW_MAP_RULE_STATS gw_rule_stats	/* percpu: __u32 index -> struct gw_rule_stats */
-#define GW_MAP_STATS gw_stats		/* percpu: enum gw_stat -> __u64 */
+#define GW_MAP_STATS gw_stats		/* percpu: 0 -> struct gw_stats (enum gw_stat) */
 #define GW_MAP_CONFIG gw_config		/* enum gw_config_key -> __u64 */
 #define GW_MAP_INDEX4 gw_index4		/* __u32 IPv4 /16 -> struct gw_index4_page */
 #define GW_MAP_INDEX6 gw_index6		/* __u32 IPv6 /32 -> struct gw_index6_entry */
@@ -629,6 +629,14 @@ enum gw_stat {
 	GW_STAT_MAX,
 };
 
+/*
+ * The global counters, one record per CPU under key 0 of gw_stats: a
+ * packet looks its CPU's record up once and adds to it as it goes.
+ */
+struct gw_stats {
+	__u64 v[GW_STAT_MAX];
+};
+
 /* Runtime settings in the config array map. */
 enum gw_config_key {
 	GW_CFG_NRULES = 0,	/* number of valid entries in gw_rules */
@@ -664,6 +672,7 @@ _Static_assert(sizeof(struct gw_lpm4_key) == 8, "gw_lpm4_key is a map key ABI");
 _Static_assert(sizeof(struct gw_lpm6_key) == 20, "gw_lpm6_key is a map key ABI");
 _Static_assert(sizeof(struct gw_entry) == 16, "gw_entry is a map value ABI");
 _Static_assert(sizeof(struct gw_counters) == 64, "gw_counters is a map value ABI");
+_Static_assert(sizeof(struct gw_stats) == 8 * GW_STAT_MAX, "gw_stats is a map value ABI");
 _Static_assert(sizeof(struct gw_rule) == 56, "gw_rule is a map value ABI");
 _Static_assert(sizeof(struct gw_rule_stats) == 40, "gw_rule_stats is a map value ABI");
 _Static_assert(sizeof(struct gw_flow_tuple) == 8 * GW_FLOW_SEED_WORDS,

@@ -22,6 +22,7 @@
 #include "datapath/datapath.h"
 #include "datapath/mapindex.h"
 #include "datapath/ruleindex.h"
+#include "datapath/stats.h"
 #include "sk_lookup.skel.h"
 #include "datapath/steer.h"
 #include "datapath/sweeper.h"
@@ -316,14 +317,11 @@ struct gw_rule fx_rule(uint8_t action)
 
 uint64_t fx_stat(enum gw_stat stat)
 {
-	uint64_t vals[ncpus], sum = 0;
-	uint32_t k = stat;
+	struct gw_stats sum;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(xdp_skel->maps.gw_stats), &k, vals))
+	if (stats_read(bpf_map__fd(xdp_skel->maps.gw_stats), &sum))
 		return ~0ULL;
-	for (int i = 0; i < ncpus; i++)
-		sum += vals[i];
-	return sum;
+	return sum.v[stat];
 }
 
 uint64_t fx_scrub_drops(void)

@@ -254,7 +254,7 @@ static void test_render(void)
 	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
 	char conf[2 * PATH_MAX], db[PATH_MAX], err[256] = "", cmd[PATH_MAX + 16];
 	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *values = calloc((size_t)ncpus, sizeof(uint64_t));
+	struct gw_stats *per_cpu = calloc((size_t)ncpus, sizeof(struct gw_stats));
 	struct gw_rule_stats *rs = calloc((size_t)ncpus, sizeof(*rs));
 	struct addr_prefix p;
 	char want[256];
@@ -262,7 +262,7 @@ static void test_render(void)
 	uint32_t key;
 	const char *text;
 
-	if (!mkdtemp(dir) || !values || !rs) {
+	if (!mkdtemp(dir) || !per_cpu || !rs) {
 		perror("set up");
 		exit(2);
 	}
@@ -274,16 +274,16 @@ static void test_render(void)
 		exit(2);
 	}
 	memset(&d.dp, -1, sizeof(d.dp));
-	d.dp.stats = percpu_array(sizeof(uint64_t), GW_STAT_MAX);
+	d.dp.stats = percpu_array(sizeof(struct gw_stats), 1);
 	d.dp.rule_stats = percpu_array(sizeof(struct gw_rule_stats), GW_MAX_RULES);
 	if (d.dp.stats < 0 || d.dp.rule_stats < 0) {
 		CHECK_SKIP("no BPF maps here (needs root)", "render");
 		goto out;
 	}
 	for (int c = 0; c < ncpus; c++)
-		values[c] = 3;
-	key = GW_STAT_DROP;
-	bpf_map_update_elem(d.dp.stats, &key, values, BPF_ANY);
+		per_cpu[c].v[GW_STAT_DROP] = 3;
+	key = 0;
+	bpf_map_update_elem(d.dp.stats, &key, per_cpu, BPF_ANY);
 	/* The second written rule is compiled into two (ports 25 and 587): summed. */
 	for (int c = 0; c < ncpus; c++)
 		rs[c] = (struct gw_rule_stats){ .matches = 2, .overloads = 1 };
@@ -354,7 +354,7 @@ out:
 	tables_free(&d.tables);
 	store_close(d.store);
 	config_free(&d.cfg);
-	free(values);
+	free(per_cpu);
 	free(rs);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))

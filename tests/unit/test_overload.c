@@ -28,6 +28,7 @@
 #include "tables/dump.h"
 #include "datapath/flush.h"
 #include "datapath/overload.h"
+#include "datapath/stats.h"
 #include "datapath/sweeper.h"
 #include "xdp.skel.h"
 
@@ -419,13 +420,7 @@ static void test_sweep_adaptive(const struct config *cfg)
 /* Set GW_STAT_FLOWS_CREATED to n, on the first CPU (the data path counts on its own). */
 static void set_flows_created(uint64_t n)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t values[ncpus > 0 ? ncpus : 1];
-	uint32_t key = GW_STAT_FLOWS_CREATED;
-
-	memset(values, 0, sizeof(values));
-	values[0] = n;
-	bpf_map_update_elem(stats_fd, &key, values, BPF_ANY);
+	stats_write(stats_fd, GW_STAT_FLOWS_CREATED, n);
 }
 
 /*

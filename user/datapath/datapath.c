@@ -19,6 +19,7 @@
 #include "datapath/datapath.h"
 #include "datapath/ruleindex.h"
 #include "sk_lookup.skel.h"
+#include "datapath/stats.h"
 #include "datapath/sweeper.h"
 #include "tc_egress.skel.h"
 #include "xdp.skel.h"
@@ -829,20 +830,11 @@ const char *datapath_stat_name(enum gw_stat stat)
 
 uint64_t datapath_stat(const struct datapath *dp, enum gw_stat stat)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint32_t key = stat;
-	uint64_t *values, sum = 0;
+	struct gw_stats sum;
 
-	if (ncpus <= 0)
+	if ((unsigned int)stat >= GW_STAT_MAX || stats_read(dp->stats, &sum))
 		return 0;
-	values = calloc((size_t)ncpus, sizeof(*values));
-	if (!values)
-		return 0;
-	if (!bpf_map_lookup_elem(dp->stats, &key, values))
-		for (int i = 0; i < ncpus; i++)
-			sum += values[i];
-	free(values);
-	return sum;
+	return sum.v[stat];
 }
 
 /* The per-CPU counters of rule index, summed. */

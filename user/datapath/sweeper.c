@@ -18,6 +18,7 @@
 
 #include "lib/array.h"
 #include "store/store.h"
+#include "datapath/stats.h"
 #include "datapath/sweeper.h"
 
 /* Entries per batch: more than any hash bucket holds, few enough to stay small. */
@@ -466,22 +467,10 @@ int sweeper_run(int flows_fd, int src_track_fd, int halfopen_fd, const struct co
 /* GW_STAT_FLOWS_CREATED summed over the CPUs. */
 static int flows_created(int stats_fd, uint64_t *out)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint32_t key = GW_STAT_FLOWS_CREATED;
-	uint64_t *values;
-	int ret = 0;
+	struct gw_stats sum;
+	int ret = stats_read(stats_fd, &sum);
 
-	*out = 0;
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	values = calloc((size_t)ncpus, sizeof(*values));
-	if (!values)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(stats_fd, &key, values))
-		ret = -errno;
-	for (int i = 0; !ret && i < ncpus; i++)
-		*out += values[i];
-	free(values);
+	*out = ret ? 0 : sum.v[GW_STAT_FLOWS_CREATED];
 	return ret;
 }
 
