@@ -517,8 +517,12 @@ static int bucket6_write(struct mapindex *mi, uint32_t b)
 		return 0;
 	err = -errno;
 	mi->slots6_bad = true;
-	flags = mi->flags & ~(uint64_t)GW_CFG_F_INDEX6_SLOTS;
-	if (mi->published && !bpf_map_update_elem(mi->maps.config, &key, &flags, BPF_ANY))
+	/* The kernel's flags: before the first publish, an earlier run's. */
+	if (bpf_map_lookup_elem(mi->maps.config, &key, &flags) ||
+	    !(flags & GW_CFG_F_INDEX6_SLOTS))
+		return err;
+	flags &= ~(uint64_t)GW_CFG_F_INDEX6_SLOTS;
+	if (!bpf_map_update_elem(mi->maps.config, &key, &flags, BPF_ANY) && mi->published)
 		mi->flags = flags;
 	return err;
 }
