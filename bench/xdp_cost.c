@@ -663,7 +663,8 @@ static void gw_fill(struct gw_xdp *skel, unsigned long nhosts, unsigned long nne
 				       bpf_map__fd(skel->maps.gw_index6),
 				       bpf_map__fd(skel->maps.gw_config),
 				       bpf_map__fd(skel->maps.gw_nets4),
-				       bpf_map__fd(skel->maps.gw_nets6) };
+				       bpf_map__fd(skel->maps.gw_nets6),
+				       bpf_map__fd(skel->maps.gw_index6_slots) };
 	struct counter_slots slots;
 	struct mapindex index;
 	struct timespec t0;
@@ -901,6 +902,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 		{ NULL, tables->maps.gw_classes }, { NULL, tables->maps.gw_index6 },
 		{ NULL, tables->maps.gw_counters }, { NULL, tables->maps.gw_counters_spill },
 		{ NULL, tables->maps.gw_nets4 }, { NULL, tables->maps.gw_nets6 },
+		{ NULL, tables->maps.gw_index6_slots },
 	};
 	struct gw_xdp *skel = gw_xdp__open();
 	uint32_t key = GW_CFG_FLAGS;
@@ -918,6 +920,7 @@ static struct gw_xdp *gw_open_on_tables(struct gw_xdp *tables)
 	shared[7][0] = skel->maps.gw_counters_spill;
 	shared[8][0] = skel->maps.gw_nets4;
 	shared[9][0] = skel->maps.gw_nets6;
+	shared[10][0] = skel->maps.gw_index6_slots;
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
 		if (bpf_map__reuse_fd(shared[i][0], bpf_map__fd(shared[i][1])))
 			die("bpf_map__reuse_fd", errno);

@@ -117,6 +117,40 @@ static __always_inline int gw_lookup_net6(const struct gw_addr *addr, __u32 plen
 	return 1;
 }
 
+enum {
+	GW_FIND6_NONE,		/* the /32 is in no table */
+	GW_FIND6_SLOT,		/* the slot says what gw_index6 says */
+	GW_FIND6_HASH,		/* ask gw_index6 */
+};
+
+/*
+ * Where gw_index6_slots puts the /32 key (include/greywall.h): each slot in
+ * one 8-byte load, so one that userspace is rewriting reads as it was or as
+ * BUSY, never half of each.
+ */
+static __always_inline int gw_index6_find(__u32 key, struct gw_index6_slot *out)
+{
+	__u32 b = gw_index6_bucket_of(key);
+	struct gw_index6_bucket *bk = bpf_map_lookup_elem(&GW_MAP_INDEX6_SLOTS, &b);
+
+	if (!bk)
+		return GW_FIND6_HASH;
+#pragma unroll
+	for (int i = 0; i < GW_INDEX6_BUCKET_SLOTS; i++) {
+		__u64 w = *(volatile __u64 *)&bk->slot[i];
+		struct gw_index6_slot s;
+
+		__builtin_memcpy(&s, &w, sizeof(s));
+		if (s.key != key || s.state == GW_SLOT6_EMPTY)
+			continue;
+		if (s.state != GW_SLOT6_LIVE)
+			return GW_FIND6_HASH;
+		*out = s;
+		return GW_FIND6_SLOT;
+	}
+	return *(volatile __u32 *)&bk->spill ? GW_FIND6_HASH : GW_FIND6_NONE;
+}
+
 /*
  * Networks the index names by their tables alone need no trie walk, unless
  * the packet must be counted on the network's own entry.
@@ -177,21 +211,48 @@ static __always_inline void gw_lookup(const struct gw_addr *addr, __u8 family, _
 		return;
 	}
 	if (!(cfg_flags & GW_CFG_F_INDEX6_OFF)) {
-		__u32 key;
+		struct gw_index6_slot slot = {};
 		struct gw_index6_entry *ie;
+		__u32 key, flags, plen;
+		__u64 tables = 0;
+		int found = GW_FIND6_HASH;
 
 		__builtin_memcpy(&key, addr->bytes, 4);
-		ie = bpf_map_lookup_elem(&GW_MAP_INDEX6, &key);
-		if (!ie)
+		if (cfg_flags & GW_CFG_F_INDEX6_SLOTS)
+			found = gw_index6_find(key, &slot);
+		if (found == GW_FIND6_NONE)
 			return;
-		if ((ie->flags & GW_INDEX6_HOSTS) && gw_lookup_host(addr, out))
+		if (found == GW_FIND6_SLOT) {
+			flags = slot.flags;
+			plen = slot.net_plen;
+		} else {
+			ie = bpf_map_lookup_elem(&GW_MAP_INDEX6, &key);
+			if (!ie)
+				return;
+			flags = ie->flags;
+			plen = ie->net_plen;
+			tables = ie->tables;
+		}
+		if ((flags & GW_INDEX6_HOSTS) && gw_lookup_host(addr, out))
 			return;
-		if (ie->flags & GW_INDEX6_TRIE)
+		if (flags & GW_INDEX6_TRIE) {
 			gw_lookup_trie(addr, family, out);
-		else if ((ie->flags & GW_INDEX6_NET) && gw_lookup_net6(addr, ie->net_plen, out))
 			return;
-		else if (ie->tables)
-			gw_index_tables(ie->tables, counter_tables, addr, family, out);
+		}
+		if ((flags & GW_INDEX6_NET) && gw_lookup_net6(addr, plen, out))
+			return;
+		if (flags & GW_SLOT6_TABLES) {
+			/* The slot's /32 has tables of its own: gw_index6 holds them. */
+			ie = bpf_map_lookup_elem(&GW_MAP_INDEX6, &key);
+			if (!ie) {
+				/* Only a race with userspace: the trie knows. */
+				gw_lookup_trie(addr, family, out);
+				return;
+			}
+			tables = ie->tables;
+		}
+		if (tables)
+			gw_index_tables(tables, counter_tables, addr, family, out);
 		return;
 	}
 no_index:

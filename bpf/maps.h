@@ -160,6 +160,14 @@ struct {
 	__type(value, struct gw_index6_entry);
 } GW_MAP_INDEX6 SEC(".maps");
 
+/* gw_index6's /32 keys in buckets, read without a call. Userspace writes; XDP and TC read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GW_INDEX6_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct gw_index6_bucket);
+} GW_MAP_INDEX6_SLOTS SEC(".maps");
+
 /* The rule index, both generations. Userspace writes; XDP reads. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -22,6 +22,7 @@
 #define GW_MAP_CONFIG gw_config		/* enum gw_config_key -> __u64 */
 #define GW_MAP_INDEX4 gw_index4		/* __u32 IPv4 /16 -> struct gw_index4_page */
 #define GW_MAP_INDEX6 gw_index6		/* __u32 IPv6 /32 -> struct gw_index6_entry */
+#define GW_MAP_INDEX6_SLOTS gw_index6_slots /* __u32 bucket -> struct gw_index6_bucket */
 #define GW_MAP_CLASSES gw_classes	/* __u32 class -> __u64 tables */
 #define GW_MAP_NETS4 gw_nets4		/* struct gw_lpm4_key (exact) -> struct gw_entry */
 #define GW_MAP_NETS6 gw_nets6		/* struct gw_lpm6_key (exact) -> struct gw_entry */
@@ -162,6 +163,54 @@ enum gw_index6_flag {
 
 #define GW_INDEX6_MIN_PLEN 16
 #define GW_INDEX6_MAX_DEFAULT 1048576	/* /32 keys */
+
+/*
+ * gw_index6 in front of a helper call: gw_index6_slots, an ARRAY (its
+ * lookups are inlined) of GW_INDEX6_BUCKETS buckets of one cache line. A
+ * /32 key lives in any slot of bucket gw_index6_bucket_of(key), or, when
+ * the bucket was full, in gw_index6 only, counted in the bucket's `spill`.
+ * A slot is read with one 8-byte load, so a reader sees one slot as
+ * written or, while userspace rewrites it, GW_SLOT6_BUSY (or the state it
+ * had, when only the state byte changes):
+ *   LIVE with the key: the slot says what gw_index6's entry says (a /32
+ *     whose entry has tables, GW_SLOT6_TABLES, asks gw_index6 for them);
+ *   BUSY with the key: ask gw_index6;
+ *   not in the bucket: spill 0, in no table; else ask gw_index6.
+ * Userspace writes gw_index6 before a slot or spill names a key and
+ * empties the slot (one byte) before it deletes the key there. A slot
+ * changes content only through BUSY: state byte to BUSY, then the content,
+ * then the state byte to LIVE. Used while GW_CFG_F_INDEX6_SLOTS is set.
+ */
+struct gw_index6_slot {
+	__u32 key;			/* the /32, as gw_index6 keys it */
+	__u8 state;			/* enum gw_slot6_state */
+	__u8 flags;			/* enum gw_index6_flag, | GW_SLOT6_TABLES */
+	__u8 net_plen;			/* with GW_INDEX6_NET */
+	__u8 pad;
+};
+
+#define GW_INDEX6_BUCKET_SLOTS 7
+#define GW_INDEX6_BUCKET_BITS 14
+#define GW_INDEX6_BUCKETS (1u << GW_INDEX6_BUCKET_BITS)
+#define GW_SLOT6_TABLES 0x80		/* gw_index6's entry has tables */
+
+struct gw_index6_bucket {
+	struct gw_index6_slot slot[GW_INDEX6_BUCKET_SLOTS];
+	__u32 spill;			/* keys of this bucket in gw_index6 only */
+	__u32 pad;
+};
+
+enum gw_slot6_state {
+	GW_SLOT6_EMPTY = 0,
+	GW_SLOT6_LIVE,
+	GW_SLOT6_BUSY,
+};
+
+/* The bucket of a /32 key (its four bytes, as loaded on this host). */
+static inline __u32 gw_index6_bucket_of(__u32 key)
+{
+	return (key * 0x9e3779b1u) >> (32 - GW_INDEX6_BUCKET_BITS);
+}
 
 /* Directions of the per-entry counters, as pfctl -vvsTables shows them. */
 enum gw_dir {
@@ -665,6 +714,7 @@ enum gw_tarpit_slot {
 enum gw_config_flag {
 	GW_CFG_F_INDEX_READY = 1 << 1,	/* gw_index4/6 describe the maps: use them */
 	GW_CFG_F_INDEX6_OFF = 1 << 2,	/* a short IPv6 network exists: skip gw_index6 */
+	GW_CFG_F_INDEX6_SLOTS = 1 << 3,	/* gw_index6_slots matches gw_index6: ask it first */
 };
 
 _Static_assert(sizeof(struct gw_addr) == 16, "gw_addr is a map key ABI");
@@ -687,6 +737,8 @@ _Static_assert(sizeof(struct gw_index4_page) == 256, "gw_index4_page is a map va
 _Static_assert(GW_CLASS_NET + GW_CLASS_NET_MAX_PLEN + 1 == GW_CLASS_TRIE,
 	       "the network classes end where GW_CLASS_TRIE begins");
 _Static_assert(sizeof(struct gw_index6_entry) == 16, "gw_index6_entry is a map value ABI");
+_Static_assert(sizeof(struct gw_index6_slot) == 8, "a gw_index6_slot is read in one load");
+_Static_assert(sizeof(struct gw_index6_bucket) == 64, "gw_index6_bucket is a map value ABI");
 _Static_assert(sizeof(struct gw_ruleset) == 32, "gw_ruleset is a map value ABI");
 
 #endif /* __GREYWALL_H */

@@ -402,6 +402,7 @@ void fx_datapath(struct datapath *dp)
 	dp->nets4 = bpf_map__fd(xdp_skel->maps.gw_nets4);
 	dp->nets6 = bpf_map__fd(xdp_skel->maps.gw_nets6);
 	dp->index6 = bpf_map__fd(xdp_skel->maps.gw_index6);
+	dp->index6_slots = bpf_map__fd(xdp_skel->maps.gw_index6_slots);
 	dp->rule_index = bpf_map__fd(xdp_skel->maps.gw_rule_index);
 	dp->rule_ports = bpf_map__fd(xdp_skel->maps.gw_rule_ports);
 	dp->rule_ifaces = bpf_map__fd(xdp_skel->maps.gw_rule_ifaces);
@@ -800,7 +801,8 @@ static int fixture_setup(void)
 					      bpf_map__fd(xdp_skel->maps.gw_index6),
 					      bpf_map__fd(xdp_skel->maps.gw_config),
 					      bpf_map__fd(xdp_skel->maps.gw_nets4),
-					      bpf_map__fd(xdp_skel->maps.gw_nets6) };
+					      bpf_map__fd(xdp_skel->maps.gw_nets6),
+					      bpf_map__fd(xdp_skel->maps.gw_index6_slots) };
 
 		err = mapindex_init(&fx_index, &maps);
 	}

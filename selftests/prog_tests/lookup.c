@@ -439,3 +439,121 @@ SELFTEST(lookup_index_nets6_map)
 	CHECK_INT(run_src6("2001:db8:1::7"), XDP_PASS, "deletion restores pass");
 	fx_reset();
 }
+
+/* The slot of the /32 holding src in gw_index6_slots, its bucket in *bk; NULL when none. */
+static struct gw_index6_slot *slot6_of(int fd, const char *src, struct gw_index6_bucket *bk,
+				       uint32_t *b)
+{
+	struct addr_prefix p;
+	uint32_t key;
+
+	if (addr_parse(src, &p))
+		return NULL;
+	memcpy(&key, p.bytes, 4);
+	*b = gw_index6_bucket_of(key);
+	if (bpf_map_lookup_elem(fd, b, bk))
+		return NULL;
+	for (int i = 0; i < GW_INDEX6_BUCKET_SLOTS; i++)
+		if (bk->slot[i].state != GW_SLOT6_EMPTY && bk->slot[i].key == key)
+			return &bk->slot[i];
+	return NULL;
+}
+
+static int run6_framed(const char *src, int vlan, int ext)
+{
+	struct pkt_spec spec = TCP6();
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	spec.src = src;
+	if (vlan) {
+		spec.nvlan = 1;
+		spec.vlan_id[0] = 7;
+	}
+	if (ext) {
+		spec.next = 2;
+		spec.ext[0] = IPPROTO_HOPOPTS;
+		spec.ext[1] = IPPROTO_DSTOPTS;
+	}
+	len = pkt_build(&spec, pkt, NULL);
+	return fx_run_xdp(pkt, len, NULL, NULL);
+}
+
+/*
+ * gw_index6_slots answers the IPv6 index without a helper call: shown by
+ * changing a slot behind userspace's back (the verdict follows the slot,
+ * not gw_index6), and by forcing each way to gw_index6 (BUSY, spill).
+ */
+SELFTEST(lookup_index6_slots)
+{
+	struct gw_rule rule = BLOCK_FROM(T_BLOCK);
+	struct gw_index6_bucket bk, saved;
+	struct gw_index6_slot *s;
+	struct datapath dp;
+	uint32_t b, cfg = GW_CFG_FLAGS;
+	uint64_t flags = 0;
+
+	fx_reset();
+	fx_datapath(&dp);
+	fx_rules(&rule, 1);
+	CHECK_INT(fx_put("2001:db8:1::7", T_BLOCK), 0, "a listed host");
+	CHECK(!bpf_map_lookup_elem(dp.config, &cfg, &flags) && (flags & GW_CFG_F_INDEX6_SLOTS),
+	      "the data path reads gw_index6_slots");
+	s = slot6_of(dp.index6_slots, "2001:db8:1::7", &bk, &b);
+	CHECK(s && s->state == GW_SLOT6_LIVE && s->flags == GW_INDEX6_HOSTS,
+	      "its /32 has a slot that says hosts");
+	if (!s)
+		goto out;
+	saved = bk;
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_DROP, "the host is dropped");
+	CHECK_INT(run6_framed("2001:db8:1::7", 1, 0), XDP_DROP, "behind a VLAN tag");
+	CHECK_INT(run6_framed("2001:db8:1::7", 0, 1), XDP_DROP, "behind two extension headers");
+	CHECK_INT(run6_framed("2001:db8:1::7", 1, 1), XDP_DROP, "behind both");
+	CHECK_INT(run_src6("2001:db8:1::8"), XDP_PASS, "its unlisted neighbour passes");
+	CHECK_INT(run_src6("2001:db9::7"), XDP_PASS, "an unlisted /32 passes");
+
+	s->flags = 0;
+	CHECK(!bpf_map_update_elem(dp.index6_slots, &b, &bk, BPF_ANY), "the slot loses hosts");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_PASS,
+		  "the verdict follows the slot, not gw_index6 (which still says hosts)");
+	s->flags = GW_INDEX6_HOSTS;
+	s->state = GW_SLOT6_BUSY;
+	CHECK(!bpf_map_update_elem(dp.index6_slots, &b, &bk, BPF_ANY), "the slot is BUSY");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_DROP, "BUSY: gw_index6 answers");
+	s->state = GW_SLOT6_EMPTY;
+	bk.spill = 1;
+	CHECK(!bpf_map_update_elem(dp.index6_slots, &b, &bk, BPF_ANY),
+	      "the /32 without a slot, its bucket spilled");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_DROP, "spilled: gw_index6 answers");
+	CHECK_INT(run6_framed("2001:db8:1::7", 1, 1), XDP_DROP, "spilled, VLAN, extension headers");
+	bk.spill = 0;
+	CHECK(!bpf_map_update_elem(dp.index6_slots, &b, &bk, BPF_ANY), "and the spill count 0");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_PASS,
+		  "no slot, no spill: in no table, without asking gw_index6");
+	fx_config(GW_CFG_FLAGS, flags & ~(uint64_t)GW_CFG_F_INDEX6_SLOTS);
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_DROP, "GW_CFG_F_INDEX6_SLOTS off: gw_index6 answers");
+	fx_config(GW_CFG_FLAGS, flags);
+	CHECK(!bpf_map_update_elem(dp.index6_slots, &b, &saved, BPF_ANY), "the slot restored");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_DROP, "dropped through the slot again");
+
+	CHECK_INT(fx_put("3fff:1:1::/48", T_BLOCK), 0, "a /48 in another /32");
+	s = slot6_of(dp.index6_slots, "3fff:1:1::7", &bk, &b);
+	CHECK(s && s->state == GW_SLOT6_LIVE && s->flags == GW_INDEX6_NET && s->net_plen == 48,
+	      "its slot names the length");
+	CHECK_INT(run_src6("3fff:1:1:ffff::7"), XDP_DROP, "a source in the /48 is dropped");
+	CHECK_INT(run6_framed("3fff:1:1::9", 1, 1), XDP_DROP, "VLAN, extension headers");
+	CHECK_INT(run_src6("3fff:1:2::7"), XDP_PASS, "the next /48 passes");
+
+	CHECK_INT(fx_put("3fff:2::/32", T_BLOCK), 0, "a listed /32");
+	s = slot6_of(dp.index6_slots, "3fff:2::7", &bk, &b);
+	CHECK(s && s->state == GW_SLOT6_LIVE && s->flags == GW_SLOT6_TABLES,
+	      "its slot sends the data path to gw_index6 for the tables");
+	CHECK_INT(run_src6("3fff:2:ffff::7"), XDP_DROP, "a source in the /32 is dropped");
+	CHECK_INT(run_src6("3fff:3::7"), XDP_PASS, "the next /32 passes");
+
+	CHECK_INT(fx_del("2001:db8:1::7"), 0, "the host deleted");
+	CHECK(!slot6_of(dp.index6_slots, "2001:db8:1::7", &bk, &b), "its slot emptied");
+	CHECK_INT(run_src6("2001:db8:1::7"), XDP_PASS, "deletion restores pass");
+out:
+	fx_reset();
+}

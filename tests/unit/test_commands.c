@@ -111,7 +111,7 @@ static void start(void)
 				       "set dump-dir \"%s/dump\"\n"
 				       "table <bruteforce> persist\n"
 				       "table <nets> const { 192.0.2.0/24 }\n";
-	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
+	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1, -1 } };
 	char conf[3 * PATH_MAX], db[PATH_MAX], err[256] = "";
 
 	if (!mkdtemp(dir)) {

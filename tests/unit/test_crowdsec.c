@@ -24,7 +24,7 @@
 
 static char dir[] = "/tmp/test_crowdsec.XXXXXX";
 static char db[PATH_MAX];
-static const struct tables_maps no_maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
+static const struct tables_maps no_maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1, -1 } };
 static struct daemon d = DAEMON_INIT("t.conf");
 static int child = -1;	/* the test's end of the socketpair */
 static int pull_idx, pop_idx, long_idx;

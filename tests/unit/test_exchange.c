@@ -26,7 +26,7 @@ static char path_a[PATH_MAX], path_b[PATH_MAX], db[PATH_MAX];
 static struct config cfg;
 static struct store *st;
 static struct tables t;
-static const struct tables_maps no_maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
+static const struct tables_maps no_maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1, -1 } };
 
 /* "now" in these tests: fixed, so the peers' times are exact. */
 #define NOW 1795000000LL

@@ -174,6 +174,8 @@ static void test_counted_networks(void)
 			       sizeof(struct gw_entry), 4, NULL),
 		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm6_key),
 			       sizeof(struct gw_entry), 4, NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index6_bucket),
+			       GW_INDEX6_BUCKETS, NULL),
 	};
 	struct gw_lpm4_key stale = { .prefixlen = 16, .bytes = { 10, 9 } };
 	struct gw_entry e, junk = { .tables = 1, .counter = 99 };
@@ -256,11 +258,268 @@ out:
 	close(maps.config);
 	close(maps.nets4);
 	close(maps.nets6);
+	close(maps.index6_slots);
+}
+
+enum { FIND6_NONE, FIND6_SLOT, FIND6_HASH };
+
+/* What the data path's gw_index6_find() answers for key, from the kernel's maps. */
+static int find6(const struct mapindex *mi, uint32_t key, struct gw_index6_slot *out)
+{
+	uint32_t b = gw_index6_bucket_of(key), cfg = GW_CFG_FLAGS;
+	struct gw_index6_bucket bk;
+	uint64_t flags = 0;
+
+	if (bpf_map_lookup_elem(mi->maps.config, &cfg, &flags) ||
+	    !(flags & GW_CFG_F_INDEX6_SLOTS))
+		return FIND6_HASH;
+	if (bpf_map_lookup_elem(mi->maps.index6_slots, &b, &bk))
+		return FIND6_HASH;
+	for (int i = 0; i < GW_INDEX6_BUCKET_SLOTS; i++) {
+		if (bk.slot[i].key != key || bk.slot[i].state == GW_SLOT6_EMPTY)
+			continue;
+		if (bk.slot[i].state != GW_SLOT6_LIVE)
+			return FIND6_HASH;
+		*out = bk.slot[i];
+		return FIND6_SLOT;
+	}
+	return bk.spill ? FIND6_HASH : FIND6_NONE;
+}
+
+/*
+ * Disagreements between gw_index6_slots and gw_index6 in the kernel: a
+ * LIVE slot must say what gw_index6 says, every gw_index6 key must be in a
+ * slot or counted in its bucket's spill, and the spill counts exact.
+ */
+static int slots6_disagree(const struct mapindex *mi, uint32_t *nspill)
+{
+	static uint32_t spill[GW_INDEX6_BUCKETS];
+	uint32_t key, next, *prev = NULL;
+	int bad = 0;
+
+	memset(spill, 0, sizeof(spill));
+	*nspill = 0;
+	while (!bpf_map_get_next_key(mi->maps.index6, prev, &next)) {
+		struct gw_index6_entry e;
+		struct gw_index6_slot s;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(mi->maps.index6, &key, &e)) {
+			bad++;
+			continue;
+		}
+		switch (find6(mi, key, &s)) {
+		case FIND6_SLOT:
+			bad += s.flags != (uint8_t)(e.flags | (e.tables ? GW_SLOT6_TABLES : 0)) ||
+			       s.net_plen != e.net_plen;
+			break;
+		case FIND6_HASH:
+			spill[gw_index6_bucket_of(key)]++;
+			(*nspill)++;
+			break;
+		default:
+			bad++;	/* a listed /32 the slots call unlisted */
+		}
+	}
+	for (uint32_t b = 0; b < GW_INDEX6_BUCKETS; b++) {
+		struct gw_index6_bucket bk;
+
+		if (bpf_map_lookup_elem(mi->maps.index6_slots, &b, &bk)) {
+			bad++;
+			continue;
+		}
+		bad += bk.spill != spill[b];
+		for (int i = 0; i < GW_INDEX6_BUCKET_SLOTS; i++) {
+			struct gw_index6_entry e;
+
+			if (bk.slot[i].state == GW_SLOT6_EMPTY)
+				continue;
+			/* No BUSY left behind, no slot for a key gw_index6 lacks. */
+			bad += bk.slot[i].state != GW_SLOT6_LIVE ||
+			       bpf_map_lookup_elem(mi->maps.index6, &bk.slot[i].key, &e);
+		}
+	}
+	return bad;
+}
+
+static struct addr_prefix v6_in(uint32_t key, uint8_t last)
+{
+	struct addr_prefix p = { .family = AF_INET6, .plen = 128 };
+
+	memcpy(p.bytes, &key, 4);
+	p.bytes[15] = last;
+	return p;
+}
+
+static int host6(struct mapindex *mi, uint32_t key, bool present)
+{
+	struct addr_prefix p = v6_in(key, 1);
+	int err = mapindex_host(mi, &p, present);
+
+	return err ? err : mapindex_publish(mi);
+}
+
+/* /32 keys of one bucket: key[0..n) all in bucket_of(key[0]), starting from seed. */
+static void same_bucket(uint32_t seed, uint32_t *key, int n)
+{
+	uint32_t b = gw_index6_bucket_of(seed);
+	int i = 0;
+
+	for (uint32_t k = seed; i < n; k++)
+		if (gw_index6_bucket_of(k) == b)
+			key[i++] = k;
+}
+
+/* gw_index6_slots: buckets, spill to gw_index6, deletion, migration, restart. */
+static void test_index6_slots(void)
+{
+	struct mapindex_maps maps = {
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index4_page), 65536,
+			       NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CLASSES, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gw_index6_entry), 65536,
+			       NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CFG_MAX, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm4_key),
+			       sizeof(struct gw_entry), 16, NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm6_key),
+			       sizeof(struct gw_entry), 16, NULL),
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index6_bucket),
+			       GW_INDEX6_BUCKETS, NULL),
+	};
+	uint32_t key[10], other, nspill, b, cfg = GW_CFG_FLAGS;
+	struct gw_index6_bucket bk, junk;
+	struct gw_index6_slot s;
+	struct mapindex mi, again;
+	uint64_t flags;
+	int bad = 0;
+
+	if (maps.index4 < 0 || maps.classes < 0 || maps.index6 < 0 || maps.config < 0 ||
+	    maps.nets4 < 0 || maps.nets6 < 0 || maps.index6_slots < 0) {
+		CHECK_SKIP("no BPF maps (not root?)", "gw_index6_slots on real maps");
+		goto out;
+	}
+	same_bucket(0x0020ff3fu, key, 10);
+	b = gw_index6_bucket_of(key[0]);
+	for (other = key[0] + 1; gw_index6_bucket_of(other) == b; other++)
+		;
+	/* Garbage from an earlier version that did not keep the slots: rewritten. */
+	memset(&junk, 0, sizeof(junk));
+	junk.slot[0] = (struct gw_index6_slot){ .key = other, .state = GW_SLOT6_LIVE };
+	b = gw_index6_bucket_of(other);
+	CHECK(!bpf_map_update_elem(maps.index6_slots, &b, &junk, BPF_ANY), "a stale slot");
+	CHECK_INT(mapindex_init(&mi, &maps), 0, "init on maps");
+	CHECK_INT(mapindex_publish(&mi), 0, "first publish");
+	CHECK(!bpf_map_lookup_elem(maps.config, &cfg, &flags) && (flags & GW_CFG_F_INDEX6_SLOTS),
+	      "the data path may read the slots");
+	CHECK_INT(find6(&mi, other, &s), FIND6_NONE, "the stale slot is gone");
+
+	CHECK_INT(host6(&mi, key[0], true), 0, "a host in a /32");
+	CHECK(find6(&mi, key[0], &s) == FIND6_SLOT && s.flags == GW_INDEX6_HOSTS,
+	      "its slot says hosts");
+	for (int i = 1; i < 7; i++)
+		bad += host6(&mi, key[i], true) != 0;
+	CHECK_INT(bad, 0, "six more /32s of the same bucket");
+	for (int i = 0; i < 7; i++)
+		bad += find6(&mi, key[i], &s) != FIND6_SLOT;
+	CHECK_INT(bad, 0, "all seven have a slot");
+	CHECK_INT(find6(&mi, key[9], &s), FIND6_NONE, "an unlisted /32 of the full bucket: none");
+	CHECK_INT(host6(&mi, key[7], true), 0, "an eighth: the bucket is full");
+	CHECK_INT(host6(&mi, key[8], true), 0, "a ninth");
+	CHECK_INT(find6(&mi, key[7], &s), FIND6_HASH, "the eighth: ask gw_index6");
+	CHECK_INT(find6(&mi, key[9], &s), FIND6_HASH, "so must every other /32 of that bucket");
+	CHECK_INT(slots6_disagree(&mi, &nspill), 0, "slots and gw_index6 agree");
+	CHECK_INT(nspill, 2, "two spilled");
+
+	CHECK_INT(host6(&mi, key[3], false), 0, "a slotted /32 loses its host");
+	CHECK_INT(find6(&mi, key[3], &s), FIND6_HASH, "its slot is empty; the spill still asks");
+	CHECK_INT(slots6_disagree(&mi, &nspill), 0, "agree after the deletion");
+	{
+		struct addr_prefix net = v6_in(key[7], 0);
+
+		net.plen = 48;
+		addr_mask(&net);
+		CHECK_INT(mapindex_net(&mi, &net, 2, 0), 0, "a /48 inside the eighth /32");
+		CHECK_INT(mapindex_publish(&mi), 0, "published");
+	}
+	CHECK(find6(&mi, key[7], &s) == FIND6_SLOT &&
+		      s.flags == (GW_INDEX6_HOSTS | GW_INDEX6_NET) && s.net_plen == 48,
+	      "its entry changed: it moved into the free slot (flags %#x)", s.flags);
+	CHECK_INT(slots6_disagree(&mi, &nspill), 0, "agree after the move");
+	CHECK_INT(nspill, 1, "one spilled");
+	CHECK_INT(host6(&mi, key[8], false), 0, "the spilled one goes");
+	CHECK_INT(find6(&mi, key[9], &s), FIND6_NONE, "the bucket stops asking gw_index6");
+	CHECK_INT(find6(&mi, key[8], &s), FIND6_NONE, "the gone /32 is in none");
+	CHECK_INT(slots6_disagree(&mi, &nspill), 0, "agree, none spilled");
+	CHECK_INT(nspill, 0, "none spilled");
+	{
+		struct addr_prefix net = v6_in(key[1], 0);
+
+		net.plen = 32;
+		addr_mask(&net);
+		CHECK_INT(mapindex_net(&mi, &net, 4, 0), 0, "a /32 network on a slotted /32");
+		CHECK_INT(mapindex_publish(&mi), 0, "published");
+		CHECK(find6(&mi, key[1], &s) == FIND6_SLOT &&
+			      s.flags == (GW_INDEX6_HOSTS | GW_SLOT6_TABLES),
+		      "the slot sends the data path to gw_index6 for its tables (%#x)", s.flags);
+	}
+	CHECK_INT(host6(&mi, key[8], true), 0, "the ninth again (8 /32s in 7 slots)");
+	CHECK_INT(slots6_disagree(&mi, &nspill), 0, "agree");
+	CHECK_INT(nspill, 1, "it spilled again");
+
+	/* A restart: a new mirror adopts the slots and drops what the model lost. */
+	CHECK_INT(mapindex_init(&again, &maps), 0, "a second index on the same maps");
+	for (int i = 0; i < 9; i++) {
+		struct addr_prefix p = v6_in(key[i], 1);
+
+		if (i != 3 && i != 0)
+			bad += mapindex_host(&again, &p, true) != 0;
+	}
+	CHECK_INT(bad, 0, "the model, without key[0]'s host and the nets");
+	CHECK_INT(mapindex_publish(&again), 0, "its first publish");
+	CHECK_INT(slots6_disagree(&again, &nspill), 0, "agree after the restart");
+	CHECK_INT(nspill, 1, "the ninth stays spilled (key[0]'s slot freed after it)");
+	CHECK_INT(find6(&again, key[0], &s), FIND6_HASH, "key[0] is in none (gw_index6 says so)");
+	CHECK(find6(&again, key[1], &s) == FIND6_SLOT && s.flags == GW_INDEX6_HOSTS,
+	      "key[1] lost its tables (%#x)", s.flags);
+	CHECK_INT(host6(&again, key[8], false), 0, "the ninth goes");
+	CHECK_INT(find6(&again, key[0], &s), FIND6_NONE, "and the bucket answers alone");
+
+	/* A publish whose slot write fails: the data path stops reading the slots. */
+	mapindex_free(&mi);
+	b = gw_index6_bucket_of(key[9]);
+	{
+		int fd = again.maps.index6_slots;
+
+		again.maps.index6_slots = -1;
+		CHECK(host6(&again, key[9], true) != 0, "a failed slot write fails the publish");
+		CHECK(!bpf_map_lookup_elem(maps.config, &cfg, &flags) &&
+			      !(flags & GW_CFG_F_INDEX6_SLOTS),
+		      "and turns the slots off");
+		again.maps.index6_slots = fd;
+	}
+	CHECK_INT(mapindex_publish(&again), 0, "the next publish rewrites them");
+	CHECK(!bpf_map_lookup_elem(maps.config, &cfg, &flags) && (flags & GW_CFG_F_INDEX6_SLOTS),
+	      "and turns them on");
+	CHECK(!bpf_map_lookup_elem(maps.index6_slots, &b, &bk), "the bucket");
+	CHECK_INT(slots6_disagree(&again, &nspill), 0, "agree after the rewrite");
+	CHECK(find6(&again, key[9], &s) == FIND6_SLOT && s.flags == GW_INDEX6_HOSTS,
+	      "the /32 the failed publish added has its slot");
+	mapindex_free(&again);
+out:
+	close(maps.index4);
+	close(maps.classes);
+	close(maps.index6);
+	close(maps.config);
+	close(maps.nets4);
+	close(maps.nets6);
+	close(maps.index6_slots);
 }
 
 int main(void)
 {
-	struct mapindex_maps maps = { -1, -1, -1, -1, -1, -1 };
+	struct mapindex_maps maps = { -1, -1, -1, -1, -1, -1, -1 };
 	uint32_t net = 0xc0000200u, slot = net >> 8;	/* 192.0.2.0/24 */
 	struct mapindex mi;
 	int bad = 0;
@@ -307,5 +566,6 @@ int main(void)
 	}
 	mapindex_free(&mi);
 	test_counted_networks();
+	test_index6_slots();
 	return check_done();
 }

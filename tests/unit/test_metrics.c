@@ -251,7 +251,7 @@ static void test_render(void)
 				       "pass in proto tcp to port { 25, 587 }\n";
 	static char dir[] = "/tmp/gw-metrics-XXXXXX";
 	struct daemon d = DAEMON_INIT("test.conf");
-	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
+	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1, -1 } };
 	char conf[2 * PATH_MAX], db[PATH_MAX], err[256] = "", cmd[PATH_MAX + 16];
 	int ncpus = libbpf_num_possible_cpus();
 	struct gw_stats *per_cpu = calloc((size_t)ncpus, sizeof(struct gw_stats));

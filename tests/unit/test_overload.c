@@ -724,7 +724,7 @@ static const char pop3_conf[] =
 static void test_overload_apply(void)
 {
 	static char dir[] = "/tmp/gw-overload-XXXXXX";
-	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
+	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1, -1 } };
 	struct daemon d = { .epoll_fd = -1 };
 	struct gw_flow_tuple pop = flow_tuple("198.51.100.7", 3001, 110),
 			     ssh = flow_tuple("198.51.100.7", 3002, 22),

@@ -69,7 +69,7 @@ static void start(const char *policy_options)
 		"http://bl.example.org/\" }\n"
 		"\tblacklist soft { file \"%s\" msg \"Soft %%A\" policy defer }\n}\n"
 		"policy {\n\tlisten unix \"%s/sock\"\n%s}\n";
-	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
+	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1, -1 } };
 	char conf[4 * PATH_MAX + 512], err[256] = "";
 	int sv[2];
 

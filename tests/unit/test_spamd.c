@@ -45,7 +45,7 @@ static struct addr_prefix host(const char *text)
 static void start(void)
 {
 	static const char conf_fmt[] = "spamd {\n\tspamtraps file \"%s\"\n\tmaxtuples 200\n}\n";
-	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1 } };
+	struct tables_maps maps = { -1, -1, -1, -1, -1, { -1, -1, -1, -1, -1, -1, -1 } };
 	char conf[PATH_MAX + 64], err[256] = "";
 	int sv[2], cv[2], big = 8 << 20;
 	FILE *f = fopen(traps, "w");

@@ -211,7 +211,7 @@ static int tables_start(struct daemon *d, char *err, size_t errlen)
 	struct tables_maps maps = {
 		d->dp.hosts, d->dp.prefix4, d->dp.prefix6, d->dp.counters, d->dp.counters_spill,
 		{ d->dp.index4, d->dp.classes, d->dp.index6, d->dp.config, d->dp.nets4,
-		  d->dp.nets6 },
+		  d->dp.nets6, d->dp.index6_slots },
 	};
 	int ret = tables_init(&d->tables, &d->cfg, d->store, &maps);
 

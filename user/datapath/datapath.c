@@ -44,7 +44,7 @@ static const struct {
 	PINNED(GW_MAP_FLOW_CONF, flow_conf),	PINNED(GW_MAP_FLOW_PORTS, flow_ports),
 	PINNED(GW_MAP_SRC_HALFOPEN, src_halfopen), PINNED(GW_MAP_COUNTERS, counters),
 	PINNED(GW_MAP_COUNTERS_SPILL, counters_spill), PINNED(GW_MAP_NETS4, nets4),
-	PINNED(GW_MAP_NETS6, nets6),
+	PINNED(GW_MAP_NETS6, nets6),		PINNED(GW_MAP_INDEX6_SLOTS, index6_slots),
 #undef PINNED
 };
 

@@ -52,6 +52,7 @@ struct datapath {
 	int nets4;
 	int nets6;
 	int index6;
+	int index6_slots;
 	int rule_index;
 	int rule_ports;
 	int rule_ifaces;

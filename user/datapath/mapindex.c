@@ -30,7 +30,8 @@ int mapindex_init(struct mapindex *mi, const struct mapindex_maps *maps)
 	mi->page_dirty = calloc(PAGES4, 1);
 	/* Untouched pages of it cost no memory: only /24s with hosts count. */
 	mi->hosts4 = calloc(SLOTS4, 1);
-	if (!mi->slots || !mi->page_dirty || !mi->hosts4) {
+	mi->bk6 = calloc(GW_INDEX6_BUCKETS, sizeof(*mi->bk6));
+	if (!mi->slots || !mi->page_dirty || !mi->hosts4 || !mi->bk6) {
 		mapindex_free(mi);
 		return -ENOMEM;
 	}
@@ -47,6 +48,8 @@ int mapindex_init(struct mapindex *mi, const struct mapindex_maps *maps)
 		err = addrmap_init(&mi->index6, sizeof(struct gw_index6_entry));
 	if (!err)
 		err = addrmap_init(&mi->dirty6, 1);
+	if (!err)
+		err = addrmap_init(&mi->spill6, 1);
 	if (err)
 		mapindex_free(mi);
 	return err;
@@ -64,6 +67,9 @@ void mapindex_free(struct mapindex *mi)
 	addrmap_free(&mi->nets6_pub);
 	addrmap_free(&mi->index6);
 	addrmap_free(&mi->dirty6);
+	addrmap_free(&mi->spill6);
+	free(mi->bk6);
+	mi->bk6 = NULL;
 	mi->slots = mi->page_dirty = mi->hosts4 = NULL;
 }
 
@@ -496,13 +502,133 @@ static int write_pages(struct mapindex *mi)
 	return 0;
 }
 
+/*
+ * One bucket as the mirror has it. Should a write fail, the data path
+ * stops asking gw_index6_slots (gw_index6 answers) until the next publish
+ * has rewritten it from the mirror.
+ */
+static int bucket6_write(struct mapindex *mi, uint32_t b)
+{
+	uint32_t key = GW_CFG_FLAGS;
+	uint64_t flags;
+	int err;
+
+	if (!bpf_map_update_elem(mi->maps.index6_slots, &b, &mi->bk6[b], BPF_ANY))
+		return 0;
+	err = -errno;
+	mi->slots6_bad = true;
+	/* The kernel's flags: before the first publish, an earlier run's. */
+	if (bpf_map_lookup_elem(mi->maps.config, &key, &flags) ||
+	    !(flags & GW_CFG_F_INDEX6_SLOTS))
+		return err;
+	flags &= ~(uint64_t)GW_CFG_F_INDEX6_SLOTS;
+	if (!bpf_map_update_elem(mi->maps.config, &key, &flags, BPF_ANY) && mi->published)
+		mi->flags = flags;
+	return err;
+}
+
+/* The slot of key in its bucket, or NULL. */
+static struct gw_index6_slot *slot6_find(struct mapindex *mi, uint32_t key)
+{
+	struct gw_index6_bucket *bk = &mi->bk6[gw_index6_bucket_of(key)];
+
+	for (int i = 0; i < GW_INDEX6_BUCKET_SLOTS; i++)
+		if (bk->slot[i].state != GW_SLOT6_EMPTY && bk->slot[i].key == key)
+			return &bk->slot[i];
+	return NULL;
+}
+
+static struct gw_index6_slot *slot6_free(struct mapindex *mi, uint32_t key)
+{
+	struct gw_index6_bucket *bk = &mi->bk6[gw_index6_bucket_of(key)];
+
+	for (int i = 0; i < GW_INDEX6_BUCKET_SLOTS; i++)
+		if (bk->slot[i].state == GW_SLOT6_EMPTY)
+			return &bk->slot[i];
+	return NULL;
+}
+
+static int spill6_add(struct mapindex *mi, const struct addr_prefix *p, uint32_t key, int delta)
+{
+	uint32_t b = gw_index6_bucket_of(key);
+
+	if (delta > 0 && !addrmap_put(&mi->spill6, p, NULL))
+		return -ENOMEM;
+	if (delta < 0)
+		addrmap_delete(&mi->spill6, p);
+	mi->bk6[b].spill += (uint32_t)delta;
+	return bucket6_write(mi, b);
+}
+
+/*
+ * Make key's slot say e (gw_index6 has it already): a slot changes only
+ * through BUSY, each step one bucket write, so the data path reads the
+ * slot as it was, as BUSY (gw_index6 answers) or as it is now.
+ */
+static int slot6_put(struct mapindex *mi, const struct addr_prefix *p, uint32_t key,
+		     const struct gw_index6_entry *e)
+{
+	uint32_t b = gw_index6_bucket_of(key);
+	struct gw_index6_slot want = {
+		.key = key,
+		.state = GW_SLOT6_LIVE,
+		.flags = (uint8_t)(e->flags | (e->tables ? GW_SLOT6_TABLES : 0)),
+		.net_plen = (uint8_t)e->net_plen,
+	};
+	struct gw_index6_slot *s = slot6_find(mi, key);
+	bool spilled = addrmap_get(&mi->spill6, p) != NULL;
+	int err;
+
+	if (s && !memcmp(s, &want, sizeof(want)))
+		return 0;
+	if (!s) {
+		s = slot6_free(mi, key);
+		if (!s)
+			return spilled ? 0 : spill6_add(mi, p, key, 1);
+	} else if (s->state == GW_SLOT6_LIVE) {
+		s->state = GW_SLOT6_BUSY;
+		err = bucket6_write(mi, b);
+		if (err)
+			return err;
+	}
+	*s = want;
+	s->state = GW_SLOT6_BUSY;
+	err = bucket6_write(mi, b);
+	if (err)
+		return err;
+	s->state = GW_SLOT6_LIVE;
+	err = bucket6_write(mi, b);
+	/* A key that had no room is in its slot now: its bucket may stop asking. */
+	if (!err && spilled)
+		err = spill6_add(mi, p, key, -1);
+	return err;
+}
+
+/* Before gw_index6 deletes key: its slot empties (one byte) or its spill count drops. */
+static int slot6_delete(struct mapindex *mi, const struct addr_prefix *p, uint32_t key)
+{
+	struct gw_index6_slot *s = slot6_find(mi, key);
+
+	if (s) {
+		s->state = GW_SLOT6_EMPTY;
+		return bucket6_write(mi, gw_index6_bucket_of(key));
+	}
+	if (addrmap_get(&mi->spill6, p))
+		return spill6_add(mi, p, key, -1);
+	return 0;
+}
+
 static int index6_write(struct mapindex *mi, const struct addr_prefix *key,
 			const struct gw_index6_entry *e)
 {
 	uint32_t k;
+	int err;
 
 	memcpy(&k, key->bytes, 4);
 	if (!e->tables && !e->flags) {
+		err = slot6_delete(mi, key, k);
+		if (err)
+			return err;
 		if (bpf_map_delete_elem(mi->maps.index6, &k) && errno != ENOENT)
 			return -errno;
 		addrmap_delete(&mi->index6, key);
@@ -515,6 +641,82 @@ static int index6_write(struct mapindex *mi, const struct addr_prefix *key,
 	if (!pub)
 		return -ENOMEM;
 	*pub = *e;
+	return slot6_put(mi, key, k, e);
+}
+
+/*
+ * Before the first publish: take gw_index6_slots as it is when the data
+ * path uses it (an earlier run wrote it in step with gw_index6), counting
+ * gw_index6's keys without a slot as spilled; else empty it, unused.
+ */
+static int slots6_adopt(struct mapindex *mi)
+{
+	uint32_t key = GW_CFG_FLAGS, k, next, *prev = NULL;
+	uint64_t flags = 0;
+
+	addrmap_clear(&mi->spill6);
+	memset(mi->bk6, 0, GW_INDEX6_BUCKETS * sizeof(*mi->bk6));
+	if (!mi->published && bpf_map_lookup_elem(mi->maps.config, &key, &flags))
+		flags = 0;
+	if (!(flags & GW_CFG_F_INDEX6_SLOTS) || mi->slots6_bad) {
+		const struct addr_prefix *p;
+		void *value;
+
+		/* Unused by the data path: written whole, from the mirror. */
+		if (mi->published && (mi->flags & GW_CFG_F_INDEX6_SLOTS)) {
+			flags = mi->flags & ~(uint64_t)GW_CFG_F_INDEX6_SLOTS;
+			if (bpf_map_update_elem(mi->maps.config, &key, &flags, BPF_ANY))
+				return -errno;
+			mi->flags = flags;
+		}
+		mi->slots6_bad = false;
+		for (uint32_t b = 0; b < GW_INDEX6_BUCKETS; b++) {
+			int err = bucket6_write(mi, b);
+
+			if (err)
+				return err;
+		}
+		for (size_t i = 0; addrmap_next(&mi->index6, &i, &p, &value);) {
+			uint32_t k;
+			int err;
+
+			memcpy(&k, p->bytes, 4);
+			err = slot6_put(mi, p, k, value);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	for (uint32_t b = 0; b < GW_INDEX6_BUCKETS; b++) {
+		if (bpf_map_lookup_elem(mi->maps.index6_slots, &b, &mi->bk6[b]))
+			return -errno;
+		mi->bk6[b].spill = 0;
+	}
+	while (!bpf_map_get_next_key(mi->maps.index6, prev, &next)) {
+		struct addr_prefix p = { .family = AF_INET6, .plen = 32 };
+
+		k = next;
+		prev = &k;
+		if (slot6_find(mi, k))
+			continue;
+		memcpy(p.bytes, &k, 4);
+		if (!addrmap_put(&mi->spill6, &p, NULL))
+			return -ENOMEM;
+		mi->bk6[gw_index6_bucket_of(k)].spill++;
+	}
+	/* The spill counts as gw_index6 holds keys now; the slots as they were. */
+	for (uint32_t b = 0; b < GW_INDEX6_BUCKETS; b++) {
+		struct gw_index6_bucket kb;
+
+		if (bpf_map_lookup_elem(mi->maps.index6_slots, &b, &kb))
+			return -errno;
+		if (kb.spill != mi->bk6[b].spill) {
+			int err = bucket6_write(mi, b);
+
+			if (err)
+				return err;
+		}
+	}
 	return 0;
 }
 
@@ -523,9 +725,48 @@ static int index6_prune_kernel(struct mapindex *mi)
 {
 	uint32_t key, next, *prev = NULL;
 	uint32_t *stale = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, ngone = 0, gcap = 0;
+	const struct addr_prefix *p6;
+	struct addr_prefix *gone = NULL;
 	int err = 0;
 
+	/* Slots and spill counts first: they stop naming a key before it goes. */
+	for (uint32_t b = 0; b < GW_INDEX6_BUCKETS && !err; b++) {
+		struct gw_index6_bucket *bk = &mi->bk6[b];
+		bool dirty = false;
+
+		for (int i = 0; i < GW_INDEX6_BUCKET_SLOTS; i++) {
+			struct addr_prefix p = { .family = AF_INET6, .plen = 32 };
+
+			if (bk->slot[i].state == GW_SLOT6_EMPTY)
+				continue;
+			memcpy(p.bytes, &bk->slot[i].key, 4);
+			if (addrmap_get(&mi->index6, &p))
+				continue;
+			bk->slot[i].state = GW_SLOT6_EMPTY;
+			dirty = true;
+		}
+		if (dirty)
+			err = bucket6_write(mi, b);
+	}
+	for (size_t i = 0; !err && addrmap_next(&mi->spill6, &i, &p6, NULL);) {
+		if (addrmap_get(&mi->index6, p6))
+			continue;
+		if (array_room(&gone, &gcap, ngone + 1, sizeof(*gone), 64)) {
+			err = -ENOMEM;
+			break;
+		}
+		gone[ngone++] = *p6;
+	}
+	for (size_t i = 0; !err && i < ngone; i++) {
+		uint32_t k;
+
+		memcpy(&k, gone[i].bytes, 4);
+		err = spill6_add(mi, &gone[i], k, -1);
+	}
+	free(gone);
+	if (err)
+		return err;
 	while (!bpf_map_get_next_key(mi->maps.index6, prev, &next)) {
 		struct addr_prefix p = { .family = AF_INET6, .plen = 32 };
 
@@ -694,6 +935,11 @@ int mapindex_publish(struct mapindex *mi)
 		err = nets_prune_kernel(mi, AF_INET);
 	if (err)
 		return err;
+	if (!mi->published || mi->slots6_bad) {
+		err = slots6_adopt(mi);
+		if (err)
+			return err;
+	}
 	if (mi->nets6_dirty) {
 		err = nets_write(mi, AF_INET6);
 		if (!err)
@@ -711,7 +957,8 @@ int mapindex_publish(struct mapindex *mi)
 		return err;
 	mi->nets6_dirty = false;
 	addrmap_clear(&mi->dirty6);
-	flags = GW_CFG_F_INDEX_READY | (short_net ? GW_CFG_F_INDEX6_OFF : 0);
+	flags = GW_CFG_F_INDEX_READY | (short_net ? GW_CFG_F_INDEX6_OFF : 0) |
+		(mi->slots6_bad ? 0 : GW_CFG_F_INDEX6_SLOTS);
 	if (!mi->published || flags != mi->flags) {
 		if (bpf_map_update_elem(mi->maps.config, &key, &flags, BPF_ANY))
 			return -errno;

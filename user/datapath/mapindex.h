@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * The first-level address index of the data path (gw_index4, gw_classes,
- * gw_nets4, gw_index6, gw_nets6; see include/greywall.h): derived from what the host map and
- * the tries hold, so most sources are answered without a hash or trie
- * lookup. The writer of those maps reports every entry that appears or
+ * gw_nets4, gw_index6, gw_index6_slots, gw_nets6; see include/greywall.h):
+ * derived from what the host map and the tries hold, so most sources are
+ * answered without a hash or trie lookup. The writer of those maps reports every entry that appears or
  * goes (mapindex_host, mapindex_net) and calls mapindex_publish() after
  * its map writes; a full rebuild of the IPv4 or IPv6 part runs when any
  * network of that family changed.
@@ -25,6 +25,7 @@ struct mapindex_maps {
 	int config;
 	int nets4;
 	int nets6;
+	int index6_slots;
 };
 
 struct mapindex {
@@ -44,6 +45,10 @@ struct mapindex {
 	struct addrmap nets6_pub;
 	struct addrmap index6;		/* /32 -> struct gw_index6_entry, as published */
 	struct addrmap dirty6;		/* /32 keys whose host count crossed zero */
+	/* GW_INDEX6_BUCKETS buckets, as published in gw_index6_slots. */
+	struct gw_index6_bucket *bk6;
+	struct addrmap spill6;		/* /32 keys in gw_index6 only (bucket full) */
+	bool slots6_bad;		/* a write failed: rewrite before trusting it */
 	uint64_t class_tables[GW_CLASSES];
 	bool class_used[GW_CLASSES];
 	uint32_t dirty4_lo, dirty4_hi;	/* /24 slots to repaint: [lo, hi) */
