@@ -34,6 +34,7 @@ int counter_slots_init(struct counter_slots *s, int fd, int spill_fd)
 	}
 	s->next = 1;
 	s->next_spill = s->array_slots;
+	s->spill_clean_from = UINT32_MAX;
 	return 0;
 }
 
@@ -108,13 +109,16 @@ int counter_slots_take(struct counter_slots *s, uint32_t *slot)
 		return -ENOSPC;
 	if (array_end > GW_COUNTER_SLOTS_MAX + 1)
 		array_end = GW_COUNTER_SLOTS_MAX + 1;
-	cand = find_free(s, 1, array_end, s->next);
+	/* Past the array's size every take would scan the whole full array first. */
+	cand = s->count - s->spilled < array_end - 1 ? find_free(s, 1, array_end, s->next) : 0;
 	if (!cand && s->spill_fd >= 0)
 		cand = find_free(s, array_end, GW_COUNTER_SLOTS_MAX + 1, s->next_spill);
 	if (!cand)
 		return -ENOSPC;
-	err = slot_clear(s, cand);
-	if (err)
+	/* A spill slot never handed out since the prune has no counters to remove. */
+	if (slot_spilled(s, cand) && cand >= s->spill_clean_from)
+		s->spill_clean_from = cand + 1;
+	else if ((err = slot_clear(s, cand)))
 		return err;
 	s->used[cand / 64] |= 1ULL << (cand % 64);
 	s->count++;
@@ -150,6 +154,7 @@ void counter_slots_forget(struct counter_slots *s)
 	s->spilled = 0;
 	s->next = 1;
 	s->next_spill = s->array_slots;
+	s->spill_clean_from = UINT32_MAX;
 }
 
 void counter_slots_mark(struct counter_slots *s, uint32_t slot)
@@ -162,6 +167,8 @@ void counter_slots_mark(struct counter_slots *s, uint32_t slot)
 		s->spilled++;
 		if (slot >= s->next_spill)
 			s->next_spill = slot + 1;
+		if (s->spill_clean_from != UINT32_MAX && slot >= s->spill_clean_from)
+			s->spill_clean_from = slot + 1;
 	} else if (slot >= s->next) {
 		s->next = slot + 1;
 	}
@@ -191,6 +198,17 @@ int counter_slots_prune(struct counter_slots *s)
 		if (bpf_map_delete_elem(s->spill_fd, &stale[i]) && errno != ENOENT)
 			err = -errno;
 	free(stale);
+	/* Every slot not in use is clean now: those past the last used need no delete when taken. */
+	if (!err) {
+		s->spill_clean_from = s->array_slots;
+		for (uint32_t w = SLOT_WORDS; w-- > s->array_slots / 64;)
+			if (s->used[w]) {
+				s->spill_clean_from = w * 64 + 64 - (uint32_t)__builtin_clzll(s->used[w]);
+				break;
+			}
+		if (s->spill_clean_from < s->array_slots)
+			s->spill_clean_from = s->array_slots;
+	}
 	return err;
 }
 

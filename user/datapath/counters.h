@@ -24,6 +24,12 @@ struct counter_slots {
 	uint32_t next_spill;		/* where the search for a free spill slot starts */
 	uint32_t count;			/* slots taken */
 	uint32_t spilled;		/* of them, beyond the array */
+	/*
+	 * Spill slots from here on were never handed out since the last
+	 * counter_slots_prune(): the spill hash holds nothing of theirs, so
+	 * taking one needs no delete. UINT32_MAX: nothing known clean.
+	 */
+	uint32_t spill_clean_from;
 	struct gw_counters *values;	/* ncpus copies, for one map value */
 };
 
