@@ -160,23 +160,39 @@ static void test_ipv6_networks(struct mapindex *mi)
 	CHECK(ie.flags == 0 && ie.tables == 4, "the /32 keeps its own tables only");
 }
 
-/* Counted networks of /24 and shorter: painted by length, entries in gw_nets4, kept exact. */
-static void test_counted_networks(void)
+/* The index's real maps: gw_index6 of index6_max /32s, gw_nets4 and gw_nets6 of nets_max. */
+static struct mapindex_maps maps_create(uint32_t index6_max, uint32_t nets_max)
 {
-	struct mapindex_maps maps = {
+	return (struct mapindex_maps){
 		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index4_page), 65536,
 			       NULL),
 		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CLASSES, NULL),
-		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gw_index6_entry), 1024,
-			       NULL),
+		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gw_index6_entry),
+			       index6_max, NULL),
 		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CFG_MAX, NULL),
 		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm4_key),
-			       sizeof(struct gw_entry), 4, NULL),
+			       sizeof(struct gw_entry), nets_max, NULL),
 		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm6_key),
-			       sizeof(struct gw_entry), 4, NULL),
+			       sizeof(struct gw_entry), nets_max, NULL),
 		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index6_bucket),
 			       GW_INDEX6_BUCKETS, NULL),
 	};
+}
+
+static void maps_close(const struct mapindex_maps *maps)
+{
+	const int fds[] = { maps->index4, maps->classes, maps->index6, maps->config,
+			    maps->nets4, maps->nets6, maps->index6_slots };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Counted networks of /24 and shorter: painted by length, entries in gw_nets4, kept exact. */
+static void test_counted_networks(void)
+{
+	struct mapindex_maps maps = maps_create(1024, 4);
 	struct gw_lpm4_key stale = { .prefixlen = 16, .bytes = { 10, 9 } };
 	struct gw_entry e, junk = { .tables = 1, .counter = 99 };
 	struct mapindex mi, again;
@@ -252,13 +268,7 @@ static void test_counted_networks(void)
 	test_ipv6_networks(&mi);
 	mapindex_free(&mi);
 out:
-	close(maps.index4);
-	close(maps.classes);
-	close(maps.index6);
-	close(maps.config);
-	close(maps.nets4);
-	close(maps.nets6);
-	close(maps.index6_slots);
+	maps_close(&maps);
 }
 
 enum { FIND6_NONE, FIND6_SLOT, FIND6_HASH };
@@ -374,20 +384,7 @@ static void same_bucket(uint32_t seed, uint32_t *key, int n)
 /* gw_index6_slots: buckets, spill to gw_index6, deletion, migration, restart. */
 static void test_index6_slots(void)
 {
-	struct mapindex_maps maps = {
-		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index4_page), 65536,
-			       NULL),
-		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CLASSES, NULL),
-		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gw_index6_entry), 65536,
-			       NULL),
-		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, GW_CFG_MAX, NULL),
-		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm4_key),
-			       sizeof(struct gw_entry), 16, NULL),
-		bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(struct gw_lpm6_key),
-			       sizeof(struct gw_entry), 16, NULL),
-		bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(struct gw_index6_bucket),
-			       GW_INDEX6_BUCKETS, NULL),
-	};
+	struct mapindex_maps maps = maps_create(65536, 16);
 	uint32_t key[10], other, nspill, b, cfg = GW_CFG_FLAGS;
 	struct gw_index6_bucket bk, junk;
 	struct gw_index6_slot s;
@@ -508,13 +505,7 @@ static void test_index6_slots(void)
 	      "the /32 the failed publish added has its slot");
 	mapindex_free(&again);
 out:
-	close(maps.index4);
-	close(maps.classes);
-	close(maps.index6);
-	close(maps.config);
-	close(maps.nets4);
-	close(maps.nets6);
-	close(maps.index6_slots);
+	maps_close(&maps);
 }
 
 int main(void)
