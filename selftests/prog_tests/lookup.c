@@ -285,15 +285,22 @@ SELFTEST(lookup_index_nets)
 	FX_RUN_CASES(net_cases);
 }
 
-static int run_src(const char *src)
+/* The XDP verdict on spec's packet sent from src. */
+static int run_spec_from(struct pkt_spec spec, const char *src)
 {
-	struct pkt_spec spec = TCP4();
 	uint8_t pkt[PKT_MAX];
 	size_t len;
 
 	spec.src = src;
 	len = pkt_build(&spec, pkt, NULL);
 	return fx_run_xdp(pkt, len, NULL, NULL);
+}
+
+static int run_src(const char *src)
+{
+	struct pkt_spec spec = TCP4();
+
+	return run_spec_from(spec, src);
 }
 
 static int nets4_get(const char *net, struct gw_entry *out)
@@ -396,12 +403,8 @@ SELFTEST(lookup_index_nets_map)
 static int run_src6(const char *src)
 {
 	struct pkt_spec spec = TCP6();
-	uint8_t pkt[PKT_MAX];
-	size_t len;
 
-	spec.src = src;
-	len = pkt_build(&spec, pkt, NULL);
-	return fx_run_xdp(pkt, len, NULL, NULL);
+	return run_spec_from(spec, src);
 }
 
 /* The same for IPv6 networks of /33../64 and gw_nets6. */
