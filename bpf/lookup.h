@@ -21,15 +21,21 @@ struct gw_member {
 	__u32 hit;
 };
 
+/* e answered the lookup: its tables, where its counters go, and what to count. */
+static __always_inline void gw_found(struct gw_member *out, struct gw_entry *e, __u32 hit)
+{
+	out->hit = hit;
+	out->tables = e->tables;
+	out->entry = e;
+}
+
 static __always_inline int gw_lookup_host(const struct gw_addr *addr, struct gw_member *out)
 {
 	struct gw_entry *e = bpf_map_lookup_elem(&GW_MAP_HOSTS, addr);
 
 	if (!e)
 		return 0;
-	out->hit = GW_STAT_HOST_HIT;
-	out->tables = e->tables;
-	out->entry = e;
+	gw_found(out, e, GW_STAT_HOST_HIT);
 	return 1;
 }
 
@@ -51,9 +57,7 @@ static __always_inline void gw_lookup_trie(const struct gw_addr *addr, __u8 fami
 	}
 	if (!e)
 		return;
-	out->hit = GW_STAT_PREFIX_HIT;
-	out->tables = e->tables;
-	out->entry = e;
+	gw_found(out, e, GW_STAT_PREFIX_HIT);
 }
 
 /*
@@ -79,9 +83,7 @@ static __always_inline void gw_lookup_net4(const struct gw_addr *addr, __u32 ple
 		gw_lookup_trie(addr, 4, out);
 		return;
 	}
-	out->hit = GW_STAT_PREFIX_HIT;
-	out->tables = e->tables;
-	out->entry = e;
+	gw_found(out, e, GW_STAT_PREFIX_HIT);
 }
 
 /*
@@ -111,9 +113,7 @@ static __always_inline int gw_lookup_net6(const struct gw_addr *addr, __u32 plen
 	e = bpf_map_lookup_elem(&GW_MAP_NETS6, &k6);
 	if (!e)
 		return 0;
-	out->hit = GW_STAT_PREFIX_HIT;
-	out->tables = e->tables;
-	out->entry = e;
+	gw_found(out, e, GW_STAT_PREFIX_HIT);
 	return 1;
 }
 
